@@ -1,0 +1,67 @@
+"""What every command shares: the kubectl-style inputs and where the snapshot comes from."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence
+
+from ..errors import UsageError
+from ..snapshot import Snapshot
+
+
+@dataclass
+class Inputs:
+    kubeconfig: Optional[str] = None
+    context: Optional[str] = None
+    namespace: Optional[str] = None
+    all_namespaces: bool = False
+    output: str = "table"
+    filenames: List[str] = field(default_factory=list)
+    stdin: object = None
+    _client: object = None
+
+    @property
+    def offline(self) -> bool:
+        return bool(self.filenames)
+
+    def check_output(self, allowed: Sequence[str]) -> None:
+        if self.output not in allowed:
+            raise UsageError(f"unknown output format {self.output!r}: use one of {', '.join(allowed)}")
+
+    def client(self):
+        if self.offline:  # a guard: with -f nothing may talk to a cluster
+            raise AssertionError("no cluster access with -f")
+        if self._client is None:
+            from ..snapshot.live import connect
+
+            self._client = connect(self.kubeconfig, self.context)
+        return self._client
+
+    def snapshot(self, events: bool = False) -> Snapshot:
+        if self.offline:
+            from ..snapshot import files
+
+            return files.load(self.filenames, stdin=self.stdin or sys.stdin)
+        return self.client().snapshot(events=events)
+
+    def default_namespace(self) -> str:
+        """-n, else the context's namespace (kubectl's rule), else default."""
+        if self.namespace:
+            return self.namespace
+        if self.offline:
+            return "default"
+        return self.client().namespace
+
+    def namespace_filter(self) -> Optional[str]:
+        """For commands that default to all namespaces: -n narrows, -A is all."""
+        if self.all_namespaces:
+            return None
+        return self.namespace or None
+
+
+def legacy_note(snapshot: Snapshot) -> Optional[str]:
+    if snapshot.uses_legacy_config:
+        return ("note: no IPAddressPool found; read the pools of MetalLB's legacy ConfigMap "
+                "(before v0.13). 'kubectl lbip migrate --configmap' converts it")
+    return None

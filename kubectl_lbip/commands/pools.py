@@ -1,0 +1,68 @@
+"""kubectl lbip pools: one row per pool with its ranges, flags and usage."""
+
+from __future__ import annotations
+
+from .. import render
+from ..errors import EXIT_OK
+from ..model.addresses import IPV4, IPV6
+from ..model.suggest import usage_counts
+from .common import Inputs, legacy_note
+
+FORMATS = ("table", "wide", "json", "yaml")
+
+
+def pool_rows(cluster):
+    """Plain data for each pool, shared by the table and JSON outputs."""
+    rows = []
+    for pool in cluster.pools:
+        entry = {
+            "name": pool.name,
+            "namespace": pool.namespace,
+            "addresses": list(pool.addresses),
+            "autoAssign": pool.auto_assign,
+            "avoidBuggyIPs": pool.avoid_buggy_ips,
+            "serviceAllocation": pool.restriction() or None,
+            "valid": pool.valid,
+            "errors": list(pool.errors),
+        }
+        for family in (IPV4, IPV6):
+            total, used = usage_counts(cluster, pool, family)
+            entry[family] = {"total": total, "used": used, "free": total - used}
+        rows.append(entry)
+    return rows
+
+
+def run(inputs: Inputs) -> int:
+    inputs.check_output(FORMATS)
+    snapshot = inputs.snapshot()
+    cluster = snapshot.to_cluster()
+    rows = pool_rows(cluster)
+    if (msg := legacy_note(snapshot)):
+        render.note(msg)
+    if inputs.output in ("json", "yaml"):
+        render.emit({"pools": rows, "legacyConfigMap": snapshot.uses_legacy_config}, inputs.output)
+        return EXIT_OK
+    if not rows:
+        render.note("no IPAddressPool found")
+        return EXIT_OK
+    wide = inputs.output == "wide"
+    headers = ["name", "namespace", "addresses", "autoAssign", "avoidBuggyIPs", "restrictions",
+               "ipv4 used/total", "ipv6 used/total"]
+    if wide:
+        headers += ["ipv4 free", "ipv6 free", "valid"]
+    table = []
+    for r in rows:
+        line = [r["name"], r["namespace"] or "-", ",".join(r["addresses"]) or "-",
+                str(r["autoAssign"]).lower(), str(r["avoidBuggyIPs"]).lower(),
+                r["serviceAllocation"] or "-",
+                render.ratio(r[IPV4]["used"], r[IPV4]["total"], True),
+                render.ratio(r[IPV6]["used"], r[IPV6]["total"], True)]
+        if wide:
+            line += [str(r[IPV4]["free"]), str(r[IPV6]["free"]),
+                     "yes" if r["valid"] else "no: " + "; ".join(r["errors"])]
+        table.append(line)
+    render.out(render.table(table, headers))
+    for r in rows:
+        for err in r["errors"]:
+            render.note(f"warning: {err} (MetalLB rejects its whole configuration)")
+    return EXIT_OK

@@ -1,0 +1,1 @@
+"""The pure MetalLB model: no kubernetes import, no I/O."""

@@ -1,0 +1,72 @@
+"""Cluster: the pools, services and namespaces one command looks at, with the
+usage index and a fast address-to-pool lookup built once."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional, Tuple
+
+from .addresses import Address, family_of
+from .pools import Pool, overlapping_pairs
+from .services import Service
+from .usage import UsageIndex
+
+
+@dataclass
+class Cluster:
+    pools: List[Pool]
+    services: List[Service]
+    namespace_labels: Dict[str, Dict[str, str]] = field(default_factory=dict)
+    # Latest AllocationFailed message per "namespace/name" (live clusters only).
+    allocation_failures: Dict[str, str] = field(default_factory=dict)
+    legacy_config: bool = False
+    live: bool = False
+
+    def __post_init__(self) -> None:
+        self.index = UsageIndex(self.services)
+        self._by_name = {p.name: p for p in self.pools}
+        self._services = {s.key: s for s in self.services}
+        self.overlaps = overlapping_pairs(self.pools)
+        self._starts: Dict[str, List[Tuple[int, int, Pool]]] = {}
+        for pool in self.pools:
+            for iv in pool.intervals:
+                self._starts.setdefault(iv.family, []).append((iv.first, iv.last, pool))
+        for entries in self._starts.values():
+            entries.sort(key=lambda e: (e[0], e[1]))
+        self._firsts = {f: [e[0] for e in entries] for f, entries in self._starts.items()}
+
+    def pool(self, name: str) -> Optional[Pool]:
+        return self._by_name.get(name)
+
+    def service(self, namespace: str, name: str) -> Optional[Service]:
+        return self._services.get(f"{namespace}/{name}")
+
+    def pool_containing(self, addr: Address) -> Optional[Pool]:
+        """The pool whose ranges hold an address (avoidBuggyIPs aside)."""
+        return self.pool_at(family_of(addr), int(addr))
+
+    def pool_at(self, family: str, value: int) -> Optional[Pool]:
+        firsts = self._firsts.get(family)
+        if not firsts:
+            return None
+        i = bisect.bisect_right(firsts, value) - 1
+        entries = self._starts[family]
+        # Ranges do not overlap in a valid configuration, so one step back is
+        # enough; with overlaps (already an error) look further back.
+        while i >= 0:
+            first, last, pool = entries[i]
+            if first <= value <= last:
+                return pool
+            if not self.overlaps:
+                return None
+            i -= 1
+        return None
+
+    def namespace_labels_for(self, namespace: str) -> Mapping[str, str]:
+        labels = dict(self.namespace_labels.get(namespace) or {})
+        labels.setdefault("kubernetes.io/metadata.name", namespace)
+        return labels
+
+    def dual_stack_pools(self) -> List[Pool]:
+        return [p for p in self.pools if p.valid and len(p.families()) == 2]

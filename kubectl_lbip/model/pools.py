@@ -1,0 +1,220 @@
+"""IPAddressPools (and the legacy ConfigMap's address-pools) as integer intervals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+
+from .addresses import (FAMILIES, AddressError, Interval, buggy_count, is_buggy,
+                        parse_pool_address)
+from .selectors import Selector, SelectorError, selector_list
+
+
+@dataclass(frozen=True)
+class ServiceAllocation:
+    """``spec.serviceAllocation``: which services a pool may serve.
+
+    ``namespaces`` already includes the namespaces its namespaceSelectors matched,
+    because that is how MetalLB resolves them (against the Namespace objects).
+    """
+
+    priority: int = 0
+    namespaces: Tuple[str, ...] = ()
+    namespace_selectors: Tuple[Selector, ...] = ()
+    service_selectors: Tuple[Selector, ...] = ()
+    listed_namespaces: Tuple[str, ...] = ()
+
+    @property
+    def matches_all_services(self) -> bool:
+        # MetalLB turns an empty serviceAllocation into "every service".
+        return not (self.listed_namespaces or self.namespace_selectors or self.service_selectors)
+
+    def describe(self) -> str:
+        parts = []
+        if self.priority:
+            parts.append(f"priority={self.priority}")
+        if self.listed_namespaces:
+            parts.append("namespaces=" + ",".join(self.listed_namespaces))
+        if self.namespace_selectors:
+            parts.append("namespaceSelectors=" + ";".join(map(str, self.namespace_selectors)))
+        if self.service_selectors:
+            parts.append("serviceSelectors=" + ";".join(map(str, self.service_selectors)))
+        return " ".join(parts) or "any service"
+
+
+@dataclass
+class Pool:
+    name: str
+    namespace: str = ""
+    addresses: Tuple[str, ...] = ()
+    intervals: Tuple[Interval, ...] = ()  # in the order listed: MetalLB walks them so
+    auto_assign: bool = True
+    avoid_buggy_ips: bool = False
+    allocation: Optional[ServiceAllocation] = None
+    errors: Tuple[str, ...] = ()
+    legacy: bool = False
+    protocol: str = ""
+    status: Dict[str, int] = field(default_factory=dict)
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def families(self) -> Tuple[str, ...]:
+        present = {iv.family for iv in self.intervals}
+        return tuple(f for f in FAMILIES if f in present)
+
+    def intervals_of(self, family: str) -> List[Interval]:
+        return [iv for iv in self.intervals if iv.family == family]
+
+    def total(self, family: str) -> int:
+        """Exact count of addresses MetalLB can hand out (a /64 is 2**64)."""
+        count = 0
+        for iv in self.intervals_of(family):
+            count += iv.size
+            if self.avoid_buggy_ips:
+                count -= buggy_count(iv)
+        return count
+
+    def interval_containing(self, family: str, value: int) -> Optional[Interval]:
+        for iv in self.intervals:
+            if iv.family == family and iv.contains(value):
+                return iv
+        return None
+
+    def contains(self, family: str, value: int) -> bool:
+        """In one of the ranges, whatever avoidBuggyIPs says."""
+        return self.interval_containing(family, value) is not None
+
+    def allocatable(self, family: str, value: int) -> bool:
+        """What MetalLB's poolFor accepts: in a range and not a buggy address."""
+        if self.avoid_buggy_ips and is_buggy(family, value):
+            return False
+        return self.contains(family, value)
+
+    def admits(self, namespace: str, labels: Mapping[str, str]) -> bool:
+        """MetalLB's isPoolCompatibleWithService."""
+        alloc = self.allocation
+        if alloc is None:
+            return True
+        if alloc.namespaces and namespace not in alloc.namespaces:
+            return False
+        if alloc.service_selectors:
+            return any(sel.matches(labels) for sel in alloc.service_selectors)
+        return True
+
+    def why_not_admitted(self, namespace: str, labels: Mapping[str, str]) -> str:
+        alloc = self.allocation
+        if alloc and alloc.namespaces and namespace not in alloc.namespaces:
+            return (f"pool {self.name} serves only namespaces {', '.join(sorted(alloc.namespaces))}"
+                    f" (its serviceAllocation), not {namespace}")
+        selectors = "; ".join(map(str, alloc.service_selectors)) if alloc else ""
+        return f"pool {self.name} serves only services whose labels match {selectors}"
+
+    def pinned_for(self, namespace: str) -> bool:
+        """Whether MetalLB's automatic allocation tries this pool first for a service
+        in ``namespace`` (its pools ByNamespace or ByServiceSelector)."""
+        alloc = self.allocation
+        if alloc is None:
+            return False
+        by_namespace = namespace in alloc.namespaces
+        by_selector = bool(alloc.service_selectors) or alloc.matches_all_services
+        return by_namespace or by_selector
+
+    def restriction(self) -> str:
+        return self.allocation.describe() if self.allocation else ""
+
+
+def pool_from_object(obj: Mapping, namespace_labels: Mapping[str, Mapping[str, str]]) -> Pool:
+    """An IPAddressPool object (plain dict) to a Pool; problems go to ``errors``,
+    because MetalLB rejects its configuration rather than one pool."""
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    name = str(meta.get("name") or "")
+    errors: List[str] = []
+    addresses = spec.get("addresses") or []
+    if not isinstance(addresses, list):
+        errors.append(f"pool {name}: spec.addresses must be a list")
+        addresses = []
+    intervals = _parse_addresses(name, addresses, errors)
+    allocation = None
+    raw_alloc = spec.get("serviceAllocation")
+    if raw_alloc is not None:
+        try:
+            allocation = _allocation(raw_alloc, namespace_labels)
+        except (SelectorError, AttributeError, TypeError, ValueError) as exc:
+            errors.append(f"pool {name}: invalid serviceAllocation: {exc}")
+    auto_assign = spec.get("autoAssign")
+    return Pool(
+        name=name,
+        namespace=str(meta.get("namespace") or ""),
+        addresses=tuple(str(a) for a in addresses),
+        intervals=tuple(intervals),
+        auto_assign=True if auto_assign is None else bool(auto_assign),
+        avoid_buggy_ips=bool(spec.get("avoidBuggyIPs", False)),
+        allocation=allocation,
+        errors=tuple(errors),
+        status=dict(obj.get("status") or {}),
+    )
+
+
+def pools_from_legacy_config(config: Mapping, namespace: str = "metallb-system") -> List[Pool]:
+    """The ``address-pools`` of MetalLB's pre-0.13 ConfigMap (``data.config``)."""
+    pools = []
+    for entry in config.get("address-pools") or []:
+        name = str(entry.get("name") or "")
+        errors: List[str] = []
+        addresses = entry.get("addresses") or []
+        intervals = _parse_addresses(name, addresses, errors)
+        auto = entry.get("auto-assign")
+        pools.append(Pool(
+            name=name, namespace=namespace, addresses=tuple(map(str, addresses)),
+            intervals=tuple(intervals), auto_assign=True if auto is None else bool(auto),
+            avoid_buggy_ips=bool(entry.get("avoid-buggy-ips", False)), errors=tuple(errors),
+            legacy=True, protocol=str(entry.get("protocol") or "")))
+    return pools
+
+
+def _parse_addresses(name: str, addresses: Iterable, errors: List[str]) -> List[Interval]:
+    intervals = []
+    for text in addresses:
+        try:
+            intervals.append(parse_pool_address(str(text)))
+        except AddressError as exc:
+            errors.append(f"pool {name}: address {text!r}: {exc}")
+    if not addresses:
+        errors.append(f"pool {name}: pool has no addresses")
+    return intervals
+
+
+def _allocation(raw: Mapping, namespace_labels: Mapping[str, Mapping[str, str]]) -> ServiceAllocation:
+    listed = tuple(str(n) for n in raw.get("namespaces") or [])
+    if len(set(listed)) != len(listed):
+        raise ValueError("duplicate definition in namespaces field")
+    ns_selectors = tuple(selector_list(raw.get("namespaceSelectors")))
+    resolved = set(listed)
+    for ns_name, labels in namespace_labels.items():
+        if any(sel.matches(labels) for sel in ns_selectors):
+            resolved.add(ns_name)
+    return ServiceAllocation(
+        priority=int(raw.get("priority") or 0),
+        namespaces=tuple(sorted(resolved)),
+        namespace_selectors=ns_selectors,
+        service_selectors=tuple(selector_list(raw.get("serviceSelectors"))),
+        listed_namespaces=listed,
+    )
+
+
+def overlapping_pairs(pools: Iterable[Pool]) -> List[Tuple[Pool, Interval, Pool, Interval]]:
+    """Every two ranges that share addresses, in one pool or in two: one sort and
+    one sweep, so thousands of ranges cost no pairwise comparison."""
+    entries = sorted(((iv, pool) for pool in pools for iv in pool.intervals),
+                     key=lambda e: (e[0].family, e[0].first, e[0].last))
+    found = []
+    active: List[Tuple[Interval, Pool]] = []
+    for iv, pool in entries:
+        active = [(a, p) for a, p in active if a.family == iv.family and a.last >= iv.first]
+        for a, p in active:
+            found.append((p, a, pool, iv))
+        active.append((iv, pool))
+    return found

@@ -1,0 +1,85 @@
+"""The only place that prints data: tables (tabulate), JSON and YAML on stdout;
+notes and warnings on stderr, so that `-o json` stays parseable."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Iterable, List, Optional, Sequence
+
+BAR_WIDTH = 10
+
+
+def out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def note(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+def dump_json(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False)
+
+
+def dump_yaml(data: Any) -> str:
+    import yaml
+
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True)
+
+
+def emit(data: Any, fmt: str) -> None:
+    """JSON or YAML of a whole answer."""
+    if fmt == "json":
+        out(dump_json(data))
+    else:
+        sys.stdout.write(dump_yaml(data))
+
+
+def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
+    from tabulate import tabulate
+
+    if not rows:
+        return ""
+    return tabulate(rows, headers=[h.upper() for h in headers], tablefmt="plain",
+                    disable_numparse=True)
+
+
+def bar(used: int, total: int, width: int = BAR_WIDTH) -> str:
+    """A small utilisation bar; any use shows at least one mark."""
+    if total <= 0:
+        return ""
+    filled = (used * width) // total
+    if used and not filled:
+        filled = 1
+    return "[" + "#" * filled + "." * (width - filled) + "]"
+
+
+def percent(used: int, total: int) -> str:
+    if total <= 0:
+        return "-"
+    value = used * 100 / total
+    if used and value < 0.1:
+        return "<0.1%"
+    return f"{value:.1f}%" if value < 10 else f"{value:.0f}%"
+
+
+def ratio(used: int, total: int, with_bar: bool) -> str:
+    if total <= 0:
+        return "-"
+    text = f"{used}/{total}"
+    return f"{text} {bar(used, total)}" if with_bar else text
+
+
+def join(items: Iterable[Any], empty: str = "-") -> str:
+    items = [str(i) for i in items]
+    return ",".join(items) if items else empty
+
+
+def optional(value: Optional[Any]) -> str:
+    return "-" if value in (None, "") else str(value)
+
+
+def lines(items: List[str]) -> None:
+    for item in items:
+        out(item)

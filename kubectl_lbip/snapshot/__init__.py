@@ -1,0 +1,73 @@
+"""Where the objects come from: a live cluster (live.py) or manifests (files.py).
+
+Both give a Snapshot of plain dicts; `to_cluster` turns it into the pure model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+import yaml
+
+from ..errors import UsageError
+from ..model.cluster import Cluster
+from ..model.pools import pool_from_object, pools_from_legacy_config
+from ..model.selectors import labels_of
+from ..model.services import Service
+
+LEGACY_CONFIGMAP = ("metallb-system", "config")
+
+
+@dataclass
+class Snapshot:
+    pools: List[Dict[str, Any]] = field(default_factory=list)
+    services: List[Dict[str, Any]] = field(default_factory=list)
+    namespaces: List[Dict[str, Any]] = field(default_factory=list)
+    legacy_configmap: Optional[Dict[str, Any]] = None
+    allocation_failures: Dict[str, str] = field(default_factory=dict)
+    source: str = ""
+    live: bool = False
+
+    @property
+    def uses_legacy_config(self) -> bool:
+        return not self.pools and self.legacy_configmap is not None
+
+    def to_cluster(self) -> Cluster:
+        ns_labels: Dict[str, Dict[str, str]] = {}
+        for svc in self.services:
+            ns = (svc.get("metadata") or {}).get("namespace") or "default"
+            ns_labels.setdefault(ns, {})
+        for ns in self.namespaces:
+            name = (ns.get("metadata") or {}).get("name")
+            if name:
+                ns_labels[name] = labels_of(ns)
+        for name, labels in ns_labels.items():
+            labels.setdefault("kubernetes.io/metadata.name", name)
+        if self.uses_legacy_config:
+            pools = pools_from_legacy_config(legacy_config(self.legacy_configmap))
+        else:
+            pools = [pool_from_object(p, ns_labels) for p in self.pools]
+        services = [Service.from_object(s) for s in self.services]
+        return Cluster(pools, services, ns_labels, dict(self.allocation_failures),
+                       legacy_config=self.uses_legacy_config, live=self.live)
+
+
+def legacy_config(configmap: Dict[str, Any]) -> Dict[str, Any]:
+    """The YAML inside a pre-0.13 MetalLB ConfigMap's ``data.config``."""
+    meta = configmap.get("metadata") or {}
+    where = f"ConfigMap {meta.get('namespace', '')}/{meta.get('name', '')}"
+    text = (configmap.get("data") or {}).get("config")
+    if not text:
+        raise UsageError(f"{where} has no data.config")
+    try:
+        config = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{where}: data.config is not valid YAML: {exc}") from None
+    if not isinstance(config, dict):
+        raise UsageError(f"{where}: data.config is not a YAML mapping")
+    return config
+
+
+def is_legacy_configmap(obj: Dict[str, Any]) -> bool:
+    data = obj.get("data") or {}
+    return isinstance(data.get("config"), str) and "address-pools" in data["config"]

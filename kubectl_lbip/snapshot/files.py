@@ -1,0 +1,131 @@
+"""-f FILE|DIR|-: objects from manifests, as `kubectl -f` reads them.
+
+Multi-document YAML and JSON, `kind: List` and `*List` wrappers (what
+`kubectl get -o yaml` prints); unknown kinds are ignored. Nothing here talks to a
+cluster."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence
+
+import yaml
+
+from ..errors import UsageError
+from . import Snapshot, is_legacy_configmap
+
+EXTENSIONS = (".yaml", ".yml", ".json")
+
+try:  # the C loader is several times faster on large snapshots
+    _Loader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _Loader = yaml.SafeLoader
+
+
+@dataclass
+class Document:
+    """One top-level document of one file (for migrate's and annotate's output)."""
+
+    path: str
+    index: int
+    obj: Any
+
+
+def expand_paths(paths: Sequence[str]) -> List[str]:
+    """Files named, and the .yaml/.yml/.json files under directories, recursively,
+    in a stable order; '-' is standard input."""
+    out: List[str] = []
+    for path in paths:
+        if path == "-":
+            out.append(path)
+        elif os.path.isdir(path):
+            found = []
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                found += [os.path.join(root, f) for f in sorted(files)
+                          if f.lower().endswith(EXTENSIONS)]
+            out.extend(found)
+        elif os.path.exists(path):
+            out.append(path)
+        else:
+            raise UsageError(f"the path {path!r} does not exist")
+    return out
+
+
+def read_documents(paths: Sequence[str], stdin=None) -> List[Document]:
+    docs: List[Document] = []
+    for path in expand_paths(paths):
+        if path == "-":
+            text = (stdin or sys.stdin).read()
+            name = "<stdin>"
+        else:
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    text = fh.read()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UsageError(f"cannot read {path}: {exc}") from None
+            name = path
+        docs.extend(parse_text(text, name))
+    return docs
+
+
+def parse_text(text: str, name: str) -> List[Document]:
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        try:
+            obj = json.loads(text)
+            return [Document(name, 1, obj)]
+        except json.JSONDecodeError:
+            pass  # may still be YAML flow style; let the YAML parser say what is wrong
+    docs = []
+    index = 0
+    try:
+        for index, obj in enumerate(yaml.load_all(text, Loader=_Loader), start=1):
+            if obj is not None:
+                docs.append(Document(name, index, obj))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise UsageError(f"{name}: document {index + 1}{where} is not valid YAML or JSON: "
+                         f"{getattr(exc, 'problem', None) or exc}") from None
+    return docs
+
+
+def iter_objects(obj: Any, where: str) -> Iterator[Dict[str, Any]]:
+    """Objects of a document, unwrapping List and *List wrappers."""
+    if not isinstance(obj, dict):
+        raise UsageError(f"{where} is not a Kubernetes object (a mapping with kind)")
+    kind = obj.get("kind")
+    if isinstance(kind, str) and (kind == "List" or kind.endswith("List")) and "items" in obj:
+        for i, item in enumerate(obj.get("items") or [], start=1):
+            yield from iter_objects(item, f"{where} item {i}")
+    else:
+        yield obj
+
+
+def classify(objects: Iterable[Dict[str, Any]], snapshot: Snapshot) -> Snapshot:
+    """Sort objects into the snapshot by kind; other kinds are ignored."""
+    for obj in objects:
+        kind = obj.get("kind")
+        api = str(obj.get("apiVersion") or "")
+        if kind == "IPAddressPool" and api.startswith("metallb.io/"):
+            snapshot.pools.append(obj)
+        elif kind == "Service" and api in ("v1", ""):
+            snapshot.services.append(obj)
+        elif kind == "Namespace":
+            snapshot.namespaces.append(obj)
+        elif kind == "ConfigMap" and is_legacy_configmap(obj):
+            snapshot.legacy_configmap = obj
+    return snapshot
+
+
+def load(paths: Sequence[str], stdin=None, documents: Optional[List[Document]] = None) -> Snapshot:
+    docs = documents if documents is not None else read_documents(paths, stdin)
+    snapshot = Snapshot(source="files: " + ", ".join(paths))
+    objects = []
+    for doc in docs:
+        objects.extend(iter_objects(doc.obj, f"{doc.path}: document {doc.index}"))
+    return classify(objects, snapshot)

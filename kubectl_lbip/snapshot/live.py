@@ -1,0 +1,275 @@
+"""The live cluster, through the official kubernetes client.
+
+Lists are paged (limit 500 with continue) and read as raw JSON: the client's
+model deserialisation is an order of magnitude slower on large lists, and only the
+fields the model needs are kept from each page, so memory follows what we keep,
+not what the server sends."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+from ..errors import ClusterError, ConflictError, UsageError
+from . import LEGACY_CONFIGMAP, Snapshot
+
+log = logging.getLogger("kubectl_lbip")
+
+PAGE_SIZE = 500
+TIMEOUT = (10, 120)  # connect, read (seconds)
+POOLS_PATH = "/apis/metallb.io/v1beta1/ipaddresspools"
+SERVICES_PATH = "/api/v1/services"
+NAMESPACES_PATH = "/api/v1/namespaces"
+EVENTS_PATH = "/api/v1/events"
+
+_RESOURCE_NAMES = {
+    POOLS_PATH: "ipaddresspools.metallb.io",
+    SERVICES_PATH: "services",
+    NAMESPACES_PATH: "namespaces",
+    EVENTS_PATH: "events",
+}
+
+
+def trim_service(obj: Dict[str, Any]) -> Dict[str, Any]:
+    """Only what the model reads; everything else of a Service is dropped."""
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    keep_meta = {k: meta[k] for k in ("name", "namespace", "labels", "annotations",
+                                      "resourceVersion", "uid") if k in meta}
+    keep_spec = {k: spec[k] for k in ("type", "clusterIP", "clusterIPs", "ipFamilies",
+                                      "ipFamilyPolicy", "loadBalancerIP", "selector",
+                                      "externalTrafficPolicy") if k in spec}
+    keep_spec["ports"] = [{k: p[k] for k in ("name", "protocol", "port") if k in p}
+                          for p in spec.get("ports") or ()]
+    lb = (obj.get("status") or {}).get("loadBalancer") or {}
+    return {"apiVersion": "v1", "kind": "Service", "metadata": keep_meta, "spec": keep_spec,
+            "status": {"loadBalancer": {"ingress": [{"ip": i["ip"]} for i in lb.get("ingress") or ()
+                                                    if i.get("ip")]}}}
+
+
+def trim_pool(obj: Dict[str, Any]) -> Dict[str, Any]:
+    meta = obj.get("metadata") or {}
+    return {"apiVersion": obj.get("apiVersion", "metallb.io/v1beta1"), "kind": "IPAddressPool",
+            "metadata": {k: meta[k] for k in ("name", "namespace", "labels", "resourceVersion")
+                         if k in meta},
+            "spec": obj.get("spec") or {}, "status": obj.get("status") or {}}
+
+
+def trim_namespace(obj: Dict[str, Any]) -> Dict[str, Any]:
+    meta = obj.get("metadata") or {}
+    return {"kind": "Namespace", "metadata": {"name": meta.get("name"), "labels": meta.get("labels") or {}}}
+
+
+class LiveClient:
+    """One API server, as kubectl would reach it with the same flags."""
+
+    def __init__(self, api_client, namespace: str, server: str, context: str = ""):
+        self.api = api_client
+        self.namespace = namespace
+        self.server = server
+        self.context = context
+
+    # --- plumbing
+    def request(self, method: str, path: str, query: Optional[List[Tuple[str, str]]] = None,
+                body: Any = None, content_type: Optional[str] = None) -> Any:
+        headers = {"Accept": "application/json"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        started = time.monotonic()
+        status: Any = "error"
+        try:
+            data, status, _ = self.api.call_api(
+                path, method, query_params=query or [], header_params=headers, body=body,
+                auth_settings=["BearerToken"], _preload_content=False,
+                _request_timeout=TIMEOUT)
+            payload = data.data
+            return json.loads(payload) if payload else {}
+        except Exception as exc:  # mapped to one clear error below
+            status = getattr(exc, "status", None) or "error"
+            raise self._translate(exc, method, path) from None
+        finally:
+            shown = path + ("?" + "&".join(f"{k}={v}" for k, v in query) if query else "")
+            log.info("%s %s %s %.0fms", method, shown, status, (time.monotonic() - started) * 1000)
+
+    def _translate(self, exc: Exception, method: str, path: str) -> Exception:
+        from kubernetes.client.exceptions import ApiException
+
+        if isinstance(exc, ApiException):
+            message = _status_message(exc)
+            if exc.status == 401:
+                return ClusterError(f"unauthorized (401) at {self.server}: the credentials of "
+                                    f"context {self.context or '<in-cluster>'} were refused")
+            if exc.status == 403:
+                verb = {"GET": "list" if _is_collection(path) else "get", "PATCH": "patch"}.get(method, method.lower())
+                return ClusterError(f"forbidden: cannot {verb} {_resource_of(path)} "
+                                    f"{_scope_of(path)}: {message}")
+            if exc.status == 409:
+                return ConflictError(message or "conflict")
+            if exc.status == 404:
+                return NotFound(message or f"{path} not found")
+            if exc.status == 422 or exc.status == 400:
+                return UsageError(f"the API server refused the change: {message}")
+            return ClusterError(f"{method} {path} failed ({exc.status}): {message or exc.reason}")
+        reason = getattr(exc, "reason", None) or exc
+        return ClusterError(f"cannot reach the API server at {self.server}: {_short(reason)}")
+
+    def list_all(self, path: str, trim: Callable[[dict], dict],
+                 query: Optional[List[Tuple[str, str]]] = None) -> Iterator[dict]:
+        """Every item of a list, page by page, trimmed as it is read."""
+        token = ""
+        while True:
+            params = list(query or []) + [("limit", str(PAGE_SIZE))]
+            if token:
+                params.append(("continue", token))
+            page = self.request("GET", path, params)
+            for item in page.get("items") or ():
+                yield trim(item)
+            token = (page.get("metadata") or {}).get("continue") or ""
+            if not token:
+                return
+
+    # --- reads
+    def get_service(self, namespace: str, name: str) -> Dict[str, Any]:
+        try:
+            return self.request("GET", f"/api/v1/namespaces/{namespace}/services/{name}")
+        except NotFound:
+            raise UsageError(f'service "{name}" not found in namespace "{namespace}"') from None
+
+    def snapshot(self, events: bool = False) -> Snapshot:
+        snap = Snapshot(source=f"cluster {self.server} (context {self.context or 'in-cluster'})",
+                        live=True)
+        try:
+            snap.pools = list(self.list_all(POOLS_PATH, trim_pool))
+        except NotFound:
+            snap.legacy_configmap = self._legacy_configmap()
+        snap.services = list(self.list_all(SERVICES_PATH, trim_service))
+        if any(((p.get("spec") or {}).get("serviceAllocation") or {}).get("namespaceSelectors")
+               for p in snap.pools):
+            snap.namespaces = list(self.list_all(NAMESPACES_PATH, trim_namespace))
+        if events:
+            snap.allocation_failures = self.allocation_failures()
+        return snap
+
+    def _legacy_configmap(self) -> Dict[str, Any]:
+        ns, name = LEGACY_CONFIGMAP
+        try:
+            return self.request("GET", f"/api/v1/namespaces/{ns}/configmaps/{name}")
+        except NotFound:
+            raise ClusterError("MetalLB is not installed: the IPAddressPool CRD "
+                               "(ipaddresspools.metallb.io) is absent and there is no legacy "
+                               f"ConfigMap {ns}/{name}") from None
+
+    def allocation_failures(self) -> Dict[str, str]:
+        latest: Dict[str, Tuple[str, str]] = {}
+        query = [("fieldSelector", "reason=AllocationFailed,involvedObject.kind=Service")]
+        for ev in self.list_all(EVENTS_PATH, lambda e: e, query):
+            obj = ev.get("involvedObject") or {}
+            key = f"{obj.get('namespace')}/{obj.get('name')}"
+            when = ev.get("lastTimestamp") or ev.get("eventTime") or ""
+            if key not in latest or when >= latest[key][0]:
+                latest[key] = (when, ev.get("message") or "")
+        return {k: v[1] for k, v in latest.items()}
+
+    # --- writes
+    def patch_service(self, namespace: str, name: str, patch: Dict[str, Any],
+                      dry_run: bool = False) -> Dict[str, Any]:
+        """A JSON merge patch; the patch carries metadata.resourceVersion, so the API
+        server refuses it (409) if the service changed since it was read."""
+        if not (patch.get("metadata") or {}).get("resourceVersion"):
+            raise ValueError("a patch must carry the resourceVersion it was planned on")
+        query = [("dryRun", "All")] if dry_run else []
+        return self.request("PATCH", f"/api/v1/namespaces/{namespace}/services/{name}", query,
+                            body=patch, content_type="application/merge-patch+json")
+
+
+class NotFound(ClusterError):
+    pass
+
+
+def _status_message(exc) -> str:
+    try:
+        return json.loads(exc.body).get("message") or ""
+    except (TypeError, ValueError, AttributeError):
+        return str(exc.reason or "")
+
+
+def _is_collection(path: str) -> bool:
+    parts = path.strip("/").split("/")
+    return parts[-1] in ("services", "ipaddresspools", "namespaces", "events", "configmaps")
+
+
+def _resource_of(path: str) -> str:
+    base = path.split("?")[0]
+    for prefix, name in _RESOURCE_NAMES.items():
+        if base == prefix:
+            return name
+    parts = base.strip("/").split("/")
+    if "services" in parts:
+        return "services"
+    if "configmaps" in parts:
+        return "configmaps"
+    return base
+
+
+def _scope_of(path: str) -> str:
+    parts = path.strip("/").split("/")
+    if "namespaces" in parts:
+        i = parts.index("namespaces")
+        if i + 1 < len(parts) and parts[i + 1] and len(parts) > i + 2:
+            return f'in the namespace "{parts[i + 1]}"'
+    return "at the cluster scope"
+
+
+def _short(reason: Any) -> str:
+    text = str(reason)
+    for marker in ("Failed to establish a new connection: ", "Caused by "):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    return text.rstrip(")'\"")[:200]
+
+
+def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None) -> LiveClient:
+    """Resolve the configuration as kubectl does: --kubeconfig, else KUBECONFIG (a
+    list of files merged), else ~/.kube/config, else the in-cluster service account;
+    --context, else the current context; the context's namespace."""
+    from kubernetes import client as k8s_client
+    from kubernetes import config as k8s_config
+    from kubernetes.config.config_exception import ConfigException
+
+    path = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+    files = [p for p in path.split(os.pathsep) if p]
+    if kubeconfig and not os.path.exists(kubeconfig):
+        raise UsageError(f"kubeconfig {kubeconfig!r} does not exist")
+    configuration = k8s_client.Configuration()
+    configuration.retries = 1
+    if not any(os.path.exists(os.path.expanduser(p)) for p in files):
+        if os.environ.get("KUBERNETES_SERVICE_HOST") and not context:
+            try:
+                k8s_config.load_incluster_config(client_configuration=configuration)
+            except ConfigException as exc:
+                raise ClusterError(f"in-cluster configuration failed: {exc}") from None
+            ns_file = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+            namespace = open(ns_file).read().strip() if os.path.exists(ns_file) else "default"
+            return LiveClient(k8s_client.ApiClient(configuration), namespace, configuration.host)
+        raise ClusterError("no kubeconfig found (tried "
+                           f"{', '.join(files) or '~/.kube/config'}) and not running in a cluster; "
+                           "use --kubeconfig, KUBECONFIG, or -f to read manifests")
+    try:
+        contexts, current = k8s_config.list_kube_config_contexts(config_file=path)
+        chosen = current
+        if context:
+            chosen = next((c for c in contexts if c.get("name") == context), None)
+            if chosen is None:
+                raise UsageError(f'context "{context}" does not exist in the kubeconfig')
+        if not chosen:
+            raise UsageError("the kubeconfig has no current context; use --context")
+        k8s_config.load_kube_config(config_file=path, context=chosen["name"],
+                                    client_configuration=configuration, persist_config=False)
+    except ConfigException as exc:
+        raise UsageError(f"invalid kubeconfig: {exc}") from None
+    namespace = (chosen.get("context") or {}).get("namespace") or "default"
+    return LiveClient(k8s_client.ApiClient(configuration), namespace, configuration.host,
+                      chosen["name"])

@@ -1,0 +1,73 @@
+"""e2e tier: a real kube-apiserver + etcd + MetalLB controller on loopback.
+
+Build the pinned binaries first (cached outside the repo):
+
+    bash tests/e2e/controlplane.sh build
+
+Without them every test of this tier is skipped.  Deselect the tier with
+``-m "not e2e"``.  Set KUBECTL_LBIP_E2E_KEEP=1 to keep the temp dir (logs,
+kubeconfig) after the session.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from .controlplane import Cluster, ControlPlaneUnavailable, running_cluster
+
+_HERE = Path(__file__).resolve().parent
+_counter = itertools.count(1)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "e2e: end-to-end tests against a real kube-apiserver with MetalLB's controller "
+        "(needs `bash tests/e2e/controlplane.sh build`)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # This hook sees every collected item: mark only the ones under tests/e2e.
+    for item in items:
+        if _HERE in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Cluster]:
+    """The running control plane (see controlplane.Cluster); skips when not built."""
+    try:
+        ctx = running_cluster(keep=os.environ.get("KUBECTL_LBIP_E2E_KEEP") == "1")
+        t0 = time.monotonic()
+        c = ctx.__enter__()
+    except ControlPlaneUnavailable as exc:
+        pytest.skip(str(exc))
+    print(f"\n[e2e] control plane ready in {time.monotonic() - t0:.1f}s ({c.workdir})")
+    try:
+        yield c
+    finally:
+        ctx.__exit__(None, None, None)
+
+
+@pytest.fixture
+def namespace(cluster: Cluster) -> Iterator[str]:
+    """A fresh namespace for one test.
+
+    On teardown the test's services and every MetalLB pool/advertisement are
+    deleted.  The namespace itself stays (without kube-controller-manager a
+    deleted namespace would stay Terminating forever).
+    """
+    name = f"e2e-{os.getpid()}-{next(_counter)}"
+    cluster.kubectl("create", "namespace", name)
+    try:
+        yield name
+    finally:
+        cluster.kubectl("delete", "services", "--all", "-n", name, "--wait=true", check=False)
+        cluster.delete_metallb_config()

@@ -1,0 +1,506 @@
+"""A throw-away Kubernetes control plane with MetalLB's controller, for e2e tests.
+
+Runs, on loopback only, the binaries built by ``tests/e2e/controlplane.sh build``:
+
+* etcd,
+* kube-apiserver (RBAC, client-certificate authentication, dual-stack
+  service CIDRs; no kube-controller-manager, no scheduler, no kubelet),
+* MetalLB's controller (webhooks disabled), which allocates
+  ``status.loadBalancer.ingress`` of LoadBalancer services from
+  ``IPAddressPool`` objects - the real judge of what is allowed.
+
+MetalLB's CRDs are applied with the real ``kubectl`` straight from MetalLB's
+module in the Go module cache (nothing of MetalLB lives in this repository).
+
+Everything (certificates, kubeconfig, etcd data, process logs) lives in one
+temporary directory that is removed on teardown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence, TypeVar
+
+HERE = Path(__file__).resolve().parent
+SCRIPT = HERE / "controlplane.sh"
+BUILD_HINT = "bash tests/e2e/controlplane.sh build"
+
+ADMIN_CONTEXT = "admin"
+READONLY_CONTEXT = "readonly"
+ADMIN_USER = "kubectl-lbip-e2e-admin"  # in group system:masters
+READONLY_USER = "kubectl-lbip-e2e-readonly"  # bound to view (+ MetalLB pools read)
+METALLB_NAMESPACE = "metallb-system"
+SERVICE_CIDRS = "10.96.0.0/16,fd00:10:96::/112"
+BINARIES = ("etcd", "kube-apiserver", "metallb-controller")
+
+T = TypeVar("T")
+
+
+class ControlPlaneUnavailable(Exception):
+    """The pinned binaries (or their prerequisites) are not there: skip the tier."""
+
+
+class ControlPlaneError(RuntimeError):
+    """Something failed while starting the control plane."""
+
+
+# --------------------------------------------------------------------------
+# locating the build
+
+
+def _script(*args: str) -> str:
+    try:
+        out = subprocess.run(
+            ["bash", str(SCRIPT), *args],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ControlPlaneUnavailable(f"`controlplane.sh {' '.join(args)}` failed: {exc}") from exc
+    return out.stdout.strip()
+
+
+def locate() -> tuple[Path, Path]:
+    """Return (bin_dir, metallb_crd_dir) or raise ControlPlaneUnavailable."""
+    bin_dir = Path(os.environ.get("KUBECTL_LBIP_E2E_BIN") or _script("path"))
+    missing = [b for b in BINARIES if not os.access(bin_dir / b, os.X_OK)]
+    if missing:
+        raise ControlPlaneUnavailable(
+            f"e2e binaries not built ({', '.join(missing)} missing in {bin_dir}); run: {BUILD_HINT}"
+        )
+    if shutil.which("kubectl") is None:
+        raise ControlPlaneUnavailable("kubectl not found on PATH")
+    if shutil.which("openssl") is None:
+        raise ControlPlaneUnavailable("openssl not found on PATH")
+    crd_dir = Path(_script("crds"))
+    if not any(crd_dir.glob("metallb.io_*.yaml")):
+        raise ControlPlaneUnavailable(f"MetalLB CRDs not found in {crd_dir}; run: {BUILD_HINT}")
+    return bin_dir, crd_dir
+
+
+# --------------------------------------------------------------------------
+# small helpers
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(
+    probe: Callable[[], T | None],
+    timeout: float,
+    what: str,
+    interval: float = 0.2,
+) -> T:
+    """Call ``probe`` until it returns something truthy; raise TimeoutError otherwise."""
+    deadline = time.monotonic() + timeout
+    last_exc: BaseException | None = None
+    while True:
+        try:
+            result = probe()
+            if result:
+                return result
+        except Exception as exc:  # noqa: BLE001 - report the last one
+            last_exc = exc
+        if time.monotonic() >= deadline:
+            detail = f" (last error: {last_exc})" if last_exc else ""
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}{detail}")
+        time.sleep(interval)
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        text = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return "(no log)"
+    return "\n".join(text[-lines:])
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+def _make_pki(d: Path) -> None:
+    """CA, apiserver serving cert, two client certs and the SA signing key."""
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    _openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
+             "-subj", "/CN=kubectl-lbip-e2e-ca", cwd=d)
+    certs = {
+        "apiserver": ("/CN=kube-apiserver", "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                      "extendedKeyUsage=serverAuth\n"),
+        "admin": (f"/O=system:masters/CN={ADMIN_USER}", "extendedKeyUsage=clientAuth\n"),
+        "readonly": (f"/O=kubectl-lbip-e2e:readonly/CN={READONLY_USER}",
+                     "extendedKeyUsage=clientAuth\n"),
+    }
+    for name, (subj, ext) in certs.items():
+        (d / f"{name}.ext").write_text(ext)
+        _openssl("req", "-new", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr",
+                 "-subj", subj, cwd=d)
+        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                 "-CAcreateserial", "-days", "2", "-extfile", f"{name}.ext",
+                 "-out", f"{name}.crt", cwd=d)
+    _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+             "-out", "sa.key", cwd=d)
+    _openssl("pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=d)
+
+
+def _kubeconfig(server: str, pki: Path, users: Sequence[str], current: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{
+            "name": "e2e",
+            "cluster": {"server": server, "certificate-authority": str(pki / "ca.crt")},
+        }],
+        "users": [{
+            "name": u,
+            "user": {
+                "client-certificate": str(pki / f"{u}.crt"),
+                "client-key": str(pki / f"{u}.key"),
+            },
+        } for u in users],
+        "contexts": [{
+            "name": u,
+            "context": {"cluster": "e2e", "user": u, "namespace": "default"},
+        } for u in users],
+        "current-context": current,
+    }
+
+
+# --------------------------------------------------------------------------
+# processes
+
+
+@dataclass
+class _Proc:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self, grace: float = 10.0) -> None:
+        """Terminate this process' own process group (it was started in a new session)."""
+        if self.popen.poll() is not None:
+            return
+        pgid = self.popen.pid  # start_new_session=True: pgid == pid
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGTERM)
+        try:
+            self.popen.wait(grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGKILL)
+            self.popen.wait(5)
+
+
+# --------------------------------------------------------------------------
+# the cluster
+
+
+@dataclass
+class Cluster:
+    """A running control plane.  Everything a test needs to talk to it."""
+
+    workdir: Path
+    kubeconfig: Path
+    server: str
+    ca_file: Path
+    bin_dir: Path
+    crd_dir: Path
+    admin_context: str = ADMIN_CONTEXT
+    readonly_context: str = READONLY_CONTEXT
+    metallb_namespace: str = METALLB_NAMESPACE
+    startup_seconds: float = 0.0
+    procs: list[_Proc] = field(default_factory=list)
+
+    # -- environment for subprocesses (kubectl, the plugin, ...) -------------
+    def env(self, **extra: str) -> dict[str, str]:
+        """os.environ with KUBECONFIG pointing at this cluster (plus ``extra``)."""
+        env = dict(os.environ)
+        env["KUBECONFIG"] = str(self.kubeconfig)
+        env.update(extra)
+        return env
+
+    def kubectl(
+        self,
+        *args: str,
+        context: str | None = None,
+        input: str | None = None,  # noqa: A002 - mirrors subprocess.run
+        check: bool = True,
+        timeout: float = 60,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the real kubectl against this cluster; returns CompletedProcess (text)."""
+        cmd = ["kubectl", f"--kubeconfig={self.kubeconfig}"]
+        if context:
+            cmd.append(f"--context={context}")
+        cmd.extend(args)
+        res = subprocess.run(cmd, input=input, capture_output=True, text=True,
+                             timeout=timeout, env=self.env())
+        if check and res.returncode != 0:
+            raise ControlPlaneError(
+                f"{' '.join(cmd[1:])} failed ({res.returncode}):\n{res.stderr.strip()}"
+            )
+        return res
+
+    def apply(self, *objects: dict[str, Any], context: str | None = None) -> None:
+        """``kubectl apply`` the given objects (dicts)."""
+        doc = {"apiVersion": "v1", "kind": "List", "items": list(objects)}
+        self.kubectl("apply", "-f", "-", input=json.dumps(doc), context=context)
+
+    def get_json(self, *args: str, context: str | None = None) -> Any:
+        """``kubectl get ARGS -o json`` parsed."""
+        return json.loads(self.kubectl("get", *args, "-o", "json", context=context).stdout)
+
+    def ingress_ips(self, name: str, namespace: str) -> list[str]:
+        svc = self.get_json("service", name, "-n", namespace)
+        ingress = (svc.get("status", {}).get("loadBalancer", {}) or {}).get("ingress") or []
+        return [i["ip"] for i in ingress if i.get("ip")]
+
+    def wait_ingress(self, name: str, namespace: str, timeout: float = 30) -> list[str]:
+        """Wait until MetalLB has set status.loadBalancer.ingress; return the IPs."""
+        return wait_until(lambda: self.ingress_ips(name, namespace), timeout,
+                          f"ingress of service {namespace}/{name}")
+
+    def events(self, name: str, namespace: str, reason: str | None = None) -> list[dict[str, Any]]:
+        """Core/v1 events about the object ``name`` in ``namespace`` (optionally one reason)."""
+        selector = f"involvedObject.name={name}"
+        if reason:
+            selector += f",reason={reason}"
+        return self.get_json("events", "-n", namespace, f"--field-selector={selector}")["items"]
+
+    def delete_metallb_config(self) -> None:
+        """Delete every IPAddressPool / L2Advertisement / BGPAdvertisement in metallb-system."""
+        self.kubectl("delete", "-n", self.metallb_namespace, "--wait=true", "--ignore-not-found",
+                     "ipaddresspools.metallb.io,l2advertisements.metallb.io,"
+                     "bgpadvertisements.metallb.io", "--all")
+
+    def logs(self, lines: int = 40) -> str:
+        return "\n".join(f"--- {p.name} ({p.log}) ---\n{_tail(p.log, lines)}" for p in self.procs)
+
+    def assert_alive(self) -> None:
+        dead = [p.name for p in self.procs if not p.alive()]
+        if dead:
+            raise ControlPlaneError(f"{', '.join(dead)} exited:\n{self.logs()}")
+
+
+class _Starter:
+    def __init__(self, bin_dir: Path, crd_dir: Path, workdir: Path):
+        self.bin_dir = bin_dir
+        self.crd_dir = crd_dir
+        self.workdir = workdir
+        self.procs: list[_Proc] = []
+
+    def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> _Proc:
+        log = self.workdir / "logs" / f"{name}.log"
+        log.parent.mkdir(exist_ok=True)
+        with open(log, "wb") as fh:
+            popen = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
+                cwd=self.workdir, env=env, start_new_session=True,
+            )
+        proc = _Proc(name, popen, log)
+        self.procs.append(proc)
+        return proc
+
+    def wait_http(self, proc: _Proc, url: str, timeout: float,
+                  ctx: ssl.SSLContext | None = None) -> None:
+        def probe() -> bool:
+            if not proc.alive():
+                raise ControlPlaneError(f"{proc.name} exited with {proc.popen.returncode}")
+            with urllib.request.urlopen(url, timeout=2, context=ctx) as r:  # noqa: S310
+                return r.status == 200
+
+        try:
+            wait_until(probe, timeout, f"{proc.name} at {url}", interval=0.25)
+        except (TimeoutError, ControlPlaneError) as exc:
+            raise ControlPlaneError(f"{exc}\n--- {proc.name} log tail ---\n{_tail(proc.log)}") from exc
+
+    def start(self) -> Cluster:
+        t0 = time.monotonic()
+        d = self.workdir
+        pki = d / "pki"
+        pki.mkdir()
+        _make_pki(pki)
+
+        # etcd ------------------------------------------------------------
+        etcd_port, peer_port = free_port(), free_port()
+        etcd_url, peer_url = f"http://127.0.0.1:{etcd_port}", f"http://127.0.0.1:{peer_port}"
+        etcd = self.spawn("etcd", [
+            str(self.bin_dir / "etcd"),
+            "--name=e2e", f"--data-dir={d / 'etcd'}",
+            f"--listen-client-urls={etcd_url}", f"--advertise-client-urls={etcd_url}",
+            f"--listen-peer-urls={peer_url}", f"--initial-advertise-peer-urls={peer_url}",
+            f"--initial-cluster=e2e={peer_url}",
+            "--unsafe-no-fsync", "--log-level=warn",
+        ])
+        self.wait_http(etcd, f"{etcd_url}/health", 30)
+
+        # kube-apiserver ----------------------------------------------------
+        api_port = free_port()
+        server = f"https://127.0.0.1:{api_port}"
+        api = self.spawn("kube-apiserver", [
+            str(self.bin_dir / "kube-apiserver"),
+            f"--etcd-servers={etcd_url}",
+            "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+            f"--secure-port={api_port}", f"--cert-dir={d / 'apiserver-certs'}",
+            f"--tls-cert-file={pki / 'apiserver.crt'}",
+            f"--tls-private-key-file={pki / 'apiserver.key'}",
+            f"--client-ca-file={pki / 'ca.crt'}",
+            "--authorization-mode=RBAC",
+            f"--service-cluster-ip-range={SERVICE_CIDRS}",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            f"--service-account-key-file={pki / 'sa.pub'}",
+            f"--service-account-signing-key-file={pki / 'sa.key'}",
+            # the default "lease" reconciler would publish 127.0.0.1 as the
+            # endpoint of service/kubernetes, which Endpoints validation rejects
+            "--endpoint-reconciler-type=none",
+            "--profiling=false",
+            "--v=1",
+        ])
+        ctx = ssl.create_default_context(cafile=str(pki / "ca.crt"))
+        ctx.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
+        self.wait_http(api, f"{server}/readyz", 90, ctx)
+
+        kubeconfig = d / "kubeconfig"
+        kubeconfig.write_text(json.dumps(_kubeconfig(
+            server, pki, [ADMIN_CONTEXT, READONLY_CONTEXT], ADMIN_CONTEXT), indent=2))
+        controller_kubeconfig = d / "controller.kubeconfig"
+        controller_kubeconfig.write_text(json.dumps(_kubeconfig(
+            server, pki, [ADMIN_CONTEXT], ADMIN_CONTEXT), indent=2))
+        # file names of the kubeconfig's users match the context names
+        cluster = Cluster(workdir=d, kubeconfig=kubeconfig, server=server,
+                          ca_file=pki / "ca.crt", bin_dir=self.bin_dir, crd_dir=self.crd_dir,
+                          procs=self.procs)
+
+        # MetalLB CRDs (read from the Go module cache), namespace, RBAC ------
+        crd_files = sorted(self.crd_dir.glob("metallb.io_*.yaml"))
+        args = ["apply", "--server-side", "--field-manager=kubectl-lbip-e2e"]
+        for f in crd_files:
+            args += ["-f", str(f)]
+        cluster.kubectl(*args)
+        cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s",
+                        *[f"crd/{f.stem.split('_', 1)[1]}.metallb.io" for f in crd_files])
+        cluster.apply(*_base_objects())
+
+        # MetalLB controller ------------------------------------------------
+        ctl = self.spawn("metallb-controller", [
+            str(self.bin_dir / "metallb-controller"),
+            f"--namespace={METALLB_NAMESPACE}",
+            "--webhook-mode=disabled",
+            "--disable-cert-rotation",
+            # The metrics listener has no host flag (it binds every
+            # interface); an invalid port makes it fail to listen, which the
+            # controller only logs.  Nothing then listens outside loopback.
+            "--port=-1",
+            "--log-level=info",
+        ], env={**os.environ, "KUBECONFIG": str(controller_kubeconfig),
+                "METALLB_NAMESPACE": METALLB_NAMESPACE})
+        _probe_metallb(cluster, ctl)
+        cluster.startup_seconds = time.monotonic() - t0
+        return cluster
+
+
+def _base_objects() -> list[dict[str, Any]]:
+    rbac = "rbac.authorization.k8s.io/v1"
+    subject = [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": READONLY_USER}]
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": METALLB_NAMESPACE}},
+        # MetalLB's objects are CRDs, not covered by "view": grant read on them.
+        {"apiVersion": rbac, "kind": "ClusterRole",
+         "metadata": {"name": "kubectl-lbip-e2e:metallb-view",
+                      "labels": {"rbac.authorization.k8s.io/aggregate-to-view": "true"}},
+         "rules": [{"apiGroups": ["metallb.io"], "resources": ["ipaddresspools"],
+                    "verbs": ["get", "list", "watch"]}]},
+        {"apiVersion": rbac, "kind": "ClusterRoleBinding",
+         "metadata": {"name": "kubectl-lbip-e2e:readonly-view"},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                     "name": "view"},
+         "subjects": subject},
+        # "view" is an aggregated role whose rules are filled in by
+        # kube-controller-manager, which does not run here: also bind the
+        # roles that carry the rules (what "view" would aggregate).
+        {"apiVersion": rbac, "kind": "ClusterRoleBinding",
+         "metadata": {"name": "kubectl-lbip-e2e:readonly-aggregate-to-view"},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                     "name": "system:aggregate-to-view"},
+         "subjects": subject},
+        {"apiVersion": rbac, "kind": "ClusterRoleBinding",
+         "metadata": {"name": "kubectl-lbip-e2e:readonly-metallb-view"},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                     "name": "kubectl-lbip-e2e:metallb-view"},
+         "subjects": subject},
+    ]
+
+
+PROBE_POOL = "kubectl-lbip-e2e-readiness-probe"
+PROBE_NAMESPACE = "kubectl-lbip-e2e-probe"
+PROBE_IP = "100.64.255.253"
+
+
+def _probe_metallb(cluster: Cluster, ctl: _Proc, timeout: float = 60) -> None:
+    """Prove the controller works: a probe service gets its requested IP.
+
+    The probe pool has autoAssign: false, so even if its deletion is not yet
+    seen by the controller it cannot hand out addresses to other services.
+    """
+    ns = PROBE_NAMESPACE
+    cluster.apply(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
+        {"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
+         "metadata": {"name": PROBE_POOL, "namespace": METALLB_NAMESPACE},
+         "spec": {"addresses": [f"{PROBE_IP}/32"], "autoAssign": False}},
+        {"apiVersion": "v1", "kind": "Service",
+         "metadata": {"name": "probe", "namespace": ns,
+                      "annotations": {"metallb.io/loadBalancerIPs": PROBE_IP}},
+         "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}},
+    )
+
+    def ready() -> bool:
+        if not ctl.alive():
+            raise ControlPlaneError(f"metallb-controller exited with {ctl.popen.returncode}")
+        return cluster.ingress_ips("probe", ns) == [PROBE_IP]
+
+    try:
+        wait_until(ready, timeout, "MetalLB controller to assign the probe service")
+    except (TimeoutError, ControlPlaneError) as exc:
+        raise ControlPlaneError(f"{exc}\n--- metallb-controller log tail ---\n{_tail(ctl.log)}") from exc
+    cluster.kubectl("delete", "service", "probe", "-n", ns, "--wait=true")
+    cluster.kubectl("delete", "ipaddresspool", PROBE_POOL, "-n", METALLB_NAMESPACE, "--wait=true")
+
+
+@contextlib.contextmanager
+def running_cluster(keep: bool = False) -> Iterator[Cluster]:
+    """Start everything; stop it (and remove the temp dir) on exit, also on failure.
+
+    Raises ControlPlaneUnavailable when the binaries are not built.
+    """
+    bin_dir, crd_dir = locate()
+    workdir = Path(tempfile.mkdtemp(prefix="kubectl-lbip-e2e-"))
+    starter = _Starter(bin_dir, crd_dir, workdir)
+    try:
+        cluster = starter.start()
+        yield cluster
+    finally:
+        # controller first, etcd last
+        for proc in reversed(starter.procs):
+            proc.stop()
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)

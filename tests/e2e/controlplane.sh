@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Build (once) the pinned binaries used by the e2e tier: etcd, kube-apiserver
+# and MetalLB's controller.  They are compiled from Go modules fetched through
+# the Go module proxy into a cache OUTSIDE the repository:
+#
+#   ${KUBECTL_LBIP_E2E_CACHE:-~/.cache/kubectl-lbip-e2e}/<versions>/bin/
+#
+# Usage:
+#   tests/e2e/controlplane.sh build   # build whatever is missing (no-op when cached)
+#   tests/e2e/controlplane.sh path    # print the bin directory
+#   tests/e2e/controlplane.sh env     # print shell assignments for the tier
+#   tests/e2e/controlplane.sh crds    # print the directory holding MetalLB's CRDs
+#
+# Nothing from Kubernetes, etcd or MetalLB is copied into this repository:
+# MetalLB's CRDs are read at test time from the Go module cache.
+set -euo pipefail
+
+K8S_VERSION="v1.32.13"        # k8s.io/kubernetes (kubectl 1.32 client: same minor)
+ETCD_VERSION="v3.5.21"        # go.etcd.io/etcd/server/v3 (k8s 1.32 uses the 3.5 client)
+METALLB_VERSION="v0.15.2"     # go.universe.tf/metallb
+
+GO="${GO:-$(command -v go 2>/dev/null || echo /usr/local/go/bin/go)}"
+CACHE_ROOT="${KUBECTL_LBIP_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-lbip-e2e}"
+TAG="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_metallb-${METALLB_VERSION}"
+BIN_DIR="${CACHE_ROOT}/${TAG}/bin"
+
+# Never switch toolchains behind our back, build static, strip, and keep the
+# binaries independent of this machine's paths.
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-trimpath -buildvcs=false"
+LDFLAGS="-s -w"
+
+log() { printf '[controlplane] %s\n' "$*" >&2; }
+
+timed() { # timed <label> <command...>
+    local label=$1 start end
+    shift
+    start=$(date +%s)
+    "$@"
+    end=$(date +%s)
+    log "built ${label} in $((end - start))s"
+}
+
+gomodcache() { "$GO" env GOMODCACHE; }
+
+metallb_crd_dir() {
+    local dir
+    dir="$(gomodcache)/go.universe.tf/metallb@${METALLB_VERSION}/config/crd/bases"
+    if [[ ! -d $dir ]]; then
+        GOFLAGS=-mod=mod "$GO" mod download "go.universe.tf/metallb@${METALLB_VERSION}" >/dev/null
+    fi
+    printf '%s\n' "$dir"
+}
+
+# Print the go.mod path of a module version (downloads it when needed).
+gomod_of() {
+    "$GO" mod download -json "$1" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p'
+}
+
+build_apiserver() {
+    local out=$1 tmp gomod staging minor
+    tmp=$(mktemp -d)
+    # shellcheck disable=SC2064
+    trap "rm -rf '$tmp'" RETURN
+    gomod=$(gomod_of "k8s.io/kubernetes@${K8S_VERSION}")
+    # Staging modules are "k8s.io/X => ./staging/src/k8s.io/X" in its go.mod;
+    # they are published as k8s.io/X v0.<minor>.<patch>.
+    minor="v0.${K8S_VERSION#v1.}"
+    staging=$(sed -n 's#^[[:space:]]*\(k8s\.io/[A-Za-z0-9._-]*\) => \./staging/src/.*#\1#p' "$gomod")
+    [[ -n $staging ]] || { log "no staging modules found in $gomod"; return 1; }
+    (
+        cd "$tmp"
+        "$GO" mod init kubectl-lbip-e2e/apiserver >/dev/null 2>&1
+        local args=(-require "k8s.io/kubernetes@${K8S_VERSION}")
+        local m
+        for m in $staging; do
+            args+=(-replace "${m}=${m}@${minor}")
+        done
+        "$GO" mod edit "${args[@]}"
+        printf 'package tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n' >tools.go
+        "$GO" mod tidy >/dev/null 2>&1 || "$GO" mod tidy
+        "$GO" build -ldflags="$LDFLAGS" -o "$out.tmp" k8s.io/kubernetes/cmd/kube-apiserver
+    )
+    mv "$out.tmp" "$out"
+}
+
+build_etcd() {
+    local out=$1 tmp
+    tmp=$(mktemp -d)
+    # shellcheck disable=SC2064
+    trap "rm -rf '$tmp'" RETURN
+    # go.etcd.io/etcd/server/v3 holds the etcd main package (main.go at its
+    # root) but replaces its sibling modules with ../paths, so `go install
+    # module@version` refuses it.  As a main module's dependency those
+    # replacements are ignored and its own requirements (same version) win.
+    (
+        cd "$tmp"
+        "$GO" mod init kubectl-lbip-e2e/etcd >/dev/null 2>&1
+        # A main package can't be imported by a tools.go; `go get` records the
+        # requirement and the go.sum lines the build needs.
+        "$GO" get "go.etcd.io/etcd/server/v3@${ETCD_VERSION}" >/dev/null 2>&1 ||
+            "$GO" get "go.etcd.io/etcd/server/v3@${ETCD_VERSION}"
+        "$GO" build -mod=mod -ldflags="$LDFLAGS" -o "$out.tmp" go.etcd.io/etcd/server/v3
+    )
+    mv "$out.tmp" "$out"
+}
+
+build_metallb_controller() {
+    local out=$1 tmp
+    tmp=$(mktemp -d)
+    # shellcheck disable=SC2064
+    trap "rm -rf '$tmp'" RETURN
+    GOBIN="$tmp" "$GO" install -ldflags="$LDFLAGS" "go.universe.tf/metallb/controller@${METALLB_VERSION}"
+    mv "$tmp/controller" "$out"
+}
+
+cmd_build() {
+    mkdir -p "$BIN_DIR"
+    [[ -x $BIN_DIR/etcd ]] || timed "etcd ${ETCD_VERSION}" build_etcd "$BIN_DIR/etcd"
+    [[ -x $BIN_DIR/kube-apiserver ]] ||
+        timed "kube-apiserver ${K8S_VERSION}" build_apiserver "$BIN_DIR/kube-apiserver"
+    [[ -x $BIN_DIR/metallb-controller ]] ||
+        timed "metallb controller ${METALLB_VERSION}" build_metallb_controller "$BIN_DIR/metallb-controller"
+    metallb_crd_dir >/dev/null
+    log "binaries ready in $BIN_DIR"
+}
+
+case "${1:-}" in
+build) cmd_build ;;
+path) printf '%s\n' "$BIN_DIR" ;;
+crds) metallb_crd_dir ;;
+env)
+    printf 'KUBECTL_LBIP_E2E_BIN=%q\n' "$BIN_DIR"
+    printf 'KUBECTL_LBIP_E2E_CRDS=%q\n' "$(metallb_crd_dir)"
+    printf 'KUBECTL_LBIP_E2E_VERSIONS=%q\n' "$TAG"
+    ;;
+*)
+    echo "usage: $0 {build|path|env|crds}" >&2
+    exit 2
+    ;;
+esac
