@@ -14,7 +14,7 @@ import typer
 from typing_extensions import Annotated
 
 from . import __version__
-from .errors import EXIT_USAGE, LbipError
+from .errors import LbipError
 
 app = typer.Typer(
     name="kubectl-lbip",
@@ -102,12 +102,194 @@ def pools(
     _run(verbose, cmd.run, _inputs(kubeconfig, context, namespace, filename, output))
 
 
+@app.command()
+def free(
+    family: Annotated[Optional[str], typer.Option("--family", metavar="dual|ipv4|ipv6",
+                      help="Address family to suggest (default: the --for service's, else dual).")] = None,
+    count: Annotated[int, typer.Option("--count", help="How many suggestions.")] = 5,
+    for_service: Annotated[Optional[str], typer.Option("--for", metavar="NAME",
+                           help="An existing service (in -n): its namespace, labels, family, "
+                           "sharing key, ports and traffic policy decide.")] = None,
+    selector: Annotated[Optional[str], typer.Option("--selector", "-l", metavar="K=V,...",
+                        help="Labels of the service to be (for pools' serviceSelectors).")] = None,
+    sharing_key: Annotated[Optional[str], typer.Option("--sharing-key", metavar="KEY",
+                           help="The metallb.io/allow-shared-ip key of the service to be.")] = None,
+    ports: Annotated[Optional[str], typer.Option("--ports", metavar="PROTO/PORT,...",
+                     help="Ports of the service to be, e.g. TCP/80,UDP/53.")] = None,
+    pool: Annotated[Optional[str], typer.Option("--pool", metavar="NAME",
+                    help="Only this pool.")] = None,
+    output: _output("table, wide, json, yaml, annotation") = "table",
+    filename: Filenames = None,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    namespace: Namespace = None,
+    verbose: Verbose = 0,
+) -> None:
+    """Free addresses per pool, and addresses or dual-stack pairs MetalLB will accept.
+
+    Exit 1 when no suggestion can be made.
+
+    \b
+    Examples:
+      kubectl lbip free
+      kubectl lbip free --for frontend -n shop
+      kubectl lbip free -n shop --sharing-key web --ports TCP/443
+      kubectl lbip free --family ipv4 --count 10 -o json
+      kubectl lbip free -f examples/cluster.yaml -o annotation
+    """
+    from .commands import free as cmd
+
+    query = cmd.FreeQuery(family=family, count=count, for_service=for_service, selector=selector,
+                          sharing_key=sharing_key, ports=ports, pool=pool)
+    _run(verbose, cmd.run, _inputs(kubeconfig, context, namespace, filename, output), query)
+
+
+@app.command("who-has")
+def who_has(
+    addresses: Annotated[List[str], typer.Argument(metavar="IP|CIDR...",
+                         help="Addresses or CIDRs to look up.")],
+    output: _output("table, json, yaml") = "table",
+    filename: Filenames = None,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    namespace: Namespace = None,
+    verbose: Verbose = 0,
+) -> None:
+    """Which services hold or request an address, in which pool, and whether they conflict.
+
+    Exit 0 when at least one address is held or requested, 1 when none is (like grep),
+    2 when an argument is not an address or CIDR.
+
+    \b
+    Examples:
+      kubectl lbip who-has 192.168.10.150
+      kubectl lbip who-has 192.168.10.150 fd00:10::150
+      kubectl lbip who-has 192.168.10.0/24 -o json
+    """
+    from .commands import whohas as cmd
+
+    _run(verbose, cmd.run, _inputs(kubeconfig, context, namespace, filename, output), addresses)
+
+
+@app.command()
+def check(
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings count as failures too.")] = False,
+    output: _output("table, json, yaml") = "table",
+    filename: Filenames = None,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    namespace: Annotated[Optional[str], typer.Option("-n", "--namespace", metavar="NS",
+                         help="Only this namespace's services (default: all).")] = None,
+    all_namespaces: AllNamespaces = False,
+    verbose: Verbose = 0,
+) -> None:
+    """Lint a cluster, or a folder of manifests, for every mistake MetalLB would punish.
+
+    Exit 1 when there is at least one error (with --strict, or warning), 0 otherwise.
+
+    \b
+    Examples:
+      kubectl lbip check
+      kubectl lbip check -f manifests/ --strict
+      kubectl lbip check -o json | jq '.findings[] | select(.severity=="error")'
+    """
+    from .commands import check as cmd
+
+    _run(verbose, cmd.run, _inputs(kubeconfig, context, namespace, filename, output,
+                                   all_namespaces), strict)
+
+
+DryRun = Annotated[str, typer.Option("--dry-run", metavar="none|client|server",
+                  help="client: print what would change and write nothing; server: send it with "
+                  "the API server's dry run (validated, not persisted).")]
+
+
+@app.command()
+def annotate(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The service.")],
+    addresses: Annotated[Optional[List[str]], typer.Argument(
+        metavar="[IP...]", help="One address, or one IPv4 and one IPv6 for a dual-stack service.")] = None,
+    auto: Annotated[bool, typer.Option("--auto", help="Take the first suggestion of "
+                    "'free --for NAME' (what the service holds now, if anything).")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing "
+                         "metallb.io/loadBalancerIPs value.")] = False,
+    clear_spec_ip: Annotated[bool, typer.Option("--clear-spec-ip", help="Remove "
+                             "spec.loadBalancerIP in the same patch.")] = False,
+    dry_run: DryRun = "none",
+    output: _output("yaml, json (with -f or --dry-run=client)") = "yaml",
+    filename: Filenames = None,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    namespace: Namespace = None,
+    verbose: Verbose = 0,
+) -> None:
+    """Pin addresses on a service with metallb.io/loadBalancerIPs, after checking every MetalLB rule.
+
+    Refuses with exit 1 and one line per broken rule; writes one patch that carries the
+    service's resourceVersion (a concurrent change is re-read and re-checked, never
+    overwritten). With -f, prints the annotated Service and talks to no cluster.
+
+    \b
+    Examples:
+      kubectl lbip annotate frontend -n shop 192.168.10.150 fd00:10::150
+      kubectl lbip annotate grafana -n monitoring --auto --dry-run=client
+      kubectl lbip annotate dns -n legacy 192.168.10.53 --clear-spec-ip
+      kubectl lbip annotate gateway -n payments --auto --overwrite -f examples/cluster.yaml
+    """
+    from .commands import annotate as cmd
+
+    req = cmd.AnnotateRequest(name=name, addresses=list(addresses or []), auto=auto,
+                              overwrite=overwrite, clear_spec_ip=clear_spec_ip, dry_run=dry_run)
+    _run(verbose, cmd.run, _inputs(kubeconfig, context, namespace, filename, output), req)
+
+
+@app.command()
+def migrate(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    dry_run: DryRun = "none",
+    backup: Annotated[Optional[str], typer.Option("--backup", metavar="FILE", help="Before any "
+                      "change, write the original annotations and spec.loadBalancerIP of every "
+                      "service to be touched.")] = None,
+    restore: Annotated[Optional[str], typer.Option("--restore", metavar="FILE", help="Put back "
+                       "what a --backup file holds.")] = None,
+    in_place: Annotated[bool, typer.Option("--in-place", help="With -f: rewrite the files, "
+                        "keeping comments, key order and other documents.")] = False,
+    configmap: Annotated[bool, typer.Option("--configmap", help="Convert MetalLB's legacy "
+                         "ConfigMap into IPAddressPool and advertisement manifests (printed, "
+                         "never applied).")] = False,
+    output: _output("table, json, yaml") = "table",
+    filename: Filenames = None,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    namespace: Annotated[Optional[str], typer.Option("-n", "--namespace", metavar="NS",
+                         help="Only this namespace (default: all).")] = None,
+    all_namespaces: AllNamespaces = False,
+    verbose: Verbose = 0,
+) -> None:
+    """Move deprecated metallb.universe.tf/* annotations and spec.loadBalancerIP to metallb.io/*.
+
+    Prints the plan and asks before writing. A service whose old and new values
+    disagree is left alone and reported as a conflict (exit 1). Each service is one
+    patch carrying its resourceVersion; running it twice changes nothing the second time.
+
+    \b
+    Examples:
+      kubectl lbip migrate --dry-run=client
+      kubectl lbip migrate -n shop --backup before.json --yes
+      kubectl lbip migrate --restore before.json
+      kubectl lbip migrate -f manifests/ --in-place
+      kubectl lbip migrate --configmap > pools.yaml
+    """
+    from .commands import migrate as cmd
+
+    req = cmd.MigrateRequest(yes=yes, dry_run=dry_run, backup=backup, restore=restore,
+                             in_place=in_place, configmap=configmap)
+    _run(verbose, cmd.run, _inputs(kubeconfig, context, namespace, filename, output,
+                                   all_namespaces), req)
+
+
 def main() -> None:
     try:
         app()
     except BrokenPipeError:  # `kubectl lbip ... | head`
         sys.exit(0)
-
-
-def _usage_error_exit_code() -> int:
-    return EXIT_USAGE

@@ -137,49 +137,76 @@ def _first_match_v6(cluster, pool, target, low16: int, taken: set) -> Optional[i
     return None
 
 
+CURRENT_TIER, SHARED_TIER, MATCHED_TIER, LOWEST_TIER = 0, 1, 2, 3
+TIER_WORDS = {CURRENT_TIER: "current", SHARED_TIER: "shared", MATCHED_TIER: "matching",
+              LOWEST_TIER: "lowest"}
+
+
 @dataclass(frozen=True)
 class Suggestion:
     pool: str
     ipv4: Optional[str]
     ipv6: Optional[str]
-    tier: int = 2  # 0 shares an address with like services, 1 matched pair, 2 lowest free
-    order: Tuple[int, int] = (0, 0)
+    tier: int = LOWEST_TIER
+    rank: Tuple[int, ...] = ()
 
     @property
     def addresses(self) -> List[str]:
         return [a for a in (self.ipv4, self.ipv6) if a]
 
+    @property
+    def why(self) -> str:
+        return TIER_WORDS[self.tier]
+
     def to_dict(self) -> dict:
-        return {"pool": self.pool, "ipv4": self.ipv4, "ipv6": self.ipv6,
-                "shared": self.tier == 0}
+        return {"pool": self.pool, "ipv4": self.ipv4, "ipv6": self.ipv6, "why": self.why}
+
+
+def _own_addresses(target: Optional[Service], pool: Pool, family: str) -> Dict[str, int]:
+    """What the target already holds (else requests) in this pool: suggesting it
+    first means pinning a service never moves it."""
+    if target is None:
+        return {}
+    held = target.held() or [a for r in target.requests() for a in r.addresses]
+    own = {}
+    for addr in held:
+        fam = IPV4 if addr.version == 4 else IPV6
+        if (family == DUAL or fam == family) and pool.allocatable(fam, int(addr)):
+            own.setdefault(fam, int(addr))
+    return own
 
 
 def _suggest_in_pool(cluster, pool, family, target, count) -> List[Suggestion]:
-    def make(v4, v6, tier):
+    def make(v4, v6, tier, shared=0):
         return Suggestion(pool.name, to_text(IPV4, v4) if v4 is not None else None,
                           to_text(IPV6, v6) if v6 is not None else None, tier,
-                          (v4 if v4 is not None else -1, v6 if v6 is not None else -1))
+                          (tier, -shared, v4 if v4 is not None else -1, v6 if v6 is not None else -1))
+
+    def single(v, tier):
+        return make(v, None, tier) if family == IPV4 else make(None, v, tier)
 
     sharing = target is not None and bool(target.sharing_key)
     out: List[Suggestion] = []
+    own = _own_addresses(target, pool, family)
     if family in (IPV4, IPV6):
+        if family in own:
+            out.append(single(own[family], CURRENT_TIER))
         if sharing:
-            out += [make(*((v, None) if family == IPV4 else (None, v)), 0)
+            out += [single(v, SHARED_TIER)
                     for v in shareable_addresses(cluster, pool, family, target)[:count]]
-        out += [make(*((v, None) if family == IPV4 else (None, v)), 2)
+        out += [single(v, LOWEST_TIER)
                 for v, _ in take(walk_available(cluster, pool, family, target), count)]
         return out
 
+    if len(own) == 2:
+        out.append(make(own[IPV4], own[IPV6], CURRENT_TIER))
     free4 = [v for v, _ in take(walk_available(cluster, pool, IPV4, target), count)]
     free6 = [v for v, _ in take(walk_available(cluster, pool, IPV6, target), count)]
-    if not free4 and not (sharing and shareable_addresses(cluster, pool, IPV4, target)):
-        return []
     if sharing:
         s4 = shareable_addresses(cluster, pool, IPV4, target)[:count]
         s6 = shareable_addresses(cluster, pool, IPV6, target)[:count]
-        pairs = [(a, b) for a in s4 + free4 for b in s6 + free6 if a in s4 or b in s6]
-        pairs.sort(key=lambda p: (-((p[0] in s4) + (p[1] in s6)), p))
-        out += [make(a, b, 0) for a, b in pairs[:count]]
+        out += [make(a, b, SHARED_TIER, (a in s4) + (b in s6))
+                for a in s4 + free4 for b in s6 + free6 if a in s4 or b in s6]
 
     # Matched pairs: walk free IPv4 addresses, only through last octets that still
     # have a free IPv6 twin, so a large pool with few twins costs no long walk.
@@ -195,9 +222,7 @@ def _suggest_in_pool(cluster, pool, family, target, count) -> List[Suggestion]:
         if len(matched) >= count:
             break
         octet = v4 & 0xFF
-        v6 = twins.get(octet)
-        if v6 is None:
-            continue
+        v6 = twins[octet]
         matched.append((v4, v6))
         taken6.add(v6)
         nxt = _first_match_v6(cluster, pool, target, matching_v6_low(octet), taken6)
@@ -206,13 +231,13 @@ def _suggest_in_pool(cluster, pool, family, target, count) -> List[Suggestion]:
             octets.remove(octet)
         else:
             twins[octet] = nxt
-    out += [make(a, b, 1) for a, b in matched]
+    out += [make(a, b, MATCHED_TIER) for a, b in matched]
 
     used4 = {a for a, _ in matched}
     used6 = {b for _, b in matched}
     plain4 = [v for v, _ in take(walk_available(cluster, pool, IPV4, target, exclude=used4), count)]
     plain6 = [v for v, _ in take(walk_available(cluster, pool, IPV6, target, exclude=used6), count)]
-    out += [make(a, b, 2) for a, b in zip(plain4, plain6)]
+    out += [make(a, b, LOWEST_TIER) for a, b in zip(plain4, plain6)]
     return out
 
 
@@ -266,7 +291,7 @@ def suggest(cluster: Cluster, family: str, count: int, target: Optional[Service]
         if family != DUAL and family not in pool.families():
             continue
         candidates += _suggest_in_pool(cluster, pool, family, target, count)
-    candidates.sort(key=lambda s: (s.tier, s.order, s.pool))
+    candidates.sort(key=lambda s: (s.rank, s.pool))
     seen = set()
     for cand in candidates:
         if len(result.suggestions) >= count:

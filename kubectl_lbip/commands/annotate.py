@@ -1,0 +1,156 @@
+"""kubectl lbip annotate NAME [IP...]: pin addresses on a service, checked against
+every MetalLB rule, written as one patch that carries the resourceVersion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from .. import render
+from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
+from ..model import rules
+from ..model.addresses import sort_addresses
+from ..model.cluster import Cluster
+from ..model.patches import patched_object, request_annotation_patch
+from ..model.rules import Finding, service_finding
+from ..model.services import CURRENT, LB_IPS, Service
+from ..model.suggest import suggest
+from .common import Inputs
+from .target import find_service
+from .writes import check_dry_run, write_with_retry
+
+FORMATS = ("table", "json", "yaml")
+ANNOTATION_EXISTS = "annotation-exists"
+
+
+@dataclass
+class AnnotateRequest:
+    name: str
+    addresses: List[str] = field(default_factory=list)
+    auto: bool = False
+    overwrite: bool = False
+    clear_spec_ip: bool = False
+    dry_run: str = "none"
+
+
+class Refused(Exception):
+    def __init__(self, findings: List[Finding]):
+        super().__init__("; ".join(f.message for f in findings))
+        self.findings = findings
+
+
+@dataclass
+class Plan:
+    service: Service
+    value: str
+    patch: Optional[Dict[str, Any]]  # None: already set, nothing to write
+
+
+def plan(cluster: Cluster, svc: Service, req: AnnotateRequest) -> Plan:
+    """Check the request exactly as MetalLB's controller will; refuse with every
+    broken rule, or return the patch."""
+    if not svc.is_load_balancer:
+        raise Refused([rules.not_load_balancer(svc)])
+    texts = req.addresses
+    if req.auto:
+        family, why = svc.family()
+        if family is None:
+            raise UsageError(f"service {svc.key}: cannot tell its IP family: {why}")
+        found = suggest(cluster, family, 1, svc)
+        if not found.suggestions:
+            raise Refused([service_finding(svc, "no-free-address", "no free address fits this "
+                          "service; 'kubectl lbip free --for " + svc.name + "' says why" +
+                          "".join("; " + n for n in found.notes))])
+        texts = found.suggestions[0].addresses
+    request = rules.make_request(texts)
+    if request.invalid:
+        bad = ", ".join(repr(e) for e in request.invalid)
+        raise UsageError(f"{bad} is not an IP address")
+    value = ",".join(str(a) for a in sort_addresses(request.addresses))
+    request = rules.make_request([value])
+
+    findings = list(rules.check_request(cluster, svc, request).findings)
+    current = svc.annotations.get(CURRENT + LB_IPS)
+    if svc.load_balancer_ip and not req.clear_spec_ip:
+        findings.append(service_finding(
+            svc, rules.BOTH_SPEC_AND_ANNOTATION, f"spec.loadBalancerIP is set "
+            f"({svc.load_balancer_ip}); with the annotation too MetalLB allocates nothing. Fix: "
+            "add --clear-spec-ip to remove it in the same patch"))
+    if current not in (None, "", value) and not req.overwrite:
+        findings.append(service_finding(
+            svc, ANNOTATION_EXISTS, f"{CURRENT}{LB_IPS} is already {current!r}. Fix: add "
+            "--overwrite to replace it"))
+    if findings:
+        raise Refused(findings)
+    deprecated_left = any(k.endswith("/" + LB_IPS) for k in svc.deprecated_keys())
+    if current == value and not (svc.load_balancer_ip and req.clear_spec_ip) and not deprecated_left:
+        return Plan(svc, value, None)
+    return Plan(svc, value, request_annotation_patch(svc, value, req.clear_spec_ip))
+
+
+def _refuse(err: Refused) -> int:
+    for f in err.findings:
+        render.note(f"error: [{f.code}] {f.message}")
+    render.note(f"refused: nothing was written ({len(err.findings)} rule(s) broken)")
+    return EXIT_NEGATIVE
+
+
+def run(inputs: Inputs, req: AnnotateRequest) -> int:
+    inputs.check_output(FORMATS)
+    check_dry_run(req.dry_run)
+    if req.auto and req.addresses:
+        raise UsageError("give addresses or --auto, not both")
+    if not req.auto and not req.addresses:
+        raise UsageError("give one or two addresses, or --auto")
+    if inputs.offline:
+        return _run_offline(inputs, req)
+    return _run_live(inputs, req)
+
+
+def _run_offline(inputs: Inputs, req: AnnotateRequest) -> int:
+    cluster = inputs.snapshot().to_cluster()
+    svc = find_service(cluster, inputs.default_namespace(), req.name)
+    try:
+        result = plan(cluster, svc, req)
+    except Refused as err:
+        return _refuse(err)
+    obj = svc.raw if result.patch is None else patched_object(svc.raw, result.patch)
+    render.emit(obj, "json" if inputs.output == "json" else "yaml")
+    return EXIT_OK
+
+
+def _run_live(inputs: Inputs, req: AnnotateRequest) -> int:
+    client = inputs.client()
+    namespace = inputs.default_namespace()
+    planned: List[Plan] = []
+
+    def make_plan(reread: bool):
+        cluster = client.snapshot().to_cluster()
+        svc = find_service(cluster, namespace, req.name)
+        result = plan(cluster, svc, req)
+        planned.append(result)
+        if req.dry_run == "client":
+            return None
+        return result.patch
+
+    def send(patch):
+        client.patch_service(namespace, req.name, patch, dry_run=req.dry_run == "server")
+
+    try:
+        sent = write_with_retry(make_plan, send, f"service {namespace}/{req.name}")
+    except Refused as err:
+        return _refuse(err)
+    result = planned[-1]
+    if req.dry_run == "client":
+        if result.patch is None:
+            render.note(f"service/{req.name} already has {CURRENT}{LB_IPS}={result.value}; nothing to change")
+        else:
+            render.emit(result.patch, "json" if inputs.output != "yaml" else "yaml")
+            render.note("(dry run: nothing was written)")
+        return EXIT_OK
+    if sent is None:
+        render.out(f"service/{req.name} unchanged: {CURRENT}{LB_IPS} is already {result.value}")
+        return EXIT_OK
+    suffix = " (server dry run)" if req.dry_run == "server" else ""
+    render.out(f"service/{req.name} annotated: {CURRENT}{LB_IPS}={result.value}{suffix}")
+    return EXIT_OK

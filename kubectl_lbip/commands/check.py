@@ -1,0 +1,51 @@
+"""kubectl lbip check: every mistake MetalLB would punish, as findings."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+from .. import render
+from ..errors import EXIT_NEGATIVE, EXIT_OK
+from ..model import rules
+from ..model.cluster import Cluster
+from ..model.rules import ERROR, WARNING, Finding
+from ..model.suggest import usage_counts
+from .common import Inputs, legacy_note
+
+FORMATS = ("table", "wide", "json", "yaml")
+
+
+def findings_for(cluster: Cluster, namespace: Optional[str] = None) -> List[Finding]:
+    """All rules over a cluster: one pass over services, one over used addresses."""
+    found: List[Finding] = []
+    found += rules.check_pools(cluster)
+    for svc in cluster.services:
+        found += rules.check_service(cluster, svc)
+    found += rules.check_conflicts(cluster)
+    found += rules.check_dual_stack_pools(cluster)
+    found += rules.check_capacity(cluster, lambda pool, family: usage_counts(cluster, pool, family))
+    if namespace:
+        found = [f for f in found if f.kind != "Service" or f.namespace == namespace]
+    return rules.sort_findings(found)
+
+
+def run(inputs: Inputs, strict: bool = False) -> int:
+    inputs.check_output(FORMATS)
+    snapshot = inputs.snapshot(events=True)
+    cluster = snapshot.to_cluster()
+    found = findings_for(cluster, inputs.namespace_filter())
+    errors = sum(f.severity == ERROR for f in found)
+    warnings = sum(f.severity == WARNING for f in found)
+    failing = errors + (warnings if strict else 0)
+    code = EXIT_NEGATIVE if failing else EXIT_OK
+    if (msg := legacy_note(snapshot)):
+        render.note(msg)
+    if inputs.output in ("json", "yaml"):
+        render.emit({"findings": [f.to_dict() for f in found]}, inputs.output)
+        return code
+    if found:
+        rows = [[f.severity, f.code, f.object, f.message] for f in found]
+        render.out(render.table(rows, ["severity", "code", "object", "message"]))
+    render.note(f"{errors} error(s), {warnings} warning(s)"
+                + (" (warnings count: --strict)" if strict and warnings else ""))
+    return code

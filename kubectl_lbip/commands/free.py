@@ -1,0 +1,145 @@
+"""kubectl lbip free: free addresses per pool and suggestions MetalLB will accept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from .. import render
+from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
+from ..model.addresses import DUAL, IPV4, IPV6
+from ..model.cluster import Cluster
+from ..model.services import CURRENT, LB_IPS, Service
+from ..model.suggest import SuggestResult, metallb_pick, suggest, usage_counts
+from .common import Inputs, legacy_note
+from .target import check_family, described_service, find_service
+
+FORMATS = ("table", "wide", "json", "yaml", "annotation")
+WHY = {"current": "what the service holds now", "shared": "shared with like services",
+       "matching": "IPv6 reads like the IPv4", "lowest": "lowest free"}
+
+
+@dataclass
+class FreeQuery:
+    family: Optional[str] = None
+    count: int = 5
+    for_service: Optional[str] = None
+    selector: Optional[str] = None
+    sharing_key: Optional[str] = None
+    ports: Optional[str] = None
+    pool: Optional[str] = None
+
+
+def resolve_target(cluster: Cluster, inputs: Inputs, query: FreeQuery):
+    """The target service (or None) and the family to suggest for."""
+    family = check_family(query.family)
+    if query.for_service:
+        if query.selector or query.sharing_key or query.ports:
+            raise UsageError("--for takes the service's own labels, sharing key and ports; "
+                             "leave out --selector, --sharing-key and --ports")
+        target = find_service(cluster, inputs.default_namespace(), query.for_service)
+        svc_family, why = target.family()
+        if svc_family is None:
+            raise UsageError(f"service {target.key}: cannot tell its IP family: {why}")
+        if family and family != svc_family:
+            raise UsageError(f"service {target.key} is {svc_family}; --family {family} does not fit it")
+        return target, svc_family
+    family = family or DUAL
+    if query.selector or query.sharing_key or query.ports or inputs.namespace:
+        return described_service(inputs.default_namespace(), family, query.selector,
+                                 query.sharing_key, query.ports), family
+    return None, family
+
+
+def compute(cluster: Cluster, target: Optional[Service], family: str, query: FreeQuery) -> SuggestResult:
+    if query.pool and cluster.pool(query.pool) is None:
+        raise UsageError(f"pool {query.pool!r} does not exist")
+    if query.count < 1:
+        raise UsageError("--count must be at least 1")
+    return suggest(cluster, family, query.count, target, query.pool)
+
+
+def pool_entry(cluster: Cluster, pool, target) -> dict:
+    entry = {"name": pool.name, "namespace": pool.namespace, "autoAssign": pool.auto_assign,
+             "avoidBuggyIPs": pool.avoid_buggy_ips, "restrictions": pool.restriction() or None}
+    for family in (IPV4, IPV6):
+        total, used = usage_counts(cluster, pool, family)
+        entry[family] = {"total": total, "used": used, "free": total - used}
+    return entry
+
+
+def run(inputs: Inputs, query: FreeQuery) -> int:
+    inputs.check_output(FORMATS)
+    snapshot = inputs.snapshot()
+    cluster = snapshot.to_cluster()
+    target, family = resolve_target(cluster, inputs, query)
+    result = compute(cluster, target, family, query)
+    pick = metallb_pick(cluster, target) if query.for_service else None
+    if (msg := legacy_note(snapshot)):
+        render.note(msg)
+
+    pools = [pool_entry(cluster, p, target) for p in result.pools]
+    data = {
+        "family": family,
+        "for": target.key if query.for_service else None,
+        "pools": pools,
+        "suggestions": [s.to_dict() for s in result.suggestions],
+        "excludedPools": [{"name": p.name, "reason": why} for p, why in result.excluded],
+        "notes": result.notes,
+    }
+    if pick is not None:
+        data["metallbPick"] = pick.to_dict()
+    code = EXIT_OK if result.suggestions else EXIT_NEGATIVE
+
+    if inputs.output in ("json", "yaml"):
+        render.emit(data, inputs.output)
+        return code
+    if inputs.output == "annotation":
+        if result.suggestions:
+            render.out(f'{CURRENT}{LB_IPS}: "{",".join(result.suggestions[0].addresses)}"')
+        for text in result.notes:
+            render.note(text)
+        return code
+    _table(data, result, pick, inputs.output == "wide")
+    return code
+
+
+def _table(data, result, pick, wide: bool) -> None:
+    headers = ["pool", "auto", "ipv4 total", "ipv4 used", "ipv4 free", "ipv6 total", "ipv6 used",
+               "ipv6 free"] + (["restrictions"] if wide else [])
+    rows = []
+    for p in data["pools"]:
+        marks = [] if p["autoAssign"] else ["autoAssign=false"]
+        if p["restrictions"] and not wide:
+            marks.append("restricted")
+        row = [p["name"] + (f" ({', '.join(marks)})" if marks else ""),
+               "yes" if p["autoAssign"] else "no"]
+        for family in (IPV4, IPV6):
+            c = p[family]
+            row += [str(c["total"]), str(c["used"]), str(c["free"])] if c["total"] else ["-"] * 3
+        if wide:
+            row.append(p["restrictions"] or "-")
+        rows.append(row)
+    if rows:
+        render.out(render.table(rows, headers))
+    for excluded in data["excludedPools"]:
+        render.note(f"note: pool {excluded['name']} left out: {excluded['reason']}")
+    for text in result.notes:
+        render.note(text)
+    if result.suggestions:
+        render.out("")
+        render.out("SUGGESTIONS (" + data["family"] + ")")
+        srows = [[s.pool, s.ipv4 or "-", s.ipv6 or "-", WHY[s.why]] for s in result.suggestions]
+        render.out(render.table(srows, ["pool", "ipv4", "ipv6", "why"]))
+    else:
+        render.note("no suggestion: no free address fits")
+    if pick is not None:
+        render.out("")
+        if pick.pools and len(pick.pools) == 1:
+            addrs = ",".join(a for a in (pick.ipv4, pick.ipv6) if a)
+            render.out(f"MetalLB's own pick if the service requested nothing: {addrs} from pool {pick.pools[0]}")
+        elif pick.pools:
+            render.out("MetalLB's own pick if the service requested nothing: one of pools "
+                       f"{', '.join(pick.pools)} ({pick.note})")
+        else:
+            render.out(f"MetalLB's own pick if the service requested nothing: none ({pick.note})")

@@ -1,0 +1,91 @@
+"""kubectl lbip who-has IP|CIDR...: which services hold or request an address."""
+
+from __future__ import annotations
+
+from typing import List, Sequence
+
+from .. import render
+from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
+from ..model.addresses import AddressError, Interval, parse_network, to_text
+from ..model.cluster import Cluster
+from ..model.rules import sharing_conflict
+from .common import Inputs
+
+FORMATS = ("table", "wide", "json", "yaml")
+
+
+def parse_queries(texts: Sequence[str]) -> List[Interval]:
+    queries = []
+    for text in texts:
+        try:
+            queries.append(parse_network(text))
+        except AddressError:
+            raise UsageError(f"{text!r} is not an IP address or CIDR") from None
+    return queries
+
+
+def describe(cluster: Cluster, family: str, value: int) -> dict:
+    """One address: its pool, whether it is free, who uses it and how, and whether
+    those users may not share it."""
+    holders = {}
+    for use in cluster.index.uses(family, value):
+        svc = use.service
+        entry = holders.setdefault(svc.key, {
+            "namespace": svc.namespace, "name": svc.name, "how": [],
+            "sharingKey": svc.sharing_key or None, "ports": [str(p) for p in svc.ports],
+            "_svc": svc})
+        if use.how not in entry["how"]:
+            entry["how"].append(use.how)
+    services = [h.pop("_svc") for h in holders.values()]
+    reasons = []
+    for i, a in enumerate(services):
+        for b in services[i + 1:]:
+            reason = sharing_conflict(a, b)
+            if reason:
+                reasons.append(f"{a.key} and {b.key}: {reason}")
+    pool = cluster.pool_at(family, value)
+    allocatable = pool is not None and pool.allocatable(family, value)
+    return {"ip": to_text(family, value), "pool": pool.name if pool else None,
+            "free": allocatable and not holders, "holders": list(holders.values()),
+            "conflict": bool(reasons), "conflictReasons": reasons}
+
+
+def answer(cluster: Cluster, queries: Sequence[Interval]) -> List[dict]:
+    results = []
+    for query in queries:
+        if query.first == query.last:
+            results.append(describe(cluster, query.family, query.first))
+        else:
+            for value in cluster.index.used_in(query):
+                results.append(describe(cluster, query.family, value))
+    return results
+
+
+def run(inputs: Inputs, texts: Sequence[str]) -> int:
+    inputs.check_output(FORMATS)
+    queries = parse_queries(texts)  # bad input fails before any cluster access
+    cluster = inputs.snapshot().to_cluster()
+    results = answer(cluster, queries)
+    code = EXIT_OK if any(r["holders"] for r in results) else EXIT_NEGATIVE
+    if inputs.output in ("json", "yaml"):
+        render.emit(results, inputs.output)
+        return code
+    rows = []
+    for r in results:
+        first = [r["ip"], r["pool"] or "(no pool)", "yes" if r["free"] else "no"]
+        if not r["holders"]:
+            rows.append(first + ["-", "-", "-", "-", ""])
+        for i, h in enumerate(r["holders"]):
+            lead = first if i == 0 else ["", "", ""]
+            rows.append(lead + [f"{h['namespace']}/{h['name']}", ",".join(h["how"]),
+                                h["sharingKey"] or "-", ",".join(h["ports"]) or "-",
+                                "CONFLICT" if r["conflict"] and i == 0 else ""])
+    if rows:
+        render.out(render.table(rows, ["ip", "pool", "free", "service", "how", "sharing key",
+                                       "ports", "conflict"]))
+    else:
+        render.note("no held or requested address in " + ", ".join(texts))
+    for r in results:
+        for reason in r["conflictReasons"]:
+            render.note(f"conflict on {r['ip']}: {reason}")
+    return code
