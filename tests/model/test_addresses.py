@@ -1,0 +1,96 @@
+import ipaddress
+
+import pytest
+
+from kubectl_lbip.model.addresses import (IPV4, IPV6, AddressError, Interval, buggy_count,
+                                          canonical, is_buggy, merge, parse_ip, parse_network,
+                                          parse_pool_address, sort_addresses, split_request)
+
+
+def test_ipv4_mapped_ipv6_is_ipv4_as_in_go():
+    assert parse_ip("::ffff:192.0.2.1") == ipaddress.IPv4Address("192.0.2.1")
+
+
+def test_canonical_text_of_ipv6():
+    assert canonical("fd00:0:0::150") == "fd00::150"
+    assert canonical(" FD00::0150 ") == "fd00::150"
+
+
+@pytest.mark.parametrize("text", ["", "192.0.2", "192.0.2.256", "fe80::1%eth0", "192.0.2.1/32",
+                                  "abc", "192.168.01.1"])
+def test_not_an_address(text):
+    with pytest.raises(AddressError):
+        parse_ip(text)
+
+
+def test_cidr_becomes_one_interval_with_host_bits_masked_as_go_does():
+    iv = parse_pool_address("192.168.1.5/24")
+    assert iv == Interval(IPV4, int(ipaddress.IPv4Address("192.168.1.0")),
+                          int(ipaddress.IPv4Address("192.168.1.255")))
+    assert str(iv) == "192.168.1.0/24"
+
+
+def test_range_with_spaces_around_the_dash():
+    iv = parse_pool_address("192.168.1.10 - 192.168.1.20")
+    assert iv.size == 11
+    assert str(iv) == "192.168.1.10-192.168.1.20"
+
+
+def test_range_start_after_end_is_refused():
+    with pytest.raises(AddressError, match="after the end"):
+        parse_pool_address("192.168.1.20-192.168.1.10")
+
+
+def test_range_of_mixed_families_is_refused():
+    with pytest.raises(AddressError):
+        parse_pool_address("192.168.1.1-fd00::1")
+
+
+@pytest.mark.parametrize("text", ["192.168.1.0", "192.168.1.0/33", "nonsense", "fd00::/129"])
+def test_invalid_pool_entries(text):
+    with pytest.raises(AddressError):
+        parse_pool_address(text)
+
+
+def test_a_slash_64_has_exactly_two_to_the_64_addresses():
+    assert parse_pool_address("fd00::/64").size == 2 ** 64
+    assert parse_pool_address("fd00::/48").size == 2 ** 80
+
+
+def test_buggy_addresses_are_counted_without_enumerating():
+    assert buggy_count(parse_pool_address("10.0.0.0/8")) == 2 * 65536
+    assert buggy_count(parse_pool_address("192.168.1.0/24")) == 2
+    assert buggy_count(parse_pool_address("192.168.1.1-192.168.1.254")) == 0
+    assert buggy_count(parse_pool_address("192.168.1.255-192.168.2.0")) == 2
+    assert buggy_count(parse_pool_address("fd00::/120")) == 0
+    # Cross-check a small range by brute force.
+    iv = parse_pool_address("192.168.0.200-192.168.3.10")
+    assert buggy_count(iv) == sum(is_buggy(IPV4, v) for v in range(iv.first, iv.last + 1))
+
+
+def test_split_request_trims_and_reports_bad_elements():
+    addrs, bad = split_request(" 192.0.2.1 , fd00::1")
+    assert [str(a) for a in addrs] == ["192.0.2.1", "fd00::1"]
+    assert bad == []
+    addrs, bad = split_request("192.0.2.1,")
+    assert bad == [""]
+    _, bad = split_request("192.0.2.1,nope")
+    assert bad == ["nope"]
+
+
+def test_sort_puts_ipv4_first():
+    addrs = [parse_ip("fd00::1"), parse_ip("192.0.2.9"), parse_ip("192.0.2.1")]
+    assert [str(a) for a in sort_addresses(addrs)] == ["192.0.2.1", "192.0.2.9", "fd00::1"]
+
+
+def test_merge_joins_adjacent_and_overlapping():
+    a = parse_pool_address("192.0.2.0/25")
+    b = parse_pool_address("192.0.2.128/25")
+    c = parse_pool_address("192.0.2.100-192.0.2.130")
+    assert merge([a, b, c]) == [parse_pool_address("192.0.2.0/24")]
+
+
+def test_query_network_accepts_address_or_cidr():
+    assert parse_network("fd00::1").size == 1
+    assert parse_network("fd00::/120").family == IPV6
+    assert parse_network("192.0.2.0/30").size == 4
