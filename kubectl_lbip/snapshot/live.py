@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import time
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..errors import ClusterError, ConflictError, UsageError
 from . import LEGACY_CONFIGMAP, Snapshot
@@ -32,6 +32,9 @@ _RESOURCE_NAMES = {
     EVENTS_PATH: "events",
 }
 
+# kubectl apply's copy of the whole object: often the largest annotation, never read.
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
 
 def trim_service(obj: Dict[str, Any]) -> Dict[str, Any]:
     """Only what the model reads; everything else of a Service is dropped."""
@@ -39,6 +42,9 @@ def trim_service(obj: Dict[str, Any]) -> Dict[str, Any]:
     spec = obj.get("spec") or {}
     keep_meta = {k: meta[k] for k in ("name", "namespace", "labels", "annotations",
                                       "resourceVersion", "uid") if k in meta}
+    if "annotations" in keep_meta:
+        keep_meta["annotations"] = {k: v for k, v in (meta["annotations"] or {}).items()
+                                    if k != LAST_APPLIED}
     keep_spec = {k: spec[k] for k in ("type", "clusterIP", "clusterIPs", "ipFamilies",
                                       "ipFamilyPolicy", "loadBalancerIP", "selector",
                                       "externalTrafficPolicy") if k in spec}
@@ -81,15 +87,20 @@ class LiveClient:
         started = time.monotonic()
         status: Any = "error"
         try:
-            data, status, _ = self.api.call_api(
-                path, method, query_params=query or [], header_params=headers, body=body,
-                auth_settings=["BearerToken"], _preload_content=False,
-                _request_timeout=TIMEOUT)
-            payload = data.data
-            return json.loads(payload) if payload else {}
-        except Exception as exc:  # mapped to one clear error below
-            status = getattr(exc, "status", None) or "error"
-            raise self._translate(exc, method, path) from None
+            try:
+                data, status, _ = self.api.call_api(
+                    path, method, query_params=query or [], header_params=headers, body=body,
+                    auth_settings=["BearerToken"], _preload_content=False,
+                    _request_timeout=TIMEOUT)
+                payload = data.data
+            except Exception as exc:  # mapped to one clear error below
+                status = getattr(exc, "status", None) or "error"
+                raise self._translate(exc, method, path) from None
+            try:
+                return json.loads(payload) if payload else {}
+            except ValueError:  # a web server or a proxy's page, not an API server
+                raise ClusterError(f"{method} {path}: the answer of {self.server} is not JSON; "
+                                   "is it a Kubernetes API server?") from None
         finally:
             shown = path + ("?" + "&".join(f"{k}={v}" for k, v in query) if query else "")
             log.info("%s %s %s %.0fms", method, shown, status, (time.monotonic() - started) * 1000)
@@ -110,6 +121,8 @@ class LiveClient:
                 return ConflictError(message or "conflict")
             if exc.status == 404:
                 return NotFound(message or f"{path} not found")
+            if exc.status == 410:
+                return Expired(message or "the list's continue token expired")
             if exc.status == 422 or exc.status == 400:
                 return UsageError(f"the API server refused the change: {message}")
             return ClusterError(f"{method} {path} failed ({exc.status}): {message or exc.reason}")
@@ -117,19 +130,28 @@ class LiveClient:
         return ClusterError(f"cannot reach the API server at {self.server}: {_short(reason)}")
 
     def list_all(self, path: str, trim: Callable[[dict], dict],
-                 query: Optional[List[Tuple[str, str]]] = None) -> Iterator[dict]:
-        """Every item of a list, page by page, trimmed as it is read."""
-        token = ""
-        while True:
-            params = list(query or []) + [("limit", str(PAGE_SIZE))]
-            if token:
-                params.append(("continue", token))
-            page = self.request("GET", path, params)
-            for item in page.get("items") or ():
-                yield trim(item)
-            token = (page.get("metadata") or {}).get("continue") or ""
-            if not token:
-                return
+                 query: Optional[List[Tuple[str, str]]] = None) -> List[dict]:
+        """Every item of a list, page by page, trimmed as it is read. A continue token
+        that expired (410 Gone: the list took longer than etcd keeps its revision)
+        restarts the list once from the beginning, as client-go's pager does."""
+        for attempt in (1, 2):
+            items: List[dict] = []
+            token = ""
+            try:
+                while True:
+                    params = list(query or []) + [("limit", str(PAGE_SIZE))]
+                    if token:
+                        params.append(("continue", token))
+                    page = self.request("GET", path, params)
+                    items.extend(trim(item) for item in page.get("items") or ())
+                    token = (page.get("metadata") or {}).get("continue") or ""
+                    if not token:
+                        return items
+            except Expired:
+                if attempt == 2:
+                    raise
+                log.info("continue token expired; listing %s again", path)
+        return []  # not reached
 
     # --- reads
     def get_service(self, namespace: str, name: str) -> Dict[str, Any]:
@@ -189,6 +211,10 @@ class NotFound(ClusterError):
     pass
 
 
+class Expired(ClusterError):
+    pass
+
+
 def _status_message(exc) -> str:
     try:
         return json.loads(exc.body).get("message") or ""
@@ -237,6 +263,7 @@ def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None) -> 
     --context, else the current context; the context's namespace."""
     from kubernetes import client as k8s_client
     from kubernetes import config as k8s_config
+    from kubernetes.config import incluster_config
     from kubernetes.config.config_exception import ConfigException
 
     path = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
@@ -251,25 +278,60 @@ def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None) -> 
                 k8s_config.load_incluster_config(client_configuration=configuration)
             except ConfigException as exc:
                 raise ClusterError(f"in-cluster configuration failed: {exc}") from None
-            ns_file = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
-            namespace = open(ns_file).read().strip() if os.path.exists(ns_file) else "default"
+            # the pod's namespace, next to the token the client read
+            ns_file = os.path.join(os.path.dirname(incluster_config.SERVICE_TOKEN_FILENAME),
+                                   "namespace")
+            namespace = "default"
+            if os.path.exists(ns_file):
+                with open(ns_file) as f:
+                    namespace = f.read().strip() or "default"
             return LiveClient(k8s_client.ApiClient(configuration), namespace, configuration.host)
         raise ClusterError("no kubeconfig found (tried "
                            f"{', '.join(files) or '~/.kube/config'}) and not running in a cluster; "
                            "use --kubeconfig, KUBECONFIG, or -f to read manifests")
-    try:
-        contexts, current = k8s_config.list_kube_config_contexts(config_file=path)
-        chosen = current
+    contexts, current = _contexts(files)
+    name = context or current
+    if not name:
+        raise UsageError("the kubeconfig has no current context; use --context")
+    chosen = contexts.get(name)
+    if chosen is None:
         if context:
-            chosen = next((c for c in contexts if c.get("name") == context), None)
-            if chosen is None:
-                raise UsageError(f'context "{context}" does not exist in the kubeconfig')
-        if not chosen:
-            raise UsageError("the kubeconfig has no current context; use --context")
-        k8s_config.load_kube_config(config_file=path, context=chosen["name"],
+            raise UsageError(f'context "{context}" does not exist in the kubeconfig')
+        raise UsageError(f'the current context "{name}" does not exist in the kubeconfig; '
+                         "use --context")
+    try:
+        # the context is always named: the client's loader would otherwise read the
+        # current-context as it merges it (the last file's), and fail on a stale one
+        k8s_config.load_kube_config(config_file=path, context=name,
                                     client_configuration=configuration, persist_config=False)
     except ConfigException as exc:
         raise UsageError(f"invalid kubeconfig: {exc}") from None
     namespace = (chosen.get("context") or {}).get("namespace") or "default"
-    return LiveClient(k8s_client.ApiClient(configuration), namespace, configuration.host,
-                      chosen["name"])
+    return LiveClient(k8s_client.ApiClient(configuration), namespace, configuration.host, name)
+
+
+def _contexts(files: List[str]) -> Tuple[Dict[str, Dict[str, Any]], str]:
+    """The contexts and the current context of a list of kubeconfig files, merged as
+    kubectl merges KUBECONFIG: the first file to define a context name, and the
+    first file to set a non-empty current-context, win; missing files are skipped."""
+    import yaml
+
+    contexts: Dict[str, Dict[str, Any]] = {}
+    current = ""
+    for p in files:
+        p = os.path.expanduser(p)
+        if not os.path.exists(p):
+            continue
+        try:
+            with open(p) as f:
+                doc = yaml.safe_load(f) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise UsageError(f"invalid kubeconfig {p}: {exc}") from None
+        if not isinstance(doc, dict):
+            raise UsageError(f"invalid kubeconfig {p}: not a YAML mapping")
+        for entry in doc.get("contexts") or ():
+            if isinstance(entry, dict) and entry.get("name"):
+                contexts.setdefault(str(entry["name"]), entry)
+        if not current and doc.get("current-context"):
+            current = str(doc["current-context"])
+    return contexts, current

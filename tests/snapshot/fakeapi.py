@@ -1,0 +1,419 @@
+"""A small fake Kubernetes API server for the live path's tests.
+
+Plain HTTP (optionally TLS) on 127.0.0.1 with a free port, served by
+``http.server.ThreadingHTTPServer`` with HTTP/1.1 keep-alive, so the official
+``kubernetes`` client talks to it exactly as it talks to a kube-apiserver: same
+URLs, bearer tokens, ``limit``/``continue`` paging, merge patches with a
+``metadata.resourceVersion`` precondition, ``dryRun=All`` and ``Status`` bodies.
+
+What it serves::
+
+    GET   /apis/metallb.io/v1beta1/ipaddresspools           (404 "page not found" when
+                                                             the CRDs are absent)
+    GET   /api/v1/services | /api/v1/namespaces | /api/v1/events   (fieldSelector a=b,c=d)
+    GET   /api/v1/namespaces/{ns}/services/{name}
+    PATCH /api/v1/namespaces/{ns}/services/{name}           (merge patch only)
+    GET   /api/v1/namespaces/metallb-system/configmaps/config
+
+Every request is recorded (method, path, query, headers, body, user) in
+``FakeAPI.requests``.  Knobs: ``tokens`` (token -> user name; a request without
+one of them gets 401), ``forbidden`` (a set of (verb, resource) pairs answered
+403), ``crds`` (False: the MetalLB API group is absent), ``configmap`` (the legacy
+ConfigMap, or None), ``concurrent_write(ns, name)`` (another writer changes the
+service just before our next PATCH of it) and ``fail_next`` (answer the next
+matching request with a given status)."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import ssl
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Dict, List, Optional, Tuple
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import yaml
+
+POOLS = "/apis/metallb.io/v1beta1/ipaddresspools"
+SERVICES = "/api/v1/services"
+NAMESPACES = "/api/v1/namespaces"
+EVENTS = "/api/v1/events"
+LEGACY_CM = "/api/v1/namespaces/metallb-system/configmaps/config"
+
+# What the API server attaches to every object and the plugin must not keep.
+MANAGED_FIELDS = [{"manager": "kubectl-client-side-apply", "operation": "Update",
+                   "apiVersion": "v1", "time": "2026-10-05T11:01:00Z", "fieldsType": "FieldsV1",
+                   "fieldsV1": {"f:metadata": {"f:annotations": {".": {}}},
+                                "f:spec": {"f:ports": {}}}}]
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+# --- objects, as `kubectl get -o json` prints them (with the noise a server adds)
+
+def pool(name: str, *addresses: str, namespace: str = "metallb-system", **spec: Any) -> dict:
+    return {"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
+            "metadata": {"name": name, "namespace": namespace, "uid": f"uid-pool-{name}",
+                         "generation": 1, "creationTimestamp": "2026-10-02T09:14:03Z",
+                         "managedFields": copy.deepcopy(MANAGED_FIELDS)},
+            "spec": {"addresses": list(addresses), **spec}}
+
+
+def service(namespace: str, name: str, *, cluster_ip: str = "10.96.0.10",
+            ingress: Tuple[str, ...] = (), annotations: Optional[dict] = None,
+            lb_type: str = "LoadBalancer", port: int = 80, labels: Optional[dict] = None) -> dict:
+    meta: Dict[str, Any] = {
+        "name": name, "namespace": namespace, "uid": f"uid-{namespace}-{name}",
+        "creationTimestamp": "2026-10-05T11:01:00Z", "labels": dict(labels or {"app": name}),
+        "annotations": {LAST_APPLIED: json.dumps({"kind": "Service", "x": "y" * 200}),
+                        **(annotations or {})},
+        "managedFields": copy.deepcopy(MANAGED_FIELDS)}
+    return {"apiVersion": "v1", "kind": "Service", "metadata": meta,
+            "spec": {"type": lb_type, "clusterIP": cluster_ip, "clusterIPs": [cluster_ip],
+                     "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
+                     "ports": [{"name": "http", "protocol": "TCP", "port": port,
+                                "targetPort": port, "nodePort": 30000 + port % 2000}],
+                     "selector": {"app": name}, "sessionAffinity": "None",
+                     "externalTrafficPolicy": "Cluster", "internalTrafficPolicy": "Cluster",
+                     "allocateLoadBalancerNodePorts": True},
+            "status": {"loadBalancer": {"ingress": [{"ip": ip, "ipMode": "VIP"} for ip in ingress]}}}
+
+
+def namespace(name: str, labels: Optional[dict] = None) -> dict:
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, "uid": f"uid-ns-{name}",
+                         "labels": {"kubernetes.io/metadata.name": name, **(labels or {})},
+                         "managedFields": copy.deepcopy(MANAGED_FIELDS)},
+            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
+
+
+def allocation_failed(ns: str, name: str, message: str, when: str = "2026-10-05T12:00:00Z") -> dict:
+    return {"apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": f"{name}.17f0a1b2c3d4e5f6", "namespace": ns},
+            "involvedObject": {"kind": "Service", "namespace": ns, "name": name,
+                               "apiVersion": "v1", "uid": f"uid-{ns}-{name}"},
+            "reason": "AllocationFailed", "message": message, "type": "Warning",
+            "source": {"component": "metallb-controller"}, "count": 3,
+            "firstTimestamp": when, "lastTimestamp": when}
+
+
+def legacy_configmap(config_yaml: str) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "config", "namespace": "metallb-system", "resourceVersion": "7"},
+            "data": {"config": config_yaml}}
+
+
+def status_body(code: int, reason: str, message: str, details: Optional[dict] = None) -> dict:
+    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": message, "reason": reason, "code": code}
+    if details is not None:
+        body["details"] = details
+    return body
+
+
+# --- kubeconfigs
+
+def kubeconfig_dict(clusters: Dict[str, str], users: Dict[str, dict],
+                    contexts: Dict[str, dict], current: Optional[str] = None) -> dict:
+    """clusters: name -> server; users: name -> user stanza; contexts: name -> context stanza."""
+    doc: dict = {"apiVersion": "v1", "kind": "Config", "preferences": {},
+                 "clusters": [{"name": n, "cluster": {"server": s}} for n, s in clusters.items()],
+                 "users": [{"name": n, "user": u} for n, u in users.items()],
+                 "contexts": [{"name": n, "context": c} for n, c in contexts.items()]}
+    if current is not None:
+        doc["current-context"] = current
+    return doc
+
+
+def write_yaml(path: Path, doc: dict) -> str:
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return str(path)
+
+
+# --- the server
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: List[Tuple[str, str]]
+    headers: Dict[str, str]
+    body: Any = None
+    user: Optional[str] = None
+    status: int = 0
+
+    def param(self, name: str) -> Optional[str]:
+        values = [v for k, v in self.query if k == name]
+        return values[-1] if values else None
+
+
+@dataclass
+class FakeAPI:
+    tokens: Dict[str, str] = field(default_factory=lambda: {"fake-token": "admin"})
+    tls: Optional[Tuple[str, str]] = None  # (certfile, keyfile)
+    crds: bool = True
+    configmap: Optional[dict] = None
+    forbidden: set = field(default_factory=set)  # {("list", "services"), ("patch", "services")}
+    pools: List[dict] = field(default_factory=list)
+    services: Dict[Tuple[str, str], dict] = field(default_factory=dict)
+    namespaces: List[dict] = field(default_factory=list)
+    events: List[dict] = field(default_factory=list)
+    requests: List[Recorded] = field(default_factory=list)
+
+    def __post_init__(self):
+        self._lock = threading.Lock()
+        self._rv = 1000
+        self._concurrent: Dict[Tuple[str, str], dict] = {}
+        self._fail_next: List[Tuple[str, str, int, Any]] = []
+        self._server: Optional[ThreadingHTTPServer] = None
+        self._thread: Optional[threading.Thread] = None
+
+    # --- state
+    def next_rv(self) -> str:
+        self._rv += 1
+        return str(self._rv)
+
+    def add_pool(self, obj: dict) -> dict:
+        obj["metadata"]["resourceVersion"] = self.next_rv()
+        self.pools.append(obj)
+        return obj
+
+    def add_service(self, obj: dict) -> dict:
+        meta = obj["metadata"]
+        meta["resourceVersion"] = self.next_rv()
+        self.services[(meta["namespace"], meta["name"])] = obj
+        return obj
+
+    def service(self, ns: str, name: str) -> dict:
+        return self.services[(ns, name)]
+
+    def concurrent_write(self, ns: str, name: str, annotations: Optional[dict] = None) -> None:
+        """Another writer changes the service just before our next PATCH of it."""
+        self._concurrent[(ns, name)] = annotations or {"example.com/touched-by": "someone-else"}
+
+    def fail_next(self, method: str, path: str, code: int, body: Any = None) -> None:
+        """Answer the next `method path` with `code` and `body` (a dict is sent as JSON, a
+        str as text/plain; default: an InternalError Status saying "boom")."""
+        self._fail_next.append((method, path, code, body or status_body(code, "InternalError", "boom")))
+
+    def calls(self, method: Optional[str] = None, path: Optional[str] = None) -> List[Recorded]:
+        return [r for r in self.requests
+                if (method is None or r.method == method) and (path is None or r.path == path)]
+
+    # --- lifecycle
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return self._server.server_address[1]
+
+    def start(self) -> "FakeAPI":
+        api = self
+
+        class Handler(_Handler):
+            fake = api
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        if self.tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*self.tls)
+            server.socket = ctx.wrap_socket(server.socket, server_side=True)
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"fakeapi-{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(5)
+            self._server = None
+
+    # --- request handling (called from the handler threads, under the lock)
+    def handle(self, rec: Recorded) -> Tuple[int, Any]:
+        auth = rec.headers.get("authorization", "")
+        scheme, _, token = auth.partition(" ")
+        user = self.tokens.get(token) if scheme.lower() == "bearer" else None
+        if user is None:
+            return 401, status_body(401, "Unauthorized", "Unauthorized")
+        rec.user = user
+        for i, (method, path, code, body) in enumerate(self._fail_next):
+            if method == rec.method and path == rec.path:
+                del self._fail_next[i]
+                return code, body
+        path = rec.path.rstrip("/")
+        if path == POOLS:
+            if not self.crds:
+                return 404, "404 page not found\n"
+            return self._list(rec, "ipaddresspools", "metallb.io", self.pools, "IPAddressPoolList",
+                              "metallb.io/v1beta1")
+        if path == SERVICES:
+            items = [self.services[k] for k in sorted(self.services)]
+            return self._list(rec, "services", "", items, "ServiceList", "v1")
+        if path == NAMESPACES:
+            return self._list(rec, "namespaces", "", self.namespaces, "NamespaceList", "v1")
+        if path == EVENTS:
+            return self._list(rec, "events", "", self.events, "EventList", "v1")
+        if path == LEGACY_CM:
+            denied = self._deny(rec, "get", "configmaps", "metallb-system", "config")
+            if denied:
+                return denied
+            if self.configmap is None:
+                return 404, status_body(404, "NotFound", 'configmaps "config" not found',
+                                        {"name": "config", "kind": "configmaps"})
+            return 200, self.configmap
+        parts = path.strip("/").split("/")
+        if len(parts) == 6 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "services":
+            return self._service(rec, parts[3], parts[5])
+        return 404, "404 page not found\n"
+
+    def _deny(self, rec: Recorded, verb: str, resource: str, ns: Optional[str] = None,
+              name: Optional[str] = None, group: str = "") -> Optional[Tuple[int, dict]]:
+        if (verb, resource) not in self.forbidden:
+            return None
+        full = f"{resource}.{group}" if group else resource
+        what = f'{full} "{name}"' if name else full
+        scope = f'in the namespace "{ns}"' if ns else "at the cluster scope"
+        message = (f'{what} is forbidden: User "{rec.user}" cannot {verb} resource "{resource}" '
+                   f'in API group "{group}" {scope}')
+        details = {"kind": resource, **({"name": name} if name else {}),
+                   **({"group": group} if group else {})}
+        return 403, status_body(403, "Forbidden", message, details)
+
+    def _list(self, rec: Recorded, resource: str, group: str, items: List[dict], kind: str,
+              api_version: str) -> Tuple[int, Any]:
+        denied = self._deny(rec, "list", resource, group=group)
+        if denied:
+            return denied
+        selector = rec.param("fieldSelector")
+        if selector:
+            items = [i for i in items if _field_match(i, selector)]
+        start = 0
+        token = rec.param("continue")
+        if token:
+            try:
+                start = json.loads(base64.urlsafe_b64decode(token))["start"]
+            except (ValueError, KeyError, TypeError):
+                return 400, status_body(400, "BadRequest", "continue key is not valid")
+        limit = int(rec.param("limit") or 0)
+        end = start + limit if limit > 0 else len(items)
+        page = items[start:end]
+        meta: Dict[str, Any] = {"resourceVersion": str(self._rv)}
+        if end < len(items):
+            meta["continue"] = base64.urlsafe_b64encode(json.dumps({"start": end}).encode()).decode()
+            meta["remainingItemCount"] = len(items) - end
+        return 200, {"kind": kind, "apiVersion": api_version, "metadata": meta,
+                     "items": copy.deepcopy(page)}
+
+    def _service(self, rec: Recorded, ns: str, name: str) -> Tuple[int, Any]:
+        verb = {"GET": "get", "PATCH": "patch"}.get(rec.method)
+        if verb is None:
+            return 405, status_body(405, "MethodNotAllowed", "the server does not allow this method")
+        denied = self._deny(rec, verb, "services", ns, name)
+        if denied:
+            return denied
+        key = (ns, name)
+        if key not in self.services:
+            return 404, status_body(404, "NotFound", f'services "{name}" not found',
+                                    {"name": name, "kind": "services"})
+        if verb == "get":
+            return 200, self.services[key]
+        if key in self._concurrent:  # someone else wrote first
+            other = self._concurrent.pop(key)
+            obj = self.services[key]
+            obj["metadata"].setdefault("annotations", {}).update(other)
+            obj["metadata"]["resourceVersion"] = self.next_rv()
+        ctype = rec.headers.get("content-type", "")
+        if ctype.split(";")[0].strip() != "application/merge-patch+json":
+            return 415, status_body(415, "UnsupportedMediaType",
+                                    f'the body of the request was in an unknown format - accepted '
+                                    f'media types include: application/json-patch+json, '
+                                    f'application/merge-patch+json, application/apply-patch+yaml')
+        patch = rec.body
+        if not isinstance(patch, dict):
+            return 400, status_body(400, "BadRequest", "the patch is not a JSON object")
+        current = self.services[key]
+        wanted_rv = (patch.get("metadata") or {}).get("resourceVersion")
+        if wanted_rv is not None and wanted_rv != current["metadata"]["resourceVersion"]:
+            return 409, status_body(
+                409, "Conflict", f'Operation cannot be fulfilled on services "{name}": the object '
+                "has been modified; please apply your changes to the latest version and try again",
+                {"name": name, "kind": "services"})
+        result = merge_patch(current, patch)
+        result["metadata"]["name"], result["metadata"]["namespace"] = name, ns
+        if rec.param("dryRun") == "All":
+            result["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+            return 200, result
+        result["metadata"]["resourceVersion"] = self.next_rv()
+        self.services[key] = result
+        return 200, result
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386, as the API server applies application/merge-patch+json."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def _field_match(obj: dict, selector: str) -> bool:
+    for term in selector.split(","):
+        path, _, want = term.partition("=")
+        value: Any = obj
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if str(value) != want:
+            return False
+    return True
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    fake: FakeAPI
+
+    def log_message(self, format, *args):  # quiet
+        pass
+
+    def _serve(self):
+        split = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw
+        rec = Recorded(self.command, split.path, parse_qsl(split.query, keep_blank_values=True),
+                       {k.lower(): v for k, v in self.headers.items()}, body)
+        with self.fake._lock:
+            self.fake.requests.append(rec)
+            code, payload = self.fake.handle(rec)
+            rec.status = code
+            if isinstance(payload, str):
+                data, ctype = payload.encode(), "text/plain; charset=utf-8"
+            else:
+                data, ctype = json.dumps(payload).encode(), "application/json"
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Audit-Id", "00000000-0000-0000-0000-000000000000")
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_PATCH = do_POST = do_PUT = do_DELETE = _serve
