@@ -44,9 +44,15 @@ Verbose = Annotated[int, typer.Option("-v", "--verbose", count=True,
                     help="Log each API request (method, path, status, duration) to stderr.")]
 
 
-def _output(formats: str, default: str = "table"):
+def _output(formats: str):
     return Annotated[str, typer.Option("-o", "--output", metavar="FORMAT",
                                        help=f"Output format: {formats}.")]
+
+
+TableOutput = _output("table, wide, json, yaml")
+FreeOutput = _output("table, wide, json, yaml, annotation")
+PlainOutput = _output("table, json, yaml")
+ObjectOutput = _output("yaml, json (with -f or --dry-run=client)")
 
 
 def _inputs(kubeconfig, context, namespace, filenames, output="table", all_namespaces=False):
@@ -58,9 +64,17 @@ def _inputs(kubeconfig, context, namespace, filenames, output="table", all_names
 
 def _run(verbose: int, fn, *args, **kwargs) -> None:
     """Run a command; project errors become one line on stderr and an exit code."""
+    log = logging.getLogger("kubectl_lbip")
+    handler = None
     if verbose:
-        logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="I %(message)s")
-        logging.getLogger("urllib3").setLevel(logging.WARNING)
+        # A handler of our own, removed afterwards: basicConfig would do nothing when
+        # the host process (a test runner, an embedding script) configured logging.
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("I %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+        logging.getLogger("urllib3").setLevel(logging.ERROR)  # retry chatter is not a request
     try:
         code = fn(*args, **kwargs)
     except LbipError as exc:
@@ -71,6 +85,11 @@ def _run(verbose: int, fn, *args, **kwargs) -> None:
         raise typer.Exit(130)
     except BrokenPipeError:
         raise typer.Exit(0)
+    finally:
+        if handler is not None:
+            log.removeHandler(handler)
+            log.setLevel(logging.NOTSET)
+            log.propagate = True
     raise typer.Exit(code)
 
 
@@ -82,7 +101,7 @@ def version() -> None:
 
 @app.command()
 def pools(
-    output: _output("table, wide, json, yaml") = "table",
+    output: TableOutput = "table",
     filename: Filenames = None,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
@@ -118,7 +137,7 @@ def free(
                      help="Ports of the service to be, e.g. TCP/80,UDP/53.")] = None,
     pool: Annotated[Optional[str], typer.Option("--pool", metavar="NAME",
                     help="Only this pool.")] = None,
-    output: _output("table, wide, json, yaml, annotation") = "table",
+    output: FreeOutput = "table",
     filename: Filenames = None,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
@@ -148,7 +167,7 @@ def free(
 def who_has(
     addresses: Annotated[List[str], typer.Argument(metavar="IP|CIDR...",
                          help="Addresses or CIDRs to look up.")],
-    output: _output("table, json, yaml") = "table",
+    output: PlainOutput = "table",
     filename: Filenames = None,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
@@ -174,7 +193,7 @@ def who_has(
 @app.command()
 def check(
     strict: Annotated[bool, typer.Option("--strict", help="Warnings count as failures too.")] = False,
-    output: _output("table, json, yaml") = "table",
+    output: PlainOutput = "table",
     filename: Filenames = None,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
@@ -216,7 +235,7 @@ def annotate(
     clear_spec_ip: Annotated[bool, typer.Option("--clear-spec-ip", help="Remove "
                              "spec.loadBalancerIP in the same patch.")] = False,
     dry_run: DryRun = "none",
-    output: _output("yaml, json (with -f or --dry-run=client)") = "yaml",
+    output: ObjectOutput = "yaml",
     filename: Filenames = None,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
@@ -257,7 +276,7 @@ def migrate(
     configmap: Annotated[bool, typer.Option("--configmap", help="Convert MetalLB's legacy "
                          "ConfigMap into IPAddressPool and advertisement manifests (printed, "
                          "never applied).")] = False,
-    output: _output("table, json, yaml") = "table",
+    output: PlainOutput = "table",
     filename: Filenames = None,
     kubeconfig: Kubeconfig = None,
     context: Context = None,

@@ -10,7 +10,7 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-from .addresses import DUAL, FAMILIES, IPV4, IPV6, Interval, is_buggy, to_text
+from .addresses import DUAL, FAMILIES, IPV4, IPV6, is_buggy, to_text
 from .cluster import Cluster
 from .pools import Pool
 from .rules import check_request, make_request, sharing_conflict

@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 from kubectl_lbip.cli import app
 from kubectl_lbip.commands.writes import write_with_retry
 from kubectl_lbip.errors import ClusterError, ConflictError
-from kubectl_lbip.snapshot import Snapshot
 
 EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "cluster.yaml")
 runner = CliRunner()
@@ -247,7 +246,7 @@ def test_live_conflict_then_success_uses_new_resource_version(live):
 
 
 def test_live_forbidden_is_exit_3_naming_permission(live):
-    client = live(FakeClient([snap(DUALPOOL, svc("shop", "web"))], [ClusterError(
+    live(FakeClient([snap(DUALPOOL, svc("shop", "web"))], [ClusterError(
         'forbidden: cannot patch services in the namespace "shop": services "web" is forbidden')]))
     r = run("annotate", "web", "192.168.10.7")
     assert r.exit_code == 3 and "cannot patch services" in r.stderr and "Traceback" not in r.stderr

@@ -6,7 +6,7 @@ import os
 
 import pytest
 import yaml
-from builders import dual, lbips, pool, svc
+from builders import lbips, pool, svc
 from typer.testing import CliRunner
 
 from kubectl_lbip.cli import app
