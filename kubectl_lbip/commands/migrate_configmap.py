@@ -1,0 +1,51 @@
+"""migrate --configmap: the legacy ConfigMap as IPAddressPool and advertisement manifests, to review."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Dict
+
+from .. import render
+from ..errors import EXIT_OK, UsageError
+from .common import Inputs
+
+
+
+def _run_configmap(inputs: Inputs) -> int:
+    from ..model.legacy import convert
+    from ..snapshot import LEGACY_CONFIGMAP, legacy_config
+
+    if inputs.offline:
+        configmap = inputs.snapshot().legacy_configmap
+        if configmap is None:
+            raise UsageError("no legacy MetalLB ConfigMap (data.config with address-pools) in the files")
+    else:
+        configmap = _read_configmap(inputs.client(), inputs.namespace or LEGACY_CONFIGMAP[0],
+                                    LEGACY_CONFIGMAP[1])
+    meta = configmap.get("metadata") or {}
+    namespace = meta.get("namespace") or LEGACY_CONFIGMAP[0]
+    try:
+        conversion = convert(legacy_config(configmap), namespace)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise UsageError(f"ConfigMap {namespace}/{meta.get('name', '')}: cannot convert: {exc}") from None
+    for note in conversion.notes:
+        render.note(f"note: {note}")
+    if inputs.output == "json":
+        render.emit({"apiVersion": "v1", "kind": "List", "items": conversion.objects}, "json")
+    else:
+        render.out(f"# Converted from ConfigMap {namespace}/{meta.get('name', '')} by kubectl lbip "
+                   "migrate --configmap. Review, then apply; nothing was applied.")
+        sys.stdout.write("---\n".join(render.dump_yaml(obj) for obj in conversion.objects))
+    render.note(f"{len(conversion.objects)} object(s) printed; nothing was applied")
+    return EXIT_OK
+
+
+def _read_configmap(client, namespace: str, name: str) -> Dict[str, Any]:
+    from ..errors import ClusterError
+    from ..snapshot.live import NotFound
+
+    try:
+        return client.request("GET", f"/api/v1/namespaces/{namespace}/configmaps/{name}")
+    except NotFound:
+        raise ClusterError(f"no legacy MetalLB ConfigMap {namespace}/{name} (use -n for "
+                           "another namespace)") from None
