@@ -116,6 +116,8 @@ def wait_until(
             result = probe()
             if result:
                 return result
+        except ControlPlaneError:
+            raise  # a process died: no point in waiting
         except Exception as exc:  # noqa: BLE001 - report the last one
             last_exc = exc
         if time.monotonic() >= deadline:

@@ -21,7 +21,9 @@ METALLB_VERSION="v0.15.2"     # go.universe.tf/metallb
 
 GO="${GO:-$(command -v go 2>/dev/null || echo /usr/local/go/bin/go)}"
 CACHE_ROOT="${KUBECTL_LBIP_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-lbip-e2e}"
-TAG="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_metallb-${METALLB_VERSION}"
+# Bump RECIPE when the way binaries are built changes: it invalidates caches.
+RECIPE=2
+TAG="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_metallb-${METALLB_VERSION}_r${RECIPE}"
 BIN_DIR="${CACHE_ROOT}/${TAG}/bin"
 
 # Never switch toolchains behind our back, build static, strip, and keep the
@@ -78,7 +80,19 @@ build_apiserver() {
         "$GO" mod edit "${args[@]}"
         printf 'package tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n' >tools.go
         "$GO" mod tidy >/dev/null 2>&1 || "$GO" mod tidy
-        "$GO" build -ldflags="$LDFLAGS" -o "$out.tmp" k8s.io/kubernetes/cmd/kube-apiserver
+        # Stamp the version like Kubernetes' own build does (hack/lib/version.sh);
+        # otherwise /version says "v0.0.0-master+$Format:%H$", which kubectl
+        # refuses to parse (`kubectl version` fails).
+        local major=${K8S_VERSION#v} minor_n v x
+        minor_n=${major#*.}
+        minor_n=${minor_n%%.*}
+        major=${major%%.*}
+        v="$LDFLAGS"
+        for x in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+            v+=" -X ${x}.gitVersion=${K8S_VERSION} -X ${x}.gitMajor=${major}"
+            v+=" -X ${x}.gitMinor=${minor_n} -X ${x}.gitTreeState=clean"
+        done
+        "$GO" build -ldflags="$v" -o "$out.tmp" k8s.io/kubernetes/cmd/kube-apiserver
     )
     mv "$out.tmp" "$out"
 }
