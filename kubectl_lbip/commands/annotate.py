@@ -44,6 +44,7 @@ class Plan:
     service: Service
     value: str
     patch: Optional[Dict[str, Any]]  # None: already set, nothing to write
+    warnings: List[Finding] = field(default_factory=list)
 
 
 def plan(cluster: Cluster, svc: Service, req: AnnotateRequest) -> Plan:
@@ -80,12 +81,19 @@ def plan(cluster: Cluster, svc: Service, req: AnnotateRequest) -> Plan:
         findings.append(service_finding(
             svc, ANNOTATION_EXISTS, f"{CURRENT}{LB_IPS} is already {current!r}. Fix: add "
             "--overwrite to replace it"))
-    if findings:
-        raise Refused(findings)
+    errors = [f for f in findings if f.severity == rules.ERROR]
+    if errors:
+        raise Refused(errors)
+    warnings = [f for f in findings if f.severity != rules.ERROR]
     deprecated_left = any(k.endswith("/" + LB_IPS) for k in svc.deprecated_keys())
     if current == value and not (svc.load_balancer_ip and req.clear_spec_ip) and not deprecated_left:
-        return Plan(svc, value, None)
-    return Plan(svc, value, request_annotation_patch(svc, value, req.clear_spec_ip))
+        return Plan(svc, value, None, warnings)
+    return Plan(svc, value, request_annotation_patch(svc, value, req.clear_spec_ip), warnings)
+
+
+def _warn(result: Plan) -> None:
+    for f in result.warnings:
+        render.note(f"warning: [{f.code}] {f.message}")
 
 
 def _refuse(err: Refused) -> int:
@@ -114,6 +122,7 @@ def _run_offline(inputs: Inputs, req: AnnotateRequest) -> int:
         result = plan(cluster, svc, req)
     except Refused as err:
         return _refuse(err)
+    _warn(result)
     obj = svc.raw if result.patch is None else patched_object(svc.raw, result.patch)
     render.emit(obj, "json" if inputs.output == "json" else "yaml")
     return EXIT_OK
@@ -141,6 +150,7 @@ def _run_live(inputs: Inputs, req: AnnotateRequest) -> int:
     except Refused as err:
         return _refuse(err)
     result = planned[-1]
+    _warn(result)
     if req.dry_run == "client":
         if result.patch is None:
             render.note(f"service/{req.name} already has {CURRENT}{LB_IPS}={result.value}; nothing to change")

@@ -14,7 +14,7 @@ from typing import Iterable, List, Optional, Sequence
 from .addresses import DUAL, IPV4, IPV6, family_of, split_request, to_text
 from .cluster import Cluster
 from .pools import Pool
-from .services import (CURRENT, DEPRECATED, LB_IPS, REQUESTED, Request, Service,
+from .services import (ASSIGNED, CURRENT, DEPRECATED, LB_IPS, REQUESTED, Request, Service,
                        request_family)
 
 ERROR = "error"
@@ -161,15 +161,36 @@ def check_request(cluster: Cluster, svc: Service, request: Request, *,
 
     if check_conflicts:
         for addr in addresses:
-            for other in cluster.index.services_at(family_of(addr), int(addr)):
-                if other.key == svc.key:
-                    continue
-                reason = sharing_conflict(svc, other)
-                if reason:
-                    fail(ADDRESS_CONFLICT, f"{addr} is already held or requested by service "
-                         f"{other.key} and they may not share it: {reason}. Fix: pick a free "
-                         "address, or give both the same allow-shared-ip key and distinct ports")
+            findings.extend(_conflicts_at(cluster, svc, addr))
     return Verdict(findings, pool)
+
+
+def _conflicts_at(cluster: Cluster, svc: Service, addr) -> List[Finding]:
+    """address-conflict for one requested address. On a live cluster MetalLB's
+    allocator knows only what it assigned: a service that merely requests the
+    address and holds nothing (it is Pending) does not stop MetalLB from giving it
+    to this one, so that is a warning, not a refusal. In manifests every request
+    is an intention, so there it is an error."""
+    family, value = family_of(addr), int(addr)
+    holders = {u.service.key for u in cluster.index.uses(family, value) if u.how == ASSIGNED}
+    found = []
+    for other in cluster.index.services_at(family, value):
+        if other.key == svc.key:
+            continue
+        reason = sharing_conflict(svc, other)
+        if not reason:
+            continue
+        if cluster.live and other.key not in holders:
+            found.append(service_finding(
+                svc, ADDRESS_CONFLICT, f"{addr} is also requested by service {other.key}, which "
+                f"holds no address (Pending) and may not share it: {reason}. MetalLB gives it to "
+                f"this service; {other.key} stays Pending until its request changes", WARNING))
+        else:
+            found.append(service_finding(
+                svc, ADDRESS_CONFLICT, f"{addr} is already held or requested by service "
+                f"{other.key} and they may not share it: {reason}. Fix: pick a free address, or "
+                "give both the same allow-shared-ip key and distinct ports"))
+    return found
 
 
 def _family_mismatch_message(field_name: str, request: Request, svc_family: str,
