@@ -22,5 +22,9 @@ class ClusterError(LbipError):
     exit_code = EXIT_CLUSTER
 
 
+class AccessError(ClusterError):
+    """401 or 403: the identity may not do this; retrying or going on will not help."""
+
+
 class ConflictError(ClusterError):
     """A write lost a race: the object changed since it was read (HTTP 409)."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 from .. import render
-from ..errors import EXIT_NEGATIVE, EXIT_OK, LbipError, UsageError
+from ..errors import EXIT_CLUSTER, EXIT_NEGATIVE, EXIT_OK, AccessError, LbipError, UsageError
 from ..model.migrate import ServicePlan, plan_all, plan_service
 from ..model.services import Service
 from .common import Inputs
@@ -43,6 +43,7 @@ class Outcome:
     plan: ServicePlan
     status: str
     error: str = ""
+    denied: bool = False  # a 401/403: the identity lacks a permission
 
 
 def run(inputs: Inputs, req: MigrateRequest) -> int:
@@ -128,6 +129,8 @@ def _finish(outcomes: List[Outcome], output: str, dry_run: str) -> int:
             "server": "migrated (server dry run: nothing persisted)"}.get(dry_run, "migrated")
     render.note(f"{s['migrated']} {done}, {s['skipped']} skipped, {s['conflicts']} in conflict, "
                 f"{s['failed']} failed")
+    if any(o.denied for o in outcomes):
+        return EXIT_CLUSTER  # a missing permission is a cluster failure, as for annotate
     return EXIT_NEGATIVE if s["conflicts"] or s["failed"] else EXIT_OK
 
 
@@ -231,6 +234,7 @@ def _migrate_one(client, outcome: Outcome, server_dry_run: bool) -> None:
         sent = write_with_retry(plan, send, f"service {svc.key}")
     except LbipError as exc:
         outcome.status, outcome.error = FAILED, str(exc)
+        outcome.denied = isinstance(exc, AccessError)
         return
     if sent is not None:
         outcome.status = MIGRATED

@@ -204,6 +204,3 @@ def guess_indent(text: str) -> Tuple[int, int, int]:
             break
     dash_offset = dash_offset or 0
     return mapping or 2, dash_offset + after_dash, dash_offset
-
-
-# --- the legacy ConfigMap

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List
 
 from .. import render
-from ..errors import EXIT_NEGATIVE, EXIT_OK, LbipError, UsageError
+from ..errors import EXIT_CLUSTER, EXIT_NEGATIVE, EXIT_OK, AccessError, LbipError, UsageError
 from ..model.migrate import RestoreChange, backup_document, parse_backup, restore_changes, restore_patch
 from ..model.services import Service
 from .common import Inputs
@@ -35,6 +35,7 @@ class Restoring:
     changes: List[RestoreChange]
     status: str = PLANNED
     error: str = ""
+    denied: bool = False  # a 401/403: the identity lacks a permission
 
     @property
     def key(self) -> str:
@@ -108,6 +109,7 @@ def _restore_one(client, item: Restoring, server_dry_run: bool) -> None:
         sent = write_with_retry(plan, send, f"service {item.key}")
     except LbipError as exc:
         item.status, item.error = FAILED, str(exc)
+        item.denied = isinstance(exc, AccessError)
         return
     item.status = RESTORED if sent is not None else SKIPPED
 
@@ -129,7 +131,6 @@ def _finish_restore(items: List[Restoring], inputs: Inputs, dry_run: str) -> int
             "server": "restored (server dry run: nothing persisted)"}.get(dry_run, "restored")
     render.note(f"{summary['restored']} {done}, {summary['skipped']} already as backed up, "
                 f"{summary['failed']} failed")
+    if any(i.denied for i in items):
+        return EXIT_CLUSTER
     return EXIT_NEGATIVE if summary["failed"] else EXIT_OK
-
-
-# --- manifests (-f): printed, or rewritten in place

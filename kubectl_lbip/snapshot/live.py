@@ -13,7 +13,7 @@ import os
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ..errors import ClusterError, ConflictError, UsageError
+from ..errors import AccessError, ClusterError, ConflictError, UsageError
 from . import LEGACY_CONFIGMAP, Snapshot
 
 log = logging.getLogger("kubectl_lbip")
@@ -111,11 +111,11 @@ class LiveClient:
         if isinstance(exc, ApiException):
             message = _status_message(exc)
             if exc.status == 401:
-                return ClusterError(f"unauthorized (401) at {self.server}: the credentials of "
+                return AccessError(f"unauthorized (401) at {self.server}: the credentials of "
                                     f"context {self.context or '<in-cluster>'} were refused")
             if exc.status == 403:
                 verb = {"GET": "list" if _is_collection(path) else "get", "PATCH": "patch"}.get(method, method.lower())
-                return ClusterError(f"forbidden: cannot {verb} {_resource_of(path)} "
+                return AccessError(f"forbidden: cannot {verb} {_resource_of(path)} "
                                     f"{_scope_of(path)}: {message}")
             if exc.status == 409:
                 return ConflictError(message or "conflict")
