@@ -153,17 +153,13 @@ class Service:
             return None
         if text == "":
             return None  # MetalLB treats an empty value as no request
-        addresses, invalid = split_request(text)
-        return Request(how, text, tuple(addresses), tuple(invalid))
+        return self._memo("_annotation_request", (how, text), _annotation_request)
 
     @property
     def spec_request(self) -> Optional[Request]:
         if not self.load_balancer_ip:
             return None
-        addresses, invalid = split_request(self.load_balancer_ip)
-        if len(addresses) + len(invalid) != 1:
-            return Request(SPEC_IP, self.load_balancer_ip, (), (self.load_balancer_ip,))
-        return Request(SPEC_IP, self.load_balancer_ip, tuple(addresses), tuple(invalid))
+        return self._memo("_spec_request", self.load_balancer_ip, _spec_request)
 
     @property
     def request(self) -> Optional[Request]:
@@ -179,13 +175,19 @@ class Service:
         return [r for r in (self.annotation_request, self.spec_request) if r is not None]
 
     def held(self) -> List[Address]:
-        held = []
-        for text in self.ingress:
-            try:
-                held.append(parse_ip(text))
-            except AddressError:
-                continue
-        return sort_addresses(held)
+        return list(self._memo("_held", tuple(self.ingress), _held))
+
+    def _memo(self, slot: str, key, compute):
+        """compute(key), remembered on the instance for as long as the fields it is
+        computed from (the key) are unchanged: check, free and the usage index ask
+        each service for its requests several times, and parsing addresses is the
+        costly part. Results are immutable (a Request, a tuple)."""
+        cached = self.__dict__.get(slot)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        value = compute(key)
+        self.__dict__[slot] = (key, value)
+        return value
 
     # --- family
     def family(self) -> Tuple[Optional[str], str]:
@@ -196,12 +198,35 @@ class Service:
         if self.cluster_ips:
             if self.ip_family_policy == "RequireDualStack" and len(self.cluster_ips) < 2:
                 return None, "ipFamilyPolicy RequireDualStack but fewer than two clusterIPs"
-            return _family_of_texts(self.cluster_ips)
+            return self._memo("_family", tuple(self.cluster_ips), _family_of_texts)
         if self.ip_family_policy in ("RequireDualStack", "PreferDualStack"):
             return DUAL, ""
         if self.ip_families:
             return (IPV6 if self.ip_families[0] == "IPv6" else IPV4), ""
         return IPV4, ""
+
+
+def _annotation_request(key: Tuple[str, str]) -> Request:
+    how, text = key
+    addresses, invalid = split_request(text)
+    return Request(how, text, tuple(addresses), tuple(invalid))
+
+
+def _spec_request(text: str) -> Request:
+    addresses, invalid = split_request(text)
+    if len(addresses) + len(invalid) != 1:
+        return Request(SPEC_IP, text, (), (text,))
+    return Request(SPEC_IP, text, tuple(addresses), tuple(invalid))
+
+
+def _held(ingress: Tuple[str, ...]) -> Tuple[Address, ...]:
+    held = []
+    for text in ingress:
+        try:
+            held.append(parse_ip(text))
+        except AddressError:
+            continue
+    return tuple(sort_addresses(held))
 
 
 def _family_of_texts(texts) -> Tuple[Optional[str], str]:

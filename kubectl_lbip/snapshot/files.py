@@ -15,7 +15,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence
 import yaml
 
 from ..errors import UsageError
-from . import Snapshot, is_legacy_configmap
+from . import FREEZE_OBJECTS, Snapshot, is_legacy_configmap, paused_gc
 
 EXTENSIONS = (".yaml", ".yml", ".json")
 
@@ -56,6 +56,19 @@ def expand_paths(paths: Sequence[str]) -> List[str]:
 
 
 def read_documents(paths: Sequence[str], stdin=None) -> List[Document]:
+    docs: List[Document] = []
+
+    def big() -> bool:  # a kind: List of many objects, or many documents
+        return len(docs) + sum(len(d.obj.get("items") or ()) for d in docs
+                               if isinstance(d.obj, dict) and isinstance(d.obj.get("items"), list)
+                               ) >= FREEZE_OBJECTS
+
+    with paused_gc(big):
+        docs = _read_documents(paths, stdin)
+    return docs
+
+
+def _read_documents(paths: Sequence[str], stdin=None) -> List[Document]:
     docs: List[Document] = []
     for path in expand_paths(paths):
         if path == "-":
