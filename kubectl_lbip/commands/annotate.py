@@ -116,7 +116,7 @@ def run(inputs: Inputs, req: AnnotateRequest) -> int:
 
 
 def _run_offline(inputs: Inputs, req: AnnotateRequest) -> int:
-    cluster = inputs.snapshot().to_cluster()
+    cluster = inputs.snapshot(whole_objects=True).to_cluster()
     svc = find_service(cluster, inputs.default_namespace(), req.name)
     try:
         result = plan(cluster, svc, req)

@@ -32,7 +32,7 @@ def findings_for(cluster: Cluster, namespace: Optional[str] = None) -> List[Find
 def run(inputs: Inputs, strict: bool = False) -> int:
     inputs.check_output(FORMATS)
     snapshot = inputs.snapshot(events=True)
-    cluster = snapshot.to_cluster()
+    cluster = snapshot.take_cluster()
     found = findings_for(cluster, inputs.namespace_filter())
     errors = sum(f.severity == ERROR for f in found)
     warnings = sum(f.severity == WARNING for f in found)

@@ -38,11 +38,14 @@ class Inputs:
             self._client = connect(self.kubeconfig, self.context)
         return self._client
 
-    def snapshot(self, events: bool = False) -> Snapshot:
+    def snapshot(self, events: bool = False, whole_objects: bool = False) -> Snapshot:
+        """The objects a command reads. From files, only the fields the model reads
+        are kept, unless the command prints objects back (``whole_objects``)."""
         if self.offline:
             from ..snapshot import files
 
-            return files.load(self.filenames, stdin=self.stdin or sys.stdin)
+            return files.load(self.filenames, stdin=self.stdin or sys.stdin,
+                              trimmed=not whole_objects)
         return self.client().snapshot(events=events)
 
     def default_namespace(self) -> str:

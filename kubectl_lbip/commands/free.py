@@ -71,7 +71,7 @@ def pool_entry(cluster: Cluster, pool, target) -> dict:
 def run(inputs: Inputs, query: FreeQuery) -> int:
     inputs.check_output(FORMATS)
     snapshot = inputs.snapshot()
-    cluster = snapshot.to_cluster()
+    cluster = snapshot.take_cluster()
     target, family = resolve_target(cluster, inputs, query)
     result = compute(cluster, target, family, query)
     pick = metallb_pick(cluster, target) if query.for_service else None

@@ -35,7 +35,7 @@ def pool_rows(cluster):
 def run(inputs: Inputs) -> int:
     inputs.check_output(FORMATS)
     snapshot = inputs.snapshot()
-    cluster = snapshot.to_cluster()
+    cluster = snapshot.take_cluster()
     rows = pool_rows(cluster)
     if (msg := legacy_note(snapshot)):
         render.note(msg)

@@ -64,7 +64,7 @@ def answer(cluster: Cluster, queries: Sequence[Interval]) -> List[dict]:
 def run(inputs: Inputs, texts: Sequence[str]) -> int:
     inputs.check_output(FORMATS)
     queries = parse_queries(texts)  # bad input fails before any cluster access
-    cluster = inputs.snapshot().to_cluster()
+    cluster = inputs.snapshot().take_cluster()
     results = answer(cluster, queries)
     code = EXIT_OK if any(r["holders"] for r in results) else EXIT_NEGATIVE
     if inputs.output in ("json", "yaml"):

@@ -3,6 +3,7 @@ the keys that decide whether it may share an address."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
@@ -82,32 +83,31 @@ class Service:
     raw: Optional[Dict[str, Any]] = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def from_object(cls, obj: Mapping) -> "Service":
+    def from_object(cls, obj: Mapping, keep_raw: bool = True) -> "Service":
         meta = obj.get("metadata") or {}
         spec = obj.get("spec") or {}
         status = (obj.get("status") or {}).get("loadBalancer") or {}
         cluster_ips = tuple(spec.get("clusterIPs") or ())
         if not cluster_ips and spec.get("clusterIP"):
             cluster_ips = (spec["clusterIP"],)
-        ports = tuple(Port(str(p.get("protocol") or "TCP"), int(p.get("port") or 0))
+        ports = tuple(_port(str(p.get("protocol") or "TCP"), int(p.get("port") or 0))
                       for p in spec.get("ports") or ())
         return cls(
             namespace=str(meta.get("namespace") or "default"),
             name=str(meta.get("name") or ""),
             type=str(spec.get("type") or "ClusterIP"),
-            labels={str(k): str(v) for k, v in (meta.get("labels") or {}).items()},
-            annotations={str(k): "" if v is None else str(v)
-                         for k, v in (meta.get("annotations") or {}).items()},
+            labels=_text_map(meta.get("labels")),
+            annotations=_text_map(meta.get("annotations")),
             cluster_ips=tuple(str(ip) for ip in cluster_ips),
             ip_families=tuple(spec.get("ipFamilies") or ()),
             ip_family_policy=str(spec.get("ipFamilyPolicy") or ""),
             load_balancer_ip=str(spec.get("loadBalancerIP") or ""),
-            selector={str(k): str(v) for k, v in (spec.get("selector") or {}).items()},
+            selector=_text_map(spec.get("selector")),
             external_traffic_policy=str(spec.get("externalTrafficPolicy") or "Cluster"),
             ports=ports,
             ingress=tuple(str(i["ip"]) for i in status.get("ingress") or () if i.get("ip")),
             resource_version=str(meta.get("resourceVersion") or ""),
-            raw=obj if isinstance(obj, dict) else None,
+            raw=obj if keep_raw and isinstance(obj, dict) else None,
         )
 
     @property
@@ -204,6 +204,22 @@ class Service:
         if self.ip_families:
             return (IPV6 if self.ip_families[0] == "IPv6" else IPV4), ""
         return IPV4, ""
+
+
+def _text_map(value) -> Dict[str, str]:
+    """Labels, annotations or a selector as str -> str. The object's own dict is
+    shared when it already is one (the model never changes it): with 50k services
+    a copy of each would be tens of megabytes."""
+    if not value:
+        return {}
+    if all(type(k) is str and type(v) is str for k, v in value.items()):
+        return value
+    return {str(k): "" if v is None else str(v) for k, v in value.items()}
+
+
+@functools.lru_cache(maxsize=4096)
+def _port(protocol: str, number: int) -> Port:
+    return Port(protocol, number)  # a few distinct ports serve thousands of services
 
 
 def _annotation_request(key: Tuple[str, str]) -> Request:

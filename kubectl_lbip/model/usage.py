@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, Iterable, List, NamedTuple, Tuple
 
 from .addresses import Interval, family_of
 from .services import ASSIGNED, Service
 
 
-@dataclass(frozen=True)
-class Use:
+class Use(NamedTuple):
+    """One service's use of one address (a tuple: there are hundreds of thousands)."""
+
     service: Service
     how: str  # ASSIGNED, REQUESTED, REQUESTED_DEPRECATED or SPEC_IP
 

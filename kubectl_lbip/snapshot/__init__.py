@@ -56,6 +56,8 @@ class Snapshot:
     allocation_failures: Dict[str, str] = field(default_factory=dict)
     source: str = ""
     live: bool = False
+    # Whether the model's services keep their object (to print it back changed).
+    keep_objects: bool = True
 
     @property
     def uses_legacy_config(self) -> bool:
@@ -63,9 +65,18 @@ class Snapshot:
 
     def to_cluster(self) -> Cluster:
         with paused_gc(lambda: len(self.services) >= FREEZE_OBJECTS):
-            return self._to_cluster()
+            return self._to_cluster(release=False)
 
-    def _to_cluster(self) -> Cluster:
+    def take_cluster(self) -> Cluster:
+        """The model, releasing the snapshot's objects as it is built: for commands
+        that need only the model, so that a large cluster is never held twice."""
+        big = len(self.services) >= FREEZE_OBJECTS
+        with paused_gc(lambda: big):
+            cluster = self._to_cluster(release=True)
+        self.pools, self.namespaces = [], []
+        return cluster
+
+    def _to_cluster(self, release: bool) -> Cluster:
         ns_labels: Dict[str, Dict[str, str]] = {}
         for svc in self.services:
             ns = (svc.get("metadata") or {}).get("namespace") or "default"
@@ -80,7 +91,14 @@ class Snapshot:
             pools = pools_from_legacy_config(legacy_config(self.legacy_configmap))
         else:
             pools = [pool_from_object(p, ns_labels) for p in self.pools]
-        services = [Service.from_object(s) for s in self.services]
+        objects = self.services
+        if release:
+            self.services = []
+        services = []
+        for i, obj in enumerate(objects):
+            services.append(Service.from_object(obj, self.keep_objects))
+            if release:
+                objects[i] = None  # freed now, not after the whole list is built
         return Cluster(pools, services, ns_labels, dict(self.allocation_failures),
                        legacy_config=self.uses_legacy_config, live=self.live)
 

@@ -135,10 +135,59 @@ def classify(objects: Iterable[Dict[str, Any]], snapshot: Snapshot) -> Snapshot:
     return snapshot
 
 
-def load(paths: Sequence[str], stdin=None, documents: Optional[List[Document]] = None) -> Snapshot:
+def load(paths: Sequence[str], stdin=None, documents: Optional[List[Document]] = None,
+         trimmed: bool = False) -> Snapshot:
+    """The objects of the files. ``trimmed`` keeps only what the model reads (for
+    the commands that print no object back), reading large JSON lists item by item."""
+    snapshot = Snapshot(source="files: " + ", ".join(paths), keep_objects=not trimmed)
+    if trimmed and documents is None:
+        objects: List[Dict[str, Any]] = []
+        with paused_gc(lambda: len(objects) >= FREEZE_OBJECTS):
+            for path in expand_paths(paths):
+                objects.extend(_trimmed_objects(path, stdin))
+        return classify(objects, snapshot)
     docs = documents if documents is not None else read_documents(paths, stdin)
-    snapshot = Snapshot(source="files: " + ", ".join(paths))
     objects = []
     for doc in docs:
         objects.extend(iter_objects(doc.obj, f"{doc.path}: document {doc.index}"))
     return classify(objects, snapshot)
+
+
+def _trimmed_objects(path: str, stdin) -> List[Dict[str, Any]]:
+    from .jsonstream import NotStreamable, stream_items
+    from .trim import trim_object
+
+    if path != "-" and _starts_like_json(path):
+        try:
+            with open(path, encoding="utf-8") as fh:
+                items, _ = stream_items(fh, lambda obj: _trim_item(obj, trim_object))
+            return [obj for item in items for obj in item]
+        except NotStreamable:
+            pass  # not one JSON list: parsed whole below, with the usual error messages
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {path}: {exc}") from None
+    out = []
+    for doc in _read_documents([path], stdin):
+        for obj in iter_objects(doc.obj, f"{doc.path}: document {doc.index}"):
+            kept = trim_object(obj)
+            if kept is not None:
+                out.append(kept)
+    return out
+
+
+def _trim_item(obj: Any, trim) -> List[Dict[str, Any]]:
+    """The kept objects of one list item (a nested List gives several)."""
+    if isinstance(obj, dict) and isinstance(obj.get("items"), list) and \
+            str(obj.get("kind", "")).endswith("List"):
+        return [t for item in obj["items"] for t in _trim_item(item, trim)]
+    kept = trim(obj)
+    return [kept] if kept is not None else []
+
+
+def _starts_like_json(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            head = fh.read(4096).lstrip()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return head[:1] in ("{", "[")

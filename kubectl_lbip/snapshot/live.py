@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..errors import AccessError, ClusterError, ConflictError, UsageError
 from . import LEGACY_CONFIGMAP, Snapshot
+from .trim import trim_namespace, trim_pool, trim_service
 
 log = logging.getLogger("kubectl_lbip")
 
@@ -31,43 +32,6 @@ _RESOURCE_NAMES = {
     NAMESPACES_PATH: "namespaces",
     EVENTS_PATH: "events",
 }
-
-# kubectl apply's copy of the whole object: often the largest annotation, never read.
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-
-
-def trim_service(obj: Dict[str, Any]) -> Dict[str, Any]:
-    """Only what the model reads; everything else of a Service is dropped."""
-    meta = obj.get("metadata") or {}
-    spec = obj.get("spec") or {}
-    keep_meta = {k: meta[k] for k in ("name", "namespace", "labels", "annotations",
-                                      "resourceVersion", "uid") if k in meta}
-    if "annotations" in keep_meta:
-        keep_meta["annotations"] = {k: v for k, v in (meta["annotations"] or {}).items()
-                                    if k != LAST_APPLIED}
-    keep_spec = {k: spec[k] for k in ("type", "clusterIP", "clusterIPs", "ipFamilies",
-                                      "ipFamilyPolicy", "loadBalancerIP", "selector",
-                                      "externalTrafficPolicy") if k in spec}
-    keep_spec["ports"] = [{k: p[k] for k in ("name", "protocol", "port") if k in p}
-                          for p in spec.get("ports") or ()]
-    lb = (obj.get("status") or {}).get("loadBalancer") or {}
-    return {"apiVersion": "v1", "kind": "Service", "metadata": keep_meta, "spec": keep_spec,
-            "status": {"loadBalancer": {"ingress": [{"ip": i["ip"]} for i in lb.get("ingress") or ()
-                                                    if i.get("ip")]}}}
-
-
-def trim_pool(obj: Dict[str, Any]) -> Dict[str, Any]:
-    meta = obj.get("metadata") or {}
-    return {"apiVersion": obj.get("apiVersion", "metallb.io/v1beta1"), "kind": "IPAddressPool",
-            "metadata": {k: meta[k] for k in ("name", "namespace", "labels", "resourceVersion")
-                         if k in meta},
-            "spec": obj.get("spec") or {}, "status": obj.get("status") or {}}
-
-
-def trim_namespace(obj: Dict[str, Any]) -> Dict[str, Any]:
-    meta = obj.get("metadata") or {}
-    return {"kind": "Namespace", "metadata": {"name": meta.get("name"), "labels": meta.get("labels") or {}}}
-
 
 class LiveClient:
     """One API server, as kubectl would reach it with the same flags."""
@@ -162,7 +126,7 @@ class LiveClient:
 
     def snapshot(self, events: bool = False) -> Snapshot:
         snap = Snapshot(source=f"cluster {self.server} (context {self.context or 'in-cluster'})",
-                        live=True)
+                        live=True, keep_objects=False)
         try:
             snap.pools = list(self.list_all(POOLS_PATH, trim_pool))
         except NotFound:

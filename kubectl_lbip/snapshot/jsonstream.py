@@ -1,0 +1,132 @@
+"""The items of a large JSON list, read one at a time from a file.
+
+`kubectl get svc -A -o json` on 50k services is a 250 MB document; parsing it
+whole holds every field of every object at once (over 700 MB). Here the file is
+read in chunks and each item is decoded and handed to the caller (which trims
+it) before the next, so only one chunk and the kept fields are in memory."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Callable, Dict, List, Tuple
+
+CHUNK = 1 << 20
+_DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+class NotStreamable(ValueError):
+    """Not a single JSON object or array: the caller parses the file whole."""
+
+
+class _Reader:
+    def __init__(self, fh):
+        self.fh = fh
+        self.buf = ""
+        self.pos = 0
+        self.eof = False
+
+    def _fill(self) -> bool:
+        data = self.fh.read(CHUNK)
+        if not data:
+            self.eof = True
+            return False
+        self.buf = self.buf[self.pos:] + data
+        self.pos = 0
+        return True
+
+    def peek(self) -> str:
+        while True:
+            self.pos = _SPACE.match(self.buf, self.pos).end()
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if not self._fill():
+                return ""
+
+    def take(self, char: str) -> None:
+        if self.peek() != char:
+            raise NotStreamable(f"expected {char!r}")
+        self.pos += 1
+
+    def value(self) -> Any:
+        self.peek()
+        while True:
+            try:
+                obj, end = _DECODER.raw_decode(self.buf, self.pos)
+            except json.JSONDecodeError:
+                if self._fill():
+                    continue  # the value runs past the chunk
+                raise NotStreamable("invalid JSON") from None
+            # A number that ends the chunk may go on in the next one.
+            if end == len(self.buf) and not self.eof and not isinstance(obj, (dict, list, str)):
+                if self._fill():
+                    continue
+            self.pos = end
+            return obj
+
+
+def _is_list_kind(kind: Any) -> bool:
+    return kind is None or (isinstance(kind, str) and kind.endswith("List"))
+
+
+def stream_items(fh, keep: Callable[[Any], Any]) -> Tuple[List[Any], Dict[str, Any]]:
+    """Read a JSON List (``{"kind": "List", "items": [...], ...}``) from ``fh``,
+    passing each item through ``keep`` as soon as it is decoded (None drops it).
+    Returns the kept items and the top-level fields other than ``items``.
+    Raises NotStreamable when the text is anything else, so that the caller can
+    parse it whole and report errors the usual way."""
+    reader = _Reader(fh)
+    kept: List[Any] = []
+    top: Dict[str, Any] = {}
+    if reader.peek() != "{":
+        raise NotStreamable("not a JSON object")
+    reader.pos += 1
+    _object(reader, keep, kept, top)
+    if "items" in top or not _is_list_kind(top.get("kind")):
+        raise NotStreamable("not a list")
+    if reader.peek() != "":
+        raise NotStreamable("more than one JSON document")
+    return kept, top
+
+
+def _array(reader: _Reader, keep, kept: List[Any]) -> None:
+    if reader.peek() == "]":
+        reader.pos += 1
+        return
+    while True:
+        item = keep(reader.value())
+        if item is not None:
+            kept.append(item)
+        char = reader.peek()
+        reader.pos += 1
+        if char == "]":
+            return
+        if char != ",":
+            raise NotStreamable("expected ',' or ']'")
+
+
+def _object(reader: _Reader, keep, kept: List[Any], top: Dict[str, Any]) -> None:
+    if reader.peek() == "}":
+        reader.pos += 1
+        return
+    saw_items = False
+    while True:
+        key = reader.value()
+        if not isinstance(key, str):
+            raise NotStreamable("expected a key")
+        reader.take(":")
+        if key == "items" and reader.peek() == "[" and not saw_items:
+            reader.pos += 1
+            _array(reader, keep, kept)
+            saw_items = True
+        else:
+            top[key] = reader.value()
+        char = reader.peek()
+        reader.pos += 1
+        if char == "}":
+            break
+        if char != ",":
+            raise NotStreamable("expected ',' or '}'")
+    if not saw_items:
+        top["items"] = None  # an object without items: not a list, parse it whole

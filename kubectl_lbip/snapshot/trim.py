@@ -1,0 +1,79 @@
+"""Only the fields the model reads, for every object a snapshot keeps: the live
+path trims each page as it arrives and the file path each object as it is parsed,
+so memory follows what is kept, not what was sent or written."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Dict, Optional
+
+from . import is_legacy_configmap
+
+# kubectl apply's copy of the whole object: often the largest annotation, never read.
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def trim_service(obj: Dict[str, Any]) -> Dict[str, Any]:
+    """Only what the model reads; everything else of a Service is dropped."""
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    keep_meta = {k: meta[k] for k in ("name", "namespace", "labels", "annotations",
+                                      "resourceVersion", "uid") if k in meta}
+    if "annotations" in keep_meta:
+        keep_meta["annotations"] = {_intern(k): v for k, v in (meta["annotations"] or {}).items()
+                                    if k != LAST_APPLIED}
+    if "labels" in keep_meta:
+        keep_meta["labels"] = _interned(meta["labels"])
+    keep_spec = {k: spec[k] for k in ("type", "clusterIP", "clusterIPs", "ipFamilies",
+                                      "ipFamilyPolicy", "loadBalancerIP", "selector",
+                                      "externalTrafficPolicy") if k in spec}
+    if "selector" in keep_spec:
+        keep_spec["selector"] = _interned(spec["selector"])
+    keep_spec["ports"] = [{k: p[k] for k in ("name", "protocol", "port") if k in p}
+                          for p in spec.get("ports") or ()]
+    lb = (obj.get("status") or {}).get("loadBalancer") or {}
+    return {"apiVersion": "v1", "kind": "Service", "metadata": keep_meta, "spec": keep_spec,
+            "status": {"loadBalancer": {"ingress": [{"ip": i["ip"]} for i in lb.get("ingress") or ()
+                                                    if i.get("ip")]}}}
+
+
+def trim_pool(obj: Dict[str, Any]) -> Dict[str, Any]:
+    meta = obj.get("metadata") or {}
+    return {"apiVersion": obj.get("apiVersion", "metallb.io/v1beta1"), "kind": "IPAddressPool",
+            "metadata": {k: meta[k] for k in ("name", "namespace", "labels", "resourceVersion")
+                         if k in meta},
+            "spec": obj.get("spec") or {}, "status": obj.get("status") or {}}
+
+
+def trim_namespace(obj: Dict[str, Any]) -> Dict[str, Any]:
+    meta = obj.get("metadata") or {}
+    return {"kind": "Namespace", "metadata": {"name": meta.get("name"), "labels": meta.get("labels") or {}}}
+
+
+def _intern(text: Any) -> Any:
+    # Each item is decoded on its own, so the decoder cannot share the strings that
+    # thousands of services repeat (label keys and values, annotation keys).
+    return sys.intern(text) if type(text) is str else text
+
+
+def _interned(mapping: Any) -> Any:
+    if not isinstance(mapping, dict):
+        return mapping
+    return {_intern(k): _intern(v) for k, v in mapping.items()}
+
+
+def trim_object(obj: Any) -> Optional[Dict[str, Any]]:
+    """The trimmed object, or None for a kind no command reads."""
+    if not isinstance(obj, dict):
+        return None
+    kind = obj.get("kind")
+    api = str(obj.get("apiVersion") or "")
+    if kind == "Service" and api in ("v1", ""):
+        return trim_service(obj)
+    if kind == "IPAddressPool" and api.startswith("metallb.io/"):
+        return trim_pool(obj)
+    if kind == "Namespace":
+        return trim_namespace(obj)
+    if kind == "ConfigMap" and is_legacy_configmap(obj):
+        return obj
+    return None

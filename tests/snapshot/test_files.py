@@ -1,0 +1,92 @@
+"""-f loading: the trimmed, streamed read gives the same model as the whole read."""
+
+import io
+import json
+
+import pytest
+import yaml
+from builders import dual, lbips, namespace, pool, svc
+
+from kubectl_lbip.errors import UsageError
+from kubectl_lbip.snapshot import files, jsonstream
+from kubectl_lbip.snapshot.jsonstream import NotStreamable, stream_items
+
+
+def objects():
+    fat = svc("shop", "web", annotations={**lbips("192.0.2.7"),
+                                           "kubectl.kubernetes.io/last-applied-configuration": "x" * 5000},
+              ingress=["192.0.2.7"], labels={"app": "web"})
+    fat["metadata"]["managedFields"] = [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}] * 20
+    return [pool("p", "192.0.2.0/24", "2001:db8::/64"), fat,
+            dual("shop", "api", ingress=["192.0.2.8", "2001:db8::8"]),
+            namespace("shop", team="a"),
+            {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ignored"}}]
+
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def model_view(cluster):
+    """What the model reads; kubectl's copy of the object is dropped by trimming."""
+    return ([(p.name, p.intervals) for p in cluster.pools],
+            [(s.key, s.labels, {k: v for k, v in s.annotations.items() if k != LAST_APPLIED},
+              s.held(), s.ports, s.family()) for s in cluster.services],
+            cluster.namespace_labels)
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(monkeypatch):
+    monkeypatch.setattr(jsonstream, "CHUNK", 97)  # items straddle every chunk boundary
+
+
+def test_streamed_json_list_gives_the_same_model(tmp_path):
+    path = tmp_path / "cluster.json"
+    path.write_text(json.dumps({"apiVersion": "v1", "items": objects(), "kind": "List",
+                                "metadata": {"resourceVersion": ""}}, indent=4))
+    whole = files.load([str(path)]).to_cluster()
+    streamed_snapshot = files.load([str(path)], trimmed=True)
+    assert [s["metadata"]["name"] for s in streamed_snapshot.services] == ["web", "api"]
+    web = streamed_snapshot.services[0]
+    assert "managedFields" not in web["metadata"]
+    assert "kubectl.kubernetes.io/last-applied-configuration" not in web["metadata"]["annotations"]
+    assert model_view(streamed_snapshot.take_cluster()) == model_view(whole)
+
+
+def test_items_before_kind_and_nested_lists(tmp_path):
+    path = tmp_path / "c.json"
+    inner = {"kind": "ServiceList", "items": [svc("a", "nested")]}
+    path.write_text('{"items": [%s, %s], "kind": "List", "n": 12345678901234567890}'
+                    % (json.dumps(pool("p", "192.0.2.0/24")), json.dumps(inner)))
+    snap = files.load([str(path)], trimmed=True)
+    assert [s["metadata"]["name"] for s in snap.services] == ["nested"]
+    assert [p["metadata"]["name"] for p in snap.pools] == ["p"]
+
+
+def test_a_single_object_json_falls_back_to_the_whole_read(tmp_path):
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(svc("a", "only")))
+    assert [s["metadata"]["name"] for s in files.load([str(path)], trimmed=True).services] == ["only"]
+
+
+def test_stream_refuses_what_is_not_one_list():
+    for text in ('{"kind": "Service", "metadata": {}}', '[1, 2]', '{"items": []} {"items": []}',
+                 '{"items": [1, 2', 'nope'):
+        with pytest.raises(NotStreamable):
+            stream_items(io.StringIO(text), lambda x: x)
+
+
+def test_malformed_json_still_names_the_file(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text('{"kind": "List", "items": [{"kind": "Service", "metadata": {')
+    with pytest.raises(UsageError, match="bad.json"):
+        files.load([str(path)], trimmed=True)
+
+
+def test_yaml_files_are_trimmed_too(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump_all(objects()))
+    snap = files.load([str(path)], trimmed=True)
+    assert "managedFields" not in snap.services[0]["metadata"]
+    assert snap.keep_objects is False
+    assert snap.take_cluster().services[0].raw is None
+    assert files.load([str(path)]).to_cluster().services[0].raw["metadata"]["managedFields"]
