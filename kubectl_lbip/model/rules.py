@@ -321,6 +321,10 @@ def check_dual_stack_pools(cluster: Cluster) -> List[Finding]:
 
 
 def not_load_balancer(svc: Service) -> Finding:
+    if svc.type == "LoadBalancer":
+        return service_finding(svc, NOT_LOAD_BALANCER, f"the service has spec.loadBalancerClass "
+                               f"{svc.load_balancer_class!r}: another implementation serves it, "
+                               "not MetalLB (unless its controller runs with that --lb-class)")
     return service_finding(svc, NOT_LOAD_BALANCER, f"the service is type {svc.type}, not "
                            "LoadBalancer; MetalLB ignores it. Fix: set spec.type: LoadBalancer")
 

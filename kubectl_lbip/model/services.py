@@ -75,6 +75,7 @@ class Service:
     ip_families: Tuple[str, ...] = ()
     ip_family_policy: str = ""
     load_balancer_ip: str = ""
+    load_balancer_class: str = ""
     selector: Dict[str, str] = field(default_factory=dict)
     external_traffic_policy: str = "Cluster"
     ports: Tuple[Port, ...] = ()
@@ -102,6 +103,7 @@ class Service:
             ip_families=tuple(spec.get("ipFamilies") or ()),
             ip_family_policy=str(spec.get("ipFamilyPolicy") or ""),
             load_balancer_ip=str(spec.get("loadBalancerIP") or ""),
+            load_balancer_class=str(spec.get("loadBalancerClass") or ""),
             selector=_text_map(spec.get("selector")),
             external_traffic_policy=str(spec.get("externalTrafficPolicy") or "Cluster"),
             ports=ports,
@@ -116,7 +118,9 @@ class Service:
 
     @property
     def is_load_balancer(self) -> bool:
-        return self.type == "LoadBalancer"
+        """A LoadBalancer service MetalLB handles: one with a loadBalancerClass
+        belongs to another implementation (MetalLB's default, without --lb-class)."""
+        return self.type == "LoadBalancer" and not self.load_balancer_class
 
     # --- MetalLB annotations: the current key wins when present, even if empty.
     def metallb_value(self, key: str) -> Optional[str]:

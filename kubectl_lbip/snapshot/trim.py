@@ -25,7 +25,7 @@ def trim_service(obj: Dict[str, Any]) -> Dict[str, Any]:
     if "labels" in keep_meta:
         keep_meta["labels"] = _interned(meta["labels"])
     keep_spec = {k: spec[k] for k in ("type", "clusterIP", "clusterIPs", "ipFamilies",
-                                      "ipFamilyPolicy", "loadBalancerIP", "selector",
+                                      "ipFamilyPolicy", "loadBalancerIP", "loadBalancerClass", "selector",
                                       "externalTrafficPolicy") if k in spec}
     if "selector" in keep_spec:
         keep_spec["selector"] = _interned(spec["selector"])

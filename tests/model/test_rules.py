@@ -202,3 +202,16 @@ def test_request_check_order_mirrors_metallb():
 def test_annotate_rules_not_loadbalancer_finding():
     s = Service.from_object(svc("a", "s", type="NodePort"))
     assert rules.not_load_balancer(s).code == "not-loadbalancer"
+
+
+def test_service_with_a_load_balancer_class_is_not_metallbs():
+    other = svc("a", "cloud", ingress=["192.168.10.5"])
+    other["spec"]["loadBalancerClass"] = "example.com/cloud-lb"
+    c = cluster(DUALPOOL, other, svc("b", "mine", annotations=lbips("192.168.10.5")))
+    from kubectl_lbip.model.addresses import parse_ip
+    users = {u.service.name for u in c.index.uses("ipv4", int(parse_ip("192.168.10.5")))}
+    assert users == {"mine"}  # the other implementation's address is not MetalLB's
+    assert "address-conflict" not in codes(DUALPOOL, other, svc("b", "mine", annotations=lbips("192.168.10.5")))
+    s = c.service("a", "cloud")
+    assert not s.is_load_balancer
+    assert "loadBalancerClass" in rules.not_load_balancer(s).message
