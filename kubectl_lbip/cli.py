@@ -5,6 +5,8 @@ The kubernetes package is imported only by commands that talk to a cluster, so
 `--help` and `version` start fast."""
 
 
+import functools
+import inspect
 import logging
 import sys
 from typing import List, Optional
@@ -54,11 +56,38 @@ PlainOutput = _output("table, json, yaml")
 ObjectOutput = _output("yaml, json (with -f or --dry-run=client)")
 
 
-def _inputs(kubeconfig, context, namespace, filenames, output="table", all_namespaces=False):
-    from .commands.common import Inputs
+class Where:
+    """Where a command reads from: files (-f), or the cluster of --kubeconfig/--context."""
 
-    return Inputs(kubeconfig=kubeconfig, context=context, namespace=namespace,
-                  all_namespaces=all_namespaces, output=output, filenames=list(filenames or []))
+    def __init__(self, filenames, kubeconfig, context):
+        self.filenames, self.kubeconfig, self.context = list(filenames or []), kubeconfig, context
+
+    def inputs(self, namespace=None, output="table", all_namespaces=False):
+        from .commands.common import Inputs
+
+        return Inputs(kubeconfig=self.kubeconfig, context=self.context, namespace=namespace,
+                      all_namespaces=all_namespaces, output=output, filenames=self.filenames)
+
+
+_COMMON = [("filename", Filenames, None), ("kubeconfig", Kubeconfig, None),
+           ("context", Context, None), ("verbose", Verbose, 0)]
+
+
+def kubectl_command(fn):
+    """Adds the options every command takes as kubectl spells them (-f, --kubeconfig,
+    --context, -v) to the command's own; the command receives them as ``where`` and
+    returns its exit code, and errors become one line on stderr (see _run)."""
+    own = inspect.signature(fn)
+    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                               annotation=annotation) for name, annotation, default in _COMMON]
+
+    @functools.wraps(fn)
+    def command(*args, filename=None, kubeconfig=None, context=None, verbose=0, **kwargs):
+        _run(verbose, fn, *args, where=Where(filename, kubeconfig, context), **kwargs)
+
+    command.__signature__ = own.replace(
+        parameters=[p for p in own.parameters.values() if p.name != "where"] + extra)
+    return command
 
 
 def _run(verbose: int, fn, *args, **kwargs) -> None:
@@ -99,14 +128,13 @@ def version() -> None:
 
 
 @app.command()
+@kubectl_command
 def pools(
     output: TableOutput = "table",
-    filename: Filenames = None,
-    kubeconfig: Kubeconfig = None,
-    context: Context = None,
     namespace: Namespace = None,
-    verbose: Verbose = 0,
-) -> None:
+    *,
+    where: Where,
+) -> int:
     """List MetalLB's address pools: ranges, flags, restrictions and usage per family.
 
     \b
@@ -117,10 +145,11 @@ def pools(
     """
     from .commands import pools as cmd
 
-    _run(verbose, cmd.run, _inputs(kubeconfig, context, namespace, filename, output))
+    return cmd.run(where.inputs(namespace, output))
 
 
 @app.command()
+@kubectl_command
 def free(
     family: Annotated[Optional[str], typer.Option("--family", metavar="dual|ipv4|ipv6",
                       help="Address family to suggest (default: the --for service's, else dual).")] = None,
@@ -137,12 +166,10 @@ def free(
     pool: Annotated[Optional[str], typer.Option("--pool", metavar="NAME",
                     help="Only this pool.")] = None,
     output: FreeOutput = "table",
-    filename: Filenames = None,
-    kubeconfig: Kubeconfig = None,
-    context: Context = None,
     namespace: Namespace = None,
-    verbose: Verbose = 0,
-) -> None:
+    *,
+    where: Where,
+) -> int:
     """Free addresses per pool, and addresses or dual-stack pairs MetalLB will accept.
 
     Exit 1 when no suggestion can be made.
@@ -159,20 +186,19 @@ def free(
 
     query = cmd.FreeQuery(family=family, count=count, for_service=for_service, selector=selector,
                           sharing_key=sharing_key, ports=ports, pool=pool)
-    _run(verbose, cmd.run, _inputs(kubeconfig, context, namespace, filename, output), query)
+    return cmd.run(where.inputs(namespace, output), query)
 
 
 @app.command("who-has")
+@kubectl_command
 def who_has(
     addresses: Annotated[List[str], typer.Argument(metavar="IP|CIDR...",
                          help="Addresses or CIDRs to look up.")],
     output: PlainOutput = "table",
-    filename: Filenames = None,
-    kubeconfig: Kubeconfig = None,
-    context: Context = None,
     namespace: Namespace = None,
-    verbose: Verbose = 0,
-) -> None:
+    *,
+    where: Where,
+) -> int:
     """Which services hold or request an address, in which pool, and whether they conflict.
 
     Exit 0 when at least one address is held or requested, 1 when none is (like grep),
@@ -186,21 +212,20 @@ def who_has(
     """
     from .commands import whohas as cmd
 
-    _run(verbose, cmd.run, _inputs(kubeconfig, context, namespace, filename, output), addresses)
+    return cmd.run(where.inputs(namespace, output), addresses)
 
 
 @app.command()
+@kubectl_command
 def check(
     strict: Annotated[bool, typer.Option("--strict", help="Warnings count as failures too.")] = False,
     output: PlainOutput = "table",
-    filename: Filenames = None,
-    kubeconfig: Kubeconfig = None,
-    context: Context = None,
     namespace: Annotated[Optional[str], typer.Option("-n", "--namespace", metavar="NS",
                          help="Only this namespace's services (default: all).")] = None,
     all_namespaces: AllNamespaces = False,
-    verbose: Verbose = 0,
-) -> None:
+    *,
+    where: Where,
+) -> int:
     """Lint a cluster, or a folder of manifests, for every mistake MetalLB would punish.
 
     Exit 1 when there is at least one error (with --strict, or warning), 0 otherwise.
@@ -213,8 +238,7 @@ def check(
     """
     from .commands import check as cmd
 
-    _run(verbose, cmd.run, _inputs(kubeconfig, context, namespace, filename, output,
-                                   all_namespaces), strict)
+    return cmd.run(where.inputs(namespace, output, all_namespaces), strict)
 
 
 DryRun = Annotated[str, typer.Option("--dry-run", metavar="none|client|server",
@@ -223,6 +247,7 @@ DryRun = Annotated[str, typer.Option("--dry-run", metavar="none|client|server",
 
 
 @app.command()
+@kubectl_command
 def annotate(
     name: Annotated[str, typer.Argument(metavar="NAME", help="The service.")],
     addresses: Annotated[Optional[List[str]], typer.Argument(
@@ -235,12 +260,10 @@ def annotate(
                              "spec.loadBalancerIP in the same patch.")] = False,
     dry_run: DryRun = "none",
     output: ObjectOutput = "yaml",
-    filename: Filenames = None,
-    kubeconfig: Kubeconfig = None,
-    context: Context = None,
     namespace: Namespace = None,
-    verbose: Verbose = 0,
-) -> None:
+    *,
+    where: Where,
+) -> int:
     """Pin addresses on a service with metallb.io/loadBalancerIPs, after checking every MetalLB rule.
 
     Refuses with exit 1 and one line per broken rule; writes one patch that carries the
@@ -258,10 +281,11 @@ def annotate(
 
     req = cmd.AnnotateRequest(name=name, addresses=list(addresses or []), auto=auto,
                               overwrite=overwrite, clear_spec_ip=clear_spec_ip, dry_run=dry_run)
-    _run(verbose, cmd.run, _inputs(kubeconfig, context, namespace, filename, output), req)
+    return cmd.run(where.inputs(namespace, output), req)
 
 
 @app.command()
+@kubectl_command
 def migrate(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     dry_run: DryRun = "none",
@@ -276,14 +300,12 @@ def migrate(
                          "ConfigMap into IPAddressPool and advertisement manifests (printed, "
                          "never applied).")] = False,
     output: PlainOutput = "table",
-    filename: Filenames = None,
-    kubeconfig: Kubeconfig = None,
-    context: Context = None,
     namespace: Annotated[Optional[str], typer.Option("-n", "--namespace", metavar="NS",
                          help="Only this namespace (default: all).")] = None,
     all_namespaces: AllNamespaces = False,
-    verbose: Verbose = 0,
-) -> None:
+    *,
+    where: Where,
+) -> int:
     """Move deprecated metallb.universe.tf/* annotations and spec.loadBalancerIP to metallb.io/*.
 
     Prints the plan and asks before writing. A service whose old and new values
@@ -302,8 +324,7 @@ def migrate(
 
     req = cmd.MigrateRequest(yes=yes, dry_run=dry_run, backup=backup, restore=restore,
                              in_place=in_place, configmap=configmap)
-    _run(verbose, cmd.run, _inputs(kubeconfig, context, namespace, filename, output,
-                                   all_namespaces), req)
+    return cmd.run(where.inputs(namespace, output, all_namespaces), req)
 
 
 def main() -> None:
