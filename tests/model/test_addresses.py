@@ -94,3 +94,24 @@ def test_query_network_accepts_address_or_cidr():
     assert parse_network("fd00::1").size == 1
     assert parse_network("fd00::/120").family == IPV6
     assert parse_network("192.0.2.0/30").size == 4
+
+
+def test_fast_ipv4_path_agrees_with_the_general_parser():
+    import random
+
+    rng = random.Random(3)
+    samples = ["0.0.0.0", "255.255.255.255", "1.2.3.4", "01.2.3.4", "1.2.3.04", "1.2.3", "1.2.3.4.5",
+               "256.1.1.1", "1..2.3", "1.2.3.", "+1.2.3.4", "1.2.3.٣", "1.2.3.4 ", " 1.2.3.4"]
+    for _ in range(2000):
+        samples.append(".".join(str(rng.choice([rng.randint(0, 300), rng.randint(0, 9)])).zfill(
+            rng.choice([1, 1, 1, 2, 3])) for _ in range(rng.choice([3, 4, 4, 4, 5]))))
+    for text in samples:
+        try:
+            expected = ipaddress.ip_address(text.strip())
+        except ValueError:
+            expected = None
+        try:
+            got = parse_ip(text)
+        except AddressError:
+            got = None
+        assert got == expected, text
