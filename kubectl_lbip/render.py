@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Iterable, List, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 BAR_WIDTH = 10
 
@@ -55,15 +55,6 @@ def bar(used: int, total: int, width: int = BAR_WIDTH) -> str:
     return "[" + "#" * filled + "." * (width - filled) + "]"
 
 
-def percent(used: int, total: int) -> str:
-    if total <= 0:
-        return "-"
-    value = used * 100 / total
-    if used and value < 0.1:
-        return "<0.1%"
-    return f"{value:.1f}%" if value < 10 else f"{value:.0f}%"
-
-
 def ratio(used: int, total: int, with_bar: bool) -> str:
     if total <= 0:
         return "-"
@@ -71,15 +62,5 @@ def ratio(used: int, total: int, with_bar: bool) -> str:
     return f"{text} {bar(used, total)}" if with_bar else text
 
 
-def join(items: Iterable[Any], empty: str = "-") -> str:
-    items = [str(i) for i in items]
-    return ",".join(items) if items else empty
-
-
 def optional(value: Optional[Any]) -> str:
     return "-" if value in (None, "") else str(value)
-
-
-def lines(items: List[str]) -> None:
-    for item in items:
-        out(item)

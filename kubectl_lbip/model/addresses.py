@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Iterable, List, Optional, Tuple, Union
 
 IPV4 = "ipv4"
 IPV6 = "ipv6"
@@ -195,23 +195,3 @@ def split_request(text: str) -> Tuple[List[Address], List[str]]:
 def sort_addresses(addresses: Iterable[Address]) -> List[Address]:
     """IPv4 first, then IPv6, each ascending: the order the plugin writes."""
     return sorted(addresses, key=lambda a: (a.version, int(a)))
-
-
-def merge(intervals: Sequence[Interval]) -> List[Interval]:
-    """Sorted, non-overlapping union of intervals (adjacent ones joined)."""
-    out: List[Interval] = []
-    for iv in sorted(intervals):
-        if out and out[-1].family == iv.family and iv.first <= out[-1].last + 1:
-            if iv.last > out[-1].last:
-                out[-1] = Interval(iv.family, out[-1].first, iv.last)
-        else:
-            out.append(iv)
-    return out
-
-
-def walk(iv: Interval, start: Optional[int] = None) -> Iterator[int]:
-    """Addresses of an interval from ``start``; callers stop early, never exhaust a /64."""
-    value = iv.first if start is None else max(start, iv.first)
-    while value <= iv.last:
-        yield value
-        value += 1

@@ -3,7 +3,7 @@ import ipaddress
 import pytest
 
 from kubectl_lbip.model.addresses import (IPV4, IPV6, AddressError, Interval, buggy_count,
-                                          canonical, is_buggy, merge, parse_ip, parse_network,
+                                          canonical, is_buggy, parse_ip, parse_network,
                                           parse_pool_address, sort_addresses, split_request)
 
 
@@ -81,13 +81,6 @@ def test_split_request_trims_and_reports_bad_elements():
 def test_sort_puts_ipv4_first():
     addrs = [parse_ip("fd00::1"), parse_ip("192.0.2.9"), parse_ip("192.0.2.1")]
     assert [str(a) for a in sort_addresses(addrs)] == ["192.0.2.1", "192.0.2.9", "fd00::1"]
-
-
-def test_merge_joins_adjacent_and_overlapping():
-    a = parse_pool_address("192.0.2.0/25")
-    b = parse_pool_address("192.0.2.128/25")
-    c = parse_pool_address("192.0.2.100-192.0.2.130")
-    assert merge([a, b, c]) == [parse_pool_address("192.0.2.0/24")]
 
 
 def test_query_network_accepts_address_or_cidr():
