@@ -4,7 +4,6 @@ No logic lives here beyond turning options into an Inputs and an exit code.
 The kubernetes package is imported only by commands that talk to a cluster, so
 `--help` and `version` start fast."""
 
-
 import functools
 import inspect
 import logging
