@@ -258,6 +258,11 @@ def annotate(
     clear_spec_ip: Annotated[bool, typer.Option("--clear-spec-ip", help="Remove "
                              "spec.loadBalancerIP in the same patch.")] = False,
     dry_run: DryRun = "none",
+    wait: Annotated[bool, typer.Option("--wait", help="After writing, wait for MetalLB: exit 0 "
+                    "once it assigns the addresses, 1 if it refuses (its reason) or --timeout "
+                    "passes.")] = False,
+    timeout: Annotated[str, typer.Option("--timeout", metavar="DURATION",
+                       help="How long --wait waits, e.g. 30s or 2m.")] = "30s",
     output: ObjectOutput = "yaml",
     namespace: Namespace = None,
     *,
@@ -271,7 +276,7 @@ def annotate(
 
     \b
     Examples:
-      kubectl lbip annotate frontend -n shop 192.168.10.150 fd00:10::150
+      kubectl lbip annotate frontend -n shop 192.168.10.150 fd00:10::150 --wait
       kubectl lbip annotate grafana -n monitoring --auto --dry-run=client
       kubectl lbip annotate dns -n legacy 192.168.10.53 --clear-spec-ip
       kubectl lbip annotate gateway -n payments --auto --overwrite -f examples/cluster.yaml
@@ -279,7 +284,8 @@ def annotate(
     from .commands import annotate as cmd
 
     req = cmd.AnnotateRequest(name=name, addresses=list(addresses or []), auto=auto,
-                              overwrite=overwrite, clear_spec_ip=clear_spec_ip, dry_run=dry_run)
+                              overwrite=overwrite, clear_spec_ip=clear_spec_ip, dry_run=dry_run,
+                              wait=wait, timeout=timeout)
     return cmd.run(where.inputs(namespace, output), req)
 
 

@@ -31,6 +31,8 @@ class AnnotateRequest:
     overwrite: bool = False
     clear_spec_ip: bool = False
     dry_run: str = "none"
+    wait: bool = False
+    timeout: str = "30s"
 
 
 class Refused(Exception):
@@ -129,9 +131,13 @@ def _run_offline(inputs: Inputs, req: AnnotateRequest) -> int:
 
 
 def _run_live(inputs: Inputs, req: AnnotateRequest) -> int:
+    from .wait import failure_marks, parse_timeout, wait_for_metallb
+
+    timeout = parse_timeout(req.timeout)
     client = inputs.client()
     namespace = inputs.default_namespace()
     planned: List[Plan] = []
+    before = failure_marks(client, namespace, req.name) if req.wait else {}
 
     def make_plan(reread: bool):
         cluster = client.snapshot().to_cluster()
@@ -163,4 +169,11 @@ def _run_live(inputs: Inputs, req: AnnotateRequest) -> int:
         return EXIT_OK
     suffix = " (server dry run)" if req.dry_run == "server" else ""
     render.out(f"service/{req.name} annotated: {CURRENT}{LB_IPS}={result.value}{suffix}")
+    if req.wait and req.dry_run == "none":
+        assigned, said = wait_for_metallb(client, namespace, req.name, result.value.split(","),
+                                          timeout, before)
+        if not assigned:
+            render.note(f"error: {said}")
+            return EXIT_NEGATIVE
+        render.out(f"service/{req.name}: {said}")
     return EXIT_OK

@@ -124,6 +124,12 @@ class LiveClient:
         except NotFound:
             raise UsageError(f'service "{name}" not found in namespace "{namespace}"') from None
 
+    def service_events(self, namespace: str, name: str, reason: str) -> List[dict]:
+        selector = f"involvedObject.kind=Service,involvedObject.name={name},reason={reason}"
+        page = self.request("GET", f"/api/v1/namespaces/{namespace}/events",
+                            [("fieldSelector", selector)])
+        return list(page.get("items") or ())
+
     def snapshot(self, events: bool = False) -> Snapshot:
         snap = Snapshot(source=f"cluster {self.server} (context {self.context or 'in-cluster'})",
                         live=True, keep_objects=False)

@@ -257,6 +257,18 @@ def test_annotate_auto_then_metallb_assigns_it(cluster: Cluster, namespace: str)
     assert res.returncode == 0 and "unchanged" in res.stdout, res
 
 
+def test_annotate_wait_reports_metallbs_assignment(cluster: Cluster, namespace: str) -> None:
+    ns = namespace
+    cluster.apply(pool("ann-wait", V4, V6, autoAssign=False))
+    cluster.apply(service("waited", ns, policy="RequireDualStack"))
+    wait_failed(cluster, "waited", ns)  # autoAssign off: nothing until asked
+    res = lbip(cluster, "annotate", "waited", "-n", ns, "192.0.2.140", "2001:db8:1::c",
+               "--wait", "--timeout", "20s")
+    assert res.returncode == 0, res.stderr
+    assert "MetalLB assigned 192.0.2.140,2001:db8:1::c" in res.stdout
+    assert sorted(cluster.ingress_ips("waited", ns)) == ["192.0.2.140", "2001:db8:1::c"]
+
+
 # --------------------------------------------------------------------------
 # migrate: deprecated annotations and spec.loadBalancerIP, addresses kept
 
