@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 from .. import render
-from ..errors import EXIT_CLUSTER, EXIT_NEGATIVE, EXIT_OK, AccessError, LbipError, UsageError
+from ..errors import EXIT_CLUSTER, EXIT_NEGATIVE, EXIT_OK, UsageError
 from ..model.migrate import ServicePlan, plan_all, plan_service
 from ..model.services import Service
 from .common import Inputs
-from .writes import check_dry_run, write_with_retry
+from .writes import attempt_write, check_dry_run
 
 FORMATS = ("table", "json", "yaml")
 PROGRESS_THRESHOLD = 20  # fewer services finish before a counter would help
@@ -230,13 +230,11 @@ def _migrate_one(client, outcome: Outcome, server_dry_run: bool) -> None:
     def send(patch):
         client.patch_service(svc.namespace, svc.name, patch, dry_run=server_dry_run)
 
-    try:
-        sent = write_with_retry(plan, send, f"service {svc.key}")
-    except LbipError as exc:
-        outcome.status, outcome.error = FAILED, str(exc)
-        outcome.denied = isinstance(exc, AccessError)
+    attempt = attempt_write(plan, send, f"service {svc.key}")
+    if attempt.error:
+        outcome.status, outcome.error, outcome.denied = FAILED, attempt.error, attempt.denied
         return
-    if sent is not None:
+    if attempt.sent is not None:
         outcome.status = MIGRATED
     else:
         outcome.status = CONFLICT if outcome.plan.conflicts else SKIPPED

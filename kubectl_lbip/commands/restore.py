@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from typing import Any, Dict, List
 
 from .. import render
-from ..errors import EXIT_CLUSTER, EXIT_NEGATIVE, EXIT_OK, AccessError, LbipError, UsageError
+from ..errors import EXIT_CLUSTER, EXIT_NEGATIVE, EXIT_OK, LbipError, UsageError
 from ..model.migrate import RestoreChange, backup_document, parse_backup, restore_changes, restore_patch
 from ..model.services import Service
 from .common import Inputs
 from .migrate import FAILED, PLANNED, RESTORED, SKIPPED, MigrateRequest, Progress, _confirm
-from .writes import write_with_retry
+from .writes import attempt_write
 
 
 
@@ -105,13 +105,11 @@ def _restore_one(client, item: Restoring, server_dry_run: bool) -> None:
     def send(patch):
         client.patch_service(namespace, name, patch, dry_run=server_dry_run)
 
-    try:
-        sent = write_with_retry(plan, send, f"service {item.key}")
-    except LbipError as exc:
-        item.status, item.error = FAILED, str(exc)
-        item.denied = isinstance(exc, AccessError)
+    attempt = attempt_write(plan, send, f"service {item.key}")
+    if attempt.error:
+        item.status, item.error, item.denied = FAILED, attempt.error, attempt.denied
         return
-    item.status = RESTORED if sent is not None else SKIPPED
+    item.status = RESTORED if attempt.sent is not None else SKIPPED
 
 
 def _finish_restore(items: List[Restoring], inputs: Inputs, dry_run: str) -> int:

@@ -6,10 +6,11 @@ fresh read, so its checks see the change, and the write is retried a few times."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional
 
 from .. import render
-from ..errors import ClusterError, ConflictError, UsageError
+from ..errors import AccessError, ClusterError, ConflictError, LbipError, UsageError
 
 MAX_ATTEMPTS = 3
 DRY_RUN_CHOICES = ("none", "client", "server")
@@ -41,3 +42,21 @@ def write_with_retry(plan: Callable[[bool], Optional[Dict[str, Any]]],
                         f"(attempt {attempt + 1} of {attempts})")
     raise ClusterError(f"{what} kept changing while we wrote it ({attempts} conflicts); "
                        "nothing was overwritten. Try again")
+
+
+@dataclass
+class Attempt:
+    """How one write among many went: what was sent (None: nothing to send), or the
+    error, and whether it was a missing permission (which makes the run exit 3)."""
+
+    sent: Optional[Dict[str, Any]] = None
+    error: str = ""
+    denied: bool = False
+
+
+def attempt_write(plan, send, what: str) -> Attempt:
+    """write_with_retry for commands that go on after one service fails."""
+    try:
+        return Attempt(sent=write_with_retry(plan, send, what))
+    except LbipError as exc:
+        return Attempt(error=str(exc), denied=isinstance(exc, AccessError))
