@@ -119,6 +119,26 @@ def legacy_config(configmap: Dict[str, Any]) -> Dict[str, Any]:
     return config
 
 
+POOL, SERVICE, NAMESPACE, LEGACY = "pool", "service", "namespace", "legacy-configmap"
+
+
+def role_of(obj: Any) -> Optional[str]:
+    """What an object is to the plugin, or None for a kind no command reads."""
+    if not isinstance(obj, dict):
+        return None
+    kind = obj.get("kind")
+    api = str(obj.get("apiVersion") or "")
+    if kind == "IPAddressPool" and api.startswith("metallb.io/"):
+        return POOL
+    if kind == "Service" and api in ("v1", ""):
+        return SERVICE
+    if kind == "Namespace":
+        return NAMESPACE
+    if kind == "ConfigMap" and is_legacy_configmap(obj):
+        return LEGACY
+    return None
+
+
 def is_legacy_configmap(obj: Dict[str, Any]) -> bool:
     data = obj.get("data") or {}
     return isinstance(data.get("config"), str) and "address-pools" in data["config"]

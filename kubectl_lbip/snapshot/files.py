@@ -15,7 +15,8 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence
 import yaml
 
 from ..errors import UsageError
-from . import FREEZE_OBJECTS, Snapshot, is_legacy_configmap, paused_gc
+from . import (FREEZE_OBJECTS, LEGACY, NAMESPACE, POOL, SERVICE, Snapshot, paused_gc,
+               role_of)
 
 EXTENSIONS = (".yaml", ".yml", ".json")
 
@@ -122,15 +123,14 @@ def iter_objects(obj: Any, where: str) -> Iterator[Dict[str, Any]]:
 def classify(objects: Iterable[Dict[str, Any]], snapshot: Snapshot) -> Snapshot:
     """Sort objects into the snapshot by kind; other kinds are ignored."""
     for obj in objects:
-        kind = obj.get("kind")
-        api = str(obj.get("apiVersion") or "")
-        if kind == "IPAddressPool" and api.startswith("metallb.io/"):
+        role = role_of(obj)
+        if role == POOL:
             snapshot.pools.append(obj)
-        elif kind == "Service" and api in ("v1", ""):
+        elif role == SERVICE:
             snapshot.services.append(obj)
-        elif kind == "Namespace":
+        elif role == NAMESPACE:
             snapshot.namespaces.append(obj)
-        elif kind == "ConfigMap" and is_legacy_configmap(obj):
+        elif role == LEGACY:
             snapshot.legacy_configmap = obj
     return snapshot
 
@@ -157,10 +157,11 @@ def _trimmed_objects(path: str, stdin) -> List[Dict[str, Any]]:
     from .jsonstream import NotStreamable, stream_items
     from .trim import trim_object
 
-    if path != "-" and _starts_like_json(path):
+    if path != "-":
+        where = f"{path}: document 1 item"
         try:
             with open(path, encoding="utf-8") as fh:
-                items, _ = stream_items(fh, lambda obj: _trim_item(obj, trim_object))
+                items, _ = stream_items(fh, lambda obj: _trimmed(iter_objects(obj, where), trim_object))
             return [obj for item in items for obj in item]
         except NotStreamable:
             pass  # not one JSON list: parsed whole below, with the usual error messages
@@ -168,26 +169,10 @@ def _trimmed_objects(path: str, stdin) -> List[Dict[str, Any]]:
             raise UsageError(f"cannot read {path}: {exc}") from None
     out = []
     for doc in _read_documents([path], stdin):
-        for obj in iter_objects(doc.obj, f"{doc.path}: document {doc.index}"):
-            kept = trim_object(obj)
-            if kept is not None:
-                out.append(kept)
+        out.extend(_trimmed(iter_objects(doc.obj, f"{doc.path}: document {doc.index}"),
+                            trim_object))
     return out
 
 
-def _trim_item(obj: Any, trim) -> List[Dict[str, Any]]:
-    """The kept objects of one list item (a nested List gives several)."""
-    if isinstance(obj, dict) and isinstance(obj.get("items"), list) and \
-            str(obj.get("kind", "")).endswith("List"):
-        return [t for item in obj["items"] for t in _trim_item(item, trim)]
-    kept = trim(obj)
-    return [kept] if kept is not None else []
-
-
-def _starts_like_json(path: str) -> bool:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            head = fh.read(4096).lstrip()
-    except (OSError, UnicodeDecodeError):
-        return False
-    return head[:1] in ("{", "[")
+def _trimmed(objects: Iterable[Dict[str, Any]], trim) -> List[Dict[str, Any]]:
+    return [kept for kept in map(trim, objects) if kept is not None]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Dict, Optional
 
-from . import is_legacy_configmap
+from . import LEGACY, NAMESPACE, POOL, SERVICE, role_of
 
 # kubectl apply's copy of the whole object: often the largest annotation, never read.
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -64,16 +64,13 @@ def _interned(mapping: Any) -> Any:
 
 def trim_object(obj: Any) -> Optional[Dict[str, Any]]:
     """The trimmed object, or None for a kind no command reads."""
-    if not isinstance(obj, dict):
-        return None
-    kind = obj.get("kind")
-    api = str(obj.get("apiVersion") or "")
-    if kind == "Service" and api in ("v1", ""):
+    role = role_of(obj)
+    if role == SERVICE:
         return trim_service(obj)
-    if kind == "IPAddressPool" and api.startswith("metallb.io/"):
+    if role == POOL:
         return trim_pool(obj)
-    if kind == "Namespace":
+    if role == NAMESPACE:
         return trim_namespace(obj)
-    if kind == "ConfigMap" and is_legacy_configmap(obj):
+    if role == LEGACY:
         return obj
     return None
