@@ -10,7 +10,7 @@ from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
 from ..model.addresses import DUAL, IPV4, IPV6
 from ..model.cluster import Cluster
 from ..model.services import CURRENT, LB_IPS, Service
-from ..model.suggest import SuggestResult, metallb_pick, suggest, usage_counts
+from ..model.suggest import SuggestResult, family_counts, metallb_pick, suggest
 from .common import Inputs, legacy_note
 from .target import check_family, described_service, find_service
 
@@ -59,13 +59,10 @@ def compute(cluster: Cluster, target: Optional[Service], family: str, query: Fre
     return suggest(cluster, family, query.count, target, query.pool)
 
 
-def pool_entry(cluster: Cluster, pool, target) -> dict:
-    entry = {"name": pool.name, "namespace": pool.namespace, "autoAssign": pool.auto_assign,
-             "avoidBuggyIPs": pool.avoid_buggy_ips, "restrictions": pool.restriction() or None}
-    for family in (IPV4, IPV6):
-        total, used = usage_counts(cluster, pool, family)
-        entry[family] = {"total": total, "used": used, "free": total - used}
-    return entry
+def pool_entry(cluster: Cluster, pool) -> dict:
+    return {"name": pool.name, "namespace": pool.namespace, "autoAssign": pool.auto_assign,
+            "avoidBuggyIPs": pool.avoid_buggy_ips, "restrictions": pool.restriction() or None,
+            **family_counts(cluster, pool)}
 
 
 def run(inputs: Inputs, query: FreeQuery) -> int:
@@ -78,7 +75,7 @@ def run(inputs: Inputs, query: FreeQuery) -> int:
     if (msg := legacy_note(snapshot)):
         render.note(msg)
 
-    pools = [pool_entry(cluster, p, target) for p in result.pools]
+    pools = [pool_entry(cluster, p) for p in result.pools]
     data = {
         "family": family,
         "for": target.key if query.for_service else None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import render
 from ..errors import EXIT_OK
 from ..model.addresses import IPV4, IPV6
-from ..model.suggest import usage_counts
+from ..model.suggest import family_counts
 from .common import Inputs, legacy_note
 
 FORMATS = ("table", "wide", "json", "yaml")
@@ -24,10 +24,8 @@ def pool_rows(cluster):
             "serviceAllocation": pool.restriction() or None,
             "valid": pool.valid,
             "errors": list(pool.errors),
+            **family_counts(cluster, pool),
         }
-        for family in (IPV4, IPV6):
-            total, used = usage_counts(cluster, pool, family)
-            entry[family] = {"total": total, "used": used, "free": total - used}
         rows.append(entry)
     return rows
 

@@ -30,6 +30,15 @@ def usage_counts(cluster: Cluster, pool: Pool, family: str) -> Tuple[int, int]:
     return pool.total(family), used
 
 
+def family_counts(cluster: Cluster, pool: Pool) -> Dict[str, Dict[str, int]]:
+    """{"ipv4": {"total", "used", "free"}, "ipv6": {...}}, as pools and free print them."""
+    counts = {}
+    for family in FAMILIES:
+        total, used = usage_counts(cluster, pool, family)
+        counts[family] = {"total": total, "used": used, "free": total - used}
+    return counts
+
+
 def address_state(cluster: Cluster, family: str, value: int, target: Optional[Service],
                   held_only: bool = False) -> str:
     """Free, shareable with the target, or blocked, for one used-or-not address."""
