@@ -15,8 +15,8 @@ the same zlib: another zlib may deflate differently).
 
 Usage::
 
-    python packaging/build_zipapp.py                 # build into dist/, update plugin.yaml
-    python packaging/build_zipapp.py --out DIR --no-manifest
+    python packaging/build_zipapp.py                 # dist/: the archive and the filled plugin.yaml
+    python packaging/build_zipapp.py --out DIR --version X.Y.Z
     python packaging/build_zipapp.py --lock          # re-pin zipapp-requirements.txt
 
 Building needs pip (any recent one) and the package index, the first time:
@@ -302,9 +302,8 @@ def prune(site: Path) -> None:
 def source_date_epoch() -> int:
     """The one timestamp of every file in the archive: 1980-01-01, always.
 
-    Neither the commit time nor SOURCE_DATE_EPOCH: plugin.yaml holds the
-    archive's sha256 and is committed with the code, so the archive must depend
-    on the tree alone, not on the commit that will hold it or on the shell."""
+    Neither the commit time nor SOURCE_DATE_EPOCH: the archive depends on the
+    tree alone, not on the commit that holds it or on the shell."""
     return ZIP_EPOCH
 
 
@@ -379,22 +378,35 @@ def package_version() -> str:
 
 # --------------------------------------------------------------------------- plugin.yaml
 
-def update_manifest(path: Path, version: str, sha256: str) -> None:
-    """Write version and sha256 into the krew manifest, leaving the rest as it is."""
-    text = path.read_text()
+_TAG = re.compile(r"\{\{\s*\.TagName\s*\}\}")
+_URI_AND_SHA = re.compile(r'(?m)^([ \t]*)\{\{\s*addURIAndSha\s+"([^"]+)"\s+\.TagName\s*\}\}[ \t]*$')
+
+
+def render_manifest(template: str, version: str, sha256: str) -> str:
+    """plugin.yaml with its placeholders filled: ``{{ .TagName }}`` becomes the
+    release tag, ``{{ addURIAndSha "URL" .TagName }}`` the ``uri:`` and
+    ``sha256:`` lines of the archive (krew-release-bot's template syntax)."""
     tag = f"v{version}"
-    text, n_version = re.subn(r"(?m)^(  version: ).*$", rf'\g<1>"{tag}"', text)
-    text, n_sha = re.subn(r"(?m)^(\s+sha256: ).*$", rf'\g<1>"{sha256}"', text)
-    text, n_uri = re.subn(r"(/releases/download/)v[^/]+(/)", rf"\g<1>{tag}\g<2>", text)
-    if n_version != 1 or n_sha < 1 or n_sha != n_uri:
-        raise SystemExit(f"build_zipapp: {path}: expected one spec.version and one uri and sha256 "
-                         f"per platform (found {n_version} version, {n_uri} uri, {n_sha} sha256 lines)")
-    path.write_text(text)
+
+    def uri_and_sha(m: "re.Match[str]") -> str:
+        indent, uri = m.group(1), _TAG.sub(tag, m.group(2))
+        if not uri.endswith("/" + ARCHIVE_NAME):
+            raise SystemExit(f"build_zipapp: plugin.yaml: the uri {uri} does not name {ARCHIVE_NAME}")
+        return f'{indent}uri: {uri}\n{indent}sha256: "{sha256}"'
+
+    text, n = _URI_AND_SHA.subn(uri_and_sha, template)
+    if n < 1:
+        raise SystemExit('build_zipapp: plugin.yaml: no {{ addURIAndSha "URL" .TagName }} line')
+    text = _TAG.sub(tag, text)
+    if "{{" in text:
+        raise SystemExit("build_zipapp: plugin.yaml: a placeholder is left: "
+                         + text[text.index("{{"):].split("\n", 1)[0])
+    return text
 
 
 # --------------------------------------------------------------------------- build
 
-def build(out: Path, manifest: Optional[Path]) -> Path:
+def build(out: Path, manifest: Path) -> Path:
     pins = read_lock()
     wheels = [p for p in pins if normalize(p[0]) not in SDIST_ONLY]
     sdists = [p for p in pins if normalize(p[0]) in SDIST_ONLY]
@@ -424,8 +436,7 @@ def build(out: Path, manifest: Optional[Path]) -> Path:
 
     digest = sha256_file(archive)
     (out / (ARCHIVE_NAME + ".sha256")).write_text(f"{digest}  {ARCHIVE_NAME}\n")
-    if manifest is not None:
-        update_manifest(manifest, version, digest)
+    (out / "plugin.yaml").write_text(render_manifest(manifest.read_text(), version, digest))
     log(f"{archive} v{version} {archive.stat().st_size} bytes sha256 {digest}")
     print(digest)
     return archive
@@ -535,15 +546,19 @@ def _check_markers(resolved, names) -> None:
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "dist", help="output directory (default: dist/)")
-    ap.add_argument("--no-manifest", action="store_true", help="do not write sha256/version into plugin.yaml")
-    ap.add_argument("--manifest", type=Path, default=MANIFEST, help="the krew manifest to update")
+    ap.add_argument("--manifest", type=Path, default=MANIFEST,
+                    help="the krew manifest template (default: plugin.yaml); filled into OUT/plugin.yaml")
+    ap.add_argument("--version", help="refuse to build unless the package's __version__ is this")
     ap.add_argument("--lock", action="store_true", help="re-resolve and rewrite zipapp-requirements.txt")
     ap.add_argument("--python", help=f"--lock: the python{TARGET_PYTHON} to resolve with")
     args = ap.parse_args(argv)
     if args.lock:
         lock(args.python)
         return 0
-    build(args.out.resolve(), None if args.no_manifest else args.manifest)
+    if args.version is not None and args.version.lstrip("v") != package_version():
+        raise SystemExit(f"build_zipapp: VERSION={args.version} but kubectl_lbip.__version__ is "
+                         f"{package_version()}: change kubectl_lbip/__init__.py (and CHANGELOG.md) first")
+    build(args.out.resolve(), args.manifest)
     return 0
 
 
