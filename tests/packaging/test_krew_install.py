@@ -21,6 +21,8 @@ import pytest
 
 from .conftest import ROOT, clean_env
 
+pytestmark = pytest.mark.packaging
+
 EXAMPLE = ROOT / "examples" / "cluster.yaml"
 # Every OS/arch pair krew knows on Linux and macOS: one platform entry serves them all.
 PLATFORMS = [("linux", "amd64"), ("linux", "arm64"), ("linux", "arm"), ("linux", "386"),

@@ -15,6 +15,8 @@ import yaml
 
 from .conftest import BUILD, ROOT, build_into
 
+pytestmark = pytest.mark.packaging
+
 TEMPLATE = ROOT / "plugin.yaml"
 HOMEPAGE = "https://github.com/kubectl-lbip/kubectl-lbip"
 SHA = "0123456789abcdef" * 4
