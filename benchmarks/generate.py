@@ -1,8 +1,18 @@
 """Synthetic clusters, as `kubectl get ipaddresspools,svc -A -o json` prints them.
 
 One `kind: List` JSON document holding IPAddressPools and full Service objects
-(managedFields, last-applied-configuration, clusterIPs, ports with nodePorts,
-status), seeded and deterministic: the same arguments give the same bytes.
+(last-applied-configuration, clusterIPs, ports with nodePorts, status), seeded
+and deterministic: the same arguments give the same bytes. By default the file
+is what kubectl 1.21+ prints (`--show-managed-fields=false`: no
+metadata.managedFields); `--managed-fields` adds them, as older kubectl, `-o
+json --show-managed-fields` or a raw API list would.
+
+Who wrote the objects shows in their metadata: the pools and half of the
+services were applied with `kubectl apply` (client-side), so they carry the
+`kubectl.kubernetes.io/last-applied-configuration` annotation (a copy of the
+applied manifest); the other half came from Helm (its labels and annotations,
+no last-applied copy). MetalLB's controller adds `ip-allocated-from-pool` and
+the status.
 
 The services' LoadBalancer addresses always lie in the first /16 of the IPv4
 base (10.0.0.0/16) and the first /112 of the IPv6 base (fd00:1b::/112), whatever
@@ -74,7 +84,8 @@ def cache_dir() -> Path:
     return path
 
 
-def snapshot_path(services: int, pools: str, seed: int = 1, managed_fields: bool = True) -> Path:
+def snapshot_path(services: int, pools: str, seed: int = 1, managed_fields: bool = False) -> Path:
+    # The names are those of issue 10's files: without "-nomf" a file has managedFields.
     tail = "" if managed_fields else "-nomf"
     return cache_dir() / f"cluster-{services}svc-pools{pools}-seed{seed}{tail}.json"
 
@@ -307,7 +318,7 @@ def plans(n: int, rng: random.Random, pool_name) -> Iterator[Dict[str, Any]]:
 
 
 def generate(services: int, pools: str = "16", seed: int = 1,
-             managed_fields: bool = True) -> Dict[str, Any]:
+             managed_fields: bool = False) -> Dict[str, Any]:
     """The List; without managed_fields, as kubectl (1.21+) prints by default
     (--show-managed-fields=false)."""
     prefix4, prefix6, count = POOL_SETS[pools]
@@ -331,7 +342,7 @@ def generate(services: int, pools: str = "16", seed: int = 1,
 
 
 def write(services: int, pools: str = "16", seed: int = 1, out: Path = None, force: bool = False,
-          managed_fields: bool = True) -> Path:
+          managed_fields: bool = False) -> Path:
     path = Path(out) if out else snapshot_path(services, pools, seed, managed_fields)
     if path.exists() and not force:
         return path
@@ -344,11 +355,11 @@ def write(services: int, pools: str = "16", seed: int = 1, out: Path = None, for
     return path
 
 
-# The files run.py uses (services, pool set).
+# The files run.py uses (services, pool set), as kubectl prints them today.
 STANDARD = [(1000, "16"), (10000, "16"), (50000, "16"),
             (10000, "8"), (50000, "8"), (10000, "tiled24"), (50000, "tiled24")]
-# Also without managedFields, for the memory comparison (run.py --full).
-STANDARD_NO_MF = [(50000, "16")]
+# With managedFields too: the second row of the who-has/jq comparison and of peak memory.
+STANDARD_MF = [(10000, "16"), (50000, "16")]
 
 
 def main(argv=None) -> int:
@@ -361,14 +372,16 @@ def main(argv=None) -> int:
     ap.add_argument("--out", help="output file (default: in the cache dir)")
     ap.add_argument("--all", action="store_true", help="write every standard file run.py uses")
     ap.add_argument("--force", action="store_true", help="rewrite files that exist")
+    ap.add_argument("--managed-fields", dest="managed_fields", action="store_true",
+                    help="add metadata.managedFields (kubectl get -o json leaves them out since 1.21)")
     ap.add_argument("--no-managed-fields", dest="managed_fields", action="store_false",
-                    help="leave out metadata.managedFields, as kubectl get -o json does by default")
+                    help="no metadata.managedFields (the default, as kubectl get -o json prints)")
     args = ap.parse_args(argv)
     if args.all:
         for n, pools in STANDARD:
             print(write(n, pools, args.seed, force=args.force))
-        for n, pools in STANDARD_NO_MF:
-            print(write(n, pools, args.seed, force=args.force, managed_fields=False))
+        for n, pools in STANDARD_MF:
+            print(write(n, pools, args.seed, force=args.force, managed_fields=True))
         return 0
     print(write(args.services, args.pools, args.seed, args.out, force=args.force or bool(args.out),
                 managed_fields=args.managed_fields))

@@ -4,6 +4,7 @@ the keys that decide whether it may share an address."""
 from __future__ import annotations
 
 import functools
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
@@ -23,6 +24,8 @@ ASSIGNED = "assigned"
 REQUESTED = "requested"
 REQUESTED_DEPRECATED = "requested-deprecated"
 SPEC_IP = "spec.loadBalancerIP"
+# kubectl apply's copy of the whole object: often the largest annotation, never read.
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 @dataclass(frozen=True, order=True)
@@ -84,7 +87,12 @@ class Service:
     raw: Optional[Dict[str, Any]] = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def from_object(cls, obj: Mapping, keep_raw: bool = True) -> "Service":
+    def from_object(cls, obj: Mapping, keep_raw: bool = True, compact: bool = False) -> "Service":
+        """The model of a Service object (a plain dict). ``compact`` is for a snapshot
+        of many services that prints none back: kubectl apply's copy of the object
+        (the last-applied-configuration annotation) is left out, and the label,
+        selector and annotation-key strings that thousands of services repeat are
+        shared (interned), since each object was decoded on its own."""
         meta = obj.get("metadata") or {}
         spec = obj.get("spec") or {}
         status = (obj.get("status") or {}).get("loadBalancer") or {}
@@ -93,18 +101,26 @@ class Service:
             cluster_ips = (spec["clusterIP"],)
         ports = tuple(_port(str(p.get("protocol") or "TCP"), int(p.get("port") or 0))
                       for p in spec.get("ports") or ())
+        if compact:
+            labels = _interned_map(meta.get("labels"))
+            annotations = _interned_map(meta.get("annotations"), drop=LAST_APPLIED, values=False)
+            selector = _interned_map(spec.get("selector"))
+        else:
+            labels = _text_map(meta.get("labels"))
+            annotations = _text_map(meta.get("annotations"))
+            selector = _text_map(spec.get("selector"))
         return cls(
             namespace=str(meta.get("namespace") or "default"),
             name=str(meta.get("name") or ""),
             type=str(spec.get("type") or "ClusterIP"),
-            labels=_text_map(meta.get("labels")),
-            annotations=_text_map(meta.get("annotations")),
+            labels=labels,
+            annotations=annotations,
             cluster_ips=tuple(str(ip) for ip in cluster_ips),
             ip_families=tuple(spec.get("ipFamilies") or ()),
             ip_family_policy=str(spec.get("ipFamilyPolicy") or ""),
             load_balancer_ip=str(spec.get("loadBalancerIP") or ""),
             load_balancer_class=str(spec.get("loadBalancerClass") or ""),
-            selector=_text_map(spec.get("selector")),
+            selector=selector,
             external_traffic_policy=str(spec.get("externalTrafficPolicy") or "Cluster"),
             ports=ports,
             ingress=tuple(str(i["ip"]) for i in status.get("ingress") or () if i.get("ip")),
@@ -219,6 +235,24 @@ def _text_map(value) -> Dict[str, str]:
     if all(type(k) is str and type(v) is str for k, v in value.items()):
         return value
     return {str(k): "" if v is None else str(v) for k, v in value.items()}
+
+
+def _interned_map(value, drop: str = "", values: bool = True) -> Dict[str, str]:
+    """Like _text_map, always a new dict: keys (and values, with ``values``) interned,
+    the key ``drop`` left out."""
+    if not value:
+        return {}
+    out = {}
+    for k, v in value.items():
+        if k == drop:
+            continue
+        k = sys.intern(k) if type(k) is str else str(k)
+        if type(v) is not str:
+            v = "" if v is None else str(v)
+        elif values:
+            v = sys.intern(v)
+        out[k] = v
+    return out
 
 
 @functools.lru_cache(maxsize=4096)

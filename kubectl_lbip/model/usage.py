@@ -7,10 +7,9 @@ pool, however large."""
 from __future__ import annotations
 
 import bisect
-from collections import defaultdict
 from typing import Dict, Iterable, List, NamedTuple, Tuple
 
-from .addresses import Interval, family_of
+from .addresses import FAMILIES, IPV4, IPV6, Interval
 from .services import ASSIGNED, Service
 
 
@@ -26,24 +25,35 @@ Key = Tuple[str, int]
 
 class UsageIndex:
     def __init__(self, services: Iterable[Service]):
-        self._uses: Dict[Key, List[Use]] = defaultdict(list)
+        # family -> address (an integer) -> uses; one dict per family, so that a
+        # cluster's hundred thousand addresses need no (family, value) key tuples.
+        self._by_family: Dict[str, Dict[int, List[Use]]] = {IPV4: {}, IPV6: {}}
+        held_values: Dict[str, set] = {IPV4: set(), IPV6: set()}
+        v4, v6 = self._by_family[IPV4], self._by_family[IPV6]
         for svc in services:
             if not svc.is_load_balancer:
                 continue
-            for addr in svc.held():
-                self._uses[(family_of(addr), int(addr))].append(Use(svc, ASSIGNED))
+            held = svc.held()
+            if held:
+                use = Use(svc, ASSIGNED)
+                for addr in held:
+                    value = int(addr)
+                    if addr.version == 4:
+                        v4.setdefault(value, []).append(use)
+                        held_values[IPV4].add(value)
+                    else:
+                        v6.setdefault(value, []).append(use)
+                        held_values[IPV6].add(value)
             for req in svc.requests():
-                for addr in req.addresses:
-                    self._uses[(family_of(addr), int(addr))].append(Use(svc, req.how))
-        self._sorted: Dict[str, List[int]] = defaultdict(list)
-        self._held_sorted: Dict[str, List[int]] = defaultdict(list)
-        for family, value in sorted(self._uses):
-            self._sorted[family].append(value)
-            if any(u.how == ASSIGNED for u in self._uses[(family, value)]):
-                self._held_sorted[family].append(value)
+                if req.addresses:
+                    use = Use(svc, req.how)
+                    for addr in req.addresses:
+                        (v4 if addr.version == 4 else v6).setdefault(int(addr), []).append(use)
+        self._sorted: Dict[str, List[int]] = {f: sorted(uses) for f, uses in self._by_family.items()}
+        self._held_sorted: Dict[str, List[int]] = {f: sorted(held_values[f]) for f in FAMILIES}
 
     def uses(self, family: str, value: int) -> List[Use]:
-        return self._uses.get((family, value), [])
+        return self._by_family[family].get(value, [])
 
     def services_at(self, family: str, value: int) -> List[Service]:
         """Distinct services that hold or request an address, in first-seen order."""
@@ -60,7 +70,8 @@ class UsageIndex:
         return values[lo:hi]
 
     def addresses(self) -> Iterable[Key]:
-        return self._uses.keys()
+        """Every used address as (family, value), IPv4 first, each family ascending."""
+        return [(family, value) for family in FAMILIES for value in self._sorted[family]]
 
     def __len__(self) -> int:
-        return len(self._uses)
+        return sum(len(by_value) for by_value in self._by_family.values())

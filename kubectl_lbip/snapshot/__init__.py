@@ -51,6 +51,9 @@ def paused_gc(freeze: Callable[[], bool] = lambda: False):
 class Snapshot:
     pools: List[Dict[str, Any]] = field(default_factory=list)
     services: List[Dict[str, Any]] = field(default_factory=list)
+    # Services already modelled as they were read (a trimmed file load builds each
+    # Service from its decoded object at once, with no trimmed copy in between).
+    models: List[Service] = field(default_factory=list)
     namespaces: List[Dict[str, Any]] = field(default_factory=list)
     legacy_configmap: Optional[Dict[str, Any]] = None
     allocation_failures: Dict[str, str] = field(default_factory=dict)
@@ -64,20 +67,22 @@ class Snapshot:
         return not self.pools and self.legacy_configmap is not None
 
     def to_cluster(self) -> Cluster:
-        with paused_gc(lambda: len(self.services) >= FREEZE_OBJECTS):
+        with paused_gc(lambda: len(self.services) + len(self.models) >= FREEZE_OBJECTS):
             return self._to_cluster(release=False)
 
     def take_cluster(self) -> Cluster:
         """The model, releasing the snapshot's objects as it is built: for commands
         that need only the model, so that a large cluster is never held twice."""
-        big = len(self.services) >= FREEZE_OBJECTS
+        big = len(self.services) + len(self.models) >= FREEZE_OBJECTS
         with paused_gc(lambda: big):
             cluster = self._to_cluster(release=True)
-        self.pools, self.namespaces = [], []
+        self.pools, self.namespaces, self.models = [], [], []
         return cluster
 
     def _to_cluster(self, release: bool) -> Cluster:
         ns_labels: Dict[str, Dict[str, str]] = {}
+        for model in self.models:
+            ns_labels.setdefault(model.namespace, {})
         for svc in self.services:
             ns = (svc.get("metadata") or {}).get("namespace") or "default"
             ns_labels.setdefault(ns, {})
@@ -94,7 +99,7 @@ class Snapshot:
         objects = self.services
         if release:
             self.services = []
-        services = []
+        services = list(self.models)
         for i, obj in enumerate(objects):
             services.append(Service.from_object(obj, self.keep_objects))
             if release:

@@ -10,13 +10,15 @@ import json
 import os
 import sys
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence
 
 import yaml
 
 from ..errors import UsageError
+from ..model.services import Service
 from . import (FREEZE_OBJECTS, LEGACY, NAMESPACE, POOL, SERVICE, Snapshot, paused_gc,
                role_of)
+from .trim import trim_namespace, trim_pool
 
 EXTENSIONS = (".yaml", ".yml", ".json")
 
@@ -136,16 +138,21 @@ def classify(objects: Iterable[Dict[str, Any]], snapshot: Snapshot) -> Snapshot:
 
 
 def load(paths: Sequence[str], stdin=None, documents: Optional[List[Document]] = None,
-         trimmed: bool = False) -> Snapshot:
+         trimmed: bool = False, select: Optional[Callable[[str, int, int], bool]] = None) -> Snapshot:
     """The objects of the files. ``trimmed`` keeps only what the model reads (for
-    the commands that print no object back), reading large JSON lists item by item."""
+    the commands that print no object back), reading large JSON lists item by item
+    and modelling each Service as it is read (``Snapshot.models``).
+
+    ``select(text, start, end)``, with ``trimmed``, is a test on the JSON text of one
+    item of a large list: the Services of an item it refuses are decoded but not
+    modelled (who-has models only the services whose text can name the address it
+    asks for). Files that are not one JSON list are read whole, without it."""
     snapshot = Snapshot(source="files: " + ", ".join(paths), keep_objects=not trimmed)
     if trimmed and documents is None:
-        objects: List[Dict[str, Any]] = []
-        with paused_gc(lambda: len(objects) >= FREEZE_OBJECTS):
+        with paused_gc(lambda: len(snapshot.models) >= FREEZE_OBJECTS):
             for path in expand_paths(paths):
-                objects.extend(_trimmed_objects(path, stdin))
-        return classify(objects, snapshot)
+                _load_trimmed(path, stdin, snapshot, select)
+        return snapshot
     docs = documents if documents is not None else read_documents(paths, stdin)
     objects = []
     for doc in docs:
@@ -153,26 +160,62 @@ def load(paths: Sequence[str], stdin=None, documents: Optional[List[Document]] =
     return classify(objects, snapshot)
 
 
-def _trimmed_objects(path: str, stdin) -> List[Dict[str, Any]]:
+class _Trimmed:
+    """The objects of one file, trimmed; Services modelled at once."""
+
+    def __init__(self) -> None:
+        self.pools: List[Dict[str, Any]] = []
+        self.models: List[Service] = []
+        self.namespaces: List[Dict[str, Any]] = []
+        self.legacy: Optional[Dict[str, Any]] = None
+
+    def add(self, obj: Dict[str, Any], role: Optional[str]) -> None:
+        if role == SERVICE:
+            self.models.append(Service.from_object(obj, keep_raw=False, compact=True))
+        elif role == POOL:
+            self.pools.append(trim_pool(obj))
+        elif role == NAMESPACE:
+            self.namespaces.append(trim_namespace(obj))
+        elif role == LEGACY:
+            self.legacy = obj
+
+    def into(self, snapshot: Snapshot) -> None:
+        snapshot.pools.extend(self.pools)
+        snapshot.models.extend(self.models)
+        snapshot.namespaces.extend(self.namespaces)
+        if self.legacy is not None:
+            snapshot.legacy_configmap = self.legacy
+
+
+def _load_trimmed(path: str, stdin, snapshot: Snapshot, select) -> None:
     from .jsonstream import NotStreamable, stream_items
-    from .trim import trim_object
 
     if path != "-":
         where = f"{path}: document 1 item"
+        found = _Trimmed()
+
+        def keep(item: Any, text: str, start: int, end: int) -> None:
+            chosen = None  # the text test, made once per item and only if it holds a Service
+            for obj in iter_objects(item, where):
+                role = role_of(obj)
+                if role == SERVICE and select is not None:
+                    if chosen is None:
+                        chosen = select(text, start, end)
+                    if not chosen:
+                        continue
+                found.add(obj, role)
+
         try:
             with open(path, encoding="utf-8") as fh:
-                items, _ = stream_items(fh, lambda obj: _trimmed(iter_objects(obj, where), trim_object))
-            return [obj for item in items for obj in item]
+                stream_items(fh, keep, spans=True)
+            found.into(snapshot)
+            return
         except NotStreamable:
             pass  # not one JSON list: parsed whole below, with the usual error messages
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read {path}: {exc}") from None
-    out = []
+    found = _Trimmed()
     for doc in _read_documents([path], stdin):
-        out.extend(_trimmed(iter_objects(doc.obj, f"{doc.path}: document {doc.index}"),
-                            trim_object))
-    return out
-
-
-def _trimmed(objects: Iterable[Dict[str, Any]], trim) -> List[Dict[str, Any]]:
-    return [kept for kept in map(trim, objects) if kept is not None]
+        for obj in iter_objects(doc.obj, f"{doc.path}: document {doc.index}"):
+            found.add(obj, role_of(obj))
+    found.into(snapshot)

@@ -25,6 +25,7 @@ class _Reader:
         self.fh = fh
         self.buf = ""
         self.pos = 0
+        self.start = 0  # where the last value began in buf
         self.eof = False
 
     def _fill(self) -> bool:
@@ -62,7 +63,7 @@ class _Reader:
             if end == len(self.buf) and not self.eof and not isinstance(obj, (dict, list, str)):
                 if self._fill():
                     continue
-            self.pos = end
+            self.start, self.pos = self.pos, end
             return obj
 
 
@@ -70,19 +71,28 @@ def _is_list_kind(kind: Any) -> bool:
     return kind is None or (isinstance(kind, str) and kind.endswith("List"))
 
 
-def stream_items(fh, keep: Callable[[Any], Any]) -> Tuple[List[Any], Dict[str, Any]]:
+def stream_items(fh, keep: Callable[..., Any], spans: bool = False) -> Tuple[List[Any], Dict[str, Any]]:
     """Read a JSON List (``{"kind": "List", "items": [...], ...}``) from ``fh``,
     passing each item through ``keep`` as soon as it is decoded (None drops it).
+    With ``spans``, keep is called as ``keep(item, text, start, end)``: the item's
+    JSON is ``text[start:end]`` (not copied; valid during the call only).
     Returns the kept items and the top-level fields other than ``items``.
     Raises NotStreamable when the text is anything else, so that the caller can
     parse it whole and report errors the usual way."""
+    if spans:
+        def each(reader: _Reader) -> Any:
+            item = reader.value()
+            return keep(item, reader.buf, reader.start, reader.pos)
+    else:
+        def each(reader: _Reader) -> Any:
+            return keep(reader.value())
     reader = _Reader(fh)
     kept: List[Any] = []
     top: Dict[str, Any] = {}
     if reader.peek() != "{":
         raise NotStreamable("not a JSON object")
     reader.pos += 1
-    _object(reader, keep, kept, top)
+    _object(reader, each, kept, top)
     if "items" in top or not _is_list_kind(top.get("kind")):
         raise NotStreamable("not a list")
     if reader.peek() != "":
@@ -90,12 +100,12 @@ def stream_items(fh, keep: Callable[[Any], Any]) -> Tuple[List[Any], Dict[str, A
     return kept, top
 
 
-def _array(reader: _Reader, keep, kept: List[Any]) -> None:
+def _array(reader: _Reader, each, kept: List[Any]) -> None:
     if reader.peek() == "]":
         reader.pos += 1
         return
     while True:
-        item = keep(reader.value())
+        item = each(reader)
         if item is not None:
             kept.append(item)
         char = reader.peek()
@@ -106,7 +116,7 @@ def _array(reader: _Reader, keep, kept: List[Any]) -> None:
             raise NotStreamable("expected ',' or ']'")
 
 
-def _object(reader: _Reader, keep, kept: List[Any], top: Dict[str, Any]) -> None:
+def _object(reader: _Reader, each, kept: List[Any], top: Dict[str, Any]) -> None:
     if reader.peek() == "}":
         reader.pos += 1
         return
@@ -118,7 +128,7 @@ def _object(reader: _Reader, keep, kept: List[Any], top: Dict[str, Any]) -> None
         reader.take(":")
         if key == "items" and reader.peek() == "[" and not saw_items:
             reader.pos += 1
-            _array(reader, keep, kept)
+            _array(reader, each, kept)
             saw_items = True
         else:
             top[key] = reader.value()

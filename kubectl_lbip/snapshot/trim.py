@@ -7,10 +7,8 @@ from __future__ import annotations
 import sys
 from typing import Any, Dict, Optional
 
+from ..model.services import LAST_APPLIED
 from . import LEGACY, NAMESPACE, POOL, SERVICE, role_of
-
-# kubectl apply's copy of the whole object: often the largest annotation, never read.
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 def trim_service(obj: Dict[str, Any]) -> Dict[str, Any]:

@@ -45,10 +45,10 @@ def test_streamed_json_list_gives_the_same_model(tmp_path):
                                 "metadata": {"resourceVersion": ""}}, indent=4))
     whole = files.load([str(path)]).to_cluster()
     streamed_snapshot = files.load([str(path)], trimmed=True)
-    assert [s["metadata"]["name"] for s in streamed_snapshot.services] == ["web", "api"]
-    web = streamed_snapshot.services[0]
-    assert "managedFields" not in web["metadata"]
-    assert "kubectl.kubernetes.io/last-applied-configuration" not in web["metadata"]["annotations"]
+    assert [s.name for s in streamed_snapshot.models] == ["web", "api"]
+    web = streamed_snapshot.models[0]
+    assert web.raw is None
+    assert "kubectl.kubernetes.io/last-applied-configuration" not in web.annotations
     assert model_view(streamed_snapshot.take_cluster()) == model_view(whole)
 
 
@@ -58,14 +58,14 @@ def test_items_before_kind_and_nested_lists(tmp_path):
     path.write_text('{"items": [%s, %s], "kind": "List", "n": 12345678901234567890}'
                     % (json.dumps(pool("p", "192.0.2.0/24")), json.dumps(inner)))
     snap = files.load([str(path)], trimmed=True)
-    assert [s["metadata"]["name"] for s in snap.services] == ["nested"]
+    assert [s.name for s in snap.models] == ["nested"]
     assert [p["metadata"]["name"] for p in snap.pools] == ["p"]
 
 
 def test_a_single_object_json_falls_back_to_the_whole_read(tmp_path):
     path = tmp_path / "one.json"
     path.write_text(json.dumps(svc("a", "only")))
-    assert [s["metadata"]["name"] for s in files.load([str(path)], trimmed=True).services] == ["only"]
+    assert [s.name for s in files.load([str(path)], trimmed=True).models] == ["only"]
 
 
 def test_stream_refuses_what_is_not_one_list():
@@ -86,7 +86,7 @@ def test_yaml_files_are_trimmed_too(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump_all(objects()))
     snap = files.load([str(path)], trimmed=True)
-    assert "managedFields" not in snap.services[0]["metadata"]
+    assert LAST_APPLIED not in snap.models[0].annotations
     assert snap.keep_objects is False
     assert snap.take_cluster().services[0].raw is None
     assert files.load([str(path)]).to_cluster().services[0].raw["metadata"]["managedFields"]
