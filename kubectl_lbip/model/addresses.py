@@ -4,6 +4,7 @@ inclusive integer intervals so that no range is ever enumerated."""
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Tuple, Union
 
@@ -26,10 +27,11 @@ def parse_ip(text: str) -> Address:
     MetalLB files such an address under IPv4. Zones (``fe80::1%eth0``) are refused,
     as Go refuses them; Python would accept them.
     """
-    text = text.strip() if isinstance(text, str) else text
-    fast = _dotted_quad(text)
-    if fast is not None:
-        return fast
+    if isinstance(text, str):
+        text = text.strip()
+        fast = _dotted_quad(text) if "." in text else _hextets(text)
+        if fast is not None:
+            return fast
     if not isinstance(text, str) or not text or "%" in text or "/" in text:
         raise AddressError(f"{text!r} is not an IP address")
     try:
@@ -60,6 +62,43 @@ def _dotted_quad(text) -> Optional[ipaddress.IPv4Address]:
             return None
         value = (value << 8) | octet
     return ipaddress.IPv4Address(value)
+
+
+_HEXTETS = re.compile(r"[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4})*")
+_MAPPED = 0xFFFF << 32
+
+
+def _hextets(text) -> Optional[Address]:
+    """IPv6 text made only of hextets, with at most one "::" (every form kubectl
+    prints, and most that people write), parsed without the ipaddress module's
+    general parser; anything else (an IPv4 tail, a zone...) returns None and
+    takes the general path."""
+    if type(text) is not str:
+        return None
+    head, sep, tail = text.partition("::")
+    if sep:
+        if "::" in tail:
+            return None
+        hi = head.split(":") if head else []
+        lo = tail.split(":") if tail else []
+        if (head and not _HEXTETS.fullmatch(head)) or (tail and not _HEXTETS.fullmatch(tail)) \
+                or len(hi) + len(lo) > 7:
+            return None
+    else:
+        if not _HEXTETS.fullmatch(text):
+            return None
+        hi, lo = text.split(":"), []
+        if len(hi) != 8:
+            return None
+    value = 0
+    for part in hi:
+        value = (value << 16) | int(part, 16)
+    value <<= 16 * (8 - len(hi) - len(lo))
+    for part in lo:
+        value = (value << 16) | int(part, 16)
+    if value >> 32 == 0xFFFF:  # IPv4-mapped: IPv4, as Go's To4() says
+        return ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    return ipaddress.IPv6Address(value)
 
 
 def family_of(addr: Address) -> str:

@@ -67,7 +67,12 @@ class Request:
         return "spec.loadBalancerIP"
 
 
-@dataclass
+# Slots where dataclasses offer them (3.10+): tens of thousands of services, and
+# an instance dict per service was a tenth of the memory of a large snapshot.
+_SLOTS = {"slots": True} if sys.version_info >= (3, 10) else {}
+
+
+@dataclass(**_SLOTS)
 class Service:
     namespace: str
     name: str
@@ -85,6 +90,11 @@ class Service:
     ingress: Tuple[str, ...] = ()
     resource_version: str = ""
     raw: Optional[Dict[str, Any]] = field(default=None, repr=False, compare=False)
+    # _memo's results, each (key, value); never compared or printed.
+    _memo_annotation_request: Optional[tuple] = field(default=None, init=False, repr=False, compare=False)
+    _memo_spec_request: Optional[tuple] = field(default=None, init=False, repr=False, compare=False)
+    _memo_held: Optional[tuple] = field(default=None, init=False, repr=False, compare=False)
+    _memo_family: Optional[tuple] = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def from_object(cls, obj: Mapping, keep_raw: bool = True, compact: bool = False) -> "Service":
@@ -93,6 +103,8 @@ class Service:
         (the last-applied-configuration annotation) is left out, and the label,
         selector and annotation-key strings that thousands of services repeat are
         shared (interned), since each object was decoded on its own."""
+        if compact:
+            return _compact(cls, obj)
         meta = obj.get("metadata") or {}
         spec = obj.get("spec") or {}
         status = (obj.get("status") or {}).get("loadBalancer") or {}
@@ -101,11 +113,7 @@ class Service:
             cluster_ips = (spec["clusterIP"],)
         ports = tuple(_port(str(p.get("protocol") or "TCP"), int(p.get("port") or 0))
                       for p in spec.get("ports") or ())
-        if compact:
-            labels = _interned_map(meta.get("labels"))
-            annotations = _interned_map(meta.get("annotations"), drop=LAST_APPLIED, values=False)
-            selector = _interned_map(spec.get("selector"))
-        else:
+        if True:
             labels = _text_map(meta.get("labels"))
             annotations = _text_map(meta.get("annotations"))
             selector = _text_map(spec.get("selector"))
@@ -173,13 +181,13 @@ class Service:
             return None
         if text == "":
             return None  # MetalLB treats an empty value as no request
-        return self._memo("_annotation_request", (how, text), _annotation_request)
+        return self._memo("_memo_annotation_request", (how, text), _annotation_request)
 
     @property
     def spec_request(self) -> Optional[Request]:
         if not self.load_balancer_ip:
             return None
-        return self._memo("_spec_request", self.load_balancer_ip, _spec_request)
+        return self._memo("_memo_spec_request", self.load_balancer_ip, _spec_request)
 
     @property
     def request(self) -> Optional[Request]:
@@ -195,18 +203,18 @@ class Service:
         return [r for r in (self.annotation_request, self.spec_request) if r is not None]
 
     def held(self) -> List[Address]:
-        return list(self._memo("_held", tuple(self.ingress), _held))
+        return list(self._memo("_memo_held", tuple(self.ingress), _held))
 
     def _memo(self, slot: str, key, compute):
         """compute(key), remembered on the instance for as long as the fields it is
         computed from (the key) are unchanged: check, free and the usage index ask
         each service for its requests several times, and parsing addresses is the
         costly part. Results are immutable (a Request, a tuple)."""
-        cached = self.__dict__.get(slot)
+        cached = getattr(self, slot)
         if cached is not None and cached[0] == key:
             return cached[1]
         value = compute(key)
-        self.__dict__[slot] = (key, value)
+        setattr(self, slot, (key, value))
         return value
 
     # --- family
@@ -218,7 +226,7 @@ class Service:
         if self.cluster_ips:
             if self.ip_family_policy == "RequireDualStack" and len(self.cluster_ips) < 2:
                 return None, "ipFamilyPolicy RequireDualStack but fewer than two clusterIPs"
-            return self._memo("_family", tuple(self.cluster_ips), _family_of_texts)
+            return self._memo("_memo_family", tuple(self.cluster_ips), _family_of_texts)
         if self.ip_family_policy in ("RequireDualStack", "PreferDualStack"):
             return DUAL, ""
         if self.ip_families:
@@ -237,21 +245,68 @@ def _text_map(value) -> Dict[str, str]:
     return {str(k): "" if v is None else str(v) for k, v in value.items()}
 
 
-def _interned_map(value, drop: str = "", values: bool = True) -> Dict[str, str]:
-    """Like _text_map, always a new dict: keys (and values, with ``values``) interned,
-    the key ``drop`` left out."""
+_EMPTY: Mapping = {}
+
+
+def _compact(cls, obj: Mapping) -> "Service":
+    """Service.from_object(obj, keep_raw=False) without kubectl apply's copy, with
+    the strings that many services repeat interned. One function, as few calls as
+    can be: it runs for every service of a large snapshot."""
+    intern = sys.intern
+    meta = obj.get("metadata") or _EMPTY
+    spec = obj.get("spec") or _EMPTY
+    status = (obj.get("status") or _EMPTY).get("loadBalancer") or _EMPTY
+    cluster_ips = spec.get("clusterIPs") or ()
+    if not cluster_ips and spec.get("clusterIP"):
+        cluster_ips = (spec["clusterIP"],)
+    ports = spec.get("ports")
+    ingress = status.get("ingress")
+    namespace = meta.get("namespace") or "default"
+    kind = spec.get("type") or "ClusterIP"
+    policy = spec.get("ipFamilyPolicy") or ""
+    etp = spec.get("externalTrafficPolicy") or "Cluster"
+    lb_ip = spec.get("loadBalancerIP") or ""
+    lb_class = spec.get("loadBalancerClass") or ""
+    families = spec.get("ipFamilies") or ()
+    return cls(
+        namespace=intern(namespace) if type(namespace) is str else str(namespace),
+        name=str(meta.get("name") or ""),
+        type=intern(kind) if type(kind) is str else str(kind),
+        labels=_interned_map(meta.get("labels")),
+        annotations=_interned_map(meta.get("annotations"), LAST_APPLIED),
+        cluster_ips=tuple([ip if type(ip) is str else str(ip) for ip in cluster_ips]),
+        ip_families=tuple([intern(f) if type(f) is str else f for f in families]),
+        ip_family_policy=intern(policy) if type(policy) is str else str(policy),
+        load_balancer_ip=lb_ip if type(lb_ip) is str else str(lb_ip),
+        load_balancer_class=lb_class if type(lb_class) is str else str(lb_class),
+        selector=_interned_map(spec.get("selector")),
+        external_traffic_policy=intern(etp) if type(etp) is str else str(etp),
+        ports=tuple([_port(str(p.get("protocol") or "TCP"), int(p.get("port") or 0)) for p in ports])
+        if ports else (),
+        ingress=tuple([str(i["ip"]) for i in ingress if i.get("ip")]) if ingress else (),
+        resource_version=str(meta.get("resourceVersion") or ""),
+    )
+
+
+def _interned_map(value, drop: str = "") -> Dict[str, str]:
+    """Like _text_map, always a new dict, keys and values interned (thousands of
+    services repeat them), the key ``drop`` left out."""
     if not value:
         return {}
+    intern = sys.intern
+    try:
+        return {intern(k): intern(v) for k, v in value.items() if k != drop}
+    except TypeError:  # a key or value that is not a string
+        pass
     out = {}
     for k, v in value.items():
-        if k == drop:
-            continue
-        k = sys.intern(k) if type(k) is str else str(k)
-        if type(v) is not str:
-            v = "" if v is None else str(v)
-        elif values:
-            v = sys.intern(v)
-        out[k] = v
+        if type(k) is str:
+            if k == drop:
+                continue
+            k = intern(k)
+        else:
+            k = str(k)
+        out[k] = intern(v) if type(v) is str else ("" if v is None else str(v))
     return out
 
 
@@ -280,6 +335,8 @@ def _held(ingress: Tuple[str, ...]) -> Tuple[Address, ...]:
             held.append(parse_ip(text))
         except AddressError:
             continue
+    if len(held) < 2:
+        return tuple(held)
     return tuple(sort_addresses(held))
 
 

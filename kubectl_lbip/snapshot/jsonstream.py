@@ -12,6 +12,7 @@ import re
 from typing import Any, Callable, Dict, List, Tuple
 
 CHUNK = 1 << 20
+MARGIN = 1 << 16  # items are a few kB: 64 kB left in the buffer is read on first
 _DECODER = json.JSONDecoder()
 _SPACE = re.compile(r"[ \t\n\r]*")
 
@@ -52,6 +53,11 @@ class _Reader:
 
     def value(self) -> Any:
         self.peek()
+        if len(self.buf) - self.pos < MARGIN and not self.eof:
+            # Read on before an item is likely to run past the chunk: a decode that
+            # fails at the chunk's end costs the partial decode and an error that
+            # counts the lines of the whole buffer.
+            self._fill()
         while True:
             try:
                 obj, end = _DECODER.raw_decode(self.buf, self.pos)

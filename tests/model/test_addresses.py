@@ -108,3 +108,46 @@ def test_fast_ipv4_path_agrees_with_the_general_parser():
         except AddressError:
             got = None
         assert got == expected, text
+
+
+def _general_parse(text):
+    """parse_ip's meaning through the ipaddress module alone (the general path)."""
+    text = text.strip()
+    if not text or "%" in text or "/" in text:
+        return None
+    try:
+        addr = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    return addr
+
+
+def test_fast_ipv6_path_agrees_with_the_general_parser():
+    import random
+
+    rng = random.Random(5)
+    samples = ["::", "::1", "1::", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8",
+               "1::2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7", ":::", "1:::2", "1::2::3",
+               ":1::", "1::2:", "12345::", "fd00:1b::2266", "FD00:001B:0000::2266", "::ffff:a00:2266",
+               "::FFFF:0a00:2266", "0:0:0:0:0:ffff:a00:2266", "::ffff:10.0.34.102", "fe80::1%eth0",
+               "g::1", "::1 ", " fd00::1", "fd00::١", "\u0066d00::1", "fd00::/64", ""]
+    digits = "0123456789abcdefABCDEF"
+    for _ in range(5000):
+        groups = ["".join(rng.choice(digits) for _ in range(rng.choice([0, 1, 1, 2, 3, 4, 4, 5])))
+                  for _ in range(rng.choice([1, 2, 3, 6, 7, 8, 8, 9]))]
+        text = ":".join(groups)
+        if rng.random() < 0.5:
+            at = rng.randrange(len(text) + 1)
+            text = text[:at] + rng.choice([":", "::", "::", ":::", ".", "ffff:"]) + text[at:]
+        if rng.random() < 0.1:
+            text = "::ffff:" + text
+        samples.append(text)
+    for text in samples:
+        try:
+            got = parse_ip(text)
+        except AddressError:
+            got = None
+        assert got == _general_parse(text), text
+        assert type(got) is type(_general_parse(text)), text

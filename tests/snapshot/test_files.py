@@ -37,6 +37,7 @@ def model_view(cluster):
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch):
     monkeypatch.setattr(jsonstream, "CHUNK", 97)  # items straddle every chunk boundary
+    monkeypatch.setattr(jsonstream, "MARGIN", 40)  # and most are longer than the read-ahead
 
 
 def test_streamed_json_list_gives_the_same_model(tmp_path):
