@@ -38,14 +38,16 @@ class Inputs:
             self._client = connect(self.kubeconfig, self.context)
         return self._client
 
-    def snapshot(self, events: bool = False, whole_objects: bool = False) -> Snapshot:
+    def snapshot(self, events: bool = False, whole_objects: bool = False, select=None) -> Snapshot:
         """The objects a command reads. From files, only the fields the model reads
-        are kept, unless the command prints objects back (``whole_objects``)."""
+        are kept, unless the command prints objects back (``whole_objects``);
+        ``select`` (see files.load) lets a command model only the services whose
+        JSON text passes it."""
         if self.offline:
             from ..snapshot import files
 
             return files.load(self.filenames, stdin=self.stdin or sys.stdin,
-                              trimmed=not whole_objects)
+                              trimmed=not whole_objects, select=None if whole_objects else select)
         return self.client().snapshot(events=events)
 
     def default_namespace(self) -> str:
