@@ -37,12 +37,39 @@ def emit(data: Any, fmt: str) -> None:
 
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
-    from tabulate import tabulate
-
     if not rows:
         return ""
-    return tabulate(rows, headers=[h.upper() for h in headers], tablefmt="plain",
-                    disable_numparse=True)
+    heads = [h.upper() for h in headers]
+    fast = _plain_table(rows, heads)
+    if fast is not None:
+        return fast
+    from tabulate import tabulate
+
+    return tabulate(rows, headers=heads, tablefmt="plain", disable_numparse=True)
+
+
+def _plain_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> Optional[str]:
+    """tabulate's "plain" table, byte for byte, for the usual case (cells that are
+    printable ASCII text; each row as long as the headers), without tabulate's
+    per-cell type detection: check prints thousands of rows on a large cluster.
+    Anything else returns None, for tabulate itself."""
+    n = len(headers)
+    cells = []
+    for row in rows:
+        if len(row) != n:
+            return None
+        stripped = []
+        for cell in row:
+            if type(cell) is not str or not (cell.isascii() and cell.isprintable()):
+                return None
+            stripped.append(cell.strip())
+        cells.append(stripped)
+    if not all(type(h) is str and h.isascii() and h.isprintable() for h in headers):
+        return None
+    widths = [max([len(h) + 2] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    return "\n".join(lines)
 
 
 def bar(used: int, total: int, width: int = BAR_WIDTH) -> str:

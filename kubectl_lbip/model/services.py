@@ -99,10 +99,12 @@ class Service:
     @classmethod
     def from_object(cls, obj: Mapping, keep_raw: bool = True, compact: bool = False) -> "Service":
         """The model of a Service object (a plain dict). ``compact`` is for a snapshot
-        of many services that prints none back: kubectl apply's copy of the object
-        (the last-applied-configuration annotation) is left out, and the label,
-        selector and annotation-key strings that thousands of services repeat are
-        shared (interned), since each object was decoded on its own."""
+        of many services that prints none back and writes none (free, check,
+        who-has and pools from files): only what the rules read is kept, MetalLB's
+        annotations (metallb.io/*, metallb.universe.tf/*) and the selector only
+        where it decides sharing (externalTrafficPolicy Local), and the strings
+        thousands of services repeat are shared (interned), since each object was
+        decoded on its own."""
         if compact:
             return _compact(cls, obj)
         meta = obj.get("metadata") or {}
@@ -203,7 +205,11 @@ class Service:
         return [r for r in (self.annotation_request, self.spec_request) if r is not None]
 
     def held(self) -> List[Address]:
-        return list(self._memo("_memo_held", tuple(self.ingress), _held))
+        return list(self.held_addresses())
+
+    def held_addresses(self) -> Tuple[Address, ...]:
+        """What held() lists, as the remembered tuple (no copy)."""
+        return self._memo("_memo_held", tuple(self.ingress), _held)
 
     def _memo(self, slot: str, key, compute):
         """compute(key), remembered on the instance for as long as the fields it is
@@ -249,9 +255,8 @@ _EMPTY: Mapping = {}
 
 
 def _compact(cls, obj: Mapping) -> "Service":
-    """Service.from_object(obj, keep_raw=False) without kubectl apply's copy, with
-    the strings that many services repeat interned. One function, as few calls as
-    can be: it runs for every service of a large snapshot."""
+    """Service.from_object(obj, keep_raw=False, compact=True). One function, as
+    few calls as can be: it runs for every service of a large snapshot."""
     intern = sys.intern
     meta = obj.get("metadata") or _EMPTY
     spec = obj.get("spec") or _EMPTY
@@ -268,24 +273,39 @@ def _compact(cls, obj: Mapping) -> "Service":
     lb_ip = spec.get("loadBalancerIP") or ""
     lb_class = spec.get("loadBalancerClass") or ""
     families = spec.get("ipFamilies") or ()
+    if type(etp) is not str:
+        etp = str(etp)
+    try:
+        port_models = tuple([_raw_port(p.get("protocol"), p.get("port")) for p in ports]) if ports else ()
+    except TypeError:  # an unhashable value: converted the long way (and refused there)
+        port_models = tuple([_port(str(p.get("protocol") or "TCP"), int(p.get("port") or 0)) for p in ports])
     return cls(
         namespace=intern(namespace) if type(namespace) is str else str(namespace),
         name=str(meta.get("name") or ""),
         type=intern(kind) if type(kind) is str else str(kind),
         labels=_interned_map(meta.get("labels")),
-        annotations=_interned_map(meta.get("annotations"), LAST_APPLIED),
+        annotations=_metallb_map(meta.get("annotations")),
         cluster_ips=tuple([ip if type(ip) is str else str(ip) for ip in cluster_ips]),
         ip_families=tuple([intern(f) if type(f) is str else f for f in families]),
         ip_family_policy=intern(policy) if type(policy) is str else str(policy),
         load_balancer_ip=lb_ip if type(lb_ip) is str else str(lb_ip),
         load_balancer_class=lb_class if type(lb_class) is str else str(lb_class),
-        selector=_interned_map(spec.get("selector")),
-        external_traffic_policy=intern(etp) if type(etp) is str else str(etp),
-        ports=tuple([_port(str(p.get("protocol") or "TCP"), int(p.get("port") or 0)) for p in ports])
-        if ports else (),
+        selector=_interned_map(spec.get("selector")) if etp == "Local" else {},
+        external_traffic_policy=intern(etp),
+        ports=port_models,
         ingress=tuple([str(i["ip"]) for i in ingress if i.get("ip")]) if ingress else (),
         resource_version=str(meta.get("resourceVersion") or ""),
     )
+
+
+METALLB_PREFIXES = (CURRENT, DEPRECATED)
+
+
+def _metallb_map(value) -> Dict[str, str]:
+    """MetalLB's annotations of an annotation map, as _interned_map would give them."""
+    if not value:
+        return {}
+    return _interned_map({k: v for k, v in value.items() if type(k) is str and k.startswith(METALLB_PREFIXES)})
 
 
 def _interned_map(value, drop: str = "") -> Dict[str, str]:
@@ -308,6 +328,12 @@ def _interned_map(value, drop: str = "") -> Dict[str, str]:
             k = str(k)
         out[k] = intern(v) if type(v) is str else ("" if v is None else str(v))
     return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _raw_port(protocol: Any, number: Any) -> "Port":
+    """_port of a port's raw protocol and number fields (converted as from_object does)."""
+    return _port(str(protocol or "TCP"), int(number or 0))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -7,6 +7,7 @@ pool, however large."""
 from __future__ import annotations
 
 import bisect
+from ipaddress import IPv4Address
 from typing import Dict, Iterable, List, NamedTuple, Tuple
 
 from .addresses import FAMILIES, IPV4, IPV6, Interval
@@ -30,25 +31,26 @@ class UsageIndex:
         self._by_family: Dict[str, Dict[int, List[Use]]] = {IPV4: {}, IPV6: {}}
         held_values: Dict[str, set] = {IPV4: set(), IPV6: set()}
         v4, v6 = self._by_family[IPV4], self._by_family[IPV6]
+        held4, held6 = held_values[IPV4], held_values[IPV6]
+        new_use = tuple.__new__  # Use(...) without its Python-level __new__: one per service and use
         for svc in services:
             if not svc.is_load_balancer:
                 continue
-            held = svc.held()
-            if held:
-                use = Use(svc, ASSIGNED)
-                for addr in held:
+            if svc.ingress:
+                use = new_use(Use, (svc, ASSIGNED))
+                for addr in svc.held_addresses():
                     value = int(addr)
-                    if addr.version == 4:
+                    if type(addr) is IPv4Address:
                         v4.setdefault(value, []).append(use)
-                        held_values[IPV4].add(value)
+                        held4.add(value)
                     else:
                         v6.setdefault(value, []).append(use)
-                        held_values[IPV6].add(value)
+                        held6.add(value)
             for req in svc.requests():
                 if req.addresses:
-                    use = Use(svc, req.how)
+                    use = new_use(Use, (svc, req.how))
                     for addr in req.addresses:
-                        (v4 if addr.version == 4 else v6).setdefault(int(addr), []).append(use)
+                        (v4 if type(addr) is IPv4Address else v6).setdefault(int(addr), []).append(use)
         self._sorted: Dict[str, List[int]] = {f: sorted(uses) for f, uses in self._by_family.items()}
         self._held_sorted: Dict[str, List[int]] = {f: sorted(held_values[f]) for f in FAMILIES}
 

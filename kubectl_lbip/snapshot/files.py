@@ -195,6 +195,10 @@ def _load_trimmed(path: str, stdin, snapshot: Snapshot, select) -> None:
         found = _Trimmed()
 
         def keep(item: Any, text: str, start: int, end: int) -> None:
+            if type(item) is dict and item.get("kind") == "Service" and item.get("apiVersion") == "v1":
+                if select is None or select(text, start, end):  # the usual item: one Service
+                    found.add(item, SERVICE)
+                return
             chosen = None  # the text test, made once per item and only if it holds a Service
             for obj in iter_objects(item, where):
                 role = role_of(obj)
