@@ -76,6 +76,29 @@ def load(kubeconfig: str, count: int, pools: str = "16", batch: int = 500, seed:
               file=sys.stderr)
 
 
+def assigned(kubeconfig: str) -> int:
+    """How many services hold an address (status.loadBalancer.ingress)."""
+    out = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "get", "svc", "-A", "-o",
+                          "jsonpath={range .items[*]}{.status.loadBalancer.ingress[0].ip}{'\\n'}{end}"],
+                         check=True, capture_output=True, text=True).stdout
+    return sum(1 for line in out.splitlines() if line.strip())
+
+
+def wait_assigned(kubeconfig: str, every: float = 15, deadline: float = 1800) -> int:
+    """Wait until MetalLB's controller has assigned what it will: the count of
+    services holding an address is above zero and the same twice in a row."""
+    start = time.monotonic()
+    last = -1
+    while time.monotonic() - start < deadline:
+        now = assigned(kubeconfig)
+        print(f"{now} services hold an address ({time.monotonic() - start:.0f} s)", file=sys.stderr)
+        if now and now == last:
+            return now
+        last = now
+        time.sleep(every)
+    raise SystemExit(f"MetalLB still assigning after {deadline:.0f} s")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("kubeconfig")
@@ -83,10 +106,13 @@ def main(argv=None) -> int:
     ap.add_argument("--pools", choices=sorted(generate.POOL_SETS), default="16")
     ap.add_argument("--batch", type=int, default=500)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--wait", action="store_true", help="then wait until MetalLB has assigned addresses")
     args = ap.parse_args(argv)
     if shutil.which("kubectl") is None:
         sys.exit("kubectl is not on PATH")
     load(args.kubeconfig, args.count, args.pools, args.batch, args.seed)
+    if args.wait:
+        wait_assigned(args.kubeconfig)
     return 0
 
 
