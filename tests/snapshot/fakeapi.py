@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import gzip
 import json
 import ssl
 import threading
@@ -144,6 +145,7 @@ class Recorded:
     body: Any = None
     user: Optional[str] = None
     status: int = 0
+    gzipped: bool = False  # the answer was sent compressed (Content-Encoding: gzip)
 
     def param(self, name: str) -> Optional[str]:
         values = [v for k, v in self.query if k == name]
@@ -410,6 +412,11 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 data, ctype = json.dumps(payload).encode(), "application/json"
         self.send_response(code)
+        # As the API server does: gzip for clients that accept it, answers over 128 kB.
+        if "gzip" in (self.headers.get("Accept-Encoding") or "") and len(data) > 128 * 1024:
+            data = gzip.compress(data)
+            rec.gzipped = True
+            self.send_header("Content-Encoding", "gzip")
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Audit-Id", "00000000-0000-0000-0000-000000000000")

@@ -238,6 +238,9 @@ def test_paging_1200_services_in_three_requests_trimmed(fake, kubeconfig):
     assert calls[0].param("continue") is None
     assert all(c.param("continue") for c in calls[1:])
     assert calls[1].param("continue") != calls[2].param("continue")
+    # asked compressed, as kubectl does: the full pages came gzipped and were read
+    assert all("gzip" in c.headers.get("accept-encoding", "") for c in calls)
+    assert all(c.gzipped for c in calls)
 
     one = services[0]
     assert "managedFields" not in one["metadata"] and "creationTimestamp" not in one["metadata"]
