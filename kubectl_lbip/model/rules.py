@@ -248,10 +248,7 @@ def check_conflicts(cluster: Cluster) -> List[Finding]:
     """address-conflict over the whole usage index: one pass over used addresses,
     comparing only the few services that share each one."""
     findings: List[Finding] = []
-    for family, value in sorted(cluster.index.addresses()):
-        services = cluster.index.services_at(family, value)
-        if len(services) < 2:
-            continue
+    for family, value, services in cluster.index.shared():
         text = to_text(family, value)
         for svc in services:
             for other in services:

@@ -64,6 +64,19 @@ class UsageIndex:
             seen.setdefault(use.service.key, use.service)
         return list(seen.values())
 
+    def shared(self) -> Iterable[Tuple[str, int, List[Service]]]:
+        """(family, value, services) for every address two or more distinct services
+        hold or request, IPv4 first, each family ascending: the only addresses where
+        services can conflict."""
+        for family in FAMILIES:
+            by_value = self._by_family[family]
+            for value in self._sorted[family]:
+                uses = by_value[value]
+                if len(uses) > 1:
+                    first = uses[0].service
+                    if any(use.service is not first for use in uses):
+                        yield family, value, self.services_at(family, value)
+
     def used_in(self, iv: Interval, held_only: bool = False) -> List[int]:
         """Used addresses inside an interval, ascending."""
         values = (self._held_sorted if held_only else self._sorted)[iv.family]
