@@ -353,7 +353,8 @@ def run_offline(sizes: Sequence[int], runs: int, big_runs: int, report: Report) 
     n = 10000 if 10000 in sizes else max(sizes)
     split = in_process_check(paths[(n, "16")], runs)
     report.line(f"check in-process, {human(n)}: load (read+parse+model)",
-                "`files.load([path], trimmed=True).take_cluster()`", f"{fmt(split['load'])} (CPU {fmt(split['load_cpu'])})")
+                "`files.load([path], trimmed=True).take_cluster()`",
+                f"{fmt(split['load'])} (CPU {fmt(split['load_cpu'])})")
     report.line(f"check in-process, {human(n)}: `findings_for(cluster)`",
                 "`findings_for(cluster)`", f"{fmt(split['findings'])} (CPU {fmt(split['findings_cpu'])})",
                 "< 1 s", yes(split["findings"] < 1.0))
@@ -508,7 +509,7 @@ def run_live_cluster(count: int, runs: int, report: Report) -> None:
     MetalLB's controller, on loopback), fill it with load_cluster.py, wait until
     MetalLB has assigned what it will, then run_live; stop it all afterwards."""
     sys.path.insert(0, str(HERE.parent))
-    import load_cluster
+    import load_cluster  # noqa: I001 (benchmarks/, then the repository root)
     from tests.e2e.controlplane import running_cluster
 
     with running_cluster() as cluster:

@@ -275,10 +275,12 @@ def _compact(cls, obj: Mapping) -> "Service":
     families = spec.get("ipFamilies") or ()
     if type(etp) is not str:
         etp = str(etp)
-    try:
-        port_models = tuple([_raw_port(p.get("protocol"), p.get("port")) for p in ports]) if ports else ()
-    except TypeError:  # an unhashable value: converted the long way (and refused there)
-        port_models = tuple([_port(str(p.get("protocol") or "TCP"), int(p.get("port") or 0)) for p in ports])
+    port_models: Tuple[Port, ...] = ()
+    if ports:
+        try:
+            port_models = tuple([_raw_port(p.get("protocol"), p.get("port")) for p in ports])
+        except TypeError:  # an unhashable value: converted the long way (and refused there)
+            port_models = tuple([_port(str(p.get("protocol") or "TCP"), int(p.get("port") or 0)) for p in ports])
     return cls(
         namespace=intern(namespace) if type(namespace) is str else str(namespace),
         name=str(meta.get("name") or ""),

@@ -154,7 +154,7 @@ def load(paths: Sequence[str], stdin=None, documents: Optional[List[Document]] =
                 _load_trimmed(path, stdin, snapshot, select)
         return snapshot
     docs = documents if documents is not None else read_documents(paths, stdin)
-    objects = []
+    objects: List[Dict[str, Any]] = []
     for doc in docs:
         objects.extend(iter_objects(doc.obj, f"{doc.path}: document {doc.index}"))
     return classify(objects, snapshot)
