@@ -84,17 +84,20 @@ def assigned(kubeconfig: str) -> int:
     return sum(1 for line in out.splitlines() if line.strip())
 
 
-def wait_assigned(kubeconfig: str, every: float = 15, deadline: float = 1800) -> int:
+def wait_assigned(kubeconfig: str, every: float = 20, settled: float = 90, deadline: float = 1800) -> int:
     """Wait until MetalLB's controller has assigned what it will: the count of
-    services holding an address is above zero and the same twice in a row."""
+    services holding an address is above zero and has not changed for ``settled``
+    seconds (the controller works through thousands of services at its client's
+    request rate, and a busy machine slows it further)."""
     start = time.monotonic()
-    last = -1
+    last, since = -1, start
     while time.monotonic() - start < deadline:
         now = assigned(kubeconfig)
         print(f"{now} services hold an address ({time.monotonic() - start:.0f} s)", file=sys.stderr)
-        if now and now == last:
+        if now != last:
+            last, since = now, time.monotonic()
+        elif now and time.monotonic() - since >= settled:
             return now
-        last = now
         time.sleep(every)
     raise SystemExit(f"MetalLB still assigning after {deadline:.0f} s")
 

@@ -481,6 +481,10 @@ def run_live(kubeconfig: str, runs: int, report: Report) -> None:
         sys.exit("kubectl is not on PATH")
     count = subprocess.run([kubectl, "--kubeconfig", kubeconfig, "get", "svc", "-A", "--no-headers"],
                            check=True, capture_output=True, text=True).stdout.count("\n")
+    import load_cluster
+
+    report.notes.append(f"Live cluster: {count} services, {load_cluster.assigned(kubeconfig)} of them "
+                        "holding an address assigned by MetalLB's controller")
     free = Result(f"live free, {count} services", [exe, "free", "--kubeconfig", kubeconfig])
     get = Result(f"live kubectl get, {count} services",
                  [kubectl, "--kubeconfig", kubeconfig, "get", "svc", "-A", "-o", "json"])

@@ -138,6 +138,11 @@ class Service:
             raw=obj if keep_raw and isinstance(obj, dict) else None,
         )
 
+    @classmethod
+    def compact(cls, obj: Mapping) -> "Service":
+        """from_object(obj, keep_raw=False, compact=True)."""
+        return _compact(cls, obj)
+
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"

@@ -171,7 +171,7 @@ class _Trimmed:
 
     def add(self, obj: Dict[str, Any], role: Optional[str]) -> None:
         if role == SERVICE:
-            self.models.append(Service.from_object(obj, keep_raw=False, compact=True))
+            self.models.append(Service.compact(obj))
         elif role == POOL:
             self.pools.append(trim_pool(obj))
         elif role == NAMESPACE:
@@ -193,11 +193,12 @@ def _load_trimmed(path: str, stdin, snapshot: Snapshot, select) -> None:
     if path != "-":
         where = f"{path}: document 1 item"
         found = _Trimmed()
+        model, models = Service.compact, found.models
 
         def keep(item: Any, text: str, start: int, end: int) -> None:
             if type(item) is dict and item.get("kind") == "Service" and item.get("apiVersion") == "v1":
                 if select is None or select(text, start, end):  # the usual item: one Service
-                    found.add(item, SERVICE)
+                    models.append(model(item))
                 return
             chosen = None  # the text test, made once per item and only if it holds a Service
             for obj in iter_objects(item, where):
