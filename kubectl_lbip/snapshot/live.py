@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -45,6 +47,11 @@ class LiveClient:
     # --- plumbing
     def request(self, method: str, path: str, query: Optional[List[Tuple[str, str]]] = None,
                 body: Any = None, content_type: Optional[str] = None) -> Any:
+        return self._parse(method, path, self.fetch(method, path, query, body, content_type))
+
+    def fetch(self, method: str, path: str, query: Optional[List[Tuple[str, str]]] = None,
+              body: Any = None, content_type: Optional[str] = None) -> bytes:
+        """One API request; its answer's body, undecoded."""
         # gzip, as kubectl asks: a page of 500 services is about 1 MB of JSON and a
         # sixth of it compressed (the API server compresses answers over 128 kB);
         # urllib3 decompresses it as it reads.
@@ -59,18 +66,20 @@ class LiveClient:
                     path, method, query_params=query or [], header_params=headers, body=body,
                     auth_settings=["BearerToken"], _preload_content=False,
                     _request_timeout=TIMEOUT)
-                payload = data.data
+                return data.data
             except Exception as exc:  # mapped to one clear error below
                 status = getattr(exc, "status", None) or "error"
                 raise self._translate(exc, method, path) from None
-            try:
-                return json.loads(payload) if payload else {}
-            except ValueError:  # a web server or a proxy's page, not an API server
-                raise ClusterError(f"{method} {path}: the answer of {self.server} is not JSON; "
-                                   "is it a Kubernetes API server?") from None
         finally:
             shown = path + ("?" + "&".join(f"{k}={v}" for k, v in query) if query else "")
             log.info("%s %s %s %.0fms", method, shown, status, (time.monotonic() - started) * 1000)
+
+    def _parse(self, method: str, path: str, payload: bytes) -> Any:
+        try:
+            return json.loads(payload) if payload else {}
+        except ValueError:  # a web server or a proxy's page, not an API server
+            raise ClusterError(f"{method} {path}: the answer of {self.server} is not JSON; "
+                               "is it a Kubernetes API server?") from None
 
     def _translate(self, exc: Exception, method: str, path: str) -> Exception:
         from kubernetes.client.exceptions import ApiException
@@ -100,20 +109,33 @@ class LiveClient:
                  query: Optional[List[Tuple[str, str]]] = None) -> List[dict]:
         """Every item of a list, page by page, trimmed as it is read. A continue token
         that expired (410 Gone: the list took longer than etcd keeps its revision)
-        restarts the list once from the beginning, as client-go's pager does."""
+        restarts the list once from the beginning, as client-go's pager does.
+
+        The next page is asked for while this one is decoded (its continue token is
+        at the head of the answer): the API server's time and ours overlap instead
+        of adding up. Requests stay one at a time and in order."""
+
+        def params(token: str) -> List[Tuple[str, str]]:
+            return list(query or []) + [("limit", str(PAGE_SIZE))] + ([("continue", token)] if token else [])
+
         for attempt in (1, 2):
             items: List[dict] = []
-            token = ""
             try:
+                payload = self.fetch("GET", path, params(""))
                 while True:
-                    params = list(query or []) + [("limit", str(PAGE_SIZE))]
-                    if token:
-                        params.append(("continue", token))
-                    page = self.request("GET", path, params)
+                    guess = _continue_token(payload)
+                    ahead = _Ahead(self.fetch, "GET", path, params(guess)) if guess else None
+                    page = self._parse("GET", path, payload)
                     items.extend(trim(item) for item in page.get("items") or ())
                     token = (page.get("metadata") or {}).get("continue") or ""
+                    if ahead is not None and token == guess:
+                        payload = ahead.result()
+                        continue
+                    if ahead is not None:  # a wrong guess (never seen): drop its answer
+                        ahead.wait()
                     if not token:
                         return items
+                    payload = self.fetch("GET", path, params(token))
             except Expired:
                 if attempt == 2:
                     raise
@@ -182,6 +204,52 @@ class LiveClient:
 
 class NotFound(ClusterError):
     pass
+
+
+# The head of a list's answer: {"kind":"ServiceList","apiVersion":"v1","metadata":
+# {"resourceVersion":"...","continue":"...",...},"items":[...
+_CONTINUE = re.compile(rb'"continue"\s*:\s*("(?:[^"\\]|\\.)*")')
+
+
+def _continue_token(payload: bytes) -> str:
+    """The continue token of a list's answer, read from its head before the items
+    (the whole answer is decoded afterwards, and the token checked against it)."""
+    head = payload[:4096]
+    end = head.find(b'"items"')
+    match = _CONTINUE.search(head, 0, end if end >= 0 else 0)
+    if match is None:
+        return ""
+    try:
+        token = json.loads(match.group(1))
+    except ValueError:
+        return ""
+    return token if isinstance(token, str) else ""
+
+
+class _Ahead(threading.Thread):
+    """One request made in the background while the caller decodes the page before."""
+
+    def __init__(self, fn: Callable[..., bytes], *args: Any) -> None:
+        super().__init__(daemon=True)
+        self._fn, self._args = fn, args
+        self._value: bytes = b""
+        self._error: Optional[BaseException] = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._value = self._fn(*self._args)
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def wait(self) -> None:
+        self.join()
+
+    def result(self) -> bytes:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 class Expired(ClusterError):

@@ -627,3 +627,42 @@ def test_cli_annotate_forbidden_patch(fake, kubeconfig, runner):
     result = runner.invoke(app, ["annotate", "pending", "192.168.10.150", "--kubeconfig", kubeconfig])
     assert result.exit_code == 3
     assert 'cannot patch services in the namespace "shop"' in result.stderr
+
+
+def test_the_next_page_is_asked_for_while_this_one_is_decoded(fake, kubeconfig, monkeypatch):
+    """The continue token is read from the head of each answer and the next page
+    requested in the background; requests stay in order, one after the other."""
+    for i in range(1200):
+        fake.add_service(service(f"ns{i % 7}", f"svc-{i:04d}"))
+    ahead = []
+    real = live._Ahead
+
+    class Counting(real):
+        def __init__(self, fn, *args):
+            ahead.append(args)
+            super().__init__(fn, *args)
+
+    monkeypatch.setattr(live, "_Ahead", Counting)
+    services = connect(kubeconfig).list_all(SERVICES, live.trim_service)
+    assert len(services) == 1200
+    calls = fake.calls("GET", SERVICES)
+    assert [c.param("continue") for c in calls[1:]] == [dict(a[2])["continue"] for a in ahead]
+    assert len(ahead) == 2
+
+
+def test_continue_token_read_from_the_head_of_an_answer():
+    head = b'{"kind":"ServiceList","apiVersion":"v1","metadata":{"resourceVersion":"9","continue":"eyJ2Ij\\u003d"},'
+    assert live._continue_token(head + b'"items":[]}') == "eyJ2Ij="
+    assert live._continue_token(b'{"metadata":{"resourceVersion":"9"},"items":[{"continue":"x"}]}') == ""
+    assert live._continue_token(b'{"metadata":{"continue":7},"items":[]}') == ""
+    assert live._continue_token(b"") == "" and live._continue_token(b"<html>") == ""
+
+
+def test_a_wrong_guess_of_the_token_is_dropped(fake, kubeconfig, monkeypatch):
+    for i in range(1200):
+        fake.add_service(service(f"ns{i % 7}", f"svc-{i:04d}"))
+    monkeypatch.setattr(live, "_continue_token", lambda payload: "bogus")
+    services = connect(kubeconfig).list_all(SERVICES, live.trim_service)
+    assert len(services) == 1200
+    tokens = [c.param("continue") for c in fake.calls("GET", SERVICES)]
+    assert tokens.count("bogus") == 3 and len([t for t in tokens if t and t != "bogus"]) == 2
