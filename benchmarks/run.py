@@ -508,7 +508,7 @@ def run_live(kubeconfig: str, runs: int, report: Report) -> None:
                f"{yes(ratio <= 0.5)} ({ratio:.2f}x wall, {free.cpu / get.cpu:.2f}x CPU); {moved(t_free)}")
 
 
-def run_live_cluster(count: int, runs: int, report: Report) -> None:
+def run_live_cluster(count: int, runs: int, report: Report, start_at: str = "") -> None:
     """Start the e2e control plane (tests/e2e/controlplane.py: etcd, kube-apiserver,
     MetalLB's controller, on loopback), fill it with load_cluster.py, wait until
     MetalLB has assigned what it will, then run_live; stop it all afterwards."""
@@ -520,6 +520,13 @@ def run_live_cluster(count: int, runs: int, report: Report) -> None:
         kubeconfig = str(cluster.kubeconfig)
         load_cluster.load(kubeconfig, count)
         load_cluster.wait_assigned(kubeconfig)
+        if start_at:  # filled while the machine is busy; measured when it is quiet
+            hour, minute = map(int, start_at.split(":"))
+            now = time.gmtime()
+            wait = (hour * 60 + minute) * 60 - (now.tm_hour * 3600 + now.tm_min * 60 + now.tm_sec)
+            if wait > 0:
+                print(f"waiting {wait} s until {start_at} UTC to measure", file=sys.stderr)
+                time.sleep(wait)
         run_live(kubeconfig, runs, report)
 
 
@@ -531,6 +538,8 @@ def main(argv=None) -> int:
     ap.add_argument("--live", metavar="KUBECONFIG", help="only the live benchmark, against this cluster")
     ap.add_argument("--live-cluster", metavar="N", type=int,
                     help="only the live benchmark, on a throw-away e2e control plane filled with N services")
+    ap.add_argument("--start-at", metavar="HH:MM", default="",
+                    help="with --live-cluster: fill the cluster now, measure at this UTC time")
     ap.add_argument("--out", metavar="FILE", help="also write the report here")
     args = ap.parse_args(argv)
     runs = args.runs or (3 if args.quick else 5)
@@ -541,7 +550,7 @@ def main(argv=None) -> int:
         run_live(args.live, runs, report)
         invocation = "python benchmarks/run.py --live KUBECONFIG"
     elif args.live_cluster:
-        run_live_cluster(args.live_cluster, runs, report)
+        run_live_cluster(args.live_cluster, runs, report, args.start_at)
         invocation = f"python benchmarks/run.py --live-cluster {args.live_cluster}"
     else:
         sizes = [1000, 10000] if args.quick else [1000, 10000, 50000]
