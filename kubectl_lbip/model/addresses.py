@@ -10,9 +10,11 @@ from typing import Iterable, List, Optional, Tuple, Union
 
 try:  # the C module: `socket` itself would add its enums to every start
     from _socket import AF_INET as _AF_INET
+    from _socket import AF_INET6 as _AF_INET6
     from _socket import inet_pton as _inet_pton
 except ImportError:  # pragma: no cover - an interpreter without _socket
     from socket import AF_INET as _AF_INET
+    from socket import AF_INET6 as _AF_INET6
     from socket import inet_pton as _inet_pton
 
 IPV4 = "ipv4"
@@ -64,38 +66,22 @@ def _dotted_quad(text) -> Optional[ipaddress.IPv4Address]:
     return ipaddress.IPv4Address(int.from_bytes(packed, "big"))
 
 
-_HEXTETS = re.compile(r"[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4})*")
-_MAPPED = 0xFFFF << 32
+_HEXTETS_ONLY = re.compile(r"[0-9a-fA-F:]{2,39}")
 
 
 def _hextets(text) -> Optional[Address]:
-    """IPv6 text made only of hextets, with at most one "::" (every form kubectl
-    prints, and most that people write), parsed without the ipaddress module's
-    general parser; anything else (an IPv4 tail, a zone...) returns None and
+    """IPv6 text made only of hex digits and colons (every form kubectl prints, and
+    most that people write), parsed by inet_pton(AF_INET6): on such text it takes
+    what Go and Python take (groups of one to four digits, one "::" standing for at
+    least one zero group; glibc, musl and BSD alike, and a test holds it to
+    ipaddress's answers). Anything else (an IPv4 tail, a zone...) returns None and
     takes the general path."""
-    if type(text) is not str:
+    if type(text) is not str or not _HEXTETS_ONLY.fullmatch(text):
         return None
-    head, sep, tail = text.partition("::")
-    if sep:
-        if "::" in tail:
-            return None
-        hi = head.split(":") if head else []
-        lo = tail.split(":") if tail else []
-        if (head and not _HEXTETS.fullmatch(head)) or (tail and not _HEXTETS.fullmatch(tail)) \
-                or len(hi) + len(lo) > 7:
-            return None
-    else:
-        if not _HEXTETS.fullmatch(text):
-            return None
-        hi, lo = text.split(":"), []
-        if len(hi) != 8:
-            return None
-    value = 0
-    for part in hi:
-        value = (value << 16) | int(part, 16)
-    value <<= 16 * (8 - len(hi) - len(lo))
-    for part in lo:
-        value = (value << 16) | int(part, 16)
+    try:
+        value = int.from_bytes(_inet_pton(_AF_INET6, text), "big")
+    except (OSError, ValueError):
+        return None
     if value >> 32 == 0xFFFF:  # IPv4-mapped: IPv4, as Go's To4() says
         return ipaddress.IPv4Address(value & 0xFFFFFFFF)
     return ipaddress.IPv6Address(value)
