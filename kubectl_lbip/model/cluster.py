@@ -26,7 +26,7 @@ class Cluster:
     def __post_init__(self) -> None:
         self.index = UsageIndex(self.services)
         self._by_name = {p.name: p for p in self.pools}
-        self._services = {s.key: s for s in self.services}
+        self._services: Optional[Dict[str, Service]] = None  # by key, built when first asked
         self.overlaps = overlapping_pairs(self.pools)
         self._starts: Dict[str, List[Tuple[int, int, Pool]]] = {}
         for pool in self.pools:
@@ -40,6 +40,8 @@ class Cluster:
         return self._by_name.get(name)
 
     def service(self, namespace: str, name: str) -> Optional[Service]:
+        if self._services is None:  # most commands never look a service up by name
+            self._services = {s.key: s for s in self.services}
         return self._services.get(f"{namespace}/{name}")
 
     def pool_containing(self, addr: Address) -> Optional[Pool]:
