@@ -13,10 +13,11 @@ is none, and every service is modelled."""
 from __future__ import annotations
 
 import re
-from typing import Callable, List, Optional, Pattern, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 from ..model.addresses import IPV4, Interval
 
+Pattern = re.Pattern
 Test = Union[str, Pattern]
 Select = Callable[[str, int, int], bool]
 
