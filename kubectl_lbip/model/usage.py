@@ -11,7 +11,9 @@ from ipaddress import IPv4Address
 from typing import Dict, Iterable, List, NamedTuple, Tuple
 
 from .addresses import FAMILIES, IPV4, IPV6, Interval
-from .services import ASSIGNED, Service
+from .services import ASSIGNED, CURRENT, DEPRECATED, LB_IPS, Service
+
+LB_IPS_KEYS = (CURRENT + LB_IPS, DEPRECATED + LB_IPS)
 
 
 class Use(NamedTuple):
@@ -34,7 +36,7 @@ class UsageIndex:
         held4, held6 = held_values[IPV4], held_values[IPV6]
         new_use = tuple.__new__  # Use(...) without its Python-level __new__: one per service and use
         for svc in services:
-            if not svc.is_load_balancer:
+            if svc.type != "LoadBalancer" or svc.load_balancer_class:  # svc.is_load_balancer, inlined
                 continue
             if svc.ingress:
                 use = new_use(Use, (svc, ASSIGNED))
@@ -46,6 +48,9 @@ class UsageIndex:
                     else:
                         v6.setdefault(value, []).append(use)
                         held6.add(value)
+            annotations = svc.annotations
+            if not (svc.load_balancer_ip or LB_IPS_KEYS[0] in annotations or LB_IPS_KEYS[1] in annotations):
+                continue  # no request: most services
             for req in svc.requests():
                 if req.addresses:
                     use = new_use(Use, (svc, req.how))

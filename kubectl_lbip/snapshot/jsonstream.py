@@ -18,6 +18,7 @@ CHUNK = 1 << 16
 MARGIN = 1 << 14  # items are a few kB: with under 16 kB left in the buffer, read on first
 _DECODER = json.JSONDecoder()
 _SPACE = re.compile(r"[ \t\n\r]*")
+_COMMA = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
 
 
 class NotStreamable(ValueError):
@@ -55,7 +56,8 @@ class _Reader:
         self.pos += 1
 
     def value(self) -> Any:
-        self.peek()
+        if self.pos >= len(self.buf) or self.buf[self.pos] in " \t\n\r":
+            self.peek()
         if len(self.buf) - self.pos < MARGIN and not self.eof:
             # Read on before an item is likely to run past the chunk: a decode that
             # fails at the chunk's end costs the partial decode and an error that
@@ -117,6 +119,11 @@ def _array(reader: _Reader, each, kept: List[Any]) -> None:
         item = each(reader)
         if item is not None:
             kept.append(item)
+        # The usual case, one step: a comma, and the next item starts in the buffer.
+        comma = _COMMA.match(reader.buf, reader.pos)
+        if comma is not None and comma.end() < len(reader.buf):
+            reader.pos = comma.end()
+            continue
         char = reader.peek()
         reader.pos += 1
         if char == "]":
