@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from .. import render
-from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
+from ..errors import EXIT_NEGATIVE, EXIT_OK, Refused, UsageError
 from ..model import rules
 from ..model.addresses import sort_addresses
 from ..model.cluster import Cluster
@@ -33,12 +33,6 @@ class AnnotateRequest:
     dry_run: str = "none"
     wait: bool = False
     timeout: str = "30s"
-
-
-class Refused(Exception):
-    def __init__(self, findings: List[Finding]):
-        super().__init__("; ".join(f.message for f in findings))
-        self.findings = findings
 
 
 @dataclass

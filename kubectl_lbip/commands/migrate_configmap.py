@@ -41,8 +41,7 @@ def _run_configmap(inputs: Inputs) -> int:
 
 
 def _read_configmap(client, namespace: str, name: str) -> Dict[str, Any]:
-    from ..errors import ClusterError
-    from ..snapshot.live import NotFound
+    from ..errors import ClusterError, NotFound
 
     try:
         return client.request("GET", f"/api/v1/namespaces/{namespace}/configmaps/{name}")

@@ -13,7 +13,8 @@ import os
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ..errors import AccessError, ClusterError, ConflictError, UsageError
+from ..errors import (AccessError, ClusterError, ConflictError, Expired, NotFound,
+                      UsageError)
 from . import LEGACY_CONFIGMAP, Snapshot
 from .trim import trim_namespace, trim_pool, trim_service
 
@@ -175,14 +176,6 @@ class LiveClient:
         query = [("dryRun", "All")] if dry_run else []
         return self.request("PATCH", f"/api/v1/namespaces/{namespace}/services/{name}", query,
                             body=patch, content_type="application/merge-patch+json")
-
-
-class NotFound(ClusterError):
-    pass
-
-
-class Expired(ClusterError):
-    pass
 
 
 def _status_message(exc) -> str:
