@@ -7,15 +7,16 @@ from __future__ import annotations
 import contextlib
 import gc
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Type
 
 import yaml
 
-from ..errors import UsageError
+from ..errors import InputError, LbipError, UsageError
 from ..model.cluster import Cluster
 from ..model.pools import pool_from_object, pools_from_legacy_config
 from ..model.selectors import labels_of
 from ..model.services import Service
+from . import shape
 
 LEGACY_CONFIGMAP = ("metallb-system", "config")
 
@@ -116,7 +117,7 @@ def legacy_config(configmap: Dict[str, Any]) -> Dict[str, Any]:
         raise UsageError(f"{where}: data.config is not valid YAML: {exc}") from None
     if not isinstance(config, dict):
         raise UsageError(f"{where}: data.config is not a YAML mapping")
-    return config
+    return shape.check(config, shape.LEGACY_CONFIG, where, what="data.config")
 
 
 POOL, SERVICE, NAMESPACE, LEGACY = "pool", "service", "namespace", "legacy-configmap"
@@ -140,5 +141,19 @@ def role_of(obj: Any) -> Optional[str]:
 
 
 def is_legacy_configmap(obj: Dict[str, Any]) -> bool:
-    data = obj.get("data") or {}
-    return isinstance(data.get("config"), str) and "address-pools" in data["config"]
+    data = obj.get("data")
+    return (isinstance(data, dict) and isinstance(data.get("config"), str)
+            and "address-pools" in data["config"])
+
+
+_SCHEMAS = {POOL: shape.POOL, SERVICE: shape.SERVICE, NAMESPACE: shape.NAMESPACE,
+            LEGACY: shape.LEGACY_CONFIGMAP}
+
+
+def checked_role(obj: Any, where: str, error: Type[LbipError] = InputError) -> Optional[str]:
+    """What an object is to the plugin (role_of), after its shape is checked: every
+    object a snapshot keeps, from a file or the API, passes here first."""
+    role = role_of(obj)
+    if role is not None:
+        shape.check(obj, _SCHEMAS[role], where, error)
+    return role
