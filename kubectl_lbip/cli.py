@@ -324,6 +324,9 @@ def migrate(
                       "service to be touched.")] = None,
     restore: Annotated[Optional[str], typer.Option("--restore", metavar="FILE", help="Put back "
                        "what a --backup file holds.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="With --restore: restore a backup made "
+                     "on another cluster (its API server differs from this context's), or one "
+                     "that does not record its cluster.")] = False,
     in_place: Annotated[bool, typer.Option("--in-place", help="With -f: rewrite the files, "
                         "keeping comments, key order and other documents.")] = False,
     configmap: Annotated[bool, typer.Option("--configmap", help="Convert MetalLB's legacy "
@@ -353,7 +356,7 @@ def migrate(
     from .commands import migrate as cmd
 
     req = cmd.MigrateRequest(yes=yes, dry_run=dry_run, backup=backup, restore=restore,
-                             in_place=in_place, configmap=configmap)
+                             in_place=in_place, configmap=configmap, force=force)
     return cmd.run(where.inputs(namespace, output, all_namespaces), req)
 
 

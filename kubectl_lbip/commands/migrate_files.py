@@ -14,7 +14,7 @@ from ..model.cluster import Cluster
 from ..model.migrate import ServicePlan, apply_in_place, plan_service, recheck, service_objects
 from ..model.services import Service
 from .common import Inputs
-from .migrate import MigrateRequest, _finish, _initial, _nothing_to_do, _show_plan
+from .outcomes import MigrateRequest, finish_migrate, initial, nothing_to_do, show_plan
 
 
 
@@ -33,7 +33,7 @@ def _migrate_tree(root: Any, namespace: Optional[str], cluster: Optional[Cluster
     return plans
 
 
-def _run_files(inputs: Inputs, req: MigrateRequest) -> int:
+def run_files(inputs: Inputs, req: MigrateRequest) -> int:
     from ..snapshot import files
 
     docs = files.read_documents(inputs.filenames, stdin=inputs.stdin or sys.stdin)
@@ -50,15 +50,15 @@ def _run_files(inputs: Inputs, req: MigrateRequest) -> int:
         obj = copy.deepcopy(doc.obj)
         plans += _migrate_tree(obj, namespace, cluster)
         migrated.append(obj)
-    outcomes = _initial(plans)
-    _nothing_to_do(outcomes, namespace)
-    _show_plan(outcomes, write=render.note)  # stdout carries the objects
+    outcomes = initial(plans)
+    nothing_to_do(outcomes, namespace)
+    show_plan(outcomes, write=render.note)  # stdout carries the objects
     if inputs.output == "json":
         render.emit(migrated[0] if len(migrated) == 1 else
                     {"apiVersion": "v1", "kind": "List", "items": migrated}, "json")
     else:
         sys.stdout.write("---\n".join(render.dump_yaml(obj) for obj in migrated))
-    return _finish(outcomes, "table", req.dry_run)
+    return finish_migrate(outcomes, "table", req.dry_run)
 
 
 def _run_in_place(inputs: Inputs, req: MigrateRequest, cluster: Optional[Cluster],
@@ -77,10 +77,10 @@ def _run_in_place(inputs: Inputs, req: MigrateRequest, cluster: Optional[Cluster
         plans += found
         if new_text != text:
             rewrites.append((path, new_text))
-    outcomes = _initial(plans)
-    _nothing_to_do(outcomes, namespace)
+    outcomes = initial(plans)
+    nothing_to_do(outcomes, namespace)
     if inputs.output == "table":
-        _show_plan(outcomes)
+        show_plan(outcomes)
     if req.dry_run == "client":
         render.note(f"dry run: {len(rewrites)} file(s) would be rewritten")
     else:
@@ -88,7 +88,7 @@ def _run_in_place(inputs: Inputs, req: MigrateRequest, cluster: Optional[Cluster
             with open(path, "w", encoding="utf-8") as fh:
                 fh.write(new_text)
             render.note(f"rewrote {path}")
-    return _finish(outcomes, inputs.output, req.dry_run)
+    return finish_migrate(outcomes, inputs.output, req.dry_run)
 
 
 def _rewrite(text: str, path: str, namespace: Optional[str],
