@@ -177,7 +177,7 @@ def pools(
 def free(
     family: Annotated[Optional[str], typer.Option("--family", metavar="dual|ipv4|ipv6",
                       help="Address family to suggest (default: the --for service's, else dual).")] = None,
-    count: Annotated[int, typer.Option("--count", help="How many suggestions.")] = 5,
+    count: Annotated[int, typer.Option("--count", help="How many suggestions (1 to 10,000).")] = 5,
     for_service: Annotated[Optional[str], typer.Option("--for", metavar="NAME",
                            help="An existing service (in -n): its namespace, labels, family, "
                            "sharing key, ports and traffic policy decide.")] = None,
