@@ -191,31 +191,41 @@ def load(paths: Sequence[str], stdin=None, documents: Optional[List[Document]] =
 
 
 def _trimmed_objects(path: str, stdin) -> List[Dict[str, Any]]:
+    """The trimmed objects of one file, read a piece at a time: a JSON List item by
+    item (jsonstream), YAML document by document and List item by List item
+    (yamlbudget.stream_objects), so that memory grows with what is kept, not with
+    the file. Anything else is parsed whole, with the usual error messages."""
     from .jsonstream import NotStreamable, stream_items
     from .trim import trim_object
+    from .yamlbudget import NotAList, stream_objects
+
+    def keep(obj: Any, where: str) -> List[Dict[str, Any]]:
+        return _trimmed(iter_objects(check_depth(obj, where), where), trim_object)
 
     if path != "-":
         count = [0]
 
-        def keep(obj: Any) -> List[Dict[str, Any]]:
+        def keep_item(obj: Any) -> List[Dict[str, Any]]:
             count[0] += 1
-            where = f"{path}: document 1 item {count[0]}"
-            return _trimmed(iter_objects(check_depth(obj, where), where), trim_object)
+            return keep(obj, f"{path}: document 1 item {count[0]}")
 
         try:
             with open(path, encoding="utf-8-sig") as fh:
-                items, _ = stream_items(fh, keep)
-            return [obj for item in items for obj in item]
-        except NotStreamable:
-            pass  # not one JSON list: parsed whole below, with the usual error messages
+                first = fh.read(4096).lstrip()[:1]
+                fh.seek(0)
+                if first in ("{", "["):
+                    items, _ = stream_items(fh, keep_item)
+                    return [obj for item in items for obj in item]
+                return [obj for where, doc in stream_objects(fh, path) for obj in keep(doc, where)]
+        except (NotStreamable, NotAList):
+            pass  # parsed whole below
         except RecursionError:
             raise InputError(f"{path}: document 1: nested too deeply to read") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read {path}: {exc}") from None
     out = []
     for doc in _read_documents([path], stdin):
-        out.extend(_trimmed(iter_objects(doc.obj, f"{doc.path}: document {doc.index}"),
-                            trim_object))
+        out.extend(keep(doc.obj, f"{doc.path}: document {doc.index}"))
     return out
 
 

@@ -78,3 +78,107 @@ def _children(node: yaml.Node) -> list:
     if isinstance(node, yaml.MappingNode):
         return [n for pair in node.value for n in pair]
     return []
+
+
+class NotAList(Exception):
+    """A document with a top-level `items` that turned out not to be a List: the
+    caller reads the file whole instead."""
+
+
+def _stream_loader(stream):
+    """libyaml's events (fast, in C) composed into nodes by PyYAML's own composer,
+    one List item at a time."""
+    from yaml.composer import Composer
+    from yaml.constructor import SafeConstructor
+    from yaml.resolver import Resolver
+
+    try:
+        from yaml._yaml import CParser as Parser
+    except ImportError:  # pragma: no cover - PyYAML without libyaml
+        from yaml.parser import Parser as _PyParser
+        from yaml.reader import Reader
+        from yaml.scanner import Scanner
+
+        class Parser(Reader, Scanner, _PyParser):  # type: ignore[no-redef]
+            def __init__(self, stream):
+                Reader.__init__(self, stream)
+                Scanner.__init__(self)
+                _PyParser.__init__(self)
+
+    class StreamLoader(Parser, Composer, SafeConstructor, Resolver):
+        def __init__(self, stream):
+            Parser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+    return StreamLoader(stream)
+
+
+def stream_objects(stream, name: str) -> Iterator[Tuple[str, Any]]:
+    """(where, object) for every top-level object of a YAML stream and every item
+    of a top-level List, each built on its own, so that memory holds one item at a
+    time (plus what the caller keeps of it), not the whole document. A List's kind
+    is only known at its end (kubectl prints `items` before `kind`): a document
+    with `items` whose kind is not a List raises NotAList."""
+    from yaml.events import (MappingEndEvent, MappingStartEvent, SequenceEndEvent,
+                             SequenceStartEvent, StreamEndEvent)
+
+    loader = _stream_loader(stream)
+    index = 0
+    where = f"{name}: document 1"
+    try:
+        loader.get_event()  # StreamStart
+        while not loader.check_event(StreamEndEvent):
+            index += 1
+            where = f"{name}: document {index}"
+            loader.get_event()  # DocumentStart
+            loader.anchors = {}
+            if not loader.check_event(MappingStartEvent):
+                node = loader.compose_node(None, None)
+                check_expansion(node, where)
+                obj = loader.construct_document(node)
+                if obj is not None:
+                    yield where, obj
+                loader.get_event()  # DocumentEnd
+                continue
+            loader.get_event()  # MappingStart of the document
+            top: Dict[str, Any] = {}
+            count = 0
+            while not loader.check_event(MappingEndEvent):
+                key_node = loader.compose_node(None, None)
+                key = loader.construct_document(key_node)
+                if key == "items" and loader.check_event(SequenceStartEvent) and "items" not in top:
+                    loader.get_event()
+                    while not loader.check_event(SequenceEndEvent):
+                        count += 1
+                        item_where = f"{where} item {count}"
+                        node = loader.compose_node(None, None)
+                        check_expansion(node, item_where)
+                        yield item_where, loader.construct_document(node)
+                    loader.get_event()
+                    top["items"] = count
+                else:
+                    node = loader.compose_node(None, None)
+                    check_expansion(node, where)
+                    top[key] = loader.construct_document(node)
+            loader.get_event()  # MappingEnd
+            loader.get_event()  # DocumentEnd
+            kind = top.get("kind")
+            if isinstance(top.get("items"), int):
+                if not isinstance(kind, str) or not kind:
+                    raise InputError(f"{where}: object has no kind: not a Kubernetes object "
+                                     "(is the file truncated?)")
+                if not kind.endswith("List"):
+                    raise NotAList(where)
+            else:
+                yield where, top
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        raise InputError(f"{where}{line} is not valid YAML or JSON: "
+                         f"{getattr(exc, 'problem', None) or exc}") from None
+    except RecursionError:
+        raise InputError(f"{where}: nested too deeply to read") from None
+    finally:
+        loader.dispose()
