@@ -104,20 +104,28 @@ class Snapshot:
                        legacy_config=self.uses_legacy_config, live=self.live)
 
 
-def legacy_config(configmap: Dict[str, Any]) -> Dict[str, Any]:
-    """The YAML inside a pre-0.13 MetalLB ConfigMap's ``data.config``."""
+def legacy_config(configmap: Dict[str, Any], source: str = "",
+                  error: Type[LbipError] = UsageError) -> Dict[str, Any]:
+    """The YAML inside a pre-0.13 MetalLB ConfigMap's ``data.config``, checked for
+    shape (``source``: where the ConfigMap was read, for the error)."""
     meta = configmap.get("metadata") or {}
     where = f"ConfigMap {meta.get('namespace', '')}/{meta.get('name', '')}"
+    if source:
+        where = f"{source}: {where}"
     text = (configmap.get("data") or {}).get("config")
     if not text:
-        raise UsageError(f"{where} has no data.config")
+        raise error(f"{where} has no data.config")
+    from .yamlbudget import load_documents
+
     try:
-        config = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{where}: data.config is not valid YAML: {exc}") from None
+        docs = [obj for _, obj in load_documents(text, f"{where}: data.config")]
+    except LbipError as exc:
+        raise error(str(exc)) from None
+    config = docs[0] if len(docs) == 1 else None
     if not isinstance(config, dict):
-        raise UsageError(f"{where}: data.config is not a YAML mapping")
-    return shape.check(config, shape.LEGACY_CONFIG, where, what="data.config")
+        raise error(f"{where}: data.config is not one YAML mapping")
+    shape.check_depth(config, f"{where}: data.config", error)
+    return shape.check(config, shape.LEGACY_CONFIG, where, error, what="data.config")
 
 
 POOL, SERVICE, NAMESPACE, LEGACY = "pool", "service", "namespace", "legacy-configmap"
@@ -156,4 +164,6 @@ def checked_role(obj: Any, where: str, error: Type[LbipError] = InputError) -> O
     role = role_of(obj)
     if role is not None:
         shape.check(obj, _SCHEMAS[role], where, error)
+    if role == LEGACY:
+        legacy_config(obj, where, error)
     return role
