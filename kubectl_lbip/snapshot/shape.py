@@ -3,8 +3,8 @@
 Files, stdin and API answers are checked here before the model sees them: a
 wrong type is one error naming where the object came from (a file and document,
 or an API path and item), the object, and the field. Only the fields the model
-reads are described; others are not looked at. ``null`` is accepted anywhere, as
-the API server treats it as absent. Strings are not accepted where MetalLB's CRD
+reads are described; others are not looked at. ``null`` is accepted for a field, as
+the API server treats it as absent, but not as an item of a list. Strings are not accepted where MetalLB's CRD
 wants a boolean or a list (the API server refuses them too): ``avoidBuggyIPs:
 "false"`` is an error, not True, and ``namespaces: team-a`` is an error, not a
 list of letters."""
@@ -121,6 +121,8 @@ def _problem(value: Any, schema: Schema, path: str) -> Optional[Tuple[str, str]]
         if not isinstance(value, list):
             return path, f"expected a list, got {type_name(value)} {_short(value)}"
         for i, item in enumerate(value):
+            if item is None and inner != ANY:  # null is absent in a field, not in a list
+                return f"{path}[{i}]", "expected a value, got null"
             found = _problem(item, inner, f"{path}[{i}]")
             if found:
                 return found
