@@ -133,8 +133,8 @@ def report(exc: BaseException, verbose: int = 0) -> int:
     else:
         if verbose:
             traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-        what = {RecursionError: "input nested too deeply", MemoryError: "out of memory"}.get(
-            type(exc), f"unexpected {type(exc).__name__}")
+        what = {"RecursionError": "input nested too deeply", "MemoryError": "out of memory"}.get(
+            type(exc).__name__, f"unexpected {type(exc).__name__}")
         typer.echo(f"error: {what}: {_one_line(exc) or '(no message)'}; this is a bug in "
                    "kubectl-lbip" + ("" if verbose else ", rerun with -v to see the traceback"),
                    err=True)

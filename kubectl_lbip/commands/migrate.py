@@ -12,9 +12,22 @@ from ..errors import EXIT_NEGATIVE, UsageError
 from ..model.migrate import plan_all, plan_service
 from ..model.services import Service
 from .common import Inputs
-from .outcomes import (CONFLICT, FAILED, FORMATS, MIGRATED, PLANNED, SKIPPED, MigrateRequest,
-                       Outcome, confirm, finish_migrate, initial, nothing_to_do, show_plan,
-                       write_each)
+from .outcomes import (
+    CONFLICT,
+    FAILED,
+    FORMATS,
+    MIGRATED,
+    PLANNED,
+    SKIPPED,
+    MigrateRequest,
+    Outcome,
+    confirm,
+    finish_migrate,
+    initial,
+    nothing_to_do,
+    show_plan,
+    write_each,
+)
 from .writes import attempt_write, check_dry_run
 
 __all__ = ["MigrateRequest", "run"]

@@ -195,10 +195,10 @@ def _rewrite(text: str, path: str, namespace: Optional[str],
         except RecursionError:
             raise UsageError(f"{path}: nested too deeply to read") from None
         else:
-            plans = _migrate_tree(data, namespace, cluster)
-            if not any(p.needs_patch for p in plans):
-                return plans, text
-            return plans, _dump_json_like(data, text)
+            found = _migrate_tree(data, namespace, cluster)
+            if not any(p.needs_patch for p in found):
+                return found, text
+            return found, _dump_json_like(data, text)
     plans: List[ServicePlan] = []
     chunks = []
     for chunk in split_yaml_documents(text):

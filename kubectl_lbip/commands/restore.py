@@ -15,8 +15,18 @@ from ..errors import EXIT_NEGATIVE, BackupError, InvalidValue, LbipError, UsageE
 from ..model.migrate import Backup, backup_document, parse_backup, restore_changes, restore_patch
 from ..model.services import Service
 from .common import Inputs
-from .outcomes import (FAILED, PLANNED, RESTORED, SKIPPED, MigrateRequest, Restoring, confirm,
-                       finish_restore, show_restore_plan, write_each)
+from .outcomes import (
+    FAILED,
+    PLANNED,
+    RESTORED,
+    SKIPPED,
+    MigrateRequest,
+    Restoring,
+    confirm,
+    finish_restore,
+    show_restore_plan,
+    write_each,
+)
 from .writes import attempt_write
 
 __all__ = ["write_backup", "run_restore"]
@@ -24,14 +34,14 @@ __all__ = ["write_backup", "run_restore"]
 
 def write_backup(path: str, services: List[Service], client: Any = None) -> None:
     """The backup, naming the cluster (server and context) it is made on."""
-    document = backup_document(services, str(getattr(client, "server", "") or ""),
-                               str(getattr(client, "context", "") or ""))
+    document = backup_document(
+        services, str(getattr(client, "server", "") or ""), str(getattr(client, "context", "") or "")
+    )
     try:  # "x": never over an older backup, even one made since the check
         with open(path, "x", encoding="utf-8") as fh:
             fh.write(render.dump_json(document) + "\n")
     except FileExistsError:
-        raise UsageError(f"the backup {path} already exists; nothing was changed. Name another "
-                         "file") from None
+        raise UsageError(f"the backup {path} already exists; nothing was changed. Name another file") from None
     except OSError as exc:
         raise UsageError(f"cannot write the backup {path}: {exc}; nothing was changed") from None
     render.note(f"backup of {len(services)} service(s) written to {path}")
@@ -59,16 +69,22 @@ def _same_cluster(backup: Backup, client: Any, path: str, force: bool) -> None:
     if not backup.server:
         if force:
             return
-        raise BackupError(f"{path} does not say which cluster it was made on (an older backup); "
-                          "nothing was written. Add --force if it is this cluster's")
+        raise BackupError(
+            f"{path} does not say which cluster it was made on (an older backup); "
+            "nothing was written. Add --force if it is this cluster's"
+        )
     if backup.server != server:
         if force:
-            render.note(f"note: {path} was made on {backup.server} (context {backup.context}); "
-                        f"restoring it on {server} as --force says")
+            render.note(
+                f"note: {path} was made on {backup.server} (context {backup.context}); "
+                f"restoring it on {server} as --force says"
+            )
             return
-        raise BackupError(f"{path} was made on the cluster at {backup.server} (context "
-                          f"{backup.context}), not on this one ({server}, context {context}); "
-                          "nothing was written. Add --force to restore it here anyway")
+        raise BackupError(
+            f"{path} was made on the cluster at {backup.server} (context "
+            f"{backup.context}), not on this one ({server}, context {context}); "
+            "nothing was written. Add --force to restore it here anyway"
+        )
     if backup.context and backup.context != context:
         render.note(f"note: {path} was made with context {backup.context}; the server is the same")
 
@@ -78,6 +94,7 @@ def _current(client, entry: Dict[str, Any]) -> Service:
 
 
 def run_restore(inputs: Inputs, req: MigrateRequest) -> int:
+    assert req.restore is not None
     backup = read_backup(req.restore)
     namespace = inputs.namespace_filter()
     client = inputs.client()
@@ -104,8 +121,7 @@ def run_restore(inputs: Inputs, req: MigrateRequest) -> int:
         if asking and not confirm(f"Restore {len(pending)} service(s)?"):
             render.note("nothing was written")
             return EXIT_NEGATIVE
-        completed = write_each(pending, lambda i: _restore_one(client, i, req.dry_run == "server"),
-                               "restoring")
+        completed = write_each(pending, lambda i: _restore_one(client, i, req.dry_run == "server"), "restoring")
     return finish_restore(items, inputs.output, req.dry_run, completed)
 
 

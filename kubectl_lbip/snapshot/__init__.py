@@ -9,7 +9,6 @@ import gc
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Type
 
-import yaml
 
 from ..errors import InputError, LbipError, UsageError
 from ..model.cluster import Cluster

@@ -16,8 +16,16 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import quote
 
-from ..errors import (AccessError, ClusterError, ConflictError, CredentialError, Expired,
-                      NotFound, ResponseError, UsageError)
+from ..errors import (
+    AccessError,
+    ClusterError,
+    ConflictError,
+    CredentialError,
+    Expired,
+    NotFound,
+    ResponseError,
+    UsageError,
+)
 from . import LEGACY_CONFIGMAP, Snapshot, checked_role, shape
 from .trim import trim_namespace, trim_pool, trim_service
 
@@ -116,7 +124,8 @@ class LiveClient:
     def _retry_after(self, exc: Exception, deadline: float) -> Optional[float]:
         """Seconds to wait before trying again (a 429 or 503 with Retry-After that
         ends before the deadline), or None: the error stands."""
-        if getattr(exc, "status", None) not in RETRY_STATUSES:
+        status = getattr(exc, "status", None)
+        if status not in RETRY_STATUSES:
             return None
         headers = getattr(exc, "headers", None) or {}
         try:
@@ -126,11 +135,11 @@ class LiveClient:
         wait = max(wait, 0.0)
         left = deadline - time.monotonic()
         if wait >= left:
-            sys.stderr.write(f"note: the API server asked to retry after {wait:g}s ({exc.status}); "
+            sys.stderr.write(f"note: the API server asked to retry after {wait:g}s ({status}); "
                              f"that is past the request deadline ({self.request_timeout:g}s), "
                              "so not waiting\n")
             return None
-        sys.stderr.write(f"note: the API server asked to retry after {wait:g}s ({exc.status}); "
+        sys.stderr.write(f"note: the API server asked to retry after {wait:g}s ({status}); "
                          "waiting\n")
         return wait
 
@@ -354,12 +363,11 @@ def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None, *,
     list of files merged), else ~/.kube/config, else the in-cluster service account;
     --context, else the current context; the context's namespace. Each API request
     then has ``request_timeout`` seconds in all (kubectl's --request-timeout)."""
-    from urllib3.util.retry import Retry
-
     from kubernetes import client as k8s_client
     from kubernetes import config as k8s_config
     from kubernetes.config import incluster_config
     from kubernetes.config.config_exception import ConfigException
+    from urllib3.util.retry import Retry
 
     path = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
     files = [p for p in path.split(os.pathsep) if p]
@@ -399,7 +407,7 @@ def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None, *,
             raise UsageError(f'context "{context}" does not exist in the kubeconfig')
         raise UsageError(f'the current context "{name}" does not exist in the kubeconfig; '
                          "use --context")
-    context_stanza = chosen.get("context") if isinstance(chosen.get("context"), dict) else {}
+    context_stanza: Dict[str, Any] = chosen["context"] if isinstance(chosen.get("context"), dict) else {}
     user = _user_stanza(files, context_stanza.get("user"))
     complaints = _Complaints()
     logging.getLogger().addHandler(complaints)  # the client's loader logs, not raises
@@ -453,9 +461,10 @@ def _user_stanza(files: List[str], user_name: Any) -> Dict[str, Any]:
                 doc = yaml.safe_load(f) or {}
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             continue
-        for entry in (doc.get("users") or ()) if isinstance(doc, dict) else ():
+        users = doc.get("users") if isinstance(doc, dict) else None
+        for entry in users if isinstance(users, list) else ():
             if isinstance(entry, dict) and entry.get("name") == user_name:
-                return entry.get("user") if isinstance(entry.get("user"), dict) else {}
+                return entry["user"] if isinstance(entry.get("user"), dict) else {}
     return {}
 
 

@@ -35,26 +35,36 @@ def _obj(**fields: Schema) -> Schema:
 
 
 LABELS = _map(SCALAR)
-METADATA = _obj(name=STR, namespace=STR, labels=LABELS, annotations=LABELS, resourceVersion=STR,
-                uid=STR)
-SELECTOR = _obj(matchLabels=LABELS,
-                matchExpressions=_list(_obj(key=STR, operator=STR, values=_list(SCALAR))))
+METADATA = _obj(name=STR, namespace=STR, labels=LABELS, annotations=LABELS, resourceVersion=STR, uid=STR)
+SELECTOR = _obj(matchLabels=LABELS, matchExpressions=_list(_obj(key=STR, operator=STR, values=_list(SCALAR))))
 
 SERVICE = _obj(
     metadata=METADATA,
-    spec=_obj(type=STR, clusterIP=STR, clusterIPs=_list(STR), ipFamilies=_list(STR),
-              ipFamilyPolicy=STR, loadBalancerIP=STR, loadBalancerClass=STR, selector=LABELS,
-              externalTrafficPolicy=STR,
-              ports=_list(_obj(name=STR, protocol=STR, port=INT))),
+    spec=_obj(
+        type=STR,
+        clusterIP=STR,
+        clusterIPs=_list(STR),
+        ipFamilies=_list(STR),
+        ipFamilyPolicy=STR,
+        loadBalancerIP=STR,
+        loadBalancerClass=STR,
+        selector=LABELS,
+        externalTrafficPolicy=STR,
+        ports=_list(_obj(name=STR, protocol=STR, port=INT)),
+    ),
     status=_obj(loadBalancer=_obj(ingress=_list(_obj(ip=STR, hostname=STR)))),
 )
 
 POOL = _obj(
     metadata=METADATA,
-    spec=_obj(addresses=_list(STR), autoAssign=BOOL, avoidBuggyIPs=BOOL,
-              serviceAllocation=_obj(priority=INT, namespaces=_list(STR),
-                                     namespaceSelectors=_list(SELECTOR),
-                                     serviceSelectors=_list(SELECTOR))),
+    spec=_obj(
+        addresses=_list(STR),
+        autoAssign=BOOL,
+        avoidBuggyIPs=BOOL,
+        serviceAllocation=_obj(
+            priority=INT, namespaces=_list(STR), namespaceSelectors=_list(SELECTOR), serviceSelectors=_list(SELECTOR)
+        ),
+    ),
     status=_map(ANY),
 )
 
@@ -63,22 +73,37 @@ NAMESPACE = _obj(metadata=METADATA)
 LEGACY_CONFIGMAP = _obj(metadata=METADATA, data=_obj(config=STR))
 
 # The YAML inside the legacy ConfigMap's data.config (MetalLB before v0.13).
-LEGACY_CONFIG = _obj(**{
-    "address-pools": _list(_obj(**{
-        "name": SCALAR, "protocol": STR, "addresses": _list(SCALAR), "auto-assign": BOOL,
-        "avoid-buggy-ips": BOOL,
-        "bgp-advertisements": _list(_obj(**{
-            "aggregation-length": INT, "aggregation-length-v6": INT, "localpref": INT,
-            "communities": _list(SCALAR)}))})),
-    "bgp-communities": _map(SCALAR),
-    "peers": _list(ANY),
-    "bfd-profiles": _list(ANY),
-})
+LEGACY_CONFIG = _obj(
+    **{
+        "address-pools": _list(
+            _obj(
+                **{
+                    "name": SCALAR,
+                    "protocol": STR,
+                    "addresses": _list(SCALAR),
+                    "auto-assign": BOOL,
+                    "avoid-buggy-ips": BOOL,
+                    "bgp-advertisements": _list(
+                        _obj(
+                            **{
+                                "aggregation-length": INT,
+                                "aggregation-length-v6": INT,
+                                "localpref": INT,
+                                "communities": _list(SCALAR),
+                            }
+                        )
+                    ),
+                }
+            )
+        ),
+        "bgp-communities": _map(SCALAR),
+        "peers": _list(ANY),
+        "bfd-profiles": _list(ANY),
+    }
+)
 
-_TYPES: Dict[str, Tuple[type, ...]] = {STR: (str,), INT: (int,), BOOL: (bool,),
-                                       SCALAR: (str, int, float, bool)}
-_NAMES = {dict: "a mapping", list: "a list", str: "a string", int: "an integer",
-          float: "a number", bool: "a boolean"}
+_TYPES: Dict[str, Tuple[type, ...]] = {STR: (str,), INT: (int,), BOOL: (bool,), SCALAR: (str, int, float, bool)}
+_NAMES = {dict: "a mapping", list: "a list", str: "a string", int: "an integer", float: "a number", bool: "a boolean"}
 
 
 def type_name(value: Any) -> str:
@@ -89,16 +114,15 @@ def describe(obj: Any) -> str:
     """`Service shop/web`, as far as the object tells."""
     if not isinstance(obj, dict):
         return "object"
-    kind = obj.get("kind") if isinstance(obj.get("kind"), str) else "object"
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    kind = obj["kind"] if isinstance(obj.get("kind"), str) else "object"
+    meta: Dict[str, Any] = obj["metadata"] if isinstance(obj.get("metadata"), dict) else {}
     name, ns = meta.get("name"), meta.get("namespace")
     if not isinstance(name, str):
         return kind
     return f"{kind} {ns}/{name}" if isinstance(ns, str) and ns else f"{kind} {name}"
 
 
-def check(obj: Any, schema: Schema, where: str, error: Type[LbipError] = InputError,
-          what: Optional[str] = None) -> Any:
+def check(obj: Any, schema: Schema, where: str, error: Type[LbipError] = InputError, what: Optional[str] = None) -> Any:
     """``obj`` when it has the shape; else ``error`` naming where, the object and the field."""
     problem = _problem(obj, schema, "")
     if problem is not None:
@@ -146,8 +170,7 @@ def _problem(value: Any, schema: Schema, path: str) -> Optional[Tuple[str, str]]
 
 
 def _article(schema: str) -> str:
-    return {STR: "a string", INT: "an integer", BOOL: "a boolean (true or false)",
-            SCALAR: "a string"}[schema]
+    return {STR: "a string", INT: "an integer", BOOL: "a boolean (true or false)", SCALAR: "a string"}[schema]
 
 
 def _short(value: Any) -> str:
@@ -155,8 +178,7 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def check_depth(obj: Any, where: str, error: Type[LbipError] = InputError,
-                limit: int = MAX_DEPTH) -> Any:
+def check_depth(obj: Any, where: str, error: Type[LbipError] = InputError, limit: int = MAX_DEPTH) -> Any:
     """Refuse nesting deeper than ``limit`` (iteratively: deep input cannot
     exhaust the stack here)."""
     stack = [(obj, 1)]

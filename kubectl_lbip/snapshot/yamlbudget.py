@@ -20,10 +20,7 @@ from ..errors import InputError
 # anchors and merge keys (shared defaults) adds a few hundred.
 ALIAS_BUDGET = 100_000
 
-try:  # the C loader is several times faster on large snapshots
-    Loader = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    Loader = yaml.SafeLoader
+Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # C: several times faster
 
 
 def load_documents(text: str, name: str) -> Iterator[Tuple[int, Any]]:
@@ -35,14 +32,15 @@ def load_documents(text: str, name: str) -> Iterator[Tuple[int, Any]]:
         while loader.check_node():
             index += 1
             node = loader.get_node()
-            if anchors:
+            if anchors and node is not None:
                 check_expansion(node, f"{name}: document {index}")
             yield index, loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
-        raise InputError(f"{name}: document {index or 1}{line} is not valid YAML or JSON: "
-                         f"{getattr(exc, 'problem', None) or exc}") from None
+        raise InputError(
+            f"{name}: document {index or 1}{line} is not valid YAML or JSON: {getattr(exc, 'problem', None) or exc}"
+        ) from None
     except RecursionError:
         raise InputError(f"{name}: document {index or 1}: nested too deeply to read") from None
     finally:
@@ -61,15 +59,13 @@ def check_expansion(root: yaml.Node, where: str, budget: int = ALIAS_BUDGET) -> 
         if children_done or not children:
             sizes[id(node)] = 1 + sum(sizes[id(c)] for c in children)
             if sizes[id(node)] - len(sizes) > budget:
-                raise InputError(f"{where}: its YAML aliases expand it past {budget:,} nodes; "
-                                 "refused (an alias bomb?)")
+                raise InputError(f"{where}: its YAML aliases expand it past {budget:,} nodes; refused (an alias bomb?)")
             continue
         stack.append((node, True))
         stack.extend((c, False) for c in children if id(c) not in sizes)
     expanded = sizes[id(root)]
     if expanded - len(sizes) > budget:
-        raise InputError(f"{where}: its YAML aliases expand it past {budget:,} nodes; refused "
-                         "(an alias bomb?)")
+        raise InputError(f"{where}: its YAML aliases expand it past {budget:,} nodes; refused (an alias bomb?)")
 
 
 def _children(node: yaml.Node) -> list:
@@ -99,7 +95,7 @@ def _stream_loader(stream):
         from yaml.reader import Reader
         from yaml.scanner import Scanner
 
-        class Parser(Reader, Scanner, _PyParser):  # type: ignore[no-redef]
+        class Parser(Reader, Scanner, _PyParser):
             def __init__(self, stream):
                 Reader.__init__(self, stream)
                 Scanner.__init__(self)
@@ -121,8 +117,7 @@ def stream_objects(stream, name: str) -> Iterator[Tuple[str, Any]]:
     time (plus what the caller keeps of it), not the whole document. A List's kind
     is only known at its end (kubectl prints `items` before `kind`): a document
     with `items` whose kind is not a List raises NotAList."""
-    from yaml.events import (MappingEndEvent, MappingStartEvent, SequenceEndEvent,
-                             SequenceStartEvent, StreamEndEvent)
+    from yaml.events import MappingEndEvent, MappingStartEvent, SequenceEndEvent, SequenceStartEvent, StreamEndEvent
 
     loader = _stream_loader(stream)
     index = 0
@@ -167,8 +162,7 @@ def stream_objects(stream, name: str) -> Iterator[Tuple[str, Any]]:
             kind = top.get("kind")
             if isinstance(top.get("items"), int):
                 if not isinstance(kind, str) or not kind:
-                    raise InputError(f"{where}: object has no kind: not a Kubernetes object "
-                                     "(is the file truncated?)")
+                    raise InputError(f"{where}: object has no kind: not a Kubernetes object (is the file truncated?)")
                 if not kind.endswith("List"):
                     raise NotAList(where)
             else:
@@ -176,8 +170,7 @@ def stream_objects(stream, name: str) -> Iterator[Tuple[str, Any]]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
-        raise InputError(f"{where}{line} is not valid YAML or JSON: "
-                         f"{getattr(exc, 'problem', None) or exc}") from None
+        raise InputError(f"{where}{line} is not valid YAML or JSON: {getattr(exc, 'problem', None) or exc}") from None
     except RecursionError:
         raise InputError(f"{where}: nested too deeply to read") from None
     finally:

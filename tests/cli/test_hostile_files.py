@@ -21,10 +21,18 @@ from kubectl_lbip.snapshot import yamlbudget
 runner = CliRunner()
 SVC = "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\n"
 POOL = "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: p}\n"
-LEGACY = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: config, namespace: metallb-system}\n"
-          "data:\n  config: |\n    address-pools: %s\n")
-FILE_COMMANDS = [["check"], ["pools"], ["free"], ["who-has", "10.0.0.1"], ["migrate"],
-                 ["annotate", "web", "-n", "shop", "10.0.0.1"]]
+LEGACY = (
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: config, namespace: metallb-system}\n"
+    "data:\n  config: |\n    address-pools: %s\n"
+)
+FILE_COMMANDS = [
+    ["check"],
+    ["pools"],
+    ["free"],
+    ["who-has", "10.0.0.1"],
+    ["migrate"],
+    ["annotate", "web", "-n", "shop", "10.0.0.1"],
+]
 
 
 def run(*args, **kw):
@@ -48,12 +56,18 @@ SHAPES = [
     (SVC + "status: {loadBalancer: {ingress: {ip: 1}}}\n", "status.loadBalancer.ingress: expected a list"),
     (SVC + "status: {loadBalancer: {ingress: [x]}}\n", "ingress[0]: expected a mapping"),
     ("apiVersion: v1\nkind: Service\nmetadata: oops\n", "field metadata: expected a mapping"),
-    ("apiVersion: v1\nkind: Service\nmetadata: {name: web, annotations: oops}\n",
-     "field metadata.annotations: expected a mapping"),
-    ("apiVersion: v1\nkind: Service\nmetadata: {name: web, labels: [a]}\n",
-     "field metadata.labels: expected a mapping"),
-    ("apiVersion: v1\nkind: Service\nmetadata: {name: web, labels: {a: {b: c}}}\n",
-     "field metadata.labels.a: expected a string"),
+    (
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web, annotations: oops}\n",
+        "field metadata.annotations: expected a mapping",
+    ),
+    (
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web, labels: [a]}\n",
+        "field metadata.labels: expected a mapping",
+    ),
+    (
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web, labels: {a: {b: c}}}\n",
+        "field metadata.labels.a: expected a string",
+    ),
     ("apiVersion: v1\nkind: Service\nmetadata: {name: [web]}\n", "field metadata.name: expected a string"),
     (SVC + "spec: {selector: oops}\n", "field spec.selector: expected a mapping"),
     (SVC + "spec: {clusterIPs: 7}\n", "field spec.clusterIPs: expected a list"),
@@ -64,17 +78,27 @@ SHAPES = [
     (SVC + "spec: {type: [LoadBalancer]}\n", "field spec.type: expected a string"),
     (POOL + "spec: oops\n", "field spec: expected a mapping"),
     (POOL + "spec: {addresses: 10.0.0.0/24}\n", "field spec.addresses: expected a list"),
-    (POOL + "spec: {addresses: [10.0.0.0/24], avoidBuggyIPs: 'false'}\n",
-     "field spec.avoidBuggyIPs: expected a boolean"),
+    (
+        POOL + "spec: {addresses: [10.0.0.0/24], avoidBuggyIPs: 'false'}\n",
+        "field spec.avoidBuggyIPs: expected a boolean",
+    ),
     (POOL + "spec: {addresses: [10.0.0.0/24], autoAssign: 'no'}\n", "field spec.autoAssign: expected a boolean"),
-    (POOL + "spec: {addresses: [10.0.0.0/24], serviceAllocation: {namespaces: team-a}}\n",
-     "field spec.serviceAllocation.namespaces: expected a list"),
-    (POOL + "spec: {addresses: [10.0.0.0/24], serviceAllocation: {serviceSelectors: {a: b}}}\n",
-     "field spec.serviceAllocation.serviceSelectors: expected a list"),
-    (POOL + "spec: {addresses: [10.0.0.0/24], serviceAllocation: oops}\n",
-     "field spec.serviceAllocation: expected a mapping"),
-    ("apiVersion: v1\nkind: Namespace\nmetadata: {name: n, labels: oops}\n",
-     "field metadata.labels: expected a mapping"),
+    (
+        POOL + "spec: {addresses: [10.0.0.0/24], serviceAllocation: {namespaces: team-a}}\n",
+        "field spec.serviceAllocation.namespaces: expected a list",
+    ),
+    (
+        POOL + "spec: {addresses: [10.0.0.0/24], serviceAllocation: {serviceSelectors: {a: b}}}\n",
+        "field spec.serviceAllocation.serviceSelectors: expected a list",
+    ),
+    (
+        POOL + "spec: {addresses: [10.0.0.0/24], serviceAllocation: oops}\n",
+        "field spec.serviceAllocation: expected a mapping",
+    ),
+    (
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: n, labels: oops}\n",
+        "field metadata.labels: expected a mapping",
+    ),
     (LEGACY % "oops", "data.config: field address-pools: expected a list"),
     (LEGACY % "[oops]", "data.config: field address-pools[0]: expected a mapping"),
     (LEGACY % "[{name: a, addresses: 10.0.0.0/24}]", "address-pools[0].addresses: expected a list"),
@@ -99,10 +123,23 @@ def test_every_file_command_checks_shapes(tmp_path, command):
 
 def test_a_json_list_item_of_the_wrong_shape_names_the_item(tmp_path):
     path = tmp_path / "l.json"
-    path.write_text(json.dumps({"apiVersion": "v1", "items": [
-        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a", "namespace": "b"}},
-        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "c", "namespace": "b"},
-         "spec": {"clusterIPs": 1}}], "kind": "List"}))
+    path.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "items": [
+                    {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a", "namespace": "b"}},
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Service",
+                        "metadata": {"name": "c", "namespace": "b"},
+                        "spec": {"clusterIPs": 1},
+                    },
+                ],
+                "kind": "List",
+            }
+        )
+    )
     line = one_line_error(run("check", "-f", str(path)))
     assert "document 1 item 2: Service b/c: field spec.clusterIPs" in line
 
@@ -110,8 +147,9 @@ def test_a_json_list_item_of_the_wrong_shape_names_the_item(tmp_path):
 # --- what was not read is said
 def test_a_truncated_list_without_kind_is_an_error_not_nothing(tmp_path):
     path = tmp_path / "l.json"
-    path.write_text(json.dumps({"apiVersion": "v1", "items": [
-        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a"}}]}))
+    path.write_text(
+        json.dumps({"apiVersion": "v1", "items": [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a"}}]})
+    )
     assert "has no kind" in one_line_error(run("check", "-f", str(path)))
 
 
@@ -123,10 +161,14 @@ def test_a_yaml_document_without_kind_is_an_error(tmp_path):
 
 def test_the_same_file_twice_is_read_once(tmp_path):
     path = tmp_path / "m.yaml"
-    path.write_text(yaml.safe_dump_all([
-        yaml.safe_load(POOL + "spec: {addresses: [10.0.0.0/24]}"),
-        yaml.safe_load(SVC + "spec: {type: LoadBalancer}\n"
-                             "status: {loadBalancer: {ingress: [{ip: 10.0.0.5}]}}")]))
+    path.write_text(
+        yaml.safe_dump_all(
+            [
+                yaml.safe_load(POOL + "spec: {addresses: [10.0.0.0/24]}"),
+                yaml.safe_load(SVC + "spec: {type: LoadBalancer}\nstatus: {loadBalancer: {ingress: [{ip: 10.0.0.5}]}}"),
+            ]
+        )
+    )
     link = tmp_path / "again.yaml"
     link.symlink_to(path)
     r = run("check", "-f", str(path), "-f", str(path), "-f", str(tmp_path), "-f", str(link))
@@ -164,16 +206,20 @@ def test_non_utf8_stdin_is_an_error():
 
 def test_a_json_file_with_a_byte_order_mark_is_read(tmp_path):
     path = tmp_path / "m.json"
-    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(yaml.safe_load(
-        POOL + "spec: {addresses: [10.0.0.0/24]}")).encode())
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(yaml.safe_load(POOL + "spec: {addresses: [10.0.0.0/24]}")).encode())
     r = run("pools", "-f", str(path), "-o", "json")
     assert r.exit_code == 0, r.stderr
 
 
 # --- bounded work
 SVC_BLOCK = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: shop\n"
-BOMB = SVC_BLOCK + "  labels:\n    a: &a [" + ",".join(["lol"] * 9) + "]\n" + "".join(
-    f"    {b}: &{b} [{','.join(['*' + a] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi"))
+BOMB = (
+    SVC_BLOCK
+    + "  labels:\n    a: &a ["
+    + ",".join(["lol"] * 9)
+    + "]\n"
+    + "".join(f"    {b}: &{b} [{','.join(['*' + a] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi"))
+)
 
 
 @pytest.mark.parametrize("command", FILE_COMMANDS, ids=lambda c: c[0])
@@ -188,16 +234,25 @@ def test_a_yaml_alias_bomb_is_refused_quickly(tmp_path, command):
 
 def test_a_pool_addresses_alias_bomb_is_refused(tmp_path):
     path = tmp_path / "bomb.yaml"
-    path.write_text(POOL + "spec:\n  x: &a [" + ",".join(["10.0.0.1"] * 9) + "]\n" + "".join(
-        f"  {b}: &{b} [{','.join(['*' + a] * 9)}]\n" for a, b in zip("axcdefgh", "xcdefghi"))
-        + "  addresses: *i\n")
+    path.write_text(
+        POOL
+        + "spec:\n  x: &a ["
+        + ",".join(["10.0.0.1"] * 9)
+        + "]\n"
+        + "".join(f"  {b}: &{b} [{','.join(['*' + a] * 9)}]\n" for a, b in zip("axcdefgh", "xcdefghi"))
+        + "  addresses: *i\n"
+    )
     assert "aliases expand" in one_line_error(run("check", "-f", str(path)))
 
 
 def test_ordinary_anchors_and_merge_keys_stay_within_the_budget(tmp_path):
     path = tmp_path / "m.yaml"
-    path.write_text(POOL + "spec:\n  addresses: &a [10.0.0.0/24]\n---\n" + SVC_BLOCK
-                    + "  labels: &l {app: web}\nspec:\n  selector: *l\n  type: LoadBalancer\n")
+    path.write_text(
+        POOL
+        + "spec:\n  addresses: &a [10.0.0.0/24]\n---\n"
+        + SVC_BLOCK
+        + "  labels: &l {app: web}\nspec:\n  selector: *l\n  type: LoadBalancer\n"
+    )
     assert run("check", "-f", str(path)).exit_code == 0
 
 
@@ -210,8 +265,7 @@ def test_the_alias_budget_counts_the_expansion():
         yamlbudget.check_expansion(node, "x", budget=5)
 
 
-@pytest.mark.parametrize("depth, words", [(150, "nested more than 100 levels"),
-                                          (5000, "nested too deeply")])
+@pytest.mark.parametrize("depth, words", [(150, "nested more than 100 levels"), (5000, "nested too deeply")])
 def test_deep_nesting_is_an_error(tmp_path, depth, words):
     path = tmp_path / "deep.json"
     path.write_text('{"kind": "Service", "x": ' + "[" * depth + "]" * depth + "}")
@@ -224,8 +278,7 @@ def test_count_has_a_documented_maximum(tmp_path):
     path.write_text(POOL + "spec: {addresses: [10.0.0.0/8]}\n")
     line = one_line_error(run("free", "-f", str(path), "--count", "100000000000"))
     assert f"between 1 and {free_cmd.MAX_COUNT:,}" in line
-    assert run("free", "-f", str(path), "--count", str(free_cmd.MAX_COUNT), "--family",
-               "ipv4").exit_code == 0
+    assert run("free", "-f", str(path), "--count", str(free_cmd.MAX_COUNT), "--family", "ipv4").exit_code == 0
 
 
 # --- the last-resort handler
@@ -240,10 +293,12 @@ def test_an_unexpected_exception_is_one_line_exit_4_with_a_hint(monkeypatch, tmp
     path.write_text(POOL + "spec: {addresses: [10.0.0.0/24]}\n")
     r = run("pools", "-f", str(path))
     assert r.exit_code == 4 and "Traceback" not in r.stderr
-    assert r.stderr.strip() == ("error: unexpected RuntimeError: something broke; this is a bug in "
-                                "kubectl-lbip, rerun with -v to see the traceback")
+    assert r.stderr.strip() == (
+        "error: unexpected RuntimeError: something broke; this is a bug in "
+        "kubectl-lbip, rerun with -v to see the traceback"
+    )
     r = run("pools", "-f", str(path), "-v")
-    assert r.exit_code == 4 and "Traceback" in r.stderr and 'raise RuntimeError' in r.stderr
+    assert r.exit_code == 4 and "Traceback" in r.stderr and "raise RuntimeError" in r.stderr
 
 
 def test_main_catches_what_escapes_typer(monkeypatch, capsys):

@@ -19,8 +19,18 @@ OLD, NEW = "metallb.universe.tf/loadBalancerIPs", "metallb.io/loadBalancerIPs"
 
 
 def manifest(name: str, ip: str = "10.0.0.1", newline: str = "\n") -> str:
-    lines = ["apiVersion: v1", "kind: Service", "metadata:", f"  name: {name}", "  namespace: s",
-             "  annotations:", f"    {OLD}: {ip}  # keep me", "spec:", "  type: LoadBalancer", ""]
+    lines = [
+        "apiVersion: v1",
+        "kind: Service",
+        "metadata:",
+        f"  name: {name}",
+        "  namespace: s",
+        "  annotations:",
+        f"    {OLD}: {ip}  # keep me",
+        "spec:",
+        "  type: LoadBalancer",
+        "",
+    ]
     return newline.join(lines)
 
 
@@ -41,8 +51,10 @@ def test_crlf_and_comments_are_kept(tmp_path):
 
 def test_a_byte_order_mark_is_kept_and_json_stays_json(tmp_path):
     path = tmp_path / "a.json"
-    body = ('{\n  "apiVersion": "v1",\n  "kind": "Service",\n  "metadata": {\n    "name": "a",\n'
-            f'    "annotations": {{\n      "{OLD}": "10.0.0.1"\n    }}\n  }}\n}}')
+    body = (
+        '{\n  "apiVersion": "v1",\n  "kind": "Service",\n  "metadata": {\n    "name": "a",\n'
+        f'    "annotations": {{\n      "{OLD}": "10.0.0.1"\n    }}\n  }}\n}}'
+    )
     path.write_bytes(b"\xef\xbb\xbf" + body.encode())
     r = in_place(path)
     assert r.exit_code == 0, r.stderr
@@ -162,8 +174,7 @@ def test_a_deprecated_key_inside_a_merge_key_is_a_conflict_not_migrated(tmp_path
 
 
 def test_a_deprecated_key_in_an_anchored_mapping_is_a_conflict(tmp_path):
-    text = MERGED.replace("  annotations:\n    <<: *defaults\n    team: a\n",
-                          "  annotations: *defaults\n")
+    text = MERGED.replace("  annotations:\n    <<: *defaults\n    team: a\n", "  annotations: *defaults\n")
     path = tmp_path / "a.yaml"
     path.write_text(text)
     r = in_place(path)

@@ -13,7 +13,6 @@ from builders import pool, snapshot, svc
 from typer.testing import CliRunner
 
 from kubectl_lbip.cli import app
-from kubectl_lbip.commands import migrate as cmd
 from kubectl_lbip.commands import outcomes
 from kubectl_lbip.errors import ClusterError, ConflictError, UsageError
 from kubectl_lbip.model.patches import apply_merge_patch

@@ -10,11 +10,11 @@ import textwrap
 import time
 
 import pytest
+from fakeapi import SERVICES, kubeconfig_dict, pool, service, write_yaml
 from typer.testing import CliRunner
 
-from fakeapi import SERVICES, kubeconfig_dict, pool, service, write_yaml
 from kubectl_lbip.cli import app
-from kubectl_lbip.errors import ClusterError, CredentialError, ResponseError
+from kubectl_lbip.errors import ClusterError, CredentialError, ResponseError, UsageError
 from kubectl_lbip.snapshot import live
 from kubectl_lbip.snapshot.live import connect
 
@@ -40,19 +40,37 @@ def one_line_error(r, code):
 
 
 # --- answers of the wrong shape: exit 3 naming the API path, the item and the field
-@pytest.mark.parametrize("body, words", [
-    ([{"kind": "Service"}], "the answer is a list"),
-    ({"kind": "ServiceList", "items": "nope"}, "field items: expected a list"),
-    ({"kind": "ServiceList", "items": [1]}, "item 1: expected an object"),
-    ({"kind": "ServiceList", "items": [{"apiVersion": "v1", "kind": "Service",
-                                       "metadata": {"name": "a", "namespace": "b"},
-                                       "spec": "oops"}]},
-     "item 1: Service b/a: field spec: expected a mapping"),
-    ({"kind": "ServiceList", "items": [{"apiVersion": "v1", "kind": "Service",
-                                       "metadata": {"name": "a", "namespace": "b"},
-                                       "spec": {"clusterIPs": 7}}]},
-     "field spec.clusterIPs: expected a list"),
-])
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ([{"kind": "Service"}], "the answer is a list"),
+        ({"kind": "ServiceList", "items": "nope"}, "field items: expected a list"),
+        ({"kind": "ServiceList", "items": [1]}, "item 1: expected an object"),
+        (
+            {
+                "kind": "ServiceList",
+                "items": [
+                    {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a", "namespace": "b"}, "spec": "oops"}
+                ],
+            },
+            "item 1: Service b/a: field spec: expected a mapping",
+        ),
+        (
+            {
+                "kind": "ServiceList",
+                "items": [
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Service",
+                        "metadata": {"name": "a", "namespace": "b"},
+                        "spec": {"clusterIPs": 7},
+                    }
+                ],
+            },
+            "field spec.clusterIPs: expected a list",
+        ),
+    ],
+)
 def test_api_answer_of_the_wrong_shape_is_exit_3_naming_path_and_field(fake, kubeconfig, body, words):
     cluster(fake)
     fake.respond = lambda rec: (200, body) if rec.path == SERVICES else None
@@ -73,9 +91,11 @@ def test_paging_stops_after_max_pages(fake, kubeconfig, monkeypatch):
     cluster(fake)
     monkeypatch.setattr(live, "MAX_PAGES", 3)
     counter = iter(range(10**6))
-    fake.respond = lambda rec: (200, {"kind": "ServiceList", "items": [],
-                                      "metadata": {"continue": f"t{next(counter)}"}}) \
-        if rec.path == SERVICES else None
+    fake.respond = lambda rec: (
+        (200, {"kind": "ServiceList", "items": [], "metadata": {"continue": f"t{next(counter)}"}})
+        if rec.path == SERVICES
+        else None
+    )
     line = one_line_error(cli("check", "--kubeconfig", kubeconfig), 3)
     assert "more than 3 pages" in line and len(fake.calls("GET", SERVICES)) == 3
 
@@ -83,8 +103,10 @@ def test_paging_stops_after_max_pages(fake, kubeconfig, monkeypatch):
 # --- one deadline per request
 def test_a_server_trickling_one_byte_at_a_time_fails_at_the_deadline(start_fake, tmp_path):
     fake = cluster(start_fake(trickle=0.5))
-    path = write_yaml(tmp_path / "k", kubeconfig_dict(
-        {"c": fake.url}, {"u": {"token": "fake-token"}}, {"x": {"cluster": "c", "user": "u"}}, "x"))
+    path = write_yaml(
+        tmp_path / "k",
+        kubeconfig_dict({"c": fake.url}, {"u": {"token": "fake-token"}}, {"x": {"cluster": "c", "user": "u"}}, "x"),
+    )
     client = connect(path, request_timeout=1.5)
     started = time.monotonic()
     with pytest.raises(ClusterError, match=r"no complete answer .* within 1.5s"):
@@ -94,8 +116,10 @@ def test_a_server_trickling_one_byte_at_a_time_fails_at_the_deadline(start_fake,
 
 def test_a_server_that_never_answers_fails_at_the_deadline(start_fake, tmp_path):
     fake = cluster(start_fake(never_answer=True))
-    path = write_yaml(tmp_path / "k", kubeconfig_dict(
-        {"c": fake.url}, {"u": {"token": "fake-token"}}, {"x": {"cluster": "c", "user": "u"}}, "x"))
+    path = write_yaml(
+        tmp_path / "k",
+        kubeconfig_dict({"c": fake.url}, {"u": {"token": "fake-token"}}, {"x": {"cluster": "c", "user": "u"}}, "x"),
+    )
     client = connect(path, request_timeout=1)
     started = time.monotonic()
     with pytest.raises(ClusterError, match="within 1s"):
@@ -120,8 +144,11 @@ def test_retry_after_within_the_deadline_is_waited_for_with_a_note(fake, kubecon
 
 def test_retry_after_past_the_deadline_is_not_waited_for(fake, kubeconfig, capfd):
     cluster(fake)
-    fake.respond = lambda rec: (429, {"kind": "Status", "code": 429, "message": "slow down"},
-                                {"Retry-After": "40"}) if rec.path == SERVICES else None
+    fake.respond = lambda rec: (
+        (429, {"kind": "Status", "code": 429, "message": "slow down"}, {"Retry-After": "40"})
+        if rec.path == SERVICES
+        else None
+    )
     client = connect(kubeconfig, request_timeout=3)
     started = time.monotonic()
     with pytest.raises(ClusterError, match="429"):
@@ -135,7 +162,7 @@ def test_retry_after_past_the_deadline_is_not_waited_for(fake, kubeconfig, capfd
 def test_a_name_with_slashes_stays_one_url_segment(fake, kubeconfig):
     cluster(fake)
     client = connect(kubeconfig)
-    with pytest.raises(Exception):
+    with pytest.raises(UsageError, match="not found"):
         client.get_service("shop", "x/../../secrets/sec")
     [rec] = fake.calls("GET")
     assert rec.path == "/api/v1/namespaces/shop/services/x%2F..%2F..%2Fsecrets%2Fsec"
@@ -150,23 +177,37 @@ def test_annotate_with_a_traversal_name_touches_nothing_else(fake, kubeconfig):
 
 # --- credentials name their cause
 def _exec_kubeconfig(tmp_path, fake, command, args=()):
-    return write_yaml(tmp_path / "k", kubeconfig_dict(
-        {"c": fake.url},
-        {"sso": {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
-                          "command": command, "args": list(args), "interactiveMode": "Never"}}},
-        {"sso": {"cluster": "c", "user": "sso"}}, current="sso"))
+    return write_yaml(
+        tmp_path / "k",
+        kubeconfig_dict(
+            {"c": fake.url},
+            {
+                "sso": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": command,
+                        "args": list(args),
+                        "interactiveMode": "Never",
+                    }
+                }
+            },
+            {"sso": {"cluster": "c", "user": "sso"}},
+            current="sso",
+        ),
+    )
 
 
 def test_a_failing_exec_plugin_is_named_with_its_stderr(fake, tmp_path):
     plugin = tmp_path / "plugin.py"
-    plugin.write_text(textwrap.dedent("""
+    plugin.write_text(
+        textwrap.dedent("""
         import sys
         sys.stderr.write("token expired: run sso login\\nsecond line\\n")
         sys.exit(3)
-    """))
+    """)
+    )
     path = _exec_kubeconfig(tmp_path, fake, sys.executable, [str(plugin)])
-    with pytest.raises(CredentialError, match="exec credential plugin .* failed: .*token expired: "
-                                              "run sso login"):
+    with pytest.raises(CredentialError, match="exec credential plugin .* failed: .*token expired: run sso login"):
         connect(path)
     assert fake.requests == []
 
@@ -178,18 +219,29 @@ def test_a_missing_exec_plugin_is_named(fake, tmp_path):
 
 
 def test_a_missing_token_file_is_named(fake, tmp_path):
-    path = write_yaml(tmp_path / "k", kubeconfig_dict(
-        {"c": fake.url}, {"u": {"tokenFile": str(tmp_path / "gone.token")}},
-        {"x": {"cluster": "c", "user": "u"}}, "x"))
+    path = write_yaml(
+        tmp_path / "k",
+        kubeconfig_dict(
+            {"c": fake.url},
+            {"u": {"tokenFile": str(tmp_path / "gone.token")}},
+            {"x": {"cluster": "c", "user": "u"}},
+            "x",
+        ),
+    )
     line = one_line_error(cli("pools", "--kubeconfig", path), 3)
     assert "gone.token" in line
 
 
 def test_a_missing_client_certificate_file_is_named(tmp_path, closed_port):
-    path = write_yaml(tmp_path / "k", kubeconfig_dict(
-        {"c": f"https://127.0.0.1:{closed_port}"}, {"u": {"client-certificate": str(tmp_path / "gone.crt"),
-                                "client-key": str(tmp_path / "gone.key")}},
-        {"x": {"cluster": "c", "user": "u"}}, "x"))
+    path = write_yaml(
+        tmp_path / "k",
+        kubeconfig_dict(
+            {"c": f"https://127.0.0.1:{closed_port}"},
+            {"u": {"client-certificate": str(tmp_path / "gone.crt"), "client-key": str(tmp_path / "gone.key")}},
+            {"x": {"cluster": "c", "user": "u"}},
+            "x",
+        ),
+    )
     line = one_line_error(cli("pools", "--kubeconfig", path), 3)
     assert "gone.crt" in line or "gone.key" in line
 
