@@ -221,7 +221,10 @@ class LiveClient:
             if not isinstance(item, dict):
                 raise ResponseError(f"{where}: expected an object, got {shape.type_name(item)}")
             shape.check_depth(item, where, ResponseError)
-            checked_role(item, where, ResponseError)
+            if path.endswith("/events"):
+                shape.check(item, shape.EVENT, where, ResponseError)
+            else:
+                checked_role(item, where, ResponseError)
         return items
 
     # --- reads

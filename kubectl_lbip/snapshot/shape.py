@@ -70,6 +70,10 @@ POOL = _obj(
 
 NAMESPACE = _obj(metadata=METADATA)
 
+# The fields of an Event that annotate --wait and check's AllocationFailed read.
+EVENT = _obj(metadata=METADATA, involvedObject=_obj(kind=STR, namespace=STR, name=STR),
+             reason=STR, message=STR, count=INT, lastTimestamp=STR, eventTime=STR)
+
 LEGACY_CONFIGMAP = _obj(metadata=METADATA, data=_obj(config=STR))
 
 # The YAML inside the legacy ConfigMap's data.config (MetalLB before v0.13).

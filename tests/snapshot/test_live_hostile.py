@@ -255,3 +255,12 @@ def test_a_kubeconfig_that_is_not_utf8_is_a_usage_error(tmp_path):
 
 def test_response_error_is_a_cluster_error():
     assert issubclass(ResponseError, ClusterError)
+
+
+def test_an_event_of_the_wrong_shape_is_exit_3(fake, kubeconfig):
+    cluster(fake)
+    bad = {"kind": "EventList", "items": [{"kind": "Event", "involvedObject": "shop/web",
+                                           "reason": "AllocationFailed"}]}
+    fake.respond = lambda rec: (200, bad) if rec.path.endswith("/events") else None
+    line = one_line_error(cli("check", "--kubeconfig", kubeconfig), 3)
+    assert "events: item 1" in line and "field involvedObject: expected a mapping" in line
