@@ -20,11 +20,15 @@ def _state(cluster: Cluster, namespace: str) -> dict:
     secret = cluster.get_json("secret", "sec", "-n", namespace)
     configmap = cluster.get_json("configmap", "cm", "-n", namespace)
     svc = cluster.get_json("service", "web", "-n", namespace)
-    return {"secret": (secret["metadata"]["resourceVersion"], secret["metadata"].get("annotations"),
-                       secret["data"]),
-            "configmap": (configmap["metadata"]["resourceVersion"],
-                          configmap["metadata"].get("annotations"), configmap["data"]),
-            "service": (svc["metadata"]["resourceVersion"], svc["metadata"].get("annotations"))}
+    return {
+        "secret": (secret["metadata"]["resourceVersion"], secret["metadata"].get("annotations"), secret["data"]),
+        "configmap": (
+            configmap["metadata"]["resourceVersion"],
+            configmap["metadata"].get("annotations"),
+            configmap["data"],
+        ),
+        "service": (svc["metadata"]["resourceVersion"], svc["metadata"].get("annotations")),
+    }
 
 
 def test_a_hostile_backup_is_refused_and_touches_nothing(cluster: Cluster, namespace: str, tmp_path):
@@ -39,8 +43,11 @@ def test_a_hostile_backup_is_refused_and_touches_nothing(cluster: Cluster, names
     assert saved["cluster"]["server"] == cluster.server
     before = _state(cluster, namespace)
 
-    for bad in ({"name": "x/../../secrets/sec"}, {"name": "x/../../configmaps/cm"},
-                {"annotations": {"example.com/pwned": "yes"}}):
+    for bad in (
+        {"name": "x/../../secrets/sec"},
+        {"name": "x/../../configmaps/cm"},
+        {"annotations": {"example.com/pwned": "yes"}},
+    ):
         hostile = json.loads(backup.read_text())
         hostile["services"].append({**hostile["services"][0], **bad})
         path = tmp_path / "hostile.json"

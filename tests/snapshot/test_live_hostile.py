@@ -259,8 +259,10 @@ def test_response_error_is_a_cluster_error():
 
 def test_an_event_of_the_wrong_shape_is_exit_3(fake, kubeconfig):
     cluster(fake)
-    bad = {"kind": "EventList", "items": [{"kind": "Event", "involvedObject": "shop/web",
-                                           "reason": "AllocationFailed"}]}
+    bad = {
+        "kind": "EventList",
+        "items": [{"kind": "Event", "involvedObject": "shop/web", "reason": "AllocationFailed"}],
+    }
     fake.respond = lambda rec: (200, bad) if rec.path.endswith("/events") else None
     line = one_line_error(cli("check", "--kubeconfig", kubeconfig), 3)
     assert "events: item 1" in line and "field involvedObject: expected a mapping" in line
