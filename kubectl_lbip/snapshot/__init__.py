@@ -9,7 +9,6 @@ import gc
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Type
 
-
 from ..errors import InputError, LbipError, UsageError
 from ..model.cluster import Cluster
 from ..model.pools import pool_from_object, pools_from_legacy_config

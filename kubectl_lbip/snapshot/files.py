@@ -103,19 +103,22 @@ def read_text(path: str, stdin=None) -> str:
         raise UsageError(f"cannot read {path}: {exc}") from None
 
 
-def _read_documents(paths: Sequence[str], stdin=None) -> List[Document]:
+def _read_documents(paths: Sequence[str], stdin=None, depth: bool = True) -> List[Document]:
     docs: List[Document] = []
     for path in expand_paths(paths):
-        docs.extend(parse_text(read_text(path, stdin), "<stdin>" if path == "-" else path))
+        docs.extend(parse_text(read_text(path, stdin), "<stdin>" if path == "-" else path, depth))
     return docs
 
 
-def parse_text(text: str, name: str) -> List[Document]:
+def parse_text(text: str, name: str, depth: bool = True) -> List[Document]:
+    """The documents of a text; with ``depth``, objects nested deeper than
+    shape.MAX_DEPTH are refused (for commands that copy and print whole objects)."""
+    limit = check_depth if depth else (lambda obj, where: obj)
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         try:
             obj = json.loads(text)
-            return [Document(name, 1, check_depth(obj, f"{name}: document 1"))]
+            return [Document(name, 1, limit(obj, f"{name}: document 1"))]
         except json.JSONDecodeError:
             pass  # may still be YAML flow style; let the YAML parser say what is wrong
         except RecursionError:
@@ -123,7 +126,7 @@ def parse_text(text: str, name: str) -> List[Document]:
     docs = []
     for index, obj in load_documents(text, name):
         if obj is not None:
-            docs.append(Document(name, index, check_depth(obj, f"{name}: document {index}")))
+            docs.append(Document(name, index, limit(obj, f"{name}: document {index}")))
     return docs
 
 
@@ -200,7 +203,9 @@ def _trimmed_objects(path: str, stdin) -> List[Dict[str, Any]]:
     from .yamlbudget import NotAList, stream_objects
 
     def keep(obj: Any, where: str) -> List[Dict[str, Any]]:
-        return _trimmed(iter_objects(check_depth(obj, where), where), trim_object)
+        # no depth walk here: trimming keeps only fields whose shape is checked, and the
+        # parsers refuse nesting past their own limit (a clear error, below)
+        return _trimmed(iter_objects(obj, where), trim_object)
 
     if path != "-":
         count = [0]
@@ -224,7 +229,7 @@ def _trimmed_objects(path: str, stdin) -> List[Dict[str, Any]]:
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read {path}: {exc}") from None
     out = []
-    for doc in _read_documents([path], stdin):
+    for doc in _read_documents([path], stdin, depth=False):
         out.extend(keep(doc.obj, f"{doc.path}: document {doc.index}"))
     return out
 

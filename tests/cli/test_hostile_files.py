@@ -265,12 +265,26 @@ def test_the_alias_budget_counts_the_expansion():
         yamlbudget.check_expansion(node, "x", budget=5)
 
 
-@pytest.mark.parametrize("depth, words", [(150, "nested more than 100 levels"), (5000, "nested too deeply")])
-def test_deep_nesting_is_an_error(tmp_path, depth, words):
-    path = tmp_path / "deep.json"
-    path.write_text('{"kind": "Service", "x": ' + "[" * depth + "]" * depth + "}")
-    for command in (["check"], ["migrate"]):
-        assert words in one_line_error(run(*command, "-f", str(path)))
+@pytest.mark.parametrize(
+    "depth, commands, words",
+    [
+        (150, [["migrate"], ["annotate", "web", "10.0.0.1"]], "nested more than 100 levels"),
+        (5000, [["check"], ["migrate"], ["pools"]], "nested too deeply"),
+    ],
+)
+def test_deep_nesting_is_an_error(tmp_path, depth, commands, words):
+    """Commands that copy and print whole objects refuse past 100 levels; the others
+    keep only fields whose shape is checked, and the parser's own limit is an error."""
+    nested = "[" * depth + "]" * depth
+    for name, text in (
+        ("deep.json", '{"kind": "Service", "metadata": {"name": "web"}, "x": ' + nested + "}"),
+        ("deep.yaml", "kind: Service\nmetadata: {name: web}\nx: " + nested + "\n"),
+    ):
+        path = tmp_path / name
+        path.write_text(text)
+        for command in commands:
+            line = one_line_error(run(*command, "-f", str(path)))
+            assert words in line or (name == "deep.yaml" and "not valid YAML" in line), line
 
 
 def test_count_has_a_documented_maximum(tmp_path):
