@@ -86,6 +86,7 @@ def read_text(path: str, stdin=None) -> str:
     file or one that is not UTF-8 is an error naming it."""
     if path == "-":
         stream = stdin or sys.stdin
+        stream = getattr(stream, "buffer", stream)  # bytes: decoded strictly, whatever the locale
         try:
             text = stream.read()
         except UnicodeDecodeError as exc:

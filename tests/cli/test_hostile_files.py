@@ -324,3 +324,15 @@ def test_main_catches_what_escapes_typer(monkeypatch, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli_module.main()
     assert exit_info.value.code == 4 and "unexpected ValueError" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("locale", ["C.UTF-8", "C"])
+def test_non_utf8_stdin_in_a_real_process_is_an_error(locale):
+    """A real process's stdin may decode with surrogateescape (C locale): bytes are read."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LC_ALL": locale, "LANG": locale}
+    argv = [sys.executable, "-c", "from kubectl_lbip.cli import main; main()", "pools", "-f", "-"]
+    r = subprocess.run(argv, input=b"\xff\xfe", capture_output=True, env=env, timeout=60)
+    assert r.returncode == 2 and b"not UTF-8" in r.stderr and b"Traceback" not in r.stderr, r.stderr
