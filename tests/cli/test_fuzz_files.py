@@ -229,13 +229,17 @@ def serialise(docs, fmt: str) -> str:
 @settings(
     max_examples=int(os.environ.get("FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=list(HealthCheck)
 )
-@given(docs=documents, fmt=st.sampled_from(["json", "yaml"]), command=st.sampled_from(COMMANDS))
-def test_any_shape_through_any_file_command_is_exit_0_1_or_2_without_traceback(docs, fmt, command):
+@given(docs=documents, fmt=st.sampled_from(["json", "yaml"]), command=st.sampled_from(COMMANDS), stdin=st.booleans())
+def test_any_shape_through_any_file_command_is_exit_0_1_or_2_without_traceback(docs, fmt, command, stdin):
+    text = serialise(docs, fmt)
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, f"m.{fmt}")
         with open(path, "w", encoding="utf-8") as fh:
-            fh.write(serialise(docs, fmt))
-        r = runner.invoke(app, [*command, "-f", path])
+            fh.write(text)
+        if stdin:  # the same text on standard input (-f -)
+            r = runner.invoke(app, [*command, "-f", "-"], input=text.encode())
+        else:
+            r = runner.invoke(app, [*command, "-f", path])
     assert r.exit_code in (0, 1, 2), (command, r.exit_code, r.stderr, r.exception)
     assert "Traceback" not in r.stderr and "Traceback" not in r.stdout
     assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
