@@ -266,3 +266,39 @@ def test_an_event_of_the_wrong_shape_is_exit_3(fake, kubeconfig):
     fake.respond = lambda rec: (200, bad) if rec.path.endswith("/events") else None
     line = one_line_error(cli("check", "--kubeconfig", kubeconfig), 3)
     assert "events: item 1" in line and "field involvedObject: expected a mapping" in line
+
+
+# --- any shape from the API: exit 0, 1 or 3, never a traceback
+def test_any_api_answer_shape_is_exit_0_1_or_3_without_traceback(tmp_path):
+    from fakeapi import FakeAPI
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from strategies import lists, objects  # the same Kubernetes-like shapes as the file fuzz
+
+    fake = FakeAPI().start()
+    path = write_yaml(
+        tmp_path / "k",
+        kubeconfig_dict({"c": fake.url}, {"u": {"token": "fake-token"}}, {"x": {"cluster": "c", "user": "u"}}, "x"),
+    )
+    answers = st.one_of(lists, objects, st.lists(objects, max_size=2))
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        pools=answers,
+        services=answers,
+        command=st.sampled_from(
+            [["check"], ["pools"], ["free"], ["who-has", "192.168.10.5"], ["migrate", "--dry-run=client"]]
+        ),
+    )
+    def check(pools, services, command):
+        fake.respond = lambda rec: (
+            (200, pools) if rec.path.endswith("ipaddresspools") else (200, services) if rec.path == SERVICES else None
+        )
+        r = runner.invoke(app, [*command, "--kubeconfig", path])
+        assert r.exit_code in (0, 1, 3), (command, r.exit_code, r.stderr, r.exception)
+        assert "Traceback" not in r.stderr
+
+    try:
+        check()
+    finally:
+        fake.stop()
