@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sys
 import threading
@@ -34,7 +35,7 @@ log = logging.getLogger("kubectl_lbip")
 PAGE_SIZE = 500
 # One deadline per API request (kubectl's --request-timeout): it covers connecting,
 # a body that trickles in, and any retry, including a wait the server asks for.
-DEFAULT_REQUEST_TIMEOUT = 30.0  # seconds
+DEFAULT_REQUEST_TIMEOUT = 30.0  # seconds; 0 means no deadline, as kubectl's --request-timeout=0
 CONNECT_TIMEOUT = 10.0  # at most this of the deadline goes to connecting
 MAX_PAGES = 10_000  # a list longer than 10,000 pages (5 million objects) is refused
 RETRY_STATUSES = (429, 503)  # answered with Retry-After: waited for, within the deadline
@@ -69,7 +70,7 @@ class LiveClient:
         if content_type:
             headers["Content-Type"] = content_type
         started = time.monotonic()
-        deadline = started + self.request_timeout
+        deadline = started + self.request_timeout if self.request_timeout else math.inf
         status: Any = "error"
         try:
             while True:
@@ -101,20 +102,21 @@ class LiveClient:
         if remaining <= 0:
             raise _DeadlinePassed()
         outcome: Dict[str, Any] = {}
+        read_timeout = None if math.isinf(remaining) else remaining
 
         def call() -> None:
             try:
                 data, code, _ = self.api.call_api(
                     path, method, query_params=query or [], header_params=headers, body=body,
                     auth_settings=["BearerToken"], _preload_content=False,
-                    _request_timeout=(min(CONNECT_TIMEOUT, remaining), remaining))
+                    _request_timeout=(min(CONNECT_TIMEOUT, remaining), read_timeout))
                 outcome["result"] = (data.data, code)
             except BaseException as exc:  # handed to the caller's thread
                 outcome["error"] = exc
 
         worker = threading.Thread(target=call, name="kubectl-lbip-request", daemon=True)
         worker.start()
-        worker.join(remaining)
+        worker.join(read_timeout)
         if worker.is_alive():
             raise _DeadlinePassed()
         if "error" in outcome:
@@ -375,8 +377,8 @@ def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None, *,
     files = [p for p in path.split(os.pathsep) if p]
     if kubeconfig and not os.path.exists(kubeconfig):
         raise UsageError(f"kubeconfig {kubeconfig!r} does not exist")
-    if not request_timeout or request_timeout <= 0:
-        raise UsageError(f"the request timeout must be more than 0 seconds, not {request_timeout!r}")
+    if request_timeout is None or request_timeout < 0:
+        raise UsageError(f"the request timeout must be 0 (none) or more seconds, not {request_timeout!r}")
     configuration = k8s_client.Configuration()
     # one retry of a failed connection; waits the server asks for (Retry-After) are
     # ours to decide, within the request's deadline (LiveClient.request)

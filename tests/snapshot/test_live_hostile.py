@@ -302,3 +302,11 @@ def test_any_api_answer_shape_is_exit_0_1_or_3_without_traceback(tmp_path):
         check()
     finally:
         fake.stop()
+
+
+def test_request_timeout_zero_means_no_deadline_as_in_kubectl(fake, kubeconfig):
+    cluster(fake)
+    client = connect(kubeconfig, request_timeout=0)
+    assert len(client.snapshot().services) == 1
+    with pytest.raises(UsageError, match="0 \\(none\\) or more"):
+        connect(kubeconfig, request_timeout=-1)
