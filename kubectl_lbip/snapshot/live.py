@@ -39,6 +39,7 @@ DEFAULT_REQUEST_TIMEOUT = 30.0  # seconds; 0 means no deadline, as kubectl's --r
 CONNECT_TIMEOUT = 10.0  # at most this of the deadline goes to connecting
 MAX_PAGES = 10_000  # a list longer than 10,000 pages (5 million objects) is refused
 RETRY_STATUSES = (429, 503)  # answered with Retry-After: waited for, within the deadline
+MAX_RETRY_WAITS = 5  # and at most this many times for one request
 POOLS_PATH = "/apis/metallb.io/v1beta1/ipaddresspools"
 SERVICES_PATH = "/api/v1/services"
 NAMESPACES_PATH = "/api/v1/namespaces"
@@ -72,6 +73,7 @@ class LiveClient:
         started = time.monotonic()
         deadline = started + self.request_timeout if self.request_timeout else math.inf
         status: Any = "error"
+        waits = 0
         try:
             while True:
                 try:
@@ -79,7 +81,8 @@ class LiveClient:
                     break
                 except Exception as exc:  # mapped to one clear error below
                     status = getattr(exc, "status", None) or "error"
-                    wait = self._retry_after(exc, deadline)
+                    wait = self._retry_after(exc, deadline) if waits < MAX_RETRY_WAITS else None
+                    waits += 1
                     if wait is None:
                         raise self._translate(exc, method, path) from None
                     time.sleep(wait)

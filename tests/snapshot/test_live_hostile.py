@@ -310,3 +310,16 @@ def test_request_timeout_zero_means_no_deadline_as_in_kubectl(fake, kubeconfig):
     assert len(client.snapshot().services) == 1
     with pytest.raises(UsageError, match="0 \\(none\\) or more"):
         connect(kubeconfig, request_timeout=-1)
+
+
+def test_retry_after_zero_forever_is_retried_a_bounded_number_of_times(fake, kubeconfig):
+    cluster(fake)
+    fake.respond = lambda rec: (
+        (429, {"kind": "Status", "code": 429, "message": "slow down"}, {"Retry-After": "0"})
+        if rec.path == SERVICES
+        else None
+    )
+    client = connect(kubeconfig, request_timeout=0)  # no deadline: the count still ends it
+    with pytest.raises(ClusterError, match="429"):
+        client.snapshot()
+    assert len(fake.calls("GET", SERVICES)) == live.MAX_RETRY_WAITS + 1
