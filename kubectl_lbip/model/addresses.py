@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Tuple, Union
 
+from ..errors import InvalidValue
+
 try:  # the C module: `socket` itself would add its enums to every start
     from _socket import AF_INET as _AF_INET
     from _socket import AF_INET6 as _AF_INET6
@@ -25,7 +27,7 @@ FAMILIES = (IPV4, IPV6)
 Address = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 
 
-class AddressError(ValueError):
+class AddressError(InvalidValue):
     """Text that MetalLB would not accept as an address, CIDR or range."""
 
 

@@ -652,16 +652,16 @@ def test_the_next_page_is_asked_for_while_this_one_is_decoded(fake, kubeconfig, 
 
 def test_continue_token_read_from_the_head_of_an_answer():
     head = b'{"kind":"ServiceList","apiVersion":"v1","metadata":{"resourceVersion":"9","continue":"eyJ2Ij\\u003d"},'
-    assert live._continue_token(head + b'"items":[]}') == "eyJ2Ij="
-    assert live._continue_token(b'{"metadata":{"resourceVersion":"9"},"items":[{"continue":"x"}]}') == ""
-    assert live._continue_token(b'{"metadata":{"continue":7},"items":[]}') == ""
-    assert live._continue_token(b"") == "" and live._continue_token(b"<html>") == ""
+    assert live._guess_continue(head + b'"items":[]}') == "eyJ2Ij="
+    assert live._guess_continue(b'{"metadata":{"resourceVersion":"9"},"items":[{"continue":"x"}]}') == ""
+    assert live._guess_continue(b'{"metadata":{"continue":7},"items":[]}') == ""
+    assert live._guess_continue(b"") == "" and live._guess_continue(b"<html>") == ""
 
 
 def test_a_wrong_guess_of_the_token_is_dropped(fake, kubeconfig, monkeypatch):
     for i in range(1200):
         fake.add_service(service(f"ns{i % 7}", f"svc-{i:04d}"))
-    monkeypatch.setattr(live, "_continue_token", lambda payload: "bogus")
+    monkeypatch.setattr(live, "_guess_continue", lambda payload: "bogus")
     services = connect(kubeconfig).list_all(SERVICES, live.trim_service)
     assert len(services) == 1200
     tokens = [c.param("continue") for c in fake.calls("GET", SERVICES)]

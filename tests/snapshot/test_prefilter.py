@@ -225,3 +225,39 @@ def test_yaml_and_single_objects_model_every_service(tmp_path):
                                         svc("n", "y", ingress=["10.0.0.2"])]))
     snap = files.load([str(path)], trimmed=True, select=selecting([parse_network("10.0.0.1")]))
     assert [s.name for s in snap.models] == ["x", "y"]
+
+
+# --------------------------------------------------------------------------
+# the quick shape test of the streamed path
+
+
+from hypothesis import given, settings  # noqa: E402
+from strategies import service as any_service  # noqa: E402
+
+from kubectl_lbip.errors import InputError  # noqa: E402
+from kubectl_lbip.snapshot import shape  # noqa: E402
+
+
+@settings(max_examples=600, deadline=None)
+@given(any_service)
+def test_quick_service_shape_test_never_passes_what_the_full_check_refuses(obj):
+    if shape.service_ok(obj):
+        shape.check(obj, shape.SERVICE, "here")  # does not raise
+    else:
+        try:
+            shape.check(obj, shape.SERVICE, "here")
+        except InputError:
+            pass  # refused by both
+
+
+def test_quick_service_shape_test_passes_what_kubectl_prints():
+    objects = generated(random.Random(3), 200)
+    services = [o for o in objects if o["kind"] == "Service"]
+    for obj in services:
+        obj["metadata"]["uid"] = "0b6f"
+        obj["spec"]["ports"][0]["name"] = "http"
+    assert all(shape.service_ok(o) for o in services)
+    bad = dict(services[0], spec=dict(services[0]["spec"], ports=[{"port": "80"}]))
+    assert not shape.service_ok(bad)
+    with pytest.raises(InputError, match="field spec.ports.0..port: expected an integer|spec.ports"):
+        shape.check(bad, shape.SERVICE, "here")
