@@ -14,9 +14,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 
 from ..errors import InputError, UsageError
 from ..model.services import Service
-from . import (FREEZE_OBJECTS, LEGACY, NAMESPACE, POOL, SERVICE, Snapshot, checked_role,
-               paused_gc, role_of)
-from . import shape
+from . import FREEZE_OBJECTS, LEGACY, NAMESPACE, POOL, SERVICE, Snapshot, checked_role, paused_gc, role_of, shape
 from .shape import check_depth
 from .trim import trim_namespace, trim_pool
 from .yamlbudget import load_documents
