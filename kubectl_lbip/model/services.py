@@ -144,6 +144,11 @@ class Service:
         """from_object(obj, keep_raw=False, compact=True)."""
         return _compact(cls, obj)
 
+    @classmethod
+    def plain(cls, obj: Mapping) -> Optional["Service"]:
+        """compact(obj) when every field read has the API's own JSON type; else None."""
+        return _plain(cls, obj)
+
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
@@ -303,6 +308,97 @@ def _compact(cls, obj: Mapping) -> "Service":
         ports=port_models,
         ingress=tuple([str(i["ip"]) for i in ingress if i.get("ip")]) if ingress else (),
         resource_version=str(meta.get("resourceVersion") or ""),
+    )
+
+
+_TEXT = frozenset((str,))
+_TEXT_OR_NONE = frozenset((str, type(None)))
+_INT_OR_NONE = frozenset((int, type(None)))
+
+
+def _plain(cls, obj: Mapping) -> Optional["Service"]:
+    """Service.compact(obj) for the usual object: every field the API's Service
+    schema has where the model reads (names, spec, ports, status, labels,
+    annotations, selector) of the API's own JSON type (a string, a list of strings,
+    a map of strings, an integer port). The type tests are folded into the
+    modelling, so a large file pays for one pass, not two. None for anything else:
+    the caller checks its shape (snapshot/shape.py), which names what is wrong, or
+    converts it with Service.compact (a label value 5 is valid, just not plain)."""
+    meta = obj.get("metadata")
+    spec = obj.get("spec")
+    status = obj.get("status")
+    if meta is None:
+        meta = _EMPTY
+    elif type(meta) is not dict:
+        return None
+    if spec is None:
+        spec = _EMPTY
+    elif type(spec) is not dict:
+        return None
+    lb = _EMPTY
+    if status is not None:
+        if type(status) is not dict:
+            return None
+        lb = status.get("loadBalancer")
+        if lb is None:
+            lb = _EMPTY
+        elif type(lb) is not dict:
+            return None
+    text = _TEXT_OR_NONE
+    name, namespace, version = meta.get("name"), meta.get("namespace"), meta.get("resourceVersion")
+    kind, cluster_ip, policy = spec.get("type"), spec.get("clusterIP"), spec.get("ipFamilyPolicy")
+    lb_ip, lb_class, etp = spec.get("loadBalancerIP"), spec.get("loadBalancerClass"), spec.get("externalTrafficPolicy")
+    if not (type(name) in text and type(namespace) in text and type(version) in text
+            and type(meta.get("uid")) in text and type(kind) in text and type(cluster_ip) in text
+            and type(policy) in text and type(lb_ip) in text and type(lb_class) in text and type(etp) in text):
+        return None
+    cluster_ips, families = spec.get("clusterIPs"), spec.get("ipFamilies")
+    if (cluster_ips is not None and not (type(cluster_ips) is list and set(map(type, cluster_ips)) <= _TEXT)) or \
+            (families is not None and not (type(families) is list and set(map(type, families)) <= _TEXT)):
+        return None
+    labels, annotations, selector = meta.get("labels"), meta.get("annotations"), spec.get("selector")
+    for mapping in (labels, annotations, selector):
+        if mapping is not None and not (type(mapping) is dict and set(map(type, mapping)) <= _TEXT
+                                        and set(map(type, mapping.values())) <= _TEXT):
+            return None
+    ports = spec.get("ports")
+    port_models: Tuple[Port, ...] = ()
+    if ports is not None:
+        if type(ports) is not list:
+            return None
+        for p in ports:
+            if not (type(p) is dict and type(p.get("name")) in text and type(p.get("protocol")) in text
+                    and type(p.get("port")) in _INT_OR_NONE):
+                return None
+        port_models = tuple([_raw_port(p.get("protocol"), p.get("port")) for p in ports])
+    ingress = lb.get("ingress")
+    if ingress is not None:
+        if type(ingress) is not list:
+            return None
+        for entry in ingress:
+            if not (type(entry) is dict and type(entry.get("ip")) in text and type(entry.get("hostname")) in text):
+                return None
+    intern = sys.intern
+    etp = etp or "Cluster"
+    if not cluster_ips and cluster_ip:
+        cluster_ips = (cluster_ip,)
+    return cls(
+        namespace=intern(namespace or "default"),
+        name=name or "",
+        type=intern(kind or "ClusterIP"),
+        labels={intern(k): intern(v) for k, v in labels.items()} if labels else {},
+        annotations={intern(k): intern(v) for k, v in annotations.items() if k.startswith(METALLB_PREFIXES)}
+        if annotations else {},
+        cluster_ips=tuple(cluster_ips) if cluster_ips else (),
+        ip_families=tuple([intern(f) for f in families]) if families else (),
+        ip_family_policy=intern(policy) if policy else "",
+        load_balancer_ip=lb_ip or "",
+        load_balancer_class=lb_class or "",
+        selector={intern(k): intern(v) for k, v in selector.items()} if selector and etp == "Local" else {},
+        external_traffic_policy=intern(etp),
+        ports=port_models,
+        ingress=tuple([i["ip"] for i in ingress if i.get("ip")]) if ingress else (),
+        resource_version=version or "",
     )
 
 

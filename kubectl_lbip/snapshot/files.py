@@ -244,18 +244,21 @@ def _load_trimmed(path: str, stdin, snapshot: Snapshot, select) -> None:
 
     if path != "-":
         found = _Trimmed()
-        model, models = Service.compact, found.models
+        plain, models = Service.plain, found.models
         count = [0]
 
         def keep_item(item: Any, text: str, start: int, end: int) -> None:
             count[0] += 1
             if type(item) is dict and item.get("kind") == "Service" and item.get("apiVersion") == "v1":
-                # The usual item, one Service: checked and modelled at once; with a
-                # select (who-has), only if its text can name an address asked for.
+                # The usual item, one Service: checked and modelled in one pass (plain);
+                # anything unusual is checked for shape (naming what is wrong) first.
+                # With a select (who-has), only if its text can name an address asked for.
                 if select is None or select(text, start, end):
-                    if not shape.service_ok(item):  # a quick test; the full check names the field
+                    model = plain(item)
+                    if model is None:
                         shape.check(item, shape.SERVICE, f"{path}: document 1 item {count[0]}")
-                    models.append(model(item))
+                        model = Service.compact(item)
+                    models.append(model)
                 return
             chosen = None  # the text test, made once per item and only if it holds a Service
             for at, obj in iter_located(item, f"{path}: document 1 item {count[0]}"):

@@ -238,26 +238,35 @@ from kubectl_lbip.errors import InputError  # noqa: E402
 from kubectl_lbip.snapshot import shape  # noqa: E402
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=800, deadline=None)
 @given(any_service)
-def test_quick_service_shape_test_never_passes_what_the_full_check_refuses(obj):
-    if shape.service_ok(obj):
+def test_plain_model_only_for_what_the_shape_check_passes_and_equal_to_compact(obj):
+    from kubectl_lbip.model.services import Service
+
+    model = Service.plain(obj)
+    if model is not None:
         shape.check(obj, shape.SERVICE, "here")  # does not raise
+        assert model == Service.compact(obj)
     else:
         try:
             shape.check(obj, shape.SERVICE, "here")
         except InputError:
-            pass  # refused by both
+            return  # refused by both
+        Service.compact(obj)  # valid, just not plain: converted
 
 
-def test_quick_service_shape_test_passes_what_kubectl_prints():
+def test_plain_model_takes_what_kubectl_prints():
+    from kubectl_lbip.model.services import Service
+
     objects = generated(random.Random(3), 200)
     services = [o for o in objects if o["kind"] == "Service"]
     for obj in services:
         obj["metadata"]["uid"] = "0b6f"
         obj["spec"]["ports"][0]["name"] = "http"
-    assert all(shape.service_ok(o) for o in services)
+        obj["status"]["loadBalancer"]["ingress"] = [dict(i, ipMode="VIP") for i in
+                                                    obj["status"]["loadBalancer"]["ingress"]]
+    assert all(Service.plain(o) == Service.compact(o) for o in services)
     bad = dict(services[0], spec=dict(services[0]["spec"], ports=[{"port": "80"}]))
-    assert not shape.service_ok(bad)
-    with pytest.raises(InputError, match="field spec.ports.0..port: expected an integer|spec.ports"):
+    assert Service.plain(bad) is None
+    with pytest.raises(InputError, match="spec.ports"):
         shape.check(bad, shape.SERVICE, "here")
