@@ -7,6 +7,7 @@ The kubernetes package is imported only by commands that talk to a cluster, so
 import functools
 import inspect
 import logging
+import os
 import sys
 import traceback
 from typing import List, Optional
@@ -363,5 +364,27 @@ def migrate(
 def main() -> None:
     try:
         app()
+    except SystemExit as exc:
+        _leave_quickly(exc)
+        raise
     except BaseException as exc:  # noqa: BLE001 - nothing escapes as a traceback
         sys.exit(report(exc, verbose=int("-v" in sys.argv or "--verbose" in sys.argv)))
+
+
+def _leave_quickly(exc: SystemExit) -> None:
+    """After a command that built a large model from files (snapshot.LARGE_MODELS),
+    end the process without freeing it object by object (a tenth of a second at 50k
+    services): output flushed, then os._exit. Not after anything that imported the
+    kubernetes client (its exit handlers remove temporary credential files), and
+    never when flushing fails: then the usual exit."""
+    from .snapshot import LARGE_MODELS
+
+    if not LARGE_MODELS or "kubernetes" in sys.modules or not isinstance(exc.code, (int, type(None))):
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:  # noqa: BLE001 - a closed pipe: the usual exit reports it as ever
+        return
+    logging.shutdown()
+    os._exit(exc.code or 0)
