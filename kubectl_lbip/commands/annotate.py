@@ -19,7 +19,6 @@ from .common import Inputs
 from .target import find_service
 from .writes import check_dry_run, write_with_retry
 
-FORMATS = ("table", "json", "yaml")
 ANNOTATION_EXISTS = "annotation-exists"
 
 
@@ -106,7 +105,6 @@ def _refuse(err: Refused) -> int:
 
 
 def run(inputs: Inputs, req: AnnotateRequest) -> int:
-    inputs.check_output(FORMATS)
     check_dry_run(req.dry_run)
     if req.auto and req.addresses:
         raise UsageError("give addresses or --auto, not both")

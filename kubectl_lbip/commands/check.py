@@ -12,7 +12,6 @@ from ..model.rules import ERROR, WARNING, Finding
 from ..model.suggest import usage_counts
 from .common import Inputs, legacy_note
 
-FORMATS = ("table", "wide", "json", "yaml")
 
 
 def findings_for(cluster: Cluster, namespace: Optional[str] = None) -> List[Finding]:
@@ -30,7 +29,6 @@ def findings_for(cluster: Cluster, namespace: Optional[str] = None) -> List[Find
 
 
 def run(inputs: Inputs, strict: bool = False) -> int:
-    inputs.check_output(FORMATS)
     snapshot = inputs.snapshot(events=True)
     cluster = snapshot.take_cluster()
     found = findings_for(cluster, inputs.namespace_filter())

@@ -14,7 +14,6 @@ from ..model.suggest import SuggestResult, family_counts, metallb_pick, suggest
 from .common import Inputs, legacy_note
 from .target import check_family, described_service, find_service
 
-FORMATS = ("table", "wide", "json", "yaml", "annotation")
 WHY = {"current": "what the service holds now", "shared": "shared with like services",
        "matching": "IPv6 reads like the IPv4", "lowest": "lowest free"}
 
@@ -66,7 +65,6 @@ def pool_entry(cluster: Cluster, pool) -> dict:
 
 
 def run(inputs: Inputs, query: FreeQuery) -> int:
-    inputs.check_output(FORMATS)
     snapshot = inputs.snapshot()
     cluster = snapshot.take_cluster()
     target, family = resolve_target(cluster, inputs, query)

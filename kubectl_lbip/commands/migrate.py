@@ -17,7 +17,6 @@ from ..model.services import Service
 from .common import Inputs
 from .writes import attempt_write, check_dry_run
 
-FORMATS = ("table", "json", "yaml")
 PROGRESS_THRESHOLD = 20  # fewer services finish before a counter would help
 
 PLANNED = "planned"  # not written: a client dry run, or before the writes
@@ -47,7 +46,6 @@ class Outcome:
 
 
 def run(inputs: Inputs, req: MigrateRequest) -> int:
-    inputs.check_output(FORMATS)
     check_dry_run(req.dry_run)
     _check_options(inputs, req)
     if req.configmap:

@@ -8,7 +8,6 @@ from ..model.addresses import IPV4, IPV6
 from ..model.suggest import family_counts
 from .common import Inputs, legacy_note
 
-FORMATS = ("table", "wide", "json", "yaml")
 
 
 def pool_rows(cluster):
@@ -31,7 +30,6 @@ def pool_rows(cluster):
 
 
 def run(inputs: Inputs) -> int:
-    inputs.check_output(FORMATS)
     snapshot = inputs.snapshot()
     cluster = snapshot.take_cluster()
     rows = pool_rows(cluster)

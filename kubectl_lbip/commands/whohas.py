@@ -11,7 +11,6 @@ from ..model.cluster import Cluster
 from ..model.rules import sharing_conflict
 from .common import Inputs
 
-FORMATS = ("table", "wide", "json", "yaml")
 
 
 def parse_queries(texts: Sequence[str]) -> List[Interval]:
@@ -62,7 +61,6 @@ def answer(cluster: Cluster, queries: Sequence[Interval]) -> List[dict]:
 
 
 def run(inputs: Inputs, texts: Sequence[str]) -> int:
-    inputs.check_output(FORMATS)
     queries = parse_queries(texts)  # bad input fails before any cluster access
     cluster = inputs.snapshot().take_cluster()
     results = answer(cluster, queries)

@@ -36,11 +36,14 @@ _RESOURCE_NAMES = {
 class LiveClient:
     """One API server, as kubectl would reach it with the same flags."""
 
-    def __init__(self, api_client, namespace: str, server: str, context: str = ""):
+    def __init__(self, api_client, namespace: str, server: str, context: str = "",
+                 request_timeout: Optional[float] = None):
         self.api = api_client
         self.namespace = namespace
         self.server = server
         self.context = context
+        # --request-timeout: None is TIMEOUT, 0 is none (kubectl's "0")
+        self.timeout: Any = TIMEOUT if request_timeout is None else (request_timeout or None)
 
     # --- plumbing
     def request(self, method: str, path: str, query: Optional[List[Tuple[str, str]]] = None,
@@ -55,7 +58,7 @@ class LiveClient:
                 data, status, _ = self.api.call_api(
                     path, method, query_params=query or [], header_params=headers, body=body,
                     auth_settings=["BearerToken"], _preload_content=False,
-                    _request_timeout=TIMEOUT)
+                    _request_timeout=self.timeout)
                 payload = data.data
             except Exception as exc:  # mapped to one clear error below
                 status = getattr(exc, "status", None) or "error"
@@ -227,22 +230,51 @@ def _short(reason: Any) -> str:
     return text.rstrip(")'\"")[:200]
 
 
-def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None) -> LiveClient:
+def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None,
+            request_timeout: Optional[float] = None, **flags: Any) -> LiveClient:
     """Resolve the configuration as kubectl does: --kubeconfig, else KUBECONFIG (a
     list of files merged), else ~/.kube/config, else the in-cluster service account;
-    --context, else the current context; the context's namespace."""
+    --context, else the current context; the context's namespace. kubectl's global
+    flags (``flags``: server, token, cluster, user, certificate_authority,
+    client_certificate, client_key, insecure_skip_tls_verify, tls_server_name,
+    as_user, as_group, as_uid) override what the kubeconfig says, and with --server
+    no kubeconfig is needed. ``request_timeout``: seconds per request, 0 for none,
+    None for TIMEOUT."""
     from kubernetes import client as k8s_client
+
+    flags = {k: v for k, v in flags.items() if v not in (None, False, [], ())}
+    unknown = set(flags) - set(_OVERRIDES)
+    if unknown:
+        raise TypeError(f"connect() got unexpected flags {sorted(unknown)}")
+    configuration = k8s_client.Configuration()
+    configuration.retries = 1
+    namespace, name = _load(configuration, kubeconfig, context, flags)
+    _override(configuration, flags)
+    api = k8s_client.ApiClient(configuration)
+    _impersonate(api, flags)
+    return LiveClient(api, namespace, configuration.host, name, request_timeout)
+
+
+_OVERRIDES = ("server", "token", "cluster", "user", "certificate_authority",
+              "client_certificate", "client_key", "insecure_skip_tls_verify", "tls_server_name",
+              "as_user", "as_group", "as_uid")
+
+
+def _load(configuration, kubeconfig: Optional[str], context: Optional[str],
+          flags: Dict[str, Any]) -> Tuple[str, str]:
+    """Fill ``configuration`` from the kubeconfig (or the pod's service account);
+    the namespace and the context's name."""
     from kubernetes import config as k8s_config
-    from kubernetes.config import incluster_config
+    from kubernetes.config import incluster_config, kube_config
     from kubernetes.config.config_exception import ConfigException
 
     path = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
     files = [p for p in path.split(os.pathsep) if p]
     if kubeconfig and not os.path.exists(kubeconfig):
         raise UsageError(f"kubeconfig {kubeconfig!r} does not exist")
-    configuration = k8s_client.Configuration()
-    configuration.retries = 1
     if not any(os.path.exists(os.path.expanduser(p)) for p in files):
+        if flags.get("server") and not context:
+            return "default", ""  # kubectl needs no kubeconfig with --server
         if os.environ.get("KUBERNETES_SERVICE_HOST") and not context:
             try:
                 k8s_config.load_incluster_config(client_configuration=configuration)
@@ -255,13 +287,15 @@ def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None) -> 
             if os.path.exists(ns_file):
                 with open(ns_file) as f:
                     namespace = f.read().strip() or "default"
-            return LiveClient(k8s_client.ApiClient(configuration), namespace, configuration.host)
+            return namespace, ""
         raise ClusterError("no kubeconfig found (tried "
                            f"{', '.join(files) or '~/.kube/config'}) and not running in a cluster; "
-                           "use --kubeconfig, KUBECONFIG, or -f to read manifests")
+                           "use --kubeconfig, KUBECONFIG, --server, or -f to read manifests")
     contexts, current = _contexts(files)
     name = context or current
     if not name:
+        if flags.get("server"):
+            return "default", ""
         raise UsageError("the kubeconfig has no current context; use --context")
     chosen = contexts.get(name)
     if chosen is None:
@@ -272,12 +306,82 @@ def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None) -> 
     try:
         # the context is always named: the client's loader would otherwise read the
         # current-context as it merges it (the last file's), and fail on a stale one
-        k8s_config.load_kube_config(config_file=path, context=name,
-                                    client_configuration=configuration, persist_config=False)
+        loader = kube_config._get_kube_config_loader(filename=path, active_context=name,
+                                                     persist_config=False)
+        for kind in ("cluster", "user"):  # --cluster, --user: another entry of the kubeconfig
+            if flags.get(kind):
+                entry = loader._config[kind + "s"].get_with_name(flags[kind], safe=True)
+                if entry is None:
+                    raise UsageError(f'{kind} "{flags[kind]}" does not exist in the kubeconfig')
+                setattr(loader, "_" + kind, entry[kind])
+        if flags.get("token"):
+            loader._user = None  # --token replaces the kubeconfig user's credentials
+        loader.load_and_set(configuration)
     except ConfigException as exc:
         raise UsageError(f"invalid kubeconfig: {exc}") from None
-    namespace = (chosen.get("context") or {}).get("namespace") or "default"
-    return LiveClient(k8s_client.ApiClient(configuration), namespace, configuration.host, name)
+    return (chosen.get("context") or {}).get("namespace") or "default", name
+
+
+def _override(configuration, flags: Dict[str, Any]) -> None:
+    """kubectl's global flags over the kubeconfig, as clientcmd's overrides do."""
+    for flag in ("certificate_authority", "client_certificate", "client_key"):
+        if flags.get(flag) and not os.path.exists(flags[flag]):
+            raise UsageError(f"--{flag.replace('_', '-')} {flags[flag]!r} does not exist")
+    if flags.get("server"):
+        configuration.host = flags["server"].rstrip("/")
+    if flags.get("token"):
+        configuration.api_key = {"authorization": "Bearer " + flags["token"]}
+        configuration.refresh_api_key_hook = None
+    if flags.get("certificate_authority"):
+        configuration.ssl_ca_cert = flags["certificate_authority"]
+    if flags.get("client_certificate"):
+        configuration.cert_file = flags["client_certificate"]
+    if flags.get("client_key"):
+        configuration.key_file = flags["client_key"]
+    if flags.get("tls_server_name"):
+        configuration.tls_server_name = flags["tls_server_name"]
+    if flags.get("insecure_skip_tls_verify"):
+        configuration.verify_ssl = False
+        if not flags.get("certificate_authority"):
+            configuration.ssl_ca_cert = None  # kubectl drops the kubeconfig's CA too
+        import warnings
+
+        import urllib3
+
+        # kubectl prints nothing about it; neither do we
+        warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+
+
+def _impersonate(api, flags: Dict[str, Any]) -> None:
+    """--as, --as-group (repeatable: one header each), --as-uid."""
+    groups = list(flags.get("as_group") or ())
+    if (groups or flags.get("as_uid")) and not flags.get("as_user"):
+        raise UsageError("--as-group and --as-uid need --as (the user to impersonate)")
+    if flags.get("as_user"):
+        api.set_default_header("Impersonate-User", flags["as_user"])
+    if flags.get("as_uid"):
+        api.set_default_header("Impersonate-Uid", flags["as_uid"])
+    if groups:
+        api.rest_client.pool_manager = _WithGroups(api.rest_client.pool_manager, groups)
+
+
+class _WithGroups:
+    """The client's connection pool, sending one Impersonate-Group header per group
+    (its headers are a dict, which holds one value per name)."""
+
+    def __init__(self, pool, groups: List[str]):
+        self._pool, self._groups = pool, groups
+
+    def request(self, *args: Any, headers: Any = None, **kwargs: Any) -> Any:
+        from urllib3 import HTTPHeaderDict
+
+        merged = HTTPHeaderDict(headers or {})
+        for group in self._groups:
+            merged.add("Impersonate-Group", group)
+        return self._pool.request(*args, headers=merged, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)
 
 
 def _contexts(files: List[str]) -> Tuple[Dict[str, Dict[str, Any]], str]:
