@@ -67,3 +67,15 @@ def legacy_note(snapshot: Snapshot) -> Optional[str]:
         return ("note: no IPAddressPool found; read the pools of MetalLB's legacy ConfigMap "
                 "(before v0.13). 'kubectl lbip migrate --configmap' converts it")
     return None
+
+
+def note_empty_namespace(cluster, namespace: Optional[str]) -> bool:
+    """-n naming a namespace without a LoadBalancer service (or that does not exist)
+    is never silent: kubectl's own line on stderr. True when it was printed."""
+    from .. import render
+
+    if namespace and not any(s.namespace == namespace and s.is_load_balancer
+                             for s in cluster.services):
+        render.note(f"No resources found in {namespace} namespace.")
+        return True
+    return False

@@ -11,7 +11,7 @@ from ..model.addresses import DUAL, IPV4, IPV6
 from ..model.cluster import Cluster
 from ..model.services import CURRENT, LB_IPS, Service
 from ..model.suggest import SuggestResult, family_counts, metallb_pick, suggest
-from .common import Inputs, legacy_note
+from .common import Inputs, legacy_note, note_empty_namespace
 from .target import check_family, described_service, find_service
 
 WHY = {"current": "what the service holds now", "shared": "shared with like services",
@@ -28,14 +28,20 @@ class FreeQuery:
     ports: Optional[str] = None
     pool: Optional[str] = None
 
+    def validate(self) -> None:
+        """Every combination of options free refuses, in one place."""
+        check_family(self.family)
+        if self.for_service and (self.selector or self.sharing_key or self.ports):
+            raise UsageError("--for takes the service's own labels, sharing key and ports; "
+                             "leave out --selector, --sharing-key and --ports")
+        if self.count < 1:
+            raise UsageError("--count must be at least 1")
+
 
 def resolve_target(cluster: Cluster, inputs: Inputs, query: FreeQuery):
     """The target service (or None) and the family to suggest for."""
     family = check_family(query.family)
     if query.for_service:
-        if query.selector or query.sharing_key or query.ports:
-            raise UsageError("--for takes the service's own labels, sharing key and ports; "
-                             "leave out --selector, --sharing-key and --ports")
         target = find_service(cluster, inputs.default_namespace(), query.for_service)
         svc_family, why = target.family()
         if svc_family is None:
@@ -53,8 +59,6 @@ def resolve_target(cluster: Cluster, inputs: Inputs, query: FreeQuery):
 def compute(cluster: Cluster, target: Optional[Service], family: str, query: FreeQuery) -> SuggestResult:
     if query.pool and cluster.pool(query.pool) is None:
         raise UsageError(f"pool {query.pool!r} does not exist")
-    if query.count < 1:
-        raise UsageError("--count must be at least 1")
     return suggest(cluster, family, query.count, target, query.pool)
 
 
@@ -65,8 +69,10 @@ def pool_entry(cluster: Cluster, pool) -> dict:
 
 
 def run(inputs: Inputs, query: FreeQuery) -> int:
+    query.validate()
     snapshot = inputs.snapshot()
     cluster = snapshot.take_cluster()
+    note_empty_namespace(cluster, inputs.namespace)
     target, family = resolve_target(cluster, inputs, query)
     result = compute(cluster, target, family, query)
     pick = metallb_pick(cluster, target) if query.for_service else None

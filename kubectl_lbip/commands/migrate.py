@@ -14,7 +14,7 @@ from .. import render
 from ..errors import EXIT_CLUSTER, EXIT_NEGATIVE, EXIT_OK, UsageError
 from ..model.migrate import ServicePlan, plan_all, plan_service
 from ..model.services import Service
-from .common import Inputs
+from .common import Inputs, note_empty_namespace
 from .writes import attempt_write, check_dry_run
 
 PROGRESS_THRESHOLD = 20  # fewer services finish before a counter would help
@@ -36,6 +36,24 @@ class MigrateRequest:
     in_place: bool = False
     configmap: bool = False
 
+    def validate(self, inputs: Inputs) -> None:
+        """Every combination of options migrate refuses, in one place."""
+        check_dry_run(self.dry_run)
+        if self.configmap and (self.backup or self.restore or self.in_place):
+            raise UsageError("--configmap only prints manifests: not with --backup, --restore "
+                             "or --in-place")
+        if self.backup and self.restore:
+            raise UsageError("--backup and --restore do not go together")
+        if inputs.offline and (self.backup or self.restore):
+            raise UsageError("--backup and --restore are for a cluster; with -f the files are "
+                             "the backup (keep them in version control)")
+        if inputs.offline and self.dry_run == "server" and not self.configmap:
+            raise UsageError("--dry-run=server needs a cluster; with -f use --dry-run=client")
+        if self.in_place and not inputs.offline:
+            raise UsageError("--in-place rewrites the files given with -f")
+        if self.in_place and "-" in inputs.filenames:
+            raise UsageError("--in-place cannot rewrite standard input")
+
 
 @dataclass
 class Outcome:
@@ -46,8 +64,7 @@ class Outcome:
 
 
 def run(inputs: Inputs, req: MigrateRequest) -> int:
-    check_dry_run(req.dry_run)
-    _check_options(inputs, req)
+    req.validate(inputs)
     if req.configmap:
         from .migrate_configmap import _run_configmap
         return _run_configmap(inputs)
@@ -58,22 +75,6 @@ def run(inputs: Inputs, req: MigrateRequest) -> int:
         from .migrate_files import _run_files
         return _run_files(inputs, req)
     return _run_live(inputs, req)
-
-
-def _check_options(inputs: Inputs, req: MigrateRequest) -> None:
-    if req.configmap and (req.backup or req.restore or req.in_place):
-        raise UsageError("--configmap only prints manifests: not with --backup, --restore or --in-place")
-    if req.backup and req.restore:
-        raise UsageError("--backup and --restore do not go together")
-    if inputs.offline and (req.backup or req.restore):
-        raise UsageError("--backup and --restore are for a cluster; with -f the files are the "
-                         "backup (keep them in version control)")
-    if inputs.offline and req.dry_run == "server" and not req.configmap:
-        raise UsageError("--dry-run=server needs a cluster; with -f use --dry-run=client")
-    if req.in_place and not inputs.offline:
-        raise UsageError("--in-place rewrites the files given with -f")
-    if req.in_place and "-" in inputs.filenames:
-        raise UsageError("--in-place cannot rewrite standard input")
 
 
 # --- the plan, as a table or as data
@@ -186,6 +187,7 @@ def _run_live(inputs: Inputs, req: MigrateRequest) -> int:
     namespace = inputs.namespace_filter()
     services = [s for s in cluster.services if namespace is None or s.namespace == namespace]
     outcomes = _initial(plan_all(cluster, services))
+    note_empty_namespace(cluster, namespace)
     if _nothing_to_do(outcomes, namespace):
         return _finish(outcomes, inputs.output, req.dry_run)
     pending = [o for o in outcomes if o.status == PLANNED]

@@ -38,6 +38,9 @@ def run(inputs: Inputs) -> int:
     if inputs.output in ("json", "yaml"):
         render.emit({"pools": rows, "legacyConfigMap": snapshot.uses_legacy_config}, inputs.output)
         return EXIT_OK
+    if inputs.output == "name":
+        render.names("ipaddresspool.metallb.io", [r["name"] for r in rows])
+        return EXIT_OK
     if not rows:
         render.note("no IPAddressPool found")
         return EXIT_OK
