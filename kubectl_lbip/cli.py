@@ -129,7 +129,7 @@ _COMMON = [
     ("request_timeout", Annotated[Optional[str], typer.Option(
         "--request-timeout", metavar="DURATION", callback=_duration,
         help="How long one API request may take, e.g. 1s, 2m; 0 waits forever "
-        "(default: 30s to connect, 120s for an answer).")], None),
+        "(default: 10s to connect, 120s for an answer).")], None),
     ("verbose", Annotated[int, typer.Option(
         "-v", "--v", "--verbose", metavar="LEVEL", min=0,
         help="Log level as kubectl's: 6 and above log each API request (method, path, status, "
