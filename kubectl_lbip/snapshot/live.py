@@ -43,7 +43,9 @@ class LiveClient:
         self.server = server
         self.context = context
         # --request-timeout: None is TIMEOUT, 0 is none (kubectl's "0")
-        self.timeout: Any = TIMEOUT if request_timeout is None else (request_timeout or None)
+        # (the client takes a float only as a (connect, read) pair; a bare float is ignored)
+        self.timeout: Any = TIMEOUT if request_timeout is None else (
+            (request_timeout, request_timeout) if request_timeout > 0 else None)
 
     # --- plumbing
     def request(self, method: str, path: str, query: Optional[List[Tuple[str, str]]] = None,
@@ -94,6 +96,10 @@ class LiveClient:
                 return UsageError(f"the API server refused the change: {message}")
             return ClusterError(f"{method} {path} failed ({exc.status}): {message or exc.reason}")
         reason = getattr(exc, "reason", None) or exc
+        if "timed out" in str(reason).lower() and self.timeout:
+            limit = self.timeout[1] if isinstance(self.timeout, tuple) else self.timeout
+            return ClusterError(f"{method} {path}: the API server at {self.server} did not "
+                                f"answer within {limit:g}s (--request-timeout)")
         return ClusterError(f"cannot reach the API server at {self.server}: {_short(reason)}")
 
     def list_all(self, path: str, trim: Callable[[dict], dict],
@@ -248,6 +254,10 @@ def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None,
         raise TypeError(f"connect() got unexpected flags {sorted(unknown)}")
     configuration = k8s_client.Configuration()
     configuration.retries = 1
+    if request_timeout is not None:  # the user's deadline is the request's: no second try after it
+        from urllib3.util.retry import Retry
+
+        configuration.retries = Retry(total=1, read=0, redirect=0)
     namespace, name = _load(configuration, kubeconfig, context, flags)
     _override(configuration, flags)
     api = k8s_client.ApiClient(configuration)
