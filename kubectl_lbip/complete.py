@@ -12,20 +12,19 @@ It never writes an error into the shell: any failure completes nothing."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import ssl
 import sys
-import tempfile
 from typing import Any, Dict, List, Optional, Sequence, Tuple
-from urllib.parse import urlsplit
+
+# ssl, http.client, base64 and tempfile are imported only when a cluster is asked
 
 # Cobra's ShellCompDirective values
 DEFAULT = 0  # the shell may complete file names
 NO_SPACE = 2
 NO_FILE = 4
 DEADLINE = 1.0  # seconds for the whole answer from a cluster
+TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 
 NAMESPACE, SERVICE, POOL, CONTEXT, CLUSTER, USER, FILE = (
     "namespace", "service", "pool", "context", "cluster", "user", "file")
@@ -178,17 +177,20 @@ class _Cluster:
             return [i["metadata"]["name"] for i in items]
         if kind == SERVICE:
             ns = flags.get("-n") or flags.get("--namespace") or conn["namespace"]
-            items = _get(conn, f"/api/v1/namespaces/{ns}/services")
-            return [i["metadata"]["name"] for i in items
-                    if (i.get("spec") or {}).get("type") == "LoadBalancer"]
+            # as a Table (what `kubectl get` asks for): names and types, not whole objects
+            table = _get(conn, f"/api/v1/namespaces/{ns}/services?includeObject=None",
+                         TABLE, whole=True)
+            columns = [c.get("name") for c in table.get("columnDefinitions") or ()]
+            if "Type" not in columns:
+                return []
+            at = columns.index("Type")
+            return [r["cells"][0] for r in table.get("rows") or ()
+                    if r["cells"][at] == "LoadBalancer"]
         return []
 
 
 def _kubeconfig(path: Optional[str], env: Dict[str, str]) -> Dict[str, Any]:
     """The merged kubeconfig (first file wins per name), each entry remembering its file."""
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     files = [path] if path else [p for p in (env.get("KUBECONFIG") or "").split(os.pathsep) if p]
     if not files:
         files = [os.path.join(env.get("HOME") or os.path.expanduser("~"), ".kube", "config")]
@@ -198,7 +200,15 @@ def _kubeconfig(path: Optional[str], env: Dict[str, str]) -> Dict[str, Any]:
         if not os.path.exists(f):
             continue
         with open(f) as fh:
-            doc = yaml.load(fh, Loader=loader) or {}
+            text = fh.read()
+        try:
+            doc = json.loads(text) if text.lstrip().startswith("{") else None
+        except ValueError:
+            doc = None
+        if doc is None:
+            import yaml
+
+            doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
         for kind in ("contexts", "clusters", "users"):
             seen = {e.get("name") for e in merged[kind]}
             for entry in doc.get(kind) or ():
@@ -217,6 +227,9 @@ def _named(config: Dict[str, Any], kind: str, name: Optional[str]) -> Dict[str, 
 
 
 def _connection(config: Dict[str, Any], flags: Dict[str, str]) -> Dict[str, Any]:
+    import base64
+    import ssl
+
     context = _named(config, "context", flags.get("--context") or config["current-context"])
     cluster = _named(config, "cluster", flags.get("--cluster") or context.get("cluster"))
     user = _named(config, "user", flags.get("--user") or context.get("user"))
@@ -257,6 +270,9 @@ def _connection(config: Dict[str, Any], flags: Dict[str, str]) -> Dict[str, Any]
 
 
 def _file(entry: Dict[str, Any], key: str, temps: List[str]) -> str:
+    import base64
+    import tempfile
+
     if entry.get(key + "-data"):
         fd, path = tempfile.mkstemp(prefix="kubectl-lbip-complete-")
         temps.append(path)
@@ -266,19 +282,23 @@ def _file(entry: Dict[str, Any], key: str, temps: List[str]) -> str:
     return os.path.join(entry["_dir"], entry[key])
 
 
-def _get(conn: Dict[str, Any], path: str) -> List[Dict[str, Any]]:
+def _get(conn: Dict[str, Any], path: str, accept: str = "application/json",
+         whole: bool = False) -> Any:
     import http.client
+    from urllib.parse import urlsplit
 
     url = urlsplit(conn["server"])
     cls = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
     kwargs = {"context": conn["ssl"]} if url.scheme == "https" else {}
     http_conn = cls(url.hostname, url.port, timeout=DEADLINE, **kwargs)
     try:
-        http_conn.request("GET", url.path.rstrip("/") + path, headers=conn["headers"])
+        http_conn.request("GET", url.path.rstrip("/") + path,
+                          headers={**conn["headers"], "Accept": accept})
         resp = http_conn.getresponse()
         if resp.status != 200:
-            return []
-        return json.loads(resp.read()).get("items") or []
+            return {} if whole else []
+        data = json.loads(resp.read())
+        return data if whole else data.get("items") or []
     finally:
         http_conn.close()
 
