@@ -12,9 +12,8 @@ from enum import Enum
 from typing import List, Optional
 
 import typer
-from typing_extensions import Annotated
-
 from typer.core import TyperCommand
+from typing_extensions import Annotated
 
 from . import __version__
 from .errors import LbipError
@@ -63,24 +62,69 @@ def _duration(value: Optional[str]) -> Optional[str]:
     return value
 
 
-def _formats(name: str, *values: str):
-    """The -o values of one command, declared once: --help lists exactly these and
-    Click refuses any other (exit 2)."""
-    return Enum(name, [(v, v) for v in values], type=str)
+# The -o values of each command, declared once: --help lists exactly these and Click
+# refuses any other (exit 2).
+class PoolsFormat(str, Enum):
+    table = "table"
+    wide = "wide"
+    json = "json"
+    yaml = "yaml"
+    name = "name"
 
 
-PoolsFormat = _formats("PoolsFormat", "table", "wide", "json", "yaml", "name")
-FreeFormat = _formats("FreeFormat", "table", "wide", "json", "yaml", "annotation")
-WhoHasFormat = _formats("WhoHasFormat", "table", "json", "yaml", "name")
-CheckFormat = _formats("CheckFormat", "table", "json", "yaml")
-AnnotateFormat = _formats("AnnotateFormat", "yaml", "json")
-MigrateFormat = _formats("MigrateFormat", "table", "json", "yaml")
-DryRunChoice = _formats("DryRunChoice", "none", "client", "server")
-FamilyChoice = _formats("FamilyChoice", "dual", "ipv4", "ipv6")
+class FreeFormat(str, Enum):
+    table = "table"
+    wide = "wide"
+    json = "json"
+    yaml = "yaml"
+    annotation = "annotation"
 
 
-def _output(fmt, text: str = "Output format."):
-    return Annotated[fmt, typer.Option("-o", "--output", help=text)]
+class WhoHasFormat(str, Enum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+    name = "name"
+
+
+class CheckFormat(str, Enum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
+class AnnotateFormat(str, Enum):
+    yaml = "yaml"
+    json = "json"
+
+
+class MigrateFormat(str, Enum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
+class DryRunChoice(str, Enum):
+    none = "none"
+    client = "client"
+    server = "server"
+
+
+class FamilyChoice(str, Enum):
+    dual = "dual"
+    ipv4 = "ipv4"
+    ipv6 = "ipv6"
+
+
+_FORMAT = "Output format."
+PoolsOutput = Annotated[PoolsFormat, typer.Option("-o", "--output", help=_FORMAT)]
+FreeOutput = Annotated[FreeFormat, typer.Option("-o", "--output", help=_FORMAT)]
+WhoHasOutput = Annotated[WhoHasFormat, typer.Option("-o", "--output", help=_FORMAT)]
+CheckOutput = Annotated[CheckFormat, typer.Option("-o", "--output", help=_FORMAT)]
+MigrateOutput = Annotated[MigrateFormat, typer.Option("-o", "--output", help=_FORMAT)]
+AnnotateOutput = Annotated[AnnotateFormat, typer.Option(
+    "-o", "--output", help="Output format of the object (with -f) or the patch "
+    "(with --dry-run=client).")]
 
 
 Namespace = Annotated[Optional[str], typer.Option(
@@ -221,7 +265,7 @@ def version() -> None:
 @app.command(cls=KubectlCommand)
 @kubectl_command
 def pools(
-    output: _output(PoolsFormat) = PoolsFormat.table,
+    output: PoolsOutput = PoolsFormat.table,
     no_headers: NoHeaders = False,
     *,
     where: Where,
@@ -256,7 +300,7 @@ def free(
                      help="Ports of the service to be, e.g. TCP/80,UDP/53.")] = None,
     pool: Annotated[Optional[str], typer.Option("--pool", metavar="NAME",
                     help="Only this pool.")] = None,
-    output: _output(FreeFormat) = FreeFormat.table,
+    output: FreeOutput = FreeFormat.table,
     no_headers: NoHeaders = False,
     namespace: Annotated[Optional[str], typer.Option(
         "-n", "--namespace", metavar="NS", callback=_namespace,
@@ -279,7 +323,8 @@ def free(
     """
     from .commands import free as cmd
 
-    query = cmd.FreeQuery(family=family.value if family else None, count=count, for_service=for_service, selector=selector,
+    query = cmd.FreeQuery(family=family.value if family else None, count=count,
+                          for_service=for_service, selector=selector,
                           sharing_key=sharing_key, ports=ports, pool=pool)
     return cmd.run(where.inputs(namespace, output, no_headers=no_headers), query)
 
@@ -289,7 +334,7 @@ def free(
 def who_has(
     addresses: Annotated[List[str], typer.Argument(metavar="IP|CIDR...",
                          help="Addresses or CIDRs to look up.")],
-    output: _output(WhoHasFormat) = WhoHasFormat.table,
+    output: WhoHasOutput = WhoHasFormat.table,
     no_headers: NoHeaders = False,
     namespace: Annotated[Optional[str], typer.Option(
         "-n", "--namespace", metavar="NS", callback=_namespace,
@@ -318,7 +363,7 @@ def who_has(
 @kubectl_command
 def check(
     strict: Annotated[bool, typer.Option("--strict", help="Warnings count as failures too.")] = False,
-    output: _output(CheckFormat) = CheckFormat.table,
+    output: CheckOutput = CheckFormat.table,
     no_headers: NoHeaders = False,
     namespace: Annotated[Optional[str], typer.Option(
         "-n", "--namespace", metavar="NS", callback=_namespace,
@@ -366,8 +411,7 @@ def annotate(
                     "passes.")] = False,
     timeout: Annotated[str, typer.Option("--timeout", metavar="DURATION",
                        help="How long --wait waits, e.g. 30s or 2m.")] = "30s",
-    output: _output(AnnotateFormat, "Output format of the object (with -f) or the patch "
-                    "(with --dry-run=client).") = AnnotateFormat.yaml,
+    output: AnnotateOutput = AnnotateFormat.yaml,
     namespace: Namespace = None,
     *,
     where: Where,
@@ -409,7 +453,7 @@ def migrate(
     configmap: Annotated[bool, typer.Option("--configmap", help="Convert MetalLB's legacy "
                          "ConfigMap into IPAddressPool and advertisement manifests (printed, "
                          "never applied).")] = False,
-    output: _output(MigrateFormat) = MigrateFormat.table,
+    output: MigrateOutput = MigrateFormat.table,
     no_headers: NoHeaders = False,
     namespace: Annotated[Optional[str], typer.Option(
         "-n", "--namespace", metavar="NS", callback=_namespace,

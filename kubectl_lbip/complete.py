@@ -27,16 +27,38 @@ DEADLINE = 1.0  # seconds for the whole answer from a cluster
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 
 NAMESPACE, SERVICE, POOL, CONTEXT, CLUSTER, USER, FILE = (
-    "namespace", "service", "pool", "context", "cluster", "user", "file")
+    "namespace",
+    "service",
+    "pool",
+    "context",
+    "cluster",
+    "user",
+    "file",
+)
 
 # kubectl's global flags and -f, on every command but version: flag -> value kind
 # (a kind above, a tuple of choices, or None for free text)
 COMMON: Dict[str, Any] = {
-    "-f": FILE, "--filename": FILE, "--kubeconfig": FILE, "--context": CONTEXT,
-    "--cluster": CLUSTER, "--user": USER, "-s": None, "--server": None, "--token": None,
-    "--certificate-authority": FILE, "--client-certificate": FILE, "--client-key": FILE,
-    "--tls-server-name": None, "--as": None, "--as-group": None, "--as-uid": None,
-    "--request-timeout": None, "-v": None, "--v": None, "--verbose": None,
+    "-f": FILE,
+    "--filename": FILE,
+    "--kubeconfig": FILE,
+    "--context": CONTEXT,
+    "--cluster": CLUSTER,
+    "--user": USER,
+    "-s": None,
+    "--server": None,
+    "--token": None,
+    "--certificate-authority": FILE,
+    "--client-certificate": FILE,
+    "--client-key": FILE,
+    "--tls-server-name": None,
+    "--as": None,
+    "--as-group": None,
+    "--as-uid": None,
+    "--request-timeout": None,
+    "-v": None,
+    "--v": None,
+    "--verbose": None,
 }
 COMMON_BOOLS = ("--insecure-skip-tls-verify", "-h", "--help")
 NS = {"-n": NAMESPACE, "--namespace": NAMESPACE}
@@ -44,27 +66,53 @@ DRY_RUN = ("none", "client", "server")
 
 COMMANDS: Dict[str, Tuple[str, Dict[str, Any], Sequence[str], Sequence[Any]]] = {
     # name: (description, valued flags, boolean flags, positional kinds)
-    "pools": ("List MetalLB's address pools and their usage",
-              {"-o": ("table", "wide", "json", "yaml", "name")}, ("--no-headers",), ()),
-    "free": ("Free addresses and suggestions MetalLB will accept",
-             {**NS, "-o": ("table", "wide", "json", "yaml", "annotation"),
-              "--family": ("dual", "ipv4", "ipv6"), "--count": None, "--for": SERVICE,
-              "-l": None, "--selector": None, "--sharing-key": None, "--ports": None,
-              "--pool": POOL}, ("--no-headers",), ()),
-    "who-has": ("Which services hold or request an address",
-                {**NS, "-o": ("table", "json", "yaml", "name")},
-                ("--no-headers", "-A", "--all-namespaces"), ()),
-    "check": ("Lint a cluster or manifests for what MetalLB would punish",
-              {**NS, "-o": ("table", "json", "yaml")},
-              ("--no-headers", "-A", "--all-namespaces", "--strict"), ()),
-    "annotate": ("Pin addresses on a service, checked against MetalLB's rules",
-                 {**NS, "-o": ("yaml", "json"), "--dry-run": DRY_RUN, "--timeout": None},
-                 ("--auto", "--overwrite", "--clear-spec-ip", "--wait"), (SERVICE,)),
-    "migrate": ("Move deprecated MetalLB annotations to metallb.io/*",
-                {**NS, "-o": ("table", "json", "yaml"), "--dry-run": DRY_RUN,
-                 "--backup": FILE, "--restore": FILE},
-                ("--no-headers", "-A", "--all-namespaces", "-y", "--yes", "--in-place",
-                 "--configmap"), ()),
+    "pools": (
+        "List MetalLB's address pools and their usage",
+        {"-o": ("table", "wide", "json", "yaml", "name")},
+        ("--no-headers",),
+        (),
+    ),
+    "free": (
+        "Free addresses and suggestions MetalLB will accept",
+        {
+            **NS,
+            "-o": ("table", "wide", "json", "yaml", "annotation"),
+            "--family": ("dual", "ipv4", "ipv6"),
+            "--count": None,
+            "--for": SERVICE,
+            "-l": None,
+            "--selector": None,
+            "--sharing-key": None,
+            "--ports": None,
+            "--pool": POOL,
+        },
+        ("--no-headers",),
+        (),
+    ),
+    "who-has": (
+        "Which services hold or request an address",
+        {**NS, "-o": ("table", "json", "yaml", "name")},
+        ("--no-headers", "-A", "--all-namespaces"),
+        (),
+    ),
+    "check": (
+        "Lint a cluster or manifests for what MetalLB would punish",
+        {**NS, "-o": ("table", "json", "yaml")},
+        ("--no-headers", "-A", "--all-namespaces", "--strict"),
+        (),
+    ),
+    "annotate": (
+        "Pin addresses on a service, checked against MetalLB's rules",
+        {**NS, "-o": ("yaml", "json"), "--dry-run": DRY_RUN, "--timeout": None},
+        ("--auto", "--overwrite", "--clear-spec-ip", "--wait"),
+        (SERVICE,),
+    ),
+    "migrate": (
+        "Move deprecated MetalLB annotations to metallb.io/*",
+        {**NS, "-o": ("table", "json", "yaml"), "--dry-run": DRY_RUN, "--backup": FILE, "--restore": FILE},
+        ("--no-headers", "-A", "--all-namespaces", "-y", "--yes", "--in-place", "--configmap"),
+        (),
+    ),
     "version": ("Print the plugin's version", {}, ("-h", "--help"), ()),
 }
 ALIASES = {"--output": "-o", "--selector": "-l"}
@@ -75,13 +123,11 @@ def flags_of(command: str) -> Tuple[Dict[str, Any], Sequence[str]]:
     _, valued, bools, _ = COMMANDS[command]
     if command == "version":
         return {}, tuple(bools)
-    valued = {**COMMON, **valued, **{long: valued[short] for long, short in ALIASES.items()
-                                     if short in valued}}
+    valued = {**COMMON, **valued, **{long: valued[short] for long, short in ALIASES.items() if short in valued}}
     return valued, tuple(bools) + COMMON_BOOLS
 
 
-def complete(args: Sequence[str], env: Optional[Dict[str, str]] = None,
-             fetch=None) -> Tuple[List[str], int]:
+def complete(args: Sequence[str], env: Optional[Dict[str, str]] = None, fetch=None) -> Tuple[List[str], int]:
     """Candidates and Cobra directive for ``args`` (the last one is being typed)."""
     env = dict(os.environ if env is None else env)
     words, current = list(args[:-1]), (args[-1] if args else "")
@@ -104,8 +150,7 @@ def complete(args: Sequence[str], env: Optional[Dict[str, str]] = None,
         if word.startswith("--") and "=" in word:
             name, _, value = word.partition("=")
             flags[name] = value
-        elif word.startswith("-") and not word.startswith("--") and len(word) > 2 \
-                and word[:2] in valued:
+        elif word.startswith("-") and not word.startswith("--") and len(word) > 2 and word[:2] in valued:
             flags[word[:2]] = word[2:].lstrip("=")
         elif word in ("-v", "--v", "--verbose"):
             continue  # a level may follow; a bare number is never a positional here
@@ -178,14 +223,12 @@ class _Cluster:
         if kind == SERVICE:
             ns = flags.get("-n") or flags.get("--namespace") or conn["namespace"]
             # as a Table (what `kubectl get` asks for): names and types, not whole objects
-            table = _get(conn, f"/api/v1/namespaces/{ns}/services?includeObject=None",
-                         TABLE, whole=True)
+            table = _get(conn, f"/api/v1/namespaces/{ns}/services?includeObject=None", TABLE, whole=True)
             columns = [c.get("name") for c in table.get("columnDefinitions") or ()]
             if "Type" not in columns:
                 return []
             at = columns.index("Type")
-            return [r["cells"][0] for r in table.get("rows") or ()
-                    if r["cells"][at] == "LoadBalancer"]
+            return [r["cells"][0] for r in table.get("rows") or () if r["cells"][at] == "LoadBalancer"]
         return []
 
 
@@ -245,11 +288,9 @@ def _connection(config: Dict[str, Any], flags: Dict[str, str]) -> Dict[str, Any]
     elif flags.get("--certificate-authority"):
         ctx.load_verify_locations(cafile=flags["--certificate-authority"])
     elif cluster.get("certificate-authority-data"):
-        ctx.load_verify_locations(cadata=base64.b64decode(
-            cluster["certificate-authority-data"]).decode())
+        ctx.load_verify_locations(cadata=base64.b64decode(cluster["certificate-authority-data"]).decode())
     elif cluster.get("certificate-authority"):
-        ctx.load_verify_locations(cafile=os.path.join(cluster["_dir"],
-                                                      cluster["certificate-authority"]))
+        ctx.load_verify_locations(cafile=os.path.join(cluster["_dir"], cluster["certificate-authority"]))
     headers = {"Accept": "application/json"}
     token = flags.get("--token") or user.get("token")
     if not token and user.get("tokenFile"):
@@ -265,8 +306,7 @@ def _connection(config: Dict[str, Any], flags: Dict[str, str]) -> Dict[str, Any]
         finally:
             for t in temps:
                 os.unlink(t)
-    return {"server": server, "ssl": ctx, "headers": headers,
-            "namespace": context.get("namespace") or "default"}
+    return {"server": server, "ssl": ctx, "headers": headers, "namespace": context.get("namespace") or "default"}
 
 
 def _file(entry: Dict[str, Any], key: str, temps: List[str]) -> str:
@@ -282,8 +322,7 @@ def _file(entry: Dict[str, Any], key: str, temps: List[str]) -> str:
     return os.path.join(entry["_dir"], entry[key])
 
 
-def _get(conn: Dict[str, Any], path: str, accept: str = "application/json",
-         whole: bool = False) -> Any:
+def _get(conn: Dict[str, Any], path: str, accept: str = "application/json", whole: bool = False) -> Any:
     import http.client
     from urllib.parse import urlsplit
 
@@ -292,8 +331,7 @@ def _get(conn: Dict[str, Any], path: str, accept: str = "application/json",
     kwargs = {"context": conn["ssl"]} if url.scheme == "https" else {}
     http_conn = cls(url.hostname, url.port, timeout=DEADLINE, **kwargs)
     try:
-        http_conn.request("GET", url.path.rstrip("/") + path,
-                          headers={**conn["headers"], "Accept": accept})
+        http_conn.request("GET", url.path.rstrip("/") + path, headers={**conn["headers"], "Accept": accept})
         resp = http_conn.getresponse()
         if resp.status != 200:
             return {} if whole else []

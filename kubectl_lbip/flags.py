@@ -34,9 +34,11 @@ def dns1123_label_problem(value: str) -> Optional[str]:
     if len(value) > 63:
         return "must be no more than 63 characters"
     if not _LABEL.match(value):
-        return ("a lowercase RFC 1123 label must consist of lower case alphanumeric "
-                "characters or '-', and must start and end with an alphanumeric character "
-                "(e.g. 'my-name', or '123-abc')")
+        return (
+            "a lowercase RFC 1123 label must consist of lower case alphanumeric "
+            "characters or '-', and must start and end with an alphanumeric character "
+            "(e.g. 'my-name', or '123-abc')"
+        )
     return None
 
 
@@ -57,7 +59,7 @@ def normalize(args: List[str], spec: Spec, warn=None) -> List[str]:
         arg = args[i]
         i += 1
         if arg == "--":
-            out.extend(args[i - 1:])
+            out.extend(args[i - 1 :])
             break
         if arg.startswith("--"):
             name, eq, value = arg.partition("=")

@@ -13,7 +13,6 @@ from ..model.suggest import usage_counts
 from .common import Inputs, legacy_note, note_empty_namespace
 
 
-
 def findings_for(cluster: Cluster, namespace: Optional[str] = None) -> List[Finding]:
     """All rules over a cluster: one pass over services, one over used addresses."""
     found: List[Finding] = []

@@ -9,7 +9,6 @@ from ..model.suggest import family_counts
 from .common import Inputs, legacy_note
 
 
-
 def pool_rows(cluster):
     """Plain data for each pool, shared by the table and JSON outputs."""
     rows = []

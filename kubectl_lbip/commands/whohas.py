@@ -12,7 +12,6 @@ from ..model.rules import sharing_conflict
 from .common import Inputs, note_empty_namespace
 
 
-
 def parse_queries(texts: Sequence[str]) -> List[Interval]:
     queries = []
     for text in texts:

@@ -54,28 +54,35 @@ def test_every_command_is_completed():
 
 
 def run_complete(*args, env=None):
-    r = subprocess.run([os.path.join(BIN, "kubectl_complete-lbip"), *args], capture_output=True,
-                       text=True, timeout=30, env=env or {**os.environ, "KUBECONFIG": "/nonexistent"})
+    r = subprocess.run(
+        [os.path.join(BIN, "kubectl_complete-lbip"), *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env or {**os.environ, "KUBECONFIG": "/nonexistent"},
+    )
     assert r.stderr == ""
     lines = r.stdout.splitlines()
     assert lines[-1].startswith(":")
     return [line.split("\t")[0] for line in lines[:-1]], int(lines[-1][1:])
 
 
-@pytest.mark.parametrize("args,expected,directive", [
-    (["fr"], ["free"], complete.NO_FILE),
-    ([""], sorted(complete.COMMANDS, key=list(complete.COMMANDS).index), complete.NO_FILE),
-    (["check", "-o", ""], ["table", "json", "yaml"], complete.NO_FILE),
-    (["who-has", "-o=n"], ["-o=name"], complete.NO_FILE),
-    (["check", "--output="], ["--output=table", "--output=json", "--output=yaml"], complete.NO_FILE),
-    (["free", "--family", ""], ["dual", "ipv4", "ipv6"], complete.NO_FILE),
-    (["annotate", "x", "--dry-run="], ["--dry-run=none", "--dry-run=client", "--dry-run=server"],
-     complete.NO_FILE),
-    (["check", "-f", ""], [], complete.DEFAULT),
-    (["check", "--str"], ["--strict"], complete.NO_FILE),
-    (["pools", "-n"], [], complete.NO_FILE),  # pools takes no -n
-    (["nosuch", ""], [], complete.NO_FILE),
-])
+@pytest.mark.parametrize(
+    "args,expected,directive",
+    [
+        (["fr"], ["free"], complete.NO_FILE),
+        ([""], sorted(complete.COMMANDS, key=list(complete.COMMANDS).index), complete.NO_FILE),
+        (["check", "-o", ""], ["table", "json", "yaml"], complete.NO_FILE),
+        (["who-has", "-o=n"], ["-o=name"], complete.NO_FILE),
+        (["check", "--output="], ["--output=table", "--output=json", "--output=yaml"], complete.NO_FILE),
+        (["free", "--family", ""], ["dual", "ipv4", "ipv6"], complete.NO_FILE),
+        (["annotate", "x", "--dry-run="], ["--dry-run=none", "--dry-run=client", "--dry-run=server"], complete.NO_FILE),
+        (["check", "-f", ""], [], complete.DEFAULT),
+        (["check", "--str"], ["--strict"], complete.NO_FILE),
+        (["pools", "-n"], [], complete.NO_FILE),  # pools takes no -n
+        (["nosuch", ""], [], complete.NO_FILE),
+    ],
+)
 def test_static_completions(args, expected, directive):
     assert run_complete(*args) == (expected, directive)
 
@@ -84,8 +91,13 @@ def test_cluster_completions_without_a_cluster_print_no_error(tmp_path):
     bad = tmp_path / "config"
     bad.write_text("{not: yaml: at all")
     env = {**os.environ, "KUBECONFIG": str(bad)}
-    for args in (["annotate", ""], ["check", "-n", ""], ["free", "--pool", ""],
-                 ["free", "--for", ""], ["check", "--context", ""]):
+    for args in (
+        ["annotate", ""],
+        ["check", "-n", ""],
+        ["free", "--pool", ""],
+        ["free", "--for", ""],
+        ["check", "--context", ""],
+    ):
         assert run_complete(*args, env=env) == ([], complete.NO_FILE)
 
 
@@ -101,8 +113,7 @@ contexts: [{{name: x, context: {{cluster: c, user: u, namespace: ns1}}}}]
 current-context: x
 """)
     started = time.monotonic()
-    assert run_complete("annotate", "", env={**os.environ, "KUBECONFIG": str(config)}) == \
-        ([], complete.NO_FILE)
+    assert run_complete("annotate", "", env={**os.environ, "KUBECONFIG": str(config)}) == ([], complete.NO_FILE)
     assert time.monotonic() - started < complete.DEADLINE + 2
     server.close()
 
@@ -110,14 +121,13 @@ current-context: x
 @pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")
 def test_through_kubectl():
     """kubectl >= 1.26 runs kubectl_complete-lbip from PATH for `kubectl lbip <TAB>`."""
-    env = {**os.environ, "PATH": BIN + os.pathsep + os.environ["PATH"],
-           "KUBECONFIG": "/nonexistent"}
-    r = subprocess.run([KUBECTL, "__complete", "lbip", "fr"], capture_output=True, text=True,
-                       env=env, timeout=30)
+    env = {**os.environ, "PATH": BIN + os.pathsep + os.environ["PATH"], "KUBECONFIG": "/nonexistent"}
+    r = subprocess.run([KUBECTL, "__complete", "lbip", "fr"], capture_output=True, text=True, env=env, timeout=30)
     assert r.stdout.splitlines()[0].split("\t")[0] == "free"
     assert r.stdout.splitlines()[-1] == ":4"
-    r = subprocess.run([KUBECTL, "__complete", "lbip", "who-has", "-o", ""], capture_output=True,
-                       text=True, env=env, timeout=30)
+    r = subprocess.run(
+        [KUBECTL, "__complete", "lbip", "who-has", "-o", ""], capture_output=True, text=True, env=env, timeout=30
+    )
     assert r.stdout.splitlines() == ["table", "json", "yaml", "name", ":4"]
 
 
@@ -141,8 +151,14 @@ def _hanging_server():
 
 def _lbip(*args, env):
     started = time.monotonic()
-    r = subprocess.run([os.path.join(BIN, "kubectl-lbip"), *args], capture_output=True,
-                       text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
+    r = subprocess.run(
+        [os.path.join(BIN, "kubectl-lbip"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
     return r, time.monotonic() - started
 
 
@@ -153,13 +169,23 @@ def test_request_timeout_against_a_server_that_never_answers(tmp_path):
     closed.bind(("127.0.0.1", 0))
     closed_port = closed.getsockname()[1]
     closed.close()
-    base, base_seconds = _lbip("pools", "-s", f"https://127.0.0.1:{closed_port}", "--token", "x",
-                               "--request-timeout=1s", env=env)
+    base, base_seconds = _lbip(
+        "pools", "-s", f"https://127.0.0.1:{closed_port}", "--token", "x", "--request-timeout=1s", env=env
+    )
     assert base.returncode == 3
     server, port = _hanging_server()
     try:
-        r, seconds = _lbip("pools", "-s", f"https://127.0.0.1:{port}", "--token", "x",
-                           "--insecure-skip-tls-verify", "--request-timeout=1s", "-v=6", env=env)
+        r, seconds = _lbip(
+            "pools",
+            "-s",
+            f"https://127.0.0.1:{port}",
+            "--token",
+            "x",
+            "--insecure-skip-tls-verify",
+            "--request-timeout=1s",
+            "-v=6",
+            env=env,
+        )
     finally:
         server.close()
     assert r.returncode == 3

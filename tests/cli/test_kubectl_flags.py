@@ -23,62 +23,83 @@ def run(args):
 # (what is meant, every spelling pflag accepts for it); each spelling must give the
 # same stdout and exit code as the first.
 SPELLINGS = [
-    ("check -n payments", [
-        ["check", "-f", EXAMPLE, "-n", "payments"],
-        ["check", "-f", EXAMPLE, "-n=payments"],
-        ["check", "-f", EXAMPLE, "-npayments"],
-        ["check", "-f", EXAMPLE, "--namespace", "payments"],
-        ["check", "-f", EXAMPLE, "--namespace=payments"],
-        ["check", "-n=payments", "-f", EXAMPLE],
-        ["check", "--filename=" + EXAMPLE, "-n=payments"],
-    ]),
-    ("check -o json", [
-        ["check", "-f", EXAMPLE, "-o", "json"],
-        ["check", "-f", EXAMPLE, "-o=json"],
-        ["check", "-f", EXAMPLE, "-ojson"],
-        ["check", "-f", EXAMPLE, "--output", "json"],
-        ["check", "-f", EXAMPLE, "--output=json"],
-    ]),
-    ("check --strict -A", [
-        ["check", "-f", EXAMPLE, "--strict", "-A"],
-        ["check", "-f", EXAMPLE, "--strict=true", "-A=true"],
-        ["check", "-f", EXAMPLE, "--strict", "--all-namespaces"],
-        ["check", "-f", EXAMPLE, "--strict", "-A", "--no-headers=false"],
-    ]),
-    ("check (booleans off)", [
-        ["check", "-f", EXAMPLE],
-        ["check", "-f", EXAMPLE, "--strict=false"],
-        ["check", "-f", EXAMPLE, "-A=false"],
-    ]),
-    ("free -n team-a -o json", [
-        ["free", "-f", EXAMPLE, "-n", "team-a", "-o", "json"],
-        ["free", "-f", EXAMPLE, "-n=team-a", "-o=json"],
-        ["free", "-f", EXAMPLE, "-nteam-a", "-ojson"],
-        ["free", "-f", EXAMPLE, "--namespace=team-a", "--output=json"],
-    ]),
-    ("who-has -n shop -A", [
-        ["who-has", "-f", EXAMPLE, "192.168.10.0/24", "-A", "-n", "shop"],
-        ["who-has", "-f", EXAMPLE, "192.168.10.0/24", "-An", "shop"],
-        ["who-has", "-f", EXAMPLE, "192.168.10.0/24", "-An=shop"],
-        ["who-has", "-f", EXAMPLE, "192.168.10.0/24", "-Anshop"],
-    ]),
-    ("who-has -v 6 (requests logged; none with -f)", [
-        ["who-has", "-f", EXAMPLE, "192.168.10.150"],
-        ["who-has", "-f", EXAMPLE, "192.168.10.150", "-v", "6"],
-        ["who-has", "-f", EXAMPLE, "192.168.10.150", "-v=6"],
-        ["who-has", "-f", EXAMPLE, "192.168.10.150", "-v6"],
-        ["who-has", "-f", EXAMPLE, "192.168.10.150", "--v=6"],
-        ["who-has", "-f", EXAMPLE, "-v", "192.168.10.150"],
-        ["who-has", "-f", EXAMPLE, "-v", "6", "192.168.10.150"],
-    ]),
-    ("annotate --dry-run=client", [
-        ["annotate", "gateway", "-n", "payments", "--auto", "--overwrite", "-f", EXAMPLE,
-         "--dry-run=client"],
-        ["annotate", "gateway", "-n=payments", "--auto", "--overwrite", "-f", EXAMPLE,
-         "--dry-run"],
-        ["annotate", "gateway", "-npayments", "--auto", "--overwrite=true", "-f", EXAMPLE,
-         "--dry-run", "-o=yaml"],
-    ]),
+    (
+        "check -n payments",
+        [
+            ["check", "-f", EXAMPLE, "-n", "payments"],
+            ["check", "-f", EXAMPLE, "-n=payments"],
+            ["check", "-f", EXAMPLE, "-npayments"],
+            ["check", "-f", EXAMPLE, "--namespace", "payments"],
+            ["check", "-f", EXAMPLE, "--namespace=payments"],
+            ["check", "-n=payments", "-f", EXAMPLE],
+            ["check", "--filename=" + EXAMPLE, "-n=payments"],
+        ],
+    ),
+    (
+        "check -o json",
+        [
+            ["check", "-f", EXAMPLE, "-o", "json"],
+            ["check", "-f", EXAMPLE, "-o=json"],
+            ["check", "-f", EXAMPLE, "-ojson"],
+            ["check", "-f", EXAMPLE, "--output", "json"],
+            ["check", "-f", EXAMPLE, "--output=json"],
+        ],
+    ),
+    (
+        "check --strict -A",
+        [
+            ["check", "-f", EXAMPLE, "--strict", "-A"],
+            ["check", "-f", EXAMPLE, "--strict=true", "-A=true"],
+            ["check", "-f", EXAMPLE, "--strict", "--all-namespaces"],
+            ["check", "-f", EXAMPLE, "--strict", "-A", "--no-headers=false"],
+        ],
+    ),
+    (
+        "check (booleans off)",
+        [
+            ["check", "-f", EXAMPLE],
+            ["check", "-f", EXAMPLE, "--strict=false"],
+            ["check", "-f", EXAMPLE, "-A=false"],
+        ],
+    ),
+    (
+        "free -n team-a -o json",
+        [
+            ["free", "-f", EXAMPLE, "-n", "team-a", "-o", "json"],
+            ["free", "-f", EXAMPLE, "-n=team-a", "-o=json"],
+            ["free", "-f", EXAMPLE, "-nteam-a", "-ojson"],
+            ["free", "-f", EXAMPLE, "--namespace=team-a", "--output=json"],
+        ],
+    ),
+    (
+        "who-has -n shop -A",
+        [
+            ["who-has", "-f", EXAMPLE, "192.168.10.0/24", "-A", "-n", "shop"],
+            ["who-has", "-f", EXAMPLE, "192.168.10.0/24", "-An", "shop"],
+            ["who-has", "-f", EXAMPLE, "192.168.10.0/24", "-An=shop"],
+            ["who-has", "-f", EXAMPLE, "192.168.10.0/24", "-Anshop"],
+        ],
+    ),
+    (
+        "who-has -v 6 (requests logged; none with -f)",
+        [
+            ["who-has", "-f", EXAMPLE, "192.168.10.150"],
+            ["who-has", "-f", EXAMPLE, "192.168.10.150", "-v", "6"],
+            ["who-has", "-f", EXAMPLE, "192.168.10.150", "-v=6"],
+            ["who-has", "-f", EXAMPLE, "192.168.10.150", "-v6"],
+            ["who-has", "-f", EXAMPLE, "192.168.10.150", "--v=6"],
+            ["who-has", "-f", EXAMPLE, "-v", "192.168.10.150"],
+            ["who-has", "-f", EXAMPLE, "-v", "6", "192.168.10.150"],
+        ],
+    ),
+    (
+        "annotate --dry-run=client",
+        [
+            ["annotate", "gateway", "-n", "payments", "--auto", "--overwrite", "-f", EXAMPLE, "--dry-run=client"],
+            ["annotate", "gateway", "-n=payments", "--auto", "--overwrite", "-f", EXAMPLE, "--dry-run"],
+            ["annotate", "gateway", "-npayments", "--auto", "--overwrite=true", "-f", EXAMPLE, "--dry-run", "-o=yaml"],
+        ],
+    ),
 ]
 
 
@@ -100,14 +121,17 @@ def test_the_reported_case_finds_the_split_pair():
     assert "split-pool-dual-stack" in r.stdout and "payments/gateway" in r.stdout
 
 
-@pytest.mark.parametrize("command", [
-    ["check", "-f", EXAMPLE, "-n==payments"],
-    ["check", "-f", EXAMPLE, "-n", "=payments"],
-    ["free", "-f", EXAMPLE, "-n", "=team-a"],
-    ["who-has", "-f", EXAMPLE, "192.168.10.1", "--namespace=Shop"],
-    ["migrate", "-f", EXAMPLE, "-n", "a_b"],
-    ["annotate", "x", "1.2.3.4", "-f", EXAMPLE, "-n", "-" + "a" * 70],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["check", "-f", EXAMPLE, "-n==payments"],
+        ["check", "-f", EXAMPLE, "-n", "=payments"],
+        ["free", "-f", EXAMPLE, "-n", "=team-a"],
+        ["who-has", "-f", EXAMPLE, "192.168.10.1", "--namespace=Shop"],
+        ["migrate", "-f", EXAMPLE, "-n", "a_b"],
+        ["annotate", "x", "1.2.3.4", "-f", EXAMPLE, "-n", "-" + "a" * 70],
+    ],
+)
 def test_a_namespace_is_a_dns1123_label(command):
     r = run(command)
     assert r.exit_code == 2
@@ -116,8 +140,7 @@ def test_a_namespace_is_a_dns1123_label(command):
 
 
 def test_bare_dry_run_is_client_with_kubectls_deprecation_warning():
-    r = run(["annotate", "gateway", "-n", "payments", "--auto", "--overwrite", "-f", EXAMPLE,
-             "--dry-run"])
+    r = run(["annotate", "gateway", "-n", "payments", "--auto", "--overwrite", "-f", EXAMPLE, "--dry-run"])
     assert r.exit_code == 0
     assert "--dry-run is deprecated and can be replaced with --dry-run=client." in r.stderr
 
@@ -145,8 +168,9 @@ def test_help_lists_exactly_the_output_values(command):
     assert "<" + "|".join(OUTPUTS[command]) + ">" in " ".join(text.split())
 
 
-@pytest.mark.parametrize("command,value", [(c, v) for c in sorted(OUTPUTS) if c != "annotate"
-                                           for v in sorted(ALL - set(OUTPUTS[c]))])
+@pytest.mark.parametrize(
+    "command,value", [(c, v) for c in sorted(OUTPUTS) if c != "annotate" for v in sorted(ALL - set(OUTPUTS[c]))]
+)
 def test_other_output_values_are_refused(command, value):
     args = {"who-has": ["who-has", "192.168.10.150"]}.get(command, [command])
     r = run(args + ["-f", EXAMPLE, "-o", value])
@@ -165,12 +189,15 @@ def test_pools_o_name():
     assert all(line.startswith("ipaddresspool.metallb.io/") for line in r.stdout.splitlines())
 
 
-@pytest.mark.parametrize("args,header", [
-    (["pools"], "NAME"),
-    (["free"], "POOL"),
-    (["who-has", "192.168.10.150"], "SERVICE"),
-    (["check"], "SEVERITY"),
-])
+@pytest.mark.parametrize(
+    "args,header",
+    [
+        (["pools"], "NAME"),
+        (["free"], "POOL"),
+        (["who-has", "192.168.10.150"], "SERVICE"),
+        (["check"], "SEVERITY"),
+    ],
+)
 def test_no_headers_on_every_table(args, header):
     with_headers = run(args + ["-f", EXAMPLE]).stdout
     without = run(args + ["-f", EXAMPLE, "--no-headers"]).stdout
@@ -196,45 +223,68 @@ def test_help_names_the_request_timeout_default():
 
 
 # --- option combinations, refused in one place per command
-@pytest.mark.parametrize("args,message", [
-    (["annotate", "gateway", "-n", "payments", "--auto", "-f", EXAMPLE, "--dry-run=server"],
-     "--dry-run=server needs a cluster"),
-    (["annotate", "gateway", "-n", "payments", "--auto", "-f", EXAMPLE, "--wait"],
-     "--wait waits for MetalLB on a cluster"),
-    (["migrate", "-f", EXAMPLE, "--dry-run=server"], "--dry-run=server needs a cluster"),
-    (["free", "-f", EXAMPLE, "--for", "x", "--ports", "TCP/80"], "--for takes"),
-    (["free", "-f", EXAMPLE, "--count", "0"], "--count must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (
+            ["annotate", "gateway", "-n", "payments", "--auto", "-f", EXAMPLE, "--dry-run=server"],
+            "--dry-run=server needs a cluster",
+        ),
+        (
+            ["annotate", "gateway", "-n", "payments", "--auto", "-f", EXAMPLE, "--wait"],
+            "--wait waits for MetalLB on a cluster",
+        ),
+        (["migrate", "-f", EXAMPLE, "--dry-run=server"], "--dry-run=server needs a cluster"),
+        (["free", "-f", EXAMPLE, "--for", "x", "--ports", "TCP/80"], "--for takes"),
+        (["free", "-f", EXAMPLE, "--count", "0"], "--count must be at least 1"),
+    ],
+)
 def test_combinations_refused(args, message):
     r = run(args)
     assert r.exit_code == 2 and message in r.stderr
 
 
 # --- the rewriting itself
-SPEC = Spec(valued={"-n", "--namespace", "-o", "-f", "--dry-run", "-v", "--v"},
-            booleans={"-A", "--strict", "-y"})
+SPEC = Spec(valued={"-n", "--namespace", "-o", "-f", "--dry-run", "-v", "--v"}, booleans={"-A", "--strict", "-y"})
 
 
-@pytest.mark.parametrize("given,expected", [
-    (["-n=x"], ["-n", "x"]),
-    (["-nx"], ["-n", "x"]),
-    (["-An=x"], ["-A", "-n", "x"]),
-    (["-Ay"], ["-A", "-y"]),
-    (["-n", "-A"], ["-n", "-A"]),  # a value, whatever it looks like (Click then checks it)
-    (["--strict=false", "-A=1"], ["-A"]),
-    (["--", "-n=x"], ["--", "-n=x"]),
-    (["-v"], ["-v", "6"]),
-    (["-v", "frontend"], ["-v", "6", "frontend"]),
-    (["-v", "2"], ["-v", "2"]),
-    (["-Zx"], ["-Zx"]),  # unknown: left for Click's own error
-])
+@pytest.mark.parametrize(
+    "given,expected",
+    [
+        (["-n=x"], ["-n", "x"]),
+        (["-nx"], ["-n", "x"]),
+        (["-An=x"], ["-A", "-n", "x"]),
+        (["-Ay"], ["-A", "-y"]),
+        (["-n", "-A"], ["-n", "-A"]),  # a value, whatever it looks like (Click then checks it)
+        (["--strict=false", "-A=1"], ["-A"]),
+        (["--", "-n=x"], ["--", "-n=x"]),
+        (["-v"], ["-v", "6"]),
+        (["-v", "frontend"], ["-v", "6", "frontend"]),
+        (["-v", "2"], ["-v", "2"]),
+        (["-Zx"], ["-Zx"]),  # unknown: left for Click's own error
+    ],
+)
 def test_normalize(given, expected):
     assert normalize(given, SPEC, warn=lambda _: None) == expected
 
 
-@pytest.mark.parametrize("text,seconds", [
-    ("0", 0.0), ("1s", 1.0), ("2m", 120.0), ("1m30s", 90.0), ("500ms", 0.5), ("3", 3.0),
-    ("1h", 3600.0), ("1.5s", 1.5), ("x", None), ("1 s", None), ("-1s", None), ("", None)])
+@pytest.mark.parametrize(
+    "text,seconds",
+    [
+        ("0", 0.0),
+        ("1s", 1.0),
+        ("2m", 120.0),
+        ("1m30s", 90.0),
+        ("500ms", 0.5),
+        ("3", 3.0),
+        ("1h", 3600.0),
+        ("1.5s", 1.5),
+        ("x", None),
+        ("1 s", None),
+        ("-1s", None),
+        ("", None),
+    ],
+)
 def test_parse_duration(text, seconds):
     assert parse_duration(text) == seconds
 
@@ -247,8 +297,7 @@ def test_empty_namespace_with_files_is_never_silent():
     assert run(["check", "-f", EXAMPLE, "-n", "nosuch", "--strict"]).exit_code == 1
     for args in (["who-has", "192.168.10.150"], ["free"], ["migrate", "--dry-run=client"]):
         r = run(args + ["-f", EXAMPLE, "-n", "nosuch"])
-        assert "No resources found in nosuch namespace." in r.stderr or \
-            "nothing to migrate" in r.stderr, args
+        assert "No resources found in nosuch namespace." in r.stderr or "nothing to migrate" in r.stderr, args
 
 
 def test_who_has_n_filters():
