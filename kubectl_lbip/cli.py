@@ -484,6 +484,10 @@ def migrate(
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["__complete"]:  # `kubectl lbip __complete ...`, as Cobra plugins answer
+        from .complete import main as complete
+
+        return complete(sys.argv[2:])
     try:
         app(prog_name=PROG)
     except BrokenPipeError:  # `kubectl lbip ... | head`

@@ -196,3 +196,17 @@ def test_request_timeout_against_a_server_that_never_answers(tmp_path):
     assert len(logged) == 1 and logged[0].endswith("ms")
     assert 900 <= int(logged[0].split()[-1][:-2]) < 2000, logged
     assert seconds - base_seconds < 3, (seconds, base_seconds)  # the start is the rest
+
+
+def test_the_plugin_answers_the_same(tmp_path):
+    """`kubectl lbip __complete ...` (what a two-line kubectl_complete-lbip script
+    calls where krew cannot link the executable) answers as kubectl_complete-lbip."""
+    env = {**os.environ, "KUBECONFIG": "/nonexistent"}
+    for args in (["fr"], ["check", "-o", ""], ["annotate", "--dry-run="]):
+        direct = subprocess.run(
+            [os.path.join(BIN, "kubectl_complete-lbip"), *args], capture_output=True, text=True, env=env
+        )
+        through = subprocess.run(
+            [os.path.join(BIN, "kubectl-lbip"), "__complete", *args], capture_output=True, text=True, env=env
+        )
+        assert through.stdout == direct.stdout and through.stderr == ""
