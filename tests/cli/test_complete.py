@@ -210,3 +210,16 @@ def test_the_plugin_answers_the_same(tmp_path):
             [os.path.join(BIN, "kubectl-lbip"), "__complete", *args], capture_output=True, text=True, env=env
         )
         assert through.stdout == direct.stdout and through.stderr == ""
+
+
+def test_completion_imports_no_heavy_module():
+    """A shell waits for every <TAB>: no typer, no kubernetes client, no YAML parser for
+    what needs no cluster, no network module until a cluster is asked."""
+    code = (
+        "import sys, kubectl_lbip.complete as c; c.complete(['fr']); c.complete(['check', '-o', ''])\n"
+        "heavy = [m for m in ('typer', 'click', 'kubernetes', 'yaml', 'urllib3', 'ssl', 'http.client')"
+        " if m in sys.modules]\n"
+        "print(heavy)"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert r.stdout.strip() == "[]", r.stdout + r.stderr
