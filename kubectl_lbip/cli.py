@@ -12,7 +12,7 @@ from enum import Enum
 from typing import List, Optional
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 from typing_extensions import Annotated
 
 from . import __version__
@@ -20,7 +20,19 @@ from .errors import LbipError
 
 PROG = "kubectl lbip"  # what Usage and "Try ... --help" lines say (krew's guidelines)
 
+
+class KubectlGroup(TyperGroup):
+    """Flags before the command, as Cobra's persistent flags allow
+    (`kubectl lbip -n shop free`): moved after the command's name, where it reads them."""
+
+    def parse_args(self, ctx, args):
+        from .flags import hoist
+
+        return super().parse_args(ctx, hoist(list(args), self.commands))
+
+
 app = typer.Typer(
+    cls=KubectlGroup,
     name=PROG,
     help="MetalLB LoadBalancer addresses for kubectl: free addresses, who holds one, "
     "safe pinning, migration off deprecated annotations, and a linter.\n\n"

@@ -119,6 +119,13 @@ ALIASES = {"--output": "-o", "--selector": "-l"}
 OPTIONAL_VALUE = ("--dry-run",)  # bare, it is --dry-run=client: values only after "="
 
 
+def _any_valued() -> Dict[str, Any]:
+    found: Dict[str, Any] = {}
+    for name in COMMANDS:
+        found.update(flags_of(name)[0])
+    return found
+
+
 def flags_of(command: str) -> Tuple[Dict[str, Any], Sequence[str]]:
     _, valued, bools, _ = COMMANDS[command]
     if command == "version":
@@ -127,9 +134,14 @@ def flags_of(command: str) -> Tuple[Dict[str, Any], Sequence[str]]:
     return valued, tuple(bools) + COMMON_BOOLS
 
 
+ANY_VALUED: Dict[str, Any] = {}
+
+
 def complete(args: Sequence[str], env: Optional[Dict[str, str]] = None, fetch=None) -> Tuple[List[str], int]:
     """Candidates and Cobra directive for ``args`` (the last one is being typed)."""
     env = dict(os.environ if env is None else env)
+    if not ANY_VALUED:
+        ANY_VALUED.update(_any_valued())
     words, current = list(args[:-1]), (args[-1] if args else "")
     command: Optional[str] = None
     flags: Dict[str, str] = {}
@@ -140,9 +152,13 @@ def complete(args: Sequence[str], env: Optional[Dict[str, str]] = None, fetch=No
             flags[pending] = word
             pending = None
             continue
-        if command is None:
+        if command is None:  # flags before the command (kubectl lbip -n shop annotate ...)
             if not word.startswith("-"):
                 command = word if word in COMMANDS else ""
+            elif word.startswith("--") and "=" in word:
+                flags[word.partition("=")[0]] = word.partition("=")[2]
+            elif word in ANY_VALUED and word not in OPTIONAL_VALUE and word not in ("-v", "--v"):
+                pending = word
             continue
         if not command:
             return [], NO_FILE
@@ -160,6 +176,11 @@ def complete(args: Sequence[str], env: Optional[Dict[str, str]] = None, fetch=No
             flags[word] = "true"
         elif not word.isdigit():
             positionals.append(word)
+    if command is None and pending:  # a value of a flag typed before the command
+        kind = ANY_VALUED[pending]
+        if isinstance(kind, tuple):
+            return [], NO_FILE  # -o's values depend on the command
+        return _values(kind, current, flags, fetch or _Cluster(flags, env), "")
     if command is None:
         if current.startswith("-"):
             return _prefixed(["-h\tShow help", "--help\tShow help"], current), NO_FILE

@@ -169,3 +169,28 @@ def parse_duration(text: str) -> Optional[float]:
     if not parts or "".join(n + u for n, u in parts) != text:
         return None
     return sum(float(n) * _SCALE[u] for n, u in parts)
+
+
+def hoist(args: List[str], commands: Dict[str, object]) -> List[str]:
+    """``-n shop free --count 2`` -> ``free -n shop --count 2``: options typed before
+    the command belong to it. Left as they are when no command follows, or when an
+    option is unknown to the command (Click then says so)."""
+    lead: List[str] = []
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] != "--":
+        lead.append(args[i])
+        i += 1
+        if i < len(args) and args[i] not in commands and not args[i].startswith("-") and "=" not in lead[-1]:
+            lead.append(args[i])  # the option's value (a command name never is one)
+            i += 1
+    if not lead or i >= len(args) or args[i] not in commands:
+        return args
+    command = args[i]
+    spec = spec_of(getattr(commands[command], "params", ()))
+    for word in lead:  # each leading option must be the command's own
+        if not word.startswith("-"):
+            continue  # a value
+        name = word.partition("=")[0] if word.startswith("--") else word[:2]
+        if name in ("-h", "--help") or name not in spec.valued | spec.booleans:
+            return args
+    return [command] + lead + args[i + 1 :]

@@ -81,6 +81,8 @@ def run_complete(*args, env=None):
         (["check", "--str"], ["--strict"], complete.NO_FILE),
         (["pools", "-n"], [], complete.NO_FILE),  # pools takes no -n
         (["nosuch", ""], [], complete.NO_FILE),
+        (["-n", "x", "ann"], ["annotate"], complete.NO_FILE),  # flags before the command
+        (["--context=x", "check", "-o="], ["-o=table", "-o=json", "-o=yaml"], complete.NO_FILE),
     ],
 )
 def test_static_completions(args, expected, directive):

@@ -33,6 +33,8 @@ SPELLINGS = [
             ["check", "-f", EXAMPLE, "--namespace=payments"],
             ["check", "-n=payments", "-f", EXAMPLE],
             ["check", "--filename=" + EXAMPLE, "-n=payments"],
+            ["-n=payments", "check", "-f", EXAMPLE],  # before the command, as Cobra allows
+            ["-f", EXAMPLE, "--namespace", "payments", "check"],
         ],
     ),
     (
@@ -311,3 +313,9 @@ def test_who_has_n_filters():
 def test_pools_offers_no_namespace():
     r = run(["pools", "-f", EXAMPLE, "-n", "x"])
     assert r.exit_code == 2 and "No such option" in r.stderr
+
+
+def test_flags_before_the_command_must_be_its_own():
+    r = run(["-n", "x", "pools", "-f", EXAMPLE])
+    assert r.exit_code == 2 and "No such option" in r.stderr
+    assert run(["-h", "pools"]).stdout.startswith("Usage: kubectl lbip [OPTIONS] COMMAND")

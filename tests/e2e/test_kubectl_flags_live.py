@@ -194,6 +194,7 @@ def test_completion_from_the_live_cluster(cluster: Cluster, two_namespaces: str)
     assert _complete(cluster, "annotate", "-n", ns, "") == ["web"]  # not the ClusterIP one
     assert _complete(cluster, "annotate", f"--namespace={ns}", "w") == ["web"]
     assert _complete(cluster, "free", "-n", ns, "--for", "") == ["web"]
+    assert _complete(cluster, "-n", ns, "annotate", "") == ["web"]  # -n before the command
     assert ns in _complete(cluster, "check", "-n", "")
     assert _complete(cluster, "check", "-n", ns[:-1]) == [
         n for n in _complete(cluster, "check", "-n", "") if n.startswith(ns[:-1])
