@@ -8,6 +8,7 @@ import functools
 import inspect
 import logging
 import sys
+import traceback
 from enum import Enum
 from typing import List, Optional
 
@@ -16,7 +17,7 @@ from typer.core import TyperCommand, TyperGroup
 from typing_extensions import Annotated
 
 from . import __version__
-from .errors import LbipError
+from .errors import EXIT_INTERNAL, EXIT_OK, exit_code_for
 
 PROG = "kubectl lbip"  # what Usage and "Try ... --help" lines say (krew's guidelines)
 
@@ -184,8 +185,8 @@ _COMMON = [
     ("as_uid", _flag("--as-uid", metavar="UID", text="Impersonate this UID."), None),
     ("request_timeout", Annotated[Optional[str], typer.Option(
         "--request-timeout", metavar="DURATION", callback=_duration,
-        help="How long one API request may take, e.g. 1s, 2m; 0 waits forever "
-        "(default: 10s to connect, 120s for an answer).")], None),
+        help="How long one API request may take in all, e.g. 1s, 2m; 0 waits forever "
+        "(default: 30s).")], None),
     ("verbose", Annotated[int, typer.Option(
         "-v", "--v", "--verbose", metavar="LEVEL", min=0,
         help="Log level as kubectl's: 6 and above log each API request (method, path, status, "
@@ -238,7 +239,9 @@ def kubectl_command(fn):
 
 
 def _run(verbose: int, fn, *args, **kwargs) -> None:
-    """Run a command; project errors become one line on stderr and an exit code."""
+    """Run a command; every exception becomes one line on stderr and an exit code
+    (errors.exit_code_for): the plugin's own errors their code, Ctrl-C 130, and
+    anything unexpected 4 with a hint to rerun with -v, which prints the traceback."""
     log = logging.getLogger("kubectl_lbip")
     handler = None
     if verbose >= 6:  # kubectl's level for logging each request
@@ -252,20 +255,42 @@ def _run(verbose: int, fn, *args, **kwargs) -> None:
         logging.getLogger("urllib3").setLevel(logging.ERROR)  # retry chatter is not a request
     try:
         code = fn(*args, **kwargs)
-    except LbipError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(exc.exit_code)
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        raise typer.Exit(130)
-    except BrokenPipeError:
-        raise typer.Exit(0)
+    except BaseException as exc:  # noqa: BLE001 - the last-resort handler
+        raise typer.Exit(report(exc, verbose)) from None
     finally:
         if handler is not None:
             log.removeHandler(handler)
             log.setLevel(logging.NOTSET)
             log.propagate = True
     raise typer.Exit(code)
+
+
+def report(exc: BaseException, verbose: int = 0) -> int:
+    """One line on stderr for an exception, and its exit code. SystemExit and
+    click's own exits pass through untouched."""
+    if isinstance(exc, (SystemExit, typer.Exit, typer.Abort)) or \
+            type(exc).__module__.startswith(("click", "typer")):  # click's own exits and usage
+        raise exc
+    if isinstance(exc, BrokenPipeError):  # `kubectl lbip ... | head`
+        return EXIT_OK
+    code = exit_code_for(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        typer.echo("interrupted", err=True)
+    elif code != EXIT_INTERNAL:
+        typer.echo(f"error: {_one_line(exc)}", err=True)
+    else:
+        if verbose:
+            traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        what = {"RecursionError": "input nested too deeply", "MemoryError": "out of memory"}.get(
+            type(exc).__name__, f"unexpected {type(exc).__name__}")
+        typer.echo(f"error: {what}: {_one_line(exc) or '(no message)'}; this is a bug in "
+                   "kubectl-lbip" + ("" if verbose else ", rerun with -v to see the traceback"),
+                   err=True)
+    return code
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:2000]
 
 
 @app.command()
@@ -300,7 +325,7 @@ def pools(
 def free(
     family: Annotated[Optional[FamilyChoice], typer.Option("--family",
                       help="Address family to suggest (default: the --for service's, else dual).")] = None,
-    count: Annotated[int, typer.Option("--count", help="How many suggestions.")] = 5,
+    count: Annotated[int, typer.Option("--count", help="How many suggestions (1 to 10,000).")] = 5,
     for_service: Annotated[Optional[str], typer.Option("--for", metavar="NAME",
                            help="An existing service (in -n): its namespace, labels, family, "
                            "sharing key, ports and traffic policy decide.")] = None,
@@ -460,6 +485,9 @@ def migrate(
                       "service to be touched.")] = None,
     restore: Annotated[Optional[str], typer.Option("--restore", metavar="FILE", help="Put back "
                        "what a --backup file holds.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="With --restore: restore a backup made "
+                     "on another cluster (its API server differs from this context's), or one "
+                     "that does not record its cluster.")] = False,
     in_place: Annotated[bool, typer.Option("--in-place", help="With -f: rewrite the files, "
                         "keeping comments, key order and other documents.")] = False,
     configmap: Annotated[bool, typer.Option("--configmap", help="Convert MetalLB's legacy "
@@ -491,7 +519,7 @@ def migrate(
     from .commands import migrate as cmd
 
     req = cmd.MigrateRequest(yes=yes, dry_run=dry_run.value, backup=backup, restore=restore,
-                             in_place=in_place, configmap=configmap)
+                             in_place=in_place, configmap=configmap, force=force)
     return cmd.run(where.inputs(namespace, output, all_namespaces, no_headers), req)
 
 
@@ -502,5 +530,11 @@ def main() -> None:
         return complete(sys.argv[2:])
     try:
         app(prog_name=PROG)
-    except BrokenPipeError:  # `kubectl lbip ... | head`
-        sys.exit(0)
+    except BaseException as exc:  # noqa: BLE001 - nothing escapes as a traceback
+        sys.exit(report(exc, verbose=int(_verbose_typed(sys.argv[1:]))))
+
+
+def _verbose_typed(args: List[str]) -> bool:
+    """-v in any of kubectl's spellings (-v, -v 6, -v=6, -v6, --v=6, --verbose)."""
+    return any(a in ("-v", "--v", "--verbose") or a.startswith(("-v=", "--v=", "--verbose="))
+               or (a.startswith("-v") and a[2:].isdigit()) for a in args)

@@ -110,7 +110,7 @@ COMMANDS: Dict[str, Tuple[str, Dict[str, Any], Sequence[str], Sequence[Any]]] = 
     "migrate": (
         "Move deprecated MetalLB annotations to metallb.io/*",
         {**NS, "-o": ("table", "json", "yaml"), "--dry-run": DRY_RUN, "--backup": FILE, "--restore": FILE},
-        ("--no-headers", "-A", "--all-namespaces", "-y", "--yes", "--in-place", "--configmap"),
+        ("--no-headers", "-A", "--all-namespaces", "-y", "--yes", "--in-place", "--configmap", "--force"),
         (),
     ),
     "version": ("Print the plugin's version", {}, ("-h", "--help"), ()),

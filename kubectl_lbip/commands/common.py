@@ -33,8 +33,8 @@ class Inputs:
         if self._client is None:
             from ..snapshot.live import connect
 
-            self._client = connect(self.kubeconfig, self.context,
-                                   request_timeout=self.request_timeout, **self.overrides)
+            timeout = {} if self.request_timeout is None else {"request_timeout": self.request_timeout}
+            self._client = connect(self.kubeconfig, self.context, **timeout, **self.overrides)
         return self._client
 
     def snapshot(self, events: bool = False, whole_objects: bool = False) -> Snapshot:

@@ -14,6 +14,7 @@ from ..model.suggest import SuggestResult, family_counts, metallb_pick, suggest
 from .common import Inputs, legacy_note, note_empty_namespace
 from .target import check_family, described_service, find_service
 
+MAX_COUNT = 10_000  # suggestions are built in memory: --count is capped (README: Limits)
 WHY = {"current": "what the service holds now", "shared": "shared with like services",
        "matching": "IPv6 reads like the IPv4", "lowest": "lowest free"}
 
@@ -34,8 +35,8 @@ class FreeQuery:
         if self.for_service and (self.selector or self.sharing_key or self.ports):
             raise UsageError("--for takes the service's own labels, sharing key and ports; "
                              "leave out --selector, --sharing-key and --ports")
-        if self.count < 1:
-            raise UsageError("--count must be at least 1")
+        if not 1 <= self.count <= MAX_COUNT:
+            raise UsageError(f"--count must be between 1 and {MAX_COUNT:,}")
 
 
 def resolve_target(cluster: Cluster, inputs: Inputs, query: FreeQuery):

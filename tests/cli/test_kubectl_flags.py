@@ -221,7 +221,10 @@ def test_help_says_kubectl_lbip_and_shows_examples(command):
 
 def test_help_names_the_request_timeout_default():
     text = " ".join(run(["check", "--help"]).stdout.split())
-    assert "--request-timeout" in text and "default:" in text.split("--request-timeout")[1][:200]
+    from kubectl_lbip.snapshot.live import DEFAULT_REQUEST_TIMEOUT
+
+    after = text.split("--request-timeout")[1][:200]
+    assert f"(default: {DEFAULT_REQUEST_TIMEOUT:g}s)" in after
 
 
 # --- option combinations, refused in one place per command
@@ -238,7 +241,7 @@ def test_help_names_the_request_timeout_default():
         ),
         (["migrate", "-f", EXAMPLE, "--dry-run=server"], "--dry-run=server needs a cluster"),
         (["free", "-f", EXAMPLE, "--for", "x", "--ports", "TCP/80"], "--for takes"),
-        (["free", "-f", EXAMPLE, "--count", "0"], "--count must be at least 1"),
+        (["free", "-f", EXAMPLE, "--count", "0"], "--count must be between 1 and"),
     ],
 )
 def test_combinations_refused(args, message):
