@@ -8,7 +8,6 @@ Pure: plans, patches and backups are plain data; nothing here does I/O."""
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Iterator, List, Mapping, MutableMapping, Optional, Tuple
 
@@ -216,13 +215,6 @@ def _shift_comment(line_comment: list, delta: int) -> None:
                 mark.column = max(0, mark.column + delta)
             except AttributeError:  # an immutable mark: the column stays
                 pass
-
-
-def migrated_copy(obj: Mapping, plan: ServicePlan) -> Dict[str, Any]:
-    result = copy.deepcopy(dict(obj))
-    if plan.needs_patch:
-        apply_in_place(result, plan)
-    return result
 
 
 def service_objects(obj: Any) -> Iterator[MutableMapping]:

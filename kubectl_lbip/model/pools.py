@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+from dataclasses import dataclass
+from typing import Iterable, List, Mapping, Optional, Tuple
 
 from .addresses import (FAMILIES, AddressError, Interval, buggy_count, is_buggy,
                         parse_pool_address)
@@ -53,8 +53,6 @@ class Pool:
     allocation: Optional[ServiceAllocation] = None
     errors: Tuple[str, ...] = ()
     legacy: bool = False
-    protocol: str = ""
-    status: Dict[str, int] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:
@@ -154,7 +152,6 @@ def pool_from_object(obj: Mapping, namespace_labels: Mapping[str, Mapping[str, s
         avoid_buggy_ips=bool(spec.get("avoidBuggyIPs", False)),
         allocation=allocation,
         errors=tuple(errors),
-        status=dict(obj.get("status") or {}),
     )
 
 
@@ -171,7 +168,7 @@ def pools_from_legacy_config(config: Mapping, namespace: str = "metallb-system")
             name=name, namespace=namespace, addresses=tuple(map(str, addresses)),
             intervals=tuple(intervals), auto_assign=True if auto is None else bool(auto),
             avoid_buggy_ips=bool(entry.get("avoid-buggy-ips", False)), errors=tuple(errors),
-            legacy=True, protocol=str(entry.get("protocol") or "")))
+            legacy=True))
     return pools
 
 
