@@ -38,7 +38,7 @@ def _run_files(inputs: Inputs, req: MigrateRequest) -> int:
 
     docs = files.read_documents(inputs.filenames, stdin=inputs.stdin or sys.stdin)
     cluster: Optional[Cluster] = files.load(inputs.filenames, documents=docs).to_cluster()
-    if not cluster.pools:
+    if not cluster.pools:  # type: ignore[union-attr]
         cluster = None  # every request would be "in no pool": say so once instead
         render.note("note: no IPAddressPool in the files, so the migrated requests were not "
                     "checked against MetalLB's rules (add the pools' manifests with -f)")
@@ -103,7 +103,7 @@ def _rewrite(text: str, path: str, namespace: Optional[str],
             if not any(p.needs_patch for p in plans):
                 return plans, text
             return plans, _dump_json_like(data, text)
-    plans: List[ServicePlan] = []
+    plans = []
     chunks = []
     for chunk in split_yaml_documents(text):
         found, chunk = _rewrite_yaml_document(chunk, path, namespace, cluster)

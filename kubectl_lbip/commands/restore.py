@@ -57,7 +57,7 @@ def _current(client, entry: Dict[str, Any]) -> Service:
 
 
 def _run_restore(inputs: Inputs, req: MigrateRequest) -> int:
-    entries = _read_backup(req.restore)
+    entries = _read_backup(req.restore)  # type: ignore[arg-type]
     namespace = inputs.namespace_filter()
     client = inputs.client()
     items = []

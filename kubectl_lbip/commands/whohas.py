@@ -27,7 +27,7 @@ def parse_queries(texts: Sequence[str]) -> List[Interval]:
 def describe(cluster: Cluster, family: str, value: int) -> dict:
     """One address: its pool, whether it is free, who uses it and how, and whether
     those users may not share it."""
-    holders = {}
+    holders: dict = {}
     for use in cluster.index.uses(family, value):
         svc = use.service
         entry = holders.setdefault(svc.key, {

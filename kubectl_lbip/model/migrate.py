@@ -199,7 +199,7 @@ def _rename_key(mapping: MutableMapping, old: str, new: str) -> None:
         mapping.insert(position, new, value)
         if line_comment is not None:
             _shift_comment(line_comment, len(new) - len(old))
-            comments.items[new] = line_comment
+            comments.items[new] = line_comment  # type: ignore[union-attr]  # a comment came from comments
         return
     items = [(new if k == old else k, mapping[k]) for k in keys]
     mapping.clear()

@@ -20,10 +20,9 @@ from . import (FREEZE_OBJECTS, LEGACY, NAMESPACE, POOL, SERVICE, Snapshot, pause
 
 EXTENSIONS = (".yaml", ".yml", ".json")
 
-try:  # the C loader is several times faster on large snapshots
-    _Loader = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
+# The C loader is several times faster on large snapshots; whether there is one
+# depends on how PyYAML was built.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass
