@@ -144,3 +144,13 @@ def test_lock_pins_exact_versions():
     names = {n.lower().replace("_", "-") for n, _ in pins}
     for required in ("typer-slim", "click", "kubernetes", "tabulate", "pyyaml", "typing-extensions"):
         assert required in names, f"{required} is not pinned in packaging/zipapp-requirements.txt"
+
+
+def test_lock_pins_every_runtime_dependency():
+    """A dependency added to pyproject.toml reaches the archive only through the lock."""
+    tomllib = pytest.importorskip("tomllib")
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    wanted = {re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9._-]+", d).group(0)).lower() for d in deps}
+    lock = (ROOT / "packaging" / "zipapp-requirements.txt").read_text()
+    pinned = {re.sub(r"[-_.]+", "-", n).lower() for n in re.findall(r"(?m)^([A-Za-z0-9._-]+)==", lock)}
+    assert wanted <= pinned, f"not in the lock (run `make krew-lock`): {sorted(wanted - pinned)}"
