@@ -82,12 +82,18 @@ def package_version() -> str:
     return m.group(1)
 
 
+_SCRIPT = re.compile(r'([A-Za-z0-9_.-]+)\s*=\s*"([\w.]+:\w+)"\s*(?:#.*)?')
+
+
 def entry_points() -> Dict[str, str]:
     """pyproject.toml's [project.scripts]: program name -> "module:function"."""
     section = re.search(r"(?ms)^\[project\.scripts\]\n(.*?)(?=^\[|\Z)", (ROOT / "pyproject.toml").read_text())
     if not section:
         raise SystemExit("build_zipapp: pyproject.toml has no [project.scripts]")
-    scripts = dict(re.findall(r'(?m)^([A-Za-z0-9_.-]+)\s*=\s*"([\w.]+:\w+)"\s*$', section.group(1)))
+    lines = [ln for ln in section.group(1).splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    scripts = {m.group(1): m.group(2) for m in map(_SCRIPT.fullmatch, lines) if m}
+    if len(scripts) != len(lines):
+        raise SystemExit(f"build_zipapp: pyproject.toml: [project.scripts] lines not understood: {lines}")
     if BIN_NAME not in scripts:
         raise SystemExit(f"build_zipapp: [project.scripts] has no {BIN_NAME}")
     return scripts
