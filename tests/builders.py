@@ -64,7 +64,7 @@ def namespace(name: str, **labels: str) -> dict:
 
 
 def snapshot(*objects: dict) -> Snapshot:
-    return classify(objects, Snapshot())
+    return classify(objects, Snapshot(source="test"))
 
 
 def cluster(*objects: dict):

@@ -20,6 +20,7 @@ class Cluster:
     namespace_labels: Dict[str, Dict[str, str]] = field(default_factory=dict)
     # Latest AllocationFailed message per "namespace/name" (live clusters only).
     allocation_failures: Dict[str, str] = field(default_factory=dict)
+    legacy_config: bool = False
     live: bool = False
 
     def __post_init__(self) -> None:

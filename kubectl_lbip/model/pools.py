@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable, List, Mapping, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 from .addresses import (FAMILIES, AddressError, Interval, buggy_count, is_buggy,
                         parse_pool_address)
@@ -53,6 +53,7 @@ class Pool:
     allocation: Optional[ServiceAllocation] = None
     errors: Tuple[str, ...] = ()
     legacy: bool = False
+    status: Dict[str, int] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:
@@ -152,6 +153,7 @@ def pool_from_object(obj: Mapping, namespace_labels: Mapping[str, Mapping[str, s
         avoid_buggy_ips=bool(spec.get("avoidBuggyIPs", False)),
         allocation=allocation,
         errors=tuple(errors),
+        status=dict(obj.get("status") or {}),
     )
 
 

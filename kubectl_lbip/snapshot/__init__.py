@@ -54,6 +54,7 @@ class Snapshot:
     namespaces: List[Dict[str, Any]] = field(default_factory=list)
     legacy_configmap: Optional[Dict[str, Any]] = None
     allocation_failures: Dict[str, str] = field(default_factory=dict)
+    source: str = ""
     live: bool = False
     # Whether the model's services keep their object (to print it back changed).
     keep_objects: bool = True
@@ -99,7 +100,7 @@ class Snapshot:
             if release:
                 objects[i] = None  # freed now, not after the whole list is built
         return Cluster(pools, services, ns_labels, dict(self.allocation_failures),
-                       live=self.live)
+                       legacy_config=self.uses_legacy_config, live=self.live)
 
 
 def legacy_config(configmap: Dict[str, Any]) -> Dict[str, Any]:

@@ -138,7 +138,7 @@ def load(paths: Sequence[str], stdin=None, documents: Optional[List[Document]] =
          trimmed: bool = False) -> Snapshot:
     """The objects of the files. ``trimmed`` keeps only what the model reads (for
     the commands that print no object back), reading large JSON lists item by item."""
-    snapshot = Snapshot(keep_objects=not trimmed)
+    snapshot = Snapshot(source="files: " + ", ".join(paths), keep_objects=not trimmed)
     if trimmed and documents is None:
         objects: List[Dict[str, Any]] = []
         with paused_gc(lambda: len(objects) >= FREEZE_OBJECTS):

@@ -131,7 +131,8 @@ class LiveClient:
         return list(page.get("items") or ())
 
     def snapshot(self, events: bool = False) -> Snapshot:
-        snap = Snapshot(live=True, keep_objects=False)
+        snap = Snapshot(source=f"cluster {self.server} (context {self.context or 'in-cluster'})",
+                        live=True, keep_objects=False)
         try:
             snap.pools = list(self.list_all(POOLS_PATH, trim_pool))
         except NotFound:

@@ -18,7 +18,7 @@ POOL = pool("p", "192.0.2.0/28", "2001:db8::/124")
 
 def live_cluster(*objects, failures=None):
     """A cluster as read from a live API server (statuses are authoritative)."""
-    snap = classify(objects, Snapshot(live=True))
+    snap = classify(objects, Snapshot(source="test", live=True))
     snap.allocation_failures = dict(failures or {})
     return snap.to_cluster()
 

@@ -182,6 +182,7 @@ def test_in_cluster_service_account(start_fake, tls_cert, tmp_path, monkeypatch)
     assert client.namespace == "ops"  # the pod's namespace file, next to the token
     snap = client.snapshot()
     assert [p["metadata"]["name"] for p in snap.pools] == ["production"]
+    assert "in-cluster" in snap.source
     assert {r.user for r in fake.requests} == {"system:serviceaccount:ops:lbip"}
 
 
