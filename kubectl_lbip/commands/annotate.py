@@ -152,7 +152,7 @@ def _run_offline(inputs: Inputs, req: AnnotateRequest) -> int:
     except Refused as err:
         return _refuse(err)
     _warn(result)
-    obj = svc.raw if result.patch is None else patched_object(svc.raw, result.patch)
+    obj = svc.raw if result.patch is None else patched_object(svc.raw, result.patch)  # type: ignore[arg-type]
     render.emit(obj, "json" if inputs.output == "json" else "yaml")
     return EXIT_OK
 
