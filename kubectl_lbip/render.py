@@ -8,6 +8,7 @@ import sys
 from typing import Any, Optional, Sequence
 
 BAR_WIDTH = 10
+NO_HEADERS = False  # --no-headers: set for each command run (cli.Where.inputs)
 
 
 def out(text: str = "") -> None:
@@ -39,21 +40,20 @@ def emit(data: Any, fmt: str) -> None:
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
     if not rows:
         return ""
-    heads = [h.upper() for h in headers]
-    fast = _plain_table(rows, heads)
+    shown = [] if NO_HEADERS else [h.upper() for h in headers]
+    fast = _plain_table(rows, shown, len(headers))
     if fast is not None:
         return fast
     from tabulate import tabulate
 
-    return tabulate(rows, headers=heads, tablefmt="plain", disable_numparse=True)
+    return tabulate(rows, headers=shown, tablefmt="plain", disable_numparse=True)
 
 
-def _plain_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> Optional[str]:
+def _plain_table(rows: Sequence[Sequence[Any]], headers: Sequence[str], n: int) -> Optional[str]:
     """tabulate's "plain" table, byte for byte, for the usual case (cells that are
-    printable ASCII text; each row as long as the headers), without tabulate's
-    per-cell type detection: check prints thousands of rows on a large cluster.
-    Anything else returns None, for tabulate itself."""
-    n = len(headers)
+    printable ASCII text; each row as long as the ``n`` headers; the headers given,
+    or none), without tabulate's per-cell type detection: check prints thousands of
+    rows on a large cluster. Anything else returns None, for tabulate itself."""
     cells = []
     for row in rows:
         if len(row) != n:
@@ -66,10 +66,21 @@ def _plain_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> Optio
         cells.append(stripped)
     if not all(type(h) is str and h.isascii() and h.isprintable() for h in headers):
         return None
-    widths = [max([len(h) + 2] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    if headers:
+        widths = [max([len(h) + 2] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
+        lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    else:
+        widths = [max(len(row[i]) for row in cells) for i in range(n)]
+        lines = []
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
     return "\n".join(lines)
+
+
+def names(kind: str, objects: Sequence[Any]) -> None:
+    """-o name: one KIND/NAME line per object, as kubectl prints them; objects that
+    live in namespaces as KIND/NAMESPACE/NAME (the listing spans namespaces)."""
+    for obj in objects:
+        out(f"{kind}/{obj}")
 
 
 def bar(used: int, total: int, width: int = BAR_WIDTH) -> str:
