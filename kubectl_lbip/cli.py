@@ -42,6 +42,11 @@ Filenames = Annotated[Optional[List[str]], typer.Option(
     "or - for stdin. Repeatable.")]
 Verbose = Annotated[int, typer.Option("-v", "--verbose", count=True,
                     help="Log each API request (method, path, status, duration) to stderr.")]
+MetallbVersion = Annotated[Optional[str], typer.Option(
+    "--metallb-version", metavar="VERSION",
+    help="Apply this MetalLB release's rules (e.g. v0.14.9) instead of the one found in the "
+    "cluster (its controller Deployment's image tag, else its CRDs); with -f the newest is "
+    "assumed otherwise.")]
 
 
 def _output(formats: str):
@@ -58,18 +63,21 @@ ObjectOutput = _output("yaml, json (with -f or --dry-run=client)")
 class Where:
     """Where a command reads from: files (-f), or the cluster of --kubeconfig/--context."""
 
-    def __init__(self, filenames, kubeconfig, context):
+    def __init__(self, filenames, kubeconfig, context, metallb_version=None):
         self.filenames, self.kubeconfig, self.context = list(filenames or []), kubeconfig, context
+        self.metallb_version = metallb_version
 
     def inputs(self, namespace=None, output="table", all_namespaces=False):
         from .commands.common import Inputs
 
         return Inputs(kubeconfig=self.kubeconfig, context=self.context, namespace=namespace,
-                      all_namespaces=all_namespaces, output=output, filenames=self.filenames)
+                      all_namespaces=all_namespaces, output=output, filenames=self.filenames,
+                      metallb_version=self.metallb_version)
 
 
 _COMMON = [("filename", Filenames, None), ("kubeconfig", Kubeconfig, None),
-           ("context", Context, None), ("verbose", Verbose, 0)]
+           ("context", Context, None), ("verbose", Verbose, 0),
+           ("metallb_version", MetallbVersion, None)]
 
 
 def kubectl_command(fn):
@@ -81,8 +89,10 @@ def kubectl_command(fn):
                                annotation=annotation) for name, annotation, default in _COMMON]
 
     @functools.wraps(fn)
-    def command(*args, filename=None, kubeconfig=None, context=None, verbose=0, **kwargs):
-        _run(verbose, fn, *args, where=Where(filename, kubeconfig, context), **kwargs)
+    def command(*args, filename=None, kubeconfig=None, context=None, verbose=0,
+                metallb_version=None, **kwargs):
+        _run(verbose, fn, *args, where=Where(filename, kubeconfig, context, metallb_version),
+             **kwargs)
 
     command.__signature__ = own.replace(
         parameters=[p for p in own.parameters.values() if p.name != "where"] + extra)

@@ -56,7 +56,7 @@ def plan(cluster: Cluster, svc: Service, req: AnnotateRequest) -> Plan:
         raise Refused([rules.not_load_balancer(svc)])
     texts = req.addresses
     if req.auto:
-        family, why = svc.family()
+        family, why = svc.family(cluster.metallb)
         if family is None:
             raise UsageError(f"service {svc.key}: cannot tell its IP family: {why}")
         found = suggest(cluster, family, 1, svc)

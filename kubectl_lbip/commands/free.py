@@ -11,7 +11,7 @@ from ..model.addresses import DUAL, IPV4, IPV6
 from ..model.cluster import Cluster
 from ..model.services import CURRENT, LB_IPS, Service
 from ..model.suggest import SuggestResult, family_counts, metallb_pick, suggest
-from .common import Inputs, legacy_note
+from .common import Inputs, legacy_note, release_dict
 from .target import check_family, described_service, find_service
 
 FORMATS = ("table", "wide", "json", "yaml", "annotation")
@@ -38,7 +38,7 @@ def resolve_target(cluster: Cluster, inputs: Inputs, query: FreeQuery):
             raise UsageError("--for takes the service's own labels, sharing key and ports; "
                              "leave out --selector, --sharing-key and --ports")
         target = find_service(cluster, inputs.default_namespace(), query.for_service)
-        svc_family, why = target.family()
+        svc_family, why = target.family(cluster.metallb)
         if svc_family is None:
             raise UsageError(f"service {target.key}: cannot tell its IP family: {why}")
         if family and family != svc_family:
@@ -86,6 +86,7 @@ def run(inputs: Inputs, query: FreeQuery) -> int:
     }
     if pick is not None:
         data["metallbPick"] = pick.to_dict()
+        data["metallb"] = release_dict(snapshot)
     code = EXIT_OK if result.suggestions else EXIT_NEGATIVE
 
     if inputs.output in ("json", "yaml"):

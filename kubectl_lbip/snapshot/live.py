@@ -14,6 +14,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..errors import AccessError, ClusterError, ConflictError, UsageError
+from ..model import metallb
 from . import LEGACY_CONFIGMAP, Snapshot
 from .trim import trim_namespace, trim_pool, trim_service
 
@@ -25,6 +26,8 @@ POOLS_PATH = "/apis/metallb.io/v1beta1/ipaddresspools"
 SERVICES_PATH = "/api/v1/services"
 NAMESPACES_PATH = "/api/v1/namespaces"
 EVENTS_PATH = "/api/v1/events"
+METALLB_GROUP_PATH = "/apis/metallb.io/v1beta1"
+DEPLOYMENTS_PATH = "/apis/apps/v1/namespaces/{}/deployments"
 
 _RESOURCE_NAMES = {
     POOLS_PATH: "ipaddresspools.metallb.io",
@@ -130,7 +133,7 @@ class LiveClient:
                             [("fieldSelector", selector)])
         return list(page.get("items") or ())
 
-    def snapshot(self, events: bool = False) -> Snapshot:
+    def snapshot(self, events: bool = False, metallb_release: bool = True) -> Snapshot:
         snap = Snapshot(source=f"cluster {self.server} (context {self.context or 'in-cluster'})",
                         live=True, keep_objects=False)
         try:
@@ -143,7 +146,52 @@ class LiveClient:
             snap.namespaces = list(self.list_all(NAMESPACES_PATH, trim_namespace))
         if events:
             snap.allocation_failures = self.allocation_failures()
+        if metallb_release:
+            snap.metallb = self.metallb_release(snap.pools_namespace,
+                                                legacy=snap.uses_legacy_config)
         return snap
+
+    def metallb_release(self, namespace: str, legacy: bool = False) -> metallb.Release:
+        """Which MetalLB runs: the image tag of its controller Deployment in the
+        namespace of the pools; without read access to Deployments (or no tag to
+        read), from the metallb.io resources the API server serves."""
+        try:
+            deployments = self.list_all(DEPLOYMENTS_PATH.format(namespace), _trim_deployment)
+        except (AccessError, NotFound) as exc:
+            log.info("MetalLB release: cannot list Deployments in %s (%s); told from the CRDs "
+                     "served", namespace, _short(exc))
+            deployments = []
+        for dep in deployments:
+            for image in dep["images"]:
+                if not metallb.is_controller_image(image):
+                    continue
+                version = metallb.version_from_image(image)
+                where = f"from deployment {namespace}/{dep['name']}, image {image}"
+                if version is not None:
+                    return metallb.Release(version, metallb.text(version), "deployment", where)
+                log.info("MetalLB release: %s has no version in its tag; told from the CRDs "
+                         "served", where)
+        if not legacy:
+            log.info("MetalLB release: no controller image with a version among the "
+                     "Deployments in %s; told from the CRDs served", namespace)
+        if legacy:
+            return metallb.Release.newest_assumed(
+                "only its legacy ConfigMap, from before v0.13, is read")
+        try:
+            group = self.request("GET", METALLB_GROUP_PATH)
+        except (AccessError, NotFound) as exc:
+            log.info("MetalLB release: cannot read %s (%s); the newest assumed",
+                     METALLB_GROUP_PATH, _short(exc))
+            return metallb.Release.newest_assumed("neither its Deployment nor its CRDs readable")
+        names = [str(r.get("name") or "") for r in group.get("resources") or ()
+                 if isinstance(r, dict)]
+        found = metallb.version_from_resources(names)
+        if found is None:
+            return metallb.Release.newest_assumed("no MetalLB resource served")
+        label, version = found
+        log.info("MetalLB release: %s, told from the metallb.io resources served (%s)", label,
+                 ", ".join(sorted(n for n in names if "/" not in n)))
+        return metallb.Release(version, label, "crds", "from the metallb.io CRDs served")
 
     def _legacy_configmap(self) -> Dict[str, Any]:
         ns, name = LEGACY_CONFIGMAP
@@ -179,6 +227,14 @@ class LiveClient:
 
 class NotFound(ClusterError):
     pass
+
+
+def _trim_deployment(obj: dict) -> dict:
+    meta = obj.get("metadata") or {}
+    spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+    images = [str(c.get("image") or "") for c in spec.get("containers") or ()
+              if isinstance(c, dict)]
+    return {"name": str(meta.get("name") or ""), "images": images}
 
 
 class Expired(ClusterError):
