@@ -155,12 +155,13 @@ class LiveClient:
         """Which MetalLB runs: the image tag of its controller Deployment in the
         namespace of the pools; without read access to Deployments (or no tag to
         read), from the metallb.io resources the API server serves."""
+        readable = True
         try:
             deployments = self.list_all(DEPLOYMENTS_PATH.format(namespace), _trim_deployment)
         except (AccessError, NotFound) as exc:
             log.info("MetalLB release: cannot list Deployments in %s (%s); told from the CRDs "
                      "served", namespace, _short(exc))
-            deployments = []
+            deployments, readable = [], False
         for dep in deployments:
             for image in dep["images"]:
                 if not metallb.is_controller_image(image):
@@ -171,7 +172,7 @@ class LiveClient:
                     return metallb.Release(version, metallb.text(version), "deployment", where)
                 log.info("MetalLB release: %s has no version in its tag; told from the CRDs "
                          "served", where)
-        if not legacy:
+        if readable and not legacy:
             log.info("MetalLB release: no controller image with a version among the "
                      "Deployments in %s; told from the CRDs served", namespace)
         if legacy:
@@ -250,7 +251,8 @@ def _status_message(exc) -> str:
 
 def _is_collection(path: str) -> bool:
     parts = path.strip("/").split("/")
-    return parts[-1] in ("services", "ipaddresspools", "namespaces", "events", "configmaps")
+    return parts[-1] in ("services", "ipaddresspools", "namespaces", "events", "configmaps",
+                         "deployments")
 
 
 def _resource_of(path: str) -> str:
@@ -263,6 +265,8 @@ def _resource_of(path: str) -> str:
         return "services"
     if "configmaps" in parts:
         return "configmaps"
+    if parts[-1] == "deployments":
+        return "deployments.apps"
     return base
 
 
