@@ -83,11 +83,22 @@ def reports_full_pool_by_name(version: Version = NEWEST) -> bool:
     of any family.
 
     v0.16: getFreeIPsFromPool (internal/allocator/allocator.go) returns an error,
-    "no available IPs in pool NAME". Before: it returned no address and the empty
-    choice went on to Assign, which answered '["<nil>"] is not allowed in config'
-    (single-stack) or selectIPsForFamilyAndPolicy "no available IPs in pool NAME
-    for dual IPFamily" (dual-stack). The allocator's choices are the same."""
+    "no available IPs in pool NAME". Before, the empty choice went on (see
+    full_pool_message). The allocator's choices are the same."""
     return version >= (0, 16, 0)
+
+
+def single_stack_follows_cluster_ip(version: Version = NEWEST) -> bool:
+    """Allocation.selectIPsForFamilyAndPolicy (internal/allocator/allocation.go).
+
+    v0.15 returns the address of the service's own family for a single-stack
+    service whatever its ipFamilyPolicy ("align the lb ip to the clusterip"), even
+    when there is none, so a full pool reaches Assign: '["<nil>"] is not allowed in
+    config'. v0.14 goes by the policy: SingleStack with no address says "no
+    available IPs in pool NAME for ipv4 IPFamily", and PreferDualStack (or
+    RequireDualStack) on a service with one clusterIP takes an address of each
+    family when the pool has both."""
+    return version >= (0, 15, 0)
 
 
 def has_pool_status(version: Version = NEWEST) -> bool:
@@ -103,8 +114,8 @@ def full_pool_message(version: Version, pool: str, family: str, other_family_fre
     pool still has a free address of some family."""
     if reports_full_pool_by_name(version) and not other_family_free:
         return f"no available IPs in pool {pool}"
-    if family == "dual":
-        return f"no available IPs in pool {pool} for dual IPFamily"
+    if family == "dual" or not single_stack_follows_cluster_ip(version):
+        return f"no available IPs in pool {pool} for {family} IPFamily"
     return '["<nil>"] is not allowed in config'
 
 

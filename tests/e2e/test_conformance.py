@@ -13,6 +13,11 @@ then does with it (scenarios.py has the generator and the runner).
 Seeds are fixed, so the scenarios are the same on every run; MetalLB's only
 freedom (which of several equal pools) is part of the plugin's answer.
 
+Every scenario runs against each MetalLB release of the matrix (``metallb_version``,
+see conftest.py); the plugin finds the release that runs on its own (the controller
+Deployment's image tag) and applies its rules. The agreement per release is printed
+at the end of the session.
+
 Set KUBECTL_LBIP_CONFORMANCE_SEEDS=1,2,3 to run other seeds (one scenario each,
 at most six: one IPv4 slab each), KUBECTL_LBIP_CONFORMANCE_SERVICES=N for the
 number of services per scenario.
@@ -30,6 +35,7 @@ import pytest
 from kubectl_lbip.snapshot.live import connect
 
 from . import scenarios
+from . import conftest
 from .controlplane import Cluster
 
 pytestmark = pytest.mark.e2e
@@ -41,21 +47,26 @@ MIN_REQUESTS = 200
 
 
 @pytest.fixture(scope="module")
-def records(cluster: Cluster) -> List[scenarios.Record]:
+def records(cluster: Cluster, metallb_version: str) -> List[scenarios.Record]:
     assert len(SEEDS) <= len(scenarios.V4_SLABS), "one IPv4 slab per scenario"
     client = connect(str(cluster.kubeconfig))
-    run_id = f"{os.getpid()}"
+    release = client.snapshot().metallb
+    assert (release.label, release.source) == (metallb_version, "deployment"), release
+    run_id = f"{os.getpid()}-{metallb_version.replace('.', '-')}"
     out: List[scenarios.Record] = []
     t0 = time.monotonic()
     for slot, seed in enumerate(SEEDS):
         sc = scenarios.generate(seed, slot, run_id, SERVICES)
         got = scenarios.run_scenario(client, sc)
         agree = sum(r.agree for r in got)
-        print(f"\n[conformance] seed {seed}: {agree}/{len(got)} agree "
+        print(f"\n[conformance] MetalLB {metallb_version} seed {seed}: {agree}/{len(got)} agree "
               f"({len(sc.pools)} pools)")
         out += got
-    print(f"[conformance] {len(out)} requests in {time.monotonic() - t0:.1f}s")
+    print(f"[conformance] MetalLB {metallb_version}: {len(out)} requests in "
+          f"{time.monotonic() - t0:.1f}s")
     _summary(out)
+    conftest.AGREEMENT.setdefault(metallb_version, []).append(
+        (sum(r.agree for r in out), len(out)))
     return out
 
 

@@ -82,11 +82,14 @@ def test_require_dual_stack_with_one_cluster_ip():
     assert pick(cluster(OPEN, version=V16), ONE_IP_REQUIRE_DUAL)[0] == []
 
 
-# -- v0.16: a full pool named by the address-pool annotation ----------------------
+# -- v0.15 and v0.16: a full pool named by the address-pool annotation -----------
 # internal/allocator/allocator.go getFreeIPsFromPool (v0.16) errors with "no available
-# IPs in pool NAME"; before, the empty choice reached Assign: '["<nil>"] is not
-# allowed in config' for a single-stack service, "no available IPs in pool NAME for
-# dual IPFamily" from selectIPsForFamilyAndPolicy for a dual-stack one.
+# IPs in pool NAME". Before, the empty choice went to selectIPsForFamilyAndPolicy
+# (internal/allocator/allocation.go): v0.15 returns the service's family's address
+# for a single-stack service even when there is none, and Assign answers
+# '["<nil>"] is not allowed in config'; v0.14 goes by the policy and says "no
+# available IPs in pool NAME for ipv4 IPFamily" (as both say for a dual-stack one).
+# Measured live: tests/e2e/test_versions.py::test_full_pool_named_by_annotation.
 
 TINY = pool("tiny", "192.0.2.1/32")
 HOLDER = svc("ns", "holder", ingress=["192.0.2.1"],
@@ -95,7 +98,7 @@ WANTS = svc("ns", "wants", annotations={"metallb.io/address-pool": "tiny"})
 
 
 @pytest.mark.parametrize("version,said", [
-    (V14, '["<nil>"] is not allowed in config'),
+    (V14, "no available IPs in pool tiny for ipv4 IPFamily"),
     (V15, '["<nil>"] is not allowed in config'),
     (V16, "no available IPs in pool tiny"),
 ])
