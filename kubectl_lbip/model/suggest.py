@@ -12,7 +12,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from .addresses import DUAL, FAMILIES, IPV4, IPV6, is_buggy, to_text
 from .cluster import Cluster
-from .metallb import full_pool_message
+from .metallb import full_pool_message, single_stack_follows_cluster_ip
 from .pools import Pool
 from .rules import check_request, make_request, sharing_conflict
 from .services import ASSIGNED, Service
@@ -385,6 +385,13 @@ def metallb_pick(cluster: Cluster, target: Service) -> Pick:
 
     for tier_list in (tiers, fallback):
         winners = _best_pools(cluster, tier_list, target, family, policy, primary, secondary)
+        if winners and family != DUAL and policy == "PreferDualStack" \
+                and not single_stack_follows_cluster_ip(cluster.metallb):
+            # v0.14: a single-stack service with PreferDualStack (one clusterIP) takes
+            # an address of each family from a pool that has both
+            winners = [(pool, {**chosen, **{f: a for f, a in _offer(cluster, pool, target).items()
+                                            if a is not None}})
+                       for pool, chosen in winners]
         if winners:
             candidates = []
             for pool, chosen in winners:

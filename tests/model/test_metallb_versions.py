@@ -82,6 +82,25 @@ def test_require_dual_stack_with_one_cluster_ip():
     assert pick(cluster(OPEN, version=V16), ONE_IP_REQUIRE_DUAL)[0] == []
 
 
+# -- v0.15: a single-stack service gets an address of its own family only ------
+# internal/allocator/allocation.go selectIPsForFamilyAndPolicy (v0.15) aligns the
+# addresses with the clusterIP ("if we don't have dual cluster ips"); v0.14 goes by
+# the ipFamilyPolicy, so PreferDualStack with one clusterIP (a single-stack cluster)
+# takes an IPv4 and an IPv6 address from a pool that has both. (A dual-stack API
+# server gives such a service two clusterIPs: not measurable in the e2e tier.)
+
+def test_v14_prefer_dual_stack_with_one_cluster_ip_takes_both_families():
+    both = pool("both", "192.0.2.0/29", "2001:db8::/125")
+    prefer = svc("ns", "pref", policy="PreferDualStack")  # clusterIPs: one IPv4
+    p14 = metallb_pick(cluster(both, version=V14), Service.from_object(prefer))
+    p15 = metallb_pick(cluster(both, version=V15), Service.from_object(prefer))
+    assert (p14.ipv4, p14.ipv6) == ("192.0.2.0", "2001:db8::")
+    assert (p15.ipv4, p15.ipv6) == ("192.0.2.0", None)
+    # a pool with one family: the same in both
+    v4 = metallb_pick(cluster(OPEN, version=V14), Service.from_object(prefer))
+    assert (v4.ipv4, v4.ipv6) == ("198.51.100.0", None)
+
+
 # -- v0.15 and v0.16: a full pool named by the address-pool annotation -----------
 # internal/allocator/allocator.go getFreeIPsFromPool (v0.16) errors with "no available
 # IPs in pool NAME". Before, the empty choice went to selectIPsForFamilyAndPolicy
