@@ -61,14 +61,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
             f"MetalLB {version}: {agree}/{total} requests agree = {100.0 * agree / max(total, 1):.1f}%")
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "e2e: end-to-end tests against a real kube-apiserver with MetalLB's controller "
-        "(needs `bash tests/e2e/controlplane.sh build`)",
-    )
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # This hook sees every collected item: mark only the ones under tests/e2e.
     mine = [i for i in items if _HERE in Path(str(i.path)).resolve().parents]
