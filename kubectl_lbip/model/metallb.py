@@ -182,8 +182,7 @@ class Release:
         return cls(NEWEST, text(NEWEST), "assumed", detail)
 
     def to_dict(self) -> dict:
-        return {"version": self.label, "source": self.source, "detail": self.detail,
-                "rules": behaves_as(self.version)}
+        return {"version": self.label, "source": self.source, "detail": self.detail, "rules": behaves_as(self.version)}
 
     def describe(self) -> str:
         """One line for pools' header and check's summary."""

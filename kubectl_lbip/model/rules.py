@@ -318,7 +318,7 @@ def check_full_pools(cluster: Cluster, full_pool_failure) -> List[Finding]:
         family, _ = svc.family(cluster.metallb)
         findings.append(service_finding(
             svc, POOL_EXHAUSTED, f"pool {pool.name} (its address-pool annotation) has no free "
-            f"{FAMILY_WORDS.get(family, family)} address for it; MetalLB "
+            f"{FAMILY_WORDS.get(family or '', 'matching')} address for it; MetalLB "
             f"{metallb_text(cluster.metallb)} says: {said}. Fix: add a range to the pool, free "
             "an address, or name another pool"))
     return findings

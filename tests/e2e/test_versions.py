@@ -32,27 +32,37 @@ VENV_BIN = Path(sys.executable).parent
 def plugin(cluster: Cluster, *args: str) -> subprocess.CompletedProcess:
     """`kubectl lbip ARGS` through the real kubectl (the plugin found on PATH)."""
     env = cluster.env(PATH=os.pathsep.join([str(VENV_BIN), "/usr/bin", "/bin"]))
-    return subprocess.run(["kubectl", "lbip", *args], capture_output=True, text=True,
-                          timeout=120, env=env)
+    return subprocess.run(["kubectl", "lbip", *args], capture_output=True, text=True, timeout=120, env=env)
 
 
 def pool(name: str, *addresses: str, **spec: Any) -> Dict[str, Any]:
-    return {"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
-            "metadata": {"name": name, "namespace": "metallb-system"},
-            "spec": {"addresses": list(addresses), **spec}}
+    return {
+        "apiVersion": "metallb.io/v1beta1",
+        "kind": "IPAddressPool",
+        "metadata": {"name": name, "namespace": "metallb-system"},
+        "spec": {"addresses": list(addresses), **spec},
+    }
 
 
 def service(ns: str, name: str, annotations: Dict[str, str] | None = None) -> Dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": name, "namespace": ns, "annotations": annotations or {}},
-            "spec": {"type": "LoadBalancer", "ipFamilyPolicy": "SingleStack",
-                     "ipFamilies": ["IPv4"], "ports": [{"port": 80}]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": ns, "annotations": annotations or {}},
+        "spec": {
+            "type": "LoadBalancer",
+            "ipFamilyPolicy": "SingleStack",
+            "ipFamilies": ["IPv4"],
+            "ports": [{"port": 80}],
+        },
+    }
 
 
 def failure(cluster: Cluster, ns: str, name: str) -> str:
     def probe() -> str:
         events = cluster.events(name, ns, reason="AllocationFailed")
         return events[-1]["message"] if events else ""
+
     return wait_until(probe, 30, f"AllocationFailed on {ns}/{name}")
 
 
@@ -60,10 +70,11 @@ def test_plugin_finds_the_release_that_runs(cluster: Cluster, metallb_version: s
     out = plugin(cluster, "pools", "-o", "json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["metallb"] == {
-        "version": metallb_version, "source": "deployment",
-        "detail": f"from deployment metallb-system/controller, image "
-                  f"quay.io/metallb/controller:{metallb_version}",
-        "rules": metallb.behaves_as(metallb.parse(metallb_version))}
+        "version": metallb_version,
+        "source": "deployment",
+        "detail": f"from deployment metallb-system/controller, image quay.io/metallb/controller:{metallb_version}",
+        "rules": metallb.behaves_as(metallb.parse(metallb_version)),
+    }
     table = plugin(cluster, "check")
     assert f"MetalLB {metallb_version} (from deployment metallb-system/controller" in table.stderr
 
@@ -72,31 +83,34 @@ def test_crds_served_tell_the_release_line(cluster: Cluster, metallb_version: st
     """Without a Deployment to read (here: a namespace with none), the CRDs each
     release serves give its line: the markers of metallb.version_from_resources."""
     release = connect(str(cluster.kubeconfig)).metallb_release("default")
-    expected = {(0, 14): "v0.14", (0, 15): "v0.15.0-v0.15.2" if metallb.parse(metallb_version) < (0, 15, 3)
-                else ">=v0.15.3", (0, 16): ">=v0.15.3"}[metallb.parse(metallb_version)[:2]]
+    expected = {
+        (0, 14): "v0.14",
+        (0, 15): "v0.15.0-v0.15.2" if metallb.parse(metallb_version) < (0, 15, 3) else ">=v0.15.3",
+        (0, 16): ">=v0.15.3",
+    }[metallb.parse(metallb_version)[:2]]
     assert (release.label, release.source) == (expected, "crds")
 
 
 def test_priority_only_pool(cluster: Cluster, metallb_version: str, namespace: str) -> None:
     """v0.14 never uses a priority-only pool automatically; v0.15+ tries it first. The
     plugin, on the live snapshot (release found from the Deployment), predicts it."""
-    cluster.apply(pool("v-prio", "198.18.7.0/30", serviceAllocation={"priority": 3}),
-                  pool("v-open", "198.18.8.0/30"))
+    cluster.apply(pool("v-prio", "198.18.7.0/30", serviceAllocation={"priority": 3}), pool("v-open", "198.18.8.0/30"))
     cluster.apply(service(namespace, "probe-first", {"metallb.io/loadBalancerIPs": "198.18.8.3"}))
     assert cluster.wait_ingress("probe-first", namespace) == ["198.18.8.3"]  # both pools seen
     manifest = service(namespace, "auto")
     model = connect(str(cluster.kubeconfig)).snapshot().to_cluster()
     pick = metallb_pick(model, Service.from_object(manifest))
-    expected = "198.18.7.0" if metallb.priority_only_pool_serves_every_service(
-        metallb.parse(metallb_version)) else "198.18.8.0"
-    assert (pick.pools, pick.ipv4) == (["v-prio" if expected == "198.18.7.0" else "v-open"],
-                                       expected)
+    expected = (
+        "198.18.7.0"
+        if metallb.priority_only_pool_serves_every_service(metallb.parse(metallb_version))
+        else "198.18.8.0"
+    )
+    assert (pick.pools, pick.ipv4) == (["v-prio" if expected == "198.18.7.0" else "v-open"], expected)
     cluster.apply(manifest)
     assert cluster.wait_ingress("auto", namespace) == [expected]
 
 
-def test_full_pool_named_by_annotation(cluster: Cluster, metallb_version: str,
-                                       namespace: str) -> None:
+def test_full_pool_named_by_annotation(cluster: Cluster, metallb_version: str, namespace: str) -> None:
     """The refusal text for a full pool changed in v0.16; check reports pool-exhausted
     on the service with the text of the release that runs."""
     cluster.apply(pool("v-tiny", "198.18.9.1/32", autoAssign=False))
@@ -107,6 +121,7 @@ def test_full_pool_named_by_annotation(cluster: Cluster, metallb_version: str,
     expected = metallb.full_pool_message(metallb.parse(metallb_version), "v-tiny", "ipv4")
     assert said == f'Failed to allocate IP for "{namespace}/wants": {expected}'
     out = plugin(cluster, "check", "-n", namespace, "-o", "json")
-    found: List[Dict[str, Any]] = [f for f in json.loads(out.stdout)["findings"]
-                                   if f["name"] == "wants" and f["code"] == "pool-exhausted"]
+    found: List[Dict[str, Any]] = [
+        f for f in json.loads(out.stdout)["findings"] if f["name"] == "wants" and f["code"] == "pool-exhausted"
+    ]
     assert len(found) == 1 and expected in found[0]["message"], out.stdout

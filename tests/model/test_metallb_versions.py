@@ -40,13 +40,11 @@ OPEN = pool("open", "198.51.100.0/29")
 
 def test_v15_and_v16_pick_the_priority_only_pool_first():
     for version in (V15, V16):
-        assert pick(cluster(PRIORITY_ONLY, OPEN, version=version), svc("ns", "a")) == (
-            ["prio"], "192.0.2.0")
+        assert pick(cluster(PRIORITY_ONLY, OPEN, version=version), svc("ns", "a")) == (["prio"], "192.0.2.0")
 
 
 def test_v14_never_picks_the_priority_only_pool_automatically():
-    assert pick(cluster(PRIORITY_ONLY, OPEN, version=V14), svc("ns", "a")) == (
-        ["open"], "198.51.100.0")
+    assert pick(cluster(PRIORITY_ONLY, OPEN, version=V14), svc("ns", "a")) == (["open"], "198.51.100.0")
 
 
 def test_v14_with_only_a_priority_only_pool_assigns_nothing():
@@ -89,6 +87,7 @@ def test_require_dual_stack_with_one_cluster_ip():
 # takes an IPv4 and an IPv6 address from a pool that has both. (A dual-stack API
 # server gives such a service two clusterIPs: not measurable in the e2e tier.)
 
+
 def test_v14_prefer_dual_stack_with_one_cluster_ip_takes_both_families():
     both = pool("both", "192.0.2.0/29", "2001:db8::/125")
     prefer = svc("ns", "pref", policy="PreferDualStack")  # clusterIPs: one IPv4
@@ -111,16 +110,18 @@ def test_v14_prefer_dual_stack_with_one_cluster_ip_takes_both_families():
 # Measured live: tests/e2e/test_versions.py::test_full_pool_named_by_annotation.
 
 TINY = pool("tiny", "192.0.2.1/32")
-HOLDER = svc("ns", "holder", ingress=["192.0.2.1"],
-             annotations={"metallb.io/ip-allocated-from-pool": "tiny"})
+HOLDER = svc("ns", "holder", ingress=["192.0.2.1"], annotations={"metallb.io/ip-allocated-from-pool": "tiny"})
 WANTS = svc("ns", "wants", annotations={"metallb.io/address-pool": "tiny"})
 
 
-@pytest.mark.parametrize("version,said", [
-    (V14, "no available IPs in pool tiny for ipv4 IPFamily"),
-    (V15, '["<nil>"] is not allowed in config'),
-    (V16, "no available IPs in pool tiny"),
-])
+@pytest.mark.parametrize(
+    "version,said",
+    [
+        (V14, "no available IPs in pool tiny for ipv4 IPFamily"),
+        (V15, '["<nil>"] is not allowed in config'),
+        (V16, "no available IPs in pool tiny"),
+    ],
+)
 def test_full_pool_message_follows_the_release(version, said):
     c = cluster(TINY, HOLDER, WANTS, version=version)
     found = full_pool_failure(c, c.service("ns", "wants"))
@@ -138,8 +139,7 @@ def test_dual_stack_service_on_a_pool_with_only_ipv6_left():
     wants = dual("ns", "wants", annotations={"metallb.io/address-pool": "tiny"})
     for version in (V14, V16):
         c = cluster(p, HOLDER, wants, version=version)
-        assert full_pool_failure(c, c.service("ns", "wants"))[1] == (
-            "no available IPs in pool tiny for dual IPFamily")
+        assert full_pool_failure(c, c.service("ns", "wants"))[1] == ("no available IPs in pool tiny for dual IPFamily")
 
 
 def test_a_pool_with_room_is_not_reported():
@@ -149,6 +149,7 @@ def test_a_pool_with_room_is_not_reported():
 
 
 # -- parsing and telling the release ---------------------------------------------
+
 
 def test_parse_versions():
     assert metallb.parse("v0.16.1") == (0, 16, 1)
@@ -160,30 +161,38 @@ def test_parse_versions():
 
 
 def test_behaves_as_maps_each_release_to_the_measured_one():
-    assert [metallb.behaves_as(v) for v in ((0, 13, 10), V14, (0, 15, 0), V15, (0, 16, 0),
-                                            (0, 17, 2))] == [
-        "v0.14.9", "v0.14.9", "v0.15.3", "v0.15.3", "v0.16.1", "v0.16.1"]
+    assert [metallb.behaves_as(v) for v in ((0, 13, 10), V14, (0, 15, 0), V15, (0, 16, 0), (0, 17, 2))] == [
+        "v0.14.9",
+        "v0.14.9",
+        "v0.15.3",
+        "v0.15.3",
+        "v0.16.1",
+        "v0.16.1",
+    ]
 
 
-@pytest.mark.parametrize("image,version", [
-    ("quay.io/metallb/controller:v0.16.1", (0, 16, 1)),
-    ("quay.io/metallb/controller:v0.14.9@sha256:0123abcd", (0, 14, 9)),
-    ("registry.local:5000/mirror/metallb/controller:v0.15.3", (0, 15, 3)),
-    ("quay.io/metallb/controller@sha256:0123abcd", None),
-    ("quay.io/metallb/controller:main", None),
-    ("quay.io/metallb/speaker:v0.16.1", None),
-    ("registry.local:5000/controller:v0.16.1", None),
-])
+@pytest.mark.parametrize(
+    "image,version",
+    [
+        ("quay.io/metallb/controller:v0.16.1", (0, 16, 1)),
+        ("quay.io/metallb/controller:v0.14.9@sha256:0123abcd", (0, 14, 9)),
+        ("registry.local:5000/mirror/metallb/controller:v0.15.3", (0, 15, 3)),
+        ("quay.io/metallb/controller@sha256:0123abcd", None),
+        ("quay.io/metallb/controller:main", None),
+        ("quay.io/metallb/speaker:v0.16.1", None),
+        ("registry.local:5000/controller:v0.16.1", None),
+    ],
+)
 def test_version_from_image(image, version):
     assert metallb.version_from_image(image) == version
 
 
 def test_version_from_the_resources_served():
-    v16 = ["bfdprofiles", "configurationstates", "ipaddresspools", "servicebgpstatuses",
-           "servicel2statuses"]
+    v16 = ["bfdprofiles", "configurationstates", "ipaddresspools", "servicebgpstatuses", "servicel2statuses"]
     assert metallb.version_from_resources(v16) == (">=v0.15.3", metallb.NEWEST)
-    assert metallb.version_from_resources(["ipaddresspools", "servicebgpstatuses",
-                                           "servicel2statuses"])[0] == "v0.15.0-v0.15.2"
-    assert metallb.version_from_resources(["ipaddresspools", "servicel2statuses"]) == (
-        "v0.14", (0, 14, 9))
+    assert (
+        metallb.version_from_resources(["ipaddresspools", "servicebgpstatuses", "servicel2statuses"])[0]
+        == "v0.15.0-v0.15.2"
+    )
+    assert metallb.version_from_resources(["ipaddresspools", "servicel2statuses"]) == ("v0.14", (0, 14, 9))
     assert metallb.version_from_resources(["bgppeers"]) is None
