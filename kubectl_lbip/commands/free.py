@@ -11,7 +11,7 @@ from ..model.addresses import DUAL, IPV4, IPV6
 from ..model.cluster import Cluster
 from ..model.services import CURRENT, LB_IPS, Service
 from ..model.suggest import SuggestResult, family_counts, metallb_pick, suggest
-from .common import Inputs, legacy_note, release_dict
+from .common import Inputs, legacy_note, release_dict, release_line
 from .target import check_family, described_service, find_service
 
 FORMATS = ("table", "wide", "json", "yaml", "annotation")
@@ -99,6 +99,8 @@ def run(inputs: Inputs, query: FreeQuery) -> int:
             render.note(text)
         return code
     _table(data, result, pick, inputs.output == "wide")
+    if pick is not None:  # the pick follows the release's rules: say which
+        render.note(release_line(snapshot))
     return code
 
 
