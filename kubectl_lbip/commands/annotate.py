@@ -140,7 +140,7 @@ def _run_live(inputs: Inputs, req: AnnotateRequest) -> int:
     before = failure_marks(client, namespace, req.name) if req.wait else {}
 
     def make_plan(reread: bool):
-        cluster = client.snapshot().to_cluster()
+        cluster = inputs.snapshot().to_cluster()  # the same client, --metallb-version applied
         svc = find_service(cluster, namespace, req.name)
         result = plan(cluster, svc, req)
         planned.append(result)

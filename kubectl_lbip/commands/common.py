@@ -53,9 +53,11 @@ class Inputs:
             snap.metallb = flagged or Release.newest_assumed(
                 "reading manifests; --metallb-version to choose")
             return snap
-        snap = self.client().snapshot(events=events, metallb_release=flagged is None)
-        if flagged is not None:
-            snap.metallb = flagged
+        if flagged is None:
+            return self.client().snapshot(events=events)
+        # the flag decides: no need to look for the release
+        snap = self.client().snapshot(events=events, metallb_release=False)
+        snap.metallb = flagged
         return snap
 
     def flagged_release(self) -> Optional[Release]:

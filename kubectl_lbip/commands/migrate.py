@@ -184,7 +184,7 @@ class Progress:
 # --- live cluster
 def _run_live(inputs: Inputs, req: MigrateRequest) -> int:
     client = inputs.client()
-    cluster = client.snapshot().to_cluster()
+    cluster = inputs.snapshot().to_cluster()  # the same client, --metallb-version applied
     namespace = inputs.namespace_filter()
     services = [s for s in cluster.services if namespace is None or s.namespace == namespace]
     outcomes = _initial(plan_all(cluster, services))

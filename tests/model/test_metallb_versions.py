@@ -196,3 +196,38 @@ def test_version_from_the_resources_served():
     )
     assert metallb.version_from_resources(["ipaddresspools", "servicel2statuses"]) == ("v0.14", (0, 14, 9))
     assert metallb.version_from_resources(["bgppeers"]) is None
+
+
+# -- hostile text: any image reference or version string, never a traceback ------
+
+ALPHABET = "v0123456789.:@/-+_abcdefghijklmnopqrstuvwxyzQUAY \t\n\x00é"
+
+
+def _texts(n=3000, seed=16):
+    import random
+
+    rng = random.Random(seed)
+    pieces = ["v0.16.1", "quay.io/", "metallb/controller", ":", "@sha256:", "0.", "v", "-rc.1"]
+    for _ in range(n):
+        parts = [
+            rng.choice(pieces)
+            if rng.random() < 0.5
+            else "".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 8)))
+            for _ in range(rng.randint(0, 5))
+        ]
+        yield "".join(parts)
+
+
+def test_any_text_parses_or_is_a_version_error():
+    for text in _texts():
+        try:
+            version = metallb.parse(text)
+        except metallb.VersionError:
+            continue
+        assert len(version) == 3 and all(x >= 0 for x in version), text
+
+
+def test_any_image_reference_gives_a_version_or_none():
+    for image in _texts():
+        version = metallb.version_from_image(image)
+        assert version is None or metallb.parse(metallb.text(version)) == version, image

@@ -179,3 +179,18 @@ def test_a_bad_version_is_one_line_exit_2(tmp_path, bad):
     result = run(["pools", "-f", str(manifest), "--metallb-version", bad])
     assert result.exit_code == 2
     assert result.stderr.strip() == (f"error: --metallb-version: {bad!r} is not a MetalLB version (like v0.16.1)")
+
+
+def test_annotate_follows_the_flag_on_a_live_cluster(fake, kubeconfig):
+    """RequireDualStack with one clusterIP: v0.14 serves it single-stack (an IPv4
+    request is fine), v0.15+ allocates nothing (annotate refuses)."""
+    fake.add_pool(pool("open", "198.51.100.0/29"))
+    odd = service("shop", "odd", cluster_ip="10.96.0.40")
+    odd["spec"]["ipFamilyPolicy"] = "RequireDualStack"
+    fake.add_service(odd)
+    args = ["annotate", "odd", "198.51.100.3", "-n", "shop", "--dry-run=client", "--kubeconfig", kubeconfig]
+    newest = run(args)
+    assert newest.exit_code == 1 and "family-mismatch" in newest.stderr + newest.stdout
+    old = run(args + ["--metallb-version", "v0.14.9"])
+    assert old.exit_code == 0, old.stderr
+    assert "198.51.100.3" in old.stdout
