@@ -7,9 +7,8 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from .addresses import DUAL, IPV4, IPV6, Address, AddressError, family_of, parse_ip, sort_addresses, split_request
 from .metallb import NEWEST, Version, require_dual_stack_needs_two_cluster_ips
-from .addresses import (DUAL, IPV4, IPV6, Address, AddressError, family_of, parse_ip,
-                        sort_addresses, split_request)
 
 CURRENT = "metallb.io/"
 DEPRECATED = "metallb.universe.tf/"

@@ -34,8 +34,7 @@ import pytest
 
 from kubectl_lbip.snapshot.live import connect
 
-from . import scenarios
-from . import conftest
+from . import conftest, scenarios
 from .controlplane import Cluster
 
 pytestmark = pytest.mark.e2e

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from fakeapi import (METALLB_GROUP, deployments_path, EVENTS, LAST_APPLIED, LEGACY_CM, POOLS, SERVICES, FakeAPI, allocation_failed,
-                     kubeconfig_dict, legacy_configmap, namespace, pool, service, write_yaml)
+from fakeapi import (EVENTS, LAST_APPLIED, LEGACY_CM, METALLB_GROUP, POOLS, SERVICES, FakeAPI, allocation_failed,
+                     deployments_path, kubeconfig_dict, legacy_configmap, namespace, pool, service, write_yaml)
 from kubectl_lbip.cli import app
 from kubectl_lbip.errors import ClusterError, ConflictError, UsageError
 from kubectl_lbip.snapshot import live
