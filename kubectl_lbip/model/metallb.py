@@ -44,11 +44,8 @@ def text(version: Version) -> str:
 
 def behaves_as(version: Version) -> str:
     """The measured release whose rules the model applies for ``version``."""
-    if version < (0, 15, 0):
-        return "v0.14.9"
-    if version < (0, 16, 0):
-        return "v0.15.3"
-    return "v0.16.1"
+    line = [m for m in MEASURED if parse(m)[:2] <= version[:2]]
+    return line[-1] if line else MEASURED[0]
 
 
 # --------------------------------------------------------------------------
@@ -98,12 +95,6 @@ def single_stack_follows_cluster_ip(version: Version = NEWEST) -> bool:
     available IPs in pool NAME for ipv4 IPFamily", and PreferDualStack (or
     RequireDualStack) on a service with one clusterIP takes an address of each
     family when the pool has both."""
-    return version >= (0, 15, 0)
-
-
-def has_pool_status(version: Version = NEWEST) -> bool:
-    """IPAddressPool status counters (assignedIPv4/IPv6, availableIPv4/IPv6),
-    written by the controller from v0.15 on (allocator PoolCounters)."""
     return version >= (0, 15, 0)
 
 

@@ -325,7 +325,8 @@ def check_full_pools(cluster: Cluster, full_pool_failure) -> List[Finding]:
 
 
 def check_dual_stack_pools(cluster: Cluster) -> List[Finding]:
-    dual_services = [s for s in cluster.services if s.is_load_balancer and s.family(cluster.metallb)[0] == DUAL]
+    dual_services = [s for s in cluster.services
+                     if s.is_load_balancer and s.family(cluster.metallb)[0] == DUAL]
     if not dual_services or cluster.dual_stack_pools():
         return []
     v4 = [p.name for p in cluster.pools if p.valid and IPV4 in p.families()]

@@ -378,7 +378,8 @@ def metallb_pick(cluster: Cluster, target: Service) -> Pick:
         tiers = [[pool]]
         fallback: List[List[Pool]] = []
     else:
-        pinned = [p for p in valid if p.auto_assign and p.pinned_for(target.namespace, cluster.metallb)
+        pinned = [p for p in valid if p.auto_assign
+                  and p.pinned_for(target.namespace, cluster.metallb)
                   and p.admits(target.namespace, target.labels)]
         tiers = _priority_tiers(pinned)
         fallback = [[p for p in valid if p.auto_assign and p.allocation is None]]

@@ -184,8 +184,9 @@ class LiveClient:
             log.info("MetalLB release: cannot read %s (%s); the newest assumed",
                      METALLB_GROUP_PATH, _short(exc))
             return metallb.Release.newest_assumed("neither its Deployment nor its CRDs readable")
-        names = [str(r.get("name") or "") for r in group.get("resources") or ()
-                 if isinstance(r, dict)]
+        resources = group.get("resources") if isinstance(group, dict) else None
+        names = [str(r.get("name") or "") for r in resources
+                 if isinstance(r, dict)] if isinstance(resources, list) else []
         found = metallb.version_from_resources(names)
         if found is None:
             return metallb.Release.newest_assumed("no MetalLB resource served")
@@ -230,12 +231,16 @@ class NotFound(ClusterError):
     pass
 
 
-def _trim_deployment(obj: dict) -> dict:
-    meta = obj.get("metadata") or {}
-    spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
-    images = [str(c.get("image") or "") for c in spec.get("containers") or ()
-              if isinstance(c, dict)]
-    return {"name": str(meta.get("name") or ""), "images": images}
+def _trim_deployment(obj: Any) -> dict:
+    """A Deployment's name and container images (any other shape: none)."""
+    def field(parent: Any, key: str) -> Any:
+        return parent.get(key) if isinstance(parent, dict) else None
+
+    spec = field(field(field(obj, "spec"), "template"), "spec")
+    containers = field(spec, "containers")
+    images = [str(c.get("image") or "") for c in containers
+              if isinstance(c, dict)] if isinstance(containers, list) else []
+    return {"name": str(field(field(obj, "metadata"), "name") or ""), "images": images}
 
 
 class Expired(ClusterError):

@@ -194,3 +194,16 @@ def test_annotate_follows_the_flag_on_a_live_cluster(fake, kubeconfig):
     old = run(args + ["--metallb-version", "v0.14.9"])
     assert old.exit_code == 0, old.stderr
     assert "198.51.100.3" in old.stdout
+
+
+def test_odd_shapes_from_the_api_are_no_traceback(fake, kubeconfig):
+    """A Deployment without containers, containers that are not objects, a discovery
+    answer without resources: the newest is assumed, nothing breaks."""
+    prio_cluster(fake)
+    fake.deployments["metallb-system"] = [
+        {"metadata": {"name": "odd"}, "spec": {"template": {"spec": {"containers": "x"}}}},
+        {"metadata": "nope", "spec": []},
+        deployment("controller", "quay.io/metallb/controller:latest")]
+    fake.metallb_resources = ()
+    release = connect(kubeconfig).snapshot().metallb
+    assert (release.label, release.source) == ("v0.16.1", "assumed")
