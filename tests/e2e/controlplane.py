@@ -43,6 +43,9 @@ ADMIN_CONTEXT = "admin"
 READONLY_CONTEXT = "readonly"
 ADMIN_USER = "kubectl-lbip-e2e-admin"  # in group system:masters
 READONLY_USER = "kubectl-lbip-e2e-readonly"  # bound to view (+ MetalLB pools read)
+# Reads what the plugin needs (services, events, namespaces, pools) and no Deployments.
+LIMITED_CONTEXT = "limited"
+LIMITED_USER = "kubectl-lbip-e2e-limited"
 METALLB_NAMESPACE = "metallb-system"
 SERVICE_CIDRS = "10.96.0.0/16,fd00:10:96::/112"
 BINARIES = ("etcd", "kube-apiserver")
@@ -208,6 +211,7 @@ def _make_pki(d: Path) -> None:
         "apiserver": ("/CN=kube-apiserver", "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
                       "extendedKeyUsage=serverAuth\n"),
         "admin": (f"/O=system:masters/CN={ADMIN_USER}", "extendedKeyUsage=clientAuth\n"),
+        "limited": (f"/CN={LIMITED_USER}", "extendedKeyUsage=clientAuth\n"),
         "readonly": (f"/O=kubectl-lbip-e2e:readonly/CN={READONLY_USER}",
                      "extendedKeyUsage=clientAuth\n"),
     }
@@ -290,6 +294,7 @@ class Cluster:
     controller_kubeconfig: Path
     admin_context: str = ADMIN_CONTEXT
     readonly_context: str = READONLY_CONTEXT
+    limited_context: str = LIMITED_CONTEXT
     metallb_namespace: str = METALLB_NAMESPACE
     startup_seconds: float = 0.0
     procs: list[_Proc] = field(default_factory=list)
@@ -482,7 +487,8 @@ class _Starter:
 
         kubeconfig = d / "kubeconfig"
         kubeconfig.write_text(json.dumps(_kubeconfig(
-            server, pki, [ADMIN_CONTEXT, READONLY_CONTEXT], ADMIN_CONTEXT), indent=2))
+            server, pki, [ADMIN_CONTEXT, READONLY_CONTEXT, LIMITED_CONTEXT], ADMIN_CONTEXT),
+            indent=2))
         controller_kubeconfig = d / "controller.kubeconfig"
         controller_kubeconfig.write_text(json.dumps(_kubeconfig(
             server, pki, [ADMIN_CONTEXT], ADMIN_CONTEXT), indent=2))
@@ -586,6 +592,19 @@ def _base_objects() -> list[dict[str, Any]]:
          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
                      "name": "system:aggregate-to-view"},
          "subjects": subject},
+        # "limited": what the plugin reads, without Deployments
+        {"apiVersion": rbac, "kind": "ClusterRole",
+         "metadata": {"name": "kubectl-lbip-e2e:limited"},
+         "rules": [{"apiGroups": [""], "resources": ["services", "events", "namespaces"],
+                    "verbs": ["get", "list", "watch"]},
+                   {"apiGroups": ["metallb.io"], "resources": ["ipaddresspools"],
+                    "verbs": ["get", "list", "watch"]}]},
+        {"apiVersion": rbac, "kind": "ClusterRoleBinding",
+         "metadata": {"name": "kubectl-lbip-e2e:limited"},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                     "name": "kubectl-lbip-e2e:limited"},
+         "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io",
+                       "name": LIMITED_USER}]},
         {"apiVersion": rbac, "kind": "ClusterRoleBinding",
          "metadata": {"name": "kubectl-lbip-e2e:readonly-metallb-view"},
          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",

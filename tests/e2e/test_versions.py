@@ -125,3 +125,15 @@ def test_full_pool_named_by_annotation(cluster: Cluster, metallb_version: str, n
         f for f in json.loads(out.stdout)["findings"] if f["name"] == "wants" and f["code"] == "pool-exhausted"
     ]
     assert len(found) == 1 and expected in found[0]["message"], out.stdout
+
+
+def test_without_read_access_to_deployments_the_crds_tell(cluster: Cluster, metallb_version: str) -> None:
+    """The `limited` identity reads services, events, namespaces and pools, not
+    Deployments: the release comes from the CRDs served, and -v says why."""
+    out = plugin(cluster, "check", "--context", cluster.limited_context, "-o", "json", "-v")
+    assert out.returncode in (0, 1), out.stderr
+    release = json.loads(out.stdout)["metallb"]
+    expected = "v0.14" if metallb_version.startswith("v0.14.") else ">=v0.15.3"
+    assert (release["version"], release["source"]) == (expected, "crds")
+    assert "I MetalLB release: cannot list Deployments in metallb-system (forbidden" in out.stderr
+    assert f"I MetalLB release: {expected}, told from the metallb.io resources served" in out.stderr
