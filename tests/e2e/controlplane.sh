@@ -73,7 +73,7 @@ adopt() { # adopt <binary> <destination>
     local old
     for old in "${CACHE_ROOT}"/k8s-"${K8S_VERSION}"_etcd-"${ETCD_VERSION}"_metallb-*_r"${RECIPE}"/bin/"$1"; do
         [[ -x $old ]] || continue
-        ln -f "$old" "$2" 2>/dev/null || cp -p "$old" "$2"
+        ln -f "$old" "$2" 2>/dev/null || cp -p "$old" "$2" || return 1
         log "reused $old"
         return 0
     done
@@ -83,7 +83,7 @@ adopt() { # adopt <binary> <destination>
 adopt_controller() { # adopt_controller <version> <destination>
     local old="${CACHE_ROOT}/k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_metallb-$1_r${RECIPE}/bin/metallb-controller"
     [[ -x $old ]] || return 1
-    ln -f "$old" "$2" 2>/dev/null || cp -p "$old" "$2"
+    ln -f "$old" "$2" 2>/dev/null || cp -p "$old" "$2" || return 1
     log "reused $old"
 }
 
