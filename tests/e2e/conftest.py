@@ -16,6 +16,7 @@ plane; every other test runs against the newest.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 from pathlib import Path
@@ -34,6 +35,7 @@ DEFAULT_MATRIX = ("v0.14.9", "v0.15.3", "v0.16.1")
 AGREEMENT: Dict[str, List[Tuple[int, int]]] = {}
 
 
+@functools.lru_cache(maxsize=None)
 def matrix_versions() -> List[str]:
     """The MetalLB releases built, oldest first (what `controlplane.sh layout` lists)."""
     try:
