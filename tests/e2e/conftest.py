@@ -30,7 +30,7 @@ _HERE = Path(__file__).resolve().parent
 _counter = itertools.count(1)
 DEFAULT_MATRIX = ("v0.14.9", "v0.15.3", "v0.16.1")
 
-# Conformance agreement per MetalLB release: version -> [(agreeing, requests)],
+# Conformance agreement per MetalLB release: version -> [(agreeing, verdicts)],
 # filled by test_conformance.py, printed at the end of the session.
 AGREEMENT: Dict[str, List[Tuple[int, int]]] = {}
 
@@ -60,7 +60,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
         agree = sum(a for a, _ in AGREEMENT[version])
         total = sum(n for _, n in AGREEMENT[version])
         terminalreporter.write_line(
-            f"MetalLB {version}: {agree}/{total} requests agree = {100.0 * agree / max(total, 1):.1f}%")
+            f"MetalLB {version}: {agree}/{total} agree = {100.0 * agree / max(total, 1):.1f}%")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
