@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Optional, Tuple
 
+from ..errors import InvalidValue
+
 Version = Tuple[int, int, int]
 
 MEASURED = ("v0.14.9", "v0.15.3", "v0.16.1")
@@ -19,8 +21,8 @@ NEWEST: Version = (0, 16, 1)
 _VERSION = re.compile(r"^v?(\d{1,4})\.(\d{1,4})(?:\.(\d{1,4}))?(?:[-+][0-9A-Za-z.+-]*)?$")
 
 
-class VersionError(ValueError):
-    pass
+class VersionError(InvalidValue):
+    """Not a MetalLB version."""
 
 
 def parse(text: str) -> Version:
