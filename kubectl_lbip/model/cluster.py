@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from .addresses import Address, family_of
+from .metallb import NEWEST, Version
 from .pools import Pool, overlapping_pairs
 from .services import Service
 from .usage import UsageIndex
@@ -22,6 +23,8 @@ class Cluster:
     allocation_failures: Dict[str, str] = field(default_factory=dict)
     legacy_config: bool = False
     live: bool = False
+    # The MetalLB release whose rules apply (metallb.py has where they differ).
+    metallb: Version = NEWEST
 
     def __post_init__(self) -> None:
         self.index = UsageIndex(self.services)
