@@ -337,7 +337,7 @@ def _plain(cls, obj: Mapping) -> Optional["Service"]:
         spec = _EMPTY
     elif type(spec) is not dict:
         return None
-    lb = _EMPTY
+    lb: Any = _EMPTY
     if status is not None:
         if type(status) is not dict:
             return None
