@@ -101,8 +101,9 @@ print(json.dumps([t_imports, t_parse, t_load - t_parse, t_rules, t_render]))
 def profile(tree: str, command: str, path: Path, ip: str, runs: int):
     rows = []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", CHILD, tree, command, str(path), ip],
-                             check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, tree, command, str(path), ip], check=True, capture_output=True, text=True
+        ).stdout
         rows.append(json.loads(out))
     return [statistics.median(r[i] for r in rows) for i in range(len(PHASES))]
 
@@ -119,8 +120,10 @@ def main(argv=None) -> int:
 
     path = generate.write(args.services, "16")
     ip = held_ip(path)
-    print(f"{args.services} services ({path.name}, {path.stat().st_size / 1e6:.0f} MB), "
-          f"tree: {args.tree or 'installed'}; CPU seconds, median of {args.runs}\n")
+    print(
+        f"{args.services} services ({path.name}, {path.stat().st_size / 1e6:.0f} MB), "
+        f"tree: {args.tree or 'installed'}; CPU seconds, median of {args.runs}\n"
+    )
     print("| command | " + " | ".join(PHASES) + " | total |")
     print("|---" * (len(PHASES) + 2) + "|")
     for command in args.commands.split(","):

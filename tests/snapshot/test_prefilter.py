@@ -37,8 +37,9 @@ def spell6(value: int, rng: random.Random) -> str:
         tail = str(ipaddress.IPv4Address(value & 0xFFFFFFFF))
         groups = groups[:6]
     parts = [_hextet(g, rng) for g in groups]
-    zero_runs = [(i, j) for i in range(len(groups)) for j in range(i + 1, len(groups) + 1)
-                 if all(g == 0 for g in groups[i:j])]
+    zero_runs = [
+        (i, j) for i in range(len(groups)) for j in range(i + 1, len(groups) + 1) if all(g == 0 for g in groups[i:j])
+    ]
     if zero_runs and rng.random() < 0.8:
         i, j = rng.choice(zero_runs)
         text = ":".join(parts[:i]) + "::" + ":".join(parts[j:])
@@ -59,8 +60,12 @@ def spell4(value: int, rng: random.Random) -> str:
     elif r < 0.75:
         text = rng.choice(["::ffff:", "::FFFF:", "0:0:0:0:0:ffff:", "0::fFfF:"]) + dotted
     else:
-        text = rng.choice(["::ffff:", "::FfFf:", "0:0:0:0:0:FFFF:"]) + \
-            _hextet(value >> 16, rng) + ":" + _hextet(value & 0xFFFF, rng)
+        text = (
+            rng.choice(["::ffff:", "::FfFf:", "0:0:0:0:0:FFFF:"])
+            + _hextet(value >> 16, rng)
+            + ":"
+            + _hextet(value & 0xFFFF, rng)
+        )
     assert parse_ip(text) == ipaddress.IPv4Address(value), text
     return text
 
@@ -77,8 +82,10 @@ def spell(addr, rng: random.Random) -> str:
 def generated(rng: random.Random, count: int):
     """A List of pools and services: held, requested (current, deprecated and spec
     keys), shared with and without keys, conflicts, other types and classes."""
-    pools = [pool("a", "10.0.0.0/26", "fd00:1b::/122", avoid_buggy=rng.random() < 0.5),
-             pool("b", "10.0.0.64-10.0.0.200", "fd00:1b::100-fd00:1b::1ff")]
+    pools = [
+        pool("a", "10.0.0.0/26", "fd00:1b::/122", avoid_buggy=rng.random() < 0.5),
+        pool("b", "10.0.0.64-10.0.0.200", "fd00:1b::100-fd00:1b::1ff"),
+    ]
     if rng.random() < 0.3:
         pools.append(pool("overlap", "10.0.0.60/30"))
     pick4 = lambda: ipaddress.IPv4Address(V4 + rng.randrange(0, 260))  # noqa: E731
@@ -99,19 +106,25 @@ def generated(rng: random.Random, count: int):
             annotations["metallb.io/loadBalancerIPs"] = ""
         if rng.random() < 0.3:
             annotations["kubectl.kubernetes.io/last-applied-configuration"] = json.dumps(
-                {"metadata": {"annotations": {"metallb.io/loadBalancerIPs": str(pick4())}}})
+                {"metadata": {"annotations": {"metallb.io/loadBalancerIPs": str(pick4())}}}
+            )
         ingress = [spell(a, rng) for a in addrs] if rng.random() < 0.7 else []
-        kw = dict(annotations=annotations, ingress=ingress,
-                  ports=rng.choice([("TCP/80",), ("TCP/80", "UDP/53"), ("TCP/443",)]),
-                  local=rng.random() < 0.2, selector={"app": rng.choice(["x", "y"])},
-                  type=rng.choice(["LoadBalancer"] * 8 + ["ClusterIP", "NodePort"]))
+        kw = dict(
+            annotations=annotations,
+            ingress=ingress,
+            ports=rng.choice([("TCP/80",), ("TCP/80", "UDP/53"), ("TCP/443",)]),
+            local=rng.random() < 0.2,
+            selector={"app": rng.choice(["x", "y"])},
+            type=rng.choice(["LoadBalancer"] * 8 + ["ClusterIP", "NodePort"]),
+        )
         if family == "ipv4" and how > 0.85:
             kw["lb_ip"] = spell(addrs[0], rng)
         if family == "dual":
             obj = dual(f"ns{i % 3}", f"s{i}", **kw)
         else:
-            obj = svc(f"ns{i % 3}", f"s{i}", cluster_ips=(("10.96.0.9",) if family == "ipv4" else ("fd00:96::9",)),
-                      **kw)
+            obj = svc(
+                f"ns{i % 3}", f"s{i}", cluster_ips=(("10.96.0.9",) if family == "ipv4" else ("fd00:96::9",)), **kw
+            )
         if rng.random() < 0.05:
             obj["spec"]["loadBalancerClass"] = "other.io/lb"
         objects.append(obj)
@@ -119,14 +132,19 @@ def generated(rng: random.Random, count: int):
 
 
 def write(tmp_path, objects, rng: random.Random) -> str:
-    text = json.dumps({"apiVersion": "v1", "items": objects, "kind": "List",
-                       "metadata": {"resourceVersion": ""}}, indent=rng.choice([4, None]))
+    text = json.dumps(
+        {"apiVersion": "v1", "items": objects, "kind": "List", "metadata": {"resourceVersion": ""}},
+        indent=rng.choice([4, None]),
+    )
     if rng.random() < 0.4:  # JSON escapes spelling characters of addresses
-        spots = [i for i, char in enumerate(text) if char in ".:"
-                 and text[i - 1] in "0123456789abcdef:" and text[i + 1] in "0123456789abcdef:"]
+        spots = [
+            i
+            for i, char in enumerate(text)
+            if char in ".:" and text[i - 1] in "0123456789abcdef:" and text[i + 1] in "0123456789abcdef:"
+        ]
         for i in sorted(rng.sample(spots, min(len(spots), rng.choice([1, 3, 10]))), reverse=True):
-            text = text[:i] + "\\u%04x" % ord(text[i]) + text[i + 1:]
-    path = tmp_path / f"c{rng.randrange(10 ** 9)}.json"
+            text = text[:i] + "\\u%04x" % ord(text[i]) + text[i + 1 :]
+    path = tmp_path / f"c{rng.randrange(10**9)}.json"
     path.write_text(text)
     return str(path)
 
@@ -138,10 +156,24 @@ def queries(objects, rng: random.Random):
         for ing in (obj.get("status") or {}).get("loadBalancer", {}).get("ingress", []):
             used.append(parse_ip(ing["ip"]))
     out = [spell(a, rng).strip() for a in rng.sample(used, min(4, len(used)))]
-    out += [str(ipaddress.IPv4Address(V4 + rng.randrange(0, 300))),
-            str(ipaddress.IPv6Address(V6 + rng.randrange(0, 0x300))),
-            rng.choice(["10.0.0.0/30", "10.0.0.64/26", "10.0.0.0/24", "10.0.0.0/8", "0.0.0.0/0",
-                        "fd00:1b::/120", "fd00:1b::100/121", "fd00::/16", "::/0", "::ffff:10.0.0.5"])]
+    out += [
+        str(ipaddress.IPv4Address(V4 + rng.randrange(0, 300))),
+        str(ipaddress.IPv6Address(V6 + rng.randrange(0, 0x300))),
+        rng.choice(
+            [
+                "10.0.0.0/30",
+                "10.0.0.64/26",
+                "10.0.0.0/24",
+                "10.0.0.0/8",
+                "0.0.0.0/0",
+                "fd00:1b::/120",
+                "fd00:1b::100/121",
+                "fd00::/16",
+                "::/0",
+                "::ffff:10.0.0.5",
+            ]
+        ),
+    ]
     return out
 
 
@@ -189,8 +221,9 @@ def test_every_spelling_passes_the_text_test():
         if rng.random() < 0.5:
             addr = ipaddress.IPv4Address(rng.choice([rng.getrandbits(32), V4 + rng.randrange(256), 0]))
         else:
-            addr = ipaddress.IPv6Address(rng.choice([rng.getrandbits(128), V6 + rng.randrange(1 << 16),
-                                                     V6, rng.getrandbits(16) << 112, 1]))
+            addr = ipaddress.IPv6Address(
+                rng.choice([rng.getrandbits(128), V6 + rng.randrange(1 << 16), V6, rng.getrandbits(16) << 112, 1])
+            )
         query = parse_network(str(addr))
         select = selecting([query])
         text = json.dumps({"ip": spell(addr, rng)})
@@ -200,8 +233,15 @@ def test_every_spelling_passes_the_text_test():
 
 def test_ranges_pass_every_address_inside():
     rng = random.Random(12)
-    for cidr in ("10.0.34.0/24", "10.0.0.0/16", "10.0.34.100/30", "fd00:1b::/112", "fd00:1b::/120",
-                 "fd00:1b:0:5::/64", "2001:db8:1::/48"):
+    for cidr in (
+        "10.0.34.0/24",
+        "10.0.0.0/16",
+        "10.0.34.100/30",
+        "fd00:1b::/112",
+        "fd00:1b::/120",
+        "fd00:1b:0:5::/64",
+        "2001:db8:1::/48",
+    ):
         net = ipaddress.ip_network(cidr)
         select = selecting([parse_network(cidr)])
         assert select is not None, cidr
@@ -221,8 +261,11 @@ def test_yaml_and_single_objects_model_every_service(tmp_path):
     path = tmp_path / "c.yaml"
     import yaml
 
-    path.write_text(yaml.safe_dump_all([pool("a", "10.0.0.0/24"), svc("n", "x", ingress=["10.0.0.1"]),
-                                        svc("n", "y", ingress=["10.0.0.2"])]))
+    path.write_text(
+        yaml.safe_dump_all(
+            [pool("a", "10.0.0.0/24"), svc("n", "x", ingress=["10.0.0.1"]), svc("n", "y", ingress=["10.0.0.2"])]
+        )
+    )
     snap = files.load([str(path)], trimmed=True, select=selecting([parse_network("10.0.0.1")]))
     assert [s.name for s in snap.models] == ["x", "y"]
 
@@ -263,8 +306,9 @@ def test_plain_model_takes_what_kubectl_prints():
     for obj in services:
         obj["metadata"]["uid"] = "0b6f"
         obj["spec"]["ports"][0]["name"] = "http"
-        obj["status"]["loadBalancer"]["ingress"] = [dict(i, ipMode="VIP") for i in
-                                                    obj["status"]["loadBalancer"]["ingress"]]
+        obj["status"]["loadBalancer"]["ingress"] = [
+            dict(i, ipMode="VIP") for i in obj["status"]["loadBalancer"]["ingress"]
+        ]
     assert all(Service.plain(o) == Service.compact(o) for o in services)
     bad = dict(services[0], spec=dict(services[0]["spec"], ports=[{"port": "80"}]))
     assert Service.plain(bad) is None
