@@ -358,11 +358,23 @@ def _plain(cls, obj: Mapping) -> Optional["Service"]:
     if (cluster_ips is not None and not (type(cluster_ips) is list and set(map(type, cluster_ips)) <= _TEXT)) or \
             (families is not None and not (type(families) is list and set(map(type, families)) <= _TEXT)):
         return None
+    intern = sys.intern
+    etp = etp or "Cluster"
     labels, annotations, selector = meta.get("labels"), meta.get("annotations"), spec.get("selector")
-    for mapping in (labels, annotations, selector):
-        if mapping is not None and not (type(mapping) is dict and set(map(type, mapping)) <= _TEXT
-                                        and set(map(type, mapping.values())) <= _TEXT):
+    if (labels is not None and type(labels) is not dict) or (selector is not None and type(selector) is not dict) \
+            or (annotations is not None and not (type(annotations) is dict and set(map(type, annotations)) <= _TEXT
+                                                 and set(map(type, annotations.values())) <= _TEXT)):
+        return None
+    try:  # sys.intern refuses anything but a string: the type test and the sharing in one
+        labels = {intern(k): intern(v) for k, v in labels.items()} if labels else {}
+        if etp == "Local":
+            selector = {intern(k): intern(v) for k, v in selector.items()} if selector else {}
+        elif selector and not (set(map(type, selector)) <= _TEXT and set(map(type, selector.values())) <= _TEXT):
             return None
+        else:
+            selector = {}
+    except TypeError:
+        return None
     ports = spec.get("ports")
     port_models: Tuple[Port, ...] = ()
     if ports is not None:
@@ -380,15 +392,13 @@ def _plain(cls, obj: Mapping) -> Optional["Service"]:
         for entry in ingress:
             if not (type(entry) is dict and type(entry.get("ip")) in text and type(entry.get("hostname")) in text):
                 return None
-    intern = sys.intern
-    etp = etp or "Cluster"
     if not cluster_ips and cluster_ip:
         cluster_ips = (cluster_ip,)
     return cls(
         namespace=intern(namespace or "default"),
         name=name or "",
         type=intern(kind or "ClusterIP"),
-        labels={intern(k): intern(v) for k, v in labels.items()} if labels else {},
+        labels=labels,
         annotations={intern(k): intern(v) for k, v in annotations.items() if k.startswith(METALLB_PREFIXES)}
         if annotations else {},
         cluster_ips=tuple(cluster_ips) if cluster_ips else (),
@@ -396,7 +406,7 @@ def _plain(cls, obj: Mapping) -> Optional["Service"]:
         ip_family_policy=intern(policy) if policy else "",
         load_balancer_ip=lb_ip or "",
         load_balancer_class=lb_class or "",
-        selector={intern(k): intern(v) for k, v in selector.items()} if selector and etp == "Local" else {},
+        selector=selector,
         external_traffic_policy=intern(etp),
         ports=port_models,
         ingress=tuple([i["ip"] for i in ingress if i.get("ip")]) if ingress else (),
