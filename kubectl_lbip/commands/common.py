@@ -38,14 +38,20 @@ class Inputs:
             self._client = connect(self.kubeconfig, self.context)
         return self._client
 
-    def snapshot(self, events: bool = False, whole_objects: bool = False) -> Snapshot:
+    def snapshot(self, events: bool = False, whole_objects: bool = False, network: bool = False,
+                 statuses_of=None) -> Snapshot:
         """The objects a command reads. From files, only the fields the model reads
-        are kept, unless the command prints objects back (``whole_objects``)."""
+        are kept, unless the command prints objects back (``whole_objects``). Live,
+        ``network`` also reads the kinds past allocation (advertisements, nodes, ...;
+        from files they are whatever the files hold), ``statuses_of`` (namespace,
+        name) the speakers' statuses of one service."""
         if self.offline:
             from ..snapshot import files
 
             return files.load(self.filenames, stdin=self.stdin or sys.stdin,
                               trimmed=not whole_objects)
+        if network or statuses_of:
+            return self.client().snapshot(events=events, network=True, statuses_of=statuses_of)
         return self.client().snapshot(events=events)
 
     def default_namespace(self) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, FrozenSet, List, Optional
 
 import yaml
 
@@ -16,6 +16,7 @@ from ..model.cluster import Cluster
 from ..model.pools import pool_from_object, pools_from_legacy_config
 from ..model.selectors import labels_of
 from ..model.services import Service
+from .network import kind_of
 
 LEGACY_CONFIGMAP = ("metallb-system", "config")
 
@@ -58,6 +59,11 @@ class Snapshot:
     live: bool = False
     # Whether the model's services keep their object (to print it back changed).
     keep_objects: bool = True
+    # Past allocation (snapshot/network.py): objects by kind; the kinds that were read
+    # (None: from files, where a kind is known when it has an object); notes for stderr.
+    network_objects: Dict[str, List[Dict[str, Any]]] = field(default_factory=dict)
+    network_present: Optional[FrozenSet[str]] = None
+    network_notes: List[str] = field(default_factory=list)
 
     @property
     def uses_legacy_config(self) -> bool:
@@ -99,8 +105,20 @@ class Snapshot:
             services.append(Service.from_object(obj, self.keep_objects))
             if release:
                 objects[i] = None  # freed now, not after the whole list is built
+        network = self.network(services)
+        if release:
+            self.network_objects = {}
         return Cluster(pools, services, ns_labels, dict(self.allocation_failures),
-                       legacy_config=self.uses_legacy_config, live=self.live)
+                       legacy_config=self.uses_legacy_config, live=self.live, network=network)
+
+    def network(self, services):
+        """What the rules past allocation read (model.announce.Network)."""
+        from . import network
+
+        present = self.network_present
+        if present is None:
+            present = network.present_in(self.network_objects)
+        return network.build(self.network_objects, present, self.pools, services, self.source)
 
 
 def legacy_config(configmap: Dict[str, Any]) -> Dict[str, Any]:
@@ -136,7 +154,7 @@ def role_of(obj: Any) -> Optional[str]:
         return NAMESPACE
     if kind == "ConfigMap" and is_legacy_configmap(obj):
         return LEGACY
-    return None
+    return kind_of(obj)  # a kind read past allocation (its name is its role), or None
 
 
 def is_legacy_configmap(obj: Dict[str, Any]) -> bool:

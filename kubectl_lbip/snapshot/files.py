@@ -17,6 +17,7 @@ import yaml
 from ..errors import UsageError
 from . import (FREEZE_OBJECTS, LEGACY, NAMESPACE, POOL, SERVICE, Snapshot, paused_gc,
                role_of)
+from .network import check_shape
 
 EXTENSIONS = (".yaml", ".yml", ".json")
 
@@ -117,6 +118,7 @@ def iter_objects(obj: Any, where: str) -> Iterator[Dict[str, Any]]:
         for i, item in enumerate(obj.get("items") or [], start=1):
             yield from iter_objects(item, f"{where} item {i}")
     else:
+        check_shape(obj, where)  # the kinds read past allocation (snapshot/network.py)
         yield obj
 
 
@@ -132,6 +134,8 @@ def classify(objects: Iterable[Dict[str, Any]], snapshot: Snapshot) -> Snapshot:
             snapshot.namespaces.append(obj)
         elif role == LEGACY:
             snapshot.legacy_configmap = obj
+        elif role is not None:  # a kind read past allocation
+            snapshot.network_objects.setdefault(role, []).append(obj)
     return snapshot
 
 

@@ -25,6 +25,10 @@ POOLS_PATH = "/apis/metallb.io/v1beta1/ipaddresspools"
 SERVICES_PATH = "/api/v1/services"
 NAMESPACES_PATH = "/api/v1/namespaces"
 EVENTS_PATH = "/api/v1/events"
+METALLB = "/apis/metallb.io/v1beta1/"
+# Up to this many Local-policy services, their EndpointSlices are read one service
+# at a time (by label); beyond, all EndpointSlices are listed once, page by page.
+PER_SERVICE_SLICES = 20
 
 _RESOURCE_NAMES = {
     POOLS_PATH: "ipaddresspools.metallb.io",
@@ -130,7 +134,8 @@ class LiveClient:
                             [("fieldSelector", selector)])
         return list(page.get("items") or ())
 
-    def snapshot(self, events: bool = False) -> Snapshot:
+    def snapshot(self, events: bool = False, network: bool = False,
+                 statuses_of: Optional[Tuple[str, str]] = None) -> Snapshot:
         snap = Snapshot(source=f"cluster {self.server} (context {self.context or 'in-cluster'})",
                         live=True, keep_objects=False)
         try:
@@ -143,7 +148,74 @@ class LiveClient:
             snap.namespaces = list(self.list_all(NAMESPACES_PATH, trim_namespace))
         if events:
             snap.allocation_failures = self.allocation_failures()
+        if network:
+            self.read_network(snap, statuses_of)
         return snap
+
+    def read_network(self, snap: Snapshot, statuses_of: Optional[Tuple[str, str]] = None) -> None:
+        """The kinds read past allocation. A kind the API does not serve (404) is absent
+        (said with -v), one the identity may not list (403) is absent with a note;
+        EndpointSlices only for the Local-policy LoadBalancer services; the speakers'
+        statuses only for one service (``statuses_of``: namespace, name)."""
+        from . import network as net
+        from ..model import announce as an
+
+        present = set()
+
+        def read(kind: str, paths: List[str], query: Optional[List[Tuple[str, str]]] = None,
+                 keep: Callable[[dict], bool] = lambda obj: True) -> None:
+            for path in paths:
+                try:
+                    items = self.list_all(path, lambda obj: net.trim(
+                        dict(obj, kind=kind, apiVersion=obj.get("apiVersion") or _api_of(path))), query)
+                except NotFound:
+                    log.info("%s is not served (%s): not checked", kind, path)
+                    continue
+                except AccessError as exc:
+                    snap.network_notes.append(f"note: {kind} not checked: {exc}")
+                    return
+                for i, obj in enumerate(items, start=1):
+                    net.check_shape(obj, f"GET {path} item {i}")
+                snap.network_objects[kind] = [o for o in items if keep(o)]
+                present.add(kind)
+                return
+
+        read(an.L2ADV, [METALLB + "l2advertisements"])
+        read(an.BGPADV, [METALLB + "bgpadvertisements"])
+        read(an.CONFIGSTATE, [METALLB + "configurationstates"])
+        read(an.NODE, ["/api/v1/nodes"])
+        read(an.SERVICECIDR, ["/apis/networking.k8s.io/v1/servicecidrs",
+                              "/apis/networking.k8s.io/v1beta1/servicecidrs"])
+        local = [s for s in snap.services if _local_lb(s)]
+        if len(local) <= PER_SERVICE_SLICES:
+            objects: List[dict] = []
+            ok = True
+            for svc in local:
+                meta = svc.get("metadata") or {}
+                ns, name = meta.get("namespace") or "default", meta.get("name") or ""
+                read(an.ENDPOINTSLICE, [f"/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices"],
+                     [("labelSelector", f"{net.SERVICE_NAME_LABEL}={name}")])
+                if an.ENDPOINTSLICE not in present:
+                    ok = False
+                    break
+                objects += snap.network_objects.pop(an.ENDPOINTSLICE)
+                present.discard(an.ENDPOINTSLICE)
+            if ok:
+                snap.network_objects[an.ENDPOINTSLICE] = objects
+                present.add(an.ENDPOINTSLICE)
+        else:
+            keys = {f"{(s.get('metadata') or {}).get('namespace') or 'default'}/"
+                    f"{(s.get('metadata') or {}).get('name')}" for s in local}
+            read(an.ENDPOINTSLICE, ["/apis/discovery.k8s.io/v1/endpointslices"],
+                 keep=lambda o: f"{(o.get('metadata') or {}).get('namespace') or 'default'}/"
+                 f"{((o.get('metadata') or {}).get('labels') or {}).get(net.SERVICE_NAME_LABEL)}" in keys)
+        if statuses_of is not None:
+            ns, name = statuses_of
+            selector = [("labelSelector", f"metallb.io/service-namespace={ns},"
+                                          f"metallb.io/service-name={name}")]
+            read(an.L2STATUS, [METALLB + "servicel2statuses"], selector)
+            read(an.BGPSTATUS, [METALLB + "servicebgpstatuses"], selector)
+        snap.network_present = frozenset(present)
 
     def _legacy_configmap(self) -> Dict[str, Any]:
         ns, name = LEGACY_CONFIGMAP
@@ -177,6 +249,18 @@ class LiveClient:
                             body=patch, content_type="application/merge-patch+json")
 
 
+def _local_lb(svc: Dict[str, Any]) -> bool:
+    spec = svc.get("spec") or {}
+    return (spec.get("type") == "LoadBalancer" and not spec.get("loadBalancerClass")
+            and spec.get("externalTrafficPolicy") == "Local")
+
+
+def _api_of(path: str) -> str:
+    """The apiVersion of a list path (list items carry no kind or apiVersion)."""
+    parts = path.strip("/").split("/")
+    return "v1" if parts[0] == "api" else f"{parts[1]}/{parts[2]}"
+
+
 class NotFound(ClusterError):
     pass
 
@@ -194,7 +278,10 @@ def _status_message(exc) -> str:
 
 def _is_collection(path: str) -> bool:
     parts = path.strip("/").split("/")
-    return parts[-1] in ("services", "ipaddresspools", "namespaces", "events", "configmaps")
+    return parts[-1] in ("services", "ipaddresspools", "namespaces", "events", "configmaps",
+                         "l2advertisements", "bgpadvertisements", "configurationstates", "nodes",
+                         "servicecidrs", "endpointslices", "servicel2statuses",
+                         "servicebgpstatuses")
 
 
 def _resource_of(path: str) -> str:
@@ -207,6 +294,8 @@ def _resource_of(path: str) -> str:
         return "services"
     if "configmaps" in parts:
         return "configmaps"
+    if _is_collection(base):  # kubectl's spelling: resource.group (core: resource)
+        return parts[-1] if parts[0] == "api" else f"{parts[-1]}.{parts[1]}"
     return base
 
 
