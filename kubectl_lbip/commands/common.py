@@ -51,7 +51,8 @@ class Inputs:
             return files.load(self.filenames, stdin=self.stdin or sys.stdin,
                               trimmed=not whole_objects)
         if network or statuses_of:
-            return self.client().snapshot(events=events, network=True, statuses_of=statuses_of)
+            return self.client().snapshot(events=events, network=network or True,
+                                          statuses_of=statuses_of)
         return self.client().snapshot(events=events)
 
     def default_namespace(self) -> str:

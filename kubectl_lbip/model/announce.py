@@ -169,6 +169,16 @@ class Network:
                 if s.service_namespace == svc.namespace and s.service_name == svc.name]
 
 
+def advertisement_names(network: Optional[Network], pool: Optional[Pool]):
+    """{"l2": [names], "bgp": [names]} of the advertisements selecting a pool, or None
+    when the input had neither kind (or there is no pool)."""
+    if network is None or not network.knows_advertisements or pool is None:
+        return None
+    advs = network.advertisements_for(pool)
+    return {"l2": [a.name for a in advs if a.kind == L2ADV],
+            "bgp": [a.name for a in advs if a.kind == BGPADV]}
+
+
 def _adv_finding(adv: Advertisement, code: str, message: str, severity: str = ERROR) -> Finding:
     return Finding(severity, code, adv.kind, adv.namespace, adv.name, message)
 

@@ -134,7 +134,7 @@ class LiveClient:
                             [("fieldSelector", selector)])
         return list(page.get("items") or ())
 
-    def snapshot(self, events: bool = False, network: bool = False,
+    def snapshot(self, events: bool = False, network: Any = False,
                  statuses_of: Optional[Tuple[str, str]] = None) -> Snapshot:
         snap = Snapshot(source=f"cluster {self.server} (context {self.context or 'in-cluster'})",
                         live=True, keep_objects=False)
@@ -149,14 +149,16 @@ class LiveClient:
         if events:
             snap.allocation_failures = self.allocation_failures()
         if network:
-            self.read_network(snap, statuses_of)
+            self.read_network(snap, statuses_of, None if network is True else tuple(network))
         return snap
 
-    def read_network(self, snap: Snapshot, statuses_of: Optional[Tuple[str, str]] = None) -> None:
+    def read_network(self, snap: Snapshot, statuses_of: Optional[Tuple[str, str]] = None,
+                     kinds: Optional[Tuple[str, ...]] = None) -> None:
         """The kinds read past allocation. A kind the API does not serve (404) is absent
         (said with -v), one the identity may not list (403) is absent with a note;
         EndpointSlices only for the Local-policy LoadBalancer services; the speakers'
-        statuses only for one service (``statuses_of``: namespace, name)."""
+        statuses only for one service (``statuses_of``: namespace, name); ``kinds``
+        limits what is read (the others are absent)."""
         from . import network as net
         from ..model import announce as an
 
@@ -164,6 +166,8 @@ class LiveClient:
 
         def read(kind: str, paths: List[str], query: Optional[List[Tuple[str, str]]] = None,
                  keep: Callable[[dict], bool] = lambda obj: True) -> None:
+            if kinds is not None and kind not in kinds:
+                return
             for path in paths:
                 try:
                     items = self.list_all(path, lambda obj: net.trim(
@@ -187,7 +191,9 @@ class LiveClient:
         read(an.SERVICECIDR, ["/apis/networking.k8s.io/v1/servicecidrs",
                               "/apis/networking.k8s.io/v1beta1/servicecidrs"])
         local = [s for s in snap.services if _local_lb(s)]
-        if len(local) <= PER_SERVICE_SLICES:
+        if kinds is not None and an.ENDPOINTSLICE not in kinds:
+            pass
+        elif len(local) <= PER_SERVICE_SLICES:
             objects: List[dict] = []
             ok = True
             for svc in local:
