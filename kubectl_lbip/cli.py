@@ -240,6 +240,32 @@ def check(
     return cmd.run(where.inputs(namespace, output, all_namespaces), strict)
 
 
+@app.command()
+@kubectl_command
+def why(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The LoadBalancer service.")],
+    output: PlainOutput = "table",
+    namespace: Namespace = None,
+    *,
+    where: Where,
+) -> int:
+    """Explain one LoadBalancer service end to end: request, MetalLB's answer, findings,
+    pool, advertisements and their nodes, speakers, endpoints; then the first fix.
+
+    Exit 0 when nothing blocks the service, 1 otherwise, 2 when it does not exist or is
+    not a LoadBalancer.
+
+    \b
+    Examples:
+      kubectl lbip why frontend -n shop
+      kubectl lbip why gateway -n payments -o json
+      kubectl lbip why web -n team-a -f dump.yaml
+    """
+    from .commands import why as cmd
+
+    return cmd.run(where.inputs(namespace, output), name)
+
+
 DryRun = Annotated[str, typer.Option("--dry-run", metavar="none|client|server",
                   help="client: print what would change and write nothing; server: send it with "
                   "the API server's dry run (validated, not persisted).")]
