@@ -71,7 +71,7 @@ def lines(r: Dict[str, Any]) -> List[List[str]]:
         rows.append(["metallb", "Pending: no address assigned"
                      + (f"; MetalLB said: {r['allocationFailed']}" if r["allocationFailed"] else "")])
     for f in r["findings"]:
-        obj = f"{f['kind']}/{f['name']}"
+        obj = f"{f['kind']}/{f['namespace'] + '/' if f['namespace'] else ''}{f['name']}"
         rows.append(["finding", f"{f['severity']} {f['code']} ({obj}): {f['message']}"])
     if not r["findings"]:
         rows.append(["finding", "none"])
