@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple, Union
 
 from ..errors import UsageError
 from ..snapshot import Snapshot
@@ -38,8 +38,9 @@ class Inputs:
             self._client = connect(self.kubeconfig, self.context)
         return self._client
 
-    def snapshot(self, events: bool = False, whole_objects: bool = False, network: bool = False,
-                 statuses_of=None) -> Snapshot:
+    def snapshot(self, events: bool = False, whole_objects: bool = False,
+                 network: Union[bool, Tuple[str, ...]] = False,
+                 statuses_of: Optional[Tuple[str, str]] = None) -> Snapshot:
         """The objects a command reads. From files, only the fields the model reads
         are kept, unless the command prints objects back (``whole_objects``). Live,
         ``network`` also reads the kinds past allocation (advertisements, nodes, ...;

@@ -39,7 +39,7 @@ def run(inputs: Inputs, name: str) -> int:
             cluster.allocation_failures[svc.key] = message
     result = explain(cluster, svc, findings_for(cluster))
     code = EXIT_NEGATIVE if result["blocked"] else EXIT_OK
-    if (msg := legacy_note(snapshot)):
+    if msg := legacy_note(snapshot):
         render.note(msg)
     for msg in snapshot.network_notes:
         render.note(msg)
@@ -48,16 +48,22 @@ def run(inputs: Inputs, name: str) -> int:
         return code
     render.out(render.table(lines(result), ["step", "what"]))
     if result["unknown"]:
-        render.note("not known from " + ("this cluster" if cluster.live else "files") + ": "
-                    + "; ".join(result["unknown"]))
+        render.note(
+            "not known from " + ("this cluster" if cluster.live else "files") + ": " + "; ".join(result["unknown"])
+        )
     return code
 
 
 def lines(r: Dict[str, Any]) -> List[List[str]]:
     """The explanation as (step, text) rows, in the order a person looks."""
     s = r["service"]
-    rows = [["service", f"{s['namespace']}/{s['name']}: LoadBalancer, {s['family']}, "
-                        f"externalTrafficPolicy {s['externalTrafficPolicy']}"]]
+    rows = [
+        [
+            "service",
+            f"{s['namespace']}/{s['name']}: LoadBalancer, {s['family']}, "
+            f"externalTrafficPolicy {s['externalTrafficPolicy']}",
+        ]
+    ]
     req = r["request"]
     asked = f"{req['value']} (from {req['field']})" if req else "no address: MetalLB picks one"
     if r["poolAnnotation"]:
@@ -68,8 +74,13 @@ def lines(r: Dict[str, Any]) -> List[List[str]]:
     if r["held"]:
         rows.append(["metallb", "assigned " + ", ".join(r["held"])])
     else:
-        rows.append(["metallb", "Pending: no address assigned"
-                     + (f"; MetalLB said: {r['allocationFailed']}" if r["allocationFailed"] else "")])
+        rows.append(
+            [
+                "metallb",
+                "Pending: no address assigned"
+                + (f"; MetalLB said: {r['allocationFailed']}" if r["allocationFailed"] else ""),
+            ]
+        )
     for f in r["findings"]:
         obj = f"{f['kind']}/{f['namespace'] + '/' if f['namespace'] else ''}{f['name']}"
         rows.append(["finding", f"{f['severity']} {f['code']} ({obj}): {f['message']}"])
@@ -79,14 +90,18 @@ def lines(r: Dict[str, Any]) -> List[List[str]]:
     if p is None:
         rows.append(["pool", "none"])
     else:
-        rows.append(["pool", f"{p['name']}: {','.join(p['addresses'])}; autoAssign "
-                             f"{str(p['autoAssign']).lower()}; avoidBuggyIPs "
-                             f"{str(p['avoidBuggyIPs']).lower()}; serves "
-                             f"{p['serviceAllocation'] or 'any service'}"])
+        rows.append(
+            [
+                "pool",
+                f"{p['name']}: {','.join(p['addresses'])}; autoAssign "
+                f"{str(p['autoAssign']).lower()}; avoidBuggyIPs "
+                f"{str(p['avoidBuggyIPs']).lower()}; serves "
+                f"{p['serviceAllocation'] or 'any service'}",
+            ]
+        )
     advs = r["advertisements"]
     if advs is None:
-        rows.append(["advertisements", "unknown (no advertisement kind in the input)"
-                     if p is not None else "-"])
+        rows.append(["advertisements", "unknown (no advertisement kind in the input)" if p is not None else "-"])
     elif not advs:
         rows.append(["advertisements", f"none selects pool {p['name']}"])
     for a in advs or ():
@@ -112,12 +127,22 @@ def lines(r: Dict[str, Any]) -> List[List[str]]:
         if not sp:
             rows.append(["speakers", "no speaker reports announcing it"])
         for st in sp:
-            via = (f"interfaces {', '.join(st['interfaces'])}" if st["interfaces"]
-                   else f"peers {', '.join(st['peers'])}" if st["peers"] else "")
+            via = (
+                f"interfaces {', '.join(st['interfaces'])}"
+                if st["interfaces"]
+                else f"peers {', '.join(st['peers'])}"
+                if st["peers"]
+                else ""
+            )
             rows.append(["speakers", f"{st['kind']}: node {st['node']}" + (f", {via}" if via else "")])
     if r["readyNodes"] is not None:
         rows.append(["endpoints", "ready on " + (", ".join(r["readyNodes"]) or "no node")])
-    rows.append(["verdict", f"fix first: {r['firstFix']}" if r["blocked"]
-                 else "everything MetalLB needs is in place"
-                 + (" (as far as the input shows)" if r["unknown"] else "")])
+    rows.append(
+        [
+            "verdict",
+            f"fix first: {r['firstFix']}"
+            if r["blocked"]
+            else "everything MetalLB needs is in place" + (" (as far as the input shows)" if r["unknown"] else ""),
+        ]
+    )
     return rows

@@ -14,8 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
 
-from .addresses import (IPV4, IPV6, AddressError, Interval, family_bits, family_of, parse_ip,
-                        parse_pool_address)
+from .addresses import IPV4, IPV6, AddressError, Interval, family_bits, family_of, parse_ip, parse_pool_address
 from .pools import Pool
 from .rules import ERROR, WARNING, Finding, pool_finding, service_finding
 from .selectors import Selector
@@ -80,8 +79,7 @@ class Advertisement:
 
     def announces_service(self, svc: Service) -> bool:
         """serviceSelectors limit which services of its pools it announces."""
-        return not self.service_selectors or any(s.matches(svc.labels)
-                                                 for s in self.service_selectors)
+        return not self.service_selectors or any(s.matches(svc.labels) for s in self.service_selectors)
 
     def selects_node(self, node: "Node") -> bool:
         return not self.node_selectors or any(s.matches(node.labels) for s in self.node_selectors)
@@ -165,8 +163,7 @@ class Network:
         return [n for n in self.nodes_of(adv) if not n.skipped_by_speakers]
 
     def statuses_for(self, svc: Service) -> List[SpeakerStatus]:
-        return [s for s in self.speaker_statuses
-                if s.service_namespace == svc.namespace and s.service_name == svc.name]
+        return [s for s in self.speaker_statuses if s.service_namespace == svc.namespace and s.service_name == svc.name]
 
 
 def advertisement_names(network: Optional[Network], pool: Optional[Pool]):
@@ -175,8 +172,7 @@ def advertisement_names(network: Optional[Network], pool: Optional[Pool]):
     if network is None or not network.knows_advertisements or pool is None:
         return None
     advs = network.advertisements_for(pool)
-    return {"l2": [a.name for a in advs if a.kind == L2ADV],
-            "bgp": [a.name for a in advs if a.kind == BGPADV]}
+    return {"l2": [a.name for a in advs if a.kind == L2ADV], "bgp": [a.name for a in advs if a.kind == BGPADV]}
 
 
 def _adv_finding(adv: Advertisement, code: str, message: str, severity: str = ERROR) -> Finding:
@@ -218,27 +214,44 @@ def check_advertisements(cluster, network: Network) -> List[Finding]:
     for adv in network.advertisements:
         unknown = [p for p in adv.pools if p not in names]
         if unknown:
-            found.append(_adv_finding(
-                adv, ADV_UNKNOWN_POOL, f"ipAddressPools names {', '.join(unknown)}, which "
-                f"{'does' if len(unknown) == 1 else 'do'} not exist; MetalLB ignores the name "
-                "without a word. Fix: name an existing IPAddressPool (kubectl lbip pools)"))
+            found.append(
+                _adv_finding(
+                    adv,
+                    ADV_UNKNOWN_POOL,
+                    f"ipAddressPools names {', '.join(unknown)}, which "
+                    f"{'does' if len(unknown) == 1 else 'do'} not exist; MetalLB ignores the name "
+                    "without a word. Fix: name an existing IPAddressPool (kubectl lbip pools)",
+                )
+            )
         if not adv.selects_every_pool and not any(
-                adv.selects_pool(p.name, labels.get(p.name) or {}) for p in cluster.pools):
+            adv.selects_pool(p.name, labels.get(p.name) or {}) for p in cluster.pools
+        ):
             what = []
             if adv.pools:
                 what.append("ipAddressPools " + ", ".join(adv.pools))
             if adv.pool_selectors:
                 what.append("ipAddressPoolSelectors " + "; ".join(map(str, adv.pool_selectors)))
-            found.append(_adv_finding(
-                adv, ADV_SELECTS_NO_POOL, f"its {' and '.join(what)} select no existing pool, so "
-                "it announces nothing. Fix: name a pool, or label the pool to match the "
-                "selector", WARNING))
+            found.append(
+                _adv_finding(
+                    adv,
+                    ADV_SELECTS_NO_POOL,
+                    f"its {' and '.join(what)} select no existing pool, so "
+                    "it announces nothing. Fix: name a pool, or label the pool to match the "
+                    "selector",
+                    WARNING,
+                )
+            )
         if network.has(NODE) and not network.nodes_of(adv):
             selectors = "; ".join(map(str, adv.node_selectors))
-            found.append(_adv_finding(
-                adv, ADV_NO_NODES, f"its nodeSelectors ({selectors}) match none of the "
-                f"{len(network.nodes)} Node(s), so no speaker announces its pools' addresses "
-                "through it. Fix: correct the selector, or label the nodes that should announce"))
+            found.append(
+                _adv_finding(
+                    adv,
+                    ADV_NO_NODES,
+                    f"its nodeSelectors ({selectors}) match none of the "
+                    f"{len(network.nodes)} Node(s), so no speaker announces its pools' addresses "
+                    "through it. Fix: correct the selector, or label the nodes that should announce",
+                )
+            )
     for pool in cluster.pools:
         if network.advertisements_for(pool):
             continue
@@ -246,16 +259,27 @@ def check_advertisements(cluster, network: Network) -> List[Finding]:
         kinds = " or ".join(k for k in (L2ADV, BGPADV) if network.has(k))
         if holders:
             shown = ", ".join(s.key for s in holders[:3]) + (" ..." if len(holders) > 3 else "")
-            found.append(pool_finding(
-                pool, POOL_NOT_ADVERTISED, f"no {kinds} selects this pool, so nothing announces "
-                f"the addresses MetalLB assigned from it ({len(holders)} service(s): {shown}); "
-                f"they do not answer. Fix: an L2Advertisement or BGPAdvertisement whose "
-                f"ipAddressPools lists {pool.name}"))
+            found.append(
+                pool_finding(
+                    pool,
+                    POOL_NOT_ADVERTISED,
+                    f"no {kinds} selects this pool, so nothing announces "
+                    f"the addresses MetalLB assigned from it ({len(holders)} service(s): {shown}); "
+                    f"they do not answer. Fix: an L2Advertisement or BGPAdvertisement whose "
+                    f"ipAddressPools lists {pool.name}",
+                )
+            )
         else:
-            found.append(pool_finding(
-                pool, POOL_NOT_ADVERTISED, f"no {kinds} selects this pool: an address MetalLB "
-                "assigns from it will not answer. Fix: an L2Advertisement or BGPAdvertisement "
-                f"whose ipAddressPools lists {pool.name}", WARNING))
+            found.append(
+                pool_finding(
+                    pool,
+                    POOL_NOT_ADVERTISED,
+                    f"no {kinds} selects this pool: an address MetalLB "
+                    "assigns from it will not answer. Fix: an L2Advertisement or BGPAdvertisement "
+                    f"whose ipAddressPools lists {pool.name}",
+                    WARNING,
+                )
+            )
     found += check_bgp_aggregation(cluster, network)
     return found
 
@@ -282,9 +306,14 @@ def check_bgp_aggregation(cluster, network: Network) -> List[Finding]:
         v6 = 128 if adv.aggregation_length_v6 is None else adv.aggregation_length_v6
         if v4 > 32 or v6 > 128:
             bad = f"aggregationLength {v4}" if v4 > 32 else f"aggregationLengthV6 {v6}"
-            found.append(_adv_finding(
-                adv, BGP_AGGREGATION, f"{bad} is longer than the family's addresses; MetalLB "
-                "rejects its whole configuration. Fix: at most 32 for IPv4, 128 for IPv6"))
+            found.append(
+                _adv_finding(
+                    adv,
+                    BGP_AGGREGATION,
+                    f"{bad} is longer than the family's addresses; MetalLB "
+                    "rejects its whole configuration. Fix: at most 32 for IPv4, 128 for IPv6",
+                )
+            )
             continue
         for pool in cluster.pools:
             if not adv.selects_pool(pool.name, network.pool_labels.get(pool.name) or {}):
@@ -298,11 +327,16 @@ def check_bgp_aggregation(cluster, network: Network) -> List[Finding]:
                 lowest = lowest_prefix(iv)
                 if length < lowest:
                     field_name = "aggregationLength" if iv.family == IPV4 else "aggregationLengthV6"
-                    found.append(_adv_finding(
-                        adv, BGP_AGGREGATION, f"{field_name} {length} is shorter than the /"
-                        f"{lowest} of {text} in pool {pool.name}; MetalLB rejects its whole "
-                        f"configuration and allocates nothing new. Fix: set {field_name} to "
-                        f"{lowest} or longer, or stop selecting pool {pool.name}"))
+                    found.append(
+                        _adv_finding(
+                            adv,
+                            BGP_AGGREGATION,
+                            f"{field_name} {length} is shorter than the /"
+                            f"{lowest} of {text} in pool {pool.name}; MetalLB rejects its whole "
+                            f"configuration and allocates nothing new. Fix: set {field_name} to "
+                            f"{lowest} or longer, or stop selecting pool {pool.name}",
+                        )
+                    )
                     break
     return found
 
@@ -336,16 +370,26 @@ def check_node_overlaps(cluster, network: Network) -> List[Finding]:
     found: List[Finding] = []
     for node in network.nodes:
         for pool, kind, addr in _node_address_hits(cluster, node):
-            found.append(pool_finding(
-                pool, OVERLAPS_NODE, f"the pool holds {addr}, the {kind} of node {node.name}; "
-                "MetalLB may assign it to a service and the node and the service then answer for "
-                "one address. Fix: leave the nodes' addresses out of the pool's ranges"))
+            found.append(
+                pool_finding(
+                    pool,
+                    OVERLAPS_NODE,
+                    f"the pool holds {addr}, the {kind} of node {node.name}; "
+                    "MetalLB may assign it to a service and the node and the service then answer for "
+                    "one address. Fix: leave the nodes' addresses out of the pool's ranges",
+                )
+            )
         for cidr in node.pod_cidrs:
             for pool, iv, net in _overlapping(cluster, cidr):
-                found.append(pool_finding(
-                    pool, OVERLAPS_POD_CIDR, f"{iv} overlaps {net}, the Pod CIDR of node "
-                    f"{node.name}; traffic to a service address there is routed to pods. Fix: "
-                    "take the pool's ranges outside the cluster's Pod CIDRs"))
+                found.append(
+                    pool_finding(
+                        pool,
+                        OVERLAPS_POD_CIDR,
+                        f"{iv} overlaps {net}, the Pod CIDR of node "
+                        f"{node.name}; traffic to a service address there is routed to pods. Fix: "
+                        "take the pool's ranges outside the cluster's Pod CIDRs",
+                    )
+                )
     return found
 
 
@@ -353,10 +397,15 @@ def check_service_cidrs(cluster, network: Network) -> List[Finding]:
     found: List[Finding] = []
     for name, cidr in network.service_cidrs:
         for pool, iv, net in _overlapping(cluster, cidr):
-            found.append(pool_finding(
-                pool, OVERLAPS_SERVICE_CIDR, f"{iv} overlaps {net} of ServiceCIDR {name}; a "
-                "service's external address can equal another service's cluster IP. Fix: take the "
-                "pool's ranges outside the cluster's Service CIDRs"))
+            found.append(
+                pool_finding(
+                    pool,
+                    OVERLAPS_SERVICE_CIDR,
+                    f"{iv} overlaps {net} of ServiceCIDR {name}; a "
+                    "service's external address can equal another service's cluster IP. Fix: take the "
+                    "pool's ranges outside the cluster's Service CIDRs",
+                )
+            )
     return found
 
 
@@ -366,10 +415,17 @@ def check_config_states(network: Network) -> List[Finding]:
         if state.result != "Invalid":
             continue
         summary = state.error_summary.strip().replace("\n", "; ") or "(no errorSummary)"
-        found.append(Finding(
-            ERROR, CONFIG_INVALID, CONFIGSTATE, state.namespace, state.name,
-            f"MetalLB reports its configuration Invalid: {summary!r}. Fix: correct the objects it "
-            "names; until then MetalLB keeps its last valid configuration"))
+        found.append(
+            Finding(
+                ERROR,
+                CONFIG_INVALID,
+                CONFIGSTATE,
+                state.namespace,
+                state.name,
+                f"MetalLB reports its configuration Invalid: {summary!r}. Fix: correct the objects it "
+                "names; until then MetalLB keeps its last valid configuration",
+            )
+        )
     return found
 
 
@@ -406,14 +462,23 @@ def check_status_drift(cluster) -> List[Finding]:
         if counters is None or not pool.valid:
             continue
         held = held_counts(cluster, pool)
-        differ = [f"{STATUS_KEYS[f]} {counters[STATUS_KEYS[f]]} but services hold {held[f]}"
-                  for f in (IPV4, IPV6) if counters[STATUS_KEYS[f]] != held[f]]
+        differ = [
+            f"{STATUS_KEYS[f]} {counters[STATUS_KEYS[f]]} but services hold {held[f]}"
+            for f in (IPV4, IPV6)
+            if counters[STATUS_KEYS[f]] != held[f]
+        ]
         if differ:
-            found.append(pool_finding(
-                pool, STATUS_DRIFT, f"MetalLB's status says {'; '.join(differ)}; the controller "
-                "is behind, restarted with another view, or a service's status was written by "
-                "hand. Fix: look at the controller's logs; 'kubectl lbip who-has' lists the "
-                "holders", WARNING))
+            found.append(
+                pool_finding(
+                    pool,
+                    STATUS_DRIFT,
+                    f"MetalLB's status says {'; '.join(differ)}; the controller "
+                    "is behind, restarted with another view, or a service's status was written by "
+                    "hand. Fix: look at the controller's logs; 'kubectl lbip who-has' lists the "
+                    "holders",
+                    WARNING,
+                )
+            )
     return found
 
 
@@ -455,10 +520,15 @@ def local_policy_finding(cluster, network: Network, svc: Service) -> Optional[Fi
     if not ready:
         why = "it has no ready endpoint on any node"
     else:
-        why = (f"its ready endpoints are on {', '.join(sorted(ready))}, and no advertisement of "
-               f"pool {pool.name} ({', '.join(a.ref for a in advs)}) selects "
-               f"{'that node' if len(ready) == 1 else 'those nodes'}")
+        why = (
+            f"its ready endpoints are on {', '.join(sorted(ready))}, and no advertisement of "
+            f"pool {pool.name} ({', '.join(a.ref for a in advs)}) selects "
+            f"{'that node' if len(ready) == 1 else 'those nodes'}"
+        )
     return service_finding(
-        svc, LOCAL_NO_ANNOUNCER, f"externalTrafficPolicy is Local and {why}; no speaker announces "
+        svc,
+        LOCAL_NO_ANNOUNCER,
+        f"externalTrafficPolicy is Local and {why}; no speaker announces "
         "its address. Fix: run its pods on nodes the advertisement selects, widen the "
-        "advertisement's nodeSelectors, or use externalTrafficPolicy: Cluster")
+        "advertisement's nodeSelectors, or use externalTrafficPolicy: Cluster",
+    )

@@ -15,8 +15,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence
 import yaml
 
 from ..errors import UsageError
-from . import (FREEZE_OBJECTS, LEGACY, NAMESPACE, POOL, SERVICE, Snapshot, paused_gc,
-               role_of)
+from . import FREEZE_OBJECTS, LEGACY, NAMESPACE, POOL, SERVICE, Snapshot, paused_gc, role_of
 from .network import check_shape
 
 EXTENSIONS = (".yaml", ".yml", ".json")

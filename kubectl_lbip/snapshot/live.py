@@ -159,8 +159,8 @@ class LiveClient:
         EndpointSlices only for the Local-policy LoadBalancer services; the speakers'
         statuses only for one service (``statuses_of``: namespace, name); ``kinds``
         limits what is read (the others are absent)."""
-        from . import network as net
         from ..model import announce as an
+        from . import network as net
 
         present = set()
 
@@ -169,9 +169,13 @@ class LiveClient:
             if kinds is not None and kind not in kinds:
                 return
             for path in paths:
+                api = _api_of(path)
+
+                def typed(obj: dict, api: str = api) -> dict:  # list items carry no kind
+                    return net.trim(dict(obj, kind=kind, apiVersion=obj.get("apiVersion") or api))
+
                 try:
-                    items = self.list_all(path, lambda obj: net.trim(
-                        dict(obj, kind=kind, apiVersion=obj.get("apiVersion") or _api_of(path))), query)
+                    items = self.list_all(path, typed, query)
                 except NotFound:
                     log.info("%s is not served (%s): not checked", kind, path)
                     continue

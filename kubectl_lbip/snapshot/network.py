@@ -13,9 +13,14 @@ from ..model.selectors import Selector, SelectorError
 
 # kind -> the apiVersion prefix it must carry ("v1" exactly for the core group)
 API_OF = {
-    an.L2ADV: "metallb.io/", an.BGPADV: "metallb.io/", an.CONFIGSTATE: "metallb.io/",
-    an.L2STATUS: "metallb.io/", an.BGPSTATUS: "metallb.io/",
-    an.NODE: "v1", an.ENDPOINTSLICE: "discovery.k8s.io/", an.SERVICECIDR: "networking.k8s.io/",
+    an.L2ADV: "metallb.io/",
+    an.BGPADV: "metallb.io/",
+    an.CONFIGSTATE: "metallb.io/",
+    an.L2STATUS: "metallb.io/",
+    an.BGPSTATUS: "metallb.io/",
+    an.NODE: "v1",
+    an.ENDPOINTSLICE: "discovery.k8s.io/",
+    an.SERVICECIDR: "networking.k8s.io/",
 }
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"  # an EndpointSlice's service
@@ -50,8 +55,9 @@ class _Shape:
         self.obj = obj
         for key in ("labels", "annotations"):
             labels = meta.get(key)
-            if labels is not None and not (isinstance(labels, dict) and all(
-                    isinstance(k, str) and isinstance(v, str) for k, v in labels.items())):
+            if labels is not None and not (
+                isinstance(labels, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items())
+            ):
                 self.fail(f"metadata.{key}", "must map strings to strings")
 
     def fail(self, path: str, what: str) -> None:
@@ -129,10 +135,15 @@ def _convert(kind: str, obj: Dict[str, Any], where: str) -> Any:
     name, ns = meta["name"], str(meta.get("namespace") or "")
     if kind in (an.L2ADV, an.BGPADV):
         s.mapping("spec")
-        adv = dict(kind=kind, name=name, namespace=ns, pools=tuple(s.strings("spec.ipAddressPools")),
-                   pool_selectors=tuple(s.selectors("spec.ipAddressPoolSelectors")),
-                   node_selectors=tuple(s.selectors("spec.nodeSelectors")),
-                   service_selectors=tuple(s.selectors("spec.serviceSelectors")))
+        adv = dict(
+            kind=kind,
+            name=name,
+            namespace=ns,
+            pools=tuple(s.strings("spec.ipAddressPools")),
+            pool_selectors=tuple(s.selectors("spec.ipAddressPoolSelectors")),
+            node_selectors=tuple(s.selectors("spec.nodeSelectors")),
+            service_selectors=tuple(s.selectors("spec.serviceSelectors")),
+        )
         if kind == an.L2ADV:
             adv["interfaces"] = tuple(s.strings("spec.interfaces"))
         else:
@@ -147,12 +158,16 @@ def _convert(kind: str, obj: Dict[str, Any], where: str) -> Any:
                 s.fail(f"status.addresses[{i}]", "must have string type and address")
             addresses.append((entry["type"], entry["address"]))
         unavailable = False
-        for i, cond in enumerate(s.mappings("status.conditions")):
+        for cond in s.mappings("status.conditions"):
             if cond.get("type") == "NetworkUnavailable" and cond.get("status") == "True":
                 unavailable = True
-        return an.Node(name=name, labels=dict(meta.get("labels") or {}), addresses=tuple(addresses),
-                       pod_cidrs=tuple(s.strings("spec.podCIDRs")),
-                       network_unavailable=unavailable)
+        return an.Node(
+            name=name,
+            labels=dict(meta.get("labels") or {}),
+            addresses=tuple(addresses),
+            pod_cidrs=tuple(s.strings("spec.podCIDRs")),
+            network_unavailable=unavailable,
+        )
     if kind == an.ENDPOINTSLICE:
         ready = set()
         for i, ep in enumerate(s.mappings("endpoints")):
@@ -162,18 +177,19 @@ def _convert(kind: str, obj: Dict[str, Any], where: str) -> Any:
             node = ep.get("nodeName")
             if node is not None and not isinstance(node, str):
                 s.fail(f"endpoints[{i}].nodeName", "must be a string")
-            addresses = ep.get("addresses")
-            if addresses is not None and not isinstance(addresses, list):
+            ep_addresses = ep.get("addresses")
+            if ep_addresses is not None and not isinstance(ep_addresses, list):
                 s.fail(f"endpoints[{i}].addresses", "must be a list")
-            if node and addresses and _can_serve(conditions):
+            if node and ep_addresses and _can_serve(conditions):
                 ready.add(node)
         service = (meta.get("labels") or {}).get(SERVICE_NAME_LABEL, "")
         return (f"{ns or 'default'}/{service}" if service else "", frozenset(ready))
     if kind == an.SERVICECIDR:
         return [(name, cidr) for cidr in s.strings("spec.cidrs")]
     if kind == an.CONFIGSTATE:
-        return an.ConfigState(name=name, namespace=ns, result=s.string("status.result"),
-                              error_summary=s.string("status.errorSummary"))
+        return an.ConfigState(
+            name=name, namespace=ns, result=s.string("status.result"), error_summary=s.string("status.errorSummary")
+        )
     # ServiceL2Status / ServiceBGPStatus: the status, else the labels the speaker sets
     labels = meta.get("labels") or {}
     interfaces = []
@@ -182,11 +198,14 @@ def _convert(kind: str, obj: Dict[str, Any], where: str) -> Any:
             s.fail(f"status.interfaces[{i}].name", "must be a string")
         interfaces.append(entry.get("name", ""))
     return an.SpeakerStatus(
-        kind=kind, name=name,
+        kind=kind,
+        name=name,
         service_namespace=s.string("status.serviceNamespace") or labels.get("metallb.io/service-namespace", ""),
         service_name=s.string("status.serviceName") or labels.get("metallb.io/service-name", ""),
         node=s.string("status.node") or labels.get("metallb.io/node", ""),
-        interfaces=tuple(interfaces), peers=tuple(s.strings("status.peers")))
+        interfaces=tuple(interfaces),
+        peers=tuple(s.strings("status.peers")),
+    )
 
 
 def _can_serve(conditions: Mapping[str, Any]) -> bool:
@@ -202,37 +221,43 @@ def trim(obj: Dict[str, Any]) -> Dict[str, Any]:
     meta = obj.get("metadata") or {}
     keep_meta = {k: meta[k] for k in ("name", "namespace", "labels") if k in meta}
     if kind == an.NODE:
-        status = obj.get("status") if isinstance(obj.get("status"), dict) else {}
-        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+        status: Dict[str, Any] = obj["status"] if isinstance(obj.get("status"), dict) else {}
+        spec: Dict[str, Any] = obj["spec"] if isinstance(obj.get("spec"), dict) else {}
         conditions = status.get("conditions")
         if isinstance(conditions, list):
-            conditions = [c for c in conditions if isinstance(c, dict)
-                          and c.get("type") == "NetworkUnavailable"]
-        kept_status = {k: v for k, v in (("addresses", status.get("addresses")),
-                                         ("conditions", conditions)) if v is not None}
+            conditions = [c for c in conditions if isinstance(c, dict) and c.get("type") == "NetworkUnavailable"]
+        kept_status = {
+            k: v for k, v in (("addresses", status.get("addresses")), ("conditions", conditions)) if v is not None
+        }
         kept_spec = {"podCIDRs": spec["podCIDRs"]} if "podCIDRs" in spec else {}
-        return {"apiVersion": "v1", "kind": kind, "metadata": keep_meta, "spec": kept_spec,
-                "status": kept_status}
+        return {"apiVersion": "v1", "kind": kind, "metadata": keep_meta, "spec": kept_spec, "status": kept_status}
     if kind == an.ENDPOINTSLICE:
         endpoints = obj.get("endpoints")
         if isinstance(endpoints, list):
-            endpoints = [{k: ep[k] for k in ("addresses", "conditions", "nodeName") if k in ep}
-                         if isinstance(ep, dict) else ep for ep in endpoints]
-        return {"apiVersion": obj.get("apiVersion"), "kind": kind, "metadata": keep_meta,
-                "endpoints": endpoints}
+            endpoints = [
+                {k: ep[k] for k in ("addresses", "conditions", "nodeName") if k in ep} if isinstance(ep, dict) else ep
+                for ep in endpoints
+            ]
+        return {"apiVersion": obj.get("apiVersion"), "kind": kind, "metadata": keep_meta, "endpoints": endpoints}
     return obj
 
 
 # --- the model ---------------------------------------------------------------
-def build(objects: Mapping[str, List[Dict[str, Any]]], present: Iterable[str],
-          pools: List[Dict[str, Any]], services: Iterable[Any],
-          where: str = "") -> an.Network:
+def build(
+    objects: Mapping[str, List[Dict[str, Any]]],
+    present: Iterable[str],
+    pools: List[Dict[str, Any]],
+    services: Iterable[Any],
+    where: str = "",
+) -> an.Network:
     """A Network from objects by kind; ``present`` names the kinds that were read
     (a live kind the API serves, even with no objects; a kind a file had)."""
     present = set(present)
     net = an.Network(absent=frozenset(k for k in an.KINDS if k not in present))
-    net.pool_labels = {str((p.get("metadata") or {}).get("name") or ""):
-                       dict((p.get("metadata") or {}).get("labels") or {}) for p in pools}
+    net.pool_labels = {
+        str((p.get("metadata") or {}).get("name") or ""): dict((p.get("metadata") or {}).get("labels") or {})
+        for p in pools
+    }
     local = {s.key for s in services if s.is_load_balancer and s.external_traffic_policy == "Local"}
     for kind in an.KINDS:
         for obj in objects.get(kind) or ():

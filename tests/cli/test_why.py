@@ -55,9 +55,13 @@ def test_missing_or_not_a_load_balancer_exits_2():
 
 
 def test_speaker_status_in_a_dump_is_shown(tmp_path):
-    objs = [pool("prod", "192.168.10.0/24"), l2adv("l2", ["prod"]), node("n1", "10.0.0.1"),
-            svc("shop", "web", ingress=["192.168.10.5"], annotations=lbips("192.168.10.5")),
-            l2status("shop", "web", "n1", "eth0")]
+    objs = [
+        pool("prod", "192.168.10.0/24"),
+        l2adv("l2", ["prod"]),
+        node("n1", "10.0.0.1"),
+        svc("shop", "web", ingress=["192.168.10.5"], annotations=lbips("192.168.10.5")),
+        l2status("shop", "web", "n1", "eth0"),
+    ]
     path = tmp_path / "dump.yaml"
     path.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": objs}))
     r = run("why", "web", "-n", "shop", "-f", str(path))

@@ -19,49 +19,61 @@ from .test_plugin_live import lbip, pool, service, wait_ips
 pytestmark = pytest.mark.e2e
 
 MS = "metallb-system"
-P_ADV = "192.0.2.128/28"      # announced from zone-a
+P_ADV = "192.0.2.128/28"  # announced from zone-a
 P_DARK = "198.51.100.128/29"  # no advertisement
 NODES = ("e2e-node-a", "e2e-node-b")
 
 
 def node(name: str, zone: str, ip: str) -> Dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Node",
-            "metadata": {"name": name, "labels": {"topology.kubernetes.io/zone": zone}},
-            "spec": {"podCIDRs": [f"10.244.{ip.rsplit('.', 1)[1]}.0/24"]},
-            "status": {"addresses": [{"type": "InternalIP", "address": ip},
-                                     {"type": "Hostname", "address": name}]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": {"topology.kubernetes.io/zone": zone}},
+        "spec": {"podCIDRs": [f"10.244.{ip.rsplit('.', 1)[1]}.0/24"]},
+        "status": {"addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}]},
+    }
 
 
 def adv(kind: str, name: str, pools: List[str], **spec: Any) -> Dict[str, Any]:
     body: Dict[str, Any] = {"ipAddressPools": pools} if pools else {}
     body.update(spec)
-    return {"apiVersion": "metallb.io/v1beta1", "kind": kind,
-            "metadata": {"name": name, "namespace": MS}, "spec": body}
+    return {"apiVersion": "metallb.io/v1beta1", "kind": kind, "metadata": {"name": name, "namespace": MS}, "spec": body}
 
 
-def speaker_status(cluster: Cluster, kind: str, ns: str, svc: str, node_name: str,
-                   **status: Any) -> None:
+def speaker_status(cluster: Cluster, kind: str, ns: str, svc: str, node_name: str, **status: Any) -> None:
     """What a speaker writes: the object, then its status subresource."""
     plural = {"ServiceL2Status": "servicel2statuses", "ServiceBGPStatus": "servicebgpstatuses"}[kind]
     name = f"{svc}-{node_name}"
-    cluster.apply({"apiVersion": "metallb.io/v1beta1", "kind": kind,
-                   "metadata": {"name": name, "namespace": MS,
-                                "labels": {"metallb.io/node": node_name,
-                                           "metallb.io/service-name": svc,
-                                           "metallb.io/service-namespace": ns}}})
+    cluster.apply(
+        {
+            "apiVersion": "metallb.io/v1beta1",
+            "kind": kind,
+            "metadata": {
+                "name": name,
+                "namespace": MS,
+                "labels": {
+                    "metallb.io/node": node_name,
+                    "metallb.io/service-name": svc,
+                    "metallb.io/service-namespace": ns,
+                },
+            },
+        }
+    )
     patch = {"status": {"node": node_name, "serviceName": svc, "serviceNamespace": ns, **status}}
-    cluster.kubectl("patch", f"{plural}.metallb.io", name, "-n", MS, "--subresource=status",
-                    "--type=merge", "-p", json.dumps(patch))
+    cluster.kubectl(
+        "patch", f"{plural}.metallb.io", name, "-n", MS, "--subresource=status", "--type=merge", "-p", json.dumps(patch)
+    )
 
 
 def endpoint_slice(ns: str, svc: str, node_name: str) -> Dict[str, Any]:
-    return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-            "metadata": {"name": f"{svc}-e2e", "namespace": ns,
-                         "labels": {"kubernetes.io/service-name": svc}},
-            "addressType": "IPv4",
-            "endpoints": [{"addresses": ["10.244.2.9"], "nodeName": node_name,
-                           "conditions": {"ready": True}}],
-            "ports": [{"name": "tcp-80", "port": 80, "protocol": "TCP"}]}
+    return {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {"name": f"{svc}-e2e", "namespace": ns, "labels": {"kubernetes.io/service-name": svc}},
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": ["10.244.2.9"], "nodeName": node_name, "conditions": {"ready": True}}],
+        "ports": [{"name": "tcp-80", "port": 80, "protocol": "TCP"}],
+    }
 
 
 @pytest.fixture
@@ -70,36 +82,60 @@ def announced(cluster: Cluster, namespace: str):
     cluster.apply(node(NODES[0], "zone-a", "10.0.0.1"), node(NODES[1], "zone-b", "10.0.0.2"))
     cluster.apply(pool("p-adv", P_ADV), pool("p-dark", P_DARK))
     cluster.apply(
-        adv("L2Advertisement", "adv-zone-a", ["p-adv"],
-            nodeSelectors=[{"matchLabels": {"topology.kubernetes.io/zone": "zone-a"}}]),
-        adv("L2Advertisement", "adv-nowhere", ["p-adv"],
-            nodeSelectors=[{"matchLabels": {"topology.kubernetes.io/zone": "zone-c"}}]),
-        adv("L2Advertisement", "adv-typo", ["p-advv"]))
+        adv(
+            "L2Advertisement",
+            "adv-zone-a",
+            ["p-adv"],
+            nodeSelectors=[{"matchLabels": {"topology.kubernetes.io/zone": "zone-a"}}],
+        ),
+        adv(
+            "L2Advertisement",
+            "adv-nowhere",
+            ["p-adv"],
+            nodeSelectors=[{"matchLabels": {"topology.kubernetes.io/zone": "zone-c"}}],
+        ),
+        adv("L2Advertisement", "adv-typo", ["p-advv"]),
+    )
     pin = "metallb.io/loadBalancerIPs"
     local = service("local", ns, annotations={pin: "192.0.2.131"})
     local["spec"]["externalTrafficPolicy"] = "Local"
-    cluster.apply(service("lit", ns, annotations={pin: "192.0.2.130"}),
-                  service("dark", ns, annotations={pin: "198.51.100.130"}),
-                  service("silent", ns, annotations={pin: "192.0.2.132"}), local,
-                  endpoint_slice(ns, "local", NODES[1]))
-    for name, ip in (("lit", "192.0.2.130"), ("dark", "198.51.100.130"),
-                     ("silent", "192.0.2.132"), ("local", "192.0.2.131")):
+    cluster.apply(
+        service("lit", ns, annotations={pin: "192.0.2.130"}),
+        service("dark", ns, annotations={pin: "198.51.100.130"}),
+        service("silent", ns, annotations={pin: "192.0.2.132"}),
+        local,
+        endpoint_slice(ns, "local", NODES[1]),
+    )
+    for name, ip in (
+        ("lit", "192.0.2.130"),
+        ("dark", "198.51.100.130"),
+        ("silent", "192.0.2.132"),
+        ("local", "192.0.2.131"),
+    ):
         wait_ips(cluster, name, ns, [ip])
     speaker_status(cluster, "ServiceL2Status", ns, "lit", NODES[0], interfaces=[{"name": "eth0"}])
     speaker_status(cluster, "ServiceL2Status", ns, "local", NODES[0])
 
     def counted() -> bool:  # MetalLB's controller wrote the pools' status counters
-        pools = {p["metadata"]["name"]: p.get("status") or {}
-                 for p in cluster.get_json("ipaddresspools.metallb.io", "-n", MS)["items"]}
-        return (pools.get("p-adv", {}).get("assignedIPv4") == 3
-                and pools.get("p-dark", {}).get("assignedIPv4") == 1)
+        pools = {
+            p["metadata"]["name"]: p.get("status") or {}
+            for p in cluster.get_json("ipaddresspools.metallb.io", "-n", MS)["items"]
+        }
+        return pools.get("p-adv", {}).get("assignedIPv4") == 3 and pools.get("p-dark", {}).get("assignedIPv4") == 1
 
     wait_until(counted, 30, "MetalLB's pool status counters", interval=0.2)
     try:
         yield ns
     finally:
-        cluster.kubectl("delete", "servicel2statuses.metallb.io,servicebgpstatuses.metallb.io",
-                        "--all", "-n", MS, "--ignore-not-found", check=False)
+        cluster.kubectl(
+            "delete",
+            "servicel2statuses.metallb.io,servicebgpstatuses.metallb.io",
+            "--all",
+            "-n",
+            MS,
+            "--ignore-not-found",
+            check=False,
+        )
         cluster.kubectl("delete", "endpointslices", "--all", "-n", ns, check=False)
         cluster.kubectl("delete", "nodes", *NODES, "--ignore-not-found", check=False)
 
@@ -128,8 +164,7 @@ def test_check_finds_what_stops_assigned_addresses(cluster: Cluster, announced: 
     assert "I ConfigurationState is not served" in res.stderr, res.stderr
 
 
-def test_check_sees_a_node_address_in_a_pool_and_a_bad_aggregation(cluster: Cluster,
-                                                                   announced: str) -> None:
+def test_check_sees_a_node_address_in_a_pool_and_a_bad_aggregation(cluster: Cluster, announced: str) -> None:
     cluster.apply(node("e2e-node-c", "zone-a", "192.0.2.140"))
     try:
         cluster.apply(adv("BGPAdvertisement", "agg", ["p-adv"], aggregationLength=24))
@@ -139,8 +174,7 @@ def test_check_sees_a_node_address_in_a_pool_and_a_bad_aggregation(cluster: Clus
         assert ("bgp-aggregation-invalid", "agg") in got
         assert ("pool-overlaps-node-address", "p-dark") not in got
     finally:
-        cluster.kubectl("delete", "bgpadvertisements.metallb.io", "agg", "-n", MS,
-                        "--ignore-not-found", check=False)
+        cluster.kubectl("delete", "bgpadvertisements.metallb.io", "agg", "-n", MS, "--ignore-not-found", check=False)
         cluster.kubectl("delete", "node", "e2e-node-c", "--ignore-not-found", check=False)
 
 
@@ -170,8 +204,9 @@ def test_why_explains_each_case(cluster: Cluster, announced: str) -> None:
 def test_why_pending_quotes_metallb(cluster: Cluster, announced: str) -> None:
     ns = announced
     cluster.apply(service("taken", ns, annotations={"metallb.io/loadBalancerIPs": "192.0.2.130"}))
-    wait_until(lambda: cluster.events("taken", ns, reason="AllocationFailed"), 20,
-               "AllocationFailed for taken", interval=0.2)
+    wait_until(
+        lambda: cluster.events("taken", ns, reason="AllocationFailed"), 20, "AllocationFailed for taken", interval=0.2
+    )
     message = cluster.events("taken", ns, reason="AllocationFailed")[0]["message"]
     doc = json.loads(lbip(cluster, "why", "taken", "-n", ns, "-o", "json").stdout)
     assert doc["blocked"] and doc["allocationFailed"] == message

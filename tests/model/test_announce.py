@@ -2,8 +2,7 @@
 
 import pytest
 from builders import cluster, pool, svc
-from netbuilders import (bgpadv, config_state, l2adv, node, pool_status, service_cidr,
-                         slice_)
+from netbuilders import bgpadv, config_state, l2adv, node, pool_status, service_cidr, slice_
 
 from kubectl_lbip.model import announce
 from kubectl_lbip.model.addresses import parse_pool_address
@@ -41,8 +40,7 @@ def test_pool_not_advertised_near_misses():
     # named, selected by label, selected by an advertisement without pools (every pool), BGP
     assert "pool-not-advertised" not in codes(PROD, HOLDER, l2adv("l2", ["prod"]))
     labelled = dict(PROD, metadata=dict(PROD["metadata"], labels={"tier": "web"}))
-    assert "pool-not-advertised" not in codes(labelled, HOLDER,
-                                              l2adv("l2", pool_selectors=[{"tier": "web"}]))
+    assert "pool-not-advertised" not in codes(labelled, HOLDER, l2adv("l2", pool_selectors=[{"tier": "web"}]))
     assert "pool-not-advertised" not in codes(PROD, HOLDER, l2adv("all"))
     assert "pool-not-advertised" not in codes(PROD, HOLDER, bgpadv("b", ["prod"]))
 
@@ -61,8 +59,7 @@ def test_advertisement_unknown_pool_and_near_miss():
 def test_advertisement_selects_no_pool_and_near_miss():
     assert "advertisement-selects-no-pool" in codes(PROD, l2adv("l2", pool_selectors=[{"a": "b"}]))
     labelled = dict(PROD, metadata=dict(PROD["metadata"], labels={"a": "b"}))
-    assert "advertisement-selects-no-pool" not in codes(labelled,
-                                                        l2adv("l2", pool_selectors=[{"a": "b"}]))
+    assert "advertisement-selects-no-pool" not in codes(labelled, l2adv("l2", pool_selectors=[{"a": "b"}]))
     # no pools and no selectors selects every pool: never "selects no pool"
     assert "advertisement-selects-no-pool" not in codes(PROD, l2adv("all"))
 
@@ -81,27 +78,41 @@ LOCAL = svc("shop", "web", ingress=["192.168.10.5"], local=True)
 
 
 def test_local_policy_no_announcer_when_endpoints_are_on_unselected_nodes():
-    objs = (PROD, LOCAL, node("n1", labels={"zone": "a"}), node("n2", labels={"zone": "b"}),
-            l2adv("l2", ["prod"], node_selectors=[{"zone": "a"}]), slice_("shop", "web", ("n2", True)))
+    objs = (
+        PROD,
+        LOCAL,
+        node("n1", labels={"zone": "a"}),
+        node("n2", labels={"zone": "b"}),
+        l2adv("l2", ["prod"], node_selectors=[{"zone": "a"}]),
+        slice_("shop", "web", ("n2", True)),
+    )
     msg = next(f.message for f in found(*objs) if f.code == "local-policy-no-announcer")
     assert "n2" in msg and "L2Advertisement/l2" in msg
 
 
 def test_local_policy_near_misses():
-    base = (PROD, node("n1", labels={"zone": "a"}), node("n2", labels={"zone": "b"}),
-            l2adv("l2", ["prod"], node_selectors=[{"zone": "a"}]))
+    base = (
+        PROD,
+        node("n1", labels={"zone": "a"}),
+        node("n2", labels={"zone": "b"}),
+        l2adv("l2", ["prod"], node_selectors=[{"zone": "a"}]),
+    )
     # a ready endpoint on a selected node
     assert "local-policy-no-announcer" not in codes(*base, LOCAL, slice_("shop", "web", ("n1", True)))
     # the same endpoints, Cluster policy
-    assert "local-policy-no-announcer" not in codes(
-        *base, HOLDER, slice_("shop", "web", ("n2", True)))
+    assert "local-policy-no-announcer" not in codes(*base, HOLDER, slice_("shop", "web", ("n2", True)))
     # an endpoint on a selected node that is not ready does not count
     assert "local-policy-no-announcer" in codes(*base, LOCAL, slice_("shop", "web", ("n1", False)))
 
 
 def test_local_policy_node_excluded_from_load_balancers_does_not_announce():
-    objs = (PROD, LOCAL, node("n1", labels={announce.EXCLUDE_LABEL: ""}), l2adv("l2", ["prod"]),
-            slice_("shop", "web", ("n1", True)))
+    objs = (
+        PROD,
+        LOCAL,
+        node("n1", labels={announce.EXCLUDE_LABEL: ""}),
+        l2adv("l2", ["prod"]),
+        slice_("shop", "web", ("n1", True)),
+    )
     assert "local-policy-no-announcer" in codes(*objs)
 
 
@@ -128,8 +139,7 @@ def test_bgp_aggregation_shorter_than_the_pool_prefix():
     assert "bgp-aggregation-invalid" not in codes(PROD, bgpadv("b", ["prod"], aggregation=24))
     assert "bgp-aggregation-invalid" not in codes(PROD, bgpadv("b", ["prod"]))
     # an advertisement that does not select the pool does not judge it
-    assert "bgp-aggregation-invalid" not in codes(PROD, pool("x", "10.0.0.0/30"),
-                                                  bgpadv("b", ["x"], aggregation=30))
+    assert "bgp-aggregation-invalid" not in codes(PROD, pool("x", "10.0.0.0/30"), bgpadv("b", ["x"], aggregation=30))
 
 
 def test_bgp_aggregation_v6_and_out_of_range():
@@ -171,20 +181,36 @@ def test_shared_address_counts_once():
     assert "pool-status-drift" not in codes(pool_status(PROD, 1), a, b)
 
 
-@pytest.mark.parametrize("code", [
-    "pool-not-advertised", "advertisement-unknown-pool", "advertisement-selects-no-pool",
-    "advertisement-no-nodes", "local-policy-no-announcer", "pool-overlaps-node-address",
-    "pool-overlaps-service-cidr", "pool-overlaps-pod-cidr", "bgp-aggregation-invalid",
-    "metallb-config-invalid", "pool-status-drift"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "pool-not-advertised",
+        "advertisement-unknown-pool",
+        "advertisement-selects-no-pool",
+        "advertisement-no-nodes",
+        "local-policy-no-announcer",
+        "pool-overlaps-node-address",
+        "pool-overlaps-service-cidr",
+        "pool-overlaps-pod-cidr",
+        "bgp-aggregation-invalid",
+        "metallb-config-invalid",
+        "pool-status-drift",
+    ],
+)
 def test_every_message_says_how_to_fix_it(code):
-    every = (pool_status(PROD, 3), pool("other", "10.1.0.0/24"), LOCAL,
-             node("n1", "192.168.10.7", labels={"zone": "a"}, pod_cidrs=["192.168.10.0/28"]),
-             l2adv("l2", ["prod", "gone"], node_selectors=[{"zone": "a"}]),
-             l2adv("none", pool_selectors=[{"x": "y"}]),
-             l2adv("nowhere", ["prod"], node_selectors=[{"zone": "z"}]),
-             bgpadv("agg", ["prod"], aggregation=8), slice_("shop", "web", ("n2", True)),
-             service_cidr("kubernetes", "192.168.10.0/26"),
-             config_state("controller", "Invalid", "broken"))
+    every = (
+        pool_status(PROD, 3),
+        pool("other", "10.1.0.0/24"),
+        LOCAL,
+        node("n1", "192.168.10.7", labels={"zone": "a"}, pod_cidrs=["192.168.10.0/28"]),
+        l2adv("l2", ["prod", "gone"], node_selectors=[{"zone": "a"}]),
+        l2adv("none", pool_selectors=[{"x": "y"}]),
+        l2adv("nowhere", ["prod"], node_selectors=[{"zone": "z"}]),
+        bgpadv("agg", ["prod"], aggregation=8),
+        slice_("shop", "web", ("n2", True)),
+        service_cidr("kubernetes", "192.168.10.0/26"),
+        config_state("controller", "Invalid", "broken"),
+    )
     hits = [f for f in found(*every) if f.code == code]
     assert hits, code
     assert all("Fix:" in f.message for f in hits)

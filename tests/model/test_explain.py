@@ -2,14 +2,13 @@
 answering is named first, and a service with everything in place is not blocked."""
 
 from builders import cluster, lbips, pool, svc
-from netbuilders import (bgpadv, bgpstatus, config_state, l2adv, l2status, node, slice_)
+from netbuilders import bgpadv, bgpstatus, config_state, l2adv, l2status, node, slice_
 
 from kubectl_lbip.commands.check import findings_for
 from kubectl_lbip.model.explain import explain
 
 PROD = pool("prod", "192.168.10.0/24")
-WEB = svc("shop", "web", ingress=["192.168.10.5"], annotations=lbips("192.168.10.5"),
-          labels={"app": "web"})
+WEB = svc("shop", "web", ingress=["192.168.10.5"], annotations=lbips("192.168.10.5"), labels={"app": "web"})
 NODES = (node("n1", "10.0.0.1", labels={"zone": "a"}), node("n2", "10.0.0.2", labels={"zone": "b"}))
 
 
@@ -26,8 +25,7 @@ def test_everything_in_place():
     assert r["held"] == ["192.168.10.5"] and r["pool"]["name"] == "prod"
     (adv,) = r["advertisements"]
     assert adv["nodes"] == ["n1", "n2"] and adv["announcesService"]
-    assert r["speakers"] == [{"kind": "ServiceL2Status", "node": "n1", "interfaces": ["eth0"],
-                              "peers": None}]
+    assert r["speakers"] == [{"kind": "ServiceL2Status", "node": "n1", "interfaces": ["eth0"], "peers": None}]
     assert "events (MetalLB's AllocationFailed reason)" in r["unknown"]
 
 
@@ -46,8 +44,13 @@ def test_advertisement_selecting_no_node():
     r = why(PROD, WEB, *NODES, l2adv("l2", ["prod"], node_selectors=[{"zone": "c"}]))
     assert r["blocked"] and "no node can announce it" in r["firstFix"]
     # near miss: a second advertisement of the pool selects a node
-    r = why(PROD, WEB, *NODES, l2adv("l2", ["prod"], node_selectors=[{"zone": "c"}]),
-            l2adv("l2b", ["prod"], node_selectors=[{"zone": "a"}]))
+    r = why(
+        PROD,
+        WEB,
+        *NODES,
+        l2adv("l2", ["prod"], node_selectors=[{"zone": "c"}]),
+        l2adv("l2b", ["prod"], node_selectors=[{"zone": "a"}]),
+    )
     assert not r["blocked"], r["firstFix"]
 
 

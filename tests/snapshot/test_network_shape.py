@@ -20,27 +20,52 @@ def run(tmp_path, text):
     return CliRunner().invoke(app, ["check", "-f", str(path)]), str(path)
 
 
-@pytest.mark.parametrize("text,field", [
-    ("apiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {name: l2}\n"
-     "spec: {ipAddressPools: prod}\n", "spec.ipAddressPools must be a list of strings"),
-    ("apiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {name: l2}\n"
-     "spec: {nodeSelectors: [{matchExpressions: [{key: a, operator: Near}]}]}\n",
-     "spec.nodeSelectors[0] is not a label selector"),
-    ("apiVersion: metallb.io/v1beta1\nkind: BGPAdvertisement\nmetadata: {name: b}\n"
-     "spec: {aggregationLength: '24'}\n", "spec.aggregationLength must be an integer"),
-    ("apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nstatus: {addresses: [{type: InternalIP}]}\n",
-     "status.addresses[0] must have string type and address"),
-    ("apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nspec: {podCIDRs: 10.0.0.0/8}\n",
-     "spec.podCIDRs must be a list of strings"),
-    ("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: s, namespace: a}\n"
-     "endpoints: [{nodeName: 3}]\n", "endpoints[0].nodeName must be a string"),
-    ("apiVersion: networking.k8s.io/v1\nkind: ServiceCIDR\nmetadata: {name: k}\n"
-     "spec: {cidrs: [1, 2]}\n", "spec.cidrs must be a list of strings"),
-    ("apiVersion: metallb.io/v1beta1\nkind: ConfigurationState\nmetadata: {name: c}\n"
-     "status: {result: [Invalid]}\n", "status.result must be a string"),
-    ("apiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {labels: {a: b}}\n",
-     "metadata.name must be a non-empty string"),
-])
+@pytest.mark.parametrize(
+    "text,field",
+    [
+        (
+            "apiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {name: l2}\n"
+            "spec: {ipAddressPools: prod}\n",
+            "spec.ipAddressPools must be a list of strings",
+        ),
+        (
+            "apiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {name: l2}\n"
+            "spec: {nodeSelectors: [{matchExpressions: [{key: a, operator: Near}]}]}\n",
+            "spec.nodeSelectors[0] is not a label selector",
+        ),
+        (
+            "apiVersion: metallb.io/v1beta1\nkind: BGPAdvertisement\nmetadata: {name: b}\n"
+            "spec: {aggregationLength: '24'}\n",
+            "spec.aggregationLength must be an integer",
+        ),
+        (
+            "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nstatus: {addresses: [{type: InternalIP}]}\n",
+            "status.addresses[0] must have string type and address",
+        ),
+        (
+            "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nspec: {podCIDRs: 10.0.0.0/8}\n",
+            "spec.podCIDRs must be a list of strings",
+        ),
+        (
+            "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: s, namespace: a}\n"
+            "endpoints: [{nodeName: 3}]\n",
+            "endpoints[0].nodeName must be a string",
+        ),
+        (
+            "apiVersion: networking.k8s.io/v1\nkind: ServiceCIDR\nmetadata: {name: k}\nspec: {cidrs: [1, 2]}\n",
+            "spec.cidrs must be a list of strings",
+        ),
+        (
+            "apiVersion: metallb.io/v1beta1\nkind: ConfigurationState\nmetadata: {name: c}\n"
+            "status: {result: [Invalid]}\n",
+            "status.result must be a string",
+        ),
+        (
+            "apiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {labels: {a: b}}\n",
+            "metadata.name must be a non-empty string",
+        ),
+    ],
+)
 def test_bad_field_is_one_line_naming_file_document_object_and_field(tmp_path, text, field):
     result, path = run(tmp_path, text)
     assert result.exit_code == 2, result.output
@@ -51,17 +76,21 @@ def test_bad_field_is_one_line_naming_file_document_object_and_field(tmp_path, t
 
 
 def test_the_object_is_named(tmp_path):
-    result, _ = run(tmp_path, "apiVersion: metallb.io/v1beta1\nkind: L2Advertisement\n"
-                              "metadata: {name: l2, namespace: metallb-system}\n"
-                              "spec: {interfaces: eth0}\n")
+    result, _ = run(
+        tmp_path,
+        "apiVersion: metallb.io/v1beta1\nkind: L2Advertisement\n"
+        "metadata: {name: l2, namespace: metallb-system}\n"
+        "spec: {interfaces: eth0}\n",
+    )
     assert "L2Advertisement metallb-system/l2: field spec.interfaces" in result.stderr
 
 
 def test_list_items_are_named_by_position(tmp_path):
     import yaml
 
-    text = yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [
-        node("n1"), dict(node("n2"), spec={"podCIDRs": "x"})]})
+    text = yaml.safe_dump(
+        {"apiVersion": "v1", "kind": "List", "items": [node("n1"), dict(node("n2"), spec={"podCIDRs": "x"})]}
+    )
     result, path = run(tmp_path, text)
     assert "document 2 item 2: Node n2: field spec.podCIDRs" in result.stderr
 
@@ -69,7 +98,6 @@ def test_list_items_are_named_by_position(tmp_path):
 def test_well_formed_objects_pass(tmp_path):
     import yaml
 
-    text = yaml.safe_dump_all([l2adv("l2", ["prod"]), node("n1", "10.0.0.1"),
-                               slice_("a", "s", ("n1", True))])
+    text = yaml.safe_dump_all([l2adv("l2", ["prod"]), node("n1", "10.0.0.1"), slice_("a", "s", ("n1", True))])
     result, _ = run(tmp_path, text)
     assert result.exit_code == 0, result.output
