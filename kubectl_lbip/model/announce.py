@@ -182,7 +182,9 @@ def _adv_finding(adv: Advertisement, code: str, message: str, severity: str = ER
 def check_network(cluster, network: Network) -> List[Finding]:
     """Every rule past allocation whose inputs are present."""
     found: List[Finding] = []
-    if network.knows_advertisements:
+    # Before v0.13 (the legacy ConfigMap) each pool carried its own protocol: there
+    # are no advertisements to look for.
+    if network.knows_advertisements and not cluster.legacy_config:
         found += check_advertisements(cluster, network)
     if network.has(NODE):
         found += check_node_overlaps(cluster, network)
