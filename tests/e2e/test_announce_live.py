@@ -234,3 +234,30 @@ def test_readonly_user_is_told_what_it_could_not_check(cluster: Cluster, announc
     assert res.returncode in (0, 1), res.stderr
     assert "note: L2Advertisement not checked: forbidden" in res.stderr, res.stderr
     assert "L2Advertisement" in json.loads(res.stdout)["notChecked"]
+
+
+def test_offline_on_a_dump_agrees_and_says_what_it_cannot_know(cluster: Cluster, announced: str, tmp_path) -> None:
+    """The dump the README names, taken with the real kubectl, read with -f."""
+    ns = announced
+    dump = cluster.kubectl(
+        "get", "ipaddresspools,l2advertisements,bgpadvertisements,nodes,services,endpointslices", "-A", "-o", "yaml"
+    ).stdout
+    path = tmp_path / "dump.yaml"
+    path.write_text(dump)
+    live = json.loads(lbip(cluster, "check", "-o", "json").stdout)["findings"]
+    offline = json.loads(lbip(cluster, "check", "-f", str(path), "-o", "json").stdout)["findings"]
+    codes = {"pool-not-advertised", "advertisement-no-nodes", "advertisement-unknown-pool", "local-policy-no-announcer"}
+
+    def mine(found: List[Dict[str, Any]]):
+        return sorted((f["code"], f["name"]) for f in found if f["code"] in codes)
+
+    assert mine(offline) == mine(live) and mine(live)
+    for name in ("lit", "dark", "local"):
+        on = json.loads(lbip(cluster, "why", name, "-n", ns, "-o", "json").stdout)
+        off_res = lbip(cluster, "why", name, "-n", ns, "-f", str(path))
+        off = json.loads(lbip(cluster, "why", name, "-n", ns, "-f", str(path), "-o", "json").stdout)
+        assert "not known from files: events" in off_res.stderr
+        assert "the speakers' ServiceL2Status" in off["unknown"]
+        assert off["advertisements"] == on["advertisements"] and off["readyNodes"] == on["readyNodes"]
+        if name in ("dark", "local"):  # the same first fix (a dump holds no empty kind: wording aside)
+            assert off["firstFix"].split()[0] == on["firstFix"].split()[0]
