@@ -214,3 +214,22 @@ def test_every_message_says_how_to_fix_it(code):
     hits = [f for f in found(*every) if f.code == code]
     assert hits, code
     assert all("Fix:" in f.message for f in hits)
+
+
+def test_lowest_prefix_agrees_with_the_standard_library():
+    """2,000 random ranges of both families against ipaddress.summarize_address_range."""
+    import ipaddress
+    import random
+
+    from kubectl_lbip.model.addresses import IPV4, IPV6, Interval
+
+    rng = random.Random(15)
+    for _ in range(2000):
+        v6 = rng.random() < 0.5
+        bits = 128 if v6 else 32
+        first = rng.getrandbits(bits)
+        last = min(first + rng.getrandbits(rng.randint(0, bits)), 2**bits - 1)
+        family, cls = (IPV6, ipaddress.IPv6Address) if v6 else (IPV4, ipaddress.IPv4Address)
+        nets = ipaddress.summarize_address_range(cls(first), cls(last))
+        expected = min(n.prefixlen for n in nets)
+        assert announce.lowest_prefix(Interval(family, first, last)) == expected, (first, last)
