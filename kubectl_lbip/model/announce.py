@@ -162,6 +162,15 @@ class Network:
         """The nodes a speaker would announce from: selected and not skipped."""
         return [n for n in self.nodes_of(adv) if not n.skipped_by_speakers]
 
+    def announcing_names(self, adv: Advertisement) -> FrozenSet[str]:
+        """announcing_nodes' names, computed once per advertisement (many Local-policy
+        services share a few advertisements; a cluster may have thousands of nodes)."""
+        cache = self.__dict__.setdefault("_announcing", {})
+        key = (adv.kind, adv.namespace, adv.name)
+        if key not in cache:
+            cache[key] = frozenset(n.name for n in self.announcing_nodes(adv))
+        return cache[key]
+
     def statuses_for(self, svc: Service) -> List[SpeakerStatus]:
         return [s for s in self.speaker_statuses if s.service_namespace == svc.namespace and s.service_name == svc.name]
 
@@ -516,8 +525,7 @@ def local_policy_finding(cluster, network: Network, svc: Service) -> Optional[Fi
     if not advs:
         return None  # pool-not-advertised says it
     ready = network.ready_nodes.get(svc.key, frozenset())
-    announcers = {n.name for a in advs for n in network.announcing_nodes(a)}
-    if ready & announcers:
+    if any(not ready.isdisjoint(network.announcing_names(a)) for a in advs):
         return None
     if not ready:
         why = "it has no ready endpoint on any node"
