@@ -234,9 +234,8 @@ def check_advertisements(cluster, network: Network) -> List[Finding]:
                     "without a word. Fix: name an existing IPAddressPool (kubectl lbip pools)",
                 )
             )
-        if not adv.selects_every_pool and not any(
-            adv.selects_pool(p.name, labels.get(p.name) or {}) for p in cluster.pools
-        ):
+        # (names that all do not exist, and no selector: advertisement-unknown-pool says it)
+        if adv.pool_selectors and not any(adv.selects_pool(p.name, labels.get(p.name) or {}) for p in cluster.pools):
             what = []
             if adv.pools:
                 what.append("ipAddressPools " + ", ".join(adv.pools))

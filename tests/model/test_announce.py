@@ -60,6 +60,8 @@ def test_advertisement_selects_no_pool_and_near_miss():
     assert "advertisement-selects-no-pool" in codes(PROD, l2adv("l2", pool_selectors=[{"a": "b"}]))
     labelled = dict(PROD, metadata=dict(PROD["metadata"], labels={"a": "b"}))
     assert "advertisement-selects-no-pool" not in codes(labelled, l2adv("l2", pool_selectors=[{"a": "b"}]))
+    # only a misspelt name: advertisement-unknown-pool alone says it
+    assert codes(PROD, l2adv("l2", ["prodd"])) == ["advertisement-unknown-pool", "pool-not-advertised"]
     # no pools and no selectors selects every pool: never "selects no pool"
     assert "advertisement-selects-no-pool" not in codes(PROD, l2adv("all"))
 
