@@ -183,7 +183,7 @@ class LiveClient:
                     snap.network_notes.append(f"note: {kind} not checked: {exc}")
                     return
                 for i, obj in enumerate(items, start=1):
-                    net.check_shape(obj, f"GET {path} item {i}")
+                    net.check_shape(obj, f"GET {path} item {i}", ClusterError)
                 snap.network_objects[kind] = [o for o in items if keep(o)]
                 present.add(kind)
                 return

@@ -5,9 +5,9 @@ field), trimmed to what the model reads, and turned into model.announce.Network.
 
 from __future__ import annotations
 
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Type
 
-from ..errors import UsageError
+from ..errors import LbipError, UsageError
 from ..model import announce as an
 from ..model.selectors import Selector, SelectorError
 
@@ -42,14 +42,15 @@ def kind_of(obj: Any) -> Optional[str]:
 
 # --- shape -------------------------------------------------------------------
 class _Shape:
-    def __init__(self, obj: Dict[str, Any], kind: str, where: str):
+    def __init__(self, obj: Dict[str, Any], kind: str, where: str, error: Type[LbipError] = UsageError):
+        self.error = error
         meta = obj.get("metadata")
         if meta is not None and not isinstance(meta, dict):
-            raise UsageError(f"{where}: {kind}: field metadata must be a mapping")
+            raise error(f"{where}: {kind}: field metadata must be a mapping")
         meta = meta or {}
         name = meta.get("name")
         if not isinstance(name, str) or not name:
-            raise UsageError(f"{where}: {kind}: field metadata.name must be a non-empty string")
+            raise error(f"{where}: {kind}: field metadata.name must be a non-empty string")
         ns = meta.get("namespace")
         self.prefix = f"{where}: {kind} {ns + '/' if isinstance(ns, str) and ns else ''}{name}"
         self.obj = obj
@@ -61,7 +62,7 @@ class _Shape:
                 self.fail(f"metadata.{key}", "must map strings to strings")
 
     def fail(self, path: str, what: str) -> None:
-        raise UsageError(f"{self.prefix}: field {path} {what}")
+        raise self.error(f"{self.prefix}: field {path} {what}")
 
     def get(self, path: str) -> Any:
         value: Any = self.obj
@@ -121,16 +122,18 @@ class _Shape:
         return out
 
 
-def check_shape(obj: Dict[str, Any], where: str) -> None:
-    """Raise UsageError naming the field when an object of a network kind cannot be read."""
+def check_shape(obj: Dict[str, Any], where: str, error: Type[LbipError] = UsageError) -> None:
+    """Raise ``error`` naming where, the object and the field when an object of a
+    network kind cannot be read: UsageError (exit 2) for files, ClusterError (exit 3)
+    for what the API sent."""
     kind = kind_of(obj)
     if kind is None:
         return
-    _convert(kind, obj, where)
+    _convert(kind, obj, where, error)
 
 
-def _convert(kind: str, obj: Dict[str, Any], where: str) -> Any:
-    s = _Shape(obj, kind, where)
+def _convert(kind: str, obj: Dict[str, Any], where: str, error: Type[LbipError] = UsageError) -> Any:
+    s = _Shape(obj, kind, where, error)
     meta = obj.get("metadata") or {}
     name, ns = meta["name"], str(meta.get("namespace") or "")
     if kind in (an.L2ADV, an.BGPADV):

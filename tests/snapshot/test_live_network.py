@@ -9,7 +9,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from kubectl_lbip.errors import AccessError, UsageError
+from kubectl_lbip.errors import AccessError, ClusterError
 from kubectl_lbip.snapshot import Snapshot
 from kubectl_lbip.snapshot import live as live_mod
 from kubectl_lbip.snapshot.live import LiveClient, NotFound
@@ -103,6 +103,6 @@ def test_only_the_kinds_asked_for():
 
 def test_malformed_live_item_names_the_request_object_and_field():
     stub = Stub({"/api/v1/nodes": [{"metadata": {"name": "n1"}, "spec": {"podCIDRs": "x"}}]})
-    with pytest.raises(UsageError) as err:
+    with pytest.raises(ClusterError) as err:  # exit 3: the API sent it
         stub.read_network(Snapshot(live=True))
     assert str(err.value) == ("GET /api/v1/nodes item 1: Node n1: field spec.podCIDRs must be a list of strings")
