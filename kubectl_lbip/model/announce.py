@@ -325,6 +325,16 @@ def check_bgp_aggregation(cluster, network: Network) -> List[Finding]:
                 )
             )
             continue
+        if adv.service_selectors and (v4 != 32 or v6 != 128):
+            found.append(
+                _adv_finding(
+                    adv,
+                    BGP_AGGREGATION,
+                    "serviceSelectors and an aggregation length other than /32 (/128 for IPv6) "
+                    "exclude each other; MetalLB rejects its whole configuration. Fix: drop the "
+                    "aggregation length, or the serviceSelectors (a second advertisement can hold them)",
+                )
+            )
         for pool in cluster.pools:
             if not adv.selects_pool(pool.name, network.pool_labels.get(pool.name) or {}):
                 continue

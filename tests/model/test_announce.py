@@ -151,6 +151,13 @@ def test_bgp_aggregation_v6_and_out_of_range():
     assert "bgp-aggregation-invalid" in codes(PROD, bgpadv("b", aggregation=33))
 
 
+def test_bgp_aggregation_with_service_selectors():
+    sel = [{"app": "web"}]
+    assert "bgp-aggregation-invalid" in codes(PROD, bgpadv("b", aggregation=24, service_selectors=sel))
+    assert "bgp-aggregation-invalid" not in codes(PROD, bgpadv("b", aggregation=32, service_selectors=sel))
+    assert "bgp-aggregation-invalid" not in codes(PROD, bgpadv("b", service_selectors=sel))
+
+
 def test_bgp_aggregation_of_a_range_uses_its_largest_cidr():
     # 10.0.0.0-10.0.0.255 is one /24; 10.0.0.1-10.0.0.255 splits into /32../25: lowest 25
     assert announce.lowest_prefix(parse_pool_address("10.0.0.0-10.0.0.255")) == 24
