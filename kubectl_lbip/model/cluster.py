@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .addresses import Address, family_of
 from .pools import Pool, overlapping_pairs
 from .services import Service
 from .usage import UsageIndex
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .announce import Network
 
 
 @dataclass
@@ -25,8 +22,9 @@ class Cluster:
     allocation_failures: Dict[str, str] = field(default_factory=dict)
     legacy_config: bool = False
     live: bool = False
-    # Past allocation: advertisements, nodes, ... (model.announce.Network), or None
-    network: Optional["Network"] = None
+    # Past allocation: advertisements, nodes, ... (a model.announce.Network, which
+    # imports this module: not named here, so that the import graph has no cycle), or None
+    network: Optional[Any] = None
 
     def __post_init__(self) -> None:
         self.index = UsageIndex(self.services)

@@ -10,6 +10,7 @@ from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Type
 from ..errors import LbipError, UsageError
 from ..model import announce as an
 from ..model.selectors import Selector, SelectorError
+from . import shape
 
 # kind -> the apiVersion prefix it must carry ("v1" exactly for the core group)
 API_OF = {
@@ -24,6 +25,17 @@ API_OF = {
 }
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"  # an EndpointSlice's service
+
+SCHEMAS = {
+    an.L2ADV: shape.L2ADVERTISEMENT,
+    an.BGPADV: shape.BGPADVERTISEMENT,
+    an.NODE: shape.NODE,
+    an.ENDPOINTSLICE: shape.ENDPOINTSLICE,
+    an.SERVICECIDR: shape.SERVICECIDR,
+    an.CONFIGSTATE: shape.CONFIGURATIONSTATE,
+    an.L2STATUS: shape.SERVICEL2STATUS,
+    an.BGPSTATUS: shape.SERVICEBGPSTATUS,
+}
 
 
 def kind_of(obj: Any) -> Optional[str]:
@@ -129,7 +141,8 @@ def check_shape(obj: Dict[str, Any], where: str, error: Type[LbipError] = UsageE
     kind = kind_of(obj)
     if kind is None:
         return
-    _convert(kind, obj, where, error)
+    shape.check(obj, SCHEMAS[kind], where, error)  # types, as for every kind (snapshot/shape.py)
+    _convert(kind, obj, where, error)  # and what a schema cannot say
 
 
 def _convert(kind: str, obj: Dict[str, Any], where: str, error: Type[LbipError] = UsageError) -> Any:

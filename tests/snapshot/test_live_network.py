@@ -105,4 +105,6 @@ def test_malformed_live_item_names_the_request_object_and_field():
     stub = Stub({"/api/v1/nodes": [{"metadata": {"name": "n1"}, "spec": {"podCIDRs": "x"}}]})
     with pytest.raises(ClusterError) as err:  # exit 3: the API sent it
         stub.read_network(Snapshot(live=True))
-    assert str(err.value) == ("GET /api/v1/nodes item 1: Node n1: field spec.podCIDRs must be a list of strings")
+    assert str(err.value) == (
+        "GET /api/v1/nodes: item 1: Node n1: field spec.podCIDRs: expected a list, got a string 'x'"
+    )
