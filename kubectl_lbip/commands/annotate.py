@@ -19,7 +19,6 @@ from .common import Inputs
 from .target import find_service
 from .writes import check_dry_run, write_with_retry
 
-FORMATS = ("table", "json", "yaml")
 ANNOTATION_EXISTS = "annotation-exists"
 VALUE_CHANGED = "value-changed"
 
@@ -34,6 +33,21 @@ class AnnotateRequest:
     dry_run: str = "none"
     wait: bool = False
     timeout: str = "30s"
+
+    def validate(self, inputs: Inputs) -> None:
+        """Every combination of options annotate refuses, in one place."""
+        check_dry_run(self.dry_run)
+        if self.auto and self.addresses:
+            raise UsageError("give addresses or --auto, not both")
+        if not self.auto and not self.addresses:
+            raise UsageError("give one or two addresses, or --auto")
+        if inputs.offline and self.dry_run == "server":
+            raise UsageError("--dry-run=server needs a cluster; with -f use --dry-run=client "
+                             "(or nothing: -f never writes)")
+        if inputs.offline and self.wait:
+            raise UsageError("--wait waits for MetalLB on a cluster; with -f nothing is written")
+        if self.wait and self.dry_run != "none":
+            raise UsageError("--wait waits for a write; a dry run writes nothing")
 
 
 @dataclass
@@ -124,12 +138,7 @@ def _refuse(err: Refused) -> int:
 
 
 def run(inputs: Inputs, req: AnnotateRequest) -> int:
-    inputs.check_output(FORMATS)
-    check_dry_run(req.dry_run)
-    if req.auto and req.addresses:
-        raise UsageError("give addresses or --auto, not both")
-    if not req.auto and not req.addresses:
-        raise UsageError("give one or two addresses, or --auto")
+    req.validate(inputs)
     if inputs.offline:
         return _run_offline(inputs, req)
     return _run_live(inputs, req)
@@ -143,7 +152,7 @@ def _run_offline(inputs: Inputs, req: AnnotateRequest) -> int:
     except Refused as err:
         return _refuse(err)
     _warn(result)
-    obj = svc.raw if result.patch is None else patched_object(svc.raw, result.patch)
+    obj = svc.raw if result.patch is None else patched_object(svc.raw, result.patch)  # type: ignore[arg-type]
     render.emit(obj, "json" if inputs.output == "json" else "yaml")
     return EXIT_OK
 

@@ -9,8 +9,6 @@ from ..model.addresses import IPV4, IPV6
 from ..model.suggest import family_counts
 from .common import Inputs, legacy_note
 
-FORMATS = ("table", "wide", "json", "yaml")
-
 
 def pool_rows(cluster):
     """Plain data for each pool, shared by the table and JSON outputs."""
@@ -42,15 +40,18 @@ def status_text(status, family: str) -> str:
 
 
 def run(inputs: Inputs) -> int:
-    inputs.check_output(FORMATS)
+    # the advertisements selecting each pool: for -o wide, json and yaml
     snapshot = inputs.snapshot(network=(announce.L2ADV, announce.BGPADV)
-                               if inputs.output != "table" else False)
+                               if inputs.output in ("wide", "json", "yaml") else False)
     cluster = snapshot.take_cluster()
     rows = pool_rows(cluster)
     if (msg := legacy_note(snapshot)):
         render.note(msg)
     if inputs.output in ("json", "yaml"):
         render.emit({"pools": rows, "legacyConfigMap": snapshot.uses_legacy_config}, inputs.output)
+        return EXIT_OK
+    if inputs.output == "name":
+        render.names("ipaddresspool.metallb.io", [r["name"] for r in rows])
         return EXIT_OK
     if not rows:
         render.note("no IPAddressPool found")

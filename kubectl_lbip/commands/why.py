@@ -11,9 +11,6 @@ from ..model.rules import not_load_balancer
 from .check import findings_for
 from .common import Inputs, legacy_note
 
-FORMATS = ("table", "json", "yaml")
-
-
 def latest_failure(events: List[dict]) -> str:
     best = ("", "")
     for ev in events:
@@ -24,7 +21,6 @@ def latest_failure(events: List[dict]) -> str:
 
 
 def run(inputs: Inputs, name: str) -> int:
-    inputs.check_output(FORMATS)
     namespace = inputs.default_namespace()
     snapshot = inputs.snapshot(network=True, statuses_of=(namespace, name))
     cluster = snapshot.take_cluster()
