@@ -9,8 +9,8 @@ from ..errors import EXIT_NEGATIVE, EXIT_OK
 from ..model import announce, rules
 from ..model.cluster import Cluster
 from ..model.rules import ERROR, WARNING, Finding
-from ..model.suggest import usage_counts
-from .common import Inputs, legacy_note, note_empty_namespace
+from ..model.suggest import full_pool_failure, usage_counts
+from .common import Inputs, legacy_note, note_empty_namespace, release_dict, release_line
 
 
 def findings_for(cluster: Cluster, namespace: Optional[str] = None) -> List[Finding]:
@@ -22,6 +22,7 @@ def findings_for(cluster: Cluster, namespace: Optional[str] = None) -> List[Find
     found += rules.check_conflicts(cluster)
     found += rules.check_dual_stack_pools(cluster)
     found += rules.check_capacity(cluster, lambda pool, family: usage_counts(cluster, pool, family))
+    found += rules.check_full_pools(cluster, full_pool_failure)
     if cluster.network is not None:  # past allocation: advertisements, nodes, MetalLB's status
         found += announce.check_network(cluster, cluster.network)
     if namespace:
@@ -58,7 +59,8 @@ def run(inputs: Inputs, strict: bool = False) -> int:
     for msg in snapshot.network_notes:
         render.note(msg)
     if inputs.output in ("json", "yaml"):
-        render.emit({"findings": [f.to_dict() for f in found], "notChecked": absent},
+        render.emit({"metallb": release_dict(snapshot), "findings": [f.to_dict() for f in found],
+                     "notChecked": absent},
                     inputs.output)
         return code
     if found:
@@ -66,5 +68,6 @@ def run(inputs: Inputs, strict: bool = False) -> int:
         render.out(render.table(rows, ["severity", "code", "object", "message"]))
     render.note(f"{errors} error(s), {warnings} warning(s)"
                 + (" (warnings count: --strict)" if strict and warnings else "")
-                + (f"; not checked, absent from the input: {', '.join(absent)}" if absent else ""))
+                + (f"; not checked, absent from the input: {', '.join(absent)}" if absent else "")
+                + f"; {release_line(snapshot)}")
     return code

@@ -6,6 +6,9 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple, Union
 
+from ..errors import UsageError
+from ..model import metallb
+from ..model.metallb import Release
 from ..snapshot import Snapshot
 
 
@@ -21,6 +24,7 @@ class Inputs:
     overrides: Dict[str, Any] = field(default_factory=dict)  # kubectl's global flags
     request_timeout: Optional[float] = None  # seconds; 0: none; None: live.py's default
     stdin: object = None
+    metallb_version: Optional[str] = None  # --metallb-version
     _client: object = None
 
     @property
@@ -45,15 +49,34 @@ class Inputs:
         ``network`` also reads the kinds past allocation (advertisements, nodes, ...;
         from files they are whatever the files hold), ``statuses_of`` (namespace,
         name) the speakers' statuses of one service."""
+        flagged = self.flagged_release()
         if self.offline:
             from ..snapshot import files
 
-            return files.load(self.filenames, stdin=self.stdin or sys.stdin,
+            snap = files.load(self.filenames, stdin=self.stdin or sys.stdin,
                               trimmed=not whole_objects)
-        if network or statuses_of:
-            return self.client().snapshot(events=events, network=network or True,
-                                          statuses_of=statuses_of)
-        return self.client().snapshot(events=events)
+            snap.metallb = flagged or Release.newest_assumed(
+                "reading manifests; --metallb-version to choose")
+            return snap
+        # past allocation: the kinds asked for, and the speakers' statuses of one service
+        extra = {"network": network or True, "statuses_of": statuses_of} if network or statuses_of else {}
+        if flagged is None:
+            return self.client().snapshot(events=events, **extra)
+        # the flag decides: no need to look for the release
+        snap = self.client().snapshot(events=events, metallb_release=False, **extra)
+        snap.metallb = flagged
+        return snap
+
+    def flagged_release(self) -> Optional[Release]:
+        """--metallb-version as a Release (it overrides what the cluster says)."""
+        if self.metallb_version is None:
+            return None
+        try:
+            version = metallb.parse(self.metallb_version)
+        except metallb.VersionError as exc:
+            raise UsageError(f"--metallb-version: {exc}") from None
+        label = "v" + self.metallb_version.strip().lstrip("v")
+        return Release(version, label, "flag", "--metallb-version")
 
     def default_namespace(self) -> str:
         """-n, else the context's namespace (kubectl's rule), else default."""
@@ -68,6 +91,15 @@ class Inputs:
         if self.all_namespaces:
             return None
         return self.namespace or None
+
+
+def release_line(snapshot: Snapshot) -> str:
+    """Which MetalLB the answer is for, as pools' header and check's summary say it."""
+    return (snapshot.metallb or Release.newest_assumed("nothing to tell from")).describe()
+
+
+def release_dict(snapshot: Snapshot) -> dict:
+    return (snapshot.metallb or Release.newest_assumed("nothing to tell from")).to_dict()
 
 
 def legacy_note(snapshot: Snapshot) -> Optional[str]:

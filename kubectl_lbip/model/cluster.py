@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 from .addresses import Address, family_of
+from .metallb import NEWEST, Version
 from .pools import Pool, overlapping_pairs
 from .services import Service
 from .usage import UsageIndex
@@ -25,6 +26,8 @@ class Cluster:
     # Past allocation: advertisements, nodes, ... (a model.announce.Network, which
     # imports this module: not named here, so that the import graph has no cycle), or None
     network: Optional[Any] = None
+    # The MetalLB release whose rules apply (metallb.py has where they differ).
+    metallb: Version = NEWEST
 
     def __post_init__(self) -> None:
         self.index = UsageIndex(self.services)

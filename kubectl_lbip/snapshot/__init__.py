@@ -11,6 +11,7 @@ from typing import Any, Callable, Dict, FrozenSet, List, Optional, Type
 
 from ..errors import InputError, LbipError, UsageError
 from ..model.cluster import Cluster
+from ..model.metallb import NEWEST, Release
 from ..model.pools import pool_from_object, pools_from_legacy_config
 from ..model.selectors import labels_of
 from ..model.services import Service
@@ -63,6 +64,18 @@ class Snapshot:
     network_objects: Dict[str, List[Dict[str, Any]]] = field(default_factory=dict)
     network_present: Optional[FrozenSet[str]] = None
     network_notes: List[str] = field(default_factory=list)
+    # Which MetalLB runs (live: found by LiveClient; otherwise set by the command).
+    metallb: Optional[Release] = None
+
+    @property
+    def pools_namespace(self) -> str:
+        """Where MetalLB's objects live: the namespace most pools are in."""
+        counts: Dict[str, int] = {}
+        for p in self.pools:
+            ns = (p.get("metadata") or {}).get("namespace") or ""
+            if ns:
+                counts[ns] = counts.get(ns, 0) + 1
+        return max(sorted(counts), key=counts.__getitem__) if counts else LEGACY_CONFIGMAP[0]
 
     @property
     def uses_legacy_config(self) -> bool:
@@ -108,7 +121,8 @@ class Snapshot:
         if release:
             self.network_objects = {}
         return Cluster(pools, services, ns_labels, dict(self.allocation_failures),
-                       legacy_config=self.uses_legacy_config, live=self.live, network=network)
+                       legacy_config=self.uses_legacy_config, live=self.live,
+                       metallb=self.metallb.version if self.metallb else NEWEST, network=network)
 
     def network(self, services):
         """What the rules past allocation read (model.announce.Network)."""
