@@ -11,6 +11,7 @@ from ..model.rules import not_load_balancer
 from .check import findings_for
 from .common import Inputs, legacy_note
 
+
 def latest_failure(events: List[dict]) -> str:
     best = ("", "")
     for ev in events:
