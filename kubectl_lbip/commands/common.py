@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from ..errors import UsageError
 from ..model import metallb
@@ -41,11 +41,15 @@ class Inputs:
             self._client = connect(self.kubeconfig, self.context, **timeout, **self.overrides)
         return self._client
 
-    def snapshot(self, events: bool = False, whole_objects: bool = False, select=None) -> Snapshot:
+    def snapshot(self, events: bool = False, whole_objects: bool = False,
+                 network: Union[bool, Tuple[str, ...]] = False,
+                 statuses_of: Optional[Tuple[str, str]] = None, select=None) -> Snapshot:
         """The objects a command reads. From files, only the fields the model reads
         are kept, unless the command prints objects back (``whole_objects``);
         ``select`` (see files.load) lets a command model only the services whose
-        JSON text passes it."""
+        JSON text passes it. Live, ``network`` also reads the kinds past allocation
+        (advertisements, nodes, ...; from files they are whatever the files hold),
+        ``statuses_of`` (namespace, name) the speakers' statuses of one service."""
         flagged = self.flagged_release()
         if self.offline:
             from ..snapshot import files
@@ -55,10 +59,12 @@ class Inputs:
             snap.metallb = flagged or Release.newest_assumed(
                 "reading manifests; --metallb-version to choose")
             return snap
+        # past allocation: the kinds asked for, and the speakers' statuses of one service
+        extra = {"network": network or True, "statuses_of": statuses_of} if network or statuses_of else {}
         if flagged is None:
-            return self.client().snapshot(events=events)
+            return self.client().snapshot(events=events, **extra)
         # the flag decides: no need to look for the release
-        snap = self.client().snapshot(events=events, metallb_release=False)
+        snap = self.client().snapshot(events=events, metallb_release=False, **extra)
         snap.metallb = flagged
         return snap
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from .addresses import Address, family_of
 from .metallb import NEWEST, Version
@@ -23,6 +23,9 @@ class Cluster:
     allocation_failures: Dict[str, str] = field(default_factory=dict)
     legacy_config: bool = False
     live: bool = False
+    # Past allocation: advertisements, nodes, ... (a model.announce.Network, which
+    # imports this module: not named here, so that the import graph has no cycle), or None
+    network: Optional[Any] = None
     # The MetalLB release whose rules apply (metallb.py has where they differ).
     metallb: Version = NEWEST
 

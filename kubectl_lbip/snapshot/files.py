@@ -173,6 +173,8 @@ def classify(objects: Iterable[Dict[str, Any]], snapshot: Snapshot) -> Snapshot:
             snapshot.namespaces.append(obj)
         elif role == LEGACY:
             snapshot.legacy_configmap = obj
+        elif role is not None:  # a kind read past allocation
+            snapshot.network_objects.setdefault(role, []).append(obj)
     return snapshot
 
 
@@ -208,6 +210,7 @@ class _Trimmed:
         self.models: List[Service] = []
         self.namespaces: List[Dict[str, Any]] = []
         self.legacy: Optional[Dict[str, Any]] = None
+        self.network: Dict[str, List[Dict[str, Any]]] = {}
 
     def add(self, obj: Dict[str, Any], role: Optional[str]) -> None:
         if role == SERVICE:
@@ -218,6 +221,10 @@ class _Trimmed:
             self.namespaces.append(trim_namespace(obj))
         elif role == LEGACY:
             self.legacy = obj
+        elif role is not None:  # a kind read past allocation
+            from .network import trim
+
+            self.network.setdefault(role, []).append(trim(obj))
 
     def keep(self, document: Any, where: str) -> None:
         """Every object of a document (Lists unwrapped), shape-checked."""
@@ -230,6 +237,8 @@ class _Trimmed:
         snapshot.namespaces.extend(self.namespaces)
         if self.legacy is not None:
             snapshot.legacy_configmap = self.legacy
+        for role, objects in self.network.items():
+            snapshot.network_objects.setdefault(role, []).extend(objects)
 
 
 def _load_trimmed(path: str, stdin, snapshot: Snapshot, select) -> None:
