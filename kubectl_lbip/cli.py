@@ -40,6 +40,10 @@ Filenames = Annotated[Optional[List[str]], typer.Option(
     "-f", "--filename", metavar="FILE|DIR|-",
     help="Read manifests instead of the cluster: a file, a directory (recursive .yaml/.yml/.json) "
     "or - for stdin. Repeatable.")]
+AgainstCluster = Annotated[bool, typer.Option(
+    "--against-cluster", help="With -f: read the live cluster (--kubeconfig, --context) and lay "
+    "the manifests over it, as 'kubectl apply -f' would leave it: an object in the files "
+    "replaces the live one of the same kind, namespace and name. Only reads the cluster.")]
 Verbose = Annotated[int, typer.Option("-v", "--verbose", count=True,
                     help="Log each API request (method, path, status, duration) to stderr.")]
 
@@ -61,11 +65,14 @@ class Where:
     def __init__(self, filenames, kubeconfig, context):
         self.filenames, self.kubeconfig, self.context = list(filenames or []), kubeconfig, context
 
-    def inputs(self, namespace=None, output="table", all_namespaces=False):
+    def inputs(self, namespace=None, output="table", all_namespaces=False, against_cluster=False):
         from .commands.common import Inputs
 
-        return Inputs(kubeconfig=self.kubeconfig, context=self.context, namespace=namespace,
-                      all_namespaces=all_namespaces, output=output, filenames=self.filenames)
+        inputs = Inputs(kubeconfig=self.kubeconfig, context=self.context, namespace=namespace,
+                        all_namespaces=all_namespaces, output=output, filenames=self.filenames,
+                        against_cluster=against_cluster)
+        inputs.check_against_cluster()
+        return inputs
 
 
 _COMMON = [("filename", Filenames, None), ("kubeconfig", Kubeconfig, None),
@@ -166,6 +173,7 @@ def free(
                     help="Only this pool.")] = None,
     output: FreeOutput = "table",
     namespace: Namespace = None,
+    against_cluster: AgainstCluster = False,
     *,
     where: Where,
 ) -> int:
@@ -185,7 +193,7 @@ def free(
 
     query = cmd.FreeQuery(family=family, count=count, for_service=for_service, selector=selector,
                           sharing_key=sharing_key, ports=ports, pool=pool)
-    return cmd.run(where.inputs(namespace, output), query)
+    return cmd.run(where.inputs(namespace, output, against_cluster=against_cluster), query)
 
 
 @app.command("who-has")
@@ -195,6 +203,7 @@ def who_has(
                          help="Addresses or CIDRs to look up.")],
     output: PlainOutput = "table",
     namespace: Namespace = None,
+    against_cluster: AgainstCluster = False,
     *,
     where: Where,
 ) -> int:
@@ -211,7 +220,7 @@ def who_has(
     """
     from .commands import whohas as cmd
 
-    return cmd.run(where.inputs(namespace, output), addresses)
+    return cmd.run(where.inputs(namespace, output, against_cluster=against_cluster), addresses)
 
 
 @app.command()
@@ -222,6 +231,7 @@ def check(
     namespace: Annotated[Optional[str], typer.Option("-n", "--namespace", metavar="NS",
                          help="Only this namespace's services (default: all).")] = None,
     all_namespaces: AllNamespaces = False,
+    against_cluster: AgainstCluster = False,
     *,
     where: Where,
 ) -> int:
@@ -233,11 +243,12 @@ def check(
     Examples:
       kubectl lbip check
       kubectl lbip check -f manifests/ --strict
+      kubectl lbip check --against-cluster -f k8s/
       kubectl lbip check -o json | jq '.findings[] | select(.severity=="error")'
     """
     from .commands import check as cmd
 
-    return cmd.run(where.inputs(namespace, output, all_namespaces), strict)
+    return cmd.run(where.inputs(namespace, output, all_namespaces, against_cluster), strict)
 
 
 DryRun = Annotated[str, typer.Option("--dry-run", metavar="none|client|server",
@@ -265,6 +276,7 @@ def annotate(
                        help="How long --wait waits, e.g. 30s or 2m.")] = "30s",
     output: ObjectOutput = "yaml",
     namespace: Namespace = None,
+    against_cluster: AgainstCluster = False,
     *,
     where: Where,
 ) -> int:
@@ -286,7 +298,7 @@ def annotate(
     req = cmd.AnnotateRequest(name=name, addresses=list(addresses or []), auto=auto,
                               overwrite=overwrite, clear_spec_ip=clear_spec_ip, dry_run=dry_run,
                               wait=wait, timeout=timeout)
-    return cmd.run(where.inputs(namespace, output), req)
+    return cmd.run(where.inputs(namespace, output, against_cluster=against_cluster), req)
 
 
 @app.command()

@@ -112,14 +112,22 @@ def run(inputs: Inputs, req: AnnotateRequest) -> int:
         raise UsageError("give addresses or --auto, not both")
     if not req.auto and not req.addresses:
         raise UsageError("give one or two addresses, or --auto")
-    if inputs.offline:
+    if inputs.against_cluster and (req.dry_run == "server" or req.wait):
+        raise UsageError("--against-cluster only reads the cluster and prints the annotated "
+                         "manifest: not with --dry-run=server or --wait")
+    if inputs.offline or inputs.against_cluster:
         return _run_offline(inputs, req)
     return _run_live(inputs, req)
 
 
 def _run_offline(inputs: Inputs, req: AnnotateRequest) -> int:
-    cluster = inputs.snapshot(whole_objects=True).to_cluster()
+    snapshot = inputs.snapshot(whole_objects=True)
+    cluster = snapshot.to_cluster()
     svc = find_service(cluster, inputs.default_namespace(), req.name)
+    if inputs.against_cluster and svc.key not in snapshot.planned:
+        raise UsageError(f"service {svc.key} is in the cluster but not in the files (-f); "
+                         "--against-cluster prints the annotated manifest, so annotate a "
+                         "service of the files (or leave out -f to patch the cluster)")
     try:
         result = plan(cluster, svc, req)
     except Refused as err:

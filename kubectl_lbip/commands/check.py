@@ -29,6 +29,19 @@ def findings_for(cluster: Cluster, namespace: Optional[str] = None) -> List[Find
     return rules.sort_findings(found)
 
 
+def _origin(snapshot, finding: Finding) -> dict:
+    """{"source": "files"|"cluster", "file": name|None} of a finding's object
+    (--against-cluster)."""
+    origin = snapshot.origin(finding.kind, finding.namespace, finding.name)
+    if origin is None and finding.kind == "ConfigMap":  # a legacy pool: its ConfigMap's origin
+        origin = next((o for k, o in snapshot.origins.items() if k[0] == "ConfigMap"), None)
+    return origin.to_dict() if origin is not None else {"source": "cluster", "file": None}
+
+
+def _label(origin: dict) -> str:
+    return origin["file"] or origin["source"]
+
+
 def run(inputs: Inputs, strict: bool = False) -> int:
     inputs.check_output(FORMATS)
     snapshot = inputs.snapshot(events=True)
@@ -40,12 +53,16 @@ def run(inputs: Inputs, strict: bool = False) -> int:
     code = EXIT_NEGATIVE if failing else EXIT_OK
     if (msg := legacy_note(snapshot)):
         render.note(msg)
+    overlaid = bool(snapshot.origins)  # --against-cluster: say where each object came from
     if inputs.output in ("json", "yaml"):
-        render.emit({"findings": [f.to_dict() for f in found]}, inputs.output)
+        render.emit({"findings": [dict(f.to_dict(), **_origin(snapshot, f)) if overlaid
+                                  else f.to_dict() for f in found]}, inputs.output)
         return code
     if found:
-        rows = [[f.severity, f.code, f.object, f.message] for f in found]
-        render.out(render.table(rows, ["severity", "code", "object", "message"]))
+        rows = [[f.severity, f.code, f.object] + ([_label(_origin(snapshot, f))] if overlaid else [])
+                + [f.message] for f in found]
+        render.out(render.table(rows, ["severity", "code", "object"]
+                                + (["from"] if overlaid else []) + ["message"]))
     render.note(f"{errors} error(s), {warnings} warning(s)"
                 + (" (warnings count: --strict)" if strict and warnings else ""))
     return code

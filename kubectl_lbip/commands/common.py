@@ -19,11 +19,19 @@ class Inputs:
     output: str = "table"
     filenames: List[str] = field(default_factory=list)
     stdin: object = None
+    # --against-cluster: the live cluster read as the base, the -f objects laid over it.
+    against_cluster: bool = False
     _client: object = None
 
     @property
     def offline(self) -> bool:
-        return bool(self.filenames)
+        """-f without --against-cluster: nothing may talk to a cluster."""
+        return bool(self.filenames) and not self.against_cluster
+
+    def check_against_cluster(self) -> None:
+        if self.against_cluster and not self.filenames:
+            raise UsageError("--against-cluster lays the manifests of -f over the live cluster: "
+                             "give -f FILE|DIR|-")
 
     def check_output(self, allowed: Sequence[str]) -> None:
         if self.output not in allowed:
@@ -46,7 +54,33 @@ class Inputs:
 
             return files.load(self.filenames, stdin=self.stdin or sys.stdin,
                               trimmed=not whole_objects)
+        if self.against_cluster:
+            return self.overlaid_snapshot(events=events, whole_objects=whole_objects)
         return self.client().snapshot(events=events)
+
+    def file_objects(self, whole_objects: bool = False):
+        """(file name, object) for every object of -f, in input order."""
+        from ..snapshot import files
+
+        out = []
+        for path in files.expand_paths(self.filenames):
+            snap = files.load([path], stdin=self.stdin or sys.stdin, trimmed=not whole_objects)
+            name = "<stdin>" if path == "-" else path
+            objects = snap.pools + snap.services + snap.namespaces
+            if snap.legacy_configmap is not None:
+                objects.append(snap.legacy_configmap)
+            out += [(name, obj) for obj in objects]
+        return out
+
+    def overlaid_snapshot(self, events: bool = False, whole_objects: bool = False) -> Snapshot:
+        """--against-cluster: the live cluster with the files' objects laid over it.
+        The files are read first, so a bad file fails before any request."""
+        from ..snapshot.overlay import overlay_snapshot
+
+        self.check_against_cluster()
+        objects = self.file_objects(whole_objects)
+        live = self.client().snapshot(events=events)
+        return overlay_snapshot(live, objects, self.default_namespace(), keep_objects=whole_objects)
 
     def default_namespace(self) -> str:
         """-n, else the context's namespace (kubectl's rule), else default."""

@@ -76,9 +76,14 @@ def run(inputs: Inputs, query: FreeQuery) -> int:
         render.note(msg)
 
     pools = [pool_entry(cluster, p) for p in result.pools]
+    if snapshot.origins:  # --against-cluster: where each pool came from
+        for entry in pools:
+            origin = snapshot.origin("IPAddressPool", entry["namespace"] or "", entry["name"])
+            entry.update(origin.to_dict() if origin else {"source": "cluster", "file": None})
     data = {
         "family": family,
         "for": target.key if query.for_service else None,
+        **({"forSource": _target_origin(snapshot, target)} if snapshot.origins and query.for_service else {}),
         "pools": pools,
         "suggestions": [s.to_dict() for s in result.suggestions],
         "excludedPools": [{"name": p.name, "reason": why} for p, why in result.excluded],
@@ -101,6 +106,11 @@ def run(inputs: Inputs, query: FreeQuery) -> int:
     return code
 
 
+def _target_origin(snapshot, target) -> dict:
+    origin = snapshot.origin("Service", target.namespace, target.name)
+    return origin.to_dict() if origin else {"source": "cluster", "file": None}
+
+
 def _table(data, result, pick, wide: bool) -> None:
     headers = ["pool", "auto", "ipv4 total", "ipv4 used", "ipv4 free", "ipv6 total", "ipv6 used",
                "ipv6 free"] + (["restrictions"] if wide else [])
@@ -109,6 +119,8 @@ def _table(data, result, pick, wide: bool) -> None:
         marks = [] if p["autoAssign"] else ["autoAssign=false"]
         if p["restrictions"] and not wide:
             marks.append("restricted")
+        if "source" in p:  # --against-cluster
+            marks.append(f"from {p['file'] or p['source']}")
         row = [p["name"] + (f" ({', '.join(marks)})" if marks else ""),
                "yes" if p["autoAssign"] else "no"]
         for family in (IPV4, IPV6):

@@ -6,7 +6,7 @@ import copy
 import json
 import re
 import sys
-from typing import Any, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 from .. import render
 from ..errors import UsageError
@@ -93,23 +93,40 @@ def _run_in_place(inputs: Inputs, req: MigrateRequest, cluster: Optional[Cluster
 
 def _rewrite(text: str, path: str, namespace: Optional[str],
              cluster: Optional[Cluster]) -> Tuple[List[ServicePlan], str]:
+    plans: List[ServicePlan] = []
+
+    def edit(tree: Any, first: bool) -> bool:
+        found = _migrate_tree(tree, namespace, cluster if first else None)
+        if first:
+            plans.extend(found)
+        return any(p.needs_patch for p in found)
+
+    return plans, rewrite_text(text, path, edit)
+
+
+Edit = Callable[[Any, bool], bool]
+
+
+def rewrite_text(text: str, path: str, edit: Edit) -> str:
+    """A manifest file's text with ``edit`` applied to each document, keeping what
+    it does not change byte for byte (shared by migrate and pin).
+
+    ``edit(tree, first)`` changes a document's data in place and says whether it
+    changed anything. It is called once per document with ``first`` true (on plain
+    data: for a YAML document only to decide; for JSON, the data written back),
+    then, for a YAML document it changed, once more on ruamel's round-trip tree,
+    which is written back with its comments, key order, quoting and indentation."""
     if text.lstrip().startswith(("{", "[")):
         try:
             data = json.loads(text)
         except json.JSONDecodeError:
             pass  # YAML in flow style
         else:
-            plans = _migrate_tree(data, namespace, cluster)
-            if not any(p.needs_patch for p in plans):
-                return plans, text
-            return plans, _dump_json_like(data, text)
-    plans: List[ServicePlan] = []
-    chunks = []
-    for chunk in split_yaml_documents(text):
-        found, chunk = _rewrite_yaml_document(chunk, path, namespace, cluster)
-        plans += found
-        chunks.append(chunk)
-    return plans, "".join(chunks)
+            if not edit(data, True):
+                return text
+            return _dump_json_like(data, text)
+    return "".join(_rewrite_yaml_document(chunk, path, edit)
+                   for chunk in split_yaml_documents(text))
 
 
 def _dump_json_like(data: Any, original: str) -> str:
@@ -135,19 +152,17 @@ def split_yaml_documents(text: str) -> List[str]:
     return [text[a:b] for a, b in zip(bounds, bounds[1:])]
 
 
-def _rewrite_yaml_document(chunk: str, path: str, namespace: Optional[str],
-                           cluster: Optional[Cluster]) -> Tuple[List[ServicePlan], str]:
-    """A document changes only where a Service needs it; the ones that do not are
-    returned byte for byte."""
+def _rewrite_yaml_document(chunk: str, path: str, edit: Edit) -> str:
+    """A document changes only where ``edit`` changes it; the others are returned
+    byte for byte."""
     import yaml
 
     try:
         plain = yaml.safe_load(chunk)
     except yaml.YAMLError as exc:
         raise UsageError(f"{path}: not valid YAML: {exc}") from None
-    plans = _migrate_tree(plain, namespace, cluster)
-    if not any(p.needs_patch for p in plans):
-        return plans, chunk
+    if not edit(plain, True):
+        return chunk
     header, body = "", chunk
     if chunk.startswith("---"):
         end = chunk.find("\n") + 1 or len(chunk)
@@ -155,10 +170,10 @@ def _rewrite_yaml_document(chunk: str, path: str, namespace: Optional[str],
         if not _BARE_START.match(header):
             raise UsageError(f"{path}: a document starts with content on its '---' line; "
                              "--in-place cannot keep it: move the content to the next line")
-    return plans, header + _ruamel_migrate(body, namespace)
+    return header + _ruamel_edit(body, edit)
 
 
-def _ruamel_migrate(body: str, namespace: Optional[str]) -> str:
+def _ruamel_edit(body: str, edit: Edit) -> str:
     """Round-trip the document with ruamel.yaml: comments, key order, quoting and
     the file's indentation stay as they were."""
     import io
@@ -171,7 +186,7 @@ def _ruamel_migrate(body: str, namespace: Optional[str]) -> str:
     mapping, sequence, offset = guess_indent(body)
     ruamel.indent(mapping=mapping, sequence=sequence, offset=offset)
     data = ruamel.load(body)
-    _migrate_tree(data, namespace, None)
+    edit(data, False)
     out = io.StringIO()
     ruamel.dump(data, out)
     trailing = body[len(body.rstrip("\r\n")):]

@@ -64,8 +64,15 @@ def answer(cluster: Cluster, queries: Sequence[Interval]) -> List[dict]:
 def run(inputs: Inputs, texts: Sequence[str]) -> int:
     inputs.check_output(FORMATS)
     queries = parse_queries(texts)  # bad input fails before any cluster access
-    cluster = inputs.snapshot().take_cluster()
+    snapshot = inputs.snapshot()
+    cluster = snapshot.take_cluster()
     results = answer(cluster, queries)
+    overlaid = bool(snapshot.origins)  # --against-cluster: where each holder came from
+    if overlaid:
+        for r in results:
+            for h in r["holders"]:
+                origin = snapshot.origin("Service", h["namespace"], h["name"])
+                h.update(origin.to_dict() if origin else {"source": "cluster", "file": None})
     code = EXIT_OK if any(r["holders"] for r in results) else EXIT_NEGATIVE
     if inputs.output in ("json", "yaml"):
         render.emit(results, inputs.output)
@@ -74,15 +81,16 @@ def run(inputs: Inputs, texts: Sequence[str]) -> int:
     for r in results:
         first = [r["ip"], r["pool"] or "(no pool)", "yes" if r["free"] else "no"]
         if not r["holders"]:
-            rows.append(first + ["-", "-", "-", "-", ""])
+            rows.append(first + ["-", "-", "-", "-", ""] + (["-"] if overlaid else []))
         for i, h in enumerate(r["holders"]):
             lead = first if i == 0 else ["", "", ""]
             rows.append(lead + [f"{h['namespace']}/{h['name']}", ",".join(h["how"]),
                                 h["sharingKey"] or "-", ",".join(h["ports"]) or "-",
-                                "CONFLICT" if r["conflict"] and i == 0 else ""])
+                                "CONFLICT" if r["conflict"] and i == 0 else ""]
+                        + ([h["file"] or h["source"]] if overlaid else []))
     if rows:
         render.out(render.table(rows, ["ip", "pool", "free", "service", "how", "sharing key",
-                                       "ports", "conflict"]))
+                                       "ports", "conflict"] + (["from"] if overlaid else [])))
     else:
         render.note("no held or requested address in " + ", ".join(texts))
     for r in results:

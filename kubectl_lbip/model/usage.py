@@ -42,6 +42,21 @@ class UsageIndex:
             if any(u.how == ASSIGNED for u in self._uses[(family, value)]):
                 self._held_sorted[family].append(value)
 
+    def add(self, svc: Service) -> None:
+        """Index one more service's uses (a plan's choice, one at a time)."""
+        if not svc.is_load_balancer:
+            return
+        uses = [(a, ASSIGNED) for a in svc.held()]
+        uses += [(a, r.how) for r in svc.requests() for a in r.addresses]
+        for addr, how in uses:
+            key = (family_of(addr), int(addr))
+            if key not in self._uses:
+                bisect.insort(self._sorted[key[0]], key[1])
+            was_held = any(u.how == ASSIGNED for u in self._uses.get(key, ()))
+            self._uses[key].append(Use(svc, how))
+            if how == ASSIGNED and not was_held:
+                bisect.insort(self._held_sorted[key[0]], key[1])
+
     def uses(self, family: str, value: int) -> List[Use]:
         return self._uses.get((family, value), [])
 

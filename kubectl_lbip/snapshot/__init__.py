@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 import yaml
 
@@ -58,6 +58,14 @@ class Snapshot:
     live: bool = False
     # Whether the model's services keep their object (to print it back changed).
     keep_objects: bool = True
+    # --against-cluster (overlay.py): where each object came from, by (kind,
+    # namespace, name), and the services that come from the files (not applied yet).
+    origins: Dict[Tuple[str, str, str], Any] = field(default_factory=dict)
+    planned: Set[str] = field(default_factory=set)
+
+    def origin(self, kind: str, namespace: str, name: str) -> Any:
+        """Where an object came from (an overlay.Origin), or None outside --against-cluster."""
+        return self.origins.get((kind, namespace, name))
 
     @property
     def uses_legacy_config(self) -> bool:
@@ -100,7 +108,8 @@ class Snapshot:
             if release:
                 objects[i] = None  # freed now, not after the whole list is built
         return Cluster(pools, services, ns_labels, dict(self.allocation_failures),
-                       legacy_config=self.uses_legacy_config, live=self.live)
+                       legacy_config=self.uses_legacy_config, live=self.live,
+                       planned=frozenset(self.planned))
 
 
 def legacy_config(configmap: Dict[str, Any]) -> Dict[str, Any]:
