@@ -344,6 +344,41 @@ def migrate(
     return cmd.run(where.inputs(namespace, output, all_namespaces), req)
 
 
+@app.command()
+@kubectl_command
+def pin(
+    in_place: Annotated[bool, typer.Option("--in-place", help="Rewrite the files, keeping "
+                        "comments, key order, quoting and other documents (all files or none).")] = False,
+    partial: Annotated[bool, typer.Option("--partial", help="When some services cannot be "
+                       "pinned, still write the others (default: write nothing).")] = False,
+    dry_run: DryRun = "none",
+    output: Annotated[str, typer.Option("-o", "--output", metavar="FORMAT", help="table (the "
+                      "plan on stderr, the pinned manifests on stdout unless --in-place), json, "
+                      "yaml (the plan on stdout).")] = "table",
+    against_cluster: AgainstCluster = False,
+    *,
+    where: Where,
+) -> int:
+    """Pin an address on every LoadBalancer service of -f that requests none.
+
+    Each gets the first suggestion of 'free --for' with the addresses chosen earlier
+    in the run counted as taken, so no two collide and those that may share (same
+    sharing key, no common port, same backend) share. Services that already request
+    addresses keep them. Exit 1, writing nothing, when a service cannot be pinned
+    (--partial writes the others).
+
+    \b
+    Examples:
+      kubectl lbip pin -f k8s/ --dry-run=client
+      kubectl lbip pin -f k8s/ --in-place
+      kubectl lbip pin --against-cluster -f k8s/ --in-place
+    """
+    from .commands import pin as cmd
+
+    req = cmd.PinRequest(in_place=in_place, dry_run=dry_run, partial=partial)
+    return cmd.run(where.inputs(None, output, against_cluster=against_cluster), req)
+
+
 def main() -> None:
     try:
         app()

@@ -102,3 +102,14 @@ def _no_fit(found, earlier: int) -> str:
     parts += [f"pool {p.name} left out: {why}" for p, why in found.excluded]
     parts += found.notes
     return "; ".join(parts)
+
+
+def apply_pin(obj, value: str) -> None:
+    """Write the request into a Service object (plain dict or ruamel's round-trip
+    map), after its other annotations; nothing else of the object changes."""
+    meta = obj.get("metadata")
+    if meta is None:
+        meta = obj["metadata"] = type(obj)()
+    if meta.get("annotations") is None:
+        meta["annotations"] = type(meta)()
+    meta["annotations"][CURRENT + LB_IPS] = value
