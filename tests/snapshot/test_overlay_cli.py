@@ -1,0 +1,144 @@
+"""--against-cluster through the CLI against the fake API server: the live cluster
+is read (only read), the manifests laid over it, and every answer says where each
+object came from. Without the flag, -f still never talks to a cluster."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from fakeapi import POOLS, SERVICES, FakeAPI, pool, service
+from kubectl_lbip.cli import app
+
+LB = "metallb.io/loadBalancerIPs"
+runner = CliRunner()
+
+
+def manifest(ns, name, request=None, port=80):
+    meta = {"name": name, "namespace": ns}
+    if request:
+        meta["annotations"] = {LB: request}
+    return {"apiVersion": "v1", "kind": "Service", "metadata": meta,
+            "spec": {"type": "LoadBalancer", "selector": {"app": name},
+                     "ports": [{"port": port, "protocol": "TCP"}]}}
+
+
+@pytest.fixture
+def live(fake: FakeAPI) -> FakeAPI:
+    """The live side: a pool, shop/web holding .20 (from another repository)."""
+    fake.add_pool(pool("production", "192.168.10.0/24"))
+    fake.add_service(service("shop", "web", cluster_ip="10.96.0.20", ingress=("192.168.10.20",)))
+    return fake
+
+
+@pytest.fixture
+def k8s(tmp_path):
+    root = tmp_path / "k8s"
+    root.mkdir()
+    (root / "blog.yaml").write_text(yaml.safe_dump_all([
+        manifest("blog", "front", "192.168.10.20"),     # a live service holds it
+        manifest("blog", "outside", "10.1.2.3"),         # in no live pool
+        manifest("blog", "fine", "192.168.10.30")]))
+    return root
+
+
+def invoke(*args):
+    return runner.invoke(app, list(args))
+
+
+def test_check_finds_a_request_a_live_service_holds_and_one_outside_every_pool(live, kubeconfig, k8s):
+    r = invoke("check", "--against-cluster", "-f", str(k8s), "--kubeconfig", kubeconfig, "-o", "json")
+    assert r.exit_code == 1, r.stderr
+    found = {(f["code"], f["namespace"], f["name"], f["source"], f["file"])
+             for f in json.loads(r.stdout)["findings"] if f["severity"] == "error"}
+    blog = str(k8s / "blog.yaml")
+    assert ("address-conflict", "blog", "front", "files", blog) in found
+    assert ("address-conflict", "shop", "web", "cluster", None) in found
+    assert ("not-in-pool", "blog", "outside", "files", blog) in found
+    assert not any(name == "fine" for _, _, name, _, _ in found)
+    assert [c.method for c in live.calls()] and all(c.method == "GET" for c in live.calls())
+
+
+def test_check_table_marks_where_each_object_came_from(live, kubeconfig, k8s):
+    r = invoke("check", "--against-cluster", "-f", str(k8s), "--kubeconfig", kubeconfig)
+    assert r.exit_code == 1
+    assert r.stdout.splitlines()[0].split()[:4] == ["SEVERITY", "CODE", "OBJECT", "FROM"]
+    lines = [line for line in r.stdout.splitlines() if "Service/shop/web" in line]
+    assert lines and all(line.split()[3] == "cluster" for line in lines)
+    assert any("Service/blog/front" in line and str(k8s / "blog.yaml") in line
+               for line in r.stdout.splitlines())
+
+
+def test_a_file_replaces_the_live_object_of_the_same_name(live, kubeconfig, tmp_path):
+    path = tmp_path / "web.yaml"
+    path.write_text(yaml.safe_dump(manifest("shop", "web", "192.168.10.20")))
+    r = invoke("check", "--against-cluster", "-f", str(path), "--kubeconfig", kubeconfig, "-o", "json")
+    assert r.exit_code == 0, r.stdout + r.stderr  # its own address: no conflict with itself
+
+
+def test_without_the_flag_f_never_talks_to_a_cluster(live, kubeconfig, k8s):
+    r = invoke("check", "-f", str(k8s), "--kubeconfig", kubeconfig)
+    assert live.calls() == []
+    assert "address-conflict" not in r.stdout  # the live holder is unseen
+
+
+def test_the_flag_needs_f(kubeconfig):
+    r = invoke("check", "--against-cluster", "--kubeconfig", kubeconfig)
+    assert r.exit_code == 2 and "give -f" in r.stderr
+
+
+def test_who_has_and_free_say_where_things_came_from(live, kubeconfig, k8s):
+    r = invoke("who-has", "192.168.10.20", "--against-cluster", "-f", str(k8s),
+               "--kubeconfig", kubeconfig, "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    holders = {(h["namespace"], h["name"]): h["source"] for h in json.loads(r.stdout)[0]["holders"]}
+    assert holders == {("shop", "web"): "cluster", ("blog", "front"): "files"}
+    r = invoke("free", "--against-cluster", "-f", str(k8s), "--kubeconfig", kubeconfig,
+               "--family", "ipv4", "--count", "1", "-o", "json")
+    data = json.loads(r.stdout)
+    assert data["pools"][0]["source"] == "cluster"
+    assert data["pools"][0]["ipv4"]["used"] == 2  # .20 (live and files) and .30 (files)
+
+
+def test_annotate_prints_the_manifest_with_a_free_address_and_patches_nothing(live, kubeconfig, tmp_path):
+    path = tmp_path / "new.yaml"
+    path.write_text(yaml.safe_dump(manifest("shop", "new")))
+    r = invoke("annotate", "new", "-n", "shop", "--auto", "--against-cluster", "-f", str(path),
+               "--kubeconfig", kubeconfig)
+    assert r.exit_code == 0, r.stderr
+    assert yaml.safe_load(r.stdout)["metadata"]["annotations"] == {LB: "192.168.10.0"}
+    assert not live.calls("PATCH")
+    r = invoke("annotate", "web", "-n", "shop", "--auto", "--against-cluster", "-f", str(path),
+               "--kubeconfig", kubeconfig)
+    assert r.exit_code == 2 and "not in the files" in r.stderr
+    r = invoke("annotate", "new", "-n", "shop", "--auto", "--against-cluster", "-f", str(path),
+               "--kubeconfig", kubeconfig, "--wait")
+    assert r.exit_code == 2
+
+
+def test_pin_counts_live_holders_and_pins_a_live_service_to_what_it_holds(live, kubeconfig, tmp_path):
+    live.add_service(service("shop", "api", cluster_ip="10.96.0.21", ingress=("192.168.10.0",)))
+    root = tmp_path / "k8s"
+    root.mkdir()
+    (root / "shop.yaml").write_text(yaml.safe_dump_all(
+        [manifest("shop", "api"), manifest("shop", "new1"), manifest("shop", "new2")]))
+    r = invoke("pin", "--against-cluster", "-f", str(root), "--kubeconfig", kubeconfig, "--in-place")
+    assert r.exit_code == 0, r.stderr
+    docs = list(yaml.safe_load_all((root / "shop.yaml").read_text()))
+    assert [d["metadata"]["annotations"][LB] for d in docs] == [
+        "192.168.10.0", "192.168.10.1", "192.168.10.2"]
+    r = invoke("pin", "-f", str(root), "--kubeconfig", kubeconfig, "--dry-run=client")
+    assert r.exit_code == 2 and "IPAddressPool" in r.stderr  # offline: the pools are the cluster's
+    assert not live.calls("PATCH")
+
+
+def test_an_object_without_namespace_lands_in_the_contexts_namespace(live, kubeconfig, tmp_path):
+    doc = manifest("x", "web", "192.168.10.20")
+    del doc["metadata"]["namespace"]  # `kubectl apply -f` puts it in the context's: shop
+    path = tmp_path / "web.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    r = invoke("check", "--against-cluster", "-f", str(path), "--kubeconfig", kubeconfig, "-o", "json")
+    assert r.exit_code == 0, r.stdout  # it is shop/web itself
