@@ -146,6 +146,9 @@ def show_plan(decisions: List[PinDecision], files_of: Dict[str, str]) -> None:
     for d in decisions:
         if d.status == FAILED:
             render.note(f"error: service {d.key} ({files_of[d.key]}) cannot be pinned: {d.reason}")
+        elif d.reason:
+            render.note(f"warning: service {d.key} ({files_of[d.key]}) keeps its request, which "
+                        f"MetalLB refuses: {d.reason}")
     count = {s: sum(d.status == s for d in decisions) for s in (PINNED, KEPT, FAILED)}
     render.note(f"{count[PINNED]} pinned, {count[KEPT]} kept (already requesting), "
                 f"{count[FAILED]} cannot be pinned")

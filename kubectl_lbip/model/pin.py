@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
 from .cluster import Cluster
+from .rules import ERROR, check_request
 from .services import CURRENT, LB_IPS, Service
 from .suggest import suggest
 
@@ -27,7 +28,7 @@ class PinDecision:
     addresses: tuple = ()
     pool: Optional[str] = None
     why: str = ""      # the suggestion's tier (current, shared, matching, lowest)
-    reason: str = ""   # for FAILED
+    reason: str = ""   # for FAILED; for KEPT, what MetalLB will refuse in the request
 
     @property
     def key(self) -> str:
@@ -70,7 +71,7 @@ def pin_batch(cluster: Cluster, targets: Sequence[Service]) -> List[PinDecision]
             addresses = tuple(str(a) for a in request.addresses) if request else ()
             pool = work.pool_containing(request.addresses[0]) if request and request.addresses else None
             decisions.append(PinDecision(svc.namespace, svc.name, KEPT, addresses,
-                                         pool.name if pool else None))
+                                         pool.name if pool else None, reason=_refused(work, svc)))
             continue
         family, why = svc.family()
         if family is None:
@@ -93,6 +94,14 @@ def pin_batch(cluster: Cluster, targets: Sequence[Service]) -> List[PinDecision]
 def requesting(svc: Service, value: str) -> Service:
     """The service as it will be once it carries the request."""
     return dataclasses.replace(svc, annotations={**svc.annotations, CURRENT + LB_IPS: value})
+
+
+def _refused(cluster: Cluster, svc: Service) -> str:
+    """What MetalLB will refuse in a kept request (pin keeps it: `check` says more)."""
+    if svc.has_both_requests:
+        return "both metallb.io/loadBalancerIPs and spec.loadBalancerIP are set"
+    verdict = check_request(cluster, svc, svc.request)
+    return "; ".join(f"[{f.code}] {f.message}" for f in verdict.findings if f.severity == ERROR)
 
 
 def _no_fit(found, earlier: int) -> str:

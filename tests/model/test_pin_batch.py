@@ -130,3 +130,11 @@ def test_the_callers_cluster_is_not_changed():
     pin_batch(c, c.services)
     assert len(c.index) == before and c.service("a", "x").annotations == {}
     assert requesting(c.service("a", "x"), "192.168.1.3").annotations == {LB: "192.168.1.3"}
+
+
+def test_a_kept_request_metallb_refuses_says_why():
+    services = [svc("a", "outside", annotations={LB: "10.0.0.1"}), svc("a", "fine", annotations={LB: "192.168.1.1"})]
+    c = cluster([pool("p", "192.168.1.0/29")], services)
+    d = {x.name: x for x in pin_batch(c, c.services)}
+    assert d["outside"].status == KEPT and "[not-in-pool]" in d["outside"].reason
+    assert d["fine"].reason == ""
