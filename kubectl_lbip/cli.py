@@ -21,7 +21,8 @@ app = typer.Typer(
     help="MetalLB LoadBalancer addresses for kubectl: free addresses, who holds one, "
     "safe pinning, migration off deprecated annotations, and a linter.\n\n"
     "Run as 'kubectl lbip COMMAND'. Every command reads the live cluster, or "
-    "manifests with -f FILE|DIR|- (then nothing talks to a cluster).",
+    "manifests with -f FILE|DIR|- (then nothing talks to a cluster, unless --against-cluster "
+    "lays them over the live cluster).",
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,

@@ -142,3 +142,47 @@ def test_an_object_without_namespace_lands_in_the_contexts_namespace(live, kubec
     path.write_text(yaml.safe_dump(doc))
     r = invoke("check", "--against-cluster", "-f", str(path), "--kubeconfig", kubeconfig, "-o", "json")
     assert r.exit_code == 0, r.stdout  # it is shop/web itself
+
+
+def readme_gitops_commands():
+    """The `kubectl lbip ...` lines of the README's GitOps section (its CI job and its
+    pinning commands), without their comments."""
+    import os
+    import re
+    import shlex
+
+    text = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md"), encoding="utf-8").read()
+    section = text.split("## GitOps: manifests against the live cluster", 1)[1].split("\n## ", 1)[0]
+    found = []
+    for block in re.findall(r"```(?:yaml|sh)\n(.*?)```", section, re.S):
+        for line in block.splitlines():
+            if "kubectl lbip " in line:
+                command = line.split("kubectl lbip ", 1)[1].split("#", 1)[0]
+                found.append(shlex.split(command))
+    return found
+
+
+def test_the_readmes_pull_request_job_and_pinning_commands_do_what_it_says(live, kubeconfig, tmp_path,
+                                                                          monkeypatch):
+    commands = readme_gitops_commands()
+    assert [c[0] for c in commands] == ["check", "pin", "pin", "check"]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "kubeconfig").write_text(open(kubeconfig).read())
+    monkeypatch.setenv("KUBECONFIG", kubeconfig)
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "blog.yaml").write_text(yaml.safe_dump_all(
+        [manifest("blog", "front", "192.168.10.20")]))
+    job = runner.invoke(app, commands[0])
+    assert job.exit_code == 1 and "address-conflict" in job.stdout  # the job fails the pull request
+    (tmp_path / "k8s" / "blog.yaml").write_text(yaml.safe_dump_all(
+        [manifest("blog", "front"), manifest("blog", "back", port=81)]))
+    plan = runner.invoke(app, commands[1])
+    assert plan.exit_code == 0 and "2 pinned" in plan.stderr and "dry run" in plan.stderr
+    assert runner.invoke(app, commands[2]).exit_code == 0
+    requests = [d["metadata"]["annotations"][LB]
+                for d in yaml.safe_load_all((tmp_path / "k8s" / "blog.yaml").read_text())]
+    assert "192.168.10.20" not in requests and len(set(requests)) == 2
+    after = runner.invoke(app, commands[3])
+    assert after.exit_code == 0 and "0 error(s)" in after.stderr
+    assert runner.invoke(app, commands[0]).exit_code == 0  # the job passes now
+    assert not live.calls("PATCH")
