@@ -133,7 +133,8 @@ def _run_offline(inputs: Inputs, req: AnnotateRequest) -> int:
     except Refused as err:
         return _refuse(err)
     _warn(result)
-    obj = svc.raw if result.patch is None else patched_object(svc.raw, result.patch)
+    raw = snapshot.manifests.get(("Service", svc.namespace, svc.name), svc.raw)  # as written
+    obj = raw if result.patch is None else patched_object(raw, result.patch)
     render.emit(obj, "json" if inputs.output == "json" else "yaml")
     return EXIT_OK
 

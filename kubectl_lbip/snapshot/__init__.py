@@ -62,6 +62,8 @@ class Snapshot:
     # namespace, name), and the services that come from the files (not applied yet).
     origins: Dict[Tuple[str, str, str], Any] = field(default_factory=dict)
     planned: Set[str] = field(default_factory=set)
+    # ... and each file object as written (no live status, no namespace filled in).
+    manifests: Dict[Tuple[str, str, str], Dict[str, Any]] = field(default_factory=dict)
 
     def origin(self, kind: str, namespace: str, name: str) -> Any:
         """Where an object came from (an overlay.Origin), or None outside --against-cluster."""

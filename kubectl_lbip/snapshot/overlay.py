@@ -63,10 +63,10 @@ def overlay(cluster: Iterable[Dict[str, Any]], files: Iterable[Tuple[str, Dict[s
     files' objects (in input order; a later file's copy of an object wins, as a
     second `kubectl apply` would).
 
-    ``files`` gives (file name, object). An object from a file carries no status
-    (the API server keeps the live one: `kubectl apply` never writes status), so a
-    Service from a file keeps the live Service's status while it still stands
-    (see ``_carried_status``)."""
+    ``files`` gives (file name, object). A manifest's status is not applied (the API
+    server keeps the live one: `kubectl apply` never writes status), so a Service
+    from a file that shows no address keeps the live Service's status while it still
+    stands (see ``_carried_status``)."""
     base: Dict[Key, Dict[str, Any]] = {}
     order: List[Key] = []
     for obj in cluster:
@@ -79,7 +79,7 @@ def overlay(cluster: Iterable[Dict[str, Any]], files: Iterable[Tuple[str, Dict[s
         obj = _with_namespace(obj, default_namespace)
         key = object_key(obj)
         live = base.get(key)
-        if live is not None and "status" not in obj and "status" in live:
+        if live is not None and not _ingress(obj) and _ingress(live):
             status = _carried_status(live, obj)
             if status is not None:
                 obj = {**obj, "status": status}
@@ -88,6 +88,14 @@ def overlay(cluster: Iterable[Dict[str, Any]], files: Iterable[Tuple[str, Dict[s
     merged = [(base[k], Origin(CLUSTER)) for k in order if k not in top]
     merged += list(top.values())
     return merged
+
+
+def _ingress(obj: Dict[str, Any]) -> list:
+    """The addresses a status shows (a manifest has none; a trimmed one has an empty list)."""
+    status = obj.get("status")
+    lb = status.get("loadBalancer") if isinstance(status, dict) else None
+    ingress = lb.get("ingress") if isinstance(lb, dict) else None
+    return ingress if isinstance(ingress, list) else []
 
 
 def _carried_status(live: Dict[str, Any], new: Dict[str, Any]) -> Optional[Dict[str, Any]]:
@@ -125,9 +133,13 @@ def overlay_snapshot(live: Snapshot, files: Iterable[Tuple[str, Dict[str, Any]]]
                     keep_objects=keep_objects,
                     allocation_failures=dict(live.allocation_failures))
     classify((obj for obj, _ in merged), snap)
+    originals = {object_key(_with_namespace(obj, default_namespace)): obj for _, obj in files}
     for obj, origin in merged:
-        _, kind, namespace, name = object_key(obj)
+        key = object_key(obj)
+        _, kind, namespace, name = key
         snap.origins[(kind, namespace, name)] = origin
+        if origin.source == FILES:
+            snap.manifests[(kind, namespace, name)] = originals[key]
         if origin.source == FILES and role_of(obj) == SERVICE:
             snap.planned.add(f"{namespace}/{name}")
     return snap

@@ -186,3 +186,27 @@ def test_the_readmes_pull_request_job_and_pinning_commands_do_what_it_says(live,
     assert after.exit_code == 0 and "0 error(s)" in after.stderr
     assert runner.invoke(app, commands[0]).exit_code == 0  # the job passes now
     assert not live.calls("PATCH")
+
+
+def test_a_file_service_without_request_keeps_the_live_address_it_holds(live, kubeconfig, tmp_path):
+    """Through the trimmed path check uses: shop/web's manifest requests nothing, so
+    after apply it still holds .20, and another manifest asking for .20 collides."""
+    path = tmp_path / "k8s.yaml"
+    path.write_text(yaml.safe_dump_all([manifest("shop", "web"), manifest("blog", "front", "192.168.10.20")]))
+    r = invoke("check", "--against-cluster", "-f", str(path), "--kubeconfig", kubeconfig, "-o", "json")
+    assert r.exit_code == 1, r.stdout
+    conflicts = {(f["name"], f["source"]) for f in json.loads(r.stdout)["findings"]
+                 if f["code"] == "address-conflict"}
+    assert conflicts == {("web", "files"), ("front", "files")}
+
+
+def test_annotate_prints_the_manifest_as_written(live, kubeconfig, tmp_path):
+    doc = manifest("x", "web")
+    del doc["metadata"]["namespace"]
+    path = tmp_path / "web.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    r = invoke("annotate", "web", "--auto", "--against-cluster", "-f", str(path), "--kubeconfig", kubeconfig)
+    assert r.exit_code == 0, r.stderr
+    out = yaml.safe_load(r.stdout)
+    assert out["metadata"] == {"name": "web", "annotations": {LB: "192.168.10.20"}}  # what it holds
+    assert "status" not in out
