@@ -59,7 +59,8 @@ class Inputs:
         return self.client().snapshot(events=events)
 
     def file_objects(self, whole_objects: bool = False):
-        """(file name, object) for every object of -f, in input order."""
+        """(file name, object) for every object of -f the model reads, file by file
+        (in a file: pools, services, namespaces, the legacy ConfigMap)."""
         from ..snapshot import files
 
         out = []

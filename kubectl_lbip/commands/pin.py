@@ -107,7 +107,11 @@ def run(inputs: Inputs, req: PinRequest) -> int:
             continue
         key = service_key(obj, namespace)
         svc = cluster.service(*key.split("/", 1))
-        if key in files_of or svc is None:
+        if key in files_of:
+            render.note(f"warning: service {key} is in {files_of[key]} and in {name}: the later "
+                        "one is what applies, and both get its pin")
+            continue
+        if svc is None:
             continue
         files_of[key] = name
         targets.append(svc)
