@@ -138,3 +138,29 @@ def test_a_kept_request_metallb_refuses_says_why():
     d = {x.name: x for x in pin_batch(c, c.services)}
     assert d["outside"].status == KEPT and "[not-in-pool]" in d["outside"].reason
     assert d["fine"].reason == ""
+
+
+def test_walks_skip_runs_of_used_addresses_with_the_same_answers_as_one_by_one():
+    """walk_available's run skipping (a target that shares nothing) against a plain
+    reference: every address of the pool, in order, not used by any service."""
+    import random
+
+    from kubectl_lbip.model.addresses import IPV4
+    from kubectl_lbip.model.services import Service
+    from kubectl_lbip.model.suggest import walk_available
+
+    rng = random.Random(17)
+    for _ in range(200):
+        used = sorted(rng.sample(range(64), rng.randint(0, 60)))
+        services = [svc("a", f"s{v}", ingress=[f"192.168.1.{v}"] if v % 2 else [],
+                        annotations=None if v % 2 else {LB: f"192.168.1.{v}"}) for v in used]
+        avoid = rng.random() < 0.5
+        c = cluster([pool("p", "192.168.1.0/26", avoid_buggy=avoid)], services)
+        target = rng.choice([None, Service.from_object(svc("b", "new"))])
+        exclude = set(rng.sample(range(64), 3))
+        got = [v & 0xFF for v, _ in walk_available(c, c.pools[0], IPV4, target,
+                                                    exclude={(192 << 24 | 168 << 16 | 1 << 8) + e for e in exclude})]
+        want = [v for v in range(64) if v not in used and v not in exclude and not (avoid and v == 0)]
+        assert got == want, (used, exclude, avoid)
+        held = [v & 0xFF for v, _ in walk_available(c, c.pools[0], IPV4, target, held_only=True)]
+        assert held == [v for v in range(64) if not (v in used and v % 2) and not (avoid and v == 0)]
