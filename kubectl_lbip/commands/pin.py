@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import sys
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 from .. import render
 from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
@@ -34,19 +34,20 @@ class Source:
     """One file of -f as read: its bytes (to rewrite) and its documents."""
 
     name: str
-    original: Any          # snapshot.atomic.Original
-    documents: List[Any]   # files.Document
+    original: Any  # snapshot.atomic.Original
+    documents: List[Any]  # files.Document
 
 
 def check_options(inputs: Inputs, req: PinRequest) -> None:
     inputs.check_output(FORMATS)
     check_dry_run(req.dry_run)
     if not inputs.filenames:
-        raise UsageError("pin writes requests into manifests: give -f FILE|DIR (to pin one "
-                         "service on the cluster, use 'kubectl lbip annotate NAME --auto')")
+        raise UsageError(
+            "pin writes requests into manifests: give -f FILE|DIR (to pin one "
+            "service on the cluster, use 'kubectl lbip annotate NAME --auto')"
+        )
     if req.dry_run == "server":
-        raise UsageError("--dry-run=server needs a write to the cluster; pin writes files: use "
-                         "--dry-run=client")
+        raise UsageError("--dry-run=server needs a write to the cluster; pin writes files: use --dry-run=client")
     if req.in_place and "-" in inputs.filenames:
         raise UsageError("--in-place cannot rewrite standard input")
 
@@ -58,7 +59,8 @@ def read_sources(inputs: Inputs) -> List[Source]:
     sources = []
     for path in expand_paths(inputs.filenames):
         if path == "-":
-            text = (inputs.stdin or sys.stdin).read()
+            stream: Any = inputs.stdin or sys.stdin
+            text = stream.read()
             original = decode("<stdin>", text.encode("utf-8"))
         else:
             original = read_original(path)
@@ -69,8 +71,12 @@ def read_sources(inputs: Inputs) -> List[Source]:
 def file_objects(sources: List[Source]) -> List[Tuple[str, Dict[str, Any]]]:
     from ..snapshot.files import iter_objects
 
-    return [(src.name, obj) for src in sources for doc in src.documents
-            for obj in iter_objects(doc.obj, f"{doc.path}: document {doc.index}")]
+    return [
+        (src.name, obj)
+        for src in sources
+        for doc in src.documents
+        for obj in iter_objects(doc.obj, f"{doc.path}: document {doc.index}")
+    ]
 
 
 def service_key(obj, default_namespace: str) -> str:
@@ -90,15 +96,20 @@ def run(inputs: Inputs, req: PinRequest) -> int:
     else:
         from ..snapshot.files import classify
 
-        snapshot = classify((obj for _, obj in objects),
-                            Snapshot(source="files: " + ", ".join(inputs.filenames)))
-    if (msg := legacy_note(snapshot)):
+        snapshot = classify((obj for _, obj in objects), Snapshot(source="files: " + ", ".join(inputs.filenames)))
+    if msg := legacy_note(snapshot):
         render.note(msg)
     cluster = snapshot.to_cluster()
     if not cluster.pools:
-        raise UsageError("no IPAddressPool in the files" + ("" if inputs.against_cluster else
-                         " (add the pools' manifests with -f, or use --against-cluster to read "
-                         "the cluster's)") + ": nothing to pin from")
+        raise UsageError(
+            "no IPAddressPool in the files"
+            + (
+                ""
+                if inputs.against_cluster
+                else " (add the pools' manifests with -f, or use --against-cluster to read the cluster's)"
+            )
+            + ": nothing to pin from"
+        )
 
     files_of: Dict[str, str] = {}
     targets: List[Service] = []
@@ -108,8 +119,10 @@ def run(inputs: Inputs, req: PinRequest) -> int:
         key = service_key(obj, namespace)
         svc = cluster.service(*key.split("/", 1))
         if key in files_of:
-            render.note(f"warning: service {key} is in {files_of[key]} and in {name}: the later "
-                        "one is what applies, and both get its pin")
+            render.note(
+                f"warning: service {key} is in {files_of[key]} and in {name}: the later "
+                "one is what applies, and both get its pin"
+            )
             continue
         if svc is None:
             continue
@@ -126,8 +139,7 @@ def run(inputs: Inputs, req: PinRequest) -> int:
     if req.dry_run == "client":
         render.note("(dry run: nothing was written)")
     elif not write:
-        render.note(f"nothing was written: {len(failed)} service(s) cannot be pinned "
-                    "(--partial writes the others)")
+        render.note(f"nothing was written: {len(failed)} service(s) cannot be pinned (--partial writes the others)")
     elif req.in_place:
         written = rewrite_files(sources, pins, namespace)
         for path in written:
@@ -137,30 +149,31 @@ def run(inputs: Inputs, req: PinRequest) -> int:
     elif inputs.output == "table":
         print_objects(sources, pins, namespace)
     if inputs.output in ("json", "yaml"):
-        render.emit({"pins": [dict(d.to_dict(), file=files_of[d.key]) for d in decisions],
-                     "written": written}, inputs.output)
+        render.emit(
+            {"pins": [dict(d.to_dict(), file=files_of[d.key]) for d in decisions], "written": written}, inputs.output
+        )
     return EXIT_NEGATIVE if failed else EXIT_OK
 
 
 def show_plan(decisions: List[PinDecision], files_of: Dict[str, str]) -> None:
-    rows = [[files_of[d.key], d.namespace, d.name, d.pool or "-", d.value or "-", d.status]
-            for d in decisions]
+    rows = [[files_of[d.key], d.namespace, d.name, d.pool or "-", d.value or "-", d.status] for d in decisions]
     if rows:
         render.note(render.table(rows, ["file", "namespace", "name", "pool", "addresses", "status"]))
     for d in decisions:
         if d.status == FAILED:
             render.note(f"error: service {d.key} ({files_of[d.key]}) cannot be pinned: {d.reason}")
         elif d.reason:
-            render.note(f"warning: service {d.key} ({files_of[d.key]}) keeps its request, which "
-                        f"MetalLB refuses: {d.reason}")
+            render.note(
+                f"warning: service {d.key} ({files_of[d.key]}) keeps its request, which MetalLB refuses: {d.reason}"
+            )
     count = {s: sum(d.status == s for d in decisions) for s in (PINNED, KEPT, FAILED)}
-    render.note(f"{count[PINNED]} pinned, {count[KEPT]} kept (already requesting), "
-                f"{count[FAILED]} cannot be pinned")
+    render.note(f"{count[PINNED]} pinned, {count[KEPT]} kept (already requesting), {count[FAILED]} cannot be pinned")
 
 
 def make_edit(pins: Dict[str, str], namespace: str):
     """The edit that writes each pin into its Service, wherever it stands in a
     document (List items too), and only into a Service that still requests nothing."""
+
     def edit(tree: Any, first: bool) -> bool:
         changed = False
         for obj in service_objects(tree):
@@ -170,6 +183,7 @@ def make_edit(pins: Dict[str, str], namespace: str):
             apply_pin(obj, value)
             changed = True
         return changed
+
     return edit
 
 

@@ -15,9 +15,9 @@ from .rules import ERROR, check_request
 from .services import CURRENT, LB_IPS, Service
 from .suggest import suggest
 
-PINNED = "pinned"      # gets a request now
-KEPT = "kept"          # already requests addresses: left as it is
-FAILED = "failed"      # no address fits: named with the reason
+PINNED = "pinned"  # gets a request now
+KEPT = "kept"  # already requests addresses: left as it is
+FAILED = "failed"  # no address fits: named with the reason
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,8 @@ class PinDecision:
     status: str
     addresses: tuple = ()
     pool: Optional[str] = None
-    why: str = ""      # the suggestion's tier (current, shared, matching, lowest)
-    reason: str = ""   # for FAILED; for KEPT, what MetalLB will refuse in the request
+    why: str = ""  # the suggestion's tier (current, shared, matching, lowest)
+    reason: str = ""  # for FAILED; for KEPT, what MetalLB will refuse in the request
 
     @property
     def key(self) -> str:
@@ -40,9 +40,14 @@ class PinDecision:
         return ",".join(self.addresses)
 
     def to_dict(self) -> dict:
-        return {"namespace": self.namespace, "name": self.name, "status": self.status,
-                "pool": self.pool, "addresses": list(self.addresses),
-                "reason": self.reason or None}
+        return {
+            "namespace": self.namespace,
+            "name": self.name,
+            "status": self.status,
+            "pool": self.pool,
+            "addresses": list(self.addresses),
+            "reason": self.reason or None,
+        }
 
 
 def needs_pin(svc: Service) -> bool:
@@ -52,9 +57,15 @@ def needs_pin(svc: Service) -> bool:
 
 def working_copy(cluster: Cluster) -> Cluster:
     """A cluster the batch may add its picks to, leaving the caller's untouched."""
-    return Cluster(list(cluster.pools), list(cluster.services), dict(cluster.namespace_labels),
-                   dict(cluster.allocation_failures), legacy_config=cluster.legacy_config,
-                   live=cluster.live, planned=cluster.planned)
+    return Cluster(
+        list(cluster.pools),
+        list(cluster.services),
+        dict(cluster.namespace_labels),
+        dict(cluster.allocation_failures),
+        legacy_config=cluster.legacy_config,
+        live=cluster.live,
+        planned=cluster.planned,
+    )
 
 
 def pin_batch(cluster: Cluster, targets: Sequence[Service]) -> List[PinDecision]:
@@ -70,22 +81,22 @@ def pin_batch(cluster: Cluster, targets: Sequence[Service]) -> List[PinDecision]
             request = svc.request
             addresses = tuple(str(a) for a in request.addresses) if request else ()
             pool = work.pool_containing(request.addresses[0]) if request and request.addresses else None
-            decisions.append(PinDecision(svc.namespace, svc.name, KEPT, addresses,
-                                         pool.name if pool else None, reason=_refused(work, svc)))
+            decisions.append(
+                PinDecision(
+                    svc.namespace, svc.name, KEPT, addresses, pool.name if pool else None, reason=_refused(work, svc)
+                )
+            )
             continue
         family, why = svc.family()
         if family is None:
-            decisions.append(PinDecision(svc.namespace, svc.name, FAILED,
-                                         reason=f"cannot tell its IP family: {why}"))
+            decisions.append(PinDecision(svc.namespace, svc.name, FAILED, reason=f"cannot tell its IP family: {why}"))
             continue
         found = suggest(work, family, 1, svc)
         if not found.suggestions:
-            decisions.append(PinDecision(svc.namespace, svc.name, FAILED,
-                                         reason=_no_fit(found, len(decisions))))
+            decisions.append(PinDecision(svc.namespace, svc.name, FAILED, reason=_no_fit(found, len(decisions))))
             continue
         choice = found.suggestions[0]
-        decision = PinDecision(svc.namespace, svc.name, PINNED, tuple(choice.addresses),
-                               choice.pool, choice.why)
+        decision = PinDecision(svc.namespace, svc.name, PINNED, tuple(choice.addresses), choice.pool, choice.why)
         decisions.append(decision)
         work.add_service(requesting(svc, decision.value))
     return decisions
@@ -98,9 +109,10 @@ def requesting(svc: Service, value: str) -> Service:
 
 def _refused(cluster: Cluster, svc: Service) -> str:
     """What MetalLB will refuse in a kept request (pin keeps it: `check` says more)."""
-    if svc.has_both_requests:
+    request = svc.request
+    if svc.has_both_requests or request is None:
         return "both metallb.io/loadBalancerIPs and spec.loadBalancerIP are set"
-    verdict = check_request(cluster, svc, svc.request)
+    verdict = check_request(cluster, svc, request)
     return "; ".join(f"[{f.code}] {f.message}" for f in verdict.findings if f.severity == ERROR)
 
 

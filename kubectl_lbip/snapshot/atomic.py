@@ -24,7 +24,7 @@ BOM = "\ufeff"
 class Original:
     path: str
     raw: bytes
-    text: str          # decoded, without the BOM, line endings as LF
+    text: str  # decoded, without the BOM, line endings as LF
     bom: bool = False
     crlf: bool = False
 
@@ -69,8 +69,9 @@ def write_all(rewrites: Sequence[Tuple[Original, str]]) -> List[str]:
             prepared.append((original, _prepare(original, original.encode(text))))
         for original, _ in prepared:
             if _current_bytes(original.path) != original.raw:
-                raise UsageError(f"{original.path} changed on disk since it was read; nothing "
-                                 "was written. Run the command again")
+                raise UsageError(
+                    f"{original.path} changed on disk since it was read; nothing was written. Run the command again"
+                )
         done = []
         for original, temp in prepared:
             os.replace(temp, original.path)
@@ -88,11 +89,9 @@ def _prepare(original: Original, data: bytes) -> str:
     folder = os.path.dirname(os.path.abspath(original.path))
     try:
         mode = stat.S_IMODE(os.stat(original.path).st_mode)
-        fd, temp = tempfile.mkstemp(prefix="." + os.path.basename(original.path) + ".",
-                                    suffix=".tmp", dir=folder)
+        fd, temp = tempfile.mkstemp(prefix="." + os.path.basename(original.path) + ".", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise UsageError(f"cannot write {original.path}: {exc.strerror or exc}; nothing was "
-                         "written") from None
+        raise UsageError(f"cannot write {original.path}: {exc.strerror or exc}; nothing was written") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -101,8 +100,7 @@ def _prepare(original: Original, data: bytes) -> str:
         os.chmod(temp, mode)
     except OSError as exc:
         os.unlink(temp)
-        raise UsageError(f"cannot write {original.path}: {exc.strerror or exc}; nothing was "
-                         "written") from None
+        raise UsageError(f"cannot write {original.path}: {exc.strerror or exc}; nothing was written") from None
     return temp
 
 

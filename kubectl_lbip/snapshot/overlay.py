@@ -26,7 +26,7 @@ Key = Tuple[str, str, str, str]
 class Origin:
     """Where a merged object came from: the files (and which one) or the cluster."""
 
-    source: str            # FILES or CLUSTER
+    source: str  # FILES or CLUSTER
     file: Optional[str] = None
 
     def to_dict(self) -> dict:
@@ -56,8 +56,9 @@ def _with_namespace(obj: Dict[str, Any], namespace: str) -> Dict[str, Any]:
     return {**obj, "metadata": {**(obj.get("metadata") or {}), "namespace": namespace}}
 
 
-def overlay(cluster: Iterable[Dict[str, Any]], files: Iterable[Tuple[str, Dict[str, Any]]],
-            default_namespace: str = "default") -> List[Tuple[Dict[str, Any], Origin]]:
+def overlay(
+    cluster: Iterable[Dict[str, Any]], files: Iterable[Tuple[str, Dict[str, Any]]], default_namespace: str = "default"
+) -> List[Tuple[Dict[str, Any], Origin]]:
     """The cluster's objects with the files' laid over them, each with its origin:
     the cluster's objects that no file replaces (in the cluster's order), then the
     files' objects (in input order; a later file's copy of an object wins, as a
@@ -119,8 +120,9 @@ def _carried_status(live: Dict[str, Any], new: Dict[str, Any]) -> Optional[Dict[
     return live.get("status")
 
 
-def overlay_snapshot(live: Snapshot, files: Iterable[Tuple[str, Dict[str, Any]]],
-                     default_namespace: str, keep_objects: bool = True) -> Snapshot:
+def overlay_snapshot(
+    live: Snapshot, files: Iterable[Tuple[str, Dict[str, Any]]], default_namespace: str, keep_objects: bool = True
+) -> Snapshot:
     """A Snapshot of the merged objects, live (its rules are the cluster's) with the
     files' services marked as planned (not applied yet), and each object's origin."""
     from .files import classify
@@ -129,9 +131,12 @@ def overlay_snapshot(live: Snapshot, files: Iterable[Tuple[str, Dict[str, Any]]]
     if live.legacy_configmap is not None:
         base.append(live.legacy_configmap)
     merged = overlay(base, files, default_namespace)
-    snap = Snapshot(source=f"{live.source} with manifests laid over it", live=True,
-                    keep_objects=keep_objects,
-                    allocation_failures=dict(live.allocation_failures))
+    snap = Snapshot(
+        source=f"{live.source} with manifests laid over it",
+        live=True,
+        keep_objects=keep_objects,
+        allocation_failures=dict(live.allocation_failures),
+    )
     classify((obj for obj, _ in merged), snap)
     originals = {object_key(_with_namespace(obj, default_namespace)): obj for _, obj in files}
     for obj, origin in merged:

@@ -40,9 +40,16 @@ def service_doc(ns, name, port=80, key=None, comment=True, request=None):
         annotations[LB] = request
     if annotations:
         lines.append("  annotations:")
-        lines += [f"    {k}: \"{v}\"" for k, v in annotations.items()]
-    lines += ["spec:", "  type: LoadBalancer   # MetalLB's", "  selector:", f"    app: '{name}'",
-              "  ports:", f"  - port: {port}", "    protocol: TCP"]
+        lines += [f'    {k}: "{v}"' for k, v in annotations.items()]
+    lines += [
+        "spec:",
+        "  type: LoadBalancer   # MetalLB's",
+        "  selector:",
+        f"    app: '{name}'",
+        "  ports:",
+        f"  - port: {port}",
+        "    protocol: TCP",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -52,8 +59,7 @@ def folder(tmp_path, per_file=10, files=5, cidr="192.168.10.0/26"):
     (root / "00-pools.yaml").write_text(POOLS.format(cidr=cidr))
     for f in range(files):
         docs = [service_doc(f"team{f}", f"svc{f}-{i}", port=80 + i) for i in range(per_file)]
-        docs.insert(1, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: untouched  # keep me\n"
-                       "data: {a: '1'}\n")
+        docs.insert(1, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: untouched  # keep me\ndata: {a: '1'}\n")
         (root / f"team{f}.yaml").write_text("---\n".join(docs))
     return root
 
@@ -99,8 +105,7 @@ def test_in_place_keeps_comments_key_order_quoting_and_other_documents(tmp_path)
     assert new_docs[1] == old_docs[1]  # the ConfigMap, byte for byte
     for old, new in ((old_docs[0], new_docs[0]), (old_docs[2], new_docs[2])):
         assert new.replace("  annotations:\n    metallb.io/loadBalancerIPs: 192.168.10.", "X") != new
-        stripped = "\n".join(line for line in new.splitlines()
-                             if "annotations:" not in line and LB not in line) + "\n"
+        stripped = "\n".join(line for line in new.splitlines() if "annotations:" not in line and LB not in line) + "\n"
         assert stripped == old  # nothing else changed: comments, quoting, order
     assert (root / "00-pools.yaml").read_text() == POOLS.format(cidr="192.168.10.0/26")
 
@@ -119,9 +124,15 @@ def test_services_with_a_sharing_key_end_up_sharing(tmp_path):
     root = tmp_path / "k8s"
     root.mkdir()
     (root / "pools.yaml").write_text(POOLS.format(cidr="192.168.10.0/28"))
-    (root / "web.yaml").write_text("---\n".join([
-        service_doc("shop", "http", 80, key="web"), service_doc("shop", "https", 443, key="web"),
-        service_doc("shop", "other", 8080)]))
+    (root / "web.yaml").write_text(
+        "---\n".join(
+            [
+                service_doc("shop", "http", 80, key="web"),
+                service_doc("shop", "https", 443, key="web"),
+                service_doc("shop", "other", 8080),
+            ]
+        )
+    )
     r = pin("-f", str(root), "--in-place")
     assert r.exit_code == 0, r.stderr
     pins = requests_in(root)
@@ -157,8 +168,14 @@ def test_without_in_place_the_objects_go_to_stdout_in_input_order(tmp_path):
     assert r.exit_code == 0, r.stderr
     docs = list(yaml.safe_load_all(r.stdout))
     assert [(d["kind"], d["metadata"]["name"]) for d in docs] == [
-        ("IPAddressPool", "prod"), ("Service", "svc0-0"), ("ConfigMap", "untouched"), ("Service", "svc0-1"),
-        ("Service", "svc1-0"), ("ConfigMap", "untouched"), ("Service", "svc1-1")]
+        ("IPAddressPool", "prod"),
+        ("Service", "svc0-0"),
+        ("ConfigMap", "untouched"),
+        ("Service", "svc0-1"),
+        ("Service", "svc1-0"),
+        ("ConfigMap", "untouched"),
+        ("Service", "svc1-1"),
+    ]
     assert docs[1]["metadata"]["annotations"] == {LB: "192.168.10.0"}
     assert snapshot(root) == before
     assert "FILE" in r.stderr and "NAMESPACE" in r.stderr  # the plan, on stderr
@@ -172,17 +189,21 @@ def test_dry_run_prints_the_plan_only_and_json_is_for_scripts(tmp_path):
     assert "192.168.10.0" in r.stderr and snapshot(root) == before
     r = pin("-f", str(root), "-o", "json", "--dry-run=client")
     data = json.loads(r.stdout)
-    assert [(p["name"], p["status"], p["pool"], p["addresses"], os.path.basename(p["file"]))
-            for p in data["pins"]] == [("svc0-0", "pinned", "prod", ["192.168.10.0"], "team0.yaml"),
-                                       ("svc0-1", "pinned", "prod", ["192.168.10.1"], "team0.yaml")]
+    assert [(p["name"], p["status"], p["pool"], p["addresses"], os.path.basename(p["file"])) for p in data["pins"]] == [
+        ("svc0-0", "pinned", "prod", ["192.168.10.0"], "team0.yaml"),
+        ("svc0-1", "pinned", "prod", ["192.168.10.1"], "team0.yaml"),
+    ]
     assert data["written"] == []
 
 
 def test_services_already_requesting_keep_their_addresses(tmp_path):
     root = tmp_path / "k8s"
     root.mkdir()
-    (root / "all.yaml").write_text(POOLS.format(cidr="192.168.10.0/28") + "---\n" + "---\n".join([
-        service_doc("a", "old", request="192.168.10.0"), service_doc("a", "new")]))
+    (root / "all.yaml").write_text(
+        POOLS.format(cidr="192.168.10.0/28")
+        + "---\n"
+        + "---\n".join([service_doc("a", "old", request="192.168.10.0"), service_doc("a", "new")])
+    )
     r = pin("-f", str(root), "--in-place")
     assert r.exit_code == 0, r.stderr
     assert requests_in(root) == {"a/old": "192.168.10.0", "a/new": "192.168.10.1"}
@@ -230,18 +251,20 @@ def test_json_manifests_and_lists_are_pinned_too(tmp_path):
     root.mkdir()
     (root / "pools.yaml").write_text(POOLS.format(cidr="192.168.10.0/28"))
     svc = yaml.safe_load(service_doc("a", "web"))
-    (root / "list.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [svc]},
-                                               indent=2) + "\n")
+    (root / "list.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [svc]}, indent=2) + "\n")
     assert pin("-f", str(root), "--in-place").exit_code == 0
     data = json.loads((root / "list.json").read_text())
     assert data["items"][0]["metadata"]["annotations"] == {LB: "192.168.10.0"}
 
 
-@pytest.mark.parametrize("args,message", [
-    ([], "give -f"),
-    (["-f", "-", "--in-place"], "cannot rewrite standard input"),
-    (["-f", "x.yaml", "--dry-run=server"], "--dry-run=client"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        ([], "give -f"),
+        (["-f", "-", "--in-place"], "cannot rewrite standard input"),
+        (["-f", "x.yaml", "--dry-run=server"], "--dry-run=client"),
+    ],
+)
 def test_usage_errors(args, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "x.yaml").write_text(POOLS.format(cidr="192.168.10.0/28"))

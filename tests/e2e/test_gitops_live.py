@@ -23,25 +23,27 @@ def write(path: Path, *objects) -> None:
     path.write_text("# kept in Git\n" + yaml.safe_dump_all(list(objects), sort_keys=False))
 
 
-def test_check_against_cluster_finds_a_request_a_live_service_holds(cluster: Cluster,
-                                                                    namespace: str,
-                                                                    tmp_path: Path) -> None:
+def test_check_against_cluster_finds_a_request_a_live_service_holds(
+    cluster: Cluster, namespace: str, tmp_path: Path
+) -> None:
     ns = namespace
     cluster.apply(pool("gitops-check", V4))
     cluster.apply(service("holder", ns))  # from another repository
     held = cluster.wait_ingress("holder", ns)
     folder = tmp_path / "k8s"
     folder.mkdir()
-    write(folder / "app.yaml",
-          service("newcomer", ns, annotations={LB: held[0]}),
-          service("outside", ns, annotations={LB: "203.0.113.7"}),
-          service("fine", ns, annotations={LB: "192.0.2.140"}))
+    write(
+        folder / "app.yaml",
+        service("newcomer", ns, annotations={LB: held[0]}),
+        service("outside", ns, annotations={LB: "203.0.113.7"}),
+        service("fine", ns, annotations={LB: "192.0.2.140"}),
+    )
     # what the pull-request job runs, with a read-only identity
-    res = lbip(cluster, "check", "--against-cluster", "-f", str(folder), "-o", "json",
-               context=cluster.readonly_context)
+    res = lbip(cluster, "check", "--against-cluster", "-f", str(folder), "-o", "json", context=cluster.readonly_context)
     assert res.returncode == 1, res.stderr
-    errors = {(f["code"], f["name"], f["source"]) for f in json.loads(res.stdout)["findings"]
-              if f["severity"] == "error"}
+    errors = {
+        (f["code"], f["name"], f["source"]) for f in json.loads(res.stdout)["findings"] if f["severity"] == "error"
+    }
     assert ("address-conflict", "newcomer", "files") in errors, errors
     assert ("address-conflict", "holder", "cluster") in errors, errors
     assert ("not-in-pool", "outside", "files") in errors, errors
@@ -52,22 +54,26 @@ def test_check_against_cluster_finds_a_request_a_live_service_holds(cluster: Clu
     assert "address-conflict" not in codes
 
 
-def test_a_pinned_folder_applied_gets_exactly_the_pinned_addresses(cluster: Cluster,
-                                                                    namespace: str,
-                                                                    tmp_path: Path) -> None:
+def test_a_pinned_folder_applied_gets_exactly_the_pinned_addresses(
+    cluster: Cluster, namespace: str, tmp_path: Path
+) -> None:
     ns = namespace
     cluster.apply(pool("gitops-pin", V4, V6))
     cluster.apply(service("live-one", ns))  # holds the pool's first address
     live_ip = cluster.wait_ingress("live-one", ns)
     folder = tmp_path / "k8s"
     folder.mkdir()
-    write(folder / "web.yaml",
-          service("http", ns, annotations={KEY: "web"}, ports=(("TCP", 80),)),
-          service("https", ns, annotations={KEY: "web"}, ports=(("TCP", 443),)))
+    write(
+        folder / "web.yaml",
+        service("http", ns, annotations={KEY: "web"}, ports=(("TCP", 80),)),
+        service("https", ns, annotations={KEY: "web"}, ports=(("TCP", 443),)),
+    )
     write(folder / "apps.yaml", *[service(f"app{i}", ns) for i in range(5)])
-    write(folder / "dual.yaml", service("both", ns, policy="RequireDualStack",
-                                        families=["IPv4", "IPv6"]),
-          service("kept", ns, annotations={LB: "192.0.2.143"}))
+    write(
+        folder / "dual.yaml",
+        service("both", ns, policy="RequireDualStack", families=["IPv4", "IPv6"]),
+        service("kept", ns, annotations={LB: "192.0.2.143"}),
+    )
     res = lbip(cluster, "pin", "--against-cluster", "-f", str(folder), "--in-place")
     assert res.returncode == 0, res.stderr
     assert "8 pinned, 1 kept" in res.stderr, res.stderr

@@ -3,9 +3,9 @@ sharing as MetalLB allows, requests kept, a pool too small named per service."""
 
 from builders import pool, svc
 
+from kubectl_lbip.commands.check import findings_for
 from kubectl_lbip.model.pin import FAILED, KEPT, PINNED, apply_pin, pin_batch, requesting
 from kubectl_lbip.model.rules import ERROR
-from kubectl_lbip.commands.check import findings_for
 from kubectl_lbip.snapshot import Snapshot
 
 LB = "metallb.io/loadBalancerIPs"
@@ -49,11 +49,13 @@ def test_earlier_picks_are_taken_by_later_ones_and_input_order_decides():
 
 
 def test_sharing_key_without_common_port_shares_and_others_do_not():
-    services = [svc("a", "web-http", annotations={KEY: "web"}, ports=("TCP/80",)),
-                svc("a", "web-https", annotations={KEY: "web"}, ports=("TCP/443",)),
-                svc("a", "web-http-too", annotations={KEY: "web"}, ports=("TCP/80",)),
-                svc("a", "dns", annotations={KEY: "other"}, ports=("UDP/53",)),
-                svc("a", "plain", ports=("TCP/8080",))]
+    services = [
+        svc("a", "web-http", annotations={KEY: "web"}, ports=("TCP/80",)),
+        svc("a", "web-https", annotations={KEY: "web"}, ports=("TCP/443",)),
+        svc("a", "web-http-too", annotations={KEY: "web"}, ports=("TCP/80",)),
+        svc("a", "dns", annotations={KEY: "other"}, ports=("UDP/53",)),
+        svc("a", "plain", ports=("TCP/8080",)),
+    ]
     c = cluster([pool("p", "192.168.1.0/28")], services)
     d = {x.name: x.value for x in pin_batch(c, c.services)}
     assert d["web-http"] == d["web-https"]
@@ -61,21 +63,29 @@ def test_sharing_key_without_common_port_shares_and_others_do_not():
 
 
 def test_local_policy_shares_only_with_the_same_backend():
-    services = [svc("a", "one", annotations={KEY: "k"}, ports=("TCP/80",), local=True, selector={"app": "x"}),
-                svc("a", "two", annotations={KEY: "k"}, ports=("TCP/81",), local=True, selector={"app": "x"}),
-                svc("a", "three", annotations={KEY: "k"}, ports=("TCP/82",), local=True, selector={"app": "y"})]
+    services = [
+        svc("a", "one", annotations={KEY: "k"}, ports=("TCP/80",), local=True, selector={"app": "x"}),
+        svc("a", "two", annotations={KEY: "k"}, ports=("TCP/81",), local=True, selector={"app": "x"}),
+        svc("a", "three", annotations={KEY: "k"}, ports=("TCP/82",), local=True, selector={"app": "y"}),
+    ]
     c = cluster([pool("p", "192.168.1.0/28")], services)
     d = {x.name: x.value for x in pin_batch(c, c.services)}
     assert d["one"] == d["two"] != d["three"]
 
 
 def test_requests_are_kept_and_count_as_taken():
-    services = [svc("a", "old", annotations={LB: "192.168.1.0"}), svc("a", "spec", lb_ip="192.168.1.1"),
-                svc("a", "new")]
+    services = [
+        svc("a", "old", annotations={LB: "192.168.1.0"}),
+        svc("a", "spec", lb_ip="192.168.1.1"),
+        svc("a", "new"),
+    ]
     c = cluster([pool("p", "192.168.1.0/29")], services)
     d = pin_batch(c, c.services)
     assert [(x.name, x.status, x.value) for x in d] == [
-        ("old", KEPT, "192.168.1.0"), ("spec", KEPT, "192.168.1.1"), ("new", PINNED, "192.168.1.2")]
+        ("old", KEPT, "192.168.1.0"),
+        ("spec", KEPT, "192.168.1.1"),
+        ("new", PINNED, "192.168.1.2"),
+    ]
 
 
 def test_a_service_holding_an_address_is_pinned_to_it():
@@ -86,8 +96,8 @@ def test_a_service_holding_an_address_is_pinned_to_it():
 
 def test_dual_stack_gets_a_pair_from_one_pool():
     from builders import dual
-    c = cluster([pool("v4", "192.168.1.0/29"), pool("both", "192.168.2.0/29", "fd00:2::/125")],
-                [dual("a", "d")])
+
+    c = cluster([pool("v4", "192.168.1.0/29"), pool("both", "192.168.2.0/29", "fd00:2::/125")], [dual("a", "d")])
     (d,) = pin_batch(c, c.services)
     assert d.pool == "both" and d.addresses == ("192.168.2.0", "fd00:2::")
 
@@ -114,8 +124,9 @@ def test_not_load_balancer_and_other_classes_are_left_out():
 
 def test_a_second_run_changes_nothing():
     pools = [pool("p", "192.168.1.0/28")]
-    services = [svc("a", f"s{i}", annotations={KEY: "k"} if i % 2 else None, ports=(f"TCP/{80 + i}",))
-                for i in range(10)]
+    services = [
+        svc("a", f"s{i}", annotations={KEY: "k"} if i % 2 else None, ports=(f"TCP/{80 + i}",)) for i in range(10)
+    ]
     c = cluster(pools, services)
     first = pin_batch(c, c.services)
     again = pinned_cluster(pools, services, first)
@@ -152,14 +163,25 @@ def test_walks_skip_runs_of_used_addresses_with_the_same_answers_as_one_by_one()
     rng = random.Random(17)
     for _ in range(200):
         used = sorted(rng.sample(range(64), rng.randint(0, 60)))
-        services = [svc("a", f"s{v}", ingress=[f"192.168.1.{v}"] if v % 2 else [],
-                        annotations=None if v % 2 else {LB: f"192.168.1.{v}"}) for v in used]
+        services = [
+            svc(
+                "a",
+                f"s{v}",
+                ingress=[f"192.168.1.{v}"] if v % 2 else [],
+                annotations=None if v % 2 else {LB: f"192.168.1.{v}"},
+            )
+            for v in used
+        ]
         avoid = rng.random() < 0.5
         c = cluster([pool("p", "192.168.1.0/26", avoid_buggy=avoid)], services)
         target = rng.choice([None, Service.from_object(svc("b", "new"))])
         exclude = set(rng.sample(range(64), 3))
-        got = [v & 0xFF for v, _ in walk_available(c, c.pools[0], IPV4, target,
-                                                    exclude={(192 << 24 | 168 << 16 | 1 << 8) + e for e in exclude})]
+        got = [
+            v & 0xFF
+            for v, _ in walk_available(
+                c, c.pools[0], IPV4, target, exclude={(192 << 24 | 168 << 16 | 1 << 8) + e for e in exclude}
+            )
+        ]
         want = [v for v in range(64) if v not in used and v not in exclude and not (avoid and v == 0)]
         assert got == want, (used, exclude, avoid)
         held = [v & 0xFF for v, _ in walk_available(c, c.pools[0], IPV4, target, held_only=True)]

@@ -12,8 +12,7 @@ LB = "metallb.io/loadBalancerIPs"
 
 
 def names(merged):
-    return [(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"], str(origin))
-            for o, origin in merged]
+    return [(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"], str(origin)) for o, origin in merged]
 
 
 def test_a_file_object_replaces_the_live_one_of_the_same_kind_namespace_and_name():
@@ -21,10 +20,12 @@ def test_a_file_object_replaces_the_live_one_of_the_same_kind_namespace_and_name
     mine = svc("shop", "web", annotations={LB: "192.168.1.9"})
     mine.pop("status")
     merged = overlay(live, [("k8s/web.yaml", mine), ("k8s/new.yaml", svc("shop", "new"))])
-    assert names(merged) == [("IPAddressPool", "metallb-system", "prod", "cluster"),
-                             ("Service", "shop", "api", "cluster"),
-                             ("Service", "shop", "web", "k8s/web.yaml"),
-                             ("Service", "shop", "new", "k8s/new.yaml")]
+    assert names(merged) == [
+        ("IPAddressPool", "metallb-system", "prod", "cluster"),
+        ("Service", "shop", "api", "cluster"),
+        ("Service", "shop", "web", "k8s/web.yaml"),
+        ("Service", "shop", "new", "k8s/new.yaml"),
+    ]
     web = merged[2][0]
     assert web["metadata"]["annotations"] == {LB: "192.168.1.9"} and web["metadata"]["resourceVersion"] == "100"
     assert merged[2][1] == Origin(FILES, "k8s/web.yaml") and merged[0][1] == Origin(CLUSTER)
@@ -42,7 +43,12 @@ def test_an_object_without_namespace_lands_in_the_default_namespace_given():
     merged = overlay([svc("team", "web")], [("f", mine)], default_namespace="team")
     assert names(merged) == [("Service", "team", "web", "f")]
     assert "namespace" not in mine["metadata"]  # the caller's object is not changed
-    assert object_key({"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": "a"}}) == ("", "Namespace", "", "a")
+    assert object_key({"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": "a"}}) == (
+        "",
+        "Namespace",
+        "",
+        "a",
+    )
 
 
 def test_a_later_file_wins_over_an_earlier_one():
@@ -55,17 +61,18 @@ def test_a_file_service_keeps_what_it_holds_while_its_request_still_stands():
     for request, kept in ((None, True), ("192.168.1.5", True), ("192.168.1.6", False), ("bad", False)):
         mine = svc("shop", "web", annotations={LB: request} if request else None)
         mine.pop("status")
-        (obj, _), = overlay([live], [("f", mine)])
+        ((obj, _),) = overlay([live], [("f", mine)])
         assert bool(obj.get("status")) is kept, request
     clusterip = svc("shop", "web", type="ClusterIP")
     clusterip.pop("status")
-    (obj, _), = overlay([live], [("f", clusterip)])
+    ((obj, _),) = overlay([live], [("f", clusterip)])
     assert "status" not in obj
 
 
 def test_overlay_snapshot_marks_the_files_services_as_planned():
-    live = Snapshot(pools=[pool("prod", "192.168.1.0/24")],
-                    services=[svc("shop", "api", ingress=["192.168.1.1"])], live=True)
+    live = Snapshot(
+        pools=[pool("prod", "192.168.1.0/24")], services=[svc("shop", "api", ingress=["192.168.1.1"])], live=True
+    )
     mine = svc("shop", "web", annotations={LB: "192.168.1.1"})
     mine.pop("status")
     snap = overlay_snapshot(live, [("k8s/web.yaml", mine)], "default")

@@ -8,9 +8,9 @@ import json
 
 import pytest
 import yaml
+from fakeapi import FakeAPI, pool, service
 from typer.testing import CliRunner
 
-from fakeapi import POOLS, SERVICES, FakeAPI, pool, service
 from kubectl_lbip.cli import app
 
 LB = "metallb.io/loadBalancerIPs"
@@ -21,9 +21,12 @@ def manifest(ns, name, request=None, port=80):
     meta = {"name": name, "namespace": ns}
     if request:
         meta["annotations"] = {LB: request}
-    return {"apiVersion": "v1", "kind": "Service", "metadata": meta,
-            "spec": {"type": "LoadBalancer", "selector": {"app": name},
-                     "ports": [{"port": port, "protocol": "TCP"}]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": meta,
+        "spec": {"type": "LoadBalancer", "selector": {"app": name}, "ports": [{"port": port, "protocol": "TCP"}]},
+    }
 
 
 @pytest.fixture
@@ -38,10 +41,15 @@ def live(fake: FakeAPI) -> FakeAPI:
 def k8s(tmp_path):
     root = tmp_path / "k8s"
     root.mkdir()
-    (root / "blog.yaml").write_text(yaml.safe_dump_all([
-        manifest("blog", "front", "192.168.10.20"),     # a live service holds it
-        manifest("blog", "outside", "10.1.2.3"),         # in no live pool
-        manifest("blog", "fine", "192.168.10.30")]))
+    (root / "blog.yaml").write_text(
+        yaml.safe_dump_all(
+            [
+                manifest("blog", "front", "192.168.10.20"),  # a live service holds it
+                manifest("blog", "outside", "10.1.2.3"),  # in no live pool
+                manifest("blog", "fine", "192.168.10.30"),
+            ]
+        )
+    )
     return root
 
 
@@ -52,8 +60,11 @@ def invoke(*args):
 def test_check_finds_a_request_a_live_service_holds_and_one_outside_every_pool(live, kubeconfig, k8s):
     r = invoke("check", "--against-cluster", "-f", str(k8s), "--kubeconfig", kubeconfig, "-o", "json")
     assert r.exit_code == 1, r.stderr
-    found = {(f["code"], f["namespace"], f["name"], f["source"], f["file"])
-             for f in json.loads(r.stdout)["findings"] if f["severity"] == "error"}
+    found = {
+        (f["code"], f["namespace"], f["name"], f["source"], f["file"])
+        for f in json.loads(r.stdout)["findings"]
+        if f["severity"] == "error"
+    }
     blog = str(k8s / "blog.yaml")
     assert ("address-conflict", "blog", "front", "files", blog) in found
     assert ("address-conflict", "shop", "web", "cluster", None) in found
@@ -68,8 +79,7 @@ def test_check_table_marks_where_each_object_came_from(live, kubeconfig, k8s):
     assert r.stdout.splitlines()[0].split()[:4] == ["SEVERITY", "CODE", "OBJECT", "FROM"]
     lines = [line for line in r.stdout.splitlines() if "Service/shop/web" in line]
     assert lines and all(line.split()[3] == "cluster" for line in lines)
-    assert any("Service/blog/front" in line and str(k8s / "blog.yaml") in line
-               for line in r.stdout.splitlines())
+    assert any("Service/blog/front" in line and str(k8s / "blog.yaml") in line for line in r.stdout.splitlines())
 
 
 def test_a_file_replaces_the_live_object_of_the_same_name(live, kubeconfig, tmp_path):
@@ -91,13 +101,26 @@ def test_the_flag_needs_f(kubeconfig):
 
 
 def test_who_has_and_free_say_where_things_came_from(live, kubeconfig, k8s):
-    r = invoke("who-has", "192.168.10.20", "--against-cluster", "-f", str(k8s),
-               "--kubeconfig", kubeconfig, "-o", "json")
+    r = invoke(
+        "who-has", "192.168.10.20", "--against-cluster", "-f", str(k8s), "--kubeconfig", kubeconfig, "-o", "json"
+    )
     assert r.exit_code == 0, r.stderr
     holders = {(h["namespace"], h["name"]): h["source"] for h in json.loads(r.stdout)[0]["holders"]}
     assert holders == {("shop", "web"): "cluster", ("blog", "front"): "files"}
-    r = invoke("free", "--against-cluster", "-f", str(k8s), "--kubeconfig", kubeconfig,
-               "--family", "ipv4", "--count", "1", "-o", "json")
+    r = invoke(
+        "free",
+        "--against-cluster",
+        "-f",
+        str(k8s),
+        "--kubeconfig",
+        kubeconfig,
+        "--family",
+        "ipv4",
+        "--count",
+        "1",
+        "-o",
+        "json",
+    )
     data = json.loads(r.stdout)
     assert data["pools"][0]["source"] == "cluster"
     assert data["pools"][0]["ipv4"]["used"] == 2  # .20 (live and files) and .30 (files)
@@ -106,16 +129,29 @@ def test_who_has_and_free_say_where_things_came_from(live, kubeconfig, k8s):
 def test_annotate_prints_the_manifest_with_a_free_address_and_patches_nothing(live, kubeconfig, tmp_path):
     path = tmp_path / "new.yaml"
     path.write_text(yaml.safe_dump(manifest("shop", "new")))
-    r = invoke("annotate", "new", "-n", "shop", "--auto", "--against-cluster", "-f", str(path),
-               "--kubeconfig", kubeconfig)
+    r = invoke(
+        "annotate", "new", "-n", "shop", "--auto", "--against-cluster", "-f", str(path), "--kubeconfig", kubeconfig
+    )
     assert r.exit_code == 0, r.stderr
     assert yaml.safe_load(r.stdout)["metadata"]["annotations"] == {LB: "192.168.10.0"}
     assert not live.calls("PATCH")
-    r = invoke("annotate", "web", "-n", "shop", "--auto", "--against-cluster", "-f", str(path),
-               "--kubeconfig", kubeconfig)
+    r = invoke(
+        "annotate", "web", "-n", "shop", "--auto", "--against-cluster", "-f", str(path), "--kubeconfig", kubeconfig
+    )
     assert r.exit_code == 2 and "not in the files" in r.stderr
-    r = invoke("annotate", "new", "-n", "shop", "--auto", "--against-cluster", "-f", str(path),
-               "--kubeconfig", kubeconfig, "--wait")
+    r = invoke(
+        "annotate",
+        "new",
+        "-n",
+        "shop",
+        "--auto",
+        "--against-cluster",
+        "-f",
+        str(path),
+        "--kubeconfig",
+        kubeconfig,
+        "--wait",
+    )
     assert r.exit_code == 2
 
 
@@ -123,13 +159,13 @@ def test_pin_counts_live_holders_and_pins_a_live_service_to_what_it_holds(live, 
     live.add_service(service("shop", "api", cluster_ip="10.96.0.21", ingress=("192.168.10.0",)))
     root = tmp_path / "k8s"
     root.mkdir()
-    (root / "shop.yaml").write_text(yaml.safe_dump_all(
-        [manifest("shop", "api"), manifest("shop", "new1"), manifest("shop", "new2")]))
+    (root / "shop.yaml").write_text(
+        yaml.safe_dump_all([manifest("shop", "api"), manifest("shop", "new1"), manifest("shop", "new2")])
+    )
     r = invoke("pin", "--against-cluster", "-f", str(root), "--kubeconfig", kubeconfig, "--in-place")
     assert r.exit_code == 0, r.stderr
     docs = list(yaml.safe_load_all((root / "shop.yaml").read_text()))
-    assert [d["metadata"]["annotations"][LB] for d in docs] == [
-        "192.168.10.0", "192.168.10.1", "192.168.10.2"]
+    assert [d["metadata"]["annotations"][LB] for d in docs] == ["192.168.10.0", "192.168.10.1", "192.168.10.2"]
     r = invoke("pin", "-f", str(root), "--kubeconfig", kubeconfig, "--dry-run=client")
     assert r.exit_code == 2 and "IPAddressPool" in r.stderr  # offline: the pools are the cluster's
     assert not live.calls("PATCH")
@@ -162,25 +198,25 @@ def readme_gitops_commands():
     return found
 
 
-def test_the_readmes_pull_request_job_and_pinning_commands_do_what_it_says(live, kubeconfig, tmp_path,
-                                                                          monkeypatch):
+def test_the_readmes_pull_request_job_and_pinning_commands_do_what_it_says(live, kubeconfig, tmp_path, monkeypatch):
     commands = readme_gitops_commands()
     assert [c[0] for c in commands] == ["check", "pin", "pin", "check"]
     monkeypatch.chdir(tmp_path)
     (tmp_path / "kubeconfig").write_text(open(kubeconfig).read())
     monkeypatch.setenv("KUBECONFIG", kubeconfig)
     (tmp_path / "k8s").mkdir()
-    (tmp_path / "k8s" / "blog.yaml").write_text(yaml.safe_dump_all(
-        [manifest("blog", "front", "192.168.10.20")]))
+    (tmp_path / "k8s" / "blog.yaml").write_text(yaml.safe_dump_all([manifest("blog", "front", "192.168.10.20")]))
     job = runner.invoke(app, commands[0])
     assert job.exit_code == 1 and "address-conflict" in job.stdout  # the job fails the pull request
-    (tmp_path / "k8s" / "blog.yaml").write_text(yaml.safe_dump_all(
-        [manifest("blog", "front"), manifest("blog", "back", port=81)]))
+    (tmp_path / "k8s" / "blog.yaml").write_text(
+        yaml.safe_dump_all([manifest("blog", "front"), manifest("blog", "back", port=81)])
+    )
     plan = runner.invoke(app, commands[1])
     assert plan.exit_code == 0 and "2 pinned" in plan.stderr and "dry run" in plan.stderr
     assert runner.invoke(app, commands[2]).exit_code == 0
-    requests = [d["metadata"]["annotations"][LB]
-                for d in yaml.safe_load_all((tmp_path / "k8s" / "blog.yaml").read_text())]
+    requests = [
+        d["metadata"]["annotations"][LB] for d in yaml.safe_load_all((tmp_path / "k8s" / "blog.yaml").read_text())
+    ]
     assert "192.168.10.20" not in requests and len(set(requests)) == 2
     after = runner.invoke(app, commands[3])
     assert after.exit_code == 0 and "0 error(s)" in after.stderr
@@ -195,8 +231,7 @@ def test_a_file_service_without_request_keeps_the_live_address_it_holds(live, ku
     path.write_text(yaml.safe_dump_all([manifest("shop", "web"), manifest("blog", "front", "192.168.10.20")]))
     r = invoke("check", "--against-cluster", "-f", str(path), "--kubeconfig", kubeconfig, "-o", "json")
     assert r.exit_code == 1, r.stdout
-    conflicts = {(f["name"], f["source"]) for f in json.loads(r.stdout)["findings"]
-                 if f["code"] == "address-conflict"}
+    conflicts = {(f["name"], f["source"]) for f in json.loads(r.stdout)["findings"] if f["code"] == "address-conflict"}
     assert conflicts == {("web", "files"), ("front", "files")}
 
 
