@@ -182,6 +182,8 @@ def _ruamel_edit(body: str, edit: Edit) -> str:
 
     ruamel = YAML()  # round-trip mode
     ruamel.preserve_quotes = True
+    # `ports: [{port: 80}]` stays so (ruamel writes `[port: 80]` otherwise)
+    ruamel.brace_single_entry_mapping_in_flow_sequence = True
     ruamel.width = 2 ** 30  # never re-wrap long values (last-applied-configuration)
     mapping, sequence, offset = guess_indent(body)
     ruamel.indent(mapping=mapping, sequence=sequence, offset=offset)

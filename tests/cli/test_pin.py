@@ -277,3 +277,20 @@ def test_no_pool_in_the_files_says_how_to_get_one(tmp_path):
     path.write_text(service_doc("a", "web"))
     r = pin("-f", str(path))
     assert r.exit_code == 2 and "--against-cluster" in r.stderr
+
+
+def test_flow_style_in_a_rewritten_document_is_kept(tmp_path):
+    root = tmp_path / "k8s"
+    root.mkdir()
+    (root / "pools.yaml").write_text(POOLS.format(cidr="192.168.10.0/28"))
+    text = (
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: a}\n"
+        "spec:\n  type: LoadBalancer\n  ports: [{port: 81, protocol: TCP}, {port: 82}]\n"
+        "  selector: {app: web}  # flow\n"
+    )
+    (root / "svc.yaml").write_text(text)
+    assert pin("-f", str(root), "--in-place").exit_code == 0
+    assert (root / "svc.yaml").read_text() == text.replace(
+        "metadata: {name: web, namespace: a}",
+        "metadata: {name: web, namespace: a, annotations: {metallb.io/loadBalancerIPs: 192.168.10.0}}",
+    )
