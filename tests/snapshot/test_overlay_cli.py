@@ -245,3 +245,36 @@ def test_annotate_prints_the_manifest_as_written(live, kubeconfig, tmp_path):
     out = yaml.safe_load(r.stdout)
     assert out["metadata"] == {"name": "web", "annotations": {LB: "192.168.10.20"}}  # what it holds
     assert "status" not in out
+
+
+def test_free_for_a_service_of_the_files_and_who_has_table(live, kubeconfig, k8s):
+    r = invoke(
+        "free",
+        "--for",
+        "fine",
+        "-n",
+        "blog",
+        "--against-cluster",
+        "-f",
+        str(k8s),
+        "--kubeconfig",
+        kubeconfig,
+        "-o",
+        "json",
+    )
+    assert r.exit_code == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["for"] == "blog/fine" and data["forSource"] == {"source": "files", "file": str(k8s / "blog.yaml")}
+    assert data["suggestions"][0]["ipv4"] == "192.168.10.30"  # what its manifest requests comes first
+    r = invoke("who-has", "192.168.10.20", "--against-cluster", "-f", str(k8s), "--kubeconfig", kubeconfig)
+    rows = r.stdout.splitlines()
+    assert rows[0].split()[-1] == "FROM"
+    assert rows[1].split()[-1] == "cluster" and rows[2].split()[-1] == str(k8s / "blog.yaml")
+
+
+def test_a_bad_file_fails_before_any_request(live, kubeconfig, tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("kind: Service\nmetadata: [unclosed\n")
+    r = invoke("check", "--against-cluster", "-f", str(path), "--kubeconfig", kubeconfig)
+    assert r.exit_code == 2 and str(path) in r.stderr
+    assert live.calls() == []
