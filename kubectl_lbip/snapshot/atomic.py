@@ -74,9 +74,9 @@ def write_all(rewrites: Sequence[Tuple[Original, str]]) -> List[str]:
                 )
         done = []
         for original, temp in prepared:
-            os.replace(temp, original.path)
+            os.replace(temp, os.path.realpath(original.path))  # a symlink stays a symlink
             done.append(original.path)
-        for folder in {os.path.dirname(os.path.abspath(p)) for p in done}:
+        for folder in {os.path.dirname(os.path.realpath(p)) for p in done}:
             _fsync_dir(folder)
         return done
     finally:
@@ -86,10 +86,11 @@ def write_all(rewrites: Sequence[Tuple[Original, str]]) -> List[str]:
 
 
 def _prepare(original: Original, data: bytes) -> str:
-    folder = os.path.dirname(os.path.abspath(original.path))
+    real = os.path.realpath(original.path)  # the temporary file goes next to the real file
+    folder = os.path.dirname(real)
     try:
-        mode = stat.S_IMODE(os.stat(original.path).st_mode)
-        fd, temp = tempfile.mkstemp(prefix="." + os.path.basename(original.path) + ".", suffix=".tmp", dir=folder)
+        mode = stat.S_IMODE(os.stat(real).st_mode)
+        fd, temp = tempfile.mkstemp(prefix="." + os.path.basename(real) + ".", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise UsageError(f"cannot write {original.path}: {exc.strerror or exc}; nothing was written") from None
     try:

@@ -294,3 +294,17 @@ def test_flow_style_in_a_rewritten_document_is_kept(tmp_path):
         "metadata: {name: web, namespace: a}",
         "metadata: {name: web, namespace: a, annotations: {metallb.io/loadBalancerIPs: 192.168.10.0}}",
     )
+
+
+def test_a_symlinked_manifest_stays_a_symlink(tmp_path):
+    real = tmp_path / "shared"
+    real.mkdir()
+    (real / "svc.yaml").write_text(service_doc("a", "web"))
+    root = tmp_path / "k8s"
+    root.mkdir()
+    (root / "pools.yaml").write_text(POOLS.format(cidr="192.168.10.0/28"))
+    os.symlink(real / "svc.yaml", root / "svc.yaml")
+    assert pin("-f", str(root), "--in-place").exit_code == 0
+    assert os.path.islink(root / "svc.yaml")
+    assert "metallb.io/loadBalancerIPs: 192.168.10.0" in (real / "svc.yaml").read_text()
+    assert sorted(os.listdir(real)) == ["svc.yaml"]
