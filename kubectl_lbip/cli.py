@@ -356,6 +356,9 @@ def pin(
     output: Annotated[str, typer.Option("-o", "--output", metavar="FORMAT", help="table (the "
                       "plan on stderr, the pinned manifests on stdout unless --in-place), json, "
                       "yaml (the plan on stdout).")] = "table",
+    namespace: Annotated[Optional[str], typer.Option("-n", "--namespace", metavar="NS",
+                         help="The namespace of objects that name none, as 'kubectl apply -n' "
+                         "(default: the context's with --against-cluster, else default).")] = None,
     against_cluster: AgainstCluster = False,
     *,
     where: Where,
@@ -377,7 +380,7 @@ def pin(
     from .commands import pin as cmd
 
     req = cmd.PinRequest(in_place=in_place, dry_run=dry_run, partial=partial)
-    return cmd.run(where.inputs(None, output, against_cluster=against_cluster), req)
+    return cmd.run(where.inputs(namespace, output, against_cluster=against_cluster), req)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from ..model.migrate import service_objects
 from ..model.pin import FAILED, KEPT, PINNED, PinDecision, apply_pin, pin_batch
 from ..model.services import Service
 from ..snapshot import SERVICE, Snapshot, role_of
+from ..snapshot.overlay import with_namespace
 from .common import Inputs, legacy_note
 from .writes import check_dry_run
 
@@ -88,7 +89,10 @@ def run(inputs: Inputs, req: PinRequest) -> int:
     check_options(inputs, req)
     sources = read_sources(inputs)
     objects = file_objects(sources)
+    # where an object without a namespace lands: -n, else the context's (kubectl apply's
+    # rule), else (offline) default
     namespace = inputs.default_namespace()
+    objects = [(name, with_namespace(obj, namespace)) for name, obj in objects]
     if inputs.against_cluster:
         from ..snapshot.overlay import overlay_snapshot
 

@@ -49,7 +49,7 @@ def object_key(obj: Dict[str, Any], default_namespace: str = "default") -> Key:
     return group, kind, str(meta.get("namespace") or default_namespace), name
 
 
-def _with_namespace(obj: Dict[str, Any], namespace: str) -> Dict[str, Any]:
+def with_namespace(obj: Dict[str, Any], namespace: str) -> Dict[str, Any]:
     """A shallow copy that states the namespace the object will land in."""
     if obj.get("kind") == "Namespace" or (obj.get("metadata") or {}).get("namespace"):
         return obj
@@ -77,7 +77,7 @@ def overlay(
         base[key] = obj
     top: Dict[Key, Tuple[Dict[str, Any], Origin]] = {}
     for name, obj in files:
-        obj = _with_namespace(obj, default_namespace)
+        obj = with_namespace(obj, default_namespace)
         key = object_key(obj)
         live = base.get(key)
         if live is not None and not _ingress(obj) and _ingress(live):
@@ -138,7 +138,7 @@ def overlay_snapshot(
         allocation_failures=dict(live.allocation_failures),
     )
     classify((obj for obj, _ in merged), snap)
-    originals = {object_key(_with_namespace(obj, default_namespace)): obj for _, obj in files}
+    originals = {object_key(with_namespace(obj, default_namespace)): obj for _, obj in files}
     for obj, origin in merged:
         key = object_key(obj)
         _, kind, namespace, name = key

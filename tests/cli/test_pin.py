@@ -308,3 +308,16 @@ def test_a_symlinked_manifest_stays_a_symlink(tmp_path):
     assert os.path.islink(root / "svc.yaml")
     assert "metallb.io/loadBalancerIPs: 192.168.10.0" in (real / "svc.yaml").read_text()
     assert sorted(os.listdir(real)) == ["svc.yaml"]
+
+
+def test_objects_without_namespace_land_in_n(tmp_path):
+    root = tmp_path / "k8s"
+    root.mkdir()
+    (root / "pools.yaml").write_text(POOLS.format(cidr="192.168.10.0/28"))
+    (root / "svc.yaml").write_text(service_doc("x", "web").replace("  namespace: x\n", ""))
+    r = pin("-f", str(root), "-n", "shop", "-o", "json", "--dry-run=client")
+    assert r.exit_code == 0, r.stderr
+    (p,) = json.loads(r.stdout)["pins"]
+    assert (p["namespace"], p["name"], p["status"]) == ("shop", "web", "pinned")
+    assert pin("-f", str(root), "-n", "shop", "--in-place").exit_code == 0
+    assert "namespace" not in (root / "svc.yaml").read_text()  # only the request is written
