@@ -32,10 +32,13 @@ def findings_for(cluster: Cluster, namespace: Optional[str] = None) -> List[Find
 def _origin(snapshot, finding: Finding) -> dict:
     """{"source": "files"|"cluster", "file": name|None} of a finding's object
     (--against-cluster)."""
-    origin = snapshot.origin(finding.kind, finding.namespace, finding.name)
-    if origin is None and finding.kind == "ConfigMap":  # a legacy pool: its ConfigMap's origin
+    from ..snapshot.overlay import origin_fields
+
+    if finding.kind == "ConfigMap":  # a legacy pool is reported under its own name
         origin = next((o for k, o in snapshot.origins.items() if k[0] == "ConfigMap"), None)
-    return origin.to_dict() if origin is not None else {"source": "cluster", "file": None}
+        if origin is not None:
+            return origin.to_dict()
+    return origin_fields(snapshot, finding.kind, finding.namespace, finding.name)
 
 
 def _label(origin: dict) -> str:

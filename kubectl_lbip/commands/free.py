@@ -76,14 +76,18 @@ def run(inputs: Inputs, query: FreeQuery) -> int:
         render.note(msg)
 
     pools = [pool_entry(cluster, p) for p in result.pools]
-    if snapshot.origins:  # --against-cluster: where each pool came from
+    origins = {}
+    if snapshot.origins:  # --against-cluster: where each pool (and the --for service) came from
+        from ..snapshot.overlay import origin_fields
+
         for entry in pools:
-            origin = snapshot.origin("IPAddressPool", entry["namespace"] or "", entry["name"])
-            entry.update(origin.to_dict() if origin else {"source": "cluster", "file": None})
+            entry.update(origin_fields(snapshot, "IPAddressPool", entry["namespace"] or "", entry["name"]))
+        if query.for_service:
+            origins["forSource"] = origin_fields(snapshot, "Service", target.namespace, target.name)
     data = {
         "family": family,
         "for": target.key if query.for_service else None,
-        **({"forSource": _target_origin(snapshot, target)} if snapshot.origins and query.for_service else {}),
+        **origins,
         "pools": pools,
         "suggestions": [s.to_dict() for s in result.suggestions],
         "excludedPools": [{"name": p.name, "reason": why} for p, why in result.excluded],
@@ -104,11 +108,6 @@ def run(inputs: Inputs, query: FreeQuery) -> int:
         return code
     _table(data, result, pick, inputs.output == "wide")
     return code
-
-
-def _target_origin(snapshot, target) -> dict:
-    origin = snapshot.origin("Service", target.namespace, target.name)
-    return origin.to_dict() if origin else {"source": "cluster", "file": None}
 
 
 def _table(data, result, pick, wide: bool) -> None:

@@ -69,10 +69,11 @@ def run(inputs: Inputs, texts: Sequence[str]) -> int:
     results = answer(cluster, queries)
     overlaid = bool(snapshot.origins)  # --against-cluster: where each holder came from
     if overlaid:
+        from ..snapshot.overlay import origin_fields
+
         for r in results:
             for h in r["holders"]:
-                origin = snapshot.origin("Service", h["namespace"], h["name"])
-                h.update(origin.to_dict() if origin else {"source": "cluster", "file": None})
+                h.update(origin_fields(snapshot, "Service", h["namespace"], h["name"]))
     code = EXIT_OK if any(r["holders"] for r in results) else EXIT_NEGATIVE
     if inputs.output in ("json", "yaml"):
         render.emit(results, inputs.output)

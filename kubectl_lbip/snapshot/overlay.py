@@ -148,3 +148,10 @@ def overlay_snapshot(
         if origin.source == FILES and role_of(obj) == SERVICE:
             snap.planned.add(f"{namespace}/{name}")
     return snap
+
+
+def origin_fields(snapshot: Snapshot, kind: str, namespace: str, name: str) -> Dict[str, Optional[str]]:
+    """{"source": "files"|"cluster", "file": name or None} of an object of an
+    overlaid snapshot, as the commands add it to their answers."""
+    origin = snapshot.origin(kind, namespace, name)
+    return origin.to_dict() if origin is not None else Origin(CLUSTER).to_dict()
