@@ -105,15 +105,9 @@ def run(inputs: Inputs, req: PinRequest) -> int:
         render.note(msg)
     cluster = snapshot.to_cluster()
     if not cluster.pools:
-        raise UsageError(
-            "no IPAddressPool in the files"
-            + (
-                ""
-                if inputs.against_cluster
-                else " (add the pools' manifests with -f, or use --against-cluster to read the cluster's)"
-            )
-            + ": nothing to pin from"
-        )
+        where = "on the cluster or in the files" if inputs.against_cluster else "in the files"
+        hint = "" if inputs.against_cluster else " (add the pools' manifests with -f, or use --against-cluster)"
+        raise UsageError(f"no IPAddressPool {where}{hint}: nothing to pin from")
 
     files_of: Dict[str, str] = {}
     targets: List[Service] = []
