@@ -168,16 +168,23 @@ def show_plan(decisions: List[PinDecision], files_of: Dict[str, str]) -> None:
     render.note(f"{count[PINNED]} pinned, {count[KEPT]} kept (already requesting), {count[FAILED]} cannot be pinned")
 
 
-def make_edit(pins: Dict[str, str], namespace: str):
+def make_edit(pins: Dict[str, str], namespace: str, where: str = ""):
     """The edit that writes each pin into its Service, wherever it stands in a
     document (List items too), and only into a Service that still requests nothing."""
 
     def edit(tree: Any, first: bool) -> bool:
         changed = False
         for obj in service_objects(tree):
-            value = pins.get(service_key(obj, namespace))
+            key = service_key(obj, namespace)
+            value = pins.get(key)
             if value is None or Service.from_object(obj, False).requests():
                 continue
+            if not first and _shared_node(obj):
+                raise UsageError(
+                    f"{where}: service {key}: its metadata or annotations is a YAML anchor or alias "
+                    "shared with other objects; pin cannot write into it without changing them "
+                    "too. Write the annotations out in this object; nothing was written"
+                )
             apply_pin(obj, value)
             changed = True
         return changed
@@ -185,14 +192,21 @@ def make_edit(pins: Dict[str, str], namespace: str):
     return edit
 
 
+def _shared_node(obj: Any) -> bool:
+    """Whether the object, its metadata or its annotations is an anchored node of a
+    round-trip tree (an alias elsewhere is the same node)."""
+    meta = obj.get("metadata")
+    annotations = meta.get("annotations") if hasattr(meta, "get") else None
+    return any(getattr(getattr(node, "anchor", None), "value", None) for node in (obj, meta, annotations))
+
+
 def rewrite_files(sources: List[Source], pins: Dict[str, str], namespace: str) -> List[str]:
     from ..snapshot.atomic import write_all
     from .migrate_files import rewrite_text
 
-    edit = make_edit(pins, namespace)
     rewrites = []
     for src in sources:
-        text = rewrite_text(src.original.text, src.name, edit)
+        text = rewrite_text(src.original.text, src.name, make_edit(pins, namespace, src.name))
         if text != src.original.text:
             rewrites.append((src.original, text))
     return write_all(rewrites)

@@ -321,3 +321,21 @@ def test_objects_without_namespace_land_in_n(tmp_path):
     assert (p["namespace"], p["name"], p["status"]) == ("shop", "web", "pinned")
     assert pin("-f", str(root), "-n", "shop", "--in-place").exit_code == 0
     assert "namespace" not in (root / "svc.yaml").read_text()  # only the request is written
+
+
+def test_annotations_shared_through_an_alias_are_not_written_into(tmp_path):
+    root = tmp_path / "k8s"
+    root.mkdir()
+    (root / "pools.yaml").write_text(POOLS.format(cidr="192.168.10.0/28"))
+    text = (
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "- apiVersion: v1\n  kind: Service\n  metadata:\n    name: a\n    namespace: x\n"
+        "    annotations: &common {team: web}\n  spec: {type: LoadBalancer, ports: [{port: 80}]}\n"
+        "- apiVersion: v1\n  kind: Service\n  metadata:\n    name: b\n    namespace: x\n"
+        "    annotations: *common\n  spec: {type: LoadBalancer, ports: [{port: 81}]}\n"
+    )
+    (root / "svc.yaml").write_text(text)
+    before = snapshot(root)
+    r = pin("-f", str(root), "--in-place")
+    assert r.exit_code == 2 and "anchor or alias" in r.stderr and "service x/a" in r.stderr
+    assert snapshot(root) == before
