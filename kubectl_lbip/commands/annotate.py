@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from .. import render
-from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
+from ..errors import EXIT_NEGATIVE, EXIT_OK, Refused, UsageError
 from ..model import rules
 from ..model.addresses import sort_addresses
 from ..model.cluster import Cluster
 from ..model.patches import patched_object, request_annotation_patch
 from ..model.rules import Finding, service_finding
-from ..model.services import CURRENT, LB_IPS, Service
+from ..model.services import CURRENT, DEPRECATED, LB_IPS, SPEC_IP, Service
 from ..model.suggest import suggest
 from .common import Inputs
 from .target import find_service
@@ -21,6 +21,7 @@ from .writes import check_dry_run, write_with_retry
 
 FORMATS = ("table", "json", "yaml")
 ANNOTATION_EXISTS = "annotation-exists"
+VALUE_CHANGED = "value-changed"
 
 
 @dataclass
@@ -33,12 +34,6 @@ class AnnotateRequest:
     dry_run: str = "none"
     wait: bool = False
     timeout: str = "30s"
-
-
-class Refused(Exception):
-    def __init__(self, findings: List[Finding]):
-        super().__init__("; ".join(f.message for f in findings))
-        self.findings = findings
 
 
 @dataclass
@@ -91,6 +86,29 @@ def plan(cluster: Cluster, svc: Service, req: AnnotateRequest) -> Plan:
     if current == value and not (svc.load_balancer_ip and req.clear_spec_ip) and not deprecated_left:
         return Plan(svc, value, None, warnings)
     return Plan(svc, value, request_annotation_patch(svc, value, req.clear_spec_ip), warnings)
+
+
+def replaced_values(svc: Service, req: AnnotateRequest) -> Dict[str, Optional[str]]:
+    """What a write would replace: the request annotation, its deprecated twin, and
+    spec.loadBalancerIP when it is cleared."""
+    values: Dict[str, Optional[str]] = {CURRENT + LB_IPS: svc.annotations.get(CURRENT + LB_IPS),
+                                        DEPRECATED + LB_IPS: svc.annotations.get(DEPRECATED + LB_IPS)}
+    if req.clear_spec_ip:
+        values[SPEC_IP] = svc.load_balancer_ip or None
+    return values
+
+
+def _unchanged_since_read(first: Service, now: Service, req: AnnotateRequest) -> None:
+    """--overwrite replaces only what the user saw: after a 409, when another writer
+    changed a value it would replace, stop and show the new value (exit 1)."""
+    before, after = replaced_values(first, req), replaced_values(now, req)
+    changed = [f"{key} is now {after[key]!r} (it was {before[key]!r} when read)"
+               for key in before if before[key] != after[key]]
+    if changed:
+        raise Refused([service_finding(
+            now, VALUE_CHANGED, f"service {now.key} changed while we wrote it: "
+            + "; ".join(changed) + ". --overwrite replaces only what was read: run again "
+            "to overwrite the new value")])
 
 
 def _warn(result: Plan) -> None:
@@ -151,6 +169,8 @@ def _run_live(inputs: Inputs, req: AnnotateRequest) -> int:
     def make_plan(reread: bool):
         cluster = client.snapshot().to_cluster()
         svc = find_service(cluster, namespace, req.name)
+        if reread and req.overwrite and planned:
+            _unchanged_since_read(planned[0].service, svc, req)
         result = plan(cluster, svc, req)
         planned.append(result)
         if req.dry_run == "client":
