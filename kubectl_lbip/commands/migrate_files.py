@@ -8,7 +8,7 @@ import os
 import re
 import sys
 from dataclasses import replace
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .. import render
 from ..errors import UsageError
@@ -70,6 +70,7 @@ def _run_in_place(inputs: Inputs, req: MigrateRequest, cluster: Optional[Cluster
     from ..snapshot.files import expand_paths
 
     rewrites: List[Tuple[str, bytes]] = []
+    originals: Dict[str, bytes] = {}  # what was read: a file changed since is not overwritten
     plans: List[ServicePlan] = []
     for path in expand_paths(inputs.filenames):
         try:
@@ -81,6 +82,7 @@ def _run_in_place(inputs: Inputs, req: MigrateRequest, cluster: Optional[Cluster
         plans += found
         if new_data != data:
             rewrites.append((path, new_data))
+            originals[path] = data
     outcomes = initial(plans)
     nothing_to_do(outcomes, namespace)
     if inputs.output == "table":
@@ -88,7 +90,7 @@ def _run_in_place(inputs: Inputs, req: MigrateRequest, cluster: Optional[Cluster
     if req.dry_run == "client":
         render.note(f"dry run: {len(rewrites)} file(s) would be rewritten")
     else:
-        for path in replace_files(rewrites):
+        for path in replace_files(rewrites, expected=originals):
             render.note(f"rewrote {path}")
     return finish_migrate(outcomes, inputs.output, req.dry_run)
 
@@ -98,8 +100,15 @@ BOM = b"\xef\xbb\xbf"
 
 def _rewrite_file(data: bytes, path: str, namespace: Optional[str],
                   cluster: Optional[Cluster]) -> Tuple[List[ServicePlan], bytes]:
-    """The file's plans and its new bytes: a byte-order mark, CRLF line endings
-    and the presence or absence of a final newline are kept."""
+    """The file's plans and its new bytes (see rewrite_bytes)."""
+    plans: List[ServicePlan] = []
+    return plans, rewrite_bytes(data, path, _migration_edit(namespace, cluster, plans))
+
+
+def rewrite_bytes(data: bytes, path: str, edit: "Edit") -> bytes:
+    """A file's new bytes with ``edit`` applied (see rewrite_text): a byte-order
+    mark, CRLF line endings and the presence or absence of a final newline are
+    kept; the same bytes when nothing changed."""
     bom = BOM if data.startswith(BOM) else b""
     try:
         text = data[len(bom):].decode("utf-8")
@@ -108,31 +117,35 @@ def _rewrite_file(data: bytes, path: str, namespace: Optional[str],
     crlf = "\r\n" in text and text.count("\n") == text.count("\r\n")
     if crlf:
         text = text.replace("\r\n", "\n")
-    plans, new_text = _rewrite(text, path, namespace, cluster)
+    new_text = rewrite_text(text, path, edit)
     if new_text == text:
-        return plans, data
+        return data
     if crlf:
         new_text = new_text.replace("\n", "\r\n")
-    return plans, bom + new_text.encode("utf-8")
+    return bom + new_text.encode("utf-8")
 
 
-def replace_files(rewrites: List[Tuple[str, bytes]]) -> List[str]:
+def replace_files(rewrites: List[Tuple[str, bytes]],
+                  expected: Optional[Dict[str, bytes]] = None) -> List[str]:
     """Replace each file by its new content, atomically and all or none: every new
     content is first written to a temporary file in the file's own folder, flushed,
     fsynced and given the original's mode (and owner, where allowed); only when all
-    are ready is each renamed over its original. A read-only file, a full disk or
-    any other failure while preparing replaces nothing."""
+    are ready is each renamed over its original (a symlink's target: the link stays).
+    A read-only file, a full disk or any other failure while preparing replaces
+    nothing; so does a file whose bytes are no longer ``expected[path]`` (what was
+    read: someone changed it since)."""
     import stat
     import tempfile
 
     prepared: List[Tuple[str, str]] = []
     try:
         for path, data in rewrites:
-            info = os.stat(path)
+            real = os.path.realpath(path)
+            info = os.stat(real)
             if not info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
                 raise UsageError(f"{path} is read-only; no file was rewritten")
-            folder = os.path.dirname(os.path.abspath(path))
-            fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".lbip-tmp",
+            folder = os.path.dirname(real)
+            fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=".lbip-tmp",
                                         dir=folder)
             prepared.append((path, temp))
             with os.fdopen(fd, "wb") as fh:
@@ -154,10 +167,17 @@ def replace_files(rewrites: List[Tuple[str, bytes]]) -> List[str]:
             raise UsageError(f"cannot rewrite {exc.filename or path}: {exc.strerror or exc}; "
                              "no file was rewritten") from None
         raise
+    changed = [p for p, _ in prepared if expected is not None and _current_bytes(p) != expected.get(p)]
+    if changed:
+        for _, temp in prepared:
+            if os.path.exists(temp):
+                os.unlink(temp)
+        raise UsageError(f"{', '.join(changed)} changed on disk since it was read; no file was "
+                         "rewritten. Run the command again")
     done: List[str] = []
     for path, temp in prepared:
         try:
-            os.replace(temp, path)
+            os.replace(temp, os.path.realpath(path))
         except OSError as exc:
             left = [p for p, _ in prepared if p not in done and p != path]
             for _, t in prepared[len(done):]:
@@ -167,9 +187,17 @@ def replace_files(rewrites: List[Tuple[str, bytes]]) -> List[str]:
                              f"{', '.join(done) or 'none'}; not rewritten: "
                              f"{', '.join([path] + left)}") from None
         done.append(path)
-    for folder in sorted({os.path.dirname(os.path.abspath(p)) for p in done}):
+    for folder in sorted({os.path.dirname(os.path.realpath(p)) for p in done}):
         _fsync_folder(folder)
     return done
+
+
+def _current_bytes(path: str) -> Optional[bytes]:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None  # gone or unreadable: changed
 
 
 def _fsync_folder(folder: str) -> None:
@@ -185,9 +213,9 @@ def _fsync_folder(folder: str) -> None:
         os.close(fd)
 
 
-def _rewrite(text: str, path: str, namespace: Optional[str],
-             cluster: Optional[Cluster]) -> Tuple[List[ServicePlan], str]:
-    plans: List[ServicePlan] = []
+def _migration_edit(namespace: Optional[str], cluster: Optional[Cluster], plans: List[ServicePlan]) -> "Edit":
+    """migrate's edit for rewrite_text: plans on plain data (collected in ``plans``),
+    then applies them on the round-trip tree."""
 
     def edit(tree: Any, first: bool) -> bool:
         if first:
@@ -196,7 +224,7 @@ def _rewrite(text: str, path: str, namespace: Optional[str],
             return any(p.needs_patch for p in found)
         return _apply_migration(tree, namespace, plans)
 
-    return plans, rewrite_text(text, path, edit)
+    return edit
 
 
 Edit = Callable[[Any, bool], bool]

@@ -35,7 +35,7 @@ class Source:
     """One file of -f as read: its bytes (to rewrite) and its documents."""
 
     name: str
-    original: Any  # snapshot.atomic.Original
+    data: bytes
     documents: List[Any]  # files.Document
 
 
@@ -54,18 +54,26 @@ def check_options(inputs: Inputs, req: PinRequest) -> None:
 
 
 def read_sources(inputs: Inputs) -> List[Source]:
-    from ..snapshot.atomic import decode, read_original
-    from ..snapshot.files import expand_paths, parse_text
+    """Each file read once, as bytes: the plan is made from what is rewritten, and a
+    file changed on disk since is not overwritten."""
+    from ..snapshot.files import expand_paths, parse_text, read_text
 
     sources = []
     for path in expand_paths(inputs.filenames):
         if path == "-":
-            stream: Any = inputs.stdin or sys.stdin
-            text = stream.read()
-            original = decode("<stdin>", text.encode("utf-8"))
-        else:
-            original = read_original(path)
-        sources.append(Source(original.path, original, parse_text(original.text, original.path)))
+            text = read_text(path, inputs.stdin)
+            sources.append(Source("<stdin>", text.encode("utf-8"), parse_text(text, "<stdin>")))
+            continue
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"cannot read {path}: not UTF-8 text ({exc})") from None
+        sources.append(Source(path, data, parse_text(text, path)))
     return sources
 
 
@@ -201,15 +209,16 @@ def _shared_node(obj: Any) -> bool:
 
 
 def rewrite_files(sources: List[Source], pins: Dict[str, str], namespace: str) -> List[str]:
-    from ..snapshot.atomic import write_all
-    from .migrate_files import rewrite_text
+    """migrate --in-place's round trip and writer: all files or none, and none that
+    changed on disk since it was read."""
+    from .migrate_files import replace_files, rewrite_bytes
 
     rewrites = []
     for src in sources:
-        text = rewrite_text(src.original.text, src.name, make_edit(pins, namespace, src.name))
-        if text != src.original.text:
-            rewrites.append((src.original, text))
-    return write_all(rewrites)
+        data = rewrite_bytes(src.data, src.name, make_edit(pins, namespace, src.name))
+        if data != src.data:
+            rewrites.append((src.name, data))
+    return replace_files(rewrites, expected={src.name: src.data for src in sources})
 
 
 def print_objects(sources: List[Source], pins: Dict[str, str], namespace: str) -> None:

@@ -210,22 +210,22 @@ def test_services_already_requesting_keep_their_addresses(tmp_path):
 
 
 def test_a_file_changed_on_disk_since_it_was_read_is_not_overwritten(tmp_path, monkeypatch):
-    from kubectl_lbip.snapshot import atomic
+    import tempfile
 
     root = folder(tmp_path, per_file=2, files=2)
-    real = atomic._prepare
+    real = tempfile.mkstemp
 
-    def meanwhile(original, data):
-        if original.path.endswith("team1.yaml"):
-            with open(original.path, "a") as fh:
+    def meanwhile(*args, **kw):  # someone edits team1.yaml while the new contents are prepared
+        if str(kw.get("prefix", "")).startswith(".team1.yaml"):
+            with open(root / "team1.yaml", "a") as fh:
                 fh.write("# edited by someone else\n")
-        return real(original, data)
+        return real(*args, **kw)
 
-    monkeypatch.setattr(atomic, "_prepare", meanwhile)
+    monkeypatch.setattr(tempfile, "mkstemp", meanwhile)
     before = (root / "team0.yaml").read_bytes()
     r = pin("-f", str(root), "--in-place")
     assert r.exit_code == 2
-    assert "team1.yaml changed on disk since it was read; nothing was written" in r.stderr
+    assert "team1.yaml changed on disk since it was read; no file was rewritten" in r.stderr
     assert (root / "team0.yaml").read_bytes() == before  # all or none
     assert (root / "team1.yaml").read_text().endswith("# edited by someone else\n")
     assert sorted(os.listdir(root)) == ["00-pools.yaml", "team0.yaml", "team1.yaml"]  # no temp left
