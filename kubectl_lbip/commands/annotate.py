@@ -19,7 +19,6 @@ from .common import Inputs
 from .target import find_service
 from .writes import check_dry_run, write_with_retry
 
-FORMATS = ("table", "json", "yaml")
 ANNOTATION_EXISTS = "annotation-exists"
 VALUE_CHANGED = "value-changed"
 
@@ -34,6 +33,24 @@ class AnnotateRequest:
     dry_run: str = "none"
     wait: bool = False
     timeout: str = "30s"
+
+    def validate(self, inputs: Inputs) -> None:
+        """Every combination of options annotate refuses, in one place."""
+        check_dry_run(self.dry_run)
+        if self.auto and self.addresses:
+            raise UsageError("give addresses or --auto, not both")
+        if not self.auto and not self.addresses:
+            raise UsageError("give one or two addresses, or --auto")
+        if inputs.offline and self.dry_run == "server":
+            raise UsageError("--dry-run=server needs a cluster; with -f use --dry-run=client "
+                             "(or nothing: -f never writes)")
+        if inputs.offline and self.wait:
+            raise UsageError("--wait waits for MetalLB on a cluster; with -f nothing is written")
+        if self.wait and self.dry_run != "none":
+            raise UsageError("--wait waits for a write; a dry run writes nothing")
+        if inputs.against_cluster and (self.dry_run == "server" or self.wait):
+            raise UsageError("--against-cluster only reads the cluster and prints the annotated "
+                             "manifest: not with --dry-run=server or --wait")
 
 
 @dataclass
@@ -124,15 +141,7 @@ def _refuse(err: Refused) -> int:
 
 
 def run(inputs: Inputs, req: AnnotateRequest) -> int:
-    inputs.check_output(FORMATS)
-    check_dry_run(req.dry_run)
-    if req.auto and req.addresses:
-        raise UsageError("give addresses or --auto, not both")
-    if not req.auto and not req.addresses:
-        raise UsageError("give one or two addresses, or --auto")
-    if inputs.against_cluster and (req.dry_run == "server" or req.wait):
-        raise UsageError("--against-cluster only reads the cluster and prints the annotated "
-                         "manifest: not with --dry-run=server or --wait")
+    req.validate(inputs)
     if inputs.offline or inputs.against_cluster:
         return _run_offline(inputs, req)
     return _run_live(inputs, req)

@@ -10,9 +10,7 @@ from ..model import rules
 from ..model.cluster import Cluster
 from ..model.rules import ERROR, WARNING, Finding
 from ..model.suggest import usage_counts
-from .common import Inputs, legacy_note
-
-FORMATS = ("table", "wide", "json", "yaml")
+from .common import Inputs, legacy_note, note_empty_namespace
 
 
 def findings_for(cluster: Cluster, namespace: Optional[str] = None) -> List[Finding]:
@@ -46,14 +44,18 @@ def _label(origin: dict) -> str:
 
 
 def run(inputs: Inputs, strict: bool = False) -> int:
-    inputs.check_output(FORMATS)
     snapshot = inputs.snapshot(events=True)
     cluster = snapshot.take_cluster()
-    found = findings_for(cluster, inputs.namespace_filter())
+    namespace = inputs.namespace_filter()
+    found = findings_for(cluster, namespace)
     errors = sum(f.severity == ERROR for f in found)
     warnings = sum(f.severity == WARNING for f in found)
     failing = errors + (warnings if strict else 0)
-    code = EXIT_NEGATIVE if failing else EXIT_OK
+    unchecked = note_empty_namespace(cluster, namespace)
+    if unchecked:  # a CI job must not pass on a namespace it never looked at
+        render.note(f"note: no LoadBalancer service was checked in namespace {namespace}"
+                    + ("; --strict fails on it" if strict else ""))
+    code = EXIT_NEGATIVE if failing or (strict and unchecked) else EXIT_OK
     if (msg := legacy_note(snapshot)):
         render.note(msg)
     overlaid = bool(snapshot.origins)  # --against-cluster: say where each object came from

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence
+from typing import Any, Dict, List, Optional
 
 from ..errors import UsageError
 from ..snapshot import Snapshot
@@ -18,6 +18,9 @@ class Inputs:
     all_namespaces: bool = False
     output: str = "table"
     filenames: List[str] = field(default_factory=list)
+    no_headers: bool = False
+    overrides: Dict[str, Any] = field(default_factory=dict)  # kubectl's global flags
+    request_timeout: Optional[float] = None  # seconds; 0: none; None: live.py's default
     stdin: object = None
     # --against-cluster: the live cluster read as the base, the -f objects laid over it.
     against_cluster: bool = False
@@ -33,17 +36,14 @@ class Inputs:
             raise UsageError("--against-cluster lays the manifests of -f over the live cluster: "
                              "give -f FILE|DIR|-")
 
-    def check_output(self, allowed: Sequence[str]) -> None:
-        if self.output not in allowed:
-            raise UsageError(f"unknown output format {self.output!r}: use one of {', '.join(allowed)}")
-
     def client(self):
         if self.offline:  # a guard: with -f nothing may talk to a cluster
             raise AssertionError("no cluster access with -f")
         if self._client is None:
             from ..snapshot.live import connect
 
-            self._client = connect(self.kubeconfig, self.context)
+            timeout = {} if self.request_timeout is None else {"request_timeout": self.request_timeout}
+            self._client = connect(self.kubeconfig, self.context, **timeout, **self.overrides)
         return self._client
 
     def snapshot(self, events: bool = False, whole_objects: bool = False) -> Snapshot:
@@ -103,3 +103,15 @@ def legacy_note(snapshot: Snapshot) -> Optional[str]:
         return ("note: no IPAddressPool found; read the pools of MetalLB's legacy ConfigMap "
                 "(before v0.13). 'kubectl lbip migrate --configmap' converts it")
     return None
+
+
+def note_empty_namespace(cluster, namespace: Optional[str]) -> bool:
+    """-n naming a namespace without a LoadBalancer service (or that does not exist)
+    is never silent: kubectl's own line on stderr. True when it was printed."""
+    from .. import render
+
+    if namespace and not any(s.namespace == namespace and s.is_load_balancer
+                             for s in cluster.services):
+        render.note(f"No resources found in {namespace} namespace.")
+        return True
+    return False

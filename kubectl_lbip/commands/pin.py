@@ -20,8 +20,6 @@ from ..snapshot.overlay import with_namespace
 from .common import Inputs, legacy_note
 from .writes import check_dry_run
 
-FORMATS = ("table", "json", "yaml")
-
 
 @dataclass
 class PinRequest:
@@ -40,7 +38,6 @@ class Source:
 
 
 def check_options(inputs: Inputs, req: PinRequest) -> None:
-    inputs.check_output(FORMATS)
     check_dry_run(req.dry_run)
     if not inputs.filenames:
         raise UsageError(

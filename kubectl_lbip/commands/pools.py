@@ -8,8 +8,6 @@ from ..model.addresses import IPV4, IPV6
 from ..model.suggest import family_counts
 from .common import Inputs, legacy_note
 
-FORMATS = ("table", "wide", "json", "yaml")
-
 
 def pool_rows(cluster):
     """Plain data for each pool, shared by the table and JSON outputs."""
@@ -31,7 +29,6 @@ def pool_rows(cluster):
 
 
 def run(inputs: Inputs) -> int:
-    inputs.check_output(FORMATS)
     snapshot = inputs.snapshot()
     cluster = snapshot.take_cluster()
     rows = pool_rows(cluster)
@@ -39,6 +36,9 @@ def run(inputs: Inputs) -> int:
         render.note(msg)
     if inputs.output in ("json", "yaml"):
         render.emit({"pools": rows, "legacyConfigMap": snapshot.uses_legacy_config}, inputs.output)
+        return EXIT_OK
+    if inputs.output == "name":
+        render.names("ipaddresspool.metallb.io", [r["name"] for r in rows])
         return EXIT_OK
     if not rows:
         render.note("no IPAddressPool found")
