@@ -161,7 +161,7 @@ def _run_offline(inputs: Inputs, req: AnnotateRequest) -> int:
         return _refuse(err)
     _warn(result)
     raw = snapshot.manifests.get(("Service", svc.namespace, svc.name), svc.raw)  # as written
-    obj = raw if result.patch is None else patched_object(raw, result.patch)
+    obj = raw if result.patch is None else patched_object(raw, result.patch)  # type: ignore[arg-type]
     render.emit(obj, "json" if inputs.output == "json" else "yaml")
     return EXIT_OK
 

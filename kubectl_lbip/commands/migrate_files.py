@@ -42,7 +42,7 @@ def run_files(inputs: Inputs, req: MigrateRequest) -> int:
 
     docs = files.read_documents(inputs.filenames, stdin=inputs.stdin or sys.stdin)
     cluster: Optional[Cluster] = files.load(inputs.filenames, documents=docs).to_cluster()
-    if not cluster.pools:
+    if not cluster.pools:  # type: ignore[union-attr]
         cluster = None  # every request would be "in no pool": say so once instead
         render.note("note: no IPAddressPool in the files, so the migrated requests were not "
                     "checked against MetalLB's rules (add the pools' manifests with -f)")

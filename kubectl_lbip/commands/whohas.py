@@ -26,7 +26,7 @@ def describe(cluster: Cluster, family: str, value: int, namespace: Optional[str]
     """One address: its pool, whether it is free, who uses it and how, and whether
     those users may not share it. With a namespace, only its services are listed
     (and only the conflicts one of them is part of)."""
-    holders = {}
+    holders: dict = {}
     others = False
     for use in cluster.index.uses(family, value):
         if namespace and use.service.namespace != namespace:

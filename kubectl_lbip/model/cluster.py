@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, List, Mapping, Optional, Tuple
+from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from .addresses import Address, family_of
 from .pools import Pool, overlapping_pairs
@@ -78,11 +78,6 @@ class Cluster:
                 return None
             i -= 1
         return None
-
-    def namespace_labels_for(self, namespace: str) -> Mapping[str, str]:
-        labels = dict(self.namespace_labels.get(namespace) or {})
-        labels.setdefault("kubernetes.io/metadata.name", namespace)
-        return labels
 
     def dual_stack_pools(self) -> List[Pool]:
         return [p for p in self.pools if p.valid and len(p.families()) == 2]

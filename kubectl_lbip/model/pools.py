@@ -53,7 +53,6 @@ class Pool:
     allocation: Optional[ServiceAllocation] = None
     errors: Tuple[str, ...] = ()
     legacy: bool = False
-    protocol: str = ""
     status: Dict[str, int] = field(default_factory=dict)
 
     @property
@@ -171,7 +170,7 @@ def pools_from_legacy_config(config: Mapping, namespace: str = "metallb-system")
             name=name, namespace=namespace, addresses=tuple(map(str, addresses)),
             intervals=tuple(intervals), auto_assign=True if auto is None else bool(auto),
             avoid_buggy_ips=bool(entry.get("avoid-buggy-ips", False)), errors=tuple(errors),
-            legacy=True, protocol=str(entry.get("protocol") or "")))
+            legacy=True))
     return pools
 
 

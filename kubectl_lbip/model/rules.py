@@ -225,7 +225,7 @@ def check_service(cluster: Cluster, svc: Service) -> List[Finding]:
             f"{CURRENT}{LB_IPS} ('kubectl lbip migrate' moves it)", WARNING))
     if svc.has_both_requests:
         findings.append(service_finding(
-            svc, BOTH_SPEC_AND_ANNOTATION, f"both {svc.annotation_request.field} and "
+            svc, BOTH_SPEC_AND_ANNOTATION, f"both {svc.annotation_request.field} and "  # type: ignore[union-attr]
             "spec.loadBalancerIP are set; MetalLB allocates nothing ('service can not have "
             f"both'). Fix: keep one ('kubectl lbip migrate' or 'annotate --clear-spec-ip')"))
     elif svc.request is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from .addresses import DUAL, FAMILIES, IPV4, IPV6, is_buggy, to_text
 from .cluster import Cluster
@@ -64,7 +64,7 @@ def _next_with_octet(value: int, octets: List[int]) -> int:
 
 
 def walk_available(cluster: Cluster, pool: Pool, family: str, target: Optional[Service] = None, *,
-                   exclude: Sequence[int] = (), listed_order: bool = False,
+                   exclude: Iterable[int] = (), listed_order: bool = False,
                    held_only: bool = False, include_shared: bool = False,
                    octets: Optional[List[int]] = None) -> Iterator[Tuple[int, bool]]:
     """Addresses of a pool's family the target could take, lowest first (or range by
@@ -133,7 +133,7 @@ def first_available(cluster, pool, family, target, **kw) -> Optional[int]:
 
 
 def take(iterator, n: int) -> list:
-    out = []
+    out: list = []
     for item in iterator:
         if len(out) >= n:
             break
@@ -202,7 +202,7 @@ def _own_addresses(target: Optional[Service], pool: Pool, family: str) -> Dict[s
     if target is None:
         return {}
     held = target.held() or [a for r in target.requests() for a in r.addresses]
-    own = {}
+    own: Dict[str, int] = {}
     for addr in held:
         fam = IPV4 if addr.version == 4 else IPV6
         if (family == DUAL or fam == family) and pool.allocatable(fam, int(addr)):
@@ -251,7 +251,7 @@ def _suggest_in_pool(cluster, pool, family, target, count) -> List[Suggestion]:
         if match is not None:
             twins[octet] = match
     octets = sorted(o for o in twins if not (pool.avoid_buggy_ips and o in (0, 255)))
-    matched = []
+    matched: List[Tuple[int, int]] = []
     for v4, _ in walk_available(cluster, pool, IPV4, target, octets=octets):
         if len(matched) >= count:
             break
@@ -326,7 +326,7 @@ def suggest(cluster: Cluster, family: str, count: int, target: Optional[Service]
             continue
         candidates += _suggest_in_pool(cluster, pool, family, target, count)
     candidates.sort(key=lambda s: (s.rank, s.pool))
-    seen = set()
+    seen: set = set()
     for cand in candidates:
         if len(result.suggestions) >= count:
             break

@@ -97,10 +97,10 @@ class Snapshot:
         for name, labels in ns_labels.items():
             labels.setdefault("kubernetes.io/metadata.name", name)
         if self.uses_legacy_config:
-            pools = pools_from_legacy_config(legacy_config(self.legacy_configmap))
+            pools = pools_from_legacy_config(legacy_config(self.legacy_configmap))  # type: ignore[arg-type]
         else:
             pools = [pool_from_object(p, ns_labels) for p in self.pools]
-        objects = self.services
+        objects: List[Any] = self.services
         if release:
             self.services = []
         services = []
