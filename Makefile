@@ -52,7 +52,8 @@ krew-lock:
 krew-tools:
 	bash packaging/build_krew.sh
 
-# etcd, kube-apiserver and MetalLB's controller for tests/e2e (cached in ~/.cache; ~13 min once).
+# etcd, kube-apiserver and MetalLB's controllers v0.14.9, v0.15.3, v0.16.1 for tests/e2e
+# (cached in ~/.cache; ~27 min once on 2 busy cores).
 e2e-tools:
 	bash tests/e2e/controlplane.sh build
 

@@ -165,6 +165,11 @@ Filenames = Annotated[Optional[List[str]], typer.Option(
     "-f", "--filename", metavar="FILE|DIR|-",
     help="Read manifests instead of the cluster: a file, a directory (recursive .yaml/.yml/.json) "
     "or - for stdin. Repeatable.")]
+MetallbVersion = Annotated[Optional[str], typer.Option(
+    "--metallb-version", metavar="VERSION",
+    help="Apply this MetalLB release's rules (e.g. v0.14.9) instead of the one found in the "
+    "cluster (its controller Deployment's image tag, else its CRDs); with -f the newest is "
+    "assumed otherwise.")]
 
 
 def _flag(*names: str, text: str, metavar: str = "TEXT", kind=Optional[str]):
@@ -197,6 +202,7 @@ _COMMON = [
     ("as_group", _flag("--as-group", metavar="GROUP", kind=Optional[List[str]],
                        text="Impersonate this group (repeatable)."), None),
     ("as_uid", _flag("--as-uid", metavar="UID", text="Impersonate this UID."), None),
+    ("metallb_version", MetallbVersion, None),
     ("request_timeout", Annotated[Optional[str], typer.Option(
         "--request-timeout", metavar="DURATION", callback=_duration,
         help="How long one API request may take in all, e.g. 1s, 2m; 0 waits forever "
@@ -212,10 +218,11 @@ _COMMON_NAMES = [name for name, _, _ in _COMMON]
 class Where:
     """Where a command reads from: files (-f), or the cluster named by kubectl's flags."""
 
-    def __init__(self, filename=None, verbose=0, request_timeout=None, **flags):
+    def __init__(self, filename=None, verbose=0, request_timeout=None, metallb_version=None, **flags):
         self.filenames = list(filename or [])
         self.verbose = verbose
         self.request_timeout = request_timeout
+        self.metallb_version = metallb_version
         self.flags = flags
 
     def inputs(self, namespace=None, output="table", all_namespaces=False, no_headers=False,
@@ -232,7 +239,8 @@ class Where:
         inputs = Inputs(kubeconfig=kubeconfig, context=context, namespace=namespace,
                         all_namespaces=all_namespaces, output=getattr(output, "value", output),
                         filenames=self.filenames, no_headers=no_headers, overrides=flags,
-                        request_timeout=timeout, against_cluster=against_cluster)
+                        request_timeout=timeout, metallb_version=self.metallb_version,
+                        against_cluster=against_cluster)
         inputs.check_against_cluster()
         return inputs
 

@@ -56,6 +56,7 @@ COMMON: Dict[str, Any] = {
     "--as-group": None,
     "--as-uid": None,
     "--request-timeout": None,
+    "--metallb-version": ("v0.14.9", "v0.15.3", "v0.16.1"),  # model.metallb.MEASURED
     "-v": None,
     "--v": None,
     "--verbose": None,

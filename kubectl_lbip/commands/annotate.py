@@ -68,7 +68,7 @@ def plan(cluster: Cluster, svc: Service, req: AnnotateRequest) -> Plan:
         raise Refused([rules.not_load_balancer(svc)])
     texts = req.addresses
     if req.auto:
-        family, why = svc.family()
+        family, why = svc.family(cluster.metallb)
         if family is None:
             raise UsageError(f"service {svc.key}: cannot tell its IP family: {why}")
         found = suggest(cluster, family, 1, svc)
@@ -176,7 +176,7 @@ def _run_live(inputs: Inputs, req: AnnotateRequest) -> int:
     before = failure_marks(client, namespace, req.name) if req.wait else {}
 
     def make_plan(reread: bool):
-        cluster = client.snapshot().to_cluster()
+        cluster = inputs.snapshot().to_cluster()  # the same client, --metallb-version applied
         svc = find_service(cluster, namespace, req.name)
         if reread and req.overwrite and planned:
             _unchanged_since_read(planned[0].service, svc, req)

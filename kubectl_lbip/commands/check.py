@@ -9,8 +9,8 @@ from ..errors import EXIT_NEGATIVE, EXIT_OK
 from ..model import rules
 from ..model.cluster import Cluster
 from ..model.rules import ERROR, WARNING, Finding
-from ..model.suggest import usage_counts
-from .common import Inputs, legacy_note, note_empty_namespace
+from ..model.suggest import full_pool_failure, usage_counts
+from .common import Inputs, legacy_note, note_empty_namespace, release_dict, release_line
 
 
 def findings_for(cluster: Cluster, namespace: Optional[str] = None) -> List[Finding]:
@@ -22,6 +22,7 @@ def findings_for(cluster: Cluster, namespace: Optional[str] = None) -> List[Find
     found += rules.check_conflicts(cluster)
     found += rules.check_dual_stack_pools(cluster)
     found += rules.check_capacity(cluster, lambda pool, family: usage_counts(cluster, pool, family))
+    found += rules.check_full_pools(cluster, full_pool_failure)
     if namespace:
         found = [f for f in found if f.kind != "Service" or f.namespace == namespace]
     return rules.sort_findings(found)
@@ -60,7 +61,8 @@ def run(inputs: Inputs, strict: bool = False) -> int:
         render.note(msg)
     overlaid = bool(snapshot.origins)  # --against-cluster: say where each object came from
     if inputs.output in ("json", "yaml"):
-        render.emit({"findings": [dict(f.to_dict(), **_origin(snapshot, f)) if overlaid
+        render.emit({"metallb": release_dict(snapshot),
+                     "findings": [dict(f.to_dict(), **_origin(snapshot, f)) if overlaid
                                   else f.to_dict() for f in found]}, inputs.output)
         return code
     if found:
@@ -69,5 +71,6 @@ def run(inputs: Inputs, strict: bool = False) -> int:
         render.out(render.table(rows, ["severity", "code", "object"]
                                 + (["from"] if overlaid else []) + ["message"]))
     render.note(f"{errors} error(s), {warnings} warning(s)"
-                + (" (warnings count: --strict)" if strict and warnings else ""))
+                + (" (warnings count: --strict)" if strict and warnings else "")
+                + f"; {release_line(snapshot)}")
     return code

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from ..errors import UsageError
+from ..model import metallb
+from ..model.metallb import Release
 from ..snapshot import Snapshot
 
 
@@ -22,6 +24,7 @@ class Inputs:
     overrides: Dict[str, Any] = field(default_factory=dict)  # kubectl's global flags
     request_timeout: Optional[float] = None  # seconds; 0: none; None: live.py's default
     stdin: object = None
+    metallb_version: Optional[str] = None  # --metallb-version
     # --against-cluster: the live cluster read as the base, the -f objects laid over it.
     against_cluster: bool = False
     _client: object = None
@@ -49,14 +52,40 @@ class Inputs:
     def snapshot(self, events: bool = False, whole_objects: bool = False) -> Snapshot:
         """The objects a command reads. From files, only the fields the model reads
         are kept, unless the command prints objects back (``whole_objects``)."""
+        flagged = self.flagged_release()
         if self.offline:
             from ..snapshot import files
 
-            return files.load(self.filenames, stdin=self.stdin or sys.stdin,
+            snap = files.load(self.filenames, stdin=self.stdin or sys.stdin,
                               trimmed=not whole_objects)
+            snap.metallb = flagged or Release.newest_assumed(
+                "reading manifests; --metallb-version to choose")
+            return snap
         if self.against_cluster:
             return self.overlaid_snapshot(events=events, whole_objects=whole_objects)
-        return self.client().snapshot(events=events)
+        return self.live_snapshot(events=events)
+
+    def live_snapshot(self, events: bool = False) -> Snapshot:
+        """The live cluster's objects, with the MetalLB release --metallb-version
+        names, else the one the cluster runs."""
+        flagged = self.flagged_release()
+        if flagged is None:
+            return self.client().snapshot(events=events)
+        # the flag decides: no need to look for the release
+        snap = self.client().snapshot(events=events, metallb_release=False)
+        snap.metallb = flagged
+        return snap
+
+    def flagged_release(self) -> Optional[Release]:
+        """--metallb-version as a Release (it overrides what the cluster says)."""
+        if self.metallb_version is None:
+            return None
+        try:
+            version = metallb.parse(self.metallb_version)
+        except metallb.VersionError as exc:
+            raise UsageError(f"--metallb-version: {exc}") from None
+        label = "v" + self.metallb_version.strip().lstrip("v")
+        return Release(version, label, "flag", "--metallb-version")
 
     def file_objects(self, whole_objects: bool = False):
         """(file name, object) for every object of -f the model reads, file by file
@@ -80,7 +109,7 @@ class Inputs:
 
         self.check_against_cluster()
         objects = self.file_objects(whole_objects)
-        live = self.client().snapshot(events=events)
+        live = self.live_snapshot(events=events)
         return overlay_snapshot(live, objects, self.default_namespace(), keep_objects=whole_objects)
 
     def default_namespace(self) -> str:
@@ -96,6 +125,15 @@ class Inputs:
         if self.all_namespaces:
             return None
         return self.namespace or None
+
+
+def release_line(snapshot: Snapshot) -> str:
+    """Which MetalLB the answer is for, as pools' header and check's summary say it."""
+    return (snapshot.metallb or Release.newest_assumed("nothing to tell from")).describe()
+
+
+def release_dict(snapshot: Snapshot) -> dict:
+    return (snapshot.metallb or Release.newest_assumed("nothing to tell from")).to_dict()
 
 
 def legacy_note(snapshot: Snapshot) -> Optional[str]:

@@ -11,7 +11,7 @@ from ..model.addresses import DUAL, IPV4, IPV6
 from ..model.cluster import Cluster
 from ..model.services import CURRENT, LB_IPS, Service
 from ..model.suggest import SuggestResult, family_counts, metallb_pick, suggest
-from .common import Inputs, legacy_note, note_empty_namespace
+from .common import Inputs, legacy_note, note_empty_namespace, release_dict, release_line
 from .target import check_family, described_service, find_service
 
 MAX_COUNT = 10_000  # suggestions are built in memory: --count is capped (README: Limits)
@@ -44,7 +44,7 @@ def resolve_target(cluster: Cluster, inputs: Inputs, query: FreeQuery):
     family = check_family(query.family)
     if query.for_service:
         target = find_service(cluster, inputs.default_namespace(), query.for_service)
-        svc_family, why = target.family()
+        svc_family, why = target.family(cluster.metallb)
         if svc_family is None:
             raise UsageError(f"service {target.key}: cannot tell its IP family: {why}")
         if family and family != svc_family:
@@ -100,6 +100,7 @@ def run(inputs: Inputs, query: FreeQuery) -> int:
     }
     if pick is not None:
         data["metallbPick"] = pick.to_dict()
+        data["metallb"] = release_dict(snapshot)
     code = EXIT_OK if result.suggestions else EXIT_NEGATIVE
 
     if inputs.output in ("json", "yaml"):
@@ -112,6 +113,8 @@ def run(inputs: Inputs, query: FreeQuery) -> int:
             render.note(text)
         return code
     _table(data, result, pick, inputs.output == "wide")
+    if pick is not None:  # the pick follows the release's rules: say which
+        render.note(release_line(snapshot))
     return code
 
 

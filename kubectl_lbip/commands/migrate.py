@@ -49,7 +49,7 @@ def run(inputs: Inputs, req: MigrateRequest) -> int:
 # --- live cluster
 def _run_live(inputs: Inputs, req: MigrateRequest) -> int:
     client = inputs.client()
-    cluster = client.snapshot().to_cluster()
+    cluster = inputs.snapshot().to_cluster()  # the same client, --metallb-version applied
     namespace = inputs.namespace_filter()
     services = [s for s in cluster.services if namespace is None or s.namespace == namespace]
     outcomes = initial(plan_all(cluster, services))

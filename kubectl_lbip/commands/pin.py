@@ -101,11 +101,12 @@ def run(inputs: Inputs, req: PinRequest) -> int:
     if inputs.against_cluster:
         from ..snapshot.overlay import overlay_snapshot
 
-        snapshot = overlay_snapshot(inputs.client().snapshot(), objects, namespace)
+        snapshot = overlay_snapshot(inputs.live_snapshot(), objects, namespace)
     else:
         from ..snapshot.files import classify
 
         snapshot = classify((obj for _, obj in objects), Snapshot(source="files: " + ", ".join(inputs.filenames)))
+        snapshot.metallb = inputs.flagged_release()  # --metallb-version; else the newest
     if msg := legacy_note(snapshot):
         render.note(msg)
     cluster = snapshot.to_cluster()

@@ -6,7 +6,7 @@ from .. import render
 from ..errors import EXIT_OK
 from ..model.addresses import IPV4, IPV6
 from ..model.suggest import family_counts
-from .common import Inputs, legacy_note
+from .common import Inputs, legacy_note, release_dict, release_line
 
 
 def pool_rows(cluster):
@@ -35,11 +35,13 @@ def run(inputs: Inputs) -> int:
     if (msg := legacy_note(snapshot)):
         render.note(msg)
     if inputs.output in ("json", "yaml"):
-        render.emit({"pools": rows, "legacyConfigMap": snapshot.uses_legacy_config}, inputs.output)
+        render.emit({"metallb": release_dict(snapshot), "pools": rows,
+                     "legacyConfigMap": snapshot.uses_legacy_config}, inputs.output)
         return EXIT_OK
     if inputs.output == "name":
         render.names("ipaddresspool.metallb.io", [r["name"] for r in rows])
         return EXIT_OK
+    render.note(release_line(snapshot))
     if not rows:
         render.note("no IPAddressPool found")
         return EXIT_OK

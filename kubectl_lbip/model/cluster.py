@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from .addresses import Address, family_of
+from .metallb import NEWEST, Version
 from .pools import Pool, overlapping_pairs
 from .services import Service
 from .usage import UsageIndex
@@ -25,6 +26,8 @@ class Cluster:
     # Keys of services from manifests laid over a live cluster (--against-cluster):
     # not applied yet, so what they hold and request is an intention, not a fact.
     planned: FrozenSet[str] = frozenset()
+    # The MetalLB release whose rules apply (metallb.py has where they differ).
+    metallb: Version = NEWEST
 
     def __post_init__(self) -> None:
         self.index = UsageIndex(self.services)

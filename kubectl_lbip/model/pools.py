@@ -7,6 +7,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 from .addresses import (FAMILIES, AddressError, Interval, buggy_count, is_buggy,
                         parse_pool_address)
+from .metallb import NEWEST, Version, priority_only_pool_serves_every_service
 from .selectors import Selector, SelectorError, selector_list
 
 
@@ -110,14 +111,15 @@ class Pool:
         selectors = "; ".join(map(str, alloc.service_selectors)) if alloc else ""
         return f"pool {self.name} serves only services whose labels match {selectors}"
 
-    def pinned_for(self, namespace: str) -> bool:
+    def pinned_for(self, namespace: str, metallb: Version = NEWEST) -> bool:
         """Whether MetalLB's automatic allocation tries this pool first for a service
         in ``namespace`` (its pools ByNamespace or ByServiceSelector)."""
         alloc = self.allocation
         if alloc is None:
             return False
         by_namespace = namespace in alloc.namespaces
-        by_selector = bool(alloc.service_selectors) or alloc.matches_all_services
+        by_selector = bool(alloc.service_selectors) or (
+            alloc.matches_all_services and priority_only_pool_serves_every_service(metallb))
         return by_namespace or by_selector
 
     def restriction(self) -> str:

@@ -12,6 +12,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from .addresses import DUAL, FAMILIES, IPV4, IPV6, is_buggy, to_text
 from .cluster import Cluster
+from .metallb import full_pool_message, single_stack_follows_cluster_ip
 from .pools import Pool
 from .rules import check_request, make_request, sharing_conflict
 from .services import ASSIGNED, Service
@@ -385,7 +386,7 @@ def _priority_tiers(pools: List[Pool]) -> List[List[Pool]]:
 
 
 def metallb_pick(cluster: Cluster, target: Service) -> Pick:
-    family, why = target.family()
+    family, why = target.family(cluster.metallb)
     if family is None:
         return Pick([], note=f"MetalLB allocates nothing: {why}")
     policy = target.ip_family_policy or "SingleStack"
@@ -402,13 +403,21 @@ def metallb_pick(cluster: Cluster, target: Service) -> Pick:
         tiers = [[pool]]
         fallback: List[List[Pool]] = []
     else:
-        pinned = [p for p in valid if p.auto_assign and p.pinned_for(target.namespace)
+        pinned = [p for p in valid if p.auto_assign
+                  and p.pinned_for(target.namespace, cluster.metallb)
                   and p.admits(target.namespace, target.labels)]
         tiers = _priority_tiers(pinned)
         fallback = [[p for p in valid if p.auto_assign and p.allocation is None]]
 
     for tier_list in (tiers, fallback):
         winners = _best_pools(cluster, tier_list, target, family, policy, primary, secondary)
+        if winners and family != DUAL and policy == "PreferDualStack" \
+                and not single_stack_follows_cluster_ip(cluster.metallb):
+            # v0.14: a single-stack service with PreferDualStack (one clusterIP) takes
+            # an address of each family from a pool that has both
+            winners = [(pool, {**chosen, **{f: a for f, a in _offer(cluster, pool, target).items()
+                                            if a is not None}})
+                       for pool, chosen in winners]
         if winners:
             candidates = []
             for pool, chosen in winners:
@@ -422,6 +431,26 @@ def metallb_pick(cluster: Cluster, target: Service) -> Pick:
                 pick.note = "MetalLB picks among these pools in no fixed order"
             return pick
     return Pick([], note="no available IPs: MetalLB would leave the service Pending")
+
+
+def full_pool_failure(cluster: Cluster, target: Service) -> Optional[Tuple[Pool, str]]:
+    """A service without a request, holding nothing, whose address-pool annotation
+    names a pool that has the service's families but no free address for it:
+    (the pool, what the cluster's MetalLB release says to the service)."""
+    if not target.pool_annotation or target.request is not None or target.ingress:
+        return None
+    pool = cluster.pool(target.pool_annotation)
+    if pool is None or not pool.valid or not pool.admits(target.namespace, target.labels):
+        return None
+    family, _ = target.family(cluster.metallb)
+    needed = FAMILIES if family == DUAL else (family,)
+    if family is None or any(f not in pool.families() for f in needed):
+        return None
+    offer = _offer(cluster, pool, target)
+    if _select(offer, family, target.ip_family_policy or "SingleStack"):
+        return None
+    other_free = any(v is not None for v in offer.values())
+    return pool, full_pool_message(cluster.metallb, pool.name, family, other_free)
 
 
 def _text(family, value):

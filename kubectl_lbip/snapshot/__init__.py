@@ -11,6 +11,7 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple, Type
 
 from ..errors import InputError, LbipError, UsageError
 from ..model.cluster import Cluster
+from ..model.metallb import NEWEST, Release
 from ..model.pools import pool_from_object, pools_from_legacy_config
 from ..model.selectors import labels_of
 from ..model.services import Service
@@ -67,6 +68,18 @@ class Snapshot:
     def origin(self, kind: str, namespace: str, name: str) -> Any:
         """Where an object came from (an overlay.Origin), or None outside --against-cluster."""
         return self.origins.get((kind, namespace, name))
+    # Which MetalLB runs (live: found by LiveClient; otherwise set by the command).
+    metallb: Optional[Release] = None
+
+    @property
+    def pools_namespace(self) -> str:
+        """Where MetalLB's objects live: the namespace most pools are in."""
+        counts: Dict[str, int] = {}
+        for p in self.pools:
+            ns = (p.get("metadata") or {}).get("namespace") or ""
+            if ns:
+                counts[ns] = counts.get(ns, 0) + 1
+        return max(sorted(counts), key=counts.__getitem__) if counts else LEGACY_CONFIGMAP[0]
 
     @property
     def uses_legacy_config(self) -> bool:
@@ -110,7 +123,8 @@ class Snapshot:
                 objects[i] = None  # freed now, not after the whole list is built
         return Cluster(pools, services, ns_labels, dict(self.allocation_failures),
                        legacy_config=self.uses_legacy_config, live=self.live,
-                       planned=frozenset(self.planned))
+                       planned=frozenset(self.planned),
+                       metallb=self.metallb.version if self.metallb else NEWEST)
 
 
 def legacy_config(configmap: Dict[str, Any], source: str = "",

@@ -27,6 +27,7 @@ from ..errors import (
     ResponseError,
     UsageError,
 )
+from ..model import metallb
 from . import LEGACY_CONFIGMAP, Snapshot, checked_role, shape
 from .trim import trim_namespace, trim_pool, trim_service
 
@@ -44,6 +45,8 @@ POOLS_PATH = "/apis/metallb.io/v1beta1/ipaddresspools"
 SERVICES_PATH = "/api/v1/services"
 NAMESPACES_PATH = "/api/v1/namespaces"
 EVENTS_PATH = "/api/v1/events"
+METALLB_GROUP_PATH = "/apis/metallb.io/v1beta1"
+DEPLOYMENTS_PATH = "/apis/apps/v1/namespaces/{}/deployments"
 
 _RESOURCE_NAMES = {
     POOLS_PATH: "ipaddresspools.metallb.io",
@@ -249,7 +252,7 @@ class LiveClient:
         page = self.request("GET", path, [("fieldSelector", selector)])
         return [e for e in self._page_items(page, path, 0)]
 
-    def snapshot(self, events: bool = False) -> Snapshot:
+    def snapshot(self, events: bool = False, metallb_release: bool = True) -> Snapshot:
         snap = Snapshot(source=f"cluster {self.server} (context {self.context or 'in-cluster'})",
                         live=True, keep_objects=False)
         try:
@@ -262,7 +265,55 @@ class LiveClient:
             snap.namespaces = list(self.list_all(NAMESPACES_PATH, trim_namespace))
         if events:
             snap.allocation_failures = self.allocation_failures()
+        if metallb_release:
+            snap.metallb = self.metallb_release(snap.pools_namespace,
+                                                legacy=snap.uses_legacy_config)
         return snap
+
+    def metallb_release(self, namespace: str, legacy: bool = False) -> metallb.Release:
+        """Which MetalLB runs: the image tag of its controller Deployment in the
+        namespace of the pools; without read access to Deployments (or no tag to
+        read), from the metallb.io resources the API server serves."""
+        readable = True
+        try:
+            deployments = self.list_all(DEPLOYMENTS_PATH.format(segment(namespace)),
+                                        _trim_deployment)
+        except (AccessError, NotFound, ResponseError) as exc:
+            log.info("MetalLB release: cannot list Deployments in %s (%s); told from the CRDs "
+                     "served", namespace, _short(exc))
+            deployments, readable = [], False
+        for dep in deployments:
+            for image in dep["images"]:
+                if not metallb.is_controller_image(image):
+                    continue
+                version = metallb.version_from_image(image)
+                where = f"from deployment {namespace}/{dep['name']}, image {image}"
+                if version is not None:
+                    return metallb.Release(version, metallb.text(version), "deployment", where)
+                log.info("MetalLB release: %s has no version in its tag; told from the CRDs "
+                         "served", where)
+        if readable and not legacy:
+            log.info("MetalLB release: no controller image with a version among the "
+                     "Deployments in %s; told from the CRDs served", namespace)
+        if legacy:
+            return metallb.Release.newest_assumed(
+                "only its legacy ConfigMap, from before v0.13, is read")
+        try:
+            group = self.request("GET", METALLB_GROUP_PATH)
+        except (AccessError, NotFound, ResponseError) as exc:
+            log.info("MetalLB release: cannot read %s (%s); the newest assumed",
+                     METALLB_GROUP_PATH, _short(exc))
+            return metallb.Release.newest_assumed("neither its Deployment nor its CRDs readable")
+        resources = group.get("resources") if isinstance(group, dict) else None
+        names = [str(r.get("name") or "") for r in resources
+                 if isinstance(r, dict)] if isinstance(resources, list) else []
+        found = metallb.version_from_resources(names)
+        if found is None:
+            return metallb.Release.newest_assumed("no MetalLB resource served")
+        label, version = found
+        log.info("MetalLB release: %s, told from the metallb.io resources served (%s)", label,
+                 ", ".join(sorted(n for n in names if "/" not in n)))
+        return metallb.Release(version, label, "crds", "from the metallb.io CRDs served")
 
     def _legacy_configmap(self) -> Dict[str, Any]:
         ns, name = LEGACY_CONFIGMAP
@@ -304,6 +355,18 @@ class _DeadlinePassed(Exception):
     """The request deadline passed; translated into a ClusterError naming it."""
 
 
+def _trim_deployment(obj: Any) -> dict:
+    """A Deployment's name and container images (any other shape: none)."""
+    def field(parent: Any, key: str) -> Any:
+        return parent.get(key) if isinstance(parent, dict) else None
+
+    spec = field(field(field(obj, "spec"), "template"), "spec")
+    containers = field(spec, "containers")
+    images = [str(c.get("image") or "") for c in containers
+              if isinstance(c, dict)] if isinstance(containers, list) else []
+    return {"name": str(field(field(obj, "metadata"), "name") or ""), "images": images}
+
+
 def segment(text: str) -> str:
     """One URL path segment: every name that reaches a URL is percent-encoded, so a
     name such as ``x/../../secrets/s`` stays one (invalid) name, never a path."""
@@ -331,7 +394,8 @@ def _status_message(exc) -> str:
 
 def _is_collection(path: str) -> bool:
     parts = path.strip("/").split("/")
-    return parts[-1] in ("services", "ipaddresspools", "namespaces", "events", "configmaps")
+    return parts[-1] in ("services", "ipaddresspools", "namespaces", "events", "configmaps",
+                         "deployments")
 
 
 def _resource_of(path: str) -> str:
@@ -344,6 +408,8 @@ def _resource_of(path: str) -> str:
         return "services"
     if "configmaps" in parts:
         return "configmaps"
+    if parts[-1] == "deployments":
+        return "deployments.apps"
     return base
 
 

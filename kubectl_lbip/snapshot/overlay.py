@@ -137,6 +137,7 @@ def overlay_snapshot(
         keep_objects=keep_objects,
         allocation_failures=dict(live.allocation_failures),
     )
+    snap.metallb = live.metallb  # the cluster's MetalLB release
     classify((obj for obj, _ in merged), snap)
     originals = {object_key(with_namespace(obj, default_namespace)): obj for _, obj in files}
     for obj, origin in merged:

@@ -225,3 +225,10 @@ def test_completion_imports_no_heavy_module():
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert r.stdout.strip() == "[]", r.stdout + r.stderr
+
+
+def test_metallb_version_choices_are_the_measured_releases():
+    from kubectl_lbip import complete
+    from kubectl_lbip.model.metallb import MEASURED
+
+    assert tuple(complete.COMMON["--metallb-version"]) == MEASURED

@@ -167,7 +167,7 @@ ALL = {"table", "wide", "json", "yaml", "name", "annotation", "xml"}
 @pytest.mark.parametrize("command", sorted(OUTPUTS))
 def test_help_lists_exactly_the_output_values(command):
     text = run([command, "--help"]).stdout
-    assert "<" + "|".join(OUTPUTS[command]) + ">" in " ".join(text.split())
+    assert "[" + "|".join(OUTPUTS[command]) + "]" in " ".join(text.split())
 
 
 @pytest.mark.parametrize(
@@ -216,7 +216,7 @@ def test_help_says_kubectl_lbip_and_shows_examples(command):
     examples = [line for line in text.splitlines() if line.strip().startswith("kubectl lbip ")]
     assert examples, text
     err = run([command, "--no-such-flag"]).stderr
-    assert f"Try 'kubectl lbip {command} -h' for help." in err
+    assert f"Try 'kubectl lbip {command} --help' for help." in err
 
 
 def test_help_names_the_request_timeout_default():
