@@ -107,6 +107,12 @@ class CheckFormat(str, Enum):
     yaml = "yaml"
 
 
+class WhyFormat(str, Enum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
 class AnnotateFormat(str, Enum):
     yaml = "yaml"
     json = "json"
@@ -141,6 +147,7 @@ PoolsOutput = Annotated[PoolsFormat, typer.Option("-o", "--output", help=_FORMAT
 FreeOutput = Annotated[FreeFormat, typer.Option("-o", "--output", help=_FORMAT)]
 WhoHasOutput = Annotated[WhoHasFormat, typer.Option("-o", "--output", help=_FORMAT)]
 CheckOutput = Annotated[CheckFormat, typer.Option("-o", "--output", help=_FORMAT)]
+WhyOutput = Annotated[WhyFormat, typer.Option("-o", "--output", help=_FORMAT)]
 MigrateOutput = Annotated[MigrateFormat, typer.Option("-o", "--output", help=_FORMAT)]
 PinOutput = Annotated[PinFormat, typer.Option(
     "-o", "--output", help="table: the plan on stderr, the pinned manifests on stdout (unless "
@@ -452,6 +459,33 @@ def check(
     from .commands import check as cmd
 
     return cmd.run(where.inputs(namespace, output, all_namespaces, no_headers, against_cluster), strict)
+
+
+@app.command(cls=KubectlCommand)
+@kubectl_command
+def why(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The LoadBalancer service.")],
+    output: WhyOutput = WhyFormat.table,
+    no_headers: NoHeaders = False,
+    namespace: Namespace = None,
+    *,
+    where: Where,
+) -> int:
+    """Explain one LoadBalancer service end to end: request, MetalLB's answer, findings,
+    pool, advertisements and their nodes, speakers, endpoints; then the first fix.
+
+    Exit 0 when nothing blocks the service, 1 otherwise, 2 when it does not exist or is
+    not a LoadBalancer.
+
+    \b
+    Examples:
+      kubectl lbip why frontend -n shop
+      kubectl lbip why gateway -n payments -o json
+      kubectl lbip why web -n team-a -f dump.yaml
+    """
+    from .commands import why as cmd
+
+    return cmd.run(where.inputs(namespace, output, no_headers=no_headers), name)
 
 
 DryRun = Annotated[DryRunChoice, typer.Option(

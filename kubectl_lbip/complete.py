@@ -102,6 +102,12 @@ COMMANDS: Dict[str, Tuple[str, Dict[str, Any], Sequence[str], Sequence[Any]]] = 
         ("--no-headers", "-A", "--all-namespaces", "--strict", "--against-cluster"),
         (),
     ),
+    "why": (
+        "Explain one LoadBalancer service end to end, and what to fix first",
+        {**NS, "-o": ("table", "json", "yaml")},
+        ("--no-headers",),
+        (SERVICE,),
+    ),
     "annotate": (
         "Pin addresses on a service, checked against MetalLB's rules",
         {**NS, "-o": ("yaml", "json"), "--dry-run": DRY_RUN, "--timeout": None},

@@ -6,7 +6,7 @@ from typing import List, Optional
 
 from .. import render
 from ..errors import EXIT_NEGATIVE, EXIT_OK
-from ..model import rules
+from ..model import announce, rules
 from ..model.cluster import Cluster
 from ..model.rules import ERROR, WARNING, Finding
 from ..model.suggest import full_pool_failure, usage_counts
@@ -23,6 +23,8 @@ def findings_for(cluster: Cluster, namespace: Optional[str] = None) -> List[Find
     found += rules.check_dual_stack_pools(cluster)
     found += rules.check_capacity(cluster, lambda pool, family: usage_counts(cluster, pool, family))
     found += rules.check_full_pools(cluster, full_pool_failure)
+    if cluster.network is not None:  # past allocation: advertisements, nodes, MetalLB's status
+        found += announce.check_network(cluster, cluster.network)
     if namespace:
         found = [f for f in found if f.kind != "Service" or f.namespace == namespace]
     return rules.sort_findings(found)
@@ -44,9 +46,20 @@ def _label(origin: dict) -> str:
     return origin["file"] or origin["source"]
 
 
+def not_checked(cluster: Cluster) -> List[str]:
+    """The kinds check reads past allocation that the input did not have."""
+    if cluster.network is None:
+        return []
+    absent = cluster.network.absent_kinds(announce.CHECK_KINDS)
+    if cluster.pools and not any(announce.status_counters(p) for p in cluster.pools):
+        absent.append("IPAddressPool status")
+    return absent
+
+
 def run(inputs: Inputs, strict: bool = False) -> int:
-    snapshot = inputs.snapshot(events=True)
+    snapshot = inputs.snapshot(events=True, network=True)
     cluster = snapshot.take_cluster()
+    absent = not_checked(cluster)
     namespace = inputs.namespace_filter()
     found = findings_for(cluster, namespace)
     errors = sum(f.severity == ERROR for f in found)
@@ -60,10 +73,14 @@ def run(inputs: Inputs, strict: bool = False) -> int:
     if (msg := legacy_note(snapshot)):
         render.note(msg)
     overlaid = bool(snapshot.origins)  # --against-cluster: say where each object came from
+    for msg in snapshot.network_notes:
+        render.note(msg)
     if inputs.output in ("json", "yaml"):
         render.emit({"metallb": release_dict(snapshot),
                      "findings": [dict(f.to_dict(), **_origin(snapshot, f)) if overlaid
-                                  else f.to_dict() for f in found]}, inputs.output)
+                                  else f.to_dict() for f in found],
+                     "notChecked": absent},
+                    inputs.output)
         return code
     if found:
         rows = [[f.severity, f.code, f.object] + ([_label(_origin(snapshot, f))] if overlaid else [])
@@ -72,5 +89,6 @@ def run(inputs: Inputs, strict: bool = False) -> int:
                                 + (["from"] if overlaid else []) + ["message"]))
     render.note(f"{errors} error(s), {warnings} warning(s)"
                 + (" (warnings count: --strict)" if strict and warnings else "")
+                + (f"; not checked, absent from the input: {', '.join(absent)}" if absent else "")
                 + f"; {release_line(snapshot)}")
     return code

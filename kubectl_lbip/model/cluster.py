@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, List, Optional, Tuple
+from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 
 from .addresses import Address, family_of
 from .metallb import NEWEST, Version
@@ -26,6 +26,9 @@ class Cluster:
     # Keys of services from manifests laid over a live cluster (--against-cluster):
     # not applied yet, so what they hold and request is an intention, not a fact.
     planned: FrozenSet[str] = frozenset()
+    # Past allocation: advertisements, nodes, ... (a model.announce.Network, which
+    # imports this module: not named here, so that the import graph has no cycle), or None
+    network: Optional[Any] = None
     # The MetalLB release whose rules apply (metallb.py has where they differ).
     metallb: Version = NEWEST
 

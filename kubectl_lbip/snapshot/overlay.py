@@ -138,6 +138,9 @@ def overlay_snapshot(
         allocation_failures=dict(live.allocation_failures),
     )
     snap.metallb = live.metallb  # the cluster's MetalLB release
+    # past allocation: the cluster's advertisements, nodes, ... (files add none of them)
+    snap.network_objects, snap.network_present = live.network_objects, live.network_present
+    snap.network_notes = list(live.network_notes)
     classify((obj for obj, _ in merged), snap)
     originals = {object_key(with_namespace(obj, default_namespace)): obj for _, obj in files}
     for obj, origin in merged:
