@@ -59,7 +59,7 @@ if command == "who-has":
     queries = whohas.parse_queries([ip])
     inputs = Inputs(filenames=[path])
     if hasattr(whohas, "load"):
-        cluster = whohas.load(inputs, queries)
+        cluster = whohas.load(inputs, queries)[1]
     else:
         cluster = inputs.snapshot().take_cluster()
 else:

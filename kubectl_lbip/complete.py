@@ -87,19 +87,19 @@ COMMANDS: Dict[str, Tuple[str, Dict[str, Any], Sequence[str], Sequence[Any]]] = 
             "--ports": None,
             "--pool": POOL,
         },
-        ("--no-headers",),
+        ("--no-headers", "--against-cluster"),
         (),
     ),
     "who-has": (
         "Which services hold or request an address",
         {**NS, "-o": ("table", "json", "yaml", "name")},
-        ("--no-headers", "-A", "--all-namespaces"),
+        ("--no-headers", "-A", "--all-namespaces", "--against-cluster"),
         (),
     ),
     "check": (
         "Lint a cluster or manifests for what MetalLB would punish",
         {**NS, "-o": ("table", "json", "yaml")},
-        ("--no-headers", "-A", "--all-namespaces", "--strict"),
+        ("--no-headers", "-A", "--all-namespaces", "--strict", "--against-cluster"),
         (),
     ),
     "why": (
@@ -111,13 +111,19 @@ COMMANDS: Dict[str, Tuple[str, Dict[str, Any], Sequence[str], Sequence[Any]]] = 
     "annotate": (
         "Pin addresses on a service, checked against MetalLB's rules",
         {**NS, "-o": ("yaml", "json"), "--dry-run": DRY_RUN, "--timeout": None},
-        ("--auto", "--overwrite", "--clear-spec-ip", "--wait"),
+        ("--auto", "--overwrite", "--clear-spec-ip", "--wait", "--against-cluster"),
         (SERVICE,),
     ),
     "migrate": (
         "Move deprecated MetalLB annotations to metallb.io/*",
         {**NS, "-o": ("table", "json", "yaml"), "--dry-run": DRY_RUN, "--backup": FILE, "--restore": FILE},
         ("--no-headers", "-A", "--all-namespaces", "-y", "--yes", "--in-place", "--configmap", "--force"),
+        (),
+    ),
+    "pin": (
+        "Pin an address on every service of manifests that requests none",
+        {**NS, "-o": ("table", "json", "yaml"), "--dry-run": DRY_RUN},
+        ("--no-headers", "--in-place", "--partial", "--against-cluster"),
         (),
     ),
     "version": ("Print the plugin's version", {}, ("-h", "--help"), ()),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from .. import render
 from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
@@ -10,6 +10,7 @@ from ..model import announce
 from ..model.addresses import AddressError, Interval, parse_network, to_text
 from ..model.cluster import Cluster
 from ..model.rules import sharing_conflict
+from ..snapshot import Snapshot
 from .common import Inputs, note_empty_namespace
 
 
@@ -76,15 +77,16 @@ def answer(cluster: Cluster, queries: Sequence[Interval],
     return results
 
 
-def load(inputs: Inputs, queries: Sequence[Interval], prefilter: bool = True) -> Cluster:
-    """The model who-has answers from. From a large JSON list only the services
-    whose text could name a queried address are modelled (snapshot/prefilter.py):
-    the answer is the same as from the model of every service, which is what
-    ``prefilter=False`` builds (the tests compare the two)."""
+def load(inputs: Inputs, queries: Sequence[Interval], prefilter: bool = True) -> Tuple[Snapshot, Cluster]:
+    """The snapshot and the model who-has answers from. From a large JSON list (-f
+    alone) only the services whose text could name a queried address are modelled
+    (snapshot/prefilter.py): the answer is the same as from the model of every
+    service, which is what ``prefilter=False`` builds (the tests compare the two)."""
     from ..snapshot.prefilter import selecting
 
     network = (announce.L2ADV, announce.BGPADV)  # the advertisements: ANNOUNCED BY
-    return inputs.snapshot(network=network, select=selecting(queries) if prefilter else None).take_cluster()
+    snapshot = inputs.snapshot(network=network, select=selecting(queries) if prefilter else None)
+    return snapshot, snapshot.take_cluster()
 
 
 def run(inputs: Inputs, texts: Sequence[str]) -> int:
@@ -92,9 +94,16 @@ def run(inputs: Inputs, texts: Sequence[str]) -> int:
     namespace = inputs.namespace_filter()
     # With -n, whether the namespace has a LoadBalancer service at all is asked of
     # every service (kubectl's "No resources found"): no text test then.
-    cluster = load(inputs, queries, prefilter=not namespace)
+    snapshot, cluster = load(inputs, queries, prefilter=not namespace)
     note_empty_namespace(cluster, namespace)
     results = answer(cluster, queries, namespace)
+    overlaid = bool(snapshot.origins)  # --against-cluster: where each holder came from
+    if overlaid:
+        from ..snapshot.overlay import origin_fields
+
+        for r in results:
+            for h in r["holders"]:
+                h.update(origin_fields(snapshot, "Service", h["namespace"], h["name"]))
     code = EXIT_OK if any(r["holders"] for r in results) else EXIT_NEGATIVE
     if inputs.output in ("json", "yaml"):
         render.emit(results, inputs.output)
@@ -108,15 +117,16 @@ def run(inputs: Inputs, texts: Sequence[str]) -> int:
         first = [r["ip"], r["pool"] or "(no pool)", render.advertisements(r["advertisements"]),
                  "yes" if r["free"] else "no"]
         if not r["holders"]:
-            rows.append(first + ["-", "-", "-", "-", ""])
+            rows.append(first + ["-", "-", "-", "-", ""] + (["-"] if overlaid else []))
         for i, h in enumerate(r["holders"]):
             lead = first if i == 0 else ["", "", "", ""]
             rows.append(lead + [f"{h['namespace']}/{h['name']}", ",".join(h["how"]),
                                 h["sharingKey"] or "-", ",".join(h["ports"]) or "-",
-                                "CONFLICT" if r["conflict"] and i == 0 else ""])
+                                "CONFLICT" if r["conflict"] and i == 0 else ""]
+                        + ([h["file"] or h["source"]] if overlaid else []))
     if rows:
         render.out(render.table(rows, ["ip", "pool", "announced by", "free", "service", "how", "sharing key",
-                                       "ports", "conflict"]))
+                                       "ports", "conflict"] + (["from"] if overlaid else [])))
     else:
         render.note("no held or requested address in " + ", ".join(texts))
     for r in results:

@@ -181,7 +181,7 @@ def _conflicts_at(cluster: Cluster, svc: Service, addr) -> List[Finding]:
         reason = sharing_conflict(svc, other)
         if not reason:
             continue
-        if cluster.live and other.key not in holders:
+        if cluster.observed(other) and other.key not in holders:
             found.append(service_finding(
                 svc, ADDRESS_CONFLICT, f"{addr} is also requested by service {other.key}, which "
                 f"holds no address (Pending) and may not share it: {reason}. MetalLB gives it to "
@@ -235,7 +235,7 @@ def check_service(cluster: Cluster, svc: Service) -> List[Finding]:
         findings.append(service_finding(
             svc, POOL_ANNOTATION_MISMATCH, f"the address-pool annotation names pool "
             f"{svc.pool_annotation}, which does not exist. Fix: name an existing pool"))
-    if cluster.live and not svc.ingress:
+    if cluster.observed(svc) and not svc.ingress:
         reason = cluster.allocation_failures.get(svc.key)
         if reason:
             findings.append(service_finding(svc, PENDING, f"no address assigned; MetalLB said: {reason}"))

@@ -59,6 +59,23 @@ class UsageIndex:
         self._sorted: Dict[str, List[int]] = {f: sorted(uses) for f, uses in self._by_family.items()}
         self._held_sorted: Dict[str, List[int]] = {f: sorted(held_values[f]) for f in FAMILIES}
 
+    def add(self, svc: Service) -> None:
+        """Index one more service's uses (a plan's choice, one at a time)."""
+        if not svc.is_load_balancer:
+            return
+        uses = [(a, ASSIGNED) for a in svc.held()]
+        uses += [(a, r.how) for r in svc.requests() for a in r.addresses]
+        for addr, how in uses:
+            family, value = (IPV4 if addr.version == 4 else IPV6), int(addr)
+            by_value = self._by_family[family]
+            if value not in by_value:
+                bisect.insort(self._sorted[family], value)
+            current = by_value.setdefault(value, [])
+            was_held = any(u.how == ASSIGNED for u in current)
+            current.append(Use(svc, how))
+            if how == ASSIGNED and not was_held:
+                bisect.insort(self._held_sorted[family], value)
+
     def uses(self, family: str, value: int) -> List[Use]:
         return self._by_family[family].get(value, [])
 

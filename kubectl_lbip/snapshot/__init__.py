@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, FrozenSet, List, Optional, Type
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple, Type
 
 from ..errors import InputError, LbipError, UsageError
 from ..model.cluster import Cluster
@@ -67,6 +67,16 @@ class Snapshot:
     live: bool = False
     # Whether the model's services keep their object (to print it back changed).
     keep_objects: bool = True
+    # --against-cluster (overlay.py): where each object came from, by (kind,
+    # namespace, name), and the services that come from the files (not applied yet).
+    origins: Dict[Tuple[str, str, str], Any] = field(default_factory=dict)
+    planned: Set[str] = field(default_factory=set)
+    # ... and each file object as written (no live status, no namespace filled in).
+    manifests: Dict[Tuple[str, str, str], Dict[str, Any]] = field(default_factory=dict)
+
+    def origin(self, kind: str, namespace: str, name: str) -> Any:
+        """Where an object came from (an overlay.Origin), or None outside --against-cluster."""
+        return self.origins.get((kind, namespace, name))
     # Past allocation (snapshot/network.py): objects by kind; the kinds that were read
     # (None: from files, where a kind is known when it has an object); notes for stderr.
     network_objects: Dict[str, List[Dict[str, Any]]] = field(default_factory=dict)
@@ -134,6 +144,7 @@ class Snapshot:
             self.network_objects = {}
         return Cluster(pools, services, ns_labels, dict(self.allocation_failures),
                        legacy_config=self.uses_legacy_config, live=self.live,
+                       planned=frozenset(self.planned),
                        metallb=self.metallb.version if self.metallb else NEWEST, network=network)
 
     def network(self, services):

@@ -16,7 +16,7 @@ from ..errors import InputError, UsageError
 from ..model.services import Service
 from . import FREEZE_OBJECTS, LEGACY, NAMESPACE, POOL, SERVICE, Snapshot, checked_role, paused_gc, role_of, shape
 from .shape import check_depth
-from .trim import trim_namespace, trim_pool
+from .trim import trim_namespace, trim_pool, trim_service
 from .yamlbudget import load_documents
 
 EXTENSIONS = (".yaml", ".yml", ".json")
@@ -179,7 +179,8 @@ def classify(objects: Iterable[Dict[str, Any]], snapshot: Snapshot) -> Snapshot:
 
 
 def load(paths: Sequence[str], stdin=None, documents: Optional[List[Document]] = None,
-         trimmed: bool = False, select: Optional[Callable[[str, int, int], bool]] = None) -> Snapshot:
+         trimmed: bool = False, select: Optional[Callable[[str, int, int], bool]] = None,
+         models: bool = True) -> Snapshot:
     """The objects of the files. ``trimmed`` keeps only what the model reads (for
     the commands that print no object back), reading large JSON lists item by item
     and modelling each Service as it is read (``Snapshot.models``).
@@ -187,12 +188,14 @@ def load(paths: Sequence[str], stdin=None, documents: Optional[List[Document]] =
     ``select(text, start, end)``, with ``trimmed``, is a test on the JSON text of one
     item of a large list: the Services of an item it refuses are decoded but not
     modelled (who-has models only the services whose text can name the address it
-    asks for). Files that are not one JSON list are read whole, without it."""
+    asks for). Files that are not one JSON list are read whole, without it.
+    ``models=False`` keeps trimmed Service objects (dicts) in ``Snapshot.services``
+    instead, for a caller that merges objects (--against-cluster's overlay)."""
     snapshot = Snapshot(source="files: " + ", ".join(paths), keep_objects=not trimmed)
     if trimmed and documents is None:
         with paused_gc(lambda: len(snapshot.models) >= FREEZE_OBJECTS):
             for path in expand_paths(paths):
-                _load_trimmed(path, stdin, snapshot, select)
+                _load_trimmed(path, stdin, snapshot, select, models)
         return snapshot
     docs = documents if documents is not None else read_documents(paths, stdin)
     objects: List[Dict[str, Any]] = []
@@ -205,7 +208,9 @@ class _Trimmed:
     """The objects of one file, each checked for shape and trimmed; Services
     modelled at once (Service.compact)."""
 
-    def __init__(self) -> None:
+    def __init__(self, models: bool = True) -> None:
+        self.as_models = models
+        self.services: List[Dict[str, Any]] = []  # trimmed, when not as_models
         self.pools: List[Dict[str, Any]] = []
         self.models: List[Service] = []
         self.namespaces: List[Dict[str, Any]] = []
@@ -214,7 +219,10 @@ class _Trimmed:
 
     def add(self, obj: Dict[str, Any], role: Optional[str]) -> None:
         if role == SERVICE:
-            self.models.append(Service.compact(obj))
+            if self.as_models:
+                self.models.append(Service.compact(obj))
+            else:
+                self.services.append(trim_service(obj))
         elif role == POOL:
             self.pools.append(trim_pool(obj))
         elif role == NAMESPACE:
@@ -234,6 +242,7 @@ class _Trimmed:
     def into(self, snapshot: Snapshot) -> None:
         snapshot.pools.extend(self.pools)
         snapshot.models.extend(self.models)
+        snapshot.services.extend(self.services)
         snapshot.namespaces.extend(self.namespaces)
         if self.legacy is not None:
             snapshot.legacy_configmap = self.legacy
@@ -241,7 +250,7 @@ class _Trimmed:
             snapshot.network_objects.setdefault(role, []).extend(objects)
 
 
-def _load_trimmed(path: str, stdin, snapshot: Snapshot, select) -> None:
+def _load_trimmed(path: str, stdin, snapshot: Snapshot, select, models: bool = True) -> None:
     """The objects of one file into the snapshot, read a piece at a time: a JSON List
     item by item (jsonstream), YAML document by document and List item by List item
     (yamlbudget.stream_objects), so that memory grows with what is kept, not with
@@ -252,13 +261,13 @@ def _load_trimmed(path: str, stdin, snapshot: Snapshot, select) -> None:
     from .yamlbudget import NotAList, stream_objects
 
     if path != "-":
-        found = _Trimmed()
-        plain, models = Service.plain, found.models
+        found = _Trimmed(models)
+        plain, modelled = Service.plain, found.models
         count = [0]
 
         def keep_item(item: Any, text: str, start: int, end: int) -> None:
             count[0] += 1
-            if type(item) is dict and item.get("kind") == "Service" and item.get("apiVersion") == "v1":
+            if models and type(item) is dict and item.get("kind") == "Service" and item.get("apiVersion") == "v1":
                 # The usual item, one Service: checked and modelled in one pass (plain);
                 # anything unusual is checked for shape (naming what is wrong) first.
                 # With a select (who-has), only if its text can name an address asked for.
@@ -267,7 +276,7 @@ def _load_trimmed(path: str, stdin, snapshot: Snapshot, select) -> None:
                     if model is None:
                         shape.check(item, shape.SERVICE, f"{path}: document 1 item {count[0]}")
                         model = Service.compact(item)
-                    models.append(model)
+                    modelled.append(model)
                 return
             chosen = None  # the text test, made once per item and only if it holds a Service
             for at, obj in iter_located(item, f"{path}: document 1 item {count[0]}"):
@@ -295,7 +304,7 @@ def _load_trimmed(path: str, stdin, snapshot: Snapshot, select) -> None:
             raise InputError(f"{path}: document 1: nested too deeply to read") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read {path}: {exc}") from None
-    whole = _Trimmed()
+    whole = _Trimmed(models)
     for doc in _read_documents([path], stdin, depth=False):
         whole.keep(doc.obj, f"{doc.path}: document {doc.index}")
     whole.into(snapshot)

@@ -179,7 +179,7 @@ def queries(objects, rng: random.Random):
 
 def answers(path, texts, prefilter):
     inputs = Inputs(filenames=[path])
-    cluster = whohas.load(inputs, whohas.parse_queries(texts), prefilter=prefilter)
+    _, cluster = whohas.load(inputs, whohas.parse_queries(texts), prefilter=prefilter)
     return whohas.answer(cluster, whohas.parse_queries(texts)), len(cluster.services)
 
 
