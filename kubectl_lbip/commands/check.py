@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
-
 from .. import render
 from ..errors import EXIT_NEGATIVE, EXIT_OK
-from ..model import rules
-from ..model.cluster import Cluster
-from ..model.rules import ERROR, WARNING, Finding
-from ..model.suggest import usage_counts
+from ..model.findings import findings_for
+from ..model.rules import ERROR, WARNING
 from .common import Inputs, legacy_note
 
 FORMATS = ("table", "wide", "json", "yaml")
-
-
-def findings_for(cluster: Cluster, namespace: Optional[str] = None) -> List[Finding]:
-    """All rules over a cluster: one pass over services, one over used addresses."""
-    found: List[Finding] = []
-    found += rules.check_pools(cluster)
-    for svc in cluster.services:
-        found += rules.check_service(cluster, svc)
-    found += rules.check_conflicts(cluster)
-    found += rules.check_dual_stack_pools(cluster)
-    found += rules.check_capacity(cluster, lambda pool, family: usage_counts(cluster, pool, family))
-    if namespace:
-        found = [f for f in found if f.kind != "Service" or f.namespace == namespace]
-    return rules.sort_findings(found)
 
 
 def run(inputs: Inputs, strict: bool = False) -> int:

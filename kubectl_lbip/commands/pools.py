@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import render
 from ..errors import EXIT_OK
 from ..model.addresses import IPV4, IPV6
-from ..model.suggest import family_counts
+from ..model.usage import family_counts
 from .common import Inputs, legacy_note
 
 FORMATS = ("table", "wide", "json", "yaml")

@@ -81,10 +81,15 @@ class Service:
     ports: Tuple[Port, ...] = ()
     ingress: Tuple[str, ...] = ()
     resource_version: str = ""
+    # Whether status.loadBalancer is MetalLB's record (see observed_object): then a
+    # request the service does not hold is one MetalLB refused (Pending), and takes
+    # nothing from anyone; in a manifest a request is an intention, and claims.
+    observed: bool = False
     raw: Optional[Dict[str, Any]] = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def from_object(cls, obj: Mapping, keep_raw: bool = True) -> "Service":
+    def from_object(cls, obj: Mapping, keep_raw: bool = True,
+                    observed: Optional[bool] = None) -> "Service":
         meta = obj.get("metadata") or {}
         spec = obj.get("spec") or {}
         status = (obj.get("status") or {}).get("loadBalancer") or {}
@@ -109,6 +114,7 @@ class Service:
             ports=ports,
             ingress=tuple(str(i["ip"]) for i in status.get("ingress") or () if i.get("ip")),
             resource_version=str(meta.get("resourceVersion") or ""),
+            observed=observed_object(obj) if observed is None else observed,
             raw=obj if keep_raw and isinstance(obj, dict) else None,
         )
 
@@ -181,6 +187,21 @@ class Service:
     def held(self) -> List[Address]:
         return list(self._memo("_held", tuple(self.ingress), _held))
 
+    def holds(self, addr: Address) -> bool:
+        return addr in self._memo("_held", tuple(self.ingress), _held)
+
+    def holds_exactly(self, addresses) -> bool:
+        """MetalLB assigned exactly these addresses (status equal to the request),
+        so it accepted them: the controller compares the same way (isEqualIPs)."""
+        return self.observed and bool(addresses) and set(self.held()) == set(addresses)
+
+    def claims(self, addr: Address) -> bool:
+        """Whether the service takes ``addr`` from others: it holds it, or it is an
+        intention (a manifest) that requests it."""
+        if self.holds(addr):
+            return True
+        return not self.observed and any(addr in r.addresses for r in self.requests())
+
     def _memo(self, slot: str, key, compute):
         """compute(key), remembered on the instance for as long as the fields it is
         computed from (the key) are unchanged: check, free and the usage index ask
@@ -208,6 +229,15 @@ class Service:
         if self.ip_families:
             return (IPV6 if self.ip_families[0] == "IPv6" else IPV4), ""
         return IPV4, ""
+
+
+def observed_object(obj: Mapping) -> bool:
+    """A Service read back from the API server: it carries a status and a
+    metadata.uid, as `kubectl get -o json|yaml` prints every object. A manifest
+    (GitOps files, `kubectl create --dry-run=client -o yaml`, which prints an empty
+    status but no uid) is an intention: nothing says what MetalLB did with it."""
+    meta = obj.get("metadata") or {}
+    return isinstance(obj.get("status"), Mapping) and bool(meta.get("uid"))
 
 
 def _text_map(value) -> Dict[str, str]:

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from typing import Dict, Iterable, List, NamedTuple, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, NamedTuple, Tuple
 
-from .addresses import Interval, family_of
+from .addresses import FAMILIES, Interval, family_of, is_buggy
 from .services import ASSIGNED, Service
+
+if TYPE_CHECKING:  # the cluster holds the index: no import at run time
+    from .cluster import Cluster
+    from .pools import Pool
 
 
 class Use(NamedTuple):
@@ -19,6 +23,14 @@ class Use(NamedTuple):
 
     service: Service
     how: str  # ASSIGNED, REQUESTED, REQUESTED_DEPRECATED or SPEC_IP
+
+    @property
+    def claims(self) -> bool:
+        """Whether this use takes the address from other services: MetalLB assigned
+        it, or it is a manifest's request (an intention). A request of a service
+        whose status is MetalLB's record and that does not hold the address is one
+        MetalLB refused: its allocator never saw it, and hands the address out."""
+        return self.how == ASSIGNED or not self.service.observed
 
 
 Key = Tuple[str, int]
@@ -35,11 +47,13 @@ class UsageIndex:
             for req in svc.requests():
                 for addr in req.addresses:
                     self._uses[(family_of(addr), int(addr))].append(Use(svc, req.how))
-        self._sorted: Dict[str, List[int]] = defaultdict(list)
+        self._claimed_sorted: Dict[str, List[int]] = defaultdict(list)
         self._held_sorted: Dict[str, List[int]] = defaultdict(list)
         for family, value in sorted(self._uses):
-            self._sorted[family].append(value)
-            if any(u.how == ASSIGNED for u in self._uses[(family, value)]):
+            uses = self._uses[(family, value)]
+            if any(u.claims for u in uses):
+                self._claimed_sorted[family].append(value)
+            if any(u.how == ASSIGNED for u in uses):
                 self._held_sorted[family].append(value)
 
     def uses(self, family: str, value: int) -> List[Use]:
@@ -52,9 +66,12 @@ class UsageIndex:
             seen.setdefault(use.service.key, use.service)
         return list(seen.values())
 
+    def claims(self, family: str, value: int) -> List[Use]:
+        return [u for u in self.uses(family, value) if u.claims]
+
     def used_in(self, iv: Interval, held_only: bool = False) -> List[int]:
-        """Used addresses inside an interval, ascending."""
-        values = (self._held_sorted if held_only else self._sorted)[iv.family]
+        """Claimed addresses inside an interval (held only: assigned), ascending."""
+        values = (self._held_sorted if held_only else self._claimed_sorted)[iv.family]
         lo = bisect.bisect_left(values, iv.first)
         hi = bisect.bisect_right(values, iv.last)
         return values[lo:hi]
@@ -64,3 +81,24 @@ class UsageIndex:
 
     def __len__(self) -> int:
         return len(self._uses)
+
+
+def usage_counts(cluster: "Cluster", pool: "Pool", family: str) -> Tuple[int, int]:
+    """(total, used) for one family of a pool; used counts each distinct claimed
+    address (held, or requested in a manifest) that MetalLB could hand out from the
+    pool. On a live cluster that is what MetalLB counts as assigned."""
+    used = 0
+    for iv in pool.intervals_of(family):
+        for value in cluster.index.used_in(iv):
+            if not (pool.avoid_buggy_ips and is_buggy(family, value)):
+                used += 1
+    return pool.total(family), used
+
+
+def family_counts(cluster: "Cluster", pool: "Pool") -> Dict[str, Dict[str, int]]:
+    """{"ipv4": {"total", "used", "free"}, "ipv6": {...}}, as pools and free print them."""
+    counts = {}
+    for family in FAMILIES:
+        total, used = usage_counts(cluster, pool, family)
+        counts[family] = {"total": total, "used": used, "free": total - used}
+    return counts

@@ -5,30 +5,19 @@ Each disagreement is pinned by a test that failed before its fix, beside the nea
 misses the fix must keep.
 """
 
-from builders import dual, lbips, pool, svc
+from builders import dual, lbips, live_cluster, pool, svc
 
-from kubectl_lbip.commands import annotate
-from kubectl_lbip.model import rules
+from kubectl_lbip.model import annotate, rules
+from kubectl_lbip.model.findings import findings_for
 from kubectl_lbip.model.services import Service
-from kubectl_lbip.snapshot import Snapshot
-from kubectl_lbip.snapshot.files import classify
 
 POOL = pool("p", "192.0.2.0/28", "2001:db8::/124")
-
-
-def live_cluster(*objects, failures=None):
-    """A cluster as read from a live API server (statuses are authoritative)."""
-    snap = classify(objects, Snapshot(source="test", live=True))
-    snap.allocation_failures = dict(failures or {})
-    return snap.to_cluster()
 
 
 def verdict(cluster, target, addresses):
     """What `kubectl lbip annotate` decides: None when accepted, else the codes."""
     try:
-        annotate.plan(cluster, Service.from_object(target),
-                      annotate.AnnotateRequest(name=target["metadata"]["name"],
-                                               addresses=addresses))
+        annotate.plan(cluster, Service.from_object(target), addresses)
     except annotate.Refused as err:
         return sorted(f.code for f in err.findings)
     return None
@@ -73,8 +62,6 @@ def test_address_held_by_another_service_still_blocks():
 
 def test_pending_service_is_still_reported_by_check():
     """check keeps reporting the pending service (error, with MetalLB's reason)."""
-    from kubectl_lbip.commands.check import findings_for
-
     c = live_cluster(POOL, PENDING, failures=FAILURE)
     codes = {(f.name, f.code, f.severity) for f in findings_for(c)}
     assert ("pending", "family-mismatch", "error") in codes

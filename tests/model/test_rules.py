@@ -1,10 +1,10 @@
 """Each check code: one input that raises it and one near miss that does not."""
 
 import pytest
-from builders import cluster, dual, lbips, pool, svc
+from builders import cluster, dual, lbips, live_cluster, pool, svc
 
-from kubectl_lbip.commands.check import findings_for
 from kubectl_lbip.model import rules
+from kubectl_lbip.model.findings import findings_for
 from kubectl_lbip.model.rules import ERROR, WARNING, check_request, make_request, sharing_conflict
 from kubectl_lbip.model.services import Service
 
@@ -88,8 +88,8 @@ def test_address_conflict_without_sharing_key():
     objs = [DUALPOOL, svc("a", "one", ingress=["192.168.10.5"]),
             svc("b", "two", annotations=lbips("192.168.10.5"))]
     found = [f for f in findings(*objs) if f.code == "address-conflict"]
-    assert {f.name for f in found} == {"one", "two"}
-    assert all(f.severity == ERROR for f in found)
+    # the request is refused; the holder keeps what it holds
+    assert [(f.name, f.severity) for f in found] == [("two", ERROR)]
 
 
 def test_sharing_with_same_key_and_distinct_ports_is_no_conflict():
@@ -158,11 +158,11 @@ def test_deprecated_annotation_and_loadbalancerip():
                                                                   type="ClusterIP"))
 
 
-def test_pending_only_live_with_event_reason():
-    c = cluster(DUALPOOL, svc("a", "s"), svc("a", "ok", ingress=["192.168.10.9"]))
-    assert not [f for f in findings_for(c) if f.code == "pending"]
-    c.live = True
-    c.allocation_failures["a/s"] = 'Failed to allocate IP for "a/s": no available IPs'
+def test_pending_only_where_statuses_are_metallbs_with_event_reason_live():
+    objs = (DUALPOOL, svc("a", "s"), svc("a", "ok", ingress=["192.168.10.9"]))
+    assert not [f for f in findings_for(cluster(*objs)) if f.code == "pending"]
+    c = live_cluster(*objs, failures={
+        "a/s": 'Failed to allocate IP for "a/s": no available IPs'})
     pending = [f for f in findings_for(c) if f.code == "pending"]
     assert [f.name for f in pending] == ["s"]
     assert "no available IPs" in pending[0].message and pending[0].severity == ERROR
