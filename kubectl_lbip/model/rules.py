@@ -338,8 +338,28 @@ def _family_mismatch_message(field_name: str, request: Request, svc_family: str,
 
 
 def check_service(cluster: Cluster, svc: Service) -> List[Finding]:
-    """Rules on one service alone (conflicts between services are checked apart)."""
-    findings: List[Finding] = []
+    """Every rule on one service: its keys, its request (the verdict annotate and
+    free give on the same request), what it holds, whether it is Pending."""
+    findings = deprecated_keys(svc)
+    if not svc.is_load_balancer:
+        return findings
+    findings += deprecated_spec_ip(svc)
+    if svc.has_both_requests:
+        findings += one_request_field(svc)
+    elif svc.request is not None:
+        findings += check_request(cluster, svc, svc.request).findings
+    else:
+        findings += pool_annotation_exists(cluster, svc)
+    if svc.request is None or svc.has_both_requests:
+        findings += check_holdings(cluster, svc)
+    if svc.observed and not svc.ingress:
+        findings.append(pending(cluster, svc))
+    return findings
+
+
+def deprecated_keys(svc: Service) -> List[Finding]:
+    """metallb.universe.tf/* annotations (MetalLB reads them when the current key is absent)."""
+    findings = []
     for key in svc.deprecated_keys():
         twin = CURRENT + key[len(DEPRECATED):]
         note = ""
@@ -348,31 +368,39 @@ def check_service(cluster: Cluster, svc: Service) -> List[Finding]:
         findings.append(service_finding(
             svc, DEPRECATED_ANNOTATION, f"{key} is deprecated since MetalLB v0.13.{note} Fix: use "
             f"{twin} ('kubectl lbip migrate' moves it)", WARNING))
-    if not svc.is_load_balancer:
-        return findings
-    if svc.load_balancer_ip:
-        findings.append(service_finding(
-            svc, DEPRECATED_LB_IP, "spec.loadBalancerIP is deprecated by Kubernetes. Fix: use "
-            f"{CURRENT}{LB_IPS} ('kubectl lbip migrate' moves it)", WARNING))
-    if svc.has_both_requests:
-        findings.append(service_finding(
-            svc, BOTH_SPEC_AND_ANNOTATION, f"both {svc.annotation_request.field} and "
-            "spec.loadBalancerIP are set; MetalLB allocates nothing ('service can not have "
-            f"both'). Fix: keep one ('kubectl lbip migrate' or 'annotate --clear-spec-ip')"))
-    elif svc.request is not None:
-        findings.extend(check_request(cluster, svc, svc.request).findings)
-    elif svc.pool_annotation and cluster.pool(svc.pool_annotation) is None:
-        findings.append(service_finding(
-            svc, POOL_ANNOTATION_MISMATCH, f"the address-pool annotation names pool "
-            f"{svc.pool_annotation}, which does not exist. Fix: name an existing pool"))
-    if svc.request is None or svc.has_both_requests:
-        findings.extend(check_holdings(cluster, svc))
-    if svc.observed and not svc.ingress:
-        findings.append(pending(cluster, svc))
     return findings
 
 
+def deprecated_spec_ip(svc: Service) -> List[Finding]:
+    if not svc.load_balancer_ip:
+        return []
+    return [service_finding(svc, DEPRECATED_LB_IP, "spec.loadBalancerIP is deprecated by "
+                            f"Kubernetes. Fix: use {CURRENT}{LB_IPS} ('kubectl lbip migrate' "
+                            "moves it)", WARNING)]
+
+
+def one_request_field(svc: Service) -> List[Finding]:
+    """getDesiredLbIPs: the annotation and spec.loadBalancerIP may not both be set."""
+    if not svc.has_both_requests:
+        return []
+    return [service_finding(
+        svc, BOTH_SPEC_AND_ANNOTATION, f"both {svc.annotation_request.field} and "
+        "spec.loadBalancerIP are set; MetalLB allocates nothing ('service can not have "
+        "both'). Fix: keep one ('kubectl lbip migrate' or 'annotate --clear-spec-ip')")]
+
+
+def pool_annotation_exists(cluster: Cluster, svc: Service) -> List[Finding]:
+    """AllocateFromPool for a service that requests no address: the pool must exist."""
+    if not svc.pool_annotation or cluster.pool(svc.pool_annotation) is not None:
+        return []
+    return [service_finding(svc, POOL_ANNOTATION_MISMATCH, f"the address-pool annotation names "
+                            f"pool {svc.pool_annotation}, which does not exist. Fix: name an "
+                            "existing pool")]
+
+
 def pending(cluster: Cluster, svc: Service) -> Finding:
+    """A service whose status is MetalLB's record and shows no address; live, with
+    the reason of MetalLB's AllocationFailed event when there is one."""
     reason = cluster.allocation_failures.get(svc.key)
     if reason:
         return service_finding(svc, PENDING, f"no address assigned; MetalLB said: {reason}")
