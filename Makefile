@@ -1,12 +1,47 @@
-# kubectl-lbip: packaging targets.  PYTHON is any python3 with pip (the venv's by default).
+# kubectl-lbip: development and packaging targets.  PYTHON is the venv's python
+# when there is one (python3 -m venv .venv && .venv/bin/pip install -e ".[dev]").
 PYTHON ?= $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
 
-.PHONY: krew krew-lock krew-tools bench-startup
+.PHONY: test lint fmt e2e packaging test-all krew release krew-lock krew-tools e2e-tools bench-startup
 
-# dist/kubectl-lbip.tar.gz (LICENSE + the kubectl-lbip zipapp); writes its sha256
-# and the package version into plugin.yaml.  Reproducible: same tree, same sha256.
+# The quick loop: everything but the live and packaging tiers (~10 s).
+test:
+	$(PYTHON) -m pytest -m "not e2e and not packaging"
+
+# What .ci/run and pre-commit check: lint, formatting, types.  Zero findings.
+lint:
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+	$(PYTHON) -m mypy
+
+# Apply the formatter and ruff's safe fixes.
+fmt:
+	$(PYTHON) -m ruff check --fix .
+	$(PYTHON) -m ruff format .
+
+# The live tier: a real etcd, kube-apiserver and MetalLB controller (make e2e-tools once).
+e2e:
+	$(PYTHON) -m pytest -m e2e tests/e2e
+
+# The packaging tier: builds the archive, installs it with krew (make krew-tools once).
+packaging:
+	$(PYTHON) -m pytest -m packaging tests/packaging
+
+# Every tier, as CI runs it.
+test-all:
+	$(PYTHON) -m pytest
+
+# dist/: kubectl-lbip.tar.gz (LICENSE + the kubectl-lbip zipapp), its .sha256, and
+# plugin.yaml filled in for it (version, uri, sha256).  The repository's plugin.yaml
+# is the template and is never rewritten.  Reproducible: same tree, same sha256.
 krew:
 	$(PYTHON) packaging/build_zipapp.py
+
+# The release: as `make krew`, refusing a VERSION other than kubectl_lbip.__version__.
+# Publish dist/kubectl-lbip.tar.gz, its .sha256 and dist/plugin.yaml as the assets of tag vVERSION.
+release:
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=x.y.z" >&2; exit 2; }
+	$(PYTHON) packaging/build_zipapp.py --version "$(VERSION)"
 
 # Re-pin the dependencies the zipapp bundles (packaging/zipapp-requirements.txt).
 krew-lock:
@@ -15,6 +50,10 @@ krew-lock:
 # krew and validate-krew-manifest for tests/packaging (cached in ~/.cache).
 krew-tools:
 	bash packaging/build_krew.sh
+
+# etcd, kube-apiserver and MetalLB's controller for tests/e2e (cached in ~/.cache; ~13 min once).
+e2e-tools:
+	bash tests/e2e/controlplane.sh build
 
 bench-startup:
 	$(PYTHON) benchmarks/startup.py

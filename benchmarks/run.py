@@ -28,7 +28,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Sequence
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -355,7 +355,7 @@ def main(argv=None) -> int:
     header = ["## Benchmarks", "", "Machine:", *machine(), ""]
     if args.live:
         run_live(args.live, runs, report)
-        invocation = f"python benchmarks/run.py --live KUBECONFIG"
+        invocation = "python benchmarks/run.py --live KUBECONFIG"
     else:
         sizes = [1000, 10000] if args.quick else [1000, 10000, 50000]
         run_offline(sizes, runs, min(args.big_runs, runs), report)

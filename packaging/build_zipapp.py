@@ -15,8 +15,8 @@ the same zlib: another zlib may deflate differently).
 
 Usage::
 
-    python packaging/build_zipapp.py                 # build into dist/, update plugin.yaml
-    python packaging/build_zipapp.py --out DIR --no-manifest
+    python packaging/build_zipapp.py                 # dist/: the archive and the filled plugin.yaml
+    python packaging/build_zipapp.py --out DIR --version X.Y.Z
     python packaging/build_zipapp.py --lock          # re-pin zipapp-requirements.txt
 
 Building needs pip (any recent one) and the package index, the first time:
@@ -83,6 +83,7 @@ def log(msg: str) -> None:
 
 # --------------------------------------------------------------------------- lock file
 
+
 def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
@@ -111,6 +112,7 @@ def _requirement_lines(pins: Iterable[Tuple[str, str, List[str]]]) -> str:
 
 # --------------------------------------------------------------------------- pip
 
+
 def pip(python: str, *args: str, cwd: Optional[Path] = None) -> None:
     cmd = [python, "-m", "pip", "--disable-pip-version-check", "--no-input", *args]
     log("$ " + " ".join(cmd))
@@ -124,16 +126,35 @@ def pip(python: str, *args: str, cwd: Optional[Path] = None) -> None:
         raise SystemExit(f"build_zipapp: pip failed ({proc.returncode})")
 
 
-_PURE = ("--only-binary=:all:", "--platform", "any", "--implementation", "py",
-         "--abi", "none", "--python-version", TARGET_PYTHON)
+_PURE = (
+    "--only-binary=:all:",
+    "--platform",
+    "any",
+    "--implementation",
+    "py",
+    "--abi",
+    "none",
+    "--python-version",
+    TARGET_PYTHON,
+)
 
 
 def install_wheels(pins, site: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         req = Path(tmp) / "wheels.txt"
         req.write_text(_requirement_lines(pins))
-        pip(sys.executable, "install", "--target", str(site), "--no-deps", "--no-compile",
-            "--require-hashes", *_PURE, "-r", str(req))
+        pip(
+            sys.executable,
+            "install",
+            "--target",
+            str(site),
+            "--no-deps",
+            "--no-compile",
+            "--require-hashes",
+            *_PURE,
+            "-r",
+            str(req),
+        )
 
 
 def fetch_sdist(name: str, version: str, hashes: List[str]) -> Path:
@@ -147,8 +168,17 @@ def fetch_sdist(name: str, version: str, hashes: List[str]) -> Path:
         req.write_text(_requirement_lines([(name, version, hashes)]))
         # pip prepares the sdist's metadata (it builds nothing we ship); its
         # build requirements come as wheels.
-        pip(sys.executable, "download", "--no-deps", "--require-hashes", f"--no-binary={name}",
-            "-d", tmp, "-r", str(req))
+        pip(
+            sys.executable,
+            "download",
+            "--no-deps",
+            "--require-hashes",
+            f"--no-binary={name}",
+            "-d",
+            tmp,
+            "-r",
+            str(req),
+        )
         got = [p for p in Path(tmp).iterdir() if p.name.endswith(".tar.gz")]
         if len(got) != 1:
             raise SystemExit(f"build_zipapp: expected one sdist for {name}, got {got}")
@@ -176,6 +206,7 @@ def install_pyyaml_from_sdist(name: str, version: str, hashes: List[str], site: 
 
 
 # --------------------------------------------------------------------------- staging
+
 
 def copy_project(site: Path) -> None:
     src = ROOT / PACKAGE
@@ -299,12 +330,12 @@ def prune(site: Path) -> None:
 
 # --------------------------------------------------------------------------- archives
 
+
 def source_date_epoch() -> int:
     """The one timestamp of every file in the archive: 1980-01-01, always.
 
-    Neither the commit time nor SOURCE_DATE_EPOCH: plugin.yaml holds the
-    archive's sha256 and is committed with the code, so the archive must depend
-    on the tree alone, not on the commit that will hold it or on the shell."""
+    Neither the commit time nor SOURCE_DATE_EPOCH: the archive depends on the
+    tree alone, not on the commit that holds it or on the shell."""
     return ZIP_EPOCH
 
 
@@ -379,22 +410,37 @@ def package_version() -> str:
 
 # --------------------------------------------------------------------------- plugin.yaml
 
-def update_manifest(path: Path, version: str, sha256: str) -> None:
-    """Write version and sha256 into the krew manifest, leaving the rest as it is."""
-    text = path.read_text()
+_TAG = re.compile(r"\{\{\s*\.TagName\s*\}\}")
+_URI_AND_SHA = re.compile(r'(?m)^([ \t]*)\{\{\s*addURIAndSha\s+"([^"]+)"\s+\.TagName\s*\}\}[ \t]*$')
+
+
+def render_manifest(template: str, version: str, sha256: str) -> str:
+    """plugin.yaml with its placeholders filled: ``{{ .TagName }}`` becomes the
+    release tag, ``{{ addURIAndSha "URL" .TagName }}`` the ``uri:`` and
+    ``sha256:`` lines of the archive (krew-release-bot's template syntax)."""
     tag = f"v{version}"
-    text, n_version = re.subn(r"(?m)^(  version: ).*$", rf'\g<1>"{tag}"', text)
-    text, n_sha = re.subn(r"(?m)^(\s+sha256: ).*$", rf'\g<1>"{sha256}"', text)
-    text, n_uri = re.subn(r"(/releases/download/)v[^/]+(/)", rf"\g<1>{tag}\g<2>", text)
-    if n_version != 1 or n_sha < 1 or n_sha != n_uri:
-        raise SystemExit(f"build_zipapp: {path}: expected one spec.version and one uri and sha256 "
-                         f"per platform (found {n_version} version, {n_uri} uri, {n_sha} sha256 lines)")
-    path.write_text(text)
+
+    def uri_and_sha(m: "re.Match[str]") -> str:
+        indent, uri = m.group(1), _TAG.sub(tag, m.group(2))
+        if not uri.endswith("/" + ARCHIVE_NAME):
+            raise SystemExit(f"build_zipapp: plugin.yaml: the uri {uri} does not name {ARCHIVE_NAME}")
+        return f'{indent}uri: {uri}\n{indent}sha256: "{sha256}"'
+
+    text, n = _URI_AND_SHA.subn(uri_and_sha, template)
+    if n < 1:
+        raise SystemExit('build_zipapp: plugin.yaml: no {{ addURIAndSha "URL" .TagName }} line')
+    text = _TAG.sub(tag, text)
+    if "{{" in text:
+        raise SystemExit(
+            "build_zipapp: plugin.yaml: a placeholder is left: " + text[text.index("{{") :].split("\n", 1)[0]
+        )
+    return text
 
 
 # --------------------------------------------------------------------------- build
 
-def build(out: Path, manifest: Optional[Path]) -> Path:
+
+def build(out: Path, manifest: Path) -> Path:
     pins = read_lock()
     wheels = [p for p in pins if normalize(p[0]) not in SDIST_ONLY]
     sdists = [p for p in pins if normalize(p[0]) in SDIST_ONLY]
@@ -417,21 +463,20 @@ def build(out: Path, manifest: Optional[Path]) -> Path:
 
         out.mkdir(parents=True, exist_ok=True)
         archive = out / ARCHIVE_NAME
-        write_tar_gz([("LICENSE", LICENSE.read_bytes(), 0o644),
-                      (BIN_NAME, app.read_bytes(), 0o755)], archive, epoch)
+        write_tar_gz([("LICENSE", LICENSE.read_bytes(), 0o644), (BIN_NAME, app.read_bytes(), 0o755)], archive, epoch)
         shutil.copyfile(app, out / BIN_NAME)
         os.chmod(out / BIN_NAME, 0o755)
 
     digest = sha256_file(archive)
     (out / (ARCHIVE_NAME + ".sha256")).write_text(f"{digest}  {ARCHIVE_NAME}\n")
-    if manifest is not None:
-        update_manifest(manifest, version, digest)
+    (out / "plugin.yaml").write_text(render_manifest(manifest.read_text(), version, digest))
     log(f"{archive} v{version} {archive.stat().st_size} bytes sha256 {digest}")
     print(digest)
     return archive
 
 
 # --------------------------------------------------------------------------- lock
+
 
 def _find_python39() -> str:
     cands = [shutil.which(f"python{TARGET_PYTHON}")]
@@ -440,14 +485,21 @@ def _find_python39() -> str:
         if not c:
             continue
         try:  # a pyenv shim may be on PATH yet refuse to run
-            out = subprocess.run([c, "-c", "import sys, pip; print('%d.%d' % sys.version_info[:2])"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=60)
+            out = subprocess.run(
+                [c, "-c", "import sys, pip; print('%d.%d' % sys.version_info[:2])"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                timeout=60,
+            )
         except OSError:
             continue
         if out.returncode == 0 and out.stdout.strip() == TARGET_PYTHON:
             return c
-    raise SystemExit(f"build_zipapp --lock: needs a python{TARGET_PYTHON} (pass --python) so that "
-                     "environment markers are evaluated as on the oldest supported Python")
+    raise SystemExit(
+        f"build_zipapp --lock: needs a python{TARGET_PYTHON} (pass --python) so that "
+        "environment markers are evaluated as on the oldest supported Python"
+    )
 
 
 def _project_dependencies() -> List[str]:
@@ -466,8 +518,9 @@ def lock(python: Optional[str]) -> None:
         report = Path(tmp) / "report.json"
         pip(python, "install", "--dry-run", "--ignore-installed", "--quiet", "--report", str(report), *deps)
         resolved = json.loads(report.read_text())["install"]
-        pins = sorted(((r["metadata"]["name"], r["metadata"]["version"]) for r in resolved),
-                      key=lambda p: normalize(p[0]))
+        pins = sorted(
+            ((r["metadata"]["name"], r["metadata"]["version"]) for r in resolved), key=lambda p: normalize(p[0])
+        )
         names = {normalize(n) for n, _ in pins}
         _check_markers(resolved, names)
 
@@ -512,10 +565,18 @@ def _check_markers(resolved, names) -> None:
     envs = []
     for minor in range(9, 15):
         for system, platform in (("Linux", "linux"), ("Darwin", "darwin")):
-            envs.append({"python_version": f"3.{minor}", "python_full_version": f"3.{minor}.0",
-                         "platform_system": system, "sys_platform": platform, "os_name": "posix",
-                         "implementation_name": "cpython", "platform_python_implementation": "CPython",
-                         "extra": ""})
+            envs.append(
+                {
+                    "python_version": f"3.{minor}",
+                    "python_full_version": f"3.{minor}.0",
+                    "platform_system": system,
+                    "sys_platform": platform,
+                    "os_name": "posix",
+                    "implementation_name": "cpython",
+                    "platform_python_implementation": "CPython",
+                    "extra": "",
+                }
+            )
     missing = []
     for r in resolved:
         for spec in r["metadata"].get("requires_dist") or []:
@@ -524,26 +585,38 @@ def _check_markers(resolved, names) -> None:
                 continue
             for env in envs:
                 if req.marker.evaluate(env):
-                    missing.append(f"{r['metadata']['name']} needs {spec} (Python {env['python_version']}, "
-                                   f"{env['sys_platform']})")
+                    missing.append(
+                        f"{r['metadata']['name']} needs {spec} (Python {env['python_version']}, {env['sys_platform']})"
+                    )
                     break
     if missing:
-        raise SystemExit("build_zipapp --lock: dependencies not resolved for every supported Python:\n  "
-                         + "\n  ".join(missing))
+        raise SystemExit(
+            "build_zipapp --lock: dependencies not resolved for every supported Python:\n  " + "\n  ".join(missing)
+        )
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "dist", help="output directory (default: dist/)")
-    ap.add_argument("--no-manifest", action="store_true", help="do not write sha256/version into plugin.yaml")
-    ap.add_argument("--manifest", type=Path, default=MANIFEST, help="the krew manifest to update")
+    ap.add_argument(
+        "--manifest",
+        type=Path,
+        default=MANIFEST,
+        help="the krew manifest template (default: plugin.yaml); filled into OUT/plugin.yaml",
+    )
+    ap.add_argument("--version", help="refuse to build unless the package's __version__ is this")
     ap.add_argument("--lock", action="store_true", help="re-resolve and rewrite zipapp-requirements.txt")
     ap.add_argument("--python", help=f"--lock: the python{TARGET_PYTHON} to resolve with")
     args = ap.parse_args(argv)
     if args.lock:
         lock(args.python)
         return 0
-    build(args.out.resolve(), None if args.no_manifest else args.manifest)
+    if args.version is not None and args.version.lstrip("v") != package_version():
+        raise SystemExit(
+            f"build_zipapp: VERSION={args.version} but kubectl_lbip.__version__ is "
+            f"{package_version()}: change kubectl_lbip/__init__.py (and CHANGELOG.md) first"
+        )
+    build(args.out.resolve(), args.manifest)
     return 0
 
 

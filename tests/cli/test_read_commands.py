@@ -39,9 +39,9 @@ def test_pools_table_on_example():
     assert r.exit_code == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0].split()[:3] == ["NAME", "NAMESPACE", "ADDRESSES"]
-    prod = next(l for l in lines if l.startswith("production"))
+    prod = next(line for line in lines if line.startswith("production"))
     assert "4/254" in prod and "2/18446744073709551616" in prod and "[#" in prod
-    assert any(l.startswith("team-a") and "namespaces=team-a" in l for l in lines)
+    assert any(line.startswith("team-a") and "namespaces=team-a" in line for line in lines)
 
 
 def test_pools_json_exact_counts():

@@ -24,14 +24,6 @@ _HERE = Path(__file__).resolve().parent
 _counter = itertools.count(1)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "e2e: end-to-end tests against a real kube-apiserver with MetalLB's controller "
-        "(needs `bash tests/e2e/controlplane.sh build`)",
-    )
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # This hook sees every collected item: mark only the ones under tests/e2e.
     mine = [i for i in items if _HERE in Path(str(i.path)).resolve().parents]

@@ -1,7 +1,7 @@
 """Packaging tier: the krew archive (dist/kubectl-lbip.tar.gz) and plugin.yaml.
 
-The archive is built once per session into a temp dir (never into dist/ and
-never touching plugin.yaml) by packaging/build_zipapp.py; the first build on a
+The archive and its filled manifest are built once per session into a temp
+dir (never into dist/) by packaging/build_zipapp.py; the first build on a
 machine needs the package index (pip's cache serves later ones).  The krew
 install tests need krew, built from the Go module proxy and cached outside the
 repo:
@@ -35,6 +35,7 @@ class Build:
     archive: Path
     zipapp: Path
     sha256: str
+    manifest: Path  # plugin.yaml filled in for this archive
 
 
 def sha256_file(path: Path) -> str:
@@ -42,12 +43,13 @@ def sha256_file(path: Path) -> str:
 
 
 def build_into(out: Path) -> Build:
-    proc = subprocess.run([sys.executable, str(BUILD), "--out", str(out), "--no-manifest"],
+    proc = subprocess.run([sys.executable, str(BUILD), "--out", str(out)],
                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if proc.returncode:
         pytest.fail(f"packaging/build_zipapp.py failed ({proc.returncode}):\n{proc.stdout[-4000:]}")
     archive = out / ARCHIVE_NAME
-    return Build(out=out, archive=archive, zipapp=out / "kubectl-lbip", sha256=sha256_file(archive))
+    return Build(out=out, archive=archive, zipapp=out / "kubectl-lbip", sha256=sha256_file(archive),
+                 manifest=out / "plugin.yaml")
 
 
 @pytest.fixture(scope="session")

@@ -21,8 +21,12 @@ import pytest
 
 from .conftest import ROOT, clean_env
 
+pytestmark = pytest.mark.packaging
+
 EXAMPLE = ROOT / "examples" / "cluster.yaml"
-PLATFORMS = [("linux", "amd64"), ("linux", "arm64"), ("darwin", "amd64"), ("darwin", "arm64")]
+# Every OS/arch pair krew knows on Linux and macOS: one platform entry serves them all.
+PLATFORMS = [("linux", "amd64"), ("linux", "arm64"), ("linux", "arm"), ("linux", "386"),
+             ("darwin", "amd64"), ("darwin", "arm64")]
 
 
 def _version() -> str:
@@ -59,7 +63,7 @@ def _kubectl() -> str:
 
 def krew_install(krew_bin: Path, build, krew_root: Path, home: Path, **extra_env) -> subprocess.CompletedProcess:
     env = clean_env(home, KREW_ROOT=str(krew_root), KREW_NO_UPGRADE_CHECK="1", **extra_env)
-    return run([krew_bin / "krew", "install", f"--manifest={ROOT / 'plugin.yaml'}", f"--archive={build.archive}"],
+    return run([krew_bin / "krew", "install", f"--manifest={build.manifest}", f"--archive={build.archive}"],
                env, cwd=home, prefix=_offline_prefix())
 
 
@@ -74,15 +78,28 @@ def installed(krew_bin, build, tmp_path_factory):
     return root, home
 
 
-def test_validate_krew_manifest(krew_bin, tmp_path):
+def test_validate_krew_manifest(krew_bin, build, tmp_path):
     # The validator wants the file named after the plugin; it installs through the
     # release URL unless -skip-install, so installs are exercised below with --archive.
     manifest = tmp_path / "lbip.yaml"
-    shutil.copyfile(ROOT / "plugin.yaml", manifest)
+    shutil.copyfile(build.manifest, manifest)
     proc = run([krew_bin / "validate-krew-manifest", f"-manifest={manifest}", "-skip-install"],
                clean_env(tmp_path), check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "structural validation OK" in proc.stderr
+    assert "no overlapping spec.platform[].selector" in proc.stderr
+
+
+def test_krew_refuses_windows(krew_bin, build, tmp_path):
+    """The zipapp needs a #! line: the one platform entry leaves Windows out."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = clean_env(home, KREW_ROOT=str(tmp_path / "krew-root"), KREW_NO_UPGRADE_CHECK="1",
+                    KREW_OS="windows", KREW_ARCH="amd64")
+    proc = run([krew_bin / "krew", "install", f"--manifest={build.manifest}", f"--archive={build.archive}"],
+               env, cwd=home, check=False, prefix=_offline_prefix())
+    assert proc.returncode != 0
+    assert "does not offer installation for this platform" in proc.stdout + proc.stderr, proc.stderr
 
 
 @pytest.mark.parametrize("os_name,arch", PLATFORMS)

@@ -1,20 +1,25 @@
-"""plugin.yaml, the krew manifest: complete, and in step with the package and its archive."""
+"""plugin.yaml, the krew manifest template, and the manifest a build fills in:
+complete, in step with the package and with the archive it was built with."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import subprocess
+import sys
 import tarfile
 import zipfile
 
 import pytest
 import yaml
 
-from .conftest import ROOT, build_into
+from .conftest import BUILD, ROOT, build_into
 
-MANIFEST = ROOT / "plugin.yaml"
+pytestmark = pytest.mark.packaging
+
+TEMPLATE = ROOT / "plugin.yaml"
 HOMEPAGE = "https://github.com/kubectl-lbip/kubectl-lbip"
-PLATFORMS = {("linux", "amd64"), ("linux", "arm64"), ("darwin", "amd64"), ("darwin", "arm64")}
-STALE = "plugin.yaml is stale: run `make krew` and commit plugin.yaml"
+SHA = "0123456789abcdef" * 4
 
 
 def package_version() -> str:
@@ -22,52 +27,85 @@ def package_version() -> str:
     return re.search(r'^__version__\s*=\s*["\']([^"\']+)["\']', text, re.M).group(1)
 
 
+def _builder():
+    spec = importlib.util.spec_from_file_location("build_zipapp", BUILD)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 @pytest.fixture(scope="module")
-def manifest() -> dict:
-    return yaml.safe_load(MANIFEST.read_text())
+def filled(build) -> dict:
+    return yaml.safe_load(build.manifest.read_text())
 
 
-def test_required_fields(manifest):
-    assert manifest.get("apiVersion") == "krew.googlecontainertools.github.com/v1alpha2"
-    assert manifest.get("kind") == "Plugin"
-    assert manifest.get("metadata", {}).get("name") == "lbip"
-    spec = manifest.get("spec") or {}
+def test_template_carries_no_version_and_no_sha256():
+    """No commit needs to touch a sha256 or a version in plugin.yaml again."""
+    text = TEMPLATE.read_text()
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    assert not re.search(r"[0-9a-f]{64}", body)
+    assert "sha256" not in body and package_version() not in body
+    assert "version: {{ .TagName }}" in body
+    assert re.search(r'(?m)^    \{\{ addURIAndSha "\S+/\{\{ \.TagName \}\}/kubectl-lbip\.tar\.gz" \.TagName \}\}$', body)
+
+
+def test_render_fills_every_placeholder():
+    text = _builder().render_manifest(TEMPLATE.read_text(), "1.2.3", SHA)
+    assert "{{" not in text
+    spec = yaml.safe_load(text)["spec"]
+    assert spec["version"] == "v1.2.3"
+    [platform] = spec["platforms"]
+    assert platform["uri"] == f"{HOMEPAGE}/releases/download/v1.2.3/kubectl-lbip.tar.gz"
+    assert platform["sha256"] == SHA
+
+
+@pytest.mark.parametrize("template,error", [
+    ("spec:\n  version: {{ .TagName }}\n", "no {{ addURIAndSha"),
+    ('  {{ addURIAndSha "https://x/{{ .TagName }}/other.tar.gz" .TagName }}\n', "does not name kubectl-lbip.tar.gz"),
+    ('  {{ addURIAndSha "https://x/{{ .TagName }}/kubectl-lbip.tar.gz" .TagName }}\n  x: {{ .Version }}\n',
+     "a placeholder is left: {{ .Version }}"),
+])
+def test_render_refuses_a_broken_template(template, error):
+    with pytest.raises(SystemExit, match=re.escape(error)):
+        _builder().render_manifest(template, "1.2.3", SHA)
+
+
+def test_filled_manifest_fields(filled):
+    assert filled.get("apiVersion") == "krew.googlecontainertools.github.com/v1alpha2"
+    assert filled.get("kind") == "Plugin"
+    assert filled.get("metadata", {}).get("name") == "lbip"
+    spec = filled.get("spec") or {}
     for field in ("version", "homepage", "shortDescription", "description", "caveats", "platforms"):
         assert spec.get(field), f"spec.{field} is missing or empty"
     assert spec["homepage"] == HOMEPAGE
     assert len(spec["shortDescription"]) <= 80, "krew asks for a short shortDescription"
     assert "python3" in spec["caveats"] and "3.9" in spec["caveats"], "caveats must name python3 >= 3.9"
+    assert spec["version"] == "v" + package_version()
 
 
-def test_version_matches_package(manifest):
-    assert manifest["spec"]["version"] == "v" + package_version(), STALE
+def test_filled_manifest_agrees_with_its_archive(filled, build):
+    """One platform entry, for Linux and macOS on every arch: the archive is one zipapp."""
+    [platform] = filled["spec"]["platforms"]
+    assert platform["selector"] == {"matchExpressions": [{"key": "os", "operator": "In", "values": ["linux", "darwin"]}]}
+    assert platform["bin"] == "kubectl-lbip"
+    assert platform["uri"] == f"{HOMEPAGE}/releases/download/v{package_version()}/kubectl-lbip.tar.gz"
+    assert platform["sha256"] == build.sha256
+    assert (build.out / "kubectl-lbip.tar.gz.sha256").read_text() == f"{build.sha256}  kubectl-lbip.tar.gz\n"
 
 
-def test_platforms(manifest):
-    platforms = manifest["spec"]["platforms"]
-    seen = set()
-    for p in platforms:
-        labels = (p.get("selector") or {}).get("matchLabels") or {}
-        key = (labels.get("os"), labels.get("arch"))
-        assert key in PLATFORMS, f"unexpected platform selector {labels}"
-        assert key not in seen, f"duplicate platform {key}"
-        seen.add(key)
-        assert p.get("bin") == "kubectl-lbip"
-        tag = "v" + package_version()
-        assert p.get("uri") == f"{HOMEPAGE}/releases/download/{tag}/kubectl-lbip.tar.gz", STALE
-        assert re.fullmatch(r"[0-9a-f]{64}", str(p.get("sha256", ""))), f"bad sha256 for {key}"
-    assert seen == PLATFORMS
-
-
-def test_sha256_matches_a_fresh_build(manifest, build):
-    shas = {p["sha256"] for p in manifest["spec"]["platforms"]}
-    assert shas == {build.sha256}, f"{STALE} (manifest {sorted(shas)}, build {build.sha256})"
+def test_release_refuses_another_version(tmp_path):
+    proc = subprocess.run([sys.executable, str(BUILD), "--out", str(tmp_path), "--version", "99.0.0"],
+                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.returncode != 0
+    assert f"VERSION=99.0.0 but kubectl_lbip.__version__ is {package_version()}" in proc.stdout
+    assert not list(tmp_path.iterdir())
 
 
 def test_build_is_reproducible(build, tmp_path):
     again = build_into(tmp_path / "again")
     assert again.sha256 == build.sha256
     assert again.zipapp.read_bytes() == build.zipapp.read_bytes()
+    assert again.manifest.read_text() == build.manifest.read_text()
 
 
 def test_archive_layout(build):

@@ -337,9 +337,9 @@ class FakeAPI:
         ctype = rec.headers.get("content-type", "")
         if ctype.split(";")[0].strip() != "application/merge-patch+json":
             return 415, status_body(415, "UnsupportedMediaType",
-                                    f'the body of the request was in an unknown format - accepted '
-                                    f'media types include: application/json-patch+json, '
-                                    f'application/merge-patch+json, application/apply-patch+yaml')
+                                    'the body of the request was in an unknown format - accepted '
+                                    'media types include: application/json-patch+json, '
+                                    'application/merge-patch+json, application/apply-patch+yaml')
         patch = rec.body
         if not isinstance(patch, dict):
             return 400, status_body(400, "BadRequest", "the patch is not a JSON object")
