@@ -145,7 +145,7 @@ def family_matches_service(ask: Ask) -> List[Finding]:
     svc_family, why = ask.svc.family()
     if svc_family is None:
         return [ask.fail(FAMILY_MISMATCH, f"cannot tell the service's IP family: {why}")]
-    if svc_family != req_family:
+    if req_family is not None and svc_family != req_family:
         return [ask.fail(FAMILY_MISMATCH, _family_mismatch_message(
             ask.request.field, ask.request, svc_family, req_family))]
     return []
@@ -381,10 +381,11 @@ def deprecated_spec_ip(svc: Service) -> List[Finding]:
 
 def one_request_field(svc: Service) -> List[Finding]:
     """getDesiredLbIPs: the annotation and spec.loadBalancerIP may not both be set."""
-    if not svc.has_both_requests:
+    annotation = svc.annotation_request
+    if annotation is None or svc.spec_request is None:
         return []
     return [service_finding(
-        svc, BOTH_SPEC_AND_ANNOTATION, f"both {svc.annotation_request.field} and "
+        svc, BOTH_SPEC_AND_ANNOTATION, f"both {annotation.field} and "
         "spec.loadBalancerIP are set; MetalLB allocates nothing ('service can not have "
         "both'). Fix: keep one ('kubectl lbip migrate' or 'annotate --clear-spec-ip')")]
 

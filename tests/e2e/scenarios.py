@@ -965,7 +965,7 @@ def _request_channels(lbip: Lbip, sc: Scenario, subjects: List[Subject]) -> List
         calls += [annotate_args(s) for s in requests]
         runs = lbip.many(calls)
     live, files = {}, {}
-    for i, ns in enumerate(sc.ns_names):
+    for i in range(len(sc.ns_names)):
         live.update(check_findings(runs[2 * i]))
         files.update(check_findings(runs[2 * i + 1]))
     out = []
