@@ -79,7 +79,11 @@ def report(cluster: Cluster) -> Report:
     results = []
     for slot, seed in enumerate(SEEDS):
         sc = scenarios.generate(seed, slot, run_id, SERVICES)
-        results.append(scenarios.run_scenario(client, lbip, sc))
+        res = scenarios.run_scenario(client, lbip, sc)
+        results.append(res)
+        print(f"\n[conformance] seed {seed}: {len(res.verdicts)} verdicts, "
+              f"{sum(not v.agree for v in res.verdicts)} disagreements ({res.seconds:.0f}s)",
+              flush=True)
     rep = Report(controller_label(cluster), results)
     _print(rep, time.monotonic() - t0, lbip)
     return rep
