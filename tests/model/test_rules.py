@@ -215,3 +215,33 @@ def test_service_with_a_load_balancer_class_is_not_metallbs():
     s = c.service("a", "cloud")
     assert not s.is_load_balancer
     assert "loadBalancerClass" in rules.not_load_balancer(s).message
+
+
+NAMED_CHECKS = [
+    # (check, the service, its request, the one code it returns)
+    (rules.request_parses, svc("a", "s"), "192.168.10.5,x", "invalid-request"),
+    (rules.request_has_a_family, svc("a", "s"), "192.168.10.5,192.168.10.6", "too-many-addresses"),
+    (rules.family_matches_service, svc("a", "s"), "fd00:10::5", "family-mismatch"),
+    (rules.pool_for, svc("a", "s"), "10.9.9.9", "not-in-pool"),
+    (rules.pool_admits_service, svc("other", "s"), "192.168.30.5", "pool-incompatible"),
+    (rules.sharing_allowed, svc("a", "s"), "192.168.10.7", "address-conflict"),
+    (rules.pool_annotation_matches, svc("a", "s", annotations={"metallb.io/address-pool": "team"}),
+     "192.168.10.5", "pool-annotation-mismatch"),
+]
+
+
+@pytest.mark.parametrize("check,target,text,code", NAMED_CHECKS,
+                         ids=[c[0].__name__ for c in NAMED_CHECKS])
+def test_each_request_rule_is_one_named_check(check, target, text, code):
+    """check_request is MetalLB's sequence of checks, each returning its finding."""
+    team = pool("team", "192.168.30.0/24", allocation={"namespaces": ["a"]})
+    holder = svc("b", "holder", ingress=["192.168.10.7"])
+    c = cluster(DUALPOOL, team, holder)
+    ask = rules.Ask(c, Service.from_object(target), make_request([text]))
+    if check in (rules.pool_admits_service, rules.pool_annotation_matches):
+        rules.pool_for(ask)  # the pool the later checks look at
+    assert [f.code for f in check(ask)] == [code]
+    assert check in rules.FIRST_CHECKS + rules.REQUEST_CHECKS
+    # and on a request that breaks nothing, every check is silent
+    fine = rules.Ask(c, Service.from_object(svc("a", "ok")), make_request(["192.168.10.9"]))
+    assert [f for chk in rules.FIRST_CHECKS + rules.REQUEST_CHECKS for f in chk(fine)] == []
