@@ -195,13 +195,6 @@ class Service:
         so it accepted them: the controller compares the same way (isEqualIPs)."""
         return self.observed and bool(addresses) and set(self.held()) == set(addresses)
 
-    def claims(self, addr: Address) -> bool:
-        """Whether the service takes ``addr`` from others: it holds it, or it is an
-        intention (a manifest) that requests it."""
-        if self.holds(addr):
-            return True
-        return not self.observed and any(addr in r.addresses for r in self.requests())
-
     def _memo(self, slot: str, key, compute):
         """compute(key), remembered on the instance for as long as the fields it is
         computed from (the key) are unchanged: check, free and the usage index ask

@@ -66,9 +66,6 @@ class UsageIndex:
             seen.setdefault(use.service.key, use.service)
         return list(seen.values())
 
-    def claims(self, family: str, value: int) -> List[Use]:
-        return [u for u in self.uses(family, value) if u.claims]
-
     def used_in(self, iv: Interval, held_only: bool = False) -> List[int]:
         """Claimed addresses inside an interval (held only: assigned), ascending."""
         values = (self._held_sorted if held_only else self._claimed_sorted)[iv.family]
