@@ -92,7 +92,7 @@ def report(cluster: Cluster) -> Report:
 def _print(rep: Report, seconds: float, lbip: scenarios.Lbip) -> None:
     print(f"\n[conformance] controller {rep.controller}; {len(rep.results)} scenarios, "
           f"{len(rep.subjects)} services, {sum(1 for s in rep.subjects if s.how)} requests, "
-          f"{seconds:.0f}s ({lbip.calls} kubectl lbip calls, {lbip.seconds:.0f}s of CPU-wall in them)")
+          f"{seconds:.0f}s ({lbip.calls} kubectl lbip calls taking {lbip.seconds:.0f}s, some in parallel)")
     header = "seed".ljust(6) + "".join(c.rjust(14) for c in scenarios.CHANNELS)
     print("[conformance] " + header)
     for res in rep.results:
