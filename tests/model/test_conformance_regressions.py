@@ -255,3 +255,61 @@ def builders_cluster(*objects):
     from builders import cluster
 
     return cluster(*objects)
+
+
+# -- one request, one verdict (issue 14 item 1), on random states -------------
+
+REQUEST_CODES = {"invalid-request", "too-many-addresses", "family-mismatch", "not-in-pool",
+                 "buggy-ip", "split-pool-dual-stack", "pool-incompatible", "address-conflict",
+                 "pool-annotation-mismatch", "both-spec-and-annotation"}
+
+
+def _random_state(rng, live):
+    pools = [pool("a", "198.18.0.0/29", "2001:db8:a::/125", avoid_buggy=rng.random() < 0.3),
+             pool("b", "198.18.1.0/30", allocation={"namespaces": ["x"]}),
+             pool("c", "2001:db8:c::/126")]
+    v4 = [f"198.18.0.{i}" for i in range(8)] + [f"198.18.1.{i}" for i in range(4)]
+    v6 = [f"2001:db8:a::{i}" for i in range(8)] + [f"2001:db8:c::{i}" for i in range(4)]
+    services = []
+    for i in range(rng.randint(2, 7)):
+        fam = rng.choice(["v4", "v6", "dual"])
+        ask = {"v4": [rng.choice(v4)], "v6": [rng.choice(v6)],
+               "dual": [rng.choice(v4), rng.choice(v6)]}[rng.choice(["v4", "v6", "dual"])]
+        ann = {"metallb.io/loadBalancerIPs": ",".join(ask)}
+        if rng.random() < 0.5:
+            ann["metallb.io/allow-shared-ip"] = rng.choice(["k", "j"])
+        if rng.random() < 0.1:
+            ann["metallb.io/address-pool"] = rng.choice(["a", "b", "c"])
+        ips = {"v4": ("10.96.0.1",), "v6": ("fd00:96::1",), "dual": ("10.96.0.1", "fd00:96::1")}[fam]
+        holds = ask if rng.random() < 0.4 else ()
+        services.append(svc(rng.choice(["x", "y"]), f"s{i}", cluster_ips=ips, annotations=ann,
+                            ports=[rng.choice(["TCP/80", "TCP/443", "UDP/53"])],
+                            local=rng.random() < 0.2, selector={"app": rng.choice("ab")},
+                            ingress=holds))
+    objs = pools + services
+    return (live_cluster(*objs) if live else builders_cluster(*objs)), services
+
+
+def test_check_and_annotate_give_one_verdict_on_every_request_random_states():
+    import random
+
+    rng = random.Random(14)
+    compared = 0
+    for _ in range(300):
+        live = rng.random() < 0.6
+        c, services = _random_state(rng, live)
+        by_name = {}
+        for f in findings_for(c):
+            if f.kind == "Service" and f.code in REQUEST_CODES and f.severity == rules.ERROR:
+                by_name.setdefault((f.namespace, f.name), set()).add(f.code)
+        for obj in services:
+            target = Service.from_object(obj, observed=live or None)
+            text = obj["metadata"]["annotations"]["metallb.io/loadBalancerIPs"]
+            try:
+                annotate.plan(c, c.service(target.namespace, target.name), [text], overwrite=True)
+                refused = set()
+            except annotate.Refused as err:
+                refused = {f.code for f in err.findings}
+            assert refused == by_name.get((target.namespace, target.name), set()), (live, obj)
+            compared += 1
+    assert compared > 800
