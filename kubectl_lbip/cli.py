@@ -8,13 +8,14 @@ import functools
 import inspect
 import logging
 import sys
+import traceback
 from typing import List, Optional
 
 import typer
 from typing_extensions import Annotated
 
 from . import __version__
-from .errors import LbipError
+from .errors import EXIT_INTERNAL, EXIT_OK, exit_code_for
 
 app = typer.Typer(
     name="kubectl-lbip",
@@ -90,7 +91,9 @@ def kubectl_command(fn):
 
 
 def _run(verbose: int, fn, *args, **kwargs) -> None:
-    """Run a command; project errors become one line on stderr and an exit code."""
+    """Run a command; every exception becomes one line on stderr and an exit code
+    (errors.exit_code_for): the plugin's own errors their code, Ctrl-C 130, and
+    anything unexpected 4 with a hint to rerun with -v, which prints the traceback."""
     log = logging.getLogger("kubectl_lbip")
     handler = None
     if verbose:
@@ -104,20 +107,42 @@ def _run(verbose: int, fn, *args, **kwargs) -> None:
         logging.getLogger("urllib3").setLevel(logging.ERROR)  # retry chatter is not a request
     try:
         code = fn(*args, **kwargs)
-    except LbipError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(exc.exit_code)
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        raise typer.Exit(130)
-    except BrokenPipeError:
-        raise typer.Exit(0)
+    except BaseException as exc:  # noqa: BLE001 - the last-resort handler
+        raise typer.Exit(report(exc, verbose)) from None
     finally:
         if handler is not None:
             log.removeHandler(handler)
             log.setLevel(logging.NOTSET)
             log.propagate = True
     raise typer.Exit(code)
+
+
+def report(exc: BaseException, verbose: int = 0) -> int:
+    """One line on stderr for an exception, and its exit code. SystemExit and
+    click's own exits pass through untouched."""
+    if isinstance(exc, (SystemExit, typer.Exit, typer.Abort)) or \
+            type(exc).__module__.startswith(("click", "typer")):  # click's own exits and usage
+        raise exc
+    if isinstance(exc, BrokenPipeError):  # `kubectl lbip ... | head`
+        return EXIT_OK
+    code = exit_code_for(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        typer.echo("interrupted", err=True)
+    elif code != EXIT_INTERNAL:
+        typer.echo(f"error: {_one_line(exc)}", err=True)
+    else:
+        if verbose:
+            traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        what = {"RecursionError": "input nested too deeply", "MemoryError": "out of memory"}.get(
+            type(exc).__name__, f"unexpected {type(exc).__name__}")
+        typer.echo(f"error: {what}: {_one_line(exc) or '(no message)'}; this is a bug in "
+                   "kubectl-lbip" + ("" if verbose else ", rerun with -v to see the traceback"),
+                   err=True)
+    return code
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:2000]
 
 
 @app.command()
@@ -152,7 +177,7 @@ def pools(
 def free(
     family: Annotated[Optional[str], typer.Option("--family", metavar="dual|ipv4|ipv6",
                       help="Address family to suggest (default: the --for service's, else dual).")] = None,
-    count: Annotated[int, typer.Option("--count", help="How many suggestions.")] = 5,
+    count: Annotated[int, typer.Option("--count", help="How many suggestions (1 to 10,000).")] = 5,
     for_service: Annotated[Optional[str], typer.Option("--for", metavar="NAME",
                            help="An existing service (in -n): its namespace, labels, family, "
                            "sharing key, ports and traffic policy decide.")] = None,
@@ -299,6 +324,9 @@ def migrate(
                       "service to be touched.")] = None,
     restore: Annotated[Optional[str], typer.Option("--restore", metavar="FILE", help="Put back "
                        "what a --backup file holds.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="With --restore: restore a backup made "
+                     "on another cluster (its API server differs from this context's), or one "
+                     "that does not record its cluster.")] = False,
     in_place: Annotated[bool, typer.Option("--in-place", help="With -f: rewrite the files, "
                         "keeping comments, key order and other documents.")] = False,
     configmap: Annotated[bool, typer.Option("--configmap", help="Convert MetalLB's legacy "
@@ -328,12 +356,12 @@ def migrate(
     from .commands import migrate as cmd
 
     req = cmd.MigrateRequest(yes=yes, dry_run=dry_run, backup=backup, restore=restore,
-                             in_place=in_place, configmap=configmap)
+                             in_place=in_place, configmap=configmap, force=force)
     return cmd.run(where.inputs(namespace, output, all_namespaces), req)
 
 
 def main() -> None:
     try:
         app()
-    except BrokenPipeError:  # `kubectl lbip ... | head`
-        sys.exit(0)
+    except BaseException as exc:  # noqa: BLE001 - nothing escapes as a traceback
+        sys.exit(report(exc, verbose=int("-v" in sys.argv or "--verbose" in sys.argv)))

@@ -4,20 +4,22 @@ every MetalLB rule, written as one patch that carries the resourceVersion."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List
+from typing import Dict, List, Optional
 
 from .. import render
-from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
+from ..errors import EXIT_NEGATIVE, EXIT_OK, InvalidValue, Refused, UsageError
 from ..model import annotate as model
-from ..model.annotate import ANNOTATION_EXISTS, Plan, Refused  # noqa: F401 - the command's words
+from ..model.annotate import ANNOTATION_EXISTS, Plan  # noqa: F401 - the command's words
 from ..model.cluster import Cluster
 from ..model.patches import patched_object
-from ..model.services import CURRENT, LB_IPS, Service
+from ..model.rules import service_finding
+from ..model.services import CURRENT, DEPRECATED, LB_IPS, SPEC_IP, Service
 from .common import Inputs
 from .target import find_service
 from .writes import check_dry_run, write_with_retry
 
 FORMATS = ("table", "json", "yaml")
+VALUE_CHANGED = "value-changed"
 
 
 @dataclass
@@ -37,8 +39,31 @@ def plan(cluster: Cluster, svc: Service, req: AnnotateRequest) -> Plan:
     try:
         return model.plan(cluster, svc, req.addresses, auto=req.auto, overwrite=req.overwrite,
                           clear_spec_ip=req.clear_spec_ip)
-    except model.InvalidInput as err:
+    except InvalidValue as err:
         raise UsageError(str(err)) from None
+
+
+def replaced_values(svc: Service, req: AnnotateRequest) -> Dict[str, Optional[str]]:
+    """What a write would replace: the request annotation, its deprecated twin, and
+    spec.loadBalancerIP when it is cleared."""
+    values: Dict[str, Optional[str]] = {CURRENT + LB_IPS: svc.annotations.get(CURRENT + LB_IPS),
+                                        DEPRECATED + LB_IPS: svc.annotations.get(DEPRECATED + LB_IPS)}
+    if req.clear_spec_ip:
+        values[SPEC_IP] = svc.load_balancer_ip or None
+    return values
+
+
+def _unchanged_since_read(first: Service, now: Service, req: AnnotateRequest) -> None:
+    """--overwrite replaces only what the user saw: after a 409, when another writer
+    changed a value it would replace, stop and show the new value (exit 1)."""
+    before, after = replaced_values(first, req), replaced_values(now, req)
+    changed = [f"{key} is now {after[key]!r} (it was {before[key]!r} when read)"
+               for key in before if before[key] != after[key]]
+    if changed:
+        raise Refused([service_finding(
+            now, VALUE_CHANGED, f"service {now.key} changed while we wrote it: "
+            + "; ".join(changed) + ". --overwrite replaces only what was read: run again "
+            "to overwrite the new value")])
 
 
 def _warn(result: Plan) -> None:
@@ -90,6 +115,8 @@ def _run_live(inputs: Inputs, req: AnnotateRequest) -> int:
     def make_plan(reread: bool):
         cluster = client.snapshot().to_cluster()
         svc = find_service(cluster, namespace, req.name)
+        if reread and req.overwrite and planned:
+            _unchanged_since_read(planned[0].service, svc, req)
         result = plan(cluster, svc, req)
         planned.append(result)
         if req.dry_run == "client":

@@ -16,6 +16,7 @@ from .common import Inputs, legacy_note
 from .target import check_family, described_service, find_service
 
 FORMATS = ("table", "wide", "json", "yaml", "annotation")
+MAX_COUNT = 10_000  # suggestions are built in memory: --count is capped (README: Limits)
 WHY = {"current": "what the service holds now", "shared": "shared with like services",
        "matching": "IPv6 reads like the IPv4", "lowest": "lowest free"}
 
@@ -55,8 +56,8 @@ def resolve_target(cluster: Cluster, inputs: Inputs, query: FreeQuery):
 def compute(cluster: Cluster, target: Optional[Service], family: str, query: FreeQuery) -> SuggestResult:
     if query.pool and cluster.pool(query.pool) is None:
         raise UsageError(f"pool {query.pool!r} does not exist")
-    if query.count < 1:
-        raise UsageError("--count must be at least 1")
+    if not 1 <= query.count <= MAX_COUNT:
+        raise UsageError(f"--count must be between 1 and {MAX_COUNT:,}")
     return suggest(cluster, family, query.count, target, query.pool)
 
 

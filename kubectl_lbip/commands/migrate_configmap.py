@@ -11,7 +11,7 @@ from .common import Inputs
 
 
 
-def _run_configmap(inputs: Inputs) -> int:
+def run_configmap(inputs: Inputs) -> int:
     from ..model.legacy import convert
     from ..snapshot import LEGACY_CONFIGMAP, legacy_config
 
@@ -41,11 +41,16 @@ def _run_configmap(inputs: Inputs) -> int:
 
 
 def _read_configmap(client, namespace: str, name: str) -> Dict[str, Any]:
-    from ..errors import ClusterError
-    from ..snapshot.live import NotFound
+    from ..errors import ClusterError, NotFound, ResponseError
+    from ..snapshot import shape
+    from ..snapshot.live import segment
 
+    path = f"/api/v1/namespaces/{segment(namespace)}/configmaps/{segment(name)}"
     try:
-        return client.request("GET", f"/api/v1/namespaces/{namespace}/configmaps/{name}")
+        obj = client.request("GET", path)
+        if not isinstance(obj, dict):
+            raise ResponseError(f"GET {path}: the answer is not a ConfigMap")
+        return shape.check(obj, shape.LEGACY_CONFIGMAP, f"GET {path}", ResponseError)
     except NotFound:
         raise ClusterError(f"no legacy MetalLB ConfigMap {namespace}/{name} (use -n for "
                            "another namespace)") from None

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import sys
+from dataclasses import replace
 from typing import Any, List, Optional, Tuple
 
 from .. import render
 from ..errors import UsageError
 from ..model.cluster import Cluster
-from ..model.migrate import ServicePlan, apply_in_place, plan_service, recheck, service_objects
+from ..model.migrate import (Conflict, ServicePlan, apply_in_place, plan_service, recheck,
+                             service_objects)
+from ..model.services import SPEC_IP
 from ..model.services import Service
 from .common import Inputs
-from .migrate import MigrateRequest, _finish, _initial, _nothing_to_do, _show_plan
+from .outcomes import MigrateRequest, finish_migrate, initial, nothing_to_do, show_plan
 
 
 
@@ -33,7 +37,7 @@ def _migrate_tree(root: Any, namespace: Optional[str], cluster: Optional[Cluster
     return plans
 
 
-def _run_files(inputs: Inputs, req: MigrateRequest) -> int:
+def run_files(inputs: Inputs, req: MigrateRequest) -> int:
     from ..snapshot import files
 
     docs = files.read_documents(inputs.filenames, stdin=inputs.stdin or sys.stdin)
@@ -50,45 +54,135 @@ def _run_files(inputs: Inputs, req: MigrateRequest) -> int:
         obj = copy.deepcopy(doc.obj)
         plans += _migrate_tree(obj, namespace, cluster)
         migrated.append(obj)
-    outcomes = _initial(plans)
-    _nothing_to_do(outcomes, namespace)
-    _show_plan(outcomes, write=render.note)  # stdout carries the objects
+    outcomes = initial(plans)
+    nothing_to_do(outcomes, namespace)
+    show_plan(outcomes, write=render.note)  # stdout carries the objects
     if inputs.output == "json":
         render.emit(migrated[0] if len(migrated) == 1 else
                     {"apiVersion": "v1", "kind": "List", "items": migrated}, "json")
     else:
         sys.stdout.write("---\n".join(render.dump_yaml(obj) for obj in migrated))
-    return _finish(outcomes, "table", req.dry_run)
+    return finish_migrate(outcomes, "table", req.dry_run)
 
 
 def _run_in_place(inputs: Inputs, req: MigrateRequest, cluster: Optional[Cluster],
                   namespace: Optional[str]) -> int:
     from ..snapshot.files import expand_paths
 
-    rewrites: List[Tuple[str, str]] = []
+    rewrites: List[Tuple[str, bytes]] = []
     plans: List[ServicePlan] = []
     for path in expand_paths(inputs.filenames):
         try:
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read()
-        except (OSError, UnicodeDecodeError) as exc:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc}") from None
-        found, new_text = _rewrite(text, path, namespace, cluster)
+        found, new_data = _rewrite_file(data, path, namespace, cluster)
         plans += found
-        if new_text != text:
-            rewrites.append((path, new_text))
-    outcomes = _initial(plans)
-    _nothing_to_do(outcomes, namespace)
+        if new_data != data:
+            rewrites.append((path, new_data))
+    outcomes = initial(plans)
+    nothing_to_do(outcomes, namespace)
     if inputs.output == "table":
-        _show_plan(outcomes)
+        show_plan(outcomes)
     if req.dry_run == "client":
         render.note(f"dry run: {len(rewrites)} file(s) would be rewritten")
     else:
-        for path, new_text in rewrites:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(new_text)
+        for path in replace_files(rewrites):
             render.note(f"rewrote {path}")
-    return _finish(outcomes, inputs.output, req.dry_run)
+    return finish_migrate(outcomes, inputs.output, req.dry_run)
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+def _rewrite_file(data: bytes, path: str, namespace: Optional[str],
+                  cluster: Optional[Cluster]) -> Tuple[List[ServicePlan], bytes]:
+    """The file's plans and its new bytes: a byte-order mark, CRLF line endings
+    and the presence or absence of a final newline are kept."""
+    bom = BOM if data.startswith(BOM) else b""
+    try:
+        text = data[len(bom):].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"cannot read {path}: not UTF-8 text ({exc})") from None
+    crlf = "\r\n" in text and text.count("\n") == text.count("\r\n")
+    if crlf:
+        text = text.replace("\r\n", "\n")
+    plans, new_text = _rewrite(text, path, namespace, cluster)
+    if new_text == text:
+        return plans, data
+    if crlf:
+        new_text = new_text.replace("\n", "\r\n")
+    return plans, bom + new_text.encode("utf-8")
+
+
+def replace_files(rewrites: List[Tuple[str, bytes]]) -> List[str]:
+    """Replace each file by its new content, atomically and all or none: every new
+    content is first written to a temporary file in the file's own folder, flushed,
+    fsynced and given the original's mode (and owner, where allowed); only when all
+    are ready is each renamed over its original. A read-only file, a full disk or
+    any other failure while preparing replaces nothing."""
+    import stat
+    import tempfile
+
+    prepared: List[Tuple[str, str]] = []
+    try:
+        for path, data in rewrites:
+            info = os.stat(path)
+            if not info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+                raise UsageError(f"{path} is read-only; no file was rewritten")
+            folder = os.path.dirname(os.path.abspath(path))
+            fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".lbip-tmp",
+                                        dir=folder)
+            prepared.append((path, temp))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(temp, stat.S_IMODE(info.st_mode))
+            try:
+                os.chown(temp, info.st_uid, info.st_gid)
+            except OSError:
+                pass  # not ours to give away: the mode is kept, the owner becomes us
+    except BaseException as exc:
+        for _, temp in prepared:
+            try:
+                os.unlink(temp)
+            except OSError:
+                pass
+        if isinstance(exc, OSError):
+            raise UsageError(f"cannot rewrite {exc.filename or path}: {exc.strerror or exc}; "
+                             "no file was rewritten") from None
+        raise
+    done: List[str] = []
+    for path, temp in prepared:
+        try:
+            os.replace(temp, path)
+        except OSError as exc:
+            left = [p for p, _ in prepared if p not in done and p != path]
+            for _, t in prepared[len(done):]:
+                if os.path.exists(t):
+                    os.unlink(t)
+            raise UsageError(f"cannot replace {path}: {exc.strerror or exc}; rewritten before it: "
+                             f"{', '.join(done) or 'none'}; not rewritten: "
+                             f"{', '.join([path] + left)}") from None
+        done.append(path)
+    for folder in sorted({os.path.dirname(os.path.abspath(p)) for p in done}):
+        _fsync_folder(folder)
+    return done
+
+
+def _fsync_folder(folder: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _rewrite(text: str, path: str, namespace: Optional[str],
@@ -98,11 +192,13 @@ def _rewrite(text: str, path: str, namespace: Optional[str],
             data = json.loads(text)
         except json.JSONDecodeError:
             pass  # YAML in flow style
+        except RecursionError:
+            raise UsageError(f"{path}: nested too deeply to read") from None
         else:
-            plans = _migrate_tree(data, namespace, cluster)
-            if not any(p.needs_patch for p in plans):
-                return plans, text
-            return plans, _dump_json_like(data, text)
+            found = _migrate_tree(data, namespace, cluster)
+            if not any(p.needs_patch for p in found):
+                return found, text
+            return found, _dump_json_like(data, text)
     plans: List[ServicePlan] = []
     chunks = []
     for chunk in split_yaml_documents(text):
@@ -155,10 +251,11 @@ def _rewrite_yaml_document(chunk: str, path: str, namespace: Optional[str],
         if not _BARE_START.match(header):
             raise UsageError(f"{path}: a document starts with content on its '---' line; "
                              "--in-place cannot keep it: move the content to the next line")
-    return plans, header + _ruamel_migrate(body, namespace)
+    new_body = _ruamel_migrate(body, namespace, plans)
+    return plans, chunk if new_body is None else header + new_body
 
 
-def _ruamel_migrate(body: str, namespace: Optional[str]) -> str:
+def _ruamel_migrate(body: str, namespace: Optional[str], plans: List[ServicePlan]) -> Optional[str]:
     """Round-trip the document with ruamel.yaml: comments, key order, quoting and
     the file's indentation stay as they were."""
     import io
@@ -171,11 +268,57 @@ def _ruamel_migrate(body: str, namespace: Optional[str]) -> str:
     mapping, sequence, offset = guess_indent(body)
     ruamel.indent(mapping=mapping, sequence=sequence, offset=offset)
     data = ruamel.load(body)
-    _migrate_tree(data, namespace, None)
+    applied = 0
+    for obj in service_objects(data):
+        plan = plan_service(Service.from_object(obj))
+        if not plan.needs_patch or (namespace and plan.service.namespace != namespace):
+            continue
+        blocked = _shared_places(obj, plan)
+        if blocked:
+            _make_conflict(plans, plan, blocked)
+            continue
+        apply_in_place(obj, plan)
+        applied += 1
+    if not applied:
+        return None
     out = io.StringIO()
     ruamel.dump(data, out)
     trailing = body[len(body.rstrip("\r\n")):]
     return out.getvalue().rstrip("\r\n") + trailing
+
+
+def _shared_places(obj: Any, plan: ServicePlan) -> List[str]:
+    """The places of a plan that live inside a YAML alias, an anchored node or a
+    merge key (`<<: *defaults`): rewriting them where they stand would change other
+    objects too, or leave the old key in the merged mapping."""
+    blocked = []
+    meta = obj.get("metadata")
+    spec = obj.get("spec")
+    for change in plan.changes:
+        if change.source == SPEC_IP:
+            chain = [(obj, "spec"), (spec, "loadBalancerIP")]
+        else:
+            chain = [(obj, "metadata"), (meta, "annotations"),
+                     (meta.get("annotations") if hasattr(meta, "get") else None, change.source)]
+        if any(_not_own(container, key) for container, key in chain):
+            blocked.append(change.source)
+    return blocked
+
+
+def _not_own(container: Any, key: str) -> bool:
+    anchor = getattr(getattr(container, "anchor", None), "value", None)
+    own = getattr(container, "_ok", None)
+    return anchor is not None or (own is not None and key in container and key not in own)
+
+
+def _make_conflict(plans: List[ServicePlan], found: ServicePlan, places: List[str]) -> None:
+    for i, plan in enumerate(plans):
+        if plan.service.key == found.service.key and plan.needs_patch:
+            values = tuple((place, "inside a YAML alias or merge key: cannot be rewritten "
+                            "where it stands; write it out in this object") for place in places)
+            plans[i] = replace(plan, conflicts=plan.conflicts + (
+                Conflict(plan.service.namespace, plan.service.name, values),))
+            return
 
 
 _OPENS_BLOCK = re.compile(r"^[^#]*:[ \t]*(#.*)?$")  # `key:` with its value on the next lines

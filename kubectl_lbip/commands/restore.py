@@ -1,70 +1,109 @@
-"""migrate --backup/--restore: what a migration touches, written down before it, and put back."""
+"""migrate --backup/--restore: what a migration touches, written down before it, and put back.
+
+A backup is a file people pass around and edit, so --restore trusts nothing in
+it: every entry is validated before anything is written (model.migrate.parse_backup),
+names reach URLs percent-encoded, and a backup made on another cluster (another
+API server) is refused unless --force says so."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any, Dict, List
 
 from .. import render
-from ..errors import EXIT_CLUSTER, EXIT_NEGATIVE, EXIT_OK, LbipError, UsageError
-from ..model.migrate import RestoreChange, backup_document, parse_backup, restore_changes, restore_patch
+from ..errors import EXIT_NEGATIVE, BackupError, InvalidValue, LbipError, UsageError
+from ..model.migrate import Backup, backup_document, parse_backup, restore_changes, restore_patch
 from ..model.services import Service
 from .common import Inputs
-from .migrate import FAILED, PLANNED, RESTORED, SKIPPED, MigrateRequest, Progress, _confirm
+from .outcomes import (
+    FAILED,
+    PLANNED,
+    RESTORED,
+    SKIPPED,
+    MigrateRequest,
+    Restoring,
+    confirm,
+    finish_restore,
+    show_restore_plan,
+    write_each,
+)
 from .writes import attempt_write
 
+__all__ = ["write_backup", "run_restore"]
 
 
-def write_backup(path: str, services: List[Service]) -> None:
+def write_backup(path: str, services: List[Service], client: Any = None) -> None:
+    """The backup, naming the cluster (server and context) it is made on."""
+    document = backup_document(
+        services, str(getattr(client, "server", "") or ""), str(getattr(client, "context", "") or "")
+    )
     try:  # "x": never over an older backup, even one made since the check
         with open(path, "x", encoding="utf-8") as fh:
-            fh.write(render.dump_json(backup_document(services)) + "\n")
+            fh.write(render.dump_json(document) + "\n")
     except FileExistsError:
-        raise UsageError(f"the backup {path} already exists; nothing was changed. Name another "
-                         "file") from None
+        raise UsageError(f"the backup {path} already exists; nothing was changed. Name another file") from None
     except OSError as exc:
         raise UsageError(f"cannot write the backup {path}: {exc}; nothing was changed") from None
     render.note(f"backup of {len(services)} service(s) written to {path}")
 
 
-# --- restore
-@dataclass
-class Restoring:
-    entry: Dict[str, Any]
-    changes: List[RestoreChange]
-    status: str = PLANNED
-    error: str = ""
-    denied: bool = False  # a 401/403: the identity lacks a permission
-
-    @property
-    def key(self) -> str:
-        return f"{self.entry['namespace']}/{self.entry['name']}"
-
-
-def _read_backup(path: str) -> List[Dict[str, Any]]:
+def read_backup(path: str) -> Backup:
     try:
-        with open(path, encoding="utf-8") as fh:
-            return parse_backup(json.load(fh))
+        with open(path, encoding="utf-8-sig") as fh:
+            data = json.load(fh)
     except OSError as exc:
         raise UsageError(f"cannot read the backup {path}: {exc}") from None
-    except ValueError as exc:  # JSONDecodeError too
-        raise UsageError(f"{path}: {exc}") from None
+    except RecursionError:
+        raise BackupError(f"{path}: nested too deeply; nothing was written") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise BackupError(f"{path}: not JSON: {exc}; nothing was written") from None
+    try:
+        return parse_backup(data)
+    except InvalidValue as exc:
+        raise BackupError(f"{path}: {exc}; the backup is refused, nothing was written") from None
+
+
+def _same_cluster(backup: Backup, client: Any, path: str, force: bool) -> None:
+    server = str(getattr(client, "server", "") or "")
+    context = str(getattr(client, "context", "") or "")
+    if not backup.server:
+        if force:
+            return
+        raise BackupError(
+            f"{path} does not say which cluster it was made on (an older backup); "
+            "nothing was written. Add --force if it is this cluster's"
+        )
+    if backup.server != server:
+        if force:
+            render.note(
+                f"note: {path} was made on {backup.server} (context {backup.context}); "
+                f"restoring it on {server} as --force says"
+            )
+            return
+        raise BackupError(
+            f"{path} was made on the cluster at {backup.server} (context "
+            f"{backup.context}), not on this one ({server}, context {context}); "
+            "nothing was written. Add --force to restore it here anyway"
+        )
+    if backup.context and backup.context != context:
+        render.note(f"note: {path} was made with context {backup.context}; the server is the same")
 
 
 def _current(client, entry: Dict[str, Any]) -> Service:
     return Service.from_object(client.get_service(entry["namespace"], entry["name"]))
 
 
-def _run_restore(inputs: Inputs, req: MigrateRequest) -> int:
-    entries = _read_backup(req.restore)
+def run_restore(inputs: Inputs, req: MigrateRequest) -> int:
+    assert req.restore is not None
+    backup = read_backup(req.restore)
     namespace = inputs.namespace_filter()
     client = inputs.client()
+    _same_cluster(backup, client, req.restore, req.force)
     items = []
-    for entry in entries:
+    for entry in backup.entries:
         if namespace and entry["namespace"] != namespace:
             continue
-        item = Restoring(entry, [])
+        item = Restoring(entry=entry)
         try:
             item.changes = restore_changes(entry, _current(client, entry))
         except LbipError as exc:
@@ -75,21 +114,15 @@ def _run_restore(inputs: Inputs, req: MigrateRequest) -> int:
             item.status = SKIPPED
     pending = [i for i in items if i.status == PLANNED]
     asking = bool(pending) and req.dry_run == "none" and not req.yes
-    rows = [[*item.key.split("/", 1), c.place, render.optional(c.now), render.optional(c.restored)]
-            for item in items for c in item.changes]
-    if rows and (inputs.output == "table" or asking):
-        write = render.out if inputs.output == "table" else render.note
-        write(render.table(rows, ["namespace", "name", "field", "now", "restored"]))
+    if inputs.output == "table" or asking:
+        show_restore_plan(items, write=render.out if inputs.output == "table" else render.note)
+    completed = True
     if pending and req.dry_run != "client":
-        if asking and not _confirm(f"Restore {len(pending)} service(s)?"):
+        if asking and not confirm(f"Restore {len(pending)} service(s)?"):
             render.note("nothing was written")
             return EXIT_NEGATIVE
-        progress = Progress(len(pending), "restoring")
-        for done, item in enumerate(pending, start=1):
-            _restore_one(client, item, req.dry_run == "server")
-            progress.step(done)
-        progress.close()
-    return _finish_restore(items, inputs, req.dry_run)
+        completed = write_each(pending, lambda i: _restore_one(client, i, req.dry_run == "server"), "restoring")
+    return finish_restore(items, inputs.output, req.dry_run, completed)
 
 
 def _restore_one(client, item: Restoring, server_dry_run: bool) -> None:
@@ -110,25 +143,3 @@ def _restore_one(client, item: Restoring, server_dry_run: bool) -> None:
         item.status, item.error, item.denied = FAILED, attempt.error, attempt.denied
         return
     item.status = RESTORED if attempt.sent is not None else SKIPPED
-
-
-def _finish_restore(items: List[Restoring], inputs: Inputs, dry_run: str) -> int:
-    summary = {"restored": sum(i.status in (RESTORED, PLANNED) for i in items),
-               "skipped": sum(i.status == SKIPPED for i in items),
-               "failed": sum(i.status == FAILED for i in items)}
-    if inputs.output in ("json", "yaml"):
-        doc = {"dryRun": dry_run, "restore": [
-            {"namespace": i.entry["namespace"], "name": i.entry["name"],
-             "changes": [c.to_dict() for c in i.changes], "status": i.status,
-             **({"error": i.error} if i.error else {})} for i in items], "summary": summary}
-        render.emit(doc, inputs.output)
-    for item in items:
-        if item.status == FAILED:
-            render.note(f"error: {item.key}: {item.error}")
-    done = {"client": "would be restored (dry run: nothing written)",
-            "server": "restored (server dry run: nothing persisted)"}.get(dry_run, "restored")
-    render.note(f"{summary['restored']} {done}, {summary['skipped']} already as backed up, "
-                f"{summary['failed']} failed")
-    if any(i.denied for i in items):
-        return EXIT_CLUSTER
-    return EXIT_NEGATIVE if summary["failed"] else EXIT_OK

@@ -7,6 +7,8 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Tuple, Union
 
+from ..errors import InvalidValue
+
 IPV4 = "ipv4"
 IPV6 = "ipv6"
 DUAL = "dual"
@@ -15,7 +17,7 @@ FAMILIES = (IPV4, IPV6)
 Address = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 
 
-class AddressError(ValueError):
+class AddressError(InvalidValue):
     """Text that MetalLB would not accept as an address, CIDR or range."""
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
+from ..errors import InvalidValue, Refused
 from . import rules
 from .addresses import sort_addresses
 from .cluster import Cluster
@@ -19,18 +20,6 @@ ANNOTATION_EXISTS = "annotation-exists"
 NO_FREE_ADDRESS = "no-free-address"
 
 
-class Refused(Exception):
-    """MetalLB would refuse: the findings name every broken rule."""
-
-    def __init__(self, findings: List[Finding]):
-        super().__init__("; ".join(f.message for f in findings))
-        self.findings = findings
-
-
-class InvalidInput(ValueError):
-    """What was asked is not a request at all (an address that is not one)."""
-
-
 @dataclass
 class Plan:
     service: Service
@@ -41,14 +30,15 @@ class Plan:
 
 def plan(cluster: Cluster, svc: Service, addresses: Sequence[str] = (), *, auto: bool = False,
          overwrite: bool = False, clear_spec_ip: bool = False) -> Plan:
-    """Check the request exactly as MetalLB's controller will; refuse with every
-    broken rule, or return the patch."""
+    """Check the request exactly as MetalLB's controller will; refuse (errors.Refused)
+    with every broken rule, or return the patch. An address that is not one is an
+    InvalidValue."""
     if not svc.is_load_balancer:
         raise Refused([rules.not_load_balancer(svc)])
     texts = list(addresses) if not auto else _auto_pick(cluster, svc)
     request = rules.make_request(texts)
     if request.invalid:
-        raise InvalidInput(f"{', '.join(repr(e) for e in request.invalid)} is not an IP address")
+        raise InvalidValue(f"{', '.join(repr(e) for e in request.invalid)} is not an IP address")
     value = ",".join(str(a) for a in sort_addresses(request.addresses))
     request = rules.make_request([value])
 
@@ -77,7 +67,7 @@ def _auto_pick(cluster: Cluster, svc: Service) -> List[str]:
     """--auto: the first suggestion `free --for` would make."""
     family, why = svc.family()
     if family is None:
-        raise InvalidInput(f"service {svc.key}: cannot tell its IP family: {why}")
+        raise InvalidValue(f"service {svc.key}: cannot tell its IP family: {why}")
     found = suggest(cluster, family, 1, svc)
     if not found.suggestions:
         raise Refused([service_finding(svc, NO_FREE_ADDRESS, "no free address fits this "

@@ -9,9 +9,11 @@ Pure: plans, patches and backups are plain data; nothing here does I/O."""
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Iterator, List, Mapping, MutableMapping, Optional, Tuple
 
+from ..errors import InvalidValue
 from . import rules
 from .addresses import AddressError, canonical
 from .cluster import Cluster
@@ -23,7 +25,7 @@ MOVE = "move"  # the value moves to the new key
 DROP = "drop"  # the new key already holds the same value: the old place is emptied
 ADDRESS_MOVES = "address-moves"
 BACKUP_KIND = "kubectl-lbip-migrate-backup"
-BACKUP_VERSION = 1
+BACKUP_VERSION = 2  # 2 records the cluster; 1 (without it) is still read
 
 
 @dataclass(frozen=True)
@@ -238,36 +240,92 @@ def service_objects(obj: Any) -> Iterator[MutableMapping]:
 
 
 # --- backup and restore
+_DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+ENTRY_KEYS = ("kind", "namespace", "name", "resourceVersion", "annotations", "loadBalancerIP")
+
+
 def is_metallb_key(key: str) -> bool:
     return key.startswith((CURRENT, DEPRECATED))
 
 
+def is_dns1123_label(text: Any) -> bool:
+    return isinstance(text, str) and len(text) <= 63 and bool(_DNS1123_LABEL.fullmatch(text))
+
+
 def backup_entry(svc: Service) -> Dict[str, Any]:
-    return {"namespace": svc.namespace, "name": svc.name,
+    return {"kind": "Service", "namespace": svc.namespace, "name": svc.name,
             "resourceVersion": svc.resource_version,
             "annotations": {k: v for k, v in sorted(svc.annotations.items()) if is_metallb_key(k)},
             "loadBalancerIP": svc.load_balancer_ip}
 
 
-def backup_document(services: List[Service]) -> Dict[str, Any]:
+def backup_document(services: List[Service], server: str = "", context: str = "") -> Dict[str, Any]:
+    """What a migration is about to change, and the cluster it is changed on."""
     return {"kind": BACKUP_KIND, "version": BACKUP_VERSION,
+            "cluster": {"server": server, "context": context},
             "services": [backup_entry(s) for s in services]}
 
 
-def parse_backup(data: Any) -> List[Dict[str, Any]]:
-    """The entries of a backup document; ValueError says what is wrong."""
+@dataclass
+class Backup:
+    entries: List[Dict[str, Any]]
+    server: str = ""
+    context: str = ""
+
+
+def parse_backup(data: Any) -> Backup:
+    """A backup document, every entry validated before anything is written: a
+    Service named by valid DNS-1123 labels, with only what migrate changes (the
+    metallb.io/* and metallb.universe.tf/* annotations and spec.loadBalancerIP).
+    InvalidValue names the first entry that is not, and the backup is refused whole."""
     if not isinstance(data, dict) or data.get("kind") != BACKUP_KIND:
-        raise ValueError(f"not a kubectl-lbip migrate backup (kind {BACKUP_KIND!r} expected)")
-    if data.get("version") != BACKUP_VERSION:
-        raise ValueError(f"backup version {data.get('version')!r} is not supported")
+        raise InvalidValue(f"not a kubectl-lbip migrate backup (kind {BACKUP_KIND!r} expected)")
+    if data.get("version") not in (1, BACKUP_VERSION):
+        raise InvalidValue(f"backup version {data.get('version')!r} is not supported")
     entries = data.get("services")
     if not isinstance(entries, list):
-        raise ValueError("'services' must be a list")
+        raise InvalidValue("'services' must be a list")
     for i, entry in enumerate(entries, start=1):
-        if not (isinstance(entry, dict) and entry.get("namespace") and entry.get("name")
-                and isinstance(entry.get("annotations", {}), dict)):
-            raise ValueError(f"service entry {i} needs namespace, name and annotations")
-    return entries
+        problem = _entry_problem(entry)
+        if problem:
+            raise InvalidValue(f"service entry {i}{_entry_name(entry)}: {problem}")
+    cluster = data.get("cluster") if data.get("version") != 1 else {}
+    if not isinstance(cluster, dict) or not all(isinstance(cluster.get(k, ""), str)
+                                                for k in ("server", "context")):
+        raise InvalidValue("'cluster' must hold the server and context (strings) it was made on")
+    return Backup(entries, cluster.get("server", ""), cluster.get("context", ""))
+
+
+def _entry_name(entry: Any) -> str:
+    if isinstance(entry, dict):
+        return f" ({entry.get('namespace')!r}/{entry.get('name')!r})"
+    return ""
+
+
+def _entry_problem(entry: Any) -> str:
+    if not isinstance(entry, dict):
+        return "not an object"
+    unknown = sorted(str(k) for k in entry if k not in ENTRY_KEYS)
+    if unknown:
+        return f"field(s) {', '.join(unknown)} are not what migrate saves"
+    if entry.get("kind", "Service") != "Service":
+        return f"kind {entry.get('kind')!r}: a backup restores Services only"
+    for key in ("namespace", "name"):
+        if not is_dns1123_label(entry.get(key)):
+            return f"{key} {entry.get(key)!r} is not a valid name (a DNS-1123 label)"
+    annotations = entry.get("annotations", {})
+    if not isinstance(annotations, dict):
+        return "annotations must be an object"
+    for key, value in annotations.items():
+        if not isinstance(key, str) or not is_metallb_key(key):
+            return (f"annotation {key!r} is not one migrate changes (only {CURRENT}* and "
+                    f"{DEPRECATED}*)")
+        if not isinstance(value, str):
+            return f"annotation {key!r}: the value must be a string"
+    for key in ("loadBalancerIP", "resourceVersion"):
+        if not isinstance(entry.get(key, ""), str):
+            return f"{key} must be a string"
+    return ""
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Tuple
 
+from ..errors import InvalidValue
 
-class SelectorError(ValueError):
+
+class SelectorError(InvalidValue):
     pass
 
 

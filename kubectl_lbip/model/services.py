@@ -7,6 +7,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ..errors import InvalidValue
 from .addresses import (DUAL, IPV4, IPV6, Address, AddressError, family_of, parse_ip,
                         sort_addresses, split_request)
 
@@ -39,10 +40,10 @@ class Port:
         if not sep:
             proto, number = "TCP", proto
         if not number.isdigit() or not 0 < int(number) < 65536:
-            raise ValueError(f"port {text!r}: expected PROTOCOL/NUMBER such as TCP/80")
+            raise InvalidValue(f"port {text!r}: expected PROTOCOL/NUMBER such as TCP/80")
         proto = proto.upper()
         if proto not in ("TCP", "UDP", "SCTP"):
-            raise ValueError(f"port {text!r}: protocol must be TCP, UDP or SCTP")
+            raise InvalidValue(f"port {text!r}: protocol must be TCP, UDP or SCTP")
         return cls(proto, int(number))
 
 

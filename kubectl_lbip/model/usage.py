@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from typing import TYPE_CHECKING, Dict, Iterable, List, NamedTuple, Tuple
+from typing import Dict, Iterable, List, NamedTuple, Protocol, Tuple
 
 from .addresses import FAMILIES, Interval, family_of, is_buggy
+from .pools import Pool
 from .services import ASSIGNED, Service
-
-if TYPE_CHECKING:  # the cluster holds the index: no import at run time
-    from .cluster import Cluster
-    from .pools import Pool
 
 
 class Use(NamedTuple):
@@ -80,7 +77,13 @@ class UsageIndex:
         return len(self._uses)
 
 
-def usage_counts(cluster: "Cluster", pool: "Pool", family: str) -> Tuple[int, int]:
+class Indexed(Protocol):
+    """What the counts need of a Cluster (which holds the index: no import of it here)."""
+
+    index: "UsageIndex"
+
+
+def usage_counts(cluster: Indexed, pool: Pool, family: str) -> Tuple[int, int]:
     """(total, used) for one family of a pool; used counts each distinct claimed
     address (held, or requested in a manifest) that MetalLB could hand out from the
     pool. On a live cluster that is what MetalLB counts as assigned."""
@@ -92,7 +95,7 @@ def usage_counts(cluster: "Cluster", pool: "Pool", family: str) -> Tuple[int, in
     return pool.total(family), used
 
 
-def family_counts(cluster: "Cluster", pool: "Pool") -> Dict[str, Dict[str, int]]:
+def family_counts(cluster: Indexed, pool: Pool) -> Dict[str, Dict[str, int]]:
     """{"ipv4": {"total", "used", "free"}, "ipv6": {...}}, as pools and free print them."""
     counts = {}
     for family in FAMILIES:

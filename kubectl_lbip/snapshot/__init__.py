@@ -7,15 +7,14 @@ from __future__ import annotations
 import contextlib
 import gc
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Type
 
-import yaml
-
-from ..errors import UsageError
+from ..errors import InputError, LbipError, UsageError
 from ..model.cluster import Cluster
 from ..model.pools import pool_from_object, pools_from_legacy_config
 from ..model.selectors import labels_of
 from ..model.services import Service
+from . import shape
 
 LEGACY_CONFIGMAP = ("metallb-system", "config")
 
@@ -103,20 +102,28 @@ class Snapshot:
                        legacy_config=self.uses_legacy_config, live=self.live)
 
 
-def legacy_config(configmap: Dict[str, Any]) -> Dict[str, Any]:
-    """The YAML inside a pre-0.13 MetalLB ConfigMap's ``data.config``."""
+def legacy_config(configmap: Dict[str, Any], source: str = "",
+                  error: Type[LbipError] = UsageError) -> Dict[str, Any]:
+    """The YAML inside a pre-0.13 MetalLB ConfigMap's ``data.config``, checked for
+    shape (``source``: where the ConfigMap was read, for the error)."""
     meta = configmap.get("metadata") or {}
     where = f"ConfigMap {meta.get('namespace', '')}/{meta.get('name', '')}"
+    if source:
+        where = f"{source}: {where}"
     text = (configmap.get("data") or {}).get("config")
     if not text:
-        raise UsageError(f"{where} has no data.config")
+        raise error(f"{where} has no data.config")
+    from .yamlbudget import load_documents
+
     try:
-        config = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{where}: data.config is not valid YAML: {exc}") from None
+        docs = [obj for _, obj in load_documents(text, f"{where}: data.config")]
+    except LbipError as exc:
+        raise error(str(exc)) from None
+    config = docs[0] if len(docs) == 1 else None
     if not isinstance(config, dict):
-        raise UsageError(f"{where}: data.config is not a YAML mapping")
-    return config
+        raise error(f"{where}: data.config is not one YAML mapping")
+    shape.check_depth(config, f"{where}: data.config", error)
+    return shape.check(config, shape.LEGACY_CONFIG, where, error, what="data.config")
 
 
 POOL, SERVICE, NAMESPACE, LEGACY = "pool", "service", "namespace", "legacy-configmap"
@@ -140,5 +147,21 @@ def role_of(obj: Any) -> Optional[str]:
 
 
 def is_legacy_configmap(obj: Dict[str, Any]) -> bool:
-    data = obj.get("data") or {}
-    return isinstance(data.get("config"), str) and "address-pools" in data["config"]
+    data = obj.get("data")
+    return (isinstance(data, dict) and isinstance(data.get("config"), str)
+            and "address-pools" in data["config"])
+
+
+_SCHEMAS = {POOL: shape.POOL, SERVICE: shape.SERVICE, NAMESPACE: shape.NAMESPACE,
+            LEGACY: shape.LEGACY_CONFIGMAP}
+
+
+def checked_role(obj: Any, where: str, error: Type[LbipError] = InputError) -> Optional[str]:
+    """What an object is to the plugin (role_of), after its shape is checked: every
+    object a snapshot keeps, from a file or the API, passes here first."""
+    role = role_of(obj)
+    if role is not None:
+        shape.check(obj, _SCHEMAS[role], where, error)
+    if role == LEGACY:
+        legacy_config(obj, where, error)
+    return role

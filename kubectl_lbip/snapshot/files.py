@@ -10,20 +10,16 @@ import json
 import os
 import sys
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
-import yaml
-
-from ..errors import UsageError
-from . import (FREEZE_OBJECTS, LEGACY, NAMESPACE, POOL, SERVICE, Snapshot, paused_gc,
-               role_of)
+from ..errors import InputError, UsageError
+from . import (FREEZE_OBJECTS, LEGACY, NAMESPACE, POOL, SERVICE, Snapshot, checked_role,
+               paused_gc, role_of)
+from . import shape
+from .shape import check_depth
+from .yamlbudget import load_documents
 
 EXTENSIONS = (".yaml", ".yml", ".json")
-
-try:  # the C loader is several times faster on large snapshots
-    _Loader = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
 
 
 @dataclass
@@ -37,20 +33,36 @@ class Document:
 
 def expand_paths(paths: Sequence[str]) -> List[str]:
     """Files named, and the .yaml/.yml/.json files under directories, recursively,
-    in a stable order; '-' is standard input."""
+    in a stable order; '-' is standard input. A file named twice (or reached twice,
+    by a directory and by name, or through a link) is read once; a directory that
+    cannot be listed is an error naming it, never skipped."""
     out: List[str] = []
+    seen = set()
+
+    def add(path: str) -> None:
+        key = path if path == "-" else os.path.realpath(path)
+        if key not in seen:
+            seen.add(key)
+            out.append(path)
+
+    def unreadable(exc: OSError) -> None:
+        raise UsageError(f"cannot read the directory {exc.filename}: {exc.strerror or exc}")
+
     for path in paths:
         if path == "-":
-            out.append(path)
+            add(path)
         elif os.path.isdir(path):
             found = []
-            for root, dirs, files in os.walk(path):
+            for root, dirs, files in os.walk(path, onerror=unreadable):
                 dirs.sort()
                 found += [os.path.join(root, f) for f in sorted(files)
                           if f.lower().endswith(EXTENSIONS)]
-            out.extend(found)
+            for f in found:
+                add(f)
         elif os.path.exists(path):
-            out.append(path)
+            add(path)
+        elif os.path.islink(path):
+            raise UsageError(f"the path {path!r} is a link to nothing")
         else:
             raise UsageError(f"the path {path!r} does not exist")
     return out
@@ -69,55 +81,84 @@ def read_documents(paths: Sequence[str], stdin=None) -> List[Document]:
     return docs
 
 
-def _read_documents(paths: Sequence[str], stdin=None) -> List[Document]:
+def read_text(path: str, stdin=None) -> str:
+    """A file's text (or stdin's for '-'), a byte-order mark dropped; an unreadable
+    file or one that is not UTF-8 is an error naming it."""
+    if path == "-":
+        stream = stdin or sys.stdin
+        stream = getattr(stream, "buffer", stream)  # bytes: decoded strictly, whatever the locale
+        try:
+            text = stream.read()
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"<stdin>: not UTF-8 text: {exc}") from None
+        if isinstance(text, bytes):
+            try:
+                text = text.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise UsageError(f"<stdin>: not UTF-8 text: {exc}") from None
+        return text.lstrip("\ufeff")
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            return fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
+
+
+def _read_documents(paths: Sequence[str], stdin=None, depth: bool = True) -> List[Document]:
     docs: List[Document] = []
     for path in expand_paths(paths):
-        if path == "-":
-            text = (stdin or sys.stdin).read()
-            name = "<stdin>"
-        else:
-            try:
-                with open(path, encoding="utf-8") as fh:
-                    text = fh.read()
-            except (OSError, UnicodeDecodeError) as exc:
-                raise UsageError(f"cannot read {path}: {exc}") from None
-            name = path
-        docs.extend(parse_text(text, name))
+        docs.extend(parse_text(read_text(path, stdin), "<stdin>" if path == "-" else path, depth))
     return docs
 
 
-def parse_text(text: str, name: str) -> List[Document]:
+def parse_text(text: str, name: str, depth: bool = True) -> List[Document]:
+    """The documents of a text; with ``depth``, objects nested deeper than
+    shape.MAX_DEPTH are refused (for commands that copy and print whole objects)."""
+    limit = check_depth if depth else (lambda obj, where: obj)
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         try:
             obj = json.loads(text)
-            return [Document(name, 1, obj)]
+            return [Document(name, 1, limit(obj, f"{name}: document 1"))]
         except json.JSONDecodeError:
             pass  # may still be YAML flow style; let the YAML parser say what is wrong
+        except RecursionError:
+            raise InputError(f"{name}: document 1: nested too deeply to read") from None
     docs = []
-    index = 0
-    try:
-        for index, obj in enumerate(yaml.load_all(text, Loader=_Loader), start=1):
-            if obj is not None:
-                docs.append(Document(name, index, obj))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise UsageError(f"{name}: document {index + 1}{where} is not valid YAML or JSON: "
-                         f"{getattr(exc, 'problem', None) or exc}") from None
+    for index, obj in load_documents(text, name):
+        if obj is not None:
+            docs.append(Document(name, index, limit(obj, f"{name}: document {index}")))
     return docs
 
 
-def iter_objects(obj: Any, where: str) -> Iterator[Dict[str, Any]]:
-    """Objects of a document, unwrapping List and *List wrappers."""
+def iter_located(obj: Any, where: str) -> Iterator[Tuple[str, Dict[str, Any]]]:
+    """(where, object) for the objects of a document, unwrapping List and *List
+    wrappers; a document without a kind is an error (a truncated List would
+    otherwise be read as nothing)."""
     if not isinstance(obj, dict):
-        raise UsageError(f"{where} is not a Kubernetes object (a mapping with kind)")
+        raise InputError(f"{where} is not a Kubernetes object (a mapping with kind), "
+                         f"it is {shape.type_name(obj)}")
     kind = obj.get("kind")
-    if isinstance(kind, str) and (kind == "List" or kind.endswith("List")) and "items" in obj:
-        for i, item in enumerate(obj.get("items") or [], start=1):
-            yield from iter_objects(item, f"{where} item {i}")
+    if not isinstance(kind, str) or not kind:
+        raise InputError(f"{where}: {shape.describe(obj)} has no kind: not a Kubernetes object "
+                         "(is the file truncated?)")
+    if (kind == "List" or kind.endswith("List")) and "items" in obj:
+        items = obj.get("items")
+        if items is not None and not isinstance(items, list):
+            raise InputError(f"{where}: {kind}: field items: expected a list, got "
+                             f"{shape.type_name(items)}")
+        for i, item in enumerate(items or (), start=1):
+            yield from iter_located(item, f"{where} item {i}")
     else:
-        yield obj
+        yield where, obj
+
+
+def iter_objects(obj: Any, where: str) -> Iterator[Dict[str, Any]]:
+    """Objects of a document, unwrapping List and *List wrappers, each checked for
+    the shape the model expects when it is of a kind the model reads."""
+    for at, item in iter_located(obj, where):
+        checked_role(item, at)
+        yield item
 
 
 def classify(objects: Iterable[Dict[str, Any]], snapshot: Snapshot) -> Snapshot:
@@ -154,23 +195,43 @@ def load(paths: Sequence[str], stdin=None, documents: Optional[List[Document]] =
 
 
 def _trimmed_objects(path: str, stdin) -> List[Dict[str, Any]]:
+    """The trimmed objects of one file, read a piece at a time: a JSON List item by
+    item (jsonstream), YAML document by document and List item by List item
+    (yamlbudget.stream_objects), so that memory grows with what is kept, not with
+    the file. Anything else is parsed whole, with the usual error messages."""
     from .jsonstream import NotStreamable, stream_items
     from .trim import trim_object
+    from .yamlbudget import NotAList, stream_objects
+
+    def keep(obj: Any, where: str) -> List[Dict[str, Any]]:
+        # no depth walk here: trimming keeps only fields whose shape is checked, and the
+        # parsers refuse nesting past their own limit (a clear error, below)
+        return _trimmed(iter_objects(obj, where), trim_object)
 
     if path != "-":
-        where = f"{path}: document 1 item"
+        count = [0]
+
+        def keep_item(obj: Any) -> List[Dict[str, Any]]:
+            count[0] += 1
+            return keep(obj, f"{path}: document 1 item {count[0]}")
+
         try:
-            with open(path, encoding="utf-8") as fh:
-                items, _ = stream_items(fh, lambda obj: _trimmed(iter_objects(obj, where), trim_object))
-            return [obj for item in items for obj in item]
-        except NotStreamable:
-            pass  # not one JSON list: parsed whole below, with the usual error messages
+            with open(path, encoding="utf-8-sig") as fh:
+                first = fh.read(4096).lstrip()[:1]
+                fh.seek(0)
+                if first in ("{", "["):
+                    items, _ = stream_items(fh, keep_item)
+                    return [obj for item in items for obj in item]
+                return [obj for where, doc in stream_objects(fh, path) for obj in keep(doc, where)]
+        except (NotStreamable, NotAList):
+            pass  # parsed whole below
+        except RecursionError:
+            raise InputError(f"{path}: document 1: nested too deeply to read") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read {path}: {exc}") from None
     out = []
-    for doc in _read_documents([path], stdin):
-        out.extend(_trimmed(iter_objects(doc.obj, f"{doc.path}: document {doc.index}"),
-                            trim_object))
+    for doc in _read_documents([path], stdin, depth=False):
+        out.extend(keep(doc.obj, f"{doc.path}: document {doc.index}"))
     return out
 
 

@@ -67,7 +67,8 @@ class _Reader:
 
 
 def _is_list_kind(kind: Any) -> bool:
-    return kind is None or (isinstance(kind, str) and kind.endswith("List"))
+    # A List without its kind (a truncated file?) is parsed whole, where it is an error.
+    return isinstance(kind, str) and kind.endswith("List")
 
 
 def stream_items(fh, keep: Callable[[Any], Any]) -> Tuple[List[Any], Dict[str, Any]]:

@@ -9,18 +9,37 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+import sys
+import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
+from urllib.parse import quote
 
-from ..errors import AccessError, ClusterError, ConflictError, UsageError
-from . import LEGACY_CONFIGMAP, Snapshot
+from ..errors import (
+    AccessError,
+    ClusterError,
+    ConflictError,
+    CredentialError,
+    Expired,
+    NotFound,
+    ResponseError,
+    UsageError,
+)
+from . import LEGACY_CONFIGMAP, Snapshot, checked_role, shape
 from .trim import trim_namespace, trim_pool, trim_service
 
 log = logging.getLogger("kubectl_lbip")
 
 PAGE_SIZE = 500
-TIMEOUT = (10, 120)  # connect, read (seconds)
+# One deadline per API request (kubectl's --request-timeout): it covers connecting,
+# a body that trickles in, and any retry, including a wait the server asks for.
+DEFAULT_REQUEST_TIMEOUT = 30.0  # seconds; 0 means no deadline, as kubectl's --request-timeout=0
+CONNECT_TIMEOUT = 10.0  # at most this of the deadline goes to connecting
+MAX_PAGES = 10_000  # a list longer than 10,000 pages (5 million objects) is refused
+RETRY_STATUSES = (429, 503)  # answered with Retry-After: waited for, within the deadline
+MAX_RETRY_WAITS = 5  # and at most this many times for one request
 POOLS_PATH = "/apis/metallb.io/v1beta1/ipaddresspools"
 SERVICES_PATH = "/api/v1/services"
 NAMESPACES_PATH = "/api/v1/namespaces"
@@ -36,32 +55,41 @@ _RESOURCE_NAMES = {
 class LiveClient:
     """One API server, as kubectl would reach it with the same flags."""
 
-    def __init__(self, api_client, namespace: str, server: str, context: str = ""):
+    def __init__(self, api_client, namespace: str, server: str, context: str = "",
+                 request_timeout: float = DEFAULT_REQUEST_TIMEOUT):
         self.api = api_client
         self.namespace = namespace
         self.server = server
         self.context = context
+        self.request_timeout = request_timeout
 
     # --- plumbing
     def request(self, method: str, path: str, query: Optional[List[Tuple[str, str]]] = None,
                 body: Any = None, content_type: Optional[str] = None) -> Any:
+        """One API request, answered as JSON, within one deadline (request_timeout)."""
         headers = {"Accept": "application/json"}
         if content_type:
             headers["Content-Type"] = content_type
         started = time.monotonic()
+        deadline = started + self.request_timeout if self.request_timeout else math.inf
         status: Any = "error"
+        waits = 0
         try:
-            try:
-                data, status, _ = self.api.call_api(
-                    path, method, query_params=query or [], header_params=headers, body=body,
-                    auth_settings=["BearerToken"], _preload_content=False,
-                    _request_timeout=TIMEOUT)
-                payload = data.data
-            except Exception as exc:  # mapped to one clear error below
-                status = getattr(exc, "status", None) or "error"
-                raise self._translate(exc, method, path) from None
+            while True:
+                try:
+                    payload, status = self._call(method, path, query, headers, body, deadline)
+                    break
+                except Exception as exc:  # mapped to one clear error below
+                    status = getattr(exc, "status", None) or "error"
+                    wait = self._retry_after(exc, deadline) if waits < MAX_RETRY_WAITS else None
+                    waits += 1
+                    if wait is None:
+                        raise self._translate(exc, method, path) from None
+                    time.sleep(wait)
             try:
                 return json.loads(payload) if payload else {}
+            except RecursionError:
+                raise ResponseError(f"{method} {path}: the answer is nested too deeply") from None
             except ValueError:  # a web server or a proxy's page, not an API server
                 raise ClusterError(f"{method} {path}: the answer of {self.server} is not JSON; "
                                    "is it a Kubernetes API server?") from None
@@ -69,9 +97,63 @@ class LiveClient:
             shown = path + ("?" + "&".join(f"{k}={v}" for k, v in query) if query else "")
             log.info("%s %s %s %.0fms", method, shown, status, (time.monotonic() - started) * 1000)
 
+    def _call(self, method: str, path: str, query, headers, body, deadline: float):
+        """The client's call, body read whole, in a thread of its own so that the
+        deadline holds whatever the server does (accept and never answer, or send
+        one byte every few seconds): past it the call is abandoned."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _DeadlinePassed()
+        outcome: Dict[str, Any] = {}
+        read_timeout = None if math.isinf(remaining) else remaining
+
+        def call() -> None:
+            try:
+                data, code, _ = self.api.call_api(
+                    path, method, query_params=query or [], header_params=headers, body=body,
+                    auth_settings=["BearerToken"], _preload_content=False,
+                    _request_timeout=(min(CONNECT_TIMEOUT, remaining), read_timeout))
+                outcome["result"] = (data.data, code)
+            except BaseException as exc:  # handed to the caller's thread
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=call, name="kubectl-lbip-request", daemon=True)
+        worker.start()
+        worker.join(read_timeout)
+        if worker.is_alive():
+            raise _DeadlinePassed()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["result"]
+
+    def _retry_after(self, exc: Exception, deadline: float) -> Optional[float]:
+        """Seconds to wait before trying again (a 429 or 503 with Retry-After that
+        ends before the deadline), or None: the error stands."""
+        status = getattr(exc, "status", None)
+        if status not in RETRY_STATUSES:
+            return None
+        headers = getattr(exc, "headers", None) or {}
+        try:
+            wait = float(headers.get("Retry-After") or headers.get("retry-after") or "")
+        except (TypeError, ValueError):
+            return None
+        wait = max(wait, 0.0)
+        left = deadline - time.monotonic()
+        if wait >= left:
+            sys.stderr.write(f"note: the API server asked to retry after {wait:g}s ({status}); "
+                             f"that is past the request deadline ({self.request_timeout:g}s), "
+                             "so not waiting\n")
+            return None
+        sys.stderr.write(f"note: the API server asked to retry after {wait:g}s ({status}); "
+                         "waiting\n")
+        return wait
+
     def _translate(self, exc: Exception, method: str, path: str) -> Exception:
         from kubernetes.client.exceptions import ApiException
 
+        if isinstance(exc, _DeadlinePassed):
+            return ClusterError(f"{method} {path}: no complete answer from {self.server} within "
+                                f"{self.request_timeout:g}s (the request timeout)")
         if isinstance(exc, ApiException):
             message = _status_message(exc)
             if exc.status == 401:
@@ -90,45 +172,82 @@ class LiveClient:
             if exc.status == 422 or exc.status == 400:
                 return UsageError(f"the API server refused the change: {message}")
             return ClusterError(f"{method} {path} failed ({exc.status}): {message or exc.reason}")
+        if isinstance(exc, (ClusterError, UsageError)):
+            return exc
         reason = getattr(exc, "reason", None) or exc
         return ClusterError(f"cannot reach the API server at {self.server}: {_short(reason)}")
 
     def list_all(self, path: str, trim: Callable[[dict], dict],
                  query: Optional[List[Tuple[str, str]]] = None) -> List[dict]:
-        """Every item of a list, page by page, trimmed as it is read. A continue token
-        that expired (410 Gone: the list took longer than etcd keeps its revision)
-        restarts the list once from the beginning, as client-go's pager does."""
+        """Every item of a list, page by page, each checked for shape and trimmed as it
+        is read. A continue token that expired (410 Gone: the list took longer than
+        etcd keeps its revision) restarts the list once from the beginning, as
+        client-go's pager does. A token seen twice, or more than MAX_PAGES pages, is
+        an error: such a server would otherwise be paged forever."""
         for attempt in (1, 2):
             items: List[dict] = []
             token = ""
+            seen = set()
             try:
-                while True:
+                for number in range(1, MAX_PAGES + 1):
                     params = list(query or []) + [("limit", str(PAGE_SIZE))]
                     if token:
                         params.append(("continue", token))
                     page = self.request("GET", path, params)
-                    items.extend(trim(item) for item in page.get("items") or ())
-                    token = (page.get("metadata") or {}).get("continue") or ""
+                    items.extend(trim(item) for item in self._page_items(page, path, len(items)))
+                    token = _continue_token(page, path)
                     if not token:
                         return items
+                    if token in seen:
+                        raise ResponseError(f"GET {path}: page {number + 1} would repeat a continue "
+                                            "token already followed; the list does not end")
+                    seen.add(token)
+                raise ResponseError(f"GET {path}: more than {MAX_PAGES:,} pages of {PAGE_SIZE}; "
+                                    "stopped")
             except Expired:
                 if attempt == 2:
                     raise
                 log.info("continue token expired; listing %s again", path)
         return []  # not reached
 
+    @staticmethod
+    def _page_items(page: Any, path: str, before: int) -> List[dict]:
+        if not isinstance(page, dict):
+            raise ResponseError(f"GET {path}: the answer is {shape.type_name(page)}, not a list "
+                                "object")
+        items = page.get("items")
+        if items is None:
+            return []
+        if not isinstance(items, list):
+            raise ResponseError(f"GET {path}: field items: expected a list, got "
+                                f"{shape.type_name(items)}")
+        for i, item in enumerate(items, start=before + 1):
+            where = f"GET {path}: item {i}"
+            if not isinstance(item, dict):
+                raise ResponseError(f"{where}: expected an object, got {shape.type_name(item)}")
+            if path.endswith("/events"):
+                shape.check(item, shape.EVENT, where, ResponseError)
+            else:
+                checked_role(item, where, ResponseError)
+        return items
+
     # --- reads
     def get_service(self, namespace: str, name: str) -> Dict[str, Any]:
+        path = service_path(namespace, name)
         try:
-            return self.request("GET", f"/api/v1/namespaces/{namespace}/services/{name}")
+            obj = self.request("GET", path)
         except NotFound:
             raise UsageError(f'service "{name}" not found in namespace "{namespace}"') from None
+        if not isinstance(obj, dict) or obj.get("kind") not in (None, "Service"):
+            raise ResponseError(f"GET {path}: the answer is not a Service")
+        shape.check_depth(obj, f"GET {path}", ResponseError)
+        return shape.check(obj, shape.SERVICE, f"GET {path}", ResponseError)
 
     def service_events(self, namespace: str, name: str, reason: str) -> List[dict]:
         selector = f"involvedObject.kind=Service,involvedObject.name={name},reason={reason}"
-        page = self.request("GET", f"/api/v1/namespaces/{namespace}/events",
-                            [("fieldSelector", selector)])
-        return list(page.get("items") or ())
+        path = f"/api/v1/namespaces/{segment(namespace)}/events"
+        page = self.request("GET", path, [("fieldSelector", selector)])
+        return [e for e in self._page_items(page, path, 0)]
 
     def snapshot(self, events: bool = False) -> Snapshot:
         snap = Snapshot(source=f"cluster {self.server} (context {self.context or 'in-cluster'})",
@@ -147,8 +266,12 @@ class LiveClient:
 
     def _legacy_configmap(self) -> Dict[str, Any]:
         ns, name = LEGACY_CONFIGMAP
+        path = f"/api/v1/namespaces/{segment(ns)}/configmaps/{segment(name)}"
         try:
-            return self.request("GET", f"/api/v1/namespaces/{ns}/configmaps/{name}")
+            obj = self.request("GET", path)
+            if not isinstance(obj, dict):
+                raise ResponseError(f"GET {path}: the answer is not a ConfigMap")
+            return shape.check(obj, shape.LEGACY_CONFIGMAP, f"GET {path}", ResponseError)
         except NotFound:
             raise ClusterError("MetalLB is not installed: the IPAddressPool CRD "
                                "(ipaddresspools.metallb.io) is absent and there is no legacy "
@@ -173,16 +296,30 @@ class LiveClient:
         if not (patch.get("metadata") or {}).get("resourceVersion"):
             raise ValueError("a patch must carry the resourceVersion it was planned on")
         query = [("dryRun", "All")] if dry_run else []
-        return self.request("PATCH", f"/api/v1/namespaces/{namespace}/services/{name}", query,
+        return self.request("PATCH", service_path(namespace, name), query,
                             body=patch, content_type="application/merge-patch+json")
 
 
-class NotFound(ClusterError):
-    pass
+class _DeadlinePassed(Exception):
+    """The request deadline passed; translated into a ClusterError naming it."""
 
 
-class Expired(ClusterError):
-    pass
+def segment(text: str) -> str:
+    """One URL path segment: every name that reaches a URL is percent-encoded, so a
+    name such as ``x/../../secrets/s`` stays one (invalid) name, never a path."""
+    return quote(str(text), safe="")
+
+
+def service_path(namespace: str, name: str) -> str:
+    return f"/api/v1/namespaces/{segment(namespace)}/services/{segment(name)}"
+
+
+def _continue_token(page: Dict[str, Any], path: str) -> str:
+    meta = page.get("metadata") or {}
+    token = meta.get("continue") if isinstance(meta, dict) else None
+    if token is not None and not isinstance(token, str):
+        raise ResponseError(f"GET {path}: field metadata.continue: expected a string")
+    return token or ""
 
 
 def _status_message(exc) -> str:
@@ -227,21 +364,28 @@ def _short(reason: Any) -> str:
     return text.rstrip(")'\"")[:200]
 
 
-def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None) -> LiveClient:
+def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None, *,
+            request_timeout: float = DEFAULT_REQUEST_TIMEOUT) -> LiveClient:
     """Resolve the configuration as kubectl does: --kubeconfig, else KUBECONFIG (a
     list of files merged), else ~/.kube/config, else the in-cluster service account;
-    --context, else the current context; the context's namespace."""
+    --context, else the current context; the context's namespace. Each API request
+    then has ``request_timeout`` seconds in all (kubectl's --request-timeout)."""
     from kubernetes import client as k8s_client
     from kubernetes import config as k8s_config
     from kubernetes.config import incluster_config
     from kubernetes.config.config_exception import ConfigException
+    from urllib3.util.retry import Retry
 
     path = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
     files = [p for p in path.split(os.pathsep) if p]
     if kubeconfig and not os.path.exists(kubeconfig):
         raise UsageError(f"kubeconfig {kubeconfig!r} does not exist")
+    if request_timeout is None or request_timeout < 0:
+        raise UsageError(f"the request timeout must be 0 (none) or more seconds, not {request_timeout!r}")
     configuration = k8s_client.Configuration()
-    configuration.retries = 1
+    # one retry of a failed connection; waits the server asks for (Retry-After) are
+    # ours to decide, within the request's deadline (LiveClient.request)
+    configuration.retries = Retry(total=1, respect_retry_after_header=False)
     if not any(os.path.exists(os.path.expanduser(p)) for p in files):
         if os.environ.get("KUBERNETES_SERVICE_HOST") and not context:
             try:
@@ -255,7 +399,8 @@ def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None) -> 
             if os.path.exists(ns_file):
                 with open(ns_file) as f:
                     namespace = f.read().strip() or "default"
-            return LiveClient(k8s_client.ApiClient(configuration), namespace, configuration.host)
+            return LiveClient(k8s_client.ApiClient(configuration), namespace, configuration.host,
+                              request_timeout=request_timeout)
         raise ClusterError("no kubeconfig found (tried "
                            f"{', '.join(files) or '~/.kube/config'}) and not running in a cluster; "
                            "use --kubeconfig, KUBECONFIG, or -f to read manifests")
@@ -269,15 +414,85 @@ def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None) -> 
             raise UsageError(f'context "{context}" does not exist in the kubeconfig')
         raise UsageError(f'the current context "{name}" does not exist in the kubeconfig; '
                          "use --context")
+    context_stanza: Dict[str, Any] = chosen["context"] if isinstance(chosen.get("context"), dict) else {}
+    user = _user_stanza(files, context_stanza.get("user"))
+    complaints = _Complaints()
+    logging.getLogger().addHandler(complaints)  # the client's loader logs, not raises
     try:
         # the context is always named: the client's loader would otherwise read the
         # current-context as it merges it (the last file's), and fail on a stale one
         k8s_config.load_kube_config(config_file=path, context=name,
                                     client_configuration=configuration, persist_config=False)
     except ConfigException as exc:
+        text = str(exc)
+        if "File does not exist" in text:
+            raise CredentialError(f"context {name}: {_short(text)}") from None
         raise UsageError(f"invalid kubeconfig: {exc}") from None
-    namespace = (chosen.get("context") or {}).get("namespace") or "default"
-    return LiveClient(k8s_client.ApiClient(configuration), namespace, configuration.host, name)
+    except OSError as exc:  # a tokenFile, a certificate or key file
+        raise CredentialError(f"context {name}: cannot read {exc.filename}: "
+                              f"{exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"invalid kubeconfig: not UTF-8 text ({exc})") from None
+    except (TypeError, AttributeError, KeyError, ValueError) as exc:
+        raise UsageError(f"invalid kubeconfig: context {name}: {type(exc).__name__}: "
+                         f"{_short(exc)}") from None
+    finally:
+        logging.getLogger().removeHandler(complaints)
+    _check_exec_credentials(name, user, configuration, complaints.messages)
+    namespace = context_stanza.get("namespace") or "default"
+    return LiveClient(k8s_client.ApiClient(configuration), str(namespace), configuration.host,
+                      name, request_timeout=request_timeout)
+
+
+class _Complaints(logging.Handler):
+    """What the kubernetes client's kubeconfig loader logs as errors (an exec
+    plugin that failed is logged, and the request then goes out without credentials)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: List[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _user_stanza(files: List[str], user_name: Any) -> Dict[str, Any]:
+    import yaml
+
+    for p in files:
+        p = os.path.expanduser(p)
+        if not os.path.exists(p):
+            continue
+        try:
+            with open(p, encoding="utf-8") as f:
+                doc = yaml.safe_load(f) or {}
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        users = doc.get("users") if isinstance(doc, dict) else None
+        for entry in users if isinstance(users, list) else ():
+            if isinstance(entry, dict) and entry.get("name") == user_name:
+                return entry["user"] if isinstance(entry.get("user"), dict) else {}
+    return {}
+
+
+def _check_exec_credentials(context: str, user: Dict[str, Any], configuration,
+                            complaints: List[str]) -> None:
+    """An exec credential plugin that failed or is missing is an error naming it and
+    its stderr's first line, not the 401 the server answers to no credentials."""
+    exec_config = user.get("exec")
+    if not isinstance(exec_config, dict):
+        return
+    has_token = bool((configuration.api_key or {}).get("authorization"))
+    if has_token or configuration.cert_file:
+        return
+    command = exec_config.get("command") or "?"
+    said = next((m for m in complaints if m.strip()), "it gave no token or certificate")
+    first = said.strip().splitlines()[0] if said.strip() else said
+    if "No such file" in said or "not found" in said.lower():
+        raise CredentialError(f"context {context}: the exec credential plugin {command!r} is "
+                              f"missing: {_short(first)}")
+    raise CredentialError(f"context {context}: the exec credential plugin {command!r} failed: "
+                          f"{_short(first)}")
 
 
 def _contexts(files: List[str]) -> Tuple[Dict[str, Dict[str, Any]], str]:
@@ -293,9 +508,9 @@ def _contexts(files: List[str]) -> Tuple[Dict[str, Dict[str, Any]], str]:
         if not os.path.exists(p):
             continue
         try:
-            with open(p) as f:
+            with open(p, encoding="utf-8") as f:
                 doc = yaml.safe_load(f) or {}
-        except (OSError, yaml.YAMLError) as exc:
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             raise UsageError(f"invalid kubeconfig {p}: {exc}") from None
         if not isinstance(doc, dict):
             raise UsageError(f"invalid kubeconfig {p}: not a YAML mapping")

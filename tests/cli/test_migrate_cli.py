@@ -13,7 +13,7 @@ from builders import pool, snapshot, svc
 from typer.testing import CliRunner
 
 from kubectl_lbip.cli import app
-from kubectl_lbip.commands import migrate as cmd
+from kubectl_lbip.commands import outcomes
 from kubectl_lbip.errors import ClusterError, ConflictError, UsageError
 from kubectl_lbip.model.patches import apply_merge_patch
 
@@ -229,6 +229,7 @@ class FakeApi:
         self.before_patch = None  # a concurrent writer
         self.patches = []
         self.version = 1000
+        self.server, self.context = "https://fake.example:6443", "fake"
 
     def snapshot(self, events=False):
         return snapshot(*self.pools, *copy.deepcopy(list(self.services.values())))
@@ -291,7 +292,7 @@ def test_live_refuses_without_yes_when_stdin_is_not_a_terminal(live):
 
 def test_live_asks_on_a_terminal_and_no_means_nothing_written(live, mocker):
     api = live(FakeApi(POOL, *many(1)))
-    mocker.patch.object(cmd, "_stdin_is_tty", return_value=True)
+    mocker.patch.object(outcomes, "stdin_is_tty", return_value=True)
     r = run(input="n\n")
     assert r.exit_code == 1 and api.patches == [] and "Migrate 1 service(s)?" in r.stderr
     r = run("-o", "json", input="n\n")  # the plan is shown on stderr before the question
@@ -459,7 +460,7 @@ def test_restore_refuses_a_file_that_is_not_a_backup(live, tmp_path):
 
 def test_progress_counter_only_on_a_terminal_with_many_services(mocker, capsys):
     mocker.patch("sys.stderr.isatty", return_value=True)
-    quiet, counting = cmd.Progress(20, "migrating"), cmd.Progress(21, "migrating")
+    quiet, counting = outcomes.Progress(20, "migrating"), outcomes.Progress(21, "migrating")
     quiet.step(1)
     counting.step(1)
     counting.step(21)

@@ -7,6 +7,7 @@ misses the fix must keep.
 
 from builders import dual, lbips, live_cluster, pool, svc
 
+from kubectl_lbip.errors import Refused
 from kubectl_lbip.model import annotate, rules
 from kubectl_lbip.model.findings import findings_for
 from kubectl_lbip.model.services import Service
@@ -18,7 +19,7 @@ def verdict(cluster, target, addresses):
     """What `kubectl lbip annotate` decides: None when accepted, else the codes."""
     try:
         annotate.plan(cluster, Service.from_object(target), addresses)
-    except annotate.Refused as err:
+    except Refused as err:
         return sorted(f.code for f in err.findings)
     return None
 
@@ -308,7 +309,7 @@ def test_check_and_annotate_give_one_verdict_on_every_request_random_states():
             try:
                 annotate.plan(c, c.service(target.namespace, target.name), [text], overwrite=True)
                 refused = set()
-            except annotate.Refused as err:
+            except Refused as err:
                 refused = {f.code for f in err.findings}
             assert refused == by_name.get((target.namespace, target.name), set()), (live, obj)
             compared += 1

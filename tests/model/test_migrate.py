@@ -183,11 +183,11 @@ MIGRATED_FROM = {OLD + "loadBalancerIPs": "192.168.10.7", OLD + "allow-shared-ip
 
 def test_backup_keeps_both_prefixes_spec_ip_and_resource_version():
     entry = backup_entry(service(annotations=MIGRATED_FROM, lb_ip="192.168.10.7", rv="55"))
-    assert entry == {"namespace": "shop", "name": "web", "resourceVersion": "55",
+    assert entry == {"kind": "Service", "namespace": "shop", "name": "web", "resourceVersion": "55",
                      "annotations": {NEW + "address-pool": "prod", OLD + "allow-shared-ip": "k",
                                      OLD + "loadBalancerIPs": "192.168.10.7"},
                      "loadBalancerIP": "192.168.10.7"}
-    assert parse_backup(backup_document([service()]))[0]["name"] == "web"
+    assert parse_backup(backup_document([service()])).entries[0]["name"] == "web"
 
 
 def test_restore_undoes_a_migration_on_the_current_resource_version():

@@ -21,7 +21,12 @@ one of them gets 401), ``forbidden`` (a set of (verb, resource) pairs answered
 403), ``crds`` (False: the MetalLB API group is absent), ``configmap`` (the legacy
 ConfigMap, or None), ``concurrent_write(ns, name)`` (another writer changes the
 service just before our next PATCH of it) and ``fail_next`` (answer the next
-matching request with a given status)."""
+matching request with a given status), ``respond`` (a function of the Recorded
+request answering it first when it returns (code, body) or (code, body, headers):
+hostile answers such as a JSON array, a list whose continue token never ends, or a
+429 with Retry-After) and ``trickle`` (seconds between single bytes of every answer
+body: a server that is slow on purpose; with ``None`` for the body, a server that
+accepts and never answers)."""
 
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ import copy
 import json
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List, Optional, Tuple
@@ -162,6 +168,9 @@ class FakeAPI:
     namespaces: List[dict] = field(default_factory=list)
     events: List[dict] = field(default_factory=list)
     requests: List[Recorded] = field(default_factory=list)
+    respond: Any = None
+    trickle: Optional[float] = None
+    never_answer: bool = False
 
     def __post_init__(self):
         self._lock = threading.Lock()
@@ -248,6 +257,10 @@ class FakeAPI:
         if user is None:
             return 401, status_body(401, "Unauthorized", "Unauthorized")
         rec.user = user
+        if self.respond is not None:
+            answer = self.respond(rec)
+            if answer is not None:
+                return answer
         for i, (method, path, code, body) in enumerate(self._fail_next):
             if method == rec.method and path == rec.path:
                 del self._fail_next[i]
@@ -403,17 +416,33 @@ class _Handler(BaseHTTPRequestHandler):
                        {k.lower(): v for k, v in self.headers.items()}, body)
         with self.fake._lock:
             self.fake.requests.append(rec)
-            code, payload = self.fake.handle(rec)
+            answer = self.fake.handle(rec)
+            code, payload = answer[0], answer[1]
+            extra = answer[2] if len(answer) > 2 else {}
             rec.status = code
             if isinstance(payload, str):
                 data, ctype = payload.encode(), "text/plain; charset=utf-8"
             else:
                 data, ctype = json.dumps(payload).encode(), "application/json"
+        if self.fake.never_answer:
+            time.sleep(3600)  # a daemon thread: ends with the test process
+            return
         self.send_response(code)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Audit-Id", "00000000-0000-0000-0000-000000000000")
+        for name, value in extra.items():
+            self.send_header(name, value)
         self.end_headers()
+        if self.fake.trickle:
+            try:
+                for i in range(len(data)):
+                    self.wfile.write(data[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(self.fake.trickle)
+            except OSError:  # the client gave up
+                pass
+            return
         self.wfile.write(data)
 
     do_GET = do_PATCH = do_POST = do_PUT = do_DELETE = _serve

@@ -1,0 +1,306 @@
+"""What the migrate family shares (migrate on a cluster, migrate -f, --restore):
+the request, each service's outcome, the plan as a table, asking, the progress
+counter, writing one service after another (Ctrl-C finishes the current write,
+then stops), and the summaries. Nothing here imports migrate.py, migrate_files.py
+or restore.py: they import this."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence
+
+from .. import render
+from ..errors import EXIT_CLUSTER, EXIT_INTERRUPTED, EXIT_NEGATIVE, EXIT_OK, UsageError
+from ..model.migrate import RestoreChange, ServicePlan
+
+FORMATS = ("table", "json", "yaml")
+PROGRESS_THRESHOLD = 20  # fewer services finish before a counter would help
+
+PLANNED = "planned"  # not written: a client dry run, or before the writes
+MIGRATED = "migrated"
+RESTORED = "restored"
+SKIPPED = "skipped"  # nothing left to change when it was written (already done)
+CONFLICT = "conflict"
+FAILED = "failed"
+NOT_DONE = "not-done"  # left when the run was interrupted
+
+
+@dataclass
+class MigrateRequest:
+    yes: bool = False
+    dry_run: str = "none"
+    backup: Optional[str] = None
+    restore: Optional[str] = None
+    in_place: bool = False
+    configmap: bool = False
+    force: bool = False  # --restore: a backup made on another cluster
+
+
+class Written(Protocol):
+    """How one service's write went: its status, the error, and whether that was a
+    missing permission (401/403, which makes the run exit 3)."""
+
+    status: str
+    error: str
+    denied: bool
+
+    @property
+    def key(self) -> str: ...
+
+
+@dataclass
+class Outcome:
+    """A service to migrate, and how it went (a Written)."""
+
+    plan: ServicePlan
+    status: str = PLANNED
+    error: str = ""
+    denied: bool = False
+
+    @property
+    def key(self) -> str:
+        return self.plan.service.key
+
+
+@dataclass
+class Restoring:
+    """A backup entry to put back, its changes, and how it went (a Written)."""
+
+    entry: Dict[str, Any]
+    changes: List[RestoreChange] = field(default_factory=list)
+    status: str = PLANNED
+    error: str = ""
+    denied: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.entry['namespace']}/{self.entry['name']}"
+
+
+def initial(plans: List[ServicePlan]) -> List[Outcome]:
+    return [Outcome(p, CONFLICT if p.conflicts else PLANNED) for p in plans]
+
+
+def nothing_to_do(outcomes: List[Outcome], namespace: Optional[str]) -> bool:
+    if outcomes:
+        return False
+    render.note(
+        "nothing to migrate: no deprecated MetalLB annotation or spec.loadBalancerIP"
+        + (f" in namespace {namespace}" if namespace else "")
+    )
+    return True
+
+
+# --- the plan, as a table
+def show_plan(outcomes: List[Outcome], write=render.out) -> None:
+    rows = [
+        [o.plan.service.namespace, o.plan.service.name, c.source, c.target, c.value]
+        for o in outcomes
+        if not o.plan.conflicts
+        for c in o.plan.changes
+    ]
+    if rows:
+        write(render.table(rows, ["namespace", "name", "from", "to", "value"]))
+    conflicts = [
+        [o.plan.service.namespace, o.plan.service.name, place, value]
+        for o in outcomes
+        for c in o.plan.conflicts
+        for place, value in c.values
+    ]
+    if conflicts:
+        write("\nConflicts (left unchanged; make the values agree, then run migrate again):")
+        write(render.table(conflicts, ["namespace", "name", "field", "value"]))
+    for o in outcomes:
+        for w in o.plan.warnings:
+            render.note(f"warning: [{w.code}] {o.plan.service.key}: {w.message}")
+
+
+def show_restore_plan(items: List[Restoring], write=render.out) -> None:
+    rows = [
+        [*item.key.split("/", 1), c.place, render.optional(c.now), render.optional(c.restored)]
+        for item in items
+        for c in item.changes
+    ]
+    if rows:
+        write(render.table(rows, ["namespace", "name", "field", "now", "restored"]))
+
+
+# --- asking, and showing progress
+def stdin_is_tty() -> bool:
+    return sys.stdin.isatty()
+
+
+def confirm(question: str) -> bool:
+    """Ask on stderr; without a terminal to ask on, refuse rather than guess."""
+    if not stdin_is_tty():
+        raise UsageError(
+            "standard input is not a terminal, so nobody can confirm: use --yes "
+            "to write, or --dry-run=client to see the plan only"
+        )
+    import typer
+
+    try:
+        return typer.confirm(question, default=False, err=True)
+    except (typer.Abort, EOFError):
+        return False
+
+
+class Progress:
+    """A counter on stderr for long runs, only when someone watches it."""
+
+    def __init__(self, total: int, verb: str):
+        self.total, self.verb = total, verb
+        self.enabled = total > PROGRESS_THRESHOLD and sys.stderr.isatty()
+
+    def step(self, done: int) -> None:
+        if self.enabled:
+            sys.stderr.write(f"\r{self.verb} {done}/{self.total}")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+def write_each(items: Sequence[Written], write_one: Callable[[Any], None], verb: str) -> bool:
+    """Write the items one after another, with a progress counter. Ctrl-C does not
+    cut a write short: the current one finishes, the others are marked not done,
+    and False says the run was interrupted (the caller prints its summary, exit 130)."""
+    interrupted = threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+
+        def on_interrupt(signum, frame):  # noqa: ARG001
+            if interrupted.is_set():  # a second Ctrl-C: stop now
+                raise KeyboardInterrupt
+            interrupted.set()
+            render.note("\ninterrupted: finishing the current write, then stopping (Ctrl-C again to stop at once)")
+
+        previous = signal.signal(signal.SIGINT, on_interrupt)
+    progress = Progress(len(items), verb)
+    try:
+        for done, item in enumerate(items, start=1):
+            if interrupted.is_set():
+                for rest in items[done - 1 :]:
+                    rest.status = NOT_DONE
+                break
+            write_one(item)
+            progress.step(done)
+    finally:
+        progress.close()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    return not interrupted.is_set()
+
+
+# --- summaries
+def _report_failures(items: Sequence[Written]) -> None:
+    for item in items:
+        if item.status == FAILED:
+            render.note(f"error: {item.key}: {item.error}")
+
+
+def _exit_code(items: Sequence[Written], negative: bool, completed: bool) -> int:
+    if not completed:
+        return EXIT_INTERRUPTED
+    if any(i.denied for i in items):
+        return EXIT_CLUSTER  # a missing permission is a cluster failure, as for annotate
+    return EXIT_NEGATIVE if negative else EXIT_OK
+
+
+def _count(items: Sequence[Written], *statuses: str) -> int:
+    return sum(i.status in statuses for i in items)
+
+
+def _not_done(items: Sequence[Written]) -> str:
+    left = _count(items, NOT_DONE)
+    return f", {left} not done (interrupted)" if left else ""
+
+
+def migrate_summary(outcomes: List[Outcome]) -> Dict[str, int]:
+    summary = {
+        "migrated": _count(outcomes, MIGRATED, PLANNED),
+        "skipped": _count(outcomes, SKIPPED),
+        "conflicts": _count(outcomes, CONFLICT),
+        "failed": _count(outcomes, FAILED),
+    }
+    if _count(outcomes, NOT_DONE):
+        summary["notDone"] = _count(outcomes, NOT_DONE)
+    return summary
+
+
+def migrate_document(outcomes: List[Outcome], dry_run: str) -> Dict[str, Any]:
+    def entry(o: Outcome) -> Dict[str, Any]:
+        changes = [] if o.plan.conflicts else [c.to_dict() for c in o.plan.changes]
+        item = {
+            "namespace": o.plan.service.namespace,
+            "name": o.plan.service.name,
+            "changes": changes,
+            "status": o.status,
+        }
+        if o.error:
+            item["error"] = o.error
+        return item
+
+    return {
+        "dryRun": dry_run,
+        "plan": [entry(o) for o in outcomes],
+        "conflicts": [c.to_dict() for o in outcomes for c in o.plan.conflicts],
+        "warnings": [w.to_dict() for o in outcomes for w in o.plan.warnings],
+        "summary": migrate_summary(outcomes),
+    }
+
+
+def finish_migrate(outcomes: List[Outcome], output: str, dry_run: str, completed: bool = True) -> int:
+    if output in ("json", "yaml"):
+        render.emit(migrate_document(outcomes, dry_run), output)
+    _report_failures(outcomes)
+    s = migrate_summary(outcomes)
+    done = {
+        "client": "would be migrated (dry run: nothing written)",
+        "server": "migrated (server dry run: nothing persisted)",
+    }.get(dry_run, "migrated")
+    render.note(
+        f"{s['migrated']} {done}, {s['skipped']} skipped, {s['conflicts']} in conflict, "
+        f"{s['failed']} failed{_not_done(outcomes)}"
+    )
+    return _exit_code(outcomes, bool(s["conflicts"] or s["failed"]), completed)
+
+
+def finish_restore(items: List[Restoring], output: str, dry_run: str, completed: bool = True) -> int:
+    summary = {
+        "restored": _count(items, RESTORED, PLANNED),
+        "skipped": _count(items, SKIPPED),
+        "failed": _count(items, FAILED),
+    }
+    if _count(items, NOT_DONE):
+        summary["notDone"] = _count(items, NOT_DONE)
+    if output in ("json", "yaml"):
+        doc = {
+            "dryRun": dry_run,
+            "restore": [
+                {
+                    "namespace": i.entry["namespace"],
+                    "name": i.entry["name"],
+                    "changes": [c.to_dict() for c in i.changes],
+                    "status": i.status,
+                    **({"error": i.error} if i.error else {}),
+                }
+                for i in items
+            ],
+            "summary": summary,
+        }
+        render.emit(doc, output)
+    _report_failures(items)
+    done = {
+        "client": "would be restored (dry run: nothing written)",
+        "server": "restored (server dry run: nothing persisted)",
+    }.get(dry_run, "restored")
+    render.note(
+        f"{summary['restored']} {done}, {summary['skipped']} already as backed up, "
+        f"{summary['failed']} failed{_not_done(items)}"
+    )
+    return _exit_code(items, bool(summary["failed"]), completed)

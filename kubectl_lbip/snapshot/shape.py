@@ -1,0 +1,200 @@
+"""The shape of every object the model reads, checked at the boundary.
+
+Files, stdin and API answers are checked here before the model sees them: a
+wrong type is one error naming where the object came from (a file and document,
+or an API path and item), the object, and the field. Only the fields the model
+reads are described; others are not looked at. ``null`` is accepted for a field, as
+the API server treats it as absent, but not as an item of a list. Strings are not accepted where MetalLB's CRD
+wants a boolean or a list (the API server refuses them too): ``avoidBuggyIPs:
+"false"`` is an error, not True, and ``namespaces: team-a`` is an error, not a
+list of letters."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Optional, Tuple, Type
+
+from ..errors import InputError, LbipError
+
+# A schema is a type name, or ("list", item), ("map", value), ("obj", {field: schema}).
+STR, INT, BOOL, SCALAR, ANY = "string", "integer", "boolean", "scalar", "any"
+Schema = Any
+
+MAX_DEPTH = 100  # nesting deeper than this in any object is refused (see check_depth)
+
+
+def _list(item: Schema) -> Schema:
+    return ("list", item)
+
+
+def _map(value: Schema) -> Schema:
+    return ("map", value)
+
+
+def _obj(**fields: Schema) -> Schema:
+    return ("obj", {k.replace("__", "-").rstrip("_"): v for k, v in fields.items()})
+
+
+LABELS = _map(SCALAR)
+METADATA = _obj(name=STR, namespace=STR, labels=LABELS, annotations=LABELS, resourceVersion=STR, uid=STR)
+SELECTOR = _obj(matchLabels=LABELS, matchExpressions=_list(_obj(key=STR, operator=STR, values=_list(SCALAR))))
+
+SERVICE = _obj(
+    metadata=METADATA,
+    spec=_obj(
+        type=STR,
+        clusterIP=STR,
+        clusterIPs=_list(STR),
+        ipFamilies=_list(STR),
+        ipFamilyPolicy=STR,
+        loadBalancerIP=STR,
+        loadBalancerClass=STR,
+        selector=LABELS,
+        externalTrafficPolicy=STR,
+        ports=_list(_obj(name=STR, protocol=STR, port=INT)),
+    ),
+    status=_obj(loadBalancer=_obj(ingress=_list(_obj(ip=STR, hostname=STR)))),
+)
+
+POOL = _obj(
+    metadata=METADATA,
+    spec=_obj(
+        addresses=_list(STR),
+        autoAssign=BOOL,
+        avoidBuggyIPs=BOOL,
+        serviceAllocation=_obj(
+            priority=INT, namespaces=_list(STR), namespaceSelectors=_list(SELECTOR), serviceSelectors=_list(SELECTOR)
+        ),
+    ),
+    status=_map(ANY),
+)
+
+NAMESPACE = _obj(metadata=METADATA)
+
+# The fields of an Event that annotate --wait and check's AllocationFailed read.
+EVENT = _obj(metadata=METADATA, involvedObject=_obj(kind=STR, namespace=STR, name=STR),
+             reason=STR, message=STR, count=INT, lastTimestamp=STR, eventTime=STR)
+
+LEGACY_CONFIGMAP = _obj(metadata=METADATA, data=_obj(config=STR))
+
+# The YAML inside the legacy ConfigMap's data.config (MetalLB before v0.13).
+LEGACY_CONFIG = _obj(
+    **{
+        "address-pools": _list(
+            _obj(
+                **{
+                    "name": SCALAR,
+                    "protocol": STR,
+                    "addresses": _list(SCALAR),
+                    "auto-assign": BOOL,
+                    "avoid-buggy-ips": BOOL,
+                    "bgp-advertisements": _list(
+                        _obj(
+                            **{
+                                "aggregation-length": INT,
+                                "aggregation-length-v6": INT,
+                                "localpref": INT,
+                                "communities": _list(SCALAR),
+                            }
+                        )
+                    ),
+                }
+            )
+        ),
+        "bgp-communities": _map(SCALAR),
+        "peers": _list(ANY),
+        "bfd-profiles": _list(ANY),
+    }
+)
+
+_TYPES: Dict[str, Tuple[type, ...]] = {STR: (str,), INT: (int,), BOOL: (bool,), SCALAR: (str, int, float, bool)}
+_NAMES = {dict: "a mapping", list: "a list", str: "a string", int: "an integer", float: "a number", bool: "a boolean"}
+
+
+def type_name(value: Any) -> str:
+    return _NAMES.get(type(value), type(value).__name__)
+
+
+def describe(obj: Any) -> str:
+    """`Service shop/web`, as far as the object tells."""
+    if not isinstance(obj, dict):
+        return "object"
+    kind = obj["kind"] if isinstance(obj.get("kind"), str) else "object"
+    meta: Dict[str, Any] = obj["metadata"] if isinstance(obj.get("metadata"), dict) else {}
+    name, ns = meta.get("name"), meta.get("namespace")
+    if not isinstance(name, str):
+        return kind
+    return f"{kind} {ns}/{name}" if isinstance(ns, str) and ns else f"{kind} {name}"
+
+
+def check(obj: Any, schema: Schema, where: str, error: Type[LbipError] = InputError, what: Optional[str] = None) -> Any:
+    """``obj`` when it has the shape; else ``error`` naming where, the object and the field."""
+    problem = _problem(obj, schema, "")
+    if problem is not None:
+        field, message = problem
+        at = f" field {field}:" if field else ""
+        raise error(f"{where}: {what or describe(obj)}:{at} {message}")
+    return obj
+
+
+def _problem(value: Any, schema: Schema, path: str) -> Optional[Tuple[str, str]]:
+    if value is None or schema == ANY:
+        return None
+    if isinstance(schema, str):
+        types = _TYPES[schema]
+        if isinstance(value, types) and not (schema == INT and isinstance(value, bool)):
+            return None
+        return path, f"expected {_article(schema)}, got {type_name(value)} {_short(value)}"
+    kind, inner = schema
+    if kind == "list":
+        if not isinstance(value, list):
+            return path, f"expected a list, got {type_name(value)} {_short(value)}"
+        for i, item in enumerate(value):
+            if item is None and inner != ANY:  # null is absent in a field, not in a list
+                return f"{path}[{i}]", "expected a value, got null"
+            found = _problem(item, inner, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    if not isinstance(value, dict):
+        return path, f"expected a mapping, got {type_name(value)} {_short(value)}"
+    if kind == "map":
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return path, f"key {_short(key)} is not a string"
+            found = _problem(item, inner, f"{path}.{key}" if path else key)
+            if found:
+                return found
+        return None
+    for key, sub in inner.items():
+        if key in value:
+            found = _problem(value[key], sub, f"{path}.{key}" if path else key)
+            if found:
+                return found
+    return None
+
+
+def _article(schema: str) -> str:
+    return {STR: "a string", INT: "an integer", BOOL: "a boolean (true or false)", SCALAR: "a string"}[schema]
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_depth(obj: Any, where: str, error: Type[LbipError] = InputError, limit: int = MAX_DEPTH) -> Any:
+    """Refuse nesting deeper than ``limit`` (iteratively: deep input cannot
+    exhaust the stack here)."""
+    stack = [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            raise error(f"{where}: nested more than {limit} levels deep")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values() if isinstance(v, (dict, list)))
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value if isinstance(v, (dict, list)))
+    return obj
+
+
+CheckFn = Callable[[Any, str], Any]

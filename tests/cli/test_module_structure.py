@@ -1,0 +1,113 @@
+"""Issue 18: the migrate family (migrate, migrate_files, restore, migrate_configmap)
+shares one neutral module (outcomes.py); no module of the package imports another's
+private names, and the package's import graph has no cycle; errors live in errors.py."""
+
+from __future__ import annotations
+
+import ast
+import os
+
+import kubectl_lbip
+
+PACKAGE = os.path.dirname(kubectl_lbip.__file__)
+
+
+def _modules():
+    for root, _, files in os.walk(PACKAGE):
+        for name in files:
+            if name.endswith(".py"):
+                path = os.path.join(root, name)
+                rel = os.path.relpath(path, os.path.dirname(PACKAGE))[:-3].replace(os.sep, ".")
+                yield rel.removesuffix(".__init__"), path
+
+
+def _imports(module: str, path: str):
+    """(imported module, names) of every `from X import names`, relative ones resolved,
+    inside functions too."""
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    package = module if path.endswith("__init__.py") else module.rsplit(".", 1)[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = package
+            for _ in range(max(node.level - 1, 0)):
+                base = base.rsplit(".", 1)[0]
+            target = (f"{base}.{node.module}" if node.module else base) if node.level else node.module
+            yield target, [a.name for a in node.names]
+
+
+def test_no_module_imports_another_modules_private_names():
+    found = [
+        (m, t, n)
+        for m, p in _modules()
+        for t, names in _imports(m, p)
+        if t and t.startswith("kubectl_lbip")
+        for n in names
+        if n.startswith("_") and not n.startswith("__") and t != m
+    ]
+    assert found == []
+
+
+def test_the_import_graph_has_no_cycle():
+    modules = dict(_modules())
+    graph = {m: set() for m in modules}
+    for m, p in modules.items():
+        for target, names in _imports(m, p):
+            if not target or not target.startswith("kubectl_lbip"):
+                continue
+            for name in names:  # `from . import shape` imports a module
+                if f"{target}.{name}" in modules and f"{target}.{name}" != m:
+                    graph[m].add(f"{target}.{name}")
+            if target in modules and target != m and not any(f"{target}.{n}" in modules for n in names):
+                graph[m].add(target)
+    # a package imports its submodules and they import it back for its names: not a cycle
+    # of modules; only cycles among non-package modules count
+    packages = {m for m, p in modules.items() if p.endswith("__init__.py")}
+    state: dict = {}
+
+    def visit(node, stack):
+        state[node] = "open"
+        for nxt in graph[node]:
+            if nxt in packages or node in packages:
+                continue
+            if state.get(nxt) == "open":
+                raise AssertionError(f"import cycle: {' -> '.join(stack + [nxt])}")
+            if nxt not in state:
+                visit(nxt, stack + [nxt])
+        state[node] = "done"
+
+    for m in graph:
+        if m not in state:
+            visit(m, [m])
+
+
+def test_the_migrate_family_shares_outcomes_and_not_each_other():
+    modules = dict(_modules())
+    family = [
+        "kubectl_lbip.commands.migrate_files",
+        "kubectl_lbip.commands.restore",
+        "kubectl_lbip.commands.outcomes",
+        "kubectl_lbip.commands.migrate_configmap",
+    ]
+    for m in family:
+        targets = {t for t, _ in _imports(m, modules[m])}
+        assert "kubectl_lbip.commands.migrate" not in targets, m
+
+
+def test_error_types_are_defined_only_in_errors_py():
+    defined = []
+    for m, p in _modules():
+        for node in ast.walk(ast.parse(open(p, encoding="utf-8").read())):
+            if isinstance(node, ast.ClassDef) and any(
+                isinstance(b, ast.Name) and b.id.endswith(("Error", "Exception")) for b in node.bases
+            ):
+                defined.append((m, node.name))
+    # the model's own InvalidValue subclasses, and signals caught inside snapshot/ that
+    # never reach a command
+    allowed = {
+        ("kubectl_lbip.model.addresses", "AddressError"),
+        ("kubectl_lbip.model.selectors", "SelectorError"),
+        ("kubectl_lbip.snapshot.jsonstream", "NotStreamable"),
+        ("kubectl_lbip.snapshot.yamlbudget", "NotAList"),
+        ("kubectl_lbip.snapshot.live", "_DeadlinePassed"),
+    }
+    assert [d for d in defined if d[0] != "kubectl_lbip.errors" and d not in allowed] == []

@@ -1,0 +1,325 @@
+"""Issue 20 against the fake API server: answers of the wrong shape, lists that never
+end, slow or silent servers, Retry-After, credentials that cannot be produced,
+names that would escape their URL segment. Each case is the smallest input that
+showed the problem."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import time
+
+import pytest
+from fakeapi import SERVICES, kubeconfig_dict, pool, service, write_yaml
+from typer.testing import CliRunner
+
+from kubectl_lbip.cli import app
+from kubectl_lbip.errors import ClusterError, CredentialError, ResponseError, UsageError
+from kubectl_lbip.snapshot import live
+from kubectl_lbip.snapshot.live import connect
+
+runner = CliRunner()
+
+
+def cluster(fake):
+    fake.add_pool(pool("production", "192.168.10.0/24"))
+    fake.add_service(service("shop", "web", ingress=("192.168.10.20",)))
+    return fake
+
+
+def cli(*args):
+    return runner.invoke(app, list(args))
+
+
+def one_line_error(r, code):
+    assert r.exit_code == code, (r.exit_code, r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    assert "Traceback" not in r.stderr
+    return lines[0]
+
+
+# --- answers of the wrong shape: exit 3 naming the API path, the item and the field
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ([{"kind": "Service"}], "the answer is a list"),
+        ({"kind": "ServiceList", "items": "nope"}, "field items: expected a list"),
+        ({"kind": "ServiceList", "items": [1]}, "item 1: expected an object"),
+        (
+            {
+                "kind": "ServiceList",
+                "items": [
+                    {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a", "namespace": "b"}, "spec": "oops"}
+                ],
+            },
+            "item 1: Service b/a: field spec: expected a mapping",
+        ),
+        (
+            {
+                "kind": "ServiceList",
+                "items": [
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Service",
+                        "metadata": {"name": "a", "namespace": "b"},
+                        "spec": {"clusterIPs": 7},
+                    }
+                ],
+            },
+            "field spec.clusterIPs: expected a list",
+        ),
+    ],
+)
+def test_api_answer_of_the_wrong_shape_is_exit_3_naming_path_and_field(fake, kubeconfig, body, words):
+    cluster(fake)
+    fake.respond = lambda rec: (200, body) if rec.path == SERVICES else None
+    line = one_line_error(cli("check", "--kubeconfig", kubeconfig), 3)
+    assert f"GET {SERVICES}" in line and words in line
+
+
+def test_a_continue_token_that_repeats_stops_with_an_error(fake, kubeconfig):
+    cluster(fake)
+    page = {"kind": "ServiceList", "metadata": {"continue": "same"}, "items": []}
+    fake.respond = lambda rec: (200, page) if rec.path == SERVICES else None
+    line = one_line_error(cli("check", "--kubeconfig", kubeconfig), 3)
+    assert "repeat a continue token" in line
+    assert len(fake.calls("GET", SERVICES)) == 2
+
+
+def test_paging_stops_after_max_pages(fake, kubeconfig, monkeypatch):
+    cluster(fake)
+    monkeypatch.setattr(live, "MAX_PAGES", 3)
+    counter = iter(range(10**6))
+    fake.respond = lambda rec: (
+        (200, {"kind": "ServiceList", "items": [], "metadata": {"continue": f"t{next(counter)}"}})
+        if rec.path == SERVICES
+        else None
+    )
+    line = one_line_error(cli("check", "--kubeconfig", kubeconfig), 3)
+    assert "more than 3 pages" in line and len(fake.calls("GET", SERVICES)) == 3
+
+
+# --- one deadline per request
+def test_a_server_trickling_one_byte_at_a_time_fails_at_the_deadline(start_fake, tmp_path):
+    fake = cluster(start_fake(trickle=0.5))
+    path = write_yaml(
+        tmp_path / "k",
+        kubeconfig_dict({"c": fake.url}, {"u": {"token": "fake-token"}}, {"x": {"cluster": "c", "user": "u"}}, "x"),
+    )
+    client = connect(path, request_timeout=1.5)
+    started = time.monotonic()
+    with pytest.raises(ClusterError, match=r"no complete answer .* within 1.5s"):
+        client.snapshot()
+    assert time.monotonic() - started < 3
+
+
+def test_a_server_that_never_answers_fails_at_the_deadline(start_fake, tmp_path):
+    fake = cluster(start_fake(never_answer=True))
+    path = write_yaml(
+        tmp_path / "k",
+        kubeconfig_dict({"c": fake.url}, {"u": {"token": "fake-token"}}, {"x": {"cluster": "c", "user": "u"}}, "x"),
+    )
+    client = connect(path, request_timeout=1)
+    started = time.monotonic()
+    with pytest.raises(ClusterError, match="within 1s"):
+        client.snapshot()
+    assert time.monotonic() - started < 2.5
+
+
+def test_default_request_timeout_is_documented_and_used(fake, kubeconfig):
+    assert connect(kubeconfig).request_timeout == live.DEFAULT_REQUEST_TIMEOUT == 30.0
+
+
+def test_retry_after_within_the_deadline_is_waited_for_with_a_note(fake, kubeconfig, capfd):
+    cluster(fake)
+    answers = [(429, {"kind": "Status", "code": 429, "message": "slow down"}, {"Retry-After": "1"})]
+    fake.respond = lambda rec: answers.pop() if rec.path == SERVICES and answers else None
+    client = connect(kubeconfig, request_timeout=5)
+    started = time.monotonic()
+    assert len(client.snapshot().services) == 1
+    assert 1 <= time.monotonic() - started < 4
+    assert "asked to retry after 1s (429); waiting" in capfd.readouterr().err
+
+
+def test_retry_after_past_the_deadline_is_not_waited_for(fake, kubeconfig, capfd):
+    cluster(fake)
+    fake.respond = lambda rec: (
+        (429, {"kind": "Status", "code": 429, "message": "slow down"}, {"Retry-After": "40"})
+        if rec.path == SERVICES
+        else None
+    )
+    client = connect(kubeconfig, request_timeout=3)
+    started = time.monotonic()
+    with pytest.raises(ClusterError, match="429"):
+        client.snapshot()
+    assert time.monotonic() - started < 2
+    assert "past the request deadline" in capfd.readouterr().err
+    assert len(fake.calls("GET", SERVICES)) == 1
+
+
+# --- names reach URLs percent-encoded
+def test_a_name_with_slashes_stays_one_url_segment(fake, kubeconfig):
+    cluster(fake)
+    client = connect(kubeconfig)
+    with pytest.raises(UsageError, match="not found"):
+        client.get_service("shop", "x/../../secrets/sec")
+    [rec] = fake.calls("GET")
+    assert rec.path == "/api/v1/namespaces/shop/services/x%2F..%2F..%2Fsecrets%2Fsec"
+
+
+def test_annotate_with_a_traversal_name_touches_nothing_else(fake, kubeconfig):
+    cluster(fake)
+    r = cli("annotate", "x/../../configmaps/c", "192.168.10.30", "--kubeconfig", kubeconfig)
+    assert r.exit_code == 2 and "not found" in r.stderr
+    assert fake.calls("PATCH") == []
+
+
+# --- credentials name their cause
+def _exec_kubeconfig(tmp_path, fake, command, args=()):
+    return write_yaml(
+        tmp_path / "k",
+        kubeconfig_dict(
+            {"c": fake.url},
+            {
+                "sso": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": command,
+                        "args": list(args),
+                        "interactiveMode": "Never",
+                    }
+                }
+            },
+            {"sso": {"cluster": "c", "user": "sso"}},
+            current="sso",
+        ),
+    )
+
+
+def test_a_failing_exec_plugin_is_named_with_its_stderr(fake, tmp_path):
+    plugin = tmp_path / "plugin.py"
+    plugin.write_text(
+        textwrap.dedent("""
+        import sys
+        sys.stderr.write("token expired: run sso login\\nsecond line\\n")
+        sys.exit(3)
+    """)
+    )
+    path = _exec_kubeconfig(tmp_path, fake, sys.executable, [str(plugin)])
+    with pytest.raises(CredentialError, match="exec credential plugin .* failed: .*token expired: run sso login"):
+        connect(path)
+    assert fake.requests == []
+
+
+def test_a_missing_exec_plugin_is_named(fake, tmp_path):
+    path = _exec_kubeconfig(tmp_path, fake, "kubectl-lbip-no-such-plugin")
+    line = one_line_error(cli("pools", "--kubeconfig", path), 3)
+    assert "'kubectl-lbip-no-such-plugin' is missing" in line
+
+
+def test_a_missing_token_file_is_named(fake, tmp_path):
+    path = write_yaml(
+        tmp_path / "k",
+        kubeconfig_dict(
+            {"c": fake.url},
+            {"u": {"tokenFile": str(tmp_path / "gone.token")}},
+            {"x": {"cluster": "c", "user": "u"}},
+            "x",
+        ),
+    )
+    line = one_line_error(cli("pools", "--kubeconfig", path), 3)
+    assert "gone.token" in line
+
+
+def test_a_missing_client_certificate_file_is_named(tmp_path, closed_port):
+    path = write_yaml(
+        tmp_path / "k",
+        kubeconfig_dict(
+            {"c": f"https://127.0.0.1:{closed_port}"},
+            {"u": {"client-certificate": str(tmp_path / "gone.crt"), "client-key": str(tmp_path / "gone.key")}},
+            {"x": {"cluster": "c", "user": "u"}},
+            "x",
+        ),
+    )
+    line = one_line_error(cli("pools", "--kubeconfig", path), 3)
+    assert "gone.crt" in line or "gone.key" in line
+
+
+def test_a_kubeconfig_that_is_not_utf8_is_a_usage_error(tmp_path):
+    path = tmp_path / "k"
+    path.write_bytes(b"apiVersion: v1\ncurrent-context: \xff\xfe\n")
+    line = one_line_error(cli("pools", "--kubeconfig", str(path)), 2)
+    assert "kubeconfig" in line
+
+
+def test_response_error_is_a_cluster_error():
+    assert issubclass(ResponseError, ClusterError)
+
+
+def test_an_event_of_the_wrong_shape_is_exit_3(fake, kubeconfig):
+    cluster(fake)
+    bad = {
+        "kind": "EventList",
+        "items": [{"kind": "Event", "involvedObject": "shop/web", "reason": "AllocationFailed"}],
+    }
+    fake.respond = lambda rec: (200, bad) if rec.path.endswith("/events") else None
+    line = one_line_error(cli("check", "--kubeconfig", kubeconfig), 3)
+    assert "events: item 1" in line and "field involvedObject: expected a mapping" in line
+
+
+# --- any shape from the API: exit 0, 1 or 3, never a traceback
+def test_any_api_answer_shape_is_exit_0_1_or_3_without_traceback(tmp_path):
+    from fakeapi import FakeAPI
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from strategies import lists, objects  # the same Kubernetes-like shapes as the file fuzz
+
+    fake = FakeAPI().start()
+    path = write_yaml(
+        tmp_path / "k",
+        kubeconfig_dict({"c": fake.url}, {"u": {"token": "fake-token"}}, {"x": {"cluster": "c", "user": "u"}}, "x"),
+    )
+    answers = st.one_of(lists, objects, st.lists(objects, max_size=2))
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        pools=answers,
+        services=answers,
+        command=st.sampled_from(
+            [["check"], ["pools"], ["free"], ["who-has", "192.168.10.5"], ["migrate", "--dry-run=client"]]
+        ),
+    )
+    def check(pools, services, command):
+        fake.respond = lambda rec: (
+            (200, pools) if rec.path.endswith("ipaddresspools") else (200, services) if rec.path == SERVICES else None
+        )
+        r = runner.invoke(app, [*command, "--kubeconfig", path])
+        assert r.exit_code in (0, 1, 3), (command, r.exit_code, r.stderr, r.exception)
+        assert "Traceback" not in r.stderr
+
+    try:
+        check()
+    finally:
+        fake.stop()
+
+
+def test_request_timeout_zero_means_no_deadline_as_in_kubectl(fake, kubeconfig):
+    cluster(fake)
+    client = connect(kubeconfig, request_timeout=0)
+    assert len(client.snapshot().services) == 1
+    with pytest.raises(UsageError, match="0 \\(none\\) or more"):
+        connect(kubeconfig, request_timeout=-1)
+
+
+def test_retry_after_zero_forever_is_retried_a_bounded_number_of_times(fake, kubeconfig):
+    cluster(fake)
+    fake.respond = lambda rec: (
+        (429, {"kind": "Status", "code": 429, "message": "slow down"}, {"Retry-After": "0"})
+        if rec.path == SERVICES
+        else None
+    )
+    client = connect(kubeconfig, request_timeout=0)  # no deadline: the count still ends it
+    with pytest.raises(ClusterError, match="429"):
+        client.snapshot()
+    assert len(fake.calls("GET", SERVICES)) == live.MAX_RETRY_WAITS + 1
