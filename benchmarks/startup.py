@@ -9,7 +9,10 @@ unpacks the zipapp into its cache) and prints the median and the spread:
 Both are run by the same interpreter (this one), so the figures compare the
 packaging, not two Pythons.  "zipapp, from the zip" is the zipapp with its
 unpacked cache turned off (KUBECTL_LBIP_NO_CACHE=1): what every run would cost
-without it.  Build the zipapp first with `make krew`.
+without it.  "kubectl lbip" runs the zipapp as users do, through kubectl with
+the zipapp on PATH as kubectl-lbip; its cold start (the first run of a build:
+unpack, then compile what it imports) is the median of --runs runs, each with
+an empty cache.  Build the zipapp first with `make krew`.
 """
 
 from __future__ import annotations
@@ -62,10 +65,19 @@ def main() -> int:
     subprocess.run([sys.executable, str(args.zipapp), "version"], env=env, stdout=subprocess.DEVNULL, check=True)
     first = time.perf_counter() - start
 
+    # kubectl finds the plugin on PATH; python3 on PATH is this interpreter.
+    bindir = Path(cache) / "bin"
+    bindir.mkdir()
+    (bindir / "kubectl-lbip").symlink_to(args.zipapp.resolve())
+    (bindir / "python3").symlink_to(sys.executable)
+    kenv = dict(env, PATH=f"{bindir}{os.pathsep}{env.get('PATH', '')}")
+    kubectl = [shutil.which("kubectl") or "kubectl", "lbip"]
+
     variants = [
         ("console script", [str(args.console_script)], env),
         ("zipapp", [sys.executable, str(args.zipapp)], env),
         ("zipapp, from the zip", [sys.executable, str(args.zipapp)], nocache),
+        ("kubectl lbip", kubectl, kenv),
     ]
     rows = []
     try:
@@ -73,13 +85,24 @@ def main() -> int:
             for sub in ("--help", "version"):
                 t = measure(cmd + [sub], run_env, args.runs)
                 rows.append((label, sub, statistics.median(t), min(t), max(t)))
+        cold = []
+        for i in range(args.runs):
+            fresh = dict(kenv, KUBECTL_LBIP_CACHE_DIR=os.path.join(cache, f"cold-{i}"))
+            start = time.perf_counter()
+            subprocess.run(kubectl + ["version"], env=fresh, stdout=subprocess.DEVNULL, check=True)
+            cold.append(time.perf_counter() - start)
+        rows.append(("kubectl lbip, cold", "version", statistics.median(cold), min(cold), max(cold)))
+        unpacked = [p for p in Path(cache).iterdir() if p.is_dir() and p.name not in ("bin",)
+                    and not p.name.startswith("cold-")]
+        size = sum(f.stat().st_size for f in unpacked[0].rglob("*") if f.is_file()) if unpacked else 0
     finally:
         shutil.rmtree(cache, ignore_errors=True)
 
     print(f"python {sys.version.split()[0]} ({sys.executable}), {args.runs} runs each, "
           f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}")
     print(f"zipapp {args.zipapp} ({args.zipapp.stat().st_size / 1e6:.1f} MB); "
-          f"first run of a build (unpack into the cache): {first * 1000:.0f} ms")
+          f"first run of a build (unpack into the cache): {first * 1000:.0f} ms; "
+          f"the unpacked cache: {size / 1e6:.1f} MB")
     print()
     print(f"{'variant':<22} {'command':<9} {'median':>9} {'min':>9} {'max':>9}")
     for label, sub, med, lo, hi in rows:

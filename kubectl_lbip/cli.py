@@ -9,81 +9,236 @@ import inspect
 import logging
 import sys
 import traceback
+from enum import Enum
 from typing import List, Optional
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 from typing_extensions import Annotated
 
 from . import __version__
 from .errors import EXIT_INTERNAL, EXIT_OK, exit_code_for
 
+PROG = "kubectl lbip"  # what Usage and "Try ... --help" lines say (krew's guidelines)
+
+
+class KubectlGroup(TyperGroup):
+    """Flags before the command, as Cobra's persistent flags allow
+    (`kubectl lbip -n shop free`): moved after the command's name, where it reads them."""
+
+    def parse_args(self, ctx, args):
+        from .flags import hoist
+
+        return super().parse_args(ctx, hoist(list(args), self.commands))
+
+
 app = typer.Typer(
-    name="kubectl-lbip",
+    cls=KubectlGroup,
+    name=PROG,
     help="MetalLB LoadBalancer addresses for kubectl: free addresses, who holds one, "
     "safe pinning, migration off deprecated annotations, and a linter.\n\n"
     "Run as 'kubectl lbip COMMAND'. Every command reads the live cluster, or "
     "manifests with -f FILE|DIR|- (then nothing talks to a cluster).",
     no_args_is_help=True,
     rich_markup_mode=None,
+    add_completion=False,  # completion comes through kubectl: kubectl_complete-lbip
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-Kubeconfig = Annotated[Optional[str], typer.Option("--kubeconfig", metavar="PATH",
-                       help="Path to the kubeconfig file (default: KUBECONFIG, else ~/.kube/config).")]
-Context = Annotated[Optional[str], typer.Option("--context", metavar="NAME",
-                    help="The kubeconfig context to use.")]
-Namespace = Annotated[Optional[str], typer.Option("-n", "--namespace", metavar="NS",
-                      help="The namespace (default: the context's namespace).")]
+class KubectlCommand(TyperCommand):
+    """A command whose command line is read as kubectl's flag parser (pflag) reads it:
+    ``-n=x``, ``-An=x``, ``--strict=false``, ``-v=6``, bare ``--dry-run``; see flags.py."""
+
+    def parse_args(self, ctx, args):
+        from .flags import normalize, spec_of
+
+        return super().parse_args(ctx, normalize(list(args), spec_of(self.params)))
+
+
+def _namespace(value: Optional[str]) -> Optional[str]:
+    from .flags import dns1123_label_problem
+
+    if value is not None:
+        problem = dns1123_label_problem(value)
+        if problem:
+            raise typer.BadParameter(f"{value!r} is not a valid namespace name: {problem}")
+    return value
+
+
+def _duration(value: Optional[str]) -> Optional[str]:
+    from .flags import parse_duration
+
+    if value is not None and parse_duration(value) is None:
+        raise typer.BadParameter(f"{value!r}: use a duration such as 1s, 2m or 0 (no timeout); "
+                                 "a bare number is seconds")
+    return value
+
+
+# The -o values of each command, declared once: --help lists exactly these and Click
+# refuses any other (exit 2).
+class PoolsFormat(str, Enum):
+    table = "table"
+    wide = "wide"
+    json = "json"
+    yaml = "yaml"
+    name = "name"
+
+
+class FreeFormat(str, Enum):
+    table = "table"
+    wide = "wide"
+    json = "json"
+    yaml = "yaml"
+    annotation = "annotation"
+
+
+class WhoHasFormat(str, Enum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+    name = "name"
+
+
+class CheckFormat(str, Enum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
+class AnnotateFormat(str, Enum):
+    yaml = "yaml"
+    json = "json"
+
+
+class MigrateFormat(str, Enum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
+class DryRunChoice(str, Enum):
+    none = "none"
+    client = "client"
+    server = "server"
+
+
+class FamilyChoice(str, Enum):
+    dual = "dual"
+    ipv4 = "ipv4"
+    ipv6 = "ipv6"
+
+
+_FORMAT = "Output format."
+PoolsOutput = Annotated[PoolsFormat, typer.Option("-o", "--output", help=_FORMAT)]
+FreeOutput = Annotated[FreeFormat, typer.Option("-o", "--output", help=_FORMAT)]
+WhoHasOutput = Annotated[WhoHasFormat, typer.Option("-o", "--output", help=_FORMAT)]
+CheckOutput = Annotated[CheckFormat, typer.Option("-o", "--output", help=_FORMAT)]
+MigrateOutput = Annotated[MigrateFormat, typer.Option("-o", "--output", help=_FORMAT)]
+AnnotateOutput = Annotated[AnnotateFormat, typer.Option(
+    "-o", "--output", help="Output format of the object (with -f) or the patch "
+    "(with --dry-run=client).")]
+
+
+Namespace = Annotated[Optional[str], typer.Option(
+    "-n", "--namespace", metavar="NS", callback=_namespace,
+    help="The namespace (default: the context's namespace).")]
 AllNamespaces = Annotated[bool, typer.Option("-A", "--all-namespaces",
-                          help="All namespaces.")]
+                          help="All namespaces (the default).")]
+NoHeaders = Annotated[bool, typer.Option("--no-headers",
+                      help="Print tables without their header row.")]
 Filenames = Annotated[Optional[List[str]], typer.Option(
     "-f", "--filename", metavar="FILE|DIR|-",
     help="Read manifests instead of the cluster: a file, a directory (recursive .yaml/.yml/.json) "
     "or - for stdin. Repeatable.")]
-Verbose = Annotated[int, typer.Option("-v", "--verbose", count=True,
-                    help="Log each API request (method, path, status, duration) to stderr.")]
+MetallbVersion = Annotated[Optional[str], typer.Option(
+    "--metallb-version", metavar="VERSION",
+    help="Apply this MetalLB release's rules (e.g. v0.14.9) instead of the one found in the "
+    "cluster (its controller Deployment's image tag, else its CRDs); with -f the newest is "
+    "assumed otherwise.")]
 
 
-def _output(formats: str):
-    return Annotated[str, typer.Option("-o", "--output", metavar="FORMAT",
-                                       help=f"Output format: {formats}.")]
+def _flag(*names: str, text: str, metavar: str = "TEXT", kind=Optional[str]):
+    return Annotated[kind, typer.Option(*names, metavar=metavar, help=text)]
 
 
-TableOutput = _output("table, wide, json, yaml")
-FreeOutput = _output("table, wide, json, yaml, annotation")
-PlainOutput = _output("table, json, yaml")
-ObjectOutput = _output("yaml, json (with -f or --dry-run=client)")
+# kubectl's own global flags (`kubectl options`), meaning what they mean to kubectl:
+# (name, annotation, default); the command receives them in ``where``.
+_COMMON = [
+    ("filename", Filenames, None),
+    ("kubeconfig", _flag("--kubeconfig", metavar="PATH", text="Path to the kubeconfig file "
+                         "(default: KUBECONFIG, else ~/.kube/config)."), None),
+    ("context", _flag("--context", metavar="NAME", text="The kubeconfig context to use."), None),
+    ("cluster", _flag("--cluster", metavar="NAME", text="The kubeconfig cluster to use."), None),
+    ("user", _flag("--user", metavar="NAME", text="The kubeconfig user to use."), None),
+    ("server", _flag("-s", "--server", metavar="URL", text="The API server's address "
+                     "(with --token, no kubeconfig is needed)."), None),
+    ("token", _flag("--token", metavar="TOKEN", text="Bearer token for the API server."), None),
+    ("certificate_authority", _flag("--certificate-authority", metavar="PATH",
+                                    text="A CA certificate file for the API server."), None),
+    ("client_certificate", _flag("--client-certificate", metavar="PATH",
+                                 text="A client certificate file for TLS."), None),
+    ("client_key", _flag("--client-key", metavar="PATH", text="A client key file for TLS."), None),
+    ("insecure_skip_tls_verify", _flag("--insecure-skip-tls-verify", kind=bool, metavar="",
+                                       text="Do not verify the API server's certificate "
+                                       "(insecure)."), False),
+    ("tls_server_name", _flag("--tls-server-name", metavar="NAME", text="The server name "
+                              "to verify the API server's certificate against."), None),
+    ("as_user", _flag("--as", metavar="USER", text="Impersonate this user."), None),
+    ("as_group", _flag("--as-group", metavar="GROUP", kind=Optional[List[str]],
+                       text="Impersonate this group (repeatable)."), None),
+    ("as_uid", _flag("--as-uid", metavar="UID", text="Impersonate this UID."), None),
+    ("metallb_version", MetallbVersion, None),
+    ("request_timeout", Annotated[Optional[str], typer.Option(
+        "--request-timeout", metavar="DURATION", callback=_duration,
+        help="How long one API request may take in all, e.g. 1s, 2m; 0 waits forever "
+        "(default: 30s).")], None),
+    ("verbose", Annotated[int, typer.Option(
+        "-v", "--v", "--verbose", metavar="LEVEL", min=0,
+        help="Log level as kubectl's: 6 and above log each API request (method, path, status, "
+        "duration) to stderr; -v alone is -v=6.")], 0),
+]
+_COMMON_NAMES = [name for name, _, _ in _COMMON]
 
 
 class Where:
-    """Where a command reads from: files (-f), or the cluster of --kubeconfig/--context."""
+    """Where a command reads from: files (-f), or the cluster named by kubectl's flags."""
 
-    def __init__(self, filenames, kubeconfig, context):
-        self.filenames, self.kubeconfig, self.context = list(filenames or []), kubeconfig, context
+    def __init__(self, filename=None, verbose=0, request_timeout=None, metallb_version=None, **flags):
+        self.filenames = list(filename or [])
+        self.verbose = verbose
+        self.request_timeout = request_timeout
+        self.metallb_version = metallb_version
+        self.flags = flags
 
-    def inputs(self, namespace=None, output="table", all_namespaces=False):
+    def inputs(self, namespace=None, output="table", all_namespaces=False, no_headers=False):
+        from . import render
         from .commands.common import Inputs
+        from .flags import parse_duration
 
-        return Inputs(kubeconfig=self.kubeconfig, context=self.context, namespace=namespace,
-                      all_namespaces=all_namespaces, output=output, filenames=self.filenames)
+        render.NO_HEADERS = no_headers
 
-
-_COMMON = [("filename", Filenames, None), ("kubeconfig", Kubeconfig, None),
-           ("context", Context, None), ("verbose", Verbose, 0)]
+        flags = dict(self.flags)
+        kubeconfig, context = flags.pop("kubeconfig", None), flags.pop("context", None)
+        timeout = None if self.request_timeout is None else parse_duration(self.request_timeout)
+        return Inputs(kubeconfig=kubeconfig, context=context, namespace=namespace,
+                      all_namespaces=all_namespaces, output=getattr(output, "value", output),
+                      filenames=self.filenames, no_headers=no_headers, overrides=flags,
+                      request_timeout=timeout, metallb_version=self.metallb_version)
 
 
 def kubectl_command(fn):
-    """Adds the options every command takes as kubectl spells them (-f, --kubeconfig,
-    --context, -v) to the command's own; the command receives them as ``where`` and
-    returns its exit code, and errors become one line on stderr (see _run)."""
+    """Adds the options every command takes as kubectl spells them (-f, kubectl's
+    global flags, -v) to the command's own; the command receives them as ``where``
+    and returns its exit code, and errors become one line on stderr (see _run)."""
     own = inspect.signature(fn)
     extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
                                annotation=annotation) for name, annotation, default in _COMMON]
 
     @functools.wraps(fn)
-    def command(*args, filename=None, kubeconfig=None, context=None, verbose=0, **kwargs):
-        _run(verbose, fn, *args, where=Where(filename, kubeconfig, context), **kwargs)
+    def command(*args, **kwargs):
+        common = {name: kwargs.pop(name, None) for name in _COMMON_NAMES}
+        _run(common["verbose"] or 0, fn, *args, where=Where(**common), **kwargs)
 
     command.__signature__ = own.replace(
         parameters=[p for p in own.parameters.values() if p.name != "where"] + extra)
@@ -96,7 +251,7 @@ def _run(verbose: int, fn, *args, **kwargs) -> None:
     anything unexpected 4 with a hint to rerun with -v, which prints the traceback."""
     log = logging.getLogger("kubectl_lbip")
     handler = None
-    if verbose:
+    if verbose >= 6:  # kubectl's level for logging each request
         # A handler of our own, removed afterwards: basicConfig would do nothing when
         # the host process (a test runner, an embedding script) configured logging.
         handler = logging.StreamHandler(sys.stderr)
@@ -151,11 +306,11 @@ def version() -> None:
     typer.echo(f"kubectl-lbip {__version__}")
 
 
-@app.command()
+@app.command(cls=KubectlCommand)
 @kubectl_command
 def pools(
-    output: TableOutput = "table",
-    namespace: Namespace = None,
+    output: PoolsOutput = PoolsFormat.table,
+    no_headers: NoHeaders = False,
     *,
     where: Where,
 ) -> int:
@@ -169,13 +324,13 @@ def pools(
     """
     from .commands import pools as cmd
 
-    return cmd.run(where.inputs(namespace, output))
+    return cmd.run(where.inputs(output=output, no_headers=no_headers))
 
 
-@app.command()
+@app.command(cls=KubectlCommand)
 @kubectl_command
 def free(
-    family: Annotated[Optional[str], typer.Option("--family", metavar="dual|ipv4|ipv6",
+    family: Annotated[Optional[FamilyChoice], typer.Option("--family",
                       help="Address family to suggest (default: the --for service's, else dual).")] = None,
     count: Annotated[int, typer.Option("--count", help="How many suggestions (1 to 10,000).")] = 5,
     for_service: Annotated[Optional[str], typer.Option("--for", metavar="NAME",
@@ -189,8 +344,12 @@ def free(
                      help="Ports of the service to be, e.g. TCP/80,UDP/53.")] = None,
     pool: Annotated[Optional[str], typer.Option("--pool", metavar="NAME",
                     help="Only this pool.")] = None,
-    output: FreeOutput = "table",
-    namespace: Namespace = None,
+    output: FreeOutput = FreeFormat.table,
+    no_headers: NoHeaders = False,
+    namespace: Annotated[Optional[str], typer.Option(
+        "-n", "--namespace", metavar="NS", callback=_namespace,
+        help="The namespace of the service (--for), or of the service to be: its pools' "
+        "namespaceSelectors decide (default: the context's namespace).")] = None,
     *,
     where: Where,
 ) -> int:
@@ -208,18 +367,23 @@ def free(
     """
     from .commands import free as cmd
 
-    query = cmd.FreeQuery(family=family, count=count, for_service=for_service, selector=selector,
+    query = cmd.FreeQuery(family=family.value if family else None, count=count,
+                          for_service=for_service, selector=selector,
                           sharing_key=sharing_key, ports=ports, pool=pool)
-    return cmd.run(where.inputs(namespace, output), query)
+    return cmd.run(where.inputs(namespace, output, no_headers=no_headers), query)
 
 
-@app.command("who-has")
+@app.command("who-has", cls=KubectlCommand)
 @kubectl_command
 def who_has(
     addresses: Annotated[List[str], typer.Argument(metavar="IP|CIDR...",
                          help="Addresses or CIDRs to look up.")],
-    output: PlainOutput = "table",
-    namespace: Namespace = None,
+    output: WhoHasOutput = WhoHasFormat.table,
+    no_headers: NoHeaders = False,
+    namespace: Annotated[Optional[str], typer.Option(
+        "-n", "--namespace", metavar="NS", callback=_namespace,
+        help="Only this namespace's services (default: all).")] = None,
+    all_namespaces: AllNamespaces = False,
     *,
     where: Where,
 ) -> int:
@@ -232,20 +396,22 @@ def who_has(
     Examples:
       kubectl lbip who-has 192.168.10.150
       kubectl lbip who-has 192.168.10.150 fd00:10::150
-      kubectl lbip who-has 192.168.10.0/24 -o json
+      kubectl lbip who-has 192.168.10.0/24 -n shop -o name
     """
     from .commands import whohas as cmd
 
-    return cmd.run(where.inputs(namespace, output), addresses)
+    return cmd.run(where.inputs(namespace, output, all_namespaces, no_headers), addresses)
 
 
-@app.command()
+@app.command(cls=KubectlCommand)
 @kubectl_command
 def check(
     strict: Annotated[bool, typer.Option("--strict", help="Warnings count as failures too.")] = False,
-    output: PlainOutput = "table",
-    namespace: Annotated[Optional[str], typer.Option("-n", "--namespace", metavar="NS",
-                         help="Only this namespace's services (default: all).")] = None,
+    output: CheckOutput = CheckFormat.table,
+    no_headers: NoHeaders = False,
+    namespace: Annotated[Optional[str], typer.Option(
+        "-n", "--namespace", metavar="NS", callback=_namespace,
+        help="Only this namespace's services (default: all).")] = None,
     all_namespaces: AllNamespaces = False,
     *,
     where: Where,
@@ -262,15 +428,16 @@ def check(
     """
     from .commands import check as cmd
 
-    return cmd.run(where.inputs(namespace, output, all_namespaces), strict)
+    return cmd.run(where.inputs(namespace, output, all_namespaces, no_headers), strict)
 
 
-DryRun = Annotated[str, typer.Option("--dry-run", metavar="none|client|server",
-                  help="client: print what would change and write nothing; server: send it with "
-                  "the API server's dry run (validated, not persisted).")]
+DryRun = Annotated[DryRunChoice, typer.Option(
+    "--dry-run", help="client: print what would change and write nothing; server: send it with "
+    "the API server's dry run (validated, not persisted). --dry-run alone is the deprecated "
+    "spelling of --dry-run=client, as in kubectl.")]
 
 
-@app.command()
+@app.command(cls=KubectlCommand)
 @kubectl_command
 def annotate(
     name: Annotated[str, typer.Argument(metavar="NAME", help="The service.")],
@@ -282,13 +449,13 @@ def annotate(
                          "metallb.io/loadBalancerIPs value.")] = False,
     clear_spec_ip: Annotated[bool, typer.Option("--clear-spec-ip", help="Remove "
                              "spec.loadBalancerIP in the same patch.")] = False,
-    dry_run: DryRun = "none",
+    dry_run: DryRun = DryRunChoice.none,
     wait: Annotated[bool, typer.Option("--wait", help="After writing, wait for MetalLB: exit 0 "
                     "once it assigns the addresses, 1 if it refuses (its reason) or --timeout "
                     "passes.")] = False,
     timeout: Annotated[str, typer.Option("--timeout", metavar="DURATION",
                        help="How long --wait waits, e.g. 30s or 2m.")] = "30s",
-    output: ObjectOutput = "yaml",
+    output: AnnotateOutput = AnnotateFormat.yaml,
     namespace: Namespace = None,
     *,
     where: Where,
@@ -309,16 +476,17 @@ def annotate(
     from .commands import annotate as cmd
 
     req = cmd.AnnotateRequest(name=name, addresses=list(addresses or []), auto=auto,
-                              overwrite=overwrite, clear_spec_ip=clear_spec_ip, dry_run=dry_run,
+                              overwrite=overwrite, clear_spec_ip=clear_spec_ip,
+                              dry_run=dry_run.value,
                               wait=wait, timeout=timeout)
     return cmd.run(where.inputs(namespace, output), req)
 
 
-@app.command()
+@app.command(cls=KubectlCommand)
 @kubectl_command
 def migrate(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    dry_run: DryRun = "none",
+    dry_run: DryRun = DryRunChoice.none,
     backup: Annotated[Optional[str], typer.Option("--backup", metavar="FILE", help="Before any "
                       "change, write the original annotations and spec.loadBalancerIP of every "
                       "service to be touched.")] = None,
@@ -332,9 +500,11 @@ def migrate(
     configmap: Annotated[bool, typer.Option("--configmap", help="Convert MetalLB's legacy "
                          "ConfigMap into IPAddressPool and advertisement manifests (printed, "
                          "never applied).")] = False,
-    output: PlainOutput = "table",
-    namespace: Annotated[Optional[str], typer.Option("-n", "--namespace", metavar="NS",
-                         help="Only this namespace (default: all).")] = None,
+    output: MigrateOutput = MigrateFormat.table,
+    no_headers: NoHeaders = False,
+    namespace: Annotated[Optional[str], typer.Option(
+        "-n", "--namespace", metavar="NS", callback=_namespace,
+        help="Only this namespace (default: all).")] = None,
     all_namespaces: AllNamespaces = False,
     *,
     where: Where,
@@ -355,13 +525,23 @@ def migrate(
     """
     from .commands import migrate as cmd
 
-    req = cmd.MigrateRequest(yes=yes, dry_run=dry_run, backup=backup, restore=restore,
+    req = cmd.MigrateRequest(yes=yes, dry_run=dry_run.value, backup=backup, restore=restore,
                              in_place=in_place, configmap=configmap, force=force)
-    return cmd.run(where.inputs(namespace, output, all_namespaces), req)
+    return cmd.run(where.inputs(namespace, output, all_namespaces, no_headers), req)
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["__complete"]:  # `kubectl lbip __complete ...`, as Cobra plugins answer
+        from .complete import main as complete
+
+        return complete(sys.argv[2:])
     try:
-        app()
+        app(prog_name=PROG)
     except BaseException as exc:  # noqa: BLE001 - nothing escapes as a traceback
-        sys.exit(report(exc, verbose=int("-v" in sys.argv or "--verbose" in sys.argv)))
+        sys.exit(report(exc, verbose=int(_verbose_typed(sys.argv[1:]))))
+
+
+def _verbose_typed(args: List[str]) -> bool:
+    """-v in any of kubectl's spellings (-v, -v 6, -v=6, -v6, --v=6, --verbose)."""
+    return any(a in ("-v", "--v", "--verbose") or a.startswith(("-v=", "--v=", "--verbose="))
+               or (a.startswith("-v") and a[2:].isdigit()) for a in args)

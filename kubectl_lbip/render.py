@@ -8,6 +8,7 @@ import sys
 from typing import Any, Optional, Sequence
 
 BAR_WIDTH = 10
+NO_HEADERS = False  # --no-headers: set for each command run (cli.Where.inputs)
 
 
 def out(text: str = "") -> None:
@@ -41,8 +42,15 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
 
     if not rows:
         return ""
-    return tabulate(rows, headers=[h.upper() for h in headers], tablefmt="plain",
-                    disable_numparse=True)
+    shown = () if NO_HEADERS else [h.upper() for h in headers]
+    return tabulate(rows, headers=shown, tablefmt="plain", disable_numparse=True)
+
+
+def names(kind: str, objects: Sequence[Any]) -> None:
+    """-o name: one KIND/NAME line per object, as kubectl prints them; objects that
+    live in namespaces as KIND/NAMESPACE/NAME (the listing spans namespaces)."""
+    for obj in objects:
+        out(f"{kind}/{obj}")
 
 
 def bar(used: int, total: int, width: int = BAR_WIDTH) -> str:

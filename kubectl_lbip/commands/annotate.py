@@ -18,7 +18,6 @@ from .common import Inputs
 from .target import find_service
 from .writes import check_dry_run, write_with_retry
 
-FORMATS = ("table", "json", "yaml")
 VALUE_CHANGED = "value-changed"
 
 
@@ -32,6 +31,21 @@ class AnnotateRequest:
     dry_run: str = "none"
     wait: bool = False
     timeout: str = "30s"
+
+    def validate(self, inputs: Inputs) -> None:
+        """Every combination of options annotate refuses, in one place."""
+        check_dry_run(self.dry_run)
+        if self.auto and self.addresses:
+            raise UsageError("give addresses or --auto, not both")
+        if not self.auto and not self.addresses:
+            raise UsageError("give one or two addresses, or --auto")
+        if inputs.offline and self.dry_run == "server":
+            raise UsageError("--dry-run=server needs a cluster; with -f use --dry-run=client "
+                             "(or nothing: -f never writes)")
+        if inputs.offline and self.wait:
+            raise UsageError("--wait waits for MetalLB on a cluster; with -f nothing is written")
+        if self.wait and self.dry_run != "none":
+            raise UsageError("--wait waits for a write; a dry run writes nothing")
 
 
 def plan(cluster: Cluster, svc: Service, req: AnnotateRequest) -> Plan:
@@ -79,12 +93,7 @@ def _refuse(err: Refused) -> int:
 
 
 def run(inputs: Inputs, req: AnnotateRequest) -> int:
-    inputs.check_output(FORMATS)
-    check_dry_run(req.dry_run)
-    if req.auto and req.addresses:
-        raise UsageError("give addresses or --auto, not both")
-    if not req.auto and not req.addresses:
-        raise UsageError("give one or two addresses, or --auto")
+    req.validate(inputs)
     if inputs.offline:
         return _run_offline(inputs, req)
     return _run_live(inputs, req)
@@ -98,7 +107,7 @@ def _run_offline(inputs: Inputs, req: AnnotateRequest) -> int:
     except Refused as err:
         return _refuse(err)
     _warn(result)
-    obj = svc.raw if result.patch is None else patched_object(svc.raw, result.patch)
+    obj = svc.raw if result.patch is None else patched_object(svc.raw, result.patch)  # type: ignore[arg-type]
     render.emit(obj, "json" if inputs.output == "json" else "yaml")
     return EXIT_OK
 
@@ -113,7 +122,7 @@ def _run_live(inputs: Inputs, req: AnnotateRequest) -> int:
     before = failure_marks(client, namespace, req.name) if req.wait else {}
 
     def make_plan(reread: bool):
-        cluster = client.snapshot().to_cluster()
+        cluster = inputs.snapshot().to_cluster()  # the same client, --metallb-version applied
         svc = find_service(cluster, namespace, req.name)
         if reread and req.overwrite and planned:
             _unchanged_since_read(planned[0].service, svc, req)

@@ -12,10 +12,9 @@ from ..model.cluster import Cluster
 from ..model.services import CURRENT, LB_IPS, Service
 from ..model.suggest import SuggestResult, metallb_pick, suggest
 from ..model.usage import family_counts
-from .common import Inputs, legacy_note
+from .common import Inputs, legacy_note, note_empty_namespace, release_dict, release_line
 from .target import check_family, described_service, find_service
 
-FORMATS = ("table", "wide", "json", "yaml", "annotation")
 MAX_COUNT = 10_000  # suggestions are built in memory: --count is capped (README: Limits)
 WHY = {"current": "what the service holds now", "shared": "shared with like services",
        "matching": "IPv6 reads like the IPv4", "lowest": "lowest free"}
@@ -31,16 +30,22 @@ class FreeQuery:
     ports: Optional[str] = None
     pool: Optional[str] = None
 
+    def validate(self) -> None:
+        """Every combination of options free refuses, in one place."""
+        check_family(self.family)
+        if self.for_service and (self.selector or self.sharing_key or self.ports):
+            raise UsageError("--for takes the service's own labels, sharing key and ports; "
+                             "leave out --selector, --sharing-key and --ports")
+        if not 1 <= self.count <= MAX_COUNT:
+            raise UsageError(f"--count must be between 1 and {MAX_COUNT:,}")
+
 
 def resolve_target(cluster: Cluster, inputs: Inputs, query: FreeQuery):
     """The target service (or None) and the family to suggest for."""
     family = check_family(query.family)
     if query.for_service:
-        if query.selector or query.sharing_key or query.ports:
-            raise UsageError("--for takes the service's own labels, sharing key and ports; "
-                             "leave out --selector, --sharing-key and --ports")
         target = find_service(cluster, inputs.default_namespace(), query.for_service)
-        svc_family, why = target.family()
+        svc_family, why = target.family(cluster.metallb)
         if svc_family is None:
             raise UsageError(f"service {target.key}: cannot tell its IP family: {why}")
         if family and family != svc_family:
@@ -56,8 +61,6 @@ def resolve_target(cluster: Cluster, inputs: Inputs, query: FreeQuery):
 def compute(cluster: Cluster, target: Optional[Service], family: str, query: FreeQuery) -> SuggestResult:
     if query.pool and cluster.pool(query.pool) is None:
         raise UsageError(f"pool {query.pool!r} does not exist")
-    if not 1 <= query.count <= MAX_COUNT:
-        raise UsageError(f"--count must be between 1 and {MAX_COUNT:,}")
     return suggest(cluster, family, query.count, target, query.pool)
 
 
@@ -68,9 +71,10 @@ def pool_entry(cluster: Cluster, pool) -> dict:
 
 
 def run(inputs: Inputs, query: FreeQuery) -> int:
-    inputs.check_output(FORMATS)
+    query.validate()
     snapshot = inputs.snapshot()
     cluster = snapshot.take_cluster()
+    note_empty_namespace(cluster, inputs.namespace)
     target, family = resolve_target(cluster, inputs, query)
     result = compute(cluster, target, family, query)
     pick = metallb_pick(cluster, target) if query.for_service else None
@@ -88,6 +92,7 @@ def run(inputs: Inputs, query: FreeQuery) -> int:
     }
     if pick is not None:
         data["metallbPick"] = pick.to_dict()
+        data["metallb"] = release_dict(snapshot)
     code = EXIT_OK if result.suggestions else EXIT_NEGATIVE
 
     if inputs.output in ("json", "yaml"):
@@ -100,6 +105,8 @@ def run(inputs: Inputs, query: FreeQuery) -> int:
             render.note(text)
         return code
     _table(data, result, pick, inputs.output == "wide")
+    if pick is not None:  # the pick follows the release's rules: say which
+        render.note(release_line(snapshot))
     return code
 
 

@@ -11,11 +11,10 @@ from .. import render
 from ..errors import EXIT_NEGATIVE, UsageError
 from ..model.migrate import plan_all, plan_service
 from ..model.services import Service
-from .common import Inputs
+from .common import Inputs, note_empty_namespace
 from .outcomes import (
     CONFLICT,
     FAILED,
-    FORMATS,
     MIGRATED,
     PLANNED,
     SKIPPED,
@@ -34,9 +33,7 @@ __all__ = ["MigrateRequest", "run"]
 
 
 def run(inputs: Inputs, req: MigrateRequest) -> int:
-    inputs.check_output(FORMATS)
-    check_dry_run(req.dry_run)
-    _check_options(inputs, req)
+    req.validate(inputs)
     if req.configmap:
         from .migrate_configmap import run_configmap
         return run_configmap(inputs)
@@ -49,31 +46,14 @@ def run(inputs: Inputs, req: MigrateRequest) -> int:
     return _run_live(inputs, req)
 
 
-def _check_options(inputs: Inputs, req: MigrateRequest) -> None:
-    if req.configmap and (req.backup or req.restore or req.in_place):
-        raise UsageError("--configmap only prints manifests: not with --backup, --restore or --in-place")
-    if req.backup and req.restore:
-        raise UsageError("--backup and --restore do not go together")
-    if req.force and not req.restore:
-        raise UsageError("--force is for --restore (a backup made on another cluster)")
-    if inputs.offline and (req.backup or req.restore):
-        raise UsageError("--backup and --restore are for a cluster; with -f the files are the "
-                         "backup (keep them in version control)")
-    if inputs.offline and req.dry_run == "server" and not req.configmap:
-        raise UsageError("--dry-run=server needs a cluster; with -f use --dry-run=client")
-    if req.in_place and not inputs.offline:
-        raise UsageError("--in-place rewrites the files given with -f")
-    if req.in_place and "-" in inputs.filenames:
-        raise UsageError("--in-place cannot rewrite standard input")
-
-
 # --- live cluster
 def _run_live(inputs: Inputs, req: MigrateRequest) -> int:
     client = inputs.client()
-    cluster = client.snapshot().to_cluster()
+    cluster = inputs.snapshot().to_cluster()  # the same client, --metallb-version applied
     namespace = inputs.namespace_filter()
     services = [s for s in cluster.services if namespace is None or s.namespace == namespace]
     outcomes = initial(plan_all(cluster, services))
+    note_empty_namespace(cluster, namespace)
     if nothing_to_do(outcomes, namespace):
         return finish_migrate(outcomes, inputs.output, req.dry_run)
     pending = [o for o in outcomes if o.status == PLANNED]

@@ -41,8 +41,10 @@ def run_files(inputs: Inputs, req: MigrateRequest) -> int:
     from ..snapshot import files
 
     docs = files.read_documents(inputs.filenames, stdin=inputs.stdin or sys.stdin)
-    cluster: Optional[Cluster] = files.load(inputs.filenames, documents=docs).to_cluster()
-    if not cluster.pools:
+    snap = files.load(inputs.filenames, documents=docs)
+    snap.metallb = inputs.flagged_release()  # else the newest
+    cluster: Optional[Cluster] = snap.to_cluster()
+    if not cluster.pools:  # type: ignore[union-attr]
         cluster = None  # every request would be "in no pool": say so once instead
         render.note("note: no IPAddressPool in the files, so the migrated requests were not "
                     "checked against MetalLB's rules (add the pools' manifests with -f)")

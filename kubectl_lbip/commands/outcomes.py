@@ -10,13 +10,15 @@ import signal
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Protocol, Sequence
 
 from .. import render
 from ..errors import EXIT_CLUSTER, EXIT_INTERRUPTED, EXIT_NEGATIVE, EXIT_OK, UsageError
 from ..model.migrate import RestoreChange, ServicePlan
 
-FORMATS = ("table", "json", "yaml")
+if TYPE_CHECKING:
+    from .common import Inputs
+
 PROGRESS_THRESHOLD = 20  # fewer services finish before a counter would help
 
 PLANNED = "planned"  # not written: a client dry run, or before the writes
@@ -37,6 +39,28 @@ class MigrateRequest:
     in_place: bool = False
     configmap: bool = False
     force: bool = False  # --restore: a backup made on another cluster
+
+    def validate(self, inputs: "Inputs") -> None:
+        """Every combination of options the migrate family refuses, in one place."""
+        from .writes import check_dry_run
+
+        check_dry_run(self.dry_run)
+        if self.configmap and (self.backup or self.restore or self.in_place):
+            raise UsageError("--configmap only prints manifests: not with --backup, --restore "
+                             "or --in-place")
+        if self.backup and self.restore:
+            raise UsageError("--backup and --restore do not go together")
+        if self.force and not self.restore:
+            raise UsageError("--force is for --restore (a backup made on another cluster)")
+        if inputs.offline and (self.backup or self.restore):
+            raise UsageError("--backup and --restore are for a cluster; with -f the files are "
+                             "the backup (keep them in version control)")
+        if inputs.offline and self.dry_run == "server" and not self.configmap:
+            raise UsageError("--dry-run=server needs a cluster; with -f use --dry-run=client")
+        if self.in_place and not inputs.offline:
+            raise UsageError("--in-place rewrites the files given with -f")
+        if self.in_place and "-" in inputs.filenames:
+            raise UsageError("--in-place cannot rewrite standard input")
 
 
 class Written(Protocol):

@@ -6,9 +6,7 @@ from .. import render
 from ..errors import EXIT_OK
 from ..model.addresses import IPV4, IPV6
 from ..model.usage import family_counts
-from .common import Inputs, legacy_note
-
-FORMATS = ("table", "wide", "json", "yaml")
+from .common import Inputs, legacy_note, release_dict, release_line
 
 
 def pool_rows(cluster):
@@ -31,15 +29,19 @@ def pool_rows(cluster):
 
 
 def run(inputs: Inputs) -> int:
-    inputs.check_output(FORMATS)
     snapshot = inputs.snapshot()
     cluster = snapshot.take_cluster()
     rows = pool_rows(cluster)
     if (msg := legacy_note(snapshot)):
         render.note(msg)
     if inputs.output in ("json", "yaml"):
-        render.emit({"pools": rows, "legacyConfigMap": snapshot.uses_legacy_config}, inputs.output)
+        render.emit({"metallb": release_dict(snapshot), "pools": rows,
+                     "legacyConfigMap": snapshot.uses_legacy_config}, inputs.output)
         return EXIT_OK
+    if inputs.output == "name":
+        render.names("ipaddresspool.metallb.io", [r["name"] for r in rows])
+        return EXIT_OK
+    render.note(release_line(snapshot))
     if not rows:
         render.note("no IPAddressPool found")
         return EXIT_OK

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 from .. import render
 from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
 from ..model.addresses import AddressError, Interval, parse_network, to_text
 from ..model.cluster import Cluster
 from ..model.rules import sharing_conflict
-from .common import Inputs
-
-FORMATS = ("table", "wide", "json", "yaml")
+from .common import Inputs, note_empty_namespace
 
 
 def parse_queries(texts: Sequence[str]) -> List[Interval]:
@@ -24,11 +22,16 @@ def parse_queries(texts: Sequence[str]) -> List[Interval]:
     return queries
 
 
-def describe(cluster: Cluster, family: str, value: int) -> dict:
+def describe(cluster: Cluster, family: str, value: int, namespace: Optional[str] = None) -> dict:
     """One address: its pool, whether it is free, who uses it and how, and whether
-    those users may not share it."""
-    holders = {}
+    those users may not share it. With a namespace, only its services are listed
+    (and only the conflicts one of them is part of)."""
+    holders: dict = {}
+    others = False
     for use in cluster.index.uses(family, value):
+        if namespace and use.service.namespace != namespace:
+            others = True
+            continue
         svc = use.service
         entry = holders.setdefault(svc.key, {
             "namespace": svc.namespace, "name": svc.name, "how": [],
@@ -37,38 +40,53 @@ def describe(cluster: Cluster, family: str, value: int) -> dict:
         if use.how not in entry["how"]:
             entry["how"].append(use.how)
     services = [h.pop("_svc") for h in holders.values()]
+    everyone = services
+    if others:
+        everyone = services + [u.service for u in cluster.index.uses(family, value)
+                               if u.service.namespace != namespace]
+        everyone = list({s.key: s for s in everyone}.values())
     reasons = []
-    for i, a in enumerate(services):
-        for b in services[i + 1:]:
+    for i, a in enumerate(everyone):
+        for b in everyone[i + 1:]:
+            if a not in services and b not in services:
+                continue
             reason = sharing_conflict(a, b)
             if reason:
                 reasons.append(f"{a.key} and {b.key}: {reason}")
     pool = cluster.pool_at(family, value)
     allocatable = pool is not None and pool.allocatable(family, value)
     return {"ip": to_text(family, value), "pool": pool.name if pool else None,
-            "free": allocatable and not holders, "holders": list(holders.values()),
+            "free": allocatable and not holders and not others, "holders": list(holders.values()),
             "conflict": bool(reasons), "conflictReasons": reasons}
 
 
-def answer(cluster: Cluster, queries: Sequence[Interval]) -> List[dict]:
+def answer(cluster: Cluster, queries: Sequence[Interval],
+           namespace: Optional[str] = None) -> List[dict]:
     results = []
     for query in queries:
         if query.first == query.last:
-            results.append(describe(cluster, query.family, query.first))
+            results.append(describe(cluster, query.family, query.first, namespace))
         else:
             for value in cluster.index.used_in(query):
-                results.append(describe(cluster, query.family, value))
+                found = describe(cluster, query.family, value, namespace)
+                if found["holders"]:
+                    results.append(found)
     return results
 
 
 def run(inputs: Inputs, texts: Sequence[str]) -> int:
-    inputs.check_output(FORMATS)
     queries = parse_queries(texts)  # bad input fails before any cluster access
     cluster = inputs.snapshot().take_cluster()
-    results = answer(cluster, queries)
+    namespace = inputs.namespace_filter()
+    note_empty_namespace(cluster, namespace)
+    results = answer(cluster, queries, namespace)
     code = EXIT_OK if any(r["holders"] for r in results) else EXIT_NEGATIVE
     if inputs.output in ("json", "yaml"):
         render.emit(results, inputs.output)
+        return code
+    if inputs.output == "name":
+        keys = {f"{h['namespace']}/{h['name']}": None for r in results for h in r["holders"]}
+        render.names("service", list(keys))
         return code
     rows = []
     for r in results:

@@ -65,7 +65,7 @@ def plan(cluster: Cluster, svc: Service, addresses: Sequence[str] = (), *, auto:
 
 def _auto_pick(cluster: Cluster, svc: Service) -> List[str]:
     """--auto: the first suggestion `free --for` would make."""
-    family, why = svc.family()
+    family, why = svc.family(cluster.metallb)
     if family is None:
         raise InvalidValue(f"service {svc.key}: cannot tell its IP family: {why}")
     found = suggest(cluster, family, 1, svc)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from .addresses import Address, family_of
+from .metallb import NEWEST, Version
 from .pools import Pool, overlapping_pairs
 from .services import Service
 from .usage import UsageIndex
@@ -22,6 +23,8 @@ class Cluster:
     allocation_failures: Dict[str, str] = field(default_factory=dict)
     legacy_config: bool = False
     live: bool = False
+    # The MetalLB release whose rules apply (metallb.py has where they differ).
+    metallb: Version = NEWEST
 
     def __post_init__(self) -> None:
         self.index = UsageIndex(self.services)
@@ -62,11 +65,6 @@ class Cluster:
                 return None
             i -= 1
         return None
-
-    def namespace_labels_for(self, namespace: str) -> Mapping[str, str]:
-        labels = dict(self.namespace_labels.get(namespace) or {})
-        labels.setdefault("kubernetes.io/metadata.name", namespace)
-        return labels
 
     def dual_stack_pools(self) -> List[Pool]:
         return [p for p in self.pools if p.valid and len(p.families()) == 2]

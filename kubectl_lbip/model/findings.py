@@ -9,6 +9,7 @@ from typing import List, Optional
 from . import rules
 from .cluster import Cluster
 from .rules import Finding
+from .suggest import full_pool_failure
 
 
 def findings_for(cluster: Cluster, namespace: Optional[str] = None) -> List[Finding]:
@@ -22,6 +23,7 @@ def findings_for(cluster: Cluster, namespace: Optional[str] = None) -> List[Find
         found += rules.check_service(cluster, svc)
     found += rules.check_dual_stack_pools(cluster)
     found += rules.check_capacity(cluster)
+    found += rules.check_full_pools(cluster, full_pool_failure)
     if namespace:
         found = [f for f in found if f.kind != "Service" or f.namespace == namespace]
     return rules.sort_findings(found)

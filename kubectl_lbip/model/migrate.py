@@ -8,7 +8,6 @@ Pure: plans, patches and backups are plain data; nothing here does I/O."""
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Iterator, List, Mapping, MutableMapping, Optional, Tuple
@@ -202,7 +201,7 @@ def _rename_key(mapping: MutableMapping, old: str, new: str) -> None:
         mapping.insert(position, new, value)
         if line_comment is not None:
             _shift_comment(line_comment, len(new) - len(old))
-            comments.items[new] = line_comment
+            comments.items[new] = line_comment  # type: ignore[union-attr]  # a comment came from comments
         return
     items = [(new if k == old else k, mapping[k]) for k in keys]
     mapping.clear()
@@ -218,13 +217,6 @@ def _shift_comment(line_comment: list, delta: int) -> None:
                 mark.column = max(0, mark.column + delta)
             except AttributeError:  # an immutable mark: the column stays
                 pass
-
-
-def migrated_copy(obj: Mapping, plan: ServicePlan) -> Dict[str, Any]:
-    result = copy.deepcopy(dict(obj))
-    if plan.needs_patch:
-        apply_in_place(result, plan)
-    return result
 
 
 def service_objects(obj: Any) -> Iterator[MutableMapping]:

@@ -7,6 +7,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 from .addresses import (FAMILIES, AddressError, Interval, buggy_count, is_buggy,
                         parse_pool_address)
+from .metallb import NEWEST, Version, priority_only_pool_serves_every_service
 from .selectors import Selector, SelectorError, selector_list
 
 
@@ -53,7 +54,6 @@ class Pool:
     allocation: Optional[ServiceAllocation] = None
     errors: Tuple[str, ...] = ()
     legacy: bool = False
-    protocol: str = ""
     status: Dict[str, int] = field(default_factory=dict)
 
     @property
@@ -111,14 +111,15 @@ class Pool:
         selectors = "; ".join(map(str, alloc.service_selectors)) if alloc else ""
         return f"pool {self.name} serves only services whose labels match {selectors}"
 
-    def pinned_for(self, namespace: str) -> bool:
+    def pinned_for(self, namespace: str, metallb: Version = NEWEST) -> bool:
         """Whether MetalLB's automatic allocation tries this pool first for a service
         in ``namespace`` (its pools ByNamespace or ByServiceSelector)."""
         alloc = self.allocation
         if alloc is None:
             return False
         by_namespace = namespace in alloc.namespaces
-        by_selector = bool(alloc.service_selectors) or alloc.matches_all_services
+        by_selector = bool(alloc.service_selectors) or (
+            alloc.matches_all_services and priority_only_pool_serves_every_service(metallb))
         return by_namespace or by_selector
 
     def restriction(self) -> str:
@@ -171,7 +172,7 @@ def pools_from_legacy_config(config: Mapping, namespace: str = "metallb-system")
             name=name, namespace=namespace, addresses=tuple(map(str, addresses)),
             intervals=tuple(intervals), auto_assign=True if auto is None else bool(auto),
             avoid_buggy_ips=bool(entry.get("avoid-buggy-ips", False)), errors=tuple(errors),
-            legacy=True, protocol=str(entry.get("protocol") or "")))
+            legacy=True))
     return pools
 
 

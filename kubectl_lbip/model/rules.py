@@ -13,6 +13,7 @@ from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
 from .addresses import DUAL, IPV4, IPV6, Address, family_of, split_request
 from .cluster import Cluster
+from .metallb import text as metallb_text
 from .pools import Pool
 from .services import (ASSIGNED, CURRENT, DEPRECATED, LB_IPS, REQUESTED, Request, Service,
                        request_family)
@@ -142,7 +143,7 @@ def request_has_a_family(ask: Ask) -> List[Finding]:
 def family_matches_service(ask: Ask) -> List[Finding]:
     """allocateIPs: the request's family must be the service's."""
     req_family, _ = request_family(ask.addresses)
-    svc_family, why = ask.svc.family()
+    svc_family, why = ask.svc.family(ask.cluster.metallb)
     if svc_family is None:
         return [ask.fail(FAMILY_MISMATCH, f"cannot tell the service's IP family: {why}")]
     if req_family is not None and svc_family != req_family:
@@ -447,8 +448,30 @@ def check_capacity(cluster: Cluster) -> List[Finding]:
     return findings
 
 
+def check_full_pools(cluster: Cluster, full_pool_failure) -> List[Finding]:
+    """pool-exhausted on each service that names, by the address-pool annotation, a
+    pool with no free address for it; with what this MetalLB release says to it
+    (`full_pool_failure(cluster, svc) -> (pool, message) or None`)."""
+    findings: List[Finding] = []
+    for svc in cluster.services:
+        if not svc.is_load_balancer or not svc.pool_annotation:
+            continue
+        failure = full_pool_failure(cluster, svc)
+        if failure is None:
+            continue
+        pool, said = failure
+        family, _ = svc.family(cluster.metallb)
+        findings.append(service_finding(
+            svc, POOL_EXHAUSTED, f"pool {pool.name} (its address-pool annotation) has no free "
+            f"{FAMILY_WORDS.get(family or '', 'matching')} address for it; MetalLB "
+            f"{metallb_text(cluster.metallb)} says: {said}. Fix: add a range to the pool, free "
+            "an address, or name another pool"))
+    return findings
+
+
 def check_dual_stack_pools(cluster: Cluster) -> List[Finding]:
-    dual_services = [s for s in cluster.services if s.is_load_balancer and s.family()[0] == DUAL]
+    dual_services = [s for s in cluster.services
+                     if s.is_load_balancer and s.family(cluster.metallb)[0] == DUAL]
     if not dual_services or cluster.dual_stack_pools():
         return []
     v4 = [p.name for p in cluster.pools if p.valid and IPV4 in p.families()]

@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from ..errors import InvalidValue
 from .addresses import (DUAL, IPV4, IPV6, Address, AddressError, family_of, parse_ip,
                         sort_addresses, split_request)
+from .metallb import NEWEST, Version, require_dual_stack_needs_two_cluster_ips
 
 CURRENT = "metallb.io/"
 DEPRECATED = "metallb.universe.tf/"
@@ -209,13 +210,14 @@ class Service:
         return value
 
     # --- family
-    def family(self) -> Tuple[Optional[str], str]:
+    def family(self, metallb: Version = NEWEST) -> Tuple[Optional[str], str]:
         """The service's family (ipv4, ipv6 or dual) and, when it cannot be told,
         why. From clusterIPs as MetalLB does; a manifest not yet applied has none,
         so its ipFamilyPolicy and ipFamilies stand in (IPv4 as the primary family
         of a cluster when nothing says otherwise)."""
         if self.cluster_ips:
-            if self.ip_family_policy == "RequireDualStack" and len(self.cluster_ips) < 2:
+            if (self.ip_family_policy == "RequireDualStack" and len(self.cluster_ips) < 2
+                    and require_dual_stack_needs_two_cluster_ips(metallb)):
                 return None, "ipFamilyPolicy RequireDualStack but fewer than two clusterIPs"
             return self._memo("_family", tuple(self.cluster_ips), _family_of_texts)
         if self.ip_family_policy in ("RequireDualStack", "PreferDualStack"):

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from .addresses import DUAL, FAMILIES, IPV4, IPV6, is_buggy, to_text
 from .cluster import Cluster
+from .metallb import full_pool_message, single_stack_follows_cluster_ip
 from .pools import Pool
 from .rules import check_request, make_request, sharing_conflict
 from .services import ASSIGNED, Service
@@ -44,7 +45,7 @@ def _next_with_octet(value: int, octets: List[int]) -> int:
 
 
 def walk_available(cluster: Cluster, pool: Pool, family: str, target: Optional[Service] = None, *,
-                   exclude: Sequence[int] = (), listed_order: bool = False,
+                   exclude: Iterable[int] = (), listed_order: bool = False,
                    held_only: bool = False, include_shared: bool = False,
                    octets: Optional[List[int]] = None) -> Iterator[Tuple[int, bool]]:
     """Addresses of a pool's family the target could take, lowest first (or range by
@@ -88,7 +89,7 @@ def first_available(cluster, pool, family, target, **kw) -> Optional[int]:
 
 
 def take(iterator, n: int) -> list:
-    out = []
+    out: list = []
     for item in iterator:
         if len(out) >= n:
             break
@@ -157,7 +158,7 @@ def _own_addresses(target: Optional[Service], pool: Pool, family: str) -> Dict[s
     if target is None:
         return {}
     held = target.held() or [a for r in target.requests() for a in r.addresses]
-    own = {}
+    own: Dict[str, int] = {}
     for addr in held:
         fam = IPV4 if addr.version == 4 else IPV6
         if (family == DUAL or fam == family) and pool.allocatable(fam, int(addr)):
@@ -206,7 +207,7 @@ def _suggest_in_pool(cluster, pool, family, target, count) -> List[Suggestion]:
         if match is not None:
             twins[octet] = match
     octets = sorted(o for o in twins if not (pool.avoid_buggy_ips and o in (0, 255)))
-    matched = []
+    matched: List[Tuple[int, int]] = []
     for v4, _ in walk_available(cluster, pool, IPV4, target, octets=octets):
         if len(matched) >= count:
             break
@@ -281,7 +282,7 @@ def suggest(cluster: Cluster, family: str, count: int, target: Optional[Service]
             continue
         candidates += _suggest_in_pool(cluster, pool, family, target, count)
     candidates.sort(key=lambda s: (s.rank, s.pool))
-    seen = set()
+    seen: set = set()
     for cand in candidates:
         if len(result.suggestions) >= count:
             break
@@ -340,7 +341,7 @@ def _priority_tiers(pools: List[Pool]) -> List[List[Pool]]:
 
 
 def metallb_pick(cluster: Cluster, target: Service) -> Pick:
-    family, why = target.family()
+    family, why = target.family(cluster.metallb)
     if family is None:
         return Pick([], note=f"MetalLB allocates nothing: {why}")
     policy = target.ip_family_policy or "SingleStack"
@@ -357,13 +358,21 @@ def metallb_pick(cluster: Cluster, target: Service) -> Pick:
         tiers = [[pool]]
         fallback: List[List[Pool]] = []
     else:
-        pinned = [p for p in valid if p.auto_assign and p.pinned_for(target.namespace)
+        pinned = [p for p in valid if p.auto_assign
+                  and p.pinned_for(target.namespace, cluster.metallb)
                   and p.admits(target.namespace, target.labels)]
         tiers = _priority_tiers(pinned)
         fallback = [[p for p in valid if p.auto_assign and p.allocation is None]]
 
     for tier_list in (tiers, fallback):
         winners = _best_pools(cluster, tier_list, target, family, policy, primary, secondary)
+        if winners and family != DUAL and policy == "PreferDualStack" \
+                and not single_stack_follows_cluster_ip(cluster.metallb):
+            # v0.14: a single-stack service with PreferDualStack (one clusterIP) takes
+            # an address of each family from a pool that has both
+            winners = [(pool, {**chosen, **{f: a for f, a in _offer(cluster, pool, target).items()
+                                            if a is not None}})
+                       for pool, chosen in winners]
         if winners:
             candidates = []
             for pool, chosen in winners:
@@ -377,6 +386,26 @@ def metallb_pick(cluster: Cluster, target: Service) -> Pick:
                 pick.note = "MetalLB picks among these pools in no fixed order"
             return pick
     return Pick([], note="no available IPs: MetalLB would leave the service Pending")
+
+
+def full_pool_failure(cluster: Cluster, target: Service) -> Optional[Tuple[Pool, str]]:
+    """A service without a request, holding nothing, whose address-pool annotation
+    names a pool that has the service's families but no free address for it:
+    (the pool, what the cluster's MetalLB release says to the service)."""
+    if not target.pool_annotation or target.request is not None or target.ingress:
+        return None
+    pool = cluster.pool(target.pool_annotation)
+    if pool is None or not pool.valid or not pool.admits(target.namespace, target.labels):
+        return None
+    family, _ = target.family(cluster.metallb)
+    needed = FAMILIES if family == DUAL else (family,)
+    if family is None or any(f not in pool.families() for f in needed):
+        return None
+    offer = _offer(cluster, pool, target)
+    if _select(offer, family, target.ip_family_policy or "SingleStack"):
+        return None
+    other_free = any(v is not None for v in offer.values())
+    return pool, full_pool_message(cluster.metallb, pool.name, family, other_free)
 
 
 def _text(family, value):

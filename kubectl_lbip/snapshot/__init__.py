@@ -11,6 +11,7 @@ from typing import Any, Callable, Dict, List, Optional, Type
 
 from ..errors import InputError, LbipError, UsageError
 from ..model.cluster import Cluster
+from ..model.metallb import NEWEST, Release
 from ..model.pools import pool_from_object, pools_from_legacy_config
 from ..model.selectors import labels_of
 from ..model.services import Service
@@ -57,6 +58,18 @@ class Snapshot:
     live: bool = False
     # Whether the model's services keep their object (to print it back changed).
     keep_objects: bool = True
+    # Which MetalLB runs (live: found by LiveClient; otherwise set by the command).
+    metallb: Optional[Release] = None
+
+    @property
+    def pools_namespace(self) -> str:
+        """Where MetalLB's objects live: the namespace most pools are in."""
+        counts: Dict[str, int] = {}
+        for p in self.pools:
+            ns = (p.get("metadata") or {}).get("namespace") or ""
+            if ns:
+                counts[ns] = counts.get(ns, 0) + 1
+        return max(sorted(counts), key=counts.__getitem__) if counts else LEGACY_CONFIGMAP[0]
 
     @property
     def uses_legacy_config(self) -> bool:
@@ -87,10 +100,10 @@ class Snapshot:
         for name, labels in ns_labels.items():
             labels.setdefault("kubernetes.io/metadata.name", name)
         if self.uses_legacy_config:
-            pools = pools_from_legacy_config(legacy_config(self.legacy_configmap))
+            pools = pools_from_legacy_config(legacy_config(self.legacy_configmap))  # type: ignore[arg-type]
         else:
             pools = [pool_from_object(p, ns_labels) for p in self.pools]
-        objects = self.services
+        objects: List[Any] = self.services
         if release:
             self.services = []
         services = []
@@ -99,7 +112,8 @@ class Snapshot:
             if release:
                 objects[i] = None  # freed now, not after the whole list is built
         return Cluster(pools, services, ns_labels, dict(self.allocation_failures),
-                       legacy_config=self.uses_legacy_config, live=self.live)
+                       legacy_config=self.uses_legacy_config, live=self.live,
+                       metallb=self.metallb.version if self.metallb else NEWEST)
 
 
 def legacy_config(configmap: Dict[str, Any], source: str = "",

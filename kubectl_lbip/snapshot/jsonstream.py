@@ -38,7 +38,7 @@ class _Reader:
 
     def peek(self) -> str:
         while True:
-            self.pos = _SPACE.match(self.buf, self.pos).end()
+            self.pos = _SPACE.match(self.buf, self.pos).end()  # type: ignore[union-attr]  # \s* always matches
             if self.pos < len(self.buf):
                 return self.buf[self.pos]
             if not self._fill():

@@ -27,6 +27,7 @@ from ..errors import (
     ResponseError,
     UsageError,
 )
+from ..model import metallb
 from . import LEGACY_CONFIGMAP, Snapshot, checked_role, shape
 from .trim import trim_namespace, trim_pool, trim_service
 
@@ -44,6 +45,8 @@ POOLS_PATH = "/apis/metallb.io/v1beta1/ipaddresspools"
 SERVICES_PATH = "/api/v1/services"
 NAMESPACES_PATH = "/api/v1/namespaces"
 EVENTS_PATH = "/api/v1/events"
+METALLB_GROUP_PATH = "/apis/metallb.io/v1beta1"
+DEPLOYMENTS_PATH = "/apis/apps/v1/namespaces/{}/deployments"
 
 _RESOURCE_NAMES = {
     POOLS_PATH: "ipaddresspools.metallb.io",
@@ -249,7 +252,7 @@ class LiveClient:
         page = self.request("GET", path, [("fieldSelector", selector)])
         return [e for e in self._page_items(page, path, 0)]
 
-    def snapshot(self, events: bool = False) -> Snapshot:
+    def snapshot(self, events: bool = False, metallb_release: bool = True) -> Snapshot:
         snap = Snapshot(source=f"cluster {self.server} (context {self.context or 'in-cluster'})",
                         live=True, keep_objects=False)
         try:
@@ -262,7 +265,55 @@ class LiveClient:
             snap.namespaces = list(self.list_all(NAMESPACES_PATH, trim_namespace))
         if events:
             snap.allocation_failures = self.allocation_failures()
+        if metallb_release:
+            snap.metallb = self.metallb_release(snap.pools_namespace,
+                                                legacy=snap.uses_legacy_config)
         return snap
+
+    def metallb_release(self, namespace: str, legacy: bool = False) -> metallb.Release:
+        """Which MetalLB runs: the image tag of its controller Deployment in the
+        namespace of the pools; without read access to Deployments (or no tag to
+        read), from the metallb.io resources the API server serves."""
+        readable = True
+        try:
+            deployments = self.list_all(DEPLOYMENTS_PATH.format(segment(namespace)),
+                                        _trim_deployment)
+        except (AccessError, NotFound, ResponseError) as exc:
+            log.info("MetalLB release: cannot list Deployments in %s (%s); told from the CRDs "
+                     "served", namespace, _short(exc))
+            deployments, readable = [], False
+        for dep in deployments:
+            for image in dep["images"]:
+                if not metallb.is_controller_image(image):
+                    continue
+                version = metallb.version_from_image(image)
+                where = f"from deployment {namespace}/{dep['name']}, image {image}"
+                if version is not None:
+                    return metallb.Release(version, metallb.text(version), "deployment", where)
+                log.info("MetalLB release: %s has no version in its tag; told from the CRDs "
+                         "served", where)
+        if readable and not legacy:
+            log.info("MetalLB release: no controller image with a version among the "
+                     "Deployments in %s; told from the CRDs served", namespace)
+        if legacy:
+            return metallb.Release.newest_assumed(
+                "only its legacy ConfigMap, from before v0.13, is read")
+        try:
+            group = self.request("GET", METALLB_GROUP_PATH)
+        except (AccessError, NotFound, ResponseError) as exc:
+            log.info("MetalLB release: cannot read %s (%s); the newest assumed",
+                     METALLB_GROUP_PATH, _short(exc))
+            return metallb.Release.newest_assumed("neither its Deployment nor its CRDs readable")
+        resources = group.get("resources") if isinstance(group, dict) else None
+        names = [str(r.get("name") or "") for r in resources
+                 if isinstance(r, dict)] if isinstance(resources, list) else []
+        found = metallb.version_from_resources(names)
+        if found is None:
+            return metallb.Release.newest_assumed("no MetalLB resource served")
+        label, version = found
+        log.info("MetalLB release: %s, told from the metallb.io resources served (%s)", label,
+                 ", ".join(sorted(n for n in names if "/" not in n)))
+        return metallb.Release(version, label, "crds", "from the metallb.io CRDs served")
 
     def _legacy_configmap(self) -> Dict[str, Any]:
         ns, name = LEGACY_CONFIGMAP
@@ -304,6 +355,18 @@ class _DeadlinePassed(Exception):
     """The request deadline passed; translated into a ClusterError naming it."""
 
 
+def _trim_deployment(obj: Any) -> dict:
+    """A Deployment's name and container images (any other shape: none)."""
+    def field(parent: Any, key: str) -> Any:
+        return parent.get(key) if isinstance(parent, dict) else None
+
+    spec = field(field(field(obj, "spec"), "template"), "spec")
+    containers = field(spec, "containers")
+    images = [str(c.get("image") or "") for c in containers
+              if isinstance(c, dict)] if isinstance(containers, list) else []
+    return {"name": str(field(field(obj, "metadata"), "name") or ""), "images": images}
+
+
 def segment(text: str) -> str:
     """One URL path segment: every name that reaches a URL is percent-encoded, so a
     name such as ``x/../../secrets/s`` stays one (invalid) name, never a path."""
@@ -331,7 +394,8 @@ def _status_message(exc) -> str:
 
 def _is_collection(path: str) -> bool:
     parts = path.strip("/").split("/")
-    return parts[-1] in ("services", "ipaddresspools", "namespaces", "events", "configmaps")
+    return parts[-1] in ("services", "ipaddresspools", "namespaces", "events", "configmaps",
+                         "deployments")
 
 
 def _resource_of(path: str) -> str:
@@ -344,6 +408,8 @@ def _resource_of(path: str) -> str:
         return "services"
     if "configmaps" in parts:
         return "configmaps"
+    if parts[-1] == "deployments":
+        return "deployments.apps"
     return base
 
 
@@ -365,11 +431,29 @@ def _short(reason: Any) -> str:
 
 
 def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None, *,
-            request_timeout: float = DEFAULT_REQUEST_TIMEOUT) -> LiveClient:
+            request_timeout: float = DEFAULT_REQUEST_TIMEOUT, **flags: Any) -> LiveClient:
     """Resolve the configuration as kubectl does: --kubeconfig, else KUBECONFIG (a
     list of files merged), else ~/.kube/config, else the in-cluster service account;
     --context, else the current context; the context's namespace. Each API request
-    then has ``request_timeout`` seconds in all (kubectl's --request-timeout)."""
+    then has ``request_timeout`` seconds in all (kubectl's --request-timeout).
+    kubectl's global flags (``flags``: server, token, cluster, user,
+    certificate_authority, client_certificate, client_key, insecure_skip_tls_verify,
+    tls_server_name, as_user, as_group, as_uid) override what the kubeconfig says, as
+    kubectl's do; with --server no kubeconfig is needed."""
+    flags = {k: v for k, v in flags.items() if v not in (None, False, [], ())}
+    unknown = set(flags) - set(_OVERRIDES)
+    if unknown:
+        raise TypeError(f"connect() got unexpected flags {sorted(unknown)}")
+    client = _connect(kubeconfig, context, request_timeout, flags)
+    _override(client.api.configuration, flags)
+    client.server = client.api.configuration.host
+    client.api.rest_client = type(client.api.rest_client)(client.api.configuration)  # new TLS settings
+    _impersonate(client.api, flags)
+    return client
+
+
+def _connect(kubeconfig: Optional[str], context: Optional[str], request_timeout: float,
+             flags: Dict[str, Any]) -> LiveClient:
     from kubernetes import client as k8s_client
     from kubernetes import config as k8s_config
     from kubernetes.config import incluster_config
@@ -387,6 +471,9 @@ def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None, *,
     # ours to decide, within the request's deadline (LiveClient.request)
     configuration.retries = Retry(total=1, respect_retry_after_header=False)
     if not any(os.path.exists(os.path.expanduser(p)) for p in files):
+        if flags.get("server") and not context:  # kubectl needs no kubeconfig with --server
+            return LiveClient(k8s_client.ApiClient(configuration), "default", flags["server"],
+                              request_timeout=request_timeout)
         if os.environ.get("KUBERNETES_SERVICE_HOST") and not context:
             try:
                 k8s_config.load_incluster_config(client_configuration=configuration)
@@ -403,9 +490,12 @@ def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None, *,
                               request_timeout=request_timeout)
         raise ClusterError("no kubeconfig found (tried "
                            f"{', '.join(files) or '~/.kube/config'}) and not running in a cluster; "
-                           "use --kubeconfig, KUBECONFIG, or -f to read manifests")
+                           "use --kubeconfig, KUBECONFIG, --server, or -f to read manifests")
     contexts, current = _contexts(files)
     name = context or current
+    if not name and flags.get("server"):
+        return LiveClient(k8s_client.ApiClient(configuration), "default", flags["server"],
+                          request_timeout=request_timeout)
     if not name:
         raise UsageError("the kubeconfig has no current context; use --context")
     chosen = contexts.get(name)
@@ -415,14 +505,13 @@ def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None, *,
         raise UsageError(f'the current context "{name}" does not exist in the kubeconfig; '
                          "use --context")
     context_stanza: Dict[str, Any] = chosen["context"] if isinstance(chosen.get("context"), dict) else {}
-    user = _user_stanza(files, context_stanza.get("user"))
+    user = {} if flags.get("token") else _user_stanza(files, flags.get("user") or context_stanza.get("user"))
     complaints = _Complaints()
     logging.getLogger().addHandler(complaints)  # the client's loader logs, not raises
     try:
         # the context is always named: the client's loader would otherwise read the
         # current-context as it merges it (the last file's), and fail on a stale one
-        k8s_config.load_kube_config(config_file=path, context=name,
-                                    client_configuration=configuration, persist_config=False)
+        _load_kubeconfig(configuration, path, name, flags)
     except ConfigException as exc:
         text = str(exc)
         if "File does not exist" in text:
@@ -473,6 +562,92 @@ def _user_stanza(files: List[str], user_name: Any) -> Dict[str, Any]:
             if isinstance(entry, dict) and entry.get("name") == user_name:
                 return entry["user"] if isinstance(entry.get("user"), dict) else {}
     return {}
+
+
+_OVERRIDES = ("server", "token", "cluster", "user", "certificate_authority",
+              "client_certificate", "client_key", "insecure_skip_tls_verify", "tls_server_name",
+              "as_user", "as_group", "as_uid")
+
+
+def _load_kubeconfig(configuration, path: str, name: str, flags: Dict[str, Any]) -> None:
+    """The client's kubeconfig loader for context ``name``, with --cluster and --user
+    picking other entries of the kubeconfig and --token replacing the user's
+    credentials, as kubectl's overrides do."""
+    from kubernetes.config import kube_config
+
+    loader = kube_config._get_kube_config_loader(filename=path, active_context=name,
+                                                 persist_config=False)
+    for kind in ("cluster", "user"):
+        if flags.get(kind):
+            entry = loader._config[kind + "s"].get_with_name(flags[kind], safe=True)
+            if entry is None:
+                raise UsageError(f'{kind} "{flags[kind]}" does not exist in the kubeconfig')
+            setattr(loader, "_" + kind, entry[kind])
+    if flags.get("token"):
+        loader._user = None  # --token replaces the kubeconfig user's credentials
+    loader.load_and_set(configuration)
+
+
+def _override(configuration, flags: Dict[str, Any]) -> None:
+    """kubectl's global flags over the kubeconfig, as clientcmd's overrides do."""
+    for flag in ("certificate_authority", "client_certificate", "client_key"):
+        if flags.get(flag) and not os.path.exists(flags[flag]):
+            raise UsageError(f"--{flag.replace('_', '-')} {flags[flag]!r} does not exist")
+    if flags.get("server"):
+        configuration.host = flags["server"].rstrip("/")
+    if flags.get("token"):
+        configuration.api_key = {"authorization": "Bearer " + flags["token"]}
+        configuration.refresh_api_key_hook = None
+    if flags.get("certificate_authority"):
+        configuration.ssl_ca_cert = flags["certificate_authority"]
+    if flags.get("client_certificate"):
+        configuration.cert_file = flags["client_certificate"]
+    if flags.get("client_key"):
+        configuration.key_file = flags["client_key"]
+    if flags.get("tls_server_name"):
+        configuration.tls_server_name = flags["tls_server_name"]
+    if flags.get("insecure_skip_tls_verify"):
+        configuration.verify_ssl = False
+        if not flags.get("certificate_authority"):
+            configuration.ssl_ca_cert = None  # kubectl drops the kubeconfig's CA too
+        import warnings
+
+        import urllib3
+
+        # kubectl prints nothing about it; neither do we
+        warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+
+
+def _impersonate(api, flags: Dict[str, Any]) -> None:
+    """--as, --as-group (repeatable: one header each), --as-uid."""
+    groups = list(flags.get("as_group") or ())
+    if (groups or flags.get("as_uid")) and not flags.get("as_user"):
+        raise UsageError("--as-group and --as-uid need --as (the user to impersonate)")
+    if flags.get("as_user"):
+        api.set_default_header("Impersonate-User", flags["as_user"])
+    if flags.get("as_uid"):
+        api.set_default_header("Impersonate-Uid", flags["as_uid"])
+    if groups:
+        api.rest_client.pool_manager = _WithGroups(api.rest_client.pool_manager, groups)
+
+
+class _WithGroups:
+    """The client's connection pool, sending one Impersonate-Group header per group
+    (its headers are a dict, which holds one value per name)."""
+
+    def __init__(self, pool, groups: List[str]):
+        self._pool, self._groups = pool, groups
+
+    def request(self, *args: Any, headers: Any = None, **kwargs: Any) -> Any:
+        from urllib3 import HTTPHeaderDict
+
+        merged = HTTPHeaderDict(headers or {})
+        for group in self._groups:
+            merged.add("Impersonate-Group", group)
+        return self._pool.request(*args, headers=merged, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)
 
 
 def _check_exec_credentials(context: str, user: Dict[str, Any], configuration,

@@ -316,7 +316,7 @@ def test_an_unexpected_exception_is_one_line_exit_4_with_a_hint(monkeypatch, tmp
 
 
 def test_main_catches_what_escapes_typer(monkeypatch, capsys):
-    def boom():
+    def boom(**_):  # called as app(prog_name="kubectl lbip")
         raise ValueError("x")
 
     monkeypatch.setattr(cli_module, "app", boom)

@@ -106,6 +106,7 @@ def test_error_types_are_defined_only_in_errors_py():
     allowed = {
         ("kubectl_lbip.model.addresses", "AddressError"),
         ("kubectl_lbip.model.selectors", "SelectorError"),
+        ("kubectl_lbip.model.metallb", "VersionError"),
         ("kubectl_lbip.snapshot.jsonstream", "NotStreamable"),
         ("kubectl_lbip.snapshot.yamlbudget", "NotAList"),
         ("kubectl_lbip.snapshot.live", "_DeadlinePassed"),

@@ -104,7 +104,7 @@ def test_missing_path_is_usage_error():
 
 def test_unknown_output_format():
     r = run("pools", "-f", EXAMPLE, "-o", "xml")
-    assert r.exit_code == 2 and "unknown output format" in r.stderr
+    assert r.exit_code == 2 and "'xml' is not one of" in r.stderr
 
 
 # --- free

@@ -7,14 +7,20 @@ Build the pinned binaries first (cached outside the repo):
 Without them every test of this tier is skipped.  Deselect the tier with
 ``-m "not e2e"``.  Set KUBECTL_LBIP_E2E_KEEP=1 to keep the temp dir (logs,
 kubeconfig) after the session.
+
+A test (or fixture) that takes ``metallb_version`` runs once per MetalLB release
+built (KUBECTL_LBIP_E2E_METALLB_VERSIONS, default v0.14.9 v0.15.3 v0.16.1): that
+release's controller and CRDs run for it, one at a time on the session's control
+plane; every other test runs against the newest.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import Dict, Iterator, List, Tuple
 
 import pytest
 
@@ -22,6 +28,39 @@ from .controlplane import Cluster, ControlPlaneUnavailable, locate, running_clus
 
 _HERE = Path(__file__).resolve().parent
 _counter = itertools.count(1)
+DEFAULT_MATRIX = ("v0.14.9", "v0.15.3", "v0.16.1")
+
+# Conformance agreement per MetalLB release: version -> [(agreeing, verdicts)],
+# filled by test_conformance.py, printed at the end of the session.
+AGREEMENT: Dict[str, List[Tuple[int, int]]] = {}
+
+
+@functools.lru_cache(maxsize=None)
+def matrix_versions() -> List[str]:
+    """The MetalLB releases built, oldest first (what `controlplane.sh layout` lists)."""
+    try:
+        return list(locate().versions)
+    except ControlPlaneUnavailable:  # the tier is skipped anyway; keep the ids stable
+        env = os.environ.get("KUBECTL_LBIP_E2E_METALLB_VERSIONS")
+        return env.split() if env else list(DEFAULT_MATRIX)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "metallb_version" in metafunc.fixturenames:
+        versions = matrix_versions()
+        metafunc.parametrize("metallb_version", versions, indirect=True, scope="module",
+                             ids=[f"metallb-{v}" for v in versions])
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
+    if not AGREEMENT:
+        return
+    terminalreporter.section("conformance with MetalLB, per release")
+    for version in sorted(AGREEMENT, key=lambda v: tuple(int(x) for x in v.lstrip("v").split("."))):
+        agree = sum(a for a, _ in AGREEMENT[version])
+        total = sum(n for _, n in AGREEMENT[version])
+        terminalreporter.write_line(
+            f"MetalLB {version}: {agree}/{total} agree = {100.0 * agree / max(total, 1):.1f}%")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -55,6 +94,17 @@ def cluster() -> Iterator[Cluster]:
         yield c
     finally:
         ctx.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def metallb_version(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[str]:
+    """The MetalLB release this module's tests run against (parametrized over the
+    matrix): its controller and CRDs run while they do; the newest comes back after."""
+    version = request.param
+    took = cluster.use_metallb(version)
+    print(f"\n[e2e] MetalLB {version} controller running" + (f" (swap {took:.1f}s)" if took else ""))
+    yield version
+    cluster.use_metallb(cluster.build.newest.version)
 
 
 @pytest.fixture

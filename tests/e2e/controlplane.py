@@ -7,7 +7,9 @@ Runs, on loopback only, the binaries built by ``tests/e2e/controlplane.sh build`
   service CIDRs; no kube-controller-manager, no scheduler, no kubelet),
 * MetalLB's controller (webhooks disabled), which allocates
   ``status.loadBalancer.ingress`` of LoadBalancer services from
-  ``IPAddressPool`` objects - the real judge of what is allowed.
+  ``IPAddressPool`` objects - the real judge of what is allowed.  One release
+  runs at a time (the newest built by default); ``Cluster.use_metallb(version)``
+  swaps it for another, with that release's CRDs, on the same control plane.
 
 MetalLB's CRDs are applied with the real ``kubectl`` straight from MetalLB's
 module in the Go module cache (nothing of MetalLB lives in this repository).
@@ -41,9 +43,17 @@ ADMIN_CONTEXT = "admin"
 READONLY_CONTEXT = "readonly"
 ADMIN_USER = "kubectl-lbip-e2e-admin"  # in group system:masters
 READONLY_USER = "kubectl-lbip-e2e-readonly"  # bound to view (+ MetalLB pools read)
+# Reads what the plugin needs (services, events, namespaces, pools) and no Deployments.
+LIMITED_CONTEXT = "limited"
+LIMITED_USER = "kubectl-lbip-e2e-limited"
 METALLB_NAMESPACE = "metallb-system"
 SERVICE_CIDRS = "10.96.0.0/16,fd00:10:96::/112"
-BINARIES = ("etcd", "kube-apiserver", "metallb-controller")
+BINARIES = ("etcd", "kube-apiserver")
+CONTROLLER = "metallb-controller"
+# What MetalLB's manifests install (config/manifests/metallb-native.yaml): the
+# plugin reads the release from this Deployment's image tag.  Nothing runs it.
+CONTROLLER_DEPLOYMENT = "controller"
+CONTROLLER_IMAGE = "quay.io/metallb/controller"
 
 T = TypeVar("T")
 
@@ -74,22 +84,76 @@ def _script(*args: str) -> str:
     return out.stdout.strip()
 
 
-def locate() -> tuple[Path, Path]:
-    """Return (bin_dir, metallb_crd_dir) or raise ControlPlaneUnavailable."""
-    bin_dir = Path(os.environ.get("KUBECTL_LBIP_E2E_BIN") or _script("path"))
-    missing = [b for b in BINARIES if not os.access(bin_dir / b, os.X_OK)]
+def version_tuple(version: str) -> tuple[int, ...]:
+    """"v0.16.1" -> (0, 16, 1)."""
+    return tuple(int(x) for x in version.lstrip("v").split("."))
+
+
+@dataclass(frozen=True)
+class MetalLBBuild:
+    """One MetalLB release: its controller binary and its CRDs (Go module cache)."""
+
+    version: str
+    binary: Path
+    crd_dir: Path
+
+    @property
+    def reads_own_pod(self) -> bool:
+        # v0.16: the controller reads its Pod at start (owner references of its
+        # ConfigurationState) and its metrics listener failing is fatal.
+        return version_tuple(self.version) >= (0, 16)
+
+    def crd_files(self) -> list[Path]:
+        return sorted(self.crd_dir.glob("metallb.io_*.yaml"))
+
+
+@dataclass(frozen=True)
+class Build:
+    bin_dir: Path  # etcd, kube-apiserver
+    metallb: tuple[MetalLBBuild, ...]  # oldest first
+
+    @property
+    def newest(self) -> MetalLBBuild:
+        return self.metallb[-1]
+
+    @property
+    def versions(self) -> tuple[str, ...]:
+        return tuple(b.version for b in self.metallb)
+
+    def release(self, version: str) -> MetalLBBuild:
+        for b in self.metallb:
+            if b.version == version:
+                return b
+        raise ControlPlaneUnavailable(f"MetalLB {version} is not built (built: "
+                                      f"{', '.join(self.versions)}); run: {BUILD_HINT}")
+
+
+def locate() -> Build:
+    """Every binary the tier needs, or raise ControlPlaneUnavailable."""
+    layout = _script("layout").splitlines()
+    bin_dir = Path(os.environ.get("KUBECTL_LBIP_E2E_BIN") or layout[0].split(" ", 1)[1])
+    missing = [str(bin_dir / b) for b in BINARIES if not os.access(bin_dir / b, os.X_OK)]
+    releases = []
+    for line in layout[1:]:
+        _, version, mbin, crds = line.split(" ", 3)
+        build = MetalLBBuild(version, Path(mbin) / CONTROLLER, Path(crds))
+        if not os.access(build.binary, os.X_OK):
+            missing.append(str(build.binary))
+        elif not build.crd_files():
+            raise ControlPlaneUnavailable(f"MetalLB {version}'s CRDs not found in {crds}; "
+                                          f"run: {BUILD_HINT}")
+        releases.append(build)
     if missing:
         raise ControlPlaneUnavailable(
-            f"e2e binaries not built ({', '.join(missing)} missing in {bin_dir}); run: {BUILD_HINT}"
+            f"e2e binaries not built ({', '.join(missing)} missing); run: {BUILD_HINT}"
         )
+    if not releases:
+        raise ControlPlaneUnavailable("no MetalLB release listed by `controlplane.sh layout`")
     if shutil.which("kubectl") is None:
         raise ControlPlaneUnavailable("kubectl not found on PATH")
     if shutil.which("openssl") is None:
         raise ControlPlaneUnavailable("openssl not found on PATH")
-    crd_dir = Path(_script("crds"))
-    if not any(crd_dir.glob("metallb.io_*.yaml")):
-        raise ControlPlaneUnavailable(f"MetalLB CRDs not found in {crd_dir}; run: {BUILD_HINT}")
-    return bin_dir, crd_dir
+    return Build(bin_dir, tuple(releases))
 
 
 # --------------------------------------------------------------------------
@@ -147,6 +211,7 @@ def _make_pki(d: Path) -> None:
         "apiserver": ("/CN=kube-apiserver", "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
                       "extendedKeyUsage=serverAuth\n"),
         "admin": (f"/O=system:masters/CN={ADMIN_USER}", "extendedKeyUsage=clientAuth\n"),
+        "limited": (f"/CN={LIMITED_USER}", "extendedKeyUsage=clientAuth\n"),
         "readonly": (f"/O=kubectl-lbip-e2e:readonly/CN={READONLY_USER}",
                      "extendedKeyUsage=clientAuth\n"),
     }
@@ -225,13 +290,50 @@ class Cluster:
     kubeconfig: Path
     server: str
     ca_file: Path
-    bin_dir: Path
-    crd_dir: Path
+    build: Build
+    controller_kubeconfig: Path
     admin_context: str = ADMIN_CONTEXT
     readonly_context: str = READONLY_CONTEXT
+    limited_context: str = LIMITED_CONTEXT
     metallb_namespace: str = METALLB_NAMESPACE
     startup_seconds: float = 0.0
     procs: list[_Proc] = field(default_factory=list)
+    metallb: MetalLBBuild | None = None  # the release whose controller runs
+    _spawn: Callable[..., _Proc] | None = None
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.build.bin_dir
+
+    @property
+    def crd_dir(self) -> Path:
+        assert self.metallb is not None
+        return self.metallb.crd_dir
+
+    @property
+    def metallb_version(self) -> str:
+        assert self.metallb is not None
+        return self.metallb.version
+
+    def use_metallb(self, version: str) -> float:
+        """Run MetalLB ``version``'s controller (and CRDs) instead of the current one;
+        a no-op when it already runs.  Returns the seconds the swap took."""
+        if self.metallb is not None and self.metallb.version == version:
+            return 0.0
+        t0 = time.monotonic()
+        release = self.build.release(version)
+        for proc in [p for p in self.procs if p.name == CONTROLLER]:
+            proc.stop()
+            self.procs.remove(proc)
+        _install_crds(self, release)
+        self.apply(*_controller_objects(release.version))
+        assert self._spawn is not None
+        ctl = self._spawn(CONTROLLER, _controller_argv(release), env={
+            **os.environ, "KUBECONFIG": str(self.controller_kubeconfig),
+            "METALLB_NAMESPACE": METALLB_NAMESPACE})
+        self.metallb = release
+        _probe_metallb(self, ctl)
+        return time.monotonic() - t0
 
     # -- environment for subprocesses (kubectl, the plugin, ...) -------------
     def env(self, **extra: str) -> dict[str, str]:
@@ -304,14 +406,16 @@ class Cluster:
 
 
 class _Starter:
-    def __init__(self, bin_dir: Path, crd_dir: Path, workdir: Path):
-        self.bin_dir = bin_dir
-        self.crd_dir = crd_dir
+    def __init__(self, build: Build, workdir: Path):
+        self.build = build
+        self.bin_dir = build.bin_dir
         self.workdir = workdir
         self.procs: list[_Proc] = []
+        self._spawned: dict[str, int] = {}
 
     def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> _Proc:
-        log = self.workdir / "logs" / f"{name}.log"
+        n = self._spawned[name] = self._spawned.get(name, 0) + 1
+        log = self.workdir / "logs" / (f"{name}.log" if n == 1 else f"{name}.{n}.log")
         log.parent.mkdir(exist_ok=True)
         with open(log, "wb") as fh:
             popen = subprocess.Popen(
@@ -383,41 +487,85 @@ class _Starter:
 
         kubeconfig = d / "kubeconfig"
         kubeconfig.write_text(json.dumps(_kubeconfig(
-            server, pki, [ADMIN_CONTEXT, READONLY_CONTEXT], ADMIN_CONTEXT), indent=2))
+            server, pki, [ADMIN_CONTEXT, READONLY_CONTEXT, LIMITED_CONTEXT], ADMIN_CONTEXT),
+            indent=2))
         controller_kubeconfig = d / "controller.kubeconfig"
         controller_kubeconfig.write_text(json.dumps(_kubeconfig(
             server, pki, [ADMIN_CONTEXT], ADMIN_CONTEXT), indent=2))
         # file names of the kubeconfig's users match the context names
         cluster = Cluster(workdir=d, kubeconfig=kubeconfig, server=server,
-                          ca_file=pki / "ca.crt", bin_dir=self.bin_dir, crd_dir=self.crd_dir,
-                          procs=self.procs)
+                          ca_file=pki / "ca.crt", build=self.build,
+                          controller_kubeconfig=controller_kubeconfig,
+                          procs=self.procs, _spawn=self.spawn)
 
-        # MetalLB CRDs (read from the Go module cache), namespace, RBAC ------
-        crd_files = sorted(self.crd_dir.glob("metallb.io_*.yaml"))
-        args = ["apply", "--server-side", "--field-manager=kubectl-lbip-e2e"]
-        for f in crd_files:
-            args += ["-f", str(f)]
-        cluster.kubectl(*args)
-        cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s",
-                        *[f"crd/{f.stem.split('_', 1)[1]}.metallb.io" for f in crd_files])
+        # namespace, RBAC; then MetalLB's CRDs and controller (the newest) ---
         cluster.apply(*_base_objects())
-
-        # MetalLB controller ------------------------------------------------
-        ctl = self.spawn("metallb-controller", [
-            str(self.bin_dir / "metallb-controller"),
-            f"--namespace={METALLB_NAMESPACE}",
-            "--webhook-mode=disabled",
-            "--disable-cert-rotation",
-            # The metrics listener has no host flag (it binds every
-            # interface); an invalid port makes it fail to listen, which the
-            # controller only logs.  Nothing then listens outside loopback.
-            "--port=-1",
-            "--log-level=info",
-        ], env={**os.environ, "KUBECONFIG": str(controller_kubeconfig),
-                "METALLB_NAMESPACE": METALLB_NAMESPACE})
-        _probe_metallb(cluster, ctl)
+        cluster.use_metallb(self.build.newest.version)
         cluster.startup_seconds = time.monotonic() - t0
         return cluster
+
+
+def _install_crds(cluster: Cluster, release: MetalLBBuild) -> None:
+    """``release``'s CRDs (from the Go module cache), and none of another release's."""
+    files = release.crd_files()
+    names = {f"{f.stem.split('_', 1)[1]}.metallb.io" for f in files}
+    served = cluster.kubectl("get", "crd", "-o", "name").stdout.split()
+    extra = [n for n in served if n.endswith(".metallb.io") and n.split("/", 1)[1] not in names]
+    if extra:
+        cluster.kubectl("delete", "--wait=true", *extra)
+    args = ["apply", "--server-side", "--force-conflicts", "--field-manager=kubectl-lbip-e2e"]
+    for f in files:
+        args += ["-f", str(f)]
+    cluster.kubectl(*args)
+    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s",
+                    *[f"crd/{n}" for n in sorted(names)])
+
+
+def _controller_argv(release: MetalLBBuild) -> list[str]:
+    argv = [
+        str(release.binary),
+        f"--namespace={METALLB_NAMESPACE}",
+        "--webhook-mode=disabled",
+        "--disable-cert-rotation",
+        "--log-level=info",
+    ]
+    if release.reads_own_pod:
+        # v0.16: the Pod object it reads at start exists (_controller_objects);
+        # its metrics listener (HTTPS, authenticated through the API server)
+        # must start, and the health probe listens too.  Neither has a host
+        # flag (they bind every interface): free ports, nothing else.
+        argv += [f"--pod-name={CONTROLLER_DEPLOYMENT}", f"--port={free_port()}",
+                 f"--health-probe-port={free_port()}"]
+    else:
+        # Up to v0.15 the metrics listener has no host flag (it binds every
+        # interface); an invalid port makes it fail to listen, which the
+        # controller only logs.  Nothing then listens outside loopback.
+        argv.append("--port=-1")
+    return argv
+
+
+def _controller_objects(version: str) -> list[dict[str, Any]]:
+    """What MetalLB's manifests create for its controller, as objects only (no
+    kubelet, no kube-controller-manager: nothing runs them): the Deployment whose
+    image tag names the release, its ServiceAccount, and the Pod v0.16 reads."""
+    labels = {"app": "metallb", "component": "controller"}
+    container = {"name": "controller", "image": f"{CONTROLLER_IMAGE}:{version}",
+                 "args": ["--port=7472", "--log-level=info"]}
+    meta = {"namespace": METALLB_NAMESPACE, "labels": labels}
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount",
+         "metadata": {"name": "controller", **meta}},
+        {"apiVersion": "apps/v1", "kind": "Deployment",
+         "metadata": {"name": CONTROLLER_DEPLOYMENT, **meta},
+         "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                  "template": {"metadata": {"labels": labels},
+                               "spec": {"serviceAccountName": "controller",
+                                        "containers": [container]}}}},
+        {"apiVersion": "v1", "kind": "Pod",
+         "metadata": {"name": CONTROLLER_DEPLOYMENT, **meta},
+         "spec": {"serviceAccountName": "controller", "automountServiceAccountToken": False,
+                  "containers": [container]}},
+    ]
 
 
 def _base_objects() -> list[dict[str, Any]]:
@@ -444,6 +592,19 @@ def _base_objects() -> list[dict[str, Any]]:
          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
                      "name": "system:aggregate-to-view"},
          "subjects": subject},
+        # "limited": what the plugin reads, without Deployments
+        {"apiVersion": rbac, "kind": "ClusterRole",
+         "metadata": {"name": "kubectl-lbip-e2e:limited"},
+         "rules": [{"apiGroups": [""], "resources": ["services", "events", "namespaces"],
+                    "verbs": ["get", "list", "watch"]},
+                   {"apiGroups": ["metallb.io"], "resources": ["ipaddresspools"],
+                    "verbs": ["get", "list", "watch"]}]},
+        {"apiVersion": rbac, "kind": "ClusterRoleBinding",
+         "metadata": {"name": "kubectl-lbip-e2e:limited"},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                     "name": "kubectl-lbip-e2e:limited"},
+         "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io",
+                       "name": LIMITED_USER}]},
         {"apiVersion": rbac, "kind": "ClusterRoleBinding",
          "metadata": {"name": "kubectl-lbip-e2e:readonly-metallb-view"},
          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
@@ -494,9 +655,9 @@ def running_cluster(keep: bool = False) -> Iterator[Cluster]:
 
     Raises ControlPlaneUnavailable when the binaries are not built.
     """
-    bin_dir, crd_dir = locate()
+    build = locate()
     workdir = Path(tempfile.mkdtemp(prefix="kubectl-lbip-e2e-"))
-    starter = _Starter(bin_dir, crd_dir, workdir)
+    starter = _Starter(build, workdir)
     try:
         cluster = starter.start()
         yield cluster

@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # Build (once) the pinned binaries used by the e2e tier: etcd, kube-apiserver
-# and MetalLB's controller.  They are compiled from Go modules fetched through
-# the Go module proxy into a cache OUTSIDE the repository:
+# and MetalLB's controller, one per MetalLB release of the conformance matrix.
+# They are compiled from Go modules fetched through the Go module proxy into a
+# cache OUTSIDE the repository:
 #
-#   ${KUBECTL_LBIP_E2E_CACHE:-~/.cache/kubectl-lbip-e2e}/<versions>/bin/
+#   ${KUBECTL_LBIP_E2E_CACHE:-~/.cache/kubectl-lbip-e2e}/k8s-<v>_etcd-<v>_r<n>/bin/   etcd, kube-apiserver
+#   ${KUBECTL_LBIP_E2E_CACHE:-~/.cache/kubectl-lbip-e2e}/metallb-<v>_r<n>/bin/        metallb-controller
 #
 # Usage:
 #   tests/e2e/controlplane.sh build   # build whatever is missing (no-op when cached)
-#   tests/e2e/controlplane.sh path    # print the bin directory
+#   tests/e2e/controlplane.sh path    # print the bin directory of etcd and kube-apiserver
+#   tests/e2e/controlplane.sh layout  # one line per binary set: "controlplane DIR",
+#                                     # "metallb VERSION BINDIR CRDDIR" (oldest first)
 #   tests/e2e/controlplane.sh env     # print shell assignments for the tier
-#   tests/e2e/controlplane.sh crds    # print the directory holding MetalLB's CRDs
+#   tests/e2e/controlplane.sh crds [VERSION]  # MetalLB's CRD directory (default: the newest)
+#
+# KUBECTL_LBIP_E2E_METALLB_VERSIONS="v0.14.9 v0.15.3 v0.16.1" (oldest first) picks
+# the MetalLB releases; the last one is the default the rest of the tier runs.
 #
 # Nothing from Kubernetes, etcd or MetalLB is copied into this repository:
 # MetalLB's CRDs are read at test time from the Go module cache.
@@ -17,14 +24,19 @@ set -euo pipefail
 
 K8S_VERSION="v1.32.13"        # k8s.io/kubernetes (kubectl 1.32 client: same minor)
 ETCD_VERSION="v3.5.21"        # go.etcd.io/etcd/server/v3 (k8s 1.32 uses the 3.5 client)
-METALLB_VERSION="v0.15.2"     # go.universe.tf/metallb
+# go.universe.tf/metallb, oldest first.  v0.16.2 is not here: its dependency
+# github.com/metallb/frr-k8s v0.0.27 is refused by the Go module proxy.
+# v0.15.2 (the tier's only release before) gave way to v0.15.3, its patch release.
+read -r -a METALLB_VERSIONS <<<"${KUBECTL_LBIP_E2E_METALLB_VERSIONS:-v0.14.9 v0.15.3 v0.16.1}"
+NEWEST_METALLB="${METALLB_VERSIONS[${#METALLB_VERSIONS[@]}-1]}"
 
 GO="${GO:-$(command -v go 2>/dev/null || echo /usr/local/go/bin/go)}"
 CACHE_ROOT="${KUBECTL_LBIP_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-lbip-e2e}"
 # Bump RECIPE when the way binaries are built changes: it invalidates caches.
 RECIPE=2
-TAG="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_metallb-${METALLB_VERSION}_r${RECIPE}"
+TAG="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_r${RECIPE}"
 BIN_DIR="${CACHE_ROOT}/${TAG}/bin"
+metallb_bin_dir() { printf '%s/metallb-%s_r%s/bin\n' "$CACHE_ROOT" "$1" "$RECIPE"; }
 
 # Never switch toolchains behind our back, build static, strip, and keep the
 # binaries independent of this machine's paths.
@@ -37,20 +49,42 @@ timed() { # timed <label> <command...>
     local label=$1 start end
     shift
     start=$(date +%s)
-    "$@"
+    # called from `a || b` lists, where set -e is off: check the status here
+    "$@" || { log "FAILED to build ${label}"; return 1; }
     end=$(date +%s)
     log "built ${label} in $((end - start))s"
 }
 
 gomodcache() { "$GO" env GOMODCACHE; }
 
-metallb_crd_dir() {
+metallb_crd_dir() { # metallb_crd_dir VERSION
     local dir
-    dir="$(gomodcache)/go.universe.tf/metallb@${METALLB_VERSION}/config/crd/bases"
+    dir="$(gomodcache)/go.universe.tf/metallb@$1/config/crd/bases"
     if [[ ! -d $dir ]]; then
-        GOFLAGS=-mod=mod "$GO" mod download "go.universe.tf/metallb@${METALLB_VERSION}" >/dev/null
+        GOFLAGS=-mod=mod "$GO" mod download "go.universe.tf/metallb@$1" >/dev/null
     fi
     printf '%s\n' "$dir"
+}
+
+# The cache's previous layout kept all three binaries in one directory named
+# after the MetalLB release too (k8s-..._etcd-..._metallb-<v>_r2/bin).  The
+# recipe is the same: reuse (hard-link) what it built instead of rebuilding.
+adopt() { # adopt <binary> <destination>
+    local old
+    for old in "${CACHE_ROOT}"/k8s-"${K8S_VERSION}"_etcd-"${ETCD_VERSION}"_metallb-*_r"${RECIPE}"/bin/"$1"; do
+        [[ -x $old ]] || continue
+        ln -f "$old" "$2" 2>/dev/null || cp -p "$old" "$2" || return 1
+        log "reused $old"
+        return 0
+    done
+    return 1
+}
+
+adopt_controller() { # adopt_controller <version> <destination>
+    local old="${CACHE_ROOT}/k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_metallb-$1_r${RECIPE}/bin/metallb-controller"
+    [[ -x $old ]] || return 1
+    ln -f "$old" "$2" 2>/dev/null || cp -p "$old" "$2" || return 1
+    log "reused $old"
 }
 
 # Print the go.mod path of a module version (downloads it when needed).
@@ -118,37 +152,54 @@ build_etcd() {
     mv "$out.tmp" "$out"
 }
 
-build_metallb_controller() {
-    local out=$1 tmp
+build_metallb_controller() { # build_metallb_controller <version> <out>
+    local version=$1 out=$2 tmp
     tmp=$(mktemp -d)
     # shellcheck disable=SC2064
     trap "rm -rf '$tmp'" RETURN
-    GOBIN="$tmp" "$GO" install -ldflags="$LDFLAGS" "go.universe.tf/metallb/controller@${METALLB_VERSION}"
+    GOBIN="$tmp" "$GO" install -ldflags="$LDFLAGS" "go.universe.tf/metallb/controller@${version}"
     mv "$tmp/controller" "$out"
 }
 
 cmd_build() {
+    local v dir
     mkdir -p "$BIN_DIR"
-    [[ -x $BIN_DIR/etcd ]] || timed "etcd ${ETCD_VERSION}" build_etcd "$BIN_DIR/etcd"
-    [[ -x $BIN_DIR/kube-apiserver ]] ||
+    [[ -x $BIN_DIR/etcd ]] || adopt etcd "$BIN_DIR/etcd" ||
+        timed "etcd ${ETCD_VERSION}" build_etcd "$BIN_DIR/etcd"
+    [[ -x $BIN_DIR/kube-apiserver ]] || adopt kube-apiserver "$BIN_DIR/kube-apiserver" ||
         timed "kube-apiserver ${K8S_VERSION}" build_apiserver "$BIN_DIR/kube-apiserver"
-    [[ -x $BIN_DIR/metallb-controller ]] ||
-        timed "metallb controller ${METALLB_VERSION}" build_metallb_controller "$BIN_DIR/metallb-controller"
-    metallb_crd_dir >/dev/null
-    log "binaries ready in $BIN_DIR"
+    log "control plane binaries ready in $BIN_DIR"
+    for v in "${METALLB_VERSIONS[@]}"; do
+        dir=$(metallb_bin_dir "$v")
+        mkdir -p "$dir"
+        [[ -x $dir/metallb-controller ]] || adopt_controller "$v" "$dir/metallb-controller" ||
+            timed "metallb controller ${v}" build_metallb_controller "$v" "$dir/metallb-controller"
+        metallb_crd_dir "$v" >/dev/null
+        log "metallb controller ${v} ready in $dir"
+    done
+}
+
+cmd_layout() {
+    local v
+    printf 'controlplane %s\n' "$BIN_DIR"
+    for v in "${METALLB_VERSIONS[@]}"; do
+        printf 'metallb %s %s %s\n' "$v" "$(metallb_bin_dir "$v")" "$(metallb_crd_dir "$v")"
+    done
 }
 
 case "${1:-}" in
 build) cmd_build ;;
 path) printf '%s\n' "$BIN_DIR" ;;
-crds) metallb_crd_dir ;;
+layout) cmd_layout ;;
+crds) metallb_crd_dir "${2:-$NEWEST_METALLB}" ;;
 env)
     printf 'KUBECTL_LBIP_E2E_BIN=%q\n' "$BIN_DIR"
-    printf 'KUBECTL_LBIP_E2E_CRDS=%q\n' "$(metallb_crd_dir)"
-    printf 'KUBECTL_LBIP_E2E_VERSIONS=%q\n' "$TAG"
+    printf 'KUBECTL_LBIP_E2E_CRDS=%q\n' "$(metallb_crd_dir "$NEWEST_METALLB")"
+    printf 'KUBECTL_LBIP_E2E_METALLB_VERSIONS=%q\n' "${METALLB_VERSIONS[*]}"
+    printf 'KUBECTL_LBIP_E2E_VERSIONS=%q\n' "${TAG} metallb-${METALLB_VERSIONS[*]}"
     ;;
 *)
-    echo "usage: $0 {build|path|env|crds}" >&2
+    echo "usage: $0 {build|path|layout|env|crds [VERSION]}" >&2
     exit 2
     ;;
 esac

@@ -128,6 +128,8 @@ def test_archive_layout(build):
     for dep in ("typer/__init__.py", "click/__init__.py", "kubernetes/__init__.py", "yaml/__init__.py",
                 "tabulate/__init__.py", "typing_extensions.py"):
         assert dep in names, f"{dep} is not bundled"
+    unused = sorted({n.split("/")[0] for n in names if n.split("/")[0] in ("rich", "pygments", "markdown_it", "mdurl")})
+    assert not unused, f"bundled but never imported: {unused}"
     junk = [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".so", ".pyd", ".dylib"))]
     assert not junk, f"compiled files in the zipapp: {junk[:5]}"
     assert not [n for n in names if n.startswith("yaml/_yaml")], "PyYAML's C extension must not be bundled"
@@ -140,5 +142,15 @@ def test_lock_pins_exact_versions():
     lock = (ROOT / "packaging" / "zipapp-requirements.txt").read_text()
     pins = re.findall(r"(?m)^([A-Za-z0-9._-]+)==(\S+) \\\n\s+--hash=sha256:[0-9a-f]{64}$", lock)
     names = {n.lower().replace("_", "-") for n, _ in pins}
-    for required in ("typer", "kubernetes", "tabulate", "pyyaml", "typing-extensions"):
+    for required in ("typer-slim", "click", "kubernetes", "tabulate", "pyyaml", "typing-extensions"):
         assert required in names, f"{required} is not pinned in packaging/zipapp-requirements.txt"
+
+
+def test_lock_pins_every_runtime_dependency():
+    """A dependency added to pyproject.toml reaches the archive only through the lock."""
+    tomllib = pytest.importorskip("tomllib")
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    wanted = {re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9._-]+", d).group(0)).lower() for d in deps}
+    lock = (ROOT / "packaging" / "zipapp-requirements.txt").read_text()
+    pinned = {re.sub(r"[-_.]+", "-", n).lower() for n in re.findall(r"(?m)^([A-Za-z0-9._-]+)==", lock)}
+    assert wanted <= pinned, f"not in the lock (run `make krew-lock`): {sorted(wanted - pinned)}"

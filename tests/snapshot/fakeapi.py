@@ -14,6 +14,8 @@ What it serves::
     GET   /api/v1/namespaces/{ns}/services/{name}
     PATCH /api/v1/namespaces/{ns}/services/{name}           (merge patch only)
     GET   /api/v1/namespaces/metallb-system/configmaps/config
+    GET   /apis/apps/v1/namespaces/{ns}/deployments         (``deployments``: ns -> objects)
+    GET   /apis/metallb.io/v1beta1                          (discovery: ``metallb_resources``)
 
 Every request is recorded (method, path, query, headers, body, user) in
 ``FakeAPI.requests``.  Knobs: ``tokens`` (token -> user name; a request without
@@ -49,6 +51,28 @@ SERVICES = "/api/v1/services"
 NAMESPACES = "/api/v1/namespaces"
 EVENTS = "/api/v1/events"
 LEGACY_CM = "/api/v1/namespaces/metallb-system/configmaps/config"
+METALLB_GROUP = "/apis/metallb.io/v1beta1"
+# What MetalLB v0.16.1's CRDs make the API server list for metallb.io/v1beta1.
+V0_16_RESOURCES = ("bfdprofiles", "bgpadvertisements", "bgppeers", "communities",
+                   "configurationstates", "configurationstates/status", "ipaddresspools",
+                   "ipaddresspools/status", "l2advertisements", "servicebgpstatuses",
+                   "servicebgpstatuses/status", "servicel2statuses", "servicel2statuses/status")
+
+
+def deployments_path(ns: str) -> str:
+    return f"/apis/apps/v1/namespaces/{ns}/deployments"
+
+
+def deployment(name: str, image: str, namespace: str = "metallb-system") -> dict:
+    """A Deployment as MetalLB's manifests create it (one container)."""
+    labels = {"app": "metallb", "component": name}
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels,
+                         "managedFields": copy.deepcopy(MANAGED_FIELDS)},
+            "spec": {"selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [{"name": name, "image": image,
+                                                           "args": ["--port=7472"]}]}}}}
 
 # What the API server attaches to every object and the plugin must not keep.
 MANAGED_FIELDS = [{"manager": "kubectl-client-side-apply", "operation": "Update",
@@ -167,6 +191,8 @@ class FakeAPI:
     services: Dict[Tuple[str, str], dict] = field(default_factory=dict)
     namespaces: List[dict] = field(default_factory=list)
     events: List[dict] = field(default_factory=list)
+    deployments: Dict[str, List[dict]] = field(default_factory=dict)
+    metallb_resources: Tuple[str, ...] = V0_16_RESOURCES
     requests: List[Recorded] = field(default_factory=list)
     respond: Any = None
     trickle: Optional[float] = None
@@ -286,7 +312,19 @@ class FakeAPI:
                 return 404, status_body(404, "NotFound", 'configmaps "config" not found',
                                         {"name": "config", "kind": "configmaps"})
             return 200, self.configmap
+        if path == METALLB_GROUP:
+            if not self.crds:
+                return 404, "404 page not found\n"
+            return 200, {"kind": "APIResourceList", "apiVersion": "v1",
+                         "groupVersion": "metallb.io/v1beta1",
+                         "resources": [{"name": n, "namespaced": True,
+                                        "kind": n.split("/")[0].title()}
+                                       for n in self.metallb_resources]}
         parts = path.strip("/").split("/")
+        if len(parts) == 6 and parts[:4] == ["apis", "apps", "v1", "namespaces"] \
+                and parts[5] == "deployments":
+            return self._list(rec, "deployments", "apps", self.deployments.get(parts[4], []),
+                              "DeploymentList", "apps/v1")
         if len(parts) == 6 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "services":
             return self._service(rec, parts[3], parts[5])
         return 404, "404 page not found\n"

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from fakeapi import (EVENTS, LAST_APPLIED, LEGACY_CM, POOLS, SERVICES, FakeAPI, allocation_failed,
-                     kubeconfig_dict, legacy_configmap, namespace, pool, service, write_yaml)
+from fakeapi import (EVENTS, LAST_APPLIED, LEGACY_CM, METALLB_GROUP, POOLS, SERVICES, FakeAPI, allocation_failed,
+                     deployments_path, kubeconfig_dict, legacy_configmap, namespace, pool, service, write_yaml)
 from kubectl_lbip.cli import app
 from kubectl_lbip.errors import ClusterError, ConflictError, UsageError
 from kubectl_lbip.snapshot import live
@@ -277,7 +277,8 @@ def test_snapshot_pages_every_list_and_reads_allocation_failures(fake, kubeconfi
 def test_namespaces_are_not_listed_without_namespace_selectors(fake, kubeconfig):
     small_cluster(fake)
     snap = connect(kubeconfig).snapshot()
-    assert [r.path for r in fake.requests] == [POOLS, SERVICES]
+    assert [r.path for r in fake.requests] == [POOLS, SERVICES, deployments_path("metallb-system"),
+                                               METALLB_GROUP]
     assert snap.namespaces == [] and not snap.uses_legacy_config
 
 
@@ -347,7 +348,8 @@ def test_missing_crds_fall_back_to_the_legacy_configmap(fake, kubeconfig):
     snap = connect(kubeconfig).snapshot()
     assert snap.uses_legacy_config and snap.pools == []
     assert snap.legacy_configmap["data"]["config"].startswith("address-pools:")
-    assert [(r.path, r.status) for r in fake.requests] == [(POOLS, 404), (LEGACY_CM, 200), (SERVICES, 200)]
+    assert [(r.path, r.status) for r in fake.requests] == [
+        (POOLS, 404), (LEGACY_CM, 200), (SERVICES, 200), (deployments_path("metallb-system"), 200)]
     cluster = snap.to_cluster()
     assert [p.name for p in cluster.pools] == ["default"]
 
@@ -476,7 +478,13 @@ def invoke_verbose(runner: CliRunner, args):
 
 
 def _log_lines(stderr: str):
-    return [LOG_LINE.match(line) for line in stderr.splitlines() if line.startswith("I ")]
+    """-v's request lines (the notes about the MetalLB release aside)."""
+    return [LOG_LINE.match(line) for line in stderr.splitlines()
+            if line.startswith("I ") and not line.startswith("I MetalLB release: ")]
+
+
+def _log_notes(stderr: str):
+    return [line for line in stderr.splitlines() if line.startswith("I MetalLB release: ")]
 
 
 def _shown(rec) -> str:
@@ -487,9 +495,14 @@ def test_verbose_logs_each_request_and_never_the_token(fake, secret_kubeconfig, 
     small_cluster(fake)
     result = invoke_verbose(runner, ["pools", "--kubeconfig", secret_kubeconfig, "-v"])
     assert result.exit_code == 0, result.output
-    lines = _log_lines(result.stderr)
+    lines, notes = _log_lines(result.stderr), _log_notes(result.stderr)
     assert all(lines), result.stderr
-    assert len(lines) == len(fake.requests) == 2
+    assert len(lines) == len(fake.requests) == 4  # pools, services, MetalLB's Deployment, CRDs
+    assert notes == ["I MetalLB release: no controller image with a version among the "
+                     "Deployments in metallb-system; told from the CRDs served",
+                     "I MetalLB release: >=v0.15.3, told from the metallb.io resources served "
+                     "(bfdprofiles, bgpadvertisements, bgppeers, communities, configurationstates, "
+                     "ipaddresspools, l2advertisements, servicebgpstatuses, servicel2statuses)"]
     for m, rec in zip(lines, fake.requests):
         assert (m.group(1), m.group(2), int(m.group(3))) == (rec.method, _shown(rec), rec.status)
     assert lines[0].group(2) == POOLS + "?limit=500"
@@ -515,7 +528,7 @@ def test_verbose_in_a_real_process(fake, secret_kubeconfig):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     lines = _log_lines(proc.stderr)
-    assert all(lines) and len(lines) == len(fake.requests) == 2
+    assert all(lines) and len(lines) == len(fake.requests) == 4
     assert SECRET not in proc.stderr + proc.stdout
     assert "shop/web" in proc.stdout
 
