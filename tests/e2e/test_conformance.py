@@ -189,15 +189,16 @@ def test_enough_requests_and_every_rule_exercised(report: Report, metallb_versio
         if key.startswith("request: refused: "):
             for code in key[len("request: refused: "):].split("|"):
                 refused[code] += n
+    if len(SEEDS) < 6:
+        return  # a short run (other seeds, fewer services) checks agreement, not coverage
     for code in ("family-mismatch", "not-in-pool", "pool-incompatible", "address-conflict",
                  "too-many-addresses", "pool-annotation-mismatch"):
         assert refused[code] > 0, f"no request refused by MetalLB for {code}: {dict(refused)}"
-    if len(SEEDS) >= 6:
-        assert cov["request: assigned"] >= 60, cov
-        assert cov["auto: assigned"] >= 20 and cov["auto: none"] >= 3, cov
-        assert cov["request: assigned while a Pending service requests it too"] >= 5, cov
-        assert cov["request: assigned, shared with another"] >= 5, cov
-        assert len(report.channel("pin")) >= 20, cov
+    assert cov["request: assigned"] >= 60, cov
+    assert cov["auto: assigned"] >= 20 and cov["auto: none"] >= 3, cov
+    assert cov["request: assigned while a Pending service requests it too"] >= 5, cov
+    assert cov["request: assigned, shared with another"] >= 5, cov
+    assert len(report.channel("pin")) >= 20, cov
 
 
 @pytest.mark.parametrize("channel", scenarios.CHANNELS)
