@@ -38,7 +38,8 @@ app = typer.Typer(
     help="MetalLB LoadBalancer addresses for kubectl: free addresses, who holds one, "
     "safe pinning, migration off deprecated annotations, and a linter.\n\n"
     "Run as 'kubectl lbip COMMAND'. Every command reads the live cluster, or "
-    "manifests with -f FILE|DIR|- (then nothing talks to a cluster).",
+    "manifests with -f FILE|DIR|- (then nothing talks to a cluster, unless --against-cluster "
+    "lays them over the live cluster).",
     no_args_is_help=True,
     rich_markup_mode=None,
     add_completion=False,  # completion comes through kubectl: kubectl_complete-lbip
@@ -106,12 +107,24 @@ class CheckFormat(str, Enum):
     yaml = "yaml"
 
 
+class WhyFormat(str, Enum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
 class AnnotateFormat(str, Enum):
     yaml = "yaml"
     json = "json"
 
 
 class MigrateFormat(str, Enum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
+class PinFormat(str, Enum):
     table = "table"
     json = "json"
     yaml = "yaml"
@@ -134,7 +147,11 @@ PoolsOutput = Annotated[PoolsFormat, typer.Option("-o", "--output", help=_FORMAT
 FreeOutput = Annotated[FreeFormat, typer.Option("-o", "--output", help=_FORMAT)]
 WhoHasOutput = Annotated[WhoHasFormat, typer.Option("-o", "--output", help=_FORMAT)]
 CheckOutput = Annotated[CheckFormat, typer.Option("-o", "--output", help=_FORMAT)]
+WhyOutput = Annotated[WhyFormat, typer.Option("-o", "--output", help=_FORMAT)]
 MigrateOutput = Annotated[MigrateFormat, typer.Option("-o", "--output", help=_FORMAT)]
+PinOutput = Annotated[PinFormat, typer.Option(
+    "-o", "--output", help="table: the plan on stderr, the pinned manifests on stdout (unless "
+    "--in-place); json, yaml: the plan on stdout, for scripts.")]
 AnnotateOutput = Annotated[AnnotateFormat, typer.Option(
     "-o", "--output", help="Output format of the object (with -f) or the patch "
     "(with --dry-run=client).")]
@@ -145,6 +162,10 @@ Namespace = Annotated[Optional[str], typer.Option(
     help="The namespace (default: the context's namespace).")]
 AllNamespaces = Annotated[bool, typer.Option("-A", "--all-namespaces",
                           help="All namespaces (the default).")]
+AgainstCluster = Annotated[bool, typer.Option(
+    "--against-cluster", help="With -f: read the live cluster (kubectl's flags name it) and lay "
+    "the manifests over it, as 'kubectl apply -f' would leave it: an object in the files "
+    "replaces the live one of the same kind, namespace and name. Only reads the cluster.")]
 NoHeaders = Annotated[bool, typer.Option("--no-headers",
                       help="Print tables without their header row.")]
 Filenames = Annotated[Optional[List[str]], typer.Option(
@@ -211,7 +232,8 @@ class Where:
         self.metallb_version = metallb_version
         self.flags = flags
 
-    def inputs(self, namespace=None, output="table", all_namespaces=False, no_headers=False):
+    def inputs(self, namespace=None, output="table", all_namespaces=False, no_headers=False,
+               against_cluster=False):
         from . import render
         from .commands.common import Inputs
         from .flags import parse_duration
@@ -221,10 +243,13 @@ class Where:
         flags = dict(self.flags)
         kubeconfig, context = flags.pop("kubeconfig", None), flags.pop("context", None)
         timeout = None if self.request_timeout is None else parse_duration(self.request_timeout)
-        return Inputs(kubeconfig=kubeconfig, context=context, namespace=namespace,
-                      all_namespaces=all_namespaces, output=getattr(output, "value", output),
-                      filenames=self.filenames, no_headers=no_headers, overrides=flags,
-                      request_timeout=timeout, metallb_version=self.metallb_version)
+        inputs = Inputs(kubeconfig=kubeconfig, context=context, namespace=namespace,
+                        all_namespaces=all_namespaces, output=getattr(output, "value", output),
+                        filenames=self.filenames, no_headers=no_headers, overrides=flags,
+                        request_timeout=timeout, metallb_version=self.metallb_version,
+                        against_cluster=against_cluster)
+        inputs.check_against_cluster()
+        return inputs
 
 
 def kubectl_command(fn):
@@ -350,6 +375,7 @@ def free(
         "-n", "--namespace", metavar="NS", callback=_namespace,
         help="The namespace of the service (--for), or of the service to be: its pools' "
         "namespaceSelectors decide (default: the context's namespace).")] = None,
+    against_cluster: AgainstCluster = False,
     *,
     where: Where,
 ) -> int:
@@ -370,7 +396,8 @@ def free(
     query = cmd.FreeQuery(family=family.value if family else None, count=count,
                           for_service=for_service, selector=selector,
                           sharing_key=sharing_key, ports=ports, pool=pool)
-    return cmd.run(where.inputs(namespace, output, no_headers=no_headers), query)
+    return cmd.run(where.inputs(namespace, output, no_headers=no_headers,
+                                against_cluster=against_cluster), query)
 
 
 @app.command("who-has", cls=KubectlCommand)
@@ -384,6 +411,7 @@ def who_has(
         "-n", "--namespace", metavar="NS", callback=_namespace,
         help="Only this namespace's services (default: all).")] = None,
     all_namespaces: AllNamespaces = False,
+    against_cluster: AgainstCluster = False,
     *,
     where: Where,
 ) -> int:
@@ -400,7 +428,7 @@ def who_has(
     """
     from .commands import whohas as cmd
 
-    return cmd.run(where.inputs(namespace, output, all_namespaces, no_headers), addresses)
+    return cmd.run(where.inputs(namespace, output, all_namespaces, no_headers, against_cluster), addresses)
 
 
 @app.command(cls=KubectlCommand)
@@ -413,6 +441,7 @@ def check(
         "-n", "--namespace", metavar="NS", callback=_namespace,
         help="Only this namespace's services (default: all).")] = None,
     all_namespaces: AllNamespaces = False,
+    against_cluster: AgainstCluster = False,
     *,
     where: Where,
 ) -> int:
@@ -424,11 +453,39 @@ def check(
     Examples:
       kubectl lbip check
       kubectl lbip check -f manifests/ --strict
+      kubectl lbip check --against-cluster -f k8s/
       kubectl lbip check -o json | jq '.findings[] | select(.severity=="error")'
     """
     from .commands import check as cmd
 
-    return cmd.run(where.inputs(namespace, output, all_namespaces, no_headers), strict)
+    return cmd.run(where.inputs(namespace, output, all_namespaces, no_headers, against_cluster), strict)
+
+
+@app.command(cls=KubectlCommand)
+@kubectl_command
+def why(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The LoadBalancer service.")],
+    output: WhyOutput = WhyFormat.table,
+    no_headers: NoHeaders = False,
+    namespace: Namespace = None,
+    *,
+    where: Where,
+) -> int:
+    """Explain one LoadBalancer service end to end: request, MetalLB's answer, findings,
+    pool, advertisements and their nodes, speakers, endpoints; then the first fix.
+
+    Exit 0 when nothing blocks the service, 1 otherwise, 2 when it does not exist or is
+    not a LoadBalancer.
+
+    \b
+    Examples:
+      kubectl lbip why frontend -n shop
+      kubectl lbip why gateway -n payments -o json
+      kubectl lbip why web -n team-a -f dump.yaml
+    """
+    from .commands import why as cmd
+
+    return cmd.run(where.inputs(namespace, output, no_headers=no_headers), name)
 
 
 DryRun = Annotated[DryRunChoice, typer.Option(
@@ -457,6 +514,7 @@ def annotate(
                        help="How long --wait waits, e.g. 30s or 2m.")] = "30s",
     output: AnnotateOutput = AnnotateFormat.yaml,
     namespace: Namespace = None,
+    against_cluster: AgainstCluster = False,
     *,
     where: Where,
 ) -> int:
@@ -479,7 +537,7 @@ def annotate(
                               overwrite=overwrite, clear_spec_ip=clear_spec_ip,
                               dry_run=dry_run.value,
                               wait=wait, timeout=timeout)
-    return cmd.run(where.inputs(namespace, output), req)
+    return cmd.run(where.inputs(namespace, output, against_cluster=against_cluster), req)
 
 
 @app.command(cls=KubectlCommand)
@@ -528,6 +586,45 @@ def migrate(
     req = cmd.MigrateRequest(yes=yes, dry_run=dry_run.value, backup=backup, restore=restore,
                              in_place=in_place, configmap=configmap, force=force)
     return cmd.run(where.inputs(namespace, output, all_namespaces, no_headers), req)
+
+
+@app.command(cls=KubectlCommand)
+@kubectl_command
+def pin(
+    in_place: Annotated[bool, typer.Option("--in-place", help="Rewrite the files, keeping "
+                        "comments, key order, quoting and other documents (all files or none).")] = False,
+    partial: Annotated[bool, typer.Option("--partial", help="When some services cannot be "
+                       "pinned, still write the others (default: write nothing).")] = False,
+    dry_run: DryRun = DryRunChoice.none,
+    output: PinOutput = PinFormat.table,
+    no_headers: NoHeaders = False,
+    namespace: Annotated[Optional[str], typer.Option(
+        "-n", "--namespace", metavar="NS", callback=_namespace,
+        help="The namespace of objects that name none, as 'kubectl apply -n' (default: the "
+        "context's with --against-cluster, else default).")] = None,
+    against_cluster: AgainstCluster = False,
+    *,
+    where: Where,
+) -> int:
+    """Pin an address on every LoadBalancer service of -f that requests none.
+
+    Each gets the first suggestion of 'free --for' with the addresses chosen earlier
+    in the run counted as taken, so no two collide and those that may share (same
+    sharing key, no common port, same backend) share. Services that already request
+    addresses keep them. Exit 1, writing nothing, when a service cannot be pinned
+    (--partial writes the others).
+
+    \b
+    Examples:
+      kubectl lbip pin -f k8s/ --dry-run=client
+      kubectl lbip pin -f k8s/ --in-place
+      kubectl lbip pin --against-cluster -f k8s/ --in-place
+    """
+    from .commands import pin as cmd
+
+    req = cmd.PinRequest(in_place=in_place, dry_run=dry_run.value, partial=partial)
+    return cmd.run(where.inputs(namespace, output, no_headers=no_headers,
+                                against_cluster=against_cluster), req)
 
 
 def main() -> None:

@@ -72,3 +72,12 @@ def ratio(used: int, total: int, with_bar: bool) -> str:
 
 def optional(value: Optional[Any]) -> str:
     return "-" if value in (None, "") else str(value)
+
+
+def advertisements(advs: Optional[dict]) -> str:
+    """{"l2": [...], "bgp": [...]} as "l2:a,b bgp:c"; "none" when none selects; "-"
+    when the input had no advertisement kind."""
+    if advs is None:
+        return "-"
+    parts = [f"{k}:{','.join(v)}" for k, v in advs.items() if v]
+    return " ".join(parts) or "none"

@@ -46,6 +46,9 @@ class AnnotateRequest:
             raise UsageError("--wait waits for MetalLB on a cluster; with -f nothing is written")
         if self.wait and self.dry_run != "none":
             raise UsageError("--wait waits for a write; a dry run writes nothing")
+        if inputs.against_cluster and (self.dry_run == "server" or self.wait):
+            raise UsageError("--against-cluster only reads the cluster and prints the annotated "
+                             "manifest: not with --dry-run=server or --wait")
 
 
 def plan(cluster: Cluster, svc: Service, req: AnnotateRequest) -> Plan:
@@ -94,20 +97,26 @@ def _refuse(err: Refused) -> int:
 
 def run(inputs: Inputs, req: AnnotateRequest) -> int:
     req.validate(inputs)
-    if inputs.offline:
+    if inputs.offline or inputs.against_cluster:
         return _run_offline(inputs, req)
     return _run_live(inputs, req)
 
 
 def _run_offline(inputs: Inputs, req: AnnotateRequest) -> int:
-    cluster = inputs.snapshot(whole_objects=True).to_cluster()
+    snapshot = inputs.snapshot(whole_objects=True)
+    cluster = snapshot.to_cluster()
     svc = find_service(cluster, inputs.default_namespace(), req.name)
+    if inputs.against_cluster and svc.key not in snapshot.planned:
+        raise UsageError(f"service {svc.key} is in the cluster but not in the files (-f); "
+                         "--against-cluster prints the annotated manifest, so annotate a "
+                         "service of the files (or leave out -f to patch the cluster)")
     try:
         result = plan(cluster, svc, req)
     except Refused as err:
         return _refuse(err)
     _warn(result)
-    obj = svc.raw if result.patch is None else patched_object(svc.raw, result.patch)  # type: ignore[arg-type]
+    raw = snapshot.manifests.get(("Service", svc.namespace, svc.name), svc.raw)  # as written
+    obj = raw if result.patch is None else patched_object(raw, result.patch)  # type: ignore[arg-type]
     render.emit(obj, "json" if inputs.output == "json" else "yaml")
     return EXIT_OK
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from ..errors import UsageError
 from ..model import metallb
@@ -25,11 +25,19 @@ class Inputs:
     request_timeout: Optional[float] = None  # seconds; 0: none; None: live.py's default
     stdin: object = None
     metallb_version: Optional[str] = None  # --metallb-version
+    # --against-cluster: the live cluster read as the base, the -f objects laid over it.
+    against_cluster: bool = False
     _client: object = None
 
     @property
     def offline(self) -> bool:
-        return bool(self.filenames)
+        """-f without --against-cluster: nothing may talk to a cluster."""
+        return bool(self.filenames) and not self.against_cluster
+
+    def check_against_cluster(self) -> None:
+        if self.against_cluster and not self.filenames:
+            raise UsageError("--against-cluster lays the manifests of -f over the live cluster: "
+                             "give -f FILE|DIR|-")
 
     def client(self):
         if self.offline:  # a guard: with -f nothing may talk to a cluster
@@ -41,9 +49,14 @@ class Inputs:
             self._client = connect(self.kubeconfig, self.context, **timeout, **self.overrides)
         return self._client
 
-    def snapshot(self, events: bool = False, whole_objects: bool = False) -> Snapshot:
+    def snapshot(self, events: bool = False, whole_objects: bool = False,
+                 network: Union[bool, Tuple[str, ...]] = False,
+                 statuses_of: Optional[Tuple[str, str]] = None) -> Snapshot:
         """The objects a command reads. From files, only the fields the model reads
-        are kept, unless the command prints objects back (``whole_objects``)."""
+        are kept, unless the command prints objects back (``whole_objects``). Live,
+        ``network`` also reads the kinds past allocation (advertisements, nodes, ...;
+        from files they are whatever the files hold), ``statuses_of`` (namespace,
+        name) the speakers' statuses of one service."""
         flagged = self.flagged_release()
         if self.offline:
             from ..snapshot import files
@@ -53,10 +66,20 @@ class Inputs:
             snap.metallb = flagged or Release.newest_assumed(
                 "reading manifests; --metallb-version to choose")
             return snap
+        # past allocation: the kinds asked for, and the speakers' statuses of one service
+        extra = {"network": network or True, "statuses_of": statuses_of} if network or statuses_of else {}
+        if self.against_cluster:
+            return self.overlaid_snapshot(events=events, whole_objects=whole_objects, **extra)
+        return self.live_snapshot(events=events, **extra)
+
+    def live_snapshot(self, events: bool = False, **extra: Any) -> Snapshot:
+        """The live cluster's objects, with the MetalLB release --metallb-version
+        names, else the one the cluster runs."""
+        flagged = self.flagged_release()
         if flagged is None:
-            return self.client().snapshot(events=events)
+            return self.client().snapshot(events=events, **extra)
         # the flag decides: no need to look for the release
-        snap = self.client().snapshot(events=events, metallb_release=False)
+        snap = self.client().snapshot(events=events, metallb_release=False, **extra)
         snap.metallb = flagged
         return snap
 
@@ -70,6 +93,31 @@ class Inputs:
             raise UsageError(f"--metallb-version: {exc}") from None
         label = "v" + self.metallb_version.strip().lstrip("v")
         return Release(version, label, "flag", "--metallb-version")
+
+    def file_objects(self, whole_objects: bool = False):
+        """(file name, object) for every object of -f the model reads, file by file
+        (in a file: pools, services, namespaces, the legacy ConfigMap)."""
+        from ..snapshot import files
+
+        out = []
+        for path in files.expand_paths(self.filenames):
+            snap = files.load([path], stdin=self.stdin or sys.stdin, trimmed=not whole_objects)
+            name = "<stdin>" if path == "-" else path
+            objects = snap.pools + snap.services + snap.namespaces
+            if snap.legacy_configmap is not None:
+                objects.append(snap.legacy_configmap)
+            out += [(name, obj) for obj in objects]
+        return out
+
+    def overlaid_snapshot(self, events: bool = False, whole_objects: bool = False, **extra: Any) -> Snapshot:
+        """--against-cluster: the live cluster with the files' objects laid over it.
+        The files are read first, so a bad file fails before any request."""
+        from ..snapshot.overlay import overlay_snapshot
+
+        self.check_against_cluster()
+        objects = self.file_objects(whole_objects)
+        live = self.live_snapshot(events=events, **extra)
+        return overlay_snapshot(live, objects, self.default_namespace(), keep_objects=whole_objects)
 
     def default_namespace(self) -> str:
         """-n, else the context's namespace (kubectl's rule), else default."""

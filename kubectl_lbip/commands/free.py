@@ -82,9 +82,18 @@ def run(inputs: Inputs, query: FreeQuery) -> int:
         render.note(msg)
 
     pools = [pool_entry(cluster, p) for p in result.pools]
+    origins = {}
+    if snapshot.origins:  # --against-cluster: where each pool (and the --for service) came from
+        from ..snapshot.overlay import origin_fields
+
+        for entry in pools:
+            entry.update(origin_fields(snapshot, "IPAddressPool", entry["namespace"] or "", entry["name"]))
+        if query.for_service:
+            origins["forSource"] = origin_fields(snapshot, "Service", target.namespace, target.name)
     data = {
         "family": family,
         "for": target.key if query.for_service else None,
+        **origins,
         "pools": pools,
         "suggestions": [s.to_dict() for s in result.suggestions],
         "excludedPools": [{"name": p.name, "reason": why} for p, why in result.excluded],
@@ -118,6 +127,8 @@ def _table(data, result, pick, wide: bool) -> None:
         marks = [] if p["autoAssign"] else ["autoAssign=false"]
         if p["restrictions"] and not wide:
             marks.append("restricted")
+        if "source" in p:  # --against-cluster
+            marks.append(f"from {p['file'] or p['source']}")
         row = [p["name"] + (f" ({', '.join(marks)})" if marks else ""),
                "yes" if p["autoAssign"] else "no"]
         for family in (IPV4, IPV6):

@@ -8,7 +8,7 @@ import os
 import re
 import sys
 from dataclasses import replace
-from typing import Any, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .. import render
 from ..errors import UsageError
@@ -72,6 +72,7 @@ def _run_in_place(inputs: Inputs, req: MigrateRequest, cluster: Optional[Cluster
     from ..snapshot.files import expand_paths
 
     rewrites: List[Tuple[str, bytes]] = []
+    originals: Dict[str, bytes] = {}  # what was read: a file changed since is not overwritten
     plans: List[ServicePlan] = []
     for path in expand_paths(inputs.filenames):
         try:
@@ -83,6 +84,7 @@ def _run_in_place(inputs: Inputs, req: MigrateRequest, cluster: Optional[Cluster
         plans += found
         if new_data != data:
             rewrites.append((path, new_data))
+            originals[path] = data
     outcomes = initial(plans)
     nothing_to_do(outcomes, namespace)
     if inputs.output == "table":
@@ -90,7 +92,7 @@ def _run_in_place(inputs: Inputs, req: MigrateRequest, cluster: Optional[Cluster
     if req.dry_run == "client":
         render.note(f"dry run: {len(rewrites)} file(s) would be rewritten")
     else:
-        for path in replace_files(rewrites):
+        for path in replace_files(rewrites, expected=originals):
             render.note(f"rewrote {path}")
     return finish_migrate(outcomes, inputs.output, req.dry_run)
 
@@ -100,8 +102,15 @@ BOM = b"\xef\xbb\xbf"
 
 def _rewrite_file(data: bytes, path: str, namespace: Optional[str],
                   cluster: Optional[Cluster]) -> Tuple[List[ServicePlan], bytes]:
-    """The file's plans and its new bytes: a byte-order mark, CRLF line endings
-    and the presence or absence of a final newline are kept."""
+    """The file's plans and its new bytes (see rewrite_bytes)."""
+    plans: List[ServicePlan] = []
+    return plans, rewrite_bytes(data, path, _migration_edit(namespace, cluster, plans))
+
+
+def rewrite_bytes(data: bytes, path: str, edit: "Edit") -> bytes:
+    """A file's new bytes with ``edit`` applied (see rewrite_text): a byte-order
+    mark, CRLF line endings and the presence or absence of a final newline are
+    kept; the same bytes when nothing changed."""
     bom = BOM if data.startswith(BOM) else b""
     try:
         text = data[len(bom):].decode("utf-8")
@@ -110,31 +119,35 @@ def _rewrite_file(data: bytes, path: str, namespace: Optional[str],
     crlf = "\r\n" in text and text.count("\n") == text.count("\r\n")
     if crlf:
         text = text.replace("\r\n", "\n")
-    plans, new_text = _rewrite(text, path, namespace, cluster)
+    new_text = rewrite_text(text, path, edit)
     if new_text == text:
-        return plans, data
+        return data
     if crlf:
         new_text = new_text.replace("\n", "\r\n")
-    return plans, bom + new_text.encode("utf-8")
+    return bom + new_text.encode("utf-8")
 
 
-def replace_files(rewrites: List[Tuple[str, bytes]]) -> List[str]:
+def replace_files(rewrites: List[Tuple[str, bytes]],
+                  expected: Optional[Dict[str, bytes]] = None) -> List[str]:
     """Replace each file by its new content, atomically and all or none: every new
     content is first written to a temporary file in the file's own folder, flushed,
     fsynced and given the original's mode (and owner, where allowed); only when all
-    are ready is each renamed over its original. A read-only file, a full disk or
-    any other failure while preparing replaces nothing."""
+    are ready is each renamed over its original (a symlink's target: the link stays).
+    A read-only file, a full disk or any other failure while preparing replaces
+    nothing; so does a file whose bytes are no longer ``expected[path]`` (what was
+    read: someone changed it since)."""
     import stat
     import tempfile
 
     prepared: List[Tuple[str, str]] = []
     try:
         for path, data in rewrites:
-            info = os.stat(path)
+            real = os.path.realpath(path)
+            info = os.stat(real)
             if not info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
                 raise UsageError(f"{path} is read-only; no file was rewritten")
-            folder = os.path.dirname(os.path.abspath(path))
-            fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".lbip-tmp",
+            folder = os.path.dirname(real)
+            fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=".lbip-tmp",
                                         dir=folder)
             prepared.append((path, temp))
             with os.fdopen(fd, "wb") as fh:
@@ -156,10 +169,17 @@ def replace_files(rewrites: List[Tuple[str, bytes]]) -> List[str]:
             raise UsageError(f"cannot rewrite {exc.filename or path}: {exc.strerror or exc}; "
                              "no file was rewritten") from None
         raise
+    changed = [p for p, _ in prepared if expected is not None and _current_bytes(p) != expected.get(p)]
+    if changed:
+        for _, temp in prepared:
+            if os.path.exists(temp):
+                os.unlink(temp)
+        raise UsageError(f"{', '.join(changed)} changed on disk since it was read; no file was "
+                         "rewritten. Run the command again")
     done: List[str] = []
     for path, temp in prepared:
         try:
-            os.replace(temp, path)
+            os.replace(temp, os.path.realpath(path))
         except OSError as exc:
             left = [p for p, _ in prepared if p not in done and p != path]
             for _, t in prepared[len(done):]:
@@ -169,9 +189,17 @@ def replace_files(rewrites: List[Tuple[str, bytes]]) -> List[str]:
                              f"{', '.join(done) or 'none'}; not rewritten: "
                              f"{', '.join([path] + left)}") from None
         done.append(path)
-    for folder in sorted({os.path.dirname(os.path.abspath(p)) for p in done}):
+    for folder in sorted({os.path.dirname(os.path.realpath(p)) for p in done}):
         _fsync_folder(folder)
     return done
+
+
+def _current_bytes(path: str) -> Optional[bytes]:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None  # gone or unreadable: changed
 
 
 def _fsync_folder(folder: str) -> None:
@@ -187,8 +215,33 @@ def _fsync_folder(folder: str) -> None:
         os.close(fd)
 
 
-def _rewrite(text: str, path: str, namespace: Optional[str],
-             cluster: Optional[Cluster]) -> Tuple[List[ServicePlan], str]:
+def _migration_edit(namespace: Optional[str], cluster: Optional[Cluster], plans: List[ServicePlan]) -> "Edit":
+    """migrate's edit for rewrite_text: plans on plain data (collected in ``plans``),
+    then applies them on the round-trip tree."""
+
+    def edit(tree: Any, first: bool) -> bool:
+        if first:
+            found = _migrate_tree(tree, namespace, cluster)
+            plans.extend(found)
+            return any(p.needs_patch for p in found)
+        return _apply_migration(tree, namespace, plans)
+
+    return edit
+
+
+Edit = Callable[[Any, bool], bool]
+
+
+def rewrite_text(text: str, path: str, edit: Edit) -> str:
+    """A manifest file's text with ``edit`` applied to each document, keeping what
+    it does not change byte for byte (shared by migrate and pin).
+
+    ``edit(tree, first)`` changes a document's data in place and says whether it
+    changed anything. It is called once per document with ``first`` true (on plain
+    data: for a YAML document only to decide; for JSON, the data written back),
+    then, for a YAML document it changed, once more on ruamel's round-trip tree,
+    which is written back with its comments, key order, quoting and indentation
+    (unless that call says it changed nothing)."""
     if text.lstrip().startswith(("{", "[")):
         try:
             data = json.loads(text)
@@ -197,17 +250,11 @@ def _rewrite(text: str, path: str, namespace: Optional[str],
         except RecursionError:
             raise UsageError(f"{path}: nested too deeply to read") from None
         else:
-            found = _migrate_tree(data, namespace, cluster)
-            if not any(p.needs_patch for p in found):
-                return found, text
-            return found, _dump_json_like(data, text)
-    plans: List[ServicePlan] = []
-    chunks = []
-    for chunk in split_yaml_documents(text):
-        found, chunk = _rewrite_yaml_document(chunk, path, namespace, cluster)
-        plans += found
-        chunks.append(chunk)
-    return plans, "".join(chunks)
+            if not edit(data, True):
+                return text
+            return _dump_json_like(data, text)
+    return "".join(_rewrite_yaml_document(chunk, path, edit)
+                   for chunk in split_yaml_documents(text))
 
 
 def _dump_json_like(data: Any, original: str) -> str:
@@ -233,19 +280,17 @@ def split_yaml_documents(text: str) -> List[str]:
     return [text[a:b] for a, b in zip(bounds, bounds[1:])]
 
 
-def _rewrite_yaml_document(chunk: str, path: str, namespace: Optional[str],
-                           cluster: Optional[Cluster]) -> Tuple[List[ServicePlan], str]:
-    """A document changes only where a Service needs it; the ones that do not are
-    returned byte for byte."""
+def _rewrite_yaml_document(chunk: str, path: str, edit: Edit) -> str:
+    """A document changes only where ``edit`` changes it; the others are returned
+    byte for byte."""
     import yaml
 
-    try:
-        plain = yaml.safe_load(chunk)
+    try:  # libyaml's loader where PyYAML was built with it: the same answers, faster
+        plain = yaml.load(chunk, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise UsageError(f"{path}: not valid YAML: {exc}") from None
-    plans = _migrate_tree(plain, namespace, cluster)
-    if not any(p.needs_patch for p in plans):
-        return plans, chunk
+    if not edit(plain, True):
+        return chunk
     header, body = "", chunk
     if chunk.startswith("---"):
         end = chunk.find("\n") + 1 or len(chunk)
@@ -253,23 +298,36 @@ def _rewrite_yaml_document(chunk: str, path: str, namespace: Optional[str],
         if not _BARE_START.match(header):
             raise UsageError(f"{path}: a document starts with content on its '---' line; "
                              "--in-place cannot keep it: move the content to the next line")
-    new_body = _ruamel_migrate(body, namespace, plans)
-    return plans, chunk if new_body is None else header + new_body
+    new_body = _ruamel_edit(body, edit)
+    return chunk if new_body is None else header + new_body
 
 
-def _ruamel_migrate(body: str, namespace: Optional[str], plans: List[ServicePlan]) -> Optional[str]:
+def _ruamel_edit(body: str, edit: Edit) -> Optional[str]:
     """Round-trip the document with ruamel.yaml: comments, key order, quoting and
-    the file's indentation stay as they were."""
+    the file's indentation stay as they were; None when ``edit`` changed nothing."""
     import io
 
     from ruamel.yaml import YAML
 
     ruamel = YAML()  # round-trip mode
     ruamel.preserve_quotes = True
+    # `ports: [{port: 80}]` stays so (ruamel writes `[port: 80]` otherwise)
+    ruamel.brace_single_entry_mapping_in_flow_sequence = True
     ruamel.width = 2 ** 30  # never re-wrap long values (last-applied-configuration)
     mapping, sequence, offset = guess_indent(body)
     ruamel.indent(mapping=mapping, sequence=sequence, offset=offset)
     data = ruamel.load(body)
+    if not edit(data, False):
+        return None
+    out = io.StringIO()
+    ruamel.dump(data, out)
+    trailing = body[len(body.rstrip("\r\n")):]
+    return out.getvalue().rstrip("\r\n") + trailing
+
+
+def _apply_migration(data: Any, namespace: Optional[str], plans: List[ServicePlan]) -> bool:
+    """Migrate the Services of a round-trip tree; a change inside an alias or merge
+    key becomes a conflict of its plan. Whether anything was applied."""
     applied = 0
     for obj in service_objects(data):
         plan = plan_service(Service.from_object(obj))
@@ -281,12 +339,7 @@ def _ruamel_migrate(body: str, namespace: Optional[str], plans: List[ServicePlan
             continue
         apply_in_place(obj, plan)
         applied += 1
-    if not applied:
-        return None
-    out = io.StringIO()
-    ruamel.dump(data, out)
-    trailing = body[len(body.rstrip("\r\n")):]
-    return out.getvalue().rstrip("\r\n") + trailing
+    return bool(applied)
 
 
 def _shared_places(obj: Any, plan: ServicePlan) -> List[str]:

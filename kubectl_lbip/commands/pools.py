@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import render
 from ..errors import EXIT_OK
+from ..model import announce
 from ..model.addresses import IPV4, IPV6
 from ..model.usage import family_counts
 from .common import Inputs, legacy_note, release_dict, release_line
@@ -23,13 +24,25 @@ def pool_rows(cluster):
             "valid": pool.valid,
             "errors": list(pool.errors),
             **family_counts(cluster, pool),
+            "advertisements": announce.advertisement_names(cluster.network, pool),
+            "metallbStatus": announce.status_counters(pool),
         }
         rows.append(entry)
     return rows
 
 
+def status_text(status, family: str) -> str:
+    """MetalLB's assigned/available for one family, from the pool's status."""
+    if status is None:
+        return "-"
+    suffix = "IPv4" if family == IPV4 else "IPv6"
+    return f"{status['assigned' + suffix]}/{status['available' + suffix]}"
+
+
 def run(inputs: Inputs) -> int:
-    snapshot = inputs.snapshot()
+    # the advertisements selecting each pool: for -o wide, json and yaml
+    snapshot = inputs.snapshot(network=(announce.L2ADV, announce.BGPADV)
+                               if inputs.output in ("wide", "json", "yaml") else False)
     cluster = snapshot.take_cluster()
     rows = pool_rows(cluster)
     if (msg := legacy_note(snapshot)):
@@ -49,7 +62,8 @@ def run(inputs: Inputs) -> int:
     headers = ["name", "namespace", "addresses", "autoAssign", "avoidBuggyIPs", "restrictions",
                "ipv4 used/total", "ipv6 used/total"]
     if wide:
-        headers += ["ipv4 free", "ipv6 free", "valid"]
+        headers += ["ipv4 free", "ipv6 free", "metallb ipv4",
+                    "metallb ipv6", "advertisements", "valid"]
     table = []
     for r in rows:
         line = [r["name"], r["namespace"] or "-", ",".join(r["addresses"]) or "-",
@@ -59,6 +73,8 @@ def run(inputs: Inputs) -> int:
                 render.ratio(r[IPV6]["used"], r[IPV6]["total"], True)]
         if wide:
             line += [str(r[IPV4]["free"]), str(r[IPV6]["free"]),
+                     status_text(r["metallbStatus"], IPV4), status_text(r["metallbStatus"], IPV6),
+                     render.advertisements(r["advertisements"]),
                      "yes" if r["valid"] else "no: " + "; ".join(r["errors"])]
         table.append(line)
     render.out(render.table(table, headers))

@@ -6,6 +6,7 @@ from typing import List, Optional, Sequence
 
 from .. import render
 from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
+from ..model import announce
 from ..model.addresses import AddressError, Interval, parse_network, to_text
 from ..model.cluster import Cluster
 from ..model.rules import sharing_conflict
@@ -56,6 +57,7 @@ def describe(cluster: Cluster, family: str, value: int, namespace: Optional[str]
     pool = cluster.pool_at(family, value)
     allocatable = pool is not None and pool.allocatable(family, value)
     return {"ip": to_text(family, value), "pool": pool.name if pool else None,
+            "advertisements": announce.advertisement_names(cluster.network, pool),
             "free": allocatable and not holders and not others, "holders": list(holders.values()),
             "conflict": bool(reasons), "conflictReasons": reasons}
 
@@ -76,10 +78,18 @@ def answer(cluster: Cluster, queries: Sequence[Interval],
 
 def run(inputs: Inputs, texts: Sequence[str]) -> int:
     queries = parse_queries(texts)  # bad input fails before any cluster access
-    cluster = inputs.snapshot().take_cluster()
+    snapshot = inputs.snapshot(network=(announce.L2ADV, announce.BGPADV))
+    cluster = snapshot.take_cluster()
     namespace = inputs.namespace_filter()
     note_empty_namespace(cluster, namespace)
     results = answer(cluster, queries, namespace)
+    overlaid = bool(snapshot.origins)  # --against-cluster: where each holder came from
+    if overlaid:
+        from ..snapshot.overlay import origin_fields
+
+        for r in results:
+            for h in r["holders"]:
+                h.update(origin_fields(snapshot, "Service", h["namespace"], h["name"]))
     code = EXIT_OK if any(r["holders"] for r in results) else EXIT_NEGATIVE
     if inputs.output in ("json", "yaml"):
         render.emit(results, inputs.output)
@@ -90,17 +100,19 @@ def run(inputs: Inputs, texts: Sequence[str]) -> int:
         return code
     rows = []
     for r in results:
-        first = [r["ip"], r["pool"] or "(no pool)", "yes" if r["free"] else "no"]
+        first = [r["ip"], r["pool"] or "(no pool)", render.advertisements(r["advertisements"]),
+                 "yes" if r["free"] else "no"]
         if not r["holders"]:
-            rows.append(first + ["-", "-", "-", "-", ""])
+            rows.append(first + ["-", "-", "-", "-", ""] + (["-"] if overlaid else []))
         for i, h in enumerate(r["holders"]):
-            lead = first if i == 0 else ["", "", ""]
+            lead = first if i == 0 else ["", "", "", ""]
             rows.append(lead + [f"{h['namespace']}/{h['name']}", ",".join(h["how"]),
                                 h["sharingKey"] or "-", ",".join(h["ports"]) or "-",
-                                "CONFLICT" if r["conflict"] and i == 0 else ""])
+                                "CONFLICT" if r["conflict"] and i == 0 else ""]
+                        + ([h["file"] or h["source"]] if overlaid else []))
     if rows:
-        render.out(render.table(rows, ["ip", "pool", "free", "service", "how", "sharing key",
-                                       "ports", "conflict"]))
+        render.out(render.table(rows, ["ip", "pool", "announced by", "free", "service", "how", "sharing key",
+                                       "ports", "conflict"] + (["from"] if overlaid else [])))
     else:
         render.note("no held or requested address in " + ", ".join(texts))
     for r in results:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 
 from .addresses import Address, family_of
 from .metallb import NEWEST, Version
@@ -23,10 +23,19 @@ class Cluster:
     allocation_failures: Dict[str, str] = field(default_factory=dict)
     legacy_config: bool = False
     live: bool = False
+    # Keys of services from manifests laid over a live cluster (--against-cluster):
+    # not applied yet, so what they hold and request is an intention, not a fact.
+    planned: FrozenSet[str] = frozenset()
+    # Past allocation: advertisements, nodes, ... (a model.announce.Network, which
+    # imports this module: not named here, so that the import graph has no cycle), or None
+    network: Optional[Any] = None
     # The MetalLB release whose rules apply (metallb.py has where they differ).
     metallb: Version = NEWEST
 
     def __post_init__(self) -> None:
+        for svc in self.services:  # manifests laid over the cluster are intentions
+            if svc.key in self.planned:
+                svc.observed = False
         self.index = UsageIndex(self.services)
         self._by_name = {p.name: p for p in self.pools}
         self._services = {s.key: s for s in self.services}
@@ -38,6 +47,21 @@ class Cluster:
         for entries in self._starts.values():
             entries.sort(key=lambda e: (e[0], e[1]))
         self._firsts = {f: [e[0] for e in entries] for f, entries in self._starts.items()}
+
+    def observed(self, svc: Service) -> bool:
+        """Whether what a service holds is MetalLB's own answer: on a live cluster,
+        for a service that is not from the manifests laid over it."""
+        return svc.observed and svc.key not in self.planned
+
+    def add_service(self, svc: Service) -> None:
+        """Count one more service (or a changed copy of one, same key) as holding
+        and requesting what it does: for plans that decide one service after
+        another (model/pin.py), without building the index again. A plan's copy is an
+        intention: its request claims the address."""
+        svc.observed = False
+        self.services.append(svc)
+        self._services[svc.key] = svc
+        self.index.add(svc)
 
     def pool(self, name: str) -> Optional[Pool]:
         return self._by_name.get(name)

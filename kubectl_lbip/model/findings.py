@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from . import rules
+from . import announce, rules
 from .cluster import Cluster
 from .rules import Finding
 from .suggest import full_pool_failure
@@ -24,6 +24,8 @@ def findings_for(cluster: Cluster, namespace: Optional[str] = None) -> List[Find
     found += rules.check_dual_stack_pools(cluster)
     found += rules.check_capacity(cluster)
     found += rules.check_full_pools(cluster, full_pool_failure)
+    if cluster.network is not None:  # past allocation: advertisements, nodes, MetalLB's status
+        found += announce.check_network(cluster, cluster.network)
     if namespace:
         found = [f for f in found if f.kind != "Service" or f.namespace == namespace]
     return rules.sort_findings(found)

@@ -53,6 +53,23 @@ class UsageIndex:
             if any(u.how == ASSIGNED for u in uses):
                 self._held_sorted[family].append(value)
 
+    def add(self, svc: Service) -> None:
+        """Index one more service's uses (a plan's choice, one at a time)."""
+        if not svc.is_load_balancer:
+            return
+        uses = [(a, ASSIGNED) for a in svc.held()]
+        uses += [(a, r.how) for r in svc.requests() for a in r.addresses]
+        for addr, how in uses:
+            key = (family_of(addr), int(addr))
+            was_claimed = any(u.claims for u in self._uses.get(key, ()))
+            was_held = any(u.how == ASSIGNED for u in self._uses.get(key, ()))
+            use = Use(svc, how)
+            self._uses[key].append(use)
+            if use.claims and not was_claimed:
+                bisect.insort(self._claimed_sorted[key[0]], key[1])
+            if how == ASSIGNED and not was_held:
+                bisect.insort(self._held_sorted[key[0]], key[1])
+
     def uses(self, family: str, value: int) -> List[Use]:
         return self._uses.get((family, value), [])
 

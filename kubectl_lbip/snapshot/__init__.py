@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Type
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple, Type
 
 from ..errors import InputError, LbipError, UsageError
 from ..model.cluster import Cluster
@@ -16,6 +16,7 @@ from ..model.pools import pool_from_object, pools_from_legacy_config
 from ..model.selectors import labels_of
 from ..model.services import Service
 from . import shape
+from .network import check_shape, kind_of
 
 LEGACY_CONFIGMAP = ("metallb-system", "config")
 
@@ -58,6 +59,21 @@ class Snapshot:
     live: bool = False
     # Whether the model's services keep their object (to print it back changed).
     keep_objects: bool = True
+    # --against-cluster (overlay.py): where each object came from, by (kind,
+    # namespace, name), and the services that come from the files (not applied yet).
+    origins: Dict[Tuple[str, str, str], Any] = field(default_factory=dict)
+    planned: Set[str] = field(default_factory=set)
+    # ... and each file object as written (no live status, no namespace filled in).
+    manifests: Dict[Tuple[str, str, str], Dict[str, Any]] = field(default_factory=dict)
+
+    def origin(self, kind: str, namespace: str, name: str) -> Any:
+        """Where an object came from (an overlay.Origin), or None outside --against-cluster."""
+        return self.origins.get((kind, namespace, name))
+    # Past allocation (snapshot/network.py): objects by kind; the kinds that were read
+    # (None: from files, where a kind is known when it has an object); notes for stderr.
+    network_objects: Dict[str, List[Dict[str, Any]]] = field(default_factory=dict)
+    network_present: Optional[FrozenSet[str]] = None
+    network_notes: List[str] = field(default_factory=list)
     # Which MetalLB runs (live: found by LiveClient; otherwise set by the command).
     metallb: Optional[Release] = None
 
@@ -111,9 +127,22 @@ class Snapshot:
             services.append(Service.from_object(obj, self.keep_objects, True if self.live else None))
             if release:
                 objects[i] = None  # freed now, not after the whole list is built
+        network = self.network(services)
+        if release:
+            self.network_objects = {}
         return Cluster(pools, services, ns_labels, dict(self.allocation_failures),
                        legacy_config=self.uses_legacy_config, live=self.live,
-                       metallb=self.metallb.version if self.metallb else NEWEST)
+                       planned=frozenset(self.planned),
+                       metallb=self.metallb.version if self.metallb else NEWEST, network=network)
+
+    def network(self, services):
+        """What the rules past allocation read (model.announce.Network)."""
+        from . import network
+
+        present = self.network_present
+        if present is None:
+            present = network.present_in(self.network_objects)
+        return network.build(self.network_objects, present, self.pools, services, self.source)
 
 
 def legacy_config(configmap: Dict[str, Any], source: str = "",
@@ -157,7 +186,7 @@ def role_of(obj: Any) -> Optional[str]:
         return NAMESPACE
     if kind == "ConfigMap" and is_legacy_configmap(obj):
         return LEGACY
-    return None
+    return kind_of(obj)  # a kind read past allocation (its name is its role), or None
 
 
 def is_legacy_configmap(obj: Dict[str, Any]) -> bool:
@@ -174,8 +203,10 @@ def checked_role(obj: Any, where: str, error: Type[LbipError] = InputError) -> O
     """What an object is to the plugin (role_of), after its shape is checked: every
     object a snapshot keeps, from a file or the API, passes here first."""
     role = role_of(obj)
-    if role is not None:
+    if role in _SCHEMAS:
         shape.check(obj, _SCHEMAS[role], where, error)
+    elif role is not None:  # a kind read past allocation (snapshot/network.py)
+        check_shape(obj, where, error)
     if role == LEGACY:
         legacy_config(obj, where, error)
     return role

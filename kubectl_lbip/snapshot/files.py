@@ -173,6 +173,8 @@ def classify(objects: Iterable[Dict[str, Any]], snapshot: Snapshot) -> Snapshot:
             snapshot.namespaces.append(obj)
         elif role == LEGACY:
             snapshot.legacy_configmap = obj
+        elif role is not None:  # a kind read past allocation
+            snapshot.network_objects.setdefault(role, []).append(obj)
     return snapshot
 
 

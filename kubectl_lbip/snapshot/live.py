@@ -47,6 +47,10 @@ NAMESPACES_PATH = "/api/v1/namespaces"
 EVENTS_PATH = "/api/v1/events"
 METALLB_GROUP_PATH = "/apis/metallb.io/v1beta1"
 DEPLOYMENTS_PATH = "/apis/apps/v1/namespaces/{}/deployments"
+METALLB = "/apis/metallb.io/v1beta1/"
+# Up to this many Local-policy services, their EndpointSlices are read one service
+# at a time (by label); beyond, all EndpointSlices are listed once, page by page.
+PER_SERVICE_SLICES = 20
 
 _RESOURCE_NAMES = {
     POOLS_PATH: "ipaddresspools.metallb.io",
@@ -252,7 +256,8 @@ class LiveClient:
         page = self.request("GET", path, [("fieldSelector", selector)])
         return [e for e in self._page_items(page, path, 0)]
 
-    def snapshot(self, events: bool = False, metallb_release: bool = True) -> Snapshot:
+    def snapshot(self, events: bool = False, metallb_release: bool = True, network: Any = False,
+                 statuses_of: Optional[Tuple[str, str]] = None) -> Snapshot:
         snap = Snapshot(source=f"cluster {self.server} (context {self.context or 'in-cluster'})",
                         live=True, keep_objects=False)
         try:
@@ -268,6 +273,8 @@ class LiveClient:
         if metallb_release:
             snap.metallb = self.metallb_release(snap.pools_namespace,
                                                 legacy=snap.uses_legacy_config)
+        if network:
+            self.read_network(snap, statuses_of, None if network is True else tuple(network))
         return snap
 
     def metallb_release(self, namespace: str, legacy: bool = False) -> metallb.Release:
@@ -315,6 +322,81 @@ class LiveClient:
                  ", ".join(sorted(n for n in names if "/" not in n)))
         return metallb.Release(version, label, "crds", "from the metallb.io CRDs served")
 
+    def read_network(self, snap: Snapshot, statuses_of: Optional[Tuple[str, str]] = None,
+                     kinds: Optional[Tuple[str, ...]] = None) -> None:
+        """The kinds read past allocation. A kind the API does not serve (404) is absent
+        (said with -v), one the identity may not list (403) is absent with a note;
+        EndpointSlices only for the Local-policy LoadBalancer services; the speakers'
+        statuses only for one service (``statuses_of``: namespace, name); ``kinds``
+        limits what is read (the others are absent)."""
+        from ..model import announce as an
+        from . import network as net
+
+        present = set()
+
+        def read(kind: str, paths: List[str], query: Optional[List[Tuple[str, str]]] = None,
+                 keep: Callable[[dict], bool] = lambda obj: True) -> None:
+            if kinds is not None and kind not in kinds:
+                return
+            for path in paths:
+                api = _api_of(path)
+
+                def typed(obj: dict, api: str = api) -> dict:  # list items carry no kind
+                    return net.trim(dict(obj, kind=kind, apiVersion=obj.get("apiVersion") or api))
+
+                try:
+                    items = self.list_all(path, typed, query)
+                except NotFound:
+                    log.info("%s is not served (%s): not checked", kind, path)
+                    continue
+                except AccessError as exc:
+                    snap.network_notes.append(f"note: {kind} not checked: {exc}")
+                    return
+                for i, obj in enumerate(items, start=1):  # core kinds' items carry no kind
+                    net.check_shape(obj, f"GET {path}: item {i}", ResponseError)
+                snap.network_objects[kind] = [o for o in items if keep(o)]
+                present.add(kind)
+                return
+
+        read(an.L2ADV, [METALLB + "l2advertisements"])
+        read(an.BGPADV, [METALLB + "bgpadvertisements"])
+        read(an.CONFIGSTATE, [METALLB + "configurationstates"])
+        read(an.NODE, ["/api/v1/nodes"])
+        read(an.SERVICECIDR, ["/apis/networking.k8s.io/v1/servicecidrs",
+                              "/apis/networking.k8s.io/v1beta1/servicecidrs"])
+        local = [s for s in snap.services if _local_lb(s)]
+        if kinds is not None and an.ENDPOINTSLICE not in kinds:
+            pass
+        elif len(local) <= PER_SERVICE_SLICES:
+            objects: List[dict] = []
+            ok = True
+            for svc in local:
+                meta = svc.get("metadata") or {}
+                ns, name = meta.get("namespace") or "default", meta.get("name") or ""
+                read(an.ENDPOINTSLICE, [f"/apis/discovery.k8s.io/v1/namespaces/{segment(ns)}/endpointslices"],
+                     [("labelSelector", f"{net.SERVICE_NAME_LABEL}={name}")])
+                if an.ENDPOINTSLICE not in present:
+                    ok = False
+                    break
+                objects += snap.network_objects.pop(an.ENDPOINTSLICE)
+                present.discard(an.ENDPOINTSLICE)
+            if ok:
+                snap.network_objects[an.ENDPOINTSLICE] = objects
+                present.add(an.ENDPOINTSLICE)
+        else:
+            keys = {f"{(s.get('metadata') or {}).get('namespace') or 'default'}/"
+                    f"{(s.get('metadata') or {}).get('name')}" for s in local}
+            read(an.ENDPOINTSLICE, ["/apis/discovery.k8s.io/v1/endpointslices"],
+                 keep=lambda o: f"{(o.get('metadata') or {}).get('namespace') or 'default'}/"
+                 f"{((o.get('metadata') or {}).get('labels') or {}).get(net.SERVICE_NAME_LABEL)}" in keys)
+        if statuses_of is not None:
+            ns, name = statuses_of
+            selector = [("labelSelector", f"metallb.io/service-namespace={ns},"
+                                          f"metallb.io/service-name={name}")]
+            read(an.L2STATUS, [METALLB + "servicel2statuses"], selector)
+            read(an.BGPSTATUS, [METALLB + "servicebgpstatuses"], selector)
+        snap.network_present = frozenset(present)
+
     def _legacy_configmap(self) -> Dict[str, Any]:
         ns, name = LEGACY_CONFIGMAP
         path = f"/api/v1/namespaces/{segment(ns)}/configmaps/{segment(name)}"
@@ -349,6 +431,18 @@ class LiveClient:
         query = [("dryRun", "All")] if dry_run else []
         return self.request("PATCH", service_path(namespace, name), query,
                             body=patch, content_type="application/merge-patch+json")
+
+
+def _local_lb(svc: Dict[str, Any]) -> bool:
+    spec = svc.get("spec") or {}
+    return (spec.get("type") == "LoadBalancer" and not spec.get("loadBalancerClass")
+            and spec.get("externalTrafficPolicy") == "Local")
+
+
+def _api_of(path: str) -> str:
+    """The apiVersion of a list path (list items carry no kind or apiVersion)."""
+    parts = path.strip("/").split("/")
+    return "v1" if parts[0] == "api" else f"{parts[1]}/{parts[2]}"
 
 
 class _DeadlinePassed(Exception):
@@ -395,7 +489,9 @@ def _status_message(exc) -> str:
 def _is_collection(path: str) -> bool:
     parts = path.strip("/").split("/")
     return parts[-1] in ("services", "ipaddresspools", "namespaces", "events", "configmaps",
-                         "deployments")
+                         "deployments", "l2advertisements", "bgpadvertisements", "configurationstates",
+                         "nodes", "servicecidrs", "endpointslices", "servicel2statuses",
+                         "servicebgpstatuses")
 
 
 def _resource_of(path: str) -> str:
@@ -410,6 +506,8 @@ def _resource_of(path: str) -> str:
         return "configmaps"
     if parts[-1] == "deployments":
         return "deployments.apps"
+    if _is_collection(base):  # kubectl's spelling: resource.group (core: resource)
+        return parts[-1] if parts[0] == "api" else f"{parts[-1]}.{parts[1]}"
     return base
 
 

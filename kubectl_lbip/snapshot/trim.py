@@ -75,4 +75,8 @@ def trim_object(obj: Any) -> Optional[Dict[str, Any]]:
         return trim_namespace(obj)
     if role == LEGACY:
         return obj
+    if role is not None:  # a kind read past allocation
+        from .network import trim
+
+        return trim(obj)
     return None

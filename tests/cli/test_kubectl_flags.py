@@ -296,7 +296,8 @@ def test_parse_duration(text, seconds):
 
 def test_empty_namespace_with_files_is_never_silent():
     r = run(["check", "-f", EXAMPLE, "-n", "nosuch"])
-    assert r.exit_code == 0
+    # pool findings are shown whatever -n says: the example's pool team-a is advertised by nothing
+    assert r.exit_code == 1 and "pool-not-advertised" in r.stdout
     assert "No resources found in nosuch namespace." in r.stderr
     assert "no LoadBalancer service was checked in namespace nosuch" in r.stderr
     assert run(["check", "-f", EXAMPLE, "-n", "nosuch", "--strict"]).exit_code == 1

@@ -235,6 +235,8 @@ def test_check_example_findings_as_readme_shows():
     assert r.exit_code == 1
     got = [(f["severity"], f["code"], f["namespace"], f["name"]) for f in json.loads(r.stdout)["findings"]]
     assert got == [
+        ("error", "pool-not-advertised", "metallb-system", "team-a"),
+        ("error", "local-policy-no-announcer", "monitoring", "grafana"),
         ("error", "split-pool-dual-stack", "payments", "gateway"),
         ("warning", "deprecated-loadbalancerip", "legacy", "dns"),
         ("warning", "deprecated-annotation", "monitoring", "grafana"),
@@ -255,4 +257,6 @@ def test_check_strict_and_clean(tmp_path):
 
 def test_check_namespace_filter():
     data = json.loads(run("check", "-f", EXAMPLE, "-n", "legacy", "-o", "json").stdout)
-    assert {f["namespace"] for f in data["findings"]} == {"legacy"}
+    assert {f["namespace"] for f in data["findings"] if f["kind"] == "Service"} == {"legacy"}
+    # pool findings are always shown
+    assert {f["kind"] for f in data["findings"]} == {"Service", "IPAddressPool"}

@@ -42,7 +42,7 @@ EXAMPLES = examples()
 
 def test_readme_has_examples_for_every_command():
     commands = {shlex.split(cmd)[0] for cmd, _, _ in EXAMPLES}
-    assert {"pools", "free", "who-has", "annotate", "check", "migrate"} <= commands
+    assert {"pools", "free", "who-has", "annotate", "check", "migrate", "why", "pin"} <= commands
 
 
 @pytest.mark.parametrize("command,expected,code", EXAMPLES, ids=[e[0] for e in EXAMPLES])

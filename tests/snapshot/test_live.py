@@ -477,10 +477,15 @@ def invoke_verbose(runner: CliRunner, args):
         return runner.invoke(app, args)
 
 
+NOT_SERVED = re.compile(r"^I \w+ is not served \(/\S*\): not checked$")
+
+
 def _log_lines(stderr: str):
-    """-v's request lines (the notes about the MetalLB release aside)."""
+    """-v's request lines (the notes about the MetalLB release, and the kinds the API
+    does not serve, aside)."""
     return [LOG_LINE.match(line) for line in stderr.splitlines()
-            if line.startswith("I ") and not line.startswith("I MetalLB release: ")]
+            if line.startswith("I ") and not line.startswith("I MetalLB release: ")
+            and not NOT_SERVED.match(line)]
 
 
 def _log_notes(stderr: str):
@@ -528,7 +533,9 @@ def test_verbose_in_a_real_process(fake, secret_kubeconfig):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     lines = _log_lines(proc.stderr)
-    assert all(lines) and len(lines) == len(fake.requests) == 4
+    # ... then the advertisements (not served by this API: said with -v)
+    assert all(lines) and len(lines) == len(fake.requests) == 6
+    assert "I L2Advertisement is not served" in proc.stderr
     assert SECRET not in proc.stderr + proc.stdout
     assert "shop/web" in proc.stdout
 

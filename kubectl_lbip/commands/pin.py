@@ -1,0 +1,231 @@
+"""kubectl lbip pin -f DIR: give every LoadBalancer service of a folder of manifests
+that requests no address its own metallb.io/loadBalancerIPs, in one run with no
+collision (model/pin.py decides), and print the pinned manifests or rewrite the
+files in place (keeping comments, key order, quoting and the other documents)."""
+
+from __future__ import annotations
+
+import copy
+import sys
+from dataclasses import dataclass
+from typing import Any, Dict, List, Tuple
+
+from .. import render
+from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
+from ..model.migrate import service_objects
+from ..model.pin import FAILED, KEPT, PINNED, PinDecision, apply_pin, pin_batch
+from ..model.services import Service
+from ..snapshot import SERVICE, Snapshot, role_of
+from ..snapshot.overlay import with_namespace
+from .common import Inputs, legacy_note
+from .writes import check_dry_run
+
+
+@dataclass
+class PinRequest:
+    in_place: bool = False
+    dry_run: str = "none"
+    partial: bool = False
+
+
+@dataclass
+class Source:
+    """One file of -f as read: its bytes (to rewrite) and its documents."""
+
+    name: str
+    data: bytes
+    documents: List[Any]  # files.Document
+
+
+def check_options(inputs: Inputs, req: PinRequest) -> None:
+    check_dry_run(req.dry_run)
+    if not inputs.filenames:
+        raise UsageError(
+            "pin writes requests into manifests: give -f FILE|DIR (to pin one "
+            "service on the cluster, use 'kubectl lbip annotate NAME --auto')"
+        )
+    if req.dry_run == "server":
+        raise UsageError("--dry-run=server needs a write to the cluster; pin writes files: use --dry-run=client")
+    if req.in_place and "-" in inputs.filenames:
+        raise UsageError("--in-place cannot rewrite standard input")
+
+
+def read_sources(inputs: Inputs) -> List[Source]:
+    """Each file read once, as bytes: the plan is made from what is rewritten, and a
+    file changed on disk since is not overwritten."""
+    from ..snapshot.files import expand_paths, parse_text, read_text
+
+    sources = []
+    for path in expand_paths(inputs.filenames):
+        if path == "-":
+            text = read_text(path, inputs.stdin)
+            sources.append(Source("<stdin>", text.encode("utf-8"), parse_text(text, "<stdin>")))
+            continue
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"cannot read {path}: not UTF-8 text ({exc})") from None
+        sources.append(Source(path, data, parse_text(text, path)))
+    return sources
+
+
+def file_objects(sources: List[Source]) -> List[Tuple[str, Dict[str, Any]]]:
+    from ..snapshot.files import iter_objects
+
+    return [
+        (src.name, obj)
+        for src in sources
+        for doc in src.documents
+        for obj in iter_objects(doc.obj, f"{doc.path}: document {doc.index}")
+    ]
+
+
+def service_key(obj, default_namespace: str) -> str:
+    meta = obj.get("metadata") or {}
+    return f"{meta.get('namespace') or default_namespace}/{meta.get('name') or ''}"
+
+
+def run(inputs: Inputs, req: PinRequest) -> int:
+    check_options(inputs, req)
+    sources = read_sources(inputs)
+    objects = file_objects(sources)
+    # where an object without a namespace lands: -n, else the context's (kubectl apply's
+    # rule), else (offline) default
+    namespace = inputs.default_namespace()
+    objects = [(name, with_namespace(obj, namespace)) for name, obj in objects]
+    if inputs.against_cluster:
+        from ..snapshot.overlay import overlay_snapshot
+
+        snapshot = overlay_snapshot(inputs.live_snapshot(), objects, namespace)
+    else:
+        from ..snapshot.files import classify
+
+        snapshot = classify((obj for _, obj in objects), Snapshot(source="files: " + ", ".join(inputs.filenames)))
+        snapshot.metallb = inputs.flagged_release()  # --metallb-version; else the newest
+    if msg := legacy_note(snapshot):
+        render.note(msg)
+    cluster = snapshot.to_cluster()
+    if not cluster.pools:
+        where = "on the cluster or in the files" if inputs.against_cluster else "in the files"
+        hint = "" if inputs.against_cluster else " (add the pools' manifests with -f, or use --against-cluster)"
+        raise UsageError(f"no IPAddressPool {where}{hint}: nothing to pin from")
+
+    files_of: Dict[str, str] = {}
+    targets: List[Service] = []
+    for name, obj in objects:
+        if role_of(obj) != SERVICE:
+            continue
+        key = service_key(obj, namespace)
+        svc = cluster.service(*key.split("/", 1))
+        if key in files_of:
+            render.note(
+                f"warning: service {key} is in {files_of[key]} and in {name}: the later "
+                "one is what applies, and both get its pin"
+            )
+            continue
+        if svc is None:
+            continue
+        files_of[key] = name
+        targets.append(svc)
+    decisions = pin_batch(cluster, targets)
+    failed = [d for d in decisions if d.status == FAILED]
+    pins = {d.key: d.value for d in decisions if d.status == PINNED}
+    write = not failed or req.partial
+
+    if inputs.output == "table":
+        show_plan(decisions, files_of)
+    written: List[str] = []
+    if req.dry_run == "client":
+        render.note("(dry run: nothing was written)")
+    elif not write:
+        render.note(f"nothing was written: {len(failed)} service(s) cannot be pinned (--partial writes the others)")
+    elif req.in_place:
+        written = rewrite_files(sources, pins, namespace)
+        for path in written:
+            render.note(f"rewrote {path}")
+        if not written:
+            render.note("no file changed")
+    elif inputs.output == "table":
+        print_objects(sources, pins, namespace)
+    if inputs.output in ("json", "yaml"):
+        render.emit(
+            {"pins": [dict(d.to_dict(), file=files_of[d.key]) for d in decisions], "written": written}, inputs.output
+        )
+    return EXIT_NEGATIVE if failed else EXIT_OK
+
+
+def show_plan(decisions: List[PinDecision], files_of: Dict[str, str]) -> None:
+    rows = [[files_of[d.key], d.namespace, d.name, d.pool or "-", d.value or "-", d.status] for d in decisions]
+    if rows:
+        render.note(render.table(rows, ["file", "namespace", "name", "pool", "addresses", "status"]))
+    for d in decisions:
+        if d.status == FAILED:
+            render.note(f"error: service {d.key} ({files_of[d.key]}) cannot be pinned: {d.reason}")
+        elif d.reason:
+            render.note(
+                f"warning: service {d.key} ({files_of[d.key]}) keeps its request, which MetalLB refuses: {d.reason}"
+            )
+    count = {s: sum(d.status == s for d in decisions) for s in (PINNED, KEPT, FAILED)}
+    render.note(f"{count[PINNED]} pinned, {count[KEPT]} kept (already requesting), {count[FAILED]} cannot be pinned")
+
+
+def make_edit(pins: Dict[str, str], namespace: str, where: str = ""):
+    """The edit that writes each pin into its Service, wherever it stands in a
+    document (List items too), and only into a Service that still requests nothing."""
+
+    def edit(tree: Any, first: bool) -> bool:
+        changed = False
+        for obj in service_objects(tree):
+            key = service_key(obj, namespace)
+            value = pins.get(key)
+            if value is None or Service.from_object(obj, False).requests():
+                continue
+            if not first and _shared_node(obj):
+                raise UsageError(
+                    f"{where}: service {key}: its metadata or annotations is a YAML anchor or alias "
+                    "shared with other objects; pin cannot write into it without changing them "
+                    "too. Write the annotations out in this object; nothing was written"
+                )
+            apply_pin(obj, value)
+            changed = True
+        return changed
+
+    return edit
+
+
+def _shared_node(obj: Any) -> bool:
+    """Whether the object, its metadata or its annotations is an anchored node of a
+    round-trip tree (an alias elsewhere is the same node)."""
+    meta = obj.get("metadata")
+    annotations = meta.get("annotations") if hasattr(meta, "get") else None
+    return any(getattr(getattr(node, "anchor", None), "value", None) for node in (obj, meta, annotations))
+
+
+def rewrite_files(sources: List[Source], pins: Dict[str, str], namespace: str) -> List[str]:
+    """migrate --in-place's round trip and writer: all files or none, and none that
+    changed on disk since it was read."""
+    from .migrate_files import replace_files, rewrite_bytes
+
+    rewrites = []
+    for src in sources:
+        data = rewrite_bytes(src.data, src.name, make_edit(pins, namespace, src.name))
+        if data != src.data:
+            rewrites.append((src.name, data))
+    return replace_files(rewrites, expected={src.name: src.data for src in sources})
+
+
+def print_objects(sources: List[Source], pins: Dict[str, str], namespace: str) -> None:
+    """Every object of the files, in input order, the pinned ones with their request."""
+    edit = make_edit(pins, namespace)
+    out = []
+    for src in sources:
+        for doc in src.documents:
+            obj = copy.deepcopy(doc.obj)
+            edit(obj, True)
+            out.append(render.dump_yaml(obj))
+    sys.stdout.write("---\n".join(out))

@@ -1,0 +1,553 @@
+"""Past allocation: what stops an assigned address from answering.
+
+MetalLB assigns an address from a pool, but only a speaker announces it, and a
+speaker announces only what an L2Advertisement or BGPAdvertisement selects, from
+the nodes that advertisement selects (internal/config/config.go:
+setL2AdvertisementsToPools, setBGPAdvertisementsToPools, selectedNodes,
+validateBGPAdvPerPool; speaker/*_controller.go for the nodes a speaker skips).
+Everything here is pure: plain data in (``Network``, built by snapshot/network.py),
+findings out. A kind the input did not have is in ``Network.absent`` and the rules
+that need it are not run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
+
+from .addresses import IPV4, IPV6, AddressError, Interval, family_bits, family_of, parse_ip, parse_pool_address
+from .pools import Pool
+from .rules import ERROR, WARNING, Finding, pool_finding, service_finding
+from .selectors import Selector
+from .services import ASSIGNED, Service
+
+# The kinds this module reads, as the summary names them.
+L2ADV = "L2Advertisement"
+BGPADV = "BGPAdvertisement"
+NODE = "Node"
+ENDPOINTSLICE = "EndpointSlice"
+SERVICECIDR = "ServiceCIDR"
+CONFIGSTATE = "ConfigurationState"
+L2STATUS = "ServiceL2Status"
+BGPSTATUS = "ServiceBGPStatus"
+KINDS = (L2ADV, BGPADV, NODE, ENDPOINTSLICE, SERVICECIDR, CONFIGSTATE, L2STATUS, BGPSTATUS)
+CHECK_KINDS = KINDS[:6]  # the speakers' statuses are read by `why` alone
+
+# Stable codes, documented in the README.
+POOL_NOT_ADVERTISED = "pool-not-advertised"
+ADV_UNKNOWN_POOL = "advertisement-unknown-pool"
+ADV_SELECTS_NO_POOL = "advertisement-selects-no-pool"
+ADV_NO_NODES = "advertisement-no-nodes"
+LOCAL_NO_ANNOUNCER = "local-policy-no-announcer"
+OVERLAPS_NODE = "pool-overlaps-node-address"
+OVERLAPS_SERVICE_CIDR = "pool-overlaps-service-cidr"
+OVERLAPS_POD_CIDR = "pool-overlaps-pod-cidr"
+BGP_AGGREGATION = "bgp-aggregation-invalid"
+CONFIG_INVALID = "metallb-config-invalid"
+STATUS_DRIFT = "pool-status-drift"
+
+# A node with this label is skipped by every speaker (unless it runs with
+# --ignore-exclude-lb), as is a node whose NetworkUnavailable condition is True.
+EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
+
+
+@dataclass(frozen=True)
+class Advertisement:
+    kind: str  # L2ADV or BGPADV
+    name: str
+    namespace: str = ""
+    pools: Tuple[str, ...] = ()  # spec.ipAddressPools, by name
+    pool_selectors: Tuple[Selector, ...] = ()
+    node_selectors: Tuple[Selector, ...] = ()
+    service_selectors: Tuple[Selector, ...] = ()
+    interfaces: Tuple[str, ...] = ()  # L2
+    peers: Tuple[str, ...] = ()  # BGP
+    aggregation_length: Optional[int] = None  # BGP; MetalLB's default is 32
+    aggregation_length_v6: Optional[int] = None  # BGP; default 128
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+    @property
+    def selects_every_pool(self) -> bool:
+        return not self.pools and not self.pool_selectors
+
+    def selects_pool(self, pool: str, labels: Dict[str, str]) -> bool:
+        if self.selects_every_pool:
+            return True
+        return pool in self.pools or any(s.matches(labels) for s in self.pool_selectors)
+
+    def announces_service(self, svc: Service) -> bool:
+        """serviceSelectors limit which services of its pools it announces."""
+        return not self.service_selectors or any(s.matches(svc.labels) for s in self.service_selectors)
+
+    def selects_node(self, node: "Node") -> bool:
+        return not self.node_selectors or any(s.matches(node.labels) for s in self.node_selectors)
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    labels: Dict[str, str] = field(default_factory=dict, hash=False)
+    addresses: Tuple[Tuple[str, str], ...] = ()  # (type, address): InternalIP, ExternalIP
+    pod_cidrs: Tuple[str, ...] = ()
+    network_unavailable: bool = False
+
+    @property
+    def skipped_by_speakers(self) -> str:
+        """Why every speaker skips this node, or ''."""
+        if EXCLUDE_LABEL in self.labels:
+            return f"it has the label {EXCLUDE_LABEL}"
+        if self.network_unavailable:
+            return "its NetworkUnavailable condition is True"
+        return ""
+
+
+@dataclass(frozen=True)
+class ConfigState:
+    name: str
+    namespace: str = ""
+    result: str = ""
+    error_summary: str = ""
+
+
+@dataclass(frozen=True)
+class SpeakerStatus:
+    """A ServiceL2Status or ServiceBGPStatus: one speaker says it announces a service."""
+
+    kind: str  # L2STATUS or BGPSTATUS
+    name: str
+    service_namespace: str
+    service_name: str
+    node: str
+    interfaces: Tuple[str, ...] = ()
+    peers: Tuple[str, ...] = ()
+
+
+@dataclass
+class Network:
+    """What the rules past allocation read; ``absent`` names the kinds the input
+    did not have (not served by the API, forbidden, or not in the files)."""
+
+    advertisements: List[Advertisement] = field(default_factory=list)
+    nodes: List[Node] = field(default_factory=list)
+    # "namespace/name" of a Local-policy service -> nodes with a ready endpoint
+    ready_nodes: Dict[str, FrozenSet[str]] = field(default_factory=dict)
+    service_cidrs: List[Tuple[str, str]] = field(default_factory=list)  # (ServiceCIDR name, cidr)
+    config_states: List[ConfigState] = field(default_factory=list)
+    speaker_statuses: List[SpeakerStatus] = field(default_factory=list)
+    pool_labels: Dict[str, Dict[str, str]] = field(default_factory=dict)
+    absent: FrozenSet[str] = frozenset(KINDS)
+
+    def has(self, kind: str) -> bool:
+        return kind not in self.absent
+
+    @property
+    def knows_advertisements(self) -> bool:
+        return self.has(L2ADV) or self.has(BGPADV)
+
+    def absent_kinds(self, kinds: Tuple[str, ...] = KINDS) -> List[str]:
+        return [k for k in kinds if k in self.absent]
+
+    # --- selection, as MetalLB resolves it
+    def advertisements_for(self, pool: Pool) -> List[Advertisement]:
+        labels = self.pool_labels.get(pool.name) or {}
+        return [a for a in self.advertisements if a.selects_pool(pool.name, labels)]
+
+    def nodes_of(self, adv: Advertisement) -> List[Node]:
+        """The nodes its nodeSelectors match (all nodes when it has none)."""
+        return [n for n in self.nodes if adv.selects_node(n)]
+
+    def announcing_nodes(self, adv: Advertisement) -> List[Node]:
+        """The nodes a speaker would announce from: selected and not skipped."""
+        return [n for n in self.nodes_of(adv) if not n.skipped_by_speakers]
+
+    def announcing_names(self, adv: Advertisement) -> FrozenSet[str]:
+        """announcing_nodes' names, computed once per advertisement (many Local-policy
+        services share a few advertisements; a cluster may have thousands of nodes)."""
+        cache = self.__dict__.setdefault("_announcing", {})
+        key = (adv.kind, adv.namespace, adv.name)
+        if key not in cache:
+            cache[key] = frozenset(n.name for n in self.announcing_nodes(adv))
+        return cache[key]
+
+    def statuses_for(self, svc: Service) -> List[SpeakerStatus]:
+        return [s for s in self.speaker_statuses if s.service_namespace == svc.namespace and s.service_name == svc.name]
+
+
+def advertisement_names(network: Optional[Network], pool: Optional[Pool]):
+    """{"l2": [names], "bgp": [names]} of the advertisements selecting a pool, or None
+    when the input had neither kind (or there is no pool)."""
+    if network is None or not network.knows_advertisements or pool is None:
+        return None
+    advs = network.advertisements_for(pool)
+    return {"l2": [a.name for a in advs if a.kind == L2ADV], "bgp": [a.name for a in advs if a.kind == BGPADV]}
+
+
+def _adv_finding(adv: Advertisement, code: str, message: str, severity: str = ERROR) -> Finding:
+    return Finding(severity, code, adv.kind, adv.namespace, adv.name, message)
+
+
+def check_network(cluster, network: Network) -> List[Finding]:
+    """Every rule past allocation whose inputs are present."""
+    found: List[Finding] = []
+    # Before v0.13 (the legacy ConfigMap) each pool carried its own protocol: there
+    # are no advertisements to look for.
+    if network.knows_advertisements and not cluster.legacy_config:
+        found += check_advertisements(cluster, network)
+    if network.has(NODE):
+        found += check_node_overlaps(cluster, network)
+        if network.knows_advertisements and network.has(ENDPOINTSLICE):
+            found += check_local_policy(cluster, network)
+    if network.has(SERVICECIDR):
+        found += check_service_cidrs(cluster, network)
+    if network.has(CONFIGSTATE):
+        found += check_config_states(network)
+    found += check_status_drift(cluster)
+    return found
+
+
+def held_in_pool(cluster, pool: Pool) -> List[Service]:
+    """LoadBalancer services that hold an address of the pool, in first-seen order."""
+    seen: Dict[str, Service] = {}
+    for iv in pool.intervals:
+        for value in cluster.index.used_in(iv, held_only=True):
+            for use in cluster.index.uses(iv.family, value):
+                if use.how == ASSIGNED:
+                    seen.setdefault(use.service.key, use.service)
+    return list(seen.values())
+
+
+def check_advertisements(cluster, network: Network) -> List[Finding]:
+    found: List[Finding] = []
+    names = {p.name for p in cluster.pools}
+    labels = network.pool_labels
+    for adv in network.advertisements:
+        unknown = [p for p in adv.pools if p not in names]
+        if unknown:
+            found.append(
+                _adv_finding(
+                    adv,
+                    ADV_UNKNOWN_POOL,
+                    f"ipAddressPools names {', '.join(unknown)}, which "
+                    f"{'does' if len(unknown) == 1 else 'do'} not exist; MetalLB ignores the name "
+                    "without a word. Fix: name an existing IPAddressPool (kubectl lbip pools)",
+                )
+            )
+        # (names that all do not exist, and no selector: advertisement-unknown-pool says it)
+        if adv.pool_selectors and not any(adv.selects_pool(p.name, labels.get(p.name) or {}) for p in cluster.pools):
+            what = []
+            if adv.pools:
+                what.append("ipAddressPools " + ", ".join(adv.pools))
+            if adv.pool_selectors:
+                what.append("ipAddressPoolSelectors " + "; ".join(map(str, adv.pool_selectors)))
+            found.append(
+                _adv_finding(
+                    adv,
+                    ADV_SELECTS_NO_POOL,
+                    f"its {' and '.join(what)} select no existing pool, so "
+                    "it announces nothing. Fix: name a pool, or label the pool to match the "
+                    "selector",
+                    WARNING,
+                )
+            )
+        if network.has(NODE) and not network.nodes_of(adv):
+            selectors = "; ".join(map(str, adv.node_selectors))
+            found.append(
+                _adv_finding(
+                    adv,
+                    ADV_NO_NODES,
+                    f"its nodeSelectors ({selectors}) match none of the "
+                    f"{len(network.nodes)} Node(s), so no speaker announces its pools' addresses "
+                    "through it. Fix: correct the selector, or label the nodes that should announce",
+                )
+            )
+    for pool in cluster.pools:
+        if network.advertisements_for(pool):
+            continue
+        holders = held_in_pool(cluster, pool)
+        kinds = " or ".join(k for k in (L2ADV, BGPADV) if network.has(k))
+        if holders:
+            shown = ", ".join(s.key for s in holders[:3]) + (" ..." if len(holders) > 3 else "")
+            found.append(
+                pool_finding(
+                    pool,
+                    POOL_NOT_ADVERTISED,
+                    f"no {kinds} selects this pool, so nothing announces "
+                    f"the addresses MetalLB assigned from it ({len(holders)} service(s): {shown}); "
+                    f"they do not answer. Fix: an L2Advertisement or BGPAdvertisement whose "
+                    f"ipAddressPools lists {pool.name}",
+                )
+            )
+        else:
+            found.append(
+                pool_finding(
+                    pool,
+                    POOL_NOT_ADVERTISED,
+                    f"no {kinds} selects this pool: an address MetalLB "
+                    "assigns from it will not answer. Fix: an L2Advertisement or BGPAdvertisement "
+                    f"whose ipAddressPools lists {pool.name}",
+                    WARNING,
+                )
+            )
+    found += check_bgp_aggregation(cluster, network)
+    return found
+
+
+def lowest_prefix(iv: Interval) -> int:
+    """The shortest prefix among the CIDRs a range splits into (a CIDR: its own)."""
+    bits = family_bits(iv.family)
+    first, last, lowest = iv.first, iv.last, bits
+    while first <= last:
+        size = (first & -first) if first else (1 << bits)
+        while size > last - first + 1:
+            size >>= 1
+        lowest = min(lowest, bits - (size.bit_length() - 1))
+        first += size
+    return lowest
+
+
+def check_bgp_aggregation(cluster, network: Network) -> List[Finding]:
+    found: List[Finding] = []
+    for adv in network.advertisements:
+        if adv.kind != BGPADV:
+            continue
+        v4 = 32 if adv.aggregation_length is None else adv.aggregation_length
+        v6 = 128 if adv.aggregation_length_v6 is None else adv.aggregation_length_v6
+        if v4 > 32 or v6 > 128:
+            bad = f"aggregationLength {v4}" if v4 > 32 else f"aggregationLengthV6 {v6}"
+            found.append(
+                _adv_finding(
+                    adv,
+                    BGP_AGGREGATION,
+                    f"{bad} is longer than the family's addresses; MetalLB "
+                    "rejects its whole configuration. Fix: at most 32 for IPv4, 128 for IPv6",
+                )
+            )
+            continue
+        if adv.service_selectors and (v4 != 32 or v6 != 128):
+            found.append(
+                _adv_finding(
+                    adv,
+                    BGP_AGGREGATION,
+                    "serviceSelectors and an aggregation length other than /32 (/128 for IPv6) "
+                    "exclude each other; MetalLB rejects its whole configuration. Fix: drop the "
+                    "aggregation length, or the serviceSelectors (a second advertisement can hold them)",
+                )
+            )
+        for pool in cluster.pools:
+            if not adv.selects_pool(pool.name, network.pool_labels.get(pool.name) or {}):
+                continue
+            for text in pool.addresses:
+                try:
+                    iv = parse_pool_address(text)
+                except AddressError:
+                    continue  # invalid-pool-address says it
+                length = v4 if iv.family == IPV4 else v6
+                lowest = lowest_prefix(iv)
+                if length < lowest:
+                    field_name = "aggregationLength" if iv.family == IPV4 else "aggregationLengthV6"
+                    found.append(
+                        _adv_finding(
+                            adv,
+                            BGP_AGGREGATION,
+                            f"{field_name} {length} is shorter than the /"
+                            f"{lowest} of {text} in pool {pool.name}; MetalLB rejects its whole "
+                            f"configuration and allocates nothing new. Fix: set {field_name} to "
+                            f"{lowest} or longer, or stop selecting pool {pool.name}",
+                        )
+                    )
+                    break
+    return found
+
+
+def _node_address_hits(cluster, node: Node) -> Iterable[Tuple[Pool, str, str]]:
+    for kind, text in node.addresses:
+        if kind not in ("InternalIP", "ExternalIP"):
+            continue
+        try:
+            addr = parse_ip(text)
+        except AddressError:
+            continue
+        family, value = family_of(addr), int(addr)
+        for pool in cluster.pools:
+            if pool.contains(family, value):
+                yield pool, kind, str(addr)
+
+
+def _overlapping(cluster, cidr: str) -> Iterable[Tuple[Pool, Interval, Interval]]:
+    try:
+        net = parse_pool_address(cidr)
+    except AddressError:
+        return
+    for pool in cluster.pools:
+        for iv in pool.intervals:
+            if iv.overlaps(net):
+                yield pool, iv, net
+
+
+def check_node_overlaps(cluster, network: Network) -> List[Finding]:
+    found: List[Finding] = []
+    for node in network.nodes:
+        for pool, kind, addr in _node_address_hits(cluster, node):
+            found.append(
+                pool_finding(
+                    pool,
+                    OVERLAPS_NODE,
+                    f"the pool holds {addr}, the {kind} of node {node.name}; "
+                    "MetalLB may assign it to a service and the node and the service then answer for "
+                    "one address. Fix: leave the nodes' addresses out of the pool's ranges",
+                )
+            )
+        for cidr in node.pod_cidrs:
+            for pool, iv, net in _overlapping(cluster, cidr):
+                found.append(
+                    pool_finding(
+                        pool,
+                        OVERLAPS_POD_CIDR,
+                        f"{iv} overlaps {net}, the Pod CIDR of node "
+                        f"{node.name}; traffic to a service address there is routed to pods. Fix: "
+                        "take the pool's ranges outside the cluster's Pod CIDRs",
+                    )
+                )
+    return found
+
+
+def check_service_cidrs(cluster, network: Network) -> List[Finding]:
+    found: List[Finding] = []
+    for name, cidr in network.service_cidrs:
+        for pool, iv, net in _overlapping(cluster, cidr):
+            found.append(
+                pool_finding(
+                    pool,
+                    OVERLAPS_SERVICE_CIDR,
+                    f"{iv} overlaps {net} of ServiceCIDR {name}; a "
+                    "service's external address can equal another service's cluster IP. Fix: take the "
+                    "pool's ranges outside the cluster's Service CIDRs",
+                )
+            )
+    return found
+
+
+def check_config_states(network: Network) -> List[Finding]:
+    found: List[Finding] = []
+    for state in network.config_states:
+        if state.result != "Invalid":
+            continue
+        summary = state.error_summary.strip().replace("\n", "; ") or "(no errorSummary)"
+        found.append(
+            Finding(
+                ERROR,
+                CONFIG_INVALID,
+                CONFIGSTATE,
+                state.namespace,
+                state.name,
+                f"MetalLB reports its configuration Invalid: {summary!r}. Fix: correct the objects it "
+                "names; until then MetalLB keeps its last valid configuration",
+            )
+        )
+    return found
+
+
+STATUS_KEYS = {IPV4: "assignedIPv4", IPV6: "assignedIPv6"}
+
+
+def held_counts(cluster, pool: Pool) -> Dict[str, int]:
+    """Distinct addresses of the pool that services hold, per family."""
+    counts = {IPV4: 0, IPV6: 0}
+    for iv in pool.intervals:
+        counts[iv.family] += len(cluster.index.used_in(iv, held_only=True))
+    return counts
+
+
+def status_counters(pool: Pool) -> Optional[Dict[str, int]]:
+    """MetalLB's own counters (IPAddressPool status, v0.15 and later), or None."""
+    status = pool.status or {}
+    keys = ("assignedIPv4", "assignedIPv6", "availableIPv4", "availableIPv6")
+    if not any(k in status for k in keys):
+        return None
+    out = {}
+    for k in keys:
+        try:
+            out[k] = int(status.get(k) or 0)
+        except (TypeError, ValueError):
+            out[k] = 0
+    return out
+
+
+def check_status_drift(cluster) -> List[Finding]:
+    found: List[Finding] = []
+    for pool in cluster.pools:
+        counters = status_counters(pool)
+        if counters is None or not pool.valid:
+            continue
+        held = held_counts(cluster, pool)
+        differ = [
+            f"{STATUS_KEYS[f]} {counters[STATUS_KEYS[f]]} but services hold {held[f]}"
+            for f in (IPV4, IPV6)
+            if counters[STATUS_KEYS[f]] != held[f]
+        ]
+        if differ:
+            found.append(
+                pool_finding(
+                    pool,
+                    STATUS_DRIFT,
+                    f"MetalLB's status says {'; '.join(differ)}; the controller "
+                    "is behind, restarted with another view, or a service's status was written by "
+                    "hand. Fix: look at the controller's logs; 'kubectl lbip who-has' lists the "
+                    "holders",
+                    WARNING,
+                )
+            )
+    return found
+
+
+def check_local_policy(cluster, network: Network) -> List[Finding]:
+    found: List[Finding] = []
+    for svc in cluster.services:
+        if not svc.is_load_balancer or svc.external_traffic_policy != "Local" or not svc.ingress:
+            continue
+        finding = local_policy_finding(cluster, network, svc)
+        if finding is not None:
+            found.append(finding)
+    return found
+
+
+def pool_of(cluster, svc: Service) -> Optional[Pool]:
+    for addr in svc.held():
+        pool = cluster.pool_containing(addr)
+        if pool is not None:
+            return pool
+    return None
+
+
+def service_advertisements(network: Network, pool: Pool, svc: Service) -> List[Advertisement]:
+    """The advertisements that would announce this service of this pool."""
+    return [a for a in network.advertisements_for(pool) if a.announces_service(svc)]
+
+
+def local_policy_finding(cluster, network: Network, svc: Service) -> Optional[Finding]:
+    pool = pool_of(cluster, svc)
+    if pool is None:
+        return None
+    advs = service_advertisements(network, pool, svc)
+    if not advs:
+        return None  # pool-not-advertised says it
+    ready = network.ready_nodes.get(svc.key, frozenset())
+    if any(not ready.isdisjoint(network.announcing_names(a)) for a in advs):
+        return None
+    if not ready:
+        why = "it has no ready endpoint on any node"
+    else:
+        why = (
+            f"its ready endpoints are on {', '.join(sorted(ready))}, and no advertisement of "
+            f"pool {pool.name} ({', '.join(a.ref for a in advs)}) selects "
+            f"{'that node' if len(ready) == 1 else 'those nodes'}"
+        )
+    return service_finding(
+        svc,
+        LOCAL_NO_ANNOUNCER,
+        f"externalTrafficPolicy is Local and {why}; no speaker announces "
+        "its address. Fix: run its pods on nodes the advertisement selects, widen the "
+        "advertisement's nodeSelectors, or use externalTrafficPolicy: Cluster",
+    )

@@ -1,0 +1,301 @@
+"""The kinds read past allocation (advertisements, nodes, endpoint slices, service
+CIDRs, MetalLB's ConfigurationStates and speaker statuses): which objects they are,
+their shape checked at the door (one line naming where, the object and the
+field), trimmed to what the model reads, and turned into model.announce.Network."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Type
+
+from ..errors import LbipError, UsageError
+from ..model import announce as an
+from ..model.selectors import Selector, SelectorError
+from . import shape
+
+# kind -> the apiVersion prefix it must carry ("v1" exactly for the core group)
+API_OF = {
+    an.L2ADV: "metallb.io/",
+    an.BGPADV: "metallb.io/",
+    an.CONFIGSTATE: "metallb.io/",
+    an.L2STATUS: "metallb.io/",
+    an.BGPSTATUS: "metallb.io/",
+    an.NODE: "v1",
+    an.ENDPOINTSLICE: "discovery.k8s.io/",
+    an.SERVICECIDR: "networking.k8s.io/",
+}
+
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"  # an EndpointSlice's service
+
+SCHEMAS = {
+    an.L2ADV: shape.L2ADVERTISEMENT,
+    an.BGPADV: shape.BGPADVERTISEMENT,
+    an.NODE: shape.NODE,
+    an.ENDPOINTSLICE: shape.ENDPOINTSLICE,
+    an.SERVICECIDR: shape.SERVICECIDR,
+    an.CONFIGSTATE: shape.CONFIGURATIONSTATE,
+    an.L2STATUS: shape.SERVICEL2STATUS,
+    an.BGPSTATUS: shape.SERVICEBGPSTATUS,
+}
+
+
+def kind_of(obj: Any) -> Optional[str]:
+    """The network kind of an object, or None."""
+    if not isinstance(obj, dict):
+        return None
+    kind = obj.get("kind")
+    api = API_OF.get(kind) if isinstance(kind, str) else None
+    if api is None:
+        return None
+    version = str(obj.get("apiVersion") or "")
+    if api == "v1":
+        return kind if version in ("v1", "") else None
+    return kind if version.startswith(api) else None
+
+
+# --- shape -------------------------------------------------------------------
+class _Shape:
+    def __init__(self, obj: Dict[str, Any], kind: str, where: str, error: Type[LbipError] = UsageError):
+        self.error = error
+        meta = obj.get("metadata")
+        if meta is not None and not isinstance(meta, dict):
+            raise error(f"{where}: {kind}: field metadata must be a mapping")
+        meta = meta or {}
+        name = meta.get("name")
+        if not isinstance(name, str) or not name:
+            raise error(f"{where}: {kind}: field metadata.name must be a non-empty string")
+        ns = meta.get("namespace")
+        self.prefix = f"{where}: {kind} {ns + '/' if isinstance(ns, str) and ns else ''}{name}"
+        self.obj = obj
+        for key in ("labels", "annotations"):
+            labels = meta.get(key)
+            if labels is not None and not (
+                isinstance(labels, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items())
+            ):
+                self.fail(f"metadata.{key}", "must map strings to strings")
+
+    def fail(self, path: str, what: str) -> None:
+        raise self.error(f"{self.prefix}: field {path} {what}")
+
+    def get(self, path: str) -> Any:
+        value: Any = self.obj
+        for part in path.split("."):
+            if not isinstance(value, dict):
+                return None
+            value = value.get(part)
+        return value
+
+    def mapping(self, path: str) -> Dict[str, Any]:
+        value = self.get(path)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.fail(path, "must be a mapping")
+        return value
+
+    def strings(self, path: str) -> List[str]:
+        value = self.get(path)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(path, "must be a list of strings")
+        return value
+
+    def string(self, path: str) -> str:
+        value = self.get(path)
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            self.fail(path, "must be a string")
+        return value
+
+    def integer(self, path: str) -> Optional[int]:
+        value = self.get(path)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(path, "must be an integer")
+        return value
+
+    def mappings(self, path: str) -> List[Dict[str, Any]]:
+        value = self.get(path)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            self.fail(path, "must be a list of mappings")
+        return value
+
+    def selectors(self, path: str) -> List[Selector]:
+        out = []
+        for i, item in enumerate(self.mappings(path)):
+            try:
+                out.append(Selector.from_object(item))
+            except (SelectorError, AttributeError, TypeError) as exc:
+                self.fail(f"{path}[{i}]", f"is not a label selector: {exc}")
+        return out
+
+
+def check_shape(obj: Dict[str, Any], where: str, error: Type[LbipError] = UsageError) -> None:
+    """Raise ``error`` naming where, the object and the field when an object of a
+    network kind cannot be read: UsageError (exit 2) for files, ClusterError (exit 3)
+    for what the API sent."""
+    kind = kind_of(obj)
+    if kind is None:
+        return
+    shape.check(obj, SCHEMAS[kind], where, error)  # types, as for every kind (snapshot/shape.py)
+    _convert(kind, obj, where, error)  # and what a schema cannot say
+
+
+def _convert(kind: str, obj: Dict[str, Any], where: str, error: Type[LbipError] = UsageError) -> Any:
+    s = _Shape(obj, kind, where, error)
+    meta = obj.get("metadata") or {}
+    name, ns = meta["name"], str(meta.get("namespace") or "")
+    if kind in (an.L2ADV, an.BGPADV):
+        s.mapping("spec")
+        adv = dict(
+            kind=kind,
+            name=name,
+            namespace=ns,
+            pools=tuple(s.strings("spec.ipAddressPools")),
+            pool_selectors=tuple(s.selectors("spec.ipAddressPoolSelectors")),
+            node_selectors=tuple(s.selectors("spec.nodeSelectors")),
+            service_selectors=tuple(s.selectors("spec.serviceSelectors")),
+        )
+        if kind == an.L2ADV:
+            adv["interfaces"] = tuple(s.strings("spec.interfaces"))
+        else:
+            adv["peers"] = tuple(s.strings("spec.peers"))
+            adv["aggregation_length"] = s.integer("spec.aggregationLength")
+            adv["aggregation_length_v6"] = s.integer("spec.aggregationLengthV6")
+        return an.Advertisement(**adv)
+    if kind == an.NODE:
+        addresses = []
+        for i, entry in enumerate(s.mappings("status.addresses")):
+            if not isinstance(entry.get("type"), str) or not isinstance(entry.get("address"), str):
+                s.fail(f"status.addresses[{i}]", "must have string type and address")
+            addresses.append((entry["type"], entry["address"]))
+        unavailable = False
+        for cond in s.mappings("status.conditions"):
+            if cond.get("type") == "NetworkUnavailable" and cond.get("status") == "True":
+                unavailable = True
+        return an.Node(
+            name=name,
+            labels=dict(meta.get("labels") or {}),
+            addresses=tuple(addresses),
+            pod_cidrs=tuple(s.strings("spec.podCIDRs")),
+            network_unavailable=unavailable,
+        )
+    if kind == an.ENDPOINTSLICE:
+        ready = set()
+        for i, ep in enumerate(s.mappings("endpoints")):
+            conditions = ep.get("conditions") or {}
+            if not isinstance(conditions, dict):
+                s.fail(f"endpoints[{i}].conditions", "must be a mapping")
+            node = ep.get("nodeName")
+            if node is not None and not isinstance(node, str):
+                s.fail(f"endpoints[{i}].nodeName", "must be a string")
+            ep_addresses = ep.get("addresses")
+            if ep_addresses is not None and not isinstance(ep_addresses, list):
+                s.fail(f"endpoints[{i}].addresses", "must be a list")
+            if node and ep_addresses and _can_serve(conditions):
+                ready.add(node)
+        service = (meta.get("labels") or {}).get(SERVICE_NAME_LABEL, "")
+        return (f"{ns or 'default'}/{service}" if service else "", frozenset(ready))
+    if kind == an.SERVICECIDR:
+        return [(name, cidr) for cidr in s.strings("spec.cidrs")]
+    if kind == an.CONFIGSTATE:
+        return an.ConfigState(
+            name=name, namespace=ns, result=s.string("status.result"), error_summary=s.string("status.errorSummary")
+        )
+    # ServiceL2Status / ServiceBGPStatus: the status, else the labels the speaker sets
+    labels = meta.get("labels") or {}
+    interfaces = []
+    for i, entry in enumerate(s.mappings("status.interfaces")):
+        if not isinstance(entry.get("name", ""), str):
+            s.fail(f"status.interfaces[{i}].name", "must be a string")
+        interfaces.append(entry.get("name", ""))
+    return an.SpeakerStatus(
+        kind=kind,
+        name=name,
+        service_namespace=s.string("status.serviceNamespace") or labels.get("metallb.io/service-namespace", ""),
+        service_name=s.string("status.serviceName") or labels.get("metallb.io/service-name", ""),
+        node=s.string("status.node") or labels.get("metallb.io/node", ""),
+        interfaces=tuple(interfaces),
+        peers=tuple(s.strings("status.peers")),
+    )
+
+
+def _can_serve(conditions: Mapping[str, Any]) -> bool:
+    """MetalLB's EndpointCanServe: ready unset or true, or serving true."""
+    ready = conditions.get("ready")
+    return ready is None or ready is True or conditions.get("serving") is True
+
+
+# --- trimming ----------------------------------------------------------------
+def trim(obj: Dict[str, Any]) -> Dict[str, Any]:
+    """What the model reads of a network object (Nodes and EndpointSlices are large)."""
+    kind = kind_of(obj)
+    meta = obj.get("metadata") or {}
+    keep_meta = {k: meta[k] for k in ("name", "namespace", "labels") if k in meta}
+    if kind == an.NODE:
+        status: Dict[str, Any] = obj["status"] if isinstance(obj.get("status"), dict) else {}
+        spec: Dict[str, Any] = obj["spec"] if isinstance(obj.get("spec"), dict) else {}
+        conditions = status.get("conditions")
+        if isinstance(conditions, list):
+            conditions = [c for c in conditions if isinstance(c, dict) and c.get("type") == "NetworkUnavailable"]
+        kept_status = {
+            k: v for k, v in (("addresses", status.get("addresses")), ("conditions", conditions)) if v is not None
+        }
+        kept_spec = {"podCIDRs": spec["podCIDRs"]} if "podCIDRs" in spec else {}
+        return {"apiVersion": "v1", "kind": kind, "metadata": keep_meta, "spec": kept_spec, "status": kept_status}
+    if kind == an.ENDPOINTSLICE:
+        endpoints = obj.get("endpoints")
+        if isinstance(endpoints, list):
+            endpoints = [
+                {k: ep[k] for k in ("addresses", "conditions", "nodeName") if k in ep} if isinstance(ep, dict) else ep
+                for ep in endpoints
+            ]
+        return {"apiVersion": obj.get("apiVersion"), "kind": kind, "metadata": keep_meta, "endpoints": endpoints}
+    return obj
+
+
+# --- the model ---------------------------------------------------------------
+def build(
+    objects: Mapping[str, List[Dict[str, Any]]],
+    present: Iterable[str],
+    pools: List[Dict[str, Any]],
+    services: Iterable[Any],
+    where: str = "",
+) -> an.Network:
+    """A Network from objects by kind; ``present`` names the kinds that were read
+    (a live kind the API serves, even with no objects; a kind a file had)."""
+    present = set(present)
+    net = an.Network(absent=frozenset(k for k in an.KINDS if k not in present))
+    net.pool_labels = {
+        str((p.get("metadata") or {}).get("name") or ""): dict((p.get("metadata") or {}).get("labels") or {})
+        for p in pools
+    }
+    local = {s.key for s in services if s.is_load_balancer and s.external_traffic_policy == "Local"}
+    for kind in an.KINDS:
+        for obj in objects.get(kind) or ():
+            value = _convert(kind, obj, where or "input")
+            if kind in (an.L2ADV, an.BGPADV):
+                net.advertisements.append(value)
+            elif kind == an.NODE:
+                net.nodes.append(value)
+            elif kind == an.ENDPOINTSLICE:
+                key, ready = value
+                if key in local:
+                    net.ready_nodes[key] = net.ready_nodes.get(key, frozenset()) | ready
+            elif kind == an.SERVICECIDR:
+                net.service_cidrs.extend(value)
+            elif kind == an.CONFIGSTATE:
+                net.config_states.append(value)
+            else:
+                net.speaker_statuses.append(value)
+    net.advertisements.sort(key=lambda a: (a.kind, a.namespace, a.name))
+    return net
+
+
+def present_in(objects: Mapping[str, List[Any]]) -> FrozenSet[str]:
+    """From files: a kind is known when at least one of its objects is there."""
+    return frozenset(k for k, v in objects.items() if v)
