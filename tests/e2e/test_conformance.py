@@ -179,8 +179,13 @@ def _report(vs: List[scenarios.Verdict]) -> str:
 
 def test_enough_requests_and_every_rule_exercised(report: Report, metallb_version: str) -> None:
     if metallb_version in TRIMMED:
-        pytest.skip(f"MetalLB {metallb_version} re-ran seeds {OLDER_SEEDS} only: the scenarios' "
-                    "coverage is checked on the newest release's full run")
+        # An older release re-runs only the scenarios where the releases differ (the
+        # rules' coverage is asserted on the newest release's full run): that it ran
+        # exactly those, and that they gave verdicts, is what this run promises.
+        ran = {v.seed for v in report.verdicts}
+        assert ran == {int(s) for s in OLDER_SEEDS.split(",")} & set(SEEDS), ran
+        assert all(report.channel(ch) for ch in scenarios.CHANNELS[:3]), "a channel gave no verdict"
+        return
     requests = [s for s in report.subjects if s.how]
     assert len(requests) >= MIN_REQUESTS or len(SEEDS) < 6, len(requests)
     cov = _coverage(report)
