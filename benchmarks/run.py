@@ -110,7 +110,7 @@ IN_PROCESS = r"""
 import gc, json, sys, time
 t0 = time.perf_counter(); c0 = time.process_time()
 from kubectl_lbip.snapshot import files
-from kubectl_lbip.commands.check import findings_for
+from kubectl_lbip.model.findings import findings_for
 snap = files.load([sys.argv[1]], trimmed=True)
 cluster = snap.take_cluster()
 t1 = time.perf_counter(); c1 = time.process_time()

@@ -73,3 +73,10 @@ def cluster(*objects: dict):
 
 def lbips(value: str) -> dict:
     return {"metallb.io/loadBalancerIPs": value}
+
+
+def live_cluster(*objects: dict, failures: Optional[Dict[str, str]] = None):
+    """A cluster as read from a live API server: statuses are MetalLB's record."""
+    snap = classify(objects, Snapshot(source="test", live=True))
+    snap.allocation_failures = dict(failures or {})
+    return snap.to_cluster()

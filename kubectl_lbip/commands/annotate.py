@@ -4,22 +4,20 @@ every MetalLB rule, written as one patch that carries the resourceVersion."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Dict, List, Optional
 
 from .. import render
-from ..errors import EXIT_NEGATIVE, EXIT_OK, Refused, UsageError
-from ..model import rules
-from ..model.addresses import sort_addresses
+from ..errors import EXIT_NEGATIVE, EXIT_OK, InvalidValue, Refused, UsageError
+from ..model import annotate as model
+from ..model.annotate import ANNOTATION_EXISTS, Plan  # noqa: F401 - the command's words
 from ..model.cluster import Cluster
-from ..model.patches import patched_object, request_annotation_patch
-from ..model.rules import Finding, service_finding
+from ..model.patches import patched_object
+from ..model.rules import service_finding
 from ..model.services import CURRENT, DEPRECATED, LB_IPS, SPEC_IP, Service
-from ..model.suggest import suggest
 from .common import Inputs
 from .target import find_service
 from .writes import check_dry_run, write_with_retry
 
-ANNOTATION_EXISTS = "annotation-exists"
 VALUE_CHANGED = "value-changed"
 
 
@@ -53,56 +51,13 @@ class AnnotateRequest:
                              "manifest: not with --dry-run=server or --wait")
 
 
-@dataclass
-class Plan:
-    service: Service
-    value: str
-    patch: Optional[Dict[str, Any]]  # None: already set, nothing to write
-    warnings: List[Finding] = field(default_factory=list)
-
-
 def plan(cluster: Cluster, svc: Service, req: AnnotateRequest) -> Plan:
-    """Check the request exactly as MetalLB's controller will; refuse with every
-    broken rule, or return the patch."""
-    if not svc.is_load_balancer:
-        raise Refused([rules.not_load_balancer(svc)])
-    texts = req.addresses
-    if req.auto:
-        family, why = svc.family(cluster.metallb)
-        if family is None:
-            raise UsageError(f"service {svc.key}: cannot tell its IP family: {why}")
-        found = suggest(cluster, family, 1, svc)
-        if not found.suggestions:
-            raise Refused([service_finding(svc, "no-free-address", "no free address fits this "
-                          "service; 'kubectl lbip free --for " + svc.name + "' says why" +
-                          "".join("; " + n for n in found.notes))])
-        texts = found.suggestions[0].addresses
-    request = rules.make_request(texts)
-    if request.invalid:
-        bad = ", ".join(repr(e) for e in request.invalid)
-        raise UsageError(f"{bad} is not an IP address")
-    value = ",".join(str(a) for a in sort_addresses(request.addresses))
-    request = rules.make_request([value])
-
-    findings = list(rules.check_request(cluster, svc, request).findings)
-    current = svc.annotations.get(CURRENT + LB_IPS)
-    if svc.load_balancer_ip and not req.clear_spec_ip:
-        findings.append(service_finding(
-            svc, rules.BOTH_SPEC_AND_ANNOTATION, f"spec.loadBalancerIP is set "
-            f"({svc.load_balancer_ip}); with the annotation too MetalLB allocates nothing. Fix: "
-            "add --clear-spec-ip to remove it in the same patch"))
-    if current not in (None, "", value) and not req.overwrite:
-        findings.append(service_finding(
-            svc, ANNOTATION_EXISTS, f"{CURRENT}{LB_IPS} is already {current!r}. Fix: add "
-            "--overwrite to replace it"))
-    errors = [f for f in findings if f.severity == rules.ERROR]
-    if errors:
-        raise Refused(errors)
-    warnings = [f for f in findings if f.severity != rules.ERROR]
-    deprecated_left = any(k.endswith("/" + LB_IPS) for k in svc.deprecated_keys())
-    if current == value and not (svc.load_balancer_ip and req.clear_spec_ip) and not deprecated_left:
-        return Plan(svc, value, None, warnings)
-    return Plan(svc, value, request_annotation_patch(svc, value, req.clear_spec_ip), warnings)
+    """The model's plan for this request (its bad input is a usage error)."""
+    try:
+        return model.plan(cluster, svc, req.addresses, auto=req.auto, overwrite=req.overwrite,
+                          clear_spec_ip=req.clear_spec_ip)
+    except InvalidValue as err:
+        raise UsageError(str(err)) from None
 
 
 def replaced_values(svc: Service, req: AnnotateRequest) -> Dict[str, Optional[str]]:

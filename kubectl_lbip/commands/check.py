@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List
 
 from .. import render
 from ..errors import EXIT_NEGATIVE, EXIT_OK
-from ..model import announce, rules
+from ..model import announce
 from ..model.cluster import Cluster
+from ..model.findings import findings_for
 from ..model.rules import ERROR, WARNING, Finding
-from ..model.suggest import full_pool_failure, usage_counts
 from .common import Inputs, legacy_note, note_empty_namespace, release_dict, release_line
-
-
-def findings_for(cluster: Cluster, namespace: Optional[str] = None) -> List[Finding]:
-    """All rules over a cluster: one pass over services, one over used addresses."""
-    found: List[Finding] = []
-    found += rules.check_pools(cluster)
-    for svc in cluster.services:
-        found += rules.check_service(cluster, svc)
-    found += rules.check_conflicts(cluster)
-    found += rules.check_dual_stack_pools(cluster)
-    found += rules.check_capacity(cluster, lambda pool, family: usage_counts(cluster, pool, family))
-    found += rules.check_full_pools(cluster, full_pool_failure)
-    if cluster.network is not None:  # past allocation: advertisements, nodes, MetalLB's status
-        found += announce.check_network(cluster, cluster.network)
-    if namespace:
-        found = [f for f in found if f.kind != "Service" or f.namespace == namespace]
-    return rules.sort_findings(found)
 
 
 def _origin(snapshot, finding: Finding) -> dict:

@@ -10,7 +10,8 @@ from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
 from ..model.addresses import DUAL, IPV4, IPV6
 from ..model.cluster import Cluster
 from ..model.services import CURRENT, LB_IPS, Service
-from ..model.suggest import SuggestResult, family_counts, metallb_pick, suggest
+from ..model.suggest import SuggestResult, metallb_pick, suggest
+from ..model.usage import family_counts
 from .common import Inputs, legacy_note, note_empty_namespace, release_dict, release_line
 from .target import check_family, described_service, find_service
 

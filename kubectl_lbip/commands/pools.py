@@ -6,7 +6,7 @@ from .. import render
 from ..errors import EXIT_OK
 from ..model import announce
 from ..model.addresses import IPV4, IPV6
-from ..model.suggest import family_counts
+from ..model.usage import family_counts
 from .common import Inputs, legacy_note, release_dict, release_line
 
 

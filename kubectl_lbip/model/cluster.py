@@ -33,6 +33,9 @@ class Cluster:
     metallb: Version = NEWEST
 
     def __post_init__(self) -> None:
+        for svc in self.services:  # manifests laid over the cluster are intentions
+            if svc.key in self.planned:
+                svc.observed = False
         self.index = UsageIndex(self.services)
         self._by_name = {p.name: p for p in self.pools}
         self._services: Optional[Dict[str, Service]] = None  # by key, built when first asked
@@ -48,12 +51,14 @@ class Cluster:
     def observed(self, svc: Service) -> bool:
         """Whether what a service holds is MetalLB's own answer: on a live cluster,
         for a service that is not from the manifests laid over it."""
-        return self.live and svc.key not in self.planned
+        return svc.observed and svc.key not in self.planned
 
     def add_service(self, svc: Service) -> None:
         """Count one more service (or a changed copy of one, same key) as holding
         and requesting what it does: for plans that decide one service after
-        another (model/pin.py), without building the index again."""
+        another (model/pin.py), without building the index again. A plan's copy is an
+        intention: its request claims the address."""
+        svc.observed = False
         self.services.append(svc)
         if self._services is not None:  # else built from self.services when first asked
             self._services[svc.key] = svc

@@ -8,15 +8,16 @@ suggestion, `migrate` for each migrated request and `check` for every service.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Iterable, List, Optional, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
-from .addresses import DUAL, IPV4, IPV6, family_of, split_request, to_text
+from .addresses import DUAL, IPV4, IPV6, Address, family_of, split_request
 from .cluster import Cluster
 from .metallb import text as metallb_text
 from .pools import Pool
 from .services import (ASSIGNED, CURRENT, DEPRECATED, LB_IPS, REQUESTED, Request, Service,
                        request_family)
+from .usage import usage_counts
 
 ERROR = "error"
 WARNING = "warning"
@@ -98,99 +99,229 @@ def sharing_conflict(a: Service, b: Service) -> Optional[str]:
     return None
 
 
-def check_request(cluster: Cluster, svc: Service, request: Request, *,
-                  check_conflicts: bool = True, check_admission: bool = True) -> Verdict:
-    """Every rule MetalLB applies to a service asking for specific addresses."""
-    findings: List[Finding] = []
+@dataclass
+class Ask:
+    """One service asking for specific addresses: what the named checks below
+    share, in MetalLB's order (controller getDesiredLbIPs and allocateIPs, then
+    allocator.Assign). ``pool`` is set by ``pool_for`` for the checks after it."""
 
-    def fail(code: str, message: str) -> None:
-        findings.append(service_finding(svc, code, message))
+    cluster: Cluster
+    svc: Service
+    request: Request
+    check_admission: bool = True
+    pool: Optional[Pool] = None
 
-    field_name = request.field
-    if request.invalid:
-        bad = ", ".join(repr(e) for e in request.invalid)
-        fail(INVALID_REQUEST, f"{field_name} {request.text!r}: {bad} is not an IP address; MetalLB "
-             "allocates nothing for this service. Fix: list IP addresses separated by commas")
-        return Verdict(findings)
-    addresses = list(request.addresses)
-    req_family, why = request_family(addresses)
-    if req_family is None:
-        fail(TOO_MANY, f"{field_name} {request.text!r}: {why}. Fix: request one address, or one "
-             "IPv4 and one IPv6 address for a dual-stack service")
-        return Verdict(findings)
+    @property
+    def addresses(self) -> List[Address]:
+        return list(self.request.addresses)
 
-    svc_family, why = svc.family(cluster.metallb)
+    def fail(self, code: str, message: str, severity: str = ERROR) -> Finding:
+        return service_finding(self.svc, code, message, severity)
+
+
+def request_parses(ask: Ask) -> List[Finding]:
+    """getDesiredLbIPs: every element must be an IP address."""
+    request = ask.request
+    if not request.invalid:
+        return []
+    bad = ", ".join(repr(e) for e in request.invalid)
+    return [ask.fail(INVALID_REQUEST, f"{request.field} {request.text!r}: {bad} is not an IP "
+                     "address; MetalLB allocates nothing for this service. Fix: list IP "
+                     "addresses separated by commas")]
+
+
+def request_has_a_family(ask: Ask) -> List[Finding]:
+    """ipfamily.ForAddresses: one address, or one IPv4 and one IPv6 (Assign's 'more
+    than two addresses' and 'has the same family' say the same)."""
+    family, why = request_family(ask.addresses)
+    if family is not None:
+        return []
+    return [ask.fail(TOO_MANY, f"{ask.request.field} {ask.request.text!r}: {why}. Fix: request "
+                     "one address, or one IPv4 and one IPv6 address for a dual-stack service")]
+
+
+def family_matches_service(ask: Ask) -> List[Finding]:
+    """allocateIPs: the request's family must be the service's."""
+    req_family, _ = request_family(ask.addresses)
+    svc_family, why = ask.svc.family(ask.cluster.metallb)
     if svc_family is None:
-        fail(FAMILY_MISMATCH, f"cannot tell the service's IP family: {why}")
-    elif svc_family != req_family:
-        fail(FAMILY_MISMATCH, _family_mismatch_message(field_name, request, svc_family, req_family))
+        return [ask.fail(FAMILY_MISMATCH, f"cannot tell the service's IP family: {why}")]
+    if req_family is not None and svc_family != req_family:
+        return [ask.fail(FAMILY_MISMATCH, _family_mismatch_message(
+            ask.request.field, ask.request, svc_family, req_family))]
+    return []
 
-    pools = []
-    for addr in addresses:
-        pool = cluster.pool_containing(addr)
+
+def pool_for(ask: Ask) -> List[Finding]:
+    """Assign -> poolFor: one pool must hold every address (avoidBuggyIPs aside)."""
+    found, pools = [], []
+    for addr in ask.addresses:
+        pool = ask.cluster.pool_containing(addr)
         if pool is None:
-            fail(NOT_IN_POOL, f"{addr} is in no IPAddressPool; MetalLB refuses it ('is not allowed "
-                 f"in config'). Fix: pick a free address with 'kubectl lbip free'")
+            found.append(ask.fail(NOT_IN_POOL, f"{addr} is in no IPAddressPool; MetalLB refuses "
+                                  "it ('is not allowed in config'). Fix: pick a free address "
+                                  "with 'kubectl lbip free'"))
         elif not pool.allocatable(family_of(addr), int(addr)):
-            fail(BUGGY_IP, f"{addr} ends in .0 or .255 and pool {pool.name} has avoidBuggyIPs: "
-                 "MetalLB never hands it out. Fix: pick another address of the pool")
+            found.append(ask.fail(BUGGY_IP, f"{addr} ends in .0 or .255 and pool {pool.name} has "
+                                  "avoidBuggyIPs: MetalLB never hands it out. Fix: pick another "
+                                  "address of the pool"))
         else:
             pools.append(pool)
-    distinct = {p.name: p for p in pools}
-    pool = None
-    if len(distinct) > 1:
-        names = ", ".join(f"{a} in {p.name}" for a, p in zip(addresses, pools))
-        fail(SPLIT_POOL, f"the addresses lie in different pools ({names}); MetalLB takes all the "
-             "addresses of a service from one pool. Fix: put both ranges in one IPAddressPool, or "
-             "pick a pair from one pool with 'kubectl lbip free'")
-    elif len(distinct) == 1 and len(pools) == len(addresses):
-        pool = pools[0]
-        labels = svc.labels
-        if check_admission and not pool.admits(svc.namespace, labels):
-            fail(POOL_INCOMPATIBLE, pool.why_not_admitted(svc.namespace, labels) +
-                 "; MetalLB refuses ('not compatible for ip assignment'). Fix: pick addresses of a "
-                 "pool that serves this service, or extend the pool's serviceAllocation")
-    wanted_pool = svc.pool_annotation
-    if wanted_pool:
-        if cluster.pool(wanted_pool) is None:
-            fail(POOL_ANNOTATION_MISMATCH, f"the address-pool annotation names pool {wanted_pool}, "
-                 "which does not exist. Fix: name an existing pool or remove the annotation")
-        elif pool is not None and pool.name != wanted_pool:
-            fail(POOL_ANNOTATION_MISMATCH, f"the address-pool annotation names pool {wanted_pool} "
-                 f"but the addresses are in pool {pool.name}; MetalLB refuses. Fix: pick addresses "
-                 f"of {wanted_pool}, or change or remove the annotation")
-
-    if check_conflicts:
-        for addr in addresses:
-            findings.extend(_conflicts_at(cluster, svc, addr))
-    return Verdict(findings, pool)
+    if len({p.name for p in pools}) > 1:
+        names = ", ".join(f"{a} in {p.name}" for a, p in zip(ask.addresses, pools))
+        found.append(ask.fail(SPLIT_POOL, f"the addresses lie in different pools ({names}); "
+                              "MetalLB takes all the addresses of a service from one pool. Fix: "
+                              "put both ranges in one IPAddressPool, or pick a pair from one "
+                              "pool with 'kubectl lbip free'"))
+    elif pools and len(pools) == len(ask.addresses):
+        ask.pool = pools[0]
+    return found
 
 
-def _conflicts_at(cluster: Cluster, svc: Service, addr) -> List[Finding]:
-    """address-conflict for one requested address. On a live cluster MetalLB's
-    allocator knows only what it assigned: a service that merely requests the
-    address and holds nothing (it is Pending) does not stop MetalLB from giving it
-    to this one, so that is a warning, not a refusal. In manifests every request
-    is an intention, so there it is an error."""
+def pool_admits_service(ask: Ask) -> List[Finding]:
+    """Assign -> isPoolCompatibleWithService (the pool's serviceAllocation)."""
+    pool, svc = ask.pool, ask.svc
+    if pool is None or not ask.check_admission or pool.admits(svc.namespace, svc.labels):
+        return []
+    return [ask.fail(POOL_INCOMPATIBLE, pool.why_not_admitted(svc.namespace, svc.labels) +
+                     "; MetalLB refuses ('not compatible for ip assignment'). Fix: pick addresses "
+                     "of a pool that serves this service, or extend the pool's serviceAllocation")]
+
+
+def sharing_allowed(ask: Ask) -> List[Finding]:
+    """Assign -> checkSharing, for each address, against the services that claim it."""
+    found: List[Finding] = []
+    for addr in ask.addresses:
+        found += address_sharing(ask.cluster, ask.svc, addr)
+    return found
+
+
+def pool_annotation_matches(ask: Ask) -> List[Finding]:
+    """allocateIPs after Assign: the address-pool annotation must name the pool."""
+    wanted = ask.svc.pool_annotation
+    if not wanted:
+        return []
+    if ask.cluster.pool(wanted) is None:
+        return [ask.fail(POOL_ANNOTATION_MISMATCH, f"the address-pool annotation names pool "
+                         f"{wanted}, which does not exist. Fix: name an existing pool or remove "
+                         "the annotation")]
+    if ask.pool is not None and ask.pool.name != wanted:
+        return [ask.fail(POOL_ANNOTATION_MISMATCH, f"the address-pool annotation names pool "
+                         f"{wanted} but the addresses are in pool {ask.pool.name}; MetalLB "
+                         f"refuses. Fix: pick addresses of {wanted}, or change or remove the "
+                         "annotation")]
+    return []
+
+
+# MetalLB's checks, in its order. A request that does not parse, or has no family,
+# stops there (MetalLB has nothing to check further); the others all run, so a
+# refusal names every broken rule at once.
+FIRST_CHECKS: Tuple[Callable[[Ask], List[Finding]], ...] = (request_parses, request_has_a_family)
+REQUEST_CHECKS: Tuple[Callable[[Ask], List[Finding]], ...] = (
+    family_matches_service, pool_for, pool_admits_service, sharing_allowed,
+    pool_annotation_matches)
+
+
+def check_request(cluster: Cluster, svc: Service, request: Request, *,
+                  check_admission: bool = True) -> Verdict:
+    """Every rule MetalLB applies to a service asking for specific addresses: the
+    one verdict `check`, `annotate`, `free` and `migrate` give on a request.
+
+    A service whose status shows MetalLB assigned exactly these addresses has been
+    accepted: whatever a rule says is then a warning, never a refusal."""
+    ask = Ask(cluster, svc, request, check_admission)
+    findings: List[Finding] = []
+    for check in FIRST_CHECKS:
+        findings += check(ask)
+        if findings:
+            return Verdict(findings)
+    for check in REQUEST_CHECKS:
+        findings += check(ask)
+    if svc.holds_exactly(request.addresses):
+        findings = [accepted_already(f) for f in findings]
+    return Verdict(findings, ask.pool)
+
+
+def accepted_already(finding: Finding) -> Finding:
+    if finding.severity != ERROR:
+        return finding
+    return replace(finding, severity=WARNING, message="MetalLB has assigned these addresses "
+                   "already (its status shows them), though by the rules it would refuse them "
+                   "now: " + finding.message)
+
+
+def address_sharing(cluster: Cluster, svc: Service, addr: Address) -> List[Finding]:
+    """address-conflict for one address ``svc`` requests, against every other
+    service that uses it and may not share it (MetalLB's checkSharing):
+
+    * the other holds it: MetalLB refuses this request ('already in use');
+    * the other only requests it and its status is MetalLB's record (live, or a
+      `kubectl get -o json` dump): it is Pending, MetalLB's allocator never saw its
+      request and gives the address away. Nothing to say against this request;
+      while this service does not hold it yet, a warning names the Pending one,
+      which will then never get it;
+    * the other is a manifest's request (an intention): in manifests two intentions
+      for one address are an error (whichever is applied first gets it); a live
+      service that does not hold the address is warned it will never get it."""
     family, value = family_of(addr), int(addr)
-    holders = {u.service.key for u in cluster.index.uses(family, value) if u.how == ASSIGNED}
     found = []
-    for other in cluster.index.services_at(family, value):
-        if other.key == svc.key:
-            continue
+    for use in _others_at(cluster, svc, family, value):
+        other = use.service
         reason = sharing_conflict(svc, other)
         if not reason:
             continue
-        if cluster.observed(other) and other.key not in holders:
+        if use.how == ASSIGNED:
             found.append(service_finding(
-                svc, ADDRESS_CONFLICT, f"{addr} is also requested by service {other.key}, which "
-                f"holds no address (Pending) and may not share it: {reason}. MetalLB gives it to "
-                f"this service; {other.key} stays Pending until its request changes", WARNING))
-        else:
+                svc, ADDRESS_CONFLICT, f"{addr} is already held by service {other.key} and they "
+                f"may not share it: {reason}; MetalLB refuses ('already in use'). Fix: pick a "
+                "free address, or give both the same allow-shared-ip key and distinct ports"))
+        elif other.observed:
+            if not svc.holds(addr):
+                found.append(service_finding(
+                    svc, ADDRESS_CONFLICT, f"{addr} is also requested by service {other.key}, "
+                    f"which is Pending (it holds no address) and may not share it: {reason}. "
+                    f"MetalLB gives it to this service; {other.key} can then never get it",
+                    WARNING))
+        elif not svc.observed:
             found.append(service_finding(
-                svc, ADDRESS_CONFLICT, f"{addr} is already held or requested by service "
-                f"{other.key} and they may not share it: {reason}. Fix: pick a free address, or "
-                "give both the same allow-shared-ip key and distinct ports"))
+                svc, ADDRESS_CONFLICT, f"{addr} is also requested by service {other.key} and "
+                f"they may not share it: {reason}; MetalLB gives it to whichever it processes "
+                "first and leaves the other Pending. Fix: pick a free address, or give both the "
+                "same allow-shared-ip key and distinct ports"))
+        elif not svc.holds(addr):
+            found.append(service_finding(
+                svc, ADDRESS_CONFLICT, f"{addr} is also requested by service {other.key} (a "
+                f"manifest, not applied) and they may not share it: {reason}. Once it is "
+                "applied MetalLB gives it the address, and this service can never get it",
+                WARNING))
+    return found
+
+
+def _others_at(cluster: Cluster, svc: Service, family: str, value: int):
+    """One use per other service of an address: its holding if it holds it."""
+    best: dict = {}
+    for use in cluster.index.uses(family, value):
+        if use.service.key == svc.key:
+            continue
+        if use.service.key not in best or use.how == ASSIGNED:
+            best[use.service.key] = use
+    return list(best.values())
+
+
+def check_holdings(cluster: Cluster, svc: Service) -> List[Finding]:
+    """Addresses a service holds without asking for them (MetalLB chose them):
+    another holder that may not share is a warning (MetalLB moves one of them the
+    next time it processes them). A request of another for it is that one's error."""
+    found = []
+    for addr in svc.held():
+        family, value = family_of(addr), int(addr)
+        for use in _others_at(cluster, svc, family, value):
+            reason = sharing_conflict(svc, use.service) if use.how == ASSIGNED else None
+            if reason:
+                found.append(service_finding(
+                    svc, ADDRESS_CONFLICT, f"{addr} is also held by service {use.service.key} "
+                    f"and they may not share it: {reason}. MetalLB assigned both, but takes it "
+                    "from one of them the next time it processes them", WARNING))
     return found
 
 
@@ -208,8 +339,28 @@ def _family_mismatch_message(field_name: str, request: Request, svc_family: str,
 
 
 def check_service(cluster: Cluster, svc: Service) -> List[Finding]:
-    """Rules on one service alone (conflicts between services are checked apart)."""
-    findings: List[Finding] = []
+    """Every rule on one service: its keys, its request (the verdict annotate and
+    free give on the same request), what it holds, whether it is Pending."""
+    findings = deprecated_keys(svc)
+    if not svc.is_load_balancer:
+        return findings
+    findings += deprecated_spec_ip(svc)
+    if svc.has_both_requests:
+        findings += one_request_field(svc)
+    elif svc.request is not None:
+        findings += check_request(cluster, svc, svc.request).findings
+    else:
+        findings += pool_annotation_exists(cluster, svc)
+    if svc.request is None or svc.has_both_requests:
+        findings += check_holdings(cluster, svc)
+    if svc.observed and not svc.ingress:
+        findings.append(pending(cluster, svc))
+    return findings
+
+
+def deprecated_keys(svc: Service) -> List[Finding]:
+    """metallb.universe.tf/* annotations (MetalLB reads them when the current key is absent)."""
+    findings = []
     for key in svc.deprecated_keys():
         twin = CURRENT + key[len(DEPRECATED):]
         note = ""
@@ -218,51 +369,48 @@ def check_service(cluster: Cluster, svc: Service) -> List[Finding]:
         findings.append(service_finding(
             svc, DEPRECATED_ANNOTATION, f"{key} is deprecated since MetalLB v0.13.{note} Fix: use "
             f"{twin} ('kubectl lbip migrate' moves it)", WARNING))
-    if not svc.is_load_balancer:
-        return findings
-    if svc.load_balancer_ip:
-        findings.append(service_finding(
-            svc, DEPRECATED_LB_IP, "spec.loadBalancerIP is deprecated by Kubernetes. Fix: use "
-            f"{CURRENT}{LB_IPS} ('kubectl lbip migrate' moves it)", WARNING))
-    if svc.has_both_requests:
-        findings.append(service_finding(
-            svc, BOTH_SPEC_AND_ANNOTATION, f"both {svc.annotation_request.field} and "  # type: ignore[union-attr]
-            "spec.loadBalancerIP are set; MetalLB allocates nothing ('service can not have "
-            f"both'). Fix: keep one ('kubectl lbip migrate' or 'annotate --clear-spec-ip')"))
-    elif svc.request is not None:
-        findings.extend(check_request(cluster, svc, svc.request, check_conflicts=False).findings)
-    elif svc.pool_annotation and cluster.pool(svc.pool_annotation) is None:
-        findings.append(service_finding(
-            svc, POOL_ANNOTATION_MISMATCH, f"the address-pool annotation names pool "
-            f"{svc.pool_annotation}, which does not exist. Fix: name an existing pool"))
-    if cluster.observed(svc) and not svc.ingress:
-        reason = cluster.allocation_failures.get(svc.key)
-        if reason:
-            findings.append(service_finding(svc, PENDING, f"no address assigned; MetalLB said: {reason}"))
-        else:
-            findings.append(service_finding(
-                svc, PENDING, "no address assigned yet (no AllocationFailed event found)", WARNING))
     return findings
 
 
-def check_conflicts(cluster: Cluster) -> List[Finding]:
-    """address-conflict over the whole usage index: one pass over used addresses,
-    comparing only the few services that share each one."""
-    findings: List[Finding] = []
-    for family, value, services in cluster.index.shared():
-        text = to_text(family, value)
-        for svc in services:
-            for other in services:
-                if other is svc:
-                    continue
-                reason = sharing_conflict(svc, other)
-                if reason:
-                    findings.append(service_finding(
-                        svc, ADDRESS_CONFLICT, f"{text} is also held or requested by service "
-                        f"{other.key} and they may not share it: {reason}; MetalLB gives it to one "
-                        "of them and leaves the other Pending. Fix: move one to a free address, or "
-                        "give both the same allow-shared-ip key and distinct ports"))
-    return findings
+def deprecated_spec_ip(svc: Service) -> List[Finding]:
+    if not svc.load_balancer_ip:
+        return []
+    return [service_finding(svc, DEPRECATED_LB_IP, "spec.loadBalancerIP is deprecated by "
+                            f"Kubernetes. Fix: use {CURRENT}{LB_IPS} ('kubectl lbip migrate' "
+                            "moves it)", WARNING)]
+
+
+def one_request_field(svc: Service) -> List[Finding]:
+    """getDesiredLbIPs: the annotation and spec.loadBalancerIP may not both be set."""
+    annotation = svc.annotation_request
+    if annotation is None or svc.spec_request is None:
+        return []
+    return [service_finding(
+        svc, BOTH_SPEC_AND_ANNOTATION, f"both {annotation.field} and "
+        "spec.loadBalancerIP are set; MetalLB allocates nothing ('service can not have "
+        "both'). Fix: keep one ('kubectl lbip migrate' or 'annotate --clear-spec-ip')")]
+
+
+def pool_annotation_exists(cluster: Cluster, svc: Service) -> List[Finding]:
+    """AllocateFromPool for a service that requests no address: the pool must exist."""
+    if not svc.pool_annotation or cluster.pool(svc.pool_annotation) is not None:
+        return []
+    return [service_finding(svc, POOL_ANNOTATION_MISMATCH, f"the address-pool annotation names "
+                            f"pool {svc.pool_annotation}, which does not exist. Fix: name an "
+                            "existing pool")]
+
+
+def pending(cluster: Cluster, svc: Service) -> Finding:
+    """A service whose status is MetalLB's record and shows no address; live, with
+    the reason of MetalLB's AllocationFailed event when there is one."""
+    reason = cluster.allocation_failures.get(svc.key)
+    if reason:
+        return service_finding(svc, PENDING, f"no address assigned; MetalLB said: {reason}")
+    if cluster.live:
+        return service_finding(svc, PENDING, "no address assigned yet (no AllocationFailed "
+                               "event found)", WARNING)
+    return service_finding(svc, PENDING, "no address assigned (its status.loadBalancer is "
+                           "empty; events are not in files)", WARNING)
 
 
 def check_pools(cluster: Cluster) -> List[Finding]:
@@ -279,14 +427,14 @@ def check_pools(cluster: Cluster) -> List[Finding]:
     return findings
 
 
-def check_capacity(cluster: Cluster, usage) -> List[Finding]:
-    """pool-exhausted, from the per-pool counts `usage(pool, family) -> (total, used)`."""
+def check_capacity(cluster: Cluster) -> List[Finding]:
+    """pool-exhausted, from the per-pool counts (usage_counts)."""
     findings: List[Finding] = []
     for pool in cluster.pools:
         if not pool.valid:
             continue
         for family in pool.families():
-            total, used = usage(pool, family)
+            total, used = usage_counts(cluster, pool, family)
             if total <= 0:
                 continue
             free = total - used

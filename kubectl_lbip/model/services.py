@@ -91,6 +91,10 @@ class Service:
     ports: Tuple[Port, ...] = ()
     ingress: Tuple[str, ...] = ()
     resource_version: str = ""
+    # Whether status.loadBalancer is MetalLB's record (see observed_object): then a
+    # request the service does not hold is one MetalLB refused (Pending), and takes
+    # nothing from anyone; in a manifest a request is an intention, and claims.
+    observed: bool = False
     raw: Optional[Dict[str, Any]] = field(default=None, repr=False, compare=False)
     # _memo's results, each (key, value); never compared or printed.
     _memo_annotation_request: Optional[tuple] = field(default=None, init=False, repr=False, compare=False)
@@ -99,7 +103,8 @@ class Service:
     _memo_family: Optional[tuple] = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
-    def from_object(cls, obj: Mapping, keep_raw: bool = True, compact: bool = False) -> "Service":
+    def from_object(cls, obj: Mapping, keep_raw: bool = True,
+                    observed: Optional[bool] = None, compact: bool = False) -> "Service":
         """The model of a Service object (a plain dict). ``compact`` is for a snapshot
         of many services that prints none back and writes none (free, check,
         who-has and pools from files): only what the rules read is kept, MetalLB's
@@ -107,7 +112,7 @@ class Service:
         where it decides sharing (externalTrafficPolicy Local), and the strings
         thousands of services repeat are shared (interned), since each object was
         decoded on its own."""
-        if compact:
+        if compact and observed is None:
             return _compact(cls, obj)
         meta = obj.get("metadata") or {}
         spec = obj.get("spec") or {}
@@ -137,6 +142,7 @@ class Service:
             ports=ports,
             ingress=tuple(str(i["ip"]) for i in status.get("ingress") or () if i.get("ip")),
             resource_version=str(meta.get("resourceVersion") or ""),
+            observed=observed_object(obj) if observed is None else observed,
             raw=obj if keep_raw and isinstance(obj, dict) else None,
         )
 
@@ -223,6 +229,14 @@ class Service:
         """What held() lists, as the remembered tuple (no copy)."""
         return self._memo("_memo_held", tuple(self.ingress), _held)
 
+    def holds(self, addr: Address) -> bool:
+        return addr in self.held_addresses()
+
+    def holds_exactly(self, addresses) -> bool:
+        """MetalLB assigned exactly these addresses (status equal to the request),
+        so it accepted them: the controller compares the same way (isEqualIPs)."""
+        return self.observed and bool(addresses) and set(self.held()) == set(addresses)
+
     def _memo(self, slot: str, key, compute):
         """compute(key), remembered on the instance for as long as the fields it is
         computed from (the key) are unchanged: check, free and the usage index ask
@@ -251,6 +265,15 @@ class Service:
         if self.ip_families:
             return (IPV6 if self.ip_families[0] == "IPv6" else IPV4), ""
         return IPV4, ""
+
+
+def observed_object(obj: Mapping) -> bool:
+    """A Service read back from the API server: it carries a status and a
+    metadata.uid, as `kubectl get -o json|yaml` prints every object. A manifest
+    (GitOps files, `kubectl create --dry-run=client -o yaml`, which prints an empty
+    status but no uid) is an intention: nothing says what MetalLB did with it."""
+    meta = obj.get("metadata") or {}
+    return isinstance(obj.get("status"), Mapping) and bool(meta.get("uid"))
 
 
 def _text_map(value) -> Dict[str, str]:
@@ -310,6 +333,7 @@ def _compact(cls, obj: Mapping) -> "Service":
         ports=port_models,
         ingress=tuple([str(i["ip"]) for i in ingress if i.get("ip")]) if ingress else (),
         resource_version=str(meta.get("resourceVersion") or ""),
+        observed=observed_object(obj),
     )
 
 
@@ -411,6 +435,7 @@ def _plain(cls, obj: Mapping) -> Optional["Service"]:
         ports=port_models,
         ingress=tuple([i["ip"] for i in ingress if i.get("ip")]) if ingress else (),
         resource_version=version or "",
+        observed=status is not None and bool(meta.get("uid")),  # observed_object(obj)
     )
 
 

@@ -20,32 +20,12 @@ from .services import ASSIGNED, Service
 FREE, SHARED, BLOCKED = "free", "shared", "blocked"
 
 
-def usage_counts(cluster: Cluster, pool: Pool, family: str) -> Tuple[int, int]:
-    """(total, used) for one family of a pool; used counts each distinct address
-    that is held or requested and that MetalLB could hand out from the pool."""
-    used = 0
-    for iv in pool.intervals_of(family):
-        for value in cluster.index.used_in(iv):
-            if not (pool.avoid_buggy_ips and is_buggy(family, value)):
-                used += 1
-    return pool.total(family), used
-
-
-def family_counts(cluster: Cluster, pool: Pool) -> Dict[str, Dict[str, int]]:
-    """{"ipv4": {"total", "used", "free"}, "ipv6": {...}}, as pools and free print them."""
-    counts = {}
-    for family in FAMILIES:
-        total, used = usage_counts(cluster, pool, family)
-        counts[family] = {"total": total, "used": used, "free": total - used}
-    return counts
-
-
 def address_state(cluster: Cluster, family: str, value: int, target: Optional[Service],
                   held_only: bool = False) -> str:
     """Free, shareable with the target, or blocked, for one used-or-not address."""
     uses = cluster.index.uses(family, value)
     others = {u.service.key: u.service for u in uses
-              if (not held_only or u.how == ASSIGNED)
+              if (u.how == ASSIGNED if held_only else u.claims)
               and (target is None or u.service.key != target.key)}
     if not others:
         return FREE

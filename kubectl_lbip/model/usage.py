@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import bisect
 from ipaddress import IPv4Address
-from typing import Dict, Iterable, List, NamedTuple, Tuple
+from typing import Dict, Iterable, List, NamedTuple, Protocol, Tuple
 
-from .addresses import FAMILIES, IPV4, IPV6, Interval
+from .addresses import FAMILIES, IPV4, IPV6, Interval, family_of, is_buggy
+from .pools import Pool
 from .services import ASSIGNED, CURRENT, DEPRECATED, LB_IPS, Service
 
 LB_IPS_KEYS = (CURRENT + LB_IPS, DEPRECATED + LB_IPS)
@@ -22,6 +23,14 @@ class Use(NamedTuple):
     service: Service
     how: str  # ASSIGNED, REQUESTED, REQUESTED_DEPRECATED or SPEC_IP
 
+    @property
+    def claims(self) -> bool:
+        """Whether this use takes the address from other services: MetalLB assigned
+        it, or it is a manifest's request (an intention). A request of a service
+        whose status is MetalLB's record and that does not hold the address is one
+        MetalLB refused: its allocator never saw it, and hands the address out."""
+        return self.how == ASSIGNED or not self.service.observed
+
 
 Key = Tuple[str, int]
 
@@ -31,9 +40,9 @@ class UsageIndex:
         # family -> address (an integer) -> uses; one dict per family, so that a
         # cluster's hundred thousand addresses need no (family, value) key tuples.
         self._by_family: Dict[str, Dict[int, List[Use]]] = {IPV4: {}, IPV6: {}}
-        held_values: Dict[str, set] = {IPV4: set(), IPV6: set()}
+        claimed: Dict[str, set] = {IPV4: set(), IPV6: set()}
+        held: Dict[str, set] = {IPV4: set(), IPV6: set()}
         v4, v6 = self._by_family[IPV4], self._by_family[IPV6]
-        held4, held6 = held_values[IPV4], held_values[IPV6]
         new_use = tuple.__new__  # Use(...) without its Python-level __new__: one per service and use
         for svc in services:
             if svc.type != "LoadBalancer" or svc.load_balancer_class:  # svc.is_load_balancer, inlined
@@ -42,12 +51,10 @@ class UsageIndex:
                 use = new_use(Use, (svc, ASSIGNED))
                 for addr in svc.held_addresses():
                     value = int(addr)
-                    if type(addr) is IPv4Address:
-                        v4.setdefault(value, []).append(use)
-                        held4.add(value)
-                    else:
-                        v6.setdefault(value, []).append(use)
-                        held6.add(value)
+                    family = IPV4 if type(addr) is IPv4Address else IPV6
+                    (v4 if family == IPV4 else v6).setdefault(value, []).append(use)
+                    held[family].add(value)
+                    claimed[family].add(value)  # an assigned address is always claimed
             annotations = svc.annotations
             if not (svc.load_balancer_ip or LB_IPS_KEYS[0] in annotations or LB_IPS_KEYS[1] in annotations):
                 continue  # no request: most services
@@ -55,9 +62,14 @@ class UsageIndex:
                 if req.addresses:
                     use = new_use(Use, (svc, req.how))
                     for addr in req.addresses:
-                        (v4 if type(addr) is IPv4Address else v6).setdefault(int(addr), []).append(use)
+                        value = int(addr)
+                        family = IPV4 if type(addr) is IPv4Address else IPV6
+                        (v4 if family == IPV4 else v6).setdefault(value, []).append(use)
+                        if not svc.observed:  # Use.claims: a manifest's request is an intention
+                            claimed[family].add(value)
         self._sorted: Dict[str, List[int]] = {f: sorted(uses) for f, uses in self._by_family.items()}
-        self._held_sorted: Dict[str, List[int]] = {f: sorted(held_values[f]) for f in FAMILIES}
+        self._claimed_sorted: Dict[str, List[int]] = {f: sorted(claimed[f]) for f in FAMILIES}
+        self._held_sorted: Dict[str, List[int]] = {f: sorted(held[f]) for f in FAMILIES}
 
     def add(self, svc: Service) -> None:
         """Index one more service's uses (a plan's choice, one at a time)."""
@@ -66,13 +78,17 @@ class UsageIndex:
         uses = [(a, ASSIGNED) for a in svc.held()]
         uses += [(a, r.how) for r in svc.requests() for a in r.addresses]
         for addr, how in uses:
-            family, value = (IPV4 if addr.version == 4 else IPV6), int(addr)
+            family, value = family_of(addr), int(addr)
             by_value = self._by_family[family]
+            current = by_value.get(value, [])
+            was_claimed = any(u.claims for u in current)
+            was_held = any(u.how == ASSIGNED for u in current)
             if value not in by_value:
                 bisect.insort(self._sorted[family], value)
-            current = by_value.setdefault(value, [])
-            was_held = any(u.how == ASSIGNED for u in current)
-            current.append(Use(svc, how))
+            use = Use(svc, how)
+            by_value.setdefault(value, []).append(use)
+            if use.claims and not was_claimed:
+                bisect.insort(self._claimed_sorted[family], value)
             if how == ASSIGNED and not was_held:
                 bisect.insort(self._held_sorted[family], value)
 
@@ -100,8 +116,8 @@ class UsageIndex:
                         yield family, value, self.services_at(family, value)
 
     def used_in(self, iv: Interval, held_only: bool = False) -> List[int]:
-        """Used addresses inside an interval, ascending."""
-        values = (self._held_sorted if held_only else self._sorted)[iv.family]
+        """Claimed addresses inside an interval (held only: assigned), ascending."""
+        values = (self._held_sorted if held_only else self._claimed_sorted)[iv.family]
         lo = bisect.bisect_left(values, iv.first)
         hi = bisect.bisect_right(values, iv.last)
         return values[lo:hi]
@@ -112,3 +128,30 @@ class UsageIndex:
 
     def __len__(self) -> int:
         return sum(len(by_value) for by_value in self._by_family.values())
+
+
+class Indexed(Protocol):
+    """What the counts need of a Cluster (which holds the index: no import of it here)."""
+
+    index: "UsageIndex"
+
+
+def usage_counts(cluster: Indexed, pool: Pool, family: str) -> Tuple[int, int]:
+    """(total, used) for one family of a pool; used counts each distinct claimed
+    address (held, or requested in a manifest) that MetalLB could hand out from the
+    pool. On a live cluster that is what MetalLB counts as assigned."""
+    used = 0
+    for iv in pool.intervals_of(family):
+        for value in cluster.index.used_in(iv):
+            if not (pool.avoid_buggy_ips and is_buggy(family, value)):
+                used += 1
+    return pool.total(family), used
+
+
+def family_counts(cluster: Indexed, pool: Pool) -> Dict[str, Dict[str, int]]:
+    """{"ipv4": {"total", "used", "free"}, "ipv6": {...}}, as pools and free print them."""
+    counts = {}
+    for family in FAMILIES:
+        total, used = usage_counts(cluster, pool, family)
+        counts[family] = {"total": total, "used": used, "free": total - used}
+    return counts

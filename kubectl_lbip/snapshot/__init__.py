@@ -136,7 +136,7 @@ class Snapshot:
             self.services = []
         services = list(self.models)
         for i, obj in enumerate(objects):
-            services.append(Service.from_object(obj, self.keep_objects))
+            services.append(Service.from_object(obj, self.keep_objects, True if self.live else None))
             if release:
                 objects[i] = None  # freed now, not after the whole list is built
         network = self.network(services)

@@ -29,10 +29,12 @@ def trim_service(obj: Dict[str, Any]) -> Dict[str, Any]:
         keep_spec["selector"] = _interned(spec["selector"])
     keep_spec["ports"] = [{k: p[k] for k in ("name", "protocol", "port") if k in p}
                           for p in spec.get("ports") or ()]
-    lb = (obj.get("status") or {}).get("loadBalancer") or {}
-    return {"apiVersion": "v1", "kind": "Service", "metadata": keep_meta, "spec": keep_spec,
-            "status": {"loadBalancer": {"ingress": [{"ip": i["ip"]} for i in lb.get("ingress") or ()
-                                                    if i.get("ip")]}}}
+    trimmed = {"apiVersion": "v1", "kind": "Service", "metadata": keep_meta, "spec": keep_spec}
+    if isinstance(obj.get("status"), dict):  # whether there is one at all matters (observed_object)
+        lb = obj["status"].get("loadBalancer") or {}
+        trimmed["status"] = {"loadBalancer": {"ingress": [
+            {"ip": i["ip"]} for i in lb.get("ingress") or () if i.get("ip")]}}
+    return trimmed
 
 
 def trim_pool(obj: Dict[str, Any]) -> Dict[str, Any]:

@@ -241,6 +241,7 @@ def test_check_example_findings_as_readme_shows():
         ("warning", "deprecated-loadbalancerip", "legacy", "dns"),
         ("warning", "deprecated-annotation", "monitoring", "grafana"),
         ("warning", "deprecated-annotation", "monitoring", "grafana"),
+        ("warning", "pending", "payments", "gateway"),
     ]
 
 

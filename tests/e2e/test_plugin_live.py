@@ -146,11 +146,11 @@ def test_pools_live(cluster: Cluster, live_setup: str) -> None:
     assert set(pools) == {"live-dual", "live-v4"}
     dual = pools["live-dual"]
     assert dual["ipv4"]["total"] == 16 and dual["ipv6"]["total"] == 16
-    # used = held or requested: .130 (web, web-udp) and auto's; ::2 held by web
-    # and ::3 requested by the refused split pair
-    assert dual["ipv4"]["used"] == 2 and dual["ipv6"]["used"] == 2
+    # used = what MetalLB assigned: .130 (web, web-udp) and auto's; ::2 held by
+    # web. The refused split pair (Pending) takes nothing: not ::3, not .131
+    assert dual["ipv4"]["used"] == 2 and dual["ipv6"]["used"] == 1
     assert pools["live-v4"]["autoAssign"] is False
-    assert pools["live-v4"]["ipv4"] == {"total": 8, "used": 2, "free": 6}
+    assert pools["live-v4"]["ipv4"] == {"total": 8, "used": 1, "free": 7}
     table = lbip(cluster, "pools")
     assert table.returncode == 0 and "live-dual" in table.stdout and "live-v4" in table.stdout
 

@@ -1,10 +1,10 @@
 """Each check code: one input that raises it and one near miss that does not."""
 
 import pytest
-from builders import cluster, dual, lbips, pool, svc
+from builders import cluster, dual, lbips, live_cluster, pool, svc
 
-from kubectl_lbip.commands.check import findings_for
 from kubectl_lbip.model import rules
+from kubectl_lbip.model.findings import findings_for
 from kubectl_lbip.model.rules import ERROR, WARNING, check_request, make_request, sharing_conflict
 from kubectl_lbip.model.services import Service
 
@@ -88,8 +88,8 @@ def test_address_conflict_without_sharing_key():
     objs = [DUALPOOL, svc("a", "one", ingress=["192.168.10.5"]),
             svc("b", "two", annotations=lbips("192.168.10.5"))]
     found = [f for f in findings(*objs) if f.code == "address-conflict"]
-    assert {f.name for f in found} == {"one", "two"}
-    assert all(f.severity == ERROR for f in found)
+    # the request is refused; the holder keeps what it holds
+    assert [(f.name, f.severity) for f in found] == [("two", ERROR)]
 
 
 def test_sharing_with_same_key_and_distinct_ports_is_no_conflict():
@@ -158,11 +158,11 @@ def test_deprecated_annotation_and_loadbalancerip():
                                                                   type="ClusterIP"))
 
 
-def test_pending_only_live_with_event_reason():
-    c = cluster(DUALPOOL, svc("a", "s"), svc("a", "ok", ingress=["192.168.10.9"]))
-    assert not [f for f in findings_for(c) if f.code == "pending"]
-    c.live = True
-    c.allocation_failures["a/s"] = 'Failed to allocate IP for "a/s": no available IPs'
+def test_pending_only_where_statuses_are_metallbs_with_event_reason_live():
+    objs = (DUALPOOL, svc("a", "s"), svc("a", "ok", ingress=["192.168.10.9"]))
+    assert not [f for f in findings_for(cluster(*objs)) if f.code == "pending"]
+    c = live_cluster(*objs, failures={
+        "a/s": 'Failed to allocate IP for "a/s": no available IPs'})
     pending = [f for f in findings_for(c) if f.code == "pending"]
     assert [f.name for f in pending] == ["s"]
     assert "no available IPs" in pending[0].message and pending[0].severity == ERROR
@@ -215,3 +215,33 @@ def test_service_with_a_load_balancer_class_is_not_metallbs():
     s = c.service("a", "cloud")
     assert not s.is_load_balancer
     assert "loadBalancerClass" in rules.not_load_balancer(s).message
+
+
+NAMED_CHECKS = [
+    # (check, the service, its request, the one code it returns)
+    (rules.request_parses, svc("a", "s"), "192.168.10.5,x", "invalid-request"),
+    (rules.request_has_a_family, svc("a", "s"), "192.168.10.5,192.168.10.6", "too-many-addresses"),
+    (rules.family_matches_service, svc("a", "s"), "fd00:10::5", "family-mismatch"),
+    (rules.pool_for, svc("a", "s"), "10.9.9.9", "not-in-pool"),
+    (rules.pool_admits_service, svc("other", "s"), "192.168.30.5", "pool-incompatible"),
+    (rules.sharing_allowed, svc("a", "s"), "192.168.10.7", "address-conflict"),
+    (rules.pool_annotation_matches, svc("a", "s", annotations={"metallb.io/address-pool": "team"}),
+     "192.168.10.5", "pool-annotation-mismatch"),
+]
+
+
+@pytest.mark.parametrize("check,target,text,code", NAMED_CHECKS,
+                         ids=[c[0].__name__ for c in NAMED_CHECKS])
+def test_each_request_rule_is_one_named_check(check, target, text, code):
+    """check_request is MetalLB's sequence of checks, each returning its finding."""
+    team = pool("team", "192.168.30.0/24", allocation={"namespaces": ["a"]})
+    holder = svc("b", "holder", ingress=["192.168.10.7"])
+    c = cluster(DUALPOOL, team, holder)
+    ask = rules.Ask(c, Service.from_object(target), make_request([text]))
+    if check in (rules.pool_admits_service, rules.pool_annotation_matches):
+        rules.pool_for(ask)  # the pool the later checks look at
+    assert [f.code for f in check(ask)] == [code]
+    assert check in rules.FIRST_CHECKS + rules.REQUEST_CHECKS
+    # and on a request that breaks nothing, every check is silent
+    fine = rules.Ask(c, Service.from_object(svc("a", "ok")), make_request(["192.168.10.9"]))
+    assert [f for chk in rules.FIRST_CHECKS + rules.REQUEST_CHECKS for f in chk(fine)] == []

@@ -5,7 +5,8 @@ from builders import cluster, dual, lbips, pool, svc
 from kubectl_lbip.model.addresses import DUAL, IPV4, IPV6, parse_ip
 from kubectl_lbip.model.rules import check_request, make_request
 from kubectl_lbip.model.services import Service
-from kubectl_lbip.model.suggest import metallb_pick, suggest, usage_counts
+from kubectl_lbip.model.suggest import metallb_pick, suggest
+from kubectl_lbip.model.usage import usage_counts
 
 SHARE = {"metallb.io/allow-shared-ip": "web"}
 

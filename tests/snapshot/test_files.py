@@ -91,3 +91,35 @@ def test_yaml_files_are_trimmed_too(tmp_path):
     assert snap.keep_objects is False
     assert snap.take_cluster().services[0].raw is None
     assert files.load([str(path)]).to_cluster().services[0].raw["metadata"]["managedFields"]
+
+
+def _dumped(obj):
+    """As `kubectl get -o json` prints it: a uid, a resourceVersion, a status."""
+    out = json.loads(json.dumps(obj))
+    out["metadata"]["uid"] = "0b7d3e05-8a41-4c55-b0f2-" + obj["metadata"]["name"]
+    return out
+
+
+def _dry_run_client(obj):
+    """As `kubectl create ... --dry-run=client -o yaml` prints it: an empty status,
+    creationTimestamp null, no uid, no resourceVersion."""
+    out = json.loads(json.dumps(obj))
+    out["metadata"].pop("resourceVersion", None)
+    out["metadata"]["creationTimestamp"] = None
+    out["status"] = {"loadBalancer": {}}
+    return out
+
+
+@pytest.mark.parametrize("trimmed", [True, False])
+def test_a_service_carries_status_when_read_back_from_the_api(tmp_path, trimmed):
+    """Which services' statuses are MetalLB's record: those with a status and a uid
+    (a dump); not a hand-written manifest, nor a dry-run print with an empty status."""
+    hand = svc("a", "hand", annotations=lbips("192.0.2.7"))
+    del hand["status"]
+    items = [pool("p", "192.0.2.0/24"), _dumped(svc("a", "dumped", annotations=lbips("192.0.2.7"))),
+             _dry_run_client(svc("a", "dry", annotations=lbips("192.0.2.8"))), hand]
+    path = tmp_path / "mixed.json"
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    cluster = files.load([str(path)], trimmed=trimmed).to_cluster()
+    observed = {s.name: s.observed for s in cluster.services}
+    assert observed == {"dumped": True, "dry": False, "hand": False}

@@ -1,0 +1,76 @@
+"""The annotate plan: the addresses to pin on a service, checked by the same rules
+as every other command, and the patch that pins them (or a refusal naming every
+broken rule)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence
+
+from ..errors import InvalidValue, Refused
+from . import rules
+from .addresses import sort_addresses
+from .cluster import Cluster
+from .patches import request_annotation_patch
+from .rules import Finding, service_finding
+from .services import CURRENT, LB_IPS, Service
+from .suggest import suggest
+
+ANNOTATION_EXISTS = "annotation-exists"
+NO_FREE_ADDRESS = "no-free-address"
+
+
+@dataclass
+class Plan:
+    service: Service
+    value: str
+    patch: Optional[Dict[str, Any]]  # None: already set, nothing to write
+    warnings: List[Finding] = field(default_factory=list)
+
+
+def plan(cluster: Cluster, svc: Service, addresses: Sequence[str] = (), *, auto: bool = False,
+         overwrite: bool = False, clear_spec_ip: bool = False) -> Plan:
+    """Check the request exactly as MetalLB's controller will; refuse (errors.Refused)
+    with every broken rule, or return the patch. An address that is not one is an
+    InvalidValue."""
+    if not svc.is_load_balancer:
+        raise Refused([rules.not_load_balancer(svc)])
+    texts = list(addresses) if not auto else _auto_pick(cluster, svc)
+    request = rules.make_request(texts)
+    if request.invalid:
+        raise InvalidValue(f"{', '.join(repr(e) for e in request.invalid)} is not an IP address")
+    value = ",".join(str(a) for a in sort_addresses(request.addresses))
+    request = rules.make_request([value])
+
+    findings = list(rules.check_request(cluster, svc, request).findings)
+    current = svc.annotations.get(CURRENT + LB_IPS)
+    if svc.load_balancer_ip and not clear_spec_ip:
+        findings.append(service_finding(
+            svc, rules.BOTH_SPEC_AND_ANNOTATION, f"spec.loadBalancerIP is set "
+            f"({svc.load_balancer_ip}); with the annotation too MetalLB allocates nothing. Fix: "
+            "add --clear-spec-ip to remove it in the same patch"))
+    if current not in (None, "", value) and not overwrite:
+        findings.append(service_finding(
+            svc, ANNOTATION_EXISTS, f"{CURRENT}{LB_IPS} is already {current!r}. Fix: add "
+            "--overwrite to replace it"))
+    errors = [f for f in findings if f.severity == rules.ERROR]
+    if errors:
+        raise Refused(errors)
+    warnings = [f for f in findings if f.severity != rules.ERROR]
+    deprecated_left = any(k.endswith("/" + LB_IPS) for k in svc.deprecated_keys())
+    if current == value and not (svc.load_balancer_ip and clear_spec_ip) and not deprecated_left:
+        return Plan(svc, value, None, warnings)
+    return Plan(svc, value, request_annotation_patch(svc, value, clear_spec_ip), warnings)
+
+
+def _auto_pick(cluster: Cluster, svc: Service) -> List[str]:
+    """--auto: the first suggestion `free --for` would make."""
+    family, why = svc.family(cluster.metallb)
+    if family is None:
+        raise InvalidValue(f"service {svc.key}: cannot tell its IP family: {why}")
+    found = suggest(cluster, family, 1, svc)
+    if not found.suggestions:
+        raise Refused([service_finding(svc, NO_FREE_ADDRESS, "no free address fits this "
+                      "service; 'kubectl lbip free --for " + svc.name + "' says why" +
+                      "".join("; " + n for n in found.notes))])
+    return found.suggestions[0].addresses
