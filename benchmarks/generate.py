@@ -53,7 +53,7 @@ from typing import Any, Dict, Iterator, List, Tuple
 V4_BASE = int(ipaddress.IPv4Address("10.0.0.0"))
 V6_BASE = int(ipaddress.IPv6Address("fd00:1b::"))
 SPAN = 1 << 16  # services' addresses: the first /16 (IPv4) and /112 (IPv6)
-CLUSTER_V4 = int(ipaddress.IPv4Address("10.96.0.0"))   # 10.96.0.0/12
+CLUSTER_V4 = int(ipaddress.IPv4Address("10.96.0.0"))  # 10.96.0.0/12
 CLUSTER_V6 = int(ipaddress.IPv6Address("fd00:10:96::"))  # fd00:10:96::/108
 OUTSIDE_V4 = int(ipaddress.IPv4Address("203.0.113.0"))
 
@@ -101,8 +101,10 @@ def _uid(rng: random.Random) -> str:
 
 def _ts(rng: random.Random) -> str:
     day = rng.randint(1, 28)
-    return f"2026-{rng.randint(1, 9):02d}-{day:02d}T{rng.randint(0, 23):02d}:" \
-           f"{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}Z"
+    return (
+        f"2026-{rng.randint(1, 9):02d}-{day:02d}T{rng.randint(0, 23):02d}:"
+        f"{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}Z"
+    )
 
 
 def pool_objects(prefix4: int, prefix6: int, count: int, rng: random.Random) -> List[Dict[str, Any]]:
@@ -111,42 +113,71 @@ def pool_objects(prefix4: int, prefix6: int, count: int, rng: random.Random) -> 
         first4 = V4_BASE + i * (1 << (32 - prefix4))
         first6 = V6_BASE + i * (1 << (128 - prefix6))
         name = "default" if count == 1 else f"pool-{i:03d}"
-        cidrs = [f"{ipaddress.IPv4Address(first4)}/{prefix4}",
-                 f"{ipaddress.IPv6Address(first6)}/{prefix6}"]
-        pools.append({
-            "apiVersion": "metallb.io/v1beta1",
-            "kind": "IPAddressPool",
-            "metadata": {
-                "annotations": {"kubectl.kubernetes.io/last-applied-configuration": json.dumps(
-                    {"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
-                     "metadata": {"annotations": {}, "name": name, "namespace": "metallb-system"},
-                     "spec": {"addresses": cidrs}}, separators=(",", ":")) + "\n"},
-                "creationTimestamp": _ts(rng),
-                "generation": 1,
-                "name": name,
-                "namespace": "metallb-system",
-                "resourceVersion": str(1000 + i),
-                "uid": _uid(rng),
-            },
-            "spec": {"addresses": cidrs, "autoAssign": True, "avoidBuggyIPs": False},
-            "status": {"assignedIPv4": 0, "assignedIPv6": 0,
-                       "availableIPv4": 1 << (32 - prefix4), "availableIPv6": 1 << min(63, 128 - prefix6)},
-        })
+        cidrs = [f"{ipaddress.IPv4Address(first4)}/{prefix4}", f"{ipaddress.IPv6Address(first6)}/{prefix6}"]
+        pools.append(
+            {
+                "apiVersion": "metallb.io/v1beta1",
+                "kind": "IPAddressPool",
+                "metadata": {
+                    "annotations": {
+                        "kubectl.kubernetes.io/last-applied-configuration": json.dumps(
+                            {
+                                "apiVersion": "metallb.io/v1beta1",
+                                "kind": "IPAddressPool",
+                                "metadata": {"annotations": {}, "name": name, "namespace": "metallb-system"},
+                                "spec": {"addresses": cidrs},
+                            },
+                            separators=(",", ":"),
+                        )
+                        + "\n"
+                    },
+                    "creationTimestamp": _ts(rng),
+                    "generation": 1,
+                    "name": name,
+                    "namespace": "metallb-system",
+                    "resourceVersion": str(1000 + i),
+                    "uid": _uid(rng),
+                },
+                "spec": {"addresses": cidrs, "autoAssign": True, "avoidBuggyIPs": False},
+                "status": {
+                    "assignedIPv4": 0,
+                    "assignedIPv6": 0,
+                    "availableIPv4": 1 << (32 - prefix4),
+                    "availableIPv6": 1 << min(63, 128 - prefix6),
+                },
+            }
+        )
     return pools
 
 
-def _fields_v1_spec(ports: List[Dict[str, Any]], dual: bool, annotations: Dict[str, str],
-                    labels: Dict[str, str]) -> Dict[str, Any]:
-    meta = {"f:annotations": {".": {}, **{f"f:{k}": {} for k in annotations}},
-            "f:labels": {".": {}, **{f"f:{k}": {} for k in labels}}}
+def _fields_v1_spec(
+    ports: List[Dict[str, Any]], dual: bool, annotations: Dict[str, str], labels: Dict[str, str]
+) -> Dict[str, Any]:
+    meta = {
+        "f:annotations": {".": {}, **{f"f:{k}": {} for k in annotations}},
+        "f:labels": {".": {}, **{f"f:{k}": {} for k in labels}},
+    }
     spec: Dict[str, Any] = {
-        "f:allocateLoadBalancerNodePorts": {}, "f:externalTrafficPolicy": {},
-        "f:internalTrafficPolicy": {}, "f:ipFamilyPolicy": {},
-        "f:ports": {".": {}, **{
-            f'k:{{"port":{p["port"]},"protocol":"{p["protocol"]}"}}': {
-                ".": {}, "f:name": {}, "f:port": {}, "f:protocol": {}, "f:targetPort": {}}
-            for p in ports}},
-        "f:selector": {}, "f:sessionAffinity": {}, "f:type": {},
+        "f:allocateLoadBalancerNodePorts": {},
+        "f:externalTrafficPolicy": {},
+        "f:internalTrafficPolicy": {},
+        "f:ipFamilyPolicy": {},
+        "f:ports": {
+            ".": {},
+            **{
+                f'k:{{"port":{p["port"]},"protocol":"{p["protocol"]}"}}': {
+                    ".": {},
+                    "f:name": {},
+                    "f:port": {},
+                    "f:protocol": {},
+                    "f:targetPort": {},
+                }
+                for p in ports
+            },
+        },
+        "f:selector": {},
+        "f:sessionAffinity": {},
+        "f:type": {},
     }
     if dual:
         spec["f:ipFamilies"] = {}
@@ -159,16 +190,20 @@ def service_object(i: int, rng: random.Random, plan: Dict[str, Any]) -> Dict[str
     app = f"app-{i % 997}"
     lb = plan["lb"]
     family = plan["family"]
-    ports = [{"name": "http" if n == 0 else f"p{n}", "port": port, "protocol": proto,
-              "targetPort": 8080 + n} for n, (proto, port) in enumerate(plan["ports"])]
+    ports = [
+        {"name": "http" if n == 0 else f"p{n}", "port": port, "protocol": proto, "targetPort": 8080 + n}
+        for n, (proto, port) in enumerate(plan["ports"])
+    ]
     if lb:
         for n, p in enumerate(ports):
             p["nodePort"] = 30000 + (i * 3 + n) % 2768
     annotations: Dict[str, str] = dict(plan["annotations"])
     spec: Dict[str, Any] = {
-        "clusterIP": "", "clusterIPs": [],
+        "clusterIP": "",
+        "clusterIPs": [],
         "internalTrafficPolicy": "Cluster",
-        "ipFamilies": [], "ipFamilyPolicy": "SingleStack",
+        "ipFamilies": [],
+        "ipFamilyPolicy": "SingleStack",
         "ports": ports,
         "selector": {"app.kubernetes.io/name": app},
         "sessionAffinity": "None",
@@ -193,11 +228,17 @@ def service_object(i: int, rng: random.Random, plan: Dict[str, Any]) -> Dict[str
     if plan.get("spec_ip"):
         spec["loadBalancerIP"] = plan["spec_ip"]
     labels = {"app.kubernetes.io/name": app, "app.kubernetes.io/part-of": f"product-{i % 37}"}
-    applied = {"apiVersion": "v1", "kind": "Service",
-               "metadata": {"annotations": annotations, "labels": labels, "name": name, "namespace": ns},
-               "spec": {k: v for k, v in spec.items() if k in (
-                   "ports", "selector", "type", "externalTrafficPolicy", "loadBalancerIP",
-                   "ipFamilyPolicy", "ipFamilies")}}
+    applied = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"annotations": annotations, "labels": labels, "name": name, "namespace": ns},
+        "spec": {
+            k: v
+            for k, v in spec.items()
+            if k
+            in ("ports", "selector", "type", "externalTrafficPolicy", "loadBalancerIP", "ipFamilyPolicy", "ipFamilies")
+        },
+    }
     all_annotations = dict(annotations)
     helm = i % 2 == 1  # half applied by kubectl (last-applied-configuration), half by Helm
     if helm:
@@ -205,24 +246,34 @@ def service_object(i: int, rng: random.Random, plan: Dict[str, Any]) -> Dict[str
         all_annotations["meta.helm.sh/release-name"] = f"release-{i % 37}"
         all_annotations["meta.helm.sh/release-namespace"] = ns
     else:
-        all_annotations["kubectl.kubernetes.io/last-applied-configuration"] = \
+        all_annotations["kubectl.kubernetes.io/last-applied-configuration"] = (
             json.dumps(applied, separators=(",", ":")) + "\n"
+        )
     created = _ts(rng)
-    managed = [{
-        "apiVersion": "v1", "fieldsType": "FieldsV1",
-        "fieldsV1": _fields_v1_spec(ports, family == "dual", all_annotations, labels),
-        "manager": "helm" if helm else "kubectl-client-side-apply", "operation": "Update",
-        "time": created,
-    }]
+    managed = [
+        {
+            "apiVersion": "v1",
+            "fieldsType": "FieldsV1",
+            "fieldsV1": _fields_v1_spec(ports, family == "dual", all_annotations, labels),
+            "manager": "helm" if helm else "kubectl-client-side-apply",
+            "operation": "Update",
+            "time": created,
+        }
+    ]
     status: Dict[str, Any] = {"loadBalancer": {}}
     if lb and plan["ingress"]:
         status["loadBalancer"]["ingress"] = [{"ip": ip, "ipMode": "VIP"} for ip in plan["ingress"]]
-        managed.append({
-            "apiVersion": "v1", "fieldsType": "FieldsV1",
-            "fieldsV1": {"f:status": {"f:loadBalancer": {"f:ingress": {}}}},
-            "manager": "metallb-controller", "operation": "Update", "subresource": "status",
-            "time": created,
-        })
+        managed.append(
+            {
+                "apiVersion": "v1",
+                "fieldsType": "FieldsV1",
+                "fieldsV1": {"f:status": {"f:loadBalancer": {"f:ingress": {}}}},
+                "manager": "metallb-controller",
+                "operation": "Update",
+                "subresource": "status",
+                "time": created,
+            }
+        )
         all_annotations["metallb.io/ip-allocated-from-pool"] = plan["pool"]
     return {
         "apiVersion": "v1",
@@ -250,8 +301,14 @@ def plans(n: int, rng: random.Random, pool_name) -> Iterator[Dict[str, Any]]:
     k = 0
     for i in range(n):
         r = rng.random()
-        plan: Dict[str, Any] = {"lb": r < 0.90, "annotations": {}, "ingress": [],
-                                "ports": [("TCP", 80)], "etp": "Cluster", "policy": "RequireDualStack"}
+        plan: Dict[str, Any] = {
+            "lb": r < 0.90,
+            "annotations": {},
+            "ingress": [],
+            "ports": [("TCP", 80)],
+            "etp": "Cluster",
+            "policy": "RequireDualStack",
+        }
         f = rng.random()
         plan["family"] = "dual" if f < 0.55 else ("ipv4" if f < 0.95 else "ipv6")
         if plan["family"] == "dual" and rng.random() < 0.3:
@@ -287,8 +344,7 @@ def plans(n: int, rng: random.Random, pool_name) -> Iterator[Dict[str, Any]]:
         elif s < 0.032 and held:
             # conflict: asks for an address an earlier service holds, no sharing key
             other = held[rng.randrange(len(held))]
-            mine = [other[0]] if plan["family"] == "ipv4" else (
-                [other[1]] if plan["family"] == "ipv6" else list(other))
+            mine = [other[0]] if plan["family"] == "ipv4" else ([other[1]] if plan["family"] == "ipv6" else list(other))
             ann["metallb.io/loadBalancerIPs"] = ",".join(mine)
             plan["ingress"] = []
             plan["pool"] = pool_name(off)
@@ -317,8 +373,7 @@ def plans(n: int, rng: random.Random, pool_name) -> Iterator[Dict[str, Any]]:
         yield plan
 
 
-def generate(services: int, pools: str = "16", seed: int = 1,
-             managed_fields: bool = False) -> Dict[str, Any]:
+def generate(services: int, pools: str = "16", seed: int = 1, managed_fields: bool = False) -> Dict[str, Any]:
     """The List; without managed_fields, as kubectl (1.21+) prints by default
     (--show-managed-fields=false)."""
     prefix4, prefix6, count = POOL_SETS[pools]
@@ -326,23 +381,26 @@ def generate(services: int, pools: str = "16", seed: int = 1,
     pool_rng = random.Random(seed + 1000)
     pool_objs = pool_objects(prefix4, prefix6, count, pool_rng)
     if count == 1:
+
         def pool_name(off: int) -> str:
             return "default"
     else:
+
         def pool_name(off: int) -> str:
             return f"pool-{off >> (32 - prefix4):03d}"
+
     items: List[Dict[str, Any]] = list(pool_objs)
     for i, plan in enumerate(plans(services, rng, pool_name)):
         obj = service_object(i, rng, plan)
         if not managed_fields:
             del obj["metadata"]["managedFields"]
         items.append(obj)
-    return {"apiVersion": "v1", "items": items, "kind": "List",
-            "metadata": {"resourceVersion": ""}}
+    return {"apiVersion": "v1", "items": items, "kind": "List", "metadata": {"resourceVersion": ""}}
 
 
-def write(services: int, pools: str = "16", seed: int = 1, out: Path = None, force: bool = False,
-          managed_fields: bool = False) -> Path:
+def write(
+    services: int, pools: str = "16", seed: int = 1, out: Path = None, force: bool = False, managed_fields: bool = False
+) -> Path:
     path = Path(out) if out else snapshot_path(services, pools, seed, managed_fields)
     if path.exists() and not force:
         return path
@@ -356,8 +414,15 @@ def write(services: int, pools: str = "16", seed: int = 1, out: Path = None, for
 
 
 # The files run.py uses (services, pool set), as kubectl prints them today.
-STANDARD = [(1000, "16"), (10000, "16"), (50000, "16"),
-            (10000, "8"), (50000, "8"), (10000, "tiled24"), (50000, "tiled24")]
+STANDARD = [
+    (1000, "16"),
+    (10000, "16"),
+    (50000, "16"),
+    (10000, "8"),
+    (50000, "8"),
+    (10000, "tiled24"),
+    (50000, "tiled24"),
+]
 # With managedFields too: the second row of the who-has/jq comparison and of peak memory.
 STANDARD_MF = [(10000, "16"), (50000, "16")]
 
@@ -365,17 +430,29 @@ STANDARD_MF = [(10000, "16"), (50000, "16")]
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--services", type=int, default=10000)
-    ap.add_argument("--pools", choices=sorted(POOL_SETS), default="16",
-                    help="pool set: 24 (/24+/120), 16 (/16+/112), 8 (/8+/48), "
-                    "tiled24 (256 pools of /24+/120 covering the first /16 and /112)")
+    ap.add_argument(
+        "--pools",
+        choices=sorted(POOL_SETS),
+        default="16",
+        help="pool set: 24 (/24+/120), 16 (/16+/112), 8 (/8+/48), "
+        "tiled24 (256 pools of /24+/120 covering the first /16 and /112)",
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", help="output file (default: in the cache dir)")
     ap.add_argument("--all", action="store_true", help="write every standard file run.py uses")
     ap.add_argument("--force", action="store_true", help="rewrite files that exist")
-    ap.add_argument("--managed-fields", dest="managed_fields", action="store_true",
-                    help="add metadata.managedFields (kubectl get -o json leaves them out since 1.21)")
-    ap.add_argument("--no-managed-fields", dest="managed_fields", action="store_false",
-                    help="no metadata.managedFields (the default, as kubectl get -o json prints)")
+    ap.add_argument(
+        "--managed-fields",
+        dest="managed_fields",
+        action="store_true",
+        help="add metadata.managedFields (kubectl get -o json leaves them out since 1.21)",
+    )
+    ap.add_argument(
+        "--no-managed-fields",
+        dest="managed_fields",
+        action="store_false",
+        help="no metadata.managedFields (the default, as kubectl get -o json prints)",
+    )
     args = ap.parse_args(argv)
     if args.all:
         for n, pools in STANDARD:
@@ -383,8 +460,16 @@ def main(argv=None) -> int:
         for n, pools in STANDARD_MF:
             print(write(n, pools, args.seed, force=args.force, managed_fields=True))
         return 0
-    print(write(args.services, args.pools, args.seed, args.out, force=args.force or bool(args.out),
-                managed_fields=args.managed_fields))
+    print(
+        write(
+            args.services,
+            args.pools,
+            args.seed,
+            args.out,
+            force=args.force or bool(args.out),
+            managed_fields=args.managed_fields,
+        )
+    )
     return 0
 
 

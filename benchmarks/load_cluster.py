@@ -54,9 +54,24 @@ def for_apply(obj: Dict[str, Any]) -> Dict[str, Any]:
 
 def apply(kubeconfig: str, objects: List[Dict[str, Any]]) -> None:
     body = json.dumps({"apiVersion": "v1", "kind": "List", "items": objects})
-    subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "apply", "--server-side",
-                    "--force-conflicts", "--field-manager", "kubectl-lbip-bench", "-f", "-"],
-                   input=body, text=True, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            "kubectl",
+            "--kubeconfig",
+            kubeconfig,
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "--field-manager",
+            "kubectl-lbip-bench",
+            "-f",
+            "-",
+        ],
+        input=body,
+        text=True,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def load(kubeconfig: str, count: int, pools: str = "16", batch: int = 500, seed: int = 1) -> None:
@@ -65,22 +80,32 @@ def load(kubeconfig: str, count: int, pools: str = "16", batch: int = 500, seed:
     pool_objs = [o for o in items if o["kind"] == "IPAddressPool"]
     services = [o for o in items if o["kind"] == "Service"]
     namespaces = sorted({s["metadata"]["namespace"] for s in services} | {"metallb-system"})
-    apply(kubeconfig, [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
-                       for ns in namespaces])
+    apply(kubeconfig, [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}} for ns in namespaces])
     apply(kubeconfig, pool_objs)
     start = time.perf_counter()
     for i in range(0, len(services), batch):
-        apply(kubeconfig, services[i:i + batch])
+        apply(kubeconfig, services[i : i + batch])
         done = min(i + batch, len(services))
-        print(f"{done}/{len(services)} services applied ({time.perf_counter() - start:.0f} s)",
-              file=sys.stderr)
+        print(f"{done}/{len(services)} services applied ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
 
 
 def assigned(kubeconfig: str) -> int:
     """How many services hold an address (status.loadBalancer.ingress)."""
-    out = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "get", "svc", "-A", "-o",
-                          "jsonpath={range .items[*]}{.status.loadBalancer.ingress[0].ip}{'\\n'}{end}"],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [
+            "kubectl",
+            "--kubeconfig",
+            kubeconfig,
+            "get",
+            "svc",
+            "-A",
+            "-o",
+            "jsonpath={range .items[*]}{.status.loadBalancer.ingress[0].ip}{'\\n'}{end}",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return sum(1 for line in out.splitlines() if line.strip())
 
 

@@ -35,9 +35,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import generate  # noqa: E402
 
-JQ_FILTER = ('.items[] | select(.status.loadBalancer.ingress != null) | '
-             'select(.status.loadBalancer.ingress[].ip == "{ip}") | '
-             '"\\(.metadata.namespace)/\\(.metadata.name)"')
+JQ_FILTER = (
+    ".items[] | select(.status.loadBalancer.ingress != null) | "
+    'select(.status.loadBalancer.ingress[].ip == "{ip}") | '
+    '"\\(.metadata.namespace)/\\(.metadata.name)"'
+)
 
 
 # --------------------------------------------------------------------------
@@ -140,9 +142,13 @@ def in_process_free(path: Path, runs: int) -> float:
     """free's own work (suggestions and per-pool counts), loading excluded: the
     best of 5 in one process, median over `runs` processes."""
     return statistics.median(
-        json.loads(subprocess.run([sys.executable, "-c", IN_PROCESS_FREE, str(path)], check=True,
-                                  capture_output=True, text=True).stdout)
-        for _ in range(runs))
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", IN_PROCESS_FREE, str(path)], check=True, capture_output=True, text=True
+            ).stdout
+        )
+        for _ in range(runs)
+    )
 
 
 def in_process_check(path: Path, runs: int) -> Dict[str, float]:
@@ -150,8 +156,9 @@ def in_process_check(path: Path, runs: int) -> Dict[str, float]:
     (read + parse + model) and findings_for(cluster) alone."""
     rows = []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", IN_PROCESS, str(path)], check=True,
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", IN_PROCESS, str(path)], check=True, capture_output=True, text=True
+        ).stdout
         rows.append(json.loads(out))
     return {k: statistics.median(r[k] for r in rows) for k in rows[0]}
 
@@ -174,9 +181,11 @@ def machine() -> List[str]:
     jq_version = subprocess.run([jq, "--version"], capture_output=True, text=True).stdout.strip() if jq else "missing"
     version = subprocess.run([lbip(), "version"], capture_output=True, text=True).stdout.strip()
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return [f"- nproc: {nproc}; CPU: {cpu}",
-            f"- Python {platform.python_version()} ({platform.python_implementation()}); {version}; jq: {jq_version}",
-            f"- OS: {platform.platform()}; load average at start: {load}"]
+    return [
+        f"- nproc: {nproc}; CPU: {cpu}",
+        f"- Python {platform.python_version()} ({platform.python_implementation()}); {version}; jq: {jq_version}",
+        f"- OS: {platform.platform()}; load average at start: {load}",
+    ]
 
 
 def fmt(x: float) -> str:
@@ -189,15 +198,15 @@ class Report:
         self.notes: List[str] = []
 
     def add(self, r: Result, target: str = "", verdict: str = "") -> None:
-        self.rows.append([r.label, f"`{r.command}`", str(len(r.samples)), fmt(r.wall), fmt(r.cpu),
-                          f"{r.rss:.0f}", target, verdict])
+        self.rows.append(
+            [r.label, f"`{r.command}`", str(len(r.samples)), fmt(r.wall), fmt(r.cpu), f"{r.rss:.0f}", target, verdict]
+        )
 
     def line(self, label: str, command: str, value: str, target: str = "", verdict: str = "") -> None:
         self.rows.append([label, command, "", value, "", "", target, verdict])
 
     def markdown(self) -> str:
-        head = ["benchmark", "command", "runs", "median wall s", "median CPU s", "max RSS MB",
-                "target", "met"]
+        head = ["benchmark", "command", "runs", "median wall s", "median CPU s", "max RSS MB", "target", "met"]
         out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         # a | inside a cell (jq's filter) would end it, even in backticks
         out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in self.rows]
@@ -233,7 +242,7 @@ def human(n: int) -> str:
 
 
 # Targets of issue 19 (at 50k services unless said).
-WHO_HAS_VS_JQ = {10000: 1.3, 50000: 1.0}     # wall-time ratio, median of interleaved runs
+WHO_HAS_VS_JQ = {10000: 1.3, 50000: 1.0}  # wall-time ratio, median of interleaved runs
 FREE_50K_S, CHECK_50K_S = 1.5, 2.5
 RSS_MB = {"who-has": 100, "free": 150, "check": 150}
 
@@ -252,8 +261,10 @@ def run_offline(sizes: Sequence[int], runs: int, big_runs: int, report: Report) 
         "ipaddresspools,svc -A -o json` prints them (no managedFields), sizes: "
         + ", ".join(f"{human(n)} services {paths[(n, '16')].stat().st_size / 1e6:.0f} MB" for n in sizes)
         + "; with managedFields (older kubectl, `--show-managed-fields`): "
-        + ", ".join(f"{human(n)} {paths[(n, '16-mf')].stat().st_size / 1e6:.0f} MB"
-                    for n in sizes if (n, "16-mf") in paths))
+        + ", ".join(
+            f"{human(n)} {paths[(n, '16-mf')].stat().st_size / 1e6:.0f} MB" for n in sizes if (n, "16-mf") in paths
+        )
+    )
 
     def nruns(n: int) -> int:
         return big_runs if n >= 50000 else runs
@@ -278,23 +289,23 @@ def run_offline(sizes: Sequence[int], runs: int, big_runs: int, report: Report) 
                 measure([who], nruns(n))
                 report.add(who, "", "jq missing: `apt-get install -y jq`")
                 continue
-            jqr = Result(f"jq one-liner, {human(n)} services{tail}",
-                         [jq, "-r", JQ_FILTER.format(ip=ip), str(path)])
+            jqr = Result(f"jq one-liner, {human(n)} services{tail}", [jq, "-r", JQ_FILTER.format(ip=ip), str(path)])
             measure([who, jqr], nruns(n))
             report.add(jqr)
             ratio_w, ratio_c = who.wall / jqr.wall, who.cpu / jqr.cpu
             if variant == "16":
                 limit = WHO_HAS_VS_JQ.get(n, 1.3)
-                report.add(who, f"<= {limit}x jq", f"{yes(ratio_w <= limit)} ({ratio_w:.2f}x wall, "
-                           f"{ratio_c:.2f}x CPU)")
+                report.add(who, f"<= {limit}x jq", f"{yes(ratio_w <= limit)} ({ratio_w:.2f}x wall, {ratio_c:.2f}x CPU)")
             else:
                 report.add(who, "(information)", f"{ratio_w:.2f}x wall, {ratio_c:.2f}x CPU")
 
     # free and check by size
     by_size: Dict[str, Dict[int, Result]] = {"free": {}, "check": {}}
     for n in sizes:
-        rs = [Result(f"{cmd}, {human(n)} services, /16+/112", [exe, cmd, "-f", str(paths[(n, "16")])])
-              for cmd in ("free", "check")]
+        rs = [
+            Result(f"{cmd}, {human(n)} services, /16+/112", [exe, cmd, "-f", str(paths[(n, "16")])])
+            for cmd in ("free", "check")
+        ]
         measure(rs, nruns(n))
         for cmd, r in zip(("free", "check"), rs):
             by_size[cmd][n] = r
@@ -308,56 +319,72 @@ def run_offline(sizes: Sequence[int], runs: int, big_runs: int, report: Report) 
                 scale = n / 10000
                 limit = FREE_50K_S if cmd == "free" else CHECK_50K_S
                 target = f"<= {limit} s; growth 10k->{human(n)} <= {scale:.0f}x"
-                verdict = (f"{yes(r.wall <= limit and growth_w <= scale)} ({growth_w:.2f}x wall, "
-                           f"{growth_c:.2f}x CPU)")
+                verdict = f"{yes(r.wall <= limit and growth_w <= scale)} ({growth_w:.2f}x wall, {growth_c:.2f}x CPU)"
             report.add(r, target, verdict)
 
     # pool size: same services, small vs big pools
     for n in [s for s in sizes if s >= 10000]:
         small = by_size["free"][n]
         big = Result(f"free, {human(n)} services, /8+/48", [exe, "free", "-f", str(paths[(n, "8")])])
-        tiled = Result(f"free, {human(n)} services, 256 x (/24+/120)",
-                       [exe, "free", "-f", str(paths[(n, "tiled24")])])
+        tiled = Result(f"free, {human(n)} services, 256 x (/24+/120)", [exe, "free", "-f", str(paths[(n, "tiled24")])])
         again = Result(small.label, small.argv)
         measure([again, big, tiled], nruns(n))
         d_w, d_c = big.wall / again.wall - 1, big.cpu / again.cpu - 1
-        report.add(big, "at most 10% slower than /16+/112",
-                   f"{yes(d_w <= 0.10)} ({d_w:+.0%} wall, {d_c:+.0%} CPU vs {fmt(again.wall)} s "
-                   "interleaved)")
+        report.add(
+            big,
+            "at most 10% slower than /16+/112",
+            f"{yes(d_w <= 0.10)} ({d_w:+.0%} wall, {d_c:+.0%} CPU vs {fmt(again.wall)} s interleaved)",
+        )
         report.add(tiled, "(information)", f"{tiled.wall / again.wall - 1:+.0%} wall vs /16+/112")
         # The same comparison without loading: free's own work, in-process.
         work = {k: in_process_free(paths[(n, k)], runs) for k in ("16", "8", "tiled24")}
-        report.line(f"free's work in-process, {human(n)}: /16+/112 vs /8+/48 vs 256 x (/24+/120)",
-                    "`suggest()` + per-pool counts", " vs ".join(f"{work[k] * 1000:.1f} ms" for k in
-                                                             ("16", "8", "tiled24")),
-                    "(information: loading excluded)",
-                    f"/8+/48 {(work['8'] - work['16']) * 1000:+.1f} ms")
+        report.line(
+            f"free's work in-process, {human(n)}: /16+/112 vs /8+/48 vs 256 x (/24+/120)",
+            "`suggest()` + per-pool counts",
+            " vs ".join(f"{work[k] * 1000:.1f} ms" for k in ("16", "8", "tiled24")),
+            "(information: loading excluded)",
+            f"/8+/48 {(work['8'] - work['16']) * 1000:+.1f} ms",
+        )
 
     # peak memory at the largest size
     n = max(sizes)
-    rss_rows = [("who-has", who_results.get(f"{n}16")), ("free", by_size["free"][n]),
-                ("check", by_size["check"][n])]
+    rss_rows = [("who-has", who_results.get(f"{n}16")), ("free", by_size["free"][n]), ("check", by_size["check"][n])]
     for cmd, r in rss_rows:
         if r is None:
             continue
         limit = RSS_MB[cmd]
-        report.line(f"peak RSS, {cmd}, {human(n)} services", f"`{r.command}`", f"{r.rss:.0f} MB",
-                    f"<= {limit} MB" + ("" if n >= 50000 else " (at 50k)"),
-                    yes(r.rss <= limit) if n >= 50000 else "(50k not run: --quick)")
+        report.line(
+            f"peak RSS, {cmd}, {human(n)} services",
+            f"`{r.command}`",
+            f"{r.rss:.0f} MB",
+            f"<= {limit} MB" + ("" if n >= 50000 else " (at 50k)"),
+            yes(r.rss <= limit) if n >= 50000 else "(50k not run: --quick)",
+        )
     mf = who_results.get(f"{n}16-mf")
     if mf is not None:
-        report.line(f"peak RSS, who-has, {human(n)} services with managedFields", f"`{mf.command}`",
-                    f"{mf.rss:.0f} MB", "(information)", "")
+        report.line(
+            f"peak RSS, who-has, {human(n)} services with managedFields",
+            f"`{mf.command}`",
+            f"{mf.rss:.0f} MB",
+            "(information)",
+            "",
+        )
 
     # check's work, in-process, at 10k
     n = 10000 if 10000 in sizes else max(sizes)
     split = in_process_check(paths[(n, "16")], runs)
-    report.line(f"check in-process, {human(n)}: load (read+parse+model)",
-                "`files.load([path], trimmed=True).take_cluster()`",
-                f"{fmt(split['load'])} (CPU {fmt(split['load_cpu'])})")
-    report.line(f"check in-process, {human(n)}: `findings_for(cluster)`",
-                "`findings_for(cluster)`", f"{fmt(split['findings'])} (CPU {fmt(split['findings_cpu'])})",
-                "< 1 s", yes(split["findings"] < 1.0))
+    report.line(
+        f"check in-process, {human(n)}: load (read+parse+model)",
+        "`files.load([path], trimmed=True).take_cluster()`",
+        f"{fmt(split['load'])} (CPU {fmt(split['load_cpu'])})",
+    )
+    report.line(
+        f"check in-process, {human(n)}: `findings_for(cluster)`",
+        "`findings_for(cluster)`",
+        f"{fmt(split['findings'])} (CPU {fmt(split['findings_cpu'])})",
+        "< 1 s",
+        yes(split["findings"] < 1.0),
+    )
 
 
 # --------------------------------------------------------------------------
@@ -461,8 +488,7 @@ def traffic(argv: Sequence[str], verbose_flag: str, proxy: "CountingProxy") -> D
     """One run through the proxy, with the client's own request log: how many API
     requests it made and how many bytes it sent and received."""
     proxy.take()
-    proc = subprocess.run(list(argv) + [verbose_flag], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                          text=True)
+    proc = subprocess.run(list(argv) + [verbose_flag], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     counts = proxy.take()
     counts["requests"] = sum(1 for line in proc.stderr.splitlines() if REQUEST_LINE.search(line))
     return counts
@@ -479,33 +505,44 @@ def run_live(kubeconfig: str, runs: int, report: Report) -> None:
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         sys.exit("kubectl is not on PATH")
-    count = subprocess.run([kubectl, "--kubeconfig", kubeconfig, "get", "svc", "-A", "--no-headers"],
-                           check=True, capture_output=True, text=True).stdout.count("\n")
+    count = subprocess.run(
+        [kubectl, "--kubeconfig", kubeconfig, "get", "svc", "-A", "--no-headers"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.count("\n")
     import load_cluster
 
-    report.notes.append(f"Live cluster: {count} services, {load_cluster.assigned(kubeconfig)} of them "
-                        "holding an address assigned by MetalLB's controller")
+    report.notes.append(
+        f"Live cluster: {count} services, {load_cluster.assigned(kubeconfig)} of them "
+        "holding an address assigned by MetalLB's controller"
+    )
     free = Result(f"live free, {count} services", [exe, "free", "--kubeconfig", kubeconfig])
-    get = Result(f"live kubectl get, {count} services",
-                 [kubectl, "--kubeconfig", kubeconfig, "get", "svc", "-A", "-o", "json"])
+    get = Result(
+        f"live kubectl get, {count} services", [kubectl, "--kubeconfig", kubeconfig, "get", "svc", "-A", "-o", "json"]
+    )
     measure([free, get], runs)
     with tempfile.TemporaryDirectory() as tmp:
         proxied, proxy = _proxied_kubeconfig(kubeconfig, Path(tmp))
         try:
-            t_get = traffic([kubectl, "--kubeconfig", str(proxied), "get", "svc", "-A", "-o", "json"],
-                            "-v=6", proxy)
+            t_get = traffic([kubectl, "--kubeconfig", str(proxied), "get", "svc", "-A", "-o", "json"], "-v=6", proxy)
             t_free = traffic([exe, "free", "--kubeconfig", str(proxied)], "-v", proxy)
         finally:
             proxy.close()
 
     def moved(t: Dict[str, int]) -> str:
-        return (f"{t['requests']} API requests, {t['received'] / 1e6:.1f} MB received, "
-                f"{t['sent'] / 1e3:.0f} kB sent ({t['connections']} connections)")
+        return (
+            f"{t['requests']} API requests, {t['received'] / 1e6:.1f} MB received, "
+            f"{t['sent'] / 1e3:.0f} kB sent ({t['connections']} connections)"
+        )
 
     report.add(get, "", moved(t_get))
     ratio = free.wall / get.wall
-    report.add(free, "<= 0.5x kubectl get svc -A -o json",
-               f"{yes(ratio <= 0.5)} ({ratio:.2f}x wall, {free.cpu / get.cpu:.2f}x CPU); {moved(t_free)}")
+    report.add(
+        free,
+        "<= 0.5x kubectl get svc -A -o json",
+        f"{yes(ratio <= 0.5)} ({ratio:.2f}x wall, {free.cpu / get.cpu:.2f}x CPU); {moved(t_free)}",
+    )
 
 
 def run_live_cluster(count: int, runs: int, report: Report, start_at: str = "") -> None:
@@ -536,10 +573,18 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, help="runs per command (default 5; 3 with --quick)")
     ap.add_argument("--big-runs", type=int, default=3, help="runs per command at 50k (default 3)")
     ap.add_argument("--live", metavar="KUBECONFIG", help="only the live benchmark, against this cluster")
-    ap.add_argument("--live-cluster", metavar="N", type=int,
-                    help="only the live benchmark, on a throw-away e2e control plane filled with N services")
-    ap.add_argument("--start-at", metavar="HH:MM", default="",
-                    help="with --live-cluster: fill the cluster now, measure at this UTC time")
+    ap.add_argument(
+        "--live-cluster",
+        metavar="N",
+        type=int,
+        help="only the live benchmark, on a throw-away e2e control plane filled with N services",
+    )
+    ap.add_argument(
+        "--start-at",
+        metavar="HH:MM",
+        default="",
+        help="with --live-cluster: fill the cluster now, measure at this UTC time",
+    )
     ap.add_argument("--out", metavar="FILE", help="also write the report here")
     args = ap.parse_args(argv)
     runs = args.runs or (3 if args.quick else 5)
@@ -556,9 +601,15 @@ def main(argv=None) -> int:
         sizes = [1000, 10000] if args.quick else [1000, 10000, 50000]
         run_offline(sizes, runs, min(args.big_runs, runs), report)
         invocation = "python benchmarks/run.py" + (" --quick" if args.quick else "")
-    text = "\n".join(header + [f"Command: `{invocation}` (medians; wall and CPU = user+sys of the "
-                               "process; max RSS over the runs)", ""] + [report.markdown(), ""]
-                     + [f"- {n}" for n in report.notes]) + "\n"
+    text = (
+        "\n".join(
+            header
+            + [f"Command: `{invocation}` (medians; wall and CPU = user+sys of the process; max RSS over the runs)", ""]
+            + [report.markdown(), ""]
+            + [f"- {n}" for n in report.notes]
+        )
+        + "\n"
+    )
     sys.stdout.write(text)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")

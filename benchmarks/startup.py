@@ -44,8 +44,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--zipapp", type=Path, default=ROOT / "dist" / "kubectl-lbip")
-    ap.add_argument("--console-script", type=Path,
-                    default=Path(shutil.which("kubectl-lbip", path=str(Path(sys.executable).parent)) or "kubectl-lbip"))
+    ap.add_argument(
+        "--console-script",
+        type=Path,
+        default=Path(shutil.which("kubectl-lbip", path=str(Path(sys.executable).parent)) or "kubectl-lbip"),
+    )
     args = ap.parse_args()
 
     if not args.zipapp.is_file():
@@ -92,17 +95,22 @@ def main() -> int:
             subprocess.run(kubectl + ["version"], env=fresh, stdout=subprocess.DEVNULL, check=True)
             cold.append(time.perf_counter() - start)
         rows.append(("kubectl lbip, cold", "version", statistics.median(cold), min(cold), max(cold)))
-        unpacked = [p for p in Path(cache).iterdir() if p.is_dir() and p.name not in ("bin",)
-                    and not p.name.startswith("cold-")]
+        unpacked = [
+            p for p in Path(cache).iterdir() if p.is_dir() and p.name not in ("bin",) and not p.name.startswith("cold-")
+        ]
         size = sum(f.stat().st_size for f in unpacked[0].rglob("*") if f.is_file()) if unpacked else 0
     finally:
         shutil.rmtree(cache, ignore_errors=True)
 
-    print(f"python {sys.version.split()[0]} ({sys.executable}), {args.runs} runs each, "
-          f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}")
-    print(f"zipapp {args.zipapp} ({args.zipapp.stat().st_size / 1e6:.1f} MB); "
-          f"first run of a build (unpack into the cache): {first * 1000:.0f} ms; "
-          f"the unpacked cache: {size / 1e6:.1f} MB")
+    print(
+        f"python {sys.version.split()[0]} ({sys.executable}), {args.runs} runs each, "
+        f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}"
+    )
+    print(
+        f"zipapp {args.zipapp} ({args.zipapp.stat().st_size / 1e6:.1f} MB); "
+        f"first run of a build (unpack into the cache): {first * 1000:.0f} ms; "
+        f"the unpacked cache: {size / 1e6:.1f} MB"
+    )
     print()
     print(f"{'variant':<22} {'command':<9} {'median':>9} {'min':>9} {'max':>9}")
     for label, sub, med, lo, hi in rows:

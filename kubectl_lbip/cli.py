@@ -48,6 +48,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+
 class KubectlCommand(TyperCommand):
     """A command whose command line is read as kubectl's flag parser (pflag) reads it:
     ``-n=x``, ``-An=x``, ``--strict=false``, ``-v=6``, bare ``--dry-run``; see flags.py."""
@@ -72,8 +73,9 @@ def _duration(value: Optional[str]) -> Optional[str]:
     from .flags import parse_duration
 
     if value is not None and parse_duration(value) is None:
-        raise typer.BadParameter(f"{value!r}: use a duration such as 1s, 2m or 0 (no timeout); "
-                                 "a bare number is seconds")
+        raise typer.BadParameter(
+            f"{value!r}: use a duration such as 1s, 2m or 0 (no timeout); a bare number is seconds"
+        )
     return value
 
 
@@ -150,34 +152,58 @@ WhoHasOutput = Annotated[WhoHasFormat, typer.Option("-o", "--output", help=_FORM
 CheckOutput = Annotated[CheckFormat, typer.Option("-o", "--output", help=_FORMAT)]
 WhyOutput = Annotated[WhyFormat, typer.Option("-o", "--output", help=_FORMAT)]
 MigrateOutput = Annotated[MigrateFormat, typer.Option("-o", "--output", help=_FORMAT)]
-PinOutput = Annotated[PinFormat, typer.Option(
-    "-o", "--output", help="table: the plan on stderr, the pinned manifests on stdout (unless "
-    "--in-place); json, yaml: the plan on stdout, for scripts.")]
-AnnotateOutput = Annotated[AnnotateFormat, typer.Option(
-    "-o", "--output", help="Output format of the object (with -f) or the patch "
-    "(with --dry-run=client).")]
+PinOutput = Annotated[
+    PinFormat,
+    typer.Option(
+        "-o",
+        "--output",
+        help="table: the plan on stderr, the pinned manifests on stdout (unless "
+        "--in-place); json, yaml: the plan on stdout, for scripts.",
+    ),
+]
+AnnotateOutput = Annotated[
+    AnnotateFormat,
+    typer.Option("-o", "--output", help="Output format of the object (with -f) or the patch (with --dry-run=client)."),
+]
 
 
-Namespace = Annotated[Optional[str], typer.Option(
-    "-n", "--namespace", metavar="NS", callback=_namespace,
-    help="The namespace (default: the context's namespace).")]
-AllNamespaces = Annotated[bool, typer.Option("-A", "--all-namespaces",
-                          help="All namespaces (the default).")]
-AgainstCluster = Annotated[bool, typer.Option(
-    "--against-cluster", help="With -f: read the live cluster (kubectl's flags name it) and lay "
-    "the manifests over it, as 'kubectl apply -f' would leave it: an object in the files "
-    "replaces the live one of the same kind, namespace and name. Only reads the cluster.")]
-NoHeaders = Annotated[bool, typer.Option("--no-headers",
-                      help="Print tables without their header row.")]
-Filenames = Annotated[Optional[List[str]], typer.Option(
-    "-f", "--filename", metavar="FILE|DIR|-",
-    help="Read manifests instead of the cluster: a file, a directory (recursive .yaml/.yml/.json) "
-    "or - for stdin. Repeatable.")]
-MetallbVersion = Annotated[Optional[str], typer.Option(
-    "--metallb-version", metavar="VERSION",
-    help="Apply this MetalLB release's rules (e.g. v0.14.9) instead of the one found in the "
-    "cluster (its controller Deployment's image tag, else its CRDs); with -f the newest is "
-    "assumed otherwise.")]
+Namespace = Annotated[
+    Optional[str],
+    typer.Option(
+        "-n", "--namespace", metavar="NS", callback=_namespace, help="The namespace (default: the context's namespace)."
+    ),
+]
+AllNamespaces = Annotated[bool, typer.Option("-A", "--all-namespaces", help="All namespaces (the default).")]
+AgainstCluster = Annotated[
+    bool,
+    typer.Option(
+        "--against-cluster",
+        help="With -f: read the live cluster (kubectl's flags name it) and lay "
+        "the manifests over it, as 'kubectl apply -f' would leave it: an object in the files "
+        "replaces the live one of the same kind, namespace and name. Only reads the cluster.",
+    ),
+]
+NoHeaders = Annotated[bool, typer.Option("--no-headers", help="Print tables without their header row.")]
+Filenames = Annotated[
+    Optional[List[str]],
+    typer.Option(
+        "-f",
+        "--filename",
+        metavar="FILE|DIR|-",
+        help="Read manifests instead of the cluster: a file, a directory (recursive .yaml/.yml/.json) "
+        "or - for stdin. Repeatable.",
+    ),
+]
+MetallbVersion = Annotated[
+    Optional[str],
+    typer.Option(
+        "--metallb-version",
+        metavar="VERSION",
+        help="Apply this MetalLB release's rules (e.g. v0.14.9) instead of the one found in the "
+        "cluster (its controller Deployment's image tag, else its CRDs); with -f the newest is "
+        "assumed otherwise.",
+    ),
+]
 
 
 def _flag(*names: str, text: str, metavar: str = "TEXT", kind=Optional[str]):
@@ -188,37 +214,91 @@ def _flag(*names: str, text: str, metavar: str = "TEXT", kind=Optional[str]):
 # (name, annotation, default); the command receives them in ``where``.
 _COMMON = [
     ("filename", Filenames, None),
-    ("kubeconfig", _flag("--kubeconfig", metavar="PATH", text="Path to the kubeconfig file "
-                         "(default: KUBECONFIG, else ~/.kube/config)."), None),
+    (
+        "kubeconfig",
+        _flag(
+            "--kubeconfig",
+            metavar="PATH",
+            text="Path to the kubeconfig file (default: KUBECONFIG, else ~/.kube/config).",
+        ),
+        None,
+    ),
     ("context", _flag("--context", metavar="NAME", text="The kubeconfig context to use."), None),
     ("cluster", _flag("--cluster", metavar="NAME", text="The kubeconfig cluster to use."), None),
     ("user", _flag("--user", metavar="NAME", text="The kubeconfig user to use."), None),
-    ("server", _flag("-s", "--server", metavar="URL", text="The API server's address "
-                     "(with --token, no kubeconfig is needed)."), None),
+    (
+        "server",
+        _flag(
+            "-s", "--server", metavar="URL", text="The API server's address (with --token, no kubeconfig is needed)."
+        ),
+        None,
+    ),
     ("token", _flag("--token", metavar="TOKEN", text="Bearer token for the API server."), None),
-    ("certificate_authority", _flag("--certificate-authority", metavar="PATH",
-                                    text="A CA certificate file for the API server."), None),
-    ("client_certificate", _flag("--client-certificate", metavar="PATH",
-                                 text="A client certificate file for TLS."), None),
+    (
+        "certificate_authority",
+        _flag("--certificate-authority", metavar="PATH", text="A CA certificate file for the API server."),
+        None,
+    ),
+    (
+        "client_certificate",
+        _flag("--client-certificate", metavar="PATH", text="A client certificate file for TLS."),
+        None,
+    ),
     ("client_key", _flag("--client-key", metavar="PATH", text="A client key file for TLS."), None),
-    ("insecure_skip_tls_verify", _flag("--insecure-skip-tls-verify", kind=bool, metavar="",
-                                       text="Do not verify the API server's certificate "
-                                       "(insecure)."), False),
-    ("tls_server_name", _flag("--tls-server-name", metavar="NAME", text="The server name "
-                              "to verify the API server's certificate against."), None),
+    (
+        "insecure_skip_tls_verify",
+        _flag(
+            "--insecure-skip-tls-verify",
+            kind=bool,
+            metavar="",
+            text="Do not verify the API server's certificate (insecure).",
+        ),
+        False,
+    ),
+    (
+        "tls_server_name",
+        _flag(
+            "--tls-server-name", metavar="NAME", text="The server name to verify the API server's certificate against."
+        ),
+        None,
+    ),
     ("as_user", _flag("--as", metavar="USER", text="Impersonate this user."), None),
-    ("as_group", _flag("--as-group", metavar="GROUP", kind=Optional[List[str]],
-                       text="Impersonate this group (repeatable)."), None),
+    (
+        "as_group",
+        _flag("--as-group", metavar="GROUP", kind=Optional[List[str]], text="Impersonate this group (repeatable)."),
+        None,
+    ),
     ("as_uid", _flag("--as-uid", metavar="UID", text="Impersonate this UID."), None),
     ("metallb_version", MetallbVersion, None),
-    ("request_timeout", Annotated[Optional[str], typer.Option(
-        "--request-timeout", metavar="DURATION", callback=_duration,
-        help="How long one API request may take in all, e.g. 1s, 2m; 0 waits forever "
-        "(default: 30s).")], None),
-    ("verbose", Annotated[int, typer.Option(
-        "-v", "--v", "--verbose", metavar="LEVEL", min=0,
-        help="Log level as kubectl's: 6 and above log each API request (method, path, status, "
-        "duration) to stderr; -v alone is -v=6.")], 0),
+    (
+        "request_timeout",
+        Annotated[
+            Optional[str],
+            typer.Option(
+                "--request-timeout",
+                metavar="DURATION",
+                callback=_duration,
+                help="How long one API request may take in all, e.g. 1s, 2m; 0 waits forever (default: 30s).",
+            ),
+        ],
+        None,
+    ),
+    (
+        "verbose",
+        Annotated[
+            int,
+            typer.Option(
+                "-v",
+                "--v",
+                "--verbose",
+                metavar="LEVEL",
+                min=0,
+                help="Log level as kubectl's: 6 and above log each API request (method, path, status, "
+                "duration) to stderr; -v alone is -v=6.",
+            ),
+        ],
+        0,
+    ),
 ]
 _COMMON_NAMES = [name for name, _, _ in _COMMON]
 
@@ -233,8 +313,7 @@ class Where:
         self.metallb_version = metallb_version
         self.flags = flags
 
-    def inputs(self, namespace=None, output="table", all_namespaces=False, no_headers=False,
-               against_cluster=False):
+    def inputs(self, namespace=None, output="table", all_namespaces=False, no_headers=False, against_cluster=False):
         from . import render
         from .commands.common import Inputs
         from .flags import parse_duration
@@ -244,11 +323,19 @@ class Where:
         flags = dict(self.flags)
         kubeconfig, context = flags.pop("kubeconfig", None), flags.pop("context", None)
         timeout = None if self.request_timeout is None else parse_duration(self.request_timeout)
-        inputs = Inputs(kubeconfig=kubeconfig, context=context, namespace=namespace,
-                        all_namespaces=all_namespaces, output=getattr(output, "value", output),
-                        filenames=self.filenames, no_headers=no_headers, overrides=flags,
-                        request_timeout=timeout, metallb_version=self.metallb_version,
-                        against_cluster=against_cluster)
+        inputs = Inputs(
+            kubeconfig=kubeconfig,
+            context=context,
+            namespace=namespace,
+            all_namespaces=all_namespaces,
+            output=getattr(output, "value", output),
+            filenames=self.filenames,
+            no_headers=no_headers,
+            overrides=flags,
+            request_timeout=timeout,
+            metallb_version=self.metallb_version,
+            against_cluster=against_cluster,
+        )
         inputs.check_against_cluster()
         return inputs
 
@@ -258,16 +345,17 @@ def kubectl_command(fn):
     global flags, -v) to the command's own; the command receives them as ``where``
     and returns its exit code, and errors become one line on stderr (see _run)."""
     own = inspect.signature(fn)
-    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
-                               annotation=annotation) for name, annotation, default in _COMMON]
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+        for name, annotation, default in _COMMON
+    ]
 
     @functools.wraps(fn)
     def command(*args, **kwargs):
         common = {name: kwargs.pop(name, None) for name in _COMMON_NAMES}
         _run(common["verbose"] or 0, fn, *args, where=Where(**common), **kwargs)
 
-    command.__signature__ = own.replace(
-        parameters=[p for p in own.parameters.values() if p.name != "where"] + extra)
+    command.__signature__ = own.replace(parameters=[p for p in own.parameters.values() if p.name != "where"] + extra)
     return command
 
 
@@ -301,8 +389,9 @@ def _run(verbose: int, fn, *args, **kwargs) -> None:
 def report(exc: BaseException, verbose: int = 0) -> int:
     """One line on stderr for an exception, and its exit code. SystemExit and
     click's own exits pass through untouched."""
-    if isinstance(exc, (SystemExit, typer.Exit, typer.Abort)) or \
-            type(exc).__module__.startswith(("click", "typer")):  # click's own exits and usage
+    if isinstance(exc, (SystemExit, typer.Exit, typer.Abort)) or type(exc).__module__.startswith(
+        ("click", "typer")
+    ):  # click's own exits and usage
         raise exc
     if isinstance(exc, BrokenPipeError):  # `kubectl lbip ... | head`
         return EXIT_OK
@@ -315,10 +404,13 @@ def report(exc: BaseException, verbose: int = 0) -> int:
         if verbose:
             traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
         what = {"RecursionError": "input nested too deeply", "MemoryError": "out of memory"}.get(
-            type(exc).__name__, f"unexpected {type(exc).__name__}")
-        typer.echo(f"error: {what}: {_one_line(exc) or '(no message)'}; this is a bug in "
-                   "kubectl-lbip" + ("" if verbose else ", rerun with -v to see the traceback"),
-                   err=True)
+            type(exc).__name__, f"unexpected {type(exc).__name__}"
+        )
+        typer.echo(
+            f"error: {what}: {_one_line(exc) or '(no message)'}; this is a bug in "
+            "kubectl-lbip" + ("" if verbose else ", rerun with -v to see the traceback"),
+            err=True,
+        )
     return code
 
 
@@ -356,26 +448,48 @@ def pools(
 @app.command(cls=KubectlCommand)
 @kubectl_command
 def free(
-    family: Annotated[Optional[FamilyChoice], typer.Option("--family",
-                      help="Address family to suggest (default: the --for service's, else dual).")] = None,
+    family: Annotated[
+        Optional[FamilyChoice],
+        typer.Option("--family", help="Address family to suggest (default: the --for service's, else dual)."),
+    ] = None,
     count: Annotated[int, typer.Option("--count", help="How many suggestions (1 to 10,000).")] = 5,
-    for_service: Annotated[Optional[str], typer.Option("--for", metavar="NAME",
-                           help="An existing service (in -n): its namespace, labels, family, "
-                           "sharing key, ports and traffic policy decide.")] = None,
-    selector: Annotated[Optional[str], typer.Option("--selector", "-l", metavar="K=V,...",
-                        help="Labels of the service to be (for pools' serviceSelectors).")] = None,
-    sharing_key: Annotated[Optional[str], typer.Option("--sharing-key", metavar="KEY",
-                           help="The metallb.io/allow-shared-ip key of the service to be.")] = None,
-    ports: Annotated[Optional[str], typer.Option("--ports", metavar="PROTO/PORT,...",
-                     help="Ports of the service to be, e.g. TCP/80,UDP/53.")] = None,
-    pool: Annotated[Optional[str], typer.Option("--pool", metavar="NAME",
-                    help="Only this pool.")] = None,
+    for_service: Annotated[
+        Optional[str],
+        typer.Option(
+            "--for",
+            metavar="NAME",
+            help="An existing service (in -n): its namespace, labels, family, "
+            "sharing key, ports and traffic policy decide.",
+        ),
+    ] = None,
+    selector: Annotated[
+        Optional[str],
+        typer.Option(
+            "--selector", "-l", metavar="K=V,...", help="Labels of the service to be (for pools' serviceSelectors)."
+        ),
+    ] = None,
+    sharing_key: Annotated[
+        Optional[str],
+        typer.Option("--sharing-key", metavar="KEY", help="The metallb.io/allow-shared-ip key of the service to be."),
+    ] = None,
+    ports: Annotated[
+        Optional[str],
+        typer.Option("--ports", metavar="PROTO/PORT,...", help="Ports of the service to be, e.g. TCP/80,UDP/53."),
+    ] = None,
+    pool: Annotated[Optional[str], typer.Option("--pool", metavar="NAME", help="Only this pool.")] = None,
     output: FreeOutput = FreeFormat.table,
     no_headers: NoHeaders = False,
-    namespace: Annotated[Optional[str], typer.Option(
-        "-n", "--namespace", metavar="NS", callback=_namespace,
-        help="The namespace of the service (--for), or of the service to be: its pools' "
-        "namespaceSelectors decide (default: the context's namespace).")] = None,
+    namespace: Annotated[
+        Optional[str],
+        typer.Option(
+            "-n",
+            "--namespace",
+            metavar="NS",
+            callback=_namespace,
+            help="The namespace of the service (--for), or of the service to be: its pools' "
+            "namespaceSelectors decide (default: the context's namespace).",
+        ),
+    ] = None,
     against_cluster: AgainstCluster = False,
     *,
     where: Where,
@@ -394,23 +508,34 @@ def free(
     """
     from .commands import free as cmd
 
-    query = cmd.FreeQuery(family=family.value if family else None, count=count,
-                          for_service=for_service, selector=selector,
-                          sharing_key=sharing_key, ports=ports, pool=pool)
-    return cmd.run(where.inputs(namespace, output, no_headers=no_headers,
-                                against_cluster=against_cluster), query)
+    query = cmd.FreeQuery(
+        family=family.value if family else None,
+        count=count,
+        for_service=for_service,
+        selector=selector,
+        sharing_key=sharing_key,
+        ports=ports,
+        pool=pool,
+    )
+    return cmd.run(where.inputs(namespace, output, no_headers=no_headers, against_cluster=against_cluster), query)
 
 
 @app.command("who-has", cls=KubectlCommand)
 @kubectl_command
 def who_has(
-    addresses: Annotated[List[str], typer.Argument(metavar="IP|CIDR...",
-                         help="Addresses or CIDRs to look up.")],
+    addresses: Annotated[List[str], typer.Argument(metavar="IP|CIDR...", help="Addresses or CIDRs to look up.")],
     output: WhoHasOutput = WhoHasFormat.table,
     no_headers: NoHeaders = False,
-    namespace: Annotated[Optional[str], typer.Option(
-        "-n", "--namespace", metavar="NS", callback=_namespace,
-        help="Only this namespace's services (default: all).")] = None,
+    namespace: Annotated[
+        Optional[str],
+        typer.Option(
+            "-n",
+            "--namespace",
+            metavar="NS",
+            callback=_namespace,
+            help="Only this namespace's services (default: all).",
+        ),
+    ] = None,
     all_namespaces: AllNamespaces = False,
     against_cluster: AgainstCluster = False,
     *,
@@ -438,9 +563,16 @@ def check(
     strict: Annotated[bool, typer.Option("--strict", help="Warnings count as failures too.")] = False,
     output: CheckOutput = CheckFormat.table,
     no_headers: NoHeaders = False,
-    namespace: Annotated[Optional[str], typer.Option(
-        "-n", "--namespace", metavar="NS", callback=_namespace,
-        help="Only this namespace's services (default: all).")] = None,
+    namespace: Annotated[
+        Optional[str],
+        typer.Option(
+            "-n",
+            "--namespace",
+            metavar="NS",
+            callback=_namespace,
+            help="Only this namespace's services (default: all).",
+        ),
+    ] = None,
     all_namespaces: AllNamespaces = False,
     against_cluster: AgainstCluster = False,
     *,
@@ -489,30 +621,50 @@ def why(
     return cmd.run(where.inputs(namespace, output, no_headers=no_headers), name)
 
 
-DryRun = Annotated[DryRunChoice, typer.Option(
-    "--dry-run", help="client: print what would change and write nothing; server: send it with "
-    "the API server's dry run (validated, not persisted). --dry-run alone is the deprecated "
-    "spelling of --dry-run=client, as in kubectl.")]
+DryRun = Annotated[
+    DryRunChoice,
+    typer.Option(
+        "--dry-run",
+        help="client: print what would change and write nothing; server: send it with "
+        "the API server's dry run (validated, not persisted). --dry-run alone is the deprecated "
+        "spelling of --dry-run=client, as in kubectl.",
+    ),
+]
 
 
 @app.command(cls=KubectlCommand)
 @kubectl_command
 def annotate(
     name: Annotated[str, typer.Argument(metavar="NAME", help="The service.")],
-    addresses: Annotated[Optional[List[str]], typer.Argument(
-        metavar="[IP...]", help="One address, or one IPv4 and one IPv6 for a dual-stack service.")] = None,
-    auto: Annotated[bool, typer.Option("--auto", help="Take the first suggestion of "
-                    "'free --for NAME' (what the service holds now, if anything).")] = False,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing "
-                         "metallb.io/loadBalancerIPs value.")] = False,
-    clear_spec_ip: Annotated[bool, typer.Option("--clear-spec-ip", help="Remove "
-                             "spec.loadBalancerIP in the same patch.")] = False,
+    addresses: Annotated[
+        Optional[List[str]],
+        typer.Argument(metavar="[IP...]", help="One address, or one IPv4 and one IPv6 for a dual-stack service."),
+    ] = None,
+    auto: Annotated[
+        bool,
+        typer.Option(
+            "--auto", help="Take the first suggestion of 'free --for NAME' (what the service holds now, if anything)."
+        ),
+    ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing metallb.io/loadBalancerIPs value.")
+    ] = False,
+    clear_spec_ip: Annotated[
+        bool, typer.Option("--clear-spec-ip", help="Remove spec.loadBalancerIP in the same patch.")
+    ] = False,
     dry_run: DryRun = DryRunChoice.none,
-    wait: Annotated[bool, typer.Option("--wait", help="After writing, wait for MetalLB: exit 0 "
-                    "once it assigns the addresses, 1 if it refuses (its reason) or --timeout "
-                    "passes.")] = False,
-    timeout: Annotated[str, typer.Option("--timeout", metavar="DURATION",
-                       help="How long --wait waits, e.g. 30s or 2m.")] = "30s",
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait",
+            help="After writing, wait for MetalLB: exit 0 "
+            "once it assigns the addresses, 1 if it refuses (its reason) or --timeout "
+            "passes.",
+        ),
+    ] = False,
+    timeout: Annotated[
+        str, typer.Option("--timeout", metavar="DURATION", help="How long --wait waits, e.g. 30s or 2m.")
+    ] = "30s",
     output: AnnotateOutput = AnnotateFormat.yaml,
     namespace: Namespace = None,
     against_cluster: AgainstCluster = False,
@@ -534,10 +686,16 @@ def annotate(
     """
     from .commands import annotate as cmd
 
-    req = cmd.AnnotateRequest(name=name, addresses=list(addresses or []), auto=auto,
-                              overwrite=overwrite, clear_spec_ip=clear_spec_ip,
-                              dry_run=dry_run.value,
-                              wait=wait, timeout=timeout)
+    req = cmd.AnnotateRequest(
+        name=name,
+        addresses=list(addresses or []),
+        auto=auto,
+        overwrite=overwrite,
+        clear_spec_ip=clear_spec_ip,
+        dry_run=dry_run.value,
+        wait=wait,
+        timeout=timeout,
+    )
     return cmd.run(where.inputs(namespace, output, against_cluster=against_cluster), req)
 
 
@@ -546,24 +704,49 @@ def annotate(
 def migrate(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     dry_run: DryRun = DryRunChoice.none,
-    backup: Annotated[Optional[str], typer.Option("--backup", metavar="FILE", help="Before any "
-                      "change, write the original annotations and spec.loadBalancerIP of every "
-                      "service to be touched.")] = None,
-    restore: Annotated[Optional[str], typer.Option("--restore", metavar="FILE", help="Put back "
-                       "what a --backup file holds.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="With --restore: restore a backup made "
-                     "on another cluster (its API server differs from this context's), or one "
-                     "that does not record its cluster.")] = False,
-    in_place: Annotated[bool, typer.Option("--in-place", help="With -f: rewrite the files, "
-                        "keeping comments, key order and other documents.")] = False,
-    configmap: Annotated[bool, typer.Option("--configmap", help="Convert MetalLB's legacy "
-                         "ConfigMap into IPAddressPool and advertisement manifests (printed, "
-                         "never applied).")] = False,
+    backup: Annotated[
+        Optional[str],
+        typer.Option(
+            "--backup",
+            metavar="FILE",
+            help="Before any "
+            "change, write the original annotations and spec.loadBalancerIP of every "
+            "service to be touched.",
+        ),
+    ] = None,
+    restore: Annotated[
+        Optional[str], typer.Option("--restore", metavar="FILE", help="Put back what a --backup file holds.")
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="With --restore: restore a backup made "
+            "on another cluster (its API server differs from this context's), or one "
+            "that does not record its cluster.",
+        ),
+    ] = False,
+    in_place: Annotated[
+        bool,
+        typer.Option("--in-place", help="With -f: rewrite the files, keeping comments, key order and other documents."),
+    ] = False,
+    configmap: Annotated[
+        bool,
+        typer.Option(
+            "--configmap",
+            help="Convert MetalLB's legacy "
+            "ConfigMap into IPAddressPool and advertisement manifests (printed, "
+            "never applied).",
+        ),
+    ] = False,
     output: MigrateOutput = MigrateFormat.table,
     no_headers: NoHeaders = False,
-    namespace: Annotated[Optional[str], typer.Option(
-        "-n", "--namespace", metavar="NS", callback=_namespace,
-        help="Only this namespace (default: all).")] = None,
+    namespace: Annotated[
+        Optional[str],
+        typer.Option(
+            "-n", "--namespace", metavar="NS", callback=_namespace, help="Only this namespace (default: all)."
+        ),
+    ] = None,
     all_namespaces: AllNamespaces = False,
     *,
     where: Where,
@@ -584,25 +767,48 @@ def migrate(
     """
     from .commands import migrate as cmd
 
-    req = cmd.MigrateRequest(yes=yes, dry_run=dry_run.value, backup=backup, restore=restore,
-                             in_place=in_place, configmap=configmap, force=force)
+    req = cmd.MigrateRequest(
+        yes=yes,
+        dry_run=dry_run.value,
+        backup=backup,
+        restore=restore,
+        in_place=in_place,
+        configmap=configmap,
+        force=force,
+    )
     return cmd.run(where.inputs(namespace, output, all_namespaces, no_headers), req)
 
 
 @app.command(cls=KubectlCommand)
 @kubectl_command
 def pin(
-    in_place: Annotated[bool, typer.Option("--in-place", help="Rewrite the files, keeping "
-                        "comments, key order, quoting and other documents (all files or none).")] = False,
-    partial: Annotated[bool, typer.Option("--partial", help="When some services cannot be "
-                       "pinned, still write the others (default: write nothing).")] = False,
+    in_place: Annotated[
+        bool,
+        typer.Option(
+            "--in-place",
+            help="Rewrite the files, keeping comments, key order, quoting and other documents (all files or none).",
+        ),
+    ] = False,
+    partial: Annotated[
+        bool,
+        typer.Option(
+            "--partial", help="When some services cannot be pinned, still write the others (default: write nothing)."
+        ),
+    ] = False,
     dry_run: DryRun = DryRunChoice.none,
     output: PinOutput = PinFormat.table,
     no_headers: NoHeaders = False,
-    namespace: Annotated[Optional[str], typer.Option(
-        "-n", "--namespace", metavar="NS", callback=_namespace,
-        help="The namespace of objects that name none, as 'kubectl apply -n' (default: the "
-        "context's with --against-cluster, else default).")] = None,
+    namespace: Annotated[
+        Optional[str],
+        typer.Option(
+            "-n",
+            "--namespace",
+            metavar="NS",
+            callback=_namespace,
+            help="The namespace of objects that name none, as 'kubectl apply -n' (default: the "
+            "context's with --against-cluster, else default).",
+        ),
+    ] = None,
     against_cluster: AgainstCluster = False,
     *,
     where: Where,
@@ -624,8 +830,7 @@ def pin(
     from .commands import pin as cmd
 
     req = cmd.PinRequest(in_place=in_place, dry_run=dry_run.value, partial=partial)
-    return cmd.run(where.inputs(namespace, output, no_headers=no_headers,
-                                against_cluster=against_cluster), req)
+    return cmd.run(where.inputs(namespace, output, no_headers=no_headers, against_cluster=against_cluster), req)
 
 
 def main() -> None:
@@ -644,8 +849,12 @@ def main() -> None:
 
 def _verbose_typed(args: List[str]) -> bool:
     """-v in any of kubectl's spellings (-v, -v 6, -v=6, -v6, --v=6, --verbose)."""
-    return any(a in ("-v", "--v", "--verbose") or a.startswith(("-v=", "--v=", "--verbose="))
-               or (a.startswith("-v") and a[2:].isdigit()) for a in args)
+    return any(
+        a in ("-v", "--v", "--verbose")
+        or a.startswith(("-v=", "--v=", "--verbose="))
+        or (a.startswith("-v") and a[2:].isdigit())
+        for a in args
+    )
 
 
 def _leave_quickly(exc: SystemExit) -> None:

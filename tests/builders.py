@@ -9,8 +9,14 @@ from kubectl_lbip.snapshot import Snapshot
 from kubectl_lbip.snapshot.files import classify
 
 
-def pool(name: str, *addresses: str, auto_assign: Optional[bool] = None, avoid_buggy: bool = False,
-         allocation: Optional[dict] = None, namespace: str = "metallb-system") -> dict:
+def pool(
+    name: str,
+    *addresses: str,
+    auto_assign: Optional[bool] = None,
+    avoid_buggy: bool = False,
+    allocation: Optional[dict] = None,
+    namespace: str = "metallb-system",
+) -> dict:
     spec: Dict = {"addresses": list(addresses)}
     if auto_assign is not None:
         spec["autoAssign"] = auto_assign
@@ -18,18 +24,36 @@ def pool(name: str, *addresses: str, auto_assign: Optional[bool] = None, avoid_b
         spec["avoidBuggyIPs"] = True
     if allocation is not None:
         spec["serviceAllocation"] = allocation
-    return {"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
-            "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+    return {
+        "apiVersion": "metallb.io/v1beta1",
+        "kind": "IPAddressPool",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
 
 
-def svc(namespace: str, name: str, *, cluster_ips: Sequence[str] = ("10.96.0.10",),
-        policy: Optional[str] = None, annotations: Optional[dict] = None,
-        ingress: Iterable[str] = (), lb_ip: Optional[str] = None, ports: Sequence[str] = ("TCP/80",),
-        labels: Optional[dict] = None, selector: Optional[dict] = None, local: bool = False,
-        type: str = "LoadBalancer", rv: str = "100", ip_families: Optional[List[str]] = None) -> dict:
-    spec: Dict = {"type": type, "ports": [{"protocol": p.split("/")[0], "port": int(p.split("/")[1])}
-                                          for p in ports],
-                  "selector": selector or {"app": name}}
+def svc(
+    namespace: str,
+    name: str,
+    *,
+    cluster_ips: Sequence[str] = ("10.96.0.10",),
+    policy: Optional[str] = None,
+    annotations: Optional[dict] = None,
+    ingress: Iterable[str] = (),
+    lb_ip: Optional[str] = None,
+    ports: Sequence[str] = ("TCP/80",),
+    labels: Optional[dict] = None,
+    selector: Optional[dict] = None,
+    local: bool = False,
+    type: str = "LoadBalancer",
+    rv: str = "100",
+    ip_families: Optional[List[str]] = None,
+) -> dict:
+    spec: Dict = {
+        "type": type,
+        "ports": [{"protocol": p.split("/")[0], "port": int(p.split("/")[1])} for p in ports],
+        "selector": selector or {"app": name},
+    }
     if cluster_ips:
         spec["clusterIP"] = cluster_ips[0]
         spec["clusterIPs"] = list(cluster_ips)
@@ -48,8 +72,13 @@ def svc(namespace: str, name: str, *, cluster_ips: Sequence[str] = ("10.96.0.10"
         meta["annotations"] = dict(annotations)
     if labels:
         meta["labels"] = dict(labels)
-    return {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec,
-            "status": {"loadBalancer": {"ingress": [{"ip": ip} for ip in ingress]}}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": meta,
+        "spec": spec,
+        "status": {"loadBalancer": {"ingress": [{"ip": ip} for ip in ingress]}},
+    }
 
 
 DUAL_IPS = ("10.96.0.10", "fd00:96::10")

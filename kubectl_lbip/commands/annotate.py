@@ -40,22 +40,26 @@ class AnnotateRequest:
         if not self.auto and not self.addresses:
             raise UsageError("give one or two addresses, or --auto")
         if inputs.offline and self.dry_run == "server":
-            raise UsageError("--dry-run=server needs a cluster; with -f use --dry-run=client "
-                             "(or nothing: -f never writes)")
+            raise UsageError(
+                "--dry-run=server needs a cluster; with -f use --dry-run=client (or nothing: -f never writes)"
+            )
         if inputs.offline and self.wait:
             raise UsageError("--wait waits for MetalLB on a cluster; with -f nothing is written")
         if self.wait and self.dry_run != "none":
             raise UsageError("--wait waits for a write; a dry run writes nothing")
         if inputs.against_cluster and (self.dry_run == "server" or self.wait):
-            raise UsageError("--against-cluster only reads the cluster and prints the annotated "
-                             "manifest: not with --dry-run=server or --wait")
+            raise UsageError(
+                "--against-cluster only reads the cluster and prints the annotated "
+                "manifest: not with --dry-run=server or --wait"
+            )
 
 
 def plan(cluster: Cluster, svc: Service, req: AnnotateRequest) -> Plan:
     """The model's plan for this request (its bad input is a usage error)."""
     try:
-        return model.plan(cluster, svc, req.addresses, auto=req.auto, overwrite=req.overwrite,
-                          clear_spec_ip=req.clear_spec_ip)
+        return model.plan(
+            cluster, svc, req.addresses, auto=req.auto, overwrite=req.overwrite, clear_spec_ip=req.clear_spec_ip
+        )
     except InvalidValue as err:
         raise UsageError(str(err)) from None
 
@@ -63,8 +67,10 @@ def plan(cluster: Cluster, svc: Service, req: AnnotateRequest) -> Plan:
 def replaced_values(svc: Service, req: AnnotateRequest) -> Dict[str, Optional[str]]:
     """What a write would replace: the request annotation, its deprecated twin, and
     spec.loadBalancerIP when it is cleared."""
-    values: Dict[str, Optional[str]] = {CURRENT + LB_IPS: svc.annotations.get(CURRENT + LB_IPS),
-                                        DEPRECATED + LB_IPS: svc.annotations.get(DEPRECATED + LB_IPS)}
+    values: Dict[str, Optional[str]] = {
+        CURRENT + LB_IPS: svc.annotations.get(CURRENT + LB_IPS),
+        DEPRECATED + LB_IPS: svc.annotations.get(DEPRECATED + LB_IPS),
+    }
     if req.clear_spec_ip:
         values[SPEC_IP] = svc.load_balancer_ip or None
     return values
@@ -74,13 +80,22 @@ def _unchanged_since_read(first: Service, now: Service, req: AnnotateRequest) ->
     """--overwrite replaces only what the user saw: after a 409, when another writer
     changed a value it would replace, stop and show the new value (exit 1)."""
     before, after = replaced_values(first, req), replaced_values(now, req)
-    changed = [f"{key} is now {after[key]!r} (it was {before[key]!r} when read)"
-               for key in before if before[key] != after[key]]
+    changed = [
+        f"{key} is now {after[key]!r} (it was {before[key]!r} when read)" for key in before if before[key] != after[key]
+    ]
     if changed:
-        raise Refused([service_finding(
-            now, VALUE_CHANGED, f"service {now.key} changed while we wrote it: "
-            + "; ".join(changed) + ". --overwrite replaces only what was read: run again "
-            "to overwrite the new value")])
+        raise Refused(
+            [
+                service_finding(
+                    now,
+                    VALUE_CHANGED,
+                    f"service {now.key} changed while we wrote it: "
+                    + "; ".join(changed)
+                    + ". --overwrite replaces only what was read: run again "
+                    "to overwrite the new value",
+                )
+            ]
+        )
 
 
 def _warn(result: Plan) -> None:
@@ -107,9 +122,11 @@ def _run_offline(inputs: Inputs, req: AnnotateRequest) -> int:
     cluster = snapshot.to_cluster()
     svc = find_service(cluster, inputs.default_namespace(), req.name)
     if inputs.against_cluster and svc.key not in snapshot.planned:
-        raise UsageError(f"service {svc.key} is in the cluster but not in the files (-f); "
-                         "--against-cluster prints the annotated manifest, so annotate a "
-                         "service of the files (or leave out -f to patch the cluster)")
+        raise UsageError(
+            f"service {svc.key} is in the cluster but not in the files (-f); "
+            "--against-cluster prints the annotated manifest, so annotate a "
+            "service of the files (or leave out -f to patch the cluster)"
+        )
     try:
         result = plan(cluster, svc, req)
     except Refused as err:
@@ -163,8 +180,7 @@ def _run_live(inputs: Inputs, req: AnnotateRequest) -> int:
     suffix = " (server dry run)" if req.dry_run == "server" else ""
     render.out(f"service/{req.name} annotated: {CURRENT}{LB_IPS}={result.value}{suffix}")
     if req.wait and req.dry_run == "none":
-        assigned, said = wait_for_metallb(client, namespace, req.name, result.value.split(","),
-                                          timeout, before)
+        assigned, said = wait_for_metallb(client, namespace, req.name, result.value.split(","), timeout, before)
         if not assigned:
             render.note(f"error: {said}")
             return EXIT_NEGATIVE

@@ -50,28 +50,36 @@ def run(inputs: Inputs, strict: bool = False) -> int:
     failing = errors + (warnings if strict else 0)
     unchecked = note_empty_namespace(cluster, namespace)
     if unchecked:  # a CI job must not pass on a namespace it never looked at
-        render.note(f"note: no LoadBalancer service was checked in namespace {namespace}"
-                    + ("; --strict fails on it" if strict else ""))
+        render.note(
+            f"note: no LoadBalancer service was checked in namespace {namespace}"
+            + ("; --strict fails on it" if strict else "")
+        )
     code = EXIT_NEGATIVE if failing or (strict and unchecked) else EXIT_OK
-    if (msg := legacy_note(snapshot)):
+    if msg := legacy_note(snapshot):
         render.note(msg)
     overlaid = bool(snapshot.origins)  # --against-cluster: say where each object came from
     for msg in snapshot.network_notes:
         render.note(msg)
     if inputs.output in ("json", "yaml"):
-        render.emit({"metallb": release_dict(snapshot),
-                     "findings": [dict(f.to_dict(), **_origin(snapshot, f)) if overlaid
-                                  else f.to_dict() for f in found],
-                     "notChecked": absent},
-                    inputs.output)
+        render.emit(
+            {
+                "metallb": release_dict(snapshot),
+                "findings": [dict(f.to_dict(), **_origin(snapshot, f)) if overlaid else f.to_dict() for f in found],
+                "notChecked": absent,
+            },
+            inputs.output,
+        )
         return code
     if found:
-        rows = [[f.severity, f.code, f.object] + ([_label(_origin(snapshot, f))] if overlaid else [])
-                + [f.message] for f in found]
-        render.out(render.table(rows, ["severity", "code", "object"]
-                                + (["from"] if overlaid else []) + ["message"]))
-    render.note(f"{errors} error(s), {warnings} warning(s)"
-                + (" (warnings count: --strict)" if strict and warnings else "")
-                + (f"; not checked, absent from the input: {', '.join(absent)}" if absent else "")
-                + f"; {release_line(snapshot)}")
+        rows = [
+            [f.severity, f.code, f.object] + ([_label(_origin(snapshot, f))] if overlaid else []) + [f.message]
+            for f in found
+        ]
+        render.out(render.table(rows, ["severity", "code", "object"] + (["from"] if overlaid else []) + ["message"]))
+    render.note(
+        f"{errors} error(s), {warnings} warning(s)"
+        + (" (warnings count: --strict)" if strict and warnings else "")
+        + (f"; not checked, absent from the input: {', '.join(absent)}" if absent else "")
+        + f"; {release_line(snapshot)}"
+    )
     return code

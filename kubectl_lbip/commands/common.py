@@ -36,8 +36,7 @@ class Inputs:
 
     def check_against_cluster(self) -> None:
         if self.against_cluster and not self.filenames:
-            raise UsageError("--against-cluster lays the manifests of -f over the live cluster: "
-                             "give -f FILE|DIR|-")
+            raise UsageError("--against-cluster lays the manifests of -f over the live cluster: give -f FILE|DIR|-")
 
     def client(self):
         if self.offline:  # a guard: with -f nothing may talk to a cluster
@@ -49,9 +48,14 @@ class Inputs:
             self._client = connect(self.kubeconfig, self.context, **timeout, **self.overrides)
         return self._client
 
-    def snapshot(self, events: bool = False, whole_objects: bool = False,
-                 network: Union[bool, Tuple[str, ...]] = False,
-                 statuses_of: Optional[Tuple[str, str]] = None, select=None) -> Snapshot:
+    def snapshot(
+        self,
+        events: bool = False,
+        whole_objects: bool = False,
+        network: Union[bool, Tuple[str, ...]] = False,
+        statuses_of: Optional[Tuple[str, str]] = None,
+        select=None,
+    ) -> Snapshot:
         """The objects a command reads. From files, only the fields the model reads
         are kept, unless the command prints objects back (``whole_objects``);
         ``select`` (see files.load) lets a command model only the services whose
@@ -62,10 +66,13 @@ class Inputs:
         if self.offline:
             from ..snapshot import files
 
-            snap = files.load(self.filenames, stdin=self.stdin or sys.stdin,
-                              trimmed=not whole_objects, select=None if whole_objects else select)
-            snap.metallb = flagged or Release.newest_assumed(
-                "reading manifests; --metallb-version to choose")
+            snap = files.load(
+                self.filenames,
+                stdin=self.stdin or sys.stdin,
+                trimmed=not whole_objects,
+                select=None if whole_objects else select,
+            )
+            snap.metallb = flagged or Release.newest_assumed("reading manifests; --metallb-version to choose")
             return snap
         # past allocation: the kinds asked for, and the speakers' statuses of one service
         extra = {"network": network or True, "statuses_of": statuses_of} if network or statuses_of else {}
@@ -146,8 +153,10 @@ def release_dict(snapshot: Snapshot) -> dict:
 
 def legacy_note(snapshot: Snapshot) -> Optional[str]:
     if snapshot.uses_legacy_config:
-        return ("note: no IPAddressPool found; read the pools of MetalLB's legacy ConfigMap "
-                "(before v0.13). 'kubectl lbip migrate --configmap' converts it")
+        return (
+            "note: no IPAddressPool found; read the pools of MetalLB's legacy ConfigMap "
+            "(before v0.13). 'kubectl lbip migrate --configmap' converts it"
+        )
     return None
 
 
@@ -156,8 +165,7 @@ def note_empty_namespace(cluster, namespace: Optional[str]) -> bool:
     is never silent: kubectl's own line on stderr. True when it was printed."""
     from .. import render
 
-    if namespace and not any(s.namespace == namespace and s.is_load_balancer
-                             for s in cluster.services):
+    if namespace and not any(s.namespace == namespace and s.is_load_balancer for s in cluster.services):
         render.note(f"No resources found in {namespace} namespace.")
         return True
     return False

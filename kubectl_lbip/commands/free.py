@@ -16,8 +16,12 @@ from .common import Inputs, legacy_note, note_empty_namespace, release_dict, rel
 from .target import check_family, described_service, find_service
 
 MAX_COUNT = 10_000  # suggestions are built in memory: --count is capped (README: Limits)
-WHY = {"current": "what the service holds now", "shared": "shared with like services",
-       "matching": "IPv6 reads like the IPv4", "lowest": "lowest free"}
+WHY = {
+    "current": "what the service holds now",
+    "shared": "shared with like services",
+    "matching": "IPv6 reads like the IPv4",
+    "lowest": "lowest free",
+}
 
 
 @dataclass
@@ -34,8 +38,10 @@ class FreeQuery:
         """Every combination of options free refuses, in one place."""
         check_family(self.family)
         if self.for_service and (self.selector or self.sharing_key or self.ports):
-            raise UsageError("--for takes the service's own labels, sharing key and ports; "
-                             "leave out --selector, --sharing-key and --ports")
+            raise UsageError(
+                "--for takes the service's own labels, sharing key and ports; "
+                "leave out --selector, --sharing-key and --ports"
+            )
         if not 1 <= self.count <= MAX_COUNT:
             raise UsageError(f"--count must be between 1 and {MAX_COUNT:,}")
 
@@ -53,8 +59,9 @@ def resolve_target(cluster: Cluster, inputs: Inputs, query: FreeQuery):
         return target, svc_family
     family = family or DUAL
     if query.selector or query.sharing_key or query.ports or inputs.namespace:
-        return described_service(inputs.default_namespace(), family, query.selector,
-                                 query.sharing_key, query.ports), family
+        return described_service(
+            inputs.default_namespace(), family, query.selector, query.sharing_key, query.ports
+        ), family
     return None, family
 
 
@@ -65,9 +72,14 @@ def compute(cluster: Cluster, target: Optional[Service], family: str, query: Fre
 
 
 def pool_entry(cluster: Cluster, pool) -> dict:
-    return {"name": pool.name, "namespace": pool.namespace, "autoAssign": pool.auto_assign,
-            "avoidBuggyIPs": pool.avoid_buggy_ips, "restrictions": pool.restriction() or None,
-            **family_counts(cluster, pool)}
+    return {
+        "name": pool.name,
+        "namespace": pool.namespace,
+        "autoAssign": pool.auto_assign,
+        "avoidBuggyIPs": pool.avoid_buggy_ips,
+        "restrictions": pool.restriction() or None,
+        **family_counts(cluster, pool),
+    }
 
 
 def run(inputs: Inputs, query: FreeQuery) -> int:
@@ -78,7 +90,7 @@ def run(inputs: Inputs, query: FreeQuery) -> int:
     target, family = resolve_target(cluster, inputs, query)
     result = compute(cluster, target, family, query)
     pick = metallb_pick(cluster, target) if query.for_service else None
-    if (msg := legacy_note(snapshot)):
+    if msg := legacy_note(snapshot):
         render.note(msg)
 
     pools = [pool_entry(cluster, p) for p in result.pools]
@@ -120,8 +132,9 @@ def run(inputs: Inputs, query: FreeQuery) -> int:
 
 
 def _table(data, result, pick, wide: bool) -> None:
-    headers = ["pool", "auto", "ipv4 total", "ipv4 used", "ipv4 free", "ipv6 total", "ipv6 used",
-               "ipv6 free"] + (["restrictions"] if wide else [])
+    headers = ["pool", "auto", "ipv4 total", "ipv4 used", "ipv4 free", "ipv6 total", "ipv6 used", "ipv6 free"] + (
+        ["restrictions"] if wide else []
+    )
     rows = []
     for p in data["pools"]:
         marks = [] if p["autoAssign"] else ["autoAssign=false"]
@@ -129,8 +142,7 @@ def _table(data, result, pick, wide: bool) -> None:
             marks.append("restricted")
         if "source" in p:  # --against-cluster
             marks.append(f"from {p['file'] or p['source']}")
-        row = [p["name"] + (f" ({', '.join(marks)})" if marks else ""),
-               "yes" if p["autoAssign"] else "no"]
+        row = [p["name"] + (f" ({', '.join(marks)})" if marks else ""), "yes" if p["autoAssign"] else "no"]
         for family in (IPV4, IPV6):
             c = p[family]
             row += [str(c["total"]), str(c["used"]), str(c["free"])] if c["total"] else ["-"] * 3
@@ -156,7 +168,9 @@ def _table(data, result, pick, wide: bool) -> None:
             addrs = ",".join(a for a in (pick.ipv4, pick.ipv6) if a)
             render.out(f"MetalLB's own pick if the service requested nothing: {addrs} from pool {pick.pools[0]}")
         elif pick.pools:
-            render.out("MetalLB's own pick if the service requested nothing: one of pools "
-                       f"{', '.join(pick.pools)} ({pick.note})")
+            render.out(
+                "MetalLB's own pick if the service requested nothing: one of pools "
+                f"{', '.join(pick.pools)} ({pick.note})"
+            )
         else:
             render.out(f"MetalLB's own pick if the service requested nothing: none ({pick.note})")

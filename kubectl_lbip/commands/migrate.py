@@ -27,7 +27,7 @@ from .outcomes import (
     show_plan,
     write_each,
 )
-from .writes import attempt_write, check_dry_run
+from .writes import attempt_write
 
 __all__ = ["MigrateRequest", "run"]
 
@@ -36,12 +36,15 @@ def run(inputs: Inputs, req: MigrateRequest) -> int:
     req.validate(inputs)
     if req.configmap:
         from .migrate_configmap import run_configmap
+
         return run_configmap(inputs)
     if req.restore:
         from .restore import run_restore
+
         return run_restore(inputs, req)
     if inputs.offline:
         from .migrate_files import run_files
+
         return run_files(inputs, req)
     return _run_live(inputs, req)
 
@@ -63,8 +66,10 @@ def _run_live(inputs: Inputs, req: MigrateRequest) -> int:
     if req.backup and req.dry_run != "none":
         render.note(f"note: a dry run changes nothing, so no backup is written to {req.backup}")
     elif req.backup and os.path.exists(req.backup):  # before asking, not after
-        raise UsageError(f"the backup {req.backup} already exists; nothing was changed. Name "
-                         "another file (a second run would lose what the first saved)")
+        raise UsageError(
+            f"the backup {req.backup} already exists; nothing was changed. Name "
+            "another file (a second run would lose what the first saved)"
+        )
     if req.dry_run == "client" or not pending:
         return finish_migrate(outcomes, inputs.output, req.dry_run)
     if asking and not confirm(f"Migrate {len(pending)} service(s)?"):
@@ -72,9 +77,9 @@ def _run_live(inputs: Inputs, req: MigrateRequest) -> int:
         return EXIT_NEGATIVE
     if req.backup and req.dry_run == "none":
         from .restore import write_backup
+
         write_backup(req.backup, [o.plan.service for o in pending], client)
-    completed = write_each(pending, lambda o: _migrate_one(client, o, req.dry_run == "server"),
-                           "migrating")
+    completed = write_each(pending, lambda o: _migrate_one(client, o, req.dry_run == "server"), "migrating")
     return finish_migrate(outcomes, inputs.output, req.dry_run, completed)
 
 

@@ -10,7 +10,6 @@ from ..errors import EXIT_OK, UsageError
 from .common import Inputs
 
 
-
 def run_configmap(inputs: Inputs) -> int:
     from ..model.legacy import convert
     from ..snapshot import LEGACY_CONFIGMAP, legacy_config
@@ -20,8 +19,7 @@ def run_configmap(inputs: Inputs) -> int:
         if configmap is None:
             raise UsageError("no legacy MetalLB ConfigMap (data.config with address-pools) in the files")
     else:
-        configmap = _read_configmap(inputs.client(), inputs.namespace or LEGACY_CONFIGMAP[0],
-                                    LEGACY_CONFIGMAP[1])
+        configmap = _read_configmap(inputs.client(), inputs.namespace or LEGACY_CONFIGMAP[0], LEGACY_CONFIGMAP[1])
     meta = configmap.get("metadata") or {}
     namespace = meta.get("namespace") or LEGACY_CONFIGMAP[0]
     try:
@@ -33,8 +31,10 @@ def run_configmap(inputs: Inputs) -> int:
     if inputs.output == "json":
         render.emit({"apiVersion": "v1", "kind": "List", "items": conversion.objects}, "json")
     else:
-        render.out(f"# Converted from ConfigMap {namespace}/{meta.get('name', '')} by kubectl lbip "
-                   "migrate --configmap. Review, then apply; nothing was applied.")
+        render.out(
+            f"# Converted from ConfigMap {namespace}/{meta.get('name', '')} by kubectl lbip "
+            "migrate --configmap. Review, then apply; nothing was applied."
+        )
         sys.stdout.write("---\n".join(render.dump_yaml(obj) for obj in conversion.objects))
     render.note(f"{len(conversion.objects)} object(s) printed; nothing was applied")
     return EXIT_OK
@@ -52,5 +52,4 @@ def _read_configmap(client, namespace: str, name: str) -> Dict[str, Any]:
             raise ResponseError(f"GET {path}: the answer is not a ConfigMap")
         return shape.check(obj, shape.LEGACY_CONFIGMAP, f"GET {path}", ResponseError)
     except NotFound:
-        raise ClusterError(f"no legacy MetalLB ConfigMap {namespace}/{name} (use -n for "
-                           "another namespace)") from None
+        raise ClusterError(f"no legacy MetalLB ConfigMap {namespace}/{name} (use -n for another namespace)") from None

@@ -13,13 +13,10 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from .. import render
 from ..errors import UsageError
 from ..model.cluster import Cluster
-from ..model.migrate import (Conflict, ServicePlan, apply_in_place, plan_service, recheck,
-                             service_objects)
-from ..model.services import SPEC_IP
-from ..model.services import Service
+from ..model.migrate import Conflict, ServicePlan, apply_in_place, plan_service, recheck, service_objects
+from ..model.services import SPEC_IP, Service
 from .common import Inputs
 from .outcomes import MigrateRequest, finish_migrate, initial, nothing_to_do, show_plan
-
 
 
 def _migrate_tree(root: Any, namespace: Optional[str], cluster: Optional[Cluster]) -> List[ServicePlan]:
@@ -46,8 +43,10 @@ def run_files(inputs: Inputs, req: MigrateRequest) -> int:
     cluster: Optional[Cluster] = snap.to_cluster()
     if not cluster.pools:  # type: ignore[union-attr]
         cluster = None  # every request would be "in no pool": say so once instead
-        render.note("note: no IPAddressPool in the files, so the migrated requests were not "
-                    "checked against MetalLB's rules (add the pools' manifests with -f)")
+        render.note(
+            "note: no IPAddressPool in the files, so the migrated requests were not "
+            "checked against MetalLB's rules (add the pools' manifests with -f)"
+        )
     namespace = inputs.namespace_filter()
     if req.in_place:
         return _run_in_place(inputs, req, cluster, namespace)
@@ -60,15 +59,15 @@ def run_files(inputs: Inputs, req: MigrateRequest) -> int:
     nothing_to_do(outcomes, namespace)
     show_plan(outcomes, write=render.note)  # stdout carries the objects
     if inputs.output == "json":
-        render.emit(migrated[0] if len(migrated) == 1 else
-                    {"apiVersion": "v1", "kind": "List", "items": migrated}, "json")
+        render.emit(
+            migrated[0] if len(migrated) == 1 else {"apiVersion": "v1", "kind": "List", "items": migrated}, "json"
+        )
     else:
         sys.stdout.write("---\n".join(render.dump_yaml(obj) for obj in migrated))
     return finish_migrate(outcomes, "table", req.dry_run)
 
 
-def _run_in_place(inputs: Inputs, req: MigrateRequest, cluster: Optional[Cluster],
-                  namespace: Optional[str]) -> int:
+def _run_in_place(inputs: Inputs, req: MigrateRequest, cluster: Optional[Cluster], namespace: Optional[str]) -> int:
     from ..snapshot.files import expand_paths
 
     rewrites: List[Tuple[str, bytes]] = []
@@ -100,8 +99,9 @@ def _run_in_place(inputs: Inputs, req: MigrateRequest, cluster: Optional[Cluster
 BOM = b"\xef\xbb\xbf"
 
 
-def _rewrite_file(data: bytes, path: str, namespace: Optional[str],
-                  cluster: Optional[Cluster]) -> Tuple[List[ServicePlan], bytes]:
+def _rewrite_file(
+    data: bytes, path: str, namespace: Optional[str], cluster: Optional[Cluster]
+) -> Tuple[List[ServicePlan], bytes]:
     """The file's plans and its new bytes (see rewrite_bytes)."""
     plans: List[ServicePlan] = []
     return plans, rewrite_bytes(data, path, _migration_edit(namespace, cluster, plans))
@@ -113,7 +113,7 @@ def rewrite_bytes(data: bytes, path: str, edit: "Edit") -> bytes:
     kept; the same bytes when nothing changed."""
     bom = BOM if data.startswith(BOM) else b""
     try:
-        text = data[len(bom):].decode("utf-8")
+        text = data[len(bom) :].decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UsageError(f"cannot read {path}: not UTF-8 text ({exc})") from None
     crlf = "\r\n" in text and text.count("\n") == text.count("\r\n")
@@ -127,8 +127,7 @@ def rewrite_bytes(data: bytes, path: str, edit: "Edit") -> bytes:
     return bom + new_text.encode("utf-8")
 
 
-def replace_files(rewrites: List[Tuple[str, bytes]],
-                  expected: Optional[Dict[str, bytes]] = None) -> List[str]:
+def replace_files(rewrites: List[Tuple[str, bytes]], expected: Optional[Dict[str, bytes]] = None) -> List[str]:
     """Replace each file by its new content, atomically and all or none: every new
     content is first written to a temporary file in the file's own folder, flushed,
     fsynced and given the original's mode (and owner, where allowed); only when all
@@ -147,8 +146,7 @@ def replace_files(rewrites: List[Tuple[str, bytes]],
             if not info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
                 raise UsageError(f"{path} is read-only; no file was rewritten")
             folder = os.path.dirname(real)
-            fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=".lbip-tmp",
-                                        dir=folder)
+            fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=".lbip-tmp", dir=folder)
             prepared.append((path, temp))
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
@@ -166,28 +164,32 @@ def replace_files(rewrites: List[Tuple[str, bytes]],
             except OSError:
                 pass
         if isinstance(exc, OSError):
-            raise UsageError(f"cannot rewrite {exc.filename or path}: {exc.strerror or exc}; "
-                             "no file was rewritten") from None
+            raise UsageError(
+                f"cannot rewrite {exc.filename or path}: {exc.strerror or exc}; no file was rewritten"
+            ) from None
         raise
     changed = [p for p, _ in prepared if expected is not None and _current_bytes(p) != expected.get(p)]
     if changed:
         for _, temp in prepared:
             if os.path.exists(temp):
                 os.unlink(temp)
-        raise UsageError(f"{', '.join(changed)} changed on disk since it was read; no file was "
-                         "rewritten. Run the command again")
+        raise UsageError(
+            f"{', '.join(changed)} changed on disk since it was read; no file was rewritten. Run the command again"
+        )
     done: List[str] = []
     for path, temp in prepared:
         try:
             os.replace(temp, os.path.realpath(path))
         except OSError as exc:
             left = [p for p, _ in prepared if p not in done and p != path]
-            for _, t in prepared[len(done):]:
+            for _, t in prepared[len(done) :]:
                 if os.path.exists(t):
                     os.unlink(t)
-            raise UsageError(f"cannot replace {path}: {exc.strerror or exc}; rewritten before it: "
-                             f"{', '.join(done) or 'none'}; not rewritten: "
-                             f"{', '.join([path] + left)}") from None
+            raise UsageError(
+                f"cannot replace {path}: {exc.strerror or exc}; rewritten before it: "
+                f"{', '.join(done) or 'none'}; not rewritten: "
+                f"{', '.join([path] + left)}"
+            ) from None
         done.append(path)
     for folder in sorted({os.path.dirname(os.path.realpath(p)) for p in done}):
         _fsync_folder(folder)
@@ -253,8 +255,7 @@ def rewrite_text(text: str, path: str, edit: Edit) -> str:
             if not edit(data, True):
                 return text
             return _dump_json_like(data, text)
-    return "".join(_rewrite_yaml_document(chunk, path, edit)
-                   for chunk in split_yaml_documents(text))
+    return "".join(_rewrite_yaml_document(chunk, path, edit) for chunk in split_yaml_documents(text))
 
 
 def _dump_json_like(data: Any, original: str) -> str:
@@ -296,8 +297,10 @@ def _rewrite_yaml_document(chunk: str, path: str, edit: Edit) -> str:
         end = chunk.find("\n") + 1 or len(chunk)
         header, body = chunk[:end], chunk[end:]
         if not _BARE_START.match(header):
-            raise UsageError(f"{path}: a document starts with content on its '---' line; "
-                             "--in-place cannot keep it: move the content to the next line")
+            raise UsageError(
+                f"{path}: a document starts with content on its '---' line; "
+                "--in-place cannot keep it: move the content to the next line"
+            )
     new_body = _ruamel_edit(body, edit)
     return chunk if new_body is None else header + new_body
 
@@ -313,7 +316,7 @@ def _ruamel_edit(body: str, edit: Edit) -> Optional[str]:
     ruamel.preserve_quotes = True
     # `ports: [{port: 80}]` stays so (ruamel writes `[port: 80]` otherwise)
     ruamel.brace_single_entry_mapping_in_flow_sequence = True
-    ruamel.width = 2 ** 30  # never re-wrap long values (last-applied-configuration)
+    ruamel.width = 2**30  # never re-wrap long values (last-applied-configuration)
     mapping, sequence, offset = guess_indent(body)
     ruamel.indent(mapping=mapping, sequence=sequence, offset=offset)
     data = ruamel.load(body)
@@ -321,7 +324,7 @@ def _ruamel_edit(body: str, edit: Edit) -> Optional[str]:
         return None
     out = io.StringIO()
     ruamel.dump(data, out)
-    trailing = body[len(body.rstrip("\r\n")):]
+    trailing = body[len(body.rstrip("\r\n")) :]
     return out.getvalue().rstrip("\r\n") + trailing
 
 
@@ -353,8 +356,11 @@ def _shared_places(obj: Any, plan: ServicePlan) -> List[str]:
         if change.source == SPEC_IP:
             chain = [(obj, "spec"), (spec, "loadBalancerIP")]
         else:
-            chain = [(obj, "metadata"), (meta, "annotations"),
-                     (meta.get("annotations") if hasattr(meta, "get") else None, change.source)]
+            chain = [
+                (obj, "metadata"),
+                (meta, "annotations"),
+                (meta.get("annotations") if hasattr(meta, "get") else None, change.source),
+            ]
         if any(_not_own(container, key) for container, key in chain):
             blocked.append(change.source)
     return blocked
@@ -369,10 +375,17 @@ def _not_own(container: Any, key: str) -> bool:
 def _make_conflict(plans: List[ServicePlan], found: ServicePlan, places: List[str]) -> None:
     for i, plan in enumerate(plans):
         if plan.service.key == found.service.key and plan.needs_patch:
-            values = tuple((place, "inside a YAML alias or merge key: cannot be rewritten "
-                            "where it stands; write it out in this object") for place in places)
-            plans[i] = replace(plan, conflicts=plan.conflicts + (
-                Conflict(plan.service.namespace, plan.service.name, values),))
+            values = tuple(
+                (
+                    place,
+                    "inside a YAML alias or merge key: cannot be rewritten "
+                    "where it stands; write it out in this object",
+                )
+                for place in places
+            )
+            plans[i] = replace(
+                plan, conflicts=plan.conflicts + (Conflict(plan.service.namespace, plan.service.name, values),)
+            )
             return
 
 

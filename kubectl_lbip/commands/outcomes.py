@@ -46,15 +46,16 @@ class MigrateRequest:
 
         check_dry_run(self.dry_run)
         if self.configmap and (self.backup or self.restore or self.in_place):
-            raise UsageError("--configmap only prints manifests: not with --backup, --restore "
-                             "or --in-place")
+            raise UsageError("--configmap only prints manifests: not with --backup, --restore or --in-place")
         if self.backup and self.restore:
             raise UsageError("--backup and --restore do not go together")
         if self.force and not self.restore:
             raise UsageError("--force is for --restore (a backup made on another cluster)")
         if inputs.offline and (self.backup or self.restore):
-            raise UsageError("--backup and --restore are for a cluster; with -f the files are "
-                             "the backup (keep them in version control)")
+            raise UsageError(
+                "--backup and --restore are for a cluster; with -f the files are "
+                "the backup (keep them in version control)"
+            )
         if inputs.offline and self.dry_run == "server" and not self.configmap:
             raise UsageError("--dry-run=server needs a cluster; with -f use --dry-run=client")
         if self.in_place and not inputs.offline:

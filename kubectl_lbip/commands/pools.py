@@ -41,15 +41,18 @@ def status_text(status, family: str) -> str:
 
 def run(inputs: Inputs) -> int:
     # the advertisements selecting each pool: for -o wide, json and yaml
-    snapshot = inputs.snapshot(network=(announce.L2ADV, announce.BGPADV)
-                               if inputs.output in ("wide", "json", "yaml") else False)
+    snapshot = inputs.snapshot(
+        network=(announce.L2ADV, announce.BGPADV) if inputs.output in ("wide", "json", "yaml") else False
+    )
     cluster = snapshot.take_cluster()
     rows = pool_rows(cluster)
-    if (msg := legacy_note(snapshot)):
+    if msg := legacy_note(snapshot):
         render.note(msg)
     if inputs.output in ("json", "yaml"):
-        render.emit({"metallb": release_dict(snapshot), "pools": rows,
-                     "legacyConfigMap": snapshot.uses_legacy_config}, inputs.output)
+        render.emit(
+            {"metallb": release_dict(snapshot), "pools": rows, "legacyConfigMap": snapshot.uses_legacy_config},
+            inputs.output,
+        )
         return EXIT_OK
     if inputs.output == "name":
         render.names("ipaddresspool.metallb.io", [r["name"] for r in rows])
@@ -59,23 +62,39 @@ def run(inputs: Inputs) -> int:
         render.note("no IPAddressPool found")
         return EXIT_OK
     wide = inputs.output == "wide"
-    headers = ["name", "namespace", "addresses", "autoAssign", "avoidBuggyIPs", "restrictions",
-               "ipv4 used/total", "ipv6 used/total"]
+    headers = [
+        "name",
+        "namespace",
+        "addresses",
+        "autoAssign",
+        "avoidBuggyIPs",
+        "restrictions",
+        "ipv4 used/total",
+        "ipv6 used/total",
+    ]
     if wide:
-        headers += ["ipv4 free", "ipv6 free", "metallb ipv4",
-                    "metallb ipv6", "advertisements", "valid"]
+        headers += ["ipv4 free", "ipv6 free", "metallb ipv4", "metallb ipv6", "advertisements", "valid"]
     table = []
     for r in rows:
-        line = [r["name"], r["namespace"] or "-", ",".join(r["addresses"]) or "-",
-                str(r["autoAssign"]).lower(), str(r["avoidBuggyIPs"]).lower(),
-                r["serviceAllocation"] or "-",
-                render.ratio(r[IPV4]["used"], r[IPV4]["total"], True),
-                render.ratio(r[IPV6]["used"], r[IPV6]["total"], True)]
+        line = [
+            r["name"],
+            r["namespace"] or "-",
+            ",".join(r["addresses"]) or "-",
+            str(r["autoAssign"]).lower(),
+            str(r["avoidBuggyIPs"]).lower(),
+            r["serviceAllocation"] or "-",
+            render.ratio(r[IPV4]["used"], r[IPV4]["total"], True),
+            render.ratio(r[IPV6]["used"], r[IPV6]["total"], True),
+        ]
         if wide:
-            line += [str(r[IPV4]["free"]), str(r[IPV6]["free"]),
-                     status_text(r["metallbStatus"], IPV4), status_text(r["metallbStatus"], IPV6),
-                     render.advertisements(r["advertisements"]),
-                     "yes" if r["valid"] else "no: " + "; ".join(r["errors"])]
+            line += [
+                str(r[IPV4]["free"]),
+                str(r[IPV6]["free"]),
+                status_text(r["metallbStatus"], IPV4),
+                status_text(r["metallbStatus"], IPV6),
+                render.advertisements(r["advertisements"]),
+                "yes" if r["valid"] else "no: " + "; ".join(r["errors"]),
+            ]
         table.append(line)
     render.out(render.table(table, headers))
     for r in rows:

@@ -30,8 +30,9 @@ def parse_ports(text: Optional[str]) -> List[Port]:
         raise UsageError(f"--ports: {exc}") from None
 
 
-def described_service(namespace: str, family: str, selector: Optional[str],
-                      sharing_key: Optional[str], ports: Optional[str]) -> Service:
+def described_service(
+    namespace: str, family: str, selector: Optional[str], sharing_key: Optional[str], ports: Optional[str]
+) -> Service:
     labels = {}
     if selector:
         try:
@@ -40,9 +41,14 @@ def described_service(namespace: str, family: str, selector: Optional[str],
             raise UsageError(f"--selector: {exc}") from None
     annotations = {CURRENT + SHARED_IP: sharing_key} if sharing_key else {}
     return Service(
-        namespace=namespace, name="(new service)", labels=labels, annotations=annotations,
+        namespace=namespace,
+        name="(new service)",
+        labels=labels,
+        annotations=annotations,
         ip_family_policy="RequireDualStack" if family == DUAL else "SingleStack",
-        ip_families=("IPv6",) if family == IPV6 else (), ports=tuple(parse_ports(ports)))
+        ip_families=("IPv6",) if family == IPV6 else (),
+        ports=tuple(parse_ports(ports)),
+    )
 
 
 def check_family(family: Optional[str]) -> Optional[str]:

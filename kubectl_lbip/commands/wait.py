@@ -31,9 +31,15 @@ def parse_timeout(text: str) -> float:
 
 def failure_marks(client, namespace: str, name: str) -> Dict[str, Tuple]:
     """AllocationFailed events of the service, each with what changes when it recurs."""
-    return {e.get("metadata", {}).get("name", ""): (e.get("count"), e.get("lastTimestamp"),
-                                                    e.get("eventTime"), e.get("message", ""))
-            for e in client.service_events(namespace, name, REASON)}
+    return {
+        e.get("metadata", {}).get("name", ""): (
+            e.get("count"),
+            e.get("lastTimestamp"),
+            e.get("eventTime"),
+            e.get("message", ""),
+        )
+        for e in client.service_events(namespace, name, REASON)
+    }
 
 
 def _ingress(obj) -> set:
@@ -46,9 +52,16 @@ def _ingress(obj) -> set:
     return found
 
 
-def wait_for_metallb(client, namespace: str, name: str, addresses: Sequence[str],
-                     timeout: float, before: Dict[str, Tuple],
-                     clock=time.monotonic, sleep=time.sleep) -> Tuple[bool, str]:
+def wait_for_metallb(
+    client,
+    namespace: str,
+    name: str,
+    addresses: Sequence[str],
+    timeout: float,
+    before: Dict[str, Tuple],
+    clock=time.monotonic,
+    sleep=time.sleep,
+) -> Tuple[bool, str]:
     """(True, what MetalLB assigned) or (False, why not)."""
     wanted = {canonical(a) for a in addresses}
     deadline = clock() + timeout
@@ -62,8 +75,10 @@ def wait_for_metallb(client, namespace: str, name: str, addresses: Sequence[str]
             return False, f"MetalLB refused it: {new[-1]}"
         if clock() >= deadline:
             held = ",".join(sorted(got, key=_order)) or "nothing"
-            return False, (f"MetalLB assigned nothing new within {timeout:g}s (the service holds "
-                           f"{held}); is MetalLB's controller running?")
+            return False, (
+                f"MetalLB assigned nothing new within {timeout:g}s (the service holds "
+                f"{held}); is MetalLB's controller running?"
+            )
         sleep(POLL_SECONDS)
 
 

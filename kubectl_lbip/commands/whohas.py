@@ -35,21 +35,27 @@ def describe(cluster: Cluster, family: str, value: int, namespace: Optional[str]
             others = True
             continue
         svc = use.service
-        entry = holders.setdefault(svc.key, {
-            "namespace": svc.namespace, "name": svc.name, "how": [],
-            "sharingKey": svc.sharing_key or None, "ports": [str(p) for p in svc.ports],
-            "_svc": svc})
+        entry = holders.setdefault(
+            svc.key,
+            {
+                "namespace": svc.namespace,
+                "name": svc.name,
+                "how": [],
+                "sharingKey": svc.sharing_key or None,
+                "ports": [str(p) for p in svc.ports],
+                "_svc": svc,
+            },
+        )
         if use.how not in entry["how"]:
             entry["how"].append(use.how)
     services = [h.pop("_svc") for h in holders.values()]
     everyone = services
     if others:
-        everyone = services + [u.service for u in cluster.index.uses(family, value)
-                               if u.service.namespace != namespace]
+        everyone = services + [u.service for u in cluster.index.uses(family, value) if u.service.namespace != namespace]
         everyone = list({s.key: s for s in everyone}.values())
     reasons = []
     for i, a in enumerate(everyone):
-        for b in everyone[i + 1:]:
+        for b in everyone[i + 1 :]:
             if a not in services and b not in services:
                 continue
             reason = sharing_conflict(a, b)
@@ -57,14 +63,18 @@ def describe(cluster: Cluster, family: str, value: int, namespace: Optional[str]
                 reasons.append(f"{a.key} and {b.key}: {reason}")
     pool = cluster.pool_at(family, value)
     allocatable = pool is not None and pool.allocatable(family, value)
-    return {"ip": to_text(family, value), "pool": pool.name if pool else None,
-            "advertisements": announce.advertisement_names(cluster.network, pool),
-            "free": allocatable and not holders and not others, "holders": list(holders.values()),
-            "conflict": bool(reasons), "conflictReasons": reasons}
+    return {
+        "ip": to_text(family, value),
+        "pool": pool.name if pool else None,
+        "advertisements": announce.advertisement_names(cluster.network, pool),
+        "free": allocatable and not holders and not others,
+        "holders": list(holders.values()),
+        "conflict": bool(reasons),
+        "conflictReasons": reasons,
+    }
 
 
-def answer(cluster: Cluster, queries: Sequence[Interval],
-           namespace: Optional[str] = None) -> List[dict]:
+def answer(cluster: Cluster, queries: Sequence[Interval], namespace: Optional[str] = None) -> List[dict]:
     results = []
     for query in queries:
         if query.first == query.last:
@@ -114,19 +124,35 @@ def run(inputs: Inputs, texts: Sequence[str]) -> int:
         return code
     rows = []
     for r in results:
-        first = [r["ip"], r["pool"] or "(no pool)", render.advertisements(r["advertisements"]),
-                 "yes" if r["free"] else "no"]
+        first = [
+            r["ip"],
+            r["pool"] or "(no pool)",
+            render.advertisements(r["advertisements"]),
+            "yes" if r["free"] else "no",
+        ]
         if not r["holders"]:
             rows.append(first + ["-", "-", "-", "-", ""] + (["-"] if overlaid else []))
         for i, h in enumerate(r["holders"]):
             lead = first if i == 0 else ["", "", "", ""]
-            rows.append(lead + [f"{h['namespace']}/{h['name']}", ",".join(h["how"]),
-                                h["sharingKey"] or "-", ",".join(h["ports"]) or "-",
-                                "CONFLICT" if r["conflict"] and i == 0 else ""]
-                        + ([h["file"] or h["source"]] if overlaid else []))
+            rows.append(
+                lead
+                + [
+                    f"{h['namespace']}/{h['name']}",
+                    ",".join(h["how"]),
+                    h["sharingKey"] or "-",
+                    ",".join(h["ports"]) or "-",
+                    "CONFLICT" if r["conflict"] and i == 0 else "",
+                ]
+                + ([h["file"] or h["source"]] if overlaid else [])
+            )
     if rows:
-        render.out(render.table(rows, ["ip", "pool", "announced by", "free", "service", "how", "sharing key",
-                                       "ports", "conflict"] + (["from"] if overlaid else [])))
+        render.out(
+            render.table(
+                rows,
+                ["ip", "pool", "announced by", "free", "service", "how", "sharing key", "ports", "conflict"]
+                + (["from"] if overlaid else []),
+            )
+        )
     else:
         render.note("no held or requested address in " + ", ".join(texts))
     for r in results:

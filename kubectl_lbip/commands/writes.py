@@ -22,9 +22,12 @@ def check_dry_run(value: str) -> str:
     return value
 
 
-def write_with_retry(plan: Callable[[bool], Optional[Dict[str, Any]]],
-                     send: Callable[[Dict[str, Any]], Any], what: str,
-                     attempts: int = MAX_ATTEMPTS) -> Optional[Dict[str, Any]]:
+def write_with_retry(
+    plan: Callable[[bool], Optional[Dict[str, Any]]],
+    send: Callable[[Dict[str, Any]], Any],
+    what: str,
+    attempts: int = MAX_ATTEMPTS,
+) -> Optional[Dict[str, Any]]:
     """Plan (on a fresh read when ``reread`` is true), then send; on a conflict plan
     again. ``plan`` returns None when nothing is to be written (or raises to refuse).
     Returns the patch that was sent, or None."""
@@ -38,10 +41,13 @@ def write_with_retry(plan: Callable[[bool], Optional[Dict[str, Any]]],
         except ConflictError:
             if attempt == attempts:
                 break
-            render.note(f"{what} changed since it was read; reading it again and re-checking "
-                        f"(attempt {attempt + 1} of {attempts})")
-    raise ClusterError(f"{what} kept changing while we wrote it ({attempts} conflicts); "
-                       "nothing was overwritten. Try again")
+            render.note(
+                f"{what} changed since it was read; reading it again and re-checking "
+                f"(attempt {attempt + 1} of {attempts})"
+            )
+    raise ClusterError(
+        f"{what} kept changing while we wrote it ({attempts} conflicts); nothing was overwritten. Try again"
+    )
 
 
 @dataclass

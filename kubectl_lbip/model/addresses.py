@@ -124,8 +124,7 @@ class Interval:
         return self.first <= value <= self.last
 
     def overlaps(self, other: "Interval") -> bool:
-        return (self.family == other.family and self.first <= other.last
-                and other.first <= self.last)
+        return self.family == other.family and self.first <= other.last and other.first <= self.last
 
     def __str__(self) -> str:
         first, last = to_text(self.family, self.first), to_text(self.family, self.last)

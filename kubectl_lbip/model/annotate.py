@@ -28,8 +28,15 @@ class Plan:
     warnings: List[Finding] = field(default_factory=list)
 
 
-def plan(cluster: Cluster, svc: Service, addresses: Sequence[str] = (), *, auto: bool = False,
-         overwrite: bool = False, clear_spec_ip: bool = False) -> Plan:
+def plan(
+    cluster: Cluster,
+    svc: Service,
+    addresses: Sequence[str] = (),
+    *,
+    auto: bool = False,
+    overwrite: bool = False,
+    clear_spec_ip: bool = False,
+) -> Plan:
     """Check the request exactly as MetalLB's controller will; refuse (errors.Refused)
     with every broken rule, or return the patch. An address that is not one is an
     InvalidValue."""
@@ -45,14 +52,21 @@ def plan(cluster: Cluster, svc: Service, addresses: Sequence[str] = (), *, auto:
     findings = list(rules.check_request(cluster, svc, request).findings)
     current = svc.annotations.get(CURRENT + LB_IPS)
     if svc.load_balancer_ip and not clear_spec_ip:
-        findings.append(service_finding(
-            svc, rules.BOTH_SPEC_AND_ANNOTATION, f"spec.loadBalancerIP is set "
-            f"({svc.load_balancer_ip}); with the annotation too MetalLB allocates nothing. Fix: "
-            "add --clear-spec-ip to remove it in the same patch"))
+        findings.append(
+            service_finding(
+                svc,
+                rules.BOTH_SPEC_AND_ANNOTATION,
+                f"spec.loadBalancerIP is set "
+                f"({svc.load_balancer_ip}); with the annotation too MetalLB allocates nothing. Fix: "
+                "add --clear-spec-ip to remove it in the same patch",
+            )
+        )
     if current not in (None, "", value) and not overwrite:
-        findings.append(service_finding(
-            svc, ANNOTATION_EXISTS, f"{CURRENT}{LB_IPS} is already {current!r}. Fix: add "
-            "--overwrite to replace it"))
+        findings.append(
+            service_finding(
+                svc, ANNOTATION_EXISTS, f"{CURRENT}{LB_IPS} is already {current!r}. Fix: add --overwrite to replace it"
+            )
+        )
     errors = [f for f in findings if f.severity == rules.ERROR]
     if errors:
         raise Refused(errors)
@@ -70,7 +84,17 @@ def _auto_pick(cluster: Cluster, svc: Service) -> List[str]:
         raise InvalidValue(f"service {svc.key}: cannot tell its IP family: {why}")
     found = suggest(cluster, family, 1, svc)
     if not found.suggestions:
-        raise Refused([service_finding(svc, NO_FREE_ADDRESS, "no free address fits this "
-                      "service; 'kubectl lbip free --for " + svc.name + "' says why" +
-                      "".join("; " + n for n in found.notes))])
+        raise Refused(
+            [
+                service_finding(
+                    svc,
+                    NO_FREE_ADDRESS,
+                    "no free address fits this "
+                    "service; 'kubectl lbip free --for "
+                    + svc.name
+                    + "' says why"
+                    + "".join("; " + n for n in found.notes),
+                )
+            ]
+        )
     return found.suggestions[0].addresses

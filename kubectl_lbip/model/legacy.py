@@ -19,9 +19,11 @@ BGP = "bgp"
 MAX_NAME = 63
 
 # legacy key -> BGPAdvertisement spec field
-_ADVERTISEMENT_FIELDS = (("aggregation-length", "aggregationLength"),
-                         ("aggregation-length-v6", "aggregationLengthV6"),
-                         ("localpref", "localPref"))
+_ADVERTISEMENT_FIELDS = (
+    ("aggregation-length", "aggregationLength"),
+    ("aggregation-length-v6", "aggregationLengthV6"),
+    ("localpref", "localPref"),
+)
 
 
 @dataclass
@@ -37,15 +39,14 @@ def kubernetes_name(text: str) -> str:
 
 
 def _object(kind: str, name: str, namespace: str, spec: Dict[str, Any]) -> Dict[str, Any]:
-    return {"apiVersion": API_VERSION, "kind": kind,
-            "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+    return {"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": name, "namespace": namespace}, "spec": spec}
 
 
 def _unique(name: str, taken: Set[str]) -> str:
     candidate, n = name, 2
     while candidate in taken:
         suffix = f"-{n}"
-        candidate = name[:MAX_NAME - len(suffix)] + suffix
+        candidate = name[: MAX_NAME - len(suffix)] + suffix
         n += 1
     taken.add(candidate)
     return candidate
@@ -86,14 +87,19 @@ def convert(config: Mapping, namespace: str = "metallb-system") -> Conversion:
         legacy_name = str(entry.get("name") or "")
         name = _unique(kubernetes_name(legacy_name), pool_names)
         if name != legacy_name:
-            result.notes.append(f"pool {legacy_name!r} is named {name!r} (a Kubernetes name): "
-                                "services whose address-pool annotation names it must be changed")
+            result.notes.append(
+                f"pool {legacy_name!r} is named {name!r} (a Kubernetes name): "
+                "services whose address-pool annotation names it must be changed"
+            )
         pools.append(_object("IPAddressPool", name, namespace, _pool_spec(entry)))
         protocol = str(entry.get("protocol") or "")
         bgp_entries = entry.get("bgp-advertisements") or []
         if protocol == LAYER2:
-            advertisements.append(_object("L2Advertisement", _unique(f"{name}-l2", advertisement_names),
-                                          namespace, {"ipAddressPools": [name]}))
+            advertisements.append(
+                _object(
+                    "L2Advertisement", _unique(f"{name}-l2", advertisement_names), namespace, {"ipAddressPools": [name]}
+                )
+            )
             if bgp_entries:
                 result.notes.append(f"pool {legacy_name!r} is layer2: its bgp-advertisements are ignored")
         elif protocol == BGP:
@@ -101,23 +107,35 @@ def convert(config: Mapping, namespace: str = "metallb-system") -> Conversion:
                 spec = _bgp_spec(name, advertisement)
                 for community in spec.get("communities", []):
                     if ":" not in community and community not in aliases:
-                        result.notes.append(f"pool {legacy_name!r}: community {community!r} is "
-                                            "neither a value nor a bgp-communities alias")
-                advertisements.append(_object("BGPAdvertisement",
-                                              _unique(f"{name}-bgp", advertisement_names),
-                                              namespace, spec))
+                        result.notes.append(
+                            f"pool {legacy_name!r}: community {community!r} is "
+                            "neither a value nor a bgp-communities alias"
+                        )
+                advertisements.append(
+                    _object("BGPAdvertisement", _unique(f"{name}-bgp", advertisement_names), namespace, spec)
+                )
         else:
-            result.notes.append(f"pool {legacy_name!r} has protocol {protocol!r} (MetalLB knew "
-                                "layer2 and bgp): no advertisement made; write one by hand")
+            result.notes.append(
+                f"pool {legacy_name!r} has protocol {protocol!r} (MetalLB knew "
+                "layer2 and bgp): no advertisement made; write one by hand"
+            )
     result.objects = pools + advertisements
     if aliases:
-        result.objects.append(_object("Community", "communities", namespace, {
-            "communities": [{"name": k, "value": v} for k, v in sorted(aliases.items())]}))
+        result.objects.append(
+            _object(
+                "Community",
+                "communities",
+                namespace,
+                {"communities": [{"name": k, "value": v} for k, v in sorted(aliases.items())]},
+            )
+        )
     peers = config.get("peers") or []
     if peers:
-        result.notes.append(f"{len(peers)} BGP peer(s) not converted: write BGPPeer objects "
-                            "(metallb.io/v1beta2) by hand")
+        result.notes.append(
+            f"{len(peers)} BGP peer(s) not converted: write BGPPeer objects (metallb.io/v1beta2) by hand"
+        )
     if config.get("bfd-profiles"):
-        result.notes.append(f"{len(config['bfd-profiles'])} BFD profile(s) not converted: write "
-                            "BFDProfile objects by hand")
+        result.notes.append(
+            f"{len(config['bfd-profiles'])} BFD profile(s) not converted: write BFDProfile objects by hand"
+        )
     return result

@@ -102,8 +102,11 @@ class ServicePlan:
 
 def _places(svc: Service, key: str) -> List[Tuple[str, str]]:
     """Where a key's value lives: the new annotation first, as MetalLB reads it first."""
-    places = [(prefix + key, svc.annotations[prefix + key])
-              for prefix in (CURRENT, DEPRECATED) if prefix + key in svc.annotations]
+    places = [
+        (prefix + key, svc.annotations[prefix + key])
+        for prefix in (CURRENT, DEPRECATED)
+        if prefix + key in svc.annotations
+    ]
     if key == LB_IPS and svc.is_load_balancer and svc.load_balancer_ip:
         places.append((SPEC_IP, svc.load_balancer_ip))
     return places
@@ -150,14 +153,24 @@ def recheck(cluster: Cluster, plan: ServicePlan) -> List[Finding]:
         return []
     found = []
     for finding in rules.check_request(cluster, after, request).findings:
-        found.append(replace(finding, severity=rules.WARNING, message="after migration MetalLB "
-                             f"would not keep this request: {finding.message}"))
+        found.append(
+            replace(
+                finding,
+                severity=rules.WARNING,
+                message=f"after migration MetalLB would not keep this request: {finding.message}",
+            )
+        )
     held = after.held()
     if held and not request.invalid and set(held) != set(request.addresses):
-        found.append(rules.service_finding(
-            after, ADDRESS_MOVES, f"holds {', '.join(map(str, held))} but requests "
-            f"{request.text!r}; MetalLB moves it to the request when it next reconciles",
-            rules.WARNING))
+        found.append(
+            rules.service_finding(
+                after,
+                ADDRESS_MOVES,
+                f"holds {', '.join(map(str, held))} but requests "
+                f"{request.text!r}; MetalLB moves it to the request when it next reconciles",
+                rules.WARNING,
+            )
+        )
     return found
 
 
@@ -245,17 +258,24 @@ def is_dns1123_label(text: Any) -> bool:
 
 
 def backup_entry(svc: Service) -> Dict[str, Any]:
-    return {"kind": "Service", "namespace": svc.namespace, "name": svc.name,
-            "resourceVersion": svc.resource_version,
-            "annotations": {k: v for k, v in sorted(svc.annotations.items()) if is_metallb_key(k)},
-            "loadBalancerIP": svc.load_balancer_ip}
+    return {
+        "kind": "Service",
+        "namespace": svc.namespace,
+        "name": svc.name,
+        "resourceVersion": svc.resource_version,
+        "annotations": {k: v for k, v in sorted(svc.annotations.items()) if is_metallb_key(k)},
+        "loadBalancerIP": svc.load_balancer_ip,
+    }
 
 
 def backup_document(services: List[Service], server: str = "", context: str = "") -> Dict[str, Any]:
     """What a migration is about to change, and the cluster it is changed on."""
-    return {"kind": BACKUP_KIND, "version": BACKUP_VERSION,
-            "cluster": {"server": server, "context": context},
-            "services": [backup_entry(s) for s in services]}
+    return {
+        "kind": BACKUP_KIND,
+        "version": BACKUP_VERSION,
+        "cluster": {"server": server, "context": context},
+        "services": [backup_entry(s) for s in services],
+    }
 
 
 @dataclass
@@ -282,8 +302,7 @@ def parse_backup(data: Any) -> Backup:
         if problem:
             raise InvalidValue(f"service entry {i}{_entry_name(entry)}: {problem}")
     cluster = data.get("cluster") if data.get("version") != 1 else {}
-    if not isinstance(cluster, dict) or not all(isinstance(cluster.get(k, ""), str)
-                                                for k in ("server", "context")):
+    if not isinstance(cluster, dict) or not all(isinstance(cluster.get(k, ""), str) for k in ("server", "context")):
         raise InvalidValue("'cluster' must hold the server and context (strings) it was made on")
     return Backup(entries, cluster.get("server", ""), cluster.get("context", ""))
 
@@ -310,8 +329,7 @@ def _entry_problem(entry: Any) -> str:
         return "annotations must be an object"
     for key, value in annotations.items():
         if not isinstance(key, str) or not is_metallb_key(key):
-            return (f"annotation {key!r} is not one migrate changes (only {CURRENT}* and "
-                    f"{DEPRECATED}*)")
+            return f"annotation {key!r} is not one migrate changes (only {CURRENT}* and {DEPRECATED}*)"
         if not isinstance(value, str):
             return f"annotation {key!r}: the value must be a string"
     for key in ("loadBalancerIP", "resourceVersion"):
@@ -336,9 +354,8 @@ def restore_changes(entry: Mapping, current: Service) -> List[RestoreChange]:
     spec.loadBalancerIP back."""
     saved: Dict[str, str] = {str(k): str(v) for k, v in (entry.get("annotations") or {}).items()}
     spec_ip = str(entry.get("loadBalancerIP") or "")
-    out = [RestoreChange(k, current.annotations.get(k), v) for k, v in saved.items()
-           if current.annotations.get(k) != v]
-    twins = {CURRENT + k[len(DEPRECATED):] for k in saved if k.startswith(DEPRECATED)}
+    out = [RestoreChange(k, current.annotations.get(k), v) for k, v in saved.items() if current.annotations.get(k) != v]
+    twins = {CURRENT + k[len(DEPRECATED) :] for k in saved if k.startswith(DEPRECATED)}
     if spec_ip:
         twins.add(CURRENT + LB_IPS)
     for twin in sorted(twins - set(saved)):

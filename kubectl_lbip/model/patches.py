@@ -12,11 +12,11 @@ from typing import Any, Dict, Mapping, Optional
 from .services import CURRENT, DEPRECATED, LB_IPS, Service
 
 
-def service_patch(svc: Service, annotations: Mapping[str, Optional[str]],
-                  clear_spec_ip: bool = False) -> Dict[str, Any]:
+def service_patch(
+    svc: Service, annotations: Mapping[str, Optional[str]], clear_spec_ip: bool = False
+) -> Dict[str, Any]:
     """Set (value) or remove (None) annotations, optionally clearing spec.loadBalancerIP."""
-    patch: Dict[str, Any] = {"metadata": {"resourceVersion": svc.resource_version,
-                                          "annotations": dict(annotations)}}
+    patch: Dict[str, Any] = {"metadata": {"resourceVersion": svc.resource_version, "annotations": dict(annotations)}}
     if clear_spec_ip:
         patch["spec"] = {"loadBalancerIP": None}
     return patch

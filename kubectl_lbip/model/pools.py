@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
-from .addresses import (FAMILIES, AddressError, Interval, buggy_count, is_buggy,
-                        parse_pool_address)
+from .addresses import FAMILIES, AddressError, Interval, buggy_count, is_buggy, parse_pool_address
 from .metallb import NEWEST, Version, priority_only_pool_serves_every_service
 from .selectors import Selector, SelectorError, selector_list
 
@@ -106,8 +105,10 @@ class Pool:
     def why_not_admitted(self, namespace: str, labels: Mapping[str, str]) -> str:
         alloc = self.allocation
         if alloc and alloc.namespaces and namespace not in alloc.namespaces:
-            return (f"pool {self.name} serves only namespaces {', '.join(sorted(alloc.namespaces))}"
-                    f" (its serviceAllocation), not {namespace}")
+            return (
+                f"pool {self.name} serves only namespaces {', '.join(sorted(alloc.namespaces))}"
+                f" (its serviceAllocation), not {namespace}"
+            )
         selectors = "; ".join(map(str, alloc.service_selectors)) if alloc else ""
         return f"pool {self.name} serves only services whose labels match {selectors}"
 
@@ -119,7 +120,8 @@ class Pool:
             return False
         by_namespace = namespace in alloc.namespaces
         by_selector = bool(alloc.service_selectors) or (
-            alloc.matches_all_services and priority_only_pool_serves_every_service(metallb))
+            alloc.matches_all_services and priority_only_pool_serves_every_service(metallb)
+        )
         return by_namespace or by_selector
 
     def restriction(self) -> str:
@@ -168,11 +170,18 @@ def pools_from_legacy_config(config: Mapping, namespace: str = "metallb-system")
         addresses = entry.get("addresses") or []
         intervals = _parse_addresses(name, addresses, errors)
         auto = entry.get("auto-assign")
-        pools.append(Pool(
-            name=name, namespace=namespace, addresses=tuple(map(str, addresses)),
-            intervals=tuple(intervals), auto_assign=True if auto is None else bool(auto),
-            avoid_buggy_ips=bool(entry.get("avoid-buggy-ips", False)), errors=tuple(errors),
-            legacy=True))
+        pools.append(
+            Pool(
+                name=name,
+                namespace=namespace,
+                addresses=tuple(map(str, addresses)),
+                intervals=tuple(intervals),
+                auto_assign=True if auto is None else bool(auto),
+                avoid_buggy_ips=bool(entry.get("avoid-buggy-ips", False)),
+                errors=tuple(errors),
+                legacy=True,
+            )
+        )
     return pools
 
 
@@ -209,8 +218,9 @@ def _allocation(raw: Mapping, namespace_labels: Mapping[str, Mapping[str, str]])
 def overlapping_pairs(pools: Iterable[Pool]) -> List[Tuple[Pool, Interval, Pool, Interval]]:
     """Every two ranges that share addresses, in one pool or in two: one sort and
     one sweep, so thousands of ranges cost no pairwise comparison."""
-    entries = sorted(((iv, pool) for pool in pools for iv in pool.intervals),
-                     key=lambda e: (e[0].family, e[0].first, e[0].last))
+    entries = sorted(
+        ((iv, pool) for pool in pools for iv in pool.intervals), key=lambda e: (e[0].family, e[0].first, e[0].last)
+    )
     found = []
     active: List[Tuple[Interval, Pool]] = []
     for iv, pool in entries:

@@ -15,8 +15,7 @@ from .addresses import DUAL, IPV4, IPV6, Address, family_of, split_request
 from .cluster import Cluster
 from .metallb import text as metallb_text
 from .pools import Pool
-from .services import (ASSIGNED, CURRENT, DEPRECATED, LB_IPS, REQUESTED, Request, Service,
-                       request_family)
+from .services import ASSIGNED, CURRENT, DEPRECATED, LB_IPS, REQUESTED, Request, Service, request_family
 from .usage import usage_counts
 
 ERROR = "error"
@@ -86,13 +85,14 @@ def sharing_conflict(a: Service, b: Service) -> Optional[str]:
     """Why two services may not share an address (MetalLB's checkSharing), or None."""
     if not a.sharing_key or not b.sharing_key:
         missing = [s.key for s in (a, b) if not s.sharing_key]
-        return (f"{' and '.join(missing)} {'has' if len(missing) == 1 else 'have'} no "
-                f"{CURRENT}allow-shared-ip key")
+        return f"{' and '.join(missing)} {'has' if len(missing) == 1 else 'have'} no {CURRENT}allow-shared-ip key"
     if a.sharing_key != b.sharing_key:
         return f"sharing keys differ ({a.sharing_key!r} and {b.sharing_key!r})"
     if a.backend_key != b.backend_key:
-        return ("backend keys differ: with externalTrafficPolicy Local both must select the "
-                f"same pods ({a.backend_key or '<Cluster>'} and {b.backend_key or '<Cluster>'})")
+        return (
+            "backend keys differ: with externalTrafficPolicy Local both must select the "
+            f"same pods ({a.backend_key or '<Cluster>'} and {b.backend_key or '<Cluster>'})"
+        )
     common = sorted(set(a.ports) & set(b.ports))
     if common:
         return f"both use port {', '.join(map(str, common))}"
@@ -125,9 +125,14 @@ def request_parses(ask: Ask) -> List[Finding]:
     if not request.invalid:
         return []
     bad = ", ".join(repr(e) for e in request.invalid)
-    return [ask.fail(INVALID_REQUEST, f"{request.field} {request.text!r}: {bad} is not an IP "
-                     "address; MetalLB allocates nothing for this service. Fix: list IP "
-                     "addresses separated by commas")]
+    return [
+        ask.fail(
+            INVALID_REQUEST,
+            f"{request.field} {request.text!r}: {bad} is not an IP "
+            "address; MetalLB allocates nothing for this service. Fix: list IP "
+            "addresses separated by commas",
+        )
+    ]
 
 
 def request_has_a_family(ask: Ask) -> List[Finding]:
@@ -136,8 +141,13 @@ def request_has_a_family(ask: Ask) -> List[Finding]:
     family, why = request_family(ask.addresses)
     if family is not None:
         return []
-    return [ask.fail(TOO_MANY, f"{ask.request.field} {ask.request.text!r}: {why}. Fix: request "
-                     "one address, or one IPv4 and one IPv6 address for a dual-stack service")]
+    return [
+        ask.fail(
+            TOO_MANY,
+            f"{ask.request.field} {ask.request.text!r}: {why}. Fix: request "
+            "one address, or one IPv4 and one IPv6 address for a dual-stack service",
+        )
+    ]
 
 
 def family_matches_service(ask: Ask) -> List[Finding]:
@@ -147,8 +157,9 @@ def family_matches_service(ask: Ask) -> List[Finding]:
     if svc_family is None:
         return [ask.fail(FAMILY_MISMATCH, f"cannot tell the service's IP family: {why}")]
     if req_family is not None and svc_family != req_family:
-        return [ask.fail(FAMILY_MISMATCH, _family_mismatch_message(
-            ask.request.field, ask.request, svc_family, req_family))]
+        return [
+            ask.fail(FAMILY_MISMATCH, _family_mismatch_message(ask.request.field, ask.request, svc_family, req_family))
+        ]
     return []
 
 
@@ -158,21 +169,36 @@ def pool_for(ask: Ask) -> List[Finding]:
     for addr in ask.addresses:
         pool = ask.cluster.pool_containing(addr)
         if pool is None:
-            found.append(ask.fail(NOT_IN_POOL, f"{addr} is in no IPAddressPool; MetalLB refuses "
-                                  "it ('is not allowed in config'). Fix: pick a free address "
-                                  "with 'kubectl lbip free'"))
+            found.append(
+                ask.fail(
+                    NOT_IN_POOL,
+                    f"{addr} is in no IPAddressPool; MetalLB refuses "
+                    "it ('is not allowed in config'). Fix: pick a free address "
+                    "with 'kubectl lbip free'",
+                )
+            )
         elif not pool.allocatable(family_of(addr), int(addr)):
-            found.append(ask.fail(BUGGY_IP, f"{addr} ends in .0 or .255 and pool {pool.name} has "
-                                  "avoidBuggyIPs: MetalLB never hands it out. Fix: pick another "
-                                  "address of the pool"))
+            found.append(
+                ask.fail(
+                    BUGGY_IP,
+                    f"{addr} ends in .0 or .255 and pool {pool.name} has "
+                    "avoidBuggyIPs: MetalLB never hands it out. Fix: pick another "
+                    "address of the pool",
+                )
+            )
         else:
             pools.append(pool)
     if len({p.name for p in pools}) > 1:
         names = ", ".join(f"{a} in {p.name}" for a, p in zip(ask.addresses, pools))
-        found.append(ask.fail(SPLIT_POOL, f"the addresses lie in different pools ({names}); "
-                              "MetalLB takes all the addresses of a service from one pool. Fix: "
-                              "put both ranges in one IPAddressPool, or pick a pair from one "
-                              "pool with 'kubectl lbip free'"))
+        found.append(
+            ask.fail(
+                SPLIT_POOL,
+                f"the addresses lie in different pools ({names}); "
+                "MetalLB takes all the addresses of a service from one pool. Fix: "
+                "put both ranges in one IPAddressPool, or pick a pair from one "
+                "pool with 'kubectl lbip free'",
+            )
+        )
     elif pools and len(pools) == len(ask.addresses):
         ask.pool = pools[0]
     return found
@@ -183,9 +209,14 @@ def pool_admits_service(ask: Ask) -> List[Finding]:
     pool, svc = ask.pool, ask.svc
     if pool is None or not ask.check_admission or pool.admits(svc.namespace, svc.labels):
         return []
-    return [ask.fail(POOL_INCOMPATIBLE, pool.why_not_admitted(svc.namespace, svc.labels) +
-                     "; MetalLB refuses ('not compatible for ip assignment'). Fix: pick addresses "
-                     "of a pool that serves this service, or extend the pool's serviceAllocation")]
+    return [
+        ask.fail(
+            POOL_INCOMPATIBLE,
+            pool.why_not_admitted(svc.namespace, svc.labels)
+            + "; MetalLB refuses ('not compatible for ip assignment'). Fix: pick addresses "
+            "of a pool that serves this service, or extend the pool's serviceAllocation",
+        )
+    ]
 
 
 def sharing_allowed(ask: Ask) -> List[Finding]:
@@ -202,14 +233,24 @@ def pool_annotation_matches(ask: Ask) -> List[Finding]:
     if not wanted:
         return []
     if ask.cluster.pool(wanted) is None:
-        return [ask.fail(POOL_ANNOTATION_MISMATCH, f"the address-pool annotation names pool "
-                         f"{wanted}, which does not exist. Fix: name an existing pool or remove "
-                         "the annotation")]
+        return [
+            ask.fail(
+                POOL_ANNOTATION_MISMATCH,
+                f"the address-pool annotation names pool "
+                f"{wanted}, which does not exist. Fix: name an existing pool or remove "
+                "the annotation",
+            )
+        ]
     if ask.pool is not None and ask.pool.name != wanted:
-        return [ask.fail(POOL_ANNOTATION_MISMATCH, f"the address-pool annotation names pool "
-                         f"{wanted} but the addresses are in pool {ask.pool.name}; MetalLB "
-                         f"refuses. Fix: pick addresses of {wanted}, or change or remove the "
-                         "annotation")]
+        return [
+            ask.fail(
+                POOL_ANNOTATION_MISMATCH,
+                f"the address-pool annotation names pool "
+                f"{wanted} but the addresses are in pool {ask.pool.name}; MetalLB "
+                f"refuses. Fix: pick addresses of {wanted}, or change or remove the "
+                "annotation",
+            )
+        ]
     return []
 
 
@@ -218,12 +259,15 @@ def pool_annotation_matches(ask: Ask) -> List[Finding]:
 # refusal names every broken rule at once.
 FIRST_CHECKS: Tuple[Callable[[Ask], List[Finding]], ...] = (request_parses, request_has_a_family)
 REQUEST_CHECKS: Tuple[Callable[[Ask], List[Finding]], ...] = (
-    family_matches_service, pool_for, pool_admits_service, sharing_allowed,
-    pool_annotation_matches)
+    family_matches_service,
+    pool_for,
+    pool_admits_service,
+    sharing_allowed,
+    pool_annotation_matches,
+)
 
 
-def check_request(cluster: Cluster, svc: Service, request: Request, *,
-                  check_admission: bool = True) -> Verdict:
+def check_request(cluster: Cluster, svc: Service, request: Request, *, check_admission: bool = True) -> Verdict:
     """Every rule MetalLB applies to a service asking for specific addresses: the
     one verdict `check`, `annotate`, `free` and `migrate` give on a request.
 
@@ -245,9 +289,13 @@ def check_request(cluster: Cluster, svc: Service, request: Request, *,
 def accepted_already(finding: Finding) -> Finding:
     if finding.severity != ERROR:
         return finding
-    return replace(finding, severity=WARNING, message="MetalLB has assigned these addresses "
-                   "already (its status shows them), though by the rules it would refuse them "
-                   "now: " + finding.message)
+    return replace(
+        finding,
+        severity=WARNING,
+        message="MetalLB has assigned these addresses "
+        "already (its status shows them), though by the rules it would refuse them "
+        "now: " + finding.message,
+    )
 
 
 def address_sharing(cluster: Cluster, svc: Service, addr: Address) -> List[Finding]:
@@ -271,29 +319,49 @@ def address_sharing(cluster: Cluster, svc: Service, addr: Address) -> List[Findi
         if not reason:
             continue
         if use.how == ASSIGNED:
-            found.append(service_finding(
-                svc, ADDRESS_CONFLICT, f"{addr} is already held by service {other.key} and they "
-                f"may not share it: {reason}; MetalLB refuses ('already in use'). Fix: pick a "
-                "free address, or give both the same allow-shared-ip key and distinct ports"))
+            found.append(
+                service_finding(
+                    svc,
+                    ADDRESS_CONFLICT,
+                    f"{addr} is already held by service {other.key} and they "
+                    f"may not share it: {reason}; MetalLB refuses ('already in use'). Fix: pick a "
+                    "free address, or give both the same allow-shared-ip key and distinct ports",
+                )
+            )
         elif other.observed:
             if not svc.holds(addr):
-                found.append(service_finding(
-                    svc, ADDRESS_CONFLICT, f"{addr} is also requested by service {other.key}, "
-                    f"which is Pending (it holds no address) and may not share it: {reason}. "
-                    f"MetalLB gives it to this service; {other.key} can then never get it",
-                    WARNING))
+                found.append(
+                    service_finding(
+                        svc,
+                        ADDRESS_CONFLICT,
+                        f"{addr} is also requested by service {other.key}, "
+                        f"which is Pending (it holds no address) and may not share it: {reason}. "
+                        f"MetalLB gives it to this service; {other.key} can then never get it",
+                        WARNING,
+                    )
+                )
         elif not svc.observed:
-            found.append(service_finding(
-                svc, ADDRESS_CONFLICT, f"{addr} is also requested by service {other.key} and "
-                f"they may not share it: {reason}; MetalLB gives it to whichever it processes "
-                "first and leaves the other Pending. Fix: pick a free address, or give both the "
-                "same allow-shared-ip key and distinct ports"))
+            found.append(
+                service_finding(
+                    svc,
+                    ADDRESS_CONFLICT,
+                    f"{addr} is also requested by service {other.key} and "
+                    f"they may not share it: {reason}; MetalLB gives it to whichever it processes "
+                    "first and leaves the other Pending. Fix: pick a free address, or give both the "
+                    "same allow-shared-ip key and distinct ports",
+                )
+            )
         elif not svc.holds(addr):
-            found.append(service_finding(
-                svc, ADDRESS_CONFLICT, f"{addr} is also requested by service {other.key} (a "
-                f"manifest, not applied) and they may not share it: {reason}. Once it is "
-                "applied MetalLB gives it the address, and this service can never get it",
-                WARNING))
+            found.append(
+                service_finding(
+                    svc,
+                    ADDRESS_CONFLICT,
+                    f"{addr} is also requested by service {other.key} (a "
+                    f"manifest, not applied) and they may not share it: {reason}. Once it is "
+                    "applied MetalLB gives it the address, and this service can never get it",
+                    WARNING,
+                )
+            )
     return found
 
 
@@ -318,21 +386,30 @@ def check_holdings(cluster: Cluster, svc: Service) -> List[Finding]:
         for use in _others_at(cluster, svc, family, value):
             reason = sharing_conflict(svc, use.service) if use.how == ASSIGNED else None
             if reason:
-                found.append(service_finding(
-                    svc, ADDRESS_CONFLICT, f"{addr} is also held by service {use.service.key} "
-                    f"and they may not share it: {reason}. MetalLB assigned both, but takes it "
-                    "from one of them the next time it processes them", WARNING))
+                found.append(
+                    service_finding(
+                        svc,
+                        ADDRESS_CONFLICT,
+                        f"{addr} is also held by service {use.service.key} "
+                        f"and they may not share it: {reason}. MetalLB assigned both, but takes it "
+                        "from one of them the next time it processes them",
+                        WARNING,
+                    )
+                )
     return found
 
 
-def _family_mismatch_message(field_name: str, request: Request, svc_family: str,
-                             req_family: str) -> str:
-    head = (f"{field_name} {request.text!r} is {FAMILY_WORDS[req_family]} but the service is "
-            f"{FAMILY_WORDS[svc_family]} (from its clusterIPs)")
+def _family_mismatch_message(field_name: str, request: Request, svc_family: str, req_family: str) -> str:
+    head = (
+        f"{field_name} {request.text!r} is {FAMILY_WORDS[req_family]} but the service is "
+        f"{FAMILY_WORDS[svc_family]} (from its clusterIPs)"
+    )
     if req_family == DUAL:
-        return (head + "; MetalLB refuses. Fix: request one address, or make the service "
-                "dual-stack (ipFamilyPolicy: RequireDualStack or PreferDualStack with ipFamilies "
-                "IPv4 and IPv6)")
+        return (
+            head + "; MetalLB refuses. Fix: request one address, or make the service "
+            "dual-stack (ipFamilyPolicy: RequireDualStack or PreferDualStack with ipFamilies "
+            "IPv4 and IPv6)"
+        )
     if svc_family == DUAL:
         return head + "; MetalLB refuses. Fix: request one IPv4 and one IPv6 address from one pool"
     return head + f"; MetalLB refuses. Fix: request an {FAMILY_WORDS[svc_family]} address"
@@ -362,22 +439,34 @@ def deprecated_keys(svc: Service) -> List[Finding]:
     """metallb.universe.tf/* annotations (MetalLB reads them when the current key is absent)."""
     findings = []
     for key in svc.deprecated_keys():
-        twin = CURRENT + key[len(DEPRECATED):]
+        twin = CURRENT + key[len(DEPRECATED) :]
         note = ""
         if twin in svc.annotations and svc.annotations[twin] != svc.annotations[key]:
             note = f" MetalLB ignores it because {twin} is also set, to another value."
-        findings.append(service_finding(
-            svc, DEPRECATED_ANNOTATION, f"{key} is deprecated since MetalLB v0.13.{note} Fix: use "
-            f"{twin} ('kubectl lbip migrate' moves it)", WARNING))
+        findings.append(
+            service_finding(
+                svc,
+                DEPRECATED_ANNOTATION,
+                f"{key} is deprecated since MetalLB v0.13.{note} Fix: use {twin} ('kubectl lbip migrate' moves it)",
+                WARNING,
+            )
+        )
     return findings
 
 
 def deprecated_spec_ip(svc: Service) -> List[Finding]:
     if not svc.load_balancer_ip:
         return []
-    return [service_finding(svc, DEPRECATED_LB_IP, "spec.loadBalancerIP is deprecated by "
-                            f"Kubernetes. Fix: use {CURRENT}{LB_IPS} ('kubectl lbip migrate' "
-                            "moves it)", WARNING)]
+    return [
+        service_finding(
+            svc,
+            DEPRECATED_LB_IP,
+            "spec.loadBalancerIP is deprecated by "
+            f"Kubernetes. Fix: use {CURRENT}{LB_IPS} ('kubectl lbip migrate' "
+            "moves it)",
+            WARNING,
+        )
+    ]
 
 
 def one_request_field(svc: Service) -> List[Finding]:
@@ -385,19 +474,30 @@ def one_request_field(svc: Service) -> List[Finding]:
     annotation = svc.annotation_request
     if annotation is None or svc.spec_request is None:
         return []
-    return [service_finding(
-        svc, BOTH_SPEC_AND_ANNOTATION, f"both {annotation.field} and "
-        "spec.loadBalancerIP are set; MetalLB allocates nothing ('service can not have "
-        "both'). Fix: keep one ('kubectl lbip migrate' or 'annotate --clear-spec-ip')")]
+    return [
+        service_finding(
+            svc,
+            BOTH_SPEC_AND_ANNOTATION,
+            f"both {annotation.field} and "
+            "spec.loadBalancerIP are set; MetalLB allocates nothing ('service can not have "
+            "both'). Fix: keep one ('kubectl lbip migrate' or 'annotate --clear-spec-ip')",
+        )
+    ]
 
 
 def pool_annotation_exists(cluster: Cluster, svc: Service) -> List[Finding]:
     """AllocateFromPool for a service that requests no address: the pool must exist."""
     if not svc.pool_annotation or cluster.pool(svc.pool_annotation) is not None:
         return []
-    return [service_finding(svc, POOL_ANNOTATION_MISMATCH, f"the address-pool annotation names "
-                            f"pool {svc.pool_annotation}, which does not exist. Fix: name an "
-                            "existing pool")]
+    return [
+        service_finding(
+            svc,
+            POOL_ANNOTATION_MISMATCH,
+            f"the address-pool annotation names "
+            f"pool {svc.pool_annotation}, which does not exist. Fix: name an "
+            "existing pool",
+        )
+    ]
 
 
 def pending(cluster: Cluster, svc: Service) -> Finding:
@@ -407,23 +507,33 @@ def pending(cluster: Cluster, svc: Service) -> Finding:
     if reason:
         return service_finding(svc, PENDING, f"no address assigned; MetalLB said: {reason}")
     if cluster.live:
-        return service_finding(svc, PENDING, "no address assigned yet (no AllocationFailed "
-                               "event found)", WARNING)
-    return service_finding(svc, PENDING, "no address assigned (its status.loadBalancer is "
-                           "empty; events are not in files)", WARNING)
+        return service_finding(svc, PENDING, "no address assigned yet (no AllocationFailed event found)", WARNING)
+    return service_finding(
+        svc, PENDING, "no address assigned (its status.loadBalancer is empty; events are not in files)", WARNING
+    )
 
 
 def check_pools(cluster: Cluster) -> List[Finding]:
     findings: List[Finding] = []
     for pool in cluster.pools:
         for error in pool.errors:
-            findings.append(pool_finding(pool, INVALID_POOL_ADDRESS, f"{error}; MetalLB rejects its "
-                                         "whole configuration. Fix: correct the value"))
+            findings.append(
+                pool_finding(
+                    pool,
+                    INVALID_POOL_ADDRESS,
+                    f"{error}; MetalLB rejects its whole configuration. Fix: correct the value",
+                )
+            )
     for pool_a, iv_a, pool_b, iv_b in cluster.overlaps:
         where = f"pool {pool_a.name}" if pool_a is pool_b else f"pools {pool_a.name} and {pool_b.name}"
-        findings.append(pool_finding(
-            pool_b, POOL_OVERLAP, f"{iv_b} overlaps {iv_a} ({where}); MetalLB rejects its whole "
-            "configuration and allocates nothing new. Fix: make the ranges disjoint"))
+        findings.append(
+            pool_finding(
+                pool_b,
+                POOL_OVERLAP,
+                f"{iv_b} overlaps {iv_a} ({where}); MetalLB rejects its whole "
+                "configuration and allocates nothing new. Fix: make the ranges disjoint",
+            )
+        )
     return findings
 
 
@@ -440,11 +550,17 @@ def check_capacity(cluster: Cluster) -> List[Finding]:
             free = total - used
             word = FAMILY_WORDS[family]
             if free <= 0:
-                findings.append(pool_finding(pool, POOL_EXHAUSTED, f"no free {word} address "
-                                             f"({used}/{total} used). Fix: add a range to the pool"))
+                findings.append(
+                    pool_finding(
+                        pool,
+                        POOL_EXHAUSTED,
+                        f"no free {word} address ({used}/{total} used). Fix: add a range to the pool",
+                    )
+                )
             elif free * 10 < total:
-                findings.append(pool_finding(pool, POOL_EXHAUSTED, f"{free} of {total} {word} "
-                                             "addresses free (under 10%)", WARNING))
+                findings.append(
+                    pool_finding(pool, POOL_EXHAUSTED, f"{free} of {total} {word} addresses free (under 10%)", WARNING)
+                )
     return findings
 
 
@@ -461,40 +577,60 @@ def check_full_pools(cluster: Cluster, full_pool_failure) -> List[Finding]:
             continue
         pool, said = failure
         family, _ = svc.family(cluster.metallb)
-        findings.append(service_finding(
-            svc, POOL_EXHAUSTED, f"pool {pool.name} (its address-pool annotation) has no free "
-            f"{FAMILY_WORDS.get(family or '', 'matching')} address for it; MetalLB "
-            f"{metallb_text(cluster.metallb)} says: {said}. Fix: add a range to the pool, free "
-            "an address, or name another pool"))
+        findings.append(
+            service_finding(
+                svc,
+                POOL_EXHAUSTED,
+                f"pool {pool.name} (its address-pool annotation) has no free "
+                f"{FAMILY_WORDS.get(family or '', 'matching')} address for it; MetalLB "
+                f"{metallb_text(cluster.metallb)} says: {said}. Fix: add a range to the pool, free "
+                "an address, or name another pool",
+            )
+        )
     return findings
 
 
 def check_dual_stack_pools(cluster: Cluster) -> List[Finding]:
-    dual_services = [s for s in cluster.services
-                     if s.is_load_balancer and s.family(cluster.metallb)[0] == DUAL]
+    dual_services = [s for s in cluster.services if s.is_load_balancer and s.family(cluster.metallb)[0] == DUAL]
     if not dual_services or cluster.dual_stack_pools():
         return []
     v4 = [p.name for p in cluster.pools if p.valid and IPV4 in p.families()]
     v6 = [p.name for p in cluster.pools if p.valid and IPV6 in p.families()]
     findings = []
     for svc in dual_services:
-        severity = WARNING if svc.ip_family_policy == "PreferDualStack" and (
-            svc.request is None or len(svc.request.addresses) < 2) else ERROR
-        findings.append(service_finding(
-            svc, NO_DUAL_STACK_POOL, "the service is dual-stack but no pool has both IPv4 and IPv6 "
-            f"ranges (IPv4: {', '.join(v4) or 'none'}; IPv6: {', '.join(v6) or 'none'}); MetalLB "
-            "takes both addresses from one pool. Fix: one IPAddressPool with an IPv4 and an IPv6 "
-            "range", severity))
+        severity = (
+            WARNING
+            if svc.ip_family_policy == "PreferDualStack" and (svc.request is None or len(svc.request.addresses) < 2)
+            else ERROR
+        )
+        findings.append(
+            service_finding(
+                svc,
+                NO_DUAL_STACK_POOL,
+                "the service is dual-stack but no pool has both IPv4 and IPv6 "
+                f"ranges (IPv4: {', '.join(v4) or 'none'}; IPv6: {', '.join(v6) or 'none'}); MetalLB "
+                "takes both addresses from one pool. Fix: one IPAddressPool with an IPv4 and an IPv6 "
+                "range",
+                severity,
+            )
+        )
     return findings
 
 
 def not_load_balancer(svc: Service) -> Finding:
     if svc.type == "LoadBalancer":
-        return service_finding(svc, NOT_LOAD_BALANCER, f"the service has spec.loadBalancerClass "
-                               f"{svc.load_balancer_class!r}: another implementation serves it, "
-                               "not MetalLB (unless its controller runs with that --lb-class)")
-    return service_finding(svc, NOT_LOAD_BALANCER, f"the service is type {svc.type}, not "
-                           "LoadBalancer; MetalLB ignores it. Fix: set spec.type: LoadBalancer")
+        return service_finding(
+            svc,
+            NOT_LOAD_BALANCER,
+            f"the service has spec.loadBalancerClass "
+            f"{svc.load_balancer_class!r}: another implementation serves it, "
+            "not MetalLB (unless its controller runs with that --lb-class)",
+        )
+    return service_finding(
+        svc,
+        NOT_LOAD_BALANCER,
+        f"the service is type {svc.type}, not LoadBalancer; MetalLB ignores it. Fix: set spec.type: LoadBalancer",
+    )
 
 
 def make_request(texts: Sequence[str], how: str = REQUESTED) -> Request:

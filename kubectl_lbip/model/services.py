@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..errors import InvalidValue
-from .addresses import (DUAL, IPV4, IPV6, Address, AddressError, family_of, parse_ip,
-                        sort_addresses, split_request)
+from .addresses import DUAL, IPV4, IPV6, Address, AddressError, family_of, parse_ip, sort_addresses, split_request
 from .metallb import NEWEST, Version, require_dual_stack_needs_two_cluster_ips
 
 CURRENT = "metallb.io/"
@@ -103,8 +102,9 @@ class Service:
     _memo_family: Optional[tuple] = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
-    def from_object(cls, obj: Mapping, keep_raw: bool = True,
-                    observed: Optional[bool] = None, compact: bool = False) -> "Service":
+    def from_object(
+        cls, obj: Mapping, keep_raw: bool = True, observed: Optional[bool] = None, compact: bool = False
+    ) -> "Service":
         """The model of a Service object (a plain dict). ``compact`` is for a snapshot
         of many services that prints none back and writes none (free, check,
         who-has and pools from files): only what the rules read is kept, MetalLB's
@@ -120,8 +120,7 @@ class Service:
         cluster_ips = tuple(spec.get("clusterIPs") or ())
         if not cluster_ips and spec.get("clusterIP"):
             cluster_ips = (spec["clusterIP"],)
-        ports = tuple(_port(str(p.get("protocol") or "TCP"), int(p.get("port") or 0))
-                      for p in spec.get("ports") or ())
+        ports = tuple(_port(str(p.get("protocol") or "TCP"), int(p.get("port") or 0)) for p in spec.get("ports") or ())
         if True:
             labels = _text_map(meta.get("labels"))
             annotations = _text_map(meta.get("annotations"))
@@ -256,8 +255,11 @@ class Service:
         so its ipFamilyPolicy and ipFamilies stand in (IPv4 as the primary family
         of a cluster when nothing says otherwise)."""
         if self.cluster_ips:
-            if (self.ip_family_policy == "RequireDualStack" and len(self.cluster_ips) < 2
-                    and require_dual_stack_needs_two_cluster_ips(metallb)):
+            if (
+                self.ip_family_policy == "RequireDualStack"
+                and len(self.cluster_ips) < 2
+                and require_dual_stack_needs_two_cluster_ips(metallb)
+            ):
                 return None, "ipFamilyPolicy RequireDualStack but fewer than two clusterIPs"
             return self._memo("_memo_family", tuple(self.cluster_ips), _family_of_texts)
         if self.ip_family_policy in ("RequireDualStack", "PreferDualStack"):
@@ -374,20 +376,39 @@ def _plain(cls, obj: Mapping) -> Optional["Service"]:
     name, namespace, version = meta.get("name"), meta.get("namespace"), meta.get("resourceVersion")
     kind, cluster_ip, policy = spec.get("type"), spec.get("clusterIP"), spec.get("ipFamilyPolicy")
     lb_ip, lb_class, etp = spec.get("loadBalancerIP"), spec.get("loadBalancerClass"), spec.get("externalTrafficPolicy")
-    if not (type(name) in text and type(namespace) in text and type(version) in text
-            and type(meta.get("uid")) in text and type(kind) in text and type(cluster_ip) in text
-            and type(policy) in text and type(lb_ip) in text and type(lb_class) in text and type(etp) in text):
+    if not (
+        type(name) in text
+        and type(namespace) in text
+        and type(version) in text
+        and type(meta.get("uid")) in text
+        and type(kind) in text
+        and type(cluster_ip) in text
+        and type(policy) in text
+        and type(lb_ip) in text
+        and type(lb_class) in text
+        and type(etp) in text
+    ):
         return None
     cluster_ips, families = spec.get("clusterIPs"), spec.get("ipFamilies")
-    if (cluster_ips is not None and not (type(cluster_ips) is list and set(map(type, cluster_ips)) <= _TEXT)) or \
-            (families is not None and not (type(families) is list and set(map(type, families)) <= _TEXT)):
+    if (cluster_ips is not None and not (type(cluster_ips) is list and set(map(type, cluster_ips)) <= _TEXT)) or (
+        families is not None and not (type(families) is list and set(map(type, families)) <= _TEXT)
+    ):
         return None
     intern = sys.intern
     etp = etp or "Cluster"
     labels, annotations, selector = meta.get("labels"), meta.get("annotations"), spec.get("selector")
-    if (labels is not None and type(labels) is not dict) or (selector is not None and type(selector) is not dict) \
-            or (annotations is not None and not (type(annotations) is dict and set(map(type, annotations)) <= _TEXT
-                                                 and set(map(type, annotations.values())) <= _TEXT)):
+    if (
+        (labels is not None and type(labels) is not dict)
+        or (selector is not None and type(selector) is not dict)
+        or (
+            annotations is not None
+            and not (
+                type(annotations) is dict
+                and set(map(type, annotations)) <= _TEXT
+                and set(map(type, annotations.values())) <= _TEXT
+            )
+        )
+    ):
         return None
     try:  # sys.intern refuses anything but a string: the type test and the sharing in one
         labels = {intern(k): intern(v) for k, v in labels.items()} if labels else {}
@@ -405,8 +426,12 @@ def _plain(cls, obj: Mapping) -> Optional["Service"]:
         if type(ports) is not list:
             return None
         for p in ports:
-            if not (type(p) is dict and type(p.get("name")) in text and type(p.get("protocol")) in text
-                    and type(p.get("port")) in _INT_OR_NONE):
+            if not (
+                type(p) is dict
+                and type(p.get("name")) in text
+                and type(p.get("protocol")) in text
+                and type(p.get("port")) in _INT_OR_NONE
+            ):
                 return None
         port_models = tuple([_raw_port(p.get("protocol"), p.get("port")) for p in ports])
     ingress = lb.get("ingress")
@@ -424,7 +449,8 @@ def _plain(cls, obj: Mapping) -> Optional["Service"]:
         type=intern(kind or "ClusterIP"),
         labels=labels,
         annotations={intern(k): intern(v) for k, v in annotations.items() if k.startswith(METALLB_PREFIXES)}
-        if annotations else {},
+        if annotations
+        else {},
         cluster_ips=tuple(cluster_ips) if cluster_ips else (),
         ip_families=tuple([intern(f) for f in families]) if families else (),
         ip_family_policy=intern(policy) if policy else "",

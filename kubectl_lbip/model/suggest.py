@@ -20,13 +20,14 @@ from .services import ASSIGNED, Service
 FREE, SHARED, BLOCKED = "free", "shared", "blocked"
 
 
-def address_state(cluster: Cluster, family: str, value: int, target: Optional[Service],
-                  held_only: bool = False) -> str:
+def address_state(cluster: Cluster, family: str, value: int, target: Optional[Service], held_only: bool = False) -> str:
     """Free, shareable with the target, or blocked, for one used-or-not address."""
     uses = cluster.index.uses(family, value)
-    others = {u.service.key: u.service for u in uses
-              if (u.how == ASSIGNED if held_only else u.claims)
-              and (target is None or u.service.key != target.key)}
+    others = {
+        u.service.key: u.service
+        for u in uses
+        if (u.how == ASSIGNED if held_only else u.claims) and (target is None or u.service.key != target.key)
+    }
     if not others:
         return FREE
     if target is None or not target.sharing_key:
@@ -44,10 +45,18 @@ def _next_with_octet(value: int, octets: List[int]) -> int:
     return (((value >> 8) + 1) << 8) | octets[0]
 
 
-def walk_available(cluster: Cluster, pool: Pool, family: str, target: Optional[Service] = None, *,
-                   exclude: Iterable[int] = (), listed_order: bool = False,
-                   held_only: bool = False, include_shared: bool = False,
-                   octets: Optional[List[int]] = None) -> Iterator[Tuple[int, bool]]:
+def walk_available(
+    cluster: Cluster,
+    pool: Pool,
+    family: str,
+    target: Optional[Service] = None,
+    *,
+    exclude: Iterable[int] = (),
+    listed_order: bool = False,
+    held_only: bool = False,
+    include_shared: bool = False,
+    octets: Optional[List[int]] = None,
+) -> Iterator[Tuple[int, bool]]:
     """Addresses of a pool's family the target could take, lowest first (or range by
     range in listed order, as MetalLB walks), as (value, shared). ``octets`` (a
     sorted list the caller may shrink) limits IPv4 to those last octets."""
@@ -153,8 +162,7 @@ def _first_match_v6(cluster, pool, target, low16: int, taken: set) -> Optional[i
 
 
 CURRENT_TIER, SHARED_TIER, MATCHED_TIER, LOWEST_TIER = 0, 1, 2, 3
-TIER_WORDS = {CURRENT_TIER: "current", SHARED_TIER: "shared", MATCHED_TIER: "matching",
-              LOWEST_TIER: "lowest"}
+TIER_WORDS = {CURRENT_TIER: "current", SHARED_TIER: "shared", MATCHED_TIER: "matching", LOWEST_TIER: "lowest"}
 
 
 @dataclass(frozen=True)
@@ -193,9 +201,13 @@ def _own_addresses(target: Optional[Service], pool: Pool, family: str) -> Dict[s
 
 def _suggest_in_pool(cluster, pool, family, target, count) -> List[Suggestion]:
     def make(v4, v6, tier, shared=0):
-        return Suggestion(pool.name, to_text(IPV4, v4) if v4 is not None else None,
-                          to_text(IPV6, v6) if v6 is not None else None, tier,
-                          (tier, -shared, v4 if v4 is not None else -1, v6 if v6 is not None else -1))
+        return Suggestion(
+            pool.name,
+            to_text(IPV4, v4) if v4 is not None else None,
+            to_text(IPV6, v6) if v6 is not None else None,
+            tier,
+            (tier, -shared, v4 if v4 is not None else -1, v6 if v6 is not None else -1),
+        )
 
     def single(v, tier):
         return make(v, None, tier) if family == IPV4 else make(None, v, tier)
@@ -207,10 +219,8 @@ def _suggest_in_pool(cluster, pool, family, target, count) -> List[Suggestion]:
         if family in own:
             out.append(single(own[family], CURRENT_TIER))
         if sharing:
-            out += [single(v, SHARED_TIER)
-                    for v in shareable_addresses(cluster, pool, family, target)[:count]]
-        out += [single(v, LOWEST_TIER)
-                for v, _ in take(walk_available(cluster, pool, family, target), count)]
+            out += [single(v, SHARED_TIER) for v in shareable_addresses(cluster, pool, family, target)[:count]]
+        out += [single(v, LOWEST_TIER) for v, _ in take(walk_available(cluster, pool, family, target), count)]
         return out
 
     if len(own) == 2:
@@ -220,8 +230,9 @@ def _suggest_in_pool(cluster, pool, family, target, count) -> List[Suggestion]:
     if sharing:
         s4 = shareable_addresses(cluster, pool, IPV4, target)[:count]
         s6 = shareable_addresses(cluster, pool, IPV6, target)[:count]
-        out += [make(a, b, SHARED_TIER, (a in s4) + (b in s6))
-                for a in s4 + free4 for b in s6 + free6 if a in s4 or b in s6]
+        out += [
+            make(a, b, SHARED_TIER, (a in s4) + (b in s6)) for a in s4 + free4 for b in s6 + free6 if a in s4 or b in s6
+        ]
 
     # Matched pairs: walk free IPv4 addresses, only through last octets that still
     # have a free IPv6 twin, so a large pool with few twins costs no long walk.
@@ -259,7 +270,7 @@ def _suggest_in_pool(cluster, pool, family, target, count) -> List[Suggestion]:
 @dataclass
 class SuggestResult:
     suggestions: List[Suggestion]
-    pools: List[Pool]                              # the pools considered
+    pools: List[Pool]  # the pools considered
     excluded: List[Tuple[Pool, str]] = field(default_factory=list)  # left out, and why
     notes: List[str] = field(default_factory=list)
 
@@ -280,8 +291,9 @@ def eligible_pools(cluster: Cluster, target: Optional[Service], pool_name: Optio
     return pools, excluded
 
 
-def suggest(cluster: Cluster, family: str, count: int, target: Optional[Service] = None,
-            pool_name: Optional[str] = None) -> SuggestResult:
+def suggest(
+    cluster: Cluster, family: str, count: int, target: Optional[Service] = None, pool_name: Optional[str] = None
+) -> SuggestResult:
     """Up to ``count`` suggestions, each checked by the rule engine as a request of
     the target (or of a service of that family that shares nothing)."""
     pools, excluded = eligible_pools(cluster, target, pool_name)
@@ -295,12 +307,16 @@ def suggest(cluster: Cluster, family: str, count: int, target: Optional[Service]
                 "no pool holds both IPv4 and IPv6 ranges, and MetalLB takes both addresses of a "
                 f"dual-stack service from one pool (IPv4 pools: {', '.join(v4) or 'none'}; IPv6 "
                 f"pools: {', '.join(v6) or 'none'}). Fix: put an IPv4 and an IPv6 range in one "
-                "IPAddressPool")
+                "IPAddressPool"
+            )
             return result
         pools = duals
-    judge = target or Service(namespace="", name="", ip_family_policy=(
-        "RequireDualStack" if family == DUAL else "SingleStack"),
-        ip_families=("IPv6",) if family == IPV6 else ())
+    judge = target or Service(
+        namespace="",
+        name="",
+        ip_family_policy=("RequireDualStack" if family == DUAL else "SingleStack"),
+        ip_families=("IPv6",) if family == IPV6 else (),
+    )
     candidates: List[Suggestion] = []
     for pool in pools:
         if family != DUAL and family not in pool.families():
@@ -313,8 +329,7 @@ def suggest(cluster: Cluster, family: str, count: int, target: Optional[Service]
             break
         if seen & set(cand.addresses):
             continue
-        verdict = check_request(cluster, judge, make_request(cand.addresses),
-                                check_admission=target is not None)
+        verdict = check_request(cluster, judge, make_request(cand.addresses), check_admission=target is not None)
         if not verdict.accepted:
             continue
         seen.update(cand.addresses)
@@ -333,16 +348,24 @@ class Pick:
     candidates: List[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"pools": self.pools, "ipv4": self.ipv4, "ipv6": self.ipv6,
-                "candidates": self.candidates, "note": self.note}
+        return {
+            "pools": self.pools,
+            "ipv4": self.ipv4,
+            "ipv6": self.ipv6,
+            "candidates": self.candidates,
+            "note": self.note,
+        }
 
 
 def _offer(cluster, pool, target) -> Dict[str, Optional[int]]:
     # MetalLB's getFreeIPsFromPool: per family, the first usable address walking
     # the ranges as listed; only addresses MetalLB has assigned count as taken.
-    return {f: first_available(cluster, pool, f, target, listed_order=True, held_only=True,
-                               include_shared=True) if f in pool.families() else None
-            for f in FAMILIES}
+    return {
+        f: first_available(cluster, pool, f, target, listed_order=True, held_only=True, include_shared=True)
+        if f in pool.families()
+        else None
+        for f in FAMILIES
+    }
 
 
 def _select(offer, family: str, policy: str) -> Optional[Dict[str, Optional[int]]]:
@@ -383,27 +406,36 @@ def metallb_pick(cluster: Cluster, target: Service) -> Pick:
         tiers = [[pool]]
         fallback: List[List[Pool]] = []
     else:
-        pinned = [p for p in valid if p.auto_assign
-                  and p.pinned_for(target.namespace, cluster.metallb)
-                  and p.admits(target.namespace, target.labels)]
+        pinned = [
+            p
+            for p in valid
+            if p.auto_assign
+            and p.pinned_for(target.namespace, cluster.metallb)
+            and p.admits(target.namespace, target.labels)
+        ]
         tiers = _priority_tiers(pinned)
         fallback = [[p for p in valid if p.auto_assign and p.allocation is None]]
 
     for tier_list in (tiers, fallback):
         winners = _best_pools(cluster, tier_list, target, family, policy, primary, secondary)
-        if winners and family != DUAL and policy == "PreferDualStack" \
-                and not single_stack_follows_cluster_ip(cluster.metallb):
+        if (
+            winners
+            and family != DUAL
+            and policy == "PreferDualStack"
+            and not single_stack_follows_cluster_ip(cluster.metallb)
+        ):
             # v0.14: a single-stack service with PreferDualStack (one clusterIP) takes
             # an address of each family from a pool that has both
-            winners = [(pool, {**chosen, **{f: a for f, a in _offer(cluster, pool, target).items()
-                                            if a is not None}})
-                       for pool, chosen in winners]
+            winners = [
+                (pool, {**chosen, **{f: a for f, a in _offer(cluster, pool, target).items() if a is not None}})
+                for pool, chosen in winners
+            ]
         if winners:
             candidates = []
             for pool, chosen in winners:
-                candidates.append({"pool": pool.name,
-                                   "ipv4": _text(IPV4, chosen.get(IPV4)),
-                                   "ipv6": _text(IPV6, chosen.get(IPV6))})
+                candidates.append(
+                    {"pool": pool.name, "ipv4": _text(IPV4, chosen.get(IPV4)), "ipv6": _text(IPV6, chosen.get(IPV6))}
+                )
             pick = Pick([c["pool"] for c in candidates], candidates=candidates)
             if len(candidates) == 1:
                 pick.ipv4, pick.ipv6 = candidates[0]["ipv4"], candidates[0]["ipv6"]
@@ -442,8 +474,9 @@ def _best_pools(cluster, tiers, target, family, policy, primary, secondary):
     first tier that fully serve the family; failing any, for PreferDualStack, the
     first tier's pools offering the primary family, then the secondary."""
     offers = [[(pool, _offer(cluster, pool, target)) for pool in tier] for tier in tiers]
-    full = [[(p, _select(o, family, "RequireDualStack" if family == DUAL else policy))
-             for p, o in tier] for tier in offers]
+    full = [
+        [(p, _select(o, family, "RequireDualStack" if family == DUAL else policy)) for p, o in tier] for tier in offers
+    ]
     for tier in full:
         served = [(p, sel) for p, sel in tier if sel]
         if served:

@@ -77,6 +77,7 @@ class Snapshot:
     def origin(self, kind: str, namespace: str, name: str) -> Any:
         """Where an object came from (an overlay.Origin), or None outside --against-cluster."""
         return self.origins.get((kind, namespace, name))
+
     # Past allocation (snapshot/network.py): objects by kind; the kinds that were read
     # (None: from files, where a kind is known when it has an object); notes for stderr.
     network_objects: Dict[str, List[Dict[str, Any]]] = field(default_factory=dict)
@@ -142,10 +143,17 @@ class Snapshot:
         network = self.network(services)
         if release:
             self.network_objects = {}
-        return Cluster(pools, services, ns_labels, dict(self.allocation_failures),
-                       legacy_config=self.uses_legacy_config, live=self.live,
-                       planned=frozenset(self.planned),
-                       metallb=self.metallb.version if self.metallb else NEWEST, network=network)
+        return Cluster(
+            pools,
+            services,
+            ns_labels,
+            dict(self.allocation_failures),
+            legacy_config=self.uses_legacy_config,
+            live=self.live,
+            planned=frozenset(self.planned),
+            metallb=self.metallb.version if self.metallb else NEWEST,
+            network=network,
+        )
 
     def network(self, services):
         """What the rules past allocation read (model.announce.Network)."""
@@ -157,8 +165,7 @@ class Snapshot:
         return network.build(self.network_objects, present, self.pools, services, self.source)
 
 
-def legacy_config(configmap: Dict[str, Any], source: str = "",
-                  error: Type[LbipError] = UsageError) -> Dict[str, Any]:
+def legacy_config(configmap: Dict[str, Any], source: str = "", error: Type[LbipError] = UsageError) -> Dict[str, Any]:
     """The YAML inside a pre-0.13 MetalLB ConfigMap's ``data.config``, checked for
     shape (``source``: where the ConfigMap was read, for the error)."""
     meta = configmap.get("metadata") or {}
@@ -203,12 +210,10 @@ def role_of(obj: Any) -> Optional[str]:
 
 def is_legacy_configmap(obj: Dict[str, Any]) -> bool:
     data = obj.get("data")
-    return (isinstance(data, dict) and isinstance(data.get("config"), str)
-            and "address-pools" in data["config"])
+    return isinstance(data, dict) and isinstance(data.get("config"), str) and "address-pools" in data["config"]
 
 
-_SCHEMAS = {POOL: shape.POOL, SERVICE: shape.SERVICE, NAMESPACE: shape.NAMESPACE,
-            LEGACY: shape.LEGACY_CONFIGMAP}
+_SCHEMAS = {POOL: shape.POOL, SERVICE: shape.SERVICE, NAMESPACE: shape.NAMESPACE, LEGACY: shape.LEGACY_CONFIGMAP}
 
 
 def checked_role(obj: Any, where: str, error: Type[LbipError] = InputError) -> Optional[str]:

@@ -55,8 +55,7 @@ def expand_paths(paths: Sequence[str]) -> List[str]:
             found = []
             for root, dirs, files in os.walk(path, onerror=unreadable):
                 dirs.sort()
-                found += [os.path.join(root, f) for f in sorted(files)
-                          if f.lower().endswith(EXTENSIONS)]
+                found += [os.path.join(root, f) for f in sorted(files) if f.lower().endswith(EXTENSIONS)]
             for f in found:
                 add(f)
         elif os.path.exists(path):
@@ -72,9 +71,15 @@ def read_documents(paths: Sequence[str], stdin=None) -> List[Document]:
     docs: List[Document] = []
 
     def big() -> bool:  # a kind: List of many objects, or many documents
-        return len(docs) + sum(len(d.obj.get("items") or ()) for d in docs
-                               if isinstance(d.obj, dict) and isinstance(d.obj.get("items"), list)
-                               ) >= FREEZE_OBJECTS
+        return (
+            len(docs)
+            + sum(
+                len(d.obj.get("items") or ())
+                for d in docs
+                if isinstance(d.obj, dict) and isinstance(d.obj.get("items"), list)
+            )
+            >= FREEZE_OBJECTS
+        )
 
     with paused_gc(big):
         docs = _read_documents(paths, stdin)
@@ -136,17 +141,16 @@ def iter_located(obj: Any, where: str) -> Iterator[Tuple[str, Dict[str, Any]]]:
     wrappers; a document without a kind is an error (a truncated List would
     otherwise be read as nothing)."""
     if not isinstance(obj, dict):
-        raise InputError(f"{where} is not a Kubernetes object (a mapping with kind), "
-                         f"it is {shape.type_name(obj)}")
+        raise InputError(f"{where} is not a Kubernetes object (a mapping with kind), it is {shape.type_name(obj)}")
     kind = obj.get("kind")
     if not isinstance(kind, str) or not kind:
-        raise InputError(f"{where}: {shape.describe(obj)} has no kind: not a Kubernetes object "
-                         "(is the file truncated?)")
+        raise InputError(
+            f"{where}: {shape.describe(obj)} has no kind: not a Kubernetes object (is the file truncated?)"
+        )
     if (kind == "List" or kind.endswith("List")) and "items" in obj:
         items = obj.get("items")
         if items is not None and not isinstance(items, list):
-            raise InputError(f"{where}: {kind}: field items: expected a list, got "
-                             f"{shape.type_name(items)}")
+            raise InputError(f"{where}: {kind}: field items: expected a list, got {shape.type_name(items)}")
         for i, item in enumerate(items or (), start=1):
             yield from iter_located(item, f"{where} item {i}")
     else:
@@ -178,9 +182,14 @@ def classify(objects: Iterable[Dict[str, Any]], snapshot: Snapshot) -> Snapshot:
     return snapshot
 
 
-def load(paths: Sequence[str], stdin=None, documents: Optional[List[Document]] = None,
-         trimmed: bool = False, select: Optional[Callable[[str, int, int], bool]] = None,
-         models: bool = True) -> Snapshot:
+def load(
+    paths: Sequence[str],
+    stdin=None,
+    documents: Optional[List[Document]] = None,
+    trimmed: bool = False,
+    select: Optional[Callable[[str, int, int], bool]] = None,
+    models: bool = True,
+) -> Snapshot:
     """The objects of the files. ``trimmed`` keeps only what the model reads (for
     the commands that print no object back), reading large JSON lists item by item
     and modelling each Service as it is read (``Snapshot.models``).

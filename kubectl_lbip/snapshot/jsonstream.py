@@ -38,7 +38,7 @@ class _Reader:
         if not data:
             self.eof = True
             return False
-        self.buf = self.buf[self.pos:] + data
+        self.buf = self.buf[self.pos :] + data
         self.pos = 0
         return True
 
@@ -92,12 +92,15 @@ def stream_items(fh, keep: Callable[..., Any], spans: bool = False) -> Tuple[Lis
     Raises NotStreamable when the text is anything else, so that the caller can
     parse it whole and report errors the usual way."""
     if spans:
+
         def each(reader: _Reader) -> Any:
             item = reader.value()
             return keep(item, reader.buf, reader.start, reader.pos)
     else:
+
         def each(reader: _Reader) -> Any:
             return keep(reader.value())
+
     reader = _Reader(fh)
     kept: List[Any] = []
     top: Dict[str, Any] = {}

@@ -60,11 +60,18 @@ _RESOURCE_NAMES = {
     EVENTS_PATH: "events",
 }
 
+
 class LiveClient:
     """One API server, as kubectl would reach it with the same flags."""
 
-    def __init__(self, api_client, namespace: str, server: str, context: str = "",
-                 request_timeout: float = DEFAULT_REQUEST_TIMEOUT):
+    def __init__(
+        self,
+        api_client,
+        namespace: str,
+        server: str,
+        context: str = "",
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    ):
         self.api = api_client
         self.namespace = namespace
         self.server = server
@@ -72,13 +79,25 @@ class LiveClient:
         self.request_timeout = request_timeout
 
     # --- plumbing
-    def request(self, method: str, path: str, query: Optional[List[Tuple[str, str]]] = None,
-                body: Any = None, content_type: Optional[str] = None) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        query: Optional[List[Tuple[str, str]]] = None,
+        body: Any = None,
+        content_type: Optional[str] = None,
+    ) -> Any:
         """One API request, answered as JSON, within one deadline (request_timeout)."""
         return self._parse(method, path, self.fetch(method, path, query, body, content_type))
 
-    def fetch(self, method: str, path: str, query: Optional[List[Tuple[str, str]]] = None,
-              body: Any = None, content_type: Optional[str] = None) -> bytes:
+    def fetch(
+        self,
+        method: str,
+        path: str,
+        query: Optional[List[Tuple[str, str]]] = None,
+        body: Any = None,
+        content_type: Optional[str] = None,
+    ) -> bytes:
         """One API request within one deadline (request_timeout): its answer's body,
         undecoded."""
         # gzip, as kubectl asks: a page of 500 services is about 1 MB of JSON and a
@@ -114,8 +133,9 @@ class LiveClient:
         except RecursionError:
             raise ResponseError(f"{method} {path}: the answer is nested too deeply") from None
         except ValueError:  # a web server or a proxy's page, not an API server
-            raise ClusterError(f"{method} {path}: the answer of {self.server} is not JSON; "
-                               "is it a Kubernetes API server?") from None
+            raise ClusterError(
+                f"{method} {path}: the answer of {self.server} is not JSON; is it a Kubernetes API server?"
+            ) from None
 
     def _call(self, method: str, path: str, query, headers, body, deadline: float):
         """The client's call, body read whole, in a thread of its own so that the
@@ -130,9 +150,15 @@ class LiveClient:
         def call() -> None:
             try:
                 data, code, _ = self.api.call_api(
-                    path, method, query_params=query or [], header_params=headers, body=body,
-                    auth_settings=["BearerToken"], _preload_content=False,
-                    _request_timeout=(min(CONNECT_TIMEOUT, remaining), read_timeout))
+                    path,
+                    method,
+                    query_params=query or [],
+                    header_params=headers,
+                    body=body,
+                    auth_settings=["BearerToken"],
+                    _preload_content=False,
+                    _request_timeout=(min(CONNECT_TIMEOUT, remaining), read_timeout),
+                )
                 outcome["result"] = (data.data, code)
             except BaseException as exc:  # handed to the caller's thread
                 outcome["error"] = exc
@@ -160,29 +186,33 @@ class LiveClient:
         wait = max(wait, 0.0)
         left = deadline - time.monotonic()
         if wait >= left:
-            sys.stderr.write(f"note: the API server asked to retry after {wait:g}s ({status}); "
-                             f"that is past the request deadline ({self.request_timeout:g}s), "
-                             "so not waiting\n")
+            sys.stderr.write(
+                f"note: the API server asked to retry after {wait:g}s ({status}); "
+                f"that is past the request deadline ({self.request_timeout:g}s), "
+                "so not waiting\n"
+            )
             return None
-        sys.stderr.write(f"note: the API server asked to retry after {wait:g}s ({status}); "
-                         "waiting\n")
+        sys.stderr.write(f"note: the API server asked to retry after {wait:g}s ({status}); waiting\n")
         return wait
 
     def _translate(self, exc: Exception, method: str, path: str) -> Exception:
         from kubernetes.client.exceptions import ApiException
 
         if isinstance(exc, _DeadlinePassed):
-            return ClusterError(f"{method} {path}: no complete answer from {self.server} within "
-                                f"{self.request_timeout:g}s (the request timeout)")
+            return ClusterError(
+                f"{method} {path}: no complete answer from {self.server} within "
+                f"{self.request_timeout:g}s (the request timeout)"
+            )
         if isinstance(exc, ApiException):
             message = _status_message(exc)
             if exc.status == 401:
-                return AccessError(f"unauthorized (401) at {self.server}: the credentials of "
-                                    f"context {self.context or '<in-cluster>'} were refused")
+                return AccessError(
+                    f"unauthorized (401) at {self.server}: the credentials of "
+                    f"context {self.context or '<in-cluster>'} were refused"
+                )
             if exc.status == 403:
                 verb = {"GET": "list" if _is_collection(path) else "get", "PATCH": "patch"}.get(method, method.lower())
-                return AccessError(f"forbidden: cannot {verb} {_resource_of(path)} "
-                                    f"{_scope_of(path)}: {message}")
+                return AccessError(f"forbidden: cannot {verb} {_resource_of(path)} {_scope_of(path)}: {message}")
             if exc.status == 409:
                 return ConflictError(message or "conflict")
             if exc.status == 404:
@@ -197,8 +227,9 @@ class LiveClient:
         reason = getattr(exc, "reason", None) or exc
         return ClusterError(f"cannot reach the API server at {self.server}: {_short(reason)}")
 
-    def list_all(self, path: str, trim: Callable[[dict], dict],
-                 query: Optional[List[Tuple[str, str]]] = None) -> List[dict]:
+    def list_all(
+        self, path: str, trim: Callable[[dict], dict], query: Optional[List[Tuple[str, str]]] = None
+    ) -> List[dict]:
         """Every item of a list, page by page, each checked for shape and trimmed as it
         is read. A continue token that expired (410 Gone: the list took longer than
         etcd keeps its revision) restarts the list once from the beginning, as
@@ -232,14 +263,15 @@ class LiveClient:
                     if not token:
                         return items
                     if token in seen:
-                        raise ResponseError(f"GET {path}: page {number + 1} would repeat a continue "
-                                            "token already followed; the list does not end")
+                        raise ResponseError(
+                            f"GET {path}: page {number + 1} would repeat a continue "
+                            "token already followed; the list does not end"
+                        )
                     seen.add(token)
                     if number == MAX_PAGES:
                         break
                     payload = ahead.result() if ahead is not None else self.fetch("GET", path, params(token))
-                raise ResponseError(f"GET {path}: more than {MAX_PAGES:,} pages of {PAGE_SIZE}; "
-                                    "stopped")
+                raise ResponseError(f"GET {path}: more than {MAX_PAGES:,} pages of {PAGE_SIZE}; stopped")
             except Expired:
                 if attempt == 2:
                     raise
@@ -249,14 +281,12 @@ class LiveClient:
     @staticmethod
     def _page_items(page: Any, path: str, before: int) -> List[dict]:
         if not isinstance(page, dict):
-            raise ResponseError(f"GET {path}: the answer is {shape.type_name(page)}, not a list "
-                                "object")
+            raise ResponseError(f"GET {path}: the answer is {shape.type_name(page)}, not a list object")
         items = page.get("items")
         if items is None:
             return []
         if not isinstance(items, list):
-            raise ResponseError(f"GET {path}: field items: expected a list, got "
-                                f"{shape.type_name(items)}")
+            raise ResponseError(f"GET {path}: field items: expected a list, got {shape.type_name(items)}")
         for i, item in enumerate(items, start=before + 1):
             where = f"GET {path}: item {i}"
             if not isinstance(item, dict):
@@ -285,23 +315,27 @@ class LiveClient:
         page = self.request("GET", path, [("fieldSelector", selector)])
         return [e for e in self._page_items(page, path, 0)]
 
-    def snapshot(self, events: bool = False, metallb_release: bool = True, network: Any = False,
-                 statuses_of: Optional[Tuple[str, str]] = None) -> Snapshot:
-        snap = Snapshot(source=f"cluster {self.server} (context {self.context or 'in-cluster'})",
-                        live=True, keep_objects=False)
+    def snapshot(
+        self,
+        events: bool = False,
+        metallb_release: bool = True,
+        network: Any = False,
+        statuses_of: Optional[Tuple[str, str]] = None,
+    ) -> Snapshot:
+        snap = Snapshot(
+            source=f"cluster {self.server} (context {self.context or 'in-cluster'})", live=True, keep_objects=False
+        )
         try:
             snap.pools = list(self.list_all(POOLS_PATH, trim_pool))
         except NotFound:
             snap.legacy_configmap = self._legacy_configmap()
         snap.services = list(self.list_all(SERVICES_PATH, trim_service))
-        if any(((p.get("spec") or {}).get("serviceAllocation") or {}).get("namespaceSelectors")
-               for p in snap.pools):
+        if any(((p.get("spec") or {}).get("serviceAllocation") or {}).get("namespaceSelectors") for p in snap.pools):
             snap.namespaces = list(self.list_all(NAMESPACES_PATH, trim_namespace))
         if events:
             snap.allocation_failures = self.allocation_failures()
         if metallb_release:
-            snap.metallb = self.metallb_release(snap.pools_namespace,
-                                                legacy=snap.uses_legacy_config)
+            snap.metallb = self.metallb_release(snap.pools_namespace, legacy=snap.uses_legacy_config)
         if network:
             self.read_network(snap, statuses_of, None if network is True else tuple(network))
         return snap
@@ -312,11 +346,11 @@ class LiveClient:
         read), from the metallb.io resources the API server serves."""
         readable = True
         try:
-            deployments = self.list_all(DEPLOYMENTS_PATH.format(segment(namespace)),
-                                        _trim_deployment)
+            deployments = self.list_all(DEPLOYMENTS_PATH.format(segment(namespace)), _trim_deployment)
         except (AccessError, NotFound, ResponseError) as exc:
-            log.info("MetalLB release: cannot list Deployments in %s (%s); told from the CRDs "
-                     "served", namespace, _short(exc))
+            log.info(
+                "MetalLB release: cannot list Deployments in %s (%s); told from the CRDs served", namespace, _short(exc)
+            )
             deployments, readable = [], False
         for dep in deployments:
             for image in dep["images"]:
@@ -326,33 +360,38 @@ class LiveClient:
                 where = f"from deployment {namespace}/{dep['name']}, image {image}"
                 if version is not None:
                     return metallb.Release(version, metallb.text(version), "deployment", where)
-                log.info("MetalLB release: %s has no version in its tag; told from the CRDs "
-                         "served", where)
+                log.info("MetalLB release: %s has no version in its tag; told from the CRDs served", where)
         if readable and not legacy:
-            log.info("MetalLB release: no controller image with a version among the "
-                     "Deployments in %s; told from the CRDs served", namespace)
+            log.info(
+                "MetalLB release: no controller image with a version among the "
+                "Deployments in %s; told from the CRDs served",
+                namespace,
+            )
         if legacy:
-            return metallb.Release.newest_assumed(
-                "only its legacy ConfigMap, from before v0.13, is read")
+            return metallb.Release.newest_assumed("only its legacy ConfigMap, from before v0.13, is read")
         try:
             group = self.request("GET", METALLB_GROUP_PATH)
         except (AccessError, NotFound, ResponseError) as exc:
-            log.info("MetalLB release: cannot read %s (%s); the newest assumed",
-                     METALLB_GROUP_PATH, _short(exc))
+            log.info("MetalLB release: cannot read %s (%s); the newest assumed", METALLB_GROUP_PATH, _short(exc))
             return metallb.Release.newest_assumed("neither its Deployment nor its CRDs readable")
         resources = group.get("resources") if isinstance(group, dict) else None
-        names = [str(r.get("name") or "") for r in resources
-                 if isinstance(r, dict)] if isinstance(resources, list) else []
+        names = (
+            [str(r.get("name") or "") for r in resources if isinstance(r, dict)] if isinstance(resources, list) else []
+        )
         found = metallb.version_from_resources(names)
         if found is None:
             return metallb.Release.newest_assumed("no MetalLB resource served")
         label, version = found
-        log.info("MetalLB release: %s, told from the metallb.io resources served (%s)", label,
-                 ", ".join(sorted(n for n in names if "/" not in n)))
+        log.info(
+            "MetalLB release: %s, told from the metallb.io resources served (%s)",
+            label,
+            ", ".join(sorted(n for n in names if "/" not in n)),
+        )
         return metallb.Release(version, label, "crds", "from the metallb.io CRDs served")
 
-    def read_network(self, snap: Snapshot, statuses_of: Optional[Tuple[str, str]] = None,
-                     kinds: Optional[Tuple[str, ...]] = None) -> None:
+    def read_network(
+        self, snap: Snapshot, statuses_of: Optional[Tuple[str, str]] = None, kinds: Optional[Tuple[str, ...]] = None
+    ) -> None:
         """The kinds read past allocation. A kind the API does not serve (404) is absent
         (said with -v), one the identity may not list (403) is absent with a note;
         EndpointSlices only for the Local-policy LoadBalancer services; the speakers'
@@ -363,8 +402,12 @@ class LiveClient:
 
         present = set()
 
-        def read(kind: str, paths: List[str], query: Optional[List[Tuple[str, str]]] = None,
-                 keep: Callable[[dict], bool] = lambda obj: True) -> None:
+        def read(
+            kind: str,
+            paths: List[str],
+            query: Optional[List[Tuple[str, str]]] = None,
+            keep: Callable[[dict], bool] = lambda obj: True,
+        ) -> None:
             if kinds is not None and kind not in kinds:
                 return
             for path in paths:
@@ -391,8 +434,9 @@ class LiveClient:
         read(an.BGPADV, [METALLB + "bgpadvertisements"])
         read(an.CONFIGSTATE, [METALLB + "configurationstates"])
         read(an.NODE, ["/api/v1/nodes"])
-        read(an.SERVICECIDR, ["/apis/networking.k8s.io/v1/servicecidrs",
-                              "/apis/networking.k8s.io/v1beta1/servicecidrs"])
+        read(
+            an.SERVICECIDR, ["/apis/networking.k8s.io/v1/servicecidrs", "/apis/networking.k8s.io/v1beta1/servicecidrs"]
+        )
         local = [s for s in snap.services if _local_lb(s)]
         if kinds is not None and an.ENDPOINTSLICE not in kinds:
             pass
@@ -402,8 +446,11 @@ class LiveClient:
             for svc in local:
                 meta = svc.get("metadata") or {}
                 ns, name = meta.get("namespace") or "default", meta.get("name") or ""
-                read(an.ENDPOINTSLICE, [f"/apis/discovery.k8s.io/v1/namespaces/{segment(ns)}/endpointslices"],
-                     [("labelSelector", f"{net.SERVICE_NAME_LABEL}={name}")])
+                read(
+                    an.ENDPOINTSLICE,
+                    [f"/apis/discovery.k8s.io/v1/namespaces/{segment(ns)}/endpointslices"],
+                    [("labelSelector", f"{net.SERVICE_NAME_LABEL}={name}")],
+                )
                 if an.ENDPOINTSLICE not in present:
                     ok = False
                     break
@@ -413,15 +460,21 @@ class LiveClient:
                 snap.network_objects[an.ENDPOINTSLICE] = objects
                 present.add(an.ENDPOINTSLICE)
         else:
-            keys = {f"{(s.get('metadata') or {}).get('namespace') or 'default'}/"
-                    f"{(s.get('metadata') or {}).get('name')}" for s in local}
-            read(an.ENDPOINTSLICE, ["/apis/discovery.k8s.io/v1/endpointslices"],
-                 keep=lambda o: f"{(o.get('metadata') or {}).get('namespace') or 'default'}/"
-                 f"{((o.get('metadata') or {}).get('labels') or {}).get(net.SERVICE_NAME_LABEL)}" in keys)
+            keys = {
+                f"{(s.get('metadata') or {}).get('namespace') or 'default'}/{(s.get('metadata') or {}).get('name')}"
+                for s in local
+            }
+            read(
+                an.ENDPOINTSLICE,
+                ["/apis/discovery.k8s.io/v1/endpointslices"],
+                keep=lambda o: (
+                    f"{(o.get('metadata') or {}).get('namespace') or 'default'}/"
+                    f"{((o.get('metadata') or {}).get('labels') or {}).get(net.SERVICE_NAME_LABEL)}" in keys
+                ),
+            )
         if statuses_of is not None:
             ns, name = statuses_of
-            selector = [("labelSelector", f"metallb.io/service-namespace={ns},"
-                                          f"metallb.io/service-name={name}")]
+            selector = [("labelSelector", f"metallb.io/service-namespace={ns},metallb.io/service-name={name}")]
             read(an.L2STATUS, [METALLB + "servicel2statuses"], selector)
             read(an.BGPSTATUS, [METALLB + "servicebgpstatuses"], selector)
         snap.network_present = frozenset(present)
@@ -435,9 +488,11 @@ class LiveClient:
                 raise ResponseError(f"GET {path}: the answer is not a ConfigMap")
             return shape.check(obj, shape.LEGACY_CONFIGMAP, f"GET {path}", ResponseError)
         except NotFound:
-            raise ClusterError("MetalLB is not installed: the IPAddressPool CRD "
-                               "(ipaddresspools.metallb.io) is absent and there is no legacy "
-                               f"ConfigMap {ns}/{name}") from None
+            raise ClusterError(
+                "MetalLB is not installed: the IPAddressPool CRD "
+                "(ipaddresspools.metallb.io) is absent and there is no legacy "
+                f"ConfigMap {ns}/{name}"
+            ) from None
 
     def allocation_failures(self) -> Dict[str, str]:
         latest: Dict[str, Tuple[str, str]] = {}
@@ -451,21 +506,24 @@ class LiveClient:
         return {k: v[1] for k, v in latest.items()}
 
     # --- writes
-    def patch_service(self, namespace: str, name: str, patch: Dict[str, Any],
-                      dry_run: bool = False) -> Dict[str, Any]:
+    def patch_service(self, namespace: str, name: str, patch: Dict[str, Any], dry_run: bool = False) -> Dict[str, Any]:
         """A JSON merge patch; the patch carries metadata.resourceVersion, so the API
         server refuses it (409) if the service changed since it was read."""
         if not (patch.get("metadata") or {}).get("resourceVersion"):
             raise ValueError("a patch must carry the resourceVersion it was planned on")
         query = [("dryRun", "All")] if dry_run else []
-        return self.request("PATCH", service_path(namespace, name), query,
-                            body=patch, content_type="application/merge-patch+json")
+        return self.request(
+            "PATCH", service_path(namespace, name), query, body=patch, content_type="application/merge-patch+json"
+        )
 
 
 def _local_lb(svc: Dict[str, Any]) -> bool:
     spec = svc.get("spec") or {}
-    return (spec.get("type") == "LoadBalancer" and not spec.get("loadBalancerClass")
-            and spec.get("externalTrafficPolicy") == "Local")
+    return (
+        spec.get("type") == "LoadBalancer"
+        and not spec.get("loadBalancerClass")
+        and spec.get("externalTrafficPolicy") == "Local"
+    )
 
 
 def _api_of(path: str) -> str:
@@ -480,13 +538,15 @@ class _DeadlinePassed(Exception):
 
 def _trim_deployment(obj: Any) -> dict:
     """A Deployment's name and container images (any other shape: none)."""
+
     def field(parent: Any, key: str) -> Any:
         return parent.get(key) if isinstance(parent, dict) else None
 
     spec = field(field(field(obj, "spec"), "template"), "spec")
     containers = field(spec, "containers")
-    images = [str(c.get("image") or "") for c in containers
-              if isinstance(c, dict)] if isinstance(containers, list) else []
+    images = (
+        [str(c.get("image") or "") for c in containers if isinstance(c, dict)] if isinstance(containers, list) else []
+    )
     return {"name": str(field(field(obj, "metadata"), "name") or ""), "images": images}
 
 
@@ -564,10 +624,22 @@ def _status_message(exc) -> str:
 
 def _is_collection(path: str) -> bool:
     parts = path.strip("/").split("/")
-    return parts[-1] in ("services", "ipaddresspools", "namespaces", "events", "configmaps",
-                         "deployments", "l2advertisements", "bgpadvertisements", "configurationstates",
-                         "nodes", "servicecidrs", "endpointslices", "servicel2statuses",
-                         "servicebgpstatuses")
+    return parts[-1] in (
+        "services",
+        "ipaddresspools",
+        "namespaces",
+        "events",
+        "configmaps",
+        "deployments",
+        "l2advertisements",
+        "bgpadvertisements",
+        "configurationstates",
+        "nodes",
+        "servicecidrs",
+        "endpointslices",
+        "servicel2statuses",
+        "servicebgpstatuses",
+    )
 
 
 def _resource_of(path: str) -> str:
@@ -604,8 +676,13 @@ def _short(reason: Any) -> str:
     return text.rstrip(")'\"")[:200]
 
 
-def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None, *,
-            request_timeout: float = DEFAULT_REQUEST_TIMEOUT, **flags: Any) -> LiveClient:
+def connect(
+    kubeconfig: Optional[str] = None,
+    context: Optional[str] = None,
+    *,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    **flags: Any,
+) -> LiveClient:
     """Resolve the configuration as kubectl does: --kubeconfig, else KUBECONFIG (a
     list of files merged), else ~/.kube/config, else the in-cluster service account;
     --context, else the current context; the context's namespace. Each API request
@@ -626,8 +703,9 @@ def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None, *,
     return client
 
 
-def _connect(kubeconfig: Optional[str], context: Optional[str], request_timeout: float,
-             flags: Dict[str, Any]) -> LiveClient:
+def _connect(
+    kubeconfig: Optional[str], context: Optional[str], request_timeout: float, flags: Dict[str, Any]
+) -> LiveClient:
     from kubernetes import client as k8s_client
     from kubernetes import config as k8s_config
     from kubernetes.config import incluster_config
@@ -646,38 +724,41 @@ def _connect(kubeconfig: Optional[str], context: Optional[str], request_timeout:
     configuration.retries = Retry(total=1, respect_retry_after_header=False)
     if not any(os.path.exists(os.path.expanduser(p)) for p in files):
         if flags.get("server") and not context:  # kubectl needs no kubeconfig with --server
-            return LiveClient(k8s_client.ApiClient(configuration), "default", flags["server"],
-                              request_timeout=request_timeout)
+            return LiveClient(
+                k8s_client.ApiClient(configuration), "default", flags["server"], request_timeout=request_timeout
+            )
         if os.environ.get("KUBERNETES_SERVICE_HOST") and not context:
             try:
                 k8s_config.load_incluster_config(client_configuration=configuration)
             except ConfigException as exc:
                 raise ClusterError(f"in-cluster configuration failed: {exc}") from None
             # the pod's namespace, next to the token the client read
-            ns_file = os.path.join(os.path.dirname(incluster_config.SERVICE_TOKEN_FILENAME),
-                                   "namespace")
+            ns_file = os.path.join(os.path.dirname(incluster_config.SERVICE_TOKEN_FILENAME), "namespace")
             namespace = "default"
             if os.path.exists(ns_file):
                 with open(ns_file) as f:
                     namespace = f.read().strip() or "default"
-            return LiveClient(k8s_client.ApiClient(configuration), namespace, configuration.host,
-                              request_timeout=request_timeout)
-        raise ClusterError("no kubeconfig found (tried "
-                           f"{', '.join(files) or '~/.kube/config'}) and not running in a cluster; "
-                           "use --kubeconfig, KUBECONFIG, --server, or -f to read manifests")
+            return LiveClient(
+                k8s_client.ApiClient(configuration), namespace, configuration.host, request_timeout=request_timeout
+            )
+        raise ClusterError(
+            "no kubeconfig found (tried "
+            f"{', '.join(files) or '~/.kube/config'}) and not running in a cluster; "
+            "use --kubeconfig, KUBECONFIG, --server, or -f to read manifests"
+        )
     contexts, current = _contexts(files)
     name = context or current
     if not name and flags.get("server"):
-        return LiveClient(k8s_client.ApiClient(configuration), "default", flags["server"],
-                          request_timeout=request_timeout)
+        return LiveClient(
+            k8s_client.ApiClient(configuration), "default", flags["server"], request_timeout=request_timeout
+        )
     if not name:
         raise UsageError("the kubeconfig has no current context; use --context")
     chosen = contexts.get(name)
     if chosen is None:
         if context:
             raise UsageError(f'context "{context}" does not exist in the kubeconfig')
-        raise UsageError(f'the current context "{name}" does not exist in the kubeconfig; '
-                         "use --context")
+        raise UsageError(f'the current context "{name}" does not exist in the kubeconfig; use --context')
     context_stanza: Dict[str, Any] = chosen["context"] if isinstance(chosen.get("context"), dict) else {}
     user = {} if flags.get("token") else _user_stanza(files, flags.get("user") or context_stanza.get("user"))
     complaints = _Complaints()
@@ -692,19 +773,18 @@ def _connect(kubeconfig: Optional[str], context: Optional[str], request_timeout:
             raise CredentialError(f"context {name}: {_short(text)}") from None
         raise UsageError(f"invalid kubeconfig: {exc}") from None
     except OSError as exc:  # a tokenFile, a certificate or key file
-        raise CredentialError(f"context {name}: cannot read {exc.filename}: "
-                              f"{exc.strerror or exc}") from None
+        raise CredentialError(f"context {name}: cannot read {exc.filename}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise UsageError(f"invalid kubeconfig: not UTF-8 text ({exc})") from None
     except (TypeError, AttributeError, KeyError, ValueError) as exc:
-        raise UsageError(f"invalid kubeconfig: context {name}: {type(exc).__name__}: "
-                         f"{_short(exc)}") from None
+        raise UsageError(f"invalid kubeconfig: context {name}: {type(exc).__name__}: {_short(exc)}") from None
     finally:
         logging.getLogger().removeHandler(complaints)
     _check_exec_credentials(name, user, configuration, complaints.messages)
     namespace = context_stanza.get("namespace") or "default"
-    return LiveClient(k8s_client.ApiClient(configuration), str(namespace), configuration.host,
-                      name, request_timeout=request_timeout)
+    return LiveClient(
+        k8s_client.ApiClient(configuration), str(namespace), configuration.host, name, request_timeout=request_timeout
+    )
 
 
 class _Complaints(logging.Handler):
@@ -738,9 +818,20 @@ def _user_stanza(files: List[str], user_name: Any) -> Dict[str, Any]:
     return {}
 
 
-_OVERRIDES = ("server", "token", "cluster", "user", "certificate_authority",
-              "client_certificate", "client_key", "insecure_skip_tls_verify", "tls_server_name",
-              "as_user", "as_group", "as_uid")
+_OVERRIDES = (
+    "server",
+    "token",
+    "cluster",
+    "user",
+    "certificate_authority",
+    "client_certificate",
+    "client_key",
+    "insecure_skip_tls_verify",
+    "tls_server_name",
+    "as_user",
+    "as_group",
+    "as_uid",
+)
 
 
 def _load_kubeconfig(configuration, path: str, name: str, flags: Dict[str, Any]) -> None:
@@ -749,8 +840,7 @@ def _load_kubeconfig(configuration, path: str, name: str, flags: Dict[str, Any])
     credentials, as kubectl's overrides do."""
     from kubernetes.config import kube_config
 
-    loader = kube_config._get_kube_config_loader(filename=path, active_context=name,
-                                                 persist_config=False)
+    loader = kube_config._get_kube_config_loader(filename=path, active_context=name, persist_config=False)
     for kind in ("cluster", "user"):
         if flags.get(kind):
             entry = loader._config[kind + "s"].get_with_name(flags[kind], safe=True)
@@ -824,8 +914,7 @@ class _WithGroups:
         return getattr(self._pool, name)
 
 
-def _check_exec_credentials(context: str, user: Dict[str, Any], configuration,
-                            complaints: List[str]) -> None:
+def _check_exec_credentials(context: str, user: Dict[str, Any], configuration, complaints: List[str]) -> None:
     """An exec credential plugin that failed or is missing is an error naming it and
     its stderr's first line, not the 401 the server answers to no credentials."""
     exec_config = user.get("exec")
@@ -838,10 +927,8 @@ def _check_exec_credentials(context: str, user: Dict[str, Any], configuration,
     said = next((m for m in complaints if m.strip()), "it gave no token or certificate")
     first = said.strip().splitlines()[0] if said.strip() else said
     if "No such file" in said or "not found" in said.lower():
-        raise CredentialError(f"context {context}: the exec credential plugin {command!r} is "
-                              f"missing: {_short(first)}")
-    raise CredentialError(f"context {context}: the exec credential plugin {command!r} failed: "
-                          f"{_short(first)}")
+        raise CredentialError(f"context {context}: the exec credential plugin {command!r} is missing: {_short(first)}")
+    raise CredentialError(f"context {context}: the exec credential plugin {command!r} failed: {_short(first)}")
 
 
 def _contexts(files: List[str]) -> Tuple[Dict[str, Dict[str, Any]], str]:

@@ -71,30 +71,47 @@ POOL = _obj(
 NAMESPACE = _obj(metadata=METADATA)
 
 # The fields of an Event that annotate --wait and check's AllocationFailed read.
-EVENT = _obj(metadata=METADATA, involvedObject=_obj(kind=STR, namespace=STR, name=STR),
-             reason=STR, message=STR, count=INT, lastTimestamp=STR, eventTime=STR)
+EVENT = _obj(
+    metadata=METADATA,
+    involvedObject=_obj(kind=STR, namespace=STR, name=STR),
+    reason=STR,
+    message=STR,
+    count=INT,
+    lastTimestamp=STR,
+    eventTime=STR,
+)
 
 LEGACY_CONFIGMAP = _obj(metadata=METADATA, data=_obj(config=STR))
 
 # Past allocation (snapshot/network.py adds what a schema cannot say: a name, valid
 # selector operators).
-_POOL_SELECTION = dict(ipAddressPools=_list(STR), ipAddressPoolSelectors=_list(SELECTOR),
-                       nodeSelectors=_list(SELECTOR), serviceSelectors=_list(SELECTOR))
+_POOL_SELECTION = dict(
+    ipAddressPools=_list(STR),
+    ipAddressPoolSelectors=_list(SELECTOR),
+    nodeSelectors=_list(SELECTOR),
+    serviceSelectors=_list(SELECTOR),
+)
 L2ADVERTISEMENT = _obj(metadata=METADATA, spec=_obj(interfaces=_list(STR), **_POOL_SELECTION))
-BGPADVERTISEMENT = _obj(metadata=METADATA, spec=_obj(peers=_list(STR), aggregationLength=INT,
-                                                     aggregationLengthV6=INT, **_POOL_SELECTION))
-NODE = _obj(metadata=METADATA, spec=_obj(podCIDRs=_list(STR)),
-            status=_obj(addresses=_list(_obj(type=STR, address=STR)),
-                        conditions=_list(_obj(type=STR, status=STR))))
-ENDPOINTSLICE = _obj(metadata=METADATA,
-                     endpoints=_list(_obj(addresses=_list(STR), nodeName=STR,
-                                          conditions=_obj(ready=BOOL, serving=BOOL))))
+BGPADVERTISEMENT = _obj(
+    metadata=METADATA, spec=_obj(peers=_list(STR), aggregationLength=INT, aggregationLengthV6=INT, **_POOL_SELECTION)
+)
+NODE = _obj(
+    metadata=METADATA,
+    spec=_obj(podCIDRs=_list(STR)),
+    status=_obj(addresses=_list(_obj(type=STR, address=STR)), conditions=_list(_obj(type=STR, status=STR))),
+)
+ENDPOINTSLICE = _obj(
+    metadata=METADATA,
+    endpoints=_list(_obj(addresses=_list(STR), nodeName=STR, conditions=_obj(ready=BOOL, serving=BOOL))),
+)
 SERVICECIDR = _obj(metadata=METADATA, spec=_obj(cidrs=_list(STR)))
 CONFIGURATIONSTATE = _obj(metadata=METADATA, status=_obj(result=STR, errorSummary=STR))
-SERVICEL2STATUS = _obj(metadata=METADATA, status=_obj(node=STR, serviceName=STR, serviceNamespace=STR,
-                                                      interfaces=_list(_obj(name=STR))))
-SERVICEBGPSTATUS = _obj(metadata=METADATA, status=_obj(node=STR, serviceName=STR, serviceNamespace=STR,
-                                                       peers=_list(STR)))
+SERVICEL2STATUS = _obj(
+    metadata=METADATA, status=_obj(node=STR, serviceName=STR, serviceNamespace=STR, interfaces=_list(_obj(name=STR)))
+)
+SERVICEBGPSTATUS = _obj(
+    metadata=METADATA, status=_obj(node=STR, serviceName=STR, serviceNamespace=STR, peers=_list(STR))
+)
 
 # The YAML inside the legacy ConfigMap's data.config (MetalLB before v0.13).
 LEGACY_CONFIG = _obj(

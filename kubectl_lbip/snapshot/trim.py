@@ -15,34 +15,49 @@ def trim_service(obj: Dict[str, Any]) -> Dict[str, Any]:
     """Only what the model reads; everything else of a Service is dropped."""
     meta = obj.get("metadata") or {}
     spec = obj.get("spec") or {}
-    keep_meta = {k: meta[k] for k in ("name", "namespace", "labels", "annotations",
-                                      "resourceVersion", "uid") if k in meta}
+    keep_meta = {
+        k: meta[k] for k in ("name", "namespace", "labels", "annotations", "resourceVersion", "uid") if k in meta
+    }
     if "annotations" in keep_meta:
-        keep_meta["annotations"] = {_intern(k): v for k, v in (meta["annotations"] or {}).items()
-                                    if k != LAST_APPLIED}
+        keep_meta["annotations"] = {_intern(k): v for k, v in (meta["annotations"] or {}).items() if k != LAST_APPLIED}
     if "labels" in keep_meta:
         keep_meta["labels"] = _interned(meta["labels"])
-    keep_spec = {k: spec[k] for k in ("type", "clusterIP", "clusterIPs", "ipFamilies",
-                                      "ipFamilyPolicy", "loadBalancerIP", "loadBalancerClass", "selector",
-                                      "externalTrafficPolicy") if k in spec}
+    keep_spec = {
+        k: spec[k]
+        for k in (
+            "type",
+            "clusterIP",
+            "clusterIPs",
+            "ipFamilies",
+            "ipFamilyPolicy",
+            "loadBalancerIP",
+            "loadBalancerClass",
+            "selector",
+            "externalTrafficPolicy",
+        )
+        if k in spec
+    }
     if "selector" in keep_spec:
         keep_spec["selector"] = _interned(spec["selector"])
-    keep_spec["ports"] = [{k: p[k] for k in ("name", "protocol", "port") if k in p}
-                          for p in spec.get("ports") or ()]
+    keep_spec["ports"] = [{k: p[k] for k in ("name", "protocol", "port") if k in p} for p in spec.get("ports") or ()]
     trimmed = {"apiVersion": "v1", "kind": "Service", "metadata": keep_meta, "spec": keep_spec}
     if isinstance(obj.get("status"), dict):  # whether there is one at all matters (observed_object)
         lb = obj["status"].get("loadBalancer") or {}
-        trimmed["status"] = {"loadBalancer": {"ingress": [
-            {"ip": i["ip"]} for i in lb.get("ingress") or () if i.get("ip")]}}
+        trimmed["status"] = {
+            "loadBalancer": {"ingress": [{"ip": i["ip"]} for i in lb.get("ingress") or () if i.get("ip")]}
+        }
     return trimmed
 
 
 def trim_pool(obj: Dict[str, Any]) -> Dict[str, Any]:
     meta = obj.get("metadata") or {}
-    return {"apiVersion": obj.get("apiVersion", "metallb.io/v1beta1"), "kind": "IPAddressPool",
-            "metadata": {k: meta[k] for k in ("name", "namespace", "labels", "resourceVersion")
-                         if k in meta},
-            "spec": obj.get("spec") or {}, "status": obj.get("status") or {}}
+    return {
+        "apiVersion": obj.get("apiVersion", "metallb.io/v1beta1"),
+        "kind": "IPAddressPool",
+        "metadata": {k: meta[k] for k in ("name", "namespace", "labels", "resourceVersion") if k in meta},
+        "spec": obj.get("spec") or {},
+        "status": obj.get("status") or {},
+    }
 
 
 def trim_namespace(obj: Dict[str, Any]) -> Dict[str, Any]:

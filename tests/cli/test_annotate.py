@@ -66,16 +66,16 @@ def test_element_not_an_address_is_exit_2(tmp_path):
 
 def test_refuses_more_than_two_and_two_of_one_family(tmp_path):
     path = write(tmp_path, DUALPOOL, dual("shop", "web"))
-    refused(run("annotate", "web", "-n", "shop", "192.168.10.7", "fd00:10::7", "192.168.10.8", "-f", path),
-            "too-many-addresses")
-    refused(run("annotate", "web", "-n", "shop", "192.168.10.7", "192.168.10.8", "-f", path),
-            "too-many-addresses")
+    refused(
+        run("annotate", "web", "-n", "shop", "192.168.10.7", "fd00:10::7", "192.168.10.8", "-f", path),
+        "too-many-addresses",
+    )
+    refused(run("annotate", "web", "-n", "shop", "192.168.10.7", "192.168.10.8", "-f", path), "too-many-addresses")
 
 
 def test_refuses_two_addresses_on_single_stack_with_fix(tmp_path):
     path = write(tmp_path, DUALPOOL, svc("shop", "web"))
-    err = refused(run("annotate", "web", "-n", "shop", "192.168.10.7", "fd00:10::7", "-f", path),
-                  "family-mismatch")
+    err = refused(run("annotate", "web", "-n", "shop", "192.168.10.7", "fd00:10::7", "-f", path), "family-mismatch")
     assert "RequireDualStack" in err and "PreferDualStack" in err
 
 
@@ -91,23 +91,37 @@ def test_refuses_address_in_no_pool_and_buggy(tmp_path):
 
 
 def test_refuses_split_pools():
-    refused(run("annotate", "gateway", "-n", "payments", "192.168.20.5", "fd00:20::5", "--overwrite",
-                "-f", EXAMPLE), "split-pool-dual-stack")
+    refused(
+        run("annotate", "gateway", "-n", "payments", "192.168.20.5", "fd00:20::5", "--overwrite", "-f", EXAMPLE),
+        "split-pool-dual-stack",
+    )
 
 
 def test_refuses_pool_not_admitting_namespace_or_labels(tmp_path):
-    team = pool("team", "192.168.30.0/24", allocation={"namespaces": ["team-a"],
-                                                       "serviceSelectors": [{"matchLabels": {"tier": "web"}}]})
-    path = write(tmp_path, team, svc("team-b", "web", labels={"tier": "web"}),
-                 svc("team-a", "db", labels={"tier": "db"}), svc("team-a", "ok", labels={"tier": "web"}))
+    team = pool(
+        "team",
+        "192.168.30.0/24",
+        allocation={"namespaces": ["team-a"], "serviceSelectors": [{"matchLabels": {"tier": "web"}}]},
+    )
+    path = write(
+        tmp_path,
+        team,
+        svc("team-b", "web", labels={"tier": "web"}),
+        svc("team-a", "db", labels={"tier": "db"}),
+        svc("team-a", "ok", labels={"tier": "web"}),
+    )
     refused(run("annotate", "web", "-n", "team-b", "192.168.30.5", "-f", path), "pool-incompatible")
     refused(run("annotate", "db", "-n", "team-a", "192.168.30.5", "-f", path), "pool-incompatible")
     annotated(run("annotate", "ok", "-n", "team-a", "192.168.30.5", "-f", path))
 
 
 def test_refuses_address_pool_annotation_naming_another_pool(tmp_path):
-    path = write(tmp_path, DUALPOOL, pool("other", "192.168.40.0/24"),
-                 svc("shop", "web", annotations={"metallb.io/address-pool": "other"}))
+    path = write(
+        tmp_path,
+        DUALPOOL,
+        pool("other", "192.168.40.0/24"),
+        svc("shop", "web", annotations={"metallb.io/address-pool": "other"}),
+    )
     refused(run("annotate", "web", "-n", "shop", "192.168.10.7", "-f", path), "pool-annotation-mismatch")
     annotated(run("annotate", "web", "-n", "shop", "192.168.40.7", "-f", path))
 
@@ -120,8 +134,12 @@ def test_refuses_address_held_by_another_service_naming_it(tmp_path):
 
 def test_accepts_valid_sharing(tmp_path):
     share = {"metallb.io/allow-shared-ip": "k"}
-    path = write(tmp_path, DUALPOOL, svc("shop", "web", annotations=share, ports=["UDP/53"]),
-                 svc("shop", "dns", ingress=["192.168.10.53"], annotations=share, ports=["TCP/53"]))
+    path = write(
+        tmp_path,
+        DUALPOOL,
+        svc("shop", "web", annotations=share, ports=["UDP/53"]),
+        svc("shop", "dns", ingress=["192.168.10.53"], annotations=share, ports=["TCP/53"]),
+    )
     obj = annotated(run("annotate", "web", "-n", "shop", "192.168.10.53", "-f", path))
     assert obj["metadata"]["annotations"]["metallb.io/loadBalancerIPs"] == "192.168.10.53"
 
@@ -142,8 +160,9 @@ def test_existing_annotation_refused_unless_overwrite(tmp_path):
 
 
 def test_deprecated_key_removed_in_same_change(tmp_path):
-    path = write(tmp_path, DUALPOOL, svc("shop", "web", annotations={
-        "metallb.universe.tf/loadBalancerIPs": "192.168.10.7"}))
+    path = write(
+        tmp_path, DUALPOOL, svc("shop", "web", annotations={"metallb.universe.tf/loadBalancerIPs": "192.168.10.7"})
+    )
     obj = annotated(run("annotate", "web", "-n", "shop", "192.168.10.7", "-f", path))
     assert obj["metadata"]["annotations"] == {"metallb.io/loadBalancerIPs": "192.168.10.7"}
 
@@ -189,6 +208,7 @@ class FakeClient:
 
 def snap(*objects):
     from builders import snapshot
+
     return snapshot(*objects)
 
 
@@ -197,19 +217,33 @@ def live(monkeypatch):
     def install(client):
         monkeypatch.setattr("kubectl_lbip.snapshot.live.connect", lambda *a, **k: client)
         return client
+
     return install
 
 
 def test_live_patch_carries_resource_version_and_removes_deprecated(live):
-    client = live(FakeClient([snap(DUALPOOL, svc("shop", "web", rv="42", annotations={
-        "metallb.universe.tf/loadBalancerIPs": "192.168.10.3"}))], [None]))
+    client = live(
+        FakeClient(
+            [
+                snap(
+                    DUALPOOL,
+                    svc("shop", "web", rv="42", annotations={"metallb.universe.tf/loadBalancerIPs": "192.168.10.3"}),
+                )
+            ],
+            [None],
+        )
+    )
     r = run("annotate", "web", "192.168.10.7")
     assert r.exit_code == 0, r.stderr
     assert "service/web annotated" in r.stdout
     ns, name, patch, dry = client.patches[0]
     assert (ns, name, dry) == ("shop", "web", False)
-    assert patch == {"metadata": {"resourceVersion": "42", "annotations": {
-        "metallb.io/loadBalancerIPs": "192.168.10.7", "metallb.universe.tf/loadBalancerIPs": None}}}
+    assert patch == {
+        "metadata": {
+            "resourceVersion": "42",
+            "annotations": {"metallb.io/loadBalancerIPs": "192.168.10.7", "metallb.universe.tf/loadBalancerIPs": None},
+        }
+    }
 
 
 def test_live_dry_run_client_writes_nothing(live):
@@ -237,8 +271,12 @@ def test_live_conflict_rereads_rechecks_and_never_clobbers(live):
 
 
 def test_live_conflict_then_success_uses_new_resource_version(live):
-    client = live(FakeClient([snap(DUALPOOL, svc("shop", "web", rv="1")),
-                              snap(DUALPOOL, svc("shop", "web", rv="2"))], [ConflictError("x"), None]))
+    client = live(
+        FakeClient(
+            [snap(DUALPOOL, svc("shop", "web", rv="1")), snap(DUALPOOL, svc("shop", "web", rv="2"))],
+            [ConflictError("x"), None],
+        )
+    )
     r = run("annotate", "web", "192.168.10.7")
     assert r.exit_code == 0, r.stderr
     assert [p[2]["metadata"]["resourceVersion"] for p in client.patches] == ["1", "2"]
@@ -246,8 +284,12 @@ def test_live_conflict_then_success_uses_new_resource_version(live):
 
 
 def test_live_forbidden_is_exit_3_naming_permission(live):
-    live(FakeClient([snap(DUALPOOL, svc("shop", "web"))], [ClusterError(
-        'forbidden: cannot patch services in the namespace "shop": services "web" is forbidden')]))
+    live(
+        FakeClient(
+            [snap(DUALPOOL, svc("shop", "web"))],
+            [ClusterError('forbidden: cannot patch services in the namespace "shop": services "web" is forbidden')],
+        )
+    )
     r = run("annotate", "web", "192.168.10.7")
     assert r.exit_code == 3 and "cannot patch services" in r.stderr and "Traceback" not in r.stderr
 

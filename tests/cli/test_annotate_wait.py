@@ -37,15 +37,13 @@ class Api:
 
 
 def event(name, count, message):
-    return {"metadata": {"name": name}, "count": count, "lastTimestamp": f"t{count}",
-            "message": message}
+    return {"metadata": {"name": name}, "count": count, "lastTimestamp": f"t{count}", "message": message}
 
 
 def test_assigned_after_a_few_polls_any_spelling():
     clock = Clock()
     api = Api([[], [], ["192.0.2.5", "2001:db8:0::5"]])
-    ok, said = wait_for_metallb(api, "ns", "web", ["192.0.2.5", "2001:db8::5"], 30, {},
-                                clock=clock, sleep=clock.sleep)
+    ok, said = wait_for_metallb(api, "ns", "web", ["192.0.2.5", "2001:db8::5"], 30, {}, clock=clock, sleep=clock.sleep)
     assert ok and said == "MetalLB assigned 192.0.2.5,2001:db8::5" and api.polls == 3
 
 
@@ -54,8 +52,7 @@ def test_a_new_allocation_failed_event_is_a_refusal_with_metallbs_reason():
     old = event("web.1", 3, "old reason")
     before = {"web.1": (3, "t3", None, "old reason")}
     api = Api([[]], [[old], [old, event("web.2", 1, 'Failed to allocate IP for "ns/web": no')]])
-    ok, said = wait_for_metallb(api, "ns", "web", ["192.0.2.5"], 30, before,
-                                clock=clock, sleep=clock.sleep)
+    ok, said = wait_for_metallb(api, "ns", "web", ["192.0.2.5"], 30, before, clock=clock, sleep=clock.sleep)
     assert not ok and 'Failed to allocate IP for "ns/web": no' in said
 
 
@@ -63,21 +60,20 @@ def test_an_old_event_recurring_counts_as_new():
     clock = Clock()
     before = {"web.1": (3, "t3", None, "again")}
     api = Api([[]], [[event("web.1", 4, "again")]])
-    ok, said = wait_for_metallb(api, "ns", "web", ["192.0.2.5"], 30, before,
-                                clock=clock, sleep=clock.sleep)
+    ok, said = wait_for_metallb(api, "ns", "web", ["192.0.2.5"], 30, before, clock=clock, sleep=clock.sleep)
     assert not ok and "again" in said
 
 
 def test_timeout_when_nothing_happens():
     clock = Clock()
-    ok, said = wait_for_metallb(Api([["192.0.2.9"]]), "ns", "web", ["192.0.2.5"], 5, {},
-                                clock=clock, sleep=clock.sleep)
+    ok, said = wait_for_metallb(Api([["192.0.2.9"]]), "ns", "web", ["192.0.2.5"], 5, {}, clock=clock, sleep=clock.sleep)
     assert not ok and "within 5s" in said and "192.0.2.9" in said
     assert clock.now >= 5
 
 
-@pytest.mark.parametrize("text,seconds", [("30", 30), ("30s", 30), ("2m", 120), ("1m30s", 90),
-                                          ("500ms", 0.5), ("1h", 3600)])
+@pytest.mark.parametrize(
+    "text,seconds", [("30", 30), ("30s", 30), ("2m", 120), ("1m30s", 90), ("500ms", 0.5), ("1h", 3600)]
+)
 def test_parse_timeout(text, seconds):
     assert parse_timeout(text) == seconds
 
@@ -89,9 +85,9 @@ def test_parse_timeout_refuses(text):
 
 
 def test_cli_wait_exit_codes(monkeypatch):
+    from builders import snapshot
     from typer.testing import CliRunner
 
-    from builders import snapshot
     from kubectl_lbip.cli import app
 
     class Client(Api):

@@ -25,8 +25,11 @@ def kubectl_env(tmp_path):
         pytest.fail("the kubectl binary is not on PATH; install it (see README)")
     bindir = plugin_dir()
     assert bindir, "kubectl-lbip is not installed (pip install .)"
-    env = {"PATH": os.pathsep.join([bindir, os.path.dirname(kubectl), "/usr/bin", "/bin"]),
-           "HOME": str(tmp_path), "KUBECONFIG": str(tmp_path / "none")}
+    env = {
+        "PATH": os.pathsep.join([bindir, os.path.dirname(kubectl), "/usr/bin", "/bin"]),
+        "HOME": str(tmp_path),
+        "KUBECONFIG": str(tmp_path / "none"),
+    }
     return kubectl, env
 
 
@@ -50,8 +53,7 @@ def test_kubectl_lbip_help_and_version(kubectl_env):
 def test_kubectl_lbip_pools_on_example(kubectl_env):
     r = kubectl(kubectl_env, "lbip", "pools", "-f", EXAMPLE)
     assert r.returncode == 0, r.stderr
-    assert [line.split()[0] for line in r.stdout.splitlines()[1:]] == [
-        "production", "edge-v4", "edge-v6", "team-a"]
+    assert [line.split()[0] for line in r.stdout.splitlines()[1:]] == ["production", "edge-v4", "edge-v6", "team-a"]
 
 
 def test_exit_codes_pass_through_kubectl(kubectl_env):

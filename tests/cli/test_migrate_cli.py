@@ -34,9 +34,12 @@ def annotations(obj):
 
 # --- -f: nothing talks to a cluster
 def test_files_print_every_object_in_input_order_changed_or_not(tmp_path):
-    objects = [POOL, svc("shop", "web", annotations={OLD + "loadBalancerIPs": "192.168.10.7"}),
-               {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}},
-               svc("legacy", "dns", lb_ip="192.168.10.53")]
+    objects = [
+        POOL,
+        svc("shop", "web", annotations={OLD + "loadBalancerIPs": "192.168.10.7"}),
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}},
+        svc("legacy", "dns", lb_ip="192.168.10.53"),
+    ]
     path = tmp_path / "m.yaml"
     path.write_text(yaml.safe_dump_all(objects))
     r = run("-f", str(path))
@@ -57,15 +60,20 @@ def test_files_kind_list_example_patched_inside_the_list():
     assert doc["kind"] == "List"
     items = {f"{o['metadata'].get('namespace')}/{o['metadata']['name']}": o for o in doc["items"]}
     assert annotations(items["monitoring/grafana"]) == {
-        NEW + "ip-allocated-from-pool": "production", NEW + "loadBalancerIPs": "192.168.10.20"}
+        NEW + "ip-allocated-from-pool": "production",
+        NEW + "loadBalancerIPs": "192.168.10.20",
+    }
     assert annotations(items["legacy/dns"])[NEW + "loadBalancerIPs"] == "192.168.10.53"
     assert "loadBalancerIP" not in items["legacy/dns"]["spec"]
 
 
 def test_files_twice_change_nothing_the_second_time(tmp_path):
     path = tmp_path / "m.yaml"
-    path.write_text(yaml.safe_dump_all([POOL, svc("legacy", "dns", lb_ip="192.168.10.53",
-                                                  annotations={OLD + "allow-shared-ip": "k"})]))
+    path.write_text(
+        yaml.safe_dump_all(
+            [POOL, svc("legacy", "dns", lb_ip="192.168.10.53", annotations={OLD + "allow-shared-ip": "k"})]
+        )
+    )
     first = run("-f", str(path))
     again = tmp_path / "again.yaml"
     again.write_text(first.stdout)
@@ -76,8 +84,9 @@ def test_files_twice_change_nothing_the_second_time(tmp_path):
 
 
 def test_files_conflict_is_left_unchanged_and_exits_1(tmp_path):
-    obj = svc("shop", "web", annotations={OLD + "loadBalancerIPs": "192.168.10.7",
-                                          NEW + "loadBalancerIPs": "192.168.10.8"})
+    obj = svc(
+        "shop", "web", annotations={OLD + "loadBalancerIPs": "192.168.10.7", NEW + "loadBalancerIPs": "192.168.10.8"}
+    )
     path = tmp_path / "m.yaml"
     path.write_text(yaml.safe_dump_all([POOL, obj]))
     r = run("-f", str(path))
@@ -96,8 +105,7 @@ def test_files_warn_with_the_rule_when_metallb_would_not_keep_the_request(tmp_pa
 
 def test_files_namespace_narrows_what_is_migrated(tmp_path):
     path = tmp_path / "m.yaml"
-    path.write_text(yaml.safe_dump_all([svc("a", "x", lb_ip="192.168.10.1"),
-                                        svc("b", "y", lb_ip="192.168.10.2")]))
+    path.write_text(yaml.safe_dump_all([svc("a", "x", lb_ip="192.168.10.1"), svc("b", "y", lb_ip="192.168.10.2")]))
     out = list(yaml.safe_load_all(run("-f", str(path), "-n", "b").stdout))
     assert out[0]["spec"]["loadBalancerIP"] == "192.168.10.1"
     assert "loadBalancerIP" not in out[1]["spec"]
@@ -147,12 +155,15 @@ def test_in_place_keeps_comments_order_quotes_and_other_documents(tmp_path):
     assert r.exit_code == 0, r.stderr
     text = path.read_text()
     assert text.startswith("# shop services\n")
-    assert '    # pinned by ops\n    metallb.io/loadBalancerIPs: "192.168.10.5"  # do not change\n' \
-           "    example.com/owner: team-a\n" in text
+    assert (
+        '    # pinned by ops\n    metallb.io/loadBalancerIPs: "192.168.10.5"  # do not change\n'
+        "    example.com/owner: team-a\n" in text
+    )
     assert "  name: web   # the storefront\n" in text
     assert "    - port: 80   # http\n" in text
-    assert "---\n# untouched\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n" \
-           '  k:    "v"\n---\n' in text  # byte for byte
+    assert (
+        '---\n# untouched\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  k:    "v"\n---\n' in text
+    )  # byte for byte
     dns = list(yaml.safe_load_all(text))[2]
     assert annotations(dns) == {NEW + "loadBalancerIPs": "192.168.10.53"}
     assert "loadBalancerIP" not in dns["spec"]
@@ -173,8 +184,11 @@ def test_in_place_dry_run_client_writes_nothing(tmp_path):
 
 
 def test_in_place_json_keeps_its_indentation_and_handles_lists(tmp_path):
-    doc = {"apiVersion": "v1", "kind": "List", "items": [
-        svc("shop", "web", annotations={OLD + "address-pool": "prod", "z": "1"}), svc("shop", "db")]}
+    doc = {
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": [svc("shop", "web", annotations={OLD + "address-pool": "prod", "z": "1"}), svc("shop", "db")],
+    }
     path = tmp_path / "svc.json"
     path.write_text(json.dumps(doc, indent=4) + "\n")
     r = run("-f", str(path), "--in-place", "-o", "json")
@@ -185,29 +199,42 @@ def test_in_place_json_keeps_its_indentation_and_handles_lists(tmp_path):
     assert list(annotations(web)) == [NEW + "address-pool", "z"]
     assert json.loads(text)["items"][1] == doc["items"][1]
     plan = json.loads(r.stdout)
-    assert plan["plan"] == [{"namespace": "shop", "name": "web", "status": "planned", "changes": [
-        {"from": OLD + "address-pool", "to": NEW + "address-pool", "value": "prod", "action": "move"}]}]
+    assert plan["plan"] == [
+        {
+            "namespace": "shop",
+            "name": "web",
+            "status": "planned",
+            "changes": [{"from": OLD + "address-pool", "to": NEW + "address-pool", "value": "prod", "action": "move"}],
+        }
+    ]
     assert plan["summary"] == {"migrated": 1, "skipped": 0, "conflicts": 0, "failed": 0}
 
 
 def test_in_place_yaml_list_items(tmp_path):
     path = tmp_path / "list.yaml"
-    path.write_text("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n"
-                    "  metadata:\n    name: web\n    namespace: shop\n  spec:\n    type: LoadBalancer\n"
-                    "    loadBalancerIP: 192.168.10.9\n")
+    path.write_text(
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n"
+        "  metadata:\n    name: web\n    namespace: shop\n  spec:\n    type: LoadBalancer\n"
+        "    loadBalancerIP: 192.168.10.9\n"
+    )
     assert run("-f", str(path), "--in-place").exit_code == 0
-    assert path.read_text() == ("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n"
-                                "  metadata:\n    name: web\n    namespace: shop\n"
-                                "    annotations:\n      metallb.io/loadBalancerIPs: 192.168.10.9\n"
-                                "  spec:\n    type: LoadBalancer\n")
+    assert path.read_text() == (
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n"
+        "  metadata:\n    name: web\n    namespace: shop\n"
+        "    annotations:\n      metallb.io/loadBalancerIPs: 192.168.10.9\n"
+        "  spec:\n    type: LoadBalancer\n"
+    )
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--in-place"], "--in-place rewrites the files"),
-    (["-f", "-", "--in-place"], "standard input"),
-    (["-f", "x.yaml", "--backup", "b.json"], "--backup and --restore are for a cluster"),
-    (["--configmap", "--in-place", "-f", "x.yaml"], "--configmap only prints"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--in-place"], "--in-place rewrites the files"),
+        (["-f", "-", "--in-place"], "standard input"),
+        (["-f", "x.yaml", "--backup", "b.json"], "--backup and --restore are for a cluster"),
+        (["--configmap", "--in-place", "-f", "x.yaml"], "--configmap only prints"),
+    ],
+)
 def test_option_mistakes_are_usage_errors(args, message):
     r = run(*args)
     assert r.exit_code == 2 and message in r.stderr
@@ -222,8 +249,11 @@ class FakeApi:
 
     def __init__(self, *objects, configmap=None):
         self.pools = [o for o in objects if o["kind"] == "IPAddressPool"]
-        self.services = {f"{o['metadata']['namespace']}/{o['metadata']['name']}": copy.deepcopy(o)
-                         for o in objects if o["kind"] == "Service"}
+        self.services = {
+            f"{o['metadata']['namespace']}/{o['metadata']['name']}": copy.deepcopy(o)
+            for o in objects
+            if o["kind"] == "Service"
+        }
         self.configmap = configmap
         self.failures = {}  # key -> exception raised by the next patch
         self.before_patch = None  # a concurrent writer
@@ -274,12 +304,14 @@ def live(mocker):
     def install(api):
         mocker.patch("kubectl_lbip.snapshot.live.connect", return_value=api)
         return api
+
     return install
 
 
 def many(n, **kw):
-    return [svc("shop", f"web{i:02}", annotations={OLD + "loadBalancerIPs": f"192.168.10.{i + 1}"}, **kw)
-            for i in range(n)]
+    return [
+        svc("shop", f"web{i:02}", annotations={OLD + "loadBalancerIPs": f"192.168.10.{i + 1}"}, **kw) for i in range(n)
+    ]
 
 
 def test_live_refuses_without_yes_when_stdin_is_not_a_terminal(live):
@@ -307,7 +339,10 @@ def test_live_patches_each_service_once_with_its_resource_version(live):
     r = run("--yes")
     assert r.exit_code == 0, r.stderr
     assert [(k, p["metadata"]["resourceVersion"]) for k, p, _ in api.patches] == [
-        ("legacy/dns", "77"), ("shop/web00", "100"), ("shop/web01", "100")]
+        ("legacy/dns", "77"),
+        ("shop/web00", "100"),
+        ("shop/web01", "100"),
+    ]
     assert api.services["legacy/dns"]["metadata"]["annotations"] == {NEW + "loadBalancerIPs": "192.168.10.53"}
     assert "loadBalancerIP" not in api.services["legacy/dns"]["spec"]
     assert "3 migrated, 0 skipped, 0 in conflict, 0 failed" in r.stderr
@@ -344,6 +379,7 @@ def test_live_conflict_409_rereads_and_replans_with_the_new_resource_version(liv
     def concurrent_label(server):
         server.services["shop/web00"]["metadata"]["labels"] = {"team": "a"}
         server.services["shop/web00"]["metadata"]["resourceVersion"] = "200"
+
     api.before_patch = concurrent_label
     reads = mocker.spy(api, "get_service")
     r = run("--yes")
@@ -358,21 +394,26 @@ def test_live_409_that_became_a_conflict_is_not_written(live):
     api = live(FakeApi(POOL, *many(1)))
 
     def someone_sets_the_new_key(server):
-        server.bump("shop/web00", {"metadata": {"resourceVersion": "x", "annotations": {
-            NEW + "loadBalancerIPs": "192.168.10.200"}}})
+        server.bump(
+            "shop/web00",
+            {"metadata": {"resourceVersion": "x", "annotations": {NEW + "loadBalancerIPs": "192.168.10.200"}}},
+        )
+
     api.before_patch = someone_sets_the_new_key
     r = run("--yes", "-o", "json")
     assert r.exit_code == 1
     doc = json.loads(r.stdout)
     assert doc["plan"][0]["status"] == "conflict"
-    assert doc["conflicts"][0]["values"] == {NEW + "loadBalancerIPs": "192.168.10.200",
-                                             OLD + "loadBalancerIPs": "192.168.10.1"}
+    assert doc["conflicts"][0]["values"] == {
+        NEW + "loadBalancerIPs": "192.168.10.200",
+        OLD + "loadBalancerIPs": "192.168.10.1",
+    }
     assert len(api.patches) == 1  # the second plan wrote nothing
 
 
 def test_live_one_failing_service_does_not_stop_the_others(live):
     api = live(FakeApi(POOL, *many(4)))
-    api.failures["shop/web01"] = ClusterError("forbidden: cannot patch services in the namespace \"shop\"")
+    api.failures["shop/web01"] = ClusterError('forbidden: cannot patch services in the namespace "shop"')
     api.failures["shop/web02"] = UsageError("the API server refused the change: invalid")  # 422
     r = run("--yes", "-o", "json")
     assert r.exit_code == 1
@@ -394,17 +435,29 @@ def test_live_conflicting_service_listed_and_exit_1_others_migrated(live):
 
 
 def test_backup_then_restore_puts_everything_back(live, tmp_path):
-    originals = [svc("shop", "web", rv="5", annotations={
-                     OLD + "loadBalancerIPs": "192.168.10.7", OLD + "allow-shared-ip": "k",
-                     NEW + "address-pool": "prod", "keep/me": "x"}),
-                 svc("legacy", "dns", rv="6", lb_ip="192.168.10.53")]
+    originals = [
+        svc(
+            "shop",
+            "web",
+            rv="5",
+            annotations={
+                OLD + "loadBalancerIPs": "192.168.10.7",
+                OLD + "allow-shared-ip": "k",
+                NEW + "address-pool": "prod",
+                "keep/me": "x",
+            },
+        ),
+        svc("legacy", "dns", rv="6", lb_ip="192.168.10.53"),
+    ]
     api = live(FakeApi(POOL, *originals))
     backup = tmp_path / "before.json"
     assert run("--yes", "--backup", str(backup)).exit_code == 0
     saved = json.loads(backup.read_text())
     assert saved["kind"] == "kubectl-lbip-migrate-backup"
     assert {(s["namespace"], s["name"], s["resourceVersion"]) for s in saved["services"]} == {
-        ("shop", "web", "5"), ("legacy", "dns", "6")}
+        ("shop", "web", "5"),
+        ("legacy", "dns", "6"),
+    }
     assert saved["services"][0]["loadBalancerIP"] == "192.168.10.53"
     assert OLD + "loadBalancerIPs" not in api.services["shop/web"]["metadata"]["annotations"]
 
@@ -441,8 +494,9 @@ def test_restore_rereads_on_409(live, tmp_path, mocker):
     api = live(FakeApi(POOL, svc("shop", "web", lb_ip="192.168.10.7")))
     backup = tmp_path / "b.json"
     run("--yes", "--backup", str(backup))
-    api.before_patch = lambda server: server.bump("shop/web", {"metadata": {
-        "resourceVersion": "x", "labels": {"l": "1"}}})
+    api.before_patch = lambda server: server.bump(
+        "shop/web", {"metadata": {"resourceVersion": "x", "labels": {"l": "1"}}}
+    )
     r = run("--restore", str(backup), "--yes")
     assert r.exit_code == 0, r.stderr
     assert api.services["shop/web"]["spec"]["loadBalancerIP"] == "192.168.10.7"
@@ -488,19 +542,30 @@ address-pools:
     localpref: 100
     communities: ["64512:1"]
 """
-CONFIGMAP = {"apiVersion": "v1", "kind": "ConfigMap",
-             "metadata": {"name": "config", "namespace": "metallb-system"},
-             "data": {"config": LEGACY_CONFIG}}
+CONFIGMAP = {
+    "apiVersion": "v1",
+    "kind": "ConfigMap",
+    "metadata": {"name": "config", "namespace": "metallb-system"},
+    "data": {"config": LEGACY_CONFIG},
+}
 
 
 def check_converted(objects):
     kinds = [(o["kind"], o["metadata"]["name"]) for o in objects]
-    assert kinds == [("IPAddressPool", "l2-space"), ("IPAddressPool", "bgp-space"),
-                     ("L2Advertisement", "l2-space-l2"), ("BGPAdvertisement", "bgp-space-bgp")]
+    assert kinds == [
+        ("IPAddressPool", "l2-space"),
+        ("IPAddressPool", "bgp-space"),
+        ("L2Advertisement", "l2-space-l2"),
+        ("BGPAdvertisement", "bgp-space-bgp"),
+    ]
     assert objects[0]["spec"] == {"addresses": ["192.168.10.0/24"], "autoAssign": False}
     assert objects[1]["spec"] == {"addresses": ["198.51.100.0/24"], "avoidBuggyIPs": True}
-    assert objects[3]["spec"] == {"aggregationLength": 32, "localPref": 100,
-                                  "communities": ["64512:1"], "ipAddressPools": ["bgp-space"]}
+    assert objects[3]["spec"] == {
+        "aggregationLength": 32,
+        "localPref": 100,
+        "communities": ["64512:1"],
+        "ipAddressPools": ["bgp-space"],
+    }
 
 
 def test_configmap_from_files_printed_for_review(tmp_path):

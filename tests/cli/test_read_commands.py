@@ -28,8 +28,10 @@ def write(tmp_path, *objects, name="m.yaml"):
 @pytest.fixture(autouse=True)
 def no_cluster(monkeypatch):
     """With -f nothing may talk to a cluster: any attempt fails the test."""
+
     def boom(*a, **k):
         raise AssertionError("a command with -f tried to reach a cluster")
+
     monkeypatch.setattr("kubectl_lbip.snapshot.live.connect", boom)
 
 
@@ -48,7 +50,7 @@ def test_pools_json_exact_counts():
     r = run("pools", "-f", EXAMPLE, "-o", "json")
     data = json.loads(r.stdout)
     prod = next(p for p in data["pools"] if p["name"] == "production")
-    assert prod["ipv6"] == {"total": 2 ** 64, "used": 2, "free": 2 ** 64 - 2}
+    assert prod["ipv6"] == {"total": 2**64, "used": 2, "free": 2**64 - 2}
     assert prod["avoidBuggyIPs"] is True and prod["autoAssign"] is True
     assert data["legacyConfigMap"] is False
 
@@ -71,14 +73,21 @@ def test_pools_from_stdin_and_directory(tmp_path):
 
 def test_pools_json_file_and_list_wrapper(tmp_path):
     path = tmp_path / "pools.json"
-    path.write_text(json.dumps({"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPoolList",
-                                "items": [pool("j", "192.0.2.0/24")]}))
+    path.write_text(
+        json.dumps(
+            {"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPoolList", "items": [pool("j", "192.0.2.0/24")]}
+        )
+    )
     assert "j " in run("pools", "-f", str(path)).stdout
 
 
 def test_legacy_configmap_read_and_said(tmp_path):
-    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "config", "namespace": "metallb-system"},
-          "data": {"config": "address-pools:\n- name: old\n  protocol: layer2\n  addresses:\n  - 192.0.2.0/28\n"}}
+    cm = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "config", "namespace": "metallb-system"},
+        "data": {"config": "address-pools:\n- name: old\n  protocol: layer2\n  addresses:\n  - 192.0.2.0/28\n"},
+    }
     r = run("pools", "-f", write(tmp_path, cm))
     assert r.exit_code == 0 and "old" in r.stdout and "legacy ConfigMap" in r.stderr
 
@@ -152,27 +161,35 @@ def test_free_annotation_output_ready_to_paste():
 
 def test_free_described_service_with_sharing_key(tmp_path):
     share = {"metallb.io/allow-shared-ip": "dns"}
-    path = write(tmp_path, pool("p", "192.0.2.0/24"),
-                 svc("infra", "dns-udp", ingress=["192.0.2.53"], annotations=share, ports=["UDP/53"]))
-    r = run("free", "-f", path, "-n", "infra", "--family", "ipv4", "--sharing-key", "dns",
-            "--ports", "TCP/53", "-o", "json")
-    assert json.loads(r.stdout)["suggestions"][0] == {"pool": "p", "ipv4": "192.0.2.53", "ipv6": None,
-                                                     "why": "shared"}
-    r = run("free", "-f", path, "-n", "infra", "--family", "ipv4", "--sharing-key", "dns",
-            "--ports", "UDP/53", "-o", "json")
+    path = write(
+        tmp_path,
+        pool("p", "192.0.2.0/24"),
+        svc("infra", "dns-udp", ingress=["192.0.2.53"], annotations=share, ports=["UDP/53"]),
+    )
+    r = run(
+        "free", "-f", path, "-n", "infra", "--family", "ipv4", "--sharing-key", "dns", "--ports", "TCP/53", "-o", "json"
+    )
+    assert json.loads(r.stdout)["suggestions"][0] == {"pool": "p", "ipv4": "192.0.2.53", "ipv6": None, "why": "shared"}
+    r = run(
+        "free", "-f", path, "-n", "infra", "--family", "ipv4", "--sharing-key", "dns", "--ports", "UDP/53", "-o", "json"
+    )
     assert "192.0.2.53" not in [s["ipv4"] for s in json.loads(r.stdout)["suggestions"]]
 
 
 def test_free_full_pool_exit_1(tmp_path):
-    path = write(tmp_path, pool("p", "192.0.2.0/31"), svc("a", "x", ingress=["192.0.2.0"]),
-                 svc("a", "y", ingress=["192.0.2.1"]))
+    path = write(
+        tmp_path, pool("p", "192.0.2.0/31"), svc("a", "x", ingress=["192.0.2.0"]), svc("a", "y", ingress=["192.0.2.1"])
+    )
     r = run("free", "-f", path, "--family", "ipv4")
     assert r.exit_code == 1 and "no suggestion" in r.stderr
 
 
 def test_free_marks_restricted_and_autoassign_false(tmp_path):
-    path = write(tmp_path, pool("r", "192.0.2.0/24", allocation={"namespaces": ["x"]}),
-                 pool("manual", "198.51.100.0/24", auto_assign=False))
+    path = write(
+        tmp_path,
+        pool("r", "192.0.2.0/24", allocation={"namespaces": ["x"]}),
+        pool("manual", "198.51.100.0/24", auto_assign=False),
+    )
     out = run("free", "-f", path, "--family", "ipv4").stdout
     assert "r (restricted)" in out and "manual (autoAssign=false)" in out
 
@@ -186,8 +203,17 @@ def test_free_bad_options():
 
 # --- who-has
 def test_who_has_every_how_and_normalisation():
-    r = run("who-has", "-f", EXAMPLE, "-o", "json", "fd00:10:0::150", "::ffff:192.168.10.53",
-            "192.168.10.20", "192.168.20.5")
+    r = run(
+        "who-has",
+        "-f",
+        EXAMPLE,
+        "-o",
+        "json",
+        "fd00:10:0::150",
+        "::ffff:192.168.10.53",
+        "192.168.10.20",
+        "192.168.20.5",
+    )
     assert r.exit_code == 0
     data = {d["ip"]: d for d in json.loads(r.stdout)}
     assert set(data) == {"fd00:10::150", "192.168.10.53", "192.168.10.20", "192.168.20.5"}
@@ -217,8 +243,12 @@ def test_who_has_free_address_and_address_in_no_pool_exit_1():
 
 
 def test_who_has_conflict(tmp_path):
-    path = write(tmp_path, pool("p", "192.0.2.0/24"), svc("a", "one", ingress=["192.0.2.7"]),
-                 svc("b", "two", annotations=lbips("192.0.2.7")))
+    path = write(
+        tmp_path,
+        pool("p", "192.0.2.0/24"),
+        svc("a", "one", ingress=["192.0.2.7"]),
+        svc("b", "two", annotations=lbips("192.0.2.7")),
+    )
     r = run("who-has", "-f", path, "192.0.2.7")
     assert r.exit_code == 0 and "CONFLICT" in r.stdout
     assert "a/one and b/two" in r.stderr
@@ -249,8 +279,7 @@ def test_check_strict_and_clean(tmp_path):
     warn_only = write(tmp_path, pool("p", "192.0.2.0/24"), svc("a", "x", lb_ip="192.0.2.5"))
     assert run("check", "-f", warn_only).exit_code == 0
     assert run("check", "-f", warn_only, "--strict").exit_code == 1
-    clean = write(tmp_path, pool("p", "192.0.2.0/24"), svc("a", "x", annotations=lbips("192.0.2.5")),
-                  name="clean.yaml")
+    clean = write(tmp_path, pool("p", "192.0.2.0/24"), svc("a", "x", annotations=lbips("192.0.2.5")), name="clean.yaml")
     r = run("check", "-f", clean)
     assert r.exit_code == 0 and "0 error(s), 0 warning(s)" in r.stderr
 

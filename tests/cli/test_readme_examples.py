@@ -31,7 +31,7 @@ def examples():
                 if i + 1 < len(lines) and lines[i] == "$ echo $?":
                     code = int(lines[i + 1])
                     i += 2
-                found.append((line[len("$ kubectl lbip "):], "\n".join(out), code))
+                found.append((line[len("$ kubectl lbip ") :], "\n".join(out), code))
             else:
                 i += 1
     return found

@@ -48,8 +48,9 @@ def matrix_versions() -> List[str]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "metallb_version" in metafunc.fixturenames:
         versions = matrix_versions()
-        metafunc.parametrize("metallb_version", versions, indirect=True, scope="module",
-                             ids=[f"metallb-{v}" for v in versions])
+        metafunc.parametrize(
+            "metallb_version", versions, indirect=True, scope="module", ids=[f"metallb-{v}" for v in versions]
+        )
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
@@ -59,8 +60,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
     for version in sorted(AGREEMENT, key=lambda v: tuple(int(x) for x in v.lstrip("v").split("."))):
         agree = sum(a for a, _ in AGREEMENT[version])
         total = sum(n for _, n in AGREEMENT[version])
-        terminalreporter.write_line(
-            f"MetalLB {version}: {agree}/{total} agree = {100.0 * agree / max(total, 1):.1f}%")
+        terminalreporter.write_line(f"MetalLB {version}: {agree}/{total} agree = {100.0 * agree / max(total, 1):.1f}%")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

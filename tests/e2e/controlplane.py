@@ -85,7 +85,7 @@ def _script(*args: str) -> str:
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
-    """"v0.16.1" -> (0, 16, 1)."""
+    """ "v0.16.1" -> (0, 16, 1)."""
     return tuple(int(x) for x in version.lstrip("v").split("."))
 
 
@@ -124,8 +124,9 @@ class Build:
         for b in self.metallb:
             if b.version == version:
                 return b
-        raise ControlPlaneUnavailable(f"MetalLB {version} is not built (built: "
-                                      f"{', '.join(self.versions)}); run: {BUILD_HINT}")
+        raise ControlPlaneUnavailable(
+            f"MetalLB {version} is not built (built: {', '.join(self.versions)}); run: {BUILD_HINT}"
+        )
 
 
 def locate() -> Build:
@@ -140,13 +141,10 @@ def locate() -> Build:
         if not os.access(build.binary, os.X_OK):
             missing.append(str(build.binary))
         elif not build.crd_files():
-            raise ControlPlaneUnavailable(f"MetalLB {version}'s CRDs not found in {crds}; "
-                                          f"run: {BUILD_HINT}")
+            raise ControlPlaneUnavailable(f"MetalLB {version}'s CRDs not found in {crds}; run: {BUILD_HINT}")
         releases.append(build)
     if missing:
-        raise ControlPlaneUnavailable(
-            f"e2e binaries not built ({', '.join(missing)} missing); run: {BUILD_HINT}"
-        )
+        raise ControlPlaneUnavailable(f"e2e binaries not built ({', '.join(missing)} missing); run: {BUILD_HINT}")
     if not releases:
         raise ControlPlaneUnavailable("no MetalLB release listed by `controlplane.sh layout`")
     if shutil.which("kubectl") is None:
@@ -205,25 +203,48 @@ def _openssl(*args: str, cwd: Path) -> None:
 def _make_pki(d: Path) -> None:
     """CA, apiserver serving cert, two client certs and the SA signing key."""
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    _openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
-             "-subj", "/CN=kubectl-lbip-e2e-ca", cwd=d)
+    _openssl(
+        "req",
+        "-x509",
+        *ec,
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=kubectl-lbip-e2e-ca",
+        cwd=d,
+    )
     certs = {
-        "apiserver": ("/CN=kube-apiserver", "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-                      "extendedKeyUsage=serverAuth\n"),
+        "apiserver": ("/CN=kube-apiserver", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"),
         "admin": (f"/O=system:masters/CN={ADMIN_USER}", "extendedKeyUsage=clientAuth\n"),
         "limited": (f"/CN={LIMITED_USER}", "extendedKeyUsage=clientAuth\n"),
-        "readonly": (f"/O=kubectl-lbip-e2e:readonly/CN={READONLY_USER}",
-                     "extendedKeyUsage=clientAuth\n"),
+        "readonly": (f"/O=kubectl-lbip-e2e:readonly/CN={READONLY_USER}", "extendedKeyUsage=clientAuth\n"),
     }
     for name, (subj, ext) in certs.items():
         (d / f"{name}.ext").write_text(ext)
-        _openssl("req", "-new", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr",
-                 "-subj", subj, cwd=d)
-        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                 "-CAcreateserial", "-days", "2", "-extfile", f"{name}.ext",
-                 "-out", f"{name}.crt", cwd=d)
-    _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-             "-out", "sa.key", cwd=d)
+        _openssl("req", "-new", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", subj, cwd=d)
+        _openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            f"{name}.ext",
+            "-out",
+            f"{name}.crt",
+            cwd=d,
+        )
+    _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-out", "sa.key", cwd=d)
     _openssl("pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=d)
 
 
@@ -231,21 +252,29 @@ def _kubeconfig(server: str, pki: Path, users: Sequence[str], current: str) -> d
     return {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{
-            "name": "e2e",
-            "cluster": {"server": server, "certificate-authority": str(pki / "ca.crt")},
-        }],
-        "users": [{
-            "name": u,
-            "user": {
-                "client-certificate": str(pki / f"{u}.crt"),
-                "client-key": str(pki / f"{u}.key"),
-            },
-        } for u in users],
-        "contexts": [{
-            "name": u,
-            "context": {"cluster": "e2e", "user": u, "namespace": "default"},
-        } for u in users],
+        "clusters": [
+            {
+                "name": "e2e",
+                "cluster": {"server": server, "certificate-authority": str(pki / "ca.crt")},
+            }
+        ],
+        "users": [
+            {
+                "name": u,
+                "user": {
+                    "client-certificate": str(pki / f"{u}.crt"),
+                    "client-key": str(pki / f"{u}.key"),
+                },
+            }
+            for u in users
+        ],
+        "contexts": [
+            {
+                "name": u,
+                "context": {"cluster": "e2e", "user": u, "namespace": "default"},
+            }
+            for u in users
+        ],
         "current-context": current,
     }
 
@@ -328,9 +357,11 @@ class Cluster:
         _install_crds(self, release)
         self.apply(*_controller_objects(release.version))
         assert self._spawn is not None
-        ctl = self._spawn(CONTROLLER, _controller_argv(release), env={
-            **os.environ, "KUBECONFIG": str(self.controller_kubeconfig),
-            "METALLB_NAMESPACE": METALLB_NAMESPACE})
+        ctl = self._spawn(
+            CONTROLLER,
+            _controller_argv(release),
+            env={**os.environ, "KUBECONFIG": str(self.controller_kubeconfig), "METALLB_NAMESPACE": METALLB_NAMESPACE},
+        )
         self.metallb = release
         _probe_metallb(self, ctl)
         return time.monotonic() - t0
@@ -356,12 +387,9 @@ class Cluster:
         if context:
             cmd.append(f"--context={context}")
         cmd.extend(args)
-        res = subprocess.run(cmd, input=input, capture_output=True, text=True,
-                             timeout=timeout, env=self.env())
+        res = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout, env=self.env())
         if check and res.returncode != 0:
-            raise ControlPlaneError(
-                f"{' '.join(cmd[1:])} failed ({res.returncode}):\n{res.stderr.strip()}"
-            )
+            raise ControlPlaneError(f"{' '.join(cmd[1:])} failed ({res.returncode}):\n{res.stderr.strip()}")
         return res
 
     def apply(self, *objects: dict[str, Any], context: str | None = None) -> None:
@@ -380,8 +408,7 @@ class Cluster:
 
     def wait_ingress(self, name: str, namespace: str, timeout: float = 30) -> list[str]:
         """Wait until MetalLB has set status.loadBalancer.ingress; return the IPs."""
-        return wait_until(lambda: self.ingress_ips(name, namespace), timeout,
-                          f"ingress of service {namespace}/{name}")
+        return wait_until(lambda: self.ingress_ips(name, namespace), timeout, f"ingress of service {namespace}/{name}")
 
     def events(self, name: str, namespace: str, reason: str | None = None) -> list[dict[str, Any]]:
         """Core/v1 events about the object ``name`` in ``namespace`` (optionally one reason)."""
@@ -392,9 +419,15 @@ class Cluster:
 
     def delete_metallb_config(self) -> None:
         """Delete every IPAddressPool / L2Advertisement / BGPAdvertisement in metallb-system."""
-        self.kubectl("delete", "-n", self.metallb_namespace, "--wait=true", "--ignore-not-found",
-                     "ipaddresspools.metallb.io,l2advertisements.metallb.io,"
-                     "bgpadvertisements.metallb.io", "--all")
+        self.kubectl(
+            "delete",
+            "-n",
+            self.metallb_namespace,
+            "--wait=true",
+            "--ignore-not-found",
+            "ipaddresspools.metallb.io,l2advertisements.metallb.io,bgpadvertisements.metallb.io",
+            "--all",
+        )
 
     def logs(self, lines: int = 40) -> str:
         return "\n".join(f"--- {p.name} ({p.log}) ---\n{_tail(p.log, lines)}" for p in self.procs)
@@ -419,15 +452,19 @@ class _Starter:
         log.parent.mkdir(exist_ok=True)
         with open(log, "wb") as fh:
             popen = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
-                cwd=self.workdir, env=env, start_new_session=True,
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                cwd=self.workdir,
+                env=env,
+                start_new_session=True,
             )
         proc = _Proc(name, popen, log)
         self.procs.append(proc)
         return proc
 
-    def wait_http(self, proc: _Proc, url: str, timeout: float,
-                  ctx: ssl.SSLContext | None = None) -> None:
+    def wait_http(self, proc: _Proc, url: str, timeout: float, ctx: ssl.SSLContext | None = None) -> None:
         def probe() -> bool:
             if not proc.alive():
                 raise ControlPlaneError(f"{proc.name} exited with {proc.popen.returncode}")
@@ -449,54 +486,73 @@ class _Starter:
         # etcd ------------------------------------------------------------
         etcd_port, peer_port = free_port(), free_port()
         etcd_url, peer_url = f"http://127.0.0.1:{etcd_port}", f"http://127.0.0.1:{peer_port}"
-        etcd = self.spawn("etcd", [
-            str(self.bin_dir / "etcd"),
-            "--name=e2e", f"--data-dir={d / 'etcd'}",
-            f"--listen-client-urls={etcd_url}", f"--advertise-client-urls={etcd_url}",
-            f"--listen-peer-urls={peer_url}", f"--initial-advertise-peer-urls={peer_url}",
-            f"--initial-cluster=e2e={peer_url}",
-            "--unsafe-no-fsync", "--log-level=warn",
-        ])
+        etcd = self.spawn(
+            "etcd",
+            [
+                str(self.bin_dir / "etcd"),
+                "--name=e2e",
+                f"--data-dir={d / 'etcd'}",
+                f"--listen-client-urls={etcd_url}",
+                f"--advertise-client-urls={etcd_url}",
+                f"--listen-peer-urls={peer_url}",
+                f"--initial-advertise-peer-urls={peer_url}",
+                f"--initial-cluster=e2e={peer_url}",
+                "--unsafe-no-fsync",
+                "--log-level=warn",
+            ],
+        )
         self.wait_http(etcd, f"{etcd_url}/health", 30)
 
         # kube-apiserver ----------------------------------------------------
         api_port = free_port()
         server = f"https://127.0.0.1:{api_port}"
-        api = self.spawn("kube-apiserver", [
-            str(self.bin_dir / "kube-apiserver"),
-            f"--etcd-servers={etcd_url}",
-            "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
-            f"--secure-port={api_port}", f"--cert-dir={d / 'apiserver-certs'}",
-            f"--tls-cert-file={pki / 'apiserver.crt'}",
-            f"--tls-private-key-file={pki / 'apiserver.key'}",
-            f"--client-ca-file={pki / 'ca.crt'}",
-            "--authorization-mode=RBAC",
-            f"--service-cluster-ip-range={SERVICE_CIDRS}",
-            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-            f"--service-account-key-file={pki / 'sa.pub'}",
-            f"--service-account-signing-key-file={pki / 'sa.key'}",
-            # the default "lease" reconciler would publish 127.0.0.1 as the
-            # endpoint of service/kubernetes, which Endpoints validation rejects
-            "--endpoint-reconciler-type=none",
-            "--profiling=false",
-            "--v=1",
-        ])
+        api = self.spawn(
+            "kube-apiserver",
+            [
+                str(self.bin_dir / "kube-apiserver"),
+                f"--etcd-servers={etcd_url}",
+                "--bind-address=127.0.0.1",
+                "--advertise-address=127.0.0.1",
+                f"--secure-port={api_port}",
+                f"--cert-dir={d / 'apiserver-certs'}",
+                f"--tls-cert-file={pki / 'apiserver.crt'}",
+                f"--tls-private-key-file={pki / 'apiserver.key'}",
+                f"--client-ca-file={pki / 'ca.crt'}",
+                "--authorization-mode=RBAC",
+                f"--service-cluster-ip-range={SERVICE_CIDRS}",
+                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                f"--service-account-key-file={pki / 'sa.pub'}",
+                f"--service-account-signing-key-file={pki / 'sa.key'}",
+                # the default "lease" reconciler would publish 127.0.0.1 as the
+                # endpoint of service/kubernetes, which Endpoints validation rejects
+                "--endpoint-reconciler-type=none",
+                "--profiling=false",
+                "--v=1",
+            ],
+        )
         ctx = ssl.create_default_context(cafile=str(pki / "ca.crt"))
         ctx.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
         self.wait_http(api, f"{server}/readyz", 90, ctx)
 
         kubeconfig = d / "kubeconfig"
-        kubeconfig.write_text(json.dumps(_kubeconfig(
-            server, pki, [ADMIN_CONTEXT, READONLY_CONTEXT, LIMITED_CONTEXT], ADMIN_CONTEXT),
-            indent=2))
+        kubeconfig.write_text(
+            json.dumps(
+                _kubeconfig(server, pki, [ADMIN_CONTEXT, READONLY_CONTEXT, LIMITED_CONTEXT], ADMIN_CONTEXT), indent=2
+            )
+        )
         controller_kubeconfig = d / "controller.kubeconfig"
-        controller_kubeconfig.write_text(json.dumps(_kubeconfig(
-            server, pki, [ADMIN_CONTEXT], ADMIN_CONTEXT), indent=2))
+        controller_kubeconfig.write_text(json.dumps(_kubeconfig(server, pki, [ADMIN_CONTEXT], ADMIN_CONTEXT), indent=2))
         # file names of the kubeconfig's users match the context names
-        cluster = Cluster(workdir=d, kubeconfig=kubeconfig, server=server,
-                          ca_file=pki / "ca.crt", build=self.build,
-                          controller_kubeconfig=controller_kubeconfig,
-                          procs=self.procs, _spawn=self.spawn)
+        cluster = Cluster(
+            workdir=d,
+            kubeconfig=kubeconfig,
+            server=server,
+            ca_file=pki / "ca.crt",
+            build=self.build,
+            controller_kubeconfig=controller_kubeconfig,
+            procs=self.procs,
+            _spawn=self.spawn,
+        )
 
         # namespace, RBAC; then MetalLB's CRDs and controller (the newest) ---
         cluster.apply(*_base_objects())
@@ -517,8 +573,7 @@ def _install_crds(cluster: Cluster, release: MetalLBBuild) -> None:
     for f in files:
         args += ["-f", str(f)]
     cluster.kubectl(*args)
-    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s",
-                    *[f"crd/{n}" for n in sorted(names)])
+    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", *[f"crd/{n}" for n in sorted(names)])
 
 
 def _controller_argv(release: MetalLBBuild) -> list[str]:
@@ -534,8 +589,7 @@ def _controller_argv(release: MetalLBBuild) -> list[str]:
         # its metrics listener (HTTPS, authenticated through the API server)
         # must start, and the health probe listens too.  Neither has a host
         # flag (they bind every interface): free ports, nothing else.
-        argv += [f"--pod-name={CONTROLLER_DEPLOYMENT}", f"--port={free_port()}",
-                 f"--health-probe-port={free_port()}"]
+        argv += [f"--pod-name={CONTROLLER_DEPLOYMENT}", f"--port={free_port()}", f"--health-probe-port={free_port()}"]
     else:
         # Up to v0.15 the metrics listener has no host flag (it binds every
         # interface); an invalid port makes it fail to listen, which the
@@ -549,22 +603,37 @@ def _controller_objects(version: str) -> list[dict[str, Any]]:
     kubelet, no kube-controller-manager: nothing runs them): the Deployment whose
     image tag names the release, its ServiceAccount, and the Pod v0.16 reads."""
     labels = {"app": "metallb", "component": "controller"}
-    container = {"name": "controller", "image": f"{CONTROLLER_IMAGE}:{version}",
-                 "args": ["--port=7472", "--log-level=info"]}
+    container = {
+        "name": "controller",
+        "image": f"{CONTROLLER_IMAGE}:{version}",
+        "args": ["--port=7472", "--log-level=info"],
+    }
     meta = {"namespace": METALLB_NAMESPACE, "labels": labels}
     return [
-        {"apiVersion": "v1", "kind": "ServiceAccount",
-         "metadata": {"name": "controller", **meta}},
-        {"apiVersion": "apps/v1", "kind": "Deployment",
-         "metadata": {"name": CONTROLLER_DEPLOYMENT, **meta},
-         "spec": {"replicas": 1, "selector": {"matchLabels": labels},
-                  "template": {"metadata": {"labels": labels},
-                               "spec": {"serviceAccountName": "controller",
-                                        "containers": [container]}}}},
-        {"apiVersion": "v1", "kind": "Pod",
-         "metadata": {"name": CONTROLLER_DEPLOYMENT, **meta},
-         "spec": {"serviceAccountName": "controller", "automountServiceAccountToken": False,
-                  "containers": [container]}},
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "controller", **meta}},
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": CONTROLLER_DEPLOYMENT, **meta},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {"serviceAccountName": "controller", "containers": [container]},
+                },
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": CONTROLLER_DEPLOYMENT, **meta},
+            "spec": {
+                "serviceAccountName": "controller",
+                "automountServiceAccountToken": False,
+                "containers": [container],
+            },
+        },
     ]
 
 
@@ -574,42 +643,74 @@ def _base_objects() -> list[dict[str, Any]]:
     return [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": METALLB_NAMESPACE}},
         # MetalLB's objects are CRDs, not covered by "view": grant read on them.
-        {"apiVersion": rbac, "kind": "ClusterRole",
-         "metadata": {"name": "kubectl-lbip-e2e:metallb-view",
-                      "labels": {"rbac.authorization.k8s.io/aggregate-to-view": "true"}},
-         "rules": [{"apiGroups": ["metallb.io"], "resources": ["ipaddresspools"],
-                    "verbs": ["get", "list", "watch"]}]},
-        {"apiVersion": rbac, "kind": "ClusterRoleBinding",
-         "metadata": {"name": "kubectl-lbip-e2e:readonly-view"},
-         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                     "name": "view"},
-         "subjects": subject},
+        {
+            "apiVersion": rbac,
+            "kind": "ClusterRole",
+            "metadata": {
+                "name": "kubectl-lbip-e2e:metallb-view",
+                "labels": {"rbac.authorization.k8s.io/aggregate-to-view": "true"},
+            },
+            "rules": [
+                {"apiGroups": ["metallb.io"], "resources": ["ipaddresspools"], "verbs": ["get", "list", "watch"]}
+            ],
+        },
+        {
+            "apiVersion": rbac,
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "kubectl-lbip-e2e:readonly-view"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "subjects": subject,
+        },
         # "view" is an aggregated role whose rules are filled in by
         # kube-controller-manager, which does not run here: also bind the
         # roles that carry the rules (what "view" would aggregate).
-        {"apiVersion": rbac, "kind": "ClusterRoleBinding",
-         "metadata": {"name": "kubectl-lbip-e2e:readonly-aggregate-to-view"},
-         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                     "name": "system:aggregate-to-view"},
-         "subjects": subject},
+        {
+            "apiVersion": rbac,
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "kubectl-lbip-e2e:readonly-aggregate-to-view"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "system:aggregate-to-view",
+            },
+            "subjects": subject,
+        },
         # "limited": what the plugin reads, without Deployments
-        {"apiVersion": rbac, "kind": "ClusterRole",
-         "metadata": {"name": "kubectl-lbip-e2e:limited"},
-         "rules": [{"apiGroups": [""], "resources": ["services", "events", "namespaces"],
-                    "verbs": ["get", "list", "watch"]},
-                   {"apiGroups": ["metallb.io"], "resources": ["ipaddresspools"],
-                    "verbs": ["get", "list", "watch"]}]},
-        {"apiVersion": rbac, "kind": "ClusterRoleBinding",
-         "metadata": {"name": "kubectl-lbip-e2e:limited"},
-         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                     "name": "kubectl-lbip-e2e:limited"},
-         "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io",
-                       "name": LIMITED_USER}]},
-        {"apiVersion": rbac, "kind": "ClusterRoleBinding",
-         "metadata": {"name": "kubectl-lbip-e2e:readonly-metallb-view"},
-         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                     "name": "kubectl-lbip-e2e:metallb-view"},
-         "subjects": subject},
+        {
+            "apiVersion": rbac,
+            "kind": "ClusterRole",
+            "metadata": {"name": "kubectl-lbip-e2e:limited"},
+            "rules": [
+                {
+                    "apiGroups": [""],
+                    "resources": ["services", "events", "namespaces"],
+                    "verbs": ["get", "list", "watch"],
+                },
+                {"apiGroups": ["metallb.io"], "resources": ["ipaddresspools"], "verbs": ["get", "list", "watch"]},
+            ],
+        },
+        {
+            "apiVersion": rbac,
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "kubectl-lbip-e2e:limited"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "kubectl-lbip-e2e:limited",
+            },
+            "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": LIMITED_USER}],
+        },
+        {
+            "apiVersion": rbac,
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "kubectl-lbip-e2e:readonly-metallb-view"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "kubectl-lbip-e2e:metallb-view",
+            },
+            "subjects": subject,
+        },
     ]
 
 
@@ -627,13 +728,18 @@ def _probe_metallb(cluster: Cluster, ctl: _Proc, timeout: float = 60) -> None:
     ns = PROBE_NAMESPACE
     cluster.apply(
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
-        {"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
-         "metadata": {"name": PROBE_POOL, "namespace": METALLB_NAMESPACE},
-         "spec": {"addresses": [f"{PROBE_IP}/32"], "autoAssign": False}},
-        {"apiVersion": "v1", "kind": "Service",
-         "metadata": {"name": "probe", "namespace": ns,
-                      "annotations": {"metallb.io/loadBalancerIPs": PROBE_IP}},
-         "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}},
+        {
+            "apiVersion": "metallb.io/v1beta1",
+            "kind": "IPAddressPool",
+            "metadata": {"name": PROBE_POOL, "namespace": METALLB_NAMESPACE},
+            "spec": {"addresses": [f"{PROBE_IP}/32"], "autoAssign": False},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "probe", "namespace": ns, "annotations": {"metallb.io/loadBalancerIPs": PROBE_IP}},
+            "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]},
+        },
     )
 
     def ready() -> bool:

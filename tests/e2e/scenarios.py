@@ -67,8 +67,14 @@ POOL_KEY = "address-pool"
 # its own slab (and its own IPv6 /64), so a stale allocation of a previous
 # scenario can never touch the next one.  Each slab holds exactly one address
 # that avoidBuggyIPs excludes (.0 for a low half, .255 for a high half).
-V4_SLABS = [("192.0.2", 0), ("192.0.2", 128), ("198.51.100", 0), ("198.51.100", 128),
-            ("203.0.113", 0), ("203.0.113", 128)]
+V4_SLABS = [
+    ("192.0.2", 0),
+    ("192.0.2", 128),
+    ("198.51.100", 0),
+    ("198.51.100", 128),
+    ("203.0.113", 0),
+    ("203.0.113", 128),
+]
 
 PORTS = [("TCP", 80), ("TCP", 443), ("UDP", 53)]
 
@@ -103,11 +109,11 @@ def _v4_block(rng: random.Random, prefix: str, lo: int, hi: int) -> str:
     return f"{prefix}.{lo}-{prefix}.{hi}"
 
 
-def _allocation(rng: random.Random, ns_names: List[str], teams: List[str],
-                previous: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+def _allocation(
+    rng: random.Random, ns_names: List[str], teams: List[str], previous: List[Dict[str, Any]]
+) -> Optional[Dict[str, Any]]:
     r = rng.random()
-    earlier = [p["spec"]["serviceAllocation"] for p in previous
-               if "priority" in p["spec"].get("serviceAllocation", {})]
+    earlier = [p["spec"]["serviceAllocation"] for p in previous if "priority" in p["spec"].get("serviceAllocation", {})]
     if r < 0.12 and earlier:
         return json.loads(json.dumps(rng.choice(earlier)))  # a priority tie
     alloc: Optional[Dict[str, Any]] = None
@@ -122,8 +128,7 @@ def _allocation(rng: random.Random, ns_names: List[str], teams: List[str],
     elif r < 0.47:
         alloc = {"serviceSelectors": [{"matchLabels": {"app": rng.choice(["web", "db"])}}]}
     elif r < 0.52:
-        alloc = {"namespaces": [rng.choice(ns_names)],
-                 "serviceSelectors": [{"matchLabels": {"app": "web"}}]}
+        alloc = {"namespaces": [rng.choice(ns_names)], "serviceSelectors": [{"matchLabels": {"app": "web"}}]}
     elif r < 0.56:
         alloc = {}
     if alloc is not None and rng.random() < 0.6:
@@ -134,15 +139,16 @@ def _allocation(rng: random.Random, ns_names: List[str], teams: List[str],
 def generate(seed: int, slot: int, run_id: str, n_services: int = 40) -> Scenario:
     rng = random.Random(seed)
     prefix, base = V4_SLABS[slot % len(V4_SLABS)]
-    v6net = f"2001:db8:e2e:{seed & 0xffff:x}"
+    v6net = f"2001:db8:e2e:{seed & 0xFFFF:x}"
     tag = f"{run_id}-{seed}"
 
     teams = ["red", "blue"]
     namespaces = []
     for i in range(3):
         labels = {"team": teams[i % 2] if i < 2 else rng.choice(teams + ["green"])}
-        namespaces.append({"apiVersion": "v1", "kind": "Namespace",
-                           "metadata": {"name": f"conf-{tag}-{i}", "labels": labels}})
+        namespaces.append(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"conf-{tag}-{i}", "labels": labels}}
+        )
     ns_names = [n["metadata"]["name"] for n in namespaces]
 
     # IPv4 chunks cut from the slab, in order; the first (low half: holds .0)
@@ -182,20 +188,33 @@ def generate(seed: int, slot: int, run_id: str, n_services: int = 40) -> Scenari
         alloc = _allocation(rng, ns_names, teams, pools)
         if alloc is not None:
             spec["serviceAllocation"] = alloc
-        pools.append({"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
-                      "metadata": {"name": f"p{i}-{tag}", "namespace": METALLB_NS},
-                      "spec": spec})
+        pools.append(
+            {
+                "apiVersion": "metallb.io/v1beta1",
+                "kind": "IPAddressPool",
+                "metadata": {"name": f"p{i}-{tag}", "namespace": METALLB_NS},
+                "spec": spec,
+            }
+        )
     # Most of the time, one plain pool at least, as real clusters have.
-    if all("serviceAllocation" in p["spec"] or p["spec"].get("autoAssign") is False
-           for p in pools) and rng.random() < 0.8:
+    if (
+        all("serviceAllocation" in p["spec"] or p["spec"].get("autoAssign") is False for p in pools)
+        and rng.random() < 0.8
+    ):
         pools[0]["spec"].pop("serviceAllocation", None)
         pools[0]["spec"].pop("autoAssign", None)
 
     probe_ip = f"{v6net}::ffff"
-    probe_pool = {"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
-                  "metadata": {"name": f"probe-{tag}", "namespace": METALLB_NS},
-                  "spec": {"addresses": [f"{probe_ip}/128"], "autoAssign": False,
-                           "serviceAllocation": {"namespaces": [f"conf-{tag}-probe"]}}}
+    probe_pool = {
+        "apiVersion": "metallb.io/v1beta1",
+        "kind": "IPAddressPool",
+        "metadata": {"name": f"probe-{tag}", "namespace": METALLB_NS},
+        "spec": {
+            "addresses": [f"{probe_ip}/128"],
+            "autoAssign": False,
+            "serviceAllocation": {"namespaces": [f"conf-{tag}-probe"]},
+        },
+    }
 
     gen = _ServiceGen(rng, pools, ns_names, prefix, v6net)
     services: List[Dict[str, Any]] = []
@@ -243,8 +262,7 @@ class _ServiceGen:
         self.owner: Dict[str, Dict[str, Any]] = {}
 
     def _pool_with(self, fams: Sequence[str]) -> Optional[str]:
-        names = [n for n, (v4, v6) in self.addrs.items()
-                 if ("v4" not in fams or v4) and ("v6" not in fams or v6)]
+        names = [n for n, (v4, v6) in self.addrs.items() if ("v4" not in fams or v4) and ("v6" not in fams or v6)]
         return self.rng.choice(names) if names else None
 
     def _fresh(self, fam: str, pool: Optional[str] = None) -> Optional[str]:
@@ -252,8 +270,7 @@ class _ServiceGen:
         if pool is None:
             return None
         choices = self.addrs[pool][fam == "v6"]
-        fresh = [a for a in choices if a not in self.owner
-                 and not a.endswith((".0", ".255"))]
+        fresh = [a for a in choices if a not in self.owner and not a.endswith((".0", ".255"))]
         return self.rng.choice(fresh) if fresh else None
 
     def _one(self, fam: str, pool: Optional[str] = None) -> Optional[str]:
@@ -262,8 +279,7 @@ class _ServiceGen:
         rng = self.rng
         v6 = fam == "v6"
         if rng.random() < 0.3:
-            seen = [a for a in self.owner if (":" in a) == v6
-                    and (pool is None or a in self.addrs[pool][v6])]
+            seen = [a for a in self.owner if (":" in a) == v6 and (pool is None or a in self.addrs[pool][v6])]
             if seen:
                 return rng.choice(seen)
         pool = pool or self._pool_with([fam])
@@ -277,8 +293,9 @@ class _ServiceGen:
         """Addresses to request for a service of ``family`` (v4, v6 or dual):
         mostly plausible ones, sometimes each kind of mistake."""
         rng = self.rng
-        mode = rng.choices(["ok", "outside", "wrong-family", "split", "buggy", "too-many"],
-                           weights=[74, 4, 8, 6, 4, 4])[0]
+        mode = rng.choices(
+            ["ok", "outside", "wrong-family", "split", "buggy", "too-many"], weights=[74, 4, 8, 6, 4, 4]
+        )[0]
         if mode == "outside":
             if family == "v6":
                 return ["2001:db8:ffff::1"]
@@ -358,8 +375,7 @@ class _ServiceGen:
             spec.update(ipFamilyPolicy="PreferDualStack", ipFamilies=["IPv6", "IPv4"])
         return spec
 
-    def _write_request(self, annotations: Dict[str, str], spec: Dict[str, Any],
-                       addrs: List[str]) -> None:
+    def _write_request(self, annotations: Dict[str, str], spec: Dict[str, Any], addrs: List[str]) -> None:
         rng = self.rng
         addrs = [f"::ffff:{a}" if "." in a and rng.random() < 0.06 else a for a in addrs]
         text = (", " if rng.random() < 0.1 else ",").join(addrs)
@@ -393,8 +409,7 @@ class _ServiceGen:
         if app:
             meta["labels"] = {"app": app}
         annotations: Dict[str, str] = {}
-        shape = rng.choices(["v4", "v6", "require", "prefer", "prefer6"],
-                            weights=[35, 15, 25, 15, 10])[0]
+        shape = rng.choices(["v4", "v6", "require", "prefer", "prefer6"], weights=[35, 15, 25, 15, 10])[0]
         spec = self._family_spec(shape)
         family = {"v4": "v4", "v6": "v6"}.get(shape, "dual")
         ports = rng.sample(PORTS, rng.choice([1, 1, 2]))
@@ -418,8 +433,7 @@ class _ServiceGen:
                 if free_ports and rng.random() < 0.85:
                     ports = rng.sample(free_ports, 1)
             for a in addrs:
-                self.owner.setdefault(a, {"key": key, "ports": ports, "selector": selector,
-                                          "local": local})
+                self.owner.setdefault(a, {"key": key, "ports": ports, "selector": selector, "local": local})
         spec["ports"] = _ports(ports)
         spec["selector"] = selector
         if local:
@@ -434,9 +448,17 @@ class _ServiceGen:
 
     # -- chains: a service MetalLB refuses, then one that takes its address --
 
-    def _svc(self, name: str, ns: str, shape: str, annotations: Dict[str, str],
-             ports=(("TCP", 80),), selector: Optional[Dict[str, str]] = None,
-             local: bool = False, labels: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+    def _svc(
+        self,
+        name: str,
+        ns: str,
+        shape: str,
+        annotations: Dict[str, str],
+        ports=(("TCP", 80),),
+        selector: Optional[Dict[str, str]] = None,
+        local: bool = False,
+        labels: Optional[Dict[str, str]] = None,
+    ) -> Dict[str, Any]:
         spec = self._family_spec(shape)
         spec["ports"] = _ports(ports)
         spec["selector"] = selector or {"app": "a"}
@@ -467,8 +489,7 @@ class _ServiceGen:
         if rng.random() < 0.3:
             taker_ann[DEPRECATED + SHARED] = "k9"  # a deprecated key nobody else has
         taker = self._svc(names[-1], for_ns, fam, taker_ann, labels=self._admitted_labels(pool))
-        self.owner[addr] = {"key": None, "ports": [("TCP", 80)], "selector": {"app": "a"},
-                            "local": False}
+        self.owner[addr] = {"key": None, "ports": [("TCP", 80)], "selector": {"app": "a"}, "local": False}
         other_fam = "v6" if fam == "v4" else "v4"
         if reason in ("family", "mapped"):
             text = f"::ffff:{addr}" if reason == "mapped" and fam == "v4" else addr
@@ -483,9 +504,13 @@ class _ServiceGen:
             if not others:
                 return []
             key = rng.choice([CURRENT, DEPRECATED]) + POOL_KEY
-            pending = self._svc(names[0], for_ns, fam, {CURRENT + LB_IPS: addr,
-                                                          key: rng.choice(others)},
-                                labels=self._admitted_labels(pool))
+            pending = self._svc(
+                names[0],
+                for_ns,
+                fam,
+                {CURRENT + LB_IPS: addr, key: rng.choice(others)},
+                labels=self._admitted_labels(pool),
+            )
             return [pending, _renamed(taker, names[1])]
         if reason == "incompatible":
             refused = self._refusing(pool)
@@ -497,24 +522,56 @@ class _ServiceGen:
         # sharing: a holder, a refused sharer, then one that shares with the holder
         holder_ann = {CURRENT + LB_IPS: addr, CURRENT + SHARED: "k1"}
         local = reason == "local-backend"
-        holder = self._svc(names[0], for_ns, fam, holder_ann, ports=[("TCP", 80)],
-                           selector={"app": "a"}, local=local, labels=self._admitted_labels(pool))
+        holder = self._svc(
+            names[0],
+            for_ns,
+            fam,
+            holder_ann,
+            ports=[("TCP", 80)],
+            selector={"app": "a"},
+            local=local,
+            labels=self._admitted_labels(pool),
+        )
         if reason == "local-backend":
-            bad = self._svc(names[1], for_ns, fam, {CURRENT + LB_IPS: addr, CURRENT + SHARED: "k1"},
-                            ports=[("UDP", 53)], selector={"app": "b"}, local=True,
-                            labels=self._admitted_labels(pool))
+            bad = self._svc(
+                names[1],
+                for_ns,
+                fam,
+                {CURRENT + LB_IPS: addr, CURRENT + SHARED: "k1"},
+                ports=[("UDP", 53)],
+                selector={"app": "b"},
+                local=True,
+                labels=self._admitted_labels(pool),
+            )
         elif reason == "deprecated-key":
-            bad = self._svc(names[1], for_ns, fam, {CURRENT + LB_IPS: addr,
-                                                      DEPRECATED + SHARED: "k2"},
-                            ports=[("UDP", 53)], labels=self._admitted_labels(pool))
+            bad = self._svc(
+                names[1],
+                for_ns,
+                fam,
+                {CURRENT + LB_IPS: addr, DEPRECATED + SHARED: "k2"},
+                ports=[("UDP", 53)],
+                labels=self._admitted_labels(pool),
+            )
         else:  # the current key overrides the deprecated one that would have matched
-            bad = self._svc(names[1], for_ns, fam, {CURRENT + LB_IPS: addr, CURRENT + SHARED: "k2",
-                                                      DEPRECATED + SHARED: "k1"},
-                            ports=[("UDP", 53)], labels=self._admitted_labels(pool))
-        sharer_ann = {CURRENT + LB_IPS: addr,
-                      rng.choice([CURRENT, DEPRECATED]) + SHARED: "k1"}
-        sharer = self._svc(names[2], for_ns, fam, sharer_ann, ports=[("TCP", 443)],
-                           selector={"app": "a"}, local=local, labels=self._admitted_labels(pool))
+            bad = self._svc(
+                names[1],
+                for_ns,
+                fam,
+                {CURRENT + LB_IPS: addr, CURRENT + SHARED: "k2", DEPRECATED + SHARED: "k1"},
+                ports=[("UDP", 53)],
+                labels=self._admitted_labels(pool),
+            )
+        sharer_ann = {CURRENT + LB_IPS: addr, rng.choice([CURRENT, DEPRECATED]) + SHARED: "k1"}
+        sharer = self._svc(
+            names[2],
+            for_ns,
+            fam,
+            sharer_ann,
+            ports=[("TCP", 443)],
+            selector={"app": "a"},
+            local=local,
+            labels=self._admitted_labels(pool),
+        )
         return [holder, bad, sharer]
 
     def _pool_spec(self, name: Optional[str]) -> Dict[str, Any]:
@@ -607,10 +664,20 @@ MESSAGE_CODES = [
 ]
 
 # The check codes that are a verdict on a request (what MetalLB refuses it for).
-REQUEST_CODES = frozenset({
-    "invalid-request", "too-many-addresses", "family-mismatch", "not-in-pool", "buggy-ip",
-    "split-pool-dual-stack", "pool-incompatible", "address-conflict",
-    "pool-annotation-mismatch", "both-spec-and-annotation"})
+REQUEST_CODES = frozenset(
+    {
+        "invalid-request",
+        "too-many-addresses",
+        "family-mismatch",
+        "not-in-pool",
+        "buggy-ip",
+        "split-pool-dual-stack",
+        "pool-incompatible",
+        "address-conflict",
+        "pool-annotation-mismatch",
+        "both-spec-and-annotation",
+    }
+)
 
 
 def codes_for_message(message: str) -> Optional[Set[str]]:
@@ -629,8 +696,7 @@ class Outcome:
 
 
 def _ingress(svc: Dict[str, Any]) -> List[str]:
-    return [i["ip"] for i in ((svc.get("status") or {}).get("loadBalancer") or {})
-            .get("ingress") or () if i.get("ip")]
+    return [i["ip"] for i in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or () if i.get("ip")]
 
 
 class Api:
@@ -655,8 +721,7 @@ class Api:
 
     def failures(self, ns: str, name: str) -> List[str]:
         sel = f"involvedObject.name={name},involvedObject.kind=Service,reason=AllocationFailed"
-        page = self.client.request("GET", f"/api/v1/namespaces/{ns}/events",
-                                   [("fieldSelector", sel)])
+        page = self.client.request("GET", f"/api/v1/namespaces/{ns}/events", [("fieldSelector", sel)])
         return [e.get("message") or "" for e in page.get("items") or ()]
 
     def delete(self, path: str) -> None:
@@ -672,16 +737,16 @@ class Api:
             svc = self.get_service(ns, name)
             ingress = _ingress(svc)
             if ingress:
-                pool = ((svc["metadata"].get("annotations") or {})
-                        .get(CURRENT + "ip-allocated-from-pool", ""))
+                pool = (svc["metadata"].get("annotations") or {}).get(CURRENT + "ip-allocated-from-pool", "")
                 return Outcome(ingress, pool, seconds=time.monotonic() - t0)
             if polls % 2 == 1:  # events are cheaper to poll less often
                 failed = self.failures(ns, name)
                 if failed:
                     return Outcome([], failure=failed[0], seconds=time.monotonic() - t0)
             if time.monotonic() - t0 > timeout:
-                return Outcome([], failure="(timeout: no ingress and no AllocationFailed event)",
-                               seconds=time.monotonic() - t0)
+                return Outcome(
+                    [], failure="(timeout: no ingress and no AllocationFailed event)", seconds=time.monotonic() - t0
+                )
             polls += 1
             time.sleep(0.03)
 
@@ -703,24 +768,33 @@ class Lbip:
 
     def __init__(self, kubeconfig: str, workers: int = 3):
         self.kubectl = shutil.which("kubectl") or "/usr/bin/kubectl"
-        self.env = dict(os.environ, KUBECONFIG=kubeconfig,
-                        PATH=os.pathsep.join([os.path.dirname(sys.executable), "/usr/bin",
-                                              "/bin"]))
+        self.env = dict(
+            os.environ,
+            KUBECONFIG=kubeconfig,
+            PATH=os.pathsep.join([os.path.dirname(sys.executable), "/usr/bin", "/bin"]),
+        )
         self.workers = workers
         self.calls = 0
         self.seconds = 0.0
 
     def __call__(self, *args: str) -> Run:
         t0 = time.monotonic()
-        res = subprocess.run([self.kubectl, "lbip", *args], capture_output=True, text=True,
-                             timeout=120, env=self.env, stdin=subprocess.DEVNULL)
+        res = subprocess.run(
+            [self.kubectl, "lbip", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+        )
         self.calls += 1
         self.seconds += time.monotonic() - t0
         return Run(res.returncode, res.stdout, res.stderr)
 
     def kubectl_get(self, *args: str) -> str:
-        res = subprocess.run([self.kubectl, "get", *args], capture_output=True, text=True,
-                             timeout=120, env=self.env, check=True)
+        res = subprocess.run(
+            [self.kubectl, "get", *args], capture_output=True, text=True, timeout=120, env=self.env, check=True
+        )
         return res.stdout
 
     def many(self, calls: Sequence[Tuple[str, ...]]) -> List[Run]:
@@ -739,7 +813,7 @@ class Verdict:
 
     channel: str
     seed: int
-    service: str           # namespace/name
+    service: str  # namespace/name
     agree: bool
     why: str = ""
     kind: str = "request"  # request, pick or pin
@@ -780,8 +854,7 @@ def metallb_verdict(sub: Subject) -> Tuple[Optional[bool], str, Set[str]]:
     return False, sub.outcome.failure, codes
 
 
-def judge_request(channel: str, seed: int, sub: Subject, errors: Set[str],
-                  flagged: Set[str], detail: str) -> Verdict:
+def judge_request(channel: str, seed: int, sub: Subject, errors: Set[str], flagged: Set[str], detail: str) -> Verdict:
     """errors: the request-rule codes the plugin refuses with; flagged: every
     request-rule code it names at all (errors and warnings)."""
     accepted, said, codes = metallb_verdict(sub)
@@ -789,15 +862,24 @@ def judge_request(channel: str, seed: int, sub: Subject, errors: Set[str],
         return Verdict(channel, seed, sub.key, False, said)
     if accepted:
         if flagged:
-            return Verdict(channel, seed, sub.key, False,
-                           f"{said}, the plugin flags it {sorted(flagged)}: {detail}")
+            return Verdict(channel, seed, sub.key, False, f"{said}, the plugin flags it {sorted(flagged)}: {detail}")
         return Verdict(channel, seed, sub.key, True)
     if not errors:
-        return Verdict(channel, seed, sub.key, False, f"MetalLB refused ({said}); the plugin "
-                       f"accepts it{': ' + detail if detail else ''}")
+        return Verdict(
+            channel,
+            seed,
+            sub.key,
+            False,
+            f"MetalLB refused ({said}); the plugin accepts it{': ' + detail if detail else ''}",
+        )
     if not errors & codes:
-        return Verdict(channel, seed, sub.key, False, f"both refuse, MetalLB for {sorted(codes)} "
-                       f"({said}), the plugin for {sorted(errors)}: {detail}")
+        return Verdict(
+            channel,
+            seed,
+            sub.key,
+            False,
+            f"both refuse, MetalLB for {sorted(codes)} ({said}), the plugin for {sorted(errors)}: {detail}",
+        )
     return Verdict(channel, seed, sub.key, True)
 
 
@@ -824,8 +906,7 @@ def annotate_args(sub: Subject) -> Tuple[str, ...]:
     """`annotate` for the same request: the same addresses on the same service;
     a spec.loadBalancerIP request moved to the annotation (--clear-spec-ip)."""
     m = sub.manifest["metadata"]
-    args = ["annotate", m["name"], sub.text, "-n", m["namespace"], "--overwrite",
-            "--dry-run=client", "-o", "json"]
+    args = ["annotate", m["name"], sub.text, "-n", m["namespace"], "--overwrite", "--dry-run=client", "-o", "json"]
     if sub.how == "spec":
         args.append("--clear-spec-ip")
     return tuple(args)
@@ -835,8 +916,9 @@ def judge_annotate(seed: int, sub: Subject, run: Run) -> Verdict:
     lines = run.stderr.splitlines()
 
     def codes(word: str) -> Set[str]:
-        return {line[len(word) + 3:].split("]", 1)[0] for line in lines
-                if line.startswith(f"{word}: [")} & REQUEST_CODES
+        return {
+            line[len(word) + 3 :].split("]", 1)[0] for line in lines if line.startswith(f"{word}: [")
+        } & REQUEST_CODES
 
     errors, warnings = codes("error"), codes("warning")
     if run.code == 2 and "is not an IP address" in run.stderr:
@@ -853,23 +935,40 @@ def judge_pick(seed: int, sub: Subject, run: Run) -> Verdict:
     try:
         pick = json.loads(run.stdout)["metallbPick"]
     except (ValueError, KeyError):
-        return Verdict("pick", seed, sub.key, False, f"exit {run.code}: {run.stderr.strip()}",
-                       "pick")
+        return Verdict("pick", seed, sub.key, False, f"exit {run.code}: {run.stderr.strip()}", "pick")
     got = canonical_set(sub.outcome.assigned) or set()
     if not pick["pools"]:
         if got:
-            return Verdict("pick", seed, sub.key, False, f"plugin: nothing ({pick['note']}); "
-                           f"MetalLB assigned {sorted(got)}", "pick")
+            return Verdict(
+                "pick",
+                seed,
+                sub.key,
+                False,
+                f"plugin: nothing ({pick['note']}); MetalLB assigned {sorted(got)}",
+                "pick",
+            )
         return Verdict("pick", seed, sub.key, True, kind="pick")
     if not got:
-        return Verdict("pick", seed, sub.key, False, f"plugin picks {pick['candidates']}; MetalLB "
-                       f"refused: {sub.outcome.failure}", "pick")
+        return Verdict(
+            "pick",
+            seed,
+            sub.key,
+            False,
+            f"plugin picks {pick['candidates']}; MetalLB refused: {sub.outcome.failure}",
+            "pick",
+        )
     for cand in pick["candidates"]:
         want = {a for a in (cand["ipv4"], cand["ipv6"]) if a}
         if want == got and (not sub.outcome.pool or sub.outcome.pool == cand["pool"]):
             return Verdict("pick", seed, sub.key, True, kind="pick")
-    return Verdict("pick", seed, sub.key, False, f"plugin picks {pick['candidates']}; MetalLB "
-                   f"assigned {sorted(got)} from {sub.outcome.pool}", "pick")
+    return Verdict(
+        "pick",
+        seed,
+        sub.key,
+        False,
+        f"plugin picks {pick['candidates']}; MetalLB assigned {sorted(got)} from {sub.outcome.pool}",
+        "pick",
+    )
 
 
 # --------------------------------------------------------------------------
@@ -895,29 +994,35 @@ def _wait_probe(api: Api, ns: str, ip: str, timeout: float = 30.0) -> None:
 
 
 def _setup(api: Api, sc: Scenario, probe_ns: str) -> None:
-    for ns in sc.namespaces + [{"apiVersion": "v1", "kind": "Namespace",
-                                "metadata": {"name": probe_ns}}]:
+    for ns in sc.namespaces + [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": probe_ns}}]:
         api.create(ns)
     for pool in sc.pools:
         api.create(pool)
     # The probe pool last: once MetalLB assigns from it, it has seen every pool
     # (informer events of one kind arrive in order) and the namespaces before.
     api.create(sc.probe_pool)
-    api.create({"apiVersion": "v1", "kind": "Service",
-                "metadata": {"name": "probe", "namespace": probe_ns,
-                             "annotations": {CURRENT + LB_IPS: sc.probe_ip}},
-                "spec": {"type": "LoadBalancer", "ipFamilyPolicy": "SingleStack",
-                         "ipFamilies": ["IPv6"], "ports": [{"port": 1}]}})
+    api.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "probe", "namespace": probe_ns, "annotations": {CURRENT + LB_IPS: sc.probe_ip}},
+            "spec": {
+                "type": "LoadBalancer",
+                "ipFamilyPolicy": "SingleStack",
+                "ipFamilies": ["IPv6"],
+                "ports": [{"port": 1}],
+            },
+        }
+    )
     _wait_probe(api, probe_ns, sc.probe_ip)
 
 
-def run_scenario(client, lbip: Lbip, sc: Scenario, pins: int = 8,
-                 log: Callable[[str], None] = print) -> ScenarioResult:
+def run_scenario(client, lbip: Lbip, sc: Scenario, pins: int = 8, log: Callable[[str], None] = print) -> ScenarioResult:
     """Create the scenario's objects, ask every channel; one Verdict per request
     and channel, per service requesting nothing (pick) and per pin."""
     t0 = time.monotonic()
     api = Api(client)
-    tag = sc.probe_pool["metadata"]["name"][len("probe-"):]
+    tag = sc.probe_pool["metadata"]["name"][len("probe-") :]
     probe_ns = f"conf-{tag}-probe"
     _setup(api, sc, probe_ns)
     subjects: List[Subject] = []
@@ -927,12 +1032,12 @@ def run_scenario(client, lbip: Lbip, sc: Scenario, pins: int = 8,
         for manifest in sc.services:
             meta = manifest["metadata"]
             api.create(manifest)
-            sub = Subject(manifest, api.wait_outcome(meta["namespace"], meta["name"]),
-                          *request_of(manifest))
+            sub = Subject(manifest, api.wait_outcome(meta["namespace"], meta["name"]), *request_of(manifest))
             subjects.append(sub)
             if sub.how is None:  # MetalLB chose: would the plugin have said so?
-                verdicts.append(judge_pick(sc.seed, sub, lbip(
-                    "free", "--for", meta["name"], "-n", meta["namespace"], "-o", "json")))
+                verdicts.append(
+                    judge_pick(sc.seed, sub, lbip("free", "--for", meta["name"], "-n", meta["namespace"], "-o", "json"))
+                )
         verdicts += _request_channels(lbip, sc, subjects)
         verdicts += _pins(api, lbip, sc, subjects, pins, result)
     finally:
@@ -947,10 +1052,12 @@ def run_scenario(client, lbip: Lbip, sc: Scenario, pins: int = 8,
 def _request_channels(lbip: Lbip, sc: Scenario, subjects: List[Subject]) -> List[Verdict]:
     """check live, check -f on a dump, and annotate --dry-run=client, for every
     request, on the state once every service exists."""
-    dump_text = lbip.kubectl_get("namespaces,ipaddresspools.metallb.io,services", "-A",
-                                 "-o", "json")
-    final = {f"{o['metadata']['namespace']}/{o['metadata']['name']}": _ingress(o)
-             for o in json.loads(dump_text)["items"] if o.get("kind") == "Service"}
+    dump_text = lbip.kubectl_get("namespaces,ipaddresspools.metallb.io,services", "-A", "-o", "json")
+    final = {
+        f"{o['metadata']['namespace']}/{o['metadata']['name']}": _ingress(o)
+        for o in json.loads(dump_text)["items"]
+        if o.get("kind") == "Service"
+    }
     requests = [s for s in subjects if s.how]
     for sub in subjects:
         sub.final = final.get(sub.key, [])
@@ -969,15 +1076,16 @@ def _request_channels(lbip: Lbip, sc: Scenario, subjects: List[Subject]) -> List
         live.update(check_findings(runs[2 * i]))
         files.update(check_findings(runs[2 * i + 1]))
     out = []
-    for sub, run in zip(requests, runs[2 * len(sc.ns_names):]):
+    for sub, run in zip(requests, runs[2 * len(sc.ns_names) :]):
         out.append(judge_check("check-live", sc.seed, sub, live.get(sub.key, [])))
         out.append(judge_check("check-file", sc.seed, sub, files.get(sub.key, [])))
         out.append(judge_annotate(sc.seed, sub, run))
     return out
 
 
-def _pins(api: Api, lbip: Lbip, sc: Scenario, subjects: List[Subject], count: int,
-          result: ScenarioResult) -> List[Verdict]:
+def _pins(
+    api: Api, lbip: Lbip, sc: Scenario, subjects: List[Subject], count: int, result: ScenarioResult
+) -> List[Verdict]:
     """Pin a suggestion of `free --for` with `annotate --wait`: MetalLB must assign
     exactly it. Pending services first (what a user fixes), then a few held ones
     moved elsewhere."""
@@ -986,14 +1094,13 @@ def _pins(api: Api, lbip: Lbip, sc: Scenario, subjects: List[Subject], count: in
     held = [s for s in subjects if s.final]
     rng.shuffle(pending)
     rng.shuffle(held)
-    chosen = pending[:2 * count] + held[:count]
+    chosen = pending[: 2 * count] + held[:count]
     out: List[Verdict] = []
     for sub in chosen:
         if len(out) >= count:
             break
         m = sub.manifest["metadata"]
-        free = lbip("free", "--for", m["name"], "-n", m["namespace"], "-o", "json",
-                    "--count", "3")
+        free = lbip("free", "--for", m["name"], "-n", m["namespace"], "-o", "json", "--count", "3")
         suggestions = json.loads(free.stdout)["suggestions"] if free.stdout else []
         now = canonical_set(_ingress(api.get_service(m["namespace"], m["name"]))) or set()
         fresh = [s for s in suggestions if {a for a in (s["ipv4"], s["ipv6"]) if a} != now]
@@ -1002,13 +1109,35 @@ def _pins(api: Api, lbip: Lbip, sc: Scenario, subjects: List[Subject], count: in
             continue
         pick = rng.choice(fresh)
         want = [a for a in (pick["ipv4"], pick["ipv6"]) if a]
-        run = lbip("annotate", m["name"], *want, "-n", m["namespace"], "--overwrite",
-                   "--clear-spec-ip", "--wait", "--timeout", "20s")
+        run = lbip(
+            "annotate",
+            m["name"],
+            *want,
+            "-n",
+            m["namespace"],
+            "--overwrite",
+            "--clear-spec-ip",
+            "--wait",
+            "--timeout",
+            "20s",
+        )
         got = canonical_set(_ingress(api.get_service(m["namespace"], m["name"]))) or set()
         ok = run.code == 0 and got == set(want)
-        out.append(Verdict("pin", sc.seed, sub.key, ok, "" if ok else (
-            f"free suggested {want} ({pick['why']}); annotate --wait exit {run.code}: "
-            f"{(run.stdout + run.stderr).strip()}; MetalLB holds {sorted(got)}"), "pin"))
+        out.append(
+            Verdict(
+                "pin",
+                sc.seed,
+                sub.key,
+                ok,
+                ""
+                if ok
+                else (
+                    f"free suggested {want} ({pick['why']}); annotate --wait exit {run.code}: "
+                    f"{(run.stdout + run.stderr).strip()}; MetalLB holds {sorted(got)}"
+                ),
+                "pin",
+            )
+        )
     return out
 
 
@@ -1018,8 +1147,7 @@ def cleanup(api: Api, sc: Scenario, probe_ns: str) -> None:
         api.delete(f"/api/v1/namespaces/{meta['namespace']}/services/{meta['name']}")
     api.delete(f"/api/v1/namespaces/{probe_ns}/services/probe")
     for pool in sc.pools + [sc.probe_pool]:
-        api.delete(f"/apis/metallb.io/v1beta1/namespaces/{METALLB_NS}/ipaddresspools/"
-                   f"{pool['metadata']['name']}")
+        api.delete(f"/apis/metallb.io/v1beta1/namespaces/{METALLB_NS}/ipaddresspools/{pool['metadata']['name']}")
 
 
 def scenario_yaml(sc: Scenario, upto: Optional[str] = None) -> str:

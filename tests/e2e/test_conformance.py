@@ -43,8 +43,7 @@ from .controlplane import Cluster
 
 pytestmark = pytest.mark.e2e
 
-SEEDS = [int(s) for s in os.environ.get("KUBECTL_LBIP_CONFORMANCE_SEEDS",
-                                        "101,102,103,104,105,106").split(",")]
+SEEDS = [int(s) for s in os.environ.get("KUBECTL_LBIP_CONFORMANCE_SEEDS", "101,102,103,104,105,106").split(",")]
 SERVICES = int(os.environ.get("KUBECTL_LBIP_CONFORMANCE_SERVICES", "72"))
 MIN_REQUESTS = 300  # over six scenarios
 # The releases before the newest re-run only these seeds (to keep CI's time): the
@@ -96,21 +95,25 @@ def report(cluster: Cluster, metallb_version: str) -> Report:
         sc = scenarios.generate(seed, slot, run_id, SERVICES)
         res = scenarios.run_scenario(client, lbip, sc)
         results.append(res)
-        print(f"\n[conformance] MetalLB {metallb_version} seed {seed}: {len(res.verdicts)} "
-              f"verdicts, {sum(not v.agree for v in res.verdicts)} disagreements "
-              f"({res.seconds:.0f}s)", flush=True)
+        print(
+            f"\n[conformance] MetalLB {metallb_version} seed {seed}: {len(res.verdicts)} "
+            f"verdicts, {sum(not v.agree for v in res.verdicts)} disagreements "
+            f"({res.seconds:.0f}s)",
+            flush=True,
+        )
     rep = Report(metallb_version, results)
     _print(rep, time.monotonic() - t0, lbip)
     verdicts = rep.verdicts
-    conftest.AGREEMENT.setdefault(metallb_version, []).append(
-        (sum(v.agree for v in verdicts), len(verdicts)))
+    conftest.AGREEMENT.setdefault(metallb_version, []).append((sum(v.agree for v in verdicts), len(verdicts)))
     return rep
 
 
 def _print(rep: Report, seconds: float, lbip: scenarios.Lbip) -> None:
-    print(f"\n[conformance] controller {rep.controller}; {len(rep.results)} scenarios, "
-          f"{len(rep.subjects)} services, {sum(1 for s in rep.subjects if s.how)} requests, "
-          f"{seconds:.0f}s ({lbip.calls} kubectl lbip calls taking {lbip.seconds:.0f}s, some in parallel)")
+    print(
+        f"\n[conformance] controller {rep.controller}; {len(rep.results)} scenarios, "
+        f"{len(rep.subjects)} services, {sum(1 for s in rep.subjects if s.how)} requests, "
+        f"{seconds:.0f}s ({lbip.calls} kubectl lbip calls taking {lbip.seconds:.0f}s, some in parallel)"
+    )
     header = "seed".ljust(6) + "".join(c.rjust(14) for c in scenarios.CHANNELS)
     print("[conformance] " + header)
     for res in rep.results:
@@ -118,8 +121,7 @@ def _print(rep: Report, seconds: float, lbip: scenarios.Lbip) -> None:
         for ch in scenarios.CHANNELS:
             vs = [v for v in res.verdicts if v.channel == ch]
             cells.append(f"{sum(v.agree for v in vs)}/{len(vs)}".rjust(14))
-        print("[conformance] " + str(res.seed).ljust(6) + "".join(cells)
-              + f"   ({res.seconds:.0f}s)")
+        print("[conformance] " + str(res.seed).ljust(6) + "".join(cells) + f"   ({res.seconds:.0f}s)")
     for ch in scenarios.CHANNELS:
         vs = rep.channel(ch)
         agree = sum(v.agree for v in vs)
@@ -192,12 +194,18 @@ def test_enough_requests_and_every_rule_exercised(report: Report, metallb_versio
     refused = collections.Counter()
     for key, n in cov.items():
         if key.startswith("request: refused: "):
-            for code in key[len("request: refused: "):].split("|"):
+            for code in key[len("request: refused: ") :].split("|"):
                 refused[code] += n
     if len(SEEDS) < 6:
         return  # a short run (other seeds, fewer services) checks agreement, not coverage
-    for code in ("family-mismatch", "not-in-pool", "pool-incompatible", "address-conflict",
-                 "too-many-addresses", "pool-annotation-mismatch"):
+    for code in (
+        "family-mismatch",
+        "not-in-pool",
+        "pool-incompatible",
+        "address-conflict",
+        "too-many-addresses",
+        "pool-annotation-mismatch",
+    ):
         assert refused[code] > 0, f"no request refused by MetalLB for {code}: {dict(refused)}"
     assert cov["request: assigned"] >= 60, cov
     assert cov["auto: assigned"] >= 20 and cov["auto: none"] >= 3, cov

@@ -21,9 +21,9 @@ from .controlplane import Cluster, wait_until
 
 pytestmark = pytest.mark.e2e
 
-V4 = "192.0.2.128/28"        # 192.0.2.128 - .143
-V6 = "2001:db8:1::/124"      # 2001:db8:1:: - ::f
-V4_B = "198.51.100.128/29"   # a second pool
+V4 = "192.0.2.128/28"  # 192.0.2.128 - .143
+V6 = "2001:db8:1::/124"  # 2001:db8:1:: - ::f
+V4_B = "198.51.100.128/29"  # a second pool
 
 
 # --------------------------------------------------------------------------
@@ -34,36 +34,50 @@ def _path() -> str:
     return os.pathsep.join([os.path.dirname(sys.executable), "/usr/bin", "/bin"])
 
 
-def lbip(cluster: Cluster, *args: str, context: Optional[str] = None,
-         timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def lbip(
+    cluster: Cluster, *args: str, context: Optional[str] = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """`kubectl lbip ARGS`: kubectl finds kubectl-lbip on PATH (the venv's bin)."""
     kubectl = shutil.which("kubectl") or "/usr/bin/kubectl"
     cmd = [kubectl, "lbip", *args]
     if context:
         cmd.append(f"--context={context}")
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                          env=cluster.env(PATH=_path()), stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout, env=cluster.env(PATH=_path()), stdin=subprocess.DEVNULL
+    )
 
 
 def pool(name: str, *addresses: str, **spec: Any) -> Dict[str, Any]:
-    return {"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
-            "metadata": {"name": name, "namespace": "metallb-system"},
-            "spec": {"addresses": list(addresses), **spec}}
+    return {
+        "apiVersion": "metallb.io/v1beta1",
+        "kind": "IPAddressPool",
+        "metadata": {"name": name, "namespace": "metallb-system"},
+        "spec": {"addresses": list(addresses), **spec},
+    }
 
 
-def service(name: str, namespace: str, *, annotations: Optional[Dict[str, str]] = None,
-            policy: str = "SingleStack", families: Optional[List[str]] = None,
-            lb_ip: Optional[str] = None, ports: tuple = (("TCP", 80),),
-            labels: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+def service(
+    name: str,
+    namespace: str,
+    *,
+    annotations: Optional[Dict[str, str]] = None,
+    policy: str = "SingleStack",
+    families: Optional[List[str]] = None,
+    lb_ip: Optional[str] = None,
+    ports: tuple = (("TCP", 80),),
+    labels: Optional[Dict[str, str]] = None,
+) -> Dict[str, Any]:
     meta: Dict[str, Any] = {"name": name, "namespace": namespace}
     if annotations:
         meta["annotations"] = annotations
     if labels:
         meta["labels"] = labels
-    spec: Dict[str, Any] = {"type": "LoadBalancer", "ipFamilyPolicy": policy,
-                            "selector": {"app": name},
-                            "ports": [{"name": f"{p.lower()}-{n}", "protocol": p, "port": n}
-                                      for p, n in ports]}
+    spec: Dict[str, Any] = {
+        "type": "LoadBalancer",
+        "ipFamilyPolicy": policy,
+        "selector": {"app": name},
+        "ports": [{"name": f"{p.lower()}-{n}", "protocol": p, "port": n} for p, n in ports],
+    }
     if families:
         spec["ipFamilies"] = families
     if lb_ip:
@@ -73,14 +87,21 @@ def service(name: str, namespace: str, *, annotations: Optional[Dict[str, str]] 
 
 def wait_ips(cluster: Cluster, name: str, ns: str, want: List[str], timeout: float = 20) -> None:
     """Wait until MetalLB's ingress is exactly ``want`` (as a set)."""
-    wait_until(lambda: sorted(cluster.ingress_ips(name, ns)) == sorted(want), timeout,
-               f"ingress of {ns}/{name} == {sorted(want)} (now "
-               f"{sorted(cluster.ingress_ips(name, ns))})", interval=0.1)
+    wait_until(
+        lambda: sorted(cluster.ingress_ips(name, ns)) == sorted(want),
+        timeout,
+        f"ingress of {ns}/{name} == {sorted(want)} (now {sorted(cluster.ingress_ips(name, ns))})",
+        interval=0.1,
+    )
 
 
 def wait_failed(cluster: Cluster, name: str, ns: str, timeout: float = 20) -> str:
-    ev = wait_until(lambda: cluster.events(name, ns, reason="AllocationFailed"), timeout,
-                    f"AllocationFailed for {ns}/{name}", interval=0.1)
+    ev = wait_until(
+        lambda: cluster.events(name, ns, reason="AllocationFailed"),
+        timeout,
+        f"AllocationFailed for {ns}/{name}",
+        interval=0.1,
+    )
     return ev[0]["message"]
 
 
@@ -111,12 +132,21 @@ def live_setup(cluster: Cluster, namespace: str) -> str:
     ns = namespace
     cluster.apply(pool("live-dual", V4, V6), pool("live-v4", V4_B, autoAssign=False))
     cluster.apply(
-        service("web", ns, policy="RequireDualStack",
-                annotations={"metallb.io/loadBalancerIPs": "192.0.2.130,2001:db8:1::2",
-                             "metallb.io/allow-shared-ip": "web"}),
-        service("web-udp", ns, ports=(("UDP", 53),),
-                annotations={"metallb.io/loadBalancerIPs": "192.0.2.130",
-                             "metallb.io/allow-shared-ip": "web"}),
+        service(
+            "web",
+            ns,
+            policy="RequireDualStack",
+            annotations={
+                "metallb.io/loadBalancerIPs": "192.0.2.130,2001:db8:1::2",
+                "metallb.io/allow-shared-ip": "web",
+            },
+        ),
+        service(
+            "web-udp",
+            ns,
+            ports=(("UDP", 53),),
+            annotations={"metallb.io/loadBalancerIPs": "192.0.2.130", "metallb.io/allow-shared-ip": "web"},
+        ),
         service("auto", ns),
         service("pinned-b", ns, annotations={"metallb.io/loadBalancerIPs": "198.51.100.130"}),
     )
@@ -125,17 +155,23 @@ def live_setup(cluster: Cluster, namespace: str) -> str:
     wait_ips(cluster, "pinned-b", ns, ["198.51.100.130"])
     cluster.wait_ingress("auto", ns)
     # a split pair: MetalLB refuses it ("is not allowed in config")
-    cluster.apply(service("split", ns, policy="RequireDualStack",
-                          annotations={"metallb.io/loadBalancerIPs":
-                                       "198.51.100.131,2001:db8:1::3"}))
+    cluster.apply(
+        service(
+            "split",
+            ns,
+            policy="RequireDualStack",
+            annotations={"metallb.io/loadBalancerIPs": "198.51.100.131,2001:db8:1::3"},
+        )
+    )
     wait_failed(cluster, "split", ns)
     return ns
 
 
 def test_kubectl_finds_the_plugin(cluster: Cluster) -> None:
     kubectl = shutil.which("kubectl") or "/usr/bin/kubectl"
-    res = subprocess.run([kubectl, "plugin", "list"], capture_output=True, text=True,
-                         env=cluster.env(PATH=_path()), timeout=30)
+    res = subprocess.run(
+        [kubectl, "plugin", "list"], capture_output=True, text=True, env=cluster.env(PATH=_path()), timeout=30
+    )
     assert os.path.join(os.path.dirname(sys.executable), "kubectl-lbip") in res.stdout
 
 
@@ -210,8 +246,9 @@ def test_check_live_reports_metallb_pending_message(cluster: Cluster, live_setup
     assert pending["severity"] == "error"
     assert message in pending["message"], (message, pending["message"])
     # the services MetalLB served are clean
-    assert not [f for f in found if f["name"] in ("web", "web-udp", "auto", "pinned-b")
-                and f["severity"] == "error"], found
+    assert not [f for f in found if f["name"] in ("web", "web-udp", "auto", "pinned-b") and f["severity"] == "error"], (
+        found
+    )
 
 
 # --------------------------------------------------------------------------
@@ -227,22 +264,19 @@ def test_annotate_then_metallb_assigns_exactly_those(cluster: Cluster, namespace
     res = lbip(cluster, "annotate", "app", "-n", ns, "2001:db8:1::9", "192.0.2.137")
     assert res.returncode == 0, res.stderr
     assert "annotated: metallb.io/loadBalancerIPs=192.0.2.137,2001:db8:1::9" in res.stdout
-    assert annotations(cluster, "app", ns)["metallb.io/loadBalancerIPs"] == \
-        "192.0.2.137,2001:db8:1::9"
+    assert annotations(cluster, "app", ns)["metallb.io/loadBalancerIPs"] == "192.0.2.137,2001:db8:1::9"
     wait_ips(cluster, "app", ns, ["192.0.2.137", "2001:db8:1::9"])
     # a refused request writes nothing and says why
     res = lbip(cluster, "annotate", "app", "-n", ns, "192.0.2.138", "--overwrite")
     assert res.returncode == 1 and "[family-mismatch]" in res.stderr, res
-    assert annotations(cluster, "app", ns)["metallb.io/loadBalancerIPs"] == \
-        "192.0.2.137,2001:db8:1::9"
+    assert annotations(cluster, "app", ns)["metallb.io/loadBalancerIPs"] == "192.0.2.137,2001:db8:1::9"
 
 
 def test_annotate_auto_then_metallb_assigns_it(cluster: Cluster, namespace: str) -> None:
     ns = namespace
     # autoAssign off: MetalLB gives nothing on its own, only what is requested
     cluster.apply(pool("ann-auto", V4, V6, autoAssign=False))
-    cluster.apply(service("first", ns, annotations={
-        "metallb.io/loadBalancerIPs": "192.0.2.128"}))
+    cluster.apply(service("first", ns, annotations={"metallb.io/loadBalancerIPs": "192.0.2.128"}))
     wait_ips(cluster, "first", ns, ["192.0.2.128"])
     cluster.apply(service("svc", ns, policy="PreferDualStack"))
     wait_failed(cluster, "svc", ns)  # no available IPs
@@ -262,8 +296,7 @@ def test_annotate_wait_reports_metallbs_assignment(cluster: Cluster, namespace: 
     cluster.apply(pool("ann-wait", V4, V6, autoAssign=False))
     cluster.apply(service("waited", ns, policy="RequireDualStack"))
     wait_failed(cluster, "waited", ns)  # autoAssign off: nothing until asked
-    res = lbip(cluster, "annotate", "waited", "-n", ns, "192.0.2.140", "2001:db8:1::c",
-               "--wait", "--timeout", "20s")
+    res = lbip(cluster, "annotate", "waited", "-n", ns, "192.0.2.140", "2001:db8:1::c", "--wait", "--timeout", "20s")
     assert res.returncode == 0, res.stderr
     assert "MetalLB assigned 192.0.2.140,2001:db8:1::c" in res.stdout
     assert sorted(cluster.ingress_ips("waited", ns)) == ["192.0.2.140", "2001:db8:1::c"]
@@ -277,19 +310,38 @@ def test_migrate_keeps_every_address(cluster: Cluster, namespace: str) -> None:
     ns = namespace
     cluster.apply(pool("mig", V4, V6))
     cluster.apply(
-        service("old-ann", ns, policy="RequireDualStack", annotations={
-            "metallb.universe.tf/loadBalancerIPs": "192.0.2.131,2001:db8:1::4"}),
+        service(
+            "old-ann",
+            ns,
+            policy="RequireDualStack",
+            annotations={"metallb.universe.tf/loadBalancerIPs": "192.0.2.131,2001:db8:1::4"},
+        ),
         service("old-spec", ns, lb_ip="192.0.2.132"),
-        service("old-share-a", ns, annotations={
-            "metallb.universe.tf/loadBalancerIPs": "192.0.2.133",
-            "metallb.universe.tf/allow-shared-ip": "k"}),
-        service("old-share-b", ns, ports=(("TCP", 443),), annotations={
-            "metallb.universe.tf/loadBalancerIPs": "192.0.2.133",
-            "metallb.universe.tf/allow-shared-ip": "k",
-            "metallb.universe.tf/address-pool": "mig"}),
+        service(
+            "old-share-a",
+            ns,
+            annotations={
+                "metallb.universe.tf/loadBalancerIPs": "192.0.2.133",
+                "metallb.universe.tf/allow-shared-ip": "k",
+            },
+        ),
+        service(
+            "old-share-b",
+            ns,
+            ports=(("TCP", 443),),
+            annotations={
+                "metallb.universe.tf/loadBalancerIPs": "192.0.2.133",
+                "metallb.universe.tf/allow-shared-ip": "k",
+                "metallb.universe.tf/address-pool": "mig",
+            },
+        ),
     )
-    expected = {"old-ann": ["192.0.2.131", "2001:db8:1::4"], "old-spec": ["192.0.2.132"],
-                "old-share-a": ["192.0.2.133"], "old-share-b": ["192.0.2.133"]}
+    expected = {
+        "old-ann": ["192.0.2.131", "2001:db8:1::4"],
+        "old-spec": ["192.0.2.132"],
+        "old-share-a": ["192.0.2.133"],
+        "old-share-b": ["192.0.2.133"],
+    }
     for name, ips in expected.items():
         wait_ips(cluster, name, ns, ips)
 
@@ -326,8 +378,7 @@ def test_readonly_annotate_is_forbidden(cluster: Cluster, namespace: str) -> Non
     cluster.apply(service("guarded", ns))
     cluster.wait_ingress("guarded", ns)
     rv = get_svc(cluster, "guarded", ns)["metadata"]["resourceVersion"]
-    res = lbip(cluster, "annotate", "guarded", "-n", ns, "192.0.2.140",
-               context=cluster.readonly_context)
+    res = lbip(cluster, "annotate", "guarded", "-n", ns, "192.0.2.140", context=cluster.readonly_context)
     assert res.returncode == 3, res
     assert "cannot patch services" in res.stderr and "Traceback" not in res.stderr, res.stderr
     assert get_svc(cluster, "guarded", ns)["metadata"]["resourceVersion"] == rv
@@ -364,9 +415,9 @@ def _inputs(cluster: Cluster, ns: str) -> Inputs:
     return Inputs(kubeconfig=str(cluster.kubeconfig), namespace=ns, output="yaml")
 
 
-def test_concurrent_change_is_reread_and_kept(cluster: Cluster, namespace: str,
-                                              monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_concurrent_change_is_reread_and_kept(
+    cluster: Cluster, namespace: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     ns = namespace
     cluster.apply(pool("race", V4))
     cluster.apply(service("raced", ns))
@@ -381,8 +432,7 @@ def test_concurrent_change_is_reread_and_kept(cluster: Cluster, namespace: str,
         return original(self, namespace, name, patch, dry_run=dry_run)
 
     monkeypatch.setattr(LiveClient, "patch_service", racing_patch)
-    code = annotate_cmd.run(_inputs(cluster, ns),
-                            annotate_cmd.AnnotateRequest(name="raced", addresses=["192.0.2.142"]))
+    code = annotate_cmd.run(_inputs(cluster, ns), annotate_cmd.AnnotateRequest(name="raced", addresses=["192.0.2.142"]))
     err = capsys.readouterr().err
     assert code == 0, err
     assert len(calls) == 2 and calls[0] != calls[1], calls  # 409, re-read, retried
@@ -394,8 +444,8 @@ def test_concurrent_change_is_reread_and_kept(cluster: Cluster, namespace: str,
 
 
 def test_concurrent_change_taking_the_address_is_refused(
-        cluster: Cluster, namespace: str, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    cluster: Cluster, namespace: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     ns = namespace
     cluster.apply(pool("race", V4))
     cluster.apply(service("raced", ns))
@@ -407,16 +457,14 @@ def test_concurrent_change_taking_the_address_is_refused(
         if not calls:
             # meanwhile another service takes the address, and MetalLB assigns it;
             # the same writer touches our service too (so its resourceVersion moves)
-            cluster.apply(service("thief", namespace, annotations={
-                "metallb.io/loadBalancerIPs": "192.0.2.142"}))
+            cluster.apply(service("thief", namespace, annotations={"metallb.io/loadBalancerIPs": "192.0.2.142"}))
             wait_ips(cluster, "thief", namespace, ["192.0.2.142"])
             cluster.kubectl("label", "service", name, "-n", namespace, "touched=yes")
         calls.append(patch["metadata"]["resourceVersion"])
         return original(self, namespace, name, patch, dry_run=dry_run)
 
     monkeypatch.setattr(LiveClient, "patch_service", racing_patch)
-    code = annotate_cmd.run(_inputs(cluster, ns),
-                            annotate_cmd.AnnotateRequest(name="raced", addresses=["192.0.2.142"]))
+    code = annotate_cmd.run(_inputs(cluster, ns), annotate_cmd.AnnotateRequest(name="raced", addresses=["192.0.2.142"]))
     err = capsys.readouterr().err
     assert code == 1, err
     assert len(calls) == 1, calls  # the re-check refused: no second write
@@ -439,8 +487,7 @@ def test_dry_run_server_changes_nothing(cluster: Cluster, namespace: str) -> Non
     wait_ips(cluster, "dry", ns, ["192.0.2.134"])
     before = get_svc(cluster, "dry", ns)
 
-    res = lbip(cluster, "annotate", "dry", "-n", ns, "192.0.2.135", "--clear-spec-ip",
-               "--dry-run=server")
+    res = lbip(cluster, "annotate", "dry", "-n", ns, "192.0.2.135", "--clear-spec-ip", "--dry-run=server")
     assert res.returncode == 0, res.stderr
     assert "(server dry run)" in res.stdout
     res = lbip(cluster, "migrate", "-n", ns, "--yes", "--dry-run=server")

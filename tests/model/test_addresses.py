@@ -2,9 +2,20 @@ import ipaddress
 
 import pytest
 
-from kubectl_lbip.model.addresses import (IPV4, IPV6, AddressError, Interval, buggy_count,
-                                          canonical, is_buggy, parse_ip, parse_network,
-                                          parse_pool_address, sort_addresses, split_request)
+from kubectl_lbip.model.addresses import (
+    IPV4,
+    IPV6,
+    AddressError,
+    Interval,
+    buggy_count,
+    canonical,
+    is_buggy,
+    parse_ip,
+    parse_network,
+    parse_pool_address,
+    sort_addresses,
+    split_request,
+)
 
 
 def test_ipv4_mapped_ipv6_is_ipv4_as_in_go():
@@ -16,8 +27,7 @@ def test_canonical_text_of_ipv6():
     assert canonical(" FD00::0150 ") == "fd00::150"
 
 
-@pytest.mark.parametrize("text", ["", "192.0.2", "192.0.2.256", "fe80::1%eth0", "192.0.2.1/32",
-                                  "abc", "192.168.01.1"])
+@pytest.mark.parametrize("text", ["", "192.0.2", "192.0.2.256", "fe80::1%eth0", "192.0.2.1/32", "abc", "192.168.01.1"])
 def test_not_an_address(text):
     with pytest.raises(AddressError):
         parse_ip(text)
@@ -25,8 +35,7 @@ def test_not_an_address(text):
 
 def test_cidr_becomes_one_interval_with_host_bits_masked_as_go_does():
     iv = parse_pool_address("192.168.1.5/24")
-    assert iv == Interval(IPV4, int(ipaddress.IPv4Address("192.168.1.0")),
-                          int(ipaddress.IPv4Address("192.168.1.255")))
+    assert iv == Interval(IPV4, int(ipaddress.IPv4Address("192.168.1.0")), int(ipaddress.IPv4Address("192.168.1.255")))
     assert str(iv) == "192.168.1.0/24"
 
 
@@ -53,8 +62,8 @@ def test_invalid_pool_entries(text):
 
 
 def test_a_slash_64_has_exactly_two_to_the_64_addresses():
-    assert parse_pool_address("fd00::/64").size == 2 ** 64
-    assert parse_pool_address("fd00::/48").size == 2 ** 80
+    assert parse_pool_address("fd00::/64").size == 2**64
+    assert parse_pool_address("fd00::/48").size == 2**80
 
 
 def test_buggy_addresses_are_counted_without_enumerating():
@@ -93,14 +102,44 @@ def test_fast_ipv4_path_agrees_with_the_general_parser():
     import random
 
     rng = random.Random(3)
-    samples = ["0.0.0.0", "255.255.255.255", "1.2.3.4", "01.2.3.4", "1.2.3.04", "1.2.3", "1.2.3.4.5",
-               "256.1.1.1", "1..2.3", "1.2.3.", "+1.2.3.4", "1.2.3.٣", "1.2.3.4 ", " 1.2.3.4",
-               "1.2.3.4\x00", "1.2.3.4\n", "0x1.2.3.4", "1.2.3.4.", "١.2.3.4", "1e2.2.3.4", " ",
-               "1.2.3.-4", "1.2.3.4/32", "1.2.3.4%0", "01.1.1.1", "1.1.1.00", "255.255.255.256", "1 .2.3.4",
-               "\ud800.1.1.1"]
+    samples = [
+        "0.0.0.0",
+        "255.255.255.255",
+        "1.2.3.4",
+        "01.2.3.4",
+        "1.2.3.04",
+        "1.2.3",
+        "1.2.3.4.5",
+        "256.1.1.1",
+        "1..2.3",
+        "1.2.3.",
+        "+1.2.3.4",
+        "1.2.3.٣",
+        "1.2.3.4 ",
+        " 1.2.3.4",
+        "1.2.3.4\x00",
+        "1.2.3.4\n",
+        "0x1.2.3.4",
+        "1.2.3.4.",
+        "١.2.3.4",
+        "1e2.2.3.4",
+        " ",
+        "1.2.3.-4",
+        "1.2.3.4/32",
+        "1.2.3.4%0",
+        "01.1.1.1",
+        "1.1.1.00",
+        "255.255.255.256",
+        "1 .2.3.4",
+        "\ud800.1.1.1",
+    ]
     for _ in range(2000):
-        samples.append(".".join(str(rng.choice([rng.randint(0, 300), rng.randint(0, 9)])).zfill(
-            rng.choice([1, 1, 1, 2, 3])) for _ in range(rng.choice([3, 4, 4, 4, 5]))))
+        samples.append(
+            ".".join(
+                str(rng.choice([rng.randint(0, 300), rng.randint(0, 9)])).zfill(rng.choice([1, 1, 1, 2, 3]))
+                for _ in range(rng.choice([3, 4, 4, 4, 5]))
+            )
+        )
     for text in samples:
         try:
             expected = ipaddress.ip_address(text.strip())
@@ -131,17 +170,57 @@ def test_fast_ipv6_path_agrees_with_the_general_parser():
     import random
 
     rng = random.Random(5)
-    samples = ["::", "::1", "1::", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8",
-               "1::2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7", ":::", "1:::2", "1::2::3",
-               ":1::", "1::2:", "12345::", "fd00:1b::2266", "FD00:001B:0000::2266", "::ffff:a00:2266",
-               "::FFFF:0a00:2266", "0:0:0:0:0:ffff:a00:2266", "::ffff:10.0.34.102", "fe80::1%eth0",
-               "g::1", "::1 ", " fd00::1", "fd00::١", "\u0066d00::1", "fd00::/64", "",
-               ":", "1:", ":1", "1::2:", "::ffff:0:0", "::fffe:1:2", "0::0", "00000::", "0000::", "::0:",
-               "a:b:c:d:e:f:a:b:", ":a:b:c:d:e:f:a:b", "1:2:3:4:5:6::7:8", "1:2:3:4:5:6:7::8"]
+    samples = [
+        "::",
+        "::1",
+        "1::",
+        "1:2:3:4:5:6:7:8",
+        "1:2:3:4:5:6:7::",
+        "::2:3:4:5:6:7:8",
+        "1::2:3:4:5:6:7:8",
+        "1:2:3:4:5:6:7:8:9",
+        "1:2:3:4:5:6:7",
+        ":::",
+        "1:::2",
+        "1::2::3",
+        ":1::",
+        "1::2:",
+        "12345::",
+        "fd00:1b::2266",
+        "FD00:001B:0000::2266",
+        "::ffff:a00:2266",
+        "::FFFF:0a00:2266",
+        "0:0:0:0:0:ffff:a00:2266",
+        "::ffff:10.0.34.102",
+        "fe80::1%eth0",
+        "g::1",
+        "::1 ",
+        " fd00::1",
+        "fd00::١",
+        "\u0066d00::1",
+        "fd00::/64",
+        "",
+        ":",
+        "1:",
+        ":1",
+        "1::2:",
+        "::ffff:0:0",
+        "::fffe:1:2",
+        "0::0",
+        "00000::",
+        "0000::",
+        "::0:",
+        "a:b:c:d:e:f:a:b:",
+        ":a:b:c:d:e:f:a:b",
+        "1:2:3:4:5:6::7:8",
+        "1:2:3:4:5:6:7::8",
+    ]
     digits = "0123456789abcdefABCDEF"
     for _ in range(20000):
-        groups = ["".join(rng.choice(digits) for _ in range(rng.choice([0, 1, 1, 2, 3, 4, 4, 5])))
-                  for _ in range(rng.choice([1, 2, 3, 6, 7, 8, 8, 9]))]
+        groups = [
+            "".join(rng.choice(digits) for _ in range(rng.choice([0, 1, 1, 2, 3, 4, 4, 5])))
+            for _ in range(rng.choice([1, 2, 3, 6, 7, 8, 8, 9]))
+        ]
         text = ":".join(groups)
         if rng.random() < 0.5:
             at = rng.randrange(len(text) + 1)

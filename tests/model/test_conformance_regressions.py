@@ -37,8 +37,10 @@ def verdict(cluster, target, addresses):
 # in manifests (no statuses to trust) it stays an error.
 
 PENDING = dual("ns", "pending", annotations=lbips("192.0.2.5"))  # family mismatch, no ingress
-FAILURE = {"ns/pending": 'Failed to allocate IP for "ns/pending": requested loadBalancer '
-           'IP(s) ["192.0.2.5"] does not match the ipFamily of the service'}
+FAILURE = {
+    "ns/pending": 'Failed to allocate IP for "ns/pending": requested loadBalancer '
+    'IP(s) ["192.0.2.5"] does not match the ipFamily of the service'
+}
 
 
 def test_request_of_a_pending_service_does_not_block_an_address():
@@ -110,8 +112,9 @@ def dumped(obj, uid):
 
 
 def errors_of(cluster, name):
-    return sorted(f.code for f in findings_for(cluster)
-                  if f.name == name and f.severity == rules.ERROR and f.kind == "Service")
+    return sorted(
+        f.code for f in findings_for(cluster) if f.name == name and f.severity == rules.ERROR and f.kind == "Service"
+    )
 
 
 def codes_of(cluster, name):
@@ -120,14 +123,16 @@ def codes_of(cluster, name):
 
 S025 = svc("ns", "s025", annotations=lbips("198.18.32.5,fd5e:c0f:2:14::5"))
 S026 = svc("ns", "s026", annotations=lbips("198.18.32.5"), ingress=["198.18.32.5"])
-S025_FAILED = {"ns/s025": 'Failed to allocate IP for "ns/s025": requested loadBalancer IP(s) '
-               '["198.18.32.5" "fd5e:c0f:2:14::5"] does not match the ipFamily of the service'}
+S025_FAILED = {
+    "ns/s025": 'Failed to allocate IP for "ns/s025": requested loadBalancer IP(s) '
+    '["198.18.32.5" "fd5e:c0f:2:14::5"] does not match the ipFamily of the service'
+}
 
 
 def test_check_live_does_not_call_a_pending_requester_a_conflict():
     c = live_cluster(ISSUE_POOL, S025, S026, failures=S025_FAILED)
     assert errors_of(c, "s026") == []  # MetalLB assigned it
-    assert codes_of(c, "s026") == []   # not even a warning: nothing is wrong with it
+    assert codes_of(c, "s026") == []  # not even a warning: nothing is wrong with it
     # the Pending one: refused for its family, and now 198.18.32.5 is taken
     assert errors_of(c, "s025") == ["address-conflict", "family-mismatch", "pending"]
     conflict = [f for f in findings_for(c) if f.name == "s025" and f.code == "address-conflict"]
@@ -166,12 +171,12 @@ def test_a_manifest_beside_a_dump_claims_against_a_pending_one_only_as_a_warning
     assert warning and warning[0].severity == rules.WARNING
 
 
-def local(name, selector, key="k1", deprecated=False, addr="198.18.32.5", port="TCP/80",
-          ingress=()):
-    ann = {"metallb.io/loadBalancerIPs": addr,
-           ("metallb.universe.tf/" if deprecated else "metallb.io/") + "allow-shared-ip": key}
-    return svc("ns", name, annotations=ann, local=True, selector=selector, ports=[port],
-               ingress=ingress)
+def local(name, selector, key="k1", deprecated=False, addr="198.18.32.5", port="TCP/80", ingress=()):
+    ann = {
+        "metallb.io/loadBalancerIPs": addr,
+        ("metallb.universe.tf/" if deprecated else "metallb.io/") + "allow-shared-ip": key,
+    }
+    return svc("ns", name, annotations=ann, local=True, selector=selector, ports=[port], ingress=ingress)
 
 
 def test_pending_refused_for_other_pods_under_local_policy():
@@ -184,16 +189,32 @@ def test_pending_refused_for_other_pods_under_local_policy():
 
 
 def test_pending_refused_for_a_deprecated_or_overridden_sharing_key():
-    holder = svc("ns", "holder", annotations={**lbips("198.18.32.5"),
-                                              "metallb.io/allow-shared-ip": "k1"},
-                 ingress=["198.18.32.5"])
-    deprecated = svc("ns", "dep", ports=["UDP/53"], annotations={
-        **lbips("198.18.32.5"), "metallb.universe.tf/allow-shared-ip": "k2"})
-    overridden = svc("ns", "over", ports=["UDP/54"], annotations={
-        **lbips("198.18.32.5"), "metallb.io/allow-shared-ip": "k2",
-        "metallb.universe.tf/allow-shared-ip": "k1"})
-    sharer = svc("ns", "sharer", ports=["TCP/443"], ingress=["198.18.32.5"], annotations={
-        **lbips("198.18.32.5"), "metallb.universe.tf/allow-shared-ip": "k1"})
+    holder = svc(
+        "ns",
+        "holder",
+        annotations={**lbips("198.18.32.5"), "metallb.io/allow-shared-ip": "k1"},
+        ingress=["198.18.32.5"],
+    )
+    deprecated = svc(
+        "ns", "dep", ports=["UDP/53"], annotations={**lbips("198.18.32.5"), "metallb.universe.tf/allow-shared-ip": "k2"}
+    )
+    overridden = svc(
+        "ns",
+        "over",
+        ports=["UDP/54"],
+        annotations={
+            **lbips("198.18.32.5"),
+            "metallb.io/allow-shared-ip": "k2",
+            "metallb.universe.tf/allow-shared-ip": "k1",
+        },
+    )
+    sharer = svc(
+        "ns",
+        "sharer",
+        ports=["TCP/443"],
+        ingress=["198.18.32.5"],
+        annotations={**lbips("198.18.32.5"), "metallb.universe.tf/allow-shared-ip": "k1"},
+    )
     c = live_cluster(ISSUE_POOL, holder, deprecated, overridden, sharer)
     assert errors_of(c, "sharer") == [] and errors_of(c, "holder") == []
     assert "address-conflict" in errors_of(c, "dep")
@@ -201,8 +222,9 @@ def test_pending_refused_for_a_deprecated_or_overridden_sharing_key():
 
 
 def test_pending_ipv4_mapped_request_and_a_holder_of_the_plain_address():
-    mapped = svc("ns", "mapped", cluster_ips=("fd00:96::10",),
-                 annotations=lbips("::ffff:198.18.32.5"))  # IPv4 on an IPv6 service
+    mapped = svc(
+        "ns", "mapped", cluster_ips=("fd00:96::10",), annotations=lbips("::ffff:198.18.32.5")
+    )  # IPv4 on an IPv6 service
     taker = svc("ns", "taker", annotations=lbips("198.18.32.5"), ingress=["198.18.32.5"])
     c = live_cluster(ISSUE_POOL, mapped, taker)
     assert errors_of(c, "taker") == []
@@ -242,8 +264,7 @@ def test_free_suggests_what_a_pending_service_only_requests_as_metallb_would():
     from kubectl_lbip.model.suggest import suggest
 
     small = pool("small", "198.18.32.0/31")
-    pending = svc("ns", "pending", cluster_ips=("fd00:96::10",),
-                  annotations=lbips("198.18.32.0"))
+    pending = svc("ns", "pending", cluster_ips=("fd00:96::10",), annotations=lbips("198.18.32.0"))
     c = live_cluster(small, pending)
     got = [s.ipv4 for s in suggest(c, "ipv4", 2).suggestions]
     assert got == ["198.18.32.0", "198.18.32.1"]
@@ -260,22 +281,34 @@ def builders_cluster(*objects):
 
 # -- one request, one verdict (issue 14 item 1), on random states -------------
 
-REQUEST_CODES = {"invalid-request", "too-many-addresses", "family-mismatch", "not-in-pool",
-                 "buggy-ip", "split-pool-dual-stack", "pool-incompatible", "address-conflict",
-                 "pool-annotation-mismatch", "both-spec-and-annotation"}
+REQUEST_CODES = {
+    "invalid-request",
+    "too-many-addresses",
+    "family-mismatch",
+    "not-in-pool",
+    "buggy-ip",
+    "split-pool-dual-stack",
+    "pool-incompatible",
+    "address-conflict",
+    "pool-annotation-mismatch",
+    "both-spec-and-annotation",
+}
 
 
 def _random_state(rng, live):
-    pools = [pool("a", "198.18.0.0/29", "2001:db8:a::/125", avoid_buggy=rng.random() < 0.3),
-             pool("b", "198.18.1.0/30", allocation={"namespaces": ["x"]}),
-             pool("c", "2001:db8:c::/126")]
+    pools = [
+        pool("a", "198.18.0.0/29", "2001:db8:a::/125", avoid_buggy=rng.random() < 0.3),
+        pool("b", "198.18.1.0/30", allocation={"namespaces": ["x"]}),
+        pool("c", "2001:db8:c::/126"),
+    ]
     v4 = [f"198.18.0.{i}" for i in range(8)] + [f"198.18.1.{i}" for i in range(4)]
     v6 = [f"2001:db8:a::{i}" for i in range(8)] + [f"2001:db8:c::{i}" for i in range(4)]
     services = []
     for i in range(rng.randint(2, 7)):
         fam = rng.choice(["v4", "v6", "dual"])
-        ask = {"v4": [rng.choice(v4)], "v6": [rng.choice(v6)],
-               "dual": [rng.choice(v4), rng.choice(v6)]}[rng.choice(["v4", "v6", "dual"])]
+        ask = {"v4": [rng.choice(v4)], "v6": [rng.choice(v6)], "dual": [rng.choice(v4), rng.choice(v6)]}[
+            rng.choice(["v4", "v6", "dual"])
+        ]
         ann = {"metallb.io/loadBalancerIPs": ",".join(ask)}
         if rng.random() < 0.5:
             ann["metallb.io/allow-shared-ip"] = rng.choice(["k", "j"])
@@ -283,10 +316,18 @@ def _random_state(rng, live):
             ann["metallb.io/address-pool"] = rng.choice(["a", "b", "c"])
         ips = {"v4": ("10.96.0.1",), "v6": ("fd00:96::1",), "dual": ("10.96.0.1", "fd00:96::1")}[fam]
         holds = ask if rng.random() < 0.4 else ()
-        services.append(svc(rng.choice(["x", "y"]), f"s{i}", cluster_ips=ips, annotations=ann,
-                            ports=[rng.choice(["TCP/80", "TCP/443", "UDP/53"])],
-                            local=rng.random() < 0.2, selector={"app": rng.choice("ab")},
-                            ingress=holds))
+        services.append(
+            svc(
+                rng.choice(["x", "y"]),
+                f"s{i}",
+                cluster_ips=ips,
+                annotations=ann,
+                ports=[rng.choice(["TCP/80", "TCP/443", "UDP/53"])],
+                local=rng.random() < 0.2,
+                selector={"app": rng.choice("ab")},
+                ingress=holds,
+            )
+        )
     objs = pools + services
     return (live_cluster(*objs) if live else builders_cluster(*objs)), services
 

@@ -1,9 +1,8 @@
 from builders import cluster, dual, lbips, namespace, pool, svc
 
-from kubectl_lbip.model.addresses import IPV4, IPV6, DUAL, parse_ip
+from kubectl_lbip.model.addresses import DUAL, IPV4, IPV6, parse_ip
 from kubectl_lbip.model.pools import pool_from_object, pools_from_legacy_config
-from kubectl_lbip.model.services import (ASSIGNED, REQUESTED, REQUESTED_DEPRECATED, SPEC_IP,
-                                         Service)
+from kubectl_lbip.model.services import ASSIGNED, REQUESTED, REQUESTED_DEPRECATED, SPEC_IP, Service
 
 
 def make_pool(*addresses, **kw):
@@ -47,9 +46,14 @@ def test_auto_assign_defaults_true():
 
 
 def test_service_allocation_namespaces_and_selectors():
-    p = pool_from_object(pool("p", "192.168.1.0/24", allocation={
-        "priority": 5, "namespaces": ["a"],
-        "serviceSelectors": [{"matchLabels": {"tier": "web"}}]}), {})
+    p = pool_from_object(
+        pool(
+            "p",
+            "192.168.1.0/24",
+            allocation={"priority": 5, "namespaces": ["a"], "serviceSelectors": [{"matchLabels": {"tier": "web"}}]},
+        ),
+        {},
+    )
     assert p.admits("a", {"tier": "web"})
     assert not p.admits("b", {"tier": "web"})
     assert not p.admits("a", {"tier": "db"})
@@ -57,18 +61,34 @@ def test_service_allocation_namespaces_and_selectors():
 
 
 def test_namespace_selectors_resolve_against_namespace_labels():
-    c = cluster(pool("p", "192.168.1.0/24", allocation={
-        "namespaceSelectors": [{"matchLabels": {"team": "blue"}}]}),
-        namespace("blue-app", team="blue"), namespace("red-app", team="red"))
+    c = cluster(
+        pool("p", "192.168.1.0/24", allocation={"namespaceSelectors": [{"matchLabels": {"team": "blue"}}]}),
+        namespace("blue-app", team="blue"),
+        namespace("red-app", team="red"),
+    )
     p = c.pool("p")
     assert p.admits("blue-app", {})
     assert not p.admits("red-app", {})
 
 
 def test_match_expressions():
-    p = pool_from_object(pool("p", "192.168.1.0/24", allocation={"serviceSelectors": [
-        {"matchExpressions": [{"key": "env", "operator": "In", "values": ["prod", "stage"]},
-                              {"key": "legacy", "operator": "DoesNotExist"}]}]}), {})
+    p = pool_from_object(
+        pool(
+            "p",
+            "192.168.1.0/24",
+            allocation={
+                "serviceSelectors": [
+                    {
+                        "matchExpressions": [
+                            {"key": "env", "operator": "In", "values": ["prod", "stage"]},
+                            {"key": "legacy", "operator": "DoesNotExist"},
+                        ]
+                    }
+                ]
+            },
+        ),
+        {},
+    )
     assert p.admits("x", {"env": "prod"})
     assert not p.admits("x", {"env": "dev"})
     assert not p.admits("x", {"env": "prod", "legacy": "1"})
@@ -81,9 +101,19 @@ def test_empty_service_allocation_admits_every_service_and_pins():
 
 
 def test_legacy_configmap_pools():
-    pools = pools_from_legacy_config({"address-pools": [
-        {"name": "l2", "protocol": "layer2", "addresses": ["192.168.1.0/24"],
-         "auto-assign": False, "avoid-buggy-ips": True}]})
+    pools = pools_from_legacy_config(
+        {
+            "address-pools": [
+                {
+                    "name": "l2",
+                    "protocol": "layer2",
+                    "addresses": ["192.168.1.0/24"],
+                    "auto-assign": False,
+                    "avoid-buggy-ips": True,
+                }
+            ]
+        }
+    )
     assert pools[0].legacy and not pools[0].auto_assign and pools[0].avoid_buggy_ips
     assert pools[0].total(IPV4) == 254
 
@@ -110,20 +140,19 @@ def test_family_of_manifest_not_yet_applied():
 
 
 def test_current_annotation_wins_over_deprecated():
-    s = service(annotations={"metallb.io/loadBalancerIPs": "192.0.2.1",
-                             "metallb.universe.tf/loadBalancerIPs": "192.0.2.2"})
+    s = service(
+        annotations={"metallb.io/loadBalancerIPs": "192.0.2.1", "metallb.universe.tf/loadBalancerIPs": "192.0.2.2"}
+    )
     assert s.request.how == REQUESTED and [str(a) for a in s.request.addresses] == ["192.0.2.1"]
 
 
 def test_current_key_present_but_empty_still_wins():
-    s = service(annotations={"metallb.io/address-pool": "",
-                             "metallb.universe.tf/address-pool": "old"})
+    s = service(annotations={"metallb.io/address-pool": "", "metallb.universe.tf/address-pool": "old"})
     assert s.pool_annotation == ""
 
 
 def test_deprecated_request_and_spec_ip():
-    assert service(annotations={"metallb.universe.tf/loadBalancerIPs": "192.0.2.2"}).request.how \
-        == REQUESTED_DEPRECATED
+    assert service(annotations={"metallb.universe.tf/loadBalancerIPs": "192.0.2.2"}).request.how == REQUESTED_DEPRECATED
     s = service(lb_ip="192.0.2.3")
     assert s.request.how == SPEC_IP and not s.has_both_requests
     both = service(lb_ip="192.0.2.3", annotations=lbips("192.0.2.3"))
@@ -131,28 +160,30 @@ def test_deprecated_request_and_spec_ip():
 
 
 def test_sharing_and_backend_keys():
-    s = service(annotations={"metallb.universe.tf/allow-shared-ip": "k"}, local=True,
-                selector={"app": "x", "b": "y"})
+    s = service(annotations={"metallb.universe.tf/allow-shared-ip": "k"}, local=True, selector={"app": "x", "b": "y"})
     assert s.sharing_key == "k"
     assert s.backend_key == "app=x,b=y"
     assert service().backend_key == ""
 
 
 def test_usage_index_records_every_how():
-    c = cluster(svc("a", "held", ingress=["192.0.2.1"]),
-                svc("a", "req", annotations=lbips("192.0.2.1")),
-                svc("a", "old", annotations={"metallb.universe.tf/loadBalancerIPs": "192.0.2.1"}),
-                svc("a", "spec", lb_ip="::ffff:192.0.2.1"),
-                svc("a", "notlb", type="ClusterIP", annotations=lbips("192.0.2.1")))
+    c = cluster(
+        svc("a", "held", ingress=["192.0.2.1"]),
+        svc("a", "req", annotations=lbips("192.0.2.1")),
+        svc("a", "old", annotations={"metallb.universe.tf/loadBalancerIPs": "192.0.2.1"}),
+        svc("a", "spec", lb_ip="::ffff:192.0.2.1"),
+        svc("a", "notlb", type="ClusterIP", annotations=lbips("192.0.2.1")),
+    )
     hows = sorted((u.service.name, u.how) for u in c.index.uses(IPV4, int(parse_ip("192.0.2.1"))))
-    assert hows == [("held", ASSIGNED), ("old", REQUESTED_DEPRECATED), ("req", REQUESTED),
-                    ("spec", SPEC_IP)]
+    assert hows == [("held", ASSIGNED), ("old", REQUESTED_DEPRECATED), ("req", REQUESTED), ("spec", SPEC_IP)]
 
 
 def test_usage_index_range_query_is_sorted():
-    c = cluster(svc("a", "x", ingress=["192.0.2.9"]), svc("a", "y", ingress=["192.0.2.3"]),
-                svc("a", "z", ingress=["192.0.3.1"]))
+    c = cluster(
+        svc("a", "x", ingress=["192.0.2.9"]), svc("a", "y", ingress=["192.0.2.3"]), svc("a", "z", ingress=["192.0.3.1"])
+    )
     from kubectl_lbip.model.addresses import parse_network
+
     got = c.index.used_in(parse_network("192.0.2.0/24"))
     assert got == [int(parse_ip("192.0.2.3")), int(parse_ip("192.0.2.9"))]
 
@@ -166,8 +197,9 @@ def test_pool_lookup_by_address():
 
 
 def test_overlaps_found_within_and_across_pools():
-    c = cluster(pool("a", "192.0.2.0/24", "192.0.2.128/25"), pool("b", "192.0.2.10-192.0.2.20"),
-                pool("c", "198.51.100.0/24"))
+    c = cluster(
+        pool("a", "192.0.2.0/24", "192.0.2.128/25"), pool("b", "192.0.2.10-192.0.2.20"), pool("c", "198.51.100.0/24")
+    )
     pairs = {(pa.name, pb.name) for pa, _, pb, _ in c.overlaps}
     assert ("a", "a") in pairs
     assert any("b" in p for p in pairs)

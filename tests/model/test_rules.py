@@ -49,8 +49,7 @@ def test_buggy_ip():
     p = pool("prod", "192.168.10.0/24", avoid_buggy=True)
     assert "buggy-ip" in codes(p, svc("a", "s", annotations=lbips("192.168.10.255")))
     assert "buggy-ip" not in codes(p, svc("a", "s", annotations=lbips("192.168.10.254")))
-    assert "buggy-ip" not in codes(pool("prod", "192.168.10.0/24"),
-                                   svc("a", "s", annotations=lbips("192.168.10.255")))
+    assert "buggy-ip" not in codes(pool("prod", "192.168.10.0/24"), svc("a", "s", annotations=lbips("192.168.10.255")))
 
 
 def test_split_pool_dual_stack():
@@ -73,20 +72,21 @@ def test_family_mismatch_message_says_how_to_fix():
 
 def test_too_many_addresses():
     assert "too-many-addresses" in codes(DUALPOOL, dual("a", "s", annotations=lbips("192.168.10.5,192.168.10.6")))
-    assert "too-many-addresses" in codes(DUALPOOL, dual("a", "s", annotations=lbips(
-        "192.168.10.5,fd00:10::5,192.168.10.6")))
+    assert "too-many-addresses" in codes(
+        DUALPOOL, dual("a", "s", annotations=lbips("192.168.10.5,fd00:10::5,192.168.10.6"))
+    )
     assert "too-many-addresses" not in codes(DUALPOOL, dual("a", "s", annotations=lbips("192.168.10.5,fd00:10::5")))
 
 
 def test_both_spec_and_annotation():
-    assert "both-spec-and-annotation" in codes(DUALPOOL, svc("a", "s", lb_ip="192.168.10.5",
-                                                             annotations=lbips("192.168.10.5")))
+    assert "both-spec-and-annotation" in codes(
+        DUALPOOL, svc("a", "s", lb_ip="192.168.10.5", annotations=lbips("192.168.10.5"))
+    )
     assert "both-spec-and-annotation" not in codes(DUALPOOL, svc("a", "s", lb_ip="192.168.10.5"))
 
 
 def test_address_conflict_without_sharing_key():
-    objs = [DUALPOOL, svc("a", "one", ingress=["192.168.10.5"]),
-            svc("b", "two", annotations=lbips("192.168.10.5"))]
+    objs = [DUALPOOL, svc("a", "one", ingress=["192.168.10.5"]), svc("b", "two", annotations=lbips("192.168.10.5"))]
     found = [f for f in findings(*objs) if f.code == "address-conflict"]
     # the request is refused; the holder keeps what it holds
     assert [(f.name, f.severity) for f in found] == [("two", ERROR)]
@@ -94,20 +94,45 @@ def test_address_conflict_without_sharing_key():
 
 def test_sharing_with_same_key_and_distinct_ports_is_no_conflict():
     share = {"metallb.io/allow-shared-ip": "k"}
-    objs = [DUALPOOL, svc("a", "tcp", ingress=["192.168.10.5"], annotations=share, ports=["TCP/53"]),
-            svc("b", "udp", annotations={**share, **lbips("192.168.10.5")}, ports=["UDP/53"])]
+    objs = [
+        DUALPOOL,
+        svc("a", "tcp", ingress=["192.168.10.5"], annotations=share, ports=["TCP/53"]),
+        svc("b", "udp", annotations={**share, **lbips("192.168.10.5")}, ports=["UDP/53"]),
+    ]
     assert "address-conflict" not in codes(*objs)
 
 
-@pytest.mark.parametrize("a_kw,b_kw,expected", [
-    ({"annotations": {"metallb.io/allow-shared-ip": "k"}}, {"annotations": {"metallb.io/allow-shared-ip": "j"}}, "sharing keys differ"),
-    ({"annotations": {"metallb.io/allow-shared-ip": "k"}}, {}, "no metallb.io/allow-shared-ip"),
-    ({"annotations": {"metallb.io/allow-shared-ip": "k"}, "ports": ["TCP/80"]},
-     {"annotations": {"metallb.io/allow-shared-ip": "k"}, "ports": ["TCP/80"]}, "both use port TCP/80"),
-    ({"annotations": {"metallb.io/allow-shared-ip": "k"}, "local": True, "selector": {"app": "x"}, "ports": ["TCP/1"]},
-     {"annotations": {"metallb.io/allow-shared-ip": "k"}, "local": True, "selector": {"app": "y"}, "ports": ["TCP/2"]},
-     "backend keys differ"),
-])
+@pytest.mark.parametrize(
+    "a_kw,b_kw,expected",
+    [
+        (
+            {"annotations": {"metallb.io/allow-shared-ip": "k"}},
+            {"annotations": {"metallb.io/allow-shared-ip": "j"}},
+            "sharing keys differ",
+        ),
+        ({"annotations": {"metallb.io/allow-shared-ip": "k"}}, {}, "no metallb.io/allow-shared-ip"),
+        (
+            {"annotations": {"metallb.io/allow-shared-ip": "k"}, "ports": ["TCP/80"]},
+            {"annotations": {"metallb.io/allow-shared-ip": "k"}, "ports": ["TCP/80"]},
+            "both use port TCP/80",
+        ),
+        (
+            {
+                "annotations": {"metallb.io/allow-shared-ip": "k"},
+                "local": True,
+                "selector": {"app": "x"},
+                "ports": ["TCP/1"],
+            },
+            {
+                "annotations": {"metallb.io/allow-shared-ip": "k"},
+                "local": True,
+                "selector": {"app": "y"},
+                "ports": ["TCP/2"],
+            },
+            "backend keys differ",
+        ),
+    ],
+)
 def test_sharing_conflict_reasons(a_kw, b_kw, expected):
     a = Service.from_object(svc("n", "a", **a_kw))
     b = Service.from_object(svc("n", "b", **b_kw))
@@ -129,12 +154,13 @@ def test_pool_incompatible():
 
 def test_pool_annotation_mismatch_other_pool_and_missing_pool():
     objs = [DUALPOOL, pool("other", "192.168.40.0/24")]
-    assert "pool-annotation-mismatch" in codes(*objs, svc("a", "s", annotations={
-        **lbips("192.168.10.5"), "metallb.io/address-pool": "other"}))
-    assert "pool-annotation-mismatch" in codes(*objs, svc("a", "s", annotations={
-        "metallb.io/address-pool": "gone"}))
-    assert "pool-annotation-mismatch" not in codes(*objs, svc("a", "s", annotations={
-        **lbips("192.168.10.5"), "metallb.io/address-pool": "prod"}))
+    assert "pool-annotation-mismatch" in codes(
+        *objs, svc("a", "s", annotations={**lbips("192.168.10.5"), "metallb.io/address-pool": "other"})
+    )
+    assert "pool-annotation-mismatch" in codes(*objs, svc("a", "s", annotations={"metallb.io/address-pool": "gone"}))
+    assert "pool-annotation-mismatch" not in codes(
+        *objs, svc("a", "s", annotations={**lbips("192.168.10.5"), "metallb.io/address-pool": "prod"})
+    )
 
 
 def test_no_dual_stack_pool():
@@ -143,26 +169,25 @@ def test_no_dual_stack_pool():
     assert found and found[0].severity == ERROR and "v4" in found[0].message and "v6" in found[0].message
     assert "no-dual-stack-pool" not in codes(DUALPOOL, dual("a", "s"))
     assert "no-dual-stack-pool" not in codes(*pools, svc("a", "s"))
-    prefer = [f for f in findings(*pools, dual("a", "s", policy="PreferDualStack"))
-              if f.code == "no-dual-stack-pool"]
+    prefer = [f for f in findings(*pools, dual("a", "s", policy="PreferDualStack")) if f.code == "no-dual-stack-pool"]
     assert prefer[0].severity == WARNING
 
 
 def test_deprecated_annotation_and_loadbalancerip():
-    assert "deprecated-annotation" in codes(DUALPOOL, svc("a", "s", annotations={
-        "metallb.universe.tf/allow-shared-ip": "k"}))
-    assert "deprecated-annotation" not in codes(DUALPOOL, svc("a", "s", annotations={
-        "metallb.io/allow-shared-ip": "k"}))
+    assert "deprecated-annotation" in codes(
+        DUALPOOL, svc("a", "s", annotations={"metallb.universe.tf/allow-shared-ip": "k"})
+    )
+    assert "deprecated-annotation" not in codes(
+        DUALPOOL, svc("a", "s", annotations={"metallb.io/allow-shared-ip": "k"})
+    )
     assert "deprecated-loadbalancerip" in codes(DUALPOOL, svc("a", "s", lb_ip="192.168.10.5"))
-    assert "deprecated-loadbalancerip" not in codes(DUALPOOL, svc("a", "s", lb_ip="192.168.10.5",
-                                                                  type="ClusterIP"))
+    assert "deprecated-loadbalancerip" not in codes(DUALPOOL, svc("a", "s", lb_ip="192.168.10.5", type="ClusterIP"))
 
 
 def test_pending_only_where_statuses_are_metallbs_with_event_reason_live():
     objs = (DUALPOOL, svc("a", "s"), svc("a", "ok", ingress=["192.168.10.9"]))
     assert not [f for f in findings_for(cluster(*objs)) if f.code == "pending"]
-    c = live_cluster(*objs, failures={
-        "a/s": 'Failed to allocate IP for "a/s": no available IPs'})
+    c = live_cluster(*objs, failures={"a/s": 'Failed to allocate IP for "a/s": no available IPs'})
     pending = [f for f in findings_for(c) if f.code == "pending"]
     assert [f.name for f in pending] == ["s"]
     assert "no available IPs" in pending[0].message and pending[0].severity == ERROR
@@ -173,18 +198,25 @@ def test_pool_exhausted_warning_and_error():
     full = [svc("a", f"s{i}", ingress=[f"192.168.50.{i}"]) for i in range(8)]
     found = [f for f in findings(small, *full) if f.code == "pool-exhausted"]
     assert found[0].severity == ERROR
-    found = [f for f in findings(pool("p", "192.168.50.0/28"), *full[:15])
-             if f.code == "pool-exhausted"]
+    found = [f for f in findings(pool("p", "192.168.50.0/28"), *full[:15]) if f.code == "pool-exhausted"]
     assert not found  # 8 of 16 used: half free
-    found = [f for f in findings(pool("p", "192.168.50.0/28"),
-                                 *[svc("a", f"s{i}", ingress=[f"192.168.50.{i}"]) for i in range(15)])
-             if f.code == "pool-exhausted"]
+    found = [
+        f
+        for f in findings(
+            pool("p", "192.168.50.0/28"), *[svc("a", f"s{i}", ingress=[f"192.168.50.{i}"]) for i in range(15)]
+        )
+        if f.code == "pool-exhausted"
+    ]
     assert found[0].severity == WARNING
 
 
 def test_namespace_filter_keeps_pool_findings():
-    objs = [pool("a", "192.168.1.0/24"), pool("b", "192.168.1.0/25"),
-            svc("x", "s", annotations=lbips("10.0.0.1")), svc("y", "s", annotations=lbips("10.0.0.2"))]
+    objs = [
+        pool("a", "192.168.1.0/24"),
+        pool("b", "192.168.1.0/25"),
+        svc("x", "s", annotations=lbips("10.0.0.1")),
+        svc("y", "s", annotations=lbips("10.0.0.2")),
+    ]
     found = findings_for(cluster(*objs), "x")
     assert {f.namespace for f in found if f.kind == "Service"} == {"x"}
     assert any(f.code == "pool-overlap" for f in found)
@@ -194,8 +226,7 @@ def test_request_check_order_mirrors_metallb():
     # An element that is not an address stops everything else, as in MetalLB.
     assert request_codes([DUALPOOL], svc("a", "s"), ["192.168.99.1", "x"]) == ["invalid-request"]
     # Several broken rules are all reported (annotate prints one line each).
-    got = request_codes([DUALPOOL, pool("v6", "fd00:20::/64")], svc("a", "s"),
-                        ["192.168.10.5", "fd00:20::5"])
+    got = request_codes([DUALPOOL, pool("v6", "fd00:20::/64")], svc("a", "s"), ["192.168.10.5", "fd00:20::5"])
     assert got == ["family-mismatch", "split-pool-dual-stack"]
 
 
@@ -209,6 +240,7 @@ def test_service_with_a_load_balancer_class_is_not_metallbs():
     other["spec"]["loadBalancerClass"] = "example.com/cloud-lb"
     c = cluster(DUALPOOL, other, svc("b", "mine", annotations=lbips("192.168.10.5")))
     from kubectl_lbip.model.addresses import parse_ip
+
     users = {u.service.name for u in c.index.uses("ipv4", int(parse_ip("192.168.10.5")))}
     assert users == {"mine"}  # the other implementation's address is not MetalLB's
     assert "address-conflict" not in codes(DUALPOOL, other, svc("b", "mine", annotations=lbips("192.168.10.5")))
@@ -225,13 +257,16 @@ NAMED_CHECKS = [
     (rules.pool_for, svc("a", "s"), "10.9.9.9", "not-in-pool"),
     (rules.pool_admits_service, svc("other", "s"), "192.168.30.5", "pool-incompatible"),
     (rules.sharing_allowed, svc("a", "s"), "192.168.10.7", "address-conflict"),
-    (rules.pool_annotation_matches, svc("a", "s", annotations={"metallb.io/address-pool": "team"}),
-     "192.168.10.5", "pool-annotation-mismatch"),
+    (
+        rules.pool_annotation_matches,
+        svc("a", "s", annotations={"metallb.io/address-pool": "team"}),
+        "192.168.10.5",
+        "pool-annotation-mismatch",
+    ),
 ]
 
 
-@pytest.mark.parametrize("check,target,text,code", NAMED_CHECKS,
-                         ids=[c[0].__name__ for c in NAMED_CHECKS])
+@pytest.mark.parametrize("check,target,text,code", NAMED_CHECKS, ids=[c[0].__name__ for c in NAMED_CHECKS])
 def test_each_request_rule_is_one_named_check(check, target, text, code):
     """check_request is MetalLB's sequence of checks, each returning its finding."""
     team = pool("team", "192.168.30.0/24", allocation={"namespaces": ["a"]})

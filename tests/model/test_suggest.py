@@ -16,21 +16,23 @@ def pairs(result):
 
 
 def test_dual_pairs_come_from_one_pool_matching_first():
-    c = cluster(pool("prod", "192.168.1.148-192.168.1.152", "fd00::/120"),
-                svc("a", "x", ingress=["192.168.1.148", "fd00::1"]))
+    c = cluster(
+        pool("prod", "192.168.1.148-192.168.1.152", "fd00::/120"), svc("a", "x", ingress=["192.168.1.148", "fd00::1"])
+    )
     got = suggest(c, DUAL, 3, None)
     # 149..152 read as hex 0x149.. are outside fd00::/120 (fd00::0-fd00::ff): no twin,
     # so the lowest free addresses pair up.
-    assert pairs(got) == [("192.168.1.149", "fd00::"), ("192.168.1.150", "fd00::2"),
-                          ("192.168.1.151", "fd00::3")]
+    assert pairs(got) == [("192.168.1.149", "fd00::"), ("192.168.1.150", "fd00::2"), ("192.168.1.151", "fd00::3")]
 
 
 def test_matching_pairs_first_then_lowest():
-    c = cluster(pool("prod", "192.168.1.0/24", "fd00::/64"),
-                svc("a", "x", ingress=["192.168.1.1"]), svc("a", "y", ingress=["fd00::2"]))
+    c = cluster(
+        pool("prod", "192.168.1.0/24", "fd00::/64"),
+        svc("a", "x", ingress=["192.168.1.1"]),
+        svc("a", "y", ingress=["fd00::2"]),
+    )
     got = suggest(c, DUAL, 4, None)
-    assert pairs(got)[:3] == [("192.168.1.0", "fd00::"), ("192.168.1.2", "fd00::1:2"),
-                              ("192.168.1.3", "fd00::3")]
+    assert pairs(got)[:3] == [("192.168.1.0", "fd00::"), ("192.168.1.2", "fd00::1:2"), ("192.168.1.3", "fd00::3")]
     assert all(s.why == "matching" for s in got.suggestions)
 
 
@@ -54,25 +56,25 @@ def test_avoid_buggy_ips_never_suggested():
 
 
 def test_used_addresses_never_suggested_requested_or_held():
-    c = cluster(pool("p", "192.168.1.0/29"),
-                svc("a", "h", ingress=["192.168.1.0"]),
-                svc("a", "r", annotations=lbips("192.168.1.1")),
-                svc("a", "d", annotations={"metallb.universe.tf/loadBalancerIPs": "192.168.1.2"}),
-                svc("a", "s", lb_ip="192.168.1.3"))
+    c = cluster(
+        pool("p", "192.168.1.0/29"),
+        svc("a", "h", ingress=["192.168.1.0"]),
+        svc("a", "r", annotations=lbips("192.168.1.1")),
+        svc("a", "d", annotations={"metallb.universe.tf/loadBalancerIPs": "192.168.1.2"}),
+        svc("a", "s", lb_ip="192.168.1.3"),
+    )
     got = [s.ipv4 for s in suggest(c, IPV4, 10, None).suggestions]
     assert got == ["192.168.1.4", "192.168.1.5", "192.168.1.6", "192.168.1.7"]
 
 
 def test_full_pool_gives_nothing():
-    c = cluster(pool("p", "192.168.1.0/30"),
-                *[svc("a", f"s{i}", ingress=[f"192.168.1.{i}"]) for i in range(4)])
+    c = cluster(pool("p", "192.168.1.0/30"), *[svc("a", f"s{i}", ingress=[f"192.168.1.{i}"]) for i in range(4)])
     assert suggest(c, IPV4, 5, None).suggestions == []
     assert usage_counts(c, c.pool("p"), IPV4) == (4, 4)
 
 
 def test_restricted_pool_left_out_for_other_namespace():
-    c = cluster(pool("team", "192.168.30.0/24", allocation={"namespaces": ["team-a"]}),
-                pool("open", "192.168.40.0/24"))
+    c = cluster(pool("team", "192.168.30.0/24", allocation={"namespaces": ["team-a"]}), pool("open", "192.168.40.0/24"))
     target = Service.from_object(svc("team-b", "web"))
     got = suggest(c, IPV4, 2, target)
     assert {s.pool for s in got.suggestions} == {"open"}
@@ -82,10 +84,11 @@ def test_restricted_pool_left_out_for_other_namespace():
 
 
 def test_sharing_key_suggests_shareable_address_first():
-    c = cluster(pool("p", "192.168.1.0/24"),
-                svc("a", "tcp", ingress=["192.168.1.50"], annotations=SHARE, ports=["TCP/443"]),
-                svc("a", "other", ingress=["192.168.1.60"], annotations={"metallb.io/allow-shared-ip": "x"},
-                    ports=["UDP/443"]))
+    c = cluster(
+        pool("p", "192.168.1.0/24"),
+        svc("a", "tcp", ingress=["192.168.1.50"], annotations=SHARE, ports=["TCP/443"]),
+        svc("a", "other", ingress=["192.168.1.60"], annotations={"metallb.io/allow-shared-ip": "x"}, ports=["UDP/443"]),
+    )
     target = Service.from_object(svc("a", "udp", annotations=SHARE, ports=["UDP/443"]))
     got = suggest(c, IPV4, 3, target)
     assert got.suggestions[0].ipv4 == "192.168.1.50" and got.suggestions[0].why == "shared"
@@ -95,19 +98,19 @@ def test_sharing_key_suggests_shareable_address_first():
 
 
 def test_service_own_addresses_suggested_first():
-    c = cluster(pool("p", "192.168.1.0/24", "fd00::/64"),
-                dual("a", "web", ingress=["192.168.1.77", "fd00::77"]))
+    c = cluster(pool("p", "192.168.1.0/24", "fd00::/64"), dual("a", "web", ingress=["192.168.1.77", "fd00::77"]))
     target = c.service("a", "web")
     first = suggest(c, DUAL, 3, target).suggestions[0]
     assert (first.ipv4, first.ipv6, first.why) == ("192.168.1.77", "fd00::77", "current")
 
 
 def test_slash_64_and_slash_8_cost_no_enumeration():
-    c = cluster(pool("big", "10.0.0.0/8", "fd00::/48"),
-                *[svc("a", f"s{i}", ingress=[f"10.0.0.{i}"]) for i in range(1, 200)])
+    c = cluster(
+        pool("big", "10.0.0.0/8", "fd00::/48"), *[svc("a", f"s{i}", ingress=[f"10.0.0.{i}"]) for i in range(1, 200)]
+    )
     p = c.pool("big")
-    assert usage_counts(c, p, IPV6) == (2 ** 80, 0)
-    assert usage_counts(c, p, IPV4) == (2 ** 24, 199)
+    assert usage_counts(c, p, IPV6) == (2**80, 0)
+    assert usage_counts(c, p, IPV4) == (2**24, 199)
     got = suggest(c, DUAL, 2, None)
     assert pairs(got) == [("10.0.0.0", "fd00::"), ("10.0.0.200", "fd00::200")]
 
@@ -123,12 +126,18 @@ def test_no_twin_in_pool_does_not_walk_the_whole_ipv4_range():
 def test_every_suggestion_passes_the_rule_engine_random_scenarios():
     rng = random.Random(7)
     for _ in range(30):
-        objs = [pool("p", "192.168.1.0/26", "fd00::/122", avoid_buggy=rng.random() < .5)]
+        objs = [pool("p", "192.168.1.0/26", "fd00::/122", avoid_buggy=rng.random() < 0.5)]
         for i in range(rng.randint(0, 60)):
             v4 = f"192.168.1.{rng.randint(0, 63)}"
             v6 = f"fd00::{rng.randint(0, 63):x}"
-            objs.append(dual("a", f"s{i}", ingress=[v4, v6] if rng.random() < .5 else [],
-                             annotations=lbips(f"{v4},{v6}") if rng.random() < .5 else None))
+            objs.append(
+                dual(
+                    "a",
+                    f"s{i}",
+                    ingress=[v4, v6] if rng.random() < 0.5 else [],
+                    annotations=lbips(f"{v4},{v6}") if rng.random() < 0.5 else None,
+                )
+            )
         c = cluster(*objs)
         target = Service.from_object(dual("b", "new"))
         for s in suggest(c, DUAL, 5, target).suggestions:
@@ -140,9 +149,11 @@ def test_every_suggestion_passes_the_rule_engine_random_scenarios():
 
 
 def test_metallb_pick_prefers_priority_then_unrestricted():
-    c = cluster(pool("open", "192.168.40.0/24"),
-                pool("team", "192.168.30.0/24", allocation={"priority": 1, "namespaces": ["team-a"]}),
-                pool("team2", "192.168.31.0/24", allocation={"priority": 2, "namespaces": ["team-a"]}))
+    c = cluster(
+        pool("open", "192.168.40.0/24"),
+        pool("team", "192.168.30.0/24", allocation={"priority": 1, "namespaces": ["team-a"]}),
+        pool("team2", "192.168.31.0/24", allocation={"priority": 2, "namespaces": ["team-a"]}),
+    )
     pick = metallb_pick(c, Service.from_object(svc("team-a", "s")))
     assert (pick.pools, pick.ipv4) == (["team"], "192.168.30.0")
     pick = metallb_pick(c, Service.from_object(svc("other", "s")))
@@ -150,16 +161,19 @@ def test_metallb_pick_prefers_priority_then_unrestricted():
 
 
 def test_metallb_pick_arbitrary_among_unrestricted_pools():
-    c = cluster(pool("a", "192.168.40.0/24"), pool("b", "192.168.41.0/24"),
-                pool("off", "192.168.42.0/24", auto_assign=False))
+    c = cluster(
+        pool("a", "192.168.40.0/24"), pool("b", "192.168.41.0/24"), pool("off", "192.168.42.0/24", auto_assign=False)
+    )
     pick = metallb_pick(c, Service.from_object(svc("x", "s")))
     assert sorted(pick.pools) == ["a", "b"] and pick.ipv4 is None and "no fixed order" in pick.note
 
 
 def test_metallb_pick_walks_listed_ranges_and_skips_held():
-    c = cluster(pool("p", "192.168.2.0/24", "192.168.1.0/24", avoid_buggy=True),
-                svc("x", "h", ingress=["192.168.2.1"]),
-                svc("x", "r", annotations=lbips("192.168.2.2")))
+    c = cluster(
+        pool("p", "192.168.2.0/24", "192.168.1.0/24", avoid_buggy=True),
+        svc("x", "h", ingress=["192.168.2.1"]),
+        svc("x", "r", annotations=lbips("192.168.2.2")),
+    )
     pick = metallb_pick(c, Service.from_object(svc("x", "new")))
     # listed order first; .0 is buggy; .1 held; .2 only requested, so MetalLB takes it
     assert pick.ipv4 == "192.168.2.2"

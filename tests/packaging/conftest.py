@@ -43,13 +43,19 @@ def sha256_file(path: Path) -> str:
 
 
 def build_into(out: Path) -> Build:
-    proc = subprocess.run([sys.executable, str(BUILD), "--out", str(out)],
-                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(BUILD), "--out", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     if proc.returncode:
         pytest.fail(f"packaging/build_zipapp.py failed ({proc.returncode}):\n{proc.stdout[-4000:]}")
     archive = out / ARCHIVE_NAME
-    return Build(out=out, archive=archive, zipapp=out / "kubectl-lbip", sha256=sha256_file(archive),
-                 manifest=out / "plugin.yaml")
+    return Build(
+        out=out, archive=archive, zipapp=out / "kubectl-lbip", sha256=sha256_file(archive), manifest=out / "plugin.yaml"
+    )
 
 
 @pytest.fixture(scope="session")

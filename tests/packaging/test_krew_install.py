@@ -25,8 +25,14 @@ pytestmark = pytest.mark.packaging
 
 EXAMPLE = ROOT / "examples" / "cluster.yaml"
 # Every OS/arch pair krew knows on Linux and macOS: one platform entry serves them all.
-PLATFORMS = [("linux", "amd64"), ("linux", "arm64"), ("linux", "arm"), ("linux", "386"),
-             ("darwin", "amd64"), ("darwin", "arm64")]
+PLATFORMS = [
+    ("linux", "amd64"),
+    ("linux", "arm64"),
+    ("linux", "arm"),
+    ("linux", "386"),
+    ("darwin", "amd64"),
+    ("darwin", "arm64"),
+]
 
 
 def _version() -> str:
@@ -47,8 +53,16 @@ def _offline_prefix() -> list:
 
 
 def run(cmd, env, cwd=None, check=True, prefix=()):
-    proc = subprocess.run(list(prefix) + [str(c) for c in cmd], env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+    proc = subprocess.run(
+        list(prefix) + [str(c) for c in cmd],
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=300,
+    )
     if check and proc.returncode:
         pytest.fail(f"{cmd} exited {proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}")
     return proc
@@ -63,8 +77,12 @@ def _kubectl() -> str:
 
 def krew_install(krew_bin: Path, build, krew_root: Path, home: Path, **extra_env) -> subprocess.CompletedProcess:
     env = clean_env(home, KREW_ROOT=str(krew_root), KREW_NO_UPGRADE_CHECK="1", **extra_env)
-    return run([krew_bin / "krew", "install", f"--manifest={build.manifest}", f"--archive={build.archive}"],
-               env, cwd=home, prefix=_offline_prefix())
+    return run(
+        [krew_bin / "krew", "install", f"--manifest={build.manifest}", f"--archive={build.archive}"],
+        env,
+        cwd=home,
+        prefix=_offline_prefix(),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +101,11 @@ def test_validate_krew_manifest(krew_bin, build, tmp_path):
     # release URL unless -skip-install, so installs are exercised below with --archive.
     manifest = tmp_path / "lbip.yaml"
     shutil.copyfile(build.manifest, manifest)
-    proc = run([krew_bin / "validate-krew-manifest", f"-manifest={manifest}", "-skip-install"],
-               clean_env(tmp_path), check=False)
+    proc = run(
+        [krew_bin / "validate-krew-manifest", f"-manifest={manifest}", "-skip-install"],
+        clean_env(tmp_path),
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "structural validation OK" in proc.stderr
     assert "no overlapping spec.platform[].selector" in proc.stderr
@@ -94,10 +115,16 @@ def test_krew_refuses_windows(krew_bin, build, tmp_path):
     """The zipapp needs a #! line: the one platform entry leaves Windows out."""
     home = tmp_path / "home"
     home.mkdir()
-    env = clean_env(home, KREW_ROOT=str(tmp_path / "krew-root"), KREW_NO_UPGRADE_CHECK="1",
-                    KREW_OS="windows", KREW_ARCH="amd64")
-    proc = run([krew_bin / "krew", "install", f"--manifest={build.manifest}", f"--archive={build.archive}"],
-               env, cwd=home, check=False, prefix=_offline_prefix())
+    env = clean_env(
+        home, KREW_ROOT=str(tmp_path / "krew-root"), KREW_NO_UPGRADE_CHECK="1", KREW_OS="windows", KREW_ARCH="amd64"
+    )
+    proc = run(
+        [krew_bin / "krew", "install", f"--manifest={build.manifest}", f"--archive={build.archive}"],
+        env,
+        cwd=home,
+        check=False,
+        prefix=_offline_prefix(),
+    )
     assert proc.returncode != 0
     assert "does not offer installation for this platform" in proc.stdout + proc.stderr, proc.stderr
 
@@ -152,7 +179,10 @@ def test_zipapp_runs_with_python_outside_the_venv(build, tmp_path, python):
     assert {"production", "edge-v4"} <= names
     # Straight from the zip, as when the cache cannot be written.
     nocache = clean_env(tmp_path, KUBECTL_LBIP_NO_CACHE="1")
-    assert run([python, "-I", build.zipapp, "version"], nocache, cwd=tmp_path).stdout.strip() == f"kubectl-lbip {_version()}"
+    assert (
+        run([python, "-I", build.zipapp, "version"], nocache, cwd=tmp_path).stdout.strip()
+        == f"kubectl-lbip {_version()}"
+    )
 
 
 def test_zipapp_unpacks_once_into_the_cache(build, tmp_path):

@@ -46,7 +46,9 @@ def test_template_carries_no_version_and_no_sha256():
     assert not re.search(r"[0-9a-f]{64}", body)
     assert "sha256" not in body and package_version() not in body
     assert "version: {{ .TagName }}" in body
-    assert re.search(r'(?m)^    \{\{ addURIAndSha "\S+/\{\{ \.TagName \}\}/kubectl-lbip\.tar\.gz" \.TagName \}\}$', body)
+    assert re.search(
+        r'(?m)^    \{\{ addURIAndSha "\S+/\{\{ \.TagName \}\}/kubectl-lbip\.tar\.gz" \.TagName \}\}$', body
+    )
 
 
 def test_render_fills_every_placeholder():
@@ -59,12 +61,20 @@ def test_render_fills_every_placeholder():
     assert platform["sha256"] == SHA
 
 
-@pytest.mark.parametrize("template,error", [
-    ("spec:\n  version: {{ .TagName }}\n", "no {{ addURIAndSha"),
-    ('  {{ addURIAndSha "https://x/{{ .TagName }}/other.tar.gz" .TagName }}\n', "does not name kubectl-lbip.tar.gz"),
-    ('  {{ addURIAndSha "https://x/{{ .TagName }}/kubectl-lbip.tar.gz" .TagName }}\n  x: {{ .Version }}\n',
-     "a placeholder is left: {{ .Version }}"),
-])
+@pytest.mark.parametrize(
+    "template,error",
+    [
+        ("spec:\n  version: {{ .TagName }}\n", "no {{ addURIAndSha"),
+        (
+            '  {{ addURIAndSha "https://x/{{ .TagName }}/other.tar.gz" .TagName }}\n',
+            "does not name kubectl-lbip.tar.gz",
+        ),
+        (
+            '  {{ addURIAndSha "https://x/{{ .TagName }}/kubectl-lbip.tar.gz" .TagName }}\n  x: {{ .Version }}\n',
+            "a placeholder is left: {{ .Version }}",
+        ),
+    ],
+)
 def test_render_refuses_a_broken_template(template, error):
     with pytest.raises(SystemExit, match=re.escape(error)):
         _builder().render_manifest(template, "1.2.3", SHA)
@@ -86,7 +96,9 @@ def test_filled_manifest_fields(filled):
 def test_filled_manifest_agrees_with_its_archive(filled, build):
     """One platform entry, for Linux and macOS on every arch: the archive is one zipapp."""
     [platform] = filled["spec"]["platforms"]
-    assert platform["selector"] == {"matchExpressions": [{"key": "os", "operator": "In", "values": ["linux", "darwin"]}]}
+    assert platform["selector"] == {
+        "matchExpressions": [{"key": "os", "operator": "In", "values": ["linux", "darwin"]}]
+    }
     assert platform["bin"] == "kubectl-lbip"
     assert platform["uri"] == f"{HOMEPAGE}/releases/download/v{package_version()}/kubectl-lbip.tar.gz"
     assert platform["sha256"] == build.sha256
@@ -94,8 +106,13 @@ def test_filled_manifest_agrees_with_its_archive(filled, build):
 
 
 def test_release_refuses_another_version(tmp_path):
-    proc = subprocess.run([sys.executable, str(BUILD), "--out", str(tmp_path), "--version", "99.0.0"],
-                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(BUILD), "--out", str(tmp_path), "--version", "99.0.0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     assert proc.returncode != 0
     assert f"VERSION=99.0.0 but kubectl_lbip.__version__ is {package_version()}" in proc.stdout
     assert not list(tmp_path.iterdir())
@@ -125,8 +142,14 @@ def test_archive_layout(build):
         names = zf.namelist()
     assert names == sorted(names)
     assert "__main__.py" in names and "kubectl_lbip/cli.py" in names
-    for dep in ("typer/__init__.py", "click/__init__.py", "kubernetes/__init__.py", "yaml/__init__.py",
-                "tabulate/__init__.py", "typing_extensions.py"):
+    for dep in (
+        "typer/__init__.py",
+        "click/__init__.py",
+        "kubernetes/__init__.py",
+        "yaml/__init__.py",
+        "tabulate/__init__.py",
+        "typing_extensions.py",
+    ):
         assert dep in names, f"{dep} is not bundled"
     unused = sorted({n.split("/")[0] for n in names if n.split("/")[0] in ("rich", "pygments", "markdown_it", "mdurl")})
     assert not unused, f"bundled but never imported: {unused}"
@@ -135,7 +158,8 @@ def test_archive_layout(build):
     assert not [n for n in names if n.startswith("yaml/_yaml")], "PyYAML's C extension must not be bundled"
     # Licence notices of the bundled projects travel with them.
     assert "PyYAML-6.0.3.dist-info/LICENSE" in names or any(
-        re.match(r"PyYAML-[^/]+\.dist-info/LICENSE$", n) for n in names)
+        re.match(r"PyYAML-[^/]+\.dist-info/LICENSE$", n) for n in names
+    )
 
 
 def test_lock_pins_exact_versions():

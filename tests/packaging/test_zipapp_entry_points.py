@@ -41,8 +41,9 @@ def test_archive_carries_every_project_script(build):
 
 def test_program_name_picks_the_entry_point(monkeypatch):
     boot = _load(ROOT / "packaging" / "zipapp_main.py", "zipapp_main_under_test")
-    monkeypatch.setattr(boot, "ENTRY_POINTS", {"kubectl-lbip": "kubectl_lbip.cli:main",
-                                               "kubectl_complete-lbip": "os.path:basename"})
+    monkeypatch.setattr(
+        boot, "ENTRY_POINTS", {"kubectl-lbip": "kubectl_lbip.cli:main", "kubectl_complete-lbip": "os.path:basename"}
+    )
     from kubectl_lbip.cli import main
 
     assert boot._entry_point("/home/u/.krew/bin/kubectl_complete-lbip") is os.path.basename

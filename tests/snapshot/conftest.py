@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Callable, Iterator, List
 
 import pytest
-
 from fakeapi import FakeAPI, kubeconfig_dict, write_yaml
 
 
@@ -45,9 +44,15 @@ def fake(start_fake) -> FakeAPI:
 @pytest.fixture
 def kubeconfig(tmp_path: Path, fake: FakeAPI) -> str:
     """One context, `fake` (namespace shop), current, with the fake's token."""
-    return write_yaml(tmp_path / "kubeconfig", kubeconfig_dict(
-        {"fake": fake.url}, {"admin": {"token": "fake-token"}},
-        {"fake": {"cluster": "fake", "user": "admin", "namespace": "shop"}}, current="fake"))
+    return write_yaml(
+        tmp_path / "kubeconfig",
+        kubeconfig_dict(
+            {"fake": fake.url},
+            {"admin": {"token": "fake-token"}},
+            {"fake": {"cluster": "fake", "user": "admin", "namespace": "shop"}},
+            current="fake",
+        ),
+    )
 
 
 @pytest.fixture
@@ -65,8 +70,28 @@ def tls_cert(tmp_path_factory) -> tuple:
         pytest.skip("openssl is needed to make a test certificate")
     d = tmp_path_factory.mktemp("tls")
     cert, key = d / "ca.crt", d / "tls.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
     return str(cert), str(key)

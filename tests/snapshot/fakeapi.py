@@ -41,8 +41,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, List, Optional, Tuple
 from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl, urlsplit
 
 import yaml
@@ -54,10 +54,21 @@ EVENTS = "/api/v1/events"
 LEGACY_CM = "/api/v1/namespaces/metallb-system/configmaps/config"
 METALLB_GROUP = "/apis/metallb.io/v1beta1"
 # What MetalLB v0.16.1's CRDs make the API server list for metallb.io/v1beta1.
-V0_16_RESOURCES = ("bfdprofiles", "bgpadvertisements", "bgppeers", "communities",
-                   "configurationstates", "configurationstates/status", "ipaddresspools",
-                   "ipaddresspools/status", "l2advertisements", "servicebgpstatuses",
-                   "servicebgpstatuses/status", "servicel2statuses", "servicel2statuses/status")
+V0_16_RESOURCES = (
+    "bfdprofiles",
+    "bgpadvertisements",
+    "bgppeers",
+    "communities",
+    "configurationstates",
+    "configurationstates/status",
+    "ipaddresspools",
+    "ipaddresspools/status",
+    "l2advertisements",
+    "servicebgpstatuses",
+    "servicebgpstatuses/status",
+    "servicel2statuses",
+    "servicel2statuses/status",
+)
 
 
 def deployments_path(ns: str) -> str:
@@ -67,79 +78,157 @@ def deployments_path(ns: str) -> str:
 def deployment(name: str, image: str, namespace: str = "metallb-system") -> dict:
     """A Deployment as MetalLB's manifests create it (one container)."""
     labels = {"app": "metallb", "component": name}
-    return {"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": name, "namespace": namespace, "labels": labels,
-                         "managedFields": copy.deepcopy(MANAGED_FIELDS)},
-            "spec": {"selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels},
-                                  "spec": {"containers": [{"name": name, "image": image,
-                                                           "args": ["--port=7472"]}]}}}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": labels,
+            "managedFields": copy.deepcopy(MANAGED_FIELDS),
+        },
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": name, "image": image, "args": ["--port=7472"]}]},
+            },
+        },
+    }
+
 
 # What the API server attaches to every object and the plugin must not keep.
-MANAGED_FIELDS = [{"manager": "kubectl-client-side-apply", "operation": "Update",
-                   "apiVersion": "v1", "time": "2026-10-05T11:01:00Z", "fieldsType": "FieldsV1",
-                   "fieldsV1": {"f:metadata": {"f:annotations": {".": {}}},
-                                "f:spec": {"f:ports": {}}}}]
+MANAGED_FIELDS = [
+    {
+        "manager": "kubectl-client-side-apply",
+        "operation": "Update",
+        "apiVersion": "v1",
+        "time": "2026-10-05T11:01:00Z",
+        "fieldsType": "FieldsV1",
+        "fieldsV1": {"f:metadata": {"f:annotations": {".": {}}}, "f:spec": {"f:ports": {}}},
+    }
+]
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 # --- objects, as `kubectl get -o json` prints them (with the noise a server adds)
 
+
 def pool(name: str, *addresses: str, namespace: str = "metallb-system", **spec: Any) -> dict:
-    return {"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
-            "metadata": {"name": name, "namespace": namespace, "uid": f"uid-pool-{name}",
-                         "generation": 1, "creationTimestamp": "2026-10-02T09:14:03Z",
-                         "managedFields": copy.deepcopy(MANAGED_FIELDS)},
-            "spec": {"addresses": list(addresses), **spec}}
+    return {
+        "apiVersion": "metallb.io/v1beta1",
+        "kind": "IPAddressPool",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "uid": f"uid-pool-{name}",
+            "generation": 1,
+            "creationTimestamp": "2026-10-02T09:14:03Z",
+            "managedFields": copy.deepcopy(MANAGED_FIELDS),
+        },
+        "spec": {"addresses": list(addresses), **spec},
+    }
 
 
-def service(namespace: str, name: str, *, cluster_ip: str = "10.96.0.10",
-            ingress: Tuple[str, ...] = (), annotations: Optional[dict] = None,
-            lb_type: str = "LoadBalancer", port: int = 80, labels: Optional[dict] = None) -> dict:
+def service(
+    namespace: str,
+    name: str,
+    *,
+    cluster_ip: str = "10.96.0.10",
+    ingress: Tuple[str, ...] = (),
+    annotations: Optional[dict] = None,
+    lb_type: str = "LoadBalancer",
+    port: int = 80,
+    labels: Optional[dict] = None,
+) -> dict:
     meta: Dict[str, Any] = {
-        "name": name, "namespace": namespace, "uid": f"uid-{namespace}-{name}",
-        "creationTimestamp": "2026-10-05T11:01:00Z", "labels": dict(labels or {"app": name}),
-        "annotations": {LAST_APPLIED: json.dumps({"kind": "Service", "x": "y" * 200}),
-                        **(annotations or {})},
-        "managedFields": copy.deepcopy(MANAGED_FIELDS)}
-    return {"apiVersion": "v1", "kind": "Service", "metadata": meta,
-            "spec": {"type": lb_type, "clusterIP": cluster_ip, "clusterIPs": [cluster_ip],
-                     "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
-                     "ports": [{"name": "http", "protocol": "TCP", "port": port,
-                                "targetPort": port, "nodePort": 30000 + port % 2000}],
-                     "selector": {"app": name}, "sessionAffinity": "None",
-                     "externalTrafficPolicy": "Cluster", "internalTrafficPolicy": "Cluster",
-                     "allocateLoadBalancerNodePorts": True},
-            "status": {"loadBalancer": {"ingress": [{"ip": ip, "ipMode": "VIP"} for ip in ingress]}}}
+        "name": name,
+        "namespace": namespace,
+        "uid": f"uid-{namespace}-{name}",
+        "creationTimestamp": "2026-10-05T11:01:00Z",
+        "labels": dict(labels or {"app": name}),
+        "annotations": {LAST_APPLIED: json.dumps({"kind": "Service", "x": "y" * 200}), **(annotations or {})},
+        "managedFields": copy.deepcopy(MANAGED_FIELDS),
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": meta,
+        "spec": {
+            "type": lb_type,
+            "clusterIP": cluster_ip,
+            "clusterIPs": [cluster_ip],
+            "ipFamilies": ["IPv4"],
+            "ipFamilyPolicy": "SingleStack",
+            "ports": [
+                {"name": "http", "protocol": "TCP", "port": port, "targetPort": port, "nodePort": 30000 + port % 2000}
+            ],
+            "selector": {"app": name},
+            "sessionAffinity": "None",
+            "externalTrafficPolicy": "Cluster",
+            "internalTrafficPolicy": "Cluster",
+            "allocateLoadBalancerNodePorts": True,
+        },
+        "status": {"loadBalancer": {"ingress": [{"ip": ip, "ipMode": "VIP"} for ip in ingress]}},
+    }
 
 
 def namespace(name: str, labels: Optional[dict] = None) -> dict:
-    return {"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": name, "uid": f"uid-ns-{name}",
-                         "labels": {"kubernetes.io/metadata.name": name, **(labels or {})},
-                         "managedFields": copy.deepcopy(MANAGED_FIELDS)},
-            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": name,
+            "uid": f"uid-ns-{name}",
+            "labels": {"kubernetes.io/metadata.name": name, **(labels or {})},
+            "managedFields": copy.deepcopy(MANAGED_FIELDS),
+        },
+        "spec": {"finalizers": ["kubernetes"]},
+        "status": {"phase": "Active"},
+    }
 
 
 def allocation_failed(ns: str, name: str, message: str, when: str = "2026-10-05T12:00:00Z") -> dict:
-    return {"apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": f"{name}.17f0a1b2c3d4e5f6", "namespace": ns},
-            "involvedObject": {"kind": "Service", "namespace": ns, "name": name,
-                               "apiVersion": "v1", "uid": f"uid-{ns}-{name}"},
-            "reason": "AllocationFailed", "message": message, "type": "Warning",
-            "source": {"component": "metallb-controller"}, "count": 3,
-            "firstTimestamp": when, "lastTimestamp": when}
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{name}.17f0a1b2c3d4e5f6", "namespace": ns},
+        "involvedObject": {
+            "kind": "Service",
+            "namespace": ns,
+            "name": name,
+            "apiVersion": "v1",
+            "uid": f"uid-{ns}-{name}",
+        },
+        "reason": "AllocationFailed",
+        "message": message,
+        "type": "Warning",
+        "source": {"component": "metallb-controller"},
+        "count": 3,
+        "firstTimestamp": when,
+        "lastTimestamp": when,
+    }
 
 
 def legacy_configmap(config_yaml: str) -> dict:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": "config", "namespace": "metallb-system", "resourceVersion": "7"},
-            "data": {"config": config_yaml}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "config", "namespace": "metallb-system", "resourceVersion": "7"},
+        "data": {"config": config_yaml},
+    }
 
 
 def status_body(code: int, reason: str, message: str, details: Optional[dict] = None) -> dict:
-    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": message, "reason": reason, "code": code}
+    body = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
     if details is not None:
         body["details"] = details
     return body
@@ -147,13 +236,19 @@ def status_body(code: int, reason: str, message: str, details: Optional[dict] = 
 
 # --- kubeconfigs
 
-def kubeconfig_dict(clusters: Dict[str, str], users: Dict[str, dict],
-                    contexts: Dict[str, dict], current: Optional[str] = None) -> dict:
+
+def kubeconfig_dict(
+    clusters: Dict[str, str], users: Dict[str, dict], contexts: Dict[str, dict], current: Optional[str] = None
+) -> dict:
     """clusters: name -> server; users: name -> user stanza; contexts: name -> context stanza."""
-    doc: dict = {"apiVersion": "v1", "kind": "Config", "preferences": {},
-                 "clusters": [{"name": n, "cluster": {"server": s}} for n, s in clusters.items()],
-                 "users": [{"name": n, "user": u} for n, u in users.items()],
-                 "contexts": [{"name": n, "context": c} for n, c in contexts.items()]}
+    doc: dict = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "preferences": {},
+        "clusters": [{"name": n, "cluster": {"server": s}} for n, s in clusters.items()],
+        "users": [{"name": n, "user": u} for n, u in users.items()],
+        "contexts": [{"name": n, "context": c} for n, c in contexts.items()],
+    }
     if current is not None:
         doc["current-context"] = current
     return doc
@@ -165,6 +260,7 @@ def write_yaml(path: Path, doc: dict) -> str:
 
 
 # --- the server
+
 
 @dataclass
 class Recorded:
@@ -237,8 +333,7 @@ class FakeAPI:
         self._fail_next.append((method, path, code, body or status_body(code, "InternalError", "boom")))
 
     def calls(self, method: Optional[str] = None, path: Optional[str] = None) -> List[Recorded]:
-        return [r for r in self.requests
-                if (method is None or r.method == method) and (path is None or r.path == path)]
+        return [r for r in self.requests if (method is None or r.method == method) and (path is None or r.path == path)]
 
     # --- lifecycle
     @property
@@ -265,8 +360,9 @@ class FakeAPI:
             ctx.load_cert_chain(*self.tls)
             server.socket = ctx.wrap_socket(server.socket, server_side=True)
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"fakeapi-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"fakeapi-{self.port}", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -297,8 +393,9 @@ class FakeAPI:
         if path == POOLS:
             if not self.crds:
                 return 404, "404 page not found\n"
-            return self._list(rec, "ipaddresspools", "metallb.io", self.pools, "IPAddressPoolList",
-                              "metallb.io/v1beta1")
+            return self._list(
+                rec, "ipaddresspools", "metallb.io", self.pools, "IPAddressPoolList", "metallb.io/v1beta1"
+            )
         if path == SERVICES:
             items = [self.services[k] for k in sorted(self.services)]
             return self._list(rec, "services", "", items, "ServiceList", "v1")
@@ -311,41 +408,53 @@ class FakeAPI:
             if denied:
                 return denied
             if self.configmap is None:
-                return 404, status_body(404, "NotFound", 'configmaps "config" not found',
-                                        {"name": "config", "kind": "configmaps"})
+                return 404, status_body(
+                    404, "NotFound", 'configmaps "config" not found', {"name": "config", "kind": "configmaps"}
+                )
             return 200, self.configmap
         if path == METALLB_GROUP:
             if not self.crds:
                 return 404, "404 page not found\n"
-            return 200, {"kind": "APIResourceList", "apiVersion": "v1",
-                         "groupVersion": "metallb.io/v1beta1",
-                         "resources": [{"name": n, "namespaced": True,
-                                        "kind": n.split("/")[0].title()}
-                                       for n in self.metallb_resources]}
+            return 200, {
+                "kind": "APIResourceList",
+                "apiVersion": "v1",
+                "groupVersion": "metallb.io/v1beta1",
+                "resources": [
+                    {"name": n, "namespaced": True, "kind": n.split("/")[0].title()} for n in self.metallb_resources
+                ],
+            }
         parts = path.strip("/").split("/")
-        if len(parts) == 6 and parts[:4] == ["apis", "apps", "v1", "namespaces"] \
-                and parts[5] == "deployments":
-            return self._list(rec, "deployments", "apps", self.deployments.get(parts[4], []),
-                              "DeploymentList", "apps/v1")
+        if len(parts) == 6 and parts[:4] == ["apis", "apps", "v1", "namespaces"] and parts[5] == "deployments":
+            return self._list(
+                rec, "deployments", "apps", self.deployments.get(parts[4], []), "DeploymentList", "apps/v1"
+            )
         if len(parts) == 6 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "services":
             return self._service(rec, parts[3], parts[5])
         return 404, "404 page not found\n"
 
-    def _deny(self, rec: Recorded, verb: str, resource: str, ns: Optional[str] = None,
-              name: Optional[str] = None, group: str = "") -> Optional[Tuple[int, dict]]:
+    def _deny(
+        self,
+        rec: Recorded,
+        verb: str,
+        resource: str,
+        ns: Optional[str] = None,
+        name: Optional[str] = None,
+        group: str = "",
+    ) -> Optional[Tuple[int, dict]]:
         if (verb, resource) not in self.forbidden:
             return None
         full = f"{resource}.{group}" if group else resource
         what = f'{full} "{name}"' if name else full
         scope = f'in the namespace "{ns}"' if ns else "at the cluster scope"
-        message = (f'{what} is forbidden: User "{rec.user}" cannot {verb} resource "{resource}" '
-                   f'in API group "{group}" {scope}')
-        details = {"kind": resource, **({"name": name} if name else {}),
-                   **({"group": group} if group else {})}
+        message = (
+            f'{what} is forbidden: User "{rec.user}" cannot {verb} resource "{resource}" in API group "{group}" {scope}'
+        )
+        details = {"kind": resource, **({"name": name} if name else {}), **({"group": group} if group else {})}
         return 403, status_body(403, "Forbidden", message, details)
 
-    def _list(self, rec: Recorded, resource: str, group: str, items: List[dict], kind: str,
-              api_version: str) -> Tuple[int, Any]:
+    def _list(
+        self, rec: Recorded, resource: str, group: str, items: List[dict], kind: str, api_version: str
+    ) -> Tuple[int, Any]:
         denied = self._deny(rec, "list", resource, group=group)
         if denied:
             return denied
@@ -366,8 +475,7 @@ class FakeAPI:
         if end < len(items):
             meta["continue"] = base64.urlsafe_b64encode(json.dumps({"start": end}).encode()).decode()
             meta["remainingItemCount"] = len(items) - end
-        return 200, {"kind": kind, "apiVersion": api_version, "metadata": meta,
-                     "items": copy.deepcopy(page)}
+        return 200, {"kind": kind, "apiVersion": api_version, "metadata": meta, "items": copy.deepcopy(page)}
 
     def _service(self, rec: Recorded, ns: str, name: str) -> Tuple[int, Any]:
         verb = {"GET": "get", "PATCH": "patch"}.get(rec.method)
@@ -378,8 +486,7 @@ class FakeAPI:
             return denied
         key = (ns, name)
         if key not in self.services:
-            return 404, status_body(404, "NotFound", f'services "{name}" not found',
-                                    {"name": name, "kind": "services"})
+            return 404, status_body(404, "NotFound", f'services "{name}" not found', {"name": name, "kind": "services"})
         if verb == "get":
             return 200, self.services[key]
         if key in self._concurrent:  # someone else wrote first
@@ -389,10 +496,13 @@ class FakeAPI:
             obj["metadata"]["resourceVersion"] = self.next_rv()
         ctype = rec.headers.get("content-type", "")
         if ctype.split(";")[0].strip() != "application/merge-patch+json":
-            return 415, status_body(415, "UnsupportedMediaType",
-                                    'the body of the request was in an unknown format - accepted '
-                                    'media types include: application/json-patch+json, '
-                                    'application/merge-patch+json, application/apply-patch+yaml')
+            return 415, status_body(
+                415,
+                "UnsupportedMediaType",
+                "the body of the request was in an unknown format - accepted "
+                "media types include: application/json-patch+json, "
+                "application/merge-patch+json, application/apply-patch+yaml",
+            )
         patch = rec.body
         if not isinstance(patch, dict):
             return 400, status_body(400, "BadRequest", "the patch is not a JSON object")
@@ -400,9 +510,12 @@ class FakeAPI:
         wanted_rv = (patch.get("metadata") or {}).get("resourceVersion")
         if wanted_rv is not None and wanted_rv != current["metadata"]["resourceVersion"]:
             return 409, status_body(
-                409, "Conflict", f'Operation cannot be fulfilled on services "{name}": the object '
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on services "{name}": the object '
                 "has been modified; please apply your changes to the latest version and try again",
-                {"name": name, "kind": "services"})
+                {"name": name, "kind": "services"},
+            )
         result = merge_patch(current, patch)
         result["metadata"]["name"], result["metadata"]["namespace"] = name, ns
         if rec.param("dryRun") == "All":
@@ -452,8 +565,13 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw) if raw else None
         except ValueError:
             body = raw
-        rec = Recorded(self.command, split.path, parse_qsl(split.query, keep_blank_values=True),
-                       {k.lower(): v for k, v in self.headers.items()}, body)
+        rec = Recorded(
+            self.command,
+            split.path,
+            parse_qsl(split.query, keep_blank_values=True),
+            {k.lower(): v for k, v in self.headers.items()},
+            body,
+        )
         with self.fake._lock:
             self.fake.requests.append(rec)
             answer = self.fake.handle(rec)
@@ -482,7 +600,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.fake.trickle:
             try:
                 for i in range(len(data)):
-                    self.wfile.write(data[i:i + 1])
+                    self.wfile.write(data[i : i + 1])
                     self.wfile.flush()
                     time.sleep(self.fake.trickle)
             except OSError:  # the client gave up

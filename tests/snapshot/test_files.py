@@ -13,14 +13,21 @@ from kubectl_lbip.snapshot.jsonstream import NotStreamable, stream_items
 
 
 def objects():
-    fat = svc("shop", "web", annotations={**lbips("192.0.2.7"),
-                                           "kubectl.kubernetes.io/last-applied-configuration": "x" * 5000},
-              ingress=["192.0.2.7"], labels={"app": "web"})
+    fat = svc(
+        "shop",
+        "web",
+        annotations={**lbips("192.0.2.7"), "kubectl.kubernetes.io/last-applied-configuration": "x" * 5000},
+        ingress=["192.0.2.7"],
+        labels={"app": "web"},
+    )
     fat["metadata"]["managedFields"] = [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}] * 20
-    return [pool("p", "192.0.2.0/24", "2001:db8::/64"), fat,
-            dual("shop", "api", ingress=["192.0.2.8", "2001:db8::8"]),
-            namespace("shop", team="a"),
-            {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ignored"}}]
+    return [
+        pool("p", "192.0.2.0/24", "2001:db8::/64"),
+        fat,
+        dual("shop", "api", ingress=["192.0.2.8", "2001:db8::8"]),
+        namespace("shop", team="a"),
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ignored"}},
+    ]
 
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -28,10 +35,21 @@ LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 def model_view(cluster):
     """What the model reads; kubectl's copy of the object is dropped by trimming."""
-    return ([(p.name, p.intervals) for p in cluster.pools],
-            [(s.key, s.labels, {k: v for k, v in s.annotations.items() if k != LAST_APPLIED},
-              s.held(), s.ports, s.family()) for s in cluster.services],
-            cluster.namespace_labels)
+    return (
+        [(p.name, p.intervals) for p in cluster.pools],
+        [
+            (
+                s.key,
+                s.labels,
+                {k: v for k, v in s.annotations.items() if k != LAST_APPLIED},
+                s.held(),
+                s.ports,
+                s.family(),
+            )
+            for s in cluster.services
+        ],
+        cluster.namespace_labels,
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -42,8 +60,11 @@ def small_chunks(monkeypatch):
 
 def test_streamed_json_list_gives_the_same_model(tmp_path):
     path = tmp_path / "cluster.json"
-    path.write_text(json.dumps({"apiVersion": "v1", "items": objects(), "kind": "List",
-                                "metadata": {"resourceVersion": ""}}, indent=4))
+    path.write_text(
+        json.dumps(
+            {"apiVersion": "v1", "items": objects(), "kind": "List", "metadata": {"resourceVersion": ""}}, indent=4
+        )
+    )
     whole = files.load([str(path)]).to_cluster()
     streamed_snapshot = files.load([str(path)], trimmed=True)
     assert [s.name for s in streamed_snapshot.models] == ["web", "api"]
@@ -56,8 +77,10 @@ def test_streamed_json_list_gives_the_same_model(tmp_path):
 def test_items_before_kind_and_nested_lists(tmp_path):
     path = tmp_path / "c.json"
     inner = {"kind": "ServiceList", "items": [svc("a", "nested")]}
-    path.write_text('{"items": [%s, %s], "kind": "List", "n": 12345678901234567890}'
-                    % (json.dumps(pool("p", "192.0.2.0/24")), json.dumps(inner)))
+    path.write_text(
+        '{"items": [%s, %s], "kind": "List", "n": 12345678901234567890}'
+        % (json.dumps(pool("p", "192.0.2.0/24")), json.dumps(inner))
+    )
     snap = files.load([str(path)], trimmed=True)
     assert [s.name for s in snap.models] == ["nested"]
     assert [p["metadata"]["name"] for p in snap.pools] == ["p"]
@@ -70,8 +93,13 @@ def test_a_single_object_json_falls_back_to_the_whole_read(tmp_path):
 
 
 def test_stream_refuses_what_is_not_one_list():
-    for text in ('{"kind": "Service", "metadata": {}}', '[1, 2]', '{"items": []} {"items": []}',
-                 '{"items": [1, 2', 'nope'):
+    for text in (
+        '{"kind": "Service", "metadata": {}}',
+        "[1, 2]",
+        '{"items": []} {"items": []}',
+        '{"items": [1, 2',
+        "nope",
+    ):
         with pytest.raises(NotStreamable):
             stream_items(io.StringIO(text), lambda x: x)
 
@@ -116,8 +144,12 @@ def test_a_service_carries_status_when_read_back_from_the_api(tmp_path, trimmed)
     (a dump); not a hand-written manifest, nor a dry-run print with an empty status."""
     hand = svc("a", "hand", annotations=lbips("192.0.2.7"))
     del hand["status"]
-    items = [pool("p", "192.0.2.0/24"), _dumped(svc("a", "dumped", annotations=lbips("192.0.2.7"))),
-             _dry_run_client(svc("a", "dry", annotations=lbips("192.0.2.8"))), hand]
+    items = [
+        pool("p", "192.0.2.0/24"),
+        _dumped(svc("a", "dumped", annotations=lbips("192.0.2.7"))),
+        _dry_run_client(svc("a", "dry", annotations=lbips("192.0.2.8"))),
+        hand,
+    ]
     path = tmp_path / "mixed.json"
     path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
     cluster = files.load([str(path)], trimmed=trimmed).to_cluster()

@@ -18,10 +18,25 @@ import time
 from pathlib import Path
 
 import pytest
+from fakeapi import (
+    EVENTS,
+    LAST_APPLIED,
+    LEGACY_CM,
+    METALLB_GROUP,
+    POOLS,
+    SERVICES,
+    FakeAPI,
+    allocation_failed,
+    deployments_path,
+    kubeconfig_dict,
+    legacy_configmap,
+    namespace,
+    pool,
+    service,
+    write_yaml,
+)
 from typer.testing import CliRunner
 
-from fakeapi import (EVENTS, LAST_APPLIED, LEGACY_CM, METALLB_GROUP, POOLS, SERVICES, FakeAPI, allocation_failed,
-                     deployments_path, kubeconfig_dict, legacy_configmap, namespace, pool, service, write_yaml)
 from kubectl_lbip.cli import app
 from kubectl_lbip.errors import ClusterError, ConflictError, UsageError
 from kubectl_lbip.snapshot import live
@@ -36,8 +51,7 @@ def small_cluster(fake: FakeAPI) -> FakeAPI:
     fake.add_pool(pool("production", "192.168.10.0/24", "fd00:10::/64"))
     fake.add_service(service("shop", "web", cluster_ip="10.96.0.20", ingress=("192.168.10.20",)))
     fake.add_service(service("shop", "pending", cluster_ip="10.96.0.21"))
-    fake.add_service(service("default", "kubernetes", cluster_ip="10.96.0.1", lb_type="ClusterIP",
-                             port=443))
+    fake.add_service(service("default", "kubernetes", cluster_ip="10.96.0.1", lb_type="ClusterIP", port=443))
     return fake
 
 
@@ -55,9 +69,15 @@ def test_kubeconfig_flag_context_namespace_and_token(fake, kubeconfig):
 
 
 def test_kubeconfig_flag_wins_over_env(fake, kubeconfig, tmp_path, monkeypatch, closed_port):
-    elsewhere = write_yaml(tmp_path / "elsewhere", kubeconfig_dict(
-        {"dead": f"http://127.0.0.1:{closed_port}"}, {"u": {"token": "x"}},
-        {"dead": {"cluster": "dead", "user": "u"}}, current="dead"))
+    elsewhere = write_yaml(
+        tmp_path / "elsewhere",
+        kubeconfig_dict(
+            {"dead": f"http://127.0.0.1:{closed_port}"},
+            {"u": {"token": "x"}},
+            {"dead": {"cluster": "dead", "user": "u"}},
+            current="dead",
+        ),
+    )
     monkeypatch.setenv("KUBECONFIG", elsewhere)
     assert connect(kubeconfig).server == fake.url
     assert connect().server == f"http://127.0.0.1:{closed_port}"
@@ -67,11 +87,13 @@ def test_kubeconfig_env_merges_files(fake, tmp_path, monkeypatch):
     small_cluster(fake)
     # clusters and users in one file, contexts (and the current one) in another; a
     # missing file in the list is skipped, as kubectl does.
-    creds = write_yaml(tmp_path / "creds", kubeconfig_dict(
-        {"prod": fake.url}, {"admin": {"token": "fake-token"}}, {}))
-    ctxs = write_yaml(tmp_path / "contexts", kubeconfig_dict(
-        {}, {}, {"prod-shop": {"cluster": "prod", "user": "admin", "namespace": "shop"}},
-        current="prod-shop"))
+    creds = write_yaml(tmp_path / "creds", kubeconfig_dict({"prod": fake.url}, {"admin": {"token": "fake-token"}}, {}))
+    ctxs = write_yaml(
+        tmp_path / "contexts",
+        kubeconfig_dict(
+            {}, {}, {"prod-shop": {"cluster": "prod", "user": "admin", "namespace": "shop"}}, current="prod-shop"
+        ),
+    )
     monkeypatch.setenv("KUBECONFIG", ":".join([ctxs, str(tmp_path / "missing"), creds]))
     client = connect()
     assert (client.server, client.context, client.namespace) == (fake.url, "prod-shop", "shop")
@@ -83,11 +105,18 @@ def test_context_flag_selects_another_server_and_user(start_fake, tmp_path):
     first = small_cluster(start_fake())
     second = start_fake(tokens={"viewer-token": "viewer"})
     second.add_service(service("other", "api", cluster_ip="10.96.1.1"))
-    path = write_yaml(tmp_path / "kubeconfig", kubeconfig_dict(
-        {"one": first.url, "two": second.url},
-        {"admin": {"token": "fake-token"}, "viewer": {"token": "viewer-token"}},
-        {"one": {"cluster": "one", "user": "admin", "namespace": "shop"},
-         "two": {"cluster": "two", "user": "viewer"}}, current="one"))
+    path = write_yaml(
+        tmp_path / "kubeconfig",
+        kubeconfig_dict(
+            {"one": first.url, "two": second.url},
+            {"admin": {"token": "fake-token"}, "viewer": {"token": "viewer-token"}},
+            {
+                "one": {"cluster": "one", "user": "admin", "namespace": "shop"},
+                "two": {"cluster": "two", "user": "viewer"},
+            },
+            current="one",
+        ),
+    )
     client = connect(path, "two")
     assert (client.server, client.context) == (second.url, "two")
     assert client.namespace == "default"  # the context names no namespace
@@ -101,8 +130,10 @@ def test_unknown_context_is_a_usage_error(kubeconfig):
 
 
 def test_no_current_context_is_a_usage_error(fake, tmp_path):
-    path = write_yaml(tmp_path / "k", kubeconfig_dict(
-        {"c": fake.url}, {"u": {"token": "fake-token"}}, {"x": {"cluster": "c", "user": "u"}}))
+    path = write_yaml(
+        tmp_path / "k",
+        kubeconfig_dict({"c": fake.url}, {"u": {"token": "fake-token"}}, {"x": {"cluster": "c", "user": "u"}}),
+    )
     with pytest.raises(UsageError, match="no current context"):
         connect(path)
 
@@ -110,13 +141,28 @@ def test_no_current_context_is_a_usage_error(fake, tmp_path):
 def test_first_file_setting_current_context_wins(fake, tmp_path, monkeypatch):
     """kubectl's merge rule (`KUBECONFIG=a:b kubectl config current-context` says a's),
     not the kubernetes client's (the last file's)."""
-    a = write_yaml(tmp_path / "a", kubeconfig_dict(
-        {"c": fake.url}, {"u": {"token": "fake-token"}},
-        {"ctx-a": {"cluster": "c", "user": "u", "namespace": "from-a"}}, current="ctx-a"))
-    b = write_yaml(tmp_path / "b", kubeconfig_dict(
-        {}, {}, {"ctx-b": {"cluster": "c", "user": "u", "namespace": "from-b"},
-                 # a second definition of ctx-a: the first file's wins
-                 "ctx-a": {"cluster": "c", "user": "u", "namespace": "shadowed"}}, current="ctx-b"))
+    a = write_yaml(
+        tmp_path / "a",
+        kubeconfig_dict(
+            {"c": fake.url},
+            {"u": {"token": "fake-token"}},
+            {"ctx-a": {"cluster": "c", "user": "u", "namespace": "from-a"}},
+            current="ctx-a",
+        ),
+    )
+    b = write_yaml(
+        tmp_path / "b",
+        kubeconfig_dict(
+            {},
+            {},
+            {
+                "ctx-b": {"cluster": "c", "user": "u", "namespace": "from-b"},
+                # a second definition of ctx-a: the first file's wins
+                "ctx-a": {"cluster": "c", "user": "u", "namespace": "shadowed"},
+            },
+            current="ctx-b",
+        ),
+    )
     monkeypatch.setenv("KUBECONFIG", f"{a}:{b}")
     client = connect()
     assert (client.context, client.namespace) == ("ctx-a", "from-a")
@@ -125,15 +171,26 @@ def test_first_file_setting_current_context_wins(fake, tmp_path, monkeypatch):
 
 def test_context_flag_works_whatever_the_current_context(fake, tmp_path):
     for current in ("gone", "", None):  # stale, empty, absent
-        path = write_yaml(tmp_path / "k", kubeconfig_dict(
-            {"c": fake.url}, {"u": {"token": "fake-token"}},
-            {"good": {"cluster": "c", "user": "u", "namespace": "ns-good"}}, current=current))
+        path = write_yaml(
+            tmp_path / "k",
+            kubeconfig_dict(
+                {"c": fake.url},
+                {"u": {"token": "fake-token"}},
+                {"good": {"cluster": "c", "user": "u", "namespace": "ns-good"}},
+                current=current,
+            ),
+        )
         client = connect(path, "good")
         assert (client.context, client.namespace) == ("good", "ns-good")
     with pytest.raises(UsageError, match='current context "gone" does not exist.*--context'):
-        connect(write_yaml(tmp_path / "k", kubeconfig_dict(
-            {"c": fake.url}, {"u": {"token": "t"}}, {"good": {"cluster": "c", "user": "u"}},
-            current="gone")))
+        connect(
+            write_yaml(
+                tmp_path / "k",
+                kubeconfig_dict(
+                    {"c": fake.url}, {"u": {"token": "t"}}, {"good": {"cluster": "c", "user": "u"}}, current="gone"
+                ),
+            )
+        )
 
 
 def test_invalid_kubeconfig_is_a_usage_error(tmp_path):
@@ -141,8 +198,9 @@ def test_invalid_kubeconfig_is_a_usage_error(tmp_path):
     bad.write_text("clusters: [\n")
     with pytest.raises(UsageError, match="invalid kubeconfig"):
         connect(str(bad))
-    good_yaml_bad_config = write_yaml(tmp_path / "k2", kubeconfig_dict(
-        {}, {}, {"x": {"cluster": "nowhere", "user": "nobody"}}, current="x"))
+    good_yaml_bad_config = write_yaml(
+        tmp_path / "k2", kubeconfig_dict({}, {}, {"x": {"cluster": "nowhere", "user": "nobody"}}, current="x")
+    )
     with pytest.raises(UsageError, match="invalid kubeconfig"):
         connect(good_yaml_bad_config)
 
@@ -201,18 +259,32 @@ def test_exec_credential_plugin(fake, tmp_path):
     fake.tokens = {SECRET: "sso-user"}
     seen = tmp_path / "exec-info.json"
     plugin = tmp_path / "plugin.py"
-    plugin.write_text(textwrap.dedent(f"""
+    plugin.write_text(
+        textwrap.dedent(f"""
         import json, os, sys
         open({str(seen)!r}, "w").write(os.environ["KUBERNETES_EXEC_INFO"])
         print(json.dumps({{"apiVersion": "client.authentication.k8s.io/v1beta1",
                            "kind": "ExecCredential", "status": {{"token": {SECRET!r}}}}}))
-    """))
-    path = write_yaml(tmp_path / "k", kubeconfig_dict(
-        {"c": fake.url},
-        {"sso": {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
-                          "command": sys.executable, "args": [str(plugin)],
-                          "interactiveMode": "Never"}}},
-        {"sso": {"cluster": "c", "user": "sso"}}, current="sso"))
+    """)
+    )
+    path = write_yaml(
+        tmp_path / "k",
+        kubeconfig_dict(
+            {"c": fake.url},
+            {
+                "sso": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": sys.executable,
+                        "args": [str(plugin)],
+                        "interactiveMode": "Never",
+                    }
+                }
+            },
+            {"sso": {"cluster": "c", "user": "sso"}},
+            current="sso",
+        ),
+    )
     client = connect(path)
     assert len(client.snapshot().services) == 3
     assert {r.headers["authorization"] for r in fake.requests} == {f"Bearer {SECRET}"}
@@ -225,8 +297,14 @@ def test_exec_credential_plugin(fake, tmp_path):
 def test_paging_1200_services_in_three_requests_trimmed(fake, kubeconfig):
     fake.add_pool(pool("production", "192.168.0.0/16"))
     for i in range(1200):
-        fake.add_service(service(f"ns{i % 7}", f"svc-{i:04d}", cluster_ip=f"10.96.{i // 250}.{i % 250 + 1}",
-                                 ingress=(f"192.168.{i // 250}.{i % 250 + 1}",)))
+        fake.add_service(
+            service(
+                f"ns{i % 7}",
+                f"svc-{i:04d}",
+                cluster_ip=f"10.96.{i // 250}.{i % 250 + 1}",
+                ingress=(f"192.168.{i // 250}.{i % 250 + 1}",),
+            )
+        )
     client = connect(kubeconfig)
     services = list(client.list_all(SERVICES, live.trim_service))
 
@@ -244,8 +322,16 @@ def test_paging_1200_services_in_three_requests_trimmed(fake, kubeconfig):
 
     one = services[0]
     assert "managedFields" not in one["metadata"] and "creationTimestamp" not in one["metadata"]
-    assert set(one["spec"]) == {"type", "clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy",
-                                "selector", "externalTrafficPolicy", "ports"}
+    assert set(one["spec"]) == {
+        "type",
+        "clusterIP",
+        "clusterIPs",
+        "ipFamilies",
+        "ipFamilyPolicy",
+        "selector",
+        "externalTrafficPolicy",
+        "ports",
+    }
     assert one["spec"]["ports"] == [{"name": "http", "protocol": "TCP", "port": 80}]
     assert one["status"] == {"loadBalancer": {"ingress": [{"ip": "192.168.0.1"}]}}
     assert one["metadata"]["resourceVersion"] and one["metadata"]["uid"]
@@ -255,22 +341,28 @@ def test_paging_1200_services_in_three_requests_trimmed(fake, kubeconfig):
 def test_snapshot_pages_every_list_and_reads_allocation_failures(fake, kubeconfig, monkeypatch):
     monkeypatch.setattr(live, "PAGE_SIZE", 2)
     fake.add_pool(pool("production", "192.168.10.0/24"))
-    fake.add_pool(pool("team-a", "192.168.30.0/28",
-                       serviceAllocation={"namespaceSelectors": [{"matchLabels": {"team": "a"}}]}))
+    fake.add_pool(
+        pool("team-a", "192.168.30.0/28", serviceAllocation={"namespaceSelectors": [{"matchLabels": {"team": "a"}}]})
+    )
     for i in range(5):
         fake.add_service(service("shop", f"s{i}"))
     fake.namespaces = [namespace("shop"), namespace("team-a", {"team": "a"}), namespace("default")]
     fake.events = [
         allocation_failed("shop", "s1", "old message", "2026-10-05T10:00:00Z"),
         allocation_failed("shop", "s1", "no available IPs", "2026-10-05T12:00:00Z"),
-        {**allocation_failed("shop", "s2", "not a service"), "involvedObject": {"kind": "Pod", "namespace": "shop", "name": "s2"}},
+        {
+            **allocation_failed("shop", "s2", "not a service"),
+            "involvedObject": {"kind": "Pod", "namespace": "shop", "name": "s2"},
+        },
         {**allocation_failed("shop", "s3", "scheduled"), "reason": "IPAllocated"},
     ]
     snap = connect(kubeconfig).snapshot(events=True)
     assert len(snap.pools) == 2 and len(snap.services) == 5
     assert [n["metadata"]["name"] for n in snap.namespaces] == ["shop", "team-a", "default"]
-    assert snap.namespaces[1] == {"kind": "Namespace", "metadata": {"name": "team-a", "labels": {
-        "kubernetes.io/metadata.name": "team-a", "team": "a"}}}
+    assert snap.namespaces[1] == {
+        "kind": "Namespace",
+        "metadata": {"name": "team-a", "labels": {"kubernetes.io/metadata.name": "team-a", "team": "a"}},
+    }
     assert snap.allocation_failures == {"shop/s1": "no available IPs"}
     assert len(fake.calls("GET", SERVICES)) == 3  # 2 + 2 + 1
     (ev,) = fake.calls("GET", EVENTS)
@@ -280,8 +372,7 @@ def test_snapshot_pages_every_list_and_reads_allocation_failures(fake, kubeconfi
 def test_namespaces_are_not_listed_without_namespace_selectors(fake, kubeconfig):
     small_cluster(fake)
     snap = connect(kubeconfig).snapshot()
-    assert [r.path for r in fake.requests] == [POOLS, SERVICES, deployments_path("metallb-system"),
-                                               METALLB_GROUP]
+    assert [r.path for r in fake.requests] == [POOLS, SERVICES, deployments_path("metallb-system"), METALLB_GROUP]
     assert snap.namespaces == [] and not snap.uses_legacy_config
 
 
@@ -304,8 +395,9 @@ def test_403_on_list_names_verb_resource_and_scope(fake, kubeconfig):
         connect(kubeconfig).snapshot()
     msg = str(err.value)
     assert msg.startswith("forbidden: cannot list services at the cluster scope: ")
-    assert ('services is forbidden: User "admin" cannot list resource "services" in API group "" '
-            "at the cluster scope") in msg
+    assert (
+        'services is forbidden: User "admin" cannot list resource "services" in API group "" at the cluster scope'
+    ) in msg
 
 
 def test_403_on_pools_names_the_crd(fake, kubeconfig):
@@ -320,7 +412,9 @@ def test_403_on_patch_names_the_namespace(fake, kubeconfig):
     client = connect(kubeconfig)
     rv = client.get_service("shop", "web")["metadata"]["resourceVersion"]
     with pytest.raises(ClusterError) as err:
-        client.patch_service("shop", "web", {"metadata": {"resourceVersion": rv, "annotations": {LB_IPS: "192.168.10.20"}}})
+        client.patch_service(
+            "shop", "web", {"metadata": {"resourceVersion": rv, "annotations": {LB_IPS: "192.168.10.20"}}}
+        )
     assert str(err.value).startswith('forbidden: cannot patch services in the namespace "shop": ')
     assert 'services "web" is forbidden: User "admin" cannot patch' in str(err.value)
     assert not isinstance(err.value, ConflictError)
@@ -328,8 +422,10 @@ def test_403_on_patch_names_the_namespace(fake, kubeconfig):
 
 def test_unreachable_server_fails_fast_naming_it(tmp_path, closed_port):
     url = f"http://127.0.0.1:{closed_port}"
-    path = write_yaml(tmp_path / "k", kubeconfig_dict(
-        {"c": url}, {"u": {"token": "t"}}, {"x": {"cluster": "c", "user": "u"}}, current="x"))
+    path = write_yaml(
+        tmp_path / "k",
+        kubeconfig_dict({"c": url}, {"u": {"token": "t"}}, {"x": {"cluster": "c", "user": "u"}}, current="x"),
+    )
     started = time.monotonic()
     with pytest.raises(ClusterError) as err:
         connect(path).snapshot()
@@ -340,19 +436,25 @@ def test_unreachable_server_fails_fast_naming_it(tmp_path, closed_port):
 
 def test_missing_crds_fall_back_to_the_legacy_configmap(fake, kubeconfig):
     fake.crds = False
-    fake.configmap = legacy_configmap(textwrap.dedent("""\
+    fake.configmap = legacy_configmap(
+        textwrap.dedent("""\
         address-pools:
         - name: default
           protocol: layer2
           addresses:
           - 192.168.1.240-192.168.1.250
-    """))
+    """)
+    )
     fake.add_service(service("shop", "web", ingress=("192.168.1.240",)))
     snap = connect(kubeconfig).snapshot()
     assert snap.uses_legacy_config and snap.pools == []
     assert snap.legacy_configmap["data"]["config"].startswith("address-pools:")
     assert [(r.path, r.status) for r in fake.requests] == [
-        (POOLS, 404), (LEGACY_CM, 200), (SERVICES, 200), (deployments_path("metallb-system"), 200)]
+        (POOLS, 404),
+        (LEGACY_CM, 200),
+        (SERVICES, 200),
+        (deployments_path("metallb-system"), 200),
+    ]
     cluster = snap.to_cluster()
     assert [p.name for p in cluster.pools] == ["default"]
 
@@ -452,9 +554,15 @@ def runner() -> CliRunner:
 @pytest.fixture
 def secret_kubeconfig(fake, tmp_path) -> str:
     fake.tokens = {SECRET: "admin"}
-    return write_yaml(tmp_path / "kubeconfig", kubeconfig_dict(
-        {"fake": fake.url}, {"admin": {"token": SECRET}},
-        {"fake": {"cluster": "fake", "user": "admin", "namespace": "shop"}}, current="fake"))
+    return write_yaml(
+        tmp_path / "kubeconfig",
+        kubeconfig_dict(
+            {"fake": fake.url},
+            {"admin": {"token": SECRET}},
+            {"fake": {"cluster": "fake", "user": "admin", "namespace": "shop"}},
+            current="fake",
+        ),
+    )
 
 
 LOG_LINE = re.compile(r"^I (GET|PATCH) (/\S*) (\d{3}) (\d+)ms$")
@@ -486,9 +594,11 @@ NOT_SERVED = re.compile(r"^I \w+ is not served \(/\S*\): not checked$")
 def _log_lines(stderr: str):
     """-v's request lines (the notes about the MetalLB release, and the kinds the API
     does not serve, aside)."""
-    return [LOG_LINE.match(line) for line in stderr.splitlines()
-            if line.startswith("I ") and not line.startswith("I MetalLB release: ")
-            and not NOT_SERVED.match(line)]
+    return [
+        LOG_LINE.match(line)
+        for line in stderr.splitlines()
+        if line.startswith("I ") and not line.startswith("I MetalLB release: ") and not NOT_SERVED.match(line)
+    ]
 
 
 def _log_notes(stderr: str):
@@ -506,11 +616,13 @@ def test_verbose_logs_each_request_and_never_the_token(fake, secret_kubeconfig, 
     lines, notes = _log_lines(result.stderr), _log_notes(result.stderr)
     assert all(lines), result.stderr
     assert len(lines) == len(fake.requests) == 4  # pools, services, MetalLB's Deployment, CRDs
-    assert notes == ["I MetalLB release: no controller image with a version among the "
-                     "Deployments in metallb-system; told from the CRDs served",
-                     "I MetalLB release: >=v0.15.3, told from the metallb.io resources served "
-                     "(bfdprofiles, bgpadvertisements, bgppeers, communities, configurationstates, "
-                     "ipaddresspools, l2advertisements, servicebgpstatuses, servicel2statuses)"]
+    assert notes == [
+        "I MetalLB release: no controller image with a version among the "
+        "Deployments in metallb-system; told from the CRDs served",
+        "I MetalLB release: >=v0.15.3, told from the metallb.io resources served "
+        "(bfdprofiles, bgpadvertisements, bgppeers, communities, configurationstates, "
+        "ipaddresspools, l2advertisements, servicebgpstatuses, servicel2statuses)",
+    ]
     for m, rec in zip(lines, fake.requests):
         assert (m.group(1), m.group(2), int(m.group(3))) == (rec.method, _shown(rec), rec.status)
     assert lines[0].group(2) == POOLS + "?limit=500"
@@ -531,9 +643,12 @@ def test_verbose_logs_failed_requests_too(fake, secret_kubeconfig, runner):
 def test_verbose_in_a_real_process(fake, secret_kubeconfig):
     """The installed entry point, with nothing of pytest's logging around it."""
     small_cluster(fake)
-    proc = subprocess.run([sys.executable, "-m", "kubectl_lbip", "who-has", "192.168.10.20",
-                           "--kubeconfig", secret_kubeconfig, "-v"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kubectl_lbip", "who-has", "192.168.10.20", "--kubeconfig", secret_kubeconfig, "-v"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     lines = _log_lines(proc.stderr)
     # ... then the advertisements (not served by this API: said with -v)
@@ -553,8 +668,9 @@ def test_cli_pools(fake, kubeconfig, runner):
 
 def test_cli_pools_legacy_configmap(fake, kubeconfig, runner):
     fake.crds = False
-    fake.configmap = legacy_configmap("address-pools:\n- name: old\n  protocol: layer2\n"
-                                      "  addresses: [192.168.1.240/29]\n")
+    fake.configmap = legacy_configmap(
+        "address-pools:\n- name: old\n  protocol: layer2\n  addresses: [192.168.1.240/29]\n"
+    )
     result = runner.invoke(app, ["pools", "--kubeconfig", kubeconfig])
     assert result.exit_code == 0, result.output
     assert "old" in result.stdout and "legacy ConfigMap" in result.stderr
@@ -622,8 +738,9 @@ def test_cli_annotate_rereads_and_retries_after_a_conflict(fake, kubeconfig, run
 
 def test_cli_annotate_server_dry_run(fake, kubeconfig, runner):
     small_cluster(fake)
-    result = runner.invoke(app, ["annotate", "pending", "192.168.10.150", "--kubeconfig", kubeconfig,
-                                 "--dry-run=server"])
+    result = runner.invoke(
+        app, ["annotate", "pending", "192.168.10.150", "--kubeconfig", kubeconfig, "--dry-run=server"]
+    )
     assert result.exit_code == 0, result.output
     (req,) = fake.calls("PATCH")
     assert req.query == [("dryRun", "All")]
@@ -633,8 +750,9 @@ def test_cli_annotate_server_dry_run(fake, kubeconfig, runner):
 
 def test_cli_annotate_client_dry_run_sends_nothing(fake, kubeconfig, runner):
     small_cluster(fake)
-    result = runner.invoke(app, ["annotate", "pending", "192.168.10.150", "--kubeconfig", kubeconfig,
-                                 "--dry-run=client", "-o", "json"])
+    result = runner.invoke(
+        app, ["annotate", "pending", "192.168.10.150", "--kubeconfig", kubeconfig, "--dry-run=client", "-o", "json"]
+    )
     assert result.exit_code == 0, result.output
     assert fake.calls("PATCH") == []
     assert json.loads(result.stdout)["metadata"]["annotations"] == {LB_IPS: "192.168.10.150"}

@@ -203,7 +203,8 @@ def test_odd_shapes_from_the_api_are_no_traceback(fake, kubeconfig):
     fake.deployments["metallb-system"] = [
         {"metadata": {"name": "odd"}, "spec": {"template": {"spec": {"containers": "x"}}}},
         {"metadata": "nope", "spec": []},
-        deployment("controller", "quay.io/metallb/controller:latest")]
+        deployment("controller", "quay.io/metallb/controller:latest"),
+    ]
     fake.metallb_resources = ()
     release = connect(kubeconfig).snapshot().metallb
     assert (release.label, release.source) == ("v0.16.1", "assumed")
