@@ -71,6 +71,34 @@ def _dotted_quad(text) -> Optional[ipaddress.IPv4Address]:
 _HEXTETS_ONLY = re.compile(r"[0-9a-fA-F:]{2,39}")
 
 
+def address_value(text: str) -> Tuple[str, int]:
+    """(family, integer) of an address, as parse_ip reads it (AddressError when it
+    is not one), without an ipaddress object: the usage index of a large snapshot
+    needs only the integers of every held address."""
+    try:
+        return IPV4, int.from_bytes(_inet_pton(_AF_INET, text), "big")
+    except (OSError, ValueError, TypeError):
+        pass
+    value = _hextets_value(text)
+    if value is not None:
+        if value >> 32 == 0xFFFF:  # IPv4-mapped: IPv4, as Go's To4() says
+            return IPV4, value & 0xFFFFFFFF
+        return IPV6, value
+    addr = parse_ip(text)
+    return (IPV4 if addr.version == 4 else IPV6), int(addr)
+
+
+def _hextets_value(text) -> Optional[int]:
+    """The integer of IPv6 text made only of hex digits and colons (see _hextets);
+    None for anything else."""
+    if type(text) is not str or not _HEXTETS_ONLY.fullmatch(text):
+        return None
+    try:
+        return int.from_bytes(_inet_pton(_AF_INET6, text), "big")
+    except (OSError, ValueError):
+        return None
+
+
 def _hextets(text) -> Optional[Address]:
     """IPv6 text made only of hex digits and colons (every form kubectl prints, and
     most that people write), parsed by inet_pton(AF_INET6): on such text it takes
@@ -78,11 +106,8 @@ def _hextets(text) -> Optional[Address]:
     least one zero group; glibc, musl and BSD alike, and a test holds it to
     ipaddress's answers). Anything else (an IPv4 tail, a zone...) returns None and
     takes the general path."""
-    if type(text) is not str or not _HEXTETS_ONLY.fullmatch(text):
-        return None
-    try:
-        value = int.from_bytes(_inet_pton(_AF_INET6, text), "big")
-    except (OSError, ValueError):
+    value = _hextets_value(text)
+    if value is None:
         return None
     if value >> 32 == 0xFFFF:  # IPv4-mapped: IPv4, as Go's To4() says
         return ipaddress.IPv4Address(value & 0xFFFFFFFF)

@@ -351,7 +351,10 @@ def _plain(cls, obj: Mapping) -> Optional["Service"]:
     a map of strings, an integer port). The type tests are folded into the
     modelling, so a large file pays for one pass, not two. None for anything else:
     the caller checks its shape (snapshot/shape.py), which names what is wrong, or
-    converts it with Service.compact (a label value 5 is valid, just not plain)."""
+    converts it with Service.compact (a label value 5 is valid, just not plain).
+    It runs for every service of a large file: the tests are made on sets of
+    types, and sys.intern (which refuses anything but a string) is the type test
+    of what is kept."""
     meta = obj.get("metadata")
     spec = obj.get("spec")
     status = obj.get("status")
@@ -372,55 +375,44 @@ def _plain(cls, obj: Mapping) -> Optional["Service"]:
             lb = _EMPTY
         elif type(lb) is not dict:
             return None
-    text = _TEXT_OR_NONE
+    get = spec.get
     name, namespace, version = meta.get("name"), meta.get("namespace"), meta.get("resourceVersion")
-    kind, cluster_ip, policy = spec.get("type"), spec.get("clusterIP"), spec.get("ipFamilyPolicy")
-    lb_ip, lb_class, etp = spec.get("loadBalancerIP"), spec.get("loadBalancerClass"), spec.get("externalTrafficPolicy")
-    if not (
-        type(name) in text
-        and type(namespace) in text
-        and type(version) in text
-        and type(meta.get("uid")) in text
-        and type(kind) in text
-        and type(cluster_ip) in text
-        and type(policy) in text
-        and type(lb_ip) in text
-        and type(lb_class) in text
-        and type(etp) in text
-    ):
+    kind, cluster_ip, policy = get("type"), get("clusterIP"), get("ipFamilyPolicy")
+    lb_ip, lb_class, etp = get("loadBalancerIP"), get("loadBalancerClass"), get("externalTrafficPolicy")
+    uid = meta.get("uid")
+    scalars = {type(name), type(namespace), type(version), type(uid), type(kind), type(cluster_ip)}
+    scalars.update((type(policy), type(lb_ip), type(lb_class), type(etp)))
+    if not scalars <= _TEXT_OR_NONE:
         return None
-    cluster_ips, families = spec.get("clusterIPs"), spec.get("ipFamilies")
-    if (cluster_ips is not None and not (type(cluster_ips) is list and set(map(type, cluster_ips)) <= _TEXT)) or (
-        families is not None and not (type(families) is list and set(map(type, families)) <= _TEXT)
-    ):
-        return None
-    intern = sys.intern
-    etp = etp or "Cluster"
-    labels, annotations, selector = meta.get("labels"), meta.get("annotations"), spec.get("selector")
-    if (
-        (labels is not None and type(labels) is not dict)
-        or (selector is not None and type(selector) is not dict)
-        or (
-            annotations is not None
-            and not (
-                type(annotations) is dict
-                and set(map(type, annotations)) <= _TEXT
-                and set(map(type, annotations.values())) <= _TEXT
-            )
-        )
-    ):
-        return None
-    try:  # sys.intern refuses anything but a string: the type test and the sharing in one
-        labels = {intern(k): intern(v) for k, v in labels.items()} if labels else {}
-        if etp == "Local":
-            selector = {intern(k): intern(v) for k, v in selector.items()} if selector else {}
-        elif selector and not (set(map(type, selector)) <= _TEXT and set(map(type, selector.values())) <= _TEXT):
+    cluster_ips, families = get("clusterIPs"), get("ipFamilies")
+    if cluster_ips is not None:
+        if type(cluster_ips) is not list or not set(map(type, cluster_ips)) <= _TEXT:
             return None
-        else:
-            selector = {}
-    except TypeError:
+    if not cluster_ips:
+        cluster_ips = (cluster_ip,) if cluster_ip else ()
+    intern = sys.intern
+    labels, annotations, selector = meta.get("labels"), meta.get("annotations"), get("selector")
+    try:
+        if families is not None:
+            if type(families) is not list:
+                return None
+            families = tuple(map(intern, families))
+        if labels is not None:
+            labels = dict(zip(map(intern, labels), map(intern, labels.values())))
+        if annotations is not None:
+            if not set(map(type, annotations.values())) <= _TEXT:
+                return None
+            annotations = {intern(k): intern(v) for k, v in annotations.items() if k.startswith(METALLB_PREFIXES)}
+        if etp == "Local":
+            if selector is not None:
+                selector = dict(zip(map(intern, selector), map(intern, selector.values())))
+        elif selector is not None:
+            if not (set(map(type, selector)) <= _TEXT and set(map(type, selector.values())) <= _TEXT):
+                return None
+            selector = None
+    except (TypeError, AttributeError):  # not a string (intern, startswith), not a map (items)
         return None
-    ports = spec.get("ports")
+    ports = get("ports")
     port_models: Tuple[Port, ...] = ()
     if ports is not None:
         if type(ports) is not list:
@@ -428,41 +420,58 @@ def _plain(cls, obj: Mapping) -> Optional["Service"]:
         for p in ports:
             if not (
                 type(p) is dict
-                and type(p.get("name")) in text
-                and type(p.get("protocol")) in text
+                and {type(p.get("name")), type(p.get("protocol"))} <= _TEXT_OR_NONE
                 and type(p.get("port")) in _INT_OR_NONE
             ):
                 return None
-        port_models = tuple([_raw_port(p.get("protocol"), p.get("port")) for p in ports])
+        port_models = tuple(map(_port_of, ports))
     ingress = lb.get("ingress")
+    held: Tuple[str, ...] = ()
     if ingress is not None:
         if type(ingress) is not list:
             return None
+        ips = []
         for entry in ingress:
-            if not (type(entry) is dict and type(entry.get("ip")) in text and type(entry.get("hostname")) in text):
+            if not (type(entry) is dict and {type(entry.get("ip")), type(entry.get("hostname"))} <= _TEXT_OR_NONE):
                 return None
-    if not cluster_ips and cluster_ip:
-        cluster_ips = (cluster_ip,)
-    return cls(
-        namespace=intern(namespace or "default"),
-        name=name or "",
-        type=intern(kind or "ClusterIP"),
-        labels=labels,
-        annotations={intern(k): intern(v) for k, v in annotations.items() if k.startswith(METALLB_PREFIXES)}
-        if annotations
-        else {},
-        cluster_ips=tuple(cluster_ips) if cluster_ips else (),
-        ip_families=tuple([intern(f) for f in families]) if families else (),
-        ip_family_policy=intern(policy) if policy else "",
-        load_balancer_ip=lb_ip or "",
-        load_balancer_class=lb_class or "",
-        selector=selector,
-        external_traffic_policy=intern(etp),
-        ports=port_models,
-        ingress=tuple([i["ip"] for i in ingress if i.get("ip")]) if ingress else (),
-        resource_version=version or "",
-        observed=status is not None and bool(meta.get("uid")),  # observed_object(obj)
+            ip = entry.get("ip")
+            if ip:
+                ips.append(ip)
+        held = tuple(ips)
+    return cls(  # positional: the fields in their order, a tenth faster than by keyword
+        intern(namespace or "default"),
+        name or "",
+        intern(kind or "ClusterIP"),
+        labels or {},
+        annotations or {},
+        tuple(cluster_ips),
+        families or (),
+        intern(policy) if policy else "",
+        lb_ip or "",
+        lb_class or "",
+        selector or {},
+        intern(etp or "Cluster"),
+        port_models,
+        held,
+        version or "",
+        status is not None and bool(uid),  # observed_object(obj)
     )
+
+
+_PORTS: Dict[Tuple[Any, Any], Port] = {}
+
+
+def _port_of(p: Dict[str, Any]) -> Port:
+    """_raw_port of a port whose protocol is a string or None and whose port is an
+    integer or None: the same Port object for the same pair (a few distinct ports
+    serve thousands of services), from a plain dict."""
+    key = (p.get("protocol"), p.get("port"))
+    port = _PORTS.get(key)
+    if port is None:
+        port = _raw_port(*key)
+        if len(_PORTS) < 4096:
+            _PORTS[key] = port
+    return port
 
 
 METALLB_PREFIXES = (CURRENT, DEPRECATED)

@@ -10,7 +10,7 @@ import bisect
 from ipaddress import IPv4Address
 from typing import Dict, Iterable, List, NamedTuple, Protocol, Tuple
 
-from .addresses import FAMILIES, IPV4, IPV6, Interval, family_of, is_buggy
+from .addresses import FAMILIES, IPV4, IPV6, AddressError, Interval, address_value, family_of, is_buggy
 from .pools import Pool
 from .services import ASSIGNED, CURRENT, DEPRECATED, LB_IPS, Service
 
@@ -49,9 +49,11 @@ class UsageIndex:
                 continue
             if svc.ingress:
                 use = new_use(Use, (svc, ASSIGNED))
-                for addr in svc.held_addresses():
-                    value = int(addr)
-                    family = IPV4 if type(addr) is IPv4Address else IPV6
+                for text in svc.ingress:  # svc.held_addresses(), as integers only
+                    try:
+                        family, value = address_value(text)
+                    except AddressError:
+                        continue
                     (v4 if family == IPV4 else v6).setdefault(value, []).append(use)
                     held[family].add(value)
                     claimed[family].add(value)  # an assigned address is always claimed
