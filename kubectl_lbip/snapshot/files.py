@@ -6,7 +6,9 @@ cluster."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import operator
 import os
 import sys
 from dataclasses import dataclass
@@ -213,6 +215,10 @@ def load(
     return classify(objects, snapshot)
 
 
+# A compact model's fields (all but raw, which compact models do not keep), in order.
+_model_fields = operator.attrgetter(*[f.name for f in dataclasses.fields(Service) if f.init and f.name != "raw"])
+
+
 class _Trimmed:
     """The objects of one file, each checked for shape and trimmed; Services
     modelled at once (Service.compact)."""
@@ -248,6 +254,30 @@ class _Trimmed:
         for at, obj in iter_located(document, where):
             self.add(obj, checked_role(obj, at))
 
+    def export(self) -> Tuple[Any, ...]:
+        """What was kept, picklable and quick to pickle (parallel.py sends it from
+        a second reader): the models as tuples of their fields."""
+        return (
+            [_model_fields(m) for m in self.models],
+            self.services,
+            self.pools,
+            self.namespaces,
+            self.legacy,
+            self.network,
+        )
+
+    def absorb(self, state: Tuple[Any, ...]) -> None:
+        """Add what another _Trimmed exported, after what this one kept."""
+        models, services, pools, namespaces, legacy, network = state
+        self.models.extend([Service(*values) for values in models])
+        self.services.extend(services)
+        self.pools.extend(pools)
+        self.namespaces.extend(namespaces)
+        if legacy is not None:
+            self.legacy = legacy
+        for role, objects in network.items():
+            self.network.setdefault(role, []).extend(objects)
+
     def into(self, snapshot: Snapshot) -> None:
         snapshot.pools.extend(self.pools)
         snapshot.models.extend(self.models)
@@ -266,7 +296,8 @@ def _load_trimmed(path: str, stdin, snapshot: Snapshot, select, models: bool = T
     the file. Anything else is parsed whole, with the usual error messages. No depth
     walk: only fields whose shape is checked are kept, and the parsers refuse
     nesting past their own limit (a clear error, below)."""
-    from .jsonstream import NotStreamable, stream_items
+    from . import parallel
+    from .jsonstream import NotStreamable
     from .yamlbudget import NotAList, stream_objects
 
     if path != "-":
@@ -299,12 +330,12 @@ def _load_trimmed(path: str, stdin, snapshot: Snapshot, select, models: bool = T
         try:
             with open(path, encoding="utf-8-sig") as fh:
                 first = fh.read(4096).lstrip()[:1]
-                fh.seek(0)
-                if first in ("{", "["):
-                    stream_items(fh, keep_item, spans=True)
-                else:
+                if first not in ("{", "["):
+                    fh.seek(0)
                     for where, doc in stream_objects(fh, path):
                         found.keep(doc, where)
+            if first in ("{", "["):
+                parallel.stream_items(path, keep_item, found.export, found.absorb)
             found.into(snapshot)
             return
         except (NotStreamable, NotAList):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 # Small reads: buffers under malloc's mmap threshold (128 kB) are reused, where 1 MB
 # ones were mapped and unmapped each time (a page fault per 4 kB read: a tenth of
@@ -19,6 +19,7 @@ MARGIN = 1 << 14  # items are a few kB: with under 16 kB left in the buffer, rea
 _DECODER = json.JSONDecoder()
 _SPACE = re.compile(r"[ \t\n\r]*")
 _COMMA = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
+Boundary = Callable[["_Reader"], bool]
 
 
 class NotStreamable(ValueError):
@@ -26,21 +27,36 @@ class NotStreamable(ValueError):
 
 
 class _Reader:
-    def __init__(self, fh):
+    def __init__(self, fh, base: Optional[int] = None):
         self.fh = fh
         self.buf = ""
         self.pos = 0
         self.start = 0  # where the last value began in buf
         self.eof = False
+        # With a base: the byte offset in the file of buf's start, and of its end,
+        # kept as the buffer moves on (parallel.py). The text must be read without
+        # newline translation: then characters and bytes differ only by UTF-8's
+        # multi-byte characters, counted where a piece of text holds any.
+        self.base = base
+        self.end = base
 
     def _fill(self, size: int = 0) -> bool:
         data = self.fh.read(max(size, CHUNK))
         if not data:
             self.eof = True
             return False
+        if self.base is not None:
+            self.base += _utf8_length(self.buf, self.pos)
         self.buf = self.buf[self.pos :] + data
         self.pos = 0
+        if self.base is not None:
+            self.end = self.base + _utf8_length(self.buf, len(self.buf))
         return True
+
+    def offset(self) -> int:
+        """The byte offset of the current position (a reader made with a base)."""
+        assert self.base is not None
+        return self.base + _utf8_length(self.buf, self.pos)
 
     def peek(self) -> str:
         while True:
@@ -78,19 +94,36 @@ class _Reader:
             return obj
 
 
+def _utf8_length(text: str, end: int) -> int:
+    """How many bytes text[:end] takes in UTF-8."""
+    if text.isascii():  # O(1) in CPython: most files are ASCII throughout
+        return end
+    return len(text[:end].encode("utf-8", "surrogatepass"))
+
+
 def _is_list_kind(kind: Any) -> bool:
     # A List without its kind (a truncated file?) is parsed whole, where it is an error.
     return isinstance(kind, str) and kind.endswith("List")
 
 
-def stream_items(fh, keep: Callable[..., Any], spans: bool = False) -> Tuple[List[Any], Dict[str, Any]]:
+def stream_items(
+    fh,
+    keep: Callable[..., Any],
+    spans: bool = False,
+    boundary: Optional[Boundary] = None,
+    reader: Optional[_Reader] = None,
+) -> Tuple[List[Any], Dict[str, Any]]:
     """Read a JSON List (``{"kind": "List", "items": [...], ...}``) from ``fh``,
     passing each item through ``keep`` as soon as it is decoded (None drops it).
     With ``spans``, keep is called as ``keep(item, text, start, end)``: the item's
     JSON is ``text[start:end]`` (not copied; valid during the call only).
     Returns the kept items and the top-level fields other than ``items``.
     Raises NotStreamable when the text is anything else, so that the caller can
-    parse it whole and report errors the usual way."""
+    parse it whole and report errors the usual way.
+    ``boundary(reader)``, when given, is asked at the start of every item but the
+    first whether the rest of the list was read elsewhere (parallel.py): True
+    ends the list there, the reader having been moved past it. ``reader`` is the
+    reader of fh to use (one made with a base, for boundary's offsets)."""
     if spans:
 
         def each(reader: _Reader) -> Any:
@@ -101,13 +134,14 @@ def stream_items(fh, keep: Callable[..., Any], spans: bool = False) -> Tuple[Lis
         def each(reader: _Reader) -> Any:
             return keep(reader.value())
 
-    reader = _Reader(fh)
+    if reader is None:
+        reader = _Reader(fh)
     kept: List[Any] = []
     top: Dict[str, Any] = {}
     if reader.peek() != "{":
         raise NotStreamable("not a JSON object")
     reader.pos += 1
-    _object(reader, each, kept, top)
+    _object(reader, each, kept, top, boundary)
     if "items" in top or not _is_list_kind(top.get("kind")):
         raise NotStreamable("not a list")
     if reader.peek() != "":
@@ -115,7 +149,7 @@ def stream_items(fh, keep: Callable[..., Any], spans: bool = False) -> Tuple[Lis
     return kept, top
 
 
-def _array(reader: _Reader, each, kept: List[Any]) -> None:
+def _array(reader: _Reader, each, kept: List[Any], boundary: Optional[Boundary] = None) -> None:
     if reader.peek() == "]":
         reader.pos += 1
         return
@@ -127,16 +161,20 @@ def _array(reader: _Reader, each, kept: List[Any]) -> None:
         comma = _COMMA.match(reader.buf, reader.pos)
         if comma is not None and comma.end() < len(reader.buf):
             reader.pos = comma.end()
-            continue
-        char = reader.peek()
-        reader.pos += 1
-        if char == "]":
+        else:
+            char = reader.peek()
+            reader.pos += 1
+            if char == "]":
+                return
+            if char != ",":
+                raise NotStreamable("expected ',' or ']'")
+            if boundary is not None:
+                reader.peek()  # at the next item's first character
+        if boundary is not None and boundary(reader):
             return
-        if char != ",":
-            raise NotStreamable("expected ',' or ']'")
 
 
-def _object(reader: _Reader, each, kept: List[Any], top: Dict[str, Any]) -> None:
+def _object(reader: _Reader, each, kept: List[Any], top: Dict[str, Any], boundary: Optional[Boundary] = None) -> None:
     if reader.peek() == "}":
         reader.pos += 1
         return
@@ -148,7 +186,7 @@ def _object(reader: _Reader, each, kept: List[Any], top: Dict[str, Any]) -> None
         reader.take(":")
         if key == "items" and reader.peek() == "[" and not saw_items:
             reader.pos += 1
-            _array(reader, each, kept)
+            _array(reader, each, kept, boundary)
             saw_items = True
         else:
             top[key] = reader.value()
