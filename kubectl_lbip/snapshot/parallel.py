@@ -62,12 +62,18 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def other_threads() -> int:
+    """Threads besides this one: a fork copies only the calling thread, and any
+    lock another thread holds stays locked in the child."""
+    return threading.active_count() - 1
+
+
 def worth_it(path: str) -> bool:
     try:
         size = os.path.getsize(path)
     except OSError:
         return False
-    return size >= MIN_BYTES and hasattr(os, "fork") and threading.active_count() == 1 and usable_cores() >= 2
+    return size >= MIN_BYTES and hasattr(os, "fork") and not other_threads() and usable_cores() >= 2
 
 
 def split_point(path: str) -> Optional[int]:

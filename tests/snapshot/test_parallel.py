@@ -78,6 +78,7 @@ def answers(monkeypatch):
     answer was taken (True) or dropped (False)."""
     monkeypatch.setattr(parallel, "MIN_BYTES", 0)
     monkeypatch.setattr(parallel, "usable_cores", lambda: 2)
+    monkeypatch.setattr(parallel, "other_threads", lambda: 0)  # other tests may leave some
     taken = []
     result = parallel._Child.result
 
@@ -203,10 +204,17 @@ def test_no_child_for_small_files_one_core_threads_or_compact_json(tmp_path, mon
     monkeypatch.setattr(parallel, "usable_cores", lambda: 1)
     assert len(snapshot_of(path)[0]) == 100
     monkeypatch.setattr(parallel, "usable_cores", lambda: 2)
+    monkeypatch.setattr(parallel, "other_threads", lambda: 0)
+    assert parallel.split_point(path) is not None and parallel.worth_it(path)
+    monkeypatch.undo()
+    monkeypatch.setattr(os, "fork", no_fork)
+    monkeypatch.setattr(parallel, "MIN_BYTES", 0)
+    monkeypatch.setattr(parallel, "usable_cores", lambda: 2)
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
     try:
+        assert not parallel.worth_it(path)
         assert len(snapshot_of(path)[0]) == 100
     finally:
         stop.set()
