@@ -591,8 +591,10 @@ def check_full_pools(cluster: Cluster, full_pool_failure) -> List[Finding]:
 
 
 def check_dual_stack_pools(cluster: Cluster) -> List[Finding]:
+    if cluster.dual_stack_pools():  # first: the usual case, and it spares every service's family
+        return []
     dual_services = [s for s in cluster.services if s.is_load_balancer and s.family(cluster.metallb)[0] == DUAL]
-    if not dual_services or cluster.dual_stack_pools():
+    if not dual_services:
         return []
     v4 = [p.name for p in cluster.pools if p.valid and IPV4 in p.families()]
     v6 = [p.name for p in cluster.pools if p.valid and IPV6 in p.families()]

@@ -9,7 +9,18 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..errors import InvalidValue
-from .addresses import DUAL, IPV4, IPV6, Address, AddressError, family_of, parse_ip, sort_addresses, split_request
+from .addresses import (
+    DUAL,
+    IPV4,
+    IPV6,
+    Address,
+    AddressError,
+    address_value,
+    family_of,
+    parse_ip,
+    sort_addresses,
+    split_request,
+)
 from .metallb import NEWEST, Version, require_dual_stack_needs_two_cluster_ips
 
 CURRENT = "metallb.io/"
@@ -19,6 +30,7 @@ ADDRESS_POOL = "address-pool"
 SHARED_IP = "allow-shared-ip"
 ALLOCATED_FROM = "ip-allocated-from-pool"
 METALLB_KEYS = (LB_IPS, ADDRESS_POOL, SHARED_IP, ALLOCATED_FROM)
+DEPRECATED_KEYS = tuple(DEPRECATED + k for k in METALLB_KEYS)
 
 # How a service uses an address; the words `who-has` prints.
 ASSIGNED = "assigned"
@@ -188,7 +200,8 @@ class Service:
         return ""
 
     def deprecated_keys(self) -> List[str]:
-        return [DEPRECATED + k for k in METALLB_KEYS if DEPRECATED + k in self.annotations]
+        annotations = self.annotations
+        return [k for k in DEPRECATED_KEYS if k in annotations] if annotations else []
 
     @property
     def annotation_request(self) -> Optional[Request]:
@@ -539,23 +552,33 @@ def _held(ingress: Tuple[str, ...]) -> Tuple[Address, ...]:
             continue
     if len(held) < 2:
         return tuple(held)
+    if len(held) == 2:  # the usual dual-stack pair, IPv4 first already
+        first, second = held
+        if first.version < second.version or (first.version == second.version and int(first) < int(second)):
+            return (first, second)
+        return (second, first)
     return tuple(sort_addresses(held))
 
 
 def _family_of_texts(texts) -> Tuple[Optional[str], str]:
     try:
-        addrs = [parse_ip(t) for t in texts]
+        families = [address_value(t)[0] for t in texts]
     except AddressError:
         return None, f"clusterIPs {list(texts)} are not addresses"
-    return request_family(addrs)
+    return family_of_families(families)
 
 
 def request_family(addresses) -> Tuple[Optional[str], str]:
     """MetalLB's ipfamily.ForAddresses: one address, or two of different families."""
-    if len(addresses) == 1:
-        return family_of(addresses[0]), ""
-    if len(addresses) == 2:
-        if addresses[0].version == addresses[1].version:
+    return family_of_families([family_of(a) for a in addresses])
+
+
+def family_of_families(families: List[str]) -> Tuple[Optional[str], str]:
+    """request_family, given each address's family."""
+    if len(families) == 1:
+        return families[0], ""
+    if len(families) == 2:
+        if families[0] == families[1]:
             return None, "two addresses of the same family"
         return DUAL, ""
-    return None, f"{len(addresses)} addresses (at most two: one IPv4 and one IPv6)"
+    return None, f"{len(families)} addresses (at most two: one IPv4 and one IPv6)"

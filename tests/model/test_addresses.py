@@ -7,6 +7,7 @@ from kubectl_lbip.model.addresses import (
     IPV6,
     AddressError,
     Interval,
+    address_value,
     buggy_count,
     canonical,
     is_buggy,
@@ -150,6 +151,7 @@ def test_fast_ipv4_path_agrees_with_the_general_parser():
         except AddressError:
             got = None
         assert got == expected, text
+        assert _value_or_none(text) == (None if got is None else (IPV4 if got.version == 4 else IPV6, int(got))), text
 
 
 def _general_parse(text):
@@ -164,6 +166,13 @@ def _general_parse(text):
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
         return addr.ipv4_mapped
     return addr
+
+
+def _value_or_none(text):
+    try:
+        return address_value(text)
+    except AddressError:
+        return None
 
 
 def test_fast_ipv6_path_agrees_with_the_general_parser():
@@ -235,3 +244,5 @@ def test_fast_ipv6_path_agrees_with_the_general_parser():
             got = None
         assert got == _general_parse(text), text
         assert type(got) is type(_general_parse(text)), text
+        # address_value (the usage index's integers) reads every text as parse_ip does
+        assert _value_or_none(text) == (None if got is None else (IPV4 if got.version == 4 else IPV6, int(got))), text
