@@ -28,6 +28,7 @@ import pickle
 import re
 import select
 import signal
+import stat
 import threading
 import time
 from typing import Any, Callable, Optional, Tuple
@@ -69,11 +70,19 @@ def other_threads() -> int:
 
 
 def worth_it(path: str) -> bool:
+    """A regular file (never a pipe: two readers would each take part of it) big
+    enough, a fork, no other thread, and a second core."""
     try:
-        size = os.path.getsize(path)
+        info = os.stat(path)
     except OSError:
         return False
-    return size >= MIN_BYTES and hasattr(os, "fork") and not other_threads() and usable_cores() >= 2
+    return (
+        stat.S_ISREG(info.st_mode)
+        and info.st_size >= MIN_BYTES
+        and hasattr(os, "fork")
+        and not other_threads()
+        and usable_cores() >= 2
+    )
 
 
 def split_point(path: str) -> Optional[int]:

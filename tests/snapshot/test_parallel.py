@@ -238,3 +238,11 @@ def test_commands_print_the_same(tmp_path, monkeypatch, answers):
         assert (a.exit_code, a.stdout) == (b.exit_code, b.stdout), c
         assert a.stdout.strip()
     assert answers and all(answers)
+
+
+def test_never_two_readers_of_a_pipe(tmp_path, monkeypatch, answers):
+    """-f <(kubectl get ...) is a pipe: each reader would take part of its bytes."""
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    assert not parallel.worth_it(str(fifo))
+    assert parallel.worth_it(write_list(tmp_path / "c.json", objects(10)))
