@@ -15,7 +15,7 @@ import re
 import sys
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 from urllib.parse import quote
 
 from ..errors import (
@@ -799,7 +799,10 @@ class _Complaints(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def _user_stanza(files: List[str], user_name: Any) -> Dict[str, Any]:
+def _kubeconfig_documents(files: List[str], strict: bool) -> Iterator[Dict[str, Any]]:
+    """Each kubeconfig file of a KUBECONFIG list that exists, parsed, in order.
+    ``strict``: a file that cannot be read or is not a YAML mapping is an error
+    naming it; otherwise it is skipped (kubectl's own loader has said why)."""
     import yaml
 
     for p in files:
@@ -809,9 +812,19 @@ def _user_stanza(files: List[str], user_name: Any) -> Dict[str, Any]:
         try:
             with open(p, encoding="utf-8") as f:
                 doc = yaml.safe_load(f) or {}
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            if strict:
+                raise UsageError(f"invalid kubeconfig {p}: {exc}") from None
             continue
-        users = doc.get("users") if isinstance(doc, dict) else None
+        if isinstance(doc, dict):
+            yield doc
+        elif strict:
+            raise UsageError(f"invalid kubeconfig {p}: not a YAML mapping")
+
+
+def _user_stanza(files: List[str], user_name: Any) -> Dict[str, Any]:
+    for doc in _kubeconfig_documents(files, strict=False):
+        users = doc.get("users")
         for entry in users if isinstance(users, list) else ():
             if isinstance(entry, dict) and entry.get("name") == user_name:
                 return entry["user"] if isinstance(entry.get("user"), dict) else {}
@@ -935,21 +948,9 @@ def _contexts(files: List[str]) -> Tuple[Dict[str, Dict[str, Any]], str]:
     """The contexts and the current context of a list of kubeconfig files, merged as
     kubectl merges KUBECONFIG: the first file to define a context name, and the
     first file to set a non-empty current-context, win; missing files are skipped."""
-    import yaml
-
     contexts: Dict[str, Dict[str, Any]] = {}
     current = ""
-    for p in files:
-        p = os.path.expanduser(p)
-        if not os.path.exists(p):
-            continue
-        try:
-            with open(p, encoding="utf-8") as f:
-                doc = yaml.safe_load(f) or {}
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise UsageError(f"invalid kubeconfig {p}: {exc}") from None
-        if not isinstance(doc, dict):
-            raise UsageError(f"invalid kubeconfig {p}: not a YAML mapping")
+    for doc in _kubeconfig_documents(files, strict=True):
         for entry in doc.get("contexts") or ():
             if isinstance(entry, dict) and entry.get("name"):
                 contexts.setdefault(str(entry["name"]), entry)

@@ -198,6 +198,10 @@ def test_invalid_kubeconfig_is_a_usage_error(tmp_path):
     bad.write_text("clusters: [\n")
     with pytest.raises(UsageError, match="invalid kubeconfig"):
         connect(str(bad))
+    listed = tmp_path / "k3"
+    listed.write_text("- clusters\n")
+    with pytest.raises(UsageError, match="invalid kubeconfig .*k3: not a YAML mapping"):
+        connect(str(listed))
     good_yaml_bad_config = write_yaml(
         tmp_path / "k2", kubeconfig_dict({}, {}, {"x": {"cluster": "nowhere", "user": "nobody"}}, current="x")
     )
