@@ -133,22 +133,39 @@ def test_through_kubectl():
     assert r.stdout.splitlines() == ["table", "json", "yaml", "name", ":4"]
 
 
-def _hanging_server():
-    """A loopback socket that accepts and never answers."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    held = []
+class _Hanging:
+    """A loopback socket that accepts and never answers; close() ends its thread
+    (a plain close does not wake an accept() blocked in another thread)."""
 
-    def accept():
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.held: list = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
         while True:
             try:
-                held.append(server.accept()[0])
+                self.held.append(self.sock.accept()[0])
             except OSError:
                 return
 
-    threading.Thread(target=accept, daemon=True).start()
-    return server, server.getsockname()[1]
+    def close(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        self.thread.join(5)
+        for conn in self.held:
+            conn.close()
+
+
+def _hanging_server():
+    server = _Hanging()
+    return server, server.sock.getsockname()[1]
 
 
 def _lbip(*args, env):

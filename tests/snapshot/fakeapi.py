@@ -36,6 +36,7 @@ import base64
 import copy
 import gzip
 import json
+import socket
 import ssl
 import threading
 import time
@@ -353,8 +354,7 @@ class FakeAPI:
         class Handler(_Handler):
             fake = api
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
+        server = _Server(("127.0.0.1", 0), Handler)
         if self.tls:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(*self.tls)
@@ -369,6 +369,7 @@ class FakeAPI:
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()
+            self._server.close_connections()
             self._server.server_close()
             self._thread.join(5)
             self._server = None
@@ -548,6 +549,38 @@ def _field_match(obj: dict, selector: str) -> bool:
         if str(value) != want:
             return False
     return True
+
+
+class _Server(ThreadingHTTPServer):
+    """A threading server that ends its connections when stopped: a client's
+    kept-alive connection would otherwise keep its handler thread waiting for
+    the next request for as long as the test process lives."""
+
+    daemon_threads = True
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.connections: set = set()
+        self.connections_lock = threading.Lock()
+
+    def process_request(self, request, client_address) -> None:
+        with self.connections_lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request) -> None:
+        with self.connections_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self.connections_lock:
+            open_now = list(self.connections)
+        for conn in open_now:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 class _Handler(BaseHTTPRequestHandler):
