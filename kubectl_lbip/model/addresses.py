@@ -245,4 +245,8 @@ def split_request(text: str) -> Tuple[List[Address], List[str]]:
 
 def sort_addresses(addresses: Iterable[Address]) -> List[Address]:
     """IPv4 first, then IPv6, each ascending: the order the plugin writes."""
-    return sorted(addresses, key=lambda a: (a.version, int(a)))
+    items = list(addresses)
+    if len(items) == 2:  # the usual dual-stack pair (every service of a large file): one comparison
+        first, second = items
+        return [second, first] if (second.version, int(second)) < (first.version, int(first)) else items
+    return sorted(items, key=lambda a: (a.version, int(a)))

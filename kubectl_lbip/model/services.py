@@ -437,7 +437,7 @@ def _plain(cls, obj: Mapping) -> Optional["Service"]:
                 and type(p.get("port")) in _INT_OR_NONE
             ):
                 return None
-        port_models = tuple(map(_port_of, ports))
+        port_models = tuple([_raw_port(p.get("protocol"), p.get("port")) for p in ports])
     ingress = lb.get("ingress")
     held: Tuple[str, ...] = ()
     if ingress is not None:
@@ -469,22 +469,6 @@ def _plain(cls, obj: Mapping) -> Optional["Service"]:
         version or "",
         status is not None and bool(uid),  # observed_object(obj)
     )
-
-
-_PORTS: Dict[Tuple[Any, Any], Port] = {}
-
-
-def _port_of(p: Dict[str, Any]) -> Port:
-    """_raw_port of a port whose protocol is a string or None and whose port is an
-    integer or None: the same Port object for the same pair (a few distinct ports
-    serve thousands of services), from a plain dict."""
-    key = (p.get("protocol"), p.get("port"))
-    port = _PORTS.get(key)
-    if port is None:
-        port = _raw_port(*key)
-        if len(_PORTS) < 4096:
-            _PORTS[key] = port
-    return port
 
 
 METALLB_PREFIXES = (CURRENT, DEPRECATED)
@@ -552,11 +536,6 @@ def _held(ingress: Tuple[str, ...]) -> Tuple[Address, ...]:
             continue
     if len(held) < 2:
         return tuple(held)
-    if len(held) == 2:  # the usual dual-stack pair, IPv4 first already
-        first, second = held
-        if first.version < second.version or (first.version == second.version and int(first) < int(second)):
-            return (first, second)
-        return (second, first)
     return tuple(sort_addresses(held))
 
 

@@ -91,6 +91,11 @@ def test_split_request_trims_and_reports_bad_elements():
 def test_sort_puts_ipv4_first():
     addrs = [parse_ip("fd00::1"), parse_ip("192.0.2.9"), parse_ip("192.0.2.1")]
     assert [str(a) for a in sort_addresses(addrs)] == ["192.0.2.1", "192.0.2.9", "fd00::1"]
+    texts = ["192.0.2.9", "192.0.2.1", "fd00::1", "fd00::0:1", "::ffff:192.0.2.1", "10.0.0.1"]
+    for first in texts:  # every pair (the fast path), in both orders, equal ones kept in order
+        for second in texts:
+            pair = [parse_ip(first), parse_ip(second)]
+            assert sort_addresses(iter(pair)) == sorted(pair, key=lambda a: (a.version, int(a))), (first, second)
 
 
 def test_query_network_accepts_address_or_cidr():
