@@ -284,15 +284,21 @@ def finish_migrate(outcomes: List[Outcome], output: str, dry_run: str, completed
         render.emit(migrate_document(outcomes, dry_run), output)
     _report_failures(outcomes)
     s = migrate_summary(outcomes)
-    done = {
-        "client": "would be migrated (dry run: nothing written)",
-        "server": "migrated (server dry run: nothing persisted)",
-    }.get(dry_run, "migrated")
+    done = _done_words("migrated", dry_run)
     render.note(
         f"{s['migrated']} {done}, {s['skipped']} skipped, {s['conflicts']} in conflict, "
         f"{s['failed']} failed{_not_done(outcomes)}"
     )
     return _exit_code(outcomes, bool(s["conflicts"] or s["failed"]), completed)
+
+
+def _done_words(verb: str, dry_run: str) -> str:
+    """What the summary says was done, by --dry-run mode ("" when none)."""
+    if dry_run == "client":
+        return f"would be {verb} (dry run: nothing written)"
+    if dry_run == "server":
+        return f"{verb} (server dry run: nothing persisted)"
+    return verb
 
 
 def finish_restore(items: List[Restoring], output: str, dry_run: str, completed: bool = True) -> int:
@@ -320,10 +326,7 @@ def finish_restore(items: List[Restoring], output: str, dry_run: str, completed:
         }
         render.emit(doc, output)
     _report_failures(items)
-    done = {
-        "client": "would be restored (dry run: nothing written)",
-        "server": "restored (server dry run: nothing persisted)",
-    }.get(dry_run, "restored")
+    done = _done_words("restored", dry_run)
     render.note(
         f"{summary['restored']} {done}, {summary['skipped']} already as backed up, "
         f"{summary['failed']} failed{_not_done(items)}"
