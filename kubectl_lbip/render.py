@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
 BAR_WIDTH = 10
 NO_HEADERS = False  # --no-headers: set for each command run (cli.Where.inputs)
@@ -35,6 +35,26 @@ def emit(data: Any, fmt: str) -> None:
         out(dump_json(data))
     else:
         sys.stdout.write(dump_yaml(data))
+
+
+def unicode_ok(stream=None) -> bool:
+    """Whether marks beyond ASCII may be drawn: a terminal whose encoding is UTF-8
+    (a pipe or a file gets ASCII, which every reader and grep can take)."""
+    stream = stream or sys.stdout
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+    encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    return tty and encoding == "utf8"
+
+
+def wrapped(text: str, width: int) -> List[str]:
+    """``text`` in lines of at most ``width`` columns, broken between words (a word
+    longer than a line is cut)."""
+    import textwrap
+
+    return textwrap.wrap(text, max(width, 20), break_on_hyphens=False) or [""]
 
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
