@@ -124,10 +124,18 @@ def optional(value: Optional[Any]) -> str:
     return "-" if value in (None, "") else str(value)
 
 
-def advertisements(advs: Optional[dict]) -> str:
+def advertisements(advs: Optional[dict], unread: bool = False) -> str:
     """{"l2": [...], "bgp": [...]} as "l2:a,b bgp:c"; "none" when none selects; "-"
-    when the input had no advertisement kind."""
+    when the input had no advertisement kind. ``unread``: a kind could not be read
+    from the cluster, so there may be more: "?" (after the names known)."""
+    parts = [f"{k}:{','.join(v)}" for k, v in (advs or {}).items() if v]
+    if unread:
+        return " ".join(parts + ["?"])
     if advs is None:
         return "-"
-    parts = [f"{k}:{','.join(v)}" for k, v in advs.items() if v]
     return " ".join(parts) or "none"
+
+
+def unread_note(kinds: Sequence[str], column: str) -> str:
+    """What a "?" in an advertisements column means (the notes above say why)."""
+    return f"note: ? in {column}: {' and '.join(kinds)} could not be read from the cluster, so there may be more"

@@ -48,6 +48,8 @@ def run(inputs: Inputs) -> int:
     rows = pool_rows(cluster)
     if msg := legacy_note(snapshot):
         render.note(msg)
+    for msg in snapshot.network_notes:  # a kind the identity may not list (as check says)
+        render.note(msg)
     if inputs.output in ("json", "yaml"):
         render.emit(
             {"metallb": release_dict(snapshot), "pools": rows, "legacyConfigMap": snapshot.uses_legacy_config},
@@ -58,6 +60,7 @@ def run(inputs: Inputs) -> int:
         render.names("ipaddresspool.metallb.io", [r["name"] for r in rows])
         return EXIT_OK
     render.note(release_line(snapshot))
+    unread = announce.unread_advertisement_kinds(cluster)
     if not rows:
         render.note("no IPAddressPool found")
         return EXIT_OK
@@ -92,11 +95,13 @@ def run(inputs: Inputs) -> int:
                 str(r[IPV6]["free"]),
                 status_text(r["metallbStatus"], IPV4),
                 status_text(r["metallbStatus"], IPV6),
-                render.advertisements(r["advertisements"]),
+                render.advertisements(r["advertisements"], bool(unread)),
                 "yes" if r["valid"] else "no: " + "; ".join(r["errors"]),
             ]
         table.append(line)
     render.out(render.table(table, headers))
+    if wide and unread:
+        render.note(render.unread_note(unread, "ADVERTISEMENTS"))
     for r in rows:
         for err in r["errors"]:
             render.note(f"warning: {err} (MetalLB rejects its whole configuration)")

@@ -122,12 +122,15 @@ def run(inputs: Inputs, texts: Sequence[str]) -> int:
         keys = {f"{h['namespace']}/{h['name']}": None for r in results for h in r["holders"]}
         render.names("service", list(keys))
         return code
+    for msg in snapshot.network_notes:  # a kind the identity may not list (as check says)
+        render.note(msg)
+    unread = announce.unread_advertisement_kinds(cluster)
     rows = []
     for r in results:
         first = [
             r["ip"],
             r["pool"] or "(no pool)",
-            render.advertisements(r["advertisements"]),
+            render.advertisements(r["advertisements"], bool(unread) and r["pool"] is not None),
             "yes" if r["free"] else "no",
         ]
         if not r["holders"]:
@@ -153,6 +156,8 @@ def run(inputs: Inputs, texts: Sequence[str]) -> int:
                 + (["from"] if overlaid else []),
             )
         )
+        if unread and any(r["pool"] is not None for r in results):
+            render.note(render.unread_note(unread, "ANNOUNCED BY"))
     else:
         render.note("no held or requested address in " + ", ".join(texts))
     for r in results:

@@ -184,6 +184,15 @@ def advertisement_names(network: Optional[Network], pool: Optional[Pool]):
     return {"l2": [a.name for a in advs if a.kind == L2ADV], "bgp": [a.name for a in advs if a.kind == BGPADV]}
 
 
+def unread_advertisement_kinds(cluster) -> List[str]:
+    """The advertisement kinds a live cluster did not let us read (forbidden, or not
+    served): what they select is unknown, which is not the same as none."""
+    net = cluster.network
+    if net is None or not cluster.live or cluster.legacy_config:
+        return []
+    return net.absent_kinds((L2ADV, BGPADV))
+
+
 def _adv_finding(adv: Advertisement, code: str, message: str, severity: str = ERROR) -> Finding:
     return Finding(severity, code, adv.kind, adv.namespace, adv.name, message)
 

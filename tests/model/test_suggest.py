@@ -230,5 +230,6 @@ def test_what_a_service_holds_stays_first_whatever_the_pool_order():
     held = svc("team-a", "old", ingress=["192.0.2.7"])
     c = cluster(*TEAM, held)
     got = suggest(c, IPV4, 3, c.service("team-a", "old"))
-    assert (got.suggestions[0].pool, got.suggestions[0].ipv4, got.suggestions[0].why) == ("prod", "192.0.2.7", "current")
+    first = got.suggestions[0]
+    assert (first.pool, first.ipv4, first.why) == ("prod", "192.0.2.7", "current")
     assert got.suggestions[1].pool == "team-a"

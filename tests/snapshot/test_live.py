@@ -698,6 +698,33 @@ def test_cli_who_has(fake, kubeconfig, runner):
     assert result.exit_code == 1
 
 
+def test_cli_who_has_never_says_none_for_advertisements_it_may_not_read(fake, kubeconfig, runner):
+    """Issue 25: `-` means "no advertisement in the input"; a context that may not list
+    advertisements gets `?` and a note saying why, as `check` does."""
+    small_cluster(fake)
+    adv = {"metadata": {"name": "l2", "namespace": "metallb-system"}, "spec": {"ipAddressPools": ["production"]}}
+    fake.metallb_lists = {"l2advertisements": [adv], "bgpadvertisements": []}
+    result = runner.invoke(app, ["who-has", "192.168.10.20", "--kubeconfig", kubeconfig])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1].split()[2] == "l2:l2" and "could not be read" not in result.stderr
+    fake.forbidden = {("list", "l2advertisements"), ("list", "bgpadvertisements")}
+    result = runner.invoke(app, ["who-has", "192.168.10.20", "--kubeconfig", kubeconfig])
+    assert result.exit_code == 0, result.output
+    row = result.stdout.splitlines()[1].split()
+    assert row[:3] == ["192.168.10.20", "production", "?"]
+    assert "note: L2Advertisement not checked: forbidden" in result.stderr
+    assert "note: ? in ANNOUNCED BY: L2Advertisement and BGPAdvertisement could not be read" in result.stderr
+    fake.forbidden = {("list", "bgpadvertisements")}  # one kind read: its names, and "?" for the rest
+    result = runner.invoke(app, ["who-has", "192.168.10.20", "--kubeconfig", kubeconfig])
+    assert result.stdout.splitlines()[1].split()[2:4] == ["l2:l2", "?"]
+    wide = runner.invoke(app, ["pools", "-o", "wide", "--kubeconfig", kubeconfig])
+    assert "l2:l2 ?" in wide.stdout and "note: ? in ADVERTISEMENTS: BGPAdvertisement" in wide.stderr
+    # an address in no pool has no advertisement to ask about: "-"
+    result = runner.invoke(app, ["who-has", "10.1.2.3", "--kubeconfig", kubeconfig])
+    assert result.stdout.splitlines()[1].split()[1:4] == ["(no", "pool)", "-"]
+    assert "? in ANNOUNCED BY" not in result.stderr
+
+
 def test_cli_check_reports_allocation_failed_as_pending(fake, kubeconfig, runner):
     small_cluster(fake)
     message = 'Failed to allocate IP for "shop/pending": no available IPs'
