@@ -193,6 +193,27 @@ def unread_advertisement_kinds(cluster) -> List[str]:
     return net.absent_kinds((L2ADV, BGPADV))
 
 
+def _no_nodes_message(adv: Advertisement, network: Network) -> str:
+    """advertisement-no-nodes, saying what is true: no Node at all, or selectors that
+    match none of them."""
+    if not network.nodes:
+        which = (
+            f"its nodeSelectors ({'; '.join(map(str, adv.node_selectors))}) have nothing to match"
+            if adv.node_selectors
+            else "it selects every node"
+        )
+        return (
+            f"the cluster has no Node, so {which} and no speaker runs to announce its pools' "
+            "addresses. Fix: join the nodes that should announce to the cluster (a speaker runs on "
+            "each)"
+        )
+    return (
+        f"its nodeSelectors ({'; '.join(map(str, adv.node_selectors))}) match none of the "
+        f"{len(network.nodes)} Node(s), so no speaker announces its pools' addresses "
+        "through it. Fix: correct the selector, or label the nodes that should announce"
+    )
+
+
 def _adv_finding(adv: Advertisement, code: str, message: str, severity: str = ERROR) -> Finding:
     return Finding(severity, code, adv.kind, adv.namespace, adv.name, message)
 
@@ -261,16 +282,7 @@ def check_advertisements(cluster, network: Network) -> List[Finding]:
                 )
             )
         if network.has(NODE) and not network.nodes_of(adv):
-            selectors = "; ".join(map(str, adv.node_selectors))
-            found.append(
-                _adv_finding(
-                    adv,
-                    ADV_NO_NODES,
-                    f"its nodeSelectors ({selectors}) match none of the "
-                    f"{len(network.nodes)} Node(s), so no speaker announces its pools' addresses "
-                    "through it. Fix: correct the selector, or label the nodes that should announce",
-                )
-            )
+            found.append(_adv_finding(adv, ADV_NO_NODES, _no_nodes_message(adv, network)))
     for pool in cluster.pools:
         if network.advertisements_for(pool):
             continue
