@@ -429,6 +429,14 @@ def version() -> None:
 def pools(
     output: PoolsOutput = PoolsFormat.table,
     no_headers: NoHeaders = False,
+    draw_map: Annotated[
+        bool,
+        typer.Option(
+            "--map",
+            help="Draw each pool's address space: free, held, shared, requested, conflicting "
+            "(ranges beyond 4096 addresses); with -o json|yaml, each pool's runs.",
+        ),
+    ] = False,
     *,
     where: Where,
 ) -> int:
@@ -438,11 +446,11 @@ def pools(
     Examples:
       kubectl lbip pools
       kubectl lbip pools -o json
-      kubectl lbip pools -f examples/cluster.yaml
+      kubectl lbip pools --map -f examples/cluster.yaml
     """
     from .commands import pools as cmd
 
-    return cmd.run(where.inputs(output=output, no_headers=no_headers))
+    return cmd.run(where.inputs(output=output, no_headers=no_headers), draw_map=draw_map)
 
 
 @app.command(cls=KubectlCommand)

@@ -70,7 +70,7 @@ COMMANDS: Dict[str, Tuple[str, Dict[str, Any], Sequence[str], Sequence[Any]]] = 
     "pools": (
         "List MetalLB's address pools and their usage",
         {"-o": ("table", "wide", "json", "yaml", "name")},
-        ("--no-headers",),
+        ("--no-headers", "--map"),
         (),
     ),
     "free": (

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import List, Tuple
+
 from .. import render
 from ..errors import EXIT_OK
+from ..model import addressmap as amap
 from ..model import announce
-from ..model.addresses import IPV4, IPV6
+from ..model.addresses import FAMILIES, IPV4, IPV6, Interval, to_text
 from ..model.usage import family_counts
 from .common import Inputs, legacy_note, release_dict, release_line
+
+FAMILY_NAMES = {IPV4: "IPv4", IPV6: "IPv6"}
 
 
 def pool_rows(cluster):
@@ -39,13 +44,17 @@ def status_text(status, family: str) -> str:
     return f"{status['assigned' + suffix]}/{status['available' + suffix]}"
 
 
-def run(inputs: Inputs) -> int:
+def run(inputs: Inputs, draw_map: bool = False) -> int:
     # the advertisements selecting each pool: for -o wide, json and yaml
     snapshot = inputs.snapshot(
         network=(announce.L2ADV, announce.BGPADV) if inputs.output in ("wide", "json", "yaml") else False
     )
     cluster = snapshot.take_cluster()
     rows = pool_rows(cluster)
+    maps = [pool_maps(cluster, pool) for pool in cluster.pools] if draw_map else []
+    if draw_map:
+        for row, found in zip(rows, maps):
+            row["map"] = {family: m.to_dict() for family, m in found.items()}
     if msg := legacy_note(snapshot):
         render.note(msg)
     for msg in snapshot.network_notes:  # a kind the identity may not list (as check says)
@@ -63,6 +72,9 @@ def run(inputs: Inputs) -> int:
     unread = announce.unread_advertisement_kinds(cluster)
     if not rows:
         render.note("no IPAddressPool found")
+        return EXIT_OK
+    if draw_map:
+        render.out("\n".join(map_lines(cluster.pools, maps, render.unicode_ok())))
         return EXIT_OK
     wide = inputs.output == "wide"
     headers = [
@@ -106,3 +118,96 @@ def run(inputs: Inputs) -> int:
         for err in r["errors"]:
             render.note(f"warning: {err} (MetalLB rejects its whole configuration)")
     return EXIT_OK
+
+
+def pool_maps(cluster, pool) -> dict:
+    """{family: FamilyMap} for the families the pool has."""
+    found = {}
+    for family in FAMILIES:
+        m = amap.family_map(cluster, pool, family)
+        if m is not None:
+            found[family] = m
+    return found
+
+
+ROW = 64  # addresses per row of a map, in groups of GROUP
+GROUP = 16
+CELLS = {
+    False: {
+        amap.FREE: ".",
+        amap.HELD: "#",
+        amap.SHARED: "=",
+        amap.REQUESTED: "r",
+        amap.CONFLICT: "X",
+        amap.UNUSABLE: "_",
+    },
+    True: {
+        amap.FREE: "\u00b7",
+        amap.HELD: "\u2588",
+        amap.SHARED: "\u2593",
+        amap.REQUESTED: "\u2591",
+        amap.CONFLICT: "X",
+        amap.UNUSABLE: "_",
+    },
+}
+WORDS = {
+    amap.FREE: "free",
+    amap.HELD: "held",
+    amap.SHARED: "shared",
+    amap.REQUESTED: "requested, not held (a Pending service, or a manifest not applied)",
+    amap.CONFLICT: "conflicting (services that may not share it)",
+    amap.UNUSABLE: "unusable (.0/.255 with avoidBuggyIPs)",
+}
+SERVICES_SHOWN = 3
+
+
+def map_lines(pools, maps, fancy: bool = False) -> list:
+    """Each pool's map: a pool of up to MAP_LIMIT addresses of a family address by
+    address (ROW to a line, from the address at its start), a larger one by ranges;
+    then the legend. At most 2 + 39 + 2 + 67 = 110 columns."""
+    cells = CELLS[fancy]
+    out = []
+    for pool, found in zip(pools, maps):
+        for family, m in found.items():
+            counts = m.counts()
+            said = ", ".join(f"{counts[s]} {s}" for s in amap.STATES if counts.get(s))
+            ranges = ",".join(str(iv) for iv in pool.intervals_of(family))
+            how = "" if m.detailed else f"; over {amap.MAP_LIMIT} addresses: by range"
+            out += render.wrapped(f"{pool.name} {FAMILY_NAMES[family]} {ranges}: {said}{how}", 110)
+            out += _grid(m, cells) if m.detailed else _ranges(m)
+            out.append("")
+    line = "legend:"
+    for state in amap.STATES:  # entries whole, as many to a line as fit
+        entry = f"{cells[state]} {WORDS[state]}"
+        if len(line) + 2 + len(entry) > 110:
+            out.append(line)
+            line = "       "
+        line += "  " + entry
+    out.append(line)
+    return out
+
+
+def _grid(m, cells) -> list:
+    rows: List[Tuple[int, List[str]]] = []  # (first address of the row, its cells)
+    for run in m.runs:
+        for value in range(run.first, run.last + 1):  # a detailed map has at most MAP_LIMIT
+            if not rows or len(rows[-1][1]) == ROW or rows[-1][0] + len(rows[-1][1]) != value:
+                rows.append((value, []))
+            rows[-1][1].append(cells[run.state])
+    width = max(len(to_text(m.family, first)) for first, _ in rows)
+    lines = []
+    for first, row in rows:
+        groups = ["".join(row[i : i + GROUP]) for i in range(0, len(row), GROUP)]
+        lines.append(f"  {to_text(m.family, first):<{width}}  {' '.join(groups)}")
+    return lines
+
+
+def _ranges(m) -> list:
+    table = []
+    for run in m.runs:
+        shown = ", ".join(run.services[:SERVICES_SHOWN])
+        if len(run.services) > SERVICES_SHOWN:
+            shown += f" and {len(run.services) - SERVICES_SHOWN} more"
+        table.append([str(Interval(m.family, run.first, run.last)), run.state, str(run.count), shown or "-"])
+    text = render.table(table, ["range", "state", "addresses", "services"])
+    return ["  " + line for line in text.splitlines()]
