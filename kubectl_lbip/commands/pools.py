@@ -8,7 +8,7 @@ from .. import render
 from ..errors import EXIT_OK
 from ..model import addressmap as amap
 from ..model import announce
-from ..model.addresses import FAMILIES, IPV4, IPV6, Interval, to_text
+from ..model.addresses import FAMILIES, IPV4, IPV6, to_text
 from ..model.usage import family_counts
 from .common import Inputs, legacy_note, release_dict, release_line
 
@@ -172,13 +172,25 @@ def map_lines(pools, maps, fancy: bool = False) -> list:
             counts = m.counts()
             said = ", ".join(f"{counts[s]} {s}" for s in amap.STATES if counts.get(s))
             ranges = ",".join(str(iv) for iv in pool.intervals_of(family))
-            how = "" if m.detailed else f"; over {amap.MAP_LIMIT} addresses: by range"
-            out += render.wrapped(f"{pool.name} {FAMILY_NAMES[family]} {ranges}: {said}{how}", 110)
-            out += _grid(m, cells) if m.detailed else _ranges(m)
+            if m.detailed:
+                out += render.wrapped(f"{pool.name} {FAMILY_NAMES[family]} {ranges}: {said}", 110)
+                out += _grid(m, cells)
+            else:
+                size, found_blocks = amap.blocks(pool, m)
+                bits = size.bit_length() - 1
+                each = f"/{(32 if family == IPV4 else 128) - bits} ({size:,} addresses)"
+                out += render.wrapped(f"{pool.name} {FAMILY_NAMES[family]} {ranges}: {said}; one mark per {each}", 110)
+                out += _block_grid(m.family, size, found_blocks, fancy)
             out.append("")
     line = "legend:"
-    for state in amap.STATES:  # entries whole, as many to a line as fit
-        entry = f"{cells[state]} {WORDS[state]}"
+    entries = [f"{cells[state]} {WORDS[state]}" for state in amap.STATES]
+    if any(not m.detailed for found in maps for m in found.values()):
+        low, high = LEVELS[fancy][0], LEVELS[fancy][-1]
+        entries.append(
+            f"per block: {cells[amap.FREE]} none used, {low}..{high} some used (more: higher), "
+            f"{cells[amap.HELD]} all used, X one conflicting"
+        )
+    for entry in entries:  # entries whole, as many to a line as fit
         if len(line) + 2 + len(entry) > 110:
             out.append(line)
             line = "       "
@@ -202,12 +214,45 @@ def _grid(m, cells) -> list:
     return lines
 
 
-def _ranges(m) -> list:
-    table = []
-    for run in m.runs:
-        shown = ", ".join(run.services[:SERVICES_SHOWN])
-        if len(run.services) > SERVICES_SHOWN:
-            shown += f" and {len(run.services) - SERVICES_SHOWN} more"
-        table.append([str(Interval(m.family, run.first, run.last)), run.state, str(run.count), shown or "-"])
-    text = render.table(table, ["range", "state", "addresses", "services"])
-    return ["  " + line for line in text.splitlines()]
+LEVELS = {False: "123456789", True: "\u2581\u2582\u2583\u2584\u2585\u2586\u2587"}
+
+
+def _block_grid(family: str, size: int, found, fancy: bool) -> list:
+    """One mark per block, ROW to a line (a line starts a new row where the pool's
+    ranges are not contiguous)."""
+    cells, levels = CELLS[fancy], LEVELS[fancy]
+
+    def mark(b) -> str:
+        if b.conflict:
+            return cells[amap.CONFLICT]
+        if b.used == 0:
+            return cells[amap.FREE]
+        if b.used >= b.usable:
+            return cells[amap.HELD]
+        return levels[min(len(levels) - 1, b.used * len(levels) // b.usable)]
+
+    rows: List[Tuple[int, List[str], int]] = []  # (first address, marks, last address)
+    for b in found:
+        if not rows or len(rows[-1][1]) == ROW or rows[-1][2] + 1 != b.first:
+            rows.append((b.first, [], b.last))
+        first, marks, _ = rows[-1]
+        marks.append(mark(b))
+        rows[-1] = (first, marks, b.last)
+    width = max(len(to_text(family, first)) for first, _, _ in rows)
+    empty = cells[amap.FREE] * ROW
+    lines: List[str] = []
+    skipped = 0  # rows of blocks none of whose addresses is used, after the first: one line
+    for i, (first, row, _) in enumerate(rows):
+        text = "".join(row)
+        if text == empty and i and "".join(rows[i - 1][1]) == empty:
+            skipped += 1
+            if i + 1 < len(rows):
+                continue
+        if skipped:
+            lines.append(f"  {'':<{width}}  ... {skipped} more row(s) of blocks, none used")
+            skipped = 0
+            if text == empty and i + 1 == len(rows):
+                continue
+        groups = " ".join(text[j : j + GROUP] for j in range(0, len(text), GROUP))
+        lines.append(f"  {to_text(family, first):<{width}}  {groups}")
+    return lines

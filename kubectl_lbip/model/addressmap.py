@@ -5,11 +5,14 @@
 Nothing is enumerated: a walk visits the addresses services use (from the usage
 index) and the free gaps between them, so a /64 costs what its services cost. A
 pool of up to MAP_LIMIT addresses of a family is mapped address by address
-(``detailed``: the unusable addresses are runs of their own); a larger one by
-ranges, its unusable addresses left out of the free runs' counts."""
+(``detailed``: the unusable addresses are runs of their own); a larger one is
+summarised by blocks, aligned ranges of a power of two addresses (at most
+MAP_LIMIT of them), each with how many of its addresses are used and whether one
+is conflicting; its unusable addresses are left out of the free runs' counts."""
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
@@ -142,3 +145,51 @@ def family_map(cluster, pool: Pool, family: str, limit: int = MAP_LIMIT) -> Opti
             pos = value + 1
         gap(pos, iv.last)
     return FamilyMap(family, total, detailed, tuple(runs))
+
+
+@dataclass(frozen=True)
+class Block:
+    """An aligned range of a large pool (clipped to the pool's range)."""
+
+    first: int
+    last: int
+    usable: int  # addresses MetalLB can hand out
+    used: int  # of them held, shared or requested
+    conflict: bool  # one of them is conflicting
+
+
+def block_size(total: int, cells: int = MAP_LIMIT) -> int:
+    """The smallest power of two of addresses per block that maps ``total`` in at
+    most ``cells`` blocks."""
+    size = 1
+    while total > size * cells:
+        size <<= 1
+    return size
+
+
+def blocks(pool: Pool, m: FamilyMap, cells: int = MAP_LIMIT) -> Tuple[int, List[Block]]:
+    """(addresses per block, the blocks) of a family's map, in address order."""
+    size = block_size(m.total, cells)
+    avoid = pool.avoid_buggy_ips and m.family == IPV4
+    spans: List[Tuple[int, int]] = []
+    for iv in _disjoint(pool.intervals_of(m.family)):
+        for k in range(iv.first // size, iv.last // size + 1):
+            spans.append((max(k * size, iv.first), min((k + 1) * size - 1, iv.last)))
+    starts = [first for first, _ in spans]
+    used = [0] * len(spans)
+    conflict = [False] * len(spans)
+    for run in m.runs:
+        if run.state in (FREE, UNUSABLE):
+            continue
+        i = bisect.bisect_right(starts, run.first) - 1
+        value = run.first
+        while value <= run.last and 0 <= i < len(spans):  # a run of used addresses: few blocks
+            end = min(run.last, spans[i][1])
+            used[i] += end - value + 1
+            conflict[i] = conflict[i] or run.state == CONFLICT
+            value, i = end + 1, i + 1
+    out = []
+    for i, (first, last) in enumerate(spans):
+        usable = last - first + 1 - (buggy_count(Interval(m.family, first, last)) if avoid else 0)
+        out.append(Block(first, last, usable, min(used[i], usable), conflict[i]))
+    return size, out

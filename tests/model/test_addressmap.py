@@ -71,3 +71,25 @@ def test_a_manifest_request_is_requested_not_held():
     m = family_map(c, c.pool("p"), IPV4)
     assert [r.state for r in m.runs] == [FREE, REQUESTED, FREE]
     assert m.runs[1].first == v("192.168.1.9")
+
+
+def test_blocks_of_a_large_pool_count_used_addresses_and_conflicts():
+    from kubectl_lbip.model.addressmap import block_size, blocks
+
+    assert (block_size(4096), block_size(4097), block_size(2**64)) == (1, 2, 2**52)
+    c = cluster(
+        pool("p", "10.0.0.10-10.0.32.9", avoid_buggy=True),  # 8192 addresses, not aligned
+        svc("a", "one", ingress=["10.0.0.11"]),
+        svc("a", "two", ingress=["10.0.0.12"]),
+        svc("a", "x1", ingress=["10.0.20.1"]),
+        svc("a", "x2", annotations=lbips("10.0.20.1")),  # Pending on a held address: conflict
+    )
+    p = c.pool("p")
+    m = family_map(c, p, IPV4, limit=4096)
+    size, found = blocks(p, m, cells=4096)
+    assert size == 2 and not m.detailed
+    assert (found[0].first, found[0].last, found[0].used, found[0].usable) == (v("10.0.0.10"), v("10.0.0.11"), 1, 2)
+    assert (found[1].used, found[1].conflict) == (1, False)
+    assert [b.first for b in found if b.conflict] == [v("10.0.20.0")]
+    assert found[-1].last == v("10.0.32.9") and sum(b.usable for b in found) == 8192 - 2 * 32
+    assert sum(b.used for b in found) == 3
