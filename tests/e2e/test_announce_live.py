@@ -253,6 +253,18 @@ def test_readonly_user_is_told_what_it_could_not_check(cluster: Cluster, announc
     assert "L2Advertisement" in json.loads(res.stdout)["notChecked"]
 
 
+def test_readonly_who_has_says_unknown_never_none(cluster: Cluster, announced: str) -> None:
+    """Issue 25: a context that may not list advertisements gets `?` and the 403 as a
+    note, never `-` ("no advertisement in the input")."""
+    res = lbip(cluster, "who-has", "192.0.2.130", context=cluster.readonly_context)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines()[1].split()[:3] == ["192.0.2.130", "p-adv", "?"]
+    assert "note: L2Advertisement not checked: forbidden" in res.stderr, res.stderr
+    assert "note: ? in ANNOUNCED BY: L2Advertisement and BGPAdvertisement could not be read" in res.stderr
+    admin = lbip(cluster, "who-has", "192.0.2.130")
+    assert admin.stdout.splitlines()[1].split()[2] == "l2:adv-nowhere,adv-zone-a"
+
+
 def test_offline_on_a_dump_agrees_and_says_what_it_cannot_know(cluster: Cluster, announced: str, tmp_path) -> None:
     """The dump the README names, taken with the real kubectl, read with -f."""
     ns = announced
