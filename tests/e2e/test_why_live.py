@@ -16,7 +16,12 @@ pytestmark = pytest.mark.e2e
 
 def test_live_why_names_the_split_pool_not_metallbs_symptom(cluster: Cluster, namespace: str, tmp_path) -> None:
     ns = namespace
-    cluster.apply(pool("gw-v4", "198.51.100.0/28"), pool("gw-v6", "2001:db8:2::/124"))
+    # as in the issue: a dual-stack pool exists too (so no-dual-stack-pool is not the answer)
+    cluster.apply(
+        pool("gw-v4", "198.51.100.0/28"),
+        pool("gw-v6", "2001:db8:2::/124"),
+        pool("dual", "203.0.113.0/28", "2001:db8:3::/124"),
+    )
     gw2 = service(
         "gw2",
         ns,
