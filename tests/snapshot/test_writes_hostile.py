@@ -7,7 +7,10 @@ prints the summary and exits 130."""
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
 
 import pytest
 from fakeapi import pool, service
@@ -111,6 +114,60 @@ def test_only_migrate_keys_are_restored(fake, kubeconfig, tmp_path):
     [patch] = fake.calls("PATCH")
     assert set(patch.body["metadata"]["annotations"]) <= {NEW + "address-pool"}
     assert patch.path == "/api/v1/namespaces/shop/services/web0"
+
+
+# --- a backup is written whole or not at all
+# The child process may write no file larger than this: the backup's write fails in
+# the kernel (EFBIG) as it would on a full disk, after part of it went out.
+FULL_DISK = """
+import resource, signal, sys
+from kubectl_lbip.cli import main
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (64, 64))
+sys.argv[0] = "kubectl-lbip"
+main()
+"""
+
+
+def test_a_backup_that_cannot_be_written_leaves_nothing_and_the_rerun_works(fake, kubeconfig, tmp_path):
+    cluster(fake)
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    path = folder / "b.json"
+    argv = ["migrate", "--yes", "--backup", str(path), "--kubeconfig", kubeconfig]
+    r = subprocess.run(
+        [sys.executable, "-c", FULL_DISK, *argv], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert r.returncode == 2, r.stderr
+    assert f"cannot write the backup {path}" in r.stderr and "nothing was changed" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert os.listdir(folder) == []  # no truncated backup, no temporary file
+    assert fake.calls("PATCH") == []
+    r = cli(*argv)  # the disk has room again: the same command works
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(path.read_text())["services"][0]["name"] == "web0"
+    assert os.listdir(folder) == ["b.json"] and len(fake.calls("PATCH")) == 1
+
+
+def test_a_backup_made_meanwhile_is_never_overwritten(fake, kubeconfig, tmp_path, monkeypatch):
+    """Another run writes the same backup between the existence check and the write:
+    its backup stays, and nothing is changed."""
+    from kubectl_lbip.commands import migrate_files
+
+    cluster(fake)
+    path = tmp_path / "b.json"
+    real_temp = migrate_files._temp_beside
+
+    def racing(real, data, mode):
+        path.write_text("the other run's backup")
+        return real_temp(real, data, mode)
+
+    monkeypatch.setattr(migrate_files, "_temp_beside", racing)
+    r = cli("migrate", "--yes", "--backup", str(path), "--kubeconfig", kubeconfig)
+    assert r.exit_code == 2 and "already exists" in r.stderr, r.stderr
+    assert path.read_text() == "the other run's backup"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".lbip-tmp")] == []
+    assert fake.calls("PATCH") == []
 
 
 # --- annotate --overwrite replaces only what the user saw
