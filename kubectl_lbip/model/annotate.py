@@ -43,9 +43,7 @@ def plan(
     if not svc.is_load_balancer:
         raise Refused([rules.not_load_balancer(svc)])
     texts = list(addresses) if not auto else _auto_pick(cluster, svc)
-    request = rules.make_request(texts)
-    if request.invalid:
-        raise InvalidValue(f"{', '.join(repr(e) for e in request.invalid)} is not an IP address")
+    request = rules.valid_request(texts)
     value = ",".join(str(a) for a in sort_addresses(request.addresses))
     request = rules.make_request([value])
 

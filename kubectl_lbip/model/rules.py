@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
+from ..errors import InvalidValue
 from .addresses import DUAL, IPV4, IPV6, Address, family_of, split_request
 from .cluster import Cluster
 from .metallb import text as metallb_text
@@ -639,6 +640,27 @@ def make_request(texts: Sequence[str], how: str = REQUESTED) -> Request:
     text = ",".join(t.strip() for t in texts)
     addresses, invalid = split_request(text)
     return Request(how, text, tuple(addresses), tuple(invalid))
+
+
+# Characters of a request the plugin writes: two addresses and a comma need at most
+# 91 (IPv4-mapped IPv6 text is 45); the rest leaves room for spaces.
+MAX_REQUEST_LENGTH = 256
+
+
+def valid_request(texts: Sequence[str], how: str = REQUESTED) -> Request:
+    """A request as annotate takes it and restore puts it back: at most
+    MAX_REQUEST_LENGTH characters, every element an IP address (InvalidValue says
+    which is not). Whether MetalLB accepts the addresses is check_request's to say."""
+    length = len(",".join(texts))  # as written: padding counts
+    if length > MAX_REQUEST_LENGTH:
+        raise InvalidValue(
+            f"{length:,} characters is too long for a list of addresses (at most {MAX_REQUEST_LENGTH}; "
+            "one IPv4 and one IPv6 address need at most 91)"
+        )
+    request = make_request(texts, how)
+    if request.invalid:
+        raise InvalidValue(f"{', '.join(repr(e) for e in request.invalid)} is not an IP address")
+    return request
 
 
 def sort_findings(findings: Iterable[Finding]) -> List[Finding]:

@@ -72,6 +72,17 @@ def entry(**over):
         (entry(spec={"type": "NodePort"}), "spec are not what migrate saves"),
         (entry(loadBalancerIP=["x"]), "loadBalancerIP must be a string"),
         ("web0", "not an object"),
+        # values restore would write are checked as annotate checks them
+        (
+            entry(annotations={NEW + "loadBalancerIPs": "192.168.10.20" + " " * 5_000_000}),
+            "'metallb.io/loadBalancerIPs': 5,000,013 characters is too long",
+        ),
+        (entry(annotations={OLD + "loadBalancerIPs": "192.168.10.20,evil"}), "'evil' is not an IP address"),
+        (entry(annotations={OLD + "loadBalancerIPs": "192.168.10.20,192.168.10.21"}), "two addresses of the same"),
+        (entry(annotations={OLD + "loadBalancerIPs": "192.168.10.20,fd00::1,fd00::2"}), "3 addresses (at most two"),
+        (entry(loadBalancerIP="192.168.10.20,fd00::20"), "loadBalancerIP: holds one address"),
+        (entry(loadBalancerIP="::ffff:"), "loadBalancerIP: '::ffff:' is not an IP address"),
+        (entry(annotations={NEW + "allow-shared-ip": "k" * 254}), "254 characters is too long (at most 253)"),
     ],
 )
 def test_an_invalid_backup_is_refused_whole_and_nothing_is_written(fake, kubeconfig, tmp_path, bad, words):
@@ -81,6 +92,7 @@ def test_an_invalid_backup_is_refused_whole_and_nothing_is_written(fake, kubecon
     assert r.exit_code == 2, r.stderr
     assert "service entry 2" in r.stderr and words in r.stderr and "nothing was written" in r.stderr
     assert fake.calls("PATCH") == [] and fake.calls("GET") == []
+    assert len(r.stderr) < 1000  # a hostile value is named, not echoed
 
 
 def test_a_backup_of_another_cluster_is_refused_unless_forced(fake, kubeconfig, tmp_path):
