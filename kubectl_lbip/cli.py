@@ -445,6 +445,16 @@ def pools(
     return cmd.run(where.inputs(output=output, no_headers=no_headers))
 
 
+StrictConfig = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        help="While MetalLB has rejected the configuration in the cluster (its ConfigurationState "
+        "says Invalid), fail with exit 1 and write nothing, instead of a warning.",
+    ),
+]
+
+
 @app.command(cls=KubectlCommand)
 @kubectl_command
 def free(
@@ -477,6 +487,7 @@ def free(
         typer.Option("--ports", metavar="PROTO/PORT,...", help="Ports of the service to be, e.g. TCP/80,UDP/53."),
     ] = None,
     pool: Annotated[Optional[str], typer.Option("--pool", metavar="NAME", help="Only this pool.")] = None,
+    strict: StrictConfig = False,
     output: FreeOutput = FreeFormat.table,
     no_headers: NoHeaders = False,
     namespace: Annotated[
@@ -516,6 +527,7 @@ def free(
         sharing_key=sharing_key,
         ports=ports,
         pool=pool,
+        strict=strict,
     )
     return cmd.run(where.inputs(namespace, output, no_headers=no_headers, against_cluster=against_cluster), query)
 
@@ -665,6 +677,7 @@ def annotate(
     timeout: Annotated[
         str, typer.Option("--timeout", metavar="DURATION", help="How long --wait waits, e.g. 30s or 2m.")
     ] = "30s",
+    strict: StrictConfig = False,
     output: AnnotateOutput = AnnotateFormat.yaml,
     namespace: Namespace = None,
     against_cluster: AgainstCluster = False,
@@ -695,6 +708,7 @@ def annotate(
         dry_run=dry_run.value,
         wait=wait,
         timeout=timeout,
+        strict=strict,
     )
     return cmd.run(where.inputs(namespace, output, against_cluster=against_cluster), req)
 
@@ -796,6 +810,7 @@ def pin(
         ),
     ] = False,
     dry_run: DryRun = DryRunChoice.none,
+    strict: StrictConfig = False,
     output: PinOutput = PinFormat.table,
     no_headers: NoHeaders = False,
     namespace: Annotated[
@@ -829,7 +844,7 @@ def pin(
     """
     from .commands import pin as cmd
 
-    req = cmd.PinRequest(in_place=in_place, dry_run=dry_run.value, partial=partial)
+    req = cmd.PinRequest(in_place=in_place, dry_run=dry_run.value, partial=partial, strict=strict)
     return cmd.run(where.inputs(namespace, output, no_headers=no_headers, against_cluster=against_cluster), req)
 
 

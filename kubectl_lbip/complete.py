@@ -87,7 +87,7 @@ COMMANDS: Dict[str, Tuple[str, Dict[str, Any], Sequence[str], Sequence[Any]]] = 
             "--ports": None,
             "--pool": POOL,
         },
-        ("--no-headers", "--against-cluster"),
+        ("--no-headers", "--strict", "--against-cluster"),
         (),
     ),
     "who-has": (
@@ -111,7 +111,7 @@ COMMANDS: Dict[str, Tuple[str, Dict[str, Any], Sequence[str], Sequence[Any]]] = 
     "annotate": (
         "Pin addresses on a service, checked against MetalLB's rules",
         {**NS, "-o": ("yaml", "json"), "--dry-run": DRY_RUN, "--timeout": None},
-        ("--auto", "--overwrite", "--clear-spec-ip", "--wait", "--against-cluster"),
+        ("--auto", "--overwrite", "--clear-spec-ip", "--wait", "--strict", "--against-cluster"),
         (SERVICE,),
     ),
     "migrate": (
@@ -123,7 +123,7 @@ COMMANDS: Dict[str, Tuple[str, Dict[str, Any], Sequence[str], Sequence[Any]]] = 
     "pin": (
         "Pin an address on every service of manifests that requests none",
         {**NS, "-o": ("table", "json", "yaml"), "--dry-run": DRY_RUN},
-        ("--no-headers", "--in-place", "--partial", "--against-cluster"),
+        ("--no-headers", "--in-place", "--partial", "--strict", "--against-cluster"),
         (),
     ),
     "version": ("Print the plugin's version", {}, ("-h", "--help"), ()),

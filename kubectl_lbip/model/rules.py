@@ -44,6 +44,13 @@ NOT_LOAD_BALANCER = "not-loadbalancer"
 
 FAMILY_WORDS = {IPV4: "IPv4", IPV6: "IPv6", DUAL: "dual-stack"}
 
+# What MetalLB does with a configuration it cannot accept (its config and pool
+# reconcilers stop before loading it): the last valid one stays in use.
+REJECTS_CONFIGURATION = (
+    "MetalLB rejects its whole configuration and keeps using the last valid one (nothing added or changed "
+    "since takes effect)"
+)
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -522,7 +529,7 @@ def check_pools(cluster: Cluster) -> List[Finding]:
                 pool_finding(
                     pool,
                     INVALID_POOL_ADDRESS,
-                    f"{error}; MetalLB rejects its whole configuration. Fix: correct the value",
+                    f"{error}; {REJECTS_CONFIGURATION}. Fix: correct the value",
                 )
             )
     for pool_a, iv_a, pool_b, iv_b in cluster.overlaps:
@@ -531,8 +538,7 @@ def check_pools(cluster: Cluster) -> List[Finding]:
             pool_finding(
                 pool_b,
                 POOL_OVERLAP,
-                f"{iv_b} overlaps {iv_a} ({where}); MetalLB rejects its whole "
-                "configuration and allocates nothing new. Fix: make the ranges disjoint",
+                f"{iv_b} overlaps {iv_a} ({where}); {REJECTS_CONFIGURATION}. Fix: make the ranges disjoint",
             )
         )
     return findings

@@ -203,7 +203,7 @@ class FakeClient:
         self.patch_results = list(patch_results)
         self.patches = []
 
-    def snapshot(self, events=False):
+    def snapshot(self, events=False, **reads):  # reads: what else LiveClient.snapshot may read
         return self.snapshots.pop(0) if len(self.snapshots) > 1 else self.snapshots[0]
 
     def patch_service(self, namespace, name, patch, dry_run=False):
