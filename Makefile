@@ -4,7 +4,7 @@ PYTHON ?= $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
 
 .PHONY: test lint fmt e2e packaging test-all krew release krew-lock krew-tools e2e-tools bench-startup
 
-# The quick loop: everything but the live and packaging tiers (~10 s).
+# The quick loop: everything but the live and packaging tiers (times: CONTRIBUTING.md, Run each tier).
 test:
 	$(PYTHON) -m pytest -m "not e2e and not packaging"
 
@@ -53,7 +53,7 @@ krew-tools:
 	bash packaging/build_krew.sh
 
 # etcd, kube-apiserver and MetalLB's controllers v0.14.9, v0.15.3, v0.16.1 for tests/e2e
-# (cached in ~/.cache; ~27 min once on 2 busy cores).
+# (cached in ~/.cache; built once, its time in CONTRIBUTING.md, Run each tier).
 e2e-tools:
 	bash tests/e2e/controlplane.sh build
 

@@ -15,7 +15,7 @@ from ..model.usage import family_counts
 from .common import Inputs, legacy_note, note_empty_namespace, release_dict, release_line
 from .target import check_family, described_service, find_service
 
-MAX_COUNT = 10_000  # suggestions are built in memory: --count is capped (README: Limits)
+MAX_COUNT = 10_000  # suggestions are built in memory: --count is capped (docs/performance.md: Limits)
 WHY = {
     "current": "what the service holds now",
     "shared": "shared with like services",
