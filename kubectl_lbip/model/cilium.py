@@ -407,13 +407,15 @@ def _overlap(a: CiliumPool, b: CiliumPool) -> Optional[Tuple[Interval, Interval]
 @dataclass(frozen=True)
 class Operator:
     """How the Cilium operator runs: its release and the settings that change
-    which services it serves and which families it hands out. Cilium's own
-    defaults: IPv4 on, IPv6 off, --default-lb-service-ipam=lbipam, neither L2
+    which services it serves and which families it hands out. The operator's
+    own flag defaults (operator/cmd/flags.go, pkg/defaults): --enable-ipv4 and
+    --enable-ipv6 true (a Helm install usually passes enable-ipv6=false through
+    the cilium-config ConfigMap), --default-lb-service-ipam=lbipam, neither L2
     announcements nor the BGP control plane."""
 
     version: Version = NEWEST
     ipv4: bool = True
-    ipv6: bool = False
+    ipv6: bool = True
     default_ipam: str = LBIPAM
     l2_announcements: bool = False
     bgp_control_plane: bool = False
