@@ -15,6 +15,7 @@ itself); each names the Cilium change it mirrors. A version is a tuple
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
@@ -84,7 +85,9 @@ def ports_differ_by_protocol(version: Version = NEWEST) -> bool:
     same port number, whatever the protocol. v1.17.0 compares the protocol only
     when option.Config.LoadBalancerProtocolDifferentiation is set, and the
     operator of v1.17.0 declares no --bpf-lb-proto-diff flag (operator/cmd), so it
-    stays false there; v1.18.0 declares it, default true; v1.20 compares always."""
+    is false unless the operator's configuration directory (the cilium-config
+    ConfigMap) carries the key; v1.18.0 declares it, default true; v1.19 on
+    compares always."""
     return version >= (1, 18, 0)
 
 
@@ -114,6 +117,38 @@ def sharing_key_takes_reserved_address(version: Version = NEWEST) -> bool:
     IsCompatible on the nil *sharingCluster, which dereferences nil (read, not
     run): no outcome is predicted."""
     return version < (1, 20, 0)
+
+
+# --------------------------------------------------------------------------
+# which release runs (pure: the snapshot layer reads the objects)
+
+# quay.io/cilium/operator-generic:v1.16.0, .../operator-aws:v1.17.0@sha256:..., .../operator:v1.15.19
+_IMAGE = re.compile(r"(?:^|/)cilium/operator(?:-[a-z]+)?(?::(?P<tag>[^@/]+))?(?:@.*)?$")
+
+
+def version_from_image(image: str) -> Optional[Version]:
+    """The release in a Cilium operator image reference, or None (not the
+    operator's image, no tag, or a tag that is not a version)."""
+    m = _IMAGE.search(str(image or "").strip())
+    if not m or not m.group("tag"):
+        return None
+    try:
+        return parse(m.group("tag"))
+    except VersionError:
+        return None
+
+
+def version_from_pool_versions(served: Iterable[str]) -> Optional[Tuple[str, Version]]:
+    """From the cilium.io versions that serve ciliumloadbalancerippools: a label for
+    the release range and the version whose rules apply (the newest read of the
+    range), or None when the CRD is not served. v2 comes with v1.18
+    (pkg/k8s/apis/cilium.io/client/crds)."""
+    versions = set(served)
+    if "v2" in versions:
+        return ">=v1.18", NEWEST
+    if "v2alpha1" in versions:
+        return "<=v1.17", (1, 17, 0)
+    return None
 
 
 # --------------------------------------------------------------------------

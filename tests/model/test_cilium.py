@@ -424,3 +424,21 @@ def test_a_holding_in_a_disabled_pool_stays_while_the_operator_runs():
     assert st.stray == [] and st.counts(p).used == 1
     addresses, verdict = st.satisfy(holder)
     assert addresses == ("10.0.0.7",) and verdict.accepted
+
+
+# --- which release runs
+
+
+def test_release_from_the_operator_image_and_its_near_misses():
+    assert cilium.version_from_image("quay.io/cilium/operator-generic:v1.16.0") == (1, 16, 0)
+    assert cilium.version_from_image("mirror.local/cilium/operator-aws:v1.17.2@sha256:abc") == (1, 17, 2)
+    assert cilium.version_from_image("quay.io/cilium/operator-generic:latest") is None
+    assert cilium.version_from_image("quay.io/cilium/operator-generic") is None
+    assert cilium.version_from_image("quay.io/cilium/cilium:v1.16.0") is None  # the agent, not the operator
+    assert cilium.version_from_image("quay.io/metallb/controller:v0.16.1") is None
+
+
+def test_release_range_from_the_pool_crd_versions_served():
+    assert cilium.version_from_pool_versions(["v2alpha1", "v2"]) == (">=v1.18", cilium.NEWEST)
+    assert cilium.version_from_pool_versions(["v2alpha1"]) == ("<=v1.17", (1, 17, 0))
+    assert cilium.version_from_pool_versions([]) is None
