@@ -876,24 +876,17 @@ class Lbipam:
                 f"{text(self.version)} dereferences a nil sharing cluster here (read in satisfySpecificIPRequests)",
                 rng.pool,
             )
+        sharers = tuple(s.key for s in existing.services)
         reason = self._compatible(existing, v)
         if reason is None:
-            return Outcome(ip, SATISFIED, "", rng.pool, tuple(s.key for s in existing.services))
+            return Outcome(ip, SATISFIED, "", rng.pool, sharers)
         if reports_incompatible_service(self.version):
+            words = f"an incompatible service. Reason: {reason}"
             return Outcome(
-                ip,
-                INCOMPATIBLE_SERVICE,
-                f"The IP '{ip}' is already allocated to an incompatible service. Reason: {reason}",
-                rng.pool,
-                tuple(s.key for s in existing.services),
+                ip, INCOMPATIBLE_SERVICE, f"The IP '{ip}' is already allocated to {words}", rng.pool, sharers
             )
-        return Outcome(
-            ip,
-            DIFFERENT_SHARING_KEY,
-            f"The IP '{ip}' is already allocated to another service with a different sharing key",
-            rng.pool,
-            tuple(s.key for s in existing.services),
-        )
+        words = "another service with a different sharing key"
+        return Outcome(ip, DIFFERENT_SHARING_KEY, f"The IP '{ip}' is already allocated to {words}", rng.pool, sharers)
 
     def _take(self, v: View, addr: Address, outcome: Outcome) -> None:
         key = (family_of(addr), int(addr))
