@@ -442,3 +442,40 @@ def test_release_range_from_the_pool_crd_versions_served():
     assert cilium.version_from_pool_versions(["v2alpha1", "v2"]) == (">=v1.18", cilium.NEWEST)
     assert cilium.version_from_pool_versions(["v2alpha1"]) == ("<=v1.17", (1, 17, 0))
     assert cilium.version_from_pool_versions([]) is None
+
+
+# --- hostile pool objects: an error on the pool, never an exception
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"blocks": "10.0.0.0/24"},
+        {"blocks": [["10.0.0.0/24"]]},
+        {"blocks": [{"cidr": 24}]},
+        {"blocks": [{"start": ["10.0.0.1"]}]},
+        {"blocks": [{"start": "10.0.0.1", "stop": {"x": 1}}]},
+        {"blocks": [{"cidr": "10.0.0.0/24"}], "serviceSelector": "color=blue"},
+        {"blocks": [{"cidr": "10.0.0.0/24"}], "serviceSelector": {"matchLabels": ["color"]}},
+        {
+            "blocks": [{"cidr": "10.0.0.0/24"}],
+            "serviceSelector": {"matchExpressions": [{"key": "a", "operator": "Near"}]},
+        },
+        {"blocks": [{"cidr": "10.0.0.0/24"}], "serviceSelector": {"matchExpressions": ["a"]}},
+    ],
+)
+def test_hostile_pool_specs_become_pool_errors(spec):
+    p = cilium.pool_from_object(
+        {"metadata": {"name": "p"}, "spec": spec, "status": {"conditions": ["x", {"no": "type"}]}}
+    )
+    assert p.errors and not p.valid
+    assert state([p]).pools_for(svc()) == []
+
+
+def test_hostile_service_annotations_request_nothing_usable():
+    s = Service(
+        "default", "a", annotations={"lbipam.cilium.io/ips": ",,  ,::ffff:zz", "lbipam.cilium.io/sharing-key": ""}
+    )
+    v = cilium.view(s)
+    assert v.requested == () and v.sharing_key == ""
+    assert state([pool("p", "10.0.0.0/24")]).check_request(s).accepted  # nothing parses: an automatic request
