@@ -133,10 +133,28 @@ class Replay:
             self.revalidate()
         elif "service" in step:
             self.upsert_service(step["service"])
+        elif "shrink_to_block_of" in step or "shrink_to_address_of" in step:
+            self.shrink(step)
         elif "delete_service" in step:
             key = step["delete_service"]
             del self.specs[key], self.ingress[key]
             self.condition.pop(key, None)
+
+    def shrink(self, step: dict) -> None:
+        """The Go test keeps only the block holding a service's address (or that
+        one address as a start/stop block), whichever address it got."""
+        how = "shrink_to_block_of" if "shrink_to_block_of" in step else "shrink_to_address_of"
+        where = step[how]
+        ip = self.ingress[where["service"]][0]
+        pool = self.pools[where["pool"]]
+        if how == "shrink_to_address_of":
+            pool["spec"]["blocks"] = [{"start": ip, "stop": ip}]
+        else:
+            parsed = cilium.pool_from_object(pool)
+            addr = cilium.parse_addr(ip)
+            keep = [b.text for b in parsed.blocks if addr is not None and b.interval.contains(int(addr))]
+            pool["spec"]["blocks"] = [{"cidr": keep[0]}]
+        self.revalidate()
 
 
 def check(replay: Replay, expect: dict) -> List[str]:
@@ -190,6 +208,8 @@ def check(replay: Replay, expect: dict) -> List[str]:
             ok = not any(p in state.conflicts for p in want)
         elif name == "used":
             ok = all(state.counts(state.pool(p)).used == n for p, n in want.items())  # type: ignore[arg-type]
+        elif name == "counts":
+            ok = all(counted(state, p) == tuple(n) for p, n in want.items())
         elif name == "allocated":
             ok = all(allocated(ip) == flag for ip, flag in want.items())
         elif name == "allocated_saved":
@@ -207,6 +227,14 @@ def check(replay: Replay, expect: dict) -> List[str]:
         if not ok:
             failed.append(f"{name}={want!r} (ingress {ingress}, condition {replay.condition.get(key)!r})")
     return failed
+
+
+def counted(state: cilium.Lbipam, name: str) -> tuple:
+    """(IPsTotal, IPsAvailable, IPsUsed) of a pool."""
+    pool = state.pool(name)
+    assert pool is not None, name
+    c = state.counts(pool)
+    return c.total, c.available, c.used
 
 
 def operator_for(case: dict) -> cilium.Operator:
