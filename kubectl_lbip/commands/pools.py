@@ -10,10 +10,13 @@ from ..model.usage import family_counts
 from .common import Inputs, legacy_note, release_dict, release_line
 
 
-def pool_rows(cluster):
-    """Plain data for each pool, shared by the table and JSON outputs."""
+def pool_rows(cluster, namespace=None):
+    """Plain data for each pool (with a namespace, each pool living there), shared by
+    the table and JSON outputs."""
     rows = []
     for pool in cluster.pools:
+        if namespace and pool.namespace != namespace:
+            continue
         entry = {
             "name": pool.name,
             "namespace": pool.namespace,
@@ -45,7 +48,8 @@ def run(inputs: Inputs) -> int:
         network=(announce.L2ADV, announce.BGPADV) if inputs.output in ("wide", "json", "yaml") else False
     )
     cluster = snapshot.take_cluster()
-    rows = pool_rows(cluster)
+    namespace = inputs.namespace_filter()
+    rows = pool_rows(cluster, namespace)
     if msg := legacy_note(snapshot):
         render.note(msg)
     if inputs.output in ("json", "yaml"):
@@ -59,7 +63,7 @@ def run(inputs: Inputs) -> int:
         return EXIT_OK
     render.note(release_line(snapshot))
     if not rows:
-        render.note("no IPAddressPool found")
+        render.note(f"No resources found in {namespace} namespace." if namespace else "no IPAddressPool found")
         return EXIT_OK
     wide = inputs.output == "wide"
     headers = [

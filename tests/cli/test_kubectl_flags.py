@@ -220,7 +220,7 @@ def test_help_says_kubectl_lbip_and_shows_examples(command):
 
 
 def test_help_names_the_request_timeout_default():
-    text = " ".join(run(["check", "--help"]).stdout.split())
+    text = " ".join(run(["options"]).stdout.split())
     from kubectl_lbip.snapshot.live import DEFAULT_REQUEST_TIMEOUT
 
     after = text.split("--request-timeout")[1][:200]
@@ -314,12 +314,34 @@ def test_who_has_n_filters():
     assert len({h["namespace"] for x in json.loads(all_ns.stdout) for h in x["holders"]}) > 1
 
 
-def test_pools_offers_no_namespace():
-    r = run(["pools", "-f", EXAMPLE, "-n", "x"])
-    assert r.exit_code == 2 and "No such option" in r.stderr
+def test_pools_n_filters_by_the_pools_namespace(tmp_path):
+    other = tmp_path / "other.yaml"
+    other.write_text(
+        "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\n"
+        "metadata: {name: elsewhere, namespace: lb}\nspec: {addresses: [10.9.0.0/24]}\n"
+    )
+    both = ["-f", EXAMPLE, "-f", str(other), "-o", "name"]
+    assert "ipaddresspool.metallb.io/elsewhere" in run(["pools"] + both).stdout
+    r = run(["pools", "-n", "lb"] + both)
+    assert r.exit_code == 0 and r.stdout.splitlines() == ["ipaddresspool.metallb.io/elsewhere"]
+    r = run(["pools", "-n", "nosuch", "-f", EXAMPLE])
+    assert r.exit_code == 0 and r.stdout == "" and "No resources found in nosuch namespace." in r.stderr
+
+
+def test_a_value_before_the_command_is_never_taken_for_the_command():
+    """`-n free pools`: free is -n's value (the namespace), pools the command, as kubectl reads it."""
+    r = run(["-n", "free", "pools", "-f", EXAMPLE])
+    assert r.exit_code == 0 and r.stdout == ""
+    assert "No resources found in free namespace." in r.stderr
+    r = run(["-n", "metallb-system", "pools", "-f", EXAMPLE, "-o", "name"])
+    assert r.stdout.splitlines() == run(["pools", "-f", EXAMPLE, "-o", "name"]).stdout.splitlines()
+    r = run(["-v", "who-has", "-f", EXAMPLE, "192.168.10.150"])  # -v alone takes no value
+    assert r.exit_code == 0 and "192.168.10.150" in r.stdout
+    r = run(["-n", "pools"])  # no command left: refused, not run
+    assert r.exit_code == 2
 
 
 def test_flags_before_the_command_must_be_its_own():
-    r = run(["-n", "x", "pools", "-f", EXAMPLE])
+    r = run(["--strict", "pools", "-f", EXAMPLE])
     assert r.exit_code == 2 and "No such option" in r.stderr
     assert run(["-h", "pools"]).stdout.startswith("Usage: kubectl lbip [OPTIONS] COMMAND")

@@ -1,0 +1,111 @@
+"""Completion's table of commands and flags, derived from the Typer app (cli.py).
+
+The command line is declared once, in cli.py. A shell waits for every <TAB>, and
+importing typer and click costs more than the whole answer, so completion reads a
+table written from the app into ``completion_table.py``:
+
+    python -m kubectl_lbip.commandtable      (make completion-table)
+
+tests/cli/test_complete.py derives it again and fails on any difference, so a new
+command or flag cannot be left out of completion.
+
+What a flag's value is (a namespace, a service, a file, ...) is read from its
+metavar, which --help shows as well; choices from the option's type."""
+
+from __future__ import annotations
+
+import os
+import pprint
+import re
+from typing import Any, Dict, List
+
+# metavar -> the kind of value completion offers (complete.py knows how to list each)
+KINDS = {
+    "NS": "namespace",
+    "SERVICE": "service",
+    "POOL": "pool",
+    "CONTEXT": "context",
+    "CLUSTER": "cluster",
+    "USER": "user",
+    "PATH": "file",
+    "FILE": "file",
+    "FILE|DIR|-": "file",
+}
+HELP = ("-h", "--help")  # Click's help option is no parameter
+PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "completion_table.py")
+
+
+def _kind(param, commands: List[str]) -> Any:
+    from .model.metallb import MEASURED
+
+    choices = getattr(param.type, "choices", None)
+    if choices:
+        return [getattr(c, "value", c) for c in choices]
+    if param.metavar == "VERSION":  # --metallb-version: the releases measured
+        return list(MEASURED)
+    if param.metavar == "[COMMAND]":  # help COMMAND
+        return commands
+    return KINDS.get(param.metavar or "")
+
+
+def derive(group) -> Dict[str, Dict[str, Any]]:
+    """{command: {"help", "valued": {flag: kind}, "booleans": [...], "positionals": [kind]}}
+    for each command of the Click group, in the order --help lists them."""
+    import click
+
+    ctx = click.Context(group, info_name="kubectl lbip")
+    names = list(group.list_commands(ctx))
+    table: Dict[str, Dict[str, Any]] = {}
+    for name in names:
+        command = group.get_command(ctx, name)
+        valued: Dict[str, Any] = {}
+        booleans: List[str] = []
+        positionals: List[Any] = []
+        for param in command.params:
+            spellings = list(param.opts) + list(param.secondary_opts)
+            if param.param_type_name == "argument":
+                positionals.append(_kind(param, names))
+            elif getattr(param, "is_flag", False) or getattr(param, "count", False):
+                booleans += spellings
+            else:
+                kind = _kind(param, names)
+                valued.update({s: kind for s in spellings})
+        summary = " ".join((command.help or "").split("\n\n")[0].split())
+        table[name] = {
+            "help": re.split(r"[.:] ", summary + " ")[0],  # its first clause
+            "valued": valued,
+            "booleans": booleans + list(HELP),
+            "positionals": positionals,
+        }
+    return table
+
+
+def source(table: Dict[str, Dict[str, Any]]) -> str:
+    return (
+        '"""Generated from the Typer app by kubectl_lbip/commandtable.py '
+        '(make completion-table): do not edit."""\n\n'
+        "from typing import Any, Dict\n\n"
+        "COMMANDS: Dict[str, Dict[str, Any]] = " + pprint.pformat(table, width=100, sort_dicts=False) + "\n"
+    )
+
+
+def current_source() -> str:
+    import typer.main
+
+    from .cli import app
+
+    return source(derive(typer.main.get_command(app)))
+
+
+def main() -> None:
+    text = current_source()
+    tmp = PATH + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, PATH)
+
+
+if __name__ == "__main__":
+    main()
