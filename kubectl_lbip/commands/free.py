@@ -156,13 +156,14 @@ def _table(data, result, pick, wide: bool) -> None:
     for text in result.notes:
         render.note(text)
     if result.suggestions:
-        render.out("")
-        render.out("SUGGESTIONS (" + data["family"] + ")")
+        if not render.NO_HEADERS:  # --no-headers: only rows
+            render.out("")
+            render.out("SUGGESTIONS (" + data["family"] + ")")
         srows = [[s.pool, s.ipv4 or "-", s.ipv6 or "-", WHY[s.why]] for s in result.suggestions]
         render.out(render.table(srows, ["pool", "ipv4", "ipv6", "why"]))
     else:
         render.note("no suggestion: no free address fits")
-    if pick is not None:
+    if pick is not None and not render.NO_HEADERS:
         render.out("")
         if pick.pools and len(pick.pools) == 1:
             addrs = ",".join(a for a in (pick.ipv4, pick.ipv6) if a)

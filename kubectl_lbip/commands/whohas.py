@@ -132,16 +132,15 @@ def run(inputs: Inputs, texts: Sequence[str]) -> int:
         ]
         if not r["holders"]:
             rows.append(first + ["-", "-", "-", "-", ""] + (["-"] if overlaid else []))
-        for i, h in enumerate(r["holders"]):
-            lead = first if i == 0 else ["", "", "", ""]
+        for h in r["holders"]:  # each row whole: its first field is its own (awk, sort)
             rows.append(
-                lead
+                first
                 + [
                     f"{h['namespace']}/{h['name']}",
                     ",".join(h["how"]),
                     h["sharingKey"] or "-",
                     ",".join(h["ports"]) or "-",
-                    "CONFLICT" if r["conflict"] and i == 0 else "",
+                    "CONFLICT" if r["conflict"] else "",
                 ]
                 + ([h["file"] or h["source"]] if overlaid else [])
             )

@@ -345,3 +345,76 @@ def test_flags_before_the_command_must_be_its_own():
     r = run(["--strict", "pools", "-f", EXAMPLE])
     assert r.exit_code == 2 and "No such option" in r.stderr
     assert run(["-h", "pools"]).stdout.startswith("Usage: kubectl lbip [OPTIONS] COMMAND")
+
+
+# --- kubectl's habits
+def test_no_arguments_prints_help_and_exits_0():
+    r = run([])
+    assert r.exit_code == 0 and r.stdout.startswith("Usage: kubectl lbip") and "Commands:" in r.stdout
+
+
+def test_one_did_you_mean():
+    r = run(["pool"])
+    assert r.exit_code == 2 and r.stderr.count("Did you mean") == 1 and "'pools'" in r.stderr
+
+
+def test_help_subcommand_is_the_help():
+    assert run(["help"]).stdout == run(["--help"]).stdout
+    assert run(["help", "who-has"]).stdout == run(["who-has", "--help"]).stdout
+    r = run(["help", "nosuch"])
+    assert r.exit_code == 2 and "unknown command 'nosuch'" in r.stderr
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_version_as_data(fmt):
+    import yaml
+
+    from kubectl_lbip import __version__
+
+    r = run(["version", "-o", fmt])
+    assert r.exit_code == 0 and yaml.safe_load(r.stdout) == {"name": "kubectl-lbip", "version": __version__}
+    assert run(["version", "-o", "xml"]).exit_code == 2
+
+
+def _global_flags():
+    from kubectl_lbip.cli import _COMMON_NAMES
+
+    return [f"--{name.replace('_', '-')}" for name in _COMMON_NAMES if name not in ("as_user", "verbose")]
+
+
+def test_options_page_and_root_help_list_the_global_flags():
+    page = run(["options"])
+    root = run(["--help"]).stdout
+    assert page.exit_code == 0 and page.stdout.startswith("The following options can be passed to any command:")
+    for flag in _global_flags() + ["--as", "-v, --v, --verbose LEVEL", "-n, --namespace NS"]:
+        assert flag in page.stdout and flag in root, flag
+
+
+@pytest.mark.parametrize("command", ["pools", "free", "who-has", "check", "why", "annotate", "migrate", "pin"])
+def test_command_help_points_to_the_options_page(command):
+    text = run([command, "--help"]).stdout
+    assert "Use 'kubectl lbip options' for a list of global command-line options" in " ".join(text.split())
+    assert not [flag for flag in _global_flags() if flag in text]
+    assert "--help" in text and "-o, --output" in text
+
+
+def test_who_has_help_is_short():
+    assert len(run(["who-has", "--help"]).stdout.splitlines()) < 40
+
+
+def test_free_no_headers_prints_only_rows():
+    out = run(["free", "-f", EXAMPLE, "--no-headers"]).stdout
+    assert "SUGGESTIONS" not in out and "" not in out.splitlines() and "MetalLB" not in out
+    rows = [line.split() for line in out.splitlines()]
+    assert any(row[1:2] == ["192.168.10.2"] for row in rows)  # the suggestions' rows are there
+
+
+def test_every_who_has_row_starts_with_its_address():
+    import ipaddress
+
+    out = run(["who-has", "-f", EXAMPLE, "192.168.10.0/24", "--no-headers"]).stdout
+    lines = out.splitlines()
+    assert len(lines) >= 5
+    for line in lines:
+        ipaddress.ip_address(line.split()[0])
+    assert sum(line.startswith("192.168.10.150 ") for line in lines) == 2  # two holders, two whole rows
