@@ -123,6 +123,7 @@ class FreeFormat(str, Enum):
 
 class WhoHasFormat(str, Enum):
     table = "table"
+    wide = "wide"
     json = "json"
     yaml = "yaml"
     name = "name"
@@ -431,11 +432,14 @@ def report(exc: BaseException, verbose: int = 0) -> int:
         raise exc
     if isinstance(exc, BrokenPipeError):  # `kubectl lbip ... | head`
         return EXIT_OK
+    from .render import paint, terminal
+
     code = exit_code_for(exc)
     if isinstance(exc, KeyboardInterrupt):
         typer.echo("interrupted", err=True)
     elif code != EXIT_INTERNAL:
-        typer.echo(f"error: {_one_line(exc)}", err=True)
+        line = f"error: {_one_line(exc)}"  # one line, coloured on a terminal
+        typer.echo(paint(line) if terminal(sys.stderr) else line, err=True)
     else:
         if verbose:
             traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)

@@ -72,8 +72,8 @@ COMMANDS: Dict[str, Dict[str, Any]] = {'pools': {'help': "List MetalLB's address
           'positionals': []},
  'who-has': {'help': 'Which services hold or request an address, in which pool, and whether they '
                      'conflict',
-             'valued': {'-o': ['table', 'json', 'yaml', 'name'],
-                        '--output': ['table', 'json', 'yaml', 'name'],
+             'valued': {'-o': ['table', 'wide', 'json', 'yaml', 'name'],
+                        '--output': ['table', 'wide', 'json', 'yaml', 'name'],
                         '-n': 'namespace',
                         '--namespace': 'namespace',
                         '-f': 'file',

@@ -66,32 +66,33 @@ def run(inputs: Inputs) -> int:
         render.note(f"No resources found in {namespace} namespace." if namespace else "no IPAddressPool found")
         return EXIT_OK
     wide = inputs.output == "wide"
-    headers = [
-        "name",
-        "namespace",
-        "addresses",
-        "autoAssign",
-        "avoidBuggyIPs",
-        "restrictions",
-        "ipv4 used/total",
-        "ipv6 used/total",
-    ]
+    # the default fits a terminal (render.WIDTH); -o wide adds the rest at the end
+    headers = ["name", "addresses", "autoAssign", "restrictions", "ipv4 used/total", "ipv6 used/total"]
     if wide:
-        headers += ["ipv4 free", "ipv6 free", "metallb ipv4", "metallb ipv6", "advertisements", "valid"]
+        headers += [
+            "namespace",
+            "avoidBuggyIPs",
+            "ipv4 free",
+            "ipv6 free",
+            "metallb ipv4",
+            "metallb ipv6",
+            "advertisements",
+            "valid",
+        ]
     table = []
     for r in rows:
         line = [
             r["name"],
-            r["namespace"] or "-",
             ",".join(r["addresses"]) or "-",
             str(r["autoAssign"]).lower(),
-            str(r["avoidBuggyIPs"]).lower(),
             r["serviceAllocation"] or "-",
             render.ratio(r[IPV4]["used"], r[IPV4]["total"], True),
             render.ratio(r[IPV6]["used"], r[IPV6]["total"], True),
         ]
         if wide:
             line += [
+                r["namespace"] or "-",
+                str(r["avoidBuggyIPs"]).lower(),
                 str(r[IPV4]["free"]),
                 str(r[IPV6]["free"]),
                 status_text(r["metallbStatus"], IPV4),
@@ -100,7 +101,7 @@ def run(inputs: Inputs) -> int:
                 "yes" if r["valid"] else "no: " + "; ".join(r["errors"]),
             ]
         table.append(line)
-    render.out(render.table(table, headers))
+    render.out(render.table(table, headers, fit=not wide))
     for r in rows:
         for err in r["errors"]:
             render.note(f"warning: {err} (MetalLB rejects its whole configuration)")

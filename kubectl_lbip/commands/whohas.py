@@ -122,16 +122,13 @@ def run(inputs: Inputs, texts: Sequence[str]) -> int:
         keys = {f"{h['namespace']}/{h['name']}": None for r in results for h in r["holders"]}
         render.names("service", list(keys))
         return code
+    wide = inputs.output == "wide"  # the default fits a terminal; -o wide adds ANNOUNCED BY
     rows = []
     for r in results:
-        first = [
-            r["ip"],
-            r["pool"] or "(no pool)",
-            render.advertisements(r["advertisements"]),
-            "yes" if r["free"] else "no",
-        ]
+        first = [r["ip"], r["pool"] or "(no pool)", "yes" if r["free"] else "no"]
+        last = [render.advertisements(r["advertisements"])] if wide else []
         if not r["holders"]:
-            rows.append(first + ["-", "-", "-", "-", ""] + (["-"] if overlaid else []))
+            rows.append(first + ["-", "-", "-", "-", ""] + (["-"] if overlaid else []) + last)
         for h in r["holders"]:  # each row whole: its first field is its own (awk, sort)
             rows.append(
                 first
@@ -143,15 +140,12 @@ def run(inputs: Inputs, texts: Sequence[str]) -> int:
                     "CONFLICT" if r["conflict"] else "",
                 ]
                 + ([h["file"] or h["source"]] if overlaid else [])
+                + last
             )
     if rows:
-        render.out(
-            render.table(
-                rows,
-                ["ip", "pool", "announced by", "free", "service", "how", "sharing key", "ports", "conflict"]
-                + (["from"] if overlaid else []),
-            )
-        )
+        headers = ["ip", "pool", "free", "service", "how", "sharing key", "ports", "conflict"]
+        headers += (["from"] if overlaid else []) + (["announced by"] if wide else [])
+        render.out(render.table(rows, headers, fit=not wide))
     else:
         render.note("no held or requested address in " + ", ".join(texts))
     for r in results:

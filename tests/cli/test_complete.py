@@ -136,7 +136,7 @@ def test_through_kubectl():
     r = subprocess.run(
         [KUBECTL, "__complete", "lbip", "who-has", "-o", ""], capture_output=True, text=True, env=env, timeout=30
     )
-    assert r.stdout.splitlines() == ["table", "json", "yaml", "name", ":4"]
+    assert r.stdout.splitlines() == ["table", "wide", "json", "yaml", "name", ":4"]
 
 
 class _Hanging:
