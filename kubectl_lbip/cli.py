@@ -472,7 +472,7 @@ def global_flags(ctx) -> List[Tuple[str, str]]:
     return rows
 
 
-@app.command(cls=KubectlCommand)
+@app.command(cls=KubectlCommand, short_help="List MetalLB's address pools and their usage")
 @kubectl_command
 def pools(
     output: PoolsOutput = PoolsFormat.table,
@@ -495,7 +495,7 @@ def pools(
     return cmd.run(where.inputs(output=output, no_headers=no_headers))
 
 
-@app.command(cls=KubectlCommand)
+@app.command(cls=KubectlCommand, short_help="Free addresses and suggestions MetalLB will accept")
 @kubectl_command
 def free(
     family: Annotated[
@@ -561,7 +561,7 @@ def free(
     return cmd.run(where.inputs(output, no_headers=no_headers, against_cluster=against_cluster), query)
 
 
-@app.command("who-has", cls=KubectlCommand)
+@app.command("who-has", cls=KubectlCommand, short_help="Which services hold or request an address")
 @kubectl_command
 def who_has(
     addresses: Annotated[List[str], typer.Argument(metavar="IP|CIDR...", help="Addresses or CIDRs to look up.")],
@@ -588,7 +588,7 @@ def who_has(
     return cmd.run(where.inputs(output, all_namespaces, no_headers, against_cluster), addresses)
 
 
-@app.command(cls=KubectlCommand)
+@app.command(cls=KubectlCommand, short_help="Lint a cluster or manifests for what MetalLB would punish")
 @kubectl_command
 def check(
     strict: Annotated[bool, typer.Option("--strict", help="Warnings count as failures too.")] = False,
@@ -616,7 +616,7 @@ def check(
     return cmd.run(where.inputs(output, all_namespaces, no_headers, against_cluster), strict)
 
 
-@app.command(cls=KubectlCommand)
+@app.command(cls=KubectlCommand, short_help="Explain one LoadBalancer service end to end, and what to fix first")
 @kubectl_command
 def why(
     name: Annotated[str, typer.Argument(metavar="SERVICE", help="The LoadBalancer service.")],
@@ -653,7 +653,7 @@ DryRun = Annotated[
 ]
 
 
-@app.command(cls=KubectlCommand)
+@app.command(cls=KubectlCommand, short_help="Pin addresses on a service, checked against MetalLB's rules")
 @kubectl_command
 def annotate(
     name: Annotated[str, typer.Argument(metavar="SERVICE", help="The service.")],
@@ -719,7 +719,7 @@ def annotate(
     return cmd.run(where.inputs(output, against_cluster=against_cluster), req)
 
 
-@app.command(cls=KubectlCommand)
+@app.command(cls=KubectlCommand, short_help="Move deprecated MetalLB annotations to metallb.io/*")
 @kubectl_command
 def migrate(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
@@ -794,7 +794,7 @@ def migrate(
     return cmd.run(where.inputs(output, all_namespaces, no_headers), req)
 
 
-@app.command(cls=KubectlCommand)
+@app.command(cls=KubectlCommand, short_help="Pin an address on every service of manifests that requests none")
 @kubectl_command
 def pin(
     in_place: Annotated[
@@ -838,12 +838,40 @@ def pin(
     return cmd.run(where.inputs(output, no_headers=no_headers, against_cluster=against_cluster), req)
 
 
+@app.command(short_help="Print or install the completion helper kubectl runs")
+def completion(
+    install: Annotated[
+        bool,
+        typer.Option("--install", help="Write the helper beside the kubectl-lbip that kubectl runs."),
+    ] = False,
+    uninstall: Annotated[
+        bool, typer.Option("--uninstall", help="Remove the helper --install wrote (and nothing else).")
+    ] = False,
+) -> None:
+    """Print or install kubectl_complete-lbip, which kubectl runs for `kubectl lbip <TAB>`.
+
+    pip installs it with the plugin; after a krew or archive install, --install writes it
+    beside kubectl-lbip, and --uninstall removes it (before 'kubectl krew uninstall lbip',
+    which leaves it behind). kubectl's own completion must be loaded in the shell (for bash,
+    with the bash-completion package).
+
+    \b
+    Examples:
+      kubectl lbip completion --install
+      kubectl lbip completion > ~/bin/kubectl_complete-lbip && chmod +x ~/bin/kubectl_complete-lbip
+      kubectl lbip completion --uninstall
+    """
+    from .commands import completion as cmd
+
+    _run(0, cmd.run, install=install, uninstall=uninstall)
+
+
 class VersionFormat(str, Enum):
     json = "json"
     yaml = "yaml"
 
 
-@app.command(cls=KubectlCommand)
+@app.command(cls=KubectlCommand, short_help="Print the plugin's version")
 def version(
     output: Annotated[
         Optional[VersionFormat], typer.Option("-o", "--output", help="The version as data, for scripts.")
@@ -858,7 +886,7 @@ def version(
         render.emit({"name": "kubectl-lbip", "version": __version__}, output.value)
 
 
-@app.command()
+@app.command(short_help="Print the global flags, which every command takes")
 def options(ctx: typer.Context) -> None:
     """Print the global flags, which every command takes (before or after its name)."""
     formatter = ctx.make_formatter()
@@ -869,7 +897,7 @@ def options(ctx: typer.Context) -> None:
     typer.echo(formatter.getvalue(), nl=False)
 
 
-@app.command("help")
+@app.command("help", short_help="Help about any command")
 def help_command(
     ctx: typer.Context,
     command: Annotated[Optional[str], typer.Argument(metavar="[COMMAND]", help="The command to explain.")] = None,

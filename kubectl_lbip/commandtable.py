@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import pprint
-import re
 from typing import Any, Dict, List
 
 # metavar -> the kind of value completion offers (complete.py knows how to list each)
@@ -70,9 +69,8 @@ def derive(group) -> Dict[str, Dict[str, Any]]:
             else:
                 kind = _kind(param, names)
                 valued.update({s: kind for s in spellings})
-        summary = " ".join((command.help or "").split("\n\n")[0].split())
         table[name] = {
-            "help": re.split(r"[.:] ", summary + " ")[0],  # its first clause
+            "help": command.short_help or "",
             "valued": valued,
             "booleans": booleans + list(HELP),
             "positionals": positionals,
@@ -98,13 +96,9 @@ def current_source() -> str:
 
 
 def main() -> None:
-    text = current_source()
-    tmp = PATH + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, PATH)
+    from .commands.migrate_files import replace_files
+
+    replace_files([(PATH, current_source().encode())], new_mode=0o644)
 
 
 if __name__ == "__main__":
