@@ -47,43 +47,52 @@ def _kind(param, commands: List[str]) -> Any:
     return KINDS.get(param.metavar or "")
 
 
-def derive(group) -> Dict[str, Dict[str, Any]]:
-    """{command: {"help", "valued": {flag: kind}, "booleans": [...], "positionals": [kind]}}
-    for each command of the Click group, in the order --help lists them."""
+def derive(group) -> Dict[str, Any]:
+    """{"global": {"valued": {flag: kind}, "booleans": [...]}, "commands": {command: {"help",
+    "global", "valued", "booleans", "positionals": [kind]}}}: kubectl's global flags once
+    (the options a command's --help hides), then each command's own, in --help's order."""
     import click
 
     ctx = click.Context(group, info_name="kubectl lbip")
     names = list(group.list_commands(ctx))
-    table: Dict[str, Dict[str, Any]] = {}
+    shared: Dict[str, Any] = {}
+    commands: Dict[str, Dict[str, Any]] = {}
     for name in names:
         command = group.get_command(ctx, name)
-        valued: Dict[str, Any] = {}
-        booleans: List[str] = []
+        own: Dict[str, Any] = {"valued": {}, "booleans": []}
+        common: Dict[str, Any] = {"valued": {}, "booleans": []}
         positionals: List[Any] = []
         for param in command.params:
             spellings = list(param.opts) + list(param.secondary_opts)
+            into = common if getattr(param, "hidden", False) else own
             if param.param_type_name == "argument":
                 positionals.append(_kind(param, names))
             elif getattr(param, "is_flag", False) or getattr(param, "count", False):
-                booleans += spellings
+                into["booleans"] += spellings
             else:
                 kind = _kind(param, names)
-                valued.update({s: kind for s in spellings})
-        table[name] = {
+                into["valued"].update({s: kind for s in spellings})
+        if common["valued"] or common["booleans"]:
+            if shared and common != shared:
+                raise ValueError(f"{name}: its global flags differ from the other commands'")
+            shared = common
+        commands[name] = {
             "help": command.short_help or "",
-            "valued": valued,
-            "booleans": booleans + list(HELP),
+            "global": bool(common["valued"] or common["booleans"]),
+            "valued": own["valued"],
+            "booleans": own["booleans"] + list(HELP),
             "positionals": positionals,
         }
-    return table
+    return {"global": shared, "commands": commands}
 
 
-def source(table: Dict[str, Dict[str, Any]]) -> str:
+def source(table: Dict[str, Any]) -> str:
     return (
         '"""Generated from the Typer app by kubectl_lbip/commandtable.py '
         '(make completion-table): do not edit."""\n\n'
         "from typing import Any, Dict\n\n"
-        "COMMANDS: Dict[str, Dict[str, Any]] = " + pprint.pformat(table, width=100, sort_dicts=False) + "\n"
+        "GLOBAL: Dict[str, Any] = " + pprint.pformat(table["global"], width=100, sort_dicts=False) + "\n\n"
+        "COMMANDS: Dict[str, Dict[str, Any]] = " + pprint.pformat(table["commands"], width=100, sort_dicts=False) + "\n"
     )
 
 

@@ -18,7 +18,7 @@ import os
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from .completion_table import COMMANDS
+from .completion_table import COMMANDS, GLOBAL
 from .flags import DRY_RUN
 
 # ssl, http.client, base64 and tempfile are imported only when a cluster is asked
@@ -46,8 +46,11 @@ OPTIONAL_VALUE = (DRY_RUN,)  # bare, it is --dry-run=client: values only after "
 
 
 def flags_of(command: str) -> Tuple[Dict[str, Any], Sequence[str]]:
+    """The flags that take a value (with its kind) and the boolean ones of a command."""
     entry = COMMANDS[command]
-    return entry["valued"], tuple(entry["booleans"])
+    if not entry["global"]:
+        return entry["valued"], tuple(entry["booleans"])
+    return {**GLOBAL["valued"], **entry["valued"]}, tuple(GLOBAL["booleans"] + entry["booleans"])
 
 
 ANY_VALUED: Dict[str, Any] = {}
