@@ -108,10 +108,7 @@ def fit_widths(widths: Sequence[int], floors: Sequence[int], limit: int) -> List
     if sum(widths) <= budget:
         return list(widths)
     floors = [min(w, max(f, MIN_WIDTH)) for w, f in zip(widths, floors)]
-    return _capped_to(widths, floors, budget)
 
-
-def _capped_to(widths: Sequence[int], floors: Sequence[int], budget: int) -> List[int]:
     def capped(cap: int) -> List[int]:
         return [max(min(w, cap), f) for w, f in zip(widths, floors)]
 
@@ -186,7 +183,9 @@ def _plain_table(rows: Sequence[Sequence[Any]], headers: Sequence[str], n: int, 
         widths = [max([len(h) + 2] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
     else:
         widths = [max(len(row[i]) for row in cells) for i in range(n)]
-    fitted = fit_widths(widths, _floors(cells, headers, n, limit), limit) if limit else widths
+    fitted = widths
+    if limit and sum(widths) + GAP * (n - 1) > limit:  # the floors read every cell: only when needed
+        fitted = fit_widths(widths, _floors(cells, headers, n, limit), limit)
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, fitted)).rstrip()] if headers else []
     if fitted == widths:
         lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
