@@ -98,8 +98,8 @@ COMMANDS: Dict[str, Tuple[str, Dict[str, Any], Sequence[str], Sequence[Any]]] = 
     ),
     "check": (
         "Lint a cluster or manifests for what MetalLB would punish",
-        {**NS, "-o": ("table", "json", "yaml")},
-        ("--no-headers", "-A", "--all-namespaces", "--strict", "--against-cluster"),
+        {**NS, "-o": ("table", "json", "yaml", "sarif", "junit", "github")},
+        ("--no-headers", "-A", "--all-namespaces", "--strict", "--list", "--against-cluster"),
         (),
     ),
     "why": (
