@@ -47,7 +47,8 @@ def _place(snapshot, key: Tuple[str, str, str]) -> cireport.Place:
         found = snapshot.location(kind, namespace, name)
     if found is None:
         return cireport.Place(source=source)
-    return cireport.Place(*found, source=source)
+    file, line, column = found
+    return cireport.Place(file, line, column, source)
 
 
 def list_checks(inputs: Inputs) -> int:

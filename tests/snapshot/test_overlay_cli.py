@@ -278,3 +278,21 @@ def test_a_bad_file_fails_before_any_request(live, kubeconfig, tmp_path):
     r = invoke("check", "--against-cluster", "-f", str(path), "--kubeconfig", kubeconfig)
     assert r.exit_code == 2 and str(path) in r.stderr
     assert live.calls() == []
+
+
+def test_check_sarif_says_which_objects_came_from_the_files_and_which_from_the_cluster(live, kubeconfig, k8s):
+    live.add_service(service("shop", "stuck", cluster_ip="10.96.0.30"))  # Pending: a live finding
+    r = invoke("check", "--against-cluster", "-f", str(k8s), "--kubeconfig", kubeconfig, "-o", "sarif")
+    assert r.exit_code == 1, r.stderr
+    results = json.loads(r.stdout)["runs"][0]["results"]
+    by_object = {x["properties"]["object"]: x for x in results}
+    stuck, outside = by_object["Service/shop/stuck"], by_object["Service/blog/outside"]
+    assert stuck["properties"]["source"] == "cluster"
+    assert "physicalLocation" not in stuck["locations"][0]  # no file to point at
+    assert stuck["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == "Service/shop/stuck"
+    assert outside["properties"]["source"] == "files"
+    place = outside["locations"][0]["physicalLocation"]
+    lines = (k8s / "blog.yaml").read_text().splitlines()
+    assert place["artifactLocation"]["uri"].endswith("k8s/blog.yaml")
+    document = "\n".join(lines[place["region"]["startLine"] - 1 :]).split("\n---")[0]
+    assert yaml.safe_load(document)["metadata"]["name"] == "outside"
