@@ -225,7 +225,8 @@ def load(
         found = list(iter_objects(doc.obj, f"{doc.path}: document {doc.index}"))
         if locate and doc.path != "<stdin>":
             for obj, (line, column) in zip(found, doc.marks(len(found))):
-                snapshot.locations[location_key(obj)] = (doc.path, line, column)
+                if role_of(obj) is not None:  # an object the model reads
+                    snapshot.locations[location_key(obj)] = (doc.path, line, column)
         objects.extend(found)
     return classify(objects, snapshot)
 

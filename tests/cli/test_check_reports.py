@@ -257,3 +257,22 @@ def test_list_prints_the_catalogue():
     assert [(d["code"], d["fix"]) for d in data] == [(c.code, c.generic_fix) for c in CATALOGUE]
     r = run("check", "--list", "-o", "sarif")
     assert r.exit_code == 2 and "--list" in r.stderr
+
+
+def test_a_legacy_pools_finding_points_at_its_configmap_not_another(tmp_path, monkeypatch):
+    """Pools of MetalLB's pre-0.13 ConfigMap are reported under kind ConfigMap: the
+    location is that ConfigMap's, not an unrelated ConfigMap's before it."""
+    monkeypatch.chdir(tmp_path)
+    other = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app", "namespace": "default"}, "data": {}}
+    config = "address-pools:\n- name: prod\n  protocol: layer2\n  addresses: [192.168.10.0/24, 192.168.10.128/25]\n"
+    legacy = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "config", "namespace": "metallb-system"},
+        "data": {"config": config},
+    }
+    starts = write_documents(Path("metallb.yaml"), [other, legacy])
+    r = run("check", "-f", "metallb.yaml", "-o", "github")
+    assert r.exit_code == 1, r.stderr
+    (line,) = [x for x in r.stdout.splitlines() if "title=pool-overlap" in x]
+    assert f"file=metallb.yaml,line={starts[('ConfigMap', 'config')]}," in line

@@ -6,6 +6,7 @@ from the catalogue after changing it."""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -82,6 +83,30 @@ def test_a_finding_ends_with_the_catalogues_fix():
     assert fix_text("family-mismatch", "dual-service") == BY_CODE["family-mismatch"].variants["dual-service"]
     with pytest.raises(KeyError):
         fix_text("no-such-code")
+
+
+def fix_pattern(template: str) -> str:
+    """A regular expression for a fix with its placeholders filled in by anything."""
+    parts = re.split(r"(\{[a-z_]+\})", template)
+    return "".join("(.+)" if re.fullmatch(r"\{[a-z_]+\}", p) else re.escape(p) for p in parts)
+
+
+def test_every_finding_of_the_example_ends_with_its_codes_fix():
+    """No rule spells its own fix: the text after "Fix: " is the catalogue's fix of
+    the finding's code (or of one of its cases), specifics filled in."""
+    from typer.testing import CliRunner
+
+    from kubectl_lbip.cli import app
+
+    result = CliRunner().invoke(app, ["check", "-f", str(README.parent / "examples"), "-o", "json"])
+    findings = json.loads(result.stdout)["findings"]
+    assert findings
+    for f in findings:
+        check = BY_CODE[f["code"]]
+        assert " Fix: " in f["message"], f
+        fix = f["message"].split(" Fix: ", 1)[1]
+        templates = (check.fix, *check.variants.values())
+        assert any(re.fullmatch(fix_pattern(t), fix) for t in templates), f
 
 
 if __name__ == "__main__":  # rewrite the README's table from the catalogue
