@@ -137,7 +137,8 @@ def run(inputs: Inputs, strict: bool = False) -> int:
             + [f.message]
             for f in found
         ]
-        render.out(render.table(rows, ["severity", "code", "object"] + (["from"] if overlaid else []) + ["message"]))
+        headers = ["severity", "code", "object"] + (["from"] if overlaid else []) + ["message"]
+        render.out(render.severities(render.table(rows, headers)))
     render.note(
         f"{errors} error(s), {warnings} warning(s)"
         + (" (warnings count: --strict)" if strict and warnings else "")

@@ -127,14 +127,17 @@ def rewrite_bytes(data: bytes, path: str, edit: "Edit") -> bytes:
     return bom + new_text.encode("utf-8")
 
 
-def replace_files(rewrites: List[Tuple[str, bytes]], expected: Optional[Dict[str, bytes]] = None) -> List[str]:
+def replace_files(
+    rewrites: List[Tuple[str, bytes]], expected: Optional[Dict[str, bytes]] = None, new_mode: Optional[int] = None
+) -> List[str]:
     """Replace each file by its new content, atomically and all or none: every new
     content is first written to a temporary file in the file's own folder, flushed,
     fsynced and given the original's mode (and owner, where allowed); only when all
     are ready is each renamed over its original (a symlink's target: the link stays).
     A read-only file, a full disk or any other failure while preparing replaces
     nothing; so does a file whose bytes are no longer ``expected[path]`` (what was
-    read: someone changed it since)."""
+    read: someone changed it since). With ``new_mode``, a file that does not exist
+    yet is created with that mode."""
     import stat
     import tempfile
 
@@ -142,8 +145,13 @@ def replace_files(rewrites: List[Tuple[str, bytes]], expected: Optional[Dict[str
     try:
         for path, data in rewrites:
             real = os.path.realpath(path)
-            info = os.stat(real)
-            if not info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+            owner: Optional[Tuple[int, int]] = None
+            if new_mode is not None and not os.path.lexists(path):
+                mode = new_mode
+            else:
+                info = os.stat(real)
+                mode, owner = stat.S_IMODE(info.st_mode), (info.st_uid, info.st_gid)
+            if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
                 raise UsageError(f"{path} is read-only; no file was rewritten")
             folder = os.path.dirname(real)
             fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=".lbip-tmp", dir=folder)
@@ -152,9 +160,10 @@ def replace_files(rewrites: List[Tuple[str, bytes]], expected: Optional[Dict[str
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.chmod(temp, stat.S_IMODE(info.st_mode))
+            os.chmod(temp, mode)
             try:
-                os.chown(temp, info.st_uid, info.st_gid)
+                if owner is not None:
+                    os.chown(temp, *owner)
             except OSError:
                 pass  # not ours to give away: the mode is kept, the owner becomes us
     except BaseException as exc:
