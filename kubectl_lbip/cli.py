@@ -133,6 +133,9 @@ class CheckFormat(str, Enum):
     table = "table"
     json = "json"
     yaml = "yaml"
+    sarif = "sarif"
+    junit = "junit"
+    github = "github"
 
 
 class WhyFormat(str, Enum):
@@ -604,6 +607,9 @@ def who_has(
 @kubectl_command
 def check(
     strict: Annotated[bool, typer.Option("--strict", help="Warnings count as failures too.")] = False,
+    list_checks: Annotated[
+        bool, typer.Option("--list", help="List the check codes (code, severity, title, fix) and exit.")
+    ] = False,
     output: CheckOutput = CheckFormat.table,
     no_headers: NoHeaders = False,
     all_namespaces: AllNamespaces = False,
@@ -622,10 +628,15 @@ def check(
       kubectl lbip check -f manifests/ --strict
       kubectl lbip check --against-cluster -f k8s/
       kubectl lbip check -o json | jq '.findings[] | select(.severity=="error")'
+      kubectl lbip check -f k8s/ -o sarif > lbip.sarif
+      kubectl lbip check --list
     """
     from .commands import check as cmd
 
-    return cmd.run(where.inputs(output, all_namespaces, no_headers, against_cluster), strict)
+    inputs = where.inputs(output, all_namespaces, no_headers, against_cluster)
+    if list_checks:
+        return cmd.list_checks(inputs)
+    return cmd.run(inputs, strict)
 
 
 @app.command(cls=KubectlCommand, short_help="Explain one LoadBalancer service end to end, and what to fix first")

@@ -11,6 +11,7 @@ from ..errors import InvalidValue, Refused
 from . import rules
 from .addresses import sort_addresses
 from .announce import rejected_config
+from .checks import fixed
 from .cluster import Cluster
 from .patches import request_annotation_patch
 from .rules import Finding, service_finding
@@ -60,9 +61,12 @@ def plan(
             service_finding(
                 svc,
                 rules.BOTH_SPEC_AND_ANNOTATION,
-                f"spec.loadBalancerIP is set "
-                f"({svc.load_balancer_ip}); with the annotation too MetalLB allocates nothing. Fix: "
-                "add --clear-spec-ip to remove it in the same patch",
+                fixed(
+                    rules.BOTH_SPEC_AND_ANNOTATION,
+                    f"spec.loadBalancerIP is set ({svc.load_balancer_ip}); with the annotation too MetalLB "
+                    "allocates nothing.",
+                    "annotate",
+                ),
             )
         )
     if current not in (None, "", value) and not overwrite:

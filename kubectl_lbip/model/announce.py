@@ -15,6 +15,20 @@ from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 from .addresses import IPV4, IPV6, AddressError, Interval, family_bits, family_of, parse_ip, parse_pool_address
+from .checks import (  # the codes and their fixes: the catalogue
+    ADV_NO_NODES,
+    ADV_SELECTS_NO_POOL,
+    ADV_UNKNOWN_POOL,
+    BGP_AGGREGATION,
+    CONFIG_INVALID,
+    LOCAL_NO_ANNOUNCER,
+    OVERLAPS_NODE,
+    OVERLAPS_POD_CIDR,
+    OVERLAPS_SERVICE_CIDR,
+    POOL_NOT_ADVERTISED,
+    STATUS_DRIFT,
+    fixed,
+)
 from .pools import Pool
 from .rules import ERROR, REJECTS_CONFIGURATION, WARNING, Finding, pool_finding, service_finding
 from .selectors import Selector
@@ -33,18 +47,6 @@ KINDS = (L2ADV, BGPADV, NODE, ENDPOINTSLICE, SERVICECIDR, CONFIGSTATE, L2STATUS,
 CHECK_KINDS = KINDS[:6]  # the speakers' statuses are read by `why` alone
 CONFIG_KINDS = (CONFIGSTATE,)  # annotate, pin and free: whether MetalLB uses the configuration in the cluster
 
-# Stable codes, documented in the README.
-POOL_NOT_ADVERTISED = "pool-not-advertised"
-ADV_UNKNOWN_POOL = "advertisement-unknown-pool"
-ADV_SELECTS_NO_POOL = "advertisement-selects-no-pool"
-ADV_NO_NODES = "advertisement-no-nodes"
-LOCAL_NO_ANNOUNCER = "local-policy-no-announcer"
-OVERLAPS_NODE = "pool-overlaps-node-address"
-OVERLAPS_SERVICE_CIDR = "pool-overlaps-service-cidr"
-OVERLAPS_POD_CIDR = "pool-overlaps-pod-cidr"
-BGP_AGGREGATION = "bgp-aggregation-invalid"
-CONFIG_INVALID = "metallb-config-invalid"
-STATUS_DRIFT = "pool-status-drift"
 
 # A node with this label is skipped by every speaker (unless it runs with
 # --ignore-exclude-lb), as is a node whose NetworkUnavailable condition is True.
@@ -230,9 +232,12 @@ def check_advertisements(cluster, network: Network) -> List[Finding]:
                 _adv_finding(
                     adv,
                     ADV_UNKNOWN_POOL,
-                    f"ipAddressPools names {', '.join(unknown)}, which "
-                    f"{'does' if len(unknown) == 1 else 'do'} not exist; MetalLB ignores the name "
-                    "without a word. Fix: name an existing IPAddressPool (kubectl lbip pools)",
+                    fixed(
+                        ADV_UNKNOWN_POOL,
+                        f"ipAddressPools names {', '.join(unknown)}, which "
+                        f"{'does' if len(unknown) == 1 else 'do'} not exist; MetalLB ignores the name "
+                        "without a word.",
+                    ),
                 )
             )
         # (names that all do not exist, and no selector: advertisement-unknown-pool says it)
@@ -246,9 +251,10 @@ def check_advertisements(cluster, network: Network) -> List[Finding]:
                 _adv_finding(
                     adv,
                     ADV_SELECTS_NO_POOL,
-                    f"its {' and '.join(what)} select no existing pool, so "
-                    "it announces nothing. Fix: name a pool, or label the pool to match the "
-                    "selector",
+                    fixed(
+                        ADV_SELECTS_NO_POOL,
+                        f"its {' and '.join(what)} select no existing pool, so it announces nothing.",
+                    ),
                     WARNING,
                 )
             )
@@ -258,9 +264,12 @@ def check_advertisements(cluster, network: Network) -> List[Finding]:
                 _adv_finding(
                     adv,
                     ADV_NO_NODES,
-                    f"its nodeSelectors ({selectors}) match none of the "
-                    f"{len(network.nodes)} Node(s), so no speaker announces its pools' addresses "
-                    "through it. Fix: correct the selector, or label the nodes that should announce",
+                    fixed(
+                        ADV_NO_NODES,
+                        f"its nodeSelectors ({selectors}) match none of the "
+                        f"{len(network.nodes)} Node(s), so no speaker announces its pools' addresses "
+                        "through it.",
+                    ),
                 )
             )
     for pool in cluster.pools:
@@ -274,10 +283,13 @@ def check_advertisements(cluster, network: Network) -> List[Finding]:
                 pool_finding(
                     pool,
                     POOL_NOT_ADVERTISED,
-                    f"no {kinds} selects this pool, so nothing announces "
-                    f"the addresses MetalLB assigned from it ({len(holders)} service(s): {shown}); "
-                    f"they do not answer. Fix: an L2Advertisement or BGPAdvertisement whose "
-                    f"ipAddressPools lists {pool.name}",
+                    fixed(
+                        POOL_NOT_ADVERTISED,
+                        f"no {kinds} selects this pool, so nothing announces "
+                        f"the addresses MetalLB assigned from it ({len(holders)} service(s): {shown}); "
+                        "they do not answer.",
+                        pool=pool.name,
+                    ),
                 )
             )
         else:
@@ -285,9 +297,11 @@ def check_advertisements(cluster, network: Network) -> List[Finding]:
                 pool_finding(
                     pool,
                     POOL_NOT_ADVERTISED,
-                    f"no {kinds} selects this pool: an address MetalLB "
-                    "assigns from it will not answer. Fix: an L2Advertisement or BGPAdvertisement "
-                    f"whose ipAddressPools lists {pool.name}",
+                    fixed(
+                        POOL_NOT_ADVERTISED,
+                        f"no {kinds} selects this pool: an address MetalLB assigns from it will not answer.",
+                        pool=pool.name,
+                    ),
                     WARNING,
                 )
             )
@@ -321,8 +335,11 @@ def check_bgp_aggregation(cluster, network: Network) -> List[Finding]:
                 _adv_finding(
                     adv,
                     BGP_AGGREGATION,
-                    f"{bad} is longer than the family's addresses; {REJECTS_CONFIGURATION}. "
-                    "Fix: at most 32 for IPv4, 128 for IPv6",
+                    fixed(
+                        BGP_AGGREGATION,
+                        f"{bad} is longer than the family's addresses; {REJECTS_CONFIGURATION}.",
+                        "too-long",
+                    ),
                 )
             )
             continue
@@ -331,9 +348,12 @@ def check_bgp_aggregation(cluster, network: Network) -> List[Finding]:
                 _adv_finding(
                     adv,
                     BGP_AGGREGATION,
-                    "serviceSelectors and an aggregation length other than /32 (/128 for IPv6) "
-                    f"exclude each other; {REJECTS_CONFIGURATION}. Fix: drop the aggregation length, or the "
-                    "serviceSelectors (a second advertisement can hold them)",
+                    fixed(
+                        BGP_AGGREGATION,
+                        "serviceSelectors and an aggregation length other than /32 (/128 for IPv6) "
+                        f"exclude each other; {REJECTS_CONFIGURATION}.",
+                        "selectors",
+                    ),
                 )
             )
         for pool in cluster.pools:
@@ -352,9 +372,14 @@ def check_bgp_aggregation(cluster, network: Network) -> List[Finding]:
                         _adv_finding(
                             adv,
                             BGP_AGGREGATION,
-                            f"{field_name} {length} is shorter than the /"
-                            f"{lowest} of {text} in pool {pool.name}; {REJECTS_CONFIGURATION}. Fix: set "
-                            f"{field_name} to {lowest} or longer, or stop selecting pool {pool.name}",
+                            fixed(
+                                BGP_AGGREGATION,
+                                f"{field_name} {length} is shorter than the /"
+                                f"{lowest} of {text} in pool {pool.name}; {REJECTS_CONFIGURATION}.",
+                                field=field_name,
+                                prefix=lowest,
+                                pool=pool.name,
+                            ),
                         )
                     )
                     break
@@ -394,9 +419,12 @@ def check_node_overlaps(cluster, network: Network) -> List[Finding]:
                 pool_finding(
                     pool,
                     OVERLAPS_NODE,
-                    f"the pool holds {addr}, the {kind} of node {node.name}; "
-                    "MetalLB may assign it to a service and the node and the service then answer for "
-                    "one address. Fix: leave the nodes' addresses out of the pool's ranges",
+                    fixed(
+                        OVERLAPS_NODE,
+                        f"the pool holds {addr}, the {kind} of node {node.name}; "
+                        "MetalLB may assign it to a service and the node and the service then answer for "
+                        "one address.",
+                    ),
                 )
             )
         for cidr in node.pod_cidrs:
@@ -405,9 +433,11 @@ def check_node_overlaps(cluster, network: Network) -> List[Finding]:
                     pool_finding(
                         pool,
                         OVERLAPS_POD_CIDR,
-                        f"{iv} overlaps {net}, the Pod CIDR of node "
-                        f"{node.name}; traffic to a service address there is routed to pods. Fix: "
-                        "take the pool's ranges outside the cluster's Pod CIDRs",
+                        fixed(
+                            OVERLAPS_POD_CIDR,
+                            f"{iv} overlaps {net}, the Pod CIDR of node "
+                            f"{node.name}; traffic to a service address there is routed to pods.",
+                        ),
                     )
                 )
     return found
@@ -421,9 +451,11 @@ def check_service_cidrs(cluster, network: Network) -> List[Finding]:
                 pool_finding(
                     pool,
                     OVERLAPS_SERVICE_CIDR,
-                    f"{iv} overlaps {net} of ServiceCIDR {name}; a "
-                    "service's external address can equal another service's cluster IP. Fix: take the "
-                    "pool's ranges outside the cluster's Service CIDRs",
+                    fixed(
+                        OVERLAPS_SERVICE_CIDR,
+                        f"{iv} overlaps {net} of ServiceCIDR {name}; a "
+                        "service's external address can equal another service's cluster IP.",
+                    ),
                 )
             )
     return found
@@ -442,8 +474,7 @@ def check_config_states(network: Network) -> List[Finding]:
                 CONFIGSTATE,
                 state.namespace,
                 state.name,
-                f"MetalLB reports its configuration Invalid: {summary!r}. Fix: correct the objects it "
-                "names; until then MetalLB keeps its last valid configuration",
+                fixed(CONFIG_INVALID, f"MetalLB reports its configuration Invalid: {summary!r}."),
             )
         )
     return found
@@ -477,8 +508,9 @@ class RejectedConfig:
     def finding(self, strict: bool = False) -> Finding:
         """The same as a finding: a warning, or with --strict an error."""
         first = self.states[0]
+        severity = ERROR if strict else WARNING
         return Finding(
-            ERROR if strict else WARNING, CONFIG_INVALID, CONFIGSTATE, first.namespace, first.name, self.message()
+            severity, CONFIG_INVALID, CONFIGSTATE, first.namespace, first.name, fixed(CONFIG_INVALID, self.message())
         )
 
     def to_dict(self) -> dict:
@@ -584,10 +616,12 @@ def check_status_drift(cluster) -> List[Finding]:
                 pool_finding(
                     pool,
                     STATUS_DRIFT,
-                    f"MetalLB's status says {'; '.join(differ)}; the controller "
-                    "is behind, restarted with another view, or a service's status was written by "
-                    "hand. Fix: look at the controller's logs; 'kubectl lbip who-has' lists the "
-                    "holders",
+                    fixed(
+                        STATUS_DRIFT,
+                        f"MetalLB's status says {'; '.join(differ)}; the controller "
+                        "is behind, restarted with another view, or a service's status was written by "
+                        "hand.",
+                    ),
                     WARNING,
                 )
             )
@@ -639,7 +673,5 @@ def local_policy_finding(cluster, network: Network, svc: Service) -> Optional[Fi
     return service_finding(
         svc,
         LOCAL_NO_ANNOUNCER,
-        f"externalTrafficPolicy is Local and {why}; no speaker announces "
-        "its address. Fix: run its pods on nodes the advertisement selects, widen the "
-        "advertisement's nodeSelectors, or use externalTrafficPolicy: Cluster",
+        fixed(LOCAL_NO_ANNOUNCER, f"externalTrafficPolicy is Local and {why}; no speaker announces its address."),
     )

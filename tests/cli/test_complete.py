@@ -76,9 +76,13 @@ def run_complete(*args, env=None):
     [
         (["fr"], ["free"], complete.NO_FILE),
         ([""], sorted(complete.COMMANDS, key=list(complete.COMMANDS).index), complete.NO_FILE),
-        (["check", "-o", ""], ["table", "json", "yaml"], complete.NO_FILE),
+        (["check", "-o", ""], ["table", "json", "yaml", "sarif", "junit", "github"], complete.NO_FILE),
         (["who-has", "-o=n"], ["-o=name"], complete.NO_FILE),
-        (["check", "--output="], ["--output=table", "--output=json", "--output=yaml"], complete.NO_FILE),
+        (
+            ["check", "--output="],
+            ["--output=" + f for f in ("table", "json", "yaml", "sarif", "junit", "github")],
+            complete.NO_FILE,
+        ),
         (["free", "--family", ""], ["dual", "ipv4", "ipv6"], complete.NO_FILE),
         (["annotate", "x", "--dry-run="], ["--dry-run=none", "--dry-run=client", "--dry-run=server"], complete.NO_FILE),
         (["check", "-f", ""], [], complete.DEFAULT),
@@ -88,7 +92,11 @@ def run_complete(*args, env=None):
         (["-n", "free", "pools", "-o", "n"], ["name"], complete.NO_FILE),  # free is -n's value
         (["nosuch", ""], [], complete.NO_FILE),
         (["-n", "x", "ann"], ["annotate"], complete.NO_FILE),  # flags before the command
-        (["--context=x", "check", "-o="], ["-o=table", "-o=json", "-o=yaml"], complete.NO_FILE),
+        (
+            ["--context=x", "check", "-o="],
+            ["-o=" + f for f in ("table", "json", "yaml", "sarif", "junit", "github")],
+            complete.NO_FILE,
+        ),
     ],
 )
 def test_static_completions(args, expected, directive):

@@ -157,7 +157,7 @@ OUTPUTS = {
     "pools": ["table", "wide", "json", "yaml", "name"],
     "free": ["table", "wide", "json", "yaml", "annotation"],
     "who-has": ["table", "wide", "json", "yaml", "name"],
-    "check": ["table", "json", "yaml"],
+    "check": ["table", "json", "yaml", "sarif", "junit", "github"],
     "annotate": ["yaml", "json"],
     "migrate": ["table", "json", "yaml"],
 }
