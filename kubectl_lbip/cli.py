@@ -498,6 +498,16 @@ def pools(
     return cmd.run(where.inputs(output=output, no_headers=no_headers))
 
 
+StrictConfig = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        help="While MetalLB has rejected the configuration in the cluster (its ConfigurationState "
+        "says Invalid), fail with exit 1 and write nothing, instead of a warning.",
+    ),
+]
+
+
 @app.command(cls=KubectlCommand, short_help="Free addresses and suggestions MetalLB will accept")
 @kubectl_command
 def free(
@@ -530,6 +540,7 @@ def free(
         typer.Option("--ports", metavar="PROTO/PORT,...", help="Ports of the service to be, e.g. TCP/80,UDP/53."),
     ] = None,
     pool: Annotated[Optional[str], typer.Option("--pool", metavar="POOL", help="Only this pool.")] = None,
+    strict: StrictConfig = False,
     output: FreeOutput = FreeFormat.table,
     no_headers: NoHeaders = False,
     against_cluster: AgainstCluster = False,
@@ -560,6 +571,7 @@ def free(
         sharing_key=sharing_key,
         ports=ports,
         pool=pool,
+        strict=strict,
     )
     return cmd.run(where.inputs(output, no_headers=no_headers, against_cluster=against_cluster), query)
 
@@ -697,6 +709,7 @@ def annotate(
     timeout: Annotated[
         str, typer.Option("--timeout", metavar="DURATION", help="How long --wait waits, e.g. 30s or 2m.")
     ] = "30s",
+    strict: StrictConfig = False,
     output: AnnotateOutput = AnnotateFormat.yaml,
     against_cluster: AgainstCluster = False,
     *,
@@ -726,6 +739,7 @@ def annotate(
         dry_run=dry_run.value,
         wait=wait,
         timeout=timeout,
+        strict=strict,
     )
     return cmd.run(where.inputs(output, against_cluster=against_cluster), req)
 
@@ -822,6 +836,7 @@ def pin(
         ),
     ] = False,
     dry_run: DryRun = DryRunChoice.none,
+    strict: StrictConfig = False,
     output: PinOutput = PinFormat.table,
     no_headers: NoHeaders = False,
     against_cluster: AgainstCluster = False,
@@ -845,7 +860,7 @@ def pin(
     """
     from .commands import pin as cmd
 
-    req = cmd.PinRequest(in_place=in_place, dry_run=dry_run.value, partial=partial)
+    req = cmd.PinRequest(in_place=in_place, dry_run=dry_run.value, partial=partial, strict=strict)
     return cmd.run(where.inputs(output, no_headers=no_headers, against_cluster=against_cluster), req)
 
 

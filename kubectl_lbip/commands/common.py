@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from ..errors import UsageError
-from ..model import metallb
+from ..model import announce, metallb
 from ..model.metallb import Release
 from ..snapshot import Snapshot
 
@@ -186,3 +186,15 @@ def note_empty_namespace(cluster, namespace: Optional[str]) -> bool:
         render.note(f"No resources found in {namespace} namespace.")
         return True
     return False
+
+
+def say_rejected_config(cluster, strict: bool) -> Optional[announce.RejectedConfig]:
+    """While MetalLB has rejected the configuration in the cluster (model.announce.
+    rejected_config), free and pin say so on stderr: a warning, with --strict an error."""
+    from .. import render
+
+    rejected = announce.rejected_config(cluster)
+    if rejected is not None:
+        finding = rejected.finding(strict)
+        render.note(f"{finding.severity}: [{finding.code}] {finding.message}")
+    return rejected

@@ -8,11 +8,12 @@ from typing import Optional
 from .. import render
 from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
 from ..model.addresses import DUAL, IPV4, IPV6
+from ..model.announce import CONFIG_KINDS
 from ..model.cluster import Cluster
 from ..model.services import CURRENT, LB_IPS, Service
 from ..model.suggest import SuggestResult, metallb_pick, suggest
 from ..model.usage import family_counts
-from .common import Inputs, legacy_note, note_empty_namespace, release_dict, release_line
+from .common import Inputs, legacy_note, note_empty_namespace, release_dict, release_line, say_rejected_config
 from .target import check_family, described_service, find_service
 
 MAX_COUNT = 10_000  # suggestions are built in memory: --count is capped (docs/performance.md: Limits)
@@ -33,6 +34,7 @@ class FreeQuery:
     sharing_key: Optional[str] = None
     ports: Optional[str] = None
     pool: Optional[str] = None
+    strict: bool = False  # a configuration MetalLB rejected makes the answer exit 1
 
     def validate(self) -> None:
         """Every combination of options free refuses, in one place."""
@@ -84,9 +86,10 @@ def pool_entry(cluster: Cluster, pool) -> dict:
 
 def run(inputs: Inputs, query: FreeQuery) -> int:
     query.validate()
-    snapshot = inputs.snapshot()
+    snapshot = inputs.snapshot(network=CONFIG_KINDS)
     cluster = snapshot.take_cluster()
     note_empty_namespace(cluster, inputs.namespace)
+    rejected = say_rejected_config(cluster, query.strict)
     target, family = resolve_target(cluster, inputs, query)
     result = compute(cluster, target, family, query)
     pick = metallb_pick(cluster, target) if query.for_service else None
@@ -110,11 +113,12 @@ def run(inputs: Inputs, query: FreeQuery) -> int:
         "suggestions": [s.to_dict() for s in result.suggestions],
         "excludedPools": [{"name": p.name, "reason": why} for p, why in result.excluded],
         "notes": result.notes,
+        "rejectedConfiguration": rejected.to_dict() if rejected else None,
     }
     if pick is not None:
         data["metallbPick"] = pick.to_dict()
         data["metallb"] = release_dict(snapshot)
-    code = EXIT_OK if result.suggestions else EXIT_NEGATIVE
+    code = EXIT_OK if result.suggestions and not (rejected and query.strict) else EXIT_NEGATIVE
 
     if inputs.output in ("json", "yaml"):
         render.emit(data, inputs.output)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+import errno
 import json
 import os
 import re
+import stat
 import sys
+import tempfile
 from dataclasses import replace
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -138,9 +141,6 @@ def replace_files(
     nothing; so does a file whose bytes are no longer ``expected[path]`` (what was
     read: someone changed it since). With ``new_mode``, a file that does not exist
     yet is created with that mode."""
-    import stat
-    import tempfile
-
     prepared: List[Tuple[str, str]] = []
     try:
         for path, data in rewrites:
@@ -153,25 +153,15 @@ def replace_files(
                 mode, owner = stat.S_IMODE(info.st_mode), (info.st_uid, info.st_gid)
             if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
                 raise UsageError(f"{path} is read-only; no file was rewritten")
-            folder = os.path.dirname(real)
-            fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=".lbip-tmp", dir=folder)
-            prepared.append((path, temp))
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(temp, mode)
+            prepared.append((path, _temp_beside(real, data, mode)))
             try:
                 if owner is not None:
-                    os.chown(temp, *owner)
+                    os.chown(prepared[-1][1], *owner)
             except OSError:
                 pass  # not ours to give away: the mode is kept, the owner becomes us
     except BaseException as exc:
         for _, temp in prepared:
-            try:
-                os.unlink(temp)
-            except OSError:
-                pass
+            _remove(temp)
         if isinstance(exc, OSError):
             raise UsageError(
                 f"cannot rewrite {exc.filename or path}: {exc.strerror or exc}; no file was rewritten"
@@ -180,8 +170,7 @@ def replace_files(
     changed = [p for p, _ in prepared if expected is not None and _current_bytes(p) != expected.get(p)]
     if changed:
         for _, temp in prepared:
-            if os.path.exists(temp):
-                os.unlink(temp)
+            _remove(temp)
         raise UsageError(
             f"{', '.join(changed)} changed on disk since it was read; no file was rewritten. Run the command again"
         )
@@ -192,8 +181,7 @@ def replace_files(
         except OSError as exc:
             left = [p for p, _ in prepared if p not in done and p != path]
             for _, t in prepared[len(done) :]:
-                if os.path.exists(t):
-                    os.unlink(t)
+                _remove(t)
             raise UsageError(
                 f"cannot replace {path}: {exc.strerror or exc}; rewritten before it: "
                 f"{', '.join(done) or 'none'}; not rewritten: "
@@ -203,6 +191,57 @@ def replace_files(
     for folder in sorted({os.path.dirname(os.path.realpath(p)) for p in done}):
         _fsync_folder(folder)
     return done
+
+
+def create_file(path: str, data: bytes) -> None:
+    """A new file, written as replace_files writes (a temporary file in its folder,
+    flushed, fsynced) and then linked to its name, never over an existing file
+    (FileExistsError, even for one created meanwhile). The mode is what open() would
+    give it (0666 less the umask). Any failure (OSError) leaves nothing behind: no
+    temporary file, no partial file under the name."""
+    real = os.path.abspath(path)
+    temp = _temp_beside(real, data, 0o666 & ~_umask())
+    try:
+        try:
+            os.link(temp, real)
+        except FileExistsError:
+            raise
+        except OSError:  # a file system without hard links: the name is checked, then taken
+            if os.path.lexists(real):
+                raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), path) from None
+            os.replace(temp, real)
+    finally:
+        _remove(temp)
+    _fsync_folder(os.path.dirname(real))
+
+
+def _temp_beside(real: str, data: bytes, mode: int) -> str:
+    """A temporary file in ``real``'s folder holding ``data``, flushed, fsynced and
+    given ``mode``; removed again when any of that fails."""
+    fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=".lbip-tmp", dir=os.path.dirname(real))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(temp, mode)
+    except BaseException:
+        _remove(temp)
+        raise
+    return temp
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass  # gone already (renamed, or never fully made)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it is to set it
+    os.umask(mask)
+    return mask
 
 
 def _current_bytes(path: str) -> Optional[bytes]:

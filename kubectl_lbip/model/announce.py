@@ -30,7 +30,7 @@ from .checks import (  # the codes and their fixes: the catalogue
     fixed,
 )
 from .pools import Pool
-from .rules import ERROR, WARNING, Finding, pool_finding, service_finding
+from .rules import ERROR, REJECTS_CONFIGURATION, WARNING, Finding, pool_finding, service_finding
 from .selectors import Selector
 from .services import ASSIGNED, Service
 
@@ -45,6 +45,7 @@ L2STATUS = "ServiceL2Status"
 BGPSTATUS = "ServiceBGPStatus"
 KINDS = (L2ADV, BGPADV, NODE, ENDPOINTSLICE, SERVICECIDR, CONFIGSTATE, L2STATUS, BGPSTATUS)
 CHECK_KINDS = KINDS[:6]  # the speakers' statuses are read by `why` alone
+CONFIG_KINDS = (CONFIGSTATE,)  # annotate, pin and free: whether MetalLB uses the configuration in the cluster
 
 
 # A node with this label is skipped by every speaker (unless it runs with
@@ -336,7 +337,7 @@ def check_bgp_aggregation(cluster, network: Network) -> List[Finding]:
                     BGP_AGGREGATION,
                     fixed(
                         BGP_AGGREGATION,
-                        f"{bad} is longer than the family's addresses; MetalLB rejects its whole configuration.",
+                        f"{bad} is longer than the family's addresses; {REJECTS_CONFIGURATION}.",
                         "too-long",
                     ),
                 )
@@ -350,7 +351,7 @@ def check_bgp_aggregation(cluster, network: Network) -> List[Finding]:
                     fixed(
                         BGP_AGGREGATION,
                         "serviceSelectors and an aggregation length other than /32 (/128 for IPv6) "
-                        "exclude each other; MetalLB rejects its whole configuration.",
+                        f"exclude each other; {REJECTS_CONFIGURATION}.",
                         "selectors",
                     ),
                 )
@@ -374,8 +375,7 @@ def check_bgp_aggregation(cluster, network: Network) -> List[Finding]:
                             fixed(
                                 BGP_AGGREGATION,
                                 f"{field_name} {length} is shorter than the /"
-                                f"{lowest} of {text} in pool {pool.name}; MetalLB rejects its whole "
-                                "configuration and allocates nothing new.",
+                                f"{lowest} of {text} in pool {pool.name}; {REJECTS_CONFIGURATION}.",
                                 field=field_name,
                                 prefix=lowest,
                                 pool=pool.name,
@@ -466,7 +466,7 @@ def check_config_states(network: Network) -> List[Finding]:
     for state in network.config_states:
         if state.result != "Invalid":
             continue
-        summary = state.error_summary.strip().replace("\n", "; ") or "(no errorSummary)"
+        summary = _summary(state.error_summary)
         found.append(
             Finding(
                 ERROR,
@@ -478,6 +478,99 @@ def check_config_states(network: Network) -> List[Finding]:
             )
         )
     return found
+
+
+@dataclass(frozen=True)
+class RejectedConfig:
+    """MetalLB rejected the configuration in the cluster (a ConfigurationState says
+    Invalid) and keeps using the last one it accepted: an answer computed from the
+    cluster's objects assumes a configuration MetalLB is not using. ``changed`` are
+    the pools known to differ from what MetalLB loaded (pool, how it is known);
+    ``unknown`` says what cannot be known from the input."""
+
+    states: Tuple[ConfigState, ...]
+    changed: Tuple[Tuple[str, str], ...]
+    unknown: str
+
+    def message(self) -> str:
+        said = "; ".join(
+            f"ConfigurationState {s.namespace + '/' if s.namespace else ''}{s.name}: {_summary(s.error_summary)!r}"
+            for s in self.states
+        )
+        changed = ", ".join(f"pool {name} ({how})" for name, how in self.changed)
+        return (
+            f"MetalLB rejected the configuration in the cluster ({said}) and keeps using the last one it "
+            "accepted; these answers assume the configuration in the cluster, which MetalLB is not using. "
+            + (f"Added or changed since it last accepted one: {changed}. " if changed else "")
+            + self.unknown
+        )
+
+    def finding(self, strict: bool = False) -> Finding:
+        """The same as a finding: a warning, or with --strict an error."""
+        first = self.states[0]
+        severity = ERROR if strict else WARNING
+        return Finding(
+            severity, CONFIG_INVALID, CONFIGSTATE, first.namespace, first.name, fixed(CONFIG_INVALID, self.message())
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "states": [
+                {"namespace": s.namespace, "name": s.name, "result": s.result, "errorSummary": s.error_summary}
+                for s in self.states
+            ],
+            "changedPools": [{"name": name, "reason": how} for name, how in self.changed],
+            "unknown": self.unknown,
+        }
+
+
+def _summary(text: str) -> str:
+    return text.strip().replace("\n", "; ") or "(no errorSummary)"
+
+
+# MetalLB's counters (allocator poolCount) saturate for a CIDR of 2**62 addresses or more.
+COUNTED_EXACTLY = 2**62
+
+
+def rejected_config(cluster) -> Optional[RejectedConfig]:
+    """Whether MetalLB is not using the configuration in the cluster, and what is
+    known of the difference. A pool MetalLB has not loaded as it stands shows in its
+    status (v0.15+: the allocator's counters, kept while the configuration is
+    rejected): none for a pool added since, another number of addresses for one
+    changed since. None when no ConfigurationState in the input says Invalid."""
+    network = cluster.network
+    if network is None or not network.has(CONFIGSTATE):
+        return None
+    invalid = tuple(s for s in network.config_states if s.result == "Invalid")
+    if not invalid:
+        return None
+    if not any(status_counters(p) for p in cluster.pools):
+        return RejectedConfig(
+            invalid,
+            (),
+            "Which pools were added or changed since cannot be known: the input has no pool status "
+            "(MetalLB's own counters, v0.15 and later).",
+        )
+    changed = tuple((p.name, how) for p in cluster.pools for how in [_not_loaded(p)] if how)
+    return RejectedConfig(
+        invalid,
+        changed,
+        "Not known from the pools' status: a change that keeps each pool's number of addresses (a moved "
+        "range, serviceAllocation, autoAssign, avoidBuggyIPs on a range without .0 or .255) or of another kind.",
+    )
+
+
+def _not_loaded(pool: Pool) -> str:
+    """How a pool's status shows MetalLB has not loaded it as it stands, or ''."""
+    counters = status_counters(pool)
+    if counters is None:
+        return "MetalLB counts none of its addresses: added since"
+    for family, word in ((IPV4, "IPv4"), (IPV6, "IPv6")):
+        total = pool.total(family)
+        counted = counters["available" + word] + counters["assigned" + word]
+        if total < COUNTED_EXACTLY and counted != total:
+            return f"MetalLB counts {counted} {word} address(es), it has {total}"
+    return ""
 
 
 STATUS_KEYS = {IPV4: "assignedIPv4", IPV6: "assignedIPv6"}

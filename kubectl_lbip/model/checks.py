@@ -93,7 +93,8 @@ CATALOGUE: Tuple[Check, ...] = (
         POOL_OVERLAP,
         ERROR,
         "Pool ranges overlap",
-        "two ranges (in one pool or two) share addresses: MetalLB rejects its whole configuration",
+        "two ranges (in one pool or two) share addresses: MetalLB rejects its whole configuration and keeps "
+        "using the last valid one",
         "make the ranges disjoint",
         "`check_pools`",
     ),
@@ -327,9 +328,11 @@ CATALOGUE: Tuple[Check, ...] = (
         CONFIG_INVALID,
         ERROR,
         "MetalLB reports its configuration invalid",
-        "a ConfigurationState with `result: Invalid` (MetalLB v0.16 and later); its `errorSummary` is quoted",
+        "a ConfigurationState with `result: Invalid` (MetalLB v0.16 and later); its `errorSummary` is quoted. "
+        "`annotate`, `pin` and `free` say it too, as a warning (an error with `--strict`) naming the pools "
+        "MetalLB has not loaded",
         "correct the objects it names; until then MetalLB keeps its last valid configuration",
-        "`announce.check_network`",
+        "`announce.check_network`, `announce.rejected_config`",
     ),
     Check(
         STATUS_DRIFT,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
+from ..errors import InvalidValue
 from .addresses import DUAL, IPV4, IPV6, Address, family_of, split_request
 from .checks import (  # the codes and their fixes: the catalogue
     ADDRESS_CONFLICT,
@@ -43,6 +44,13 @@ from .usage import usage_counts
 NOT_LOAD_BALANCER = "not-loadbalancer"  # annotate's and why's refusal, not a check code
 
 FAMILY_WORDS = {IPV4: "IPv4", IPV6: "IPv6", DUAL: "dual-stack"}
+
+# What MetalLB does with a configuration it cannot accept (its config and pool
+# reconcilers stop before loading it): the last valid one stays in use.
+REJECTS_CONFIGURATION = (
+    "MetalLB rejects its whole configuration and keeps using the last valid one (nothing added or changed "
+    "since takes effect)"
+)
 
 
 @dataclass(frozen=True)
@@ -540,7 +548,7 @@ def check_pools(cluster: Cluster) -> List[Finding]:
                 pool_finding(
                     pool,
                     INVALID_POOL_ADDRESS,
-                    fixed(INVALID_POOL_ADDRESS, f"{error}; MetalLB rejects its whole configuration."),
+                    fixed(INVALID_POOL_ADDRESS, f"{error}; {REJECTS_CONFIGURATION}."),
                 )
             )
     for pool_a, iv_a, pool_b, iv_b in cluster.overlaps:
@@ -549,11 +557,7 @@ def check_pools(cluster: Cluster) -> List[Finding]:
             pool_finding(
                 pool_b,
                 POOL_OVERLAP,
-                fixed(
-                    POOL_OVERLAP,
-                    f"{iv_b} overlaps {iv_a} ({where}); MetalLB rejects its whole "
-                    "configuration and allocates nothing new.",
-                ),
+                fixed(POOL_OVERLAP, f"{iv_b} overlaps {iv_a} ({where}); {REJECTS_CONFIGURATION}."),
             )
         )
     return findings
@@ -671,6 +675,27 @@ def make_request(texts: Sequence[str], how: str = REQUESTED) -> Request:
     text = ",".join(t.strip() for t in texts)
     addresses, invalid = split_request(text)
     return Request(how, text, tuple(addresses), tuple(invalid))
+
+
+# Characters of a request the plugin writes: two addresses and a comma need at most
+# 91 (IPv4-mapped IPv6 text is 45); the rest leaves room for spaces.
+MAX_REQUEST_LENGTH = 256
+
+
+def valid_request(texts: Sequence[str], how: str = REQUESTED) -> Request:
+    """A request as annotate takes it and restore puts it back: at most
+    MAX_REQUEST_LENGTH characters, every element an IP address (InvalidValue says
+    which is not). Whether MetalLB accepts the addresses is check_request's to say."""
+    length = len(",".join(texts))  # as written: padding counts
+    if length > MAX_REQUEST_LENGTH:
+        raise InvalidValue(
+            f"{length:,} characters is too long for a list of addresses (at most {MAX_REQUEST_LENGTH}; "
+            "one IPv4 and one IPv6 address need at most 91)"
+        )
+    request = make_request(texts, how)
+    if request.invalid:
+        raise InvalidValue(f"{', '.join(repr(e) for e in request.invalid)} is not an IP address")
+    return request
 
 
 def sort_findings(findings: Iterable[Finding]) -> List[Finding]:
