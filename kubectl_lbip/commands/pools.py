@@ -15,10 +15,13 @@ from .common import Inputs, legacy_note, release_dict, release_line
 FAMILY_NAMES = {IPV4: "IPv4", IPV6: "IPv6"}
 
 
-def pool_rows(cluster):
-    """Plain data for each pool, shared by the table and JSON outputs."""
+def pool_rows(cluster, namespace=None):
+    """Plain data for each pool (with a namespace, each pool living there), shared by
+    the table and JSON outputs."""
     rows = []
     for pool in cluster.pools:
+        if namespace and pool.namespace != namespace:
+            continue
         entry = {
             "name": pool.name,
             "namespace": pool.namespace,
@@ -50,11 +53,12 @@ def run(inputs: Inputs, draw_map: bool = False) -> int:
         network=(announce.L2ADV, announce.BGPADV) if inputs.output in ("wide", "json", "yaml") else False
     )
     cluster = snapshot.take_cluster()
-    rows = pool_rows(cluster)
-    maps = [pool_maps(cluster, pool) for pool in cluster.pools] if draw_map else []
-    if draw_map:
-        for row, found in zip(rows, maps):
-            row["map"] = {family: m.to_dict() for family, m in found.items()}
+    namespace = inputs.namespace_filter()
+    rows = pool_rows(cluster, namespace)
+    shown = [p for p in cluster.pools if not namespace or p.namespace == namespace]  # as pool_rows
+    maps = [pool_maps(cluster, pool) for pool in shown] if draw_map else []
+    for row, found in zip(rows, maps):
+        row["map"] = {family: m.to_dict() for family, m in found.items()}
     if msg := legacy_note(snapshot):
         render.note(msg)
     for msg in snapshot.network_notes:  # a kind the identity may not list (as check says)
@@ -71,38 +75,39 @@ def run(inputs: Inputs, draw_map: bool = False) -> int:
     render.note(release_line(snapshot))
     unread = announce.unread_advertisement_kinds(cluster)
     if not rows:
-        render.note("no IPAddressPool found")
+        render.note(f"No resources found in {namespace} namespace." if namespace else "no IPAddressPool found")
         return EXIT_OK
     if draw_map:
-        render.out("\n".join(map_lines(cluster.pools, maps, render.unicode_ok())))
+        render.out("\n".join(map_lines(shown, maps, render.unicode_ok())))
         return EXIT_OK
     wide = inputs.output == "wide"
-    headers = [
-        "name",
-        "namespace",
-        "addresses",
-        "autoAssign",
-        "avoidBuggyIPs",
-        "restrictions",
-        "ipv4 used/total",
-        "ipv6 used/total",
-    ]
+    # the default fits a terminal (render.WIDTH); -o wide adds the rest at the end
+    headers = ["name", "addresses", "autoAssign", "restrictions", "ipv4 used/total", "ipv6 used/total"]
     if wide:
-        headers += ["ipv4 free", "ipv6 free", "metallb ipv4", "metallb ipv6", "advertisements", "valid"]
+        headers += [
+            "namespace",
+            "avoidBuggyIPs",
+            "ipv4 free",
+            "ipv6 free",
+            "metallb ipv4",
+            "metallb ipv6",
+            "advertisements",
+            "valid",
+        ]
     table = []
     for r in rows:
         line = [
             r["name"],
-            r["namespace"] or "-",
             ",".join(r["addresses"]) or "-",
             str(r["autoAssign"]).lower(),
-            str(r["avoidBuggyIPs"]).lower(),
             r["serviceAllocation"] or "-",
             render.ratio(r[IPV4]["used"], r[IPV4]["total"], True),
             render.ratio(r[IPV6]["used"], r[IPV6]["total"], True),
         ]
         if wide:
             line += [
+                r["namespace"] or "-",
+                str(r["avoidBuggyIPs"]).lower(),
                 str(r[IPV4]["free"]),
                 str(r[IPV6]["free"]),
                 status_text(r["metallbStatus"], IPV4),
@@ -111,7 +116,7 @@ def run(inputs: Inputs, draw_map: bool = False) -> int:
                 "yes" if r["valid"] else "no: " + "; ".join(r["errors"]),
             ]
         table.append(line)
-    render.out(render.table(table, headers))
+    render.out(render.table(table, headers, fit=not wide))
     if wide and unread:
         render.note(render.unread_note(unread, "ADVERTISEMENTS"))
     for r in rows:
@@ -173,13 +178,13 @@ def map_lines(pools, maps, fancy: bool = False) -> list:
             said = ", ".join(f"{counts[s]} {s}" for s in amap.STATES if counts.get(s))
             ranges = ",".join(str(iv) for iv in pool.intervals_of(family))
             if m.detailed:
-                out += render.wrapped(f"{pool.name} {FAMILY_NAMES[family]} {ranges}: {said}", 110)
+                out += render.wrap(f"{pool.name} {FAMILY_NAMES[family]} {ranges}: {said}", 110)
                 out += _grid(m, cells)
             else:
                 size, found_blocks = amap.blocks(pool, m)
                 bits = size.bit_length() - 1
-                each = f"/{(32 if family == IPV4 else 128) - bits} ({size:,} addresses)"
-                out += render.wrapped(f"{pool.name} {FAMILY_NAMES[family]} {ranges}: {said}; one mark per {each}", 110)
+                each = f"/{(32 if family == IPV4 else 128) - bits} ({size} addresses)"
+                out += render.wrap(f"{pool.name} {FAMILY_NAMES[family]} {ranges}: {said}; one mark per {each}", 110)
                 out += _block_grid(m.family, size, found_blocks, fancy)
             out.append("")
     line = "legend:"

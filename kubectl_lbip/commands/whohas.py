@@ -125,38 +125,32 @@ def run(inputs: Inputs, texts: Sequence[str]) -> int:
     for msg in snapshot.network_notes:  # a kind the identity may not list (as check says)
         render.note(msg)
     unread = announce.unread_advertisement_kinds(cluster)
+    wide = inputs.output == "wide"  # the default fits a terminal; -o wide adds ANNOUNCED BY
     rows = []
     for r in results:
-        first = [
-            r["ip"],
-            r["pool"] or "(no pool)",
-            render.advertisements(r["advertisements"], bool(unread) and r["pool"] is not None),
-            "yes" if r["free"] else "no",
-        ]
+        first = [r["ip"], r["pool"] or "(no pool)", "yes" if r["free"] else "no"]
+        shown = render.advertisements(r["advertisements"], bool(unread) and r["pool"] is not None)
+        last = [shown] if wide else []
         if not r["holders"]:
-            rows.append(first + ["-", "-", "-", "-", ""] + (["-"] if overlaid else []))
-        for i, h in enumerate(r["holders"]):
-            lead = first if i == 0 else ["", "", "", ""]
+            rows.append(first + ["-", "-", "-", "-", ""] + (["-"] if overlaid else []) + last)
+        for h in r["holders"]:  # each row whole: its first field is its own (awk, sort)
             rows.append(
-                lead
+                first
                 + [
                     f"{h['namespace']}/{h['name']}",
                     ",".join(h["how"]),
                     h["sharingKey"] or "-",
                     ",".join(h["ports"]) or "-",
-                    "CONFLICT" if r["conflict"] and i == 0 else "",
+                    "CONFLICT" if r["conflict"] else "",
                 ]
                 + ([h["file"] or h["source"]] if overlaid else [])
+                + last
             )
     if rows:
-        render.out(
-            render.table(
-                rows,
-                ["ip", "pool", "announced by", "free", "service", "how", "sharing key", "ports", "conflict"]
-                + (["from"] if overlaid else []),
-            )
-        )
-        if unread and any(r["pool"] is not None for r in results):
+        headers = ["ip", "pool", "free", "service", "how", "sharing key", "ports", "conflict"]
+        headers += (["from"] if overlaid else []) + (["announced by"] if wide else [])
+        render.out(render.table(rows, headers, fit=not wide))
+        if wide and unread and any(r["pool"] is not None for r in results):
             render.note(render.unread_note(unread, "ANNOUNCED BY"))
     else:
         render.note("no held or requested address in " + ", ".join(texts))

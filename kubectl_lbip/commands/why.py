@@ -86,7 +86,7 @@ def lines(r: Dict[str, Any], fancy: bool = False) -> List[str]:
     def row(gutter: str, status: Optional[str], label: str, texts: List[str]) -> None:
         head = f"{gutter:<2}{marks[status]:<{mark_width}} {label:<{label_width}}  "
         for i, text in enumerate(texts):
-            for j, line in enumerate(render.wrapped(text, WIDTH - indent)):
+            for j, line in enumerate(render.wrap(text, WIDTH - indent)):
                 out.append(((head if i == 0 and j == 0 else " " * indent) + line).rstrip())
 
     s = r["service"]

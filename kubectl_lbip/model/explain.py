@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from . import announce as an
+from .checks import POOL_NOT_ADVERTISED, fixed
 from .pools import Pool
 from .rules import (
     ERROR,
@@ -237,8 +238,11 @@ def steps(
     elif pool is not None and not advs:
         fail(
             ADVERTISEMENTS,
-            f"no advertisement selects pool {pool.name}: nothing announces its address. "
-            f"Fix: an L2Advertisement or BGPAdvertisement whose ipAddressPools lists {pool.name}",
+            fixed(
+                POOL_NOT_ADVERTISED,
+                f"no advertisement selects pool {pool.name}: nothing announces its address.",
+                pool=pool.name,
+            ),
         )
     announcing = [a for a in advs or () if a["announcesService"]]
     if pool is not None and advs and not announcing:

@@ -23,8 +23,19 @@ ALIAS_BUDGET = 100_000
 Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # C: several times faster
 
 
+# Where a node starts in its text: (line, column), both from 1.
+Mark = Tuple[int, int]
+
+
 def load_documents(text: str, name: str) -> Iterator[Tuple[int, Any]]:
     """(index, object) for each document of ``text``; errors name ``name`` and the document."""
+    for index, obj, _, _ in located_documents(text, name):
+        yield index, obj
+
+
+def located_documents(text: str, name: str) -> Iterator[Tuple[int, Any, Mark, Tuple[Mark, ...]]]:
+    """(index, object, where it starts, where each item of its top-level ``items``
+    starts) for each document of ``text``; errors name ``name`` and the document."""
     loader = Loader(text)
     anchors = "&" in text
     index = 0
@@ -34,7 +45,7 @@ def load_documents(text: str, name: str) -> Iterator[Tuple[int, Any]]:
             node = loader.get_node()
             if anchors and node is not None:
                 check_expansion(node, f"{name}: document {index}")
-            yield index, loader.construct_document(node)
+            yield index, loader.construct_document(node), _mark(node), _item_marks(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
@@ -45,6 +56,21 @@ def load_documents(text: str, name: str) -> Iterator[Tuple[int, Any]]:
         raise InputError(f"{name}: document {index or 1}: nested too deeply to read") from None
     finally:
         loader.dispose()
+
+
+def _mark(node: Any) -> Mark:
+    start = getattr(node, "start_mark", None)
+    return (start.line + 1, start.column + 1) if start is not None else (1, 1)
+
+
+def _item_marks(node: Any) -> Tuple[Mark, ...]:
+    """Where the items of a document's top-level ``items`` sequence start (a List)."""
+    if not isinstance(node, yaml.MappingNode):
+        return ()
+    for key, value in node.value:
+        if isinstance(key, yaml.ScalarNode) and key.value == "items" and isinstance(value, yaml.SequenceNode):
+            return tuple(_mark(item) for item in value.value)
+    return ()
 
 
 def check_expansion(root: yaml.Node, where: str, budget: int = ALIAS_BUDGET) -> None:
