@@ -103,6 +103,14 @@ def _duration(value: Optional[str]) -> Optional[str]:
     return value
 
 
+def _percent(value: Optional[str]) -> Optional[str]:
+    from .flags import parse_percent
+
+    if value is not None and parse_percent(value) is None:
+        raise typer.BadParameter(f"{value!r}: use a share from 1% to 100%, such as 80% (or 80)")
+    return value
+
+
 # The -o values of each command, declared once: --help lists exactly these and Click
 # refuses any other (exit 2).
 class PoolsFormat(str, Enum):
@@ -610,6 +618,16 @@ def check(
     list_checks: Annotated[
         bool, typer.Option("--list", help="List the check codes (code, severity, title, fix) and exit.")
     ] = False,
+    warn_used: Annotated[
+        Optional[str],
+        typer.Option(
+            "--warn-used",
+            metavar="PERCENT",
+            callback=_percent,
+            help="Also report each pool whose used share of a family is PERCENT or more "
+            "(pool-used-high, a warning), e.g. 80%.",
+        ),
+    ] = None,
     output: CheckOutput = CheckFormat.table,
     no_headers: NoHeaders = False,
     all_namespaces: AllNamespaces = False,
@@ -627,6 +645,7 @@ def check(
       kubectl lbip check
       kubectl lbip check -f manifests/ --strict
       kubectl lbip check --against-cluster -f k8s/
+      kubectl lbip check --warn-used 80% --strict
       kubectl lbip check -o json | jq '.findings[] | select(.severity=="error")'
       kubectl lbip check -f k8s/ -o sarif > lbip.sarif
       kubectl lbip check --list
@@ -636,7 +655,9 @@ def check(
     inputs = where.inputs(output, all_namespaces, no_headers, against_cluster)
     if list_checks:
         return cmd.list_checks(inputs)
-    return cmd.run(inputs, strict)
+    from .flags import parse_percent
+
+    return cmd.run(inputs, strict, None if warn_used is None else parse_percent(warn_used))
 
 
 @app.command(cls=KubectlCommand, short_help="Explain one LoadBalancer service end to end, and what to fix first")

@@ -30,6 +30,7 @@ from .checks import (  # the codes and their fixes: the catalogue
     POOL_EXHAUSTED,
     POOL_INCOMPATIBLE,
     POOL_OVERLAP,
+    POOL_USED_HIGH,
     SPLIT_POOL,
     TOO_MANY,
     WARNING,
@@ -592,6 +593,23 @@ def check_capacity(cluster: Cluster) -> List[Finding]:
                         WARNING,
                     )
                 )
+    return findings
+
+
+def check_used_share(cluster: Cluster, percent: int) -> List[Finding]:
+    """pool-used-high (check --warn-used): per pool and family, used addresses
+    (usage_counts, as pools counts them) reaching ``percent`` of the family's total."""
+    findings: List[Finding] = []
+    for pool in cluster.pools:
+        if not pool.valid:
+            continue
+        for family in pool.families():
+            total, used = usage_counts(cluster, pool, family)
+            if total <= 0 or used * 100 < percent * total:  # integers: a /64 has 2**64 addresses
+                continue
+            share = f"{used * 100 // total}%"
+            detail = f"{used} of {total} {FAMILY_WORDS[family]} addresses used ({share}, threshold {percent}%)."
+            findings.append(pool_finding(pool, POOL_USED_HIGH, fixed(POOL_USED_HIGH, detail), WARNING))
     return findings
 
 
