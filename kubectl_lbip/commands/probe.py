@@ -4,7 +4,7 @@ connects -> model/probe.py's report -> render."""
 
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
 from .. import render, tcpprobe
 from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
@@ -18,7 +18,7 @@ def run(
     name: str,
     timeout: float,
     connect_timeout: float,
-    connect: tcpprobe.Connect = tcpprobe.connect,
+    connect: Optional[tcpprobe.Connect] = None,
 ) -> int:
     namespace = inputs.default_namespace()
     cluster = inputs.snapshot().take_cluster()
@@ -28,7 +28,7 @@ def run(
     if not svc.is_load_balancer:
         raise UsageError(not_load_balancer(svc).message)
     targets = probe.targets(svc)
-    attempts = tcpprobe.probe_all(targets, timeout, connect_timeout, connect)
+    attempts = tcpprobe.probe_all(targets, timeout, connect_timeout, connect or tcpprobe.connect)
     answer = probe.report(svc, list(zip(targets, attempts)))
     code = EXIT_OK if answer["answered"] else EXIT_NEGATIVE
     if inputs.output in ("json", "yaml"):
@@ -44,7 +44,7 @@ def rows(answer: dict) -> List[List[str]]:
         [
             r["address"],
             probe.FAMILY_WORDS[r["family"]],
-            f"{r['port']}/{r['protocol']}",
+            f"{r['protocol']}/{r['port']}",
             r["result"],
             "-" if r["milliseconds"] is None else f"{r['milliseconds']}ms",
             r["detail"] or "-",
