@@ -242,3 +242,21 @@ def test_probe_ignores_an_ingress_that_is_not_an_address(tmp_path, monkeypatch):
     monkeypatch.setattr(tcpprobe, "connect", boom)
     r = run("probe", "web", "-n", "shop", "-f", manifest(tmp_path, ["lb.example.com"], ("TCP/80",)))
     assert r.exit_code == 1 and "no address in its status" in r.stderr and "Traceback" not in r.output
+
+
+def test_probe_a_hostile_status_is_one_line_exit_2(tmp_path, monkeypatch):
+    """The service is shape-checked before anything connects."""
+
+    def boom(address, port, timeout):
+        raise AssertionError(f"connected to {address}")
+
+    monkeypatch.setattr(tcpprobe, "connect", boom)
+    path = tmp_path / "svc.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\n"
+        "spec: {type: LoadBalancer, ports: [{port: 80}]}\nstatus: {loadBalancer: {ingress: [x]}}\n"
+    )
+    r = run("probe", "web", "-n", "shop", "-f", str(path))
+    assert r.exit_code == 2 and "Traceback" not in r.stderr and r.stdout == ""
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "ingress[0]: expected a mapping" in errors[0]
