@@ -9,7 +9,7 @@ from typing import List, Optional
 from .. import render, tcpprobe
 from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
 from ..model import probe
-from ..model.rules import not_load_balancer
+from ..model.rules import FAMILY_WORDS, not_load_balancer
 from .common import Inputs
 
 
@@ -43,7 +43,7 @@ def rows(answer: dict) -> List[List[str]]:
     return [
         [
             r["address"],
-            probe.FAMILY_WORDS[r["family"]],
+            FAMILY_WORDS[r["family"]],
             f"{r['protocol']}/{r['port']}",
             r["result"],
             "-" if r["milliseconds"] is None else f"{r['milliseconds']}ms",

@@ -247,7 +247,7 @@ CATALOGUE: Tuple[Check, ...] = (
         "Pool used past the threshold",
         "only with `check --warn-used N%`: per pool and family, the used share (as `pools` counts it) is N% or more",
         "add a range to the pool, or free addresses ('kubectl lbip who-has' lists the holders)",
-        "`check_used_share`",
+        "`check_capacity`",
     ),
     Check(
         POOL_NOT_ADVERTISED,

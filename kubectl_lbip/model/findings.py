@@ -23,10 +23,8 @@ def findings_for(cluster: Cluster, namespace: Optional[str] = None, warn_used: O
             continue
         found += rules.check_service(cluster, svc)
     found += rules.check_dual_stack_pools(cluster)
-    found += rules.check_capacity(cluster)
+    found += rules.check_capacity(cluster, warn_used)
     found += rules.check_full_pools(cluster, full_pool_failure)
-    if warn_used is not None:
-        found += rules.check_used_share(cluster, warn_used)
     if cluster.network is not None:  # past allocation: advertisements, nodes, MetalLB's status
         found += announce.check_network(cluster, cluster.network)
     if namespace:

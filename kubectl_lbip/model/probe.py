@@ -11,6 +11,7 @@ import os
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from .addresses import FAMILIES, family_of
+from .rules import FAMILY_WORDS
 from .services import Service
 
 ANSWERED = "answered"
@@ -19,8 +20,6 @@ TIMED_OUT = "timed out"
 NO_ROUTE = "no route"
 FAILED = "failed"
 NOT_PROBED = "not probed"
-
-FAMILY_WORDS = {"ipv4": "IPv4", "ipv6": "IPv6"}
 
 # What the kernel says when no packet can reach the address, or none comes back.
 _NO_ROUTE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ENETDOWN, errno.EADDRNOTAVAIL}

@@ -564,8 +564,9 @@ def check_pools(cluster: Cluster) -> List[Finding]:
     return findings
 
 
-def check_capacity(cluster: Cluster) -> List[Finding]:
-    """pool-exhausted, from the per-pool counts (usage_counts)."""
+def check_capacity(cluster: Cluster, warn_used: Optional[int] = None) -> List[Finding]:
+    """pool-exhausted, from the per-pool counts (usage_counts); with ``warn_used`` (a
+    percentage: check --warn-used) also pool-used-high where the used share reaches it."""
     findings: List[Finding] = []
     for pool in cluster.pools:
         if not pool.valid:
@@ -593,23 +594,9 @@ def check_capacity(cluster: Cluster) -> List[Finding]:
                         WARNING,
                     )
                 )
-    return findings
-
-
-def check_used_share(cluster: Cluster, percent: int) -> List[Finding]:
-    """pool-used-high (check --warn-used): per pool and family, used addresses
-    (usage_counts, as pools counts them) reaching ``percent`` of the family's total."""
-    findings: List[Finding] = []
-    for pool in cluster.pools:
-        if not pool.valid:
-            continue
-        for family in pool.families():
-            total, used = usage_counts(cluster, pool, family)
-            if total <= 0 or used * 100 < percent * total:  # integers: a /64 has 2**64 addresses
-                continue
-            share = f"{used * 100 // total}%"
-            detail = f"{used} of {total} {FAMILY_WORDS[family]} addresses used ({share}, threshold {percent}%)."
-            findings.append(pool_finding(pool, POOL_USED_HIGH, fixed(POOL_USED_HIGH, detail), WARNING))
+            if warn_used is not None and used * 100 >= warn_used * total:  # integers: a /64 has 2**64
+                detail = f"{used} of {total} {word} addresses used ({used * 100 // total}%, threshold {warn_used}%)."
+                findings.append(pool_finding(pool, POOL_USED_HIGH, fixed(POOL_USED_HIGH, detail), WARNING))
     return findings
 
 
