@@ -103,6 +103,22 @@ def _duration(value: Optional[str]) -> Optional[str]:
     return value
 
 
+def _positive_duration(value: Optional[str]) -> Optional[str]:
+    from .flags import parse_duration
+
+    if value is not None and not (parse_duration(value) or 0) > 0:
+        raise typer.BadParameter(f"{value!r}: use a duration above 0, such as 500ms, 2s or 1m")
+    return value
+
+
+def _percent(value: Optional[str]) -> Optional[str]:
+    from .flags import parse_percent
+
+    if value is not None and parse_percent(value) is None:
+        raise typer.BadParameter(f"{value!r}: use a share from 1% to 100%, such as 80% (or 80)")
+    return value
+
+
 # The -o values of each command, declared once: --help lists exactly these and Click
 # refuses any other (exit 2).
 class PoolsFormat(str, Enum):
@@ -144,6 +160,12 @@ class WhyFormat(str, Enum):
     yaml = "yaml"
 
 
+class ProbeFormat(str, Enum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
 class AnnotateFormat(str, Enum):
     yaml = "yaml"
     json = "json"
@@ -179,6 +201,7 @@ FreeOutput = Annotated[FreeFormat, typer.Option("-o", "--output", help=_FORMAT)]
 WhoHasOutput = Annotated[WhoHasFormat, typer.Option("-o", "--output", help=_FORMAT)]
 CheckOutput = Annotated[CheckFormat, typer.Option("-o", "--output", help=_FORMAT)]
 WhyOutput = Annotated[WhyFormat, typer.Option("-o", "--output", help=_FORMAT)]
+ProbeOutput = Annotated[ProbeFormat, typer.Option("-o", "--output", help=_FORMAT)]
 MigrateOutput = Annotated[MigrateFormat, typer.Option("-o", "--output", help=_FORMAT)]
 PinOutput = Annotated[
     PinFormat,
@@ -618,6 +641,16 @@ def check(
     list_checks: Annotated[
         bool, typer.Option("--list", help="List the check codes (code, severity, title, fix) and exit.")
     ] = False,
+    warn_used: Annotated[
+        Optional[str],
+        typer.Option(
+            "--warn-used",
+            metavar="PERCENT",
+            callback=_percent,
+            help="Also report each pool whose used share of a family is PERCENT or more "
+            "(pool-used-high, a warning), e.g. 80%.",
+        ),
+    ] = None,
     output: CheckOutput = CheckFormat.table,
     no_headers: NoHeaders = False,
     all_namespaces: AllNamespaces = False,
@@ -635,6 +668,7 @@ def check(
       kubectl lbip check
       kubectl lbip check -f manifests/ --strict
       kubectl lbip check --against-cluster -f k8s/
+      kubectl lbip check --warn-used 80% --strict
       kubectl lbip check -o json | jq '.findings[] | select(.severity=="error")'
       kubectl lbip check -f k8s/ -o sarif > lbip.sarif
       kubectl lbip check --list
@@ -644,7 +678,9 @@ def check(
     inputs = where.inputs(output, all_namespaces, no_headers, against_cluster)
     if list_checks:
         return cmd.list_checks(inputs)
-    return cmd.run(inputs, strict)
+    from .flags import parse_percent
+
+    return cmd.run(inputs, strict, None if warn_used is None else parse_percent(warn_used))
 
 
 @app.command(cls=KubectlCommand, short_help="Explain one LoadBalancer service end to end, and what to fix first")
@@ -671,6 +707,57 @@ def why(
     from .commands import why as cmd
 
     return cmd.run(where.inputs(output, no_headers=no_headers), name)
+
+
+@app.command(cls=KubectlCommand, short_help="Connect to each address and TCP port of a service, per family")
+@kubectl_command
+def probe(
+    name: Annotated[str, typer.Argument(metavar="SERVICE", help="The LoadBalancer service.")],
+    timeout: Annotated[
+        str,
+        typer.Option(
+            "--timeout",
+            metavar="DURATION",
+            callback=_positive_duration,
+            help="How long the whole probe may take, e.g. 10s; ports not tried by then are not probed.",
+        ),
+    ] = "10s",
+    connect_timeout: Annotated[
+        str,
+        typer.Option(
+            "--connect-timeout",
+            metavar="DURATION",
+            callback=_positive_duration,
+            help="How long one connect may take before it counts as timed out, e.g. 500ms.",
+        ),
+    ] = "2s",
+    output: ProbeOutput = ProbeFormat.table,
+    no_headers: NoHeaders = False,
+    *,
+    where: Where,
+) -> int:
+    """Connect from here to each address in a LoadBalancer service's status, on each of
+    its TCP ports: answered, refused, timed out or no route, with the time taken, per
+    family. UDP and SCTP ports are listed as not probed. Nothing is sent: a connect
+    opened is closed at once.
+
+    Exit 0 when every TCP port answered on every address, 1 otherwise (or when there is
+    nothing to probe), 2 when the service does not exist or is not a LoadBalancer.
+
+    \b
+    Examples:
+      kubectl lbip probe frontend -n shop
+      kubectl lbip probe gateway -n payments --connect-timeout 500ms -o json
+    """
+    from .commands import probe as cmd
+    from .flags import parse_duration
+
+    return cmd.run(
+        where.inputs(output, no_headers=no_headers),
+        name,
+        parse_duration(timeout) or 0.0,
+        parse_duration(connect_timeout) or 0.0,
+    )
 
 
 DryRun = Annotated[

@@ -171,6 +171,15 @@ def parse_duration(text: str) -> Optional[float]:
     return sum(float(n) * _SCALE[u] for n, u in parts)
 
 
+def parse_percent(text: str) -> Optional[int]:
+    """A share as kubectl's percentage flags spell it: 80% or 80, an integer from 1
+    to 100; None otherwise."""
+    match = re.fullmatch(r"(\d{1,3})%?", text.strip())
+    if match is None or not 1 <= int(match.group(1)) <= 100:
+        return None
+    return int(match.group(1))
+
+
 def hoist(args: List[str], commands: Dict[str, object]) -> List[str]:
     """``-n shop free --count 2`` -> ``free -n shop --count 2``: options typed before
     the command belong to it. Which options take a value is read from the commands'

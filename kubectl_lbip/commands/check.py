@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 from .. import __version__, cireport, render
 from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
@@ -85,13 +85,13 @@ def not_checked(cluster: Cluster) -> List[str]:
     return absent
 
 
-def run(inputs: Inputs, strict: bool = False) -> int:
+def run(inputs: Inputs, strict: bool = False, warn_used: Optional[int] = None) -> int:
     located = inputs.output in CI_FORMATS
     snapshot = inputs.snapshot(events=True, network=True, locate=located)
     cluster = snapshot.take_cluster()
     absent = not_checked(cluster)
     namespace = inputs.namespace_filter()
-    found = findings_for(cluster, namespace)
+    found = findings_for(cluster, namespace, warn_used)
     errors = sum(f.severity == ERROR for f in found)
     warnings = sum(f.severity == WARNING for f in found)
     failing = errors + (warnings if strict else 0)

@@ -33,6 +33,7 @@ DEPRECATED_ANNOTATION = "deprecated-annotation"
 DEPRECATED_LB_IP = "deprecated-loadbalancerip"
 PENDING = "pending"
 POOL_EXHAUSTED = "pool-exhausted"
+POOL_USED_HIGH = "pool-used-high"
 POOL_NOT_ADVERTISED = "pool-not-advertised"
 ADV_UNKNOWN_POOL = "advertisement-unknown-pool"
 ADV_SELECTS_NO_POOL = "advertisement-selects-no-pool"
@@ -239,6 +240,14 @@ CATALOGUE: Tuple[Check, ...] = (
         "`check_capacity`",
         severity_note="warning under 10% free, error at zero",
         variants={"named": "add a range to the pool, free an address, or name another pool"},
+    ),
+    Check(
+        POOL_USED_HIGH,
+        WARNING,
+        "Pool used past the threshold",
+        "only with `check --warn-used N%`: per pool and family, the used share (as `pools` counts it) is N% or more",
+        "add a range to the pool, or free addresses ('kubectl lbip who-has' lists the holders)",
+        "`check_capacity`",
     ),
     Check(
         POOL_NOT_ADVERTISED,

@@ -12,9 +12,10 @@ from .rules import Finding
 from .suggest import full_pool_failure
 
 
-def findings_for(cluster: Cluster, namespace: Optional[str] = None) -> List[Finding]:
+def findings_for(cluster: Cluster, namespace: Optional[str] = None, warn_used: Optional[int] = None) -> List[Finding]:
     """All rules over a cluster, sorted; ``namespace`` keeps only its services'
-    findings (and every pool's)."""
+    findings (and every pool's); ``warn_used`` (a percentage, check --warn-used) adds
+    the pools used that much or more."""
     found: List[Finding] = []
     found += rules.check_pools(cluster)
     for svc in cluster.services:
@@ -22,7 +23,7 @@ def findings_for(cluster: Cluster, namespace: Optional[str] = None) -> List[Find
             continue
         found += rules.check_service(cluster, svc)
     found += rules.check_dual_stack_pools(cluster)
-    found += rules.check_capacity(cluster)
+    found += rules.check_capacity(cluster, warn_used)
     found += rules.check_full_pools(cluster, full_pool_failure)
     if cluster.network is not None:  # past allocation: advertisements, nodes, MetalLB's status
         found += announce.check_network(cluster, cluster.network)

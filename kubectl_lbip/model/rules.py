@@ -30,6 +30,7 @@ from .checks import (  # the codes and their fixes: the catalogue
     POOL_EXHAUSTED,
     POOL_INCOMPATIBLE,
     POOL_OVERLAP,
+    POOL_USED_HIGH,
     SPLIT_POOL,
     TOO_MANY,
     WARNING,
@@ -607,8 +608,9 @@ def check_pools(cluster: Cluster) -> List[Finding]:
     return findings
 
 
-def check_capacity(cluster: Cluster) -> List[Finding]:
-    """pool-exhausted, from the per-pool counts (usage_counts)."""
+def check_capacity(cluster: Cluster, warn_used: Optional[int] = None) -> List[Finding]:
+    """pool-exhausted, from the per-pool counts (usage_counts); with ``warn_used`` (a
+    percentage: check --warn-used) also pool-used-high where the used share reaches it."""
     findings: List[Finding] = []
     for pool in cluster.pools:
         if not pool.valid:
@@ -636,6 +638,9 @@ def check_capacity(cluster: Cluster) -> List[Finding]:
                         WARNING,
                     )
                 )
+            if warn_used is not None and used * 100 >= warn_used * total:  # integers: a /64 has 2**64
+                detail = f"{used} of {total} {word} addresses used ({used * 100 // total}%, threshold {warn_used}%)."
+                findings.append(pool_finding(pool, POOL_USED_HIGH, fixed(POOL_USED_HIGH, detail), WARNING))
     return findings
 
 

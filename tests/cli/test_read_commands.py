@@ -285,6 +285,41 @@ def test_check_strict_and_clean(tmp_path):
     assert r.exit_code == 0 and "0 error(s), 0 warning(s)" in r.stderr
 
 
+def test_check_warn_used_reports_pools_past_the_threshold():
+    """team-a holds 1 of 16 addresses per family (6%); production 4 of 254 and 2 of 2**64."""
+    used = [
+        (f["severity"], f["name"], f["message"].split(" (")[0])
+        for f in json.loads(run("check", "-f", EXAMPLE, "--warn-used", "5%", "-o", "json").stdout)["findings"]
+        if f["code"] == "pool-used-high"
+    ]
+    assert used == [
+        ("warning", "team-a", "1 of 16 IPv4 addresses used"),
+        ("warning", "team-a", "1 of 16 IPv6 addresses used"),
+    ]
+    bare = json.loads(run("check", "-f", EXAMPLE, "--warn-used=6", "-o", "json").stdout)["findings"]
+    assert [f["name"] for f in bare if f["code"] == "pool-used-high"] == ["team-a", "team-a"]
+    r = run("check", "-f", EXAMPLE, "--warn-used", "7%", "-o", "json")
+    assert r.exit_code == 1 and "pool-used-high" not in r.stdout  # 6.25% < 7%
+
+
+def test_check_warn_used_is_a_warning_failing_only_with_strict(tmp_path):
+    half = write(
+        tmp_path,
+        pool("p", "192.0.2.0/30"),
+        *[svc("a", f"s{i}", annotations=lbips(f"192.0.2.{i}"), ingress=[f"192.0.2.{i}"]) for i in range(2)],
+    )
+    assert run("check", "-f", half, "--warn-used", "50%").exit_code == 0
+    r = run("check", "-f", half, "--warn-used", "50%", "--strict")
+    assert r.exit_code == 1 and "pool-used-high" in r.stdout
+    assert run("check", "-f", half, "--warn-used", "51%", "--strict").exit_code == 0
+
+
+@pytest.mark.parametrize("value", ["0", "0%", "101", "101%", "80.5", "-5", "eighty", "%", "80%%", ""])
+def test_check_warn_used_refuses_a_bad_share_with_exit_2(value):
+    r = run("check", "-f", EXAMPLE, "--warn-used", value)
+    assert r.exit_code == 2 and "--warn-used" in r.stderr and "1% to 100%" in r.stderr and r.stdout == ""
+
+
 def test_check_namespace_filter():
     data = json.loads(run("check", "-f", EXAMPLE, "-n", "legacy", "-o", "json").stdout)
     assert {f["namespace"] for f in data["findings"] if f["kind"] == "Service"} == {"legacy"}

@@ -235,6 +235,32 @@ def test_pool_exhausted_warning_and_error():
     assert found[0].severity == WARNING
 
 
+def test_pool_used_high_only_when_asked_and_at_the_threshold():
+    """check --warn-used: a warning per pool and family once the used share reaches the
+    threshold; nothing without the option."""
+    holders = [svc("a", f"s{i}", ingress=[f"192.168.50.{i}", f"fd00:50::{i}"]) for i in range(8)]
+    c = cluster(pool("p", "192.168.50.0/28", "fd00:50::/124"), *holders)  # 8 of 16 used in each family
+    assert not [f for f in findings_for(c) if f.code == "pool-used-high"]
+    found = [f for f in findings_for(c, warn_used=50) if f.code == "pool-used-high"]
+    assert [(f.severity, f.name) for f in found] == [(WARNING, "p"), (WARNING, "p")]
+    assert sorted(f.message.split(" (")[0] for f in found) == [
+        "8 of 16 IPv4 addresses used",
+        "8 of 16 IPv6 addresses used",
+    ]
+    assert "Fix: add a range to the pool" in found[0].message
+    assert not [f for f in findings_for(c, warn_used=51) if f.code == "pool-used-high"]  # 50% < 51%
+
+
+def test_pool_used_high_per_family_and_on_huge_ranges():
+    """One family past the threshold, the other not; a /64 counts with integers."""
+    holders = [svc("a", f"s{i}", ingress=[f"192.168.50.{i}"]) for i in range(4)]
+    holders.append(svc("a", "v6", ingress=["fd00:10::5"]))
+    c = cluster(pool("p", "192.168.50.0/29", "fd00:10::/64"), *holders)  # IPv4 4 of 8, IPv6 1 of 2**64
+    found = [f for f in findings_for(c, warn_used=1) if f.code == "pool-used-high"]
+    assert len(found) == 1 and "IPv4" in found[0].message and "50%" in found[0].message
+    assert [f.code for f in findings_for(c, warn_used=100) if f.code == "pool-used-high"] == []
+
+
 def test_namespace_filter_keeps_pool_findings():
     objs = [
         pool("a", "192.168.1.0/24"),

@@ -738,6 +738,18 @@ def test_cli_check_reports_allocation_failed_as_pending(fake, kubeconfig, runner
     assert fake.calls("GET", EVENTS)
 
 
+def test_cli_check_warn_used_live_as_with_files(fake, kubeconfig, runner):
+    """--warn-used reads the live pools and services as -f reads files: shop/web holds
+    one of the two addresses of 192.168.60.0/31."""
+    fake.add_pool(pool("tiny", "192.168.60.0/31"))
+    fake.add_service(service("shop", "web", cluster_ip="10.96.0.20", ingress=("192.168.60.0",)))
+    result = runner.invoke(app, ["check", "--kubeconfig", kubeconfig, "--warn-used", "50%", "-o", "json"])
+    assert result.exit_code == 0, result.output
+    used = [f for f in json.loads(result.stdout)["findings"] if f["code"] == "pool-used-high"]
+    assert [(f["name"], f["severity"]) for f in used] == [("tiny", "warning")]
+    assert used[0]["message"].startswith("1 of 2 IPv4 addresses used (50%, threshold 50%).")
+
+
 def test_cli_annotate_sends_one_patch_with_the_resource_version(fake, kubeconfig, runner):
     small_cluster(fake)
     rv = fake.service("shop", "pending")["metadata"]["resourceVersion"]

@@ -1,0 +1,53 @@
+"""kubectl lbip probe NAME: does each address of a service answer on each TCP port,
+from where the command runs? Snapshot -> model/probe.py's targets -> tcpprobe.py's
+connects -> model/probe.py's report -> render."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+from .. import render, tcpprobe
+from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
+from ..model import probe
+from ..model.rules import FAMILY_WORDS, not_load_balancer
+from .common import Inputs
+
+
+def run(
+    inputs: Inputs,
+    name: str,
+    timeout: float,
+    connect_timeout: float,
+    connect: Optional[tcpprobe.Connect] = None,
+) -> int:
+    namespace = inputs.default_namespace()
+    cluster = inputs.snapshot().take_cluster()
+    svc = cluster.service(namespace, name)
+    if svc is None:
+        raise UsageError(f'services "{name}" not found in namespace "{namespace}"')
+    if not svc.is_load_balancer:
+        raise UsageError(not_load_balancer(svc).message)
+    targets = probe.targets(svc)
+    attempts = tcpprobe.probe_all(targets, timeout, connect_timeout, connect or tcpprobe.connect)
+    answer = probe.report(svc, list(zip(targets, attempts)))
+    code = EXIT_OK if answer["answered"] else EXIT_NEGATIVE
+    if inputs.output in ("json", "yaml"):
+        render.emit(answer, inputs.output)
+    elif answer["results"]:
+        render.out(render.table(rows(answer), ["address", "family", "port", "result", "time", "detail"]))
+    render.note(probe.summary(answer))
+    return code
+
+
+def rows(answer: dict) -> List[List[str]]:
+    return [
+        [
+            r["address"],
+            FAMILY_WORDS[r["family"]],
+            f"{r['protocol']}/{r['port']}",
+            r["result"],
+            "-" if r["milliseconds"] is None else f"{r['milliseconds']}ms",
+            r["detail"] or "-",
+        ]
+        for r in answer["results"]
+    ]
