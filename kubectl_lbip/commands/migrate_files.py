@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .. import render
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 from ..model.cluster import Cluster
 from ..model.migrate import Conflict, ServicePlan, apply_in_place, plan_service, recheck, service_objects
 from ..model.services import SPEC_IP, Service
@@ -255,7 +255,11 @@ def rewrite_text(text: str, path: str, edit: Edit) -> str:
             if not edit(data, True):
                 return text
             return _dump_json_like(data, text)
-    return "".join(_rewrite_yaml_document(chunk, path, edit) for chunk in split_yaml_documents(text))
+    out, line = [], 1
+    for chunk in split_yaml_documents(text):
+        out.append(_rewrite_yaml_document(chunk, path, edit, line))
+        line += chunk.count("\n")
+    return "".join(out)
 
 
 def _dump_json_like(data: Any, original: str) -> str:
@@ -281,15 +285,17 @@ def split_yaml_documents(text: str) -> List[str]:
     return [text[a:b] for a, b in zip(bounds, bounds[1:])]
 
 
-def _rewrite_yaml_document(chunk: str, path: str, edit: Edit) -> str:
+def _rewrite_yaml_document(chunk: str, path: str, edit: Edit, line: int = 1) -> str:
     """A document changes only where ``edit`` changes it; the others are returned
-    byte for byte."""
+    byte for byte. ``line``: the chunk's first line in the file (for errors)."""
     import yaml
 
-    try:  # libyaml's loader where PyYAML was built with it: the same answers, faster
-        plain = yaml.load(chunk, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    from ..snapshot.yamlbudget import Loader, error_message
+
+    try:  # the reader's loader: libyaml's where PyYAML has it, duplicate keys refused
+        plain = yaml.load(chunk, Loader=Loader)
     except yaml.YAMLError as exc:
-        raise UsageError(f"{path}: not valid YAML: {exc}") from None
+        raise InputError(error_message(exc, path, line)) from None
     if not edit(plain, True):
         return chunk
     header, body = "", chunk
@@ -301,7 +307,12 @@ def _rewrite_yaml_document(chunk: str, path: str, edit: Edit) -> str:
                 f"{path}: a document starts with content on its '---' line; "
                 "--in-place cannot keep it: move the content to the next line"
             )
-    new_body = _ruamel_edit(body, edit)
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        new_body = _ruamel_edit(body, edit)
+    except YAMLError as exc:  # what the reader let through and ruamel refuses (a `<<` twice)
+        raise InputError(error_message(exc, path, line + (1 if header else 0))) from None
     return chunk if new_body is None else header + new_body
 
 

@@ -20,7 +20,51 @@ from ..errors import InputError
 # anchors and merge keys (shared defaults) adds a few hundred.
 ALIAS_BUDGET = 100_000
 
-Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # C: several times faster
+# What a duplicate key's error says it is (yaml.constructor.ConstructorError's context).
+DUPLICATE_KEY = "duplicate key"
+
+
+class UniqueKeys:
+    """A constructor that refuses a mapping with a key twice, as kubectl does
+    ("mapping key already defined"): PyYAML would keep the last value silently,
+    and ruamel (--in-place) refuse the file. Keys replaced by a merge (`<<`) are
+    not duplicates."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if not isinstance(node, yaml.MappingNode):
+            return super().construct_mapping(node, deep)  # type: ignore[misc]
+        own = node.value  # the merge keys are deleted from it in place, the merged pairs put before it
+        pairs = len(own)
+        mapping = super().construct_mapping(node, deep)  # type: ignore[misc]
+        if pairs - len(own) > 1:
+            raise yaml.constructor.ConstructorError(DUPLICATE_KEY, None, "duplicate key '<<'", node.start_mark)
+        if len(mapping) < len(node.value):  # a key twice, or one a merge gave
+            first: Dict[Any, Any] = {}
+            for key_node, _ in own:
+                key = self.construct_object(key_node, deep=True)  # type: ignore[attr-defined]  # built: cached
+                if key in first:
+                    raise yaml.constructor.ConstructorError(
+                        DUPLICATE_KEY, first[key], f"duplicate key {key!r}", key_node.start_mark
+                    )
+                first[key] = key_node.start_mark
+        return mapping
+
+
+class Loader(UniqueKeys, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # C: several times faster
+    pass
+
+
+def error_message(exc: Exception, where: str, first_line: int = 1) -> str:
+    """One line for a YAML error (PyYAML's or ruamel's): where (file and document),
+    the line (the text parsed starting at ``first_line`` of the file), the problem."""
+    mark = getattr(exc, "problem_mark", None)
+    line = f" line {mark.line + first_line}" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or exc
+    if getattr(exc, "context", None) == DUPLICATE_KEY:
+        first = getattr(exc, "context_mark", None)
+        again = f" (first at line {first.line + first_line})" if first is not None else ""
+        return f"{where}{line}: {problem}{again}"
+    return f"{where}{line} is not valid YAML or JSON: {problem}"
 
 
 def load_documents(text: str, name: str) -> Iterator[Tuple[int, Any]]:
@@ -36,11 +80,7 @@ def load_documents(text: str, name: str) -> Iterator[Tuple[int, Any]]:
                 check_expansion(node, f"{name}: document {index}")
             yield index, loader.construct_document(node)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        raise InputError(
-            f"{name}: document {index or 1}{line} is not valid YAML or JSON: {getattr(exc, 'problem', None) or exc}"
-        ) from None
+        raise InputError(error_message(exc, f"{name}: document {index or 1}")) from None
     except RecursionError:
         raise InputError(f"{name}: document {index or 1}: nested too deeply to read") from None
     finally:
@@ -101,7 +141,7 @@ def _stream_loader(stream):
                 Scanner.__init__(self)
                 _PyParser.__init__(self)
 
-    class StreamLoader(Parser, Composer, SafeConstructor, Resolver):
+    class StreamLoader(UniqueKeys, Parser, Composer, SafeConstructor, Resolver):
         def __init__(self, stream):
             Parser.__init__(self, stream)
             Composer.__init__(self)
@@ -139,10 +179,16 @@ def stream_objects(stream, name: str) -> Iterator[Tuple[str, Any]]:
                 continue
             loader.get_event()  # MappingStart of the document
             top: Dict[str, Any] = {}
+            marks: Dict[Any, Any] = {}  # where each key of the document was
             count = 0
             while not loader.check_event(MappingEndEvent):
                 key_node = loader.compose_node(None, None)
                 key = loader.construct_document(key_node)
+                if key in marks:
+                    raise yaml.constructor.ConstructorError(
+                        DUPLICATE_KEY, marks[key], f"duplicate key {key!r}", key_node.start_mark
+                    )
+                marks[key] = key_node.start_mark
                 if key == "items" and loader.check_event(SequenceStartEvent) and "items" not in top:
                     loader.get_event()
                     while not loader.check_event(SequenceEndEvent):
@@ -168,9 +214,7 @@ def stream_objects(stream, name: str) -> Iterator[Tuple[str, Any]]:
             else:
                 yield where, top
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        raise InputError(f"{where}{line} is not valid YAML or JSON: {getattr(exc, 'problem', None) or exc}") from None
+        raise InputError(error_message(exc, where)) from None
     except RecursionError:
         raise InputError(f"{where}: nested too deeply to read") from None
     finally:

@@ -114,7 +114,7 @@ def test_what_a_streaming_reader_hands_back_reads_the_same_from_a_stream(tmp_pat
         "object with items": "0 error(s)",  # a kind no command reads, ignored
         "invalid far in": "is not valid YAML or JSON",
         "not utf-8 far in": "cannot read SOURCE: not UTF-8 text (byte",
-        "duplicate key far in": "SOURCE: document 2001 line 5: duplicate key 'spec'",
+        "duplicate key far in": "SOURCE: document 2001 line 10006: duplicate key 'spec' (first at line 10005)",
     }[case] in err
 
 
