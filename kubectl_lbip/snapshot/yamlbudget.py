@@ -10,7 +10,7 @@ ALIAS_BUDGET the document is refused, naming it. A document without anchors
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, Tuple
+from typing import Any, Dict, Hashable, Iterator, Tuple
 
 import yaml
 
@@ -67,6 +67,15 @@ def error_message(exc: Exception, where: str, first_line: int = 1) -> str:
     return f"{where}{line} is not valid YAML or JSON: {problem}"
 
 
+def construct(loader: Any, node: Any, constructor: Any = None) -> Any:
+    """The object of a node (by ``constructor``, else the whole document); a value
+    that does not fit its tag (`!!int x`: PyYAML raises ValueError) is a YAML error."""
+    try:
+        return constructor(loader, node) if constructor else loader.construct_document(node)
+    except ValueError as exc:
+        raise yaml.constructor.ConstructorError(None, None, f"{node.tag}: {exc}", node.start_mark) from None
+
+
 def load_documents(text: str, name: str) -> Iterator[Tuple[int, Any]]:
     """(index, object) for each document of ``text``; errors name ``name`` and the document."""
     loader = Loader(text)
@@ -78,7 +87,7 @@ def load_documents(text: str, name: str) -> Iterator[Tuple[int, Any]]:
             node = loader.get_node()
             if anchors and node is not None:
                 check_expansion(node, f"{name}: document {index}")
-            yield index, loader.construct_document(node)
+            yield index, construct(loader, node)
     except yaml.YAMLError as exc:
         raise InputError(error_message(exc, f"{name}: document {index or 1}")) from None
     except RecursionError:
@@ -87,8 +96,9 @@ def load_documents(text: str, name: str) -> Iterator[Tuple[int, Any]]:
         loader.dispose()
 
 
-def check_expansion(root: yaml.Node, where: str, budget: int = ALIAS_BUDGET) -> None:
-    """Refuse a document whose aliases expand it by more than ``budget`` nodes."""
+def check_expansion(root: yaml.Node, where: str, budget: int = ALIAS_BUDGET) -> int:
+    """Refuse a document whose aliases expand it by more than ``budget`` nodes;
+    how many nodes it has expanded."""
     sizes: Dict[int, int] = {}
     stack = [(root, False)]
     while stack:
@@ -103,9 +113,9 @@ def check_expansion(root: yaml.Node, where: str, budget: int = ALIAS_BUDGET) -> 
             continue
         stack.append((node, True))
         stack.extend((c, False) for c in children if id(c) not in sizes)
-    expanded = sizes[id(root)]
-    if expanded - len(sizes) > budget:
+    if sizes[id(root)] - len(sizes) > budget:
         raise InputError(f"{where}: its YAML aliases expand it past {budget:,} nodes; refused (an alias bomb?)")
+    return sizes[id(root)]
 
 
 def _children(node: yaml.Node) -> list:
@@ -151,6 +161,123 @@ def _stream_loader(stream):
     return StreamLoader(stream)
 
 
+MERGE_TAG = "tag:yaml.org,2002:merge"
+VALUE_TAG = "tag:yaml.org,2002:value"
+_MISSING = object()
+
+
+class _Builder:
+    """Objects straight from the parser's events, for what kubectl prints (plain
+    mappings, sequences and scalars): no node tree in between, and each plain
+    scalar's type resolved once per distinct text. What needs the node tree (an
+    anchor, an alias, an explicit tag) is composed and constructed by PyYAML, its
+    aliases' expansion counted against the budget of the object being built. The
+    answers are PyYAML's safe loader's (merge keys, duplicate keys refused)."""
+
+    def __init__(self, loader: Any) -> None:
+        from yaml.events import AliasEvent, MappingEndEvent, MappingStartEvent, ScalarEvent, SequenceEndEvent
+
+        self.loader = loader
+        self.scalars: Dict[str, Any] = {}
+        self.expanded = 0  # nodes the aliases of the current object added
+        self.where = ""
+        self.kinds = (ScalarEvent, MappingStartEvent, AliasEvent, MappingEndEvent, SequenceEndEvent)
+
+    def build(self, where: str, key: bool = False) -> Any:
+        """The next value (an object, a List item, a key), named ``where`` in errors.
+        The alias budget is the document's: reset ``expanded`` at its start."""
+        self.where = where
+        return self.value(key)
+
+    def value(self, key: bool = False) -> Any:
+        loader = self.loader
+        scalar, mapping, alias = self.kinds[:3]
+        event = loader.peek_event()
+        kind = type(event)
+        if kind is alias or event.anchor is not None or event.tag is not None:
+            return self.composed()
+        loader.get_event()
+        if kind is scalar:
+            if not event.implicit[0]:  # quoted, literal or folded: a string
+                return event.value
+            found = self.scalars.get(event.value, _MISSING)
+            if found is _MISSING:
+                tag = loader.resolve(yaml.ScalarNode, event.value, (True, False))
+                if tag == MERGE_TAG and key:
+                    return MERGE_TAG
+                if tag == VALUE_TAG and key:  # as PyYAML's flatten_mapping: the key "="
+                    return event.value
+                node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark)
+                found = construct(loader, node, loader.yaml_constructors.get(tag, loader.yaml_constructors[None]))
+                if len(self.scalars) > 50_000:
+                    self.scalars.clear()
+                self.scalars[event.value] = found
+            return found
+        if kind is mapping:
+            return self.mapping(event)
+        items = []
+        end = self.kinds[4]
+        while not loader.check_event(end):
+            items.append(self.value())
+        loader.get_event()
+        return items
+
+    def mapping(self, start: Any) -> Dict[Any, Any]:
+        loader = self.loader
+        end = self.kinds[3]
+        out: Dict[Any, Any] = {}
+        marks: Dict[Any, Any] = {}
+        merges = None
+        while not loader.check_event(end):
+            mark = loader.peek_event().start_mark
+            key = self.value(key=True)
+            value = self.value()
+            if key is MERGE_TAG:
+                if merges is not None:
+                    # named where the mapping starts, as UniqueKeys does
+                    raise yaml.constructor.ConstructorError(DUPLICATE_KEY, None, "duplicate key '<<'", start.start_mark)
+                merges = [value] if isinstance(value, dict) else value
+                if not isinstance(merges, list) or not all(isinstance(m, dict) for m in merges):
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping",
+                        start.start_mark,
+                        "expected a mapping or list of mappings for merging",
+                        mark,
+                    )
+                continue
+            try:
+                if key in out:
+                    raise yaml.constructor.ConstructorError(DUPLICATE_KEY, marks[key], f"duplicate key {key!r}", mark)
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", start.start_mark, "found unhashable key", mark
+                ) from None
+            out[key] = value
+            marks[key] = mark
+        loader.get_event()
+        if merges:  # the first mapping of the list wins, the mapping's own keys over all
+            merged: Dict[Any, Any] = {}
+            for m in reversed(merges):
+                merged.update(m)
+            merged.update(out)
+            return merged
+        return out
+
+    def composed(self) -> Any:
+        """The next node composed and constructed by PyYAML. Once the document has an
+        anchor, the expanded size of every node composed for the object counts
+        against the budget (an alias repeated as many values is as many copies)."""
+        loader = self.loader
+        node = loader.compose_node(None, None)
+        if loader.anchors:
+            self.expanded += check_expansion(node, self.where)
+            if self.expanded > ALIAS_BUDGET:
+                raise InputError(
+                    f"{self.where}: its YAML aliases expand it past {ALIAS_BUDGET:,} nodes; refused (an alias bomb?)"
+                )
+        return construct(loader, node)
+
+
 def stream_objects(stream, name: str) -> Iterator[Tuple[str, Any]]:
     """(where, object) for every top-level object of a YAML stream and every item
     of a top-level List, each built on its own, so that memory holds one item at a
@@ -160,6 +287,7 @@ def stream_objects(stream, name: str) -> Iterator[Tuple[str, Any]]:
     from yaml.events import MappingEndEvent, MappingStartEvent, SequenceEndEvent, SequenceStartEvent, StreamEndEvent
 
     loader = _stream_loader(stream)
+    builder = _Builder(loader)
     index = 0
     where = f"{name}: document 1"
     try:
@@ -169,42 +297,38 @@ def stream_objects(stream, name: str) -> Iterator[Tuple[str, Any]]:
             where = f"{name}: document {index}"
             loader.get_event()  # DocumentStart
             loader.anchors = {}
-            if not loader.check_event(MappingStartEvent):
-                node = loader.compose_node(None, None)
-                check_expansion(node, where)
-                obj = loader.construct_document(node)
+            builder.expanded = 0
+            if not loader.check_event(MappingStartEvent) or loader.peek_event().anchor or loader.peek_event().tag:
+                obj = builder.build(where)
                 if obj is not None:
                     yield where, obj
                 loader.get_event()  # DocumentEnd
                 continue
             loader.get_event()  # MappingStart of the document
-            top: Dict[str, Any] = {}
+            top: Dict[Any, Any] = {}
             marks: Dict[Any, Any] = {}  # where each key of the document was
             count = 0
             while not loader.check_event(MappingEndEvent):
-                key_node = loader.compose_node(None, None)
-                key = loader.construct_document(key_node)
+                mark = loader.peek_event().start_mark
+                key = builder.build(where, key=True)
+                if not isinstance(key, Hashable):
+                    raise yaml.constructor.ConstructorError(None, None, "found unhashable key", mark)
                 if key in marks:
-                    raise yaml.constructor.ConstructorError(
-                        DUPLICATE_KEY, marks[key], f"duplicate key {key!r}", key_node.start_mark
-                    )
-                marks[key] = key_node.start_mark
-                if key == "items" and loader.check_event(SequenceStartEvent) and "items" not in top:
+                    raise yaml.constructor.ConstructorError(DUPLICATE_KEY, marks[key], f"duplicate key {key!r}", mark)
+                marks[key] = mark
+                if key == "items" and loader.check_event(SequenceStartEvent) and not loader.peek_event().anchor:
                     loader.get_event()
                     while not loader.check_event(SequenceEndEvent):
                         count += 1
-                        item_where = f"{where} item {count}"
-                        node = loader.compose_node(None, None)
-                        check_expansion(node, item_where)
-                        yield item_where, loader.construct_document(node)
+                        yield f"{where} item {count}", builder.build(f"{where} item {count}")
                     loader.get_event()
                     top["items"] = count
                 else:
-                    node = loader.compose_node(None, None)
-                    check_expansion(node, where)
-                    top[key] = loader.construct_document(node)
+                    top[key] = builder.build(where)
             loader.get_event()  # MappingEnd
             loader.get_event()  # DocumentEnd
+            if MERGE_TAG in top:
+                raise NotAList(where)  # a merge key at the top: the document is read whole, by PyYAML
             kind = top.get("kind")
             if isinstance(top.get("items"), int):
                 if not isinstance(kind, str) or not kind:
