@@ -2,11 +2,16 @@
 # when there is one (python3 -m venv .venv && .venv/bin/pip install -e ".[dev]").
 PYTHON ?= $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
 
-.PHONY: test lint fmt e2e packaging test-all krew release krew-lock krew-tools e2e-tools bench-startup
+.PHONY: completion-table test lint fmt e2e packaging test-all krew release krew-lock krew-tools e2e-tools bench-startup
 
-# The quick loop: everything but the live and packaging tiers (~10 s).
+# The quick loop: everything but the live and packaging tiers (times: CONTRIBUTING.md, Run each tier).
 test:
 	$(PYTHON) -m pytest -m "not e2e and not packaging"
+
+# Completion's table of commands and flags, derived from the Typer app (after changing
+# a command or an option in cli.py; tests/cli/test_complete.py fails while it is stale).
+completion-table:
+	$(PYTHON) -m kubectl_lbip.commandtable
 
 # What .ci/run and pre-commit check: lint, formatting, types.  Zero findings.
 lint:
@@ -53,7 +58,7 @@ krew-tools:
 	bash packaging/build_krew.sh
 
 # etcd, kube-apiserver and MetalLB's controllers v0.14.9, v0.15.3, v0.16.1 for tests/e2e
-# (cached in ~/.cache; ~27 min once on 2 busy cores).
+# (cached in ~/.cache; built once, its time in CONTRIBUTING.md, Run each tier).
 e2e-tools:
 	bash tests/e2e/controlplane.sh build
 

@@ -1,4 +1,4 @@
-"""The figures of the README's Limits table (issue 20): how fast and in how much
+"""The figures of docs/performance.md's Limits table (issue 20): how fast and in how much
 memory `kubectl-lbip` refuses hostile input, and how long it waits on misbehaving
 API servers. Each case is one fresh process, timed and measured with wait4(2).
 

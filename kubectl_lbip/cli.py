@@ -11,7 +11,7 @@ import os
 import sys
 import traceback
 from enum import Enum
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -25,12 +25,26 @@ PROG = "kubectl lbip"  # what Usage and "Try ... --help" lines say (krew's guide
 
 class KubectlGroup(TyperGroup):
     """Flags before the command, as Cobra's persistent flags allow
-    (`kubectl lbip -n shop free`): moved after the command's name, where it reads them."""
+    (`kubectl lbip -n shop free`): moved after the command's name, where it reads them.
+    No arguments prints the help and exits 0, as kubectl does."""
 
     def parse_args(self, ctx, args):
         from .flags import hoist
 
+        if not args:
+            typer.echo(ctx.get_help())
+            ctx.exit(EXIT_OK)
         return super().parse_args(ctx, hoist(list(args), self.commands))
+
+    def format_epilog(self, ctx, formatter):
+        formatter.write_paragraph()
+        with formatter.section("Flags before or after the command (kubectl's, on every command)"):
+            formatter.write_dl(global_flags(ctx))
+        formatter.write_paragraph()
+        formatter.write_text(
+            f"Use '{PROG} COMMAND --help' for more information about a command, and "
+            f"'{PROG} options' for the global flags with their meaning."
+        )
 
 
 app = typer.Typer(
@@ -41,8 +55,8 @@ app = typer.Typer(
     "Run as 'kubectl lbip COMMAND'. Every command reads the live cluster, or "
     "manifests with -f FILE|DIR|- (then nothing talks to a cluster, unless --against-cluster "
     "lays them over the live cluster).",
-    no_args_is_help=True,
     rich_markup_mode=None,
+    suggest_commands=False,  # click says "Did you mean" already
     add_completion=False,  # completion comes through kubectl: kubectl_complete-lbip
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -51,12 +65,22 @@ app = typer.Typer(
 
 class KubectlCommand(TyperCommand):
     """A command whose command line is read as kubectl's flag parser (pflag) reads it:
-    ``-n=x``, ``-An=x``, ``--strict=false``, ``-v=6``, bare ``--dry-run``; see flags.py."""
+    ``-n=x``, ``-An=x``, ``--strict=false``, ``-v=6``, bare ``--dry-run``; see flags.py.
+    Its --help lists its own options; the global ones are on the options page."""
 
     def parse_args(self, ctx, args):
         from .flags import normalize, spec_of
 
         return super().parse_args(ctx, normalize(list(args), spec_of(self.params)))
+
+    def format_epilog(self, ctx, formatter):
+        super().format_epilog(ctx, formatter)
+        if any(p.name in _COMMON_NAMES for p in self.params):
+            formatter.write_paragraph()
+            formatter.write_text(OPTIONS_HINT)
+
+
+OPTIONS_HINT = f"Use '{PROG} options' for a list of global command-line options (applies to all commands)."
 
 
 def _namespace(value: Optional[str]) -> Optional[str]:
@@ -99,6 +123,7 @@ class FreeFormat(str, Enum):
 
 class WhoHasFormat(str, Enum):
     table = "table"
+    wide = "wide"
     json = "json"
     yaml = "yaml"
     name = "name"
@@ -108,6 +133,9 @@ class CheckFormat(str, Enum):
     table = "table"
     json = "json"
     yaml = "yaml"
+    sarif = "sarif"
+    junit = "junit"
+    github = "github"
 
 
 class WhyFormat(str, Enum):
@@ -170,7 +198,13 @@ AnnotateOutput = Annotated[
 Namespace = Annotated[
     Optional[str],
     typer.Option(
-        "-n", "--namespace", metavar="NS", callback=_namespace, help="The namespace (default: the context's namespace)."
+        "-n",
+        "--namespace",
+        metavar="NS",
+        callback=_namespace,
+        hidden=True,
+        help="The namespace: of the service named, or of the service to be; the commands that "
+        "read every namespace by default (pools, who-has, check, migrate) keep to this one.",
     ),
 ]
 AllNamespaces = Annotated[bool, typer.Option("-A", "--all-namespaces", help="All namespaces (the default).")]
@@ -190,6 +224,7 @@ Filenames = Annotated[
         "-f",
         "--filename",
         metavar="FILE|DIR|-",
+        hidden=True,
         help="Read manifests instead of the cluster: a file, a directory (recursive .yaml/.yml/.json) "
         "or - for stdin. Repeatable.",
     ),
@@ -199,6 +234,7 @@ MetallbVersion = Annotated[
     typer.Option(
         "--metallb-version",
         metavar="VERSION",
+        hidden=True,
         help="Apply this MetalLB release's rules (e.g. v0.14.9) instead of the one found in the "
         "cluster (its controller Deployment's image tag, else its CRDs); with -f the newest is "
         "assumed otherwise.",
@@ -207,12 +243,13 @@ MetallbVersion = Annotated[
 
 
 def _flag(*names: str, text: str, metavar: str = "TEXT", kind=Optional[str]):
-    return Annotated[kind, typer.Option(*names, metavar=metavar, help=text)]
+    return Annotated[kind, typer.Option(*names, metavar=metavar, hidden=True, help=text)]
 
 
 # kubectl's own global flags (`kubectl options`), meaning what they mean to kubectl:
 # (name, annotation, default); the command receives them in ``where``.
 _COMMON = [
+    ("namespace", Namespace, None),
     ("filename", Filenames, None),
     (
         "kubeconfig",
@@ -223,9 +260,9 @@ _COMMON = [
         ),
         None,
     ),
-    ("context", _flag("--context", metavar="NAME", text="The kubeconfig context to use."), None),
-    ("cluster", _flag("--cluster", metavar="NAME", text="The kubeconfig cluster to use."), None),
-    ("user", _flag("--user", metavar="NAME", text="The kubeconfig user to use."), None),
+    ("context", _flag("--context", metavar="CONTEXT", text="The kubeconfig context to use."), None),
+    ("cluster", _flag("--cluster", metavar="CLUSTER", text="The kubeconfig cluster to use."), None),
+    ("user", _flag("--user", metavar="USER", text="The kubeconfig user to use."), None),
     (
         "server",
         _flag(
@@ -262,7 +299,7 @@ _COMMON = [
         ),
         None,
     ),
-    ("as_user", _flag("--as", metavar="USER", text="Impersonate this user."), None),
+    ("as_user", _flag("--as", metavar="USERNAME", text="Impersonate this user."), None),
     (
         "as_group",
         _flag("--as-group", metavar="GROUP", kind=Optional[List[str]], text="Impersonate this group (repeatable)."),
@@ -278,6 +315,7 @@ _COMMON = [
                 "--request-timeout",
                 metavar="DURATION",
                 callback=_duration,
+                hidden=True,
                 help="How long one API request may take in all, e.g. 1s, 2m; 0 waits forever (default: 30s).",
             ),
         ],
@@ -293,6 +331,7 @@ _COMMON = [
                 "--verbose",
                 metavar="LEVEL",
                 min=0,
+                hidden=True,
                 help="Log level as kubectl's: 6 and above log each API request (method, path, status, "
                 "duration) to stderr; -v alone is -v=6.",
             ),
@@ -306,14 +345,15 @@ _COMMON_NAMES = [name for name, _, _ in _COMMON]
 class Where:
     """Where a command reads from: files (-f), or the cluster named by kubectl's flags."""
 
-    def __init__(self, filename=None, verbose=0, request_timeout=None, metallb_version=None, **flags):
+    def __init__(self, namespace=None, filename=None, verbose=0, request_timeout=None, metallb_version=None, **flags):
+        self.namespace = namespace
         self.filenames = list(filename or [])
         self.verbose = verbose
         self.request_timeout = request_timeout
         self.metallb_version = metallb_version
         self.flags = flags
 
-    def inputs(self, namespace=None, output="table", all_namespaces=False, no_headers=False, against_cluster=False):
+    def inputs(self, output="table", all_namespaces=False, no_headers=False, against_cluster=False):
         from . import render
         from .commands.common import Inputs
         from .flags import parse_duration
@@ -326,7 +366,7 @@ class Where:
         inputs = Inputs(
             kubeconfig=kubeconfig,
             context=context,
-            namespace=namespace,
+            namespace=self.namespace,
             all_namespaces=all_namespaces,
             output=getattr(output, "value", output),
             filenames=self.filenames,
@@ -395,11 +435,14 @@ def report(exc: BaseException, verbose: int = 0) -> int:
         raise exc
     if isinstance(exc, BrokenPipeError):  # `kubectl lbip ... | head`
         return EXIT_OK
+    from .render import paint, terminal
+
     code = exit_code_for(exc)
     if isinstance(exc, KeyboardInterrupt):
         typer.echo("interrupted", err=True)
     elif code != EXIT_INTERNAL:
-        typer.echo(f"error: {_one_line(exc)}", err=True)
+        line = f"error: {_one_line(exc)}"  # one line, coloured on a terminal
+        typer.echo(paint(line) if terminal(sys.stderr) else line, err=True)
     else:
         if verbose:
             traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
@@ -418,13 +461,21 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:2000]
 
 
-@app.command()
-def version() -> None:
-    """Print the plugin's version."""
-    typer.echo(f"kubectl-lbip {__version__}")
+def global_flags(ctx) -> List[Tuple[str, str]]:
+    """(spelling, help) of each global flag, in _COMMON's order, for the root help and
+    the options page (each command's own --help leaves them out)."""
+    group = ctx.find_root().command
+    command = next(c for c in group.commands.values() if any(p.name in _COMMON_NAMES for p in c.params))
+    params = {p.name: p for p in command.params}
+    rows = []
+    for name in _COMMON_NAMES:
+        p = params[name]
+        spelling = ", ".join(list(p.opts) + list(p.secondary_opts))
+        rows.append((spelling + (f" {p.metavar}" if p.metavar else ""), p.help or ""))
+    return rows
 
 
-@app.command(cls=KubectlCommand)
+@app.command(cls=KubectlCommand, short_help="List MetalLB's address pools and their usage")
 @kubectl_command
 def pools(
     output: PoolsOutput = PoolsFormat.table,
@@ -433,6 +484,8 @@ def pools(
     where: Where,
 ) -> int:
     """List MetalLB's address pools: ranges, flags, restrictions and usage per family.
+
+    With -n, only the pools that live in that namespace.
 
     \b
     Examples:
@@ -445,7 +498,17 @@ def pools(
     return cmd.run(where.inputs(output=output, no_headers=no_headers))
 
 
-@app.command(cls=KubectlCommand)
+StrictConfig = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        help="While MetalLB has rejected the configuration in the cluster (its ConfigurationState "
+        "says Invalid), fail with exit 1 and write nothing, instead of a warning.",
+    ),
+]
+
+
+@app.command(cls=KubectlCommand, short_help="Free addresses and suggestions MetalLB will accept")
 @kubectl_command
 def free(
     family: Annotated[
@@ -457,7 +520,7 @@ def free(
         Optional[str],
         typer.Option(
             "--for",
-            metavar="NAME",
+            metavar="SERVICE",
             help="An existing service (in -n): its namespace, labels, family, "
             "sharing key, ports and traffic policy decide.",
         ),
@@ -476,27 +539,19 @@ def free(
         Optional[str],
         typer.Option("--ports", metavar="PROTO/PORT,...", help="Ports of the service to be, e.g. TCP/80,UDP/53."),
     ] = None,
-    pool: Annotated[Optional[str], typer.Option("--pool", metavar="NAME", help="Only this pool.")] = None,
+    pool: Annotated[Optional[str], typer.Option("--pool", metavar="POOL", help="Only this pool.")] = None,
+    strict: StrictConfig = False,
     output: FreeOutput = FreeFormat.table,
     no_headers: NoHeaders = False,
-    namespace: Annotated[
-        Optional[str],
-        typer.Option(
-            "-n",
-            "--namespace",
-            metavar="NS",
-            callback=_namespace,
-            help="The namespace of the service (--for), or of the service to be: its pools' "
-            "namespaceSelectors decide (default: the context's namespace).",
-        ),
-    ] = None,
     against_cluster: AgainstCluster = False,
     *,
     where: Where,
 ) -> int:
     """Free addresses per pool, and addresses or dual-stack pairs MetalLB will accept.
 
-    Exit 1 when no suggestion can be made.
+    -n is the namespace of the service (--for), or of the service to be: its pools'
+    namespaceSelectors decide (default: the context's namespace). Exit 1 when no
+    suggestion can be made.
 
     \b
     Examples:
@@ -516,26 +571,17 @@ def free(
         sharing_key=sharing_key,
         ports=ports,
         pool=pool,
+        strict=strict,
     )
-    return cmd.run(where.inputs(namespace, output, no_headers=no_headers, against_cluster=against_cluster), query)
+    return cmd.run(where.inputs(output, no_headers=no_headers, against_cluster=against_cluster), query)
 
 
-@app.command("who-has", cls=KubectlCommand)
+@app.command("who-has", cls=KubectlCommand, short_help="Which services hold or request an address")
 @kubectl_command
 def who_has(
     addresses: Annotated[List[str], typer.Argument(metavar="IP|CIDR...", help="Addresses or CIDRs to look up.")],
     output: WhoHasOutput = WhoHasFormat.table,
     no_headers: NoHeaders = False,
-    namespace: Annotated[
-        Optional[str],
-        typer.Option(
-            "-n",
-            "--namespace",
-            metavar="NS",
-            callback=_namespace,
-            help="Only this namespace's services (default: all).",
-        ),
-    ] = None,
     all_namespaces: AllNamespaces = False,
     against_cluster: AgainstCluster = False,
     *,
@@ -543,8 +589,8 @@ def who_has(
 ) -> int:
     """Which services hold or request an address, in which pool, and whether they conflict.
 
-    Exit 0 when at least one address is held or requested, 1 when none is (like grep),
-    2 when an argument is not an address or CIDR.
+    Every namespace, unless -n names one. Exit 0 when at least one address is held or
+    requested, 1 when none is (like grep), 2 when an argument is not an address or CIDR.
 
     \b
     Examples:
@@ -554,25 +600,18 @@ def who_has(
     """
     from .commands import whohas as cmd
 
-    return cmd.run(where.inputs(namespace, output, all_namespaces, no_headers, against_cluster), addresses)
+    return cmd.run(where.inputs(output, all_namespaces, no_headers, against_cluster), addresses)
 
 
-@app.command(cls=KubectlCommand)
+@app.command(cls=KubectlCommand, short_help="Lint a cluster or manifests for what MetalLB would punish")
 @kubectl_command
 def check(
     strict: Annotated[bool, typer.Option("--strict", help="Warnings count as failures too.")] = False,
+    list_checks: Annotated[
+        bool, typer.Option("--list", help="List the check codes (code, severity, title, fix) and exit.")
+    ] = False,
     output: CheckOutput = CheckFormat.table,
     no_headers: NoHeaders = False,
-    namespace: Annotated[
-        Optional[str],
-        typer.Option(
-            "-n",
-            "--namespace",
-            metavar="NS",
-            callback=_namespace,
-            help="Only this namespace's services (default: all).",
-        ),
-    ] = None,
     all_namespaces: AllNamespaces = False,
     against_cluster: AgainstCluster = False,
     *,
@@ -580,7 +619,8 @@ def check(
 ) -> int:
     """Lint a cluster, or a folder of manifests, for every mistake MetalLB would punish.
 
-    Exit 1 when there is at least one error (with --strict, or warning), 0 otherwise.
+    Every namespace's services, unless -n names one. Exit 1 when there is at least one
+    error (with --strict, or warning), 0 otherwise.
 
     \b
     Examples:
@@ -588,19 +628,23 @@ def check(
       kubectl lbip check -f manifests/ --strict
       kubectl lbip check --against-cluster -f k8s/
       kubectl lbip check -o json | jq '.findings[] | select(.severity=="error")'
+      kubectl lbip check -f k8s/ -o sarif > lbip.sarif
+      kubectl lbip check --list
     """
     from .commands import check as cmd
 
-    return cmd.run(where.inputs(namespace, output, all_namespaces, no_headers, against_cluster), strict)
+    inputs = where.inputs(output, all_namespaces, no_headers, against_cluster)
+    if list_checks:
+        return cmd.list_checks(inputs)
+    return cmd.run(inputs, strict)
 
 
-@app.command(cls=KubectlCommand)
+@app.command(cls=KubectlCommand, short_help="Explain one LoadBalancer service end to end, and what to fix first")
 @kubectl_command
 def why(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="The LoadBalancer service.")],
+    name: Annotated[str, typer.Argument(metavar="SERVICE", help="The LoadBalancer service.")],
     output: WhyOutput = WhyFormat.table,
     no_headers: NoHeaders = False,
-    namespace: Namespace = None,
     *,
     where: Where,
 ) -> int:
@@ -618,7 +662,7 @@ def why(
     """
     from .commands import why as cmd
 
-    return cmd.run(where.inputs(namespace, output, no_headers=no_headers), name)
+    return cmd.run(where.inputs(output, no_headers=no_headers), name)
 
 
 DryRun = Annotated[
@@ -632,10 +676,10 @@ DryRun = Annotated[
 ]
 
 
-@app.command(cls=KubectlCommand)
+@app.command(cls=KubectlCommand, short_help="Pin addresses on a service, checked against MetalLB's rules")
 @kubectl_command
 def annotate(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="The service.")],
+    name: Annotated[str, typer.Argument(metavar="SERVICE", help="The service.")],
     addresses: Annotated[
         Optional[List[str]],
         typer.Argument(metavar="[IP...]", help="One address, or one IPv4 and one IPv6 for a dual-stack service."),
@@ -665,8 +709,8 @@ def annotate(
     timeout: Annotated[
         str, typer.Option("--timeout", metavar="DURATION", help="How long --wait waits, e.g. 30s or 2m.")
     ] = "30s",
+    strict: StrictConfig = False,
     output: AnnotateOutput = AnnotateFormat.yaml,
-    namespace: Namespace = None,
     against_cluster: AgainstCluster = False,
     *,
     where: Where,
@@ -695,11 +739,12 @@ def annotate(
         dry_run=dry_run.value,
         wait=wait,
         timeout=timeout,
+        strict=strict,
     )
-    return cmd.run(where.inputs(namespace, output, against_cluster=against_cluster), req)
+    return cmd.run(where.inputs(output, against_cluster=against_cluster), req)
 
 
-@app.command(cls=KubectlCommand)
+@app.command(cls=KubectlCommand, short_help="Move deprecated MetalLB annotations to metallb.io/*")
 @kubectl_command
 def migrate(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
@@ -741,12 +786,6 @@ def migrate(
     ] = False,
     output: MigrateOutput = MigrateFormat.table,
     no_headers: NoHeaders = False,
-    namespace: Annotated[
-        Optional[str],
-        typer.Option(
-            "-n", "--namespace", metavar="NS", callback=_namespace, help="Only this namespace (default: all)."
-        ),
-    ] = None,
     all_namespaces: AllNamespaces = False,
     *,
     where: Where,
@@ -756,6 +795,7 @@ def migrate(
     Prints the plan and asks before writing. A service whose old and new values
     disagree is left alone and reported as a conflict (exit 1). Each service is one
     patch carrying its resourceVersion; running it twice changes nothing the second time.
+    Every namespace, unless -n names one.
 
     \b
     Examples:
@@ -776,10 +816,10 @@ def migrate(
         configmap=configmap,
         force=force,
     )
-    return cmd.run(where.inputs(namespace, output, all_namespaces, no_headers), req)
+    return cmd.run(where.inputs(output, all_namespaces, no_headers), req)
 
 
-@app.command(cls=KubectlCommand)
+@app.command(cls=KubectlCommand, short_help="Pin an address on every service of manifests that requests none")
 @kubectl_command
 def pin(
     in_place: Annotated[
@@ -796,19 +836,9 @@ def pin(
         ),
     ] = False,
     dry_run: DryRun = DryRunChoice.none,
+    strict: StrictConfig = False,
     output: PinOutput = PinFormat.table,
     no_headers: NoHeaders = False,
-    namespace: Annotated[
-        Optional[str],
-        typer.Option(
-            "-n",
-            "--namespace",
-            metavar="NS",
-            callback=_namespace,
-            help="The namespace of objects that name none, as 'kubectl apply -n' (default: the "
-            "context's with --against-cluster, else default).",
-        ),
-    ] = None,
     against_cluster: AgainstCluster = False,
     *,
     where: Where,
@@ -819,7 +849,8 @@ def pin(
     in the run counted as taken, so no two collide and those that may share (same
     sharing key, no common port, same backend) share. Services that already request
     addresses keep them. Exit 1, writing nothing, when a service cannot be pinned
-    (--partial writes the others).
+    (--partial writes the others). -n is the namespace of objects that name none, as
+    'kubectl apply -n' (default: the context's with --against-cluster, else default).
 
     \b
     Examples:
@@ -829,8 +860,85 @@ def pin(
     """
     from .commands import pin as cmd
 
-    req = cmd.PinRequest(in_place=in_place, dry_run=dry_run.value, partial=partial)
-    return cmd.run(where.inputs(namespace, output, no_headers=no_headers, against_cluster=against_cluster), req)
+    req = cmd.PinRequest(in_place=in_place, dry_run=dry_run.value, partial=partial, strict=strict)
+    return cmd.run(where.inputs(output, no_headers=no_headers, against_cluster=against_cluster), req)
+
+
+@app.command(short_help="Print or install the completion helper kubectl runs")
+def completion(
+    install: Annotated[
+        bool,
+        typer.Option("--install", help="Write the helper beside the kubectl-lbip that kubectl runs."),
+    ] = False,
+    uninstall: Annotated[
+        bool, typer.Option("--uninstall", help="Remove the helper --install wrote (and nothing else).")
+    ] = False,
+) -> None:
+    """Print or install kubectl_complete-lbip, which kubectl runs for `kubectl lbip <TAB>`.
+
+    pip installs it with the plugin; after a krew or archive install, --install writes it
+    beside kubectl-lbip, and --uninstall removes it (before 'kubectl krew uninstall lbip',
+    which leaves it behind). kubectl's own completion must be loaded in the shell (for bash,
+    with the bash-completion package).
+
+    \b
+    Examples:
+      kubectl lbip completion --install
+      kubectl lbip completion > ~/bin/kubectl_complete-lbip && chmod +x ~/bin/kubectl_complete-lbip
+      kubectl lbip completion --uninstall
+    """
+    from .commands import completion as cmd
+
+    _run(0, cmd.run, install=install, uninstall=uninstall)
+
+
+class VersionFormat(str, Enum):
+    json = "json"
+    yaml = "yaml"
+
+
+@app.command(cls=KubectlCommand, short_help="Print the plugin's version")
+def version(
+    output: Annotated[
+        Optional[VersionFormat], typer.Option("-o", "--output", help="The version as data, for scripts.")
+    ] = None,
+) -> None:
+    """Print the plugin's version."""
+    if output is None:
+        typer.echo(f"kubectl-lbip {__version__}")
+    else:
+        from . import render
+
+        render.emit({"name": "kubectl-lbip", "version": __version__}, output.value)
+
+
+@app.command(short_help="Print the global flags, which every command takes")
+def options(ctx: typer.Context) -> None:
+    """Print the global flags, which every command takes (before or after its name)."""
+    formatter = ctx.make_formatter()
+    formatter.write_text("The following options can be passed to any command:")
+    formatter.write_paragraph()
+    with formatter.indentation():
+        formatter.write_dl(global_flags(ctx))
+    typer.echo(formatter.getvalue(), nl=False)
+
+
+@app.command("help", short_help="Help about any command")
+def help_command(
+    ctx: typer.Context,
+    command: Annotated[Optional[str], typer.Argument(metavar="[COMMAND]", help="The command to explain.")] = None,
+) -> None:
+    """Help about any command."""
+    import click
+
+    root = ctx.find_root()
+    if command is None:
+        typer.echo(root.get_help())
+        return
+    found = root.command.get_command(root, command)  # type: ignore[attr-defined]
+    if found is None:
+        raise click.UsageError(f"unknown command {command!r} for {PROG!r}", ctx)
+    typer.echo(found.get_help(click.Context(found, info_name=command, parent=root)))
 
 
 def main() -> None:

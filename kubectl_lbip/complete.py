@@ -5,8 +5,9 @@ typed after ``kubectl lbip``; the answer is Cobra's ``__complete`` protocol: one
 candidate per line (``value<TAB>description``), then ``:DIRECTIVE``.
 
 A shell waits for this on every <TAB>, so the module imports neither typer nor the
-kubernetes client: the command table is kept here (tests/cli/test_complete.py holds
-it to the Typer app's options), the kubeconfig is read with PyYAML, and the cluster
+kubernetes client: the command table is generated from the Typer app into
+completion_table.py (commandtable.py; tests/cli/test_complete.py fails when it is
+stale), the kubeconfig is read with PyYAML, and the cluster
 is asked with one small HTTPS GET from the standard library, with a short deadline.
 It never writes an error into the shell: any failure completes nothing."""
 
@@ -16,6 +17,9 @@ import json
 import os
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from .completion_table import COMMANDS, GLOBAL
+from .flags import DRY_RUN
 
 # ssl, http.client, base64 and tempfile are imported only when a cluster is asked
 
@@ -36,115 +40,17 @@ NAMESPACE, SERVICE, POOL, CONTEXT, CLUSTER, USER, FILE = (
     "file",
 )
 
-# kubectl's global flags and -f, on every command but version: flag -> value kind
-# (a kind above, a tuple of choices, or None for free text)
-COMMON: Dict[str, Any] = {
-    "-f": FILE,
-    "--filename": FILE,
-    "--kubeconfig": FILE,
-    "--context": CONTEXT,
-    "--cluster": CLUSTER,
-    "--user": USER,
-    "-s": None,
-    "--server": None,
-    "--token": None,
-    "--certificate-authority": FILE,
-    "--client-certificate": FILE,
-    "--client-key": FILE,
-    "--tls-server-name": None,
-    "--as": None,
-    "--as-group": None,
-    "--as-uid": None,
-    "--request-timeout": None,
-    "--metallb-version": ("v0.14.9", "v0.15.3", "v0.16.1"),  # model.metallb.MEASURED
-    "-v": None,
-    "--v": None,
-    "--verbose": None,
-}
-COMMON_BOOLS = ("--insecure-skip-tls-verify", "-h", "--help")
-NS = {"-n": NAMESPACE, "--namespace": NAMESPACE}
-DRY_RUN = ("none", "client", "server")
-
-COMMANDS: Dict[str, Tuple[str, Dict[str, Any], Sequence[str], Sequence[Any]]] = {
-    # name: (description, valued flags, boolean flags, positional kinds)
-    "pools": (
-        "List MetalLB's address pools and their usage",
-        {"-o": ("table", "wide", "json", "yaml", "name")},
-        ("--no-headers",),
-        (),
-    ),
-    "free": (
-        "Free addresses and suggestions MetalLB will accept",
-        {
-            **NS,
-            "-o": ("table", "wide", "json", "yaml", "annotation"),
-            "--family": ("dual", "ipv4", "ipv6"),
-            "--count": None,
-            "--for": SERVICE,
-            "-l": None,
-            "--selector": None,
-            "--sharing-key": None,
-            "--ports": None,
-            "--pool": POOL,
-        },
-        ("--no-headers", "--against-cluster"),
-        (),
-    ),
-    "who-has": (
-        "Which services hold or request an address",
-        {**NS, "-o": ("table", "json", "yaml", "name")},
-        ("--no-headers", "-A", "--all-namespaces", "--against-cluster"),
-        (),
-    ),
-    "check": (
-        "Lint a cluster or manifests for what MetalLB would punish",
-        {**NS, "-o": ("table", "json", "yaml")},
-        ("--no-headers", "-A", "--all-namespaces", "--strict", "--against-cluster"),
-        (),
-    ),
-    "why": (
-        "Explain one LoadBalancer service end to end, and what to fix first",
-        {**NS, "-o": ("table", "json", "yaml")},
-        ("--no-headers",),
-        (SERVICE,),
-    ),
-    "annotate": (
-        "Pin addresses on a service, checked against MetalLB's rules",
-        {**NS, "-o": ("yaml", "json"), "--dry-run": DRY_RUN, "--timeout": None},
-        ("--auto", "--overwrite", "--clear-spec-ip", "--wait", "--against-cluster"),
-        (SERVICE,),
-    ),
-    "migrate": (
-        "Move deprecated MetalLB annotations to metallb.io/*",
-        {**NS, "-o": ("table", "json", "yaml"), "--dry-run": DRY_RUN, "--backup": FILE, "--restore": FILE},
-        ("--no-headers", "-A", "--all-namespaces", "-y", "--yes", "--in-place", "--configmap", "--force"),
-        (),
-    ),
-    "pin": (
-        "Pin an address on every service of manifests that requests none",
-        {**NS, "-o": ("table", "json", "yaml"), "--dry-run": DRY_RUN},
-        ("--no-headers", "--in-place", "--partial", "--against-cluster"),
-        (),
-    ),
-    "version": ("Print the plugin's version", {}, ("-h", "--help"), ()),
-}
-ALIASES = {"--output": "-o", "--selector": "-l"}
-OPTIONAL_VALUE = ("--dry-run",)  # bare, it is --dry-run=client: values only after "="
-
-
-def _any_valued() -> Dict[str, Any]:
-    found: Dict[str, Any] = {}
-    for name in COMMANDS:
-        found.update(flags_of(name)[0])
-    return found
+# The commands and their flags: generated from the Typer app (commandtable.py), each
+# flag with the kind of its value (a kind above, a list of choices, or None for free text)
+OPTIONAL_VALUE = (DRY_RUN,)  # bare, it is --dry-run=client: values only after "="
 
 
 def flags_of(command: str) -> Tuple[Dict[str, Any], Sequence[str]]:
-    _, valued, bools, _ = COMMANDS[command]
-    if command == "version":
-        return {}, tuple(bools)
-    valued = {**COMMON, **valued, **{long: valued[short] for long, short in ALIASES.items() if short in valued}}
-    return valued, tuple(bools) + COMMON_BOOLS
+    """The flags that take a value (with its kind) and the boolean ones of a command."""
+    entry = COMMANDS[command]
+    if not entry["global"]:
+        return entry["valued"], tuple(entry["booleans"])
+    return {**GLOBAL["valued"], **entry["valued"]}, tuple(GLOBAL["booleans"] + entry["booleans"])
 
 
 ANY_VALUED: Dict[str, Any] = {}
@@ -154,7 +60,8 @@ def complete(args: Sequence[str], env: Optional[Dict[str, str]] = None, fetch=No
     """Candidates and Cobra directive for ``args`` (the last one is being typed)."""
     env = dict(os.environ if env is None else env)
     if not ANY_VALUED:
-        ANY_VALUED.update(_any_valued())
+        for name in COMMANDS:
+            ANY_VALUED.update(flags_of(name)[0])
     words, current = list(args[:-1]), (args[-1] if args else "")
     command: Optional[str] = None
     flags: Dict[str, str] = {}
@@ -191,13 +98,13 @@ def complete(args: Sequence[str], env: Optional[Dict[str, str]] = None, fetch=No
             positionals.append(word)
     if command is None and pending:  # a value of a flag typed before the command
         kind = ANY_VALUED[pending]
-        if isinstance(kind, tuple):
+        if isinstance(kind, list):
             return [], NO_FILE  # -o's values depend on the command
         return _values(kind, current, flags, fetch or _Cluster(flags, env), "")
     if command is None:
         if current.startswith("-"):
             return _prefixed(["-h\tShow help", "--help\tShow help"], current), NO_FILE
-        return _prefixed([f"{name}\t{COMMANDS[name][0]}" for name in COMMANDS], current), NO_FILE
+        return _prefixed([f"{name}\t{COMMANDS[name]['help']}" for name in COMMANDS], current), NO_FILE
     if not command:
         return [], NO_FILE
     valued, bools = flags_of(command)
@@ -212,7 +119,7 @@ def complete(args: Sequence[str], env: Optional[Dict[str, str]] = None, fetch=No
         if current.startswith("--"):
             names = [n for n in names if n.startswith("--")]
         return _prefixed(names, current), NO_FILE
-    kinds = COMMANDS[command][3]
+    kinds = COMMANDS[command]["positionals"]
     if len(positionals) < len(kinds):
         return _values(kinds[len(positionals)], current, flags, fetch, "")
     return [], NO_FILE
@@ -225,8 +132,8 @@ def _prefixed(candidates: List[str], typed: str, prefix: str = "") -> List[str]:
 def _values(kind: Any, typed: str, flags: Dict[str, str], fetch, prefix: str):
     if kind == FILE:
         return [], DEFAULT
-    if isinstance(kind, tuple):
-        return _prefixed(list(kind), typed, prefix), NO_FILE
+    if isinstance(kind, list):
+        return _prefixed(kind, typed, prefix), NO_FILE
     if kind is None:
         return [], NO_FILE
     try:

@@ -173,24 +173,46 @@ def parse_duration(text: str) -> Optional[float]:
 
 def hoist(args: List[str], commands: Dict[str, object]) -> List[str]:
     """``-n shop free --count 2`` -> ``free -n shop --count 2``: options typed before
-    the command belong to it. Left as they are when no command follows, or when an
+    the command belong to it. Which options take a value is read from the commands'
+    own declarations, so a value is never taken for the command (``-n free pools`` is
+    pools in namespace free). Left as they are when no command follows, or when an
     option is unknown to the command (Click then says so)."""
-    lead: List[str] = []
+    specs = {name: spec_of(getattr(command, "params", ())) for name, command in commands.items()}
+    valued = set().union(*(s.valued for s in specs.values())) if specs else set()
+    booleans = set().union(*(s.booleans for s in specs.values())) if specs else set()
     i = 0
-    while i < len(args) and args[i].startswith("-") and args[i] != "--":
-        lead.append(args[i])
-        i += 1
-        if i < len(args) and args[i] not in commands and not args[i].startswith("-") and "=" not in lead[-1]:
-            lead.append(args[i])  # the option's value (a command name never is one)
-            i += 1
-    if not lead or i >= len(args) or args[i] not in commands:
+    while i < len(args) and args[i].startswith("-") and args[i] not in ("-", "--"):
+        i += 1 + _value_follows(args, i, Spec(valued, booleans))
+    if i == 0 or i >= len(args) or args[i] not in commands:
         return args
     command = args[i]
-    spec = spec_of(getattr(commands[command], "params", ()))
-    for word in lead:  # each leading option must be the command's own
-        if not word.startswith("-"):
+    spec = specs[command]
+    for word in args[:i]:  # each leading option must be the command's own
+        if not word.startswith("-") or word in ("-", "--"):
             continue  # a value
         name = word.partition("=")[0] if word.startswith("--") else word[:2]
         if name in ("-h", "--help") or name not in spec.valued | spec.booleans:
             return args
-    return [command] + lead + args[i + 1 :]
+    return [command] + args[:i] + args[i + 1 :]
+
+
+def _value_follows(args: List[str], i: int, spec: Spec) -> int:
+    """1 when the option ``args[i]`` takes the next argument as its value, as pflag reads it."""
+    word = args[i]
+    if word.startswith("--"):
+        name, eq, _ = word.partition("=")
+        if eq or name == DRY_RUN:
+            return 0
+        if name in VERBOSE:
+            return int(_level_follows(args, i + 1))
+        return int(name in spec.valued and i + 1 < len(args))
+    rest = word[1:]
+    while rest:  # a group of shorthands: -An x
+        flag, rest = "-" + rest[0], rest[1:]
+        if flag in VERBOSE:
+            return int(not rest and _level_follows(args, i + 1))
+        if flag in spec.valued:
+            return int(not rest and i + 1 < len(args))
+        if flag not in spec.booleans:
+            return 0
+    return 0

@@ -77,11 +77,16 @@ def _write_bytecode(dest):
             pass
 
 
-def _entry_point(argv0):
+COMPLETE = "kubectl_complete-lbip"  # `kubectl-lbip __complete ...` answers as it (without typer)
+
+
+def _entry_point(argv0, argv1=None):
     """The function named by the program's name (its [project.scripts] entry)."""
     import importlib
 
     name = os.path.basename(argv0 or "")
+    if argv1 == "__complete" and COMPLETE in ENTRY_POINTS:
+        name = COMPLETE
     module, _, func = ENTRY_POINTS.get(name, ENTRY_POINTS[DEFAULT]).partition(":")
     return getattr(importlib.import_module(module), func)
 
@@ -96,7 +101,7 @@ def run():
             import atexit
 
             atexit.register(_write_bytecode, dest)
-    return _entry_point(sys.argv[0])()
+    return _entry_point(sys.argv[0], sys.argv[1] if len(sys.argv) > 1 else None)()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from .. import render
 from ..errors import EXIT_NEGATIVE, EXIT_OK, InvalidValue, Refused, UsageError
 from ..model import annotate as model
 from ..model.annotate import ANNOTATION_EXISTS, Plan  # noqa: F401 - the command's words
+from ..model.announce import CONFIG_KINDS
 from ..model.cluster import Cluster
 from ..model.patches import patched_object
 from ..model.rules import service_finding
@@ -31,6 +32,7 @@ class AnnotateRequest:
     dry_run: str = "none"
     wait: bool = False
     timeout: str = "30s"
+    strict: bool = False  # a configuration MetalLB rejected is a refusal, not a warning
 
     def validate(self, inputs: Inputs) -> None:
         """Every combination of options annotate refuses, in one place."""
@@ -58,7 +60,13 @@ def plan(cluster: Cluster, svc: Service, req: AnnotateRequest) -> Plan:
     """The model's plan for this request (its bad input is a usage error)."""
     try:
         return model.plan(
-            cluster, svc, req.addresses, auto=req.auto, overwrite=req.overwrite, clear_spec_ip=req.clear_spec_ip
+            cluster,
+            svc,
+            req.addresses,
+            auto=req.auto,
+            overwrite=req.overwrite,
+            clear_spec_ip=req.clear_spec_ip,
+            strict=req.strict,
         )
     except InvalidValue as err:
         raise UsageError(str(err)) from None
@@ -118,7 +126,7 @@ def run(inputs: Inputs, req: AnnotateRequest) -> int:
 
 
 def _run_offline(inputs: Inputs, req: AnnotateRequest) -> int:
-    snapshot = inputs.snapshot(whole_objects=True)
+    snapshot = inputs.snapshot(whole_objects=True, network=CONFIG_KINDS)
     cluster = snapshot.to_cluster()
     svc = find_service(cluster, inputs.default_namespace(), req.name)
     if inputs.against_cluster and svc.key not in snapshot.planned:
@@ -148,7 +156,7 @@ def _run_live(inputs: Inputs, req: AnnotateRequest) -> int:
     before = failure_marks(client, namespace, req.name) if req.wait else {}
 
     def make_plan(reread: bool):
-        cluster = inputs.snapshot().to_cluster()  # the same client, --metallb-version applied
+        cluster = inputs.snapshot(network=CONFIG_KINDS).to_cluster()  # the same client, --metallb-version applied
         svc = find_service(cluster, namespace, req.name)
         if reread and req.overwrite and planned:
             _unchanged_since_read(planned[0].service, svc, req)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from ..errors import UsageError
-from ..model import metallb
+from ..model import announce, metallb
 from ..model.metallb import Release
 from ..snapshot import Snapshot
 
@@ -55,13 +55,15 @@ class Inputs:
         network: Union[bool, Tuple[str, ...]] = False,
         statuses_of: Optional[Tuple[str, str]] = None,
         select=None,
+        locate: bool = False,
     ) -> Snapshot:
         """The objects a command reads. From files, only the fields the model reads
         are kept, unless the command prints objects back (``whole_objects``);
         ``select`` (see files.load) lets a command model only the services whose
         JSON text passes it. Live, ``network`` also reads the kinds past allocation
         (advertisements, nodes, ...; from files they are whatever the files hold),
-        ``statuses_of`` (namespace, name) the speakers' statuses of one service."""
+        ``statuses_of`` (namespace, name) the speakers' statuses of one service;
+        ``locate`` records where each object of the files starts (Snapshot.location)."""
         flagged = self.flagged_release()
         if self.offline:
             from ..snapshot import files
@@ -71,13 +73,14 @@ class Inputs:
                 stdin=self.stdin or sys.stdin,
                 trimmed=not whole_objects,
                 select=None if whole_objects else select,
+                locate=locate,
             )
             snap.metallb = flagged or Release.newest_assumed("reading manifests; --metallb-version to choose")
             return snap
         # past allocation: the kinds asked for, and the speakers' statuses of one service
         extra = {"network": network or True, "statuses_of": statuses_of} if network or statuses_of else {}
         if self.against_cluster:
-            return self.overlaid_snapshot(events=events, whole_objects=whole_objects, **extra)
+            return self.overlaid_snapshot(events=events, whole_objects=whole_objects, locate=locate, **extra)
         return self.live_snapshot(events=events, **extra)
 
     def live_snapshot(self, events: bool = False, **extra: Any) -> Snapshot:
@@ -102,14 +105,23 @@ class Inputs:
         label = "v" + self.metallb_version.strip().lstrip("v")
         return Release(version, label, "flag", "--metallb-version")
 
-    def file_objects(self, whole_objects: bool = False):
+    def file_objects(self, whole_objects: bool = False, locations: Optional[Dict[Any, Any]] = None):
         """(file name, object) for every object of -f the model reads, file by file
-        (in a file: pools, services, namespaces, the legacy ConfigMap)."""
+        (in a file: pools, services, namespaces, the legacy ConfigMap); where each
+        starts is added to ``locations`` when it is given."""
         from ..snapshot import files
 
         out = []
         for path in files.expand_paths(self.filenames):
-            snap = files.load([path], stdin=self.stdin or sys.stdin, trimmed=not whole_objects, models=False)
+            snap = files.load(
+                [path],
+                stdin=self.stdin or sys.stdin,
+                trimmed=not whole_objects,
+                models=False,
+                locate=locations is not None,
+            )
+            if locations is not None:
+                locations.update(snap.locations)
             name = "<stdin>" if path == "-" else path
             objects = snap.pools + snap.services + snap.namespaces
             if snap.legacy_configmap is not None:
@@ -117,15 +129,20 @@ class Inputs:
             out += [(name, obj) for obj in objects]
         return out
 
-    def overlaid_snapshot(self, events: bool = False, whole_objects: bool = False, **extra: Any) -> Snapshot:
+    def overlaid_snapshot(
+        self, events: bool = False, whole_objects: bool = False, locate: bool = False, **extra: Any
+    ) -> Snapshot:
         """--against-cluster: the live cluster with the files' objects laid over it.
         The files are read first, so a bad file fails before any request."""
         from ..snapshot.overlay import overlay_snapshot
 
         self.check_against_cluster()
-        objects = self.file_objects(whole_objects)
+        locations: Optional[Dict[Any, Any]] = {} if locate else None
+        objects = self.file_objects(whole_objects, locations)
         live = self.live_snapshot(events=events, **extra)
-        return overlay_snapshot(live, objects, self.default_namespace(), keep_objects=whole_objects)
+        snap = overlay_snapshot(live, objects, self.default_namespace(), keep_objects=whole_objects)
+        snap.locations = locations or {}
+        return snap
 
     def default_namespace(self) -> str:
         """-n, else the context's namespace (kubectl's rule), else default."""
@@ -169,3 +186,15 @@ def note_empty_namespace(cluster, namespace: Optional[str]) -> bool:
         render.note(f"No resources found in {namespace} namespace.")
         return True
     return False
+
+
+def say_rejected_config(cluster, strict: bool) -> Optional[announce.RejectedConfig]:
+    """While MetalLB has rejected the configuration in the cluster (model.announce.
+    rejected_config), free and pin say so on stderr: a warning, with --strict an error."""
+    from .. import render
+
+    rejected = announce.rejected_config(cluster)
+    if rejected is not None:
+        finding = rejected.finding(strict)
+        render.note(f"{finding.severity}: [{finding.code}] {finding.message}")
+    return rejected

@@ -8,14 +8,15 @@ from typing import Optional
 from .. import render
 from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
 from ..model.addresses import DUAL, IPV4, IPV6
+from ..model.announce import CONFIG_KINDS
 from ..model.cluster import Cluster
 from ..model.services import CURRENT, LB_IPS, Service
 from ..model.suggest import SuggestResult, metallb_pick, suggest
 from ..model.usage import family_counts
-from .common import Inputs, legacy_note, note_empty_namespace, release_dict, release_line
+from .common import Inputs, legacy_note, note_empty_namespace, release_dict, release_line, say_rejected_config
 from .target import check_family, described_service, find_service
 
-MAX_COUNT = 10_000  # suggestions are built in memory: --count is capped (README: Limits)
+MAX_COUNT = 10_000  # suggestions are built in memory: --count is capped (docs/performance.md: Limits)
 WHY = {
     "current": "what the service holds now",
     "shared": "shared with like services",
@@ -33,6 +34,7 @@ class FreeQuery:
     sharing_key: Optional[str] = None
     ports: Optional[str] = None
     pool: Optional[str] = None
+    strict: bool = False  # a configuration MetalLB rejected makes the answer exit 1
 
     def validate(self) -> None:
         """Every combination of options free refuses, in one place."""
@@ -84,9 +86,10 @@ def pool_entry(cluster: Cluster, pool) -> dict:
 
 def run(inputs: Inputs, query: FreeQuery) -> int:
     query.validate()
-    snapshot = inputs.snapshot()
+    snapshot = inputs.snapshot(network=CONFIG_KINDS)
     cluster = snapshot.take_cluster()
     note_empty_namespace(cluster, inputs.namespace)
+    rejected = say_rejected_config(cluster, query.strict)
     target, family = resolve_target(cluster, inputs, query)
     result = compute(cluster, target, family, query)
     pick = metallb_pick(cluster, target) if query.for_service else None
@@ -110,11 +113,12 @@ def run(inputs: Inputs, query: FreeQuery) -> int:
         "suggestions": [s.to_dict() for s in result.suggestions],
         "excludedPools": [{"name": p.name, "reason": why} for p, why in result.excluded],
         "notes": result.notes,
+        "rejectedConfiguration": rejected.to_dict() if rejected else None,
     }
     if pick is not None:
         data["metallbPick"] = pick.to_dict()
         data["metallb"] = release_dict(snapshot)
-    code = EXIT_OK if result.suggestions else EXIT_NEGATIVE
+    code = EXIT_OK if result.suggestions and not (rejected and query.strict) else EXIT_NEGATIVE
 
     if inputs.output in ("json", "yaml"):
         render.emit(data, inputs.output)
@@ -132,8 +136,9 @@ def run(inputs: Inputs, query: FreeQuery) -> int:
 
 
 def _table(data, result, pick, wide: bool) -> None:
-    headers = ["pool", "auto", "ipv4 total", "ipv4 used", "ipv4 free", "ipv6 total", "ipv6 used", "ipv6 free"] + (
-        ["restrictions"] if wide else []
+    # the default fits a terminal (autoAssign=false is marked beside the name); -o wide adds the rest
+    headers = ["pool", "ipv4 total", "ipv4 used", "ipv4 free", "ipv6 total", "ipv6 used", "ipv6 free"] + (
+        ["auto", "restrictions"] if wide else []
     )
     rows = []
     for p in data["pools"]:
@@ -142,35 +147,36 @@ def _table(data, result, pick, wide: bool) -> None:
             marks.append("restricted")
         if "source" in p:  # --against-cluster
             marks.append(f"from {p['file'] or p['source']}")
-        row = [p["name"] + (f" ({', '.join(marks)})" if marks else ""), "yes" if p["autoAssign"] else "no"]
+        row = [p["name"] + (f" ({', '.join(marks)})" if marks else "")]
         for family in (IPV4, IPV6):
             c = p[family]
             row += [str(c["total"]), str(c["used"]), str(c["free"])] if c["total"] else ["-"] * 3
         if wide:
-            row.append(p["restrictions"] or "-")
+            row += ["yes" if p["autoAssign"] else "no", p["restrictions"] or "-"]
         rows.append(row)
     if rows:
-        render.out(render.table(rows, headers))
+        render.out(render.table(rows, headers, fit=not wide))
     for excluded in data["excludedPools"]:
         render.note(f"note: pool {excluded['name']} left out: {excluded['reason']}")
     for text in result.notes:
         render.note(text)
     if result.suggestions:
-        render.out("")
-        render.out("SUGGESTIONS (" + data["family"] + ")")
+        if not render.NO_HEADERS:  # --no-headers: only rows
+            render.out("")
+            render.out("SUGGESTIONS (" + data["family"] + ")")
         srows = [[s.pool, s.ipv4 or "-", s.ipv6 or "-", WHY[s.why]] for s in result.suggestions]
         render.out(render.table(srows, ["pool", "ipv4", "ipv6", "why"]))
     else:
         render.note("no suggestion: no free address fits")
-    if pick is not None:
+    if pick is not None and not render.NO_HEADERS:
         render.out("")
         if pick.pools and len(pick.pools) == 1:
             addrs = ",".join(a for a in (pick.ipv4, pick.ipv6) if a)
-            render.out(f"MetalLB's own pick if the service requested nothing: {addrs} from pool {pick.pools[0]}")
+            render.sentence(f"MetalLB's own pick if the service requested nothing: {addrs} from pool {pick.pools[0]}")
         elif pick.pools:
-            render.out(
+            render.sentence(
                 "MetalLB's own pick if the service requested nothing: one of pools "
                 f"{', '.join(pick.pools)} ({pick.note})"
             )
         else:
-            render.out(f"MetalLB's own pick if the service requested nothing: none ({pick.note})")
+            render.sentence(f"MetalLB's own pick if the service requested nothing: none ({pick.note})")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import stat
 import sys
+import tempfile
 from dataclasses import replace
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
@@ -144,42 +147,38 @@ def rewrite_bytes(data: bytes, path: str, edit: "Edit") -> bytes:
     return bom + new_text.encode("utf-8")
 
 
-def replace_files(rewrites: List[Tuple[str, bytes]], expected: Optional[Dict[str, bytes]] = None) -> List[str]:
+def replace_files(
+    rewrites: List[Tuple[str, bytes]], expected: Optional[Dict[str, bytes]] = None, new_mode: Optional[int] = None
+) -> List[str]:
     """Replace each file by its new content, atomically and all or none: every new
     content is first written to a temporary file in the file's own folder, flushed,
     fsynced and given the original's mode (and owner, where allowed); only when all
     are ready is each renamed over its original (a symlink's target: the link stays).
     A read-only file, a full disk or any other failure while preparing replaces
     nothing; so does a file whose bytes are no longer ``expected[path]`` (what was
-    read: someone changed it since)."""
-    import stat
-    import tempfile
-
+    read: someone changed it since). With ``new_mode``, a file that does not exist
+    yet is created with that mode."""
     prepared: List[Tuple[str, str]] = []
     try:
         for path, data in rewrites:
             real = os.path.realpath(path)
-            info = os.stat(real)
-            if not info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+            owner: Optional[Tuple[int, int]] = None
+            if new_mode is not None and not os.path.lexists(path):
+                mode = new_mode
+            else:
+                info = os.stat(real)
+                mode, owner = stat.S_IMODE(info.st_mode), (info.st_uid, info.st_gid)
+            if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
                 raise UsageError(f"{path} is read-only; no file was rewritten")
-            folder = os.path.dirname(real)
-            fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=".lbip-tmp", dir=folder)
-            prepared.append((path, temp))
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(temp, stat.S_IMODE(info.st_mode))
+            prepared.append((path, _temp_beside(real, data, mode)))
             try:
-                os.chown(temp, info.st_uid, info.st_gid)
+                if owner is not None:
+                    os.chown(prepared[-1][1], *owner)
             except OSError:
                 pass  # not ours to give away: the mode is kept, the owner becomes us
     except BaseException as exc:
         for _, temp in prepared:
-            try:
-                os.unlink(temp)
-            except OSError:
-                pass
+            _remove(temp)
         if isinstance(exc, OSError):
             raise UsageError(
                 f"cannot rewrite {exc.filename or path}: {exc.strerror or exc}; no file was rewritten"
@@ -188,8 +187,7 @@ def replace_files(rewrites: List[Tuple[str, bytes]], expected: Optional[Dict[str
     changed = [p for p, _ in prepared if expected is not None and _current_bytes(p) != expected.get(p)]
     if changed:
         for _, temp in prepared:
-            if os.path.exists(temp):
-                os.unlink(temp)
+            _remove(temp)
         raise UsageError(
             f"{', '.join(changed)} changed on disk since it was read; no file was rewritten. Run the command again"
         )
@@ -200,8 +198,7 @@ def replace_files(rewrites: List[Tuple[str, bytes]], expected: Optional[Dict[str
         except OSError as exc:
             left = [p for p, _ in prepared if p not in done and p != path]
             for _, t in prepared[len(done) :]:
-                if os.path.exists(t):
-                    os.unlink(t)
+                _remove(t)
             raise UsageError(
                 f"cannot replace {path}: {exc.strerror or exc}; rewritten before it: "
                 f"{', '.join(done) or 'none'}; not rewritten: "
@@ -211,6 +208,57 @@ def replace_files(rewrites: List[Tuple[str, bytes]], expected: Optional[Dict[str
     for folder in sorted({os.path.dirname(os.path.realpath(p)) for p in done}):
         _fsync_folder(folder)
     return done
+
+
+def create_file(path: str, data: bytes) -> None:
+    """A new file, written as replace_files writes (a temporary file in its folder,
+    flushed, fsynced) and then linked to its name, never over an existing file
+    (FileExistsError, even for one created meanwhile). The mode is what open() would
+    give it (0666 less the umask). Any failure (OSError) leaves nothing behind: no
+    temporary file, no partial file under the name."""
+    real = os.path.abspath(path)
+    temp = _temp_beside(real, data, 0o666 & ~_umask())
+    try:
+        try:
+            os.link(temp, real)
+        except FileExistsError:
+            raise
+        except OSError:  # a file system without hard links: the name is checked, then taken
+            if os.path.lexists(real):
+                raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), path) from None
+            os.replace(temp, real)
+    finally:
+        _remove(temp)
+    _fsync_folder(os.path.dirname(real))
+
+
+def _temp_beside(real: str, data: bytes, mode: int) -> str:
+    """A temporary file in ``real``'s folder holding ``data``, flushed, fsynced and
+    given ``mode``; removed again when any of that fails."""
+    fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=".lbip-tmp", dir=os.path.dirname(real))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(temp, mode)
+    except BaseException:
+        _remove(temp)
+        raise
+    return temp
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass  # gone already (renamed, or never fully made)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it is to set it
+    os.umask(mask)
+    return mask
 
 
 def _current_bytes(path: str) -> Optional[bytes]:

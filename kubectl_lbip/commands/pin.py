@@ -12,12 +12,13 @@ from typing import Any, Dict, List, Tuple
 
 from .. import render
 from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
+from ..model.announce import CONFIG_KINDS
 from ..model.migrate import service_objects
 from ..model.pin import FAILED, KEPT, PINNED, PinDecision, apply_pin, pin_batch
 from ..model.services import Service
 from ..snapshot import SERVICE, Snapshot, role_of
 from ..snapshot.overlay import with_namespace
-from .common import Inputs, legacy_note
+from .common import Inputs, legacy_note, say_rejected_config
 from .writes import check_dry_run
 
 
@@ -26,6 +27,7 @@ class PinRequest:
     in_place: bool = False
     dry_run: str = "none"
     partial: bool = False
+    strict: bool = False  # a configuration MetalLB rejected: write nothing, exit 1
 
 
 @dataclass
@@ -101,7 +103,7 @@ def run(inputs: Inputs, req: PinRequest) -> int:
     if inputs.against_cluster:
         from ..snapshot.overlay import overlay_snapshot
 
-        snapshot = overlay_snapshot(inputs.live_snapshot(), objects, namespace)
+        snapshot = overlay_snapshot(inputs.live_snapshot(network=CONFIG_KINDS), objects, namespace)
     else:
         from ..snapshot.files import classify
 
@@ -132,16 +134,20 @@ def run(inputs: Inputs, req: PinRequest) -> int:
             continue
         files_of[key] = name
         targets.append(svc)
+    rejected = say_rejected_config(cluster, req.strict)
+    refused = bool(rejected) and req.strict
     decisions = pin_batch(cluster, targets)
     failed = [d for d in decisions if d.status == FAILED]
     pins = {d.key: d.value for d in decisions if d.status == PINNED}
-    write = not failed or req.partial
+    write = (not failed or req.partial) and not refused
 
     if inputs.output == "table":
         show_plan(decisions, files_of)
     written: List[str] = []
     if req.dry_run == "client":
         render.note("(dry run: nothing was written)")
+    elif refused:
+        render.note("nothing was written: MetalLB is not using the configuration in the cluster (--strict)")
     elif not write:
         render.note(f"nothing was written: {len(failed)} service(s) cannot be pinned (--partial writes the others)")
     elif req.in_place:
@@ -154,9 +160,14 @@ def run(inputs: Inputs, req: PinRequest) -> int:
         print_objects(sources, pins, namespace)
     if inputs.output in ("json", "yaml"):
         render.emit(
-            {"pins": [dict(d.to_dict(), file=files_of[d.key]) for d in decisions], "written": written}, inputs.output
+            {
+                "pins": [dict(d.to_dict(), file=files_of[d.key]) for d in decisions],
+                "written": written,
+                "rejectedConfiguration": rejected.to_dict() if rejected else None,
+            },
+            inputs.output,
         )
-    return EXIT_NEGATIVE if failed else EXIT_OK
+    return EXIT_NEGATIVE if failed or refused else EXIT_OK
 
 
 def show_plan(decisions: List[PinDecision], files_of: Dict[str, str]) -> None:

@@ -10,10 +10,13 @@ from ..model.usage import family_counts
 from .common import Inputs, legacy_note, release_dict, release_line
 
 
-def pool_rows(cluster):
-    """Plain data for each pool, shared by the table and JSON outputs."""
+def pool_rows(cluster, namespace=None):
+    """Plain data for each pool (with a namespace, each pool living there), shared by
+    the table and JSON outputs."""
     rows = []
     for pool in cluster.pools:
+        if namespace and pool.namespace != namespace:
+            continue
         entry = {
             "name": pool.name,
             "namespace": pool.namespace,
@@ -45,7 +48,8 @@ def run(inputs: Inputs) -> int:
         network=(announce.L2ADV, announce.BGPADV) if inputs.output in ("wide", "json", "yaml") else False
     )
     cluster = snapshot.take_cluster()
-    rows = pool_rows(cluster)
+    namespace = inputs.namespace_filter()
+    rows = pool_rows(cluster, namespace)
     if msg := legacy_note(snapshot):
         render.note(msg)
     if inputs.output in ("json", "yaml"):
@@ -59,35 +63,36 @@ def run(inputs: Inputs) -> int:
         return EXIT_OK
     render.note(release_line(snapshot))
     if not rows:
-        render.note("no IPAddressPool found")
+        render.note(f"No resources found in {namespace} namespace." if namespace else "no IPAddressPool found")
         return EXIT_OK
     wide = inputs.output == "wide"
-    headers = [
-        "name",
-        "namespace",
-        "addresses",
-        "autoAssign",
-        "avoidBuggyIPs",
-        "restrictions",
-        "ipv4 used/total",
-        "ipv6 used/total",
-    ]
+    # the default fits a terminal (render.WIDTH); -o wide adds the rest at the end
+    headers = ["name", "addresses", "autoAssign", "restrictions", "ipv4 used/total", "ipv6 used/total"]
     if wide:
-        headers += ["ipv4 free", "ipv6 free", "metallb ipv4", "metallb ipv6", "advertisements", "valid"]
+        headers += [
+            "namespace",
+            "avoidBuggyIPs",
+            "ipv4 free",
+            "ipv6 free",
+            "metallb ipv4",
+            "metallb ipv6",
+            "advertisements",
+            "valid",
+        ]
     table = []
     for r in rows:
         line = [
             r["name"],
-            r["namespace"] or "-",
             ",".join(r["addresses"]) or "-",
             str(r["autoAssign"]).lower(),
-            str(r["avoidBuggyIPs"]).lower(),
             r["serviceAllocation"] or "-",
             render.ratio(r[IPV4]["used"], r[IPV4]["total"], True),
             render.ratio(r[IPV6]["used"], r[IPV6]["total"], True),
         ]
         if wide:
             line += [
+                r["namespace"] or "-",
+                str(r["avoidBuggyIPs"]).lower(),
                 str(r[IPV4]["free"]),
                 str(r[IPV6]["free"]),
                 status_text(r["metallbStatus"], IPV4),
@@ -96,7 +101,7 @@ def run(inputs: Inputs) -> int:
                 "yes" if r["valid"] else "no: " + "; ".join(r["errors"]),
             ]
         table.append(line)
-    render.out(render.table(table, headers))
+    render.out(render.table(table, headers, fit=not wide))
     for r in rows:
         for err in r["errors"]:
             render.note(f"warning: {err} (MetalLB rejects its whole configuration)")

@@ -37,9 +37,10 @@ def write_backup(path: str, services: List[Service], client: Any = None) -> None
     document = backup_document(
         services, str(getattr(client, "server", "") or ""), str(getattr(client, "context", "") or "")
     )
-    try:  # "x": never over an older backup, even one made since the check
-        with open(path, "x", encoding="utf-8") as fh:
-            fh.write(render.dump_json(document) + "\n")
+    from .migrate_files import create_file
+
+    try:  # whole or not at all, and never over an older backup, even one made since the check
+        create_file(path, (render.dump_json(document) + "\n").encode("utf-8"))
     except FileExistsError:
         raise UsageError(f"the backup {path} already exists; nothing was changed. Name another file") from None
     except OSError as exc:

@@ -122,37 +122,30 @@ def run(inputs: Inputs, texts: Sequence[str]) -> int:
         keys = {f"{h['namespace']}/{h['name']}": None for r in results for h in r["holders"]}
         render.names("service", list(keys))
         return code
+    wide = inputs.output == "wide"  # the default fits a terminal; -o wide adds ANNOUNCED BY
     rows = []
     for r in results:
-        first = [
-            r["ip"],
-            r["pool"] or "(no pool)",
-            render.advertisements(r["advertisements"]),
-            "yes" if r["free"] else "no",
-        ]
+        first = [r["ip"], r["pool"] or "(no pool)", "yes" if r["free"] else "no"]
+        last = [render.advertisements(r["advertisements"])] if wide else []
         if not r["holders"]:
-            rows.append(first + ["-", "-", "-", "-", ""] + (["-"] if overlaid else []))
-        for i, h in enumerate(r["holders"]):
-            lead = first if i == 0 else ["", "", "", ""]
+            rows.append(first + ["-", "-", "-", "-", ""] + (["-"] if overlaid else []) + last)
+        for h in r["holders"]:  # each row whole: its first field is its own (awk, sort)
             rows.append(
-                lead
+                first
                 + [
                     f"{h['namespace']}/{h['name']}",
                     ",".join(h["how"]),
                     h["sharingKey"] or "-",
                     ",".join(h["ports"]) or "-",
-                    "CONFLICT" if r["conflict"] and i == 0 else "",
+                    "CONFLICT" if r["conflict"] else "",
                 ]
                 + ([h["file"] or h["source"]] if overlaid else [])
+                + last
             )
     if rows:
-        render.out(
-            render.table(
-                rows,
-                ["ip", "pool", "announced by", "free", "service", "how", "sharing key", "ports", "conflict"]
-                + (["from"] if overlaid else []),
-            )
-        )
+        headers = ["ip", "pool", "free", "service", "how", "sharing key", "ports", "conflict"]
+        headers += (["from"] if overlaid else []) + (["announced by"] if wide else [])
+        render.out(render.table(rows, headers, fit=not wide))
     else:
         render.note("no held or requested address in " + ", ".join(texts))
     for r in results:

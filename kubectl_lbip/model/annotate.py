@@ -10,6 +10,8 @@ from typing import Any, Dict, List, Optional, Sequence
 from ..errors import InvalidValue, Refused
 from . import rules
 from .addresses import sort_addresses
+from .announce import rejected_config
+from .checks import fixed
 from .cluster import Cluster
 from .patches import request_annotation_patch
 from .rules import Finding, service_finding
@@ -36,29 +38,35 @@ def plan(
     auto: bool = False,
     overwrite: bool = False,
     clear_spec_ip: bool = False,
+    strict: bool = False,
 ) -> Plan:
     """Check the request exactly as MetalLB's controller will; refuse (errors.Refused)
     with every broken rule, or return the patch. An address that is not one is an
-    InvalidValue."""
+    InvalidValue. While MetalLB has rejected the configuration in the cluster, the
+    plan says so (a warning; with ``strict`` a refusal)."""
     if not svc.is_load_balancer:
         raise Refused([rules.not_load_balancer(svc)])
     texts = list(addresses) if not auto else _auto_pick(cluster, svc)
-    request = rules.make_request(texts)
-    if request.invalid:
-        raise InvalidValue(f"{', '.join(repr(e) for e in request.invalid)} is not an IP address")
+    request = rules.valid_request(texts)
     value = ",".join(str(a) for a in sort_addresses(request.addresses))
     request = rules.make_request([value])
 
     findings = list(rules.check_request(cluster, svc, request).findings)
+    rejected = rejected_config(cluster)
+    if rejected is not None:
+        findings.append(rejected.finding(strict))
     current = svc.annotations.get(CURRENT + LB_IPS)
     if svc.load_balancer_ip and not clear_spec_ip:
         findings.append(
             service_finding(
                 svc,
                 rules.BOTH_SPEC_AND_ANNOTATION,
-                f"spec.loadBalancerIP is set "
-                f"({svc.load_balancer_ip}); with the annotation too MetalLB allocates nothing. Fix: "
-                "add --clear-spec-ip to remove it in the same patch",
+                fixed(
+                    rules.BOTH_SPEC_AND_ANNOTATION,
+                    f"spec.loadBalancerIP is set ({svc.load_balancer_ip}); with the annotation too MetalLB "
+                    "allocates nothing.",
+                    "annotate",
+                ),
             )
         )
     if current not in (None, "", value) and not overwrite:

@@ -15,8 +15,22 @@ from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 from .addresses import IPV4, IPV6, AddressError, Interval, family_bits, family_of, parse_ip, parse_pool_address
+from .checks import (  # the codes and their fixes: the catalogue
+    ADV_NO_NODES,
+    ADV_SELECTS_NO_POOL,
+    ADV_UNKNOWN_POOL,
+    BGP_AGGREGATION,
+    CONFIG_INVALID,
+    LOCAL_NO_ANNOUNCER,
+    OVERLAPS_NODE,
+    OVERLAPS_POD_CIDR,
+    OVERLAPS_SERVICE_CIDR,
+    POOL_NOT_ADVERTISED,
+    STATUS_DRIFT,
+    fixed,
+)
 from .pools import Pool
-from .rules import ERROR, WARNING, Finding, pool_finding, service_finding
+from .rules import ERROR, REJECTS_CONFIGURATION, WARNING, Finding, pool_finding, service_finding
 from .selectors import Selector
 from .services import ASSIGNED, Service
 
@@ -31,19 +45,8 @@ L2STATUS = "ServiceL2Status"
 BGPSTATUS = "ServiceBGPStatus"
 KINDS = (L2ADV, BGPADV, NODE, ENDPOINTSLICE, SERVICECIDR, CONFIGSTATE, L2STATUS, BGPSTATUS)
 CHECK_KINDS = KINDS[:6]  # the speakers' statuses are read by `why` alone
+CONFIG_KINDS = (CONFIGSTATE,)  # annotate, pin and free: whether MetalLB uses the configuration in the cluster
 
-# Stable codes, documented in the README.
-POOL_NOT_ADVERTISED = "pool-not-advertised"
-ADV_UNKNOWN_POOL = "advertisement-unknown-pool"
-ADV_SELECTS_NO_POOL = "advertisement-selects-no-pool"
-ADV_NO_NODES = "advertisement-no-nodes"
-LOCAL_NO_ANNOUNCER = "local-policy-no-announcer"
-OVERLAPS_NODE = "pool-overlaps-node-address"
-OVERLAPS_SERVICE_CIDR = "pool-overlaps-service-cidr"
-OVERLAPS_POD_CIDR = "pool-overlaps-pod-cidr"
-BGP_AGGREGATION = "bgp-aggregation-invalid"
-CONFIG_INVALID = "metallb-config-invalid"
-STATUS_DRIFT = "pool-status-drift"
 
 # A node with this label is skipped by every speaker (unless it runs with
 # --ignore-exclude-lb), as is a node whose NetworkUnavailable condition is True.
@@ -229,9 +232,12 @@ def check_advertisements(cluster, network: Network) -> List[Finding]:
                 _adv_finding(
                     adv,
                     ADV_UNKNOWN_POOL,
-                    f"ipAddressPools names {', '.join(unknown)}, which "
-                    f"{'does' if len(unknown) == 1 else 'do'} not exist; MetalLB ignores the name "
-                    "without a word. Fix: name an existing IPAddressPool (kubectl lbip pools)",
+                    fixed(
+                        ADV_UNKNOWN_POOL,
+                        f"ipAddressPools names {', '.join(unknown)}, which "
+                        f"{'does' if len(unknown) == 1 else 'do'} not exist; MetalLB ignores the name "
+                        "without a word.",
+                    ),
                 )
             )
         # (names that all do not exist, and no selector: advertisement-unknown-pool says it)
@@ -245,9 +251,10 @@ def check_advertisements(cluster, network: Network) -> List[Finding]:
                 _adv_finding(
                     adv,
                     ADV_SELECTS_NO_POOL,
-                    f"its {' and '.join(what)} select no existing pool, so "
-                    "it announces nothing. Fix: name a pool, or label the pool to match the "
-                    "selector",
+                    fixed(
+                        ADV_SELECTS_NO_POOL,
+                        f"its {' and '.join(what)} select no existing pool, so it announces nothing.",
+                    ),
                     WARNING,
                 )
             )
@@ -257,9 +264,12 @@ def check_advertisements(cluster, network: Network) -> List[Finding]:
                 _adv_finding(
                     adv,
                     ADV_NO_NODES,
-                    f"its nodeSelectors ({selectors}) match none of the "
-                    f"{len(network.nodes)} Node(s), so no speaker announces its pools' addresses "
-                    "through it. Fix: correct the selector, or label the nodes that should announce",
+                    fixed(
+                        ADV_NO_NODES,
+                        f"its nodeSelectors ({selectors}) match none of the "
+                        f"{len(network.nodes)} Node(s), so no speaker announces its pools' addresses "
+                        "through it.",
+                    ),
                 )
             )
     for pool in cluster.pools:
@@ -273,10 +283,13 @@ def check_advertisements(cluster, network: Network) -> List[Finding]:
                 pool_finding(
                     pool,
                     POOL_NOT_ADVERTISED,
-                    f"no {kinds} selects this pool, so nothing announces "
-                    f"the addresses MetalLB assigned from it ({len(holders)} service(s): {shown}); "
-                    f"they do not answer. Fix: an L2Advertisement or BGPAdvertisement whose "
-                    f"ipAddressPools lists {pool.name}",
+                    fixed(
+                        POOL_NOT_ADVERTISED,
+                        f"no {kinds} selects this pool, so nothing announces "
+                        f"the addresses MetalLB assigned from it ({len(holders)} service(s): {shown}); "
+                        "they do not answer.",
+                        pool=pool.name,
+                    ),
                 )
             )
         else:
@@ -284,9 +297,11 @@ def check_advertisements(cluster, network: Network) -> List[Finding]:
                 pool_finding(
                     pool,
                     POOL_NOT_ADVERTISED,
-                    f"no {kinds} selects this pool: an address MetalLB "
-                    "assigns from it will not answer. Fix: an L2Advertisement or BGPAdvertisement "
-                    f"whose ipAddressPools lists {pool.name}",
+                    fixed(
+                        POOL_NOT_ADVERTISED,
+                        f"no {kinds} selects this pool: an address MetalLB assigns from it will not answer.",
+                        pool=pool.name,
+                    ),
                     WARNING,
                 )
             )
@@ -320,8 +335,11 @@ def check_bgp_aggregation(cluster, network: Network) -> List[Finding]:
                 _adv_finding(
                     adv,
                     BGP_AGGREGATION,
-                    f"{bad} is longer than the family's addresses; MetalLB "
-                    "rejects its whole configuration. Fix: at most 32 for IPv4, 128 for IPv6",
+                    fixed(
+                        BGP_AGGREGATION,
+                        f"{bad} is longer than the family's addresses; {REJECTS_CONFIGURATION}.",
+                        "too-long",
+                    ),
                 )
             )
             continue
@@ -330,9 +348,12 @@ def check_bgp_aggregation(cluster, network: Network) -> List[Finding]:
                 _adv_finding(
                     adv,
                     BGP_AGGREGATION,
-                    "serviceSelectors and an aggregation length other than /32 (/128 for IPv6) "
-                    "exclude each other; MetalLB rejects its whole configuration. Fix: drop the "
-                    "aggregation length, or the serviceSelectors (a second advertisement can hold them)",
+                    fixed(
+                        BGP_AGGREGATION,
+                        "serviceSelectors and an aggregation length other than /32 (/128 for IPv6) "
+                        f"exclude each other; {REJECTS_CONFIGURATION}.",
+                        "selectors",
+                    ),
                 )
             )
         for pool in cluster.pools:
@@ -351,10 +372,14 @@ def check_bgp_aggregation(cluster, network: Network) -> List[Finding]:
                         _adv_finding(
                             adv,
                             BGP_AGGREGATION,
-                            f"{field_name} {length} is shorter than the /"
-                            f"{lowest} of {text} in pool {pool.name}; MetalLB rejects its whole "
-                            f"configuration and allocates nothing new. Fix: set {field_name} to "
-                            f"{lowest} or longer, or stop selecting pool {pool.name}",
+                            fixed(
+                                BGP_AGGREGATION,
+                                f"{field_name} {length} is shorter than the /"
+                                f"{lowest} of {text} in pool {pool.name}; {REJECTS_CONFIGURATION}.",
+                                field=field_name,
+                                prefix=lowest,
+                                pool=pool.name,
+                            ),
                         )
                     )
                     break
@@ -394,9 +419,12 @@ def check_node_overlaps(cluster, network: Network) -> List[Finding]:
                 pool_finding(
                     pool,
                     OVERLAPS_NODE,
-                    f"the pool holds {addr}, the {kind} of node {node.name}; "
-                    "MetalLB may assign it to a service and the node and the service then answer for "
-                    "one address. Fix: leave the nodes' addresses out of the pool's ranges",
+                    fixed(
+                        OVERLAPS_NODE,
+                        f"the pool holds {addr}, the {kind} of node {node.name}; "
+                        "MetalLB may assign it to a service and the node and the service then answer for "
+                        "one address.",
+                    ),
                 )
             )
         for cidr in node.pod_cidrs:
@@ -405,9 +433,11 @@ def check_node_overlaps(cluster, network: Network) -> List[Finding]:
                     pool_finding(
                         pool,
                         OVERLAPS_POD_CIDR,
-                        f"{iv} overlaps {net}, the Pod CIDR of node "
-                        f"{node.name}; traffic to a service address there is routed to pods. Fix: "
-                        "take the pool's ranges outside the cluster's Pod CIDRs",
+                        fixed(
+                            OVERLAPS_POD_CIDR,
+                            f"{iv} overlaps {net}, the Pod CIDR of node "
+                            f"{node.name}; traffic to a service address there is routed to pods.",
+                        ),
                     )
                 )
     return found
@@ -421,9 +451,11 @@ def check_service_cidrs(cluster, network: Network) -> List[Finding]:
                 pool_finding(
                     pool,
                     OVERLAPS_SERVICE_CIDR,
-                    f"{iv} overlaps {net} of ServiceCIDR {name}; a "
-                    "service's external address can equal another service's cluster IP. Fix: take the "
-                    "pool's ranges outside the cluster's Service CIDRs",
+                    fixed(
+                        OVERLAPS_SERVICE_CIDR,
+                        f"{iv} overlaps {net} of ServiceCIDR {name}; a "
+                        "service's external address can equal another service's cluster IP.",
+                    ),
                 )
             )
     return found
@@ -434,7 +466,7 @@ def check_config_states(network: Network) -> List[Finding]:
     for state in network.config_states:
         if state.result != "Invalid":
             continue
-        summary = state.error_summary.strip().replace("\n", "; ") or "(no errorSummary)"
+        summary = _summary(state.error_summary)
         found.append(
             Finding(
                 ERROR,
@@ -442,11 +474,103 @@ def check_config_states(network: Network) -> List[Finding]:
                 CONFIGSTATE,
                 state.namespace,
                 state.name,
-                f"MetalLB reports its configuration Invalid: {summary!r}. Fix: correct the objects it "
-                "names; until then MetalLB keeps its last valid configuration",
+                fixed(CONFIG_INVALID, f"MetalLB reports its configuration Invalid: {summary!r}."),
             )
         )
     return found
+
+
+@dataclass(frozen=True)
+class RejectedConfig:
+    """MetalLB rejected the configuration in the cluster (a ConfigurationState says
+    Invalid) and keeps using the last one it accepted: an answer computed from the
+    cluster's objects assumes a configuration MetalLB is not using. ``changed`` are
+    the pools known to differ from what MetalLB loaded (pool, how it is known);
+    ``unknown`` says what cannot be known from the input."""
+
+    states: Tuple[ConfigState, ...]
+    changed: Tuple[Tuple[str, str], ...]
+    unknown: str
+
+    def message(self) -> str:
+        said = "; ".join(
+            f"ConfigurationState {s.namespace + '/' if s.namespace else ''}{s.name}: {_summary(s.error_summary)!r}"
+            for s in self.states
+        )
+        changed = ", ".join(f"pool {name} ({how})" for name, how in self.changed)
+        return (
+            f"MetalLB rejected the configuration in the cluster ({said}) and keeps using the last one it "
+            "accepted; these answers assume the configuration in the cluster, which MetalLB is not using. "
+            + (f"Added or changed since it last accepted one: {changed}. " if changed else "")
+            + self.unknown
+        )
+
+    def finding(self, strict: bool = False) -> Finding:
+        """The same as a finding: a warning, or with --strict an error."""
+        first = self.states[0]
+        severity = ERROR if strict else WARNING
+        return Finding(
+            severity, CONFIG_INVALID, CONFIGSTATE, first.namespace, first.name, fixed(CONFIG_INVALID, self.message())
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "states": [
+                {"namespace": s.namespace, "name": s.name, "result": s.result, "errorSummary": s.error_summary}
+                for s in self.states
+            ],
+            "changedPools": [{"name": name, "reason": how} for name, how in self.changed],
+            "unknown": self.unknown,
+        }
+
+
+def _summary(text: str) -> str:
+    return text.strip().replace("\n", "; ") or "(no errorSummary)"
+
+
+# MetalLB's counters (allocator poolCount) saturate for a CIDR of 2**62 addresses or more.
+COUNTED_EXACTLY = 2**62
+
+
+def rejected_config(cluster) -> Optional[RejectedConfig]:
+    """Whether MetalLB is not using the configuration in the cluster, and what is
+    known of the difference. A pool MetalLB has not loaded as it stands shows in its
+    status (v0.15+: the allocator's counters, kept while the configuration is
+    rejected): none for a pool added since, another number of addresses for one
+    changed since. None when no ConfigurationState in the input says Invalid."""
+    network = cluster.network
+    if network is None or not network.has(CONFIGSTATE):
+        return None
+    invalid = tuple(s for s in network.config_states if s.result == "Invalid")
+    if not invalid:
+        return None
+    if not any(status_counters(p) for p in cluster.pools):
+        return RejectedConfig(
+            invalid,
+            (),
+            "Which pools were added or changed since cannot be known: the input has no pool status "
+            "(MetalLB's own counters, v0.15 and later).",
+        )
+    changed = tuple((p.name, how) for p in cluster.pools for how in [_not_loaded(p)] if how)
+    return RejectedConfig(
+        invalid,
+        changed,
+        "Not known from the pools' status: a change that keeps each pool's number of addresses (a moved "
+        "range, serviceAllocation, autoAssign, avoidBuggyIPs on a range without .0 or .255) or of another kind.",
+    )
+
+
+def _not_loaded(pool: Pool) -> str:
+    """How a pool's status shows MetalLB has not loaded it as it stands, or ''."""
+    counters = status_counters(pool)
+    if counters is None:
+        return "MetalLB counts none of its addresses: added since"
+    for family, word in ((IPV4, "IPv4"), (IPV6, "IPv6")):
+        total = pool.total(family)
+        counted = counters["available" + word] + counters["assigned" + word]
+        if total < COUNTED_EXACTLY and counted != total:
+            return f"MetalLB counts {counted} {word} address(es), it has {total}"
+    return ""
 
 
 STATUS_KEYS = {IPV4: "assignedIPv4", IPV6: "assignedIPv6"}
@@ -492,10 +616,12 @@ def check_status_drift(cluster) -> List[Finding]:
                 pool_finding(
                     pool,
                     STATUS_DRIFT,
-                    f"MetalLB's status says {'; '.join(differ)}; the controller "
-                    "is behind, restarted with another view, or a service's status was written by "
-                    "hand. Fix: look at the controller's logs; 'kubectl lbip who-has' lists the "
-                    "holders",
+                    fixed(
+                        STATUS_DRIFT,
+                        f"MetalLB's status says {'; '.join(differ)}; the controller "
+                        "is behind, restarted with another view, or a service's status was written by "
+                        "hand.",
+                    ),
                     WARNING,
                 )
             )
@@ -547,7 +673,5 @@ def local_policy_finding(cluster, network: Network, svc: Service) -> Optional[Fi
     return service_finding(
         svc,
         LOCAL_NO_ANNOUNCER,
-        f"externalTrafficPolicy is Local and {why}; no speaker announces "
-        "its address. Fix: run its pods on nodes the advertisement selects, widen the "
-        "advertisement's nodeSelectors, or use externalTrafficPolicy: Cluster",
+        fixed(LOCAL_NO_ANNOUNCER, f"externalTrafficPolicy is Local and {why}; no speaker announces its address."),
     )

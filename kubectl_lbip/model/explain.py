@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from . import announce as an
+from .checks import POOL_NOT_ADVERTISED, fixed
 from .pools import Pool
 from .rules import ERROR, FAMILY_WORDS, Finding, sort_findings
 from .services import Service
@@ -165,10 +166,10 @@ def first_fix(
     advs = result["advertisements"]
     if advs is not None:
         if not advs:
-            return (
-                f"no advertisement selects pool {pool.name}: nothing announces its address. "
-                f"Fix: an L2Advertisement or BGPAdvertisement whose ipAddressPools lists "
-                f"{pool.name}"
+            return fixed(
+                POOL_NOT_ADVERTISED,
+                f"no advertisement selects pool {pool.name}: nothing announces its address.",
+                pool=pool.name,
             )
         announcing = [a for a in advs if a["announcesService"]]
         if not announcing:

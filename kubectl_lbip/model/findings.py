@@ -4,7 +4,7 @@ use), dual-stack pools and capacity."""
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from . import announce, rules
 from .cluster import Cluster
@@ -29,3 +29,14 @@ def findings_for(cluster: Cluster, namespace: Optional[str] = None) -> List[Find
     if namespace:
         found = [f for f in found if f.kind != "Service" or f.namespace == namespace]
     return rules.sort_findings(found)
+
+
+def checked_objects(cluster: Cluster, namespace: Optional[str] = None) -> List[Tuple[str, str, str]]:
+    """(kind, namespace, name) of every object `check` looked at: the pools, the
+    services (of ``namespace``, when given) and the advertisements, sorted; as the
+    findings name them (a legacy ConfigMap's pools as ConfigMap)."""
+    objects = {(rules.pool_kind(p), p.namespace, p.name) for p in cluster.pools}
+    objects |= {("Service", s.namespace, s.name) for s in cluster.services if not namespace or s.namespace == namespace}
+    if cluster.network is not None:
+        objects |= {(a.kind, a.namespace, a.name) for a in cluster.network.advertisements}
+    return sorted(objects)

@@ -18,7 +18,7 @@ from .addresses import AddressError, canonical
 from .cluster import Cluster
 from .patches import service_patch
 from .rules import Finding
-from .services import CURRENT, DEPRECATED, LB_IPS, METALLB_KEYS, SPEC_IP, Service
+from .services import CURRENT, DEPRECATED, LB_IPS, METALLB_KEYS, SPEC_IP, Service, request_family
 
 MOVE = "move"  # the value moves to the new key
 DROP = "drop"  # the new key already holds the same value: the old place is emptied
@@ -332,10 +332,37 @@ def _entry_problem(entry: Any) -> str:
             return f"annotation {key!r} is not one migrate changes (only {CURRENT}* and {DEPRECATED}*)"
         if not isinstance(value, str):
             return f"annotation {key!r}: the value must be a string"
+        problem = _value_problem(value, request=key.endswith("/" + LB_IPS))
+        if problem:
+            return f"annotation {key!r}: {problem}"
     for key in ("loadBalancerIP", "resourceVersion"):
         if not isinstance(entry.get(key, ""), str):
             return f"{key} must be a string"
-    return ""
+    problem = _value_problem(entry.get("loadBalancerIP", ""), request=True, one=True)
+    return f"loadBalancerIP: {problem}" if problem else ""
+
+
+# A value of the other keys (a pool's name, a sharing key) is a name: Kubernetes
+# allows object names of at most 253 characters.
+MAX_NAME_LENGTH = 253
+
+
+def _value_problem(text: str, request: bool, one: bool = False) -> str:
+    """What annotate would refuse in a value restore is about to write: a request
+    (loadBalancerIPs, spec.loadBalancerIP: ``one`` address) must be addresses, at
+    most one per family, within rules.MAX_REQUEST_LENGTH; any other value a name's
+    length. Empty is no request, as for MetalLB."""
+    if not request and len(text) > MAX_NAME_LENGTH:
+        return f"{len(text):,} characters is too long (at most {MAX_NAME_LENGTH})"
+    if not request or not text:
+        return ""
+    try:
+        addresses = rules.valid_request([text]).addresses
+    except InvalidValue as exc:
+        return str(exc)
+    if one and len(addresses) > 1:
+        return "holds one address"
+    return request_family(addresses)[1]
 
 
 @dataclass(frozen=True)

@@ -11,37 +11,46 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
+from ..errors import InvalidValue
 from .addresses import DUAL, IPV4, IPV6, Address, family_of, split_request
+from .checks import (  # the codes and their fixes: the catalogue
+    ADDRESS_CONFLICT,
+    BOTH_SPEC_AND_ANNOTATION,
+    BUGGY_IP,
+    DEPRECATED_ANNOTATION,
+    DEPRECATED_LB_IP,
+    ERROR,
+    FAMILY_MISMATCH,
+    INVALID_POOL_ADDRESS,
+    INVALID_REQUEST,
+    NO_DUAL_STACK_POOL,
+    NOT_IN_POOL,
+    PENDING,
+    POOL_ANNOTATION_MISMATCH,
+    POOL_EXHAUSTED,
+    POOL_INCOMPATIBLE,
+    POOL_OVERLAP,
+    SPLIT_POOL,
+    TOO_MANY,
+    WARNING,
+    fixed,
+)
 from .cluster import Cluster
 from .metallb import text as metallb_text
 from .pools import Pool
-from .services import ASSIGNED, CURRENT, DEPRECATED, LB_IPS, REQUESTED, Request, Service, request_family
+from .services import ASSIGNED, CURRENT, DEPRECATED, REQUESTED, Request, Service, request_family
 from .usage import usage_counts
 
-ERROR = "error"
-WARNING = "warning"
-
-# Stable codes, documented in the README.
-POOL_OVERLAP = "pool-overlap"
-INVALID_POOL_ADDRESS = "invalid-pool-address"
-INVALID_REQUEST = "invalid-request"
-NOT_IN_POOL = "not-in-pool"
-BUGGY_IP = "buggy-ip"
-SPLIT_POOL = "split-pool-dual-stack"
-FAMILY_MISMATCH = "family-mismatch"
-TOO_MANY = "too-many-addresses"
-BOTH_SPEC_AND_ANNOTATION = "both-spec-and-annotation"
-ADDRESS_CONFLICT = "address-conflict"
-POOL_INCOMPATIBLE = "pool-incompatible"
-POOL_ANNOTATION_MISMATCH = "pool-annotation-mismatch"
-NO_DUAL_STACK_POOL = "no-dual-stack-pool"
-DEPRECATED_ANNOTATION = "deprecated-annotation"
-DEPRECATED_LB_IP = "deprecated-loadbalancerip"
-PENDING = "pending"
-POOL_EXHAUSTED = "pool-exhausted"
-NOT_LOAD_BALANCER = "not-loadbalancer"
+NOT_LOAD_BALANCER = "not-loadbalancer"  # annotate's and why's refusal, not a check code
 
 FAMILY_WORDS = {IPV4: "IPv4", IPV6: "IPv6", DUAL: "dual-stack"}
+
+# What MetalLB does with a configuration it cannot accept (its config and pool
+# reconcilers stop before loading it): the last valid one stays in use.
+REJECTS_CONFIGURATION = (
+    "MetalLB rejects its whole configuration and keeps using the last valid one (nothing added or changed "
+    "since takes effect)"
+)
 
 
 @dataclass(frozen=True)
@@ -66,9 +75,13 @@ def service_finding(svc: Service, code: str, message: str, severity: str = ERROR
     return Finding(severity, code, "Service", svc.namespace, svc.name, message)
 
 
+def pool_kind(pool: Pool) -> str:
+    """The kind a pool is reported as: its own, or the legacy ConfigMap's."""
+    return "ConfigMap" if pool.legacy else "IPAddressPool"
+
+
 def pool_finding(pool: Pool, code: str, message: str, severity: str = ERROR) -> Finding:
-    kind = "ConfigMap" if pool.legacy else "IPAddressPool"
-    return Finding(severity, code, kind, pool.namespace, pool.name, message)
+    return Finding(severity, code, pool_kind(pool), pool.namespace, pool.name, message)
 
 
 @dataclass
@@ -128,9 +141,11 @@ def request_parses(ask: Ask) -> List[Finding]:
     return [
         ask.fail(
             INVALID_REQUEST,
-            f"{request.field} {request.text!r}: {bad} is not an IP "
-            "address; MetalLB allocates nothing for this service. Fix: list IP "
-            "addresses separated by commas",
+            fixed(
+                INVALID_REQUEST,
+                f"{request.field} {request.text!r}: {bad} is not an IP "
+                "address; MetalLB allocates nothing for this service.",
+            ),
         )
     ]
 
@@ -144,8 +159,7 @@ def request_has_a_family(ask: Ask) -> List[Finding]:
     return [
         ask.fail(
             TOO_MANY,
-            f"{ask.request.field} {ask.request.text!r}: {why}. Fix: request "
-            "one address, or one IPv4 and one IPv6 address for a dual-stack service",
+            fixed(TOO_MANY, f"{ask.request.field} {ask.request.text!r}: {why}."),
         )
     ]
 
@@ -172,18 +186,20 @@ def pool_for(ask: Ask) -> List[Finding]:
             found.append(
                 ask.fail(
                     NOT_IN_POOL,
-                    f"{addr} is in no IPAddressPool; MetalLB refuses "
-                    "it ('is not allowed in config'). Fix: pick a free address "
-                    "with 'kubectl lbip free'",
+                    fixed(
+                        NOT_IN_POOL, f"{addr} is in no IPAddressPool; MetalLB refuses it ('is not allowed in config')."
+                    ),
                 )
             )
         elif not pool.allocatable(family_of(addr), int(addr)):
             found.append(
                 ask.fail(
                     BUGGY_IP,
-                    f"{addr} ends in .0 or .255 and pool {pool.name} has "
-                    "avoidBuggyIPs: MetalLB never hands it out. Fix: pick another "
-                    "address of the pool",
+                    fixed(
+                        BUGGY_IP,
+                        f"{addr} ends in .0 or .255 and pool {pool.name} has "
+                        "avoidBuggyIPs: MetalLB never hands it out.",
+                    ),
                 )
             )
         else:
@@ -193,10 +209,11 @@ def pool_for(ask: Ask) -> List[Finding]:
         found.append(
             ask.fail(
                 SPLIT_POOL,
-                f"the addresses lie in different pools ({names}); "
-                "MetalLB takes all the addresses of a service from one pool. Fix: "
-                "put both ranges in one IPAddressPool, or pick a pair from one "
-                "pool with 'kubectl lbip free'",
+                fixed(
+                    SPLIT_POOL,
+                    f"the addresses lie in different pools ({names}); "
+                    "MetalLB takes all the addresses of a service from one pool.",
+                ),
             )
         )
     elif pools and len(pools) == len(ask.addresses):
@@ -212,9 +229,11 @@ def pool_admits_service(ask: Ask) -> List[Finding]:
     return [
         ask.fail(
             POOL_INCOMPATIBLE,
-            pool.why_not_admitted(svc.namespace, svc.labels)
-            + "; MetalLB refuses ('not compatible for ip assignment'). Fix: pick addresses "
-            "of a pool that serves this service, or extend the pool's serviceAllocation",
+            fixed(
+                POOL_INCOMPATIBLE,
+                pool.why_not_admitted(svc.namespace, svc.labels)
+                + "; MetalLB refuses ('not compatible for ip assignment').",
+            ),
         )
     ]
 
@@ -236,19 +255,22 @@ def pool_annotation_matches(ask: Ask) -> List[Finding]:
         return [
             ask.fail(
                 POOL_ANNOTATION_MISMATCH,
-                f"the address-pool annotation names pool "
-                f"{wanted}, which does not exist. Fix: name an existing pool or remove "
-                "the annotation",
+                fixed(
+                    POOL_ANNOTATION_MISMATCH, f"the address-pool annotation names pool {wanted}, which does not exist."
+                ),
             )
         ]
     if ask.pool is not None and ask.pool.name != wanted:
         return [
             ask.fail(
                 POOL_ANNOTATION_MISMATCH,
-                f"the address-pool annotation names pool "
-                f"{wanted} but the addresses are in pool {ask.pool.name}; MetalLB "
-                f"refuses. Fix: pick addresses of {wanted}, or change or remove the "
-                "annotation",
+                fixed(
+                    POOL_ANNOTATION_MISMATCH,
+                    f"the address-pool annotation names pool {wanted} but the addresses are in pool "
+                    f"{ask.pool.name}; MetalLB refuses.",
+                    "other-pool",
+                    pool=wanted,
+                ),
             )
         ]
     return []
@@ -323,9 +345,11 @@ def address_sharing(cluster: Cluster, svc: Service, addr: Address) -> List[Findi
                 service_finding(
                     svc,
                     ADDRESS_CONFLICT,
-                    f"{addr} is already held by service {other.key} and they "
-                    f"may not share it: {reason}; MetalLB refuses ('already in use'). Fix: pick a "
-                    "free address, or give both the same allow-shared-ip key and distinct ports",
+                    fixed(
+                        ADDRESS_CONFLICT,
+                        f"{addr} is already held by service {other.key} and they "
+                        f"may not share it: {reason}; MetalLB refuses ('already in use').",
+                    ),
                 )
             )
         elif other.observed:
@@ -345,10 +369,12 @@ def address_sharing(cluster: Cluster, svc: Service, addr: Address) -> List[Findi
                 service_finding(
                     svc,
                     ADDRESS_CONFLICT,
-                    f"{addr} is also requested by service {other.key} and "
-                    f"they may not share it: {reason}; MetalLB gives it to whichever it processes "
-                    "first and leaves the other Pending. Fix: pick a free address, or give both the "
-                    "same allow-shared-ip key and distinct ports",
+                    fixed(
+                        ADDRESS_CONFLICT,
+                        f"{addr} is also requested by service {other.key} and "
+                        f"they may not share it: {reason}; MetalLB gives it to whichever it processes "
+                        "first and leaves the other Pending.",
+                    ),
                 )
             )
         elif not svc.holds(addr):
@@ -405,14 +431,10 @@ def _family_mismatch_message(field_name: str, request: Request, svc_family: str,
         f"{FAMILY_WORDS[svc_family]} (from its clusterIPs)"
     )
     if req_family == DUAL:
-        return (
-            head + "; MetalLB refuses. Fix: request one address, or make the service "
-            "dual-stack (ipFamilyPolicy: RequireDualStack or PreferDualStack with ipFamilies "
-            "IPv4 and IPv6)"
-        )
+        return fixed(FAMILY_MISMATCH, head + "; MetalLB refuses.", "dual-request")
     if svc_family == DUAL:
-        return head + "; MetalLB refuses. Fix: request one IPv4 and one IPv6 address from one pool"
-    return head + f"; MetalLB refuses. Fix: request an {FAMILY_WORDS[svc_family]} address"
+        return fixed(FAMILY_MISMATCH, head + "; MetalLB refuses.", "dual-service")
+    return fixed(FAMILY_MISMATCH, head + "; MetalLB refuses.", family=FAMILY_WORDS[svc_family])
 
 
 def check_service(cluster: Cluster, svc: Service) -> List[Finding]:
@@ -447,7 +469,7 @@ def deprecated_keys(svc: Service) -> List[Finding]:
             service_finding(
                 svc,
                 DEPRECATED_ANNOTATION,
-                f"{key} is deprecated since MetalLB v0.13.{note} Fix: use {twin} ('kubectl lbip migrate' moves it)",
+                fixed(DEPRECATED_ANNOTATION, f"{key} is deprecated since MetalLB v0.13.{note}", twin=twin),
                 WARNING,
             )
         )
@@ -461,9 +483,7 @@ def deprecated_spec_ip(svc: Service) -> List[Finding]:
         service_finding(
             svc,
             DEPRECATED_LB_IP,
-            "spec.loadBalancerIP is deprecated by "
-            f"Kubernetes. Fix: use {CURRENT}{LB_IPS} ('kubectl lbip migrate' "
-            "moves it)",
+            fixed(DEPRECATED_LB_IP, "spec.loadBalancerIP is deprecated by Kubernetes."),
             WARNING,
         )
     ]
@@ -478,9 +498,11 @@ def one_request_field(svc: Service) -> List[Finding]:
         service_finding(
             svc,
             BOTH_SPEC_AND_ANNOTATION,
-            f"both {annotation.field} and "
-            "spec.loadBalancerIP are set; MetalLB allocates nothing ('service can not have "
-            "both'). Fix: keep one ('kubectl lbip migrate' or 'annotate --clear-spec-ip')",
+            fixed(
+                BOTH_SPEC_AND_ANNOTATION,
+                f"both {annotation.field} and spec.loadBalancerIP are set; MetalLB allocates nothing "
+                "('service can not have both').",
+            ),
         )
     ]
 
@@ -493,9 +515,10 @@ def pool_annotation_exists(cluster: Cluster, svc: Service) -> List[Finding]:
         service_finding(
             svc,
             POOL_ANNOTATION_MISMATCH,
-            f"the address-pool annotation names "
-            f"pool {svc.pool_annotation}, which does not exist. Fix: name an "
-            "existing pool",
+            fixed(
+                POOL_ANNOTATION_MISMATCH,
+                f"the address-pool annotation names pool {svc.pool_annotation}, which does not exist.",
+            ),
         )
     ]
 
@@ -505,12 +528,16 @@ def pending(cluster: Cluster, svc: Service) -> Finding:
     the reason of MetalLB's AllocationFailed event when there is one."""
     reason = cluster.allocation_failures.get(svc.key)
     if reason:
-        return service_finding(svc, PENDING, f"no address assigned; MetalLB said: {reason}")
+        return service_finding(
+            svc,
+            PENDING,
+            fixed(PENDING, f"no address assigned; MetalLB said: {reason}.", name=svc.name, namespace=svc.namespace),
+        )
     if cluster.live:
-        return service_finding(svc, PENDING, "no address assigned yet (no AllocationFailed event found)", WARNING)
-    return service_finding(
-        svc, PENDING, "no address assigned (its status.loadBalancer is empty; events are not in files)", WARNING
-    )
+        detail, severity = "no address assigned yet (no AllocationFailed event found).", WARNING
+    else:
+        detail, severity = "no address assigned (its status.loadBalancer is empty; events are not in files).", WARNING
+    return service_finding(svc, PENDING, fixed(PENDING, detail, name=svc.name, namespace=svc.namespace), severity)
 
 
 def check_pools(cluster: Cluster) -> List[Finding]:
@@ -521,7 +548,7 @@ def check_pools(cluster: Cluster) -> List[Finding]:
                 pool_finding(
                     pool,
                     INVALID_POOL_ADDRESS,
-                    f"{error}; MetalLB rejects its whole configuration. Fix: correct the value",
+                    fixed(INVALID_POOL_ADDRESS, f"{error}; {REJECTS_CONFIGURATION}."),
                 )
             )
     for pool_a, iv_a, pool_b, iv_b in cluster.overlaps:
@@ -530,8 +557,7 @@ def check_pools(cluster: Cluster) -> List[Finding]:
             pool_finding(
                 pool_b,
                 POOL_OVERLAP,
-                f"{iv_b} overlaps {iv_a} ({where}); MetalLB rejects its whole "
-                "configuration and allocates nothing new. Fix: make the ranges disjoint",
+                fixed(POOL_OVERLAP, f"{iv_b} overlaps {iv_a} ({where}); {REJECTS_CONFIGURATION}."),
             )
         )
     return findings
@@ -554,12 +580,17 @@ def check_capacity(cluster: Cluster) -> List[Finding]:
                     pool_finding(
                         pool,
                         POOL_EXHAUSTED,
-                        f"no free {word} address ({used}/{total} used). Fix: add a range to the pool",
+                        fixed(POOL_EXHAUSTED, f"no free {word} address ({used}/{total} used)."),
                     )
                 )
             elif free * 10 < total:
                 findings.append(
-                    pool_finding(pool, POOL_EXHAUSTED, f"{free} of {total} {word} addresses free (under 10%)", WARNING)
+                    pool_finding(
+                        pool,
+                        POOL_EXHAUSTED,
+                        fixed(POOL_EXHAUSTED, f"{free} of {total} {word} addresses free (under 10%)."),
+                        WARNING,
+                    )
                 )
     return findings
 
@@ -581,10 +612,13 @@ def check_full_pools(cluster: Cluster, full_pool_failure) -> List[Finding]:
             service_finding(
                 svc,
                 POOL_EXHAUSTED,
-                f"pool {pool.name} (its address-pool annotation) has no free "
-                f"{FAMILY_WORDS.get(family or '', 'matching')} address for it; MetalLB "
-                f"{metallb_text(cluster.metallb)} says: {said}. Fix: add a range to the pool, free "
-                "an address, or name another pool",
+                fixed(
+                    POOL_EXHAUSTED,
+                    f"pool {pool.name} (its address-pool annotation) has no free "
+                    f"{FAMILY_WORDS.get(family or '', 'matching')} address for it; MetalLB "
+                    f"{metallb_text(cluster.metallb)} says: {said}.",
+                    "named",
+                ),
             )
         )
     return findings
@@ -609,10 +643,12 @@ def check_dual_stack_pools(cluster: Cluster) -> List[Finding]:
             service_finding(
                 svc,
                 NO_DUAL_STACK_POOL,
-                "the service is dual-stack but no pool has both IPv4 and IPv6 "
-                f"ranges (IPv4: {', '.join(v4) or 'none'}; IPv6: {', '.join(v6) or 'none'}); MetalLB "
-                "takes both addresses from one pool. Fix: one IPAddressPool with an IPv4 and an IPv6 "
-                "range",
+                fixed(
+                    NO_DUAL_STACK_POOL,
+                    "the service is dual-stack but no pool has both IPv4 and IPv6 "
+                    f"ranges (IPv4: {', '.join(v4) or 'none'}; IPv6: {', '.join(v6) or 'none'}); MetalLB "
+                    "takes both addresses from one pool.",
+                ),
                 severity,
             )
         )
@@ -639,6 +675,27 @@ def make_request(texts: Sequence[str], how: str = REQUESTED) -> Request:
     text = ",".join(t.strip() for t in texts)
     addresses, invalid = split_request(text)
     return Request(how, text, tuple(addresses), tuple(invalid))
+
+
+# Characters of a request the plugin writes: two addresses and a comma need at most
+# 91 (IPv4-mapped IPv6 text is 45); the rest leaves room for spaces.
+MAX_REQUEST_LENGTH = 256
+
+
+def valid_request(texts: Sequence[str], how: str = REQUESTED) -> Request:
+    """A request as annotate takes it and restore puts it back: at most
+    MAX_REQUEST_LENGTH characters, every element an IP address (InvalidValue says
+    which is not). Whether MetalLB accepts the addresses is check_request's to say."""
+    length = len(",".join(texts))  # as written: padding counts
+    if length > MAX_REQUEST_LENGTH:
+        raise InvalidValue(
+            f"{length:,} characters is too long for a list of addresses (at most {MAX_REQUEST_LENGTH}; "
+            "one IPv4 and one IPv6 address need at most 91)"
+        )
+    request = make_request(texts, how)
+    if request.invalid:
+        raise InvalidValue(f"{', '.join(repr(e) for e in request.invalid)} is not an IP address")
+    return request
 
 
 def sort_findings(findings: Iterable[Finding]) -> List[Finding]:

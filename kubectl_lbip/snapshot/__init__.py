@@ -74,9 +74,18 @@ class Snapshot:
     # ... and each file object as written (no live status, no namespace filled in).
     manifests: Dict[Tuple[str, str, str], Dict[str, Any]] = field(default_factory=dict)
 
+    # Where each object of the files starts, by (kind, namespace as written, name):
+    # (file, line, column); recorded when the files are read with locate (check's reports).
+    locations: Dict[Tuple[str, str, str], Tuple[str, int, int]] = field(default_factory=dict)
+
     def origin(self, kind: str, namespace: str, name: str) -> Any:
         """Where an object came from (an overlay.Origin), or None outside --against-cluster."""
         return self.origins.get((kind, namespace, name))
+
+    def location(self, kind: str, namespace: str, name: str) -> Optional[Tuple[str, int, int]]:
+        """(file, line, column) where an object starts, if the files were read with
+        locate: by its namespace, or as written without one (it landed in the default)."""
+        return self.locations.get((kind, namespace, name)) or self.locations.get((kind, "", name))
 
     # Past allocation (snapshot/network.py): objects by kind; the kinds that were read
     # (None: from files, where a kind is known when it has an object); notes for stderr.

@@ -23,7 +23,7 @@ from . import FREEZE_OBJECTS, LEGACY, NAMESPACE, POOL, SERVICE, Snapshot, checke
 from .jsonstream import CHUNK
 from .shape import check_depth
 from .trim import trim_namespace, trim_pool, trim_service
-from .yamlbudget import load_documents
+from .yamlbudget import located_documents
 
 EXTENSIONS = (".yaml", ".yml", ".json")
 # What a stream read for a streaming parser keeps in memory for a restart, at most
@@ -38,6 +38,14 @@ class Document:
     path: str
     index: int
     obj: Any
+    # Where it starts in its file, and where each item of a List starts: (line, column).
+    start: Tuple[int, int] = (1, 1)
+    items: Tuple[Tuple[int, int], ...] = ()
+
+    def marks(self, count: int) -> List[Tuple[int, int]]:
+        """Where each of the ``count`` objects of the document starts: its List items'
+        own lines when they are its objects, else the document's start."""
+        return list(self.items) if len(self.items) == count else [self.start] * count
 
 
 def expand_paths(paths: Sequence[str]) -> List[str]:
@@ -242,9 +250,9 @@ def parse_text(text: str, name: str, depth: bool = True) -> List[Document]:
         except RecursionError:
             raise InputError(f"{name}: document 1: nested too deeply to read") from None
     docs = []
-    for index, obj in load_documents(text, name):
+    for index, obj, start, items in located_documents(text, name):
         if obj is not None:
-            docs.append(Document(name, index, limit(obj, f"{name}: document {index}")))
+            docs.append(Document(name, index, limit(obj, f"{name}: document {index}"), start, items))
     return docs
 
 
@@ -301,6 +309,7 @@ def load(
     trimmed: bool = False,
     select: Optional[Callable[[str, int, int], bool]] = None,
     models: bool = True,
+    locate: bool = False,
 ) -> Snapshot:
     """The objects of the files. ``trimmed`` keeps only what the model reads (for
     the commands that print no object back), reading large JSON lists item by item
@@ -311,9 +320,11 @@ def load(
     modelled (who-has models only the services whose text can name the address it
     asks for). Files that are not one JSON list are read whole, without it.
     ``models=False`` keeps trimmed Service objects (dicts) in ``Snapshot.services``
-    instead, for a caller that merges objects (--against-cluster's overlay)."""
+    instead, for a caller that merges objects (--against-cluster's overlay).
+    ``locate`` records where each object starts in its file (``Snapshot.locations``,
+    for check's reports); the files are then read whole."""
     snapshot = Snapshot(source="files: " + ", ".join(paths), keep_objects=not trimmed)
-    if trimmed and documents is None:
+    if trimmed and documents is None and not locate:
         with paused_gc(lambda: len(snapshot.models) >= FREEZE_OBJECTS):
             for path in expand_paths(paths):
                 _load_trimmed(path, stdin, snapshot, select, models)
@@ -321,8 +332,19 @@ def load(
     docs = documents if documents is not None else read_documents(paths, stdin)
     objects: List[Dict[str, Any]] = []
     for doc in docs:
-        objects.extend(iter_objects(doc.obj, f"{doc.path}: document {doc.index}"))
+        found = list(iter_objects(doc.obj, f"{doc.path}: document {doc.index}"))
+        if locate and doc.path != "<stdin>":
+            for obj, (line, column) in zip(found, doc.marks(len(found))):
+                if role_of(obj) is not None:  # an object the model reads
+                    snapshot.locations[location_key(obj)] = (doc.path, line, column)
+        objects.extend(found)
     return classify(objects, snapshot)
+
+
+def location_key(obj: Dict[str, Any]) -> Tuple[str, str, str]:
+    """(kind, namespace as written, name) of an object, as Snapshot.location looks it up."""
+    meta = obj.get("metadata") or {}
+    return str(obj.get("kind") or ""), str(meta.get("namespace") or ""), str(meta.get("name") or "")
 
 
 class _Trimmed:

@@ -76,8 +76,19 @@ def construct(loader: Any, node: Any, constructor: Any = None) -> Any:
         raise yaml.constructor.ConstructorError(None, None, f"{node.tag}: {exc}", node.start_mark) from None
 
 
+# Where a node starts in its text: (line, column), both from 1.
+Mark = Tuple[int, int]
+
+
 def load_documents(text: str, name: str) -> Iterator[Tuple[int, Any]]:
     """(index, object) for each document of ``text``; errors name ``name`` and the document."""
+    for index, obj, _, _ in located_documents(text, name):
+        yield index, obj
+
+
+def located_documents(text: str, name: str) -> Iterator[Tuple[int, Any, Mark, Tuple[Mark, ...]]]:
+    """(index, object, where it starts, where each item of its top-level ``items``
+    starts) for each document of ``text``; errors name ``name`` and the document."""
     loader = Loader(text)
     anchors = "&" in text
     index = 0
@@ -87,13 +98,28 @@ def load_documents(text: str, name: str) -> Iterator[Tuple[int, Any]]:
             node = loader.get_node()
             if anchors and node is not None:
                 check_expansion(node, f"{name}: document {index}")
-            yield index, construct(loader, node)
+            yield index, construct(loader, node), _mark(node), _item_marks(node)
     except yaml.YAMLError as exc:
         raise InputError(error_message(exc, f"{name}: document {index or 1}")) from None
     except RecursionError:
         raise InputError(f"{name}: document {index or 1}: nested too deeply to read") from None
     finally:
         loader.dispose()
+
+
+def _mark(node: Any) -> Mark:
+    start = getattr(node, "start_mark", None)
+    return (start.line + 1, start.column + 1) if start is not None else (1, 1)
+
+
+def _item_marks(node: Any) -> Tuple[Mark, ...]:
+    """Where the items of a document's top-level ``items`` sequence start (a List)."""
+    if not isinstance(node, yaml.MappingNode):
+        return ()
+    for key, value in node.value:
+        if isinstance(key, yaml.ScalarNode) and key.value == "items" and isinstance(value, yaml.SequenceNode):
+            return tuple(_mark(item) for item in value.value)
+    return ()
 
 
 def check_expansion(root: yaml.Node, where: str, budget: int = ALIAS_BUDGET) -> int:

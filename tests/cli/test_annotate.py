@@ -64,6 +64,14 @@ def test_element_not_an_address_is_exit_2(tmp_path):
     assert r.exit_code == 2 and "192.168.10.x" in r.stderr
 
 
+def test_an_overlong_value_is_exit_2_and_not_echoed(tmp_path):
+    """Spaces are trimmed around each address, so padding parses: the length is checked first."""
+    path = write(tmp_path, DUALPOOL, svc("shop", "web"))
+    r = run("annotate", "web", "-n", "shop", "192.168.10.7" + " " * 100_000, "-f", path)
+    assert r.exit_code == 2 and "100,012 characters is too long" in r.stderr, r.stderr
+    assert r.stdout == "" and len(r.stderr) < 500
+
+
 def test_refuses_more_than_two_and_two_of_one_family(tmp_path):
     path = write(tmp_path, DUALPOOL, dual("shop", "web"))
     refused(
@@ -195,7 +203,7 @@ class FakeClient:
         self.patch_results = list(patch_results)
         self.patches = []
 
-    def snapshot(self, events=False):
+    def snapshot(self, events=False, **reads):  # reads: what else LiveClient.snapshot may read
         return self.snapshots.pop(0) if len(self.snapshots) > 1 else self.snapshots[0]
 
     def patch_service(self, namespace, name, patch, dry_run=False):

@@ -97,7 +97,7 @@ def test_cli_wait_exit_codes(monkeypatch):
             super().__init__(ingress, events)
             self.patches = []
 
-        def snapshot(self, events=False):
+        def snapshot(self, events=False, **reads):  # reads: what else LiveClient.snapshot may read
             return snapshot(pool("p", "192.0.2.0/24"), svc("shop", "web"))
 
         def patch_service(self, namespace, name, patch, dry_run=False):

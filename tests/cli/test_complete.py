@@ -12,45 +12,49 @@ import time
 import pytest
 import typer.main
 
-from kubectl_lbip import complete
+from kubectl_lbip import commandtable, complete
 from kubectl_lbip.cli import app
 
 BIN = os.path.dirname(sys.executable)
 KUBECTL = shutil.which("kubectl")
 
 
-def _click_commands():
+def test_the_table_is_derived_from_the_app():
+    """Completion's table is what commandtable derives from the Typer app now: a command
+    or flag added to cli.py and not to the table (make completion-table) fails here."""
+    with open(commandtable.PATH) as f:
+        assert f.read() == commandtable.current_source()
+
+
+def test_every_command_and_flag_is_completed():
+    """The table holds every command of the app, every spelling of each option, and
+    each option's choices."""
     group = typer.main.get_command(app)
-    return group.commands
+    assert list(complete.COMMANDS) == list(group.commands)
+    for name, cmd in group.commands.items():
+        valued, booleans = complete.flags_of(name)
+        for p in cmd.params:
+            if p.param_type_name != "option":
+                continue
+            for spelling in list(p.opts) + list(p.secondary_opts):
+                if p.is_flag or p.count:
+                    assert spelling in booleans, (name, spelling)
+                else:
+                    assert spelling in valued, (name, spelling)
+                    choices = getattr(p.type, "choices", None)
+                    if choices:
+                        assert valued[spelling] == [getattr(c, "value", c) for c in choices]
 
 
-@pytest.mark.parametrize("name", sorted(complete.COMMANDS))
-def test_table_matches_the_app(name):
-    """Every option the app takes is completed, with the same choices, and nothing else."""
-    cmd = _click_commands()[name]
-    valued, bools = complete.flags_of(name)
-    app_valued, app_bools = {}, set()
-    for p in cmd.params:
-        if getattr(p, "param_type_name", "") != "option":
-            continue
-        names = list(p.opts) + list(p.secondary_opts)
-        if p.is_flag or p.count:
-            app_bools.update(names)
-        else:
-            choices = getattr(p.type, "choices", None)
-            for n in names:
-                app_valued[n] = tuple(getattr(c, "value", c) for c in choices) if choices else None
-    assert set(valued) == set(app_valued)
-    assert set(bools) == app_bools | {"-h", "--help"}  # help is no param of Click's
-    for flag, choices in app_valued.items():
-        if choices:
-            assert valued[flag] == choices, flag
-    positional = [p for p in cmd.params if p.param_type_name == "argument"]
-    assert len(complete.COMMANDS[name][3]) <= len(positional)
+def test_namespace_is_declared_once():
+    """-n is one declaration in cli.py, and every command reading services or pools takes it."""
+    import inspect
 
+    from kubectl_lbip import cli
 
-def test_every_command_is_completed():
-    assert set(complete.COMMANDS) == set(_click_commands())
+    assert inspect.getsource(cli).count('"--namespace"') == 1
+    for name in ("pools", "free", "who-has", "check", "why", "annotate", "migrate", "pin"):
+        assert complete.flags_of(name)[0]["-n"] == complete.NAMESPACE
 
 
 def run_complete(*args, env=None):
@@ -72,17 +76,27 @@ def run_complete(*args, env=None):
     [
         (["fr"], ["free"], complete.NO_FILE),
         ([""], sorted(complete.COMMANDS, key=list(complete.COMMANDS).index), complete.NO_FILE),
-        (["check", "-o", ""], ["table", "json", "yaml"], complete.NO_FILE),
+        (["check", "-o", ""], ["table", "json", "yaml", "sarif", "junit", "github"], complete.NO_FILE),
         (["who-has", "-o=n"], ["-o=name"], complete.NO_FILE),
-        (["check", "--output="], ["--output=table", "--output=json", "--output=yaml"], complete.NO_FILE),
+        (
+            ["check", "--output="],
+            ["--output=" + f for f in ("table", "json", "yaml", "sarif", "junit", "github")],
+            complete.NO_FILE,
+        ),
         (["free", "--family", ""], ["dual", "ipv4", "ipv6"], complete.NO_FILE),
         (["annotate", "x", "--dry-run="], ["--dry-run=none", "--dry-run=client", "--dry-run=server"], complete.NO_FILE),
         (["check", "-f", ""], [], complete.DEFAULT),
         (["check", "--str"], ["--strict"], complete.NO_FILE),
-        (["pools", "-n"], [], complete.NO_FILE),  # pools takes no -n
+        (["pools", "-n"], ["-n"], complete.NO_FILE),
+        (["help", "wh"], ["who-has", "why"], complete.NO_FILE),
+        (["-n", "free", "pools", "-o", "n"], ["name"], complete.NO_FILE),  # free is -n's value
         (["nosuch", ""], [], complete.NO_FILE),
         (["-n", "x", "ann"], ["annotate"], complete.NO_FILE),  # flags before the command
-        (["--context=x", "check", "-o="], ["-o=table", "-o=json", "-o=yaml"], complete.NO_FILE),
+        (
+            ["--context=x", "check", "-o="],
+            ["-o=" + f for f in ("table", "json", "yaml", "sarif", "junit", "github")],
+            complete.NO_FILE,
+        ),
     ],
 )
 def test_static_completions(args, expected, directive):
@@ -130,7 +144,7 @@ def test_through_kubectl():
     r = subprocess.run(
         [KUBECTL, "__complete", "lbip", "who-has", "-o", ""], capture_output=True, text=True, env=env, timeout=30
     )
-    assert r.stdout.splitlines() == ["table", "json", "yaml", "name", ":4"]
+    assert r.stdout.splitlines() == ["table", "wide", "json", "yaml", "name", ":4"]
 
 
 class _Hanging:
@@ -248,4 +262,4 @@ def test_metallb_version_choices_are_the_measured_releases():
     from kubectl_lbip import complete
     from kubectl_lbip.model.metallb import MEASURED
 
-    assert tuple(complete.COMMON["--metallb-version"]) == MEASURED
+    assert tuple(complete.flags_of("check")[0]["--metallb-version"]) == MEASURED

@@ -180,3 +180,36 @@ def test_a_deprecated_key_in_an_anchored_mapping_is_a_conflict(tmp_path):
     r = in_place(path)
     assert r.exit_code == 1 and "1 in conflict" in r.stderr
     assert path.read_text() == text
+
+
+# --- create_file: the same writer for a file that must not exist yet (migrate --backup)
+def test_create_file_writes_a_new_file_whole_with_the_umask_mode(tmp_path):
+    from kubectl_lbip.commands.migrate_files import create_file
+
+    path = tmp_path / "new.json"
+    old = os.umask(0o027)
+    try:
+        create_file(str(path), b"{}\n")
+    finally:
+        os.umask(old)
+    assert path.read_bytes() == b"{}\n" and stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert os.listdir(tmp_path) == ["new.json"]
+    with pytest.raises(FileExistsError):
+        create_file(str(path), b"other")
+    assert path.read_bytes() == b"{}\n" and os.listdir(tmp_path) == ["new.json"]
+
+
+def test_create_file_without_hard_links_still_never_overwrites(tmp_path, monkeypatch):
+    """A file system without hard links (vfat): the name is checked, then taken."""
+    from kubectl_lbip.commands.migrate_files import create_file
+
+    def no_links(src, dst):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    path = tmp_path / "new.json"
+    create_file(str(path), b"{}\n")
+    assert path.read_bytes() == b"{}\n" and os.listdir(tmp_path) == ["new.json"]
+    with pytest.raises(FileExistsError):
+        create_file(str(path), b"other")
+    assert path.read_bytes() == b"{}\n" and os.listdir(tmp_path) == ["new.json"]

@@ -156,8 +156,8 @@ def test_v_takes_kubectls_levels():
 OUTPUTS = {
     "pools": ["table", "wide", "json", "yaml", "name"],
     "free": ["table", "wide", "json", "yaml", "annotation"],
-    "who-has": ["table", "json", "yaml", "name"],
-    "check": ["table", "json", "yaml"],
+    "who-has": ["table", "wide", "json", "yaml", "name"],
+    "check": ["table", "json", "yaml", "sarif", "junit", "github"],
     "annotate": ["yaml", "json"],
     "migrate": ["table", "json", "yaml"],
 }
@@ -204,8 +204,21 @@ def test_no_headers_on_every_table(args, header):
     with_headers = run(args + ["-f", EXAMPLE]).stdout
     without = run(args + ["-f", EXAMPLE, "--no-headers"]).stdout
     assert header in with_headers and header not in without
-    rows = [line for line in with_headers.splitlines() if header not in line]
-    assert [line.split() for line in without.splitlines()] == [line.split() for line in rows]
+    rows = [  # a row starts at the first column: a line starting with blanks is a wrapped cell's
+        line
+        for line in with_headers.splitlines()
+        if line and header not in line and not line.startswith((" ", "SUGGESTIONS", "MetalLB"))
+    ]
+    assert [line.split()[0] for line in without.splitlines()] == [line.split()[0] for line in rows]
+
+
+def test_no_headers_keeps_each_row_on_one_line():
+    """Tables wrap to fit a terminal; with --no-headers (scripts) every row is one line."""
+    with_headers = run(["check", "-f", EXAMPLE]).stdout.splitlines()
+    without = run(["check", "-f", EXAMPLE, "--no-headers"]).stdout.splitlines()
+    assert len(with_headers) > len(without) + 1
+    findings = json.loads(run(["check", "-f", EXAMPLE, "-o", "json"]).stdout)["findings"]
+    assert [line.split()[:2] for line in without] == [[f["severity"], f["code"]] for f in findings]
 
 
 # --- help
@@ -220,7 +233,7 @@ def test_help_says_kubectl_lbip_and_shows_examples(command):
 
 
 def test_help_names_the_request_timeout_default():
-    text = " ".join(run(["check", "--help"]).stdout.split())
+    text = " ".join(run(["options"]).stdout.split())
     from kubectl_lbip.snapshot.live import DEFAULT_REQUEST_TIMEOUT
 
     after = text.split("--request-timeout")[1][:200]
@@ -314,12 +327,107 @@ def test_who_has_n_filters():
     assert len({h["namespace"] for x in json.loads(all_ns.stdout) for h in x["holders"]}) > 1
 
 
-def test_pools_offers_no_namespace():
-    r = run(["pools", "-f", EXAMPLE, "-n", "x"])
-    assert r.exit_code == 2 and "No such option" in r.stderr
+def test_pools_n_filters_by_the_pools_namespace(tmp_path):
+    other = tmp_path / "other.yaml"
+    other.write_text(
+        "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\n"
+        "metadata: {name: elsewhere, namespace: lb}\nspec: {addresses: [10.9.0.0/24]}\n"
+    )
+    both = ["-f", EXAMPLE, "-f", str(other), "-o", "name"]
+    assert "ipaddresspool.metallb.io/elsewhere" in run(["pools"] + both).stdout
+    r = run(["pools", "-n", "lb"] + both)
+    assert r.exit_code == 0 and r.stdout.splitlines() == ["ipaddresspool.metallb.io/elsewhere"]
+    r = run(["pools", "-n", "nosuch", "-f", EXAMPLE])
+    assert r.exit_code == 0 and r.stdout == "" and "No resources found in nosuch namespace." in r.stderr
+
+
+def test_a_value_before_the_command_is_never_taken_for_the_command():
+    """`-n free pools`: free is -n's value (the namespace), pools the command, as kubectl reads it."""
+    r = run(["-n", "free", "pools", "-f", EXAMPLE])
+    assert r.exit_code == 0 and r.stdout == ""
+    assert "No resources found in free namespace." in r.stderr
+    r = run(["-n", "metallb-system", "pools", "-f", EXAMPLE, "-o", "name"])
+    assert r.stdout.splitlines() == run(["pools", "-f", EXAMPLE, "-o", "name"]).stdout.splitlines()
+    r = run(["-v", "who-has", "-f", EXAMPLE, "192.168.10.150"])  # -v alone takes no value
+    assert r.exit_code == 0 and "192.168.10.150" in r.stdout
+    r = run(["-n", "pools"])  # no command left: refused, not run
+    assert r.exit_code == 2
 
 
 def test_flags_before_the_command_must_be_its_own():
-    r = run(["-n", "x", "pools", "-f", EXAMPLE])
+    r = run(["--strict", "pools", "-f", EXAMPLE])
     assert r.exit_code == 2 and "No such option" in r.stderr
     assert run(["-h", "pools"]).stdout.startswith("Usage: kubectl lbip [OPTIONS] COMMAND")
+
+
+# --- kubectl's habits
+def test_no_arguments_prints_help_and_exits_0():
+    r = run([])
+    assert r.exit_code == 0 and r.stdout.startswith("Usage: kubectl lbip") and "Commands:" in r.stdout
+
+
+def test_one_did_you_mean():
+    r = run(["pool"])
+    assert r.exit_code == 2 and r.stderr.count("Did you mean") == 1 and "'pools'" in r.stderr
+
+
+def test_help_subcommand_is_the_help():
+    assert run(["help"]).stdout == run(["--help"]).stdout
+    assert run(["help", "who-has"]).stdout == run(["who-has", "--help"]).stdout
+    r = run(["help", "nosuch"])
+    assert r.exit_code == 2 and "unknown command 'nosuch'" in r.stderr
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_version_as_data(fmt):
+    import yaml
+
+    from kubectl_lbip import __version__
+
+    r = run(["version", "-o", fmt])
+    assert r.exit_code == 0 and yaml.safe_load(r.stdout) == {"name": "kubectl-lbip", "version": __version__}
+    assert run(["version", "-o", "xml"]).exit_code == 2
+
+
+def _global_flags():
+    from kubectl_lbip.cli import _COMMON_NAMES
+
+    return [f"--{name.replace('_', '-')}" for name in _COMMON_NAMES if name not in ("as_user", "verbose")]
+
+
+def test_options_page_and_root_help_list_the_global_flags():
+    page = run(["options"])
+    root = run(["--help"]).stdout
+    assert page.exit_code == 0 and page.stdout.startswith("The following options can be passed to any command:")
+    for flag in _global_flags() + ["--as", "-v, --v, --verbose LEVEL", "-n, --namespace NS"]:
+        assert flag in page.stdout and flag in root, flag
+
+
+@pytest.mark.parametrize("command", ["pools", "free", "who-has", "check", "why", "annotate", "migrate", "pin"])
+def test_command_help_points_to_the_options_page(command):
+    text = run([command, "--help"]).stdout
+    assert "Use 'kubectl lbip options' for a list of global command-line options" in " ".join(text.split())
+    assert not [flag for flag in _global_flags() if flag in text]
+    assert "--help" in text and "-o, --output" in text
+
+
+def test_who_has_help_is_short():
+    assert len(run(["who-has", "--help"]).stdout.splitlines()) < 40
+
+
+def test_free_no_headers_prints_only_rows():
+    out = run(["free", "-f", EXAMPLE, "--no-headers"]).stdout
+    assert "SUGGESTIONS" not in out and "" not in out.splitlines() and "MetalLB" not in out
+    rows = [line.split() for line in out.splitlines()]
+    assert any(row[1:2] == ["192.168.10.2"] for row in rows)  # the suggestions' rows are there
+
+
+def test_every_who_has_row_starts_with_its_address():
+    import ipaddress
+
+    out = run(["who-has", "-f", EXAMPLE, "192.168.10.0/24", "--no-headers"]).stdout
+    lines = out.splitlines()
+    assert len(lines) >= 5
+    for line in lines:
+        ipaddress.ip_address(line.split()[0])
+    assert sum(line.startswith("192.168.10.150 ") for line in lines) == 2  # two holders, two whole rows

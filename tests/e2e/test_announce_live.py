@@ -192,17 +192,24 @@ def test_check_sees_a_node_address_in_a_pool_and_a_bad_aggregation(cluster: Clus
         cluster.kubectl("delete", "node", "e2e-node-c", "--ignore-not-found", check=False)
 
 
+def _last_row(stdout: str) -> str:
+    """A table's last row (a line at the margin), its wrapped lines joined."""
+    lines = stdout.rstrip().splitlines()
+    start = max(i for i, line in enumerate(lines) if not line.startswith(" "))
+    return " ".join([lines[start]] + [line.strip() for line in lines[start + 1 :]])
+
+
 def test_why_explains_each_case(cluster: Cluster, announced: str) -> None:
     ns = announced
     lit = lbip(cluster, "why", "lit", "-n", ns)
     assert lit.returncode == 0, lit.stdout + lit.stderr
     assert "ServiceL2Status: node e2e-node-a, interfaces eth0" in lit.stdout
     assert "L2Advertisement/adv-zone-a: nodes e2e-node-a" in lit.stdout
-    assert "everything MetalLB needs is in place" in lit.stdout.splitlines()[-1]
+    assert "everything MetalLB needs is in place" in _last_row(lit.stdout)
 
     dark = lbip(cluster, "why", "dark", "-n", ns)
     assert dark.returncode == 1
-    assert "fix first: pool-not-advertised" in dark.stdout.splitlines()[-1]
+    assert "fix first: pool-not-advertised" in _last_row(dark.stdout)
 
     silent = json.loads(lbip(cluster, "why", "silent", "-n", ns, "-o", "json").stdout)
     assert silent["blocked"] and silent["speakers"] == []
@@ -239,7 +246,7 @@ def test_pools_wide_and_who_has_name_the_advertisements(cluster: Cluster, announ
     assert "l2:adv-nowhere,adv-zone-a" in row and "3/13" in row
     who = json.loads(lbip(cluster, "who-has", "198.51.100.130", "-o", "json").stdout)
     assert who[0]["advertisements"] == {"l2": [], "bgp": []}
-    table = lbip(cluster, "who-has", "192.0.2.130").stdout
+    table = lbip(cluster, "who-has", "192.0.2.130", "-o", "wide").stdout
     assert "l2:adv-nowhere,adv-zone-a" in table
 
 

@@ -96,3 +96,66 @@ def test_a_pinned_folder_applied_gets_exactly_the_pinned_addresses(
     assert service_errors == [], service_errors
     res = lbip(cluster, "pin", "--against-cluster", "-f", str(folder), "--in-place")
     assert res.returncode == 0 and "0 pinned, 9 kept" in res.stderr, res.stderr
+
+
+def readme_cluster_role() -> dict:
+    """The read-only ClusterRole the README's GitOps section gives the pull-request job."""
+    import re
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = text.split("## GitOps: manifests against the live cluster", 1)[1].split("\n## ", 1)[0]
+    for block in re.findall(r"```yaml\n(.*?)```", section, re.S):
+        doc = yaml.safe_load(block)
+        if isinstance(doc, dict) and doc.get("kind") == "ClusterRole":
+            return doc
+    raise AssertionError("no ClusterRole in the README's GitOps section")
+
+
+def test_the_readmes_read_only_role_is_enough_for_the_pull_request_job(
+    cluster: Cluster, namespace: str, tmp_path: Path
+) -> None:
+    """Bound to an identity that could only read services, events, namespaces and
+    pools, the README's ClusterRole lets `check --against-cluster -o sarif` read every
+    kind it checks: nothing is left unchecked for being forbidden."""
+    import time
+
+    from .controlplane import LIMITED_USER
+
+    ns = namespace
+    role = readme_cluster_role()
+    # it covers what the limited identity had, so it would be enough on its own
+    granted = {(g, r) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]}
+    assert {("", "services"), ("", "events"), ("", "namespaces"), ("metallb.io", "ipaddresspools")} <= granted
+    assert all(set(rule["verbs"]) == {"get", "list"} for rule in role["rules"])  # read only
+    role["metadata"] = {"name": "kubectl-lbip-e2e:readme-ci-read"}
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": "kubectl-lbip-e2e:readme-ci-read"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role["metadata"]["name"]},
+        "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": LIMITED_USER}],
+    }
+    cluster.apply(pool("gitops-readme-role", "192.0.2.160/29"))
+    folder = tmp_path / "k8s"
+    folder.mkdir()
+    write(folder / "app.yaml", service("outside", ns, annotations={LB: "203.0.113.9"}))
+    job = ("check", "--against-cluster", "-f", str(folder), "-o", "sarif")
+    before = lbip(cluster, *job, context=cluster.limited_context)
+    assert "not checked: forbidden" in before.stderr, before.stderr
+    cluster.apply(role, binding)
+    try:
+        deadline = time.monotonic() + 30  # the authorizer sees new bindings through its informers
+        while True:
+            after = lbip(cluster, *job, context=cluster.limited_context)
+            if "forbidden" not in after.stderr or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert "forbidden" not in after.stderr, after.stderr
+        assert after.returncode == 1, after.stderr
+        results = json.loads(after.stdout)["runs"][0]["results"]
+        (outside,) = [r for r in results if r["properties"]["object"] == f"Service/{ns}/outside"]
+        assert outside["ruleId"] == "not-in-pool" and outside["properties"]["source"] == "files"
+        place = outside["locations"][0]["physicalLocation"]
+        assert place["artifactLocation"]["uri"].endswith("k8s/app.yaml") and place["region"]["startLine"] == 2
+    finally:
+        cluster.kubectl("delete", "clusterrolebinding,clusterrole", role["metadata"]["name"], "--ignore-not-found")

@@ -176,6 +176,60 @@ def test_metallb_config_invalid_quotes_the_summary_and_near_miss():
     assert "metallb-config-invalid" not in codes(PROD, config_state("speaker-n1", "Unknown"))
 
 
+# --- a rejected configuration: what annotate, pin and free say (announce.rejected_config)
+INVALID = config_state("controller", "Invalid", "CIDR 192.168.10.0/24 in pool late overlaps with CIDR ...")
+LOADED = pool_status(PROD, 1, avail4=255)  # MetalLB counts its 256 addresses
+
+
+def rejected(*objects):
+    return announce.rejected_config(cluster(*objects))
+
+
+def test_rejected_config_names_the_pools_metallb_has_not_loaded():
+    late = pool("late", "192.168.10.128/25")  # added since: no status
+    grown = pool_status(pool("grown", "10.1.0.0/23"), 0, avail4=256)  # was a /24 when loaded
+    moved = pool_status(pool("moved", "10.2.1.0/24"), 0, avail4=256)  # moved, same size: cannot be told
+    got = rejected(LOADED, late, grown, moved, INVALID)
+    assert got is not None
+    assert dict(got.changed) == {
+        "late": "MetalLB counts none of its addresses: added since",
+        "grown": "MetalLB counts 256 IPv4 address(es), it has 512",
+    }
+    message = got.message()
+    assert "ConfigurationState metallb-system/controller: 'CIDR 192.168.10.0/24 in pool late overlaps" in message
+    assert "keeps using the last one it accepted" in message and "which MetalLB is not using" in message
+    assert "pool late (" in message and "pool grown (" in message and "moved" not in message.split("Not known")[0]
+    assert "a change that keeps each pool's number of addresses" in got.unknown
+    warning, error = got.finding(), got.finding(strict=True)
+    assert (warning.severity, error.severity) == (WARNING, ERROR)
+    assert warning.code == "metallb-config-invalid" and warning.object == "ConfigurationState/metallb-system/controller"
+    assert got.to_dict()["changedPools"][0] == {
+        "name": "late",
+        "reason": "MetalLB counts none of its addresses: added since",
+    }
+
+
+def test_rejected_config_counts_ipv6_and_avoid_buggy_ips_as_metallb_does():
+    buggy = pool_status(pool("b", "192.168.20.0/24", avoid_buggy=True), 0, avail4=254)
+    v6 = pool_status(pool("v6", "fd00:10::/120"), 0, avail6=256)
+    huge = pool_status(pool("huge", "fd00:20::/64"), 0, avail6=2**63 - 1)  # MetalLB's counter saturates
+    assert rejected(buggy, v6, huge, INVALID).changed == ()
+    grown6 = pool_status(pool("v6", "fd00:10::/119"), 0, avail6=256)
+    assert [name for name, _ in rejected(buggy, grown6, INVALID).changed] == ["v6"]
+
+
+def test_rejected_config_without_pool_status_says_what_cannot_be_known():
+    got = rejected(PROD, pool("late", "10.1.0.0/24"), INVALID)
+    assert got is not None and got.changed == ()
+    assert "cannot be known: the input has no pool status" in got.message()
+
+
+def test_rejected_config_near_misses():
+    assert rejected(LOADED, config_state("controller", "Valid")) is None
+    assert rejected(LOADED, config_state("controller", "Unknown")) is None
+    assert rejected(LOADED) is None  # no ConfigurationState in the input: nothing to say
+
+
 # --- pool-status-drift
 def test_pool_status_drift_and_near_miss():
     assert severity("pool-status-drift", pool_status(PROD, 0, avail4=256), HOLDER) == {WARNING}

@@ -256,6 +256,19 @@ def test_backup_keeps_both_prefixes_spec_ip_and_resource_version():
     assert parse_backup(backup_document([service()])).entries[0]["name"] == "web"
 
 
+@pytest.mark.parametrize(
+    "annotations, lb_ip",
+    [
+        ({OLD + "loadBalancerIPs": ""}, ""),  # empty: no request, for MetalLB too
+        ({NEW + "loadBalancerIPs": " 192.168.10.7 , fd00:10::7 "}, ""),  # a pair, spaces trimmed
+        ({OLD + "address-pool": "p" * 253, OLD + "allow-shared-ip": "k" * 253}, "::ffff:192.168.10.7"),
+    ],
+)
+def test_a_backup_of_valid_requests_and_names_is_accepted(annotations, lb_ip):
+    doc = backup_document([service(annotations=annotations, lb_ip=lb_ip)])
+    assert parse_backup(doc).entries[0]["annotations"] == annotations
+
+
 def test_restore_undoes_a_migration_on_the_current_resource_version():
     original = svc("shop", "web", annotations=MIGRATED_FROM, lb_ip="192.168.10.7", rv="10")
     entry = backup_entry(Service.from_object(original))

@@ -30,6 +30,31 @@ def test_pool_overlap_and_near_miss():
     assert "pool-overlap" not in codes(pool("a", "192.168.1.0/25"), pool("b", "192.168.1.128/25"))
 
 
+def test_pool_overlap_says_metallb_keeps_its_last_valid_configuration():
+    """MetalLB's reconcilers stop before loading a configuration they reject: the last
+    valid one stays in use (it does not stop allocating)."""
+    [found] = findings(pool("a", "192.168.1.0/24"), pool("b", "192.168.1.128/25"))
+    assert "keeps using the last valid one" in found.message and "nothing new" not in found.message
+
+
+def test_annotate_warns_while_metallb_rejects_the_configuration_and_strict_refuses():
+    from netbuilders import config_state
+
+    from kubectl_lbip.errors import Refused
+    from kubectl_lbip.model import annotate
+
+    objs = (DUALPOOL, svc("shop", "web"))
+    plain = cluster(*objs)
+    assert annotate.plan(plain, plain.service("shop", "web"), ["192.168.10.7"]).warnings == []
+    c = cluster(*objs, config_state("controller", "Invalid", "overlap"))
+    web = c.service("shop", "web")
+    [warning] = annotate.plan(c, web, ["192.168.10.7"]).warnings
+    assert warning.code == "metallb-config-invalid" and "which MetalLB is not using" in warning.message
+    with pytest.raises(Refused) as refused:
+        annotate.plan(c, web, ["192.168.10.7"], strict=True)
+    assert [f.code for f in refused.value.findings] == ["metallb-config-invalid"]
+
+
 def test_invalid_pool_address():
     assert "invalid-pool-address" in codes(pool("a", "192.168.1.0/24", "10.0.0.1-10.0.0.0"))
     assert "invalid-pool-address" not in codes(pool("a", "192.168.1.0/24", "10.0.0.0-10.0.0.1"))

@@ -157,6 +157,25 @@ def test_kubectl_runs_installed_plugin(installed):
     assert str(root / "bin" / "kubectl-lbip") in plugins
 
 
+def test_completion_helper_after_a_krew_install(krew_bin, build, tmp_path):
+    """krew installs no kubectl_complete-lbip (krew#812): `kubectl lbip completion --install`
+    writes it into krew's bin, kubectl completes through it, and --uninstall removes it
+    (which `kubectl krew uninstall lbip` would not)."""
+    home, root = tmp_path / "home", tmp_path / "krew-root"
+    home.mkdir()
+    krew_install(krew_bin, build, root, home)
+    kubectl = _kubectl()
+    env = clean_env(home, path=f"{root / 'bin'}:/usr/bin:/bin")
+    helper = root / "bin" / "kubectl_complete-lbip"
+    assert not helper.exists()
+    r = run([kubectl, "lbip", "completion", "--install"], env, cwd=home)
+    assert f"wrote {helper}" in r.stderr and os.access(helper, os.X_OK)
+    answer = run([kubectl, "__complete", "lbip", "who-has", "-o", ""], env, cwd=home).stdout
+    assert answer.splitlines() == ["table", "wide", "json", "yaml", "name", ":4"]
+    run([kubectl, "lbip", "completion", "--uninstall"], env, cwd=home)
+    assert not helper.exists() and (root / "bin" / "kubectl-lbip").exists()
+
+
 def _system_pythons() -> list:
     found = [p for p in ("/usr/bin/python3",) if os.access(p, os.X_OK)]
     found += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.*/bin/python3")))

@@ -50,6 +50,9 @@ def test_program_name_picks_the_entry_point(monkeypatch):
     assert boot._entry_point("/home/u/.krew/bin/kubectl-lbip") is main
     assert boot._entry_point("/tmp/lbip.pyz") is main  # any other name
     assert boot._entry_point("") is main
+    # `kubectl-lbip __complete ...` (the helper 'kubectl lbip completion' writes) answers without typer
+    assert boot._entry_point("/home/u/.krew/bin/kubectl-lbip", "__complete") is os.path.basename
+    assert boot._entry_point("/home/u/.krew/bin/kubectl-lbip", "pools") is main
 
 
 def test_a_symlink_runs_the_same_archive(build, tmp_path):

@@ -79,6 +79,7 @@ def test_check_table_marks_where_each_object_came_from(live, kubeconfig, k8s):
     assert r.stdout.splitlines()[0].split()[:4] == ["SEVERITY", "CODE", "OBJECT", "FROM"]
     lines = [line for line in r.stdout.splitlines() if "Service/shop/stuck" in line]
     assert lines and all(line.split()[3] == "cluster" for line in lines)
+    r = invoke("check", "--against-cluster", "-f", str(k8s), "--kubeconfig", kubeconfig, "--no-headers")  # a row a line
     assert any("Service/blog/front" in line and str(k8s / "blog.yaml") in line for line in r.stdout.splitlines())
 
 
@@ -194,33 +195,41 @@ def readme_gitops_commands():
         for line in block.splitlines():
             if "kubectl lbip " in line:
                 command = line.split("kubectl lbip ", 1)[1].split("#", 1)[0]
-                found.append(shlex.split(command))
+                words = shlex.split(os.path.expandvars(command))
+                for shell in (">", "||"):  # a redirection, or what runs when it fails
+                    if shell in words:
+                        words = words[: words.index(shell)]
+                found.append(words)
     return found
 
 
 def test_the_readmes_pull_request_job_and_pinning_commands_do_what_it_says(live, kubeconfig, tmp_path, monkeypatch):
+    monkeypatch.setenv("READONLY_KUBECONFIG", "kubeconfig")  # the plain-shell job's secret
     commands = readme_gitops_commands()
-    assert [c[0] for c in commands] == ["check", "pin", "pin", "check"]
+    assert [c[0] for c in commands] == ["check", "check", "check", "check", "pin", "pin", "check"]
+    jobs, (plan_cmd, write_cmd, after_cmd) = commands[:4], commands[4:]
+    assert [c[c.index("-o") + 1] if "-o" in c else "table" for c in jobs] == ["github", "sarif", "junit", "table"]
     monkeypatch.chdir(tmp_path)
     (tmp_path / "kubeconfig").write_text(open(kubeconfig).read())
     monkeypatch.setenv("KUBECONFIG", kubeconfig)
     (tmp_path / "k8s").mkdir()
     (tmp_path / "k8s" / "blog.yaml").write_text(yaml.safe_dump_all([manifest("blog", "front", "192.168.10.20")]))
-    job = runner.invoke(app, commands[0])
-    assert job.exit_code == 1 and "address-conflict" in job.stdout  # the job fails the pull request
+    for command in jobs:  # each form of the job fails the pull request, naming the finding
+        job = runner.invoke(app, command)
+        assert job.exit_code == 1 and "address-conflict" in job.stdout, command
     (tmp_path / "k8s" / "blog.yaml").write_text(
         yaml.safe_dump_all([manifest("blog", "front"), manifest("blog", "back", port=81)])
     )
-    plan = runner.invoke(app, commands[1])
+    plan = runner.invoke(app, plan_cmd)
     assert plan.exit_code == 0 and "2 pinned" in plan.stderr and "dry run" in plan.stderr
-    assert runner.invoke(app, commands[2]).exit_code == 0
+    assert runner.invoke(app, write_cmd).exit_code == 0
     requests = [
         d["metadata"]["annotations"][LB] for d in yaml.safe_load_all((tmp_path / "k8s" / "blog.yaml").read_text())
     ]
     assert "192.168.10.20" not in requests and len(set(requests)) == 2
-    after = runner.invoke(app, commands[3])
+    after = runner.invoke(app, after_cmd)
     assert after.exit_code == 0 and "0 error(s)" in after.stderr
-    assert runner.invoke(app, commands[0]).exit_code == 0  # the job passes now
+    assert all(runner.invoke(app, command).exit_code == 0 for command in jobs)  # the job passes now
     assert not live.calls("PATCH")
 
 
@@ -267,9 +276,10 @@ def test_free_for_a_service_of_the_files_and_who_has_table(live, kubeconfig, k8s
     assert data["for"] == "blog/fine" and data["forSource"] == {"source": "files", "file": str(k8s / "blog.yaml")}
     assert data["suggestions"][0]["ipv4"] == "192.168.10.30"  # what its manifest requests comes first
     r = invoke("who-has", "192.168.10.20", "--against-cluster", "-f", str(k8s), "--kubeconfig", kubeconfig)
-    rows = r.stdout.splitlines()
-    assert rows[0].split()[-1] == "FROM"
-    assert rows[1].split()[-1] == "cluster" and rows[2].split()[-1] == str(k8s / "blog.yaml")
+    assert r.stdout.splitlines()[0].split()[-1] == "FROM"
+    args = ("who-has", "192.168.10.20", "--against-cluster", "-f", str(k8s), "--kubeconfig", kubeconfig)
+    rows = invoke(*args, "--no-headers").stdout.splitlines()  # a row a line, however long the path
+    assert rows[0].split()[-1] == "cluster" and rows[1].split()[-1] == str(k8s / "blog.yaml")
 
 
 def test_a_bad_file_fails_before_any_request(live, kubeconfig, tmp_path):
@@ -278,3 +288,21 @@ def test_a_bad_file_fails_before_any_request(live, kubeconfig, tmp_path):
     r = invoke("check", "--against-cluster", "-f", str(path), "--kubeconfig", kubeconfig)
     assert r.exit_code == 2 and str(path) in r.stderr
     assert live.calls() == []
+
+
+def test_check_sarif_says_which_objects_came_from_the_files_and_which_from_the_cluster(live, kubeconfig, k8s):
+    live.add_service(service("shop", "stuck", cluster_ip="10.96.0.30"))  # Pending: a live finding
+    r = invoke("check", "--against-cluster", "-f", str(k8s), "--kubeconfig", kubeconfig, "-o", "sarif")
+    assert r.exit_code == 1, r.stderr
+    results = json.loads(r.stdout)["runs"][0]["results"]
+    by_object = {x["properties"]["object"]: x for x in results}
+    stuck, outside = by_object["Service/shop/stuck"], by_object["Service/blog/outside"]
+    assert stuck["properties"]["source"] == "cluster"
+    assert "physicalLocation" not in stuck["locations"][0]  # no file to point at
+    assert stuck["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == "Service/shop/stuck"
+    assert outside["properties"]["source"] == "files"
+    place = outside["locations"][0]["physicalLocation"]
+    lines = (k8s / "blog.yaml").read_text().splitlines()
+    assert place["artifactLocation"]["uri"].endswith("k8s/blog.yaml")
+    document = "\n".join(lines[place["region"]["startLine"] - 1 :]).split("\n---")[0]
+    assert yaml.safe_load(document)["metadata"]["name"] == "outside"

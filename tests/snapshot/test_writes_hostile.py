@@ -7,7 +7,10 @@ prints the summary and exits 130."""
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
 
 import pytest
 from fakeapi import pool, service
@@ -69,6 +72,17 @@ def entry(**over):
         (entry(spec={"type": "NodePort"}), "spec are not what migrate saves"),
         (entry(loadBalancerIP=["x"]), "loadBalancerIP must be a string"),
         ("web0", "not an object"),
+        # values restore would write are checked as annotate checks them
+        (
+            entry(annotations={NEW + "loadBalancerIPs": "192.168.10.20" + " " * 5_000_000}),
+            "'metallb.io/loadBalancerIPs': 5,000,013 characters is too long",
+        ),
+        (entry(annotations={OLD + "loadBalancerIPs": "192.168.10.20,evil"}), "'evil' is not an IP address"),
+        (entry(annotations={OLD + "loadBalancerIPs": "192.168.10.20,192.168.10.21"}), "two addresses of the same"),
+        (entry(annotations={OLD + "loadBalancerIPs": "192.168.10.20,fd00::1,fd00::2"}), "3 addresses (at most two"),
+        (entry(loadBalancerIP="192.168.10.20,fd00::20"), "loadBalancerIP: holds one address"),
+        (entry(loadBalancerIP="::ffff:"), "loadBalancerIP: '::ffff:' is not an IP address"),
+        (entry(annotations={NEW + "allow-shared-ip": "k" * 254}), "254 characters is too long (at most 253)"),
     ],
 )
 def test_an_invalid_backup_is_refused_whole_and_nothing_is_written(fake, kubeconfig, tmp_path, bad, words):
@@ -78,6 +92,7 @@ def test_an_invalid_backup_is_refused_whole_and_nothing_is_written(fake, kubecon
     assert r.exit_code == 2, r.stderr
     assert "service entry 2" in r.stderr and words in r.stderr and "nothing was written" in r.stderr
     assert fake.calls("PATCH") == [] and fake.calls("GET") == []
+    assert len(r.stderr) < 1000  # a hostile value is named, not echoed
 
 
 def test_a_backup_of_another_cluster_is_refused_unless_forced(fake, kubeconfig, tmp_path):
@@ -111,6 +126,60 @@ def test_only_migrate_keys_are_restored(fake, kubeconfig, tmp_path):
     [patch] = fake.calls("PATCH")
     assert set(patch.body["metadata"]["annotations"]) <= {NEW + "address-pool"}
     assert patch.path == "/api/v1/namespaces/shop/services/web0"
+
+
+# --- a backup is written whole or not at all
+# The child process may write no file larger than this: the backup's write fails in
+# the kernel (EFBIG) as it would on a full disk, after part of it went out.
+FULL_DISK = """
+import resource, signal, sys
+from kubectl_lbip.cli import main
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (64, 64))
+sys.argv[0] = "kubectl-lbip"
+main()
+"""
+
+
+def test_a_backup_that_cannot_be_written_leaves_nothing_and_the_rerun_works(fake, kubeconfig, tmp_path):
+    cluster(fake)
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    path = folder / "b.json"
+    argv = ["migrate", "--yes", "--backup", str(path), "--kubeconfig", kubeconfig]
+    r = subprocess.run(
+        [sys.executable, "-c", FULL_DISK, *argv], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert r.returncode == 2, r.stderr
+    assert f"cannot write the backup {path}" in r.stderr and "nothing was changed" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert os.listdir(folder) == []  # no truncated backup, no temporary file
+    assert fake.calls("PATCH") == []
+    r = cli(*argv)  # the disk has room again: the same command works
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(path.read_text())["services"][0]["name"] == "web0"
+    assert os.listdir(folder) == ["b.json"] and len(fake.calls("PATCH")) == 1
+
+
+def test_a_backup_made_meanwhile_is_never_overwritten(fake, kubeconfig, tmp_path, monkeypatch):
+    """Another run writes the same backup between the existence check and the write:
+    its backup stays, and nothing is changed."""
+    from kubectl_lbip.commands import migrate_files
+
+    cluster(fake)
+    path = tmp_path / "b.json"
+    real_temp = migrate_files._temp_beside
+
+    def racing(real, data, mode):
+        path.write_text("the other run's backup")
+        return real_temp(real, data, mode)
+
+    monkeypatch.setattr(migrate_files, "_temp_beside", racing)
+    r = cli("migrate", "--yes", "--backup", str(path), "--kubeconfig", kubeconfig)
+    assert r.exit_code == 2 and "already exists" in r.stderr, r.stderr
+    assert path.read_text() == "the other run's backup"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".lbip-tmp")] == []
+    assert fake.calls("PATCH") == []
 
 
 # --- annotate --overwrite replaces only what the user saw
