@@ -153,7 +153,7 @@ class Text:
     def read(self, size: int = -1) -> str:
         if self.pending:
             text, self.pending = self.pending, ""
-            return text
+            return text + self.read() if size < 0 else text
         while True:
             try:
                 data = self.raw.read(size if size > 0 else -1)
@@ -181,6 +181,11 @@ class Text:
             stripped = self.pending.lstrip()
             if stripped or not text:
                 return stripped[:1]
+
+    def close(self) -> None:
+        """Drop what was kept for a restart (the source itself is its opener's)."""
+        if self.kept is not None:
+            self.kept.close()
 
     def restart(self) -> "Text":
         if self.start is not None:
@@ -212,14 +217,22 @@ def open_text(path: str, stdin=None, replay: bool = False) -> Iterator[Text]:
     """A Text of one source of -f; '-' is standard input (not closed after)."""
     if path == "-":
         stream = stdin or sys.stdin
-        yield Text(getattr(stream, "buffer", stream), "<stdin>", replay)
+        text = Text(getattr(stream, "buffer", stream), "<stdin>", replay)
+        try:
+            yield text
+        finally:
+            text.close()
         return
     try:
         fh = open(path, "rb")
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     with fh:
-        yield Text(fh, path, replay)
+        text = Text(fh, path, replay)
+        try:
+            yield text
+        finally:
+            text.close()
 
 
 def read_text(path: str, stdin=None) -> str:

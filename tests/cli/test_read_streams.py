@@ -156,3 +156,12 @@ def test_a_long_stream_read_twice_replays_what_was_read_from_a_temporary_file(tm
     from_pipe = files.load(["-"], stdin=Pipe(text.encode()), trimmed=True)
     assert len(from_file.models) == 60 and [p["metadata"]["name"] for p in from_file.pools] == ["a", "middle"]
     assert (from_pipe.models, from_pipe.pools) == (from_file.models, from_file.pools)
+
+
+def test_a_peek_is_given_back_before_the_rest():
+    import io
+
+    text = files.Text(io.BytesIO("\ufeff \n\n- caf\u00e9\n".encode() + b"x" * 100_000), "n")
+    assert text.first() == "-"
+    assert text.read() == " \n\n- caf\u00e9\n" + "x" * 100_000
+    assert text.read() == ""
