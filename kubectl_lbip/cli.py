@@ -480,6 +480,14 @@ def global_flags(ctx) -> List[Tuple[str, str]]:
 def pools(
     output: PoolsOutput = PoolsFormat.table,
     no_headers: NoHeaders = False,
+    draw_map: Annotated[
+        bool,
+        typer.Option(
+            "--map",
+            help="Draw each pool's address space: free, held, shared, requested, conflicting "
+            "(by blocks beyond 4096 addresses); with -o json|yaml, each pool's runs.",
+        ),
+    ] = False,
     *,
     where: Where,
 ) -> int:
@@ -491,11 +499,11 @@ def pools(
     Examples:
       kubectl lbip pools
       kubectl lbip pools -o json
-      kubectl lbip pools -f examples/cluster.yaml
+      kubectl lbip pools --map -f examples/cluster.yaml
     """
     from .commands import pools as cmd
 
-    return cmd.run(where.inputs(output=output, no_headers=no_headers))
+    return cmd.run(where.inputs(output=output, no_headers=no_headers), draw_map=draw_map)
 
 
 StrictConfig = Annotated[

@@ -31,7 +31,7 @@ COMMANDS: Dict[str, Dict[str, Any]] = {'pools': {'help': "List MetalLB's address
            'global': True,
            'valued': {'-o': ['table', 'wide', 'json', 'yaml', 'name'],
                       '--output': ['table', 'wide', 'json', 'yaml', 'name']},
-           'booleans': ['--no-headers', '-h', '--help'],
+           'booleans': ['--no-headers', '--map', '-h', '--help'],
            'positionals': []},
  'free': {'help': 'Free addresses and suggestions MetalLB will accept',
           'global': True,

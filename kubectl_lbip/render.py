@@ -72,6 +72,18 @@ def emit(data: Any, fmt: str) -> None:
         sys.stdout.write(dump_yaml(data))
 
 
+def unicode_ok(stream=None) -> bool:
+    """Whether marks beyond ASCII may be drawn: a terminal whose encoding is UTF-8
+    (a pipe or a file gets ASCII, which every reader and grep can take)."""
+    stream = stream or sys.stdout
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+    encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    return tty and encoding == "utf8"
+
+
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str], fit: bool = True) -> str:
     """A table in tabulate's "plain" format. With ``fit`` (every default output) it fits
     WIDTH columns: the widest columns wrap within themselves, each line of a cell under
@@ -228,10 +240,18 @@ def optional(value: Optional[Any]) -> str:
     return "-" if value in (None, "") else str(value)
 
 
-def advertisements(advs: Optional[dict]) -> str:
+def advertisements(advs: Optional[dict], unread: bool = False) -> str:
     """{"l2": [...], "bgp": [...]} as "l2:a,b bgp:c"; "none" when none selects; "-"
-    when the input had no advertisement kind."""
+    when the input had no advertisement kind. ``unread``: a kind could not be read
+    from the cluster, so there may be more: "?" (after the names known)."""
+    parts = [f"{k}:{','.join(v)}" for k, v in (advs or {}).items() if v]
+    if unread:
+        return " ".join(parts + ["?"])
     if advs is None:
         return "-"
-    parts = [f"{k}:{','.join(v)}" for k, v in advs.items() if v]
     return " ".join(parts) or "none"
+
+
+def unread_note(kinds: Sequence[str], column: str) -> str:
+    """What a "?" in an advertisements column means (the notes above say why)."""
+    return f"note: ? in {column}: {' and '.join(kinds)} could not be read from the cluster, so there may be more"

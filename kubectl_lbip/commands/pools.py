@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import List, Tuple
+
 from .. import render
 from ..errors import EXIT_OK
+from ..model import addressmap as amap
 from ..model import announce
-from ..model.addresses import IPV4, IPV6
+from ..model.addresses import FAMILIES, IPV4, IPV6, to_text
 from ..model.usage import family_counts
 from .common import Inputs, legacy_note, release_dict, release_line
+
+FAMILY_NAMES = {IPV4: "IPv4", IPV6: "IPv6"}
 
 
 def pool_rows(cluster, namespace=None):
@@ -42,7 +47,7 @@ def status_text(status, family: str) -> str:
     return f"{status['assigned' + suffix]}/{status['available' + suffix]}"
 
 
-def run(inputs: Inputs) -> int:
+def run(inputs: Inputs, draw_map: bool = False) -> int:
     # the advertisements selecting each pool: for -o wide, json and yaml
     snapshot = inputs.snapshot(
         network=(announce.L2ADV, announce.BGPADV) if inputs.output in ("wide", "json", "yaml") else False
@@ -50,7 +55,13 @@ def run(inputs: Inputs) -> int:
     cluster = snapshot.take_cluster()
     namespace = inputs.namespace_filter()
     rows = pool_rows(cluster, namespace)
+    shown = [p for p in cluster.pools if not namespace or p.namespace == namespace]  # as pool_rows
+    maps = [pool_maps(cluster, pool) for pool in shown] if draw_map else []
+    for row, found in zip(rows, maps):
+        row["map"] = {family: m.to_dict() for family, m in found.items()}
     if msg := legacy_note(snapshot):
+        render.note(msg)
+    for msg in snapshot.network_notes:  # a kind the identity may not list (as check says)
         render.note(msg)
     if inputs.output in ("json", "yaml"):
         render.emit(
@@ -62,8 +73,12 @@ def run(inputs: Inputs) -> int:
         render.names("ipaddresspool.metallb.io", [r["name"] for r in rows])
         return EXIT_OK
     render.note(release_line(snapshot))
+    unread = announce.unread_advertisement_kinds(cluster)
     if not rows:
         render.note(f"No resources found in {namespace} namespace." if namespace else "no IPAddressPool found")
+        return EXIT_OK
+    if draw_map:
+        render.out("\n".join(map_lines(shown, maps, render.unicode_ok())))
         return EXIT_OK
     wide = inputs.output == "wide"
     # the default fits a terminal (render.WIDTH); -o wide adds the rest at the end
@@ -97,12 +112,152 @@ def run(inputs: Inputs) -> int:
                 str(r[IPV6]["free"]),
                 status_text(r["metallbStatus"], IPV4),
                 status_text(r["metallbStatus"], IPV6),
-                render.advertisements(r["advertisements"]),
+                render.advertisements(r["advertisements"], bool(unread)),
                 "yes" if r["valid"] else "no: " + "; ".join(r["errors"]),
             ]
         table.append(line)
     render.out(render.table(table, headers, fit=not wide))
+    if wide and unread:
+        render.note(render.unread_note(unread, "ADVERTISEMENTS"))
     for r in rows:
         for err in r["errors"]:
             render.note(f"warning: {err} (MetalLB rejects its whole configuration)")
     return EXIT_OK
+
+
+def pool_maps(cluster, pool) -> dict:
+    """{family: FamilyMap} for the families the pool has."""
+    found = {}
+    for family in FAMILIES:
+        m = amap.family_map(cluster, pool, family)
+        if m is not None:
+            found[family] = m
+    return found
+
+
+ROW = 64  # addresses per row of a map, in groups of GROUP
+GROUP = 16
+CELLS = {
+    False: {
+        amap.FREE: ".",
+        amap.HELD: "#",
+        amap.SHARED: "=",
+        amap.REQUESTED: "r",
+        amap.CONFLICT: "X",
+        amap.UNUSABLE: "_",
+    },
+    True: {
+        amap.FREE: "\u00b7",
+        amap.HELD: "\u2588",
+        amap.SHARED: "\u2593",
+        amap.REQUESTED: "\u2591",
+        amap.CONFLICT: "X",
+        amap.UNUSABLE: "_",
+    },
+}
+WORDS = {
+    amap.FREE: "free",
+    amap.HELD: "held",
+    amap.SHARED: "shared",
+    amap.REQUESTED: "requested, not held (a Pending service, or a manifest not applied)",
+    amap.CONFLICT: "conflicting (services that may not share it)",
+    amap.UNUSABLE: "unusable (.0/.255 with avoidBuggyIPs)",
+}
+SERVICES_SHOWN = 3
+
+
+def map_lines(pools, maps, fancy: bool = False) -> list:
+    """Each pool's map: a pool of up to MAP_LIMIT addresses of a family address by
+    address (ROW to a line, from the address at its start), a larger one by ranges;
+    then the legend. At most 2 + 39 + 2 + 67 = 110 columns."""
+    cells = CELLS[fancy]
+    out = []
+    for pool, found in zip(pools, maps):
+        for family, m in found.items():
+            counts = m.counts()
+            said = ", ".join(f"{counts[s]} {s}" for s in amap.STATES if counts.get(s))
+            ranges = ",".join(str(iv) for iv in pool.intervals_of(family))
+            if m.detailed:
+                out += render.wrap(f"{pool.name} {FAMILY_NAMES[family]} {ranges}: {said}", 110)
+                out += _grid(m, cells)
+            else:
+                size, found_blocks = amap.blocks(pool, m)
+                bits = size.bit_length() - 1
+                each = f"/{(32 if family == IPV4 else 128) - bits} ({size} addresses)"
+                out += render.wrap(f"{pool.name} {FAMILY_NAMES[family]} {ranges}: {said}; one mark per {each}", 110)
+                out += _block_grid(m.family, size, found_blocks, fancy)
+            out.append("")
+    line = "legend:"
+    entries = [f"{cells[state]} {WORDS[state]}" for state in amap.STATES]
+    if any(not m.detailed for found in maps for m in found.values()):
+        low, high = LEVELS[fancy][0], LEVELS[fancy][-1]
+        entries.append(
+            f"per block: {cells[amap.FREE]} none used, {low}..{high} some used (more: higher), "
+            f"{cells[amap.HELD]} all used, X one conflicting"
+        )
+    for entry in entries:  # entries whole, as many to a line as fit
+        if len(line) + 2 + len(entry) > 110:
+            out.append(line)
+            line = "       "
+        line += "  " + entry
+    out.append(line)
+    return out
+
+
+def _grid(m, cells) -> list:
+    rows: List[Tuple[int, List[str]]] = []  # (first address of the row, its cells)
+    for run in m.runs:
+        for value in range(run.first, run.last + 1):  # a detailed map has at most MAP_LIMIT
+            if not rows or len(rows[-1][1]) == ROW or rows[-1][0] + len(rows[-1][1]) != value:
+                rows.append((value, []))
+            rows[-1][1].append(cells[run.state])
+    width = max(len(to_text(m.family, first)) for first, _ in rows)
+    lines = []
+    for first, row in rows:
+        groups = ["".join(row[i : i + GROUP]) for i in range(0, len(row), GROUP)]
+        lines.append(f"  {to_text(m.family, first):<{width}}  {' '.join(groups)}")
+    return lines
+
+
+LEVELS = {False: "123456789", True: "\u2581\u2582\u2583\u2584\u2585\u2586\u2587"}
+
+
+def _block_grid(family: str, size: int, found, fancy: bool) -> list:
+    """One mark per block, ROW to a line (a line starts a new row where the pool's
+    ranges are not contiguous)."""
+    cells, levels = CELLS[fancy], LEVELS[fancy]
+
+    def mark(b) -> str:
+        if b.conflict:
+            return cells[amap.CONFLICT]
+        if b.used == 0:
+            return cells[amap.FREE]
+        if b.used >= b.usable:
+            return cells[amap.HELD]
+        return levels[min(len(levels) - 1, b.used * len(levels) // b.usable)]
+
+    rows: List[Tuple[int, List[str], int]] = []  # (first address, marks, last address)
+    for b in found:
+        if not rows or len(rows[-1][1]) == ROW or rows[-1][2] + 1 != b.first:
+            rows.append((b.first, [], b.last))
+        first, marks, _ = rows[-1]
+        marks.append(mark(b))
+        rows[-1] = (first, marks, b.last)
+    width = max(len(to_text(family, first)) for first, _, _ in rows)
+    empty = cells[amap.FREE] * ROW
+    lines: List[str] = []
+    skipped = 0  # rows of blocks none of whose addresses is used, after the first: one line
+    for i, (first, row, _) in enumerate(rows):
+        text = "".join(row)
+        if text == empty and i and "".join(rows[i - 1][1]) == empty:
+            skipped += 1
+            if i + 1 < len(rows):
+                continue
+        if skipped:
+            lines.append(f"  {'':<{width}}  ... {skipped} more row(s) of blocks, none used")
+            skipped = 0
+            if text == empty and i + 1 == len(rows):
+                continue
+        groups = " ".join(text[j : j + GROUP] for j in range(0, len(text), GROUP))
+        lines.append(f"  {to_text(family, first):<{width}}  {groups}")
+    return lines

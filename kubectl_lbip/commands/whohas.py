@@ -122,11 +122,15 @@ def run(inputs: Inputs, texts: Sequence[str]) -> int:
         keys = {f"{h['namespace']}/{h['name']}": None for r in results for h in r["holders"]}
         render.names("service", list(keys))
         return code
+    for msg in snapshot.network_notes:  # a kind the identity may not list (as check says)
+        render.note(msg)
+    unread = announce.unread_advertisement_kinds(cluster)
     wide = inputs.output == "wide"  # the default fits a terminal; -o wide adds ANNOUNCED BY
     rows = []
     for r in results:
         first = [r["ip"], r["pool"] or "(no pool)", "yes" if r["free"] else "no"]
-        last = [render.advertisements(r["advertisements"])] if wide else []
+        shown = render.advertisements(r["advertisements"], bool(unread) and r["pool"] is not None)
+        last = [shown] if wide else []
         if not r["holders"]:
             rows.append(first + ["-", "-", "-", "-", ""] + (["-"] if overlaid else []) + last)
         for h in r["holders"]:  # each row whole: its first field is its own (awk, sort)
@@ -146,6 +150,8 @@ def run(inputs: Inputs, texts: Sequence[str]) -> int:
         headers = ["ip", "pool", "free", "service", "how", "sharing key", "ports", "conflict"]
         headers += (["from"] if overlaid else []) + (["announced by"] if wide else [])
         render.out(render.table(rows, headers, fit=not wide))
+        if wide and unread and any(r["pool"] is not None for r in results):
+            render.note(render.unread_note(unread, "ANNOUNCED BY"))
     else:
         render.note("no held or requested address in " + ", ".join(texts))
     for r in results:

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from .. import render
 from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
-from ..model.explain import explain
-from ..model.rules import not_load_balancer
+from ..model.explain import (
+    ADVERTISEMENTS,
+    FAILED,
+    METALLB,
+    NODES,
+    NOT_REACHED,
+    OK,
+    POOL,
+    REQUEST,
+    SPEAKERS,
+    STEPS,
+    UNKNOWN,
+    explain,
+)
+from ..model.rules import PENDING, not_load_balancer
 from .check import findings_for
 from .common import Inputs, legacy_note
 
@@ -43,7 +56,7 @@ def run(inputs: Inputs, name: str) -> int:
     if inputs.output in ("json", "yaml"):
         render.emit(result, inputs.output)
         return code
-    render.out(render.table(lines(result), ["step", "what"]))
+    render.out("\n".join(lines(result, render.unicode_ok())))
     if result["unknown"]:
         render.note(
             "not known from " + ("this cluster" if cluster.live else "files") + ": " + "; ".join(result["unknown"])
@@ -51,78 +64,130 @@ def run(inputs: Inputs, name: str) -> int:
     return code
 
 
-def lines(r: Dict[str, Any]) -> List[List[str]]:
-    """The explanation as (step, text) rows, in the order a person looks."""
+WIDTH = 100  # the whole explanation fits 100 columns; long text wraps inside its step
+MARKS = {
+    False: {OK: "ok", FAILED: "FAIL", UNKNOWN: "?", NOT_REACHED: "-", None: ""},
+    True: {OK: "\u2713", FAILED: "\u2717", UNKNOWN: "?", NOT_REACHED: "\u00b7", None: ""},
+}
+FIRST = {False: ">", True: "\u25b6"}  # the first failing step
+LABELS = {METALLB: "MetalLB"}
+
+
+def lines(r: Dict[str, Any], fancy: bool = False) -> List[str]:
+    """The explanation top down: the service, each step with its mark (the first
+    failing one pointed at) and its findings, then the verdict."""
+    marks = MARKS[fancy]
+    mark_width = max(len(m) for m in marks.values())
+    label_width = max(len(s) for s in STEPS + ("service", "verdict"))
+    indent = 2 + mark_width + 1 + label_width + 2
+    first = next((s["step"] for s in r["steps"] if s["status"] == FAILED), None)
+    out: List[str] = []
+
+    def row(gutter: str, status: Optional[str], label: str, texts: List[str]) -> None:
+        head = f"{gutter:<2}{marks[status]:<{mark_width}} {label:<{label_width}}  "
+        for i, text in enumerate(texts):
+            for j, line in enumerate(render.wrap(text, WIDTH - indent)):
+                out.append(((head if i == 0 and j == 0 else " " * indent) + line).rstrip())
+
     s = r["service"]
-    rows = [
+    row(
+        "",
+        None,
+        "service",
         [
-            "service",
             f"{s['namespace']}/{s['name']}: LoadBalancer, {s['family']}, "
-            f"externalTrafficPolicy {s['externalTrafficPolicy']}",
+            f"externalTrafficPolicy {s['externalTrafficPolicy']}"
+        ],
+    )
+    texts = _step_texts(r)
+    for step in r["steps"]:
+        name = step["step"]
+        shown = (["-"] if step["status"] == NOT_REACHED else texts[name]) + [
+            f"{f['severity']} {f['code']}"
+            + (f" ({_object(f)})" if f["kind"] != "Service" else "")
+            + f": {f['message']}"
+            for f in step["findings"]
+            if f["code"] != PENDING  # the MetalLB step says it in MetalLB's words
         ]
-    ]
+        row(FIRST[fancy] if name == first else "", step["status"], LABELS.get(name, name), shown)
+    if r["blocked"]:
+        verdict = [f"fix first: {r['firstFix']}"]
+        evidence = r["evidence"]
+        if evidence:
+            said = "MetalLB's event confirms it" if evidence["confirms"] else "MetalLB said"
+            verdict.append(f"{said}: {evidence['event']}")
+    else:
+        verdict = ["everything MetalLB needs is in place" + (" (as far as the input shows)" if r["unknown"] else "")]
+    row("", None, "verdict", verdict)
+    return out
+
+
+def _object(f: Dict[str, Any]) -> str:
+    return f"{f['kind']}/{f['namespace'] + '/' if f['namespace'] else ''}{f['name']}"
+
+
+def _step_texts(r: Dict[str, Any]) -> Dict[str, List[str]]:
+    """What each step shows before its findings."""
     req = r["request"]
     asked = f"{req['value']} (from {req['field']})" if req else "no address: MetalLB picks one"
     if r["poolAnnotation"]:
         asked += f"; pool {r['poolAnnotation']} (address-pool annotation)"
     if r["sharingKey"]:
         asked += f"; sharing key {r['sharingKey']}"
-    rows.append(["requests", asked])
-    if r["held"]:
-        rows.append(["metallb", "assigned " + ", ".join(r["held"])])
-    else:
-        rows.append(
-            [
-                "metallb",
-                "Pending: no address assigned"
-                + (f"; MetalLB said: {r['allocationFailed']}" if r["allocationFailed"] else ""),
-            ]
-        )
-    for f in r["findings"]:
-        obj = f"{f['kind']}/{f['namespace'] + '/' if f['namespace'] else ''}{f['name']}"
-        rows.append(["finding", f"{f['severity']} {f['code']} ({obj}): {f['message']}"])
-    if not r["findings"]:
-        rows.append(["finding", "none"])
     p = r["pool"]
-    if p is None:
-        rows.append(["pool", "none"])
+    pool = (
+        "none"
+        if p is None
+        else f"{p['name']}: {','.join(p['addresses'])}; autoAssign {str(p['autoAssign']).lower()}; "
+        f"avoidBuggyIPs {str(p['avoidBuggyIPs']).lower()}; serves {p['serviceAllocation'] or 'any service'}"
+    )
+    if r["held"]:
+        metallb = "assigned " + ", ".join(r["held"])
     else:
-        rows.append(
-            [
-                "pool",
-                f"{p['name']}: {','.join(p['addresses'])}; autoAssign "
-                f"{str(p['autoAssign']).lower()}; avoidBuggyIPs "
-                f"{str(p['avoidBuggyIPs']).lower()}; serves "
-                f"{p['serviceAllocation'] or 'any service'}",
-            ]
+        metallb = "Pending: no address assigned" + (
+            f"; MetalLB said: {r['allocationFailed']}" if r["allocationFailed"] else ""
         )
     advs = r["advertisements"]
-    if advs is None:
-        rows.append(["advertisements", "unknown (no advertisement kind in the input)" if p is not None else "-"])
+    if p is None:
+        adv_texts, node_texts = ["-"], ["-"]
+    elif advs is None:
+        adv_texts, node_texts = ["unknown (no advertisement kind in the input)"], ["unknown"]
     elif not advs:
-        rows.append(["advertisements", f"none selects pool {p['name']}"])
-    for a in advs or ():
-        text = f"{a['kind']}/{a['name']}"
-        if not a["announcesService"]:
-            text += f": not this service (serviceSelectors {'; '.join(a['serviceSelectors'])})"
-        elif a["nodes"] is None:
-            text += ": nodes " + ("; ".join(a["nodeSelectors"]) if a["nodeSelectors"] else "all")
-            text += " (Nodes unknown)"
-        else:
-            text += ": nodes " + (", ".join(a["nodes"]) or "none")
-            if a["nodeSelectors"]:
-                text += f" (nodeSelectors {'; '.join(a['nodeSelectors'])})"
+        adv_texts, node_texts = [f"none selects pool {p['name']}"], ["-"]
+    else:
+        adv_texts, node_texts = [], []
+        for a in advs:
+            name = f"{a['kind']}/{a['name']}"
+            text = name
+            if not a["announcesService"]:
+                text += f": not this service (serviceSelectors {'; '.join(a['serviceSelectors'])})"
+            if a["interfaces"]:
+                text += f"; interfaces {', '.join(a['interfaces'])}"
+            if a["peers"]:
+                text += f"; peers {', '.join(a['peers'])}"
+            adv_texts.append(text)
+            if not a["announcesService"]:
+                continue
+            selectors = f" (nodeSelectors {'; '.join(a['nodeSelectors'])})" if a["nodeSelectors"] else ""
+            if a["nodes"] is None:
+                node_texts.append(
+                    f"{name}: " + ("; ".join(a["nodeSelectors"]) if a["nodeSelectors"] else "all") + " (Nodes unknown)"
+                )
+                continue
+            text = f"{name}: " + (", ".join(a["nodes"]) or "none") + selectors
             for node, why in (a["skippedNodes"] or {}).items():
                 text += f"; {node} skipped: {why}"
-        if a["interfaces"]:
-            text += f"; interfaces {', '.join(a['interfaces'])}"
-        if a["peers"]:
-            text += f"; peers {', '.join(a['peers'])}"
-        rows.append(["advertisement", text])
+            node_texts.append(text)
+        node_texts = node_texts or ["-"]
+    if r["readyNodes"] is not None:
+        node_texts.append("ready endpoints on " + (", ".join(r["readyNodes"]) or "no node"))
     sp = r["speakers"]
-    if sp is not None:
-        if not sp:
-            rows.append(["speakers", "no speaker reports announcing it"])
+    if sp is None:
+        speakers = ["unknown (the speakers' status is not in the input)" if r["held"] else "-"]
+    elif not sp:
+        speakers = ["no speaker reports announcing it" if r["held"] else "-"]
+    else:
+        speakers = []
         for st in sp:
             via = (
                 f"interfaces {', '.join(st['interfaces'])}"
@@ -131,15 +196,12 @@ def lines(r: Dict[str, Any]) -> List[List[str]]:
                 if st["peers"]
                 else ""
             )
-            rows.append(["speakers", f"{st['kind']}: node {st['node']}" + (f", {via}" if via else "")])
-    if r["readyNodes"] is not None:
-        rows.append(["endpoints", "ready on " + (", ".join(r["readyNodes"]) or "no node")])
-    rows.append(
-        [
-            "verdict",
-            f"fix first: {r['firstFix']}"
-            if r["blocked"]
-            else "everything MetalLB needs is in place" + (" (as far as the input shows)" if r["unknown"] else ""),
-        ]
-    )
-    return rows
+            speakers.append(f"{st['kind']}: node {st['node']}" + (f", {via}" if via else ""))
+    return {
+        REQUEST: [asked],
+        POOL: [pool],
+        METALLB: [metallb],
+        ADVERTISEMENTS: adv_texts,
+        NODES: node_texts,
+        SPEAKERS: speakers,
+    }

@@ -187,6 +187,36 @@ def advertisement_names(network: Optional[Network], pool: Optional[Pool]):
     return {"l2": [a.name for a in advs if a.kind == L2ADV], "bgp": [a.name for a in advs if a.kind == BGPADV]}
 
 
+def unread_advertisement_kinds(cluster) -> List[str]:
+    """The advertisement kinds a live cluster did not let us read (forbidden, or not
+    served): what they select is unknown, which is not the same as none."""
+    net = cluster.network
+    if net is None or not cluster.live or cluster.legacy_config:
+        return []
+    return net.absent_kinds((L2ADV, BGPADV))
+
+
+def _no_nodes_message(adv: Advertisement, network: Network) -> str:
+    """advertisement-no-nodes, saying what is true: no Node at all, or selectors that
+    match none of them."""
+    if not network.nodes:
+        which = (
+            f"its nodeSelectors ({'; '.join(map(str, adv.node_selectors))}) have nothing to match"
+            if adv.node_selectors
+            else "it selects every node"
+        )
+        return fixed(
+            ADV_NO_NODES,
+            f"the cluster has no Node, so {which} and no speaker runs to announce its pools' addresses.",
+            "no-nodes",
+        )
+    return fixed(
+        ADV_NO_NODES,
+        f"its nodeSelectors ({'; '.join(map(str, adv.node_selectors))}) match none of the "
+        f"{len(network.nodes)} Node(s), so no speaker announces its pools' addresses through it.",
+    )
+
+
 def _adv_finding(adv: Advertisement, code: str, message: str, severity: str = ERROR) -> Finding:
     return Finding(severity, code, adv.kind, adv.namespace, adv.name, message)
 
@@ -259,19 +289,7 @@ def check_advertisements(cluster, network: Network) -> List[Finding]:
                 )
             )
         if network.has(NODE) and not network.nodes_of(adv):
-            selectors = "; ".join(map(str, adv.node_selectors))
-            found.append(
-                _adv_finding(
-                    adv,
-                    ADV_NO_NODES,
-                    fixed(
-                        ADV_NO_NODES,
-                        f"its nodeSelectors ({selectors}) match none of the "
-                        f"{len(network.nodes)} Node(s), so no speaker announces its pools' addresses "
-                        "through it.",
-                    ),
-                )
-            )
+            found.append(_adv_finding(adv, ADV_NO_NODES, _no_nodes_message(adv, network)))
     for pool in cluster.pools:
         if network.advertisements_for(pool):
             continue

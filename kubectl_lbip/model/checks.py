@@ -272,9 +272,11 @@ CATALOGUE: Tuple[Check, ...] = (
         ADV_NO_NODES,
         ERROR,
         "Advertisement selects no node",
-        "an advertisement's `nodeSelectors` match no Node: no speaker announces through it",
+        "an advertisement's `nodeSelectors` match no Node, or the cluster has no Node at all (said as such): "
+        "no speaker announces through it",
         "correct the selector, or label the nodes that should announce",
         "`announce.check_network`",
+        variants={"no-nodes": "join the nodes that should announce to the cluster (a speaker runs on each)"},
     ),
     Check(
         LOCAL_NO_ANNOUNCER,

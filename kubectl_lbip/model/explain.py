@@ -1,11 +1,13 @@
-"""`why NAME`: one LoadBalancer service end to end, in the order a person looks.
+"""`why NAME`: one LoadBalancer service end to end, as a chain of steps read top
+down: its request, its pool, MetalLB's decision (addresses held, or Pending with
+its reason), the advertisements that would announce it, the nodes they select (for
+Local policy, those with ready endpoints), where the speakers say they announce it.
 
-What it requests and from which key; what MetalLB did (addresses held, or Pending
-with its reason); the findings about it, its pool, its pool's advertisements and
-MetalLB's configuration; its pool; the advertisements that would announce it and
-the nodes they select; where the speakers say they announce it; for Local policy,
-the nodes with ready endpoints. Then the first thing to fix, or that everything
-MetalLB needs is in place. Pure: plain data in, a plain dict out."""
+Each step passes, fails or is unknown from the input, and carries the findings
+about it (the service, its pool, its pool's advertisements, MetalLB's
+configuration). The verdict is the first failing step's first problem: a rule of
+the model that explains a refusal names the cause, and MetalLB's event is the
+evidence that confirms it. Pure: plain data in, a plain dict out."""
 
 from __future__ import annotations
 
@@ -14,13 +16,34 @@ from typing import Any, Dict, List, Optional
 from . import announce as an
 from .checks import POOL_NOT_ADVERTISED, fixed
 from .pools import Pool
-from .rules import ERROR, FAMILY_WORDS, Finding, sort_findings
+from .rules import (
+    ERROR,
+    FAMILY_WORDS,
+    NO_DUAL_STACK_POOL,
+    PENDING,
+    POOL_EXHAUSTED,
+    Finding,
+    codes_for_event,
+    sort_findings,
+)
 from .services import Service
 
 # Shown, but judged below on this service's own advertisements and nodes: an
 # advertisement that names a missing pool, or selects no node, may not be the one
 # that announces this service.
 NOT_BLOCKING = (an.ADV_UNKNOWN_POOL, an.ADV_SELECTS_NO_POOL, an.ADV_NO_NODES)
+
+# The steps, top down, and what each can be.
+REQUEST, POOL, METALLB, ADVERTISEMENTS, NODES, SPEAKERS = (
+    "request",
+    "pool",
+    "metallb",
+    "advertisements",
+    "nodes",
+    "speakers",
+)
+STEPS = (REQUEST, POOL, METALLB, ADVERTISEMENTS, NODES, SPEAKERS)
+OK, FAILED, UNKNOWN, NOT_REACHED = "ok", "failed", "unknown", "not-reached"
 
 
 def pool_for(cluster, svc: Service) -> Optional[Pool]:
@@ -119,8 +142,11 @@ def explain(cluster, svc: Service, findings: List[Finding]) -> Dict[str, Any]:
             result["unknown"].append(what)
     if local and not net.has(an.ENDPOINTSLICE):
         result["unknown"].append("EndpointSlices (where its ready endpoints run)")
-    result["firstFix"] = first_fix(cluster, svc, pool, mine, result, net)
-    result["blocked"] = result["firstFix"] is not None
+    result["steps"] = steps(cluster, svc, pool, mine, result, net)
+    failed = next((s for s in result["steps"] if s["status"] == FAILED), None)
+    result["firstFix"] = failed["problem"] if failed else None
+    result["evidence"] = _evidence(failed, failure)
+    result["blocked"] = failed is not None
     return result
 
 
@@ -141,57 +167,127 @@ def _advertisement(net: an.Network, adv: an.Advertisement, svc: Service) -> Dict
     }
 
 
-def first_fix(
+def step_of(f: Finding, pool: Optional[Pool]) -> str:
+    """The step a finding is about."""
+    if f.code == PENDING or f.code == an.CONFIG_INVALID or f.kind == an.CONFIGSTATE:
+        return METALLB
+    if f.code in (an.LOCAL_NO_ANNOUNCER, an.ADV_NO_NODES):
+        return NODES
+    if f.code == an.POOL_NOT_ADVERTISED or f.kind in (an.L2ADV, an.BGPADV):
+        return ADVERTISEMENTS
+    if f.kind in ("IPAddressPool", "ConfigMap"):
+        # another pool's overlap or bad address rejects MetalLB's whole configuration
+        return POOL if pool is not None and f.name == pool.name else METALLB
+    if f.code in (POOL_EXHAUSTED, NO_DUAL_STACK_POOL):
+        return POOL
+    return REQUEST
+
+
+def _blocks(f: Finding, held: bool) -> bool:
+    """Whether a finding alone stops the service (the rest is shown, judged below on
+    this service's own advertisements and nodes, or is MetalLB's symptom)."""
+    if f.severity != ERROR or f.code in NOT_BLOCKING or f.code == PENDING:
+        return False
+    return not (f.code == POOL_EXHAUSTED and held)  # a full pool stops new services only
+
+
+def _fix(f: Finding) -> str:
+    if f.kind == "Service":
+        return f"{f.code}: {f.message}"
+    return f"{f.code} ({f.object}): {f.message}"
+
+
+def steps(
     cluster, svc: Service, pool: Optional[Pool], mine: List[Finding], result: Dict[str, Any], net: an.Network
-) -> Optional[str]:
-    """The first thing that stops the service from answering, or None."""
+) -> List[Dict[str, Any]]:
+    """The chain, top down: each step's status (ok, failed, unknown, not-reached), its
+    findings, and its first problem (what to fix when it is the first failing step)."""
+    held = bool(result["held"])
+    chain: Dict[str, Dict[str, Any]] = {
+        name: {"step": name, "status": OK, "findings": [], "problem": None, "code": None} for name in STEPS
+    }
     for f in mine:
-        if f.severity == ERROR and f.kind == "Service":
-            return f"{f.code}: {f.message}"
-    for f in mine:
-        if f.severity != ERROR or f.code in NOT_BLOCKING:
-            continue
-        if f.code == "pool-exhausted" and result["held"]:
-            continue  # a full pool stops new services, not one that holds its address
-        return f"{f.code} ({f.object}): {f.message}"
-    if not result["held"]:
+        step = chain[step_of(f, pool)]
+        step["findings"].append(f.to_dict())
+        if _blocks(f, held) and step["problem"] is None:
+            step["problem"], step["code"] = _fix(f), f.code
+
+    def fail(name: str, problem: str) -> None:
+        if chain[name]["problem"] is None:
+            chain[name]["problem"] = problem
+
+    if not held:
         reason = result["allocationFailed"]
-        if reason:
-            return f"MetalLB assigned no address: {reason}"
-        return "MetalLB assigned no address (status.loadBalancer is empty)" + (
-            "" if cluster.live else "; its events, not in the input, say why"
+        fail(
+            METALLB,
+            f"MetalLB assigned no address: {reason}"
+            if reason
+            else "MetalLB assigned no address (status.loadBalancer is empty)"
+            + ("" if cluster.live else "; its events, not in the input, say why"),
         )
     if pool is None:
-        return "its address is in no pool MetalLB knows. Fix: 'kubectl lbip check'"
+        if held:
+            fail(POOL, "its address is in no pool MetalLB knows. Fix: 'kubectl lbip check'")
+        else:
+            chain[POOL]["status"] = NOT_REACHED
+        for name in (ADVERTISEMENTS, NODES):
+            chain[name]["status"] = NOT_REACHED
     advs = result["advertisements"]
-    if advs is not None:
-        if not advs:
-            return fixed(
+    if pool is not None and advs is None:
+        chain[ADVERTISEMENTS]["status"] = UNKNOWN
+    elif pool is not None and not advs:
+        fail(
+            ADVERTISEMENTS,
+            fixed(
                 POOL_NOT_ADVERTISED,
                 f"no advertisement selects pool {pool.name}: nothing announces its address.",
                 pool=pool.name,
-            )
-        announcing = [a for a in advs if a["announcesService"]]
-        if not announcing:
-            return (
-                f"the advertisements of pool {pool.name} "
-                f"({', '.join(a['kind'] + '/' + a['name'] for a in advs)}) have "
-                "serviceSelectors that do not match the service's labels. Fix: label the "
-                "service, or widen a serviceSelectors"
-            )
-        if net.has(an.NODE) and not any(a["nodes"] for a in announcing):
-            return (
-                "no node can announce it: the advertisements' nodeSelectors match no node a "
-                "speaker uses. Fix: correct the nodeSelectors, or label the nodes"
-            )
+            ),
+        )
+    announcing = [a for a in advs or () if a["announcesService"]]
+    if pool is not None and advs and not announcing:
+        fail(
+            ADVERTISEMENTS,
+            f"the advertisements of pool {pool.name} "
+            f"({', '.join(a['kind'] + '/' + a['name'] for a in advs)}) have "
+            "serviceSelectors that do not match the service's labels. Fix: label the "
+            "service, or widen a serviceSelectors",
+        )
+    if pool is None:
+        pass
+    elif advs is None or not net.has(an.NODE):
+        chain[NODES]["status"] = UNKNOWN
+    elif not announcing:
+        chain[NODES]["status"] = NOT_REACHED
+    elif not any(a["nodes"] for a in announcing):
+        fail(
+            NODES,
+            "no node can announce it: the advertisements' nodeSelectors match no node a "
+            "speaker uses. Fix: correct the nodeSelectors, or label the nodes",
+        )
     speakers = result["speakers"]
-    if speakers is not None and not speakers and advs:
-        kinds = {a["kind"] for a in advs if a["announcesService"]}
-        missing = [k for k, s in ((an.L2ADV, an.L2STATUS), (an.BGPADV, an.BGPSTATUS)) if k in kinds and net.has(s)]
-        if missing:
-            return (
+    if not held or not announcing:
+        chain[SPEAKERS]["status"] = NOT_REACHED
+    elif speakers is None:
+        chain[SPEAKERS]["status"] = UNKNOWN
+    elif not speakers:
+        kinds = {a["kind"] for a in announcing}
+        if any(k in kinds and net.has(s) for k, s in ((an.L2ADV, an.L2STATUS), (an.BGPADV, an.BGPSTATUS))):
+            fail(
+                SPEAKERS,
                 "no speaker reports announcing it (no ServiceL2Status or ServiceBGPStatus "
                 "for it). Fix: check the speaker pods on the selected nodes "
-                "(kubectl -n metallb-system get pods -o wide) and their logs"
+                "(kubectl -n metallb-system get pods -o wide) and their logs",
             )
-    return None
+    for step in chain.values():
+        if step["problem"] is not None:
+            step["status"] = FAILED
+    return [chain[name] for name in STEPS]
+
+
+def _evidence(failed: Optional[Dict[str, Any]], event: Optional[str]) -> Optional[Dict[str, Any]]:
+    """MetalLB's AllocationFailed message beside a verdict the model found itself:
+    whether it names the same broken rule (``confirms``)."""
+    if failed is None or failed["code"] is None or not event:
+        return None
+    return {"event": event, "confirms": failed["code"] in (codes_for_event(event) or ())}

@@ -9,7 +9,7 @@ suggestion, `migrate` for each migrated request and `check` for every service.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from typing import Callable, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 from ..errors import InvalidValue
 from .addresses import DUAL, IPV4, IPV6, Address, family_of, split_request
@@ -44,6 +44,50 @@ from .usage import usage_counts
 NOT_LOAD_BALANCER = "not-loadbalancer"  # annotate's and why's refusal, not a check code
 
 FAMILY_WORDS = {IPV4: "IPv4", IPV6: "IPv6", DUAL: "dual-stack"}
+
+# The codes that are a verdict on a request: what MetalLB's controller refuses it for.
+REQUEST_CODES = frozenset(
+    {
+        INVALID_REQUEST,
+        TOO_MANY,
+        FAMILY_MISMATCH,
+        NOT_IN_POOL,
+        BUGGY_IP,
+        SPLIT_POOL,
+        POOL_INCOMPATIBLE,
+        ADDRESS_CONFLICT,
+        POOL_ANNOTATION_MISMATCH,
+        BOTH_SPEC_AND_ANNOTATION,
+    }
+)
+
+# MetalLB's AllocationFailed messages (controller/service.go and internal/allocator)
+# -> the codes that name the same broken rule; the e2e tier's conformance run
+# holds every message MetalLB gave to this table.
+EVENT_CODES: Tuple[Tuple[str, FrozenSet[str]], ...] = (
+    ("does not match the ipFamily of the service", frozenset({FAMILY_MISMATCH})),
+    ("is not allowed in config", frozenset({NOT_IN_POOL, BUGGY_IP, SPLIT_POOL})),
+    ("not compatible for ip assignment", frozenset({POOL_INCOMPATIBLE})),
+    ("is not compatible with requested address pool", frozenset({POOL_ANNOTATION_MISMATCH})),
+    ("can't change sharing key", frozenset({ADDRESS_CONFLICT})),
+    ("is already in use on", frozenset({ADDRESS_CONFLICT})),
+    ("same address family", frozenset({TOO_MANY})),
+    ("has the same family", frozenset({TOO_MANY})),
+    ("invalid ips length", frozenset({TOO_MANY})),
+    ("more than two addresses", frozenset({TOO_MANY})),
+    ("service can not have both", frozenset({BOTH_SPEC_AND_ANNOTATION})),
+    ("invalid metallb.io/loadBalancerIPs", frozenset({INVALID_REQUEST})),
+    ("invalid spec.loadBalancerIP", frozenset({INVALID_REQUEST})),
+)
+
+
+def codes_for_event(message: str) -> Optional[FrozenSet[str]]:
+    """The codes an AllocationFailed message of MetalLB names, or None."""
+    for needle, codes in EVENT_CODES:
+        if needle in message:
+            return codes
+    return None
+
 
 # What MetalLB does with a configuration it cannot accept (its config and pool
 # reconcilers stop before loading it): the last valid one stays in use.

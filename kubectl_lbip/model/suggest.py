@@ -322,7 +322,10 @@ def suggest(
         if family != DUAL and family not in pool.families():
             continue
         candidates += _suggest_in_pool(cluster, pool, family, target, count)
-    candidates.sort(key=lambda s: (s.rank, s.pool))
+    # What the service holds first (pinning never moves it), then MetalLB's own order
+    # of the pools for it (priority, namespace and service selectors), then the rest.
+    order = preference(cluster, target)
+    candidates.sort(key=lambda s: (s.tier != CURRENT_TIER, order.get(s.pool, len(cluster.pools)), s.rank, s.pool))
     seen: set = set()
     for cand in candidates:
         if len(result.suggestions) >= count:
@@ -388,6 +391,38 @@ def _priority_tiers(pools: List[Pool]) -> List[List[Pool]]:
     return [by_priority[k] for k in ordered]
 
 
+def metallb_order(cluster: Cluster, target: Service) -> Tuple[List[List[Pool]], List[List[Pool]]]:
+    """The pools MetalLB's automatic allocation tries for ``target``, in its order:
+    the pools pinned to it (by namespace or service selector) in priority tiers,
+    then, failing those, the unrestricted pools (one tier: MetalLB picks among a
+    tier's pools in no fixed order). With an address-pool annotation, that pool."""
+    if target.pool_annotation:
+        pool = cluster.pool(target.pool_annotation)
+        return ([[pool]] if pool is not None else []), []
+    valid = [p for p in cluster.pools if p.valid]
+    pinned = [
+        p
+        for p in valid
+        if p.auto_assign
+        and p.pinned_for(target.namespace, cluster.metallb)
+        and p.admits(target.namespace, target.labels)
+    ]
+    return _priority_tiers(pinned), [[p for p in valid if p.auto_assign and p.allocation is None]]
+
+
+def preference(cluster: Cluster, target: Optional[Service]) -> Dict[str, int]:
+    """Each pool's place in MetalLB's order for ``target`` (0 first; pools MetalLB
+    would not pick on its own are absent): suggestions follow it."""
+    if target is None:
+        return {}
+    tiers, fallback = metallb_order(cluster, target)
+    order: Dict[str, int] = {}
+    for rank, tier in enumerate(tiers + fallback):
+        for pool in tier:
+            order.setdefault(pool.name, rank)
+    return order
+
+
 def metallb_pick(cluster: Cluster, target: Service) -> Pick:
     family, why = target.family(cluster.metallb)
     if family is None:
@@ -395,7 +430,6 @@ def metallb_pick(cluster: Cluster, target: Service) -> Pick:
     policy = target.ip_family_policy or "SingleStack"
     primary = IPV6 if target.ip_families[:1] == ("IPv6",) else IPV4
     secondary = IPV6 if primary == IPV4 else IPV4
-    valid = [p for p in cluster.pools if p.valid]
 
     if target.pool_annotation:
         pool = cluster.pool(target.pool_annotation)
@@ -403,18 +437,7 @@ def metallb_pick(cluster: Cluster, target: Service) -> Pick:
             return Pick([], note=f"unknown pool {target.pool_annotation!r}: MetalLB allocates nothing")
         if not pool.admits(target.namespace, target.labels):
             return Pick([], note=pool.why_not_admitted(target.namespace, target.labels))
-        tiers = [[pool]]
-        fallback: List[List[Pool]] = []
-    else:
-        pinned = [
-            p
-            for p in valid
-            if p.auto_assign
-            and p.pinned_for(target.namespace, cluster.metallb)
-            and p.admits(target.namespace, target.labels)
-        ]
-        tiers = _priority_tiers(pinned)
-        fallback = [[p for p in valid if p.auto_assign and p.allocation is None]]
+    tiers, fallback = metallb_order(cluster, target)
 
     for tier_list in (tiers, fallback):
         winners = _best_pools(cluster, tier_list, target, family, policy, primary, secondary)

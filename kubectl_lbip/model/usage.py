@@ -124,6 +124,12 @@ class UsageIndex:
         hi = bisect.bisect_right(values, iv.last)
         return values[lo:hi]
 
+    def every_in(self, iv: Interval) -> List[int]:
+        """Every address inside an interval that a service holds or requests (a
+        refused request too), ascending."""
+        values = self._sorted[iv.family]
+        return values[bisect.bisect_left(values, iv.first) : bisect.bisect_right(values, iv.last)]
+
     def addresses(self) -> Iterable[Key]:
         """Every used address as (family, value), IPv4 first, each family ascending."""
         return [(family, value) for family in FAMILIES for value in self._sorted[family]]

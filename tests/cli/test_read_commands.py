@@ -290,3 +290,51 @@ def test_check_namespace_filter():
     assert {f["namespace"] for f in data["findings"] if f["kind"] == "Service"} == {"legacy"}
     # pool findings are always shown
     assert {f["kind"] for f in data["findings"]} == {"Service", "IPAddressPool"}
+
+
+# --- pools --map (issue 25 item 7)
+def test_pools_map_draws_each_pool_with_a_legend_in_ascii_off_a_terminal(tmp_path):
+    long = "p-" + "x" * 60
+    path = write(
+        tmp_path,
+        pool("small", "192.168.1.0/26", avoid_buggy=True),
+        pool(long, "fd00:1234:5678:9abc::/116"),  # 4096 addresses: still address by address
+        pool("big", "10.0.0.0/16", "fd00::/64"),
+        svc("a", "held", ingress=["192.168.1.1"]),
+        svc("a", "pending", annotations=lbips("192.168.1.2")),
+        svc("a", "in-big", ingress=["10.0.3.4"]),
+    )
+    r = run("pools", "--map", "-f", path)
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    assert r.stdout.isascii() and max(len(line) for line in lines) <= 120
+    assert "small IPv4 192.168.1.0/26: 61 free, 1 held, 1 requested, 1 unusable" in lines
+    assert "  192.168.1.0  _#r" + "." * 13 + (" " + "." * 16) * 3 in lines
+    assert sum(1 for line in lines if line.startswith("  fd00:1234:5678:9abc::")) == 4096 // 64
+    # beyond 4096 addresses, one mark per block (a /28 of a /16), rows of none used folded
+    at = lines.index("big IPv4 10.0.0.0/16: 65535 free, 1 held; one mark per /28 (16 addresses)")
+    row = "." * 48 + "1" + "." * 15  # 10.0.3.4 is in the 49th block of 16
+    assert lines[at + 1] == "  10.0.0.0    " + " ".join(row[i : i + 16] for i in range(0, 64, 16))
+    assert lines[at + 2].startswith("  10.0.4.0    ....")
+    assert lines[at + 3].strip() == "... 62 more row(s) of blocks, none used"
+    legend = " ".join(lines[-3:])
+    for word in ("free", "held", "shared", "requested", "conflicting", "unusable", "per block"):
+        assert word in legend
+    data = json.loads(run("pools", "--map", "-f", path, "-o", "json").stdout)
+    small = next(p for p in data["pools"] if p["name"] == "small")
+    assert small["map"]["ipv4"]["runs"][1] == {
+        "first": "192.168.1.1",
+        "last": "192.168.1.1",
+        "state": "held",
+        "count": 1,
+        "services": ["a/held"],
+    }
+    assert "map" not in json.loads(run("pools", "-f", path, "-o", "json").stdout)["pools"][0]
+
+
+def test_pools_map_on_a_utf8_terminal_uses_blocks(monkeypatch):
+    from kubectl_lbip import render
+
+    monkeypatch.setattr(render, "unicode_ok", lambda stream=None: True)
+    r = run("pools", "--map", "-f", EXAMPLE)
+    assert "\u2588" in r.stdout and "\u00b7" in r.stdout

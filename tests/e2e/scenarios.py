@@ -56,6 +56,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
+from kubectl_lbip.model import rules
+
 METALLB_NS = "metallb-system"
 CURRENT = "metallb.io/"
 DEPRECATED = "metallb.universe.tf/"
@@ -645,46 +647,10 @@ def canonical_set(texts: Iterable[str]) -> Optional[Set[str]]:
 # MetalLB's outcome
 
 
-# MetalLB's AllocationFailed messages (v0.15 controller/service.go and
-# internal/allocator) -> the plugin's codes that name the same broken rule.
-MESSAGE_CODES = [
-    ("does not match the ipFamily of the service", {"family-mismatch"}),
-    ("is not allowed in config", {"not-in-pool", "buggy-ip", "split-pool-dual-stack"}),
-    ("not compatible for ip assignment", {"pool-incompatible"}),
-    ("is not compatible with requested address pool", {"pool-annotation-mismatch"}),
-    ("can't change sharing key", {"address-conflict"}),
-    ("is already in use on", {"address-conflict"}),
-    ("same address family", {"too-many-addresses"}),
-    ("has the same family", {"too-many-addresses"}),
-    ("invalid ips length", {"too-many-addresses"}),
-    ("more than two addresses", {"too-many-addresses"}),
-    ("service can not have both", {"both-spec-and-annotation"}),
-    ("invalid metallb.io/loadBalancerIPs", {"invalid-request"}),
-    ("invalid spec.loadBalancerIP", {"invalid-request"}),
-]
-
-# The check codes that are a verdict on a request (what MetalLB refuses it for).
-REQUEST_CODES = frozenset(
-    {
-        "invalid-request",
-        "too-many-addresses",
-        "family-mismatch",
-        "not-in-pool",
-        "buggy-ip",
-        "split-pool-dual-stack",
-        "pool-incompatible",
-        "address-conflict",
-        "pool-annotation-mismatch",
-        "both-spec-and-annotation",
-    }
-)
-
-
-def codes_for_message(message: str) -> Optional[Set[str]]:
-    for needle, codes in MESSAGE_CODES:
-        if needle in message:
-            return codes
-    return None
+# The check codes that are a verdict on a request (what MetalLB refuses it for), and
+# the codes each of MetalLB's AllocationFailed messages names: the model's own table.
+REQUEST_CODES = rules.REQUEST_CODES
+codes_for_message = rules.codes_for_event
 
 
 @dataclass

@@ -192,24 +192,20 @@ def test_check_sees_a_node_address_in_a_pool_and_a_bad_aggregation(cluster: Clus
         cluster.kubectl("delete", "node", "e2e-node-c", "--ignore-not-found", check=False)
 
 
-def _last_row(stdout: str) -> str:
-    """A table's last row (a line at the margin), its wrapped lines joined."""
-    lines = stdout.rstrip().splitlines()
-    start = max(i for i, line in enumerate(lines) if not line.startswith(" "))
-    return " ".join([lines[start]] + [line.strip() for line in lines[start + 1 :]])
-
-
 def test_why_explains_each_case(cluster: Cluster, announced: str) -> None:
     ns = announced
     lit = lbip(cluster, "why", "lit", "-n", ns)
     assert lit.returncode == 0, lit.stdout + lit.stderr
     assert "ServiceL2Status: node e2e-node-a, interfaces eth0" in lit.stdout
-    assert "L2Advertisement/adv-zone-a: nodes e2e-node-a" in lit.stdout
-    assert "everything MetalLB needs is in place" in _last_row(lit.stdout)
+    assert "L2Advertisement/adv-zone-a: e2e-node-a" in lit.stdout
+    assert "everything MetalLB needs is in place" in lit.stdout.splitlines()[-1]
 
     dark = lbip(cluster, "why", "dark", "-n", ns)
     assert dark.returncode == 1
-    assert "fix first: pool-not-advertised" in _last_row(dark.stdout)
+    assert json.loads(lbip(cluster, "why", "dark", "-n", ns, "-o", "json").stdout)["firstFix"].startswith(
+        "pool-not-advertised"
+    )
+    assert "> FAIL advertisements" in dark.stdout
 
     silent = json.loads(lbip(cluster, "why", "silent", "-n", ns, "-o", "json").stdout)
     assert silent["blocked"] and silent["speakers"] == []
@@ -255,6 +251,19 @@ def test_readonly_user_is_told_what_it_could_not_check(cluster: Cluster, announc
     assert res.returncode in (0, 1), res.stderr
     assert "note: L2Advertisement not checked: forbidden" in res.stderr, res.stderr
     assert "L2Advertisement" in json.loads(res.stdout)["notChecked"]
+
+
+def test_readonly_who_has_says_unknown_never_none(cluster: Cluster, announced: str) -> None:
+    """Issue 25: a context that may not list advertisements gets `?` and the 403 as a
+    note, never `-` ("no advertisement in the input")."""
+    res = lbip(cluster, "who-has", "192.0.2.130", "-o", "wide", context=cluster.readonly_context)
+    assert res.returncode == 0, res.stderr
+    row = res.stdout.splitlines()[1].split()
+    assert row[:2] == ["192.0.2.130", "p-adv"] and row[-1] == "?"  # ANNOUNCED BY: the last column
+    assert "note: L2Advertisement not checked: forbidden" in res.stderr, res.stderr
+    assert "note: ? in ANNOUNCED BY: L2Advertisement and BGPAdvertisement could not be read" in res.stderr
+    admin = lbip(cluster, "who-has", "192.0.2.130", "-o", "wide")
+    assert admin.stdout.splitlines()[1].split()[-1] == "l2:adv-nowhere,adv-zone-a"
 
 
 def test_offline_on_a_dump_agrees_and_says_what_it_cannot_know(cluster: Cluster, announced: str, tmp_path) -> None:

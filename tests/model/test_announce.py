@@ -75,6 +75,22 @@ def test_advertisement_no_nodes_and_near_miss():
     assert "advertisement-no-nodes" not in codes(PROD, l2adv("l2", node_selectors=[{"zone": "b"}]))
 
 
+def test_advertisement_no_nodes_says_what_is_true_when_the_cluster_has_no_node():
+    """Issue 25: no selector at all and no Node listed: not "its nodeSelectors () match
+    none of the 0 Node(s) ... Fix: correct the selector"."""
+    from builders import snapshot
+
+    snap = snapshot(PROD, l2adv("bare"), l2adv("picky", node_selectors=[{"zone": "b"}]))
+    snap.network_present = frozenset({"L2Advertisement", "BGPAdvertisement", "Node"})  # listed live: none
+    c = snap.to_cluster()
+    messages = {f.name: f.message for f in announce.check_network(c, c.network) if f.code == "advertisement-no-nodes"}
+    assert messages["bare"].startswith("the cluster has no Node, so it selects every node and no speaker runs")
+    assert "nodeSelectors ()" not in messages["bare"] and "correct the selector" not in messages["bare"]
+    assert "Fix: join the nodes that should announce" in messages["bare"]
+    assert "its nodeSelectors (zone=b) have nothing to match" in messages["picky"]
+    assert "correct the selector" not in messages["picky"]
+
+
 # --- local-policy-no-announcer
 LOCAL = svc("shop", "web", ingress=["192.168.10.5"], local=True)
 

@@ -281,18 +281,7 @@ def builders_cluster(*objects):
 
 # -- one request, one verdict (issue 14 item 1), on random states -------------
 
-REQUEST_CODES = {
-    "invalid-request",
-    "too-many-addresses",
-    "family-mismatch",
-    "not-in-pool",
-    "buggy-ip",
-    "split-pool-dual-stack",
-    "pool-incompatible",
-    "address-conflict",
-    "pool-annotation-mismatch",
-    "both-spec-and-annotation",
-}
+REQUEST_CODES = rules.REQUEST_CODES
 
 
 def _random_state(rng, live):

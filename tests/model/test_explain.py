@@ -1,7 +1,7 @@
 """why's explanation on plain data: each thing that stops an assigned address from
 answering is named first, and a service with everything in place is not blocked."""
 
-from builders import cluster, lbips, pool, svc
+from builders import cluster, dual, lbips, live_cluster, pool, svc
 from netbuilders import bgpadv, bgpstatus, config_state, l2adv, l2status, node, slice_
 
 from kubectl_lbip.commands.check import findings_for
@@ -91,3 +91,64 @@ def test_a_typo_in_another_advertisement_does_not_block():
     r = why(PROD, WEB, *NODES, l2adv("l2", ["prod"]), l2adv("typo", ["prd"]))
     assert not r["blocked"]
     assert "advertisement-unknown-pool" not in [f["code"] for f in r["findings"]]
+
+
+SPLIT = (
+    pool("v4only", "198.51.100.0/24"),
+    pool("v6only", "2001:db8:2::/64"),
+    l2adv("l2", ["v4only", "v6only"]),
+    *NODES,
+)
+REFUSED = '["198.51.100.4" "2001:db8:2::4"] is not allowed in config'
+
+
+def _split_pending():
+    return dual("payments", "gw2", policy="RequireDualStack", annotations=lbips("198.51.100.4,2001:db8:2::4"))
+
+
+def test_live_pending_names_the_rule_that_explains_it_and_quotes_metallb_as_evidence():
+    """Issue 25 item 1: live, MetalLB's AllocationFailed is the symptom; the split-pool
+    rule is the cause, so it is the verdict (with its Fix), and the event confirms it."""
+    c = live_cluster(*SPLIT, _split_pending(), failures={"payments/gw2": REFUSED})
+    r = explain(c, c.service("payments", "gw2"), findings_for(c))
+    assert r["firstFix"].startswith("split-pool-dual-stack: ") and "Fix: " in r["firstFix"]
+    assert r["evidence"] == {"event": REFUSED, "confirms": True}
+    status = {s["step"]: s["status"] for s in r["steps"]}
+    assert status["request"] == "failed" and status["metallb"] == "failed"
+    assert [s["step"] for s in r["steps"]] == ["request", "pool", "metallb", "advertisements", "nodes", "speakers"]
+    assert status["speakers"] == "not-reached"
+    # the same objects read from files give the same verdict, without an event
+    f = cluster(*SPLIT, _split_pending())
+    off = explain(f, f.service("payments", "gw2"), findings_for(f))
+    assert off["firstFix"] == r["firstFix"] and off["evidence"] is None
+
+
+def test_an_event_that_names_another_rule_is_shown_but_does_not_confirm():
+    c = live_cluster(*SPLIT, _split_pending(), failures={"payments/gw2": "can't change sharing key"})
+    r = explain(c, c.service("payments", "gw2"), findings_for(c))
+    assert r["firstFix"].startswith("split-pool-dual-stack")
+    assert r["evidence"] == {"event": "can't change sharing key", "confirms": False}
+
+
+def test_pending_without_a_rule_that_explains_it_is_metallbs_own_words():
+    c = live_cluster(PROD, svc("shop", "web"), l2adv("l2"), failures={"shop/web": "no available IPs"})
+    r = explain(c, c.service("shop", "web"), findings_for(c))
+    assert r["firstFix"] == "MetalLB assigned no address: no available IPs" and r["evidence"] is None
+    assert next(s for s in r["steps"] if s["status"] == "failed")["step"] == "metallb"
+
+
+def test_steps_pass_fail_and_unknown_top_down():
+    r = why(PROD, WEB, l2adv("l2", ["prod"]))  # no Node, no speaker status in the input
+    status = {s["step"]: s["status"] for s in r["steps"]}
+    assert status == {
+        "request": "ok",
+        "pool": "ok",
+        "metallb": "ok",
+        "advertisements": "ok",
+        "nodes": "unknown",
+        "speakers": "unknown",
+    }
+    r = why(PROD, pool("other", "10.1.0.0/24"), WEB, *NODES, l2adv("l2", ["other"]))
+    failed = [s["step"] for s in r["steps"] if s["status"] == "failed"]
+    assert failed == ["advertisements"]
+    assert {s["step"]: s["status"] for s in r["steps"]}["nodes"] == "not-reached"

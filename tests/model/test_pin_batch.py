@@ -186,3 +186,21 @@ def test_walks_skip_runs_of_used_addresses_with_the_same_answers_as_one_by_one()
         assert got == want, (used, exclude, avoid)
         held = [v & 0xFF for v, _ in walk_available(c, c.pools[0], IPV4, target, held_only=True)]
         assert held == [v for v in range(64) if not (v in used and v % 2) and not (avoid and v == 0)]
+
+
+def test_a_team_service_is_pinned_in_the_pool_metallb_would_pick_for_it():
+    """Issue 25 item 2: the team's priority pool, not the shared one with lower addresses."""
+    from kubectl_lbip.model import annotate
+    from kubectl_lbip.model.suggest import metallb_pick
+
+    pools = [
+        pool("prod", "192.0.2.0/24"),
+        pool("team-a", "198.51.100.0/28", allocation={"priority": 10, "namespaces": ["team-a"]}),
+    ]
+    services = [svc("team-a", "new"), svc("shop", "other")]
+    c = cluster(pools, services)
+    decisions = {d.key: d for d in pin_batch(c, c.services)}
+    assert decisions["team-a/new"].pool == metallb_pick(c, c.service("team-a", "new")).pools[0] == "team-a"
+    assert decisions["shop/other"].pool == "prod"
+    plan = annotate.plan(c, c.service("team-a", "new"), auto=True)
+    assert plan.value == decisions["team-a/new"].value == "198.51.100.0"

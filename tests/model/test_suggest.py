@@ -190,3 +190,46 @@ def test_metallb_pick_with_pool_annotation():
     c = cluster(pool("a", "192.168.40.0/24"), pool("b", "192.168.41.0/24", auto_assign=False))
     pick = metallb_pick(c, Service.from_object(svc("x", "s", annotations={"metallb.io/address-pool": "b"})))
     assert (pick.pools, pick.ipv4) == (["b"], "192.168.41.0")
+
+
+# Issue 25 item 2: a team's priority pool beside a shared one. The shared pool's
+# addresses are lower, so sorting by address alone put it first.
+TEAM = (
+    pool("prod", "192.0.2.0/24"),
+    pool("team-a", "198.51.100.0/28", allocation={"priority": 10, "namespaces": ["team-a"]}),
+)
+
+
+def test_suggestions_follow_metallbs_own_pool_order_then_the_others():
+    c = cluster(*TEAM)
+    target = Service.from_object(svc("team-a", "new"))
+    got = suggest(c, IPV4, 20, target)
+    pools = [s.pool for s in got.suggestions]
+    assert pools[0] == metallb_pick(c, target).pools[0] == "team-a"
+    assert pools == ["team-a"] * 16 + ["prod"] * 4  # the priority pool, then the others
+    other = Service.from_object(svc("team-b", "new"))
+    assert {s.pool for s in suggest(c, IPV4, 5, other).suggestions} == {"prod"}
+
+
+def test_priority_tiers_then_unrestricted_then_pools_metallb_never_picks():
+    c = cluster(
+        pool("manual", "10.0.0.0/30", auto_assign=False),
+        pool("open", "10.0.1.0/30"),
+        pool("second", "10.0.2.0/30", allocation={"priority": 20, "namespaces": ["t"]}),
+        pool("first", "10.0.3.0/30", allocation={"priority": 5, "namespaces": ["t"]}),
+    )
+    got = suggest(c, IPV4, 16, Service.from_object(svc("t", "new")))
+    order = []
+    for s in got.suggestions:
+        if s.pool not in order:
+            order.append(s.pool)
+    assert order == ["first", "second", "open", "manual"]
+
+
+def test_what_a_service_holds_stays_first_whatever_the_pool_order():
+    held = svc("team-a", "old", ingress=["192.0.2.7"])
+    c = cluster(*TEAM, held)
+    got = suggest(c, IPV4, 3, c.service("team-a", "old"))
+    first = got.suggestions[0]
+    assert (first.pool, first.ipv4, first.why) == ("prod", "192.0.2.7", "current")
+    assert got.suggestions[1].pool == "team-a"

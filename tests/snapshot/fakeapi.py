@@ -16,6 +16,7 @@ What it serves::
     GET   /api/v1/namespaces/metallb-system/configmaps/config
     GET   /apis/apps/v1/namespaces/{ns}/deployments         (``deployments``: ns -> objects)
     GET   /apis/metallb.io/v1beta1                          (discovery: ``metallb_resources``)
+    GET   /apis/metallb.io/v1beta1/{plural}                 (``metallb_lists``: plural -> objects)
 
 Every request is recorded (method, path, query, headers, body, user) in
 ``FakeAPI.requests``.  Knobs: ``tokens`` (token -> user name; a request without
@@ -291,6 +292,9 @@ class FakeAPI:
     namespaces: List[dict] = field(default_factory=list)
     events: List[dict] = field(default_factory=list)
     deployments: Dict[str, List[dict]] = field(default_factory=dict)
+    # MetalLB's other kinds by plural ("l2advertisements": [...]); a plural absent here
+    # is not served (404)
+    metallb_lists: Dict[str, List[dict]] = field(default_factory=dict)
     metallb_resources: Tuple[str, ...] = V0_16_RESOURCES
     requests: List[Recorded] = field(default_factory=list)
     respond: Any = None
@@ -425,6 +429,9 @@ class FakeAPI:
                 ],
             }
         parts = path.strip("/").split("/")
+        if len(parts) == 4 and parts[:3] == ["apis", "metallb.io", "v1beta1"] and parts[3] in self.metallb_lists:
+            kind = parts[3][:-1].replace("advertisement", "Advertisement").capitalize() + "List"
+            return self._list(rec, parts[3], "metallb.io", self.metallb_lists[parts[3]], kind, "metallb.io/v1beta1")
         if len(parts) == 6 and parts[:4] == ["apis", "apps", "v1", "namespaces"] and parts[5] == "deployments":
             return self._list(
                 rec, "deployments", "apps", self.deployments.get(parts[4], []), "DeploymentList", "apps/v1"

@@ -698,6 +698,34 @@ def test_cli_who_has(fake, kubeconfig, runner):
     assert result.exit_code == 1
 
 
+def test_cli_who_has_never_says_none_for_advertisements_it_may_not_read(fake, kubeconfig, runner):
+    """Issue 25: `-` means "no advertisement in the input"; a context that may not list
+    advertisements gets `?` and a note saying why, as `check` does (ANNOUNCED BY is the
+    last column of -o wide)."""
+    small_cluster(fake)
+    adv = {"metadata": {"name": "l2", "namespace": "metallb-system"}, "spec": {"ipAddressPools": ["production"]}}
+    fake.metallb_lists = {"l2advertisements": [adv], "bgpadvertisements": []}
+
+    def announced_by(*addresses):
+        result = runner.invoke(app, ["who-has", *addresses, "-o", "wide", "--kubeconfig", kubeconfig])
+        assert result.exit_code in (0, 1), result.output
+        return result.stdout.splitlines()[1].split("  ")[-1].strip(), result.stderr
+
+    assert announced_by("192.168.10.20") == ("l2:l2", "")
+    fake.forbidden = {("list", "l2advertisements"), ("list", "bgpadvertisements")}
+    shown, notes = announced_by("192.168.10.20")
+    assert shown == "?"
+    assert "note: L2Advertisement not checked: forbidden" in notes
+    assert "note: ? in ANNOUNCED BY: L2Advertisement and BGPAdvertisement could not be read" in notes
+    fake.forbidden = {("list", "bgpadvertisements")}  # one kind read: its names, and "?" for the rest
+    assert announced_by("192.168.10.20")[0] == "l2:l2 ?"
+    wide = runner.invoke(app, ["pools", "-o", "wide", "--kubeconfig", kubeconfig])
+    assert "l2:l2 ?" in wide.stdout and "note: ? in ADVERTISEMENTS: BGPAdvertisement" in wide.stderr
+    # an address in no pool has no advertisement to ask about: "-"
+    shown, notes = announced_by("10.1.2.3")
+    assert shown == "-" and "? in ANNOUNCED BY" not in notes
+
+
 def test_cli_check_reports_allocation_failed_as_pending(fake, kubeconfig, runner):
     small_cluster(fake)
     message = 'Failed to allocate IP for "shop/pending": no available IPs'
