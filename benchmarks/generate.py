@@ -399,18 +399,41 @@ def generate(services: int, pools: str = "16", seed: int = 1, managed_fields: bo
 
 
 def write(
-    services: int, pools: str = "16", seed: int = 1, out: Path = None, force: bool = False, managed_fields: bool = False
+    services: int,
+    pools: str = "16",
+    seed: int = 1,
+    out: Path = None,
+    force: bool = False,
+    managed_fields: bool = False,
+    as_yaml: bool = False,
 ) -> Path:
     path = Path(out) if out else snapshot_path(services, pools, seed, managed_fields)
+    if as_yaml and not out:
+        path = path.with_suffix(".yaml")
     if path.exists() and not force:
         return path
     data = generate(services, pools, seed, managed_fields)
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=4)  # kubectl -o json indents by 4
-        fh.write("\n")
+        if as_yaml:
+            write_yaml_list(data, fh)
+        else:
+            json.dump(data, fh, indent=4)  # kubectl -o json indents by 4
+            fh.write("\n")
     os.replace(tmp, path)
     return path
+
+
+def write_yaml_list(data: Dict[str, Any], fh) -> None:
+    """The List as `kubectl get -o yaml` prints it (block style, items first),
+    an item at a time (libyaml's emitter where PyYAML has it)."""
+    import yaml
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    fh.write("apiVersion: v1\nitems:\n")
+    for item in data["items"]:
+        fh.write(yaml.dump([item], Dumper=dumper, default_flow_style=False, sort_keys=True, width=1 << 30))
+    fh.write('kind: List\nmetadata:\n  resourceVersion: ""\n')
 
 
 # The files run.py uses (services, pool set), as kubectl prints them today.
@@ -453,6 +476,7 @@ def main(argv=None) -> int:
         action="store_false",
         help="no metadata.managedFields (the default, as kubectl get -o json prints)",
     )
+    ap.add_argument("--yaml", action="store_true", help="one YAML List, as kubectl get -o yaml prints it (.yaml)")
     args = ap.parse_args(argv)
     if args.all:
         for n, pools in STANDARD:
@@ -468,6 +492,7 @@ def main(argv=None) -> int:
             args.out,
             force=args.force or bool(args.out),
             managed_fields=args.managed_fields,
+            as_yaml=args.yaml,
         )
     )
     return 0

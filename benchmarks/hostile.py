@@ -4,6 +4,11 @@ API servers. Each case is one fresh process, timed and measured with wait4(2).
 
     python benchmarks/hostile.py            # bombs and servers (about 80 s: two 30 s deadlines)
     python benchmarks/hostile.py --yaml FILE   # also `check -f FILE` (e.g. a 200 MB YAML List)
+    python benchmarks/hostile.py --json FILE   # also `migrate --dry-run=client -f FILE` (a 200 MB JSON List)
+    python benchmarks/hostile.py --only-files --yaml Y --json J   # the large files alone
+
+The large files: `benchmarks/generate.py --services 150000 --yaml` (200 MB) and
+`benchmarks/generate.py --services 80000` (198 MB).
 
 The servers are the fake API server of tests/snapshot/fakeapi.py on loopback."""
 
@@ -34,12 +39,15 @@ def bomb(head: str, leaf: str, key: str, indent: str) -> str:
 
 def measure(args, label: str) -> None:
     started = time.monotonic()
-    proc = subprocess.Popen([PLUGIN, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
-    err = proc.stderr.read().strip().splitlines() if proc.stderr else []
+    with tempfile.TemporaryFile() as stderr:  # a file: a long stderr cannot fill a pipe and stall the plugin
+        proc = subprocess.Popen([PLUGIN, *args], stdout=subprocess.DEVNULL, stderr=stderr)
+        _, status, usage = os.wait4(proc.pid, 0)
+        stderr.seek(0)
+        err = stderr.read().decode("utf-8", "replace").strip().splitlines()
     code = os.waitstatus_to_exitcode(status)
+    wall, cpu = time.monotonic() - started, usage.ru_utime + usage.ru_stime
     print(
-        f"| {label} | exit {code} | {time.monotonic() - started:.1f} s | {usage.ru_maxrss / 1024:.0f} MB | "
+        f"| {label} | exit {code} | {wall:.1f} s | {cpu:.1f} s | {usage.ru_maxrss / 1024:.0f} MB | "
         f"{(err or [''])[-1][:110]} |"
     )
 
@@ -62,8 +70,13 @@ def server_case(folder: Path, label: str, **kw) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--yaml", help="also measure `check -f` on this (large) file")
+    ap.add_argument("--json", help="also measure `migrate --dry-run=client -f` on this (large) file")
+    ap.add_argument("--only-files", action="store_true", help="only the large files")
     opts = ap.parse_args()
-    print("| case | exit | wall | peak RSS | last line on stderr |\n|---|---|---|---|---|")
+    print("| case | exit | wall | CPU | peak RSS | last line on stderr |\n|---|---|---|---|---|---|")
+    if opts.only_files:
+        large_files(opts)
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         labels = folder / "labels.yaml"
@@ -100,9 +113,18 @@ def main() -> int:
         server_case(
             folder, "a continue token that repeats", respond=lambda rec: (200, page) if rec.path == SERVICES else None
         )
-        if opts.yaml:
-            measure(["check", "-f", opts.yaml], f"`check -f` {os.path.getsize(opts.yaml) / 1e6:.0f} MB")
+    large_files(opts)
     return 0
+
+
+def large_files(opts) -> None:
+    if opts.yaml:
+        measure(["check", "-f", opts.yaml], f"`check -f` {os.path.getsize(opts.yaml) / 1e6:.0f} MB YAML List")
+    if opts.json:
+        measure(
+            ["migrate", "--dry-run=client", "-f", opts.json],
+            f"`migrate --dry-run=client -f` {os.path.getsize(opts.json) / 1e6:.0f} MB JSON List",
+        )
 
 
 if __name__ == "__main__":

@@ -14,9 +14,9 @@ machine disturbs far less than wall time) of:
   check's findings);
 * rendering: the table printed (to a buffer).
 
-The file is read by one process here (snapshot/parallel.py's second reader is
-turned off): these are the phases of the work, wherever it runs. run.py times
-the commands as users run them.
+The file is read by one process (trees from before issue 26 forked a second
+reader for large files; it is turned off for them): these are the phases of the
+work, wherever it runs. run.py times the commands as users run them.
 
 ``--tree DIR`` profiles another checkout of the project (its kubectl_lbip comes
 first on sys.path), e.g. main before a change: run both and compare. The median
@@ -53,7 +53,7 @@ from kubectl_lbip.snapshot import files, jsonstream
 try:  # one reader: a second process's CPU time would not be counted here
     from kubectl_lbip.snapshot import parallel
     parallel.MIN_BYTES = 1 << 62
-except ImportError:  # a tree from before issue 19's second reader
+except ImportError:  # a tree without the second reader (before issue 19, after issue 26)
     pass
 t_imports = clock()
 

@@ -109,7 +109,7 @@ def run_once(argv: Sequence[str], ok_codes=(0, 1), one_core: bool = False) -> Sa
     """One run; ``one_core`` pins it to one CPU (what a one-core or busy machine
     gives it: then a large file is read by one process). Peak RSS is the larger of
     wait4's (the largest single process) and the process tree's sum, sampled
-    every 5 ms (the plugin forks a second reader for large files)."""
+    every 5 ms (before issue 26 the plugin forked a second reader for large files)."""
     pin = (lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})) if one_core else None
     start = time.perf_counter()
     proc = subprocess.Popen(list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=pin)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import errno
 import json
 import os
@@ -11,10 +10,10 @@ import stat
 import sys
 import tempfile
 from dataclasses import replace
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from .. import render
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 from ..model.cluster import Cluster
 from ..model.migrate import Conflict, ServicePlan, apply_in_place, plan_service, recheck, service_objects
 from ..model.services import SPEC_IP, Service
@@ -54,10 +53,9 @@ def run_files(inputs: Inputs, req: MigrateRequest) -> int:
     if req.in_place:
         return _run_in_place(inputs, req, cluster, namespace)
     migrated, plans = [], []
-    for doc in docs:
-        obj = copy.deepcopy(doc.obj)
-        plans += _migrate_tree(obj, namespace, cluster)
-        migrated.append(obj)
+    for doc in docs:  # migrated where they are: the model is built and reads none of them again
+        plans += _migrate_tree(doc.obj, namespace, cluster)
+        migrated.append(doc.obj)
     outcomes = initial(plans)
     nothing_to_do(outcomes, namespace)
     show_plan(outcomes, write=render.note)  # stdout carries the objects
@@ -66,8 +64,27 @@ def run_files(inputs: Inputs, req: MigrateRequest) -> int:
             migrated[0] if len(migrated) == 1 else {"apiVersion": "v1", "kind": "List", "items": migrated}, "json"
         )
     else:
-        sys.stdout.write("---\n".join(render.dump_yaml(obj) for obj in migrated))
+        for i, obj in enumerate(migrated):
+            if i:
+                sys.stdout.write("---\n")
+            for piece in yaml_pieces(obj):
+                sys.stdout.write(piece)
     return finish_migrate(outcomes, "table", req.dry_run)
+
+
+def yaml_pieces(obj: Any) -> Iterator[str]:
+    """render.dump_yaml(obj), a top-level key and a List item at a time: the same
+    text, without the emitter's tree of the whole List (ten times the text's size)."""
+    if not (isinstance(obj, dict) and isinstance(obj.get("items"), list) and obj["items"]):
+        yield render.dump_yaml(obj)
+        return
+    for key, value in obj.items():
+        if key == "items":
+            yield "items:\n"
+            for item in value:
+                yield render.dump_yaml([item])
+        else:
+            yield render.dump_yaml({key: value})
 
 
 def _run_in_place(inputs: Inputs, req: MigrateRequest, cluster: Optional[Cluster], namespace: Optional[str]) -> int:
@@ -303,7 +320,11 @@ def rewrite_text(text: str, path: str, edit: Edit) -> str:
             if not edit(data, True):
                 return text
             return _dump_json_like(data, text)
-    return "".join(_rewrite_yaml_document(chunk, path, edit) for chunk in split_yaml_documents(text))
+    out, line = [], 1
+    for chunk in split_yaml_documents(text):
+        out.append(_rewrite_yaml_document(chunk, path, edit, line))
+        line += chunk.count("\n")
+    return "".join(out)
 
 
 def _dump_json_like(data: Any, original: str) -> str:
@@ -329,15 +350,17 @@ def split_yaml_documents(text: str) -> List[str]:
     return [text[a:b] for a, b in zip(bounds, bounds[1:])]
 
 
-def _rewrite_yaml_document(chunk: str, path: str, edit: Edit) -> str:
+def _rewrite_yaml_document(chunk: str, path: str, edit: Edit, line: int = 1) -> str:
     """A document changes only where ``edit`` changes it; the others are returned
-    byte for byte."""
+    byte for byte. ``line``: the chunk's first line in the file (for errors)."""
     import yaml
 
-    try:  # libyaml's loader where PyYAML was built with it: the same answers, faster
-        plain = yaml.load(chunk, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    from ..snapshot.yamlbudget import Loader, error_message
+
+    try:  # the reader's loader: libyaml's where PyYAML has it, duplicate keys refused
+        plain = yaml.load(chunk, Loader=Loader)
     except yaml.YAMLError as exc:
-        raise UsageError(f"{path}: not valid YAML: {exc}") from None
+        raise InputError(error_message(exc, path, line)) from None
     if not edit(plain, True):
         return chunk
     header, body = "", chunk
@@ -349,7 +372,12 @@ def _rewrite_yaml_document(chunk: str, path: str, edit: Edit) -> str:
                 f"{path}: a document starts with content on its '---' line; "
                 "--in-place cannot keep it: move the content to the next line"
             )
-    new_body = _ruamel_edit(body, edit)
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        new_body = _ruamel_edit(body, edit)
+    except YAMLError as exc:  # what the reader let through and ruamel refuses (a `<<` twice)
+        raise InputError(error_message(exc, path, line + (1 if header else 0))) from None
     return chunk if new_body is None else header + new_body
 
 

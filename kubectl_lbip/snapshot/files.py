@@ -6,22 +6,29 @@ cluster."""
 
 from __future__ import annotations
 
-import dataclasses
+import codecs
+import contextlib
 import json
-import operator
 import os
+import stat
 import sys
+import tempfile
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
+from .. import render
 from ..errors import InputError, UsageError
 from ..model.services import Service
 from . import FREEZE_OBJECTS, LEGACY, NAMESPACE, POOL, SERVICE, Snapshot, checked_role, paused_gc, role_of, shape
+from .jsonstream import CHUNK
 from .shape import check_depth
 from .trim import trim_namespace, trim_pool, trim_service
 from .yamlbudget import located_documents
 
 EXTENSIONS = (".yaml", ".yml", ".json")
+# What a stream read for a streaming parser keeps in memory for a restart, at most
+# (past it, in a temporary file).
+KEEP_IN_MEMORY = 8 << 20
 
 
 @dataclass
@@ -45,7 +52,9 @@ def expand_paths(paths: Sequence[str]) -> List[str]:
     """Files named, and the .yaml/.yml/.json files under directories, recursively,
     in a stable order; '-' is standard input. A file named twice (or reached twice,
     by a directory and by name, or through a link) is read once; a directory that
-    cannot be listed is an error naming it, never skipped."""
+    cannot be listed is an error naming it, never skipped. A name may be anything
+    that can be read (a FIFO, /dev/stdin, ``<(...)``); in a directory, what is not a
+    regular file (a FIFO, a socket) is skipped with a note, as it could wait forever."""
     out: List[str] = []
     seen = set()
 
@@ -67,7 +76,8 @@ def expand_paths(paths: Sequence[str]) -> List[str]:
                 dirs.sort()
                 found += [os.path.join(root, f) for f in sorted(files) if f.lower().endswith(EXTENSIONS)]
             for f in found:
-                add(f)
+                if _regular_or_missing(f):
+                    add(f)
         elif os.path.exists(path):
             add(path)
         elif os.path.islink(path):
@@ -75,6 +85,24 @@ def expand_paths(paths: Sequence[str]) -> List[str]:
         else:
             raise UsageError(f"the path {path!r} does not exist")
     return out
+
+
+_noted: Set[str] = set()  # the skipped files already named on stderr (expand_paths may run twice)
+
+
+def _regular_or_missing(path: str) -> bool:
+    """Whether a file found in a directory is to be read: a regular file, or one
+    that cannot be looked at (reading it names the error). Anything else is noted."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return True
+    if stat.S_ISREG(mode):
+        return True
+    if path not in _noted:
+        _noted.add(path)
+        render.note(f"note: skipping {path}: not a regular file (a FIFO or socket in a directory is not read)")
+    return False
 
 
 def read_documents(paths: Sequence[str], stdin=None) -> List[Document]:
@@ -96,27 +124,122 @@ def read_documents(paths: Sequence[str], stdin=None) -> List[Document]:
     return docs
 
 
-def read_text(path: str, stdin=None) -> str:
-    """A file's text (or stdin's for '-'), a byte-order mark dropped; an unreadable
-    file or one that is not UTF-8 is an error naming it."""
+def display_name(path: str) -> str:
+    return "<stdin>" if path == "-" else path
+
+
+class Text:
+    """The text of one -f source, read once as a stream, a chunk at a time: a regular
+    file, a FIFO, a pipe, /dev/stdin, ``<(...)`` or standard input ('-'). Decoded
+    strictly as UTF-8 (a byte-order mark dropped, line ends as they are), whatever
+    the locale. ``read(size)`` is what the parsers call; ``restart()`` gives the
+    whole text again from its first byte (a streaming parser that finds the text is
+    not what it reads gives it to the whole-text parser): a regular file is read
+    again, a stream replays what was read of it (kept from the start, past a few MB
+    in a temporary file) and reads on."""
+
+    def __init__(self, raw: Any, name: str, replay: bool = False) -> None:
+        self.raw = raw
+        self.name = name
+        self.pending = ""  # text peeked at (first), given out before more is read
+        self.offset = 0  # bytes decoded so far (for the error)
+        self.decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        seekable = getattr(raw, "seekable", None)
+        self.start = raw.tell() if seekable is not None and seekable() else None
+        self.kept: Optional[Any] = None
+        if replay and self.start is None:
+            self.kept = tempfile.SpooledTemporaryFile(max_size=KEEP_IN_MEMORY)
+
+    def read(self, size: int = -1) -> str:
+        if self.pending:
+            text, self.pending = self.pending, ""
+            return text + self.read() if size < 0 else text
+        while True:
+            try:
+                data = self.raw.read(size if size > 0 else -1)
+            except OSError as exc:
+                raise UsageError(f"cannot read {self.name}: {exc.strerror or exc}") from None
+            if isinstance(data, str):  # a text stream without a binary buffer (tests)
+                data = data.encode("utf-8", "surrogateescape")
+            if self.kept is not None:
+                self.kept.write(data)
+            try:
+                text = self.decoder.decode(data, final=not data)
+            except UnicodeDecodeError as exc:
+                raise UsageError(
+                    f"cannot read {self.name}: not UTF-8 text (byte {self.offset + exc.start}: {exc.reason})"
+                ) from None
+            self.offset += len(data)
+            if text or not data:  # a multi-byte character cut by the chunk: read on
+                return text
+
+    def first(self) -> str:
+        """The first character that is not white space ('' for none), read but not taken."""
+        while True:
+            text = self.read(CHUNK)
+            self.pending = text if not self.pending else self.pending + text
+            stripped = self.pending.lstrip()
+            if stripped or not text:
+                return stripped[:1]
+
+    def close(self) -> None:
+        """Drop what was kept for a restart (the source itself is its opener's)."""
+        if self.kept is not None:
+            self.kept.close()
+
+    def restart(self) -> "Text":
+        if self.start is not None:
+            self.raw.seek(self.start)
+            return Text(self.raw, self.name)
+        if self.kept is None:
+            raise AssertionError("a stream read without replay cannot restart")
+        self.kept.seek(0)
+        return Text(_Chain(self.kept, self.raw), self.name)
+
+
+class _Chain:
+    """The bytes of one stream, then another's."""
+
+    def __init__(self, *streams: Any) -> None:
+        self.streams = list(streams)
+
+    def read(self, size: int = -1) -> bytes:
+        while self.streams:
+            data = self.streams[0].read(size)
+            if data or size == 0:
+                return data
+            self.streams.pop(0)
+        return b""
+
+
+@contextlib.contextmanager
+def open_text(path: str, stdin=None, replay: bool = False) -> Iterator[Text]:
+    """A Text of one source of -f; '-' is standard input (not closed after)."""
     if path == "-":
         stream = stdin or sys.stdin
-        stream = getattr(stream, "buffer", stream)  # bytes: decoded strictly, whatever the locale
+        text = Text(getattr(stream, "buffer", stream), "<stdin>", replay)
         try:
-            text = stream.read()
-        except UnicodeDecodeError as exc:
-            raise UsageError(f"<stdin>: not UTF-8 text: {exc}") from None
-        if isinstance(text, bytes):
-            try:
-                text = text.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise UsageError(f"<stdin>: not UTF-8 text: {exc}") from None
-        return text.lstrip("\ufeff")
+            yield text
+        finally:
+            text.close()
+        return
     try:
-        with open(path, encoding="utf-8-sig") as fh:
-            return fh.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
+        fh = open(path, "rb")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    with fh:
+        text = Text(fh, path, replay)
+        try:
+            yield text
+        finally:
+            text.close()
+
+
+def read_text(path: str, stdin=None) -> str:
+    """A source's whole text (see Text); an unreadable source or one that is not
+    UTF-8 is an error naming it."""
+    with open_text(path, stdin) as text:
+        return text.read()
 
 
 def _read_documents(paths: Sequence[str], stdin=None, depth: bool = True) -> List[Document]:
@@ -237,10 +360,6 @@ def location_key(obj: Dict[str, Any]) -> Tuple[str, str, str]:
     return str(obj.get("kind") or ""), str(meta.get("namespace") or ""), str(meta.get("name") or "")
 
 
-# A compact model's fields (all but raw, which compact models do not keep), in order.
-_model_fields = operator.attrgetter(*[f.name for f in dataclasses.fields(Service) if f.init and f.name != "raw"])
-
-
 class _Trimmed:
     """The objects of one file, each checked for shape and trimmed; Services
     modelled at once (Service.compact)."""
@@ -276,30 +395,6 @@ class _Trimmed:
         for at, obj in iter_located(document, where):
             self.add(obj, checked_role(obj, at))
 
-    def export(self) -> Tuple[Any, ...]:
-        """What was kept, picklable and quick to pickle (parallel.py sends it from
-        a second reader): the models as tuples of their fields."""
-        return (
-            [_model_fields(m) for m in self.models],
-            self.services,
-            self.pools,
-            self.namespaces,
-            self.legacy,
-            self.network,
-        )
-
-    def absorb(self, state: Tuple[Any, ...]) -> None:
-        """Add what another _Trimmed exported, after what this one kept."""
-        models, services, pools, namespaces, legacy, network = state
-        self.models.extend([Service(*values) for values in models])
-        self.services.extend(services)
-        self.pools.extend(pools)
-        self.namespaces.extend(namespaces)
-        if legacy is not None:
-            self.legacy = legacy
-        for role, objects in network.items():
-            self.network.setdefault(role, []).extend(objects)
-
     def into(self, snapshot: Snapshot) -> None:
         snapshot.pools.extend(self.pools)
         snapshot.models.extend(self.models)
@@ -312,61 +407,56 @@ class _Trimmed:
 
 
 def _load_trimmed(path: str, stdin, snapshot: Snapshot, select, models: bool = True) -> None:
-    """The objects of one file into the snapshot, read a piece at a time: a JSON List
-    item by item (jsonstream), YAML document by document and List item by List item
-    (yamlbudget.stream_objects), so that memory grows with what is kept, not with
-    the file. Anything else is parsed whole, with the usual error messages. No depth
+    """The objects of one source into the snapshot, read a piece at a time: a JSON
+    List item by item (jsonstream), YAML document by document and List item by List
+    item (yamlbudget.stream_objects), so that memory grows with what is kept, not with
+    the text. Anything else is parsed whole, with the usual error messages. No depth
     walk: only fields whose shape is checked are kept, and the parsers refuse
     nesting past their own limit (a clear error, below)."""
-    from . import parallel
-    from .jsonstream import NotStreamable
+    from .jsonstream import NotStreamable, stream_items
     from .yamlbudget import NotAList, stream_objects
 
-    if path != "-":
+    name = display_name(path)
+    with open_text(path, stdin, replay=True) as text:
         found = _Trimmed(models)
         plain, modelled = Service.plain, found.models
         count = [0]
 
-        def keep_item(item: Any, text: str, start: int, end: int) -> None:
+        def keep_item(item: Any, buf: str, start: int, end: int) -> None:
             count[0] += 1
             if models and type(item) is dict and item.get("kind") == "Service" and item.get("apiVersion") == "v1":
                 # The usual item, one Service: checked and modelled in one pass (plain);
                 # anything unusual is checked for shape (naming what is wrong) first.
                 # With a select (who-has), only if its text can name an address asked for.
-                if select is None or select(text, start, end):
+                if select is None or select(buf, start, end):
                     model = plain(item)
                     if model is None:
-                        shape.check(item, shape.SERVICE, f"{path}: document 1 item {count[0]}")
+                        shape.check(item, shape.SERVICE, f"{name}: document 1 item {count[0]}")
                         model = Service.compact(item)
                     modelled.append(model)
                 return
             chosen = None  # the text test, made once per item and only if it holds a Service
-            for at, obj in iter_located(item, f"{path}: document 1 item {count[0]}"):
+            for at, obj in iter_located(item, f"{name}: document 1 item {count[0]}"):
                 if select is not None and role_of(obj) == SERVICE:
                     if chosen is None:
-                        chosen = select(text, start, end)
+                        chosen = select(buf, start, end)
                     if not chosen:
                         continue
                 found.add(obj, checked_role(obj, at))
 
         try:
-            with open(path, encoding="utf-8-sig") as fh:
-                first = fh.read(4096).lstrip()[:1]
-                if first not in ("{", "["):
-                    fh.seek(0)
-                    for where, doc in stream_objects(fh, path):
-                        found.keep(doc, where)
-            if first in ("{", "["):
-                parallel.stream_items(path, keep_item, found.export, found.absorb)
+            if text.first() in ("{", "["):
+                stream_items(text, keep_item, spans=True)
+            else:
+                for where, doc in stream_objects(text, name):
+                    found.keep(doc, where)
             found.into(snapshot)
             return
         except (NotStreamable, NotAList):
             pass  # parsed whole below
         except RecursionError:
-            raise InputError(f"{path}: document 1: nested too deeply to read") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read {path}: {exc}") from None
-    whole = _Trimmed(models)
-    for doc in _read_documents([path], stdin, depth=False):
-        whole.keep(doc.obj, f"{doc.path}: document {doc.index}")
-    whole.into(snapshot)
+            raise InputError(f"{name}: document 1: nested too deeply to read") from None
+        whole = _Trimmed(models)
+        for doc in parse_text(text.restart().read(), name, depth=False):
+            whole.keep(doc.obj, f"{doc.path}: document {doc.index}")
+        whole.into(snapshot)

@@ -1,7 +1,7 @@
-"""The items of a large JSON list, read one at a time from a file.
+"""The items of a large JSON list, read one at a time from a stream.
 
 `kubectl get svc -A -o json` on 50k services is a 250 MB document; parsing it
-whole holds every field of every object at once (over 700 MB). Here the file is
+whole holds every field of every object at once (over 700 MB). Here the text is
 read in chunks and each item is decoded and handed to the caller (which trims
 it) before the next, so only one chunk and the kept fields are in memory."""
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 # Small reads: buffers under malloc's mmap threshold (128 kB) are reused, where 1 MB
 # ones were mapped and unmapped each time (a page fault per 4 kB read: a tenth of
@@ -19,7 +19,6 @@ MARGIN = 1 << 14  # items are a few kB: with under 16 kB left in the buffer, rea
 _DECODER = json.JSONDecoder()
 _SPACE = re.compile(r"[ \t\n\r]*")
 _COMMA = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
-Boundary = Callable[["_Reader"], bool]
 
 
 class NotStreamable(ValueError):
@@ -27,36 +26,21 @@ class NotStreamable(ValueError):
 
 
 class _Reader:
-    def __init__(self, fh, base: Optional[int] = None):
+    def __init__(self, fh):
         self.fh = fh
         self.buf = ""
         self.pos = 0
         self.start = 0  # where the last value began in buf
         self.eof = False
-        # With a base: the byte offset in the file of buf's start, and of its end,
-        # kept as the buffer moves on (parallel.py). The text must be read without
-        # newline translation: then characters and bytes differ only by UTF-8's
-        # multi-byte characters, counted where a piece of text holds any.
-        self.base = base
-        self.end = base
 
     def _fill(self, size: int = 0) -> bool:
         data = self.fh.read(max(size, CHUNK))
         if not data:
             self.eof = True
             return False
-        if self.base is not None:
-            self.base += _utf8_length(self.buf, self.pos)
         self.buf = self.buf[self.pos :] + data
         self.pos = 0
-        if self.base is not None:
-            self.end = self.base + _utf8_length(self.buf, len(self.buf))
         return True
-
-    def offset(self) -> int:
-        """The byte offset of the current position (a reader made with a base)."""
-        assert self.base is not None
-        return self.base + _utf8_length(self.buf, self.pos)
 
     def peek(self) -> str:
         while True:
@@ -94,36 +78,19 @@ class _Reader:
             return obj
 
 
-def _utf8_length(text: str, end: int) -> int:
-    """How many bytes text[:end] takes in UTF-8."""
-    if text.isascii():  # O(1) in CPython: most files are ASCII throughout
-        return end
-    return len(text[:end].encode("utf-8", "surrogatepass"))
-
-
 def _is_list_kind(kind: Any) -> bool:
     # A List without its kind (a truncated file?) is parsed whole, where it is an error.
     return isinstance(kind, str) and kind.endswith("List")
 
 
-def stream_items(
-    fh,
-    keep: Callable[..., Any],
-    spans: bool = False,
-    boundary: Optional[Boundary] = None,
-    reader: Optional[_Reader] = None,
-) -> Tuple[List[Any], Dict[str, Any]]:
+def stream_items(fh, keep: Callable[..., Any], spans: bool = False) -> Tuple[List[Any], Dict[str, Any]]:
     """Read a JSON List (``{"kind": "List", "items": [...], ...}``) from ``fh``,
     passing each item through ``keep`` as soon as it is decoded (None drops it).
     With ``spans``, keep is called as ``keep(item, text, start, end)``: the item's
     JSON is ``text[start:end]`` (not copied; valid during the call only).
     Returns the kept items and the top-level fields other than ``items``.
     Raises NotStreamable when the text is anything else, so that the caller can
-    parse it whole and report errors the usual way.
-    ``boundary(reader)``, when given, is asked at the start of every item but the
-    first whether the rest of the list was read elsewhere (parallel.py): True
-    ends the list there, the reader having been moved past it. ``reader`` is the
-    reader of fh to use (one made with a base, for boundary's offsets)."""
+    parse it whole and report errors the usual way."""
     if spans:
 
         def each(reader: _Reader) -> Any:
@@ -134,14 +101,13 @@ def stream_items(
         def each(reader: _Reader) -> Any:
             return keep(reader.value())
 
-    if reader is None:
-        reader = _Reader(fh)
+    reader = _Reader(fh)
     kept: List[Any] = []
     top: Dict[str, Any] = {}
     if reader.peek() != "{":
         raise NotStreamable("not a JSON object")
     reader.pos += 1
-    _object(reader, each, kept, top, boundary)
+    _object(reader, each, kept, top)
     if "items" in top or not _is_list_kind(top.get("kind")):
         raise NotStreamable("not a list")
     if reader.peek() != "":
@@ -149,7 +115,7 @@ def stream_items(
     return kept, top
 
 
-def _array(reader: _Reader, each, kept: List[Any], boundary: Optional[Boundary] = None) -> None:
+def _array(reader: _Reader, each, kept: List[Any]) -> None:
     if reader.peek() == "]":
         reader.pos += 1
         return
@@ -168,13 +134,9 @@ def _array(reader: _Reader, each, kept: List[Any], boundary: Optional[Boundary] 
                 return
             if char != ",":
                 raise NotStreamable("expected ',' or ']'")
-            if boundary is not None:
-                reader.peek()  # at the next item's first character
-        if boundary is not None and boundary(reader):
-            return
 
 
-def _object(reader: _Reader, each, kept: List[Any], top: Dict[str, Any], boundary: Optional[Boundary] = None) -> None:
+def _object(reader: _Reader, each, kept: List[Any], top: Dict[str, Any]) -> None:
     if reader.peek() == "}":
         reader.pos += 1
         return
@@ -186,7 +148,7 @@ def _object(reader: _Reader, each, kept: List[Any], top: Dict[str, Any], boundar
         reader.take(":")
         if key == "items" and reader.peek() == "[" and not saw_items:
             reader.pos += 1
-            _array(reader, each, kept, boundary)
+            _array(reader, each, kept)
             saw_items = True
         else:
             top[key] = reader.value()

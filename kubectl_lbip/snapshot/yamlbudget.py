@@ -10,7 +10,7 @@ ALIAS_BUDGET the document is refused, naming it. A document without anchors
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, Tuple
+from typing import Any, Dict, Hashable, Iterator, Tuple
 
 import yaml
 
@@ -20,7 +20,60 @@ from ..errors import InputError
 # anchors and merge keys (shared defaults) adds a few hundred.
 ALIAS_BUDGET = 100_000
 
-Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # C: several times faster
+# What a duplicate key's error says it is (yaml.constructor.ConstructorError's context).
+DUPLICATE_KEY = "duplicate key"
+
+
+class UniqueKeys:
+    """A constructor that refuses a mapping with a key twice, as kubectl does
+    ("mapping key already defined"): PyYAML would keep the last value silently,
+    and ruamel (--in-place) refuse the file. Keys replaced by a merge (`<<`) are
+    not duplicates."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if not isinstance(node, yaml.MappingNode):
+            return super().construct_mapping(node, deep)  # type: ignore[misc]
+        own = node.value  # the merge keys are deleted from it in place, the merged pairs put before it
+        pairs = len(own)
+        mapping = super().construct_mapping(node, deep)  # type: ignore[misc]
+        if pairs - len(own) > 1:
+            raise yaml.constructor.ConstructorError(DUPLICATE_KEY, None, "duplicate key '<<'", node.start_mark)
+        if len(mapping) < len(node.value):  # a key twice, or one a merge gave
+            first: Dict[Any, Any] = {}
+            for key_node, _ in own:
+                key = self.construct_object(key_node, deep=True)  # type: ignore[attr-defined]  # built: cached
+                if key in first:
+                    raise yaml.constructor.ConstructorError(
+                        DUPLICATE_KEY, first[key], f"duplicate key {key!r}", key_node.start_mark
+                    )
+                first[key] = key_node.start_mark
+        return mapping
+
+
+class Loader(UniqueKeys, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # C: several times faster
+    pass
+
+
+def error_message(exc: Exception, where: str, first_line: int = 1) -> str:
+    """One line for a YAML error (PyYAML's or ruamel's): where (file and document),
+    the line (the text parsed starting at ``first_line`` of the file), the problem."""
+    mark = getattr(exc, "problem_mark", None)
+    line = f" line {mark.line + first_line}" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or exc
+    if getattr(exc, "context", None) == DUPLICATE_KEY:
+        first = getattr(exc, "context_mark", None)
+        again = f" (first at line {first.line + first_line})" if first is not None else ""
+        return f"{where}{line}: {problem}{again}"
+    return f"{where}{line} is not valid YAML or JSON: {problem}"
+
+
+def construct(loader: Any, node: Any, constructor: Any = None) -> Any:
+    """The object of a node (by ``constructor``, else the whole document); a value
+    that does not fit its tag (`!!int x`: PyYAML raises ValueError) is a YAML error."""
+    try:
+        return constructor(loader, node) if constructor else loader.construct_document(node)
+    except ValueError as exc:
+        raise yaml.constructor.ConstructorError(None, None, f"{node.tag}: {exc}", node.start_mark) from None
 
 
 # Where a node starts in its text: (line, column), both from 1.
@@ -45,13 +98,9 @@ def located_documents(text: str, name: str) -> Iterator[Tuple[int, Any, Mark, Tu
             node = loader.get_node()
             if anchors and node is not None:
                 check_expansion(node, f"{name}: document {index}")
-            yield index, loader.construct_document(node), _mark(node), _item_marks(node)
+            yield index, construct(loader, node), _mark(node), _item_marks(node)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        raise InputError(
-            f"{name}: document {index or 1}{line} is not valid YAML or JSON: {getattr(exc, 'problem', None) or exc}"
-        ) from None
+        raise InputError(error_message(exc, f"{name}: document {index or 1}")) from None
     except RecursionError:
         raise InputError(f"{name}: document {index or 1}: nested too deeply to read") from None
     finally:
@@ -73,8 +122,9 @@ def _item_marks(node: Any) -> Tuple[Mark, ...]:
     return ()
 
 
-def check_expansion(root: yaml.Node, where: str, budget: int = ALIAS_BUDGET) -> None:
-    """Refuse a document whose aliases expand it by more than ``budget`` nodes."""
+def check_expansion(root: yaml.Node, where: str, budget: int = ALIAS_BUDGET) -> int:
+    """Refuse a document whose aliases expand it by more than ``budget`` nodes;
+    how many nodes it has expanded."""
     sizes: Dict[int, int] = {}
     stack = [(root, False)]
     while stack:
@@ -89,9 +139,9 @@ def check_expansion(root: yaml.Node, where: str, budget: int = ALIAS_BUDGET) -> 
             continue
         stack.append((node, True))
         stack.extend((c, False) for c in children if id(c) not in sizes)
-    expanded = sizes[id(root)]
-    if expanded - len(sizes) > budget:
+    if sizes[id(root)] - len(sizes) > budget:
         raise InputError(f"{where}: its YAML aliases expand it past {budget:,} nodes; refused (an alias bomb?)")
+    return sizes[id(root)]
 
 
 def _children(node: yaml.Node) -> list:
@@ -127,7 +177,7 @@ def _stream_loader(stream):
                 Scanner.__init__(self)
                 _PyParser.__init__(self)
 
-    class StreamLoader(Parser, Composer, SafeConstructor, Resolver):
+    class StreamLoader(UniqueKeys, Parser, Composer, SafeConstructor, Resolver):
         def __init__(self, stream):
             Parser.__init__(self, stream)
             Composer.__init__(self)
@@ -135,6 +185,123 @@ def _stream_loader(stream):
             Resolver.__init__(self)
 
     return StreamLoader(stream)
+
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
+VALUE_TAG = "tag:yaml.org,2002:value"
+_MISSING = object()
+
+
+class _Builder:
+    """Objects straight from the parser's events, for what kubectl prints (plain
+    mappings, sequences and scalars): no node tree in between, and each plain
+    scalar's type resolved once per distinct text. What needs the node tree (an
+    anchor, an alias, an explicit tag) is composed and constructed by PyYAML, its
+    aliases' expansion counted against the budget of the object being built. The
+    answers are PyYAML's safe loader's (merge keys, duplicate keys refused)."""
+
+    def __init__(self, loader: Any) -> None:
+        from yaml.events import AliasEvent, MappingEndEvent, MappingStartEvent, ScalarEvent, SequenceEndEvent
+
+        self.loader = loader
+        self.scalars: Dict[str, Any] = {}
+        self.expanded = 0  # nodes the aliases of the current object added
+        self.where = ""
+        self.kinds = (ScalarEvent, MappingStartEvent, AliasEvent, MappingEndEvent, SequenceEndEvent)
+
+    def build(self, where: str, key: bool = False) -> Any:
+        """The next value (an object, a List item, a key), named ``where`` in errors.
+        The alias budget is the document's: reset ``expanded`` at its start."""
+        self.where = where
+        return self.value(key)
+
+    def value(self, key: bool = False) -> Any:
+        loader = self.loader
+        scalar, mapping, alias = self.kinds[:3]
+        event = loader.peek_event()
+        kind = type(event)
+        if kind is alias or event.anchor is not None or event.tag is not None:
+            return self.composed()
+        loader.get_event()
+        if kind is scalar:
+            if not event.implicit[0]:  # quoted, literal or folded: a string
+                return event.value
+            found = self.scalars.get(event.value, _MISSING)
+            if found is _MISSING:
+                tag = loader.resolve(yaml.ScalarNode, event.value, (True, False))
+                if tag == MERGE_TAG and key:
+                    return MERGE_TAG
+                if tag == VALUE_TAG and key:  # as PyYAML's flatten_mapping: the key "="
+                    return event.value
+                node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark)
+                found = construct(loader, node, loader.yaml_constructors.get(tag, loader.yaml_constructors[None]))
+                if len(self.scalars) > 50_000:
+                    self.scalars.clear()
+                self.scalars[event.value] = found
+            return found
+        if kind is mapping:
+            return self.mapping(event)
+        items = []
+        end = self.kinds[4]
+        while not loader.check_event(end):
+            items.append(self.value())
+        loader.get_event()
+        return items
+
+    def mapping(self, start: Any) -> Dict[Any, Any]:
+        loader = self.loader
+        end = self.kinds[3]
+        out: Dict[Any, Any] = {}
+        marks: Dict[Any, Any] = {}
+        merges = None
+        while not loader.check_event(end):
+            mark = loader.peek_event().start_mark
+            key = self.value(key=True)
+            value = self.value()
+            if key is MERGE_TAG:
+                if merges is not None:
+                    # named where the mapping starts, as UniqueKeys does
+                    raise yaml.constructor.ConstructorError(DUPLICATE_KEY, None, "duplicate key '<<'", start.start_mark)
+                merges = [value] if isinstance(value, dict) else value
+                if not isinstance(merges, list) or not all(isinstance(m, dict) for m in merges):
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping",
+                        start.start_mark,
+                        "expected a mapping or list of mappings for merging",
+                        mark,
+                    )
+                continue
+            try:
+                if key in out:
+                    raise yaml.constructor.ConstructorError(DUPLICATE_KEY, marks[key], f"duplicate key {key!r}", mark)
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", start.start_mark, "found unhashable key", mark
+                ) from None
+            out[key] = value
+            marks[key] = mark
+        loader.get_event()
+        if merges:  # the first mapping of the list wins, the mapping's own keys over all
+            merged: Dict[Any, Any] = {}
+            for m in reversed(merges):
+                merged.update(m)
+            merged.update(out)
+            return merged
+        return out
+
+    def composed(self) -> Any:
+        """The next node composed and constructed by PyYAML. Once the document has an
+        anchor, the expanded size of every node composed for the object counts
+        against the budget (an alias repeated as many values is as many copies)."""
+        loader = self.loader
+        node = loader.compose_node(None, None)
+        if loader.anchors:
+            self.expanded += check_expansion(node, self.where)
+            if self.expanded > ALIAS_BUDGET:
+                raise InputError(
+                    f"{self.where}: its YAML aliases expand it past {ALIAS_BUDGET:,} nodes; refused (an alias bomb?)"
+                )
+        return construct(loader, node)
 
 
 def stream_objects(stream, name: str) -> Iterator[Tuple[str, Any]]:
@@ -146,6 +313,7 @@ def stream_objects(stream, name: str) -> Iterator[Tuple[str, Any]]:
     from yaml.events import MappingEndEvent, MappingStartEvent, SequenceEndEvent, SequenceStartEvent, StreamEndEvent
 
     loader = _stream_loader(stream)
+    builder = _Builder(loader)
     index = 0
     where = f"{name}: document 1"
     try:
@@ -155,36 +323,38 @@ def stream_objects(stream, name: str) -> Iterator[Tuple[str, Any]]:
             where = f"{name}: document {index}"
             loader.get_event()  # DocumentStart
             loader.anchors = {}
-            if not loader.check_event(MappingStartEvent):
-                node = loader.compose_node(None, None)
-                check_expansion(node, where)
-                obj = loader.construct_document(node)
+            builder.expanded = 0
+            if not loader.check_event(MappingStartEvent) or loader.peek_event().anchor or loader.peek_event().tag:
+                obj = builder.build(where)
                 if obj is not None:
                     yield where, obj
                 loader.get_event()  # DocumentEnd
                 continue
             loader.get_event()  # MappingStart of the document
-            top: Dict[str, Any] = {}
+            top: Dict[Any, Any] = {}
+            marks: Dict[Any, Any] = {}  # where each key of the document was
             count = 0
             while not loader.check_event(MappingEndEvent):
-                key_node = loader.compose_node(None, None)
-                key = loader.construct_document(key_node)
-                if key == "items" and loader.check_event(SequenceStartEvent) and "items" not in top:
+                mark = loader.peek_event().start_mark
+                key = builder.build(where, key=True)
+                if not isinstance(key, Hashable):
+                    raise yaml.constructor.ConstructorError(None, None, "found unhashable key", mark)
+                if key in marks:
+                    raise yaml.constructor.ConstructorError(DUPLICATE_KEY, marks[key], f"duplicate key {key!r}", mark)
+                marks[key] = mark
+                if key == "items" and loader.check_event(SequenceStartEvent) and not loader.peek_event().anchor:
                     loader.get_event()
                     while not loader.check_event(SequenceEndEvent):
                         count += 1
-                        item_where = f"{where} item {count}"
-                        node = loader.compose_node(None, None)
-                        check_expansion(node, item_where)
-                        yield item_where, loader.construct_document(node)
+                        yield f"{where} item {count}", builder.build(f"{where} item {count}")
                     loader.get_event()
                     top["items"] = count
                 else:
-                    node = loader.compose_node(None, None)
-                    check_expansion(node, where)
-                    top[key] = loader.construct_document(node)
+                    top[key] = builder.build(where)
             loader.get_event()  # MappingEnd
             loader.get_event()  # DocumentEnd
+            if MERGE_TAG in top:
+                raise NotAList(where)  # a merge key at the top: the document is read whole, by PyYAML
             kind = top.get("kind")
             if isinstance(top.get("items"), int):
                 if not isinstance(kind, str) or not kind:
@@ -194,9 +364,7 @@ def stream_objects(stream, name: str) -> Iterator[Tuple[str, Any]]:
             else:
                 yield where, top
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        raise InputError(f"{where}{line} is not valid YAML or JSON: {getattr(exc, 'problem', None) or exc}") from None
+        raise InputError(error_message(exc, where)) from None
     except RecursionError:
         raise InputError(f"{where}: nested too deeply to read") from None
     finally:

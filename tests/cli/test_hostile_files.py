@@ -236,7 +236,7 @@ def test_a_pool_addresses_alias_bomb_is_refused(tmp_path):
     path = tmp_path / "bomb.yaml"
     path.write_text(
         POOL
-        + "spec:\n  x: &a ["
+        + "spec:\n  w: &a ["
         + ",".join(["10.0.0.1"] * 9)
         + "]\n"
         + "".join(f"  {b}: &{b} [{','.join(['*' + a] * 9)}]\n" for a, b in zip("axcdefgh", "xcdefghi"))
