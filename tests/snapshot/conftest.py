@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Callable, Iterator, List
 
 import pytest
+import fakeapi
 from fakeapi import FakeAPI, kubeconfig_dict, write_yaml
+
+
+@pytest.fixture(autouse=True)
+def _fakes_speak_tls(tls_cert, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every fake API server speaks TLS with the test certificate, and kubeconfigs
+    trust it: kubectl sends a bearer token only over TLS."""
+    monkeypatch.setattr(fakeapi, "DEFAULT_TLS", tls_cert)
 
 
 @pytest.fixture(autouse=True)
