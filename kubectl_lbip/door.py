@@ -21,8 +21,10 @@ This module imports only the standard library: completion uses it on every <TAB>
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -40,6 +42,8 @@ from .errors import (
     NotFound,
     UsageError,
 )
+
+log = logging.getLogger("kubectl_lbip")
 
 DEFAULT_REQUEST_TIMEOUT = 30.0  # seconds for the whole command; 0: no deadline
 # Go's largest duration (kubectl refuses a longer --request-timeout)
@@ -163,7 +167,7 @@ class Door:
         if config:
             head = [a for a in self.args if a.split("=", 1)[0] in ("--kubeconfig", "--context")]
         else:
-            head = self.args
+            head = self.args + (["-v=6"] if log.isEnabledFor(logging.INFO) else [])  # its request log
         return _Child(self, [self.kubectl, *head, *args], what, stdin, about=args[:2] == ["config", "view"])
 
     def get(self, path: str, query: Sequence[Tuple[str, str]] = ()) -> bytes:
@@ -256,6 +260,11 @@ class _Child:
 
     def result(self) -> bytes:
         code, out, err = self._wait()
+        if log.isEnabledFor(logging.INFO):
+            for line in err.decode("utf-8", "replace").splitlines():
+                request = _REQUEST_LOG.search(line) or _REQUEST_LOG_STRUCTURED.search(line)
+                if request is not None:  # -v: kubectl's own line for each request, shortened
+                    log.info("%s %s %s %sms", *request.group("verb", "path", "status", "ms"))
         if code != 0:
             raise failure(self.what, err.decode("utf-8", "replace"), None if self.about else self.door)
         return out
@@ -270,7 +279,14 @@ def failure(what: str, stderr: str, door: Optional[Door] = None) -> Exception:
     """kubectl's error as the error hierarchy, one line: 401/403 AccessError, 404
     NotFound, 409 ConflictError, 410 Expired, 400/422 UsageError, credentials that
     could not be produced CredentialError, anything else ClusterError."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip() and not _is_klog(line)]
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    # kubectl's error is its last words: from the last line that starts one (with -v,
+    # log lines and the answer's body come before)
+    starts = [i for i, line in enumerate(lines) if line.startswith(_ERROR_STARTS)]
+    if starts:
+        lines = lines[starts[-1] :]
+    else:
+        lines = [line for line in lines if not _is_klog(line)][-1:]
     text = " ".join(lines)[:500] or "kubectl failed and said nothing"
     if text.startswith("Error from server ("):
         reason, _, message = text[len("Error from server (") :].partition("): ")
@@ -310,6 +326,15 @@ def failure(what: str, stderr: str, door: Optional[Door] = None) -> Exception:
     return ClusterError(f"{what}: {text}")
 
 
+_ERROR_STARTS = (
+    "Error from server",
+    "error:",
+    "Error in configuration",
+    "The connection to the server",
+    "Unable to connect to the server",
+    "The ",  # The Service "x" is invalid: ...
+)
+
 ERRORS = {
     "Forbidden": AccessError,
     "Unauthorized": AccessError,
@@ -318,6 +343,16 @@ ERRORS = {
     "Expired": Expired,
     "Gone": Expired,
 }
+
+
+# kubectl -v=6's line for each request (1.32: the first; later releases: the second)
+_REQUEST_LOG = re.compile(
+    r"\] (?P<verb>[A-Z]+) (?:https?://[^/\s]+)?(?P<path>/\S*) (?P<status>\d{3})\b.* in (?P<ms>\d+) milliseconds"
+)
+_REQUEST_LOG_STRUCTURED = re.compile(
+    r'"Response" verb="(?P<verb>[A-Z]+)" url="(?:https?://[^/"]+)?(?P<path>/[^"]*)" status="(?P<status>\d{3})[^"]*"'
+    r" milliseconds=(?P<ms>\d+)"
+)
 
 
 def _is_klog(line: str) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..door import DEFAULT_REQUEST_TIMEOUT, Door, segment
@@ -75,11 +74,12 @@ class LiveClient:
         return self._parse(method, path, self.fetch(method, path, query))
 
     def fetch(self, method: str, path: str, query: Optional[List[Tuple[str, str]]] = None) -> bytes:
-        """One GET's answer, undecoded (from its prefetch when it was started early)."""
+        """One GET's answer, undecoded (from its prefetch when it was started early).
+        With -v, kubectl's own log line of each request is shown (door.py)."""
         early = self._pending.pop((path, tuple(query or ())), None)
         if early is not None:
-            return self._timed(path, query, early.result)
-        return self._timed(path, query, lambda: self.door.get(path, query or ()))  # type: ignore[union-attr]
+            return early.result()
+        return self.door.get(path, query or ())  # type: ignore[union-attr]
 
     def prefetch(self, path: str, query: Optional[List[Tuple[str, str]]] = None, paged: bool = True) -> None:
         """Start a GET now (a list's first page when ``paged``), for fetch to take."""
@@ -89,17 +89,6 @@ class LiveClient:
         key = (path, tuple(query))
         if key not in self._pending:
             self._pending[key] = self.door.start_get(path, query)
-
-    def _timed(self, path: str, query: Optional[List[Tuple[str, str]]], call: Callable[[], bytes]) -> bytes:
-        started = time.monotonic()
-        status = "error"
-        try:
-            payload = call()
-            status = "ok"
-            return payload
-        finally:
-            shown = path + ("?" + "&".join(f"{k}={v}" for k, v in query) if query else "")
-            log.info("GET %s %s %.0fms", shown, status, (time.monotonic() - started) * 1000)
 
     def _parse(self, method: str, path: str, payload: bytes) -> Any:
         try:
@@ -155,10 +144,7 @@ class LiveClient:
                     seen.add(token)
                     if number == MAX_PAGES:
                         break
-                    if ahead is not None:
-                        payload = self._timed(path, params(token), ahead.result)
-                    else:
-                        payload = self.fetch("GET", path, params(token))
+                    payload = ahead.result() if ahead is not None else self.fetch("GET", path, params(token))
                 raise ResponseError(f"GET {path}: more than {MAX_PAGES:,} pages of {PAGE_SIZE}; stopped")
             except Expired:
                 if attempt == 2:
