@@ -70,10 +70,18 @@ FLAGS = {
 }
 
 
+_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?")
+
+
 def segment(text: str) -> str:
-    """One URL path segment: every name that reaches a URL is percent-encoded, so a
-    name such as ``x/../../secrets/s`` stays one (invalid) name, never a path."""
-    return quote(str(text), safe="")
+    """A name as one URL path segment. Only what can be a Kubernetes object's name
+    reaches a URL (kubectl --raw would decode %2F, and a name such as
+    ``x/../../secrets/s`` would become a path): anything else is refused, exit 2,
+    before any request."""
+    text = str(text)
+    if not _NAME.fullmatch(text):
+        raise UsageError(f"{text[:100]!r} is not a valid Kubernetes name: nothing was asked of the API server")
+    return quote(text, safe="")
 
 
 def check_timeout(seconds: Optional[float]) -> float:
@@ -132,15 +140,7 @@ class Door:
     def about(self) -> Dict[str, str]:
         """The context kubectl uses, its server and namespace (the namespace is the
         context's, else the pod's in a cluster, else default; as kubectl's)."""
-        if self._about is None:
-            self.prepare()
-        assert self._about is not None
-        try:
-            config = json.loads(self._about.output() or b"{}")
-        except (ClusterError, ValueError):
-            config = {}
-        if not isinstance(config, dict):
-            config = {}
+        config = self._config()
         context = _first(config.get("contexts"), "context")
         cluster = _first(config.get("clusters"), "cluster")
         namespace = context.get("namespace") or ""
@@ -152,11 +152,24 @@ class Door:
             "namespace": str(namespace or "default"),
         }
 
+    def _config(self) -> Dict[str, Any]:
+        """The context kubectl uses, as `kubectl config view --minify --raw` shows it,
+        or {} when it cannot (no context, or no answer within the deadline)."""
+        if self._about is None:
+            self.prepare()
+        assert self._about is not None
+        try:
+            config = json.loads(self._about.output() or b"{}")
+        except (ClusterError, UsageError, ValueError):
+            return {}
+        return config if isinstance(config, dict) else {}
+
     def prepare(self) -> None:
         """Start asking kubectl which context it uses (answered by about()), so that
         the answer is ready when a command needs it."""
         if self._about is None:
-            self._about = self.start(["config", "view", "--minify", "-o", "json"], "config view", config=True)
+            # --raw: the credential files' names too (credential_file_problem); never printed
+            self._about = self.start(["config", "view", "--minify", "--raw", "-o", "json"], "config view", config=True)
 
     # --- requests
     def start(self, args: Sequence[str], what: str, stdin: bytes = b"", config: bool = False) -> "_Child":
@@ -165,7 +178,7 @@ class Door:
         if not self.kubectl:
             raise ClusterError("kubectl is not on PATH: the plugin reaches the cluster through it")
         if config:
-            head = [a for a in self.args if a.split("=", 1)[0] in ("--kubeconfig", "--context")]
+            head = self._config_args()
         else:
             head = self.args + (["-v=6"] if log.isEnabledFor(logging.INFO) else [])  # its request log
         return _Child(self, [self.kubectl, *head, *args], what, stdin, about=args[:2] == ["config", "view"])
@@ -180,6 +193,7 @@ class Door:
 
     def patch(self, resource: str, namespace: str, name: str, patch: Dict[str, Any], dry_run: bool = False) -> Any:
         """A JSON merge patch; the answer (the object as patched) decoded."""
+        segment(namespace), segment(name)  # names only
         args = [
             "patch",
             resource,
@@ -199,6 +213,39 @@ class Door:
             return json.loads(out) if out.strip() else {}
         except ValueError:
             raise ClusterError(f"PATCH {resource} {namespace}/{name}: the answer is not JSON") from None
+
+    def credential_file_problem(self) -> Optional[str]:
+        """Why the credential files the context names cannot be what kubectl sent (a
+        token file that is not a regular file or not UTF-8 text, a certificate file
+        missing), asked after a 401 or a deadline: or None. From kubectl's own view of
+        the context (about()); relative paths are resolved against the one kubeconfig
+        file when there is one."""
+        config = self._config()
+        user, cluster = _first(config.get("users"), "user"), _first(config.get("clusters"), "cluster")
+        files = [
+            (user, "tokenFile", "token file"),
+            (user, "client-certificate", "client certificate"),
+            (user, "client-key", "client key"),
+            (cluster, "certificate-authority", "certificate authority"),
+        ]
+        base = self.flags.get("kubeconfig") or os.environ.get("KUBECONFIG") or ""
+        base_dir = os.path.dirname(os.path.abspath(base)) if base and os.pathsep not in base else None
+        context = config.get("current-context") or "?"
+        for stanza, key, what in files:
+            path = stanza.get(key)
+            if not isinstance(path, str) or not path:
+                continue
+            if not os.path.isabs(path):
+                if base_dir is None:
+                    continue
+                path = os.path.join(base_dir, path)
+            problem = _file_problem(path, text=key == "tokenFile")
+            if problem:
+                return f"context {context}: the {what} {path} {problem}"
+        return None
+
+    def _config_args(self) -> List[str]:
+        return [a for a in self.args if a.split("=", 1)[0] in ("--kubeconfig", "--context")]
 
     def names(self, what: str) -> List[str]:
         """Names of the kubeconfig's contexts, clusters or users, as kubectl reads them."""
@@ -246,8 +293,14 @@ class _Child:
             running = _group_members(self.proc.pid)
             _kill_group(self.proc)
             self.proc.communicate()
-            still = f" ({'; '.join(running)} still running, killed)" if running else ""
-            raise ClusterError(f"{self.what}: no complete answer within {self.door.timeout_text()}{still}") from None
+            still = f"; killed what still ran: {'; '.join(running)}" if running else ""
+            server = "" if self.about else f" from {self.door.about()['server'] or 'the API server'}"
+            problem = None if self.about else self.door.credential_file_problem()
+            if problem:
+                raise CredentialError(f"{problem}; {self.what} did not finish{still}") from None
+            raise ClusterError(
+                f"{self.what}: no complete answer{server} within {self.door.timeout_text()}{still}"
+            ) from None
         except BaseException:
             _kill_group(self.proc)
             raise
@@ -283,8 +336,9 @@ def failure(what: str, stderr: str, door: Optional[Door] = None) -> Exception:
     # kubectl's error is its last words: from the last line that starts one (with -v,
     # log lines and the answer's body come before)
     starts = [i for i, line in enumerate(lines) if line.startswith(_ERROR_STARTS)]
+    lines_before: List[str] = []
     if starts:
-        lines = lines[starts[-1] :]
+        lines_before, lines = lines[: starts[-1]], lines[starts[-1] :]
     else:
         lines = [line for line in lines if not _is_klog(line)][-1:]
     text = " ".join(lines)[:500] or "kubectl failed and said nothing"
@@ -302,6 +356,9 @@ def failure(what: str, stderr: str, door: Optional[Door] = None) -> Exception:
         return UsageError(f"the API server refused the change: {text}")
     about = door.about() if door is not None else {"server": "?", "context": ""}
     if "(Unauthorized)" in text:
+        problem = door.credential_file_problem() if door is not None else None
+        if problem:
+            return CredentialError(problem)
         return AccessError(
             f"unauthorized (401) at {about['server']}: the credentials of context "
             f"{about['context'] or '<none>'} were refused"
@@ -311,7 +368,14 @@ def failure(what: str, stderr: str, door: Optional[Door] = None) -> Exception:
         return UsageError(f"invalid kubeconfig: {text}")
     if "context was not found" in text or "does not exist" in text or "no server found" in text:
         return UsageError(text)
-    if "getting credentials" in text or text.startswith("Error in configuration"):
+    plugin = _EXEC_FAILED.search(text)
+    if plugin is not None:  # kubectl passes the plugin's stderr through: its first line says why
+        command, how = plugin.groups()
+        said = [line for line in lines_before if not _is_klog(line)][:1]
+        if how == "not found":
+            return CredentialError(f"the exec credential plugin {command!r} is missing (not found on PATH)")
+        return CredentialError(f"the exec credential plugin {command!r} {how}" + (f": {said[0][:200]}" if said else ""))
+    if "getting credentials" in text or text.startswith("Error in configuration") or "unable to read" in text:
         return CredentialError(text)
     if text.startswith(("The connection to the server", "Unable to connect to the server")):
         if not about["server"] and "localhost:8080" in text:
@@ -325,6 +389,8 @@ def failure(what: str, stderr: str, door: Optional[Door] = None) -> Exception:
         return UsageError(text)
     return ClusterError(f"{what}: {text}")
 
+
+_EXEC_FAILED = re.compile(r"exec: executable (\S+) (not found|failed with exit code -?\d+)")
 
 _ERROR_STARTS = (
     "Error from server",
@@ -410,6 +476,30 @@ def _kill_group(proc: "subprocess.Popen[bytes]") -> None:
         pass
     if sys.platform == "win32":  # pragma: no cover - no process groups there
         proc.kill()
+
+
+def _file_problem(path: str, text: bool) -> Optional[str]:
+    """What is wrong with a credential file, or None: missing, not a regular file (a
+    FIFO or a device would block or never end), or (``text``) not UTF-8."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "does not exist"
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file (a FIFO, socket or device is refused)"
+    if text:
+        try:
+            with open(path, "rb") as f:
+                f.read(1 << 20).decode("utf-8")
+        except UnicodeDecodeError:
+            return "is not UTF-8 text"
+        except OSError as exc:
+            return f"cannot be read: {exc.strerror or exc}"
+    return None
 
 
 def _first(entries: Any, key: str) -> Dict[str, Any]:

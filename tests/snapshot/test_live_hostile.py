@@ -131,18 +131,17 @@ def test_default_request_timeout_is_documented_and_used(fake, kubeconfig):
     assert connect(kubeconfig).request_timeout == live.DEFAULT_REQUEST_TIMEOUT == 30.0
 
 
-def test_retry_after_within_the_deadline_is_waited_for_with_a_note(fake, kubeconfig, capfd):
+def test_retry_after_within_the_deadline_is_waited_for(fake, kubeconfig):
+    """kubectl waits as a 429's Retry-After asks (client-go's rule), within the deadline."""
     cluster(fake)
     answers = [(429, {"kind": "Status", "code": 429, "message": "slow down"}, {"Retry-After": "1"})]
     fake.respond = lambda rec: answers.pop() if rec.path == SERVICES and answers else None
-    client = connect(kubeconfig, request_timeout=5)
-    started = time.monotonic()
+    client = connect(kubeconfig, request_timeout=10)
     assert len(client.snapshot().services) == 1
-    assert 1 <= time.monotonic() - started < 4
-    assert "asked to retry after 1s (429); waiting" in capfd.readouterr().err
+    assert [c.status for c in fake.calls("GET", SERVICES)] == [429, 200]
 
 
-def test_retry_after_past_the_deadline_is_not_waited_for(fake, kubeconfig, capfd):
+def test_retry_after_past_the_deadline_ends_at_the_deadline(fake, kubeconfig):
     cluster(fake)
     fake.respond = lambda rec: (
         (429, {"kind": "Status", "code": 429, "message": "slow down"}, {"Retry-After": "40"})
@@ -150,28 +149,27 @@ def test_retry_after_past_the_deadline_is_not_waited_for(fake, kubeconfig, capfd
         else None
     )
     client = connect(kubeconfig, request_timeout=3)
-    started = time.monotonic()
-    with pytest.raises(ClusterError, match="429"):
+    with pytest.raises(ClusterError, match="GET /api/v1/services: no complete answer from .* within 3s"):
         client.snapshot()
-    assert time.monotonic() - started < 2
-    assert "past the request deadline" in capfd.readouterr().err
     assert len(fake.calls("GET", SERVICES)) == 1
 
 
-# --- names reach URLs percent-encoded
-def test_a_name_with_slashes_stays_one_url_segment(fake, kubeconfig):
+# --- only names reach URLs
+@pytest.mark.parametrize("name", ["x/../../secrets/sec", "x%2F..%2Fsecrets", "..", "a b", "-x"])
+def test_a_name_that_is_not_one_never_reaches_a_url(fake, kubeconfig, name):
     cluster(fake)
     client = connect(kubeconfig)
-    with pytest.raises(UsageError, match="not found"):
-        client.get_service("shop", "x/../../secrets/sec")
-    [rec] = fake.calls("GET")
-    assert rec.path == "/api/v1/namespaces/shop/services/x%2F..%2F..%2Fsecrets%2Fsec"
+    with pytest.raises(UsageError, match="not a valid Kubernetes name"):
+        client.get_service("shop", name)
+    with pytest.raises(UsageError, match="not a valid Kubernetes name"):
+        client.patch_service("shop", name, {"metadata": {"resourceVersion": "1"}})
+    assert fake.requests == []
 
 
 def test_annotate_with_a_traversal_name_touches_nothing_else(fake, kubeconfig):
     cluster(fake)
     r = cli("annotate", "x/../../configmaps/c", "192.168.10.30", "--kubeconfig", kubeconfig)
-    assert r.exit_code == 2 and "not found" in r.stderr
+    assert r.exit_code == 2 and "not found" in r.stderr  # not among the services read
     assert fake.calls("PATCH") == []
 
 
@@ -207,15 +205,17 @@ def test_a_failing_exec_plugin_is_named_with_its_stderr(fake, tmp_path):
     """)
     )
     path = _exec_kubeconfig(tmp_path, fake, sys.executable, [str(plugin)])
-    with pytest.raises(CredentialError, match="exec credential plugin .* failed: .*token expired: run sso login"):
-        connect(path)
+    with pytest.raises(
+        CredentialError, match="exec credential plugin .* failed with exit code 3: token expired: run sso"
+    ):
+        connect(path).snapshot()
     assert fake.requests == []
 
 
 def test_a_missing_exec_plugin_is_named(fake, tmp_path):
     path = _exec_kubeconfig(tmp_path, fake, "kubectl-lbip-no-such-plugin")
     line = one_line_error(cli("pools", "--kubeconfig", path), 3)
-    assert "'kubectl-lbip-no-such-plugin' is missing" in line
+    assert "'kubectl-lbip-no-such-plugin' is missing (not found on PATH)" in line
 
 
 def test_a_missing_token_file_is_named(fake, tmp_path):
@@ -308,7 +308,7 @@ def test_request_timeout_zero_means_no_deadline_as_in_kubectl(fake, kubeconfig):
     cluster(fake)
     client = connect(kubeconfig, request_timeout=0)
     assert len(client.snapshot().services) == 1
-    with pytest.raises(UsageError, match="0 \\(none\\) or more"):
+    with pytest.raises(UsageError, match="0 \\(none\\) or a positive duration"):
         connect(kubeconfig, request_timeout=-1)
 
 
@@ -319,7 +319,7 @@ def test_retry_after_zero_forever_is_retried_a_bounded_number_of_times(fake, kub
         if rec.path == SERVICES
         else None
     )
-    client = connect(kubeconfig, request_timeout=0)  # no deadline: the count still ends it
-    with pytest.raises(ClusterError, match="429"):
+    client = connect(kubeconfig, request_timeout=0)  # no deadline: kubectl's retry count still ends it
+    with pytest.raises(ClusterError, match="TooManyRequests"):
         client.snapshot()
-    assert len(fake.calls("GET", SERVICES)) == live.MAX_RETRY_WAITS + 1
+    assert 1 < len(fake.calls("GET", SERVICES)) <= 11  # client-go: at most 10 retries
