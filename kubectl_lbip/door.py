@@ -104,6 +104,7 @@ class Door:
         request_timeout: Optional[float] = DEFAULT_REQUEST_TIMEOUT,
         kubectl: Optional[str] = None,
         clock: Callable[[], float] = time.monotonic,
+        env: Optional[Dict[str, str]] = None,
         **flags: Any,
     ):
         unknown = set(flags) - set(FLAGS)
@@ -118,6 +119,7 @@ class Door:
             raise UsageError(f"kubeconfig {self.flags['kubeconfig']!r} does not exist")
         self.kubectl = kubectl or shutil.which("kubectl") or ""
         self.clock = clock
+        self.env = env  # kubectl's environment (None: this process's)
         self.deadline = clock() + self.request_timeout if self.request_timeout else math.inf
         self.args = self._global_args()
         self._about: Optional[_Child] = None
@@ -144,7 +146,11 @@ class Door:
         context = _first(config.get("contexts"), "context")
         cluster = _first(config.get("clusters"), "cluster")
         namespace = context.get("namespace") or ""
-        if not namespace and not config.get("current-context") and os.environ.get("KUBERNETES_SERVICE_HOST"):
+        if (
+            not namespace
+            and not config.get("current-context")
+            and (self.env or os.environ).get("KUBERNETES_SERVICE_HOST")
+        ):
             namespace = _read_small(SERVICE_ACCOUNT_NAMESPACE)
         return {
             "context": str(self.flags.get("context") or config.get("current-context") or ""),
@@ -228,7 +234,7 @@ class Door:
             (user, "client-key", "client key"),
             (cluster, "certificate-authority", "certificate authority"),
         ]
-        base = self.flags.get("kubeconfig") or os.environ.get("KUBECONFIG") or ""
+        base = self.flags.get("kubeconfig") or (self.env or os.environ).get("KUBECONFIG") or ""
         base_dir = os.path.dirname(os.path.abspath(base)) if base and os.pathsep not in base else None
         context = config.get("current-context") or "?"
         for stanza, key, what in files:
@@ -259,7 +265,7 @@ class Door:
         return self.deadline - self.clock()
 
     def timeout_text(self) -> str:
-        return f"{self.request_timeout:g}s (--request-timeout)"
+        return f"{self.request_timeout:g}s (the request timeout)"
 
 
 class _Child:
@@ -276,11 +282,13 @@ class _Child:
                 stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
+                env=door.env,
                 start_new_session=True,  # its own process group, exec plugins included
             )
         except OSError as exc:
             raise ClusterError(f"cannot run kubectl ({argv[0]}): {exc.strerror or exc}") from None
         self.stdin = stdin or None
+        self.started = door.clock()
         self._done: Optional[Tuple[int, bytes, bytes]] = None
 
     def _wait(self) -> Tuple[int, bytes, bytes]:
@@ -290,6 +298,7 @@ class _Child:
         try:
             out, err = self.proc.communicate(self.stdin, timeout=None if math.isinf(left) else max(left, 0.001))
         except subprocess.TimeoutExpired:
+            log.info("%s no answer at the deadline %.0fms", self.what, (self.door.clock() - self.started) * 1000)
             running = _group_members(self.proc.pid)
             _kill_group(self.proc)
             self.proc.communicate()
