@@ -389,9 +389,9 @@ def failure(what: str, stderr: str, door: Optional[Door] = None) -> Exception:
     if text.startswith(("The connection to the server", "Unable to connect to the server")):
         if not about["server"] and "localhost:8080" in text:
             return ClusterError(
-                "no cluster configured (no kubeconfig with a current context, no --server, not in a "
-                "cluster), so kubectl tried localhost:8080: use --kubeconfig, KUBECONFIG, --context, "
-                f"--server, or -f to read manifests ({text})"
+                "no cluster configured: no kubeconfig with a current context, no --server, and not in "
+                "a cluster (kubectl tried localhost:8080); use --kubeconfig, KUBECONFIG, --context, "
+                "--server, or -f to read manifests"
             )
         return ClusterError(f"cannot reach the API server at {about['server'] or '?'}: {text}")
     if text.startswith(("Invalid timeout", "unknown flag", "invalid argument")):
