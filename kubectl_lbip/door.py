@@ -261,6 +261,10 @@ class Door:
             lines = lines[1:]  # kubectl's NAME header
         return [line.strip() for line in lines if line.strip()]
 
+    def extend(self, seconds: float) -> None:
+        """The deadline ``seconds`` later (none stays none)."""
+        self.deadline += max(float(seconds), 0.0)
+
     def remaining(self) -> float:
         return self.deadline - self.clock()
 

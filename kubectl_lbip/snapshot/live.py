@@ -68,6 +68,11 @@ class LiveClient:
     def request_timeout(self) -> float:
         return self.door.request_timeout if self.door else DEFAULT_REQUEST_TIMEOUT
 
+    def extend_deadline(self, seconds: float) -> None:
+        """Give the command's one deadline ``seconds`` more (annotate --wait's --timeout)."""
+        if self.door is not None:
+            self.door.extend(seconds)
+
     # --- plumbing
     def request(self, method: str, path: str, query: Optional[List[Tuple[str, str]]] = None) -> Any:
         """One GET, answered as JSON."""

@@ -323,3 +323,96 @@ def test_retry_after_zero_forever_is_retried_a_bounded_number_of_times(fake, kub
     with pytest.raises(ClusterError, match="TooManyRequests"):
         client.snapshot()
     assert 1 < len(fake.calls("GET", SERVICES)) <= 11  # client-go: at most 10 retries
+
+
+# --- one deadline for everything a command waits on (the door: kubectl in a process
+# group of its own, killed with the group at the deadline)
+def _user_kubeconfig(tmp_path, fake, user):
+    return write_yaml(
+        tmp_path / "k",
+        kubeconfig_dict({"c": fake.url}, {"u": user}, {"x": {"cluster": "c", "user": "u"}}, "x"),
+    )
+
+
+def _no_process_left(marker: str) -> bool:
+    """No process of this test (its command line holds ``marker``) still runs."""
+    import os
+
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if marker.encode() in f.read():
+                    return False
+        except OSError:
+            continue
+    return True
+
+
+@pytest.mark.parametrize("leaves_a_child", [False, True])
+def test_a_hanging_exec_plugin_is_killed_at_the_deadline_and_named(fake, tmp_path, leaves_a_child):
+    """An exec credential plugin that never ends (or starts a child that keeps its
+    stdout open, then exits) ends the command at --request-timeout: exit 3 naming
+    what still ran, and nothing of it left running."""
+    cluster(fake)
+    marker = f"lbip-hanging-plugin-{leaves_a_child}"
+    plugin = tmp_path / f"{marker}.sh"
+    body = "sleep 300 &\nexit 0\n" if leaves_a_child else "exec sleep 300\n"
+    plugin.write_text("#!/bin/sh\n# " + marker + "\n" + body)
+    plugin.chmod(0o755)
+    exec_user = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": str(plugin),
+            "interactiveMode": "Never",
+        }
+    }
+    path = _user_kubeconfig(tmp_path, fake, exec_user)
+    line = one_line_error(cli("pools", "--kubeconfig", path, "--request-timeout=2s"), 3)
+    assert "no complete answer" in line and "within 2s" in line
+    assert "killed what still ran" in line and "sleep" in line
+    assert fake.requests == []
+    assert _no_process_left(marker) or _no_process_left("sleep 300")
+
+
+def test_a_fifo_as_token_file_is_named_not_waited_on(fake, tmp_path):
+    import os
+
+    cluster(fake)
+    fifo = tmp_path / "token"
+    os.mkfifo(fifo)
+    path = _user_kubeconfig(tmp_path, fake, {"tokenFile": str(fifo)})
+    line = one_line_error(cli("pools", "--kubeconfig", path, "--request-timeout=2s"), 3)
+    assert f"the token file {fifo} is not a regular file" in line
+
+
+def test_a_fifo_as_kubeconfig_ends_at_the_deadline(tmp_path):
+    import os
+
+    fifo = tmp_path / "config"
+    os.mkfifo(fifo)
+    line = one_line_error(cli("pools", "--kubeconfig", str(fifo), "--request-timeout=2s"), 3)
+    assert "no complete answer" in line and "within 2s" in line
+
+
+def test_a_token_file_that_is_not_utf8_is_exit_3_naming_it(fake, tmp_path):
+    cluster(fake)
+    token = tmp_path / "token"
+    token.write_bytes(b"fake-token\xff\xfe")
+    path = _user_kubeconfig(tmp_path, fake, {"tokenFile": str(token)})
+    line = one_line_error(cli("pools", "--kubeconfig", path), 3)
+    assert f"the token file {token} is not UTF-8 text" in line
+
+
+def test_insecure_skip_tls_verify_in_the_kubeconfig_prints_no_library_warning(fake, tmp_path):
+    cluster(fake)
+    doc = kubeconfig_dict({"c": fake.url}, {"u": {"token": "fake-token"}}, {"x": {"cluster": "c", "user": "u"}}, "x")
+    doc["clusters"][0]["cluster"] = {"server": fake.url, "insecure-skip-tls-verify": True}
+    path = write_yaml(tmp_path / "k", doc)
+    r = cli("pools", "--kubeconfig", path)
+    assert r.exit_code == 0, r.stderr
+    assert "Warning" not in r.stderr and "urllib3" not in r.stderr
+
+
+def test_an_absurd_request_timeout_is_exit_2(tmp_path):
+    line = one_line_error(cli("pools", "--request-timeout=99999999999999h", "-s", "https://127.0.0.1:1"), 2)
+    assert "--request-timeout" in line
