@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 from typing import Callable, Iterator, List
 
-import pytest
 import fakeapi
+import pytest
 from fakeapi import FakeAPI, kubeconfig_dict, write_yaml
 
 
