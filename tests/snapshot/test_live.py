@@ -128,12 +128,12 @@ def test_unknown_context_is_a_usage_error(kubeconfig):
         connect(kubeconfig, "nope").snapshot()
 
 
-def test_no_current_context_is_a_usage_error(fake, tmp_path):
+def test_no_current_context_is_a_cluster_error_as_in_kubectl(fake, tmp_path):
     path = write_yaml(
         tmp_path / "k",
         kubeconfig_dict({"c": fake.url}, {"u": {"token": "fake-token"}}, {"x": {"cluster": "c", "user": "u"}}),
     )
-    with pytest.raises(ClusterError, match="no cluster configured .*--context") as err:
+    with pytest.raises(ClusterError, match="no cluster configured: .*--context") as err:
         connect(path).snapshot()  # kubectl then tries localhost:8080, as without a kubeconfig
     assert err.value.exit_code == 3 and not fake.requests
 
