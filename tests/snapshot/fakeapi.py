@@ -323,6 +323,7 @@ class Recorded:
     user: Optional[str] = None
     status: int = 0
     gzipped: bool = False  # the answer was sent compressed (Content-Encoding: gzip)
+    groups: List[str] = field(default_factory=list)  # each Impersonate-Group header, in order
 
     def param(self, name: str) -> Optional[str]:
         values = [v for k, v in self.query if k == name]
@@ -662,6 +663,7 @@ class _Handler(BaseHTTPRequestHandler):
             parse_qsl(split.query, keep_blank_values=True),
             {k.lower(): v for k, v in self.headers.items()},
             body,
+            groups=self.headers.get_all("Impersonate-Group") or [],
         )
         with self.fake._lock:
             if split.path.rstrip("/") in DISCOVERY or split.path == "/version":
