@@ -1,34 +1,41 @@
 """The door to the cluster: the only module that reaches an API server.
 
-Every request is made by kubectl itself, the plugin's own caller, run with the
-kubectl global flags the plugin was given: the kubeconfig files and their merge,
-contexts, exec credential plugins, OIDC, client certificates, tokens, proxies,
-impersonation and the in-cluster service account are then kubectl's, exactly. Reads
-are ``kubectl get --raw PATH`` (paged by the caller with limit and continue),
-writes ``kubectl patch --type=merge`` with the resourceVersion the change was planned
-on inside the patch (the API server refuses it, 409, if the object changed since),
-``--dry-run=server`` for dry runs.
+kubectl itself, the plugin's own caller, does the reaching: one `kubectl proxy` per
+command, run with the kubectl global flags the plugin was given and listening on a
+unix socket in a private temporary directory, so the kubeconfig files and their
+merge, contexts, exec credential plugins, OIDC, client certificates, tokens,
+proxies, impersonation and the in-cluster service account are kubectl's, exactly.
+The plugin then speaks plain HTTP to that socket: lists paged with limit and
+continue, several at once, gets, merge patches carrying the resourceVersion they were
+planned on (409 if the object changed since), dryRun=All for server dry runs, and
+(later) watches. One kubectl process for the whole command: a kubectl run per
+request would cost as much as the `kubectl get` a user compares the plugin with.
 
 One deadline per command (``--request-timeout``, 30 s by default, 0: none) covers
-everything it waits on: each kubectl child runs in a process group of its own and
-is killed with the whole group when the deadline passes, so an exec credential
-plugin that hangs, a child that keeps stdout open, or a FIFO given as a token file
-or kubeconfig ends the command with one line naming what was still running, and
-never a frozen shell.
+everything it waits on: every socket read is bounded by the time left, and the
+proxy runs in a process group of its own, killed with the whole group when the
+deadline passes, so an exec credential plugin that hangs, a child that keeps its
+output open, or a FIFO given as a token file or kubeconfig ends the command with one
+line naming what was still running, and never a frozen shell.
 
 This module imports only the standard library: completion uses it on every <TAB>."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import math
 import os
 import re
+import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import quote, urlencode
@@ -49,6 +56,8 @@ DEFAULT_REQUEST_TIMEOUT = 30.0  # seconds for the whole command; 0: no deadline
 # Go's largest duration (kubectl refuses a longer --request-timeout)
 MAX_REQUEST_TIMEOUT = (2**63 - 1) / 1e9
 SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+RETRY_STATUSES = (429, 503)  # answered with Retry-After: waited for, within the deadline
+MAX_RETRY_WAITS = 5  # and at most this many times for one request
 
 # The global flags the plugin takes as kubectl does, passed on to kubectl as given:
 # keyword -> kubectl's spelling. as_group repeats; insecure_skip_tls_verify is boolean.
@@ -71,6 +80,16 @@ FLAGS = {
 
 
 _NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?")
+
+
+_OPEN: List["Door"] = []  # doors whose proxy may run: closed at exit
+
+
+@atexit.register
+def close_all() -> None:
+    """Stop every proxy this process started (at exit, and before a quick exit)."""
+    while _OPEN:
+        _OPEN.pop().close()
 
 
 def segment(text: str) -> str:
@@ -123,6 +142,8 @@ class Door:
         self.deadline = clock() + self.request_timeout if self.request_timeout else math.inf
         self.args = self._global_args()
         self._about: Optional[_Child] = None
+        self._proxy: Optional[_Proxy] = None
+        self._lock = threading.Lock()
 
     def _global_args(self) -> List[str]:
         args: List[str] = []
@@ -175,50 +196,52 @@ class Door:
         the answer is ready when a command needs it."""
         if self._about is None:
             # --raw: the credential files' names too (credential_file_problem); never printed
-            self._about = self.start(["config", "view", "--minify", "--raw", "-o", "json"], "config view", config=True)
+            self._about = self.start(["config", "view", "--minify", "--raw", "-o", "json"], "config view")
 
     # --- requests
-    def start(self, args: Sequence[str], what: str, stdin: bytes = b"", config: bool = False) -> "_Child":
-        """Start one kubectl (its answer: ``.result()``). ``config``: only the kubeconfig
-        flags are passed (kubectl config commands take no connection flags)."""
+    def start(self, args: Sequence[str], what: str) -> "_Child":
+        """Start one `kubectl config ...` (its answer: ``.result()``): only the
+        kubeconfig flags are passed, as those commands take no connection flags."""
         if not self.kubectl:
             raise ClusterError("kubectl is not on PATH: the plugin reaches the cluster through it")
-        if config:
-            head = self._config_args()
-        else:
-            head = self.args + (["-v=6"] if log.isEnabledFor(logging.INFO) else [])  # its request log
-        return _Child(self, [self.kubectl, *head, *args], what, stdin, about=args[:2] == ["config", "view"])
+        return _Child(self, [self.kubectl, *self._config_args(), *args], what, about=args[:2] == ["config", "view"])
+
+    def proxy(self) -> "_Proxy":
+        """The command's one `kubectl proxy`, started on first use."""
+        with self._lock:
+            if self._proxy is None:
+                if not self.kubectl:
+                    raise ClusterError("kubectl is not on PATH: the plugin reaches the cluster through it")
+                self._proxy = _Proxy(self)
+                _OPEN.append(self)
+            return self._proxy
+
+    def close(self) -> None:
+        """Stop the proxy (and everything of its process group)."""
+        with self._lock:
+            proxy, self._proxy = self._proxy, None
+        if proxy is not None:
+            proxy.stop()
 
     def get(self, path: str, query: Sequence[Tuple[str, str]] = ()) -> bytes:
         """One GET, its body undecoded."""
         return self.start_get(path, query).result()
 
-    def start_get(self, path: str, query: Sequence[Tuple[str, str]] = ()) -> "_Child":
+    def start_get(self, path: str, query: Sequence[Tuple[str, str]] = ()) -> "_Request":
+        """One GET made now, beside others (its answer: ``.result()``)."""
         url = path + ("?" + urlencode(list(query)) if query else "")
-        return self.start(["get", "--raw", url], f"GET {path}")
+        return _Request(self, "GET", url, f"GET {path}")
 
-    def patch(self, resource: str, namespace: str, name: str, patch: Dict[str, Any], dry_run: bool = False) -> Any:
-        """A JSON merge patch; the answer (the object as patched) decoded."""
-        segment(namespace), segment(name)  # names only
-        args = [
-            "patch",
-            resource,
-            name,
-            "--namespace",
-            namespace,
-            "--type=merge",
-            "-p",
-            json.dumps(patch),
-            "-o",
-            "json",
-        ]
-        if dry_run:
-            args.append("--dry-run=server")
-        out = self.start(args, f"PATCH {resource} {namespace}/{name}").result()
+    def patch(self, resource_path: str, patch: Dict[str, Any], dry_run: bool = False) -> Any:
+        """A JSON merge patch of the object at ``resource_path``; the answer (the
+        object as patched) decoded."""
+        url = resource_path + ("?dryRun=All" if dry_run else "")
+        body = json.dumps(patch).encode()
+        out = _Request(self, "PATCH", url, f"PATCH {resource_path}", body, "application/merge-patch+json").result()
         try:
             return json.loads(out) if out.strip() else {}
         except ValueError:
-            raise ClusterError(f"PATCH {resource} {namespace}/{name}: the answer is not JSON") from None
+            raise ClusterError(f"PATCH {resource_path}: the answer is not JSON") from None
 
     def credential_file_problem(self) -> Optional[str]:
         """Why the credential files the context names cannot be what kubectl sent (a
@@ -255,11 +278,54 @@ class Door:
 
     def names(self, what: str) -> List[str]:
         """Names of the kubeconfig's contexts, clusters or users, as kubectl reads them."""
-        out = self.start(["config", f"get-{what}s", *(["-o", "name"] if what == "context" else [])], what, config=True)
+        out = self.start(["config", f"get-{what}s", *(["-o", "name"] if what == "context" else [])], what)
         lines = out.output().decode("utf-8", "replace").splitlines()
         if what != "context":
             lines = lines[1:]  # kubectl's NAME header
         return [line.strip() for line in lines if line.strip()]
+
+    def expire(self, what: str) -> Exception:
+        """The deadline passed during ``what``: the proxy's process group is killed
+        (an exec plugin or a child of it included) and named."""
+        with self._lock:
+            proxy, self._proxy = self._proxy, None
+        still = proxy.stop() if proxy is not None else ""
+        return self.deadline_error(what, still)
+
+    def deadline_error(self, what: str, still: str, server: bool = True) -> Exception:
+        problem = self.credential_file_problem()
+        if problem:
+            return CredentialError(f"{problem}; {what} did not finish{still}")
+        where = f" from {self.about()['server'] or 'the API server'}" if server else ""
+        return ClusterError(f"{what}: no complete answer{where} within {self.timeout_text()}{still}")
+
+    def http_failure(self, what: str, status: int, payload: bytes) -> Exception:
+        """An answer's status as the error hierarchy, one line: 401/403 AccessError
+        (the server's message names the user, verb, resource and scope), 404 NotFound,
+        409 ConflictError, 410 Expired, 400/422 UsageError; kubectl proxy's own 500s
+        (it could not reach the server or produce credentials) as kubectl says them."""
+        message, is_status = _status_message(payload)
+        if status == 401:
+            problem = self.credential_file_problem()
+            if problem:
+                return CredentialError(problem)
+            about = self.about()
+            return AccessError(
+                f"unauthorized (401) at {about['server'] or '?'}: the credentials of context "
+                f"{about['context'] or '<none>'} were refused"
+            )
+        if status == 403:
+            return AccessError(message or f"{what}: forbidden (403)")
+        if status in (400, 422):
+            return UsageError(f"the API server refused the change: {message}")
+        kind = {404: NotFound, 409: ConflictError, 410: Expired}.get(status)
+        if kind is not None:
+            return kind(message if kind is ConflictError else f"{what}: {message or status}")
+        if status == 500 and not is_status:  # kubectl proxy's own: the request never got there
+            proxy = self._proxy
+            said = proxy.complaint() if proxy is not None else []
+            return failure(what, "\n".join(said + ["error: " + message]), self)
+        return ClusterError(f"{what} failed ({status}): {message}")
 
     def extend(self, seconds: float) -> None:
         """The deadline ``seconds`` later (none stays none)."""
@@ -273,47 +339,28 @@ class Door:
 
 
 class _Child:
-    """One kubectl run in a process group of its own: the group is killed at the
-    door's deadline."""
+    """One `kubectl config ...` in a process group of its own, killed with its group
+    at the door's deadline."""
 
-    def __init__(self, door: Door, argv: List[str], what: str, stdin: bytes, about: bool = False):
+    def __init__(self, door: Door, argv: List[str], what: str, about: bool = False):
         self.door, self.what, self.about = door, what, about
-        if door.remaining() <= 0:
-            raise ClusterError(f"{what}: the deadline of {door.timeout_text()} passed before it could start")
-        try:
-            self.proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=door.env,
-                start_new_session=True,  # its own process group, exec plugins included
-            )
-        except OSError as exc:
-            raise ClusterError(f"cannot run kubectl ({argv[0]}): {exc.strerror or exc}") from None
-        self.stdin = stdin or None
-        self.started = door.clock()
+        self.proc = _spawn(door, argv, what, stdout=subprocess.PIPE)
         self._done: Optional[Tuple[int, bytes, bytes]] = None
+        self._lock = threading.Lock()  # asked from several requests' threads
 
     def _wait(self) -> Tuple[int, bytes, bytes]:
+        with self._lock:
+            return self._wait_once()
+
+    def _wait_once(self) -> Tuple[int, bytes, bytes]:
         if self._done is not None:
             return self._done
         left = self.door.remaining()
         try:
-            out, err = self.proc.communicate(self.stdin, timeout=None if math.isinf(left) else max(left, 0.001))
+            out, err = self.proc.communicate(timeout=None if math.isinf(left) else max(left, 0.001))
         except subprocess.TimeoutExpired:
-            log.info("%s no answer at the deadline %.0fms", self.what, (self.door.clock() - self.started) * 1000)
-            running = _group_members(self.proc.pid)
-            _kill_group(self.proc)
-            self.proc.communicate()
-            still = f"; killed what still ran: {'; '.join(running)}" if running else ""
-            server = "" if self.about else f" from {self.door.about()['server'] or 'the API server'}"
-            problem = None if self.about else self.door.credential_file_problem()
-            if problem:
-                raise CredentialError(f"{problem}; {self.what} did not finish{still}") from None
-            raise ClusterError(
-                f"{self.what}: no complete answer{server} within {self.door.timeout_text()}{still}"
-            ) from None
+            still = _stop(self.proc)
+            raise ClusterError(f"{self.what}: no answer within {self.door.timeout_text()}{still}") from None
         except BaseException:
             _kill_group(self.proc)
             raise
@@ -326,19 +373,221 @@ class _Child:
 
     def result(self) -> bytes:
         code, out, err = self._wait()
-        if log.isEnabledFor(logging.INFO):
-            for line in err.decode("utf-8", "replace").splitlines():
-                request = _REQUEST_LOG.search(line) or _REQUEST_LOG_STRUCTURED.search(line)
-                if request is not None:  # -v: kubectl's own line for each request, shortened
-                    log.info("%s %s %s %sms", *request.group("verb", "path", "status", "ms"))
         if code != 0:
             raise failure(self.what, err.decode("utf-8", "replace"), None if self.about else self.door)
         return out
 
+
+class _Proxy:
+    """`kubectl proxy` on a unix socket in a private directory (mode 0700: only this
+    user reaches it), in a process group of its own. Its stderr is kept (the last
+    lines: an exec credential plugin's complaint goes there)."""
+
+    def __init__(self, door: Door):
+        self.door = door
+        self.dir = tempfile.mkdtemp(prefix="kubectl-lbip-")
+        self.path = os.path.join(self.dir, "api.sock")
+        argv = [door.kubectl, *door.args, "proxy", f"--unix-socket={self.path}"]
+        self.proc = _spawn(door, argv, "kubectl proxy", stdout=subprocess.PIPE)
+        self.said: List[str] = []  # its stderr, the last lines
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        threading.Thread(target=self._drain, name="kubectl-lbip-proxy-stderr", daemon=True).start()
+
+    def _wait_ready(self) -> None:
+        """Until it says it serves; an exit first is kubectl's error (a bad
+        kubeconfig, an unknown context, a missing certificate file)."""
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        out = b""
+        while b"\n" not in out:
+            left = self.door.remaining()
+            if left <= 0:
+                still = _stop(self.proc)
+                raise self.door.deadline_error("kubectl proxy: not serving", still, server=False)
+            ready, _, _ = select.select([self.proc.stdout], [], [], None if math.isinf(left) else left)
+            if not ready:
+                continue
+            chunk = os.read(self.proc.stdout.fileno(), 4096)
+            if not chunk:  # it ended: what it said is the error
+                self.proc.wait()
+                err = self.proc.stderr.read().decode("utf-8", "replace")
+                raise failure("kubectl proxy", err, self.door)
+            out += chunk
+        if not out.startswith(b"Starting to serve on "):
+            raise ClusterError(f"kubectl proxy: unexpected first words {out[:100]!r}")
+
+    def _drain(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.said = (self.said + [line.decode("utf-8", "replace").rstrip()])[-20:]
+
+    def complaint(self) -> List[str]:
+        """What kubectl and its exec plugins said (not kubectl's log lines)."""
+        return [line for line in self.said if line.strip() and not _is_klog(line)]
+
+    def members(self) -> List[str]:
+        return _group_members(self.proc.pid)
+
+    def stop(self) -> str:
+        still = _stop(self.proc) if self.proc.poll() is None else ""
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return still
+
+
+class _Request:
+    """One HTTP exchange with the proxy, made in a thread of its own (so that several
+    run at once); every read is bounded by the door's deadline, so the thread ends
+    by itself by then. A 429 or 503 asking to retry is waited for when the wait ends
+    before the deadline (at most MAX_RETRY_WAITS times), with a note."""
+
+    def __init__(
+        self, door: Door, method: str, url: str, what: str, body: Optional[bytes] = None, content_type: str = ""
+    ):
+        self.door, self.method, self.url, self.what = door, method, url, what
+        self.body, self.content_type = body, content_type
+        self._status = 0
+        self._payload = b""
+        self._error: Optional[BaseException] = None
+        self._cancelled = False
+        self._sock: Optional[socket.socket] = None
+        self.started = door.clock()
+        self._thread = threading.Thread(target=self._run, name="kubectl-lbip-request", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            for waits in range(MAX_RETRY_WAITS + 1):
+                status, headers, payload = self._exchange()
+                wait = _retry_after(headers) if status in RETRY_STATUSES and waits < MAX_RETRY_WAITS else None
+                if wait is None:
+                    break
+                if wait >= self.door.remaining():
+                    sys.stderr.write(
+                        f"note: the API server asked to retry after {wait:g}s ({status}); that is past "
+                        f"the deadline ({self.door.timeout_text()}), so not waiting\n"
+                    )
+                    break
+                sys.stderr.write(f"note: the API server asked to retry after {wait:g}s ({status}); waiting\n")
+                time.sleep(wait)
+            self._status, self._payload = status, payload
+        except BaseException as exc:  # handed to result()
+            self._error = exc
+
+    def _exchange(self) -> Tuple[int, Dict[str, str], bytes]:
+        import http.client
+
+        proxy = self.door.proxy()
+        self._sock = sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self._bound(sock)
+            sock.connect(proxy.path)
+            conn = http.client.HTTPConnection("localhost")
+            conn.sock = sock
+            # gzip, as kubectl asks: the API server compresses answers over 128 kB, and
+            # the proxy passes them on as they came
+            headers = {"Accept": "application/json", "Accept-Encoding": "gzip", "User-Agent": "kubectl-lbip"}
+            if self.content_type:
+                headers["Content-Type"] = self.content_type
+            self._bound(sock)
+            conn.request(self.method, self.url, body=self.body, headers=headers)
+            self._bound(sock)
+            resp = conn.getresponse()
+            chunks = []
+            while True:
+                self._bound(sock)
+                chunk = resp.read1(1 << 16)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            payload = b"".join(chunks)
+            if (resp.getheader("Content-Encoding") or "").lower() == "gzip":
+                import gzip
+
+                try:
+                    payload = gzip.decompress(payload)
+                except (OSError, EOFError) as exc:
+                    raise ClusterError(f"{self.what}: a broken compressed answer: {exc}") from None
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, payload
+        except (socket.timeout, TimeoutError):
+            raise _DeadlinePassed() from None
+        except OSError as exc:
+            if self._cancelled:
+                raise _DeadlinePassed() from None
+            raise ClusterError(f"{self.what}: the connection to kubectl proxy failed: {exc}") from None
+        except http.client.HTTPException as exc:
+            raise ClusterError(f"{self.what}: a broken answer through kubectl proxy: {exc!r}") from None
+        finally:
+            sock.close()
+
+    def _bound(self, sock: socket.socket) -> None:
+        left = self.door.remaining()
+        if left <= 0 or self._cancelled:
+            raise _DeadlinePassed()
+        sock.settimeout(None if math.isinf(left) else left)
+
+    def result(self) -> bytes:
+        self._thread.join()
+        status = self._status
+        if log.isEnabledFor(logging.INFO):
+            shown = status or ("deadline" if isinstance(self._error, _DeadlinePassed) else "error")
+            log.info("%s %s %s %.0fms", self.method, self.url, shown, (self.door.clock() - self.started) * 1000)
+        if isinstance(self._error, _DeadlinePassed):
+            raise self.door.expire(self.what)
+        if self._error is not None:
+            raise self._error
+        if status >= 400:
+            raise self.door.http_failure(self.what, status, self._payload)
+        return self._payload
+
     def cancel(self) -> None:
-        if self._done is None and self.proc.poll() is None:
-            _kill_group(self.proc)
-            self.proc.communicate()
+        """Not needed after all: stopped, its answer dropped."""
+        self._cancelled = True
+        if self._sock is not None:
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _DeadlinePassed(Exception):
+    """The deadline passed during a request (Door.expire says what was running)."""
+
+
+def _retry_after(headers: Dict[str, str]) -> Optional[float]:
+    try:
+        return max(float(headers.get("retry-after") or ""), 0.0)
+    except ValueError:
+        return None
+
+
+def _spawn(door: Door, argv: List[str], what: str, stdout: Any) -> "subprocess.Popen[bytes]":
+    if door.remaining() <= 0:
+        raise ClusterError(f"{what}: the deadline of {door.timeout_text()} passed before it could start")
+    try:
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            env=door.env,
+            start_new_session=True,  # its own process group, exec plugins included
+        )
+    except OSError as exc:
+        raise ClusterError(f"cannot run kubectl ({argv[0]}): {exc.strerror or exc}") from None
+
+
+def _stop(proc: "subprocess.Popen[bytes]") -> str:
+    """Kill a process group; '; killed what still ran: ...' naming its members."""
+    running = _group_members(proc.pid)
+    _kill_group(proc)
+    try:
+        proc.wait(timeout=5)  # not communicate(): a thread may still read its stderr
+    except subprocess.TimeoutExpired:
+        pass
+    return f"; killed what still ran: {'; '.join(running)}" if running else ""
 
 
 def failure(what: str, stderr: str, door: Optional[Door] = None) -> Exception:
@@ -390,8 +639,10 @@ def failure(what: str, stderr: str, door: Optional[Door] = None) -> Exception:
         return CredentialError(f"the exec credential plugin {command!r} {how}" + (f": {said[0][:200]}" if said else ""))
     if "getting credentials" in text or text.startswith("Error in configuration") or "unable to read" in text:
         return CredentialError(text)
-    if text.startswith(("The connection to the server", "Unable to connect to the server")):
-        if not about["server"] and "localhost:8080" in text:
+    if text.startswith(
+        ("The connection to the server", "Unable to connect to the server", "dial tcp", "proxyconnect")
+    ) or ("x509:" in text or "tls:" in text):
+        if not about["server"] and ("localhost:8080" in text or "127.0.0.1:8080" in text):
             return ClusterError(
                 "no cluster configured: no kubeconfig with a current context, no --server, and not in "
                 "a cluster (kubectl tried localhost:8080); use --kubeconfig, KUBECONFIG, --context, "
@@ -422,16 +673,6 @@ ERRORS = {
     "Expired": Expired,
     "Gone": Expired,
 }
-
-
-# kubectl -v=6's line for each request (1.32: the first; later releases: the second)
-_REQUEST_LOG = re.compile(
-    r"\] (?P<verb>[A-Z]+) (?:https?://[^/\s]+)?(?P<path>/\S*) (?P<status>\d{3})\b.* in (?P<ms>\d+) milliseconds"
-)
-_REQUEST_LOG_STRUCTURED = re.compile(
-    r'"Response" verb="(?P<verb>[A-Z]+)" url="(?:https?://[^/"]+)?(?P<path>/[^"]*)" status="(?P<status>\d{3})[^"]*"'
-    r" milliseconds=(?P<ms>\d+)"
-)
 
 
 def _is_klog(line: str) -> bool:
@@ -513,6 +754,18 @@ def _file_problem(path: str, text: bool) -> Optional[str]:
         except OSError as exc:
             return f"cannot be read: {exc.strerror or exc}"
     return None
+
+
+def _status_message(payload: bytes) -> Tuple[str, bool]:
+    """(the message of a Status answer, True), or (the first line of a text, False)."""
+    try:
+        doc = json.loads(payload)
+    except (ValueError, RecursionError):
+        doc = None
+    if isinstance(doc, dict) and doc.get("kind") == "Status":
+        return str(doc.get("message") or doc.get("reason") or ""), True
+    text = payload.decode("utf-8", "replace").strip()
+    return (text.splitlines()[0][:300] if text else ""), False
 
 
 def _first(entries: Any, key: str) -> Dict[str, Any]:

@@ -409,7 +409,7 @@ class LiveClient:
         server refuses it (409) if the service changed since it was read."""
         if not (patch.get("metadata") or {}).get("resourceVersion"):
             raise ValueError("a patch must carry the resourceVersion it was planned on")
-        return self.door.patch("services", namespace, name, patch, dry_run=dry_run)  # type: ignore[union-attr]
+        return self.door.patch(service_path(namespace, name), patch, dry_run=dry_run)  # type: ignore[union-attr]
 
 
 def _local_lb(svc: Dict[str, Any]) -> bool:

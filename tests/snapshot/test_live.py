@@ -451,7 +451,7 @@ def test_get_missing_service_is_a_usage_error(fake, kubeconfig):
 
 def test_other_server_errors_carry_status_and_message(fake, kubeconfig):
     fake.fail_next("GET", SERVICES, 500)
-    with pytest.raises(ClusterError, match=r"GET /api/v1/services failed \(InternalError\): boom"):
+    with pytest.raises(ClusterError, match=r"GET /api/v1/services failed \(500\): boom"):
         list(connect(kubeconfig).list_all(SERVICES, live.trim_service))
 
 
