@@ -511,11 +511,11 @@ class _Request:
                 except (OSError, EOFError) as exc:
                     raise ClusterError(f"{self.what}: a broken compressed answer: {exc}") from None
             return resp.status, {k.lower(): v for k, v in resp.getheaders()}, payload
-        except (socket.timeout, TimeoutError):
-            raise _DeadlinePassed() from None
+        except TimeoutError:  # socket.timeout too: every read is bounded by the deadline
+            raise
         except OSError as exc:
             if self._cancelled:
-                raise _DeadlinePassed() from None
+                raise TimeoutError() from None
             raise ClusterError(f"{self.what}: the connection to kubectl proxy failed: {exc}") from None
         except http.client.HTTPException as exc:
             raise ClusterError(f"{self.what}: a broken answer through kubectl proxy: {exc!r}") from None
@@ -525,16 +525,16 @@ class _Request:
     def _bound(self, sock: socket.socket) -> None:
         left = self.door.remaining()
         if left <= 0 or self._cancelled:
-            raise _DeadlinePassed()
+            raise TimeoutError()
         sock.settimeout(None if math.isinf(left) else left)
 
     def result(self) -> bytes:
         self._thread.join()
         status = self._status
         if log.isEnabledFor(logging.INFO):
-            shown = status or ("deadline" if isinstance(self._error, _DeadlinePassed) else "error")
+            shown = status or ("deadline" if isinstance(self._error, TimeoutError) else "error")
             log.info("%s %s %s %.0fms", self.method, self.url, shown, (self.door.clock() - self.started) * 1000)
-        if isinstance(self._error, _DeadlinePassed):
+        if isinstance(self._error, TimeoutError):
             raise self.door.expire(self.what)
         if self._error is not None:
             raise self._error
@@ -550,10 +550,6 @@ class _Request:
                 self._sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-
-
-class _DeadlinePassed(Exception):
-    """The deadline passed during a request (Door.expire says what was running)."""
 
 
 def _retry_after(headers: Dict[str, str]) -> Optional[float]:
