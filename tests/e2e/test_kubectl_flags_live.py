@@ -154,26 +154,30 @@ def test_token_and_server_need_no_kubeconfig(cluster: Cluster, token: str, tmp_p
     assert r.returncode == 3 and "401" in r.stderr
 
 
-def test_token_over_the_kubeconfig_user_acts_as_kubectl_does(cluster: Cluster, token: str, namespace: str) -> None:
-    """--token over a context whose user has a client certificate: kubectl still
-    presents the certificate, and the API server authenticates it first, so the
-    write is the certificate's (the admin's) for kubectl and for the plugin alike."""
-    cluster.apply(service("old", namespace, lb_ip="192.0.2.151"))
-    patch = '{"metadata":{"annotations":{"example.com/probe":"x"}}}'
-    k = cluster.kubectl(
+def _patch_args(name: str, namespace: str, patch: str, *flags: str) -> list:
+    """`kubectl patch service NAME` as a server-side dry run: the yardstick."""
+    return [
+        "kubectl",
         "patch",
         "service",
-        "old",
+        name,
         "-n",
         namespace,
         "--type=merge",
         "-p",
         patch,
         "--dry-run=server",
-        "--token",
-        token,
-        check=False,
-    )
+        *flags,
+    ]
+
+
+def test_token_over_the_kubeconfig_user_acts_as_kubectl_does(cluster: Cluster, token: str, namespace: str) -> None:
+    """--token over a context whose user has a client certificate: kubectl still
+    presents the certificate, and the API server authenticates it first, so the
+    write is the certificate's (the admin's) for kubectl and for the plugin alike."""
+    cluster.apply(service("old", namespace, lb_ip="192.0.2.151"))
+    patch = '{"metadata":{"annotations":{"example.com/probe":"x"}}}'
+    k = cluster.kubectl(*_patch_args("old", namespace, patch, "--token", token)[1:], check=False)
     r = lbip(cluster, "migrate", "-n", namespace, "--dry-run=server", "--token", token)
     assert (k.returncode == 0) == (r.returncode in (0, 1)), (k.stderr, r.stderr)
     assert ("forbidden" in k.stderr) == ("forbidden" in r.stderr), (k.stderr, r.stderr)
@@ -342,21 +346,7 @@ def test_the_plugin_writes_as_kubectl_writes(cluster: Cluster, two_namespaces: s
     for case, (extra, flags) in _matrix(cluster, namespace, token, tmp_path).items():
         env = {**cluster.env(PATH=_path()), **extra}
         run = functools.partial(subprocess.run, capture_output=True, text=True, env=env, timeout=60)
-        theirs = run(
-            [
-                "kubectl",
-                "patch",
-                "service",
-                "web",
-                "-n",
-                namespace,
-                "--type=merge",
-                "-p",
-                patch,
-                "--dry-run=server",
-                *flags,
-            ]
-        )
+        theirs = run(_patch_args("web", namespace, patch, *flags))
         ours = run(
             [
                 "kubectl",
