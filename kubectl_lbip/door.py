@@ -387,8 +387,20 @@ class _Proxy:
         self.door = door
         self.dir = tempfile.mkdtemp(prefix="kubectl-lbip-")
         self.path = os.path.join(self.dir, "api.sock")
-        argv = [door.kubectl, *door.args, "proxy", f"--unix-socket={self.path}"]
-        self.proc = _spawn(door, argv, "kubectl proxy", stdout=subprocess.PIPE)
+        # Under a watchman: a small shell that kills the proxy when this process's end
+        # of its stdin closes, so that no proxy outlives the plugin, whatever ends it
+        # (SIGTERM, SIGKILL, a crash); its exit status is the proxy's.
+        argv = [
+            "/bin/sh",
+            "-c",
+            _WATCHMAN,
+            "kubectl-lbip",
+            door.kubectl,
+            *door.args,
+            "proxy",
+            f"--unix-socket={self.path}",
+        ]
+        self.proc = _spawn(door, argv, "kubectl proxy", stdout=subprocess.PIPE, stdin=subprocess.PIPE)
         self.said: List[str] = []  # its stderr, the last lines
         try:
             self._wait_ready()
@@ -559,13 +571,21 @@ def _retry_after(headers: Dict[str, str]) -> Optional[float]:
         return None
 
 
-def _spawn(door: Door, argv: List[str], what: str, stdout: Any) -> "subprocess.Popen[bytes]":
+# "$@" is kubectl proxy's command line; the reader keeps stdin (as fd 3: a background
+# job's stdin is /dev/null) and lets go of stdout and stderr, so that the proxy's end is
+# seen at once.
+_WATCHMAN = 'exec 3<&0; "$@" & p=$!; (read -r _ <&3; kill "$p") >/dev/null 2>&1 & wait "$p"'
+
+
+def _spawn(
+    door: Door, argv: List[str], what: str, stdout: Any, stdin: Any = subprocess.DEVNULL
+) -> "subprocess.Popen[bytes]":
     if door.remaining() <= 0:
         raise ClusterError(f"{what}: the deadline of {door.timeout_text()} passed before it could start")
     try:
         return subprocess.Popen(
             argv,
-            stdin=subprocess.DEVNULL,
+            stdin=stdin,
             stdout=stdout,
             stderr=subprocess.PIPE,
             env=door.env,

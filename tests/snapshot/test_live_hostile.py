@@ -418,3 +418,40 @@ def test_insecure_skip_tls_verify_in_the_kubeconfig_prints_no_library_warning(fa
 def test_an_absurd_request_timeout_is_exit_2(tmp_path):
     line = one_line_error(cli("pools", "--request-timeout=99999999999999h", "-s", "https://127.0.0.1:1"), 2)
     assert "--request-timeout" in line
+
+
+def _running_with(marker: str) -> bool:
+    import os
+
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if marker.encode() in argv and b"proxy" in argv:
+            return True
+    return False
+
+
+def _until(condition, seconds: float) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_no_kubectl_proxy_outlives_the_plugin(fake, kubeconfig):
+    """A plugin that ends without its exit handlers (SIGKILL, os._exit) while its
+    proxy is idle: the proxy's watchman ends it when the plugin's end of its stdin
+    closes."""
+    import subprocess
+
+    code = (
+        "import os, sys; from kubectl_lbip.door import Door; "
+        "d = Door(30, kubeconfig=sys.argv[1]); d.get('/api/v1/services'); os._exit(0)"
+    )
+    subprocess.run([sys.executable, "-c", code, kubeconfig], check=True, timeout=60)
+    assert _until(lambda: not _running_with(f"--kubeconfig={kubeconfig}"), 10), "a kubectl proxy outlived the plugin"
