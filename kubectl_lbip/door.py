@@ -232,12 +232,24 @@ class Door:
         url = path + ("?" + urlencode(list(query)) if query else "")
         return _Request(self, "GET", url, f"GET {path}")
 
+    def send(
+        self,
+        method: str,
+        path: str,
+        query: Sequence[Tuple[str, str]] = (),
+        body: Any = None,
+        content_type: str = "application/json",
+    ) -> bytes:
+        """Any other request (``body`` sent as JSON), its answer's body undecoded."""
+        url = path + ("?" + urlencode(list(query)) if query else "")
+        data = None if body is None else json.dumps(body).encode()
+        return _Request(self, method, url, f"{method} {path}", data, content_type if data else "").result()
+
     def patch(self, resource_path: str, patch: Dict[str, Any], dry_run: bool = False) -> Any:
         """A JSON merge patch of the object at ``resource_path``; the answer (the
         object as patched) decoded."""
-        url = resource_path + ("?dryRun=All" if dry_run else "")
-        body = json.dumps(patch).encode()
-        out = _Request(self, "PATCH", url, f"PATCH {resource_path}", body, "application/merge-patch+json").result()
+        query = [("dryRun", "All")] if dry_run else []
+        out = self.send("PATCH", resource_path, query, patch, "application/merge-patch+json")
         try:
             return json.loads(out) if out.strip() else {}
         except ValueError:

@@ -74,9 +74,19 @@ class LiveClient:
             self.door.extend(seconds)
 
     # --- plumbing
-    def request(self, method: str, path: str, query: Optional[List[Tuple[str, str]]] = None) -> Any:
-        """One GET, answered as JSON."""
-        return self._parse(method, path, self.fetch(method, path, query))
+    def request(
+        self,
+        method: str,
+        path: str,
+        query: Optional[List[Tuple[str, str]]] = None,
+        body: Any = None,
+        content_type: str = "application/json",
+    ) -> Any:
+        """One request, answered as JSON (a GET, or any method with ``body`` as JSON)."""
+        if method == "GET" and body is None:
+            return self._parse(method, path, self.fetch(method, path, query))
+        payload = self.door.send(method, path, query or (), body, content_type)  # type: ignore[union-attr]
+        return self._parse(method, path, payload)
 
     def fetch(self, method: str, path: str, query: Optional[List[Tuple[str, str]]] = None) -> bytes:
         """One GET's answer, undecoded (from its prefetch when it was started early).
