@@ -4,11 +4,11 @@ kubectl runs ``kubectl_complete-lbip ARGS... TO_COMPLETE`` from PATH with the wo
 typed after ``kubectl lbip``; the answer is Cobra's ``__complete`` protocol: one
 candidate per line (``value<TAB>description``), then ``:DIRECTIVE``.
 
-A shell waits for this on every <TAB>, so the module imports neither typer nor the
-kubernetes client: the command table is generated from the Typer app into
-completion_table.py (commandtable.py; tests/cli/test_complete.py fails when it is
-stale), the kubeconfig is read with PyYAML, and the cluster
-is asked with one small HTTPS GET from the standard library, with a short deadline.
+A shell waits for this on every <TAB>, so the module imports neither typer nor any
+client: the command table is generated from the Typer app into completion_table.py
+(commandtable.py; tests/cli/test_complete.py fails when it is stale), and the cluster
+is asked through the door (kubectl itself, as every command asks it) within one
+budget of DEADLINE seconds for the whole answer.
 It never writes an error into the shell: any failure completes nothing."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from .completion_table import COMMANDS, GLOBAL
 from .flags import DRY_RUN
 
-# ssl, http.client, base64 and tempfile are imported only when a cluster is asked
+# the door (kubectl_lbip/door.py: subprocess) is imported only when a cluster is asked
 
 # Cobra's ShellCompDirective values
 DEFAULT = 0  # the shell may complete file names
@@ -143,147 +143,72 @@ def _values(kind: Any, typed: str, flags: Dict[str, str], fetch, prefix: str):
     return _prefixed(sorted(found), typed, prefix), NO_FILE
 
 
+# kubectl's global flags as typed -> the door's keywords
+_DOOR_FLAGS = {
+    "--kubeconfig": "kubeconfig",
+    "--context": "context",
+    "--cluster": "cluster",
+    "--user": "user",
+    "-s": "server",
+    "--server": "server",
+    "--token": "token",
+    "--certificate-authority": "certificate_authority",
+    "--client-certificate": "client_certificate",
+    "--client-key": "client_key",
+    "--tls-server-name": "tls_server_name",
+    "--as": "as_user",
+    "--as-uid": "as_uid",
+}
+
+
 class _Cluster:
-    """What completion needs from the kubeconfig and the API server, read the way
-    kubectl would with the flags typed so far."""
+    """What completion needs from the kubeconfig and the API server, asked through
+    the door (kubectl itself, with the flags typed so far), DEADLINE seconds in all."""
 
     def __init__(self, flags: Dict[str, str], env: Dict[str, str]):
         self.flags, self.env = flags, env
+        self._door: Any = None
+
+    def door(self, flags: Dict[str, str]) -> Any:
+        from .door import Door
+
+        if self._door is None:
+            kwargs: Dict[str, Any] = {_DOOR_FLAGS[k]: v for k, v in flags.items() if k in _DOOR_FLAGS and v}
+            if flags.get("--insecure-skip-tls-verify", "false") != "false":
+                kwargs["insecure_skip_tls_verify"] = True
+            if flags.get("--as-group"):
+                kwargs["as_group"] = [flags["--as-group"]]
+            self._door = Door(DEADLINE, env=self.env, **kwargs)
+        return self._door
 
     def names(self, kind: str, flags: Dict[str, str]) -> List[str]:
-        config = _kubeconfig(flags.get("--kubeconfig"), self.env)
+        from .door import segment
+
+        door = self.door(flags)
         if kind in (CONTEXT, CLUSTER, USER):
-            return [e["name"] for e in config.get(kind + "s", []) if e.get("name")]
-        conn = _connection(config, flags)
+            return door.names(kind)
         if kind == NAMESPACE:
-            items = _get(conn, "/api/v1/namespaces")
-            return [i["metadata"]["name"] for i in items]
+            return [_name(i) for i in _items(door.get("/api/v1/namespaces"))]
         if kind == POOL:
-            items = _get(conn, "/apis/metallb.io/v1beta1/ipaddresspools")
-            return [i["metadata"]["name"] for i in items]
+            return [_name(i) for i in _items(door.get("/apis/metallb.io/v1beta1/ipaddresspools"))]
         if kind == SERVICE:
-            ns = flags.get("-n") or flags.get("--namespace") or conn["namespace"]
-            # as a Table (what `kubectl get` asks for): names and types, not whole objects
-            table = _get(conn, f"/api/v1/namespaces/{ns}/services?includeObject=None", TABLE, whole=True)
-            columns = [c.get("name") for c in table.get("columnDefinitions") or ()]
-            if "Type" not in columns:
-                return []
-            at = columns.index("Type")
-            return [r["cells"][0] for r in table.get("rows") or () if r["cells"][at] == "LoadBalancer"]
+            ns = flags.get("-n") or flags.get("--namespace") or door.about()["namespace"]
+            services = _items(door.get(f"/api/v1/namespaces/{segment(ns)}/services"))
+            return [_name(s) for s in services if (s.get("spec") or {}).get("type") == "LoadBalancer"]
         return []
 
 
-def _kubeconfig(path: Optional[str], env: Dict[str, str]) -> Dict[str, Any]:
-    """The merged kubeconfig (first file wins per name), each entry remembering its file."""
-    files = [path] if path else [p for p in (env.get("KUBECONFIG") or "").split(os.pathsep) if p]
-    if not files:
-        files = [os.path.join(env.get("HOME") or os.path.expanduser("~"), ".kube", "config")]
-    merged: Dict[str, Any] = {"contexts": [], "clusters": [], "users": [], "current-context": ""}
-    for f in files:
-        f = os.path.expanduser(f)
-        if not os.path.exists(f):
-            continue
-        with open(f) as fh:
-            text = fh.read()
-        try:
-            doc = json.loads(text) if text.lstrip().startswith("{") else None
-        except ValueError:
-            doc = None
-        if doc is None:
-            import yaml
-
-            doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
-        for kind in ("contexts", "clusters", "users"):
-            seen = {e.get("name") for e in merged[kind]}
-            for entry in doc.get(kind) or ():
-                if isinstance(entry, dict) and entry.get("name") not in seen:
-                    merged[kind].append({**entry, "_dir": os.path.dirname(os.path.abspath(f))})
-        if not merged["current-context"] and doc.get("current-context"):
-            merged["current-context"] = doc["current-context"]
-    return merged
+def _items(payload: bytes) -> List[Dict[str, Any]]:
+    """A list's items that are objects with a name (anything else is skipped)."""
+    data = json.loads(payload)
+    items = data.get("items") if isinstance(data, dict) else None
+    return [i for i in items or () if isinstance(i, dict) and _name(i)] if isinstance(items, list) else []
 
 
-def _named(config: Dict[str, Any], kind: str, name: Optional[str]) -> Dict[str, Any]:
-    for entry in config.get(kind + "s", []):
-        if entry.get("name") == name:
-            return {**(entry.get(kind) or {}), "_dir": entry["_dir"]}
-    return {}
-
-
-def _connection(config: Dict[str, Any], flags: Dict[str, str]) -> Dict[str, Any]:
-    import base64
-    import ssl
-
-    context = _named(config, "context", flags.get("--context") or config["current-context"])
-    cluster = _named(config, "cluster", flags.get("--cluster") or context.get("cluster"))
-    user = _named(config, "user", flags.get("--user") or context.get("user"))
-    server = flags.get("-s") or flags.get("--server") or cluster.get("server")
-    if not server:
-        raise LookupError("no server")
-    # only the kubeconfig's CA when it names one: loading the system's store costs more
-    # than the whole answer (and kubectl trusts only that CA too)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    temps: List[str] = []
-    insecure = "--insecure-skip-tls-verify" in flags or cluster.get("insecure-skip-tls-verify")
-    if insecure:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    elif flags.get("--certificate-authority"):
-        ctx.load_verify_locations(cafile=flags["--certificate-authority"])
-    elif cluster.get("certificate-authority-data"):
-        ctx.load_verify_locations(cadata=base64.b64decode(cluster["certificate-authority-data"]).decode())
-    elif cluster.get("certificate-authority"):
-        ctx.load_verify_locations(cafile=os.path.join(cluster["_dir"], cluster["certificate-authority"]))
-    else:
-        ctx.load_default_certs()
-    headers = {"Accept": "application/json"}
-    token = flags.get("--token") or user.get("token")
-    if not token and user.get("tokenFile"):
-        with open(os.path.join(user["_dir"], user["tokenFile"])) as f:
-            token = f.read().strip()
-    if token:
-        headers["Authorization"] = "Bearer " + token
-    elif user.get("client-certificate-data") or user.get("client-certificate"):
-        cert = _file(user, "client-certificate", temps)
-        key = _file(user, "client-key", temps)
-        try:
-            ctx.load_cert_chain(cert, key)
-        finally:
-            for t in temps:
-                os.unlink(t)
-    return {"server": server, "ssl": ctx, "headers": headers, "namespace": context.get("namespace") or "default"}
-
-
-def _file(entry: Dict[str, Any], key: str, temps: List[str]) -> str:
-    import base64
-    import tempfile
-
-    if entry.get(key + "-data"):
-        fd, path = tempfile.mkstemp(prefix="kubectl-lbip-complete-")
-        temps.append(path)
-        with os.fdopen(fd, "wb") as f:
-            f.write(base64.b64decode(entry[key + "-data"]))
-        return path
-    return os.path.join(entry["_dir"], entry[key])
-
-
-def _get(conn: Dict[str, Any], path: str, accept: str = "application/json", whole: bool = False) -> Any:
-    import http.client
-    from urllib.parse import urlsplit
-
-    url = urlsplit(conn["server"])
-    cls = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
-    kwargs = {"context": conn["ssl"]} if url.scheme == "https" else {}
-    http_conn = cls(url.hostname, url.port, timeout=DEADLINE, **kwargs)
-    try:
-        http_conn.request("GET", url.path.rstrip("/") + path, headers={**conn["headers"], "Accept": accept})
-        resp = http_conn.getresponse()
-        if resp.status != 200:
-            return {} if whole else []
-        data = json.loads(resp.read())
-        return data if whole else data.get("items") or []
-    finally:
-        http_conn.close()
+def _name(obj: Dict[str, Any]) -> str:
+    meta = obj.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return name if isinstance(name, str) else ""
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:

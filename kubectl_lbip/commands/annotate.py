@@ -151,6 +151,8 @@ def _run_live(inputs: Inputs, req: AnnotateRequest) -> int:
 
     timeout = parse_timeout(req.timeout)
     client = inputs.client()
+    if req.wait:  # the command's one deadline: the request timeout, and --timeout for MetalLB
+        client.extend_deadline(timeout)
     namespace = inputs.default_namespace()
     planned: List[Plan] = []
     before = failure_marks(client, namespace, req.name) if req.wait else {}

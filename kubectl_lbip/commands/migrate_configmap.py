@@ -41,15 +41,9 @@ def run_configmap(inputs: Inputs) -> int:
 
 
 def _read_configmap(client, namespace: str, name: str) -> Dict[str, Any]:
-    from ..errors import ClusterError, NotFound, ResponseError
-    from ..snapshot import shape
-    from ..snapshot.live import segment
+    from ..errors import ClusterError, NotFound
 
-    path = f"/api/v1/namespaces/{segment(namespace)}/configmaps/{segment(name)}"
     try:
-        obj = client.request("GET", path)
-        if not isinstance(obj, dict):
-            raise ResponseError(f"GET {path}: the answer is not a ConfigMap")
-        return shape.check(obj, shape.LEGACY_CONFIGMAP, f"GET {path}", ResponseError)
+        return client.get_configmap(namespace, name)
     except NotFound:
         raise ClusterError(f"no legacy MetalLB ConfigMap {namespace}/{name} (use -n for another namespace)") from None

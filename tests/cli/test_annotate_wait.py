@@ -96,6 +96,10 @@ def test_cli_wait_exit_codes(monkeypatch):
         def __init__(self, ingress, events):
             super().__init__(ingress, events)
             self.patches = []
+            self.extended = 0.0
+
+        def extend_deadline(self, seconds):
+            self.extended += seconds
 
         def snapshot(self, events=False, **reads):  # reads: what else LiveClient.snapshot may read
             return snapshot(pool("p", "192.0.2.0/24"), svc("shop", "web"))
@@ -106,8 +110,9 @@ def test_cli_wait_exit_codes(monkeypatch):
     monkeypatch.setattr("kubectl_lbip.commands.wait.POLL_SECONDS", 0)
     client = Client([["192.0.2.5"]], [[]])
     monkeypatch.setattr("kubectl_lbip.snapshot.live.connect", lambda *a, **k: client)
-    r = CliRunner().invoke(app, ["annotate", "web", "192.0.2.5", "--wait"])
+    r = CliRunner().invoke(app, ["annotate", "web", "192.0.2.5", "--wait", "--timeout", "45s"])
     assert r.exit_code == 0 and "MetalLB assigned 192.0.2.5" in r.stdout
+    assert client.extended == 45  # the command's deadline covers the wait too
     refused = Client([[]], [[], [event("web.1", 1, "port TCP/80 is already in use")]])
     monkeypatch.setattr("kubectl_lbip.snapshot.live.connect", lambda *a, **k: refused)
     r = CliRunner().invoke(app, ["annotate", "web", "192.0.2.5", "--wait"])

@@ -66,4 +66,4 @@ def test_exit_codes_pass_through_kubectl(kubectl_env):
 def test_no_kubeconfig_is_a_clear_cluster_error(kubectl_env):
     r = kubectl(kubectl_env, "lbip", "pools")
     assert r.returncode == 3
-    assert "no kubeconfig found" in r.stderr and "Traceback" not in r.stderr
+    assert "no cluster configured" in r.stderr and "Traceback" not in r.stderr

@@ -290,12 +290,12 @@ class FakeApi:
         self.services[key] = apply_merge_patch(self.services[key], body)
         self.services[key]["metadata"]["resourceVersion"] = str(self.version)
 
-    def request(self, method, path):
+    def get_configmap(self, namespace, name):
         from kubectl_lbip.snapshot.live import NotFound
 
         if self.configmap is None:
-            raise NotFound(path)
-        assert path == "/api/v1/namespaces/metallb-system/configmaps/config"
+            raise NotFound(f"{namespace}/{name}")
+        assert (namespace, name) == ("metallb-system", "config")
         return self.configmap
 
 

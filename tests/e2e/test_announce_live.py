@@ -249,7 +249,7 @@ def test_pools_wide_and_who_has_name_the_advertisements(cluster: Cluster, announ
 def test_readonly_user_is_told_what_it_could_not_check(cluster: Cluster, announced: str) -> None:
     res = lbip(cluster, "check", "-o", "json", context=cluster.readonly_context)
     assert res.returncode in (0, 1), res.stderr
-    assert "note: L2Advertisement not checked: forbidden" in res.stderr, res.stderr
+    assert "note: L2Advertisement not checked: l2advertisements.metallb.io is forbidden: " in res.stderr, res.stderr
     assert "L2Advertisement" in json.loads(res.stdout)["notChecked"]
 
 

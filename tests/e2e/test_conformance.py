@@ -84,7 +84,9 @@ class Report:
 @pytest.fixture(scope="module")
 def report(cluster: Cluster, metallb_version: str) -> Report:
     assert len(SEEDS) <= len(scenarios.V4_SLABS), "one IPv4 slab per scenario"
-    client = connect(str(cluster.kubeconfig))
+    # the runner's own client lives for the whole module: one deadline for all of it
+    # (a command's deadline is --request-timeout, 30 s), longer than the tier runs
+    client = connect(str(cluster.kubeconfig), request_timeout=3600)
     release = client.snapshot().metallb
     assert (release.label, release.source) == (metallb_version, "deployment"), release
     lbip = scenarios.Lbip(str(cluster.kubeconfig))

@@ -4,6 +4,7 @@ kubectl's global flags reach the real API server as kubectl's do, and
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -153,18 +154,38 @@ def test_token_and_server_need_no_kubeconfig(cluster: Cluster, token: str, tmp_p
     assert r.returncode == 3 and "401" in r.stderr
 
 
-def test_token_overrides_the_kubeconfig_user(cluster: Cluster, token: str, namespace: str) -> None:
-    """--token replaces the context's client certificate (the admin's): the token's
-    identity may read but not patch."""
+def _patch_args(name: str, namespace: str, patch: str, *flags: str) -> list:
+    """`kubectl patch service NAME` as a server-side dry run: the yardstick."""
+    return [
+        "kubectl",
+        "patch",
+        "service",
+        name,
+        "-n",
+        namespace,
+        "--type=merge",
+        "-p",
+        patch,
+        "--dry-run=server",
+        *flags,
+    ]
+
+
+def test_token_over_the_kubeconfig_user_acts_as_kubectl_does(cluster: Cluster, token: str, namespace: str) -> None:
+    """--token over a context whose user has a client certificate: kubectl still
+    presents the certificate, and the API server authenticates it first, so the
+    write is the certificate's (the admin's) for kubectl and for the plugin alike."""
     cluster.apply(service("old", namespace, lb_ip="192.0.2.151"))
-    r = lbip(cluster, "migrate", "-n", namespace, "--yes", "--token", token)
-    assert r.returncode == 3, r.stderr
-    assert "forbidden" in r.stderr
+    patch = '{"metadata":{"annotations":{"example.com/probe":"x"}}}'
+    k = cluster.kubectl(*_patch_args("old", namespace, patch, "--token", token)[1:], check=False)
+    r = lbip(cluster, "migrate", "-n", namespace, "--dry-run=server", "--token", token)
+    assert (k.returncode == 0) == (r.returncode in (0, 1)), (k.stderr, r.stderr)
+    assert ("forbidden" in k.stderr) == ("forbidden" in r.stderr), (k.stderr, r.stderr)
 
 
 def test_cluster_and_user_flags_pick_kubeconfig_entries(cluster: Cluster) -> None:
     r = lbip(cluster, "pools", "--user", "nosuch")
-    assert r.returncode == 2 and 'user "nosuch" does not exist in the kubeconfig' in r.stderr
+    assert r.returncode == 2 and 'auth info "nosuch" does not exist' in r.stderr  # kubectl's words
     r = lbip(cluster, "pools", "--context", cluster.admin_context, "--user", cluster.readonly_context)
     assert r.returncode == 0
     r = lbip(cluster, "pools", "--cluster", "nosuch")
@@ -271,3 +292,77 @@ def _time_completion(cluster: Cluster, namespace: str) -> None:
     # the figure goes to the README (a shared machine makes a timed assertion flaky); this
     # only guards against the order of magnitude of importing typer or the kubernetes client
     assert best < 1.0
+
+
+# --- issue 27 item 2: the plugin reaches the real API server as kubectl does
+def _outcome(r: subprocess.CompletedProcess[str]) -> str:
+    """What became of a server-side dry-run write: written, forbidden, or failed."""
+    if r.returncode == 0:
+        return "written"
+    return "forbidden" if "forbidden" in r.stderr else "failed"
+
+
+def _matrix(cluster: Cluster, namespace: str, token: str, tmp_path: Path) -> dict:
+    """case -> (environment, kubectl global flags): certificates and tokens the
+    control plane issued."""
+    pki = cluster.ca_file.parent
+    admin, readonly = cluster.admin_context, cluster.readonly_context
+    bare = {"KUBECONFIG": str(tmp_path / "absent"), "HOME": str(tmp_path)}
+    server = ["-s", cluster.server, "--certificate-authority", str(cluster.ca_file)]
+    return {
+        "admin context (client certificate)": ({}, [f"--context={admin}"]),
+        "read-only context (client certificate)": ({}, [f"--context={readonly}"]),
+        "--user picks the read-only user": ({}, [f"--context={admin}", f"--user={readonly}"]),
+        "--server --token, no kubeconfig": (bare, [*server, "--token", token]),
+        "--server --client-certificate --client-key, no kubeconfig": (
+            bare,
+            [*server, f"--client-certificate={pki / (admin + '.crt')}", f"--client-key={pki / (admin + '.key')}"],
+        ),
+        "a missing --client-certificate": (
+            bare,
+            [*server, f"--client-certificate={pki / 'gone.crt'}", f"--client-key={pki / (admin + '.key')}"],
+        ),
+        "--as a service account": ({}, [f"--context={admin}", f"--as=system:serviceaccount:{namespace}:reader"]),
+        "--as without the right to impersonate": ({}, [f"--context={readonly}", "--as=system:admin"]),
+        "--insecure-skip-tls-verify with --token": (
+            bare,
+            ["-s", cluster.server, "--insecure-skip-tls-verify", "--token", token],
+        ),
+        "--tls-server-name the certificate does not name": (
+            {},
+            [f"--context={admin}", "--tls-server-name=elsewhere.example"],
+        ),
+        "a wrong token": (bare, [*server, "--token", "not-a-token"]),
+    }
+
+
+def test_the_plugin_writes_as_kubectl_writes(cluster: Cluster, two_namespaces: str, token: str, tmp_path: Path) -> None:
+    """For each case, `kubectl patch --dry-run=server` and `kubectl lbip annotate
+    --dry-run=server` with the same flags and environment end alike: written,
+    forbidden (the same identity, as the API server's authorizer saw it), or failed."""
+    namespace = two_namespaces
+    patch = '{"metadata":{"annotations":{"metallb.io/loadBalancerIPs":"192.0.2.151"}}}'
+    outcomes = {}
+    for case, (extra, flags) in _matrix(cluster, namespace, token, tmp_path).items():
+        env = {**cluster.env(PATH=_path()), **extra}
+        run = functools.partial(subprocess.run, capture_output=True, text=True, env=env, timeout=60)
+        theirs = run(_patch_args("web", namespace, patch, *flags))
+        ours = run(
+            [
+                "kubectl",
+                "lbip",
+                "annotate",
+                "web",
+                "192.0.2.151",
+                "-n",
+                namespace,
+                "--dry-run=server",
+                "--overwrite",
+                *flags,
+            ]
+        )
+        outcomes[case] = (_outcome(theirs), _outcome(ours))
+        assert _outcome(theirs) == _outcome(ours), (case, theirs.stderr, ours.stderr)
+        assert "Traceback" not in ours.stderr
+    # the matrix holds each outcome, so that agreeing is not agreeing on one thing
+    assert {o for o, _ in outcomes.values()} == {"written", "forbidden", "failed"}, outcomes

@@ -380,7 +380,7 @@ def test_readonly_annotate_is_forbidden(cluster: Cluster, namespace: str) -> Non
     rv = get_svc(cluster, "guarded", ns)["metadata"]["resourceVersion"]
     res = lbip(cluster, "annotate", "guarded", "-n", ns, "192.0.2.140", context=cluster.readonly_context)
     assert res.returncode == 3, res
-    assert "cannot patch services" in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert 'cannot patch resource "services"' in res.stderr and "Traceback" not in res.stderr, res.stderr
     assert get_svc(cluster, "guarded", ns)["metadata"]["resourceVersion"] == rv
 
 
@@ -390,7 +390,7 @@ def test_readonly_migrate_is_forbidden_exit_3(cluster: Cluster, namespace: str) 
     cluster.apply(service("legacy", ns, lb_ip="192.0.2.141"))
     wait_ips(cluster, "legacy", ns, ["192.0.2.141"])
     res = lbip(cluster, "migrate", "-n", ns, "--yes", context=cluster.readonly_context)
-    assert "cannot patch services" in res.stderr, res.stderr
+    assert 'cannot patch resource "services"' in res.stderr, res.stderr
     assert res.returncode == 3, res
 
 
@@ -402,7 +402,7 @@ def test_readonly_migrate_writes_nothing_and_says_why(cluster: Cluster, namespac
     rv = get_svc(cluster, "legacy", ns)["metadata"]["resourceVersion"]
     res = lbip(cluster, "migrate", "-n", ns, "--yes", context=cluster.readonly_context)
     assert res.returncode != 0, res
-    assert "forbidden: cannot patch services" in res.stderr, res.stderr
+    assert 'is forbidden: User "kubectl-lbip-e2e-readonly" cannot patch resource "services"' in res.stderr, res.stderr
     assert "Traceback" not in res.stderr
     assert get_svc(cluster, "legacy", ns)["metadata"]["resourceVersion"] == rv
 

@@ -135,5 +135,5 @@ def test_without_read_access_to_deployments_the_crds_tell(cluster: Cluster, meta
     release = json.loads(out.stdout)["metallb"]
     expected = "v0.14" if metallb_version.startswith("v0.14.") else ">=v0.15.3"
     assert (release["version"], release["source"]) == (expected, "crds")
-    assert "I MetalLB release: cannot list Deployments in metallb-system (forbidden" in out.stderr
+    assert "I MetalLB release: cannot list Deployments in metallb-system (deployments.apps is forbidden" in out.stderr
     assert f"I MetalLB release: {expected}, told from the metallb.io resources served" in out.stderr

@@ -8,8 +8,16 @@ import subprocess
 from pathlib import Path
 from typing import Callable, Iterator, List
 
+import fakeapi
 import pytest
 from fakeapi import FakeAPI, kubeconfig_dict, write_yaml
+
+
+@pytest.fixture(autouse=True)
+def _fakes_speak_tls(tls_cert, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every fake API server speaks TLS with the test certificate, and kubeconfigs
+    trust it: kubectl sends a bearer token only over TLS."""
+    monkeypatch.setattr(fakeapi, "DEFAULT_TLS", tls_cert)
 
 
 @pytest.fixture(autouse=True)
@@ -42,17 +50,28 @@ def fake(start_fake) -> FakeAPI:
 
 
 @pytest.fixture
-def kubeconfig(tmp_path: Path, fake: FakeAPI) -> str:
+def kubeconfig_for(tmp_path: Path) -> Callable[[FakeAPI], str]:
+    """A kubeconfig for a fake: one context, `fake` (namespace shop), current, with the
+    fake's token."""
+
+    def write(fake: FakeAPI) -> str:
+        return write_yaml(
+            tmp_path / "kubeconfig",
+            kubeconfig_dict(
+                {"fake": fake.url},
+                {"admin": {"token": "fake-token"}},
+                {"fake": {"cluster": "fake", "user": "admin", "namespace": "shop"}},
+                current="fake",
+            ),
+        )
+
+    return write
+
+
+@pytest.fixture
+def kubeconfig(fake: FakeAPI, kubeconfig_for) -> str:
     """One context, `fake` (namespace shop), current, with the fake's token."""
-    return write_yaml(
-        tmp_path / "kubeconfig",
-        kubeconfig_dict(
-            {"fake": fake.url},
-            {"admin": {"token": "fake-token"}},
-            {"fake": {"cluster": "fake", "user": "admin", "namespace": "shop"}},
-            current="fake",
-        ),
-    )
+    return kubeconfig_for(fake)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ What it serves::
     GET   /apis/metallb.io/v1beta1/ipaddresspools           (404 "page not found" when
                                                              the CRDs are absent)
     GET   /api/v1/services | /api/v1/namespaces | /api/v1/events   (fieldSelector a=b,c=d)
-    GET   /api/v1/namespaces/{ns}/services/{name}
+    GET   /api/v1/namespaces/{ns}/services[/{name}]
     PATCH /api/v1/namespaces/{ns}/services/{name}           (merge patch only)
     GET   /api/v1/namespaces/metallb-system/configmaps/config
     GET   /apis/apps/v1/namespaces/{ns}/deployments         (``deployments``: ns -> objects)
@@ -71,6 +71,43 @@ V0_16_RESOURCES = (
     "servicel2statuses",
     "servicel2statuses/status",
 )
+
+
+def _resources(group_version: str, *names: str) -> dict:
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": group_version,
+        "resources": [
+            {
+                "name": n,
+                "singularName": n[:-1],
+                "namespaced": n != "namespaces",
+                "kind": kind,
+                "verbs": ["get", "list", "patch"],
+            }
+            for n, kind in (name.split(":") for name in names)
+        ],
+    }
+
+
+# Legacy discovery (what kubectl reads to map a resource name to its path).
+DISCOVERY = {
+    "/api": {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []},
+    "/apis": {
+        "kind": "APIGroupList",
+        "apiVersion": "v1",
+        "groups": [
+            {
+                "name": "apps",
+                "versions": [{"groupVersion": "apps/v1", "version": "v1"}],
+                "preferredVersion": {"groupVersion": "apps/v1", "version": "v1"},
+            }
+        ],
+    },
+    "/api/v1": _resources("v1", "services:Service", "configmaps:ConfigMap", "namespaces:Namespace", "events:Event"),
+    "/apis/apps/v1": _resources("apps/v1", "deployments:Deployment"),
+}
 
 
 def deployments_path(ns: str) -> str:
@@ -239,15 +276,28 @@ def status_body(code: int, reason: str, message: str, details: Optional[dict] = 
 # --- kubeconfigs
 
 
+# The certificate and key every FakeAPI serves TLS with unless told otherwise, and the
+# CA kubeconfig_dict trusts for https servers (set by the tests' conftest): kubectl
+# sends a bearer token only over TLS, as a real cluster is reached.
+DEFAULT_TLS: Optional[Tuple[str, str]] = None
+
+
 def kubeconfig_dict(
     clusters: Dict[str, str], users: Dict[str, dict], contexts: Dict[str, dict], current: Optional[str] = None
 ) -> dict:
-    """clusters: name -> server; users: name -> user stanza; contexts: name -> context stanza."""
+    """clusters: name -> server (an https server is trusted with DEFAULT_TLS's
+    certificate); users: name -> user stanza; contexts: name -> context stanza."""
+
+    def cluster(server: str) -> dict:
+        if server.startswith("https://") and DEFAULT_TLS:
+            return {"server": server, "certificate-authority": DEFAULT_TLS[0]}
+        return {"server": server}
+
     doc: dict = {
         "apiVersion": "v1",
         "kind": "Config",
         "preferences": {},
-        "clusters": [{"name": n, "cluster": {"server": s}} for n, s in clusters.items()],
+        "clusters": [{"name": n, "cluster": cluster(s)} for n, s in clusters.items()],
         "users": [{"name": n, "user": u} for n, u in users.items()],
         "contexts": [{"name": n, "context": c} for n, c in contexts.items()],
     }
@@ -274,6 +324,7 @@ class Recorded:
     user: Optional[str] = None
     status: int = 0
     gzipped: bool = False  # the answer was sent compressed (Content-Encoding: gzip)
+    groups: List[str] = field(default_factory=list)  # each Impersonate-Group header, in order
 
     def param(self, name: str) -> Optional[str]:
         values = [v for k, v in self.query if k == name]
@@ -283,7 +334,7 @@ class Recorded:
 @dataclass
 class FakeAPI:
     tokens: Dict[str, str] = field(default_factory=lambda: {"fake-token": "admin"})
-    tls: Optional[Tuple[str, str]] = None  # (certfile, keyfile)
+    tls: Any = None  # (certfile, keyfile); None: DEFAULT_TLS; False: plain http
     crds: bool = True
     configmap: Optional[dict] = None
     forbidden: set = field(default_factory=set)  # {("list", "services"), ("patch", "services")}
@@ -297,11 +348,14 @@ class FakeAPI:
     metallb_lists: Dict[str, List[dict]] = field(default_factory=dict)
     metallb_resources: Tuple[str, ...] = V0_16_RESOURCES
     requests: List[Recorded] = field(default_factory=list)
+    discovery: List[Recorded] = field(default_factory=list)  # /version, /api, /apis, ...
     respond: Any = None
     trickle: Optional[float] = None
     never_answer: bool = False
 
     def __post_init__(self):
+        if self.tls is None:
+            self.tls = DEFAULT_TLS
         self._lock = threading.Lock()
         self._rv = 1000
         self._concurrent: Dict[Tuple[str, str], dict] = {}
@@ -395,6 +449,8 @@ class FakeAPI:
                 del self._fail_next[i]
                 return code, body
         path = rec.path.rstrip("/")
+        if path in DISCOVERY:  # what kubectl patch reads to map "services" to its path
+            return 200, DISCOVERY[path]
         if path == POOLS:
             if not self.crds:
                 return 404, "404 page not found\n"
@@ -436,6 +492,9 @@ class FakeAPI:
             return self._list(
                 rec, "deployments", "apps", self.deployments.get(parts[4], []), "DeploymentList", "apps/v1"
             )
+        if len(parts) == 5 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "services":
+            items = [self.services[k] for k in sorted(self.services) if k[0] == parts[3]]
+            return self._list(rec, "services", "", items, "ServiceList", "v1")
         if len(parts) == 6 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "services":
             return self._service(rec, parts[3], parts[5])
         return 404, "404 page not found\n"
@@ -611,9 +670,13 @@ class _Handler(BaseHTTPRequestHandler):
             parse_qsl(split.query, keep_blank_values=True),
             {k.lower(): v for k, v in self.headers.items()},
             body,
+            groups=self.headers.get_all("Impersonate-Group") or [],
         )
         with self.fake._lock:
-            self.fake.requests.append(rec)
+            if split.path.rstrip("/") in DISCOVERY or split.path == "/version":
+                self.fake.discovery.append(rec)  # kubectl's own questions, not the plugin's
+            else:
+                self.fake.requests.append(rec)
             answer = self.fake.handle(rec)
             code, payload = answer[0], answer[1]
             extra = answer[2] if len(answer) > 2 else {}

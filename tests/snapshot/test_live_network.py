@@ -27,10 +27,10 @@ def local_service(name: str) -> Dict[str, Any]:
 
 class Stub(LiveClient):
     def __init__(self, served: Dict[str, List[dict]], forbidden=()):
-        super().__init__(None, "default", "https://stub")
+        super().__init__(None)
         self.served, self.forbidden, self.calls = served, set(forbidden), []
 
-    def request(self, method, path, query=None, body=None, content_type=None):
+    def request(self, method, path, query=None):
         self.calls.append((path, dict(query or [])))
         if path in self.forbidden:
             raise AccessError(f"forbidden: cannot list {path}")
@@ -38,9 +38,9 @@ class Stub(LiveClient):
             raise NotFound(f"{path} not found")
         return {"items": self.served[path], "metadata": {}}
 
-    def fetch(self, method, path, query=None, body=None, content_type=None):
+    def fetch(self, method, path, query=None):
         # lists read raw answers (the next page is asked for while one is decoded)
-        return json.dumps(self.request(method, path, query, body, content_type)).encode()
+        return json.dumps(self.request(method, path, query)).encode()
 
 
 def test_absent_forbidden_and_present_kinds(caplog):

@@ -112,7 +112,8 @@ def test_no_read_access_to_deployments_falls_back_to_the_crds_and_says_so(fake, 
         "rules": "v0.14.9",
     }
     assert (
-        "I MetalLB release: cannot list Deployments in metallb-system (forbidden: cannot list deployments.apps"
+        "I MetalLB release: cannot list Deployments in metallb-system (deployments.apps is forbidden: "
+        'User "admin" cannot list resource "deployments" in API group "apps" at the cluster scope)'
     ) in result.stderr
     assert "I MetalLB release: v0.14, told from the metallb.io resources served" in result.stderr
 
