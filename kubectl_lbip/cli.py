@@ -436,7 +436,6 @@ def _run(verbose: int, fn, *args, **kwargs) -> None:
         log.addHandler(handler)
         log.setLevel(logging.INFO)
         log.propagate = False
-        logging.getLogger("urllib3").setLevel(logging.ERROR)  # retry chatter is not a request
     try:
         code = fn(*args, **kwargs)
     except BaseException as exc:  # noqa: BLE001 - the last-resort handler
