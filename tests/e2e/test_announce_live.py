@@ -260,7 +260,7 @@ def test_readonly_who_has_says_unknown_never_none(cluster: Cluster, announced: s
     assert res.returncode == 0, res.stderr
     row = res.stdout.splitlines()[1].split()
     assert row[:2] == ["192.0.2.130", "p-adv"] and row[-1] == "?"  # ANNOUNCED BY: the last column
-    assert "note: L2Advertisement not checked: forbidden" in res.stderr, res.stderr
+    assert "note: L2Advertisement not checked: l2advertisements.metallb.io is forbidden" in res.stderr, res.stderr
     assert "note: ? in ANNOUNCED BY: L2Advertisement and BGPAdvertisement could not be read" in res.stderr
     admin = lbip(cluster, "who-has", "192.0.2.130", "-o", "wide")
     assert admin.stdout.splitlines()[1].split()[-1] == "l2:adv-nowhere,adv-zone-a"
