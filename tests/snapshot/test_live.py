@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -643,6 +645,32 @@ def test_cli_pools(fake, kubeconfig, runner):
     assert result.exit_code == 0, result.output
     (row,) = json.loads(result.stdout)["pools"]
     assert row["name"] == "production" and row["ipv4"]["used"] == 1
+
+
+@pytest.fixture
+def kubectl_runs(tmp_path, monkeypatch):
+    """The kubectl runs the plugin starts, each as its arguments (a kubectl first on
+    PATH that notes them, then runs the real one)."""
+    real = shutil.which("kubectl")
+    log = tmp_path / "kubectl-runs.log"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "kubectl"
+    shim.write_text(f'#!/bin/sh\nprintf \'%s\\n\' "$*" >> "{log}"\nexec "{real}" "$@"\n')
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return lambda: log.read_text().splitlines() if log.exists() else []
+
+
+@pytest.mark.parametrize("args", [["pools"], ["free"], ["who-has", "192.168.10.20"]])
+def test_a_read_runs_one_kubectl_the_proxy(fake, kubeconfig, runner, kubectl_runs, args):
+    """Issue 27 item 3: a command that reads the cluster starts one kubectl, the proxy;
+    which context kubectl uses (`kubectl config view`, a run of its own) is asked only
+    when a message needs it."""
+    small_cluster(fake)
+    result = runner.invoke(app, [*args, "--kubeconfig", kubeconfig])
+    assert result.exit_code == 0, result.output
+    assert [run.split(" --unix-socket=")[0] for run in kubectl_runs()] == [f"--kubeconfig={kubeconfig} proxy"]
 
 
 def test_cli_pools_legacy_configmap(fake, kubeconfig, runner):
