@@ -673,6 +673,29 @@ def test_a_read_runs_one_kubectl_the_proxy(fake, kubeconfig, runner, kubectl_run
     assert [run.split(" --unix-socket=")[0] for run in kubectl_runs()] == [f"--kubeconfig={kubeconfig} proxy"]
 
 
+def test_a_live_command_starts_kubectl_before_it_runs(fake, kubeconfig, runner, monkeypatch):
+    """Issue 27 item 3: the command connects (the proxy starts) before its own
+    modules load and it runs, so that kubectl gets ready meanwhile."""
+    from kubectl_lbip.commands import pools as cmd
+
+    order = []
+    real_connect, real_run = live.connect, cmd.run
+    monkeypatch.setattr(live, "connect", lambda *a, **k: order.append("connect") or real_connect(*a, **k))
+    monkeypatch.setattr(cmd, "run", lambda *a, **k: order.append("run") or real_run(*a, **k))
+    small_cluster(fake)
+    result = runner.invoke(app, ["pools", "--kubeconfig", kubeconfig])
+    assert result.exit_code == 0, result.output
+    assert order == ["connect", "run"]
+
+
+def test_the_early_start_leaves_errors_where_they_were(tmp_path, runner):
+    """A command's own usage error still comes first, whatever the early start met
+    (a kubeconfig that does not exist)."""
+    result = runner.invoke(app, ["who-has", "not-an-ip", "--kubeconfig", str(tmp_path / "missing")])
+    assert result.exit_code == 2
+    assert result.stderr == "error: 'not-an-ip' is not an IP address or CIDR\n"
+
+
 def test_cli_pools_legacy_configmap(fake, kubeconfig, runner):
     fake.crds = False
     fake.configmap = legacy_configmap(
