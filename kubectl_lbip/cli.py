@@ -400,7 +400,7 @@ class Where:
             against_cluster=against_cluster,
         )
         inputs.check_against_cluster()
-        if not inputs.offline:
+        if not inputs.filenames:  # (with --against-cluster the files are read first)
             try:
                 inputs.client()  # kubectl starts now, while the command's own modules load
             except LbipError:

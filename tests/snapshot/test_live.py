@@ -688,6 +688,19 @@ def test_a_live_command_starts_kubectl_before_it_runs(fake, kubeconfig, runner, 
     assert order == ["connect", "run"]
 
 
+def test_against_cluster_reads_the_files_before_it_connects(fake, kubeconfig, runner, monkeypatch, tmp_path):
+    """With --against-cluster the files are read first: a bad one fails before
+    kubectl starts (and its time is not taken from the command's deadline)."""
+    connects = []
+    real_connect = live.connect
+    monkeypatch.setattr(live, "connect", lambda *a, **k: connects.append(a) or real_connect(*a, **k))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: Service\nmetadata: [\n")
+    result = runner.invoke(app, ["check", "--against-cluster", "-f", str(bad), "--kubeconfig", kubeconfig])
+    assert result.exit_code == 2, result.output
+    assert connects == []
+
+
 def test_the_early_start_leaves_errors_where_they_were(tmp_path, runner):
     """A command's own usage error still comes first, whatever the early start met
     (a kubeconfig that does not exist)."""
