@@ -580,7 +580,7 @@ class _Request:
     def result(self) -> bytes:
         left = self.door.remaining()
         self._thread.join(None if math.isinf(left) else left / 2)
-        if self._thread.is_alive():  # slow: ask now what a message at the deadline names
+        if self._thread.is_alive() and self.door.remaining() > 0:  # slow: ask now what a deadline's message names
             self.door.ask_context()
             self._thread.join()
         status = self._status
