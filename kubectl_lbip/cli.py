@@ -18,7 +18,7 @@ from typer.core import TyperCommand, TyperGroup
 from typing_extensions import Annotated
 
 from . import __version__
-from .errors import EXIT_INTERNAL, EXIT_OK, exit_code_for
+from .errors import EXIT_INTERNAL, EXIT_OK, LbipError, exit_code_for
 
 PROG = "kubectl lbip"  # what Usage and "Try ... --help" lines say (krew's guidelines)
 
@@ -400,6 +400,11 @@ class Where:
             against_cluster=against_cluster,
         )
         inputs.check_against_cluster()
+        if not inputs.filenames:  # (with --against-cluster the files are read first)
+            try:
+                inputs.client()  # kubectl starts now, while the command's own modules load
+            except LbipError:
+                pass  # said where the command connects, as without this early start
         return inputs
 
 

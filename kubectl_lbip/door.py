@@ -182,21 +182,24 @@ class Door:
     def _config(self) -> Dict[str, Any]:
         """The context kubectl uses, as `kubectl config view --minify --raw` shows it,
         or {} when it cannot (no context, or no answer within the deadline)."""
-        if self._about is None:
-            self.prepare()
-        assert self._about is not None
         try:
-            config = json.loads(self._about.output() or b"{}")
+            config = json.loads(self.ask_context().output() or b"{}")
         except (ClusterError, UsageError, ValueError):
             return {}
         return config if isinstance(config, dict) else {}
 
     def prepare(self) -> None:
-        """Start asking kubectl which context it uses (answered by about()), so that
-        the answer is ready when a command needs it."""
+        """Start the proxy now, for a command that will make requests: it gets ready
+        while the command does (its first request waits for it). Which context kubectl
+        uses (about()) is asked only when something needs it: another kubectl run."""
+        self._start_proxy()
+
+    def ask_context(self) -> "_Child":
+        """Start asking kubectl which context it uses, once (about() takes the answer)."""
         if self._about is None:
             # --raw: the credential files' names too (credential_file_problem); never printed
             self._about = self.start(["config", "view", "--minify", "--raw", "-o", "json"], "config view")
+        return self._about
 
     # --- requests
     def start(self, args: Sequence[str], what: str) -> "_Child":
@@ -207,7 +210,19 @@ class Door:
         return _Child(self, [self.kubectl, *self._config_args(), *args], what, about=args[:2] == ["config", "view"])
 
     def proxy(self) -> "_Proxy":
-        """The command's one `kubectl proxy`, started on first use."""
+        """The command's one `kubectl proxy`, started on first use (or by prepare()),
+        once it serves. One that failed to is forgotten: the next request starts another."""
+        proxy = self._start_proxy()
+        try:
+            proxy.ready()
+        except BaseException:
+            with self._lock:
+                if self._proxy is proxy:
+                    self._proxy = None
+            raise
+        return proxy
+
+    def _start_proxy(self) -> "_Proxy":
         with self._lock:
             if self._proxy is None:
                 if not self.kubectl:
@@ -414,11 +429,21 @@ class _Proxy:
         ]
         self.proc = _spawn(door, argv, "kubectl proxy", stdout=subprocess.PIPE, stdin=subprocess.PIPE)
         self.said: List[str] = []  # its stderr, the last lines
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
+        self._serving = False
+        self._lock = threading.Lock()  # several requests' threads wait for it at once
+
+    def ready(self) -> None:
+        """Wait until it serves (once); when it cannot, it is stopped and kubectl's
+        error raised."""
+        with self._lock:
+            if self._serving:
+                return
+            try:
+                self._wait_ready()
+            except BaseException:
+                self.stop()
+                raise
+            self._serving = True
         threading.Thread(target=self._drain, name="kubectl-lbip-proxy-stderr", daemon=True).start()
 
     def _wait_ready(self) -> None:
@@ -553,7 +578,11 @@ class _Request:
         sock.settimeout(None if math.isinf(left) else left)
 
     def result(self) -> bytes:
-        self._thread.join()
+        left = self.door.remaining()
+        self._thread.join(None if math.isinf(left) else left / 2)
+        if self._thread.is_alive() and self.door.remaining() > 0:  # slow: ask now what a deadline's message names
+            self.door.ask_context()
+            self._thread.join()
         status = self._status
         if log.isEnabledFor(logging.INFO):
             shown = status or ("deadline" if isinstance(self._error, TimeoutError) else "error")

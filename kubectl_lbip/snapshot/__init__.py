@@ -63,7 +63,9 @@ class Snapshot:
     namespaces: List[Dict[str, Any]] = field(default_factory=list)
     legacy_configmap: Optional[Dict[str, Any]] = None
     allocation_failures: Dict[str, str] = field(default_factory=dict)
-    source: str = ""
+    # Where the objects come from, for messages: text, or (live) an object whose
+    # str() asks which cluster only when a message needs it (snapshot/live.py).
+    source: Any = ""
     live: bool = False
     # Whether the model's services keep their object (to print it back changed).
     keep_objects: bool = True

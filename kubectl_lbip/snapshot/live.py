@@ -229,9 +229,7 @@ class LiveClient:
     def _snapshot(
         self, events: bool, metallb_release: bool, network: Any, statuses_of: Optional[Tuple[str, str]]
     ) -> Snapshot:
-        snap = Snapshot(
-            source=f"cluster {self.server} (context {self.context or 'in-cluster'})", live=True, keep_objects=False
-        )
+        snap = Snapshot(source=_Source(self), live=True, keep_objects=False)
         try:
             snap.pools = list(self.list_all(POOLS_PATH, trim_pool))
         except NotFound:
@@ -488,6 +486,18 @@ def _continue_token(page: Dict[str, Any], path: str) -> str:
     return token or ""
 
 
+class _Source:
+    """A live snapshot's source, for messages: the cluster and context, asked of
+    kubectl (`kubectl config view`, a process of its own) only when a message is
+    written, not on every command."""
+
+    def __init__(self, client: LiveClient):
+        self.client = client
+
+    def __str__(self) -> str:
+        return f"cluster {self.client.server} (context {self.client.context or 'in-cluster'})"
+
+
 def connect(
     kubeconfig: Optional[str] = None,
     context: Optional[str] = None,
@@ -501,5 +511,5 @@ def connect(
     tls_server_name, as_user, as_group, as_uid); ``request_timeout`` seconds for
     everything the command waits on (0: no deadline)."""
     door = Door(request_timeout, kubeconfig=kubeconfig, context=context, **flags)
-    door.prepare()  # which context and namespace: asked now, answered when needed
+    door.prepare()  # the proxy starts now, ready for the first request
     return LiveClient(door)

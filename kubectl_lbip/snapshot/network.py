@@ -54,7 +54,7 @@ def kind_of(obj: Any) -> Optional[str]:
 
 # --- shape -------------------------------------------------------------------
 class _Shape:
-    def __init__(self, obj: Dict[str, Any], kind: str, where: str, error: Type[LbipError] = UsageError):
+    def __init__(self, obj: Dict[str, Any], kind: str, where: Any, error: Type[LbipError] = UsageError):
         self.error = error
         meta = obj.get("metadata")
         if meta is not None and not isinstance(meta, dict):
@@ -64,7 +64,7 @@ class _Shape:
         if not isinstance(name, str) or not name:
             raise error(f"{where}: {kind}: field metadata.name must be a non-empty string")
         ns = meta.get("namespace")
-        self.prefix = f"{where}: {kind} {ns + '/' if isinstance(ns, str) and ns else ''}{name}"
+        self.where, self.what = where, f"{kind} {ns + '/' if isinstance(ns, str) and ns else ''}{name}"
         self.obj = obj
         for key in ("labels", "annotations"):
             labels = meta.get(key)
@@ -74,7 +74,7 @@ class _Shape:
                 self.fail(f"metadata.{key}", "must map strings to strings")
 
     def fail(self, path: str, what: str) -> None:
-        raise self.error(f"{self.prefix}: field {path} {what}")
+        raise self.error(f"{self.where}: {self.what}: field {path} {what}")
 
     def get(self, path: str) -> Any:
         value: Any = self.obj
@@ -145,7 +145,7 @@ def check_shape(obj: Dict[str, Any], where: str, error: Type[LbipError] = UsageE
     _convert(kind, obj, where, error)  # and what a schema cannot say
 
 
-def _convert(kind: str, obj: Dict[str, Any], where: str, error: Type[LbipError] = UsageError) -> Any:
+def _convert(kind: str, obj: Dict[str, Any], where: Any, error: Type[LbipError] = UsageError) -> Any:
     s = _Shape(obj, kind, where, error)
     meta = obj.get("metadata") or {}
     name, ns = meta["name"], str(meta.get("namespace") or "")
@@ -264,10 +264,11 @@ def build(
     present: Iterable[str],
     pools: List[Dict[str, Any]],
     services: Iterable[Any],
-    where: str = "",
+    where: Any = "",
 ) -> an.Network:
     """A Network from objects by kind; ``present`` names the kinds that were read
-    (a live kind the API serves, even with no objects; a kind a file had)."""
+    (a live kind the API serves, even with no objects; a kind a file had). ``where``
+    (a Snapshot's source) is made text only when a message names it."""
     present = set(present)
     net = an.Network(absent=frozenset(k for k in an.KINDS if k not in present))
     net.pool_labels = {

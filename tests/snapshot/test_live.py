@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -643,6 +645,68 @@ def test_cli_pools(fake, kubeconfig, runner):
     assert result.exit_code == 0, result.output
     (row,) = json.loads(result.stdout)["pools"]
     assert row["name"] == "production" and row["ipv4"]["used"] == 1
+
+
+@pytest.fixture
+def kubectl_runs(tmp_path, monkeypatch):
+    """The kubectl runs the plugin starts, each as its arguments (a kubectl first on
+    PATH that notes them, then runs the real one)."""
+    real = shutil.which("kubectl")
+    log = tmp_path / "kubectl-runs.log"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "kubectl"
+    shim.write_text(f'#!/bin/sh\nprintf \'%s\\n\' "$*" >> "{log}"\nexec "{real}" "$@"\n')
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return lambda: log.read_text().splitlines() if log.exists() else []
+
+
+@pytest.mark.parametrize("args", [["pools"], ["free"], ["who-has", "192.168.10.20"]])
+def test_a_read_runs_one_kubectl_the_proxy(fake, kubeconfig, runner, kubectl_runs, args):
+    """Issue 27 item 3: a command that reads the cluster starts one kubectl, the proxy;
+    which context kubectl uses (`kubectl config view`, a run of its own) is asked only
+    when a message needs it."""
+    small_cluster(fake)
+    result = runner.invoke(app, [*args, "--kubeconfig", kubeconfig])
+    assert result.exit_code == 0, result.output
+    assert [run.split(" --unix-socket=")[0] for run in kubectl_runs()] == [f"--kubeconfig={kubeconfig} proxy"]
+
+
+def test_a_live_command_starts_kubectl_before_it_runs(fake, kubeconfig, runner, monkeypatch):
+    """Issue 27 item 3: the command connects (the proxy starts) before its own
+    modules load and it runs, so that kubectl gets ready meanwhile."""
+    from kubectl_lbip.commands import pools as cmd
+
+    order = []
+    real_connect, real_run = live.connect, cmd.run
+    monkeypatch.setattr(live, "connect", lambda *a, **k: order.append("connect") or real_connect(*a, **k))
+    monkeypatch.setattr(cmd, "run", lambda *a, **k: order.append("run") or real_run(*a, **k))
+    small_cluster(fake)
+    result = runner.invoke(app, ["pools", "--kubeconfig", kubeconfig])
+    assert result.exit_code == 0, result.output
+    assert order == ["connect", "run"]
+
+
+def test_against_cluster_reads_the_files_before_it_connects(fake, kubeconfig, runner, monkeypatch, tmp_path):
+    """With --against-cluster the files are read first: a bad one fails before
+    kubectl starts (and its time is not taken from the command's deadline)."""
+    connects = []
+    real_connect = live.connect
+    monkeypatch.setattr(live, "connect", lambda *a, **k: connects.append(a) or real_connect(*a, **k))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: Service\nmetadata: [\n")
+    result = runner.invoke(app, ["check", "--against-cluster", "-f", str(bad), "--kubeconfig", kubeconfig])
+    assert result.exit_code == 2, result.output
+    assert connects == []
+
+
+def test_the_early_start_leaves_errors_where_they_were(tmp_path, runner):
+    """A command's own usage error still comes first, whatever the early start met
+    (a kubeconfig that does not exist)."""
+    result = runner.invoke(app, ["who-has", "not-an-ip", "--kubeconfig", str(tmp_path / "missing")])
+    assert result.exit_code == 2
+    assert result.stderr == "error: 'not-an-ip' is not an IP address or CIDR\n"
 
 
 def test_cli_pools_legacy_configmap(fake, kubeconfig, runner):
