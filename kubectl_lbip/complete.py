@@ -28,7 +28,6 @@ DEFAULT = 0  # the shell may complete file names
 NO_SPACE = 2
 NO_FILE = 4
 DEADLINE = 1.0  # seconds for the whole answer from a cluster
-TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 
 NAMESPACE, SERVICE, POOL, CONTEXT, CLUSTER, USER, FILE = (
     "namespace",

@@ -477,9 +477,6 @@ class _Proxy:
         """What kubectl and its exec plugins said (not kubectl's log lines)."""
         return [line for line in self.said if line.strip() and not _is_klog(line)]
 
-    def members(self) -> List[str]:
-        return _group_members(self.proc.pid)
-
     def stop(self) -> str:
         still = _stop(self.proc) if self.proc.poll() is None else ""
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -163,7 +163,6 @@ WORDS = {
     amap.CONFLICT: "conflicting (services that may not share it)",
     amap.UNUSABLE: "unusable (.0/.255 with avoidBuggyIPs)",
 }
-SERVICES_SHOWN = 3
 
 
 def map_lines(pools, maps, fancy: bool = False) -> list:
