@@ -177,6 +177,10 @@ class MigrateFormat(str, Enum):
     yaml = "yaml"
 
 
+class MigrateTarget(str, Enum):
+    cilium = "cilium"
+
+
 class PinFormat(str, Enum):
     table = "table"
     json = "json"
@@ -883,6 +887,30 @@ def migrate(
             "never applied).",
         ),
     ] = False,
+    to: Annotated[
+        Optional[MigrateTarget],
+        typer.Option(
+            "--to",
+            help="Move from MetalLB to this implementation: its objects, the services' labels and keys, the plan "
+            "proving each service keeps its address, and the cut-over steps.",
+        ),
+    ] = None,
+    cilium_version: Annotated[
+        Optional[str],
+        typer.Option(
+            "--cilium-version",
+            metavar="VERSION",
+            help="With --to cilium: the Cilium release whose rules prove the plan (default: the newest known).",
+        ),
+    ] = None,
+    accept: Annotated[
+        Optional[List[str]],
+        typer.Option(
+            "--accept",
+            metavar="CODE[,CODE]",
+            help="With --to cilium: lossy points to accept by code (exit 0 despite them). Repeatable.",
+        ),
+    ] = None,
     output: MigrateOutput = MigrateFormat.table,
     no_headers: NoHeaders = False,
     all_namespaces: AllNamespaces = False,
@@ -903,6 +931,8 @@ def migrate(
       kubectl lbip migrate --restore before.json
       kubectl lbip migrate -f manifests/ --in-place
       kubectl lbip migrate --configmap > pools.yaml
+      kubectl lbip migrate --to cilium > cilium-lb-ipam.yaml
+      kubectl lbip migrate --to cilium -f manifests/ --in-place --accept to-cilium-refused
     """
     from .commands import migrate as cmd
 
@@ -914,6 +944,9 @@ def migrate(
         in_place=in_place,
         configmap=configmap,
         force=force,
+        to=to.value if to else "",
+        cilium_version=cilium_version,
+        accept=list(accept or []),
     )
     return cmd.run(where.inputs(output, all_namespaces, no_headers), req)
 

@@ -33,6 +33,10 @@ __all__ = ["MigrateRequest", "run"]
 
 
 def run(inputs: Inputs, req: MigrateRequest) -> int:
+    if req.to:
+        from .migrate_cilium import run as run_to_cilium
+
+        return run_to_cilium(inputs, req)
     req.validate(inputs)
     if req.configmap:
         from .migrate_configmap import run_configmap

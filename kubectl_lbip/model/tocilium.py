@@ -35,6 +35,7 @@ faithful is a Loss with a code of the check catalogue (model/checks.py). Pure.""
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
@@ -137,8 +138,13 @@ class ServiceMapping:
 
     @property
     def kept(self) -> bool:
-        """Holds something today and keeps exactly it."""
-        return bool(self.held) and set(self.held) == set(self.cilium)
+        """Holds something today and keeps all of it."""
+        return bool(self.held) and set(self.held) <= set(self.cilium)
+
+    @property
+    def gained(self) -> Tuple[str, ...]:
+        """What Cilium's status would show that MetalLB's does not."""
+        return tuple(a for a in self.cilium if a not in self.held)
 
     def migrated(self) -> Service:
         svc = self.service
@@ -529,7 +535,7 @@ def prove(cluster: Cluster, result: Plan, operator: cilium.Operator) -> None:
             why = cilium.sharing_conflict(other, view, operator.version)
             if why:
                 reason = (
-                    f"{other.key} holds it and Cilium {cilium.text(operator.version)} lets them not share it: {why}"
+                    f"{other.key} holds it and Cilium {cilium.text(operator.version)} does not let them share it: {why}"
                 )
                 break
         stray.setdefault(view.key, []).append(f"{addr}: {reason}")
@@ -557,7 +563,7 @@ def prove(cluster: Cluster, result: Plan, operator: cilium.Operator) -> None:
             detail = f"MetalLB accepts its request; Cilium would report {verdict.reason}: {verdict.message}."
             m.losses.append(Loss(TO_CILIUM_REFUSED, subject, fixed(TO_CILIUM_REFUSED, detail)))
         gained = [a for a in shown if a not in m.held]
-        if gained and (m.service.observed or metallb):
+        if gained and not lost and (m.service.observed or metallb):
             if m.held:
                 before = f"MetalLB gave it {', '.join(m.held)}"
             elif metallb:
@@ -615,3 +621,147 @@ def _pinned_at_risk(result: Plan, lbipam: cilium.Lbipam) -> None:
                 )
                 code = TO_CILIUM_PINNED_UNPROTECTED
                 m.losses.append(Loss(code, f"service {m.key}", fixed(code, detail)))
+
+
+# --------------------------------------------------------------------------
+# the cut-over, as kubectl commands
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    commands: Tuple[str, ...]
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"step": self.title, "commands": list(self.commands)}
+
+
+def _quote(text: str) -> str:
+    return shlex.quote(text)
+
+
+def _pairs(values: Dict[str, str]) -> str:
+    return " ".join(_quote(f"{k}={v}") for k, v in sorted(values.items()))
+
+
+def metallb_namespace(cluster: Cluster) -> str:
+    """Where MetalLB's objects live: the namespace most pools are in."""
+    counts: Dict[str, int] = {}
+    for p in cluster.pools:
+        if p.namespace:
+            counts[p.namespace] = counts.get(p.namespace, 0) + 1
+    return max(sorted(counts), key=counts.__getitem__) if counts else "metallb-system"
+
+
+def cutover(result: Plan, namespace: str, objects_file: str) -> List[Step]:
+    """The order that never has two controllers serving one service: the services
+    get Cilium's labels and keys first (MetalLB ignores them); MetalLB's controller
+    stops; only then the Cilium pools are made, all at once (Cilium's LB-IPAM wakes
+    with its first pool and strips what no pool covers); each service's condition is
+    awaited; MetalLB's objects and keys go last. A LoadBalancer service's
+    loadBalancerClass cannot change, so moving the services by class is not offered."""
+    label, annotate, retire = [], [], []
+    for m in result.services:
+        where = f"kubectl -n {_quote(m.service.namespace)}"
+        if m.labels:
+            label.append(f"{where} label service {_quote(m.service.name)} {_pairs(m.labels)}")
+        if m.annotations:
+            annotate.append(f"{where} annotate service {_quote(m.service.name)} {_pairs(m.annotations)}")
+        if m.retired:
+            keys = " ".join(_quote(k + "-") for k in m.retired)
+            retire.append(f"{where} annotate service {_quote(m.service.name)} {keys}")
+    by_namespace: Dict[str, List[str]] = {}
+    for m in result.services:
+        if m.cilium:
+            by_namespace.setdefault(m.service.namespace, []).append(f"service/{m.service.name}")
+    waits = tuple(
+        f"kubectl -n {_quote(ns)} wait --for=condition={cilium.CONDITION} {' '.join(map(_quote, names))} --timeout=2m"
+        for ns, names in sorted(by_namespace.items())
+    )
+    kinds = "ipaddresspools.metallb.io,l2advertisements.metallb.io,bgpadvertisements.metallb.io"
+    return [
+        Step("label and annotate the services (MetalLB ignores Cilium's keys)", tuple(label + annotate)),
+        Step(
+            "stop MetalLB's controller (the name of its Deployment in a Helm install is metallb-controller)",
+            (f"kubectl -n {_quote(namespace)} scale deployment controller --replicas=0",),
+        ),
+        Step("create every Cilium object at once", (f"kubectl apply -f {_quote(objects_file)}",)),
+        Step("wait until Cilium holds each service's addresses", waits),
+        Step(
+            "remove MetalLB's pools, advertisements and keys (uninstall MetalLB once Cilium announces)",
+            (f"kubectl -n {_quote(namespace)} delete {kinds} --all",) + tuple(retire),
+        ),
+    ]
+
+
+# --------------------------------------------------------------------------
+# manifests: a Service object changed where it stands
+
+
+def apply_to_object(obj: Any, mapping: ServiceMapping) -> bool:
+    """Add the mapping's labels and annotations to a Service object (a dict, or
+    ruamel's round-trip map: comments and key order stay; the new keys come last).
+    MetalLB's keys stay until the cut-over's last step. Whether anything changed."""
+    changed = False
+    meta = obj.get("metadata")
+    if meta is None:
+        meta = obj["metadata"] = type(obj)()
+    for place, values in (("labels", mapping.labels), ("annotations", mapping.annotations)):
+        if not values:
+            continue
+        if meta.get(place) is None:
+            meta[place] = type(meta)()
+        for key, value in values.items():
+            if meta[place].get(key) != value:
+                meta[place][key] = value
+                changed = True
+    return changed
+
+
+def plan_document(result: Plan, accepted: Sequence[str], steps: Sequence[Step]) -> Dict[str, Any]:
+    """The plan as data (-o json|yaml)."""
+    losses = result.all_losses()
+    return {
+        "cilium": cilium.text(result.version),
+        "pools": [
+            {
+                "metallb": m.pool.name,
+                "cilium": m.name,
+                "blocks": (m.obj or {}).get("spec", {}).get("blocks", []),
+                "selects": m.selects,
+            }
+            for m in result.pools
+        ],
+        "services": [
+            {
+                "namespace": m.service.namespace,
+                "name": m.service.name,
+                "pool": m.pool,
+                "holds": list(m.held),
+                "cilium": list(m.cilium),
+                "keeps": m.kept if m.held else None,
+                "gains": list(m.gained),
+                "labels": m.labels,
+                "annotations": m.annotations,
+                "candidates": list(m.candidates),
+            }
+            for m in result.services
+        ],
+        "losses": [x.to_dict(x.code in accepted) for x in losses],
+        "objects": result.objects(),
+        "steps": [s.to_dict() for s in steps],
+        "summary": summary(result, accepted),
+    }
+
+
+def summary(result: Plan, accepted: Sequence[str]) -> Dict[str, int]:
+    holding = [m for m in result.services if m.held]
+    return {
+        "services": len(result.services),
+        "keep": sum(m.kept for m in holding),
+        "move": len(holding) - sum(m.kept for m in holding),
+        "holdNothing": len(result.services) - len(holding),
+        "gain": sum(bool(m.gained) for m in result.services if m.service.observed),
+        "pools": sum(m.obj is not None for m in result.pools),
+        "errors": len(result.blocking(accepted)),
+    }
