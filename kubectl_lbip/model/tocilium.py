@@ -563,13 +563,11 @@ def prove(cluster: Cluster, result: Plan, operator: cilium.Operator) -> None:
             detail = f"MetalLB accepts its request; Cilium would report {verdict.reason}: {verdict.message}."
             m.losses.append(Loss(TO_CILIUM_REFUSED, subject, fixed(TO_CILIUM_REFUSED, detail)))
         gained = [a for a in shown if a not in m.held]
-        if gained and not lost and (m.service.observed or metallb):
+        if gained and not lost and ((m.held and m.service.observed) or metallb):
             if m.held:
                 before = f"MetalLB gave it {', '.join(m.held)}"
-            elif metallb:
-                before = f"MetalLB refuses its request ({metallb})"
             else:
-                before = "MetalLB gave it nothing"
+                before = f"MetalLB refuses its request ({metallb})"
             detail = f"{before}; Cilium would give it {', '.join(gained)}."
             m.losses.append(Loss(TO_CILIUM_ACCEPTED, subject, fixed(TO_CILIUM_ACCEPTED, detail)))
     _pinned_at_risk(result, lbipam)
