@@ -36,8 +36,6 @@ def validate(inputs: Inputs, req: MigrateRequest) -> Tuple[cilium.Version, Tuple
             "--to cilium prints the cut-over as kubectl commands and writes nothing to the cluster "
             "(--apply is not there yet): --yes and --dry-run=server have nothing to do"
         )
-    if inputs.offline and req.backup:
-        raise UsageError("--backup is for a cluster; with -f the files are the backup (keep them in version control)")
     if not inputs.offline and inputs.namespace_filter():
         raise UsageError("--to cilium moves the whole cluster: not with -n")
     version = cilium.NEWEST

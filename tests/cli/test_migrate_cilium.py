@@ -1,0 +1,243 @@
+"""migrate --to cilium end to end on the shipped example (examples/migrate-to-cilium):
+the plan, the objects, exit codes and --accept, --in-place (comments and order
+kept, the objects in a new file), and the live path against an in-memory API
+(objects on stdout, the cut-over on stderr, --backup then --restore)."""
+
+import copy
+import json
+import os
+import shutil
+
+import pytest
+import yaml
+from builders import pool, snapshot, svc
+from typer.testing import CliRunner
+
+from kubectl_lbip.cli import app
+from kubectl_lbip.model import cilium
+from kubectl_lbip.model.patches import apply_merge_patch
+from kubectl_lbip.model.tocilium import POOL_LABEL
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+EXAMPLE = os.path.join(ROOT, "examples", "migrate-to-cilium")
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, ["migrate", "--to", "cilium", *args])
+
+
+def by_kind(docs, kind):
+    return {d["metadata"]["name"]: d for d in docs if d and d.get("kind") == kind}
+
+
+def test_files_print_the_services_changed_then_the_cilium_objects():
+    r = run("-f", EXAMPLE)
+    assert r.exit_code == 0, r.stderr
+    docs = list(yaml.safe_load_all(r.stdout))
+    kinds = [d["kind"] for d in docs]
+    assert kinds[-5:] == ["CiliumLoadBalancerIPPool"] * 3 + ["CiliumL2AnnouncementPolicy"] * 2
+    services = by_kind(docs, "Service")
+    assert services["db"]["metadata"]["labels"] == {POOL_LABEL: "reserved"}
+    assert services["db"]["metadata"]["annotations"][cilium.IPS_KEY] == "192.168.20.12"
+    assert (
+        services["db"]["metadata"]["annotations"]["metallb.io/loadBalancerIPs"] == "192.168.20.12"
+    )  # kept till the end
+    assert services["dns-udp"]["metadata"]["annotations"][cilium.CROSS_NAMESPACE_KEY] == "edge"
+    pools = by_kind(docs, "CiliumLoadBalancerIPPool")
+    assert pools["payments"]["spec"]["blocks"] == [{"start": "10.20.0.1", "stop": "10.20.0.254"}]
+    assert "Cut-over" in r.stderr and "6 keep their addresses" in r.stderr
+
+
+def test_files_plan_as_json():
+    r = run("-f", EXAMPLE, "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["cilium"] == cilium.text(cilium.NEWEST)
+    assert doc["summary"]["keep"] == 6 and doc["summary"]["move"] == 0 and doc["summary"]["errors"] == 0
+    api = next(s for s in doc["services"] if s["name"] == "api")
+    assert api["keeps"] is True and api["gains"] == ["fd00:10::1"]
+    assert [x["code"] for x in doc["losses"] if x["subject"] == "service payments/api"] == ["to-cilium-accepted"]
+    assert [s["step"] for s in doc["steps"]][1].startswith("stop MetalLB")
+
+
+def test_an_error_exits_1_unless_accepted_by_name():
+    r = run("-f", EXAMPLE, "--cilium-version", "v1.15.19")
+    assert r.exit_code == 1
+    assert "error: [to-cilium-refused] service infra/dns-udp" in r.stderr
+    ok = run("-f", EXAMPLE, "--cilium-version", "v1.15.19", "--accept", "to-cilium-refused,to-cilium-priority")
+    assert ok.exit_code == 0, ok.stderr
+    assert "accepted: [to-cilium-refused] service infra/dns-udp" in ok.stderr
+    assert "io.cilium/lb-ipam-ips: 192.168.20.12" in ok.stdout
+
+
+@pytest.fixture
+def folder(tmp_path):
+    target = tmp_path / "manifests"
+    shutil.copytree(EXAMPLE, target)
+    return target
+
+
+def test_in_place_keeps_comments_and_order_and_writes_the_objects_beside(folder):
+    metallb = (folder / "metallb.yaml").read_bytes()
+    r = run("-f", str(folder), "--in-place")
+    assert r.exit_code == 0, r.stderr
+    assert (folder / "metallb.yaml").read_bytes() == metallb  # no Service in it: untouched
+    text = (folder / "services.yaml").read_text()
+    assert "metallb.io/loadBalancerIPs: 192.168.20.12  # pinned by the DBA team" in text
+    assert text.startswith("# The services, with the addresses MetalLB gave them")
+    assert "ports: [{port: 5432, protocol: TCP}]" in text  # flow style kept
+    objects = list(yaml.safe_load_all((folder / "cilium-lb-ipam.yaml").read_text()))
+    assert [o["kind"] for o in objects].count("CiliumLoadBalancerIPPool") == 3
+    assert "cilium-lb-ipam.yaml" in r.stdout and "cilium-lb-ipam.yaml" in r.stderr
+    os.remove(folder / "cilium-lb-ipam.yaml")
+    again = run("-f", str(folder), "--in-place")  # the services have their keys: only the objects are written
+    assert again.exit_code == 0 and "rewrote" not in again.stderr
+    assert (folder / "services.yaml").read_text() == text
+
+
+def test_in_place_never_overwrites_the_objects_file(folder):
+    (folder / "cilium-lb-ipam.yaml").write_text("# mine\n")
+    before = (folder / "services.yaml").read_bytes()
+    r = run("-f", str(folder), "--in-place")
+    assert r.exit_code == 2 and "already exists" in r.stderr
+    assert (folder / "services.yaml").read_bytes() == before
+
+
+def test_in_place_with_an_error_not_accepted_writes_nothing(folder):
+    before = (folder / "services.yaml").read_bytes()
+    r = run("-f", str(folder), "--in-place", "--cilium-version", "1.15")
+    assert r.exit_code == 1 and "nothing was written" in r.stderr
+    assert (folder / "services.yaml").read_bytes() == before
+    assert not (folder / "cilium-lb-ipam.yaml").exists()
+
+
+def test_in_place_dry_run_writes_nothing(folder):
+    before = (folder / "services.yaml").read_bytes()
+    r = run("-f", str(folder), "--in-place", "--dry-run=client")
+    assert r.exit_code == 0 and "would be rewritten" in r.stderr
+    assert (folder / "services.yaml").read_bytes() == before
+    assert not (folder / "cilium-lb-ipam.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--accept", "pool-overlap"], "is not a code of --to cilium"),
+        (["--cilium-version", "banana"], "--cilium-version"),
+        (["--backup", "x.json"], "--backup and --restore are for a cluster"),
+        (["--yes"], "writes nothing to the cluster"),
+    ],
+)
+def test_option_mistakes_are_usage_errors(args, message):
+    r = run("-f", EXAMPLE, *args)
+    assert r.exit_code == 2 and message in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--restore", "x.json"], "does not go with --restore"),
+        (["--configmap"], "does not go with --restore or --configmap"),
+        (["--dry-run=server"], "writes nothing to the cluster"),
+    ],
+)
+def test_live_option_mistakes_are_refused_before_reading(args, message, mocker):
+    api = mocker.MagicMock()
+    mocker.patch("kubectl_lbip.snapshot.live.connect", return_value=api)
+    r = run(*args)
+    assert r.exit_code == 2 and message in r.stderr, r.stderr
+    assert not api.snapshot.called
+
+
+def test_files_without_pools_are_refused(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(svc("a", "b")))
+    r = run("-f", str(path))
+    assert r.exit_code == 2 and "no IPAddressPool" in r.stderr
+
+
+# --- live, against an in-memory API
+class FakeApi:
+    namespace = "default"
+
+    def __init__(self, *objects):
+        self.objects = [o for o in objects if o["kind"] != "Service"]
+        self.services = {
+            f"{o['metadata']['namespace']}/{o['metadata']['name']}": copy.deepcopy(o)
+            for o in objects
+            if o["kind"] == "Service"
+        }
+        for i, o in enumerate(self.services.values()):
+            o["metadata"]["uid"] = f"uid-{i}"
+        self.patches = []
+        self.server, self.context = "https://fake.example:6443", "fake"
+
+    def snapshot(self, events=False, **kw):
+        snap = snapshot(*self.objects, *copy.deepcopy(list(self.services.values())))
+        snap.live = True
+        return snap
+
+    def get_service(self, namespace, name):
+        return copy.deepcopy(self.services[f"{namespace}/{name}"])
+
+    def patch_service(self, namespace, name, patch, dry_run=False):
+        key = f"{namespace}/{name}"
+        self.patches.append((key, patch))
+        body = copy.deepcopy(patch)
+        body["metadata"].pop("resourceVersion", None)
+        self.services[key] = apply_merge_patch(self.services[key], body)
+        return self.services[key]
+
+
+@pytest.fixture
+def live(mocker):
+    def install(api):
+        mocker.patch("kubectl_lbip.snapshot.live.connect", return_value=api)
+        return api
+
+    return install
+
+
+LIVE = (
+    pool("prod", "192.168.10.0/24"),
+    svc("shop", "db", annotations={"metallb.universe.tf/loadBalancerIPs": "192.168.10.7"}, ingress=["192.168.10.7"]),
+    svc("shop", "web", ingress=["192.168.10.0"]),
+)
+
+
+def test_live_prints_the_objects_and_the_cut_over_and_writes_nothing(live):
+    api = live(FakeApi(*LIVE))
+    r = run()
+    assert r.exit_code == 0, r.stderr
+    [obj] = list(yaml.safe_load_all(r.stdout))
+    assert obj["kind"] == "CiliumLoadBalancerIPPool" and obj["spec"]["allowFirstLastIPs"] == "Yes"
+    assert f"kubectl -n shop annotate service db {cilium.IPS_KEY}=192.168.10.7" in r.stderr
+    assert "kubectl -n metallb-system scale deployment controller --replicas=0" in r.stderr
+    assert api.patches == []
+
+
+def test_live_namespace_is_refused(live):
+    live(FakeApi(*LIVE))
+    r = run("-n", "shop")
+    assert r.exit_code == 2 and "whole cluster" in r.stderr
+
+
+def test_live_backup_then_restore_puts_metallbs_keys_back(live, tmp_path):
+    api = live(FakeApi(*LIVE))
+    backup = tmp_path / "before.json"
+    assert run("--backup", str(backup)).exit_code == 0
+    saved = json.loads(backup.read_text())
+    assert [(e["name"], e["annotations"]) for e in saved["services"]] == [
+        ("db", {"metallb.universe.tf/loadBalancerIPs": "192.168.10.7"})
+    ]
+    # the cut-over's last step removes MetalLB's keys; restore brings them back
+    api.services["shop/db"]["metadata"]["annotations"] = {cilium.IPS_KEY: "192.168.10.7"}
+    r = runner.invoke(app, ["migrate", "--restore", str(backup), "--yes"])
+    assert r.exit_code == 0, r.stderr
+    assert api.services["shop/db"]["metadata"]["annotations"] == {
+        cilium.IPS_KEY: "192.168.10.7",
+        "metallb.universe.tf/loadBalancerIPs": "192.168.10.7",
+    }
+    again = run("--backup", str(backup))
+    assert again.exit_code == 2 and "already exists" in again.stderr
