@@ -40,6 +40,10 @@ def _kind(param, commands: List[str]) -> Any:
     choices = getattr(param.type, "choices", None)
     if choices:
         return [getattr(c, "value", c) for c in choices]
+    if param.metavar == "VERSION" and "--cilium-version" in param.opts:  # the releases model/cilium read
+        from .model.cilium import READ
+
+        return list(READ)
     if param.metavar == "VERSION":  # --metallb-version: the releases measured
         return list(MEASURED)
     if param.metavar == "[COMMAND]":  # help COMMAND
