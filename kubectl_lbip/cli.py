@@ -911,6 +911,14 @@ def migrate(
             help="With --to cilium: lossy points to accept by code (exit 0 despite them). Repeatable.",
         ),
     ] = None,
+    apply: Annotated[
+        bool,
+        typer.Option(
+            "--apply",
+            help="With --to cilium: run the cut-over on the cluster, step by step, each checked before the next "
+            "(asks first unless --yes; --dry-run=server sends every write as a dry run).",
+        ),
+    ] = False,
     output: MigrateOutput = MigrateFormat.table,
     no_headers: NoHeaders = False,
     all_namespaces: AllNamespaces = False,
@@ -933,6 +941,7 @@ def migrate(
       kubectl lbip migrate --configmap > pools.yaml
       kubectl lbip migrate --to cilium > cilium-lb-ipam.yaml
       kubectl lbip migrate --to cilium -f manifests/ --in-place --accept to-cilium-refused
+      kubectl lbip migrate --to cilium --apply --backup before.json
     """
     from .commands import migrate as cmd
 
@@ -947,6 +956,7 @@ def migrate(
         to=to.value if to else "",
         cilium_version=cilium_version,
         accept=list(accept or []),
+        apply=apply,
     )
     return cmd.run(where.inputs(output, all_namespaces, no_headers), req)
 

@@ -120,6 +120,7 @@ COMMANDS: Dict[str, Dict[str, Any]] = {'pools': {'help': "List MetalLB's address
                           '--force',
                           '--in-place',
                           '--configmap',
+                          '--apply',
                           '--no-headers',
                           '-A',
                           '--all-namespaces',

@@ -31,11 +31,13 @@ def validate(inputs: Inputs, req: MigrateRequest) -> Tuple[cilium.Version, Tuple
     """--cilium-version and --accept, and the options that do not go with --to cilium."""
     if req.restore or req.configmap:
         raise UsageError("--to cilium does not go with --restore or --configmap")
-    if req.yes or req.dry_run == "server":
+    if (req.yes or req.dry_run == "server") and not req.apply:
         raise UsageError(
             "--to cilium prints the cut-over as kubectl commands and writes nothing to the cluster "
-            "(--apply is not there yet): --yes and --dry-run=server have nothing to do"
+            "unless --apply: --yes and --dry-run=server have nothing to do without it"
         )
+    if req.apply and inputs.offline:
+        raise UsageError("--apply runs the cut-over on a cluster; with -f use --in-place, then apply the files")
     if not inputs.offline and inputs.namespace_filter():
         raise UsageError("--to cilium moves the whole cluster: not with -n")
     version = cilium.NEWEST
@@ -64,8 +66,13 @@ def _run_live(inputs: Inputs, req: MigrateRequest, version: cilium.Version, acce
     snap = inputs.snapshot(network=(L2ADV, BGPADV))
     cluster = snap.to_cluster()
     result = tocilium.plan(cluster, version)
-    steps = tocilium.cutover(result, tocilium.metallb_namespace(cluster), OBJECTS_FILE)
-    if req.backup:
+    namespace = tocilium.metallb_namespace(cluster)
+    steps = tocilium.cutover(result, namespace, OBJECTS_FILE)
+    if req.apply:
+        from .migrate_cilium_apply import check_apply
+
+        check_apply(accepted, result, req.dry_run)
+    if req.backup and req.dry_run == "none":
         from .restore import write_backup
 
         if os.path.exists(req.backup):
@@ -75,9 +82,18 @@ def _run_live(inputs: Inputs, req: MigrateRequest, version: cilium.Version, acce
         render.emit(tocilium.plan_document(result, accepted, steps), inputs.output)
     else:
         show(result, accepted, render.note)
-        show_steps(steps, render.note, f"save the objects printed on stdout as {OBJECTS_FILE}")
+        show_steps(steps, render.note, "" if req.apply else f"save the objects printed on stdout as {OBJECTS_FILE}")
         _print_objects(result.objects())
-    return finish(result, accepted)
+    code = finish(result, accepted)
+    if not req.apply:
+        return code
+    from .migrate_cilium_apply import apply
+    from .outcomes import confirm
+
+    if req.dry_run == "none" and not req.yes and not confirm("Run the cut-over (steps 1 to 4) now?"):
+        render.note("nothing was written")
+        return EXIT_NEGATIVE
+    return apply(inputs.client(), cluster, result, namespace, req.dry_run)
 
 
 # --- manifests

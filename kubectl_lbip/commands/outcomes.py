@@ -42,6 +42,7 @@ class MigrateRequest:
     to: str = ""  # --to cilium: commands/migrate_cilium.py
     cilium_version: Optional[str] = None
     accept: List[str] = field(default_factory=list)
+    apply: bool = False  # --to cilium: run the cut-over (commands/migrate_cilium_apply.py)
 
     def validate(self, inputs: "Inputs") -> None:
         """Every combination of options the migrate family refuses, in one place."""

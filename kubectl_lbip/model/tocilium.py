@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from . import cilium
 from .addresses import FAMILIES, IPV4, Interval, family_bits, family_of, is_buggy, to_text
@@ -61,6 +61,7 @@ from .checks import (
     fixed,
 )
 from .cluster import Cluster
+from .metallb import is_controller_image
 from .pools import Pool
 from .rules import check_request
 from .selectors import Selector
@@ -73,6 +74,11 @@ MAX_PIECES = 256
 NEVER = "kubectl-lbip/never"  # a key no service carries: BGP's "every service" selector
 
 GROUP = "cilium.io"
+PLURALS = {
+    "CiliumLoadBalancerIPPool": "ciliumloadbalancerippools",
+    "CiliumL2AnnouncementPolicy": "ciliuml2announcementpolicies",
+    "CiliumBGPAdvertisement": "ciliumbgpadvertisements",
+}
 
 
 def pool_api(version: cilium.Version) -> str:
@@ -763,3 +769,64 @@ def summary(result: Plan, accepted: Sequence[str]) -> Dict[str, int]:
         "pools": sum(m.obj is not None for m in result.pools),
         "errors": len(result.blocking(accepted)),
     }
+
+
+# --------------------------------------------------------------------------
+# --apply: the decisions on what the cluster says between the steps
+
+
+def drift(mapping: ServiceMapping, current: Service) -> str:
+    """What changed in a service since the plan was made that the plan depends on
+    (what it holds and requests, its sharing key and pool annotation), or ''."""
+    before, now = mapping.service, current
+    if set(before.held()) != set(now.held()):
+        held = ", ".join(map(str, now.held())) or "nothing"
+        return f"it held {', '.join(mapping.held) or 'nothing'} and now holds {held}"
+    for what, old, new in (
+        ("its request", before.request.text if before.request else "", now.request.text if now.request else ""),
+        ("its sharing key", before.sharing_key, now.sharing_key),
+        ("its address-pool annotation", before.pool_annotation, now.pool_annotation),
+    ):
+        if old != new:
+            return f"{what} was {old or 'none'!r} and is now {new or 'none'!r}"
+    return ""
+
+
+def service_patch(mapping: ServiceMapping, current: Service) -> Optional[Dict[str, Any]]:
+    """The merge patch giving a service (as it is now) the mapping's labels and keys,
+    on its current resourceVersion; None when it has them already."""
+    labels = {k: v for k, v in mapping.labels.items() if current.labels.get(k) != v}
+    annotations = {k: v for k, v in mapping.annotations.items() if current.annotations.get(k) != v}
+    if not labels and not annotations:
+        return None
+    meta: Dict[str, Any] = {"resourceVersion": current.resource_version}
+    if labels:
+        meta["labels"] = labels
+    if annotations:
+        meta["annotations"] = annotations
+    return {"metadata": meta}
+
+
+SATISFIED, WAITING, MOVED = "satisfied", "waiting", "moved"
+
+
+def judge_after(
+    mapping: ServiceMapping, ingress: Sequence[str], condition: Optional[Mapping[str, Any]]
+) -> Tuple[str, str]:
+    """A service once Cilium's pools exist: SATISFIED (the condition is True and it
+    holds what the plan said), MOVED (the condition is True and it holds something
+    else: the plan was wrong), or WAITING; with the words for it."""
+    held = {cilium.parse_addr(a) for a in ingress} - {None}
+    expected = {cilium.parse_addr(a) for a in mapping.cilium} - {None}
+    if not condition or str(condition.get("status")) != "True":
+        reason = f" ({condition.get('reason')}: {condition.get('message')})" if condition else ""
+        return WAITING, f"{cilium.CONDITION} not True yet{reason}"
+    shown = ", ".join(sorted(map(str, held))) or "nothing"
+    if held != expected:
+        return MOVED, f"holds {shown}; the plan said {', '.join(mapping.cilium) or 'nothing'}"
+    return SATISFIED, f"holds {shown}"
+
+
+def controller_deployments(deployments: Sequence[Tuple[str, Sequence[str]]]) -> List[str]:
+    """The Deployments (name, container images) that run MetalLB's controller."""
+    return [name for name, images in deployments if any(is_controller_image(i) for i in images)]

@@ -14,7 +14,7 @@ from builders import pool, snapshot, svc
 from typer.testing import CliRunner
 
 from kubectl_lbip.cli import app
-from kubectl_lbip.model import cilium
+from kubectl_lbip.model import cilium, tocilium
 from kubectl_lbip.model.patches import apply_merge_patch
 from kubectl_lbip.model.tocilium import POOL_LABEL
 
@@ -241,3 +241,141 @@ def test_live_backup_then_restore_puts_metallbs_keys_back(live, tmp_path):
     }
     again = run("--backup", str(backup))
     assert again.exit_code == 2 and "already exists" in again.stderr
+
+
+# --- --apply, against an in-memory cluster whose "operator" adopts the addresses
+class FakeCluster(FakeApi):
+    def __init__(self, *objects, crds=True, existing=(), moves=None, stuck=False, images=None):
+        super().__init__(*objects)
+        self.crds, self.existing, self.moves, self.stuck = crds, list(existing), dict(moves or {}), stuck
+        self.images = images or {"controller": ["quay.io/metallb/controller:v0.14.9"], "other": ["nginx:1"]}
+        self.replicas, self.created, self.log = 1, [], []
+
+    def extend_deadline(self, seconds):
+        pass
+
+    def patch_service(self, namespace, name, patch, dry_run=False):
+        self.log.append(("PATCH", f"service {namespace}/{name}", dry_run))
+        if dry_run:
+            return self.services[f"{namespace}/{name}"]
+        return super().patch_service(namespace, name, patch)
+
+    def request(self, method, path, query=None, body=None, content_type="application/json"):
+        from kubectl_lbip.errors import NotFound
+
+        dry = bool(query)
+        self.log.append((method, path, dry))
+        if method == "GET" and path in ("/apis/cilium.io/v2", "/apis/cilium.io/v2alpha1"):
+            if not self.crds:
+                raise NotFound(path)
+            return {"resources": [{"name": n} for n in tocilium.PLURALS.values()]}
+        if method == "GET" and path.endswith("/ciliumloadbalancerippools"):
+            return {"items": self.existing}
+        if method == "GET" and path.startswith("/apis/cilium.io/"):
+            raise NotFound(path)
+        if path == "/apis/apps/v1/namespaces/metallb-system/deployments":
+            return {
+                "items": [
+                    {
+                        "metadata": {"name": n},
+                        "spec": {"template": {"spec": {"containers": [{"image": i} for i in imgs]}}},
+                    }
+                    for n, imgs in self.images.items()
+                ]
+            }
+        if path.endswith("/deployments/controller"):
+            if method == "PATCH" and not dry and not self.stuck:
+                self.replicas = 0
+            return {"metadata": {"generation": 2}, "status": {"replicas": self.replicas, "observedGeneration": 2}}
+        if method == "POST":
+            self.created.append((body["kind"], dry))
+            if body["kind"] == "CiliumLoadBalancerIPPool" and not dry:
+                self.operate()
+            return body
+        raise AssertionError((method, path))
+
+    def operate(self):
+        for key, obj in self.services.items():
+            if key in self.moves:
+                obj["status"]["loadBalancer"]["ingress"] = [{"ip": ip} for ip in self.moves[key]]
+            cond = {"type": cilium.CONDITION, "status": "True", "reason": "satisfied", "message": ""}
+            obj["status"]["conditions"] = [cond]
+
+
+def test_apply_runs_the_steps_in_order_and_checks_each_service(live):
+    api = live(FakeCluster(*LIVE))
+    r = run("--apply", "--yes")
+    assert r.exit_code == 0, r.stderr
+    assert api.services["shop/db"]["metadata"]["labels"] == {POOL_LABEL: "prod"}
+    assert api.services["shop/db"]["metadata"]["annotations"][cilium.IPS_KEY] == "192.168.10.7"
+    writes = [(m, p) for m, p, _ in api.log if m in ("PATCH", "POST")]
+    assert writes == [
+        ("PATCH", "service shop/db"),
+        ("PATCH", "service shop/web"),
+        ("PATCH", "/apis/apps/v1/namespaces/metallb-system/deployments/controller"),
+        ("POST", "/apis/cilium.io/v2/ciliumloadbalancerippools"),
+    ]
+    assert "2 of 2 service(s) hold what the plan said" in r.stderr
+
+
+def test_apply_names_a_service_that_moved_and_exits_1(live):
+    live(FakeCluster(*LIVE, moves={"shop/web": ["192.168.10.99"]}))
+    r = run("--apply", "--yes")
+    assert r.exit_code == 1
+    assert "error: service shop/web: holds 192.168.10.99; the plan said 192.168.10.0" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "kw,message",
+    [
+        ({"crds": False}, "is not served: install Cilium first"),
+        ({"existing": [{"metadata": {"name": "old"}}]}, "CiliumLoadBalancerIPPools exist already (old)"),
+        ({"images": {"web": ["nginx:1"]}}, "none found, one expected"),
+    ],
+)
+def test_apply_checks_everything_before_the_first_write(live, kw, message):
+    api = live(FakeCluster(*LIVE, **kw))
+    r = run("--apply", "--yes")
+    assert r.exit_code == 3 and message in r.stderr, r.stderr
+    assert not [entry for entry in api.log if entry[0] in ("PATCH", "POST")]
+
+
+def test_apply_dry_run_server_sends_every_write_as_a_dry_run(live):
+    api = live(FakeCluster(*LIVE))
+    before = copy.deepcopy(api.services)
+    r = run("--apply", "--dry-run=server")
+    assert r.exit_code == 0, r.stderr
+    writes = [entry for entry in api.log if entry[0] in ("PATCH", "POST")]
+    assert writes and all(dry for _, _, dry in writes)
+    assert api.services == before and api.replicas == 1
+
+
+def test_apply_stops_before_metallb_when_a_service_changed_since_the_plan(live, mocker):
+    api = live(FakeCluster(*LIVE))
+    original = api.get_service
+
+    def someone_repins(namespace, name):
+        obj = original(namespace, name)
+        if name == "db":
+            obj["metadata"]["annotations"]["metallb.universe.tf/loadBalancerIPs"] = "192.168.10.8"
+        return obj
+
+    api.get_service = someone_repins
+    r = run("--apply", "--yes")
+    assert r.exit_code == 1 and "changed since the plan was made" in r.stderr
+    assert not [entry for entry in api.log if "deployments/controller" in entry[1] or entry[0] == "POST"]
+
+
+def test_apply_waits_with_a_deadline(live, mocker):
+    mocker.patch("kubectl_lbip.commands.migrate_cilium_apply.WAIT_SECONDS", 0)
+    api = live(FakeCluster(*LIVE, stuck=True))
+    r = run("--apply", "--yes")
+    assert r.exit_code == 3 and "1 pod(s) of deployment metallb-system/controller still running" in r.stderr
+    assert api.created == []
+
+
+def test_apply_refuses_a_plan_with_an_error_not_accepted(live):
+    api = live(FakeCluster(pool("p", "10.0.0.0/24"), svc("a", "x", ingress=["192.0.2.1"])))
+    r = run("--apply", "--yes")
+    assert r.exit_code == 2 and "to-cilium-refused" in r.stderr and "nothing was written" in r.stderr
+    assert not [entry for entry in api.log if entry[0] in ("PATCH", "POST")]
