@@ -155,22 +155,14 @@ def _write_in_place(
     inputs: Inputs, by_key: Dict[str, tocilium.ServiceMapping], target: str, result: tocilium.Plan, dry_run: bool
 ) -> None:
     from ..snapshot.files import expand_paths
-    from .migrate_files import create_file, replace_files, rewrite_bytes
+    from .migrate_files import create_file, replace_files, rewrite_bytes, rewrite_each
 
     if os.path.lexists(target):
         raise UsageError(f"{target} already exists; nothing was written. Move it away and run again")
-    rewrites: List[Tuple[str, bytes]] = []
-    originals: Dict[str, bytes] = {}
-    for path in expand_paths(inputs.filenames):
-        try:
-            with open(path, "rb") as fh:
-                data = fh.read()
-        except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc}") from None
-        new_data = rewrite_bytes(data, path, lambda tree, first: _apply_tree(tree, by_key))
-        if new_data != data:
-            rewrites.append((path, new_data))
-            originals[path] = data
+    rewrites, originals = rewrite_each(
+        expand_paths(inputs.filenames),
+        lambda data, path: rewrite_bytes(data, path, lambda tree, first: _apply_tree(tree, by_key)),
+    )
     text = "".join(("---\n" if i else "") + render.dump_yaml(obj) for i, obj in enumerate(result.objects()))
     if dry_run:
         render.note(f"dry run: {len(rewrites)} file(s) would be rewritten, {target} would be written")

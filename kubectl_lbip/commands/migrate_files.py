@@ -90,20 +90,14 @@ def yaml_pieces(obj: Any) -> Iterator[str]:
 def _run_in_place(inputs: Inputs, req: MigrateRequest, cluster: Optional[Cluster], namespace: Optional[str]) -> int:
     from ..snapshot.files import expand_paths
 
-    rewrites: List[Tuple[str, bytes]] = []
-    originals: Dict[str, bytes] = {}  # what was read: a file changed since is not overwritten
     plans: List[ServicePlan] = []
-    for path in expand_paths(inputs.filenames):
-        try:
-            with open(path, "rb") as fh:
-                data = fh.read()
-        except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc}") from None
+
+    def rewrite(data: bytes, path: str) -> bytes:
         found, new_data = _rewrite_file(data, path, namespace, cluster)
-        plans += found
-        if new_data != data:
-            rewrites.append((path, new_data))
-            originals[path] = data
+        plans.extend(found)
+        return new_data
+
+    rewrites, originals = rewrite_each(expand_paths(inputs.filenames), rewrite)
     outcomes = initial(plans)
     nothing_to_do(outcomes, namespace)
     if inputs.output == "table":
@@ -114,6 +108,26 @@ def _run_in_place(inputs: Inputs, req: MigrateRequest, cluster: Optional[Cluster
         for path in replace_files(rewrites, expected=originals):
             render.note(f"rewrote {path}")
     return finish_migrate(outcomes, inputs.output, req.dry_run)
+
+
+def rewrite_each(
+    paths: List[str], rewrite: Callable[[bytes, str], bytes]
+) -> Tuple[List[Tuple[str, bytes]], Dict[str, bytes]]:
+    """Each file's new bytes by ``rewrite(data, path)``: the (path, new bytes) of those
+    that change, and what was read of each (replace_files refuses a file changed since)."""
+    rewrites: List[Tuple[str, bytes]] = []
+    originals: Dict[str, bytes] = {}
+    for path in paths:
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc}") from None
+        new_data = rewrite(data, path)
+        if new_data != data:
+            rewrites.append((path, new_data))
+            originals[path] = data
+    return rewrites, originals
 
 
 BOM = b"\xef\xbb\xbf"

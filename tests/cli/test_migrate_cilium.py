@@ -190,15 +190,6 @@ class FakeApi:
         return self.services[key]
 
 
-@pytest.fixture
-def live(mocker):
-    def install(api):
-        mocker.patch("kubectl_lbip.snapshot.live.connect", return_value=api)
-        return api
-
-    return install
-
-
 LIVE = (
     pool("prod", "192.168.10.0/24"),
     svc("shop", "db", annotations={"metallb.universe.tf/loadBalancerIPs": "192.168.10.7"}, ingress=["192.168.10.7"]),

@@ -4,24 +4,8 @@ point with its code, and the proof against model/cilium's rules of the release."
 import pytest
 from builders import cluster, dual, live_cluster, namespace, pool, svc
 
+from kubectl_lbip.model import checks as C
 from kubectl_lbip.model import cilium, tocilium
-from kubectl_lbip.model.checks import (
-    BY_CODE,
-    ERROR,
-    TO_CILIUM_ACCEPTED,
-    TO_CILIUM_ADV_POOLS,
-    TO_CILIUM_ADV_SELECTORS,
-    TO_CILIUM_AUTO_ASSIGN,
-    TO_CILIUM_AVOID_BUGGY,
-    TO_CILIUM_BGP,
-    TO_CILIUM_INVALID_POOL,
-    TO_CILIUM_NAMESPACE_SELECTORS,
-    TO_CILIUM_OVERLAP,
-    TO_CILIUM_PINNED_UNPROTECTED,
-    TO_CILIUM_PRIORITY,
-    TO_CILIUM_REFUSED,
-    TO_CILIUM_SERVICE_SELECTORS,
-)
 from kubectl_lbip.model.services import Service
 
 V15, V17, V18, NEWEST = (1, 15, 19), (1, 17, 0), (1, 18, 0), cilium.NEWEST
@@ -82,14 +66,14 @@ def test_avoid_buggy_ips_cuts_every_dot_0_and_dot_255_out():
         {"start": "10.0.1.1", "stop": "10.0.1.254"},
         {"cidr": "fd00::/120"},
     ]
-    assert TO_CILIUM_AVOID_BUGGY not in codes(p)
+    assert C.TO_CILIUM_AVOID_BUGGY not in codes(p)
 
 
 def test_avoid_buggy_ips_on_a_range_past_the_limit_is_an_error_and_keeps_the_range_whole():
     p = tocilium.plan(cluster(pool("big", "10.0.0.0/8", avoid_buggy=True)))
-    assert codes(p) == [TO_CILIUM_AVOID_BUGGY]
+    assert codes(p) == [C.TO_CILIUM_AVOID_BUGGY]
     assert spec(p, "big")["blocks"] == [{"cidr": "10.0.0.0/8"}]
-    assert p.blocking() and not p.blocking([TO_CILIUM_AVOID_BUGGY])
+    assert p.blocking() and not p.blocking([C.TO_CILIUM_AVOID_BUGGY])
 
 
 def test_avoid_buggy_pieces_make_cilium_skip_dot_0():
@@ -109,7 +93,7 @@ def test_auto_assign_false_selects_only_the_services_pinned_to_it():
     p = tocilium.plan(c)
     assert spec(p, "reserved")["serviceSelector"] == {"matchLabels": {LABEL: "reserved"}}
     assert mapping(p, "shop/db").labels == {LABEL: "reserved"}
-    assert codes(p, "IPAddressPool metallb-system/reserved") == [TO_CILIUM_AUTO_ASSIGN]
+    assert codes(p, "IPAddressPool metallb-system/reserved") == [C.TO_CILIUM_AUTO_ASSIGN]
     new = mapping(p, "shop/new")  # a new automatic service is not served from the reserved pool
     assert new.labels == {} and new.cilium[0].startswith("192.168.10.")
     assert mapping(p, "shop/db").kept and mapping(p, "shop/web").kept
@@ -151,7 +135,7 @@ def test_several_service_selectors_become_the_pool_label():
     )
     p = tocilium.plan(c)
     assert spec(p, "edge")["serviceSelector"] == {"matchLabels": {LABEL: "edge"}}
-    assert codes(p) == [TO_CILIUM_SERVICE_SELECTORS]
+    assert codes(p) == [C.TO_CILIUM_SERVICE_SELECTORS]
     assert mapping(p, "a/x").kept
 
 
@@ -163,19 +147,19 @@ def test_namespace_selectors_become_todays_namespaces():
     )
     p = tocilium.plan(c)
     assert spec(p, "p")["serviceSelector"]["matchExpressions"][0]["values"] == ["one"]
-    assert codes(p) == [TO_CILIUM_NAMESPACE_SELECTORS]
+    assert codes(p) == [C.TO_CILIUM_NAMESPACE_SELECTORS]
 
 
 def test_priority_has_no_equivalent():
     p = tocilium.plan(cluster(pool("p", "10.0.0.0/24", allocation={"priority": 1, "namespaces": ["a"]})))
-    assert codes(p) == [TO_CILIUM_PRIORITY]
-    assert BY_CODE[TO_CILIUM_PRIORITY].severity != ERROR
+    assert codes(p) == [C.TO_CILIUM_PRIORITY]
+    assert C.BY_CODE[C.TO_CILIUM_PRIORITY].severity != C.ERROR
 
 
 def test_an_invalid_pool_is_not_carried():
     p = tocilium.plan(cluster(pool("bad", "not-an-address")))
     assert [m.obj for m in p.pools] == [None]
-    assert codes(p) == [TO_CILIUM_INVALID_POOL] and p.blocking()
+    assert codes(p) == [C.TO_CILIUM_INVALID_POOL] and p.blocking()
 
 
 # --- services
@@ -227,15 +211,15 @@ def test_sharing_across_namespaces_asks_consent_on_both_sides():
 
 def test_v115_cannot_share_across_namespaces():
     p = shared_across(V15)
-    assert codes(p) == [TO_CILIUM_REFUSED]
+    assert codes(p) == [C.TO_CILIUM_REFUSED]
     loss = p.all_losses()[0]
-    assert "different and not permitted namespace" in loss.message and loss.severity == ERROR
+    assert "different and not permitted namespace" in loss.message and loss.severity == C.ERROR
     assert [m.key for m in p.unproven()] == ["b/t"]
 
 
 def test_v117_shares_no_port_number_whatever_the_protocol():
     """UDP/53 beside TCP/53 shares under MetalLB and Cilium v1.18+, not v1.17."""
-    assert codes(shared_across(V17)) == [TO_CILIUM_REFUSED]
+    assert codes(shared_across(V17)) == [C.TO_CILIUM_REFUSED]
     assert "same port" in shared_across(V17).all_losses()[0].message
     assert codes(shared_across(V18)) == []
 
@@ -273,13 +257,13 @@ def test_a_service_with_a_class_is_not_migrated():
 def test_an_address_no_pool_covers_would_be_stripped():
     c = live_cluster(pool("a", "10.0.0.0/24"), svc("x", "y", ingress=["192.0.2.1"]))
     p = tocilium.plan(c)
-    assert codes(p) == [TO_CILIUM_REFUSED]
+    assert codes(p) == [C.TO_CILIUM_REFUSED]
     assert "192.0.2.1" in p.all_losses()[0].message and not mapping(p, "x/y").kept
 
 
 def test_overlapping_pools_are_named():
     p = tocilium.plan(cluster(pool("a", "10.0.0.0/24"), pool("b", "10.0.0.128/25")))
-    assert TO_CILIUM_OVERLAP in codes(p)
+    assert C.TO_CILIUM_OVERLAP in codes(p)
 
 
 def test_a_dual_stack_pair_from_two_pools_metallb_refuses_cilium_gives():
@@ -289,7 +273,7 @@ def test_a_dual_stack_pair_from_two_pools_metallb_refuses_cilium_gives():
         dual("x", "y", annotations={"metallb.io/loadBalancerIPs": "10.0.0.5,fd00::5"}),
     )
     p = tocilium.plan(c)
-    assert codes(p) == [TO_CILIUM_ACCEPTED]
+    assert codes(p) == [C.TO_CILIUM_ACCEPTED]
     assert mapping(p, "x/y").cilium == ("10.0.0.5", "fd00::5")
     assert "split-pool-dual-stack" in p.all_losses()[0].message
 
@@ -298,7 +282,7 @@ def test_several_addresses_of_one_family_metallb_refuses_cilium_gives():
     c = live_cluster(
         pool("a", "10.0.0.0/24"), svc("x", "y", annotations={"metallb.io/loadBalancerIPs": "10.0.0.5,10.0.0.6"})
     )
-    assert codes(tocilium.plan(c)) == [TO_CILIUM_ACCEPTED]
+    assert codes(tocilium.plan(c)) == [C.TO_CILIUM_ACCEPTED]
 
 
 def test_a_second_family_cilium_would_add_is_named():
@@ -310,7 +294,7 @@ def test_a_second_family_cilium_would_add_is_named():
     p = tocilium.plan(c)
     m = mapping(p, "x/y")
     assert m.kept and m.gained == ("fd00::",)
-    assert codes(p) == [TO_CILIUM_ACCEPTED]
+    assert codes(p) == [C.TO_CILIUM_ACCEPTED]
 
 
 def test_a_pinned_address_not_held_yet_is_at_risk_from_automatic_allocation():
@@ -320,7 +304,7 @@ def test_a_pinned_address_not_held_yet_is_at_risk_from_automatic_allocation():
         svc("x", "auto"),
     )
     p = tocilium.plan(c)
-    assert codes(p, "service x/pinned") == [TO_CILIUM_PINNED_UNPROTECTED]
+    assert codes(p, "service x/pinned") == [C.TO_CILIUM_PINNED_UNPROTECTED]
 
 
 def test_a_pinned_address_already_held_is_safe():
@@ -361,13 +345,13 @@ def test_an_l2_advertisement_of_some_pools_selects_their_label():
     s = p.advertisements[0].obj["spec"]
     assert s["serviceSelector"] == {"matchExpressions": [{"key": LABEL, "operator": "In", "values": ["b"]}]}
     assert s["nodeSelector"] == {"matchLabels": {"zone": "x"}}
-    assert codes(p) == [TO_CILIUM_ADV_POOLS]
+    assert codes(p) == [C.TO_CILIUM_ADV_POOLS]
 
 
 def test_several_node_selectors_are_an_error():
     sels = [{"matchLabels": {"zone": "x"}}, {"matchLabels": {"zone": "y"}}]
     p = tocilium.plan(cluster(pool("a", "10.0.0.0/24"), adv("L2Advertisement", "n", nodeSelectors=sels)))
-    assert codes(p) == [TO_CILIUM_ADV_SELECTORS] and p.blocking()
+    assert codes(p) == [C.TO_CILIUM_ADV_SELECTORS] and p.blocking()
 
 
 @pytest.mark.parametrize("version,api", [(NEWEST, "cilium.io/v2"), ((1, 16, 0), "cilium.io/v2alpha1")])
@@ -377,14 +361,14 @@ def test_a_bgp_advertisement_becomes_a_cilium_bgp_advertisement(version, api):
     obj = p.advertisements[0].obj
     assert obj["apiVersion"] == api and obj["kind"] == "CiliumBGPAdvertisement"
     assert obj["spec"]["advertisements"][0]["service"] == {"addresses": ["LoadBalancerIP"]}
-    assert codes(p) == [TO_CILIUM_BGP] and not p.blocking()
+    assert codes(p) == [C.TO_CILIUM_BGP] and not p.blocking()
     assert "peers tor" in p.all_losses()[0].message
 
 
 def test_v115_has_no_cilium_bgp_advertisement():
     p = tocilium.plan(cluster(pool("a", "10.0.0.0/24"), adv("BGPAdvertisement", "b")), V15)
     assert p.advertisements[0].obj is None
-    assert codes(p) == [TO_CILIUM_BGP] and p.blocking()
+    assert codes(p) == [C.TO_CILIUM_BGP] and p.blocking()
 
 
 # --- objects, steps, manifests
