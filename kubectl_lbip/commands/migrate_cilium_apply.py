@@ -143,17 +143,20 @@ def _patch_service(client, item: Item, server_dry_run: bool) -> None:
         item.status = MIGRATED if attempt.sent is not None else SKIPPED
 
 
-def _wait(poll, what: str, clock=time.monotonic, sleep=time.sleep) -> None:
-    """poll() until it returns '' (done); a ClusterError naming what is missing at the
-    deadline (WAIT_SECONDS from now)."""
+def _wait(poll, what: str, clock=time.monotonic, sleep=time.sleep, fail: bool = True) -> str:
+    """poll() until it returns '' (done), at most WAIT_SECONDS from now; at the
+    deadline a ClusterError naming what is missing (or, not ``fail``, the words)."""
     timeout = WAIT_SECONDS
     deadline = clock() + timeout
     while True:
         missing = poll()
         if not missing:
-            return
+            return ""
         if clock() >= deadline:
-            raise ClusterError(f"{what}: not done within {timeout:g}s: {missing}")
+            words = f"{what}: not done within {timeout:g}s: {missing}"
+            if fail:
+                raise ClusterError(words)
+            return words
         sleep(POLL_SECONDS)
 
 
@@ -175,11 +178,25 @@ def _controller_gone(client, namespace: str, name: str) -> str:
     return ""
 
 
-def _condition(obj: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-    for cond in (obj.get("status") or {}).get("conditions") or ():
-        if isinstance(cond, dict) and cond.get("type") == cilium.CONDITION:
-            return cond
-    return None
+def observed(obj: Any, key: str) -> Tuple[List[str], Optional[Dict[str, Any]]]:
+    """A Service's status as the API sent it, shape-checked: the addresses of its
+    ingress and its cilium.io/IPAMRequestSatisfied condition (or None)."""
+    where = f"service {key}: status"
+    status = obj.get("status") if isinstance(obj, dict) else None
+    status = {} if status is None else status
+    lb = status.get("loadBalancer") if isinstance(status, dict) else None
+    lb = {} if lb is None else lb
+    ingress = lb.get("ingress") if isinstance(lb, dict) else None
+    conditions = status.get("conditions") if isinstance(status, dict) else None
+    if not isinstance(status, dict) or not isinstance(lb, dict):
+        raise ResponseError(f"{where}: not a mapping")
+    if not isinstance(ingress or [], list) or not isinstance(conditions or [], list):
+        raise ResponseError(f"{where}: loadBalancer.ingress and conditions must be lists")
+    ips = [i.get("ip") for i in ingress or () if isinstance(i, dict) and i.get("ip") is not None]
+    found = [c for c in conditions or () if isinstance(c, dict) and c.get("type") == cilium.CONDITION]
+    if not all(isinstance(ip, str) for ip in ips):
+        raise ResponseError(f"{where}: an ingress ip is not a string")
+    return [str(ip) for ip in ips], (found[0] if found else None)
 
 
 def apply(
@@ -218,19 +235,16 @@ def apply(
         for m in served:
             if outcome.get(m.key, ("",))[0] in (tocilium.SATISFIED, tocilium.MOVED):
                 continue
-            obj = client.get_service(m.service.namespace, m.service.name)
-            lb = (obj.get("status") or {}).get("loadBalancer") or {}
-            ingress = [str(i.get("ip")) for i in lb.get("ingress") or () if isinstance(i, dict) and i.get("ip")]
-            outcome[m.key] = tocilium.judge_after(m, ingress, _condition(obj))
+            ingress, condition = observed(client.get_service(m.service.namespace, m.service.name), m.key)
+            outcome[m.key] = tocilium.judge_after(m, ingress, condition)
             if outcome[m.key][0] == tocilium.WAITING:
                 waiting.append(m.key)
         return ", ".join(waiting)
 
-    try:
-        _wait(poll, "Cilium's LB-IPAM", clock, sleep)
-    except ClusterError as exc:
-        render.note(f"error: {exc}")
-    moved = [(k, v[1]) for k, v in outcome.items() if v[0] != tocilium.SATISFIED]
+    late = _wait(poll, "Cilium's LB-IPAM", clock, sleep, fail=False)
+    if late:
+        render.note(f"error: {late}")
+    moved = [(m.key, outcome[m.key][1]) for m in served if outcome[m.key][0] != tocilium.SATISFIED]
     for key, words in moved:
         render.note(f"error: service {key}: {words}")
     render.note(

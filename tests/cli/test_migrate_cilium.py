@@ -370,3 +370,45 @@ def test_apply_refuses_a_plan_with_an_error_not_accepted(live):
     r = run("--apply", "--yes")
     assert r.exit_code == 2 and "to-cilium-refused" in r.stderr and "nothing was written" in r.stderr
     assert not [entry for entry in api.log if entry[0] in ("PATCH", "POST")]
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        "a string",
+        {"loadBalancer": ["x"]},
+        {"loadBalancer": {"ingress": "x"}},
+        {"conditions": {"type": "x"}},
+        {"loadBalancer": {"ingress": [{"ip": 5}]}},
+    ],
+)
+def test_apply_a_hostile_status_is_one_line_not_a_traceback(live, status):
+    api = live(FakeCluster(*LIVE))
+    api.operate = lambda: [obj.__setitem__("status", status) for obj in api.services.values()]
+    r = run("--apply", "--yes")
+    assert r.exit_code == 3 and "service shop/db: status" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_the_printed_commands_quote_what_the_objects_say():
+    """A sharing key is anything the object says: the commands stay one argument each."""
+    import shlex
+
+    from kubectl_lbip.model import tocilium as model
+    from kubectl_lbip.model.services import Service
+
+    obj = svc("shop", "x", annotations={"metallb.io/allow-shared-ip": "k; touch /tmp/owned $(id)"})
+    mapping = model.map_service(Service.from_object(obj), "prod", {}, cilium.NEWEST)
+    plan = model.Plan(cilium.NEWEST, [], [mapping], [])
+    [command] = [c for s in model.cutover(plan, "metallb-system", "f.yaml") for c in s.commands if "annotate" in c][:1]
+    assert shlex.split(command)[-1] == f"{cilium.SHARING_KEY}=k; touch /tmp/owned $(id)"
+
+
+def test_apply_a_service_cilium_never_satisfies_is_named_at_the_deadline(live, mocker):
+    mocker.patch("kubectl_lbip.commands.migrate_cilium_apply.WAIT_SECONDS", 0)
+    api = live(FakeCluster(*LIVE))
+    api.operate = lambda: None  # no operator: the condition never comes
+    r = run("--apply", "--yes")
+    assert r.exit_code == 1
+    assert "error: service shop/web: cilium.io/IPAMRequestSatisfied not True yet" in r.stderr
+    assert "0 of 2 service(s) hold what the plan said" in r.stderr
