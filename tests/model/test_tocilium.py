@@ -412,3 +412,27 @@ def test_without_buggy_pieces():
     pieces = tocilium.without_buggy(parse_pool_address("10.0.0.250-10.0.1.3"))
     assert [(p.first & 0xFF, p.last & 0xFF) for p in pieces] == [(250, 254), (1, 3)]
     assert tocilium.without_buggy(parse_pool_address("10.0.0.0/16"), limit=10) is None
+
+
+def test_the_shortcut_answers_as_the_operator_model_does():
+    """prove() skips lbipam.satisfy for a service that keeps all it asks for: the
+    answers must be the same as satisfy's, service by service."""
+    c = live_cluster(
+        pool("a", "10.0.0.0/24", "fd00::/120"),
+        pool("r", "10.0.1.0/24", auto_assign=False),
+        svc("x", "held", ingress=["10.0.0.1"]),
+        dual("x", "half", policy="PreferDualStack", ingress=["10.0.0.2"]),
+        dual("x", "both", ingress=["10.0.0.3", "fd00::3"]),
+        svc("x", "pinned", annotations={"metallb.io/loadBalancerIPs": "10.0.1.5"}, ingress=["10.0.1.5"]),
+        svc("x", "pending", annotations={"metallb.io/loadBalancerIPs": "10.0.1.6"}),
+        svc("x", "stray", ingress=["192.0.2.1"]),
+        svc("x", "auto"),
+    )
+    p = tocilium.plan(c)
+    pools = [cilium.pool_from_object(m.obj) for m in p.pools]
+    lbipam = cilium.Lbipam(pools, [m.migrated() for m in p.services])
+    views = {v.key: v for v in lbipam.views}
+    for m in p.services:
+        fast = tocilium._satisfy(lbipam, views.get(m.key), m.migrated())
+        slow = lbipam.satisfy(m.migrated())
+        assert (fast[0], fast[1].reason) == (slow[0], slow[1].reason), m.key
