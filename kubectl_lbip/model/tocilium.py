@@ -555,7 +555,7 @@ def prove(cluster: Cluster, result: Plan, operator: cilium.Operator) -> None:
                 detail = f"holds {', '.join(m.held)}, and Cilium would not serve it: {why_not}."
                 m.losses.append(Loss(TO_CILIUM_REFUSED, subject, fixed(TO_CILIUM_REFUSED, detail)))
             continue
-        shown, verdict = _satisfy(lbipam, views.get(m.key), svc)
+        shown, verdict = cilium_status(lbipam, views.get(m.key), svc)
         m.cilium = shown
         m.candidates = tuple(c for o in verdict.outcomes for c in o.candidates)
         metallb = _metallb_refusal(cluster, m.service)
@@ -580,7 +580,9 @@ def prove(cluster: Cluster, result: Plan, operator: cilium.Operator) -> None:
     _pinned_at_risk(result, lbipam)
 
 
-def _satisfy(lbipam: cilium.Lbipam, v: Optional[cilium.View], svc: Service) -> Tuple[Tuple[str, ...], cilium.Verdict]:
+def cilium_status(
+    lbipam: cilium.Lbipam, v: Optional[cilium.View], svc: Service
+) -> Tuple[Tuple[str, ...], cilium.Verdict]:
     """lbipam.satisfy(svc), without its work for a service that keeps everything it
     asks for (most of them: the operator then allocates nothing), so that a plan
     over thousands of services stays linear."""

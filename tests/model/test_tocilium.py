@@ -433,6 +433,6 @@ def test_the_shortcut_answers_as_the_operator_model_does():
     lbipam = cilium.Lbipam(pools, [m.migrated() for m in p.services])
     views = {v.key: v for v in lbipam.views}
     for m in p.services:
-        fast = tocilium._satisfy(lbipam, views.get(m.key), m.migrated())
+        fast = tocilium.cilium_status(lbipam, views.get(m.key), m.migrated())
         slow = lbipam.satisfy(m.migrated())
         assert (fast[0], fast[1].reason) == (slow[0], slow[1].reason), m.key
