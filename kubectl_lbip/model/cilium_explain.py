@@ -20,29 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from . import checks as c
 from . import cilium
 from .addresses import family_of
-from .checks import (
-    CILIUM_ADDRESS_STRIPPED,
-    CILIUM_ALREADY_ALLOCATED,
-    CILIUM_DISABLED_IN_USE,
-    CILIUM_INCOMPATIBLE,
-    CILIUM_KEY_IGNORED,
-    CILIUM_NO_POOL,
-    CILIUM_OUT_OF_IPS,
-    CILIUM_PIN_IN_AUTO_RANGE,
-    CILIUM_POOL_CONFLICT,
-    CILIUM_SELECTOR_MISMATCH,
-    CLASS_UNSERVED,
-    DEPRECATED_ANNOTATION,
-    ERROR,
-    INVALID_POOL_ADDRESS,
-    INVALID_REQUEST,
-    MIXED_ANNOTATIONS,
-    PENDING,
-    SERVED_BY_BOTH,
-    STATUS_DRIFT,
-)
 from .cilium_checks import POOL_KIND
 from .explain import FAILED, NOT_REACHED, OK, UNKNOWN
 from .rules import Finding, sort_findings
@@ -58,24 +38,24 @@ LOAD_BALANCER_IP = "LoadBalancerIP"  # spec.advertisements[].service.addresses
 
 # The step each code is about.
 STEP_OF: Dict[str, str] = {
-    SERVED_BY_BOTH: CLASS,
-    CLASS_UNSERVED: CLASS,
-    MIXED_ANNOTATIONS: CLASS,
-    INVALID_REQUEST: REQUEST,
-    DEPRECATED_ANNOTATION: REQUEST,
-    CILIUM_KEY_IGNORED: REQUEST,
-    CILIUM_PIN_IN_AUTO_RANGE: REQUEST,
-    CILIUM_NO_POOL: POOL,
-    CILIUM_SELECTOR_MISMATCH: POOL,
-    CILIUM_OUT_OF_IPS: POOL,
-    CILIUM_POOL_CONFLICT: POOL,
-    CILIUM_DISABLED_IN_USE: POOL,
-    INVALID_POOL_ADDRESS: POOL,
-    STATUS_DRIFT: POOL,
-    CILIUM_ALREADY_ALLOCATED: CILIUM,
-    CILIUM_INCOMPATIBLE: CILIUM,
-    CILIUM_ADDRESS_STRIPPED: CILIUM,
-    PENDING: CILIUM,
+    c.SERVED_BY_BOTH: CLASS,
+    c.CLASS_UNSERVED: CLASS,
+    c.MIXED_ANNOTATIONS: CLASS,
+    c.INVALID_REQUEST: REQUEST,
+    c.DEPRECATED_ANNOTATION: REQUEST,
+    c.CILIUM_KEY_IGNORED: REQUEST,
+    c.CILIUM_PIN_IN_AUTO_RANGE: REQUEST,
+    c.CILIUM_NO_POOL: POOL,
+    c.CILIUM_SELECTOR_MISMATCH: POOL,
+    c.CILIUM_OUT_OF_IPS: POOL,
+    c.CILIUM_POOL_CONFLICT: POOL,
+    c.CILIUM_DISABLED_IN_USE: POOL,
+    c.INVALID_POOL_ADDRESS: POOL,
+    c.STATUS_DRIFT: POOL,
+    c.CILIUM_ALREADY_ALLOCATED: CILIUM,
+    c.CILIUM_INCOMPATIBLE: CILIUM,
+    c.CILIUM_ADDRESS_STRIPPED: CILIUM,
+    c.PENDING: CILIUM,
 }
 
 
@@ -91,6 +71,12 @@ def _selector(raw: Any, what: str, errors: List[str]) -> Optional[Selector]:
     except (SelectorError, AttributeError, TypeError) as exc:
         errors.append(f"invalid {what}: {exc}")
         return None
+
+
+def _other_class(svc: Service, own: str) -> bool:
+    """A service of a loadBalancerClass that is not the announcer's own (which
+    both announcers skip)."""
+    return bool(svc.load_balancer_class) and svc.load_balancer_class != own
 
 
 def _texts(raw: Any) -> Tuple[str, ...]:
@@ -115,7 +101,7 @@ class L2Policy:
         """Whether it announces the service's load-balancer addresses, and why not."""
         if self.errors:
             return False, "; ".join(self.errors)
-        if svc.load_balancer_class and svc.load_balancer_class != cilium.L2_CLASS:
+        if _other_class(svc, cilium.L2_CLASS):
             return False, f"the L2 announcer ignores loadBalancerClass {svc.load_balancer_class}"
         if not self.load_balancer_ips:
             return False, "spec.loadBalancerIPs is not true"
@@ -155,7 +141,7 @@ class BgpAdvertisement:
     def covers(self, svc: Service, labels: Mapping[str, str]) -> Tuple[bool, str]:
         if self.errors:
             return False, "; ".join(self.errors)
-        if svc.load_balancer_class and svc.load_balancer_class != cilium.BGP_CLASS:
+        if _other_class(svc, cilium.BGP_CLASS):
             return False, f"the BGP control plane ignores loadBalancerClass {svc.load_balancer_class}"
         if LOAD_BALANCER_IP not in self.addresses:
             return False, f"service.addresses does not list {LOAD_BALANCER_IP}"
@@ -367,7 +353,7 @@ def steps(svc: Service, mine: List[Finding], result: Dict[str, Any], served: boo
         step["findings"].append(f.to_dict())
         # a pool finding stops a service only when it is about the pool it needs; a
         # full or conflicting pool does not take an address already held
-        blocks = f.severity == ERROR and f.code != PENDING and not (held and f.kind == POOL_KIND)
+        blocks = f.severity == c.ERROR and f.code != c.PENDING and not (held and f.kind == POOL_KIND)
         if blocks and step["problem"] is None:
             step["problem"], step["code"] = _fix(f), f.code
 
