@@ -320,3 +320,12 @@ def test_every_reason_has_a_catalogued_code_and_namespace_keeps_pool_findings():
         [POOL, pool("newer", "10.0.0.0/25", created=NEW)], [svc(annotations=ips("10.9.0.1"))], namespace="x"
     )
     assert codes(kept) == [checks.CILIUM_POOL_CONFLICT]
+
+
+def test_a_pinned_ipv6_address_is_safe_from_services_that_ask_only_for_ipv4():
+    shared = pool("shared", "10.6.0.0/28", "fd00:6::/124", selector={"matchLabels": {"tier": "web"}})
+    pinning = svc(annotations=ips("fd00:6::5"), labels={"tier": "web"})
+    auto = svc("auto", labels={"tier": "web"})  # IPv4 only: the operator here has IPv6 off
+    assert codes(findings([shared], [pinning, auto], pins=True)) == []
+    v4 = svc(annotations=ips("10.6.0.5"), labels={"tier": "web"})
+    assert codes(findings([shared], [v4, auto], pins=True)) == [checks.CILIUM_PIN_IN_AUTO_RANGE]
