@@ -60,6 +60,7 @@ from .checks import (
     TO_CILIUM_SERVICE_SELECTORS,
     fixed,
 )
+from .cilium_checks import needs_judging
 from .cluster import Cluster
 from .metallb import is_controller_image
 from .pools import Pool
@@ -586,14 +587,8 @@ def cilium_status(
     """lbipam.satisfy(svc), without its work for a service that keeps everything it
     asks for (most of them: the operator then allocates nothing), so that a plan
     over thousands of services stays linear."""
-    if v is not None:
-        kept = [a for a in dict.fromkeys(v.held) if lbipam.holds(v, a)]
-        if v.requested:
-            complete = all(a in kept for a in v.requested)
-        else:
-            complete = all(any(family_of(a) == f for a in kept) for f in FAMILIES if v.wants(f))
-        if complete:
-            return tuple(str(a) for a in kept), cilium.Verdict(())
+    if v is not None and not needs_judging(lbipam, v):
+        return tuple(str(a) for a in dict.fromkeys(v.held) if lbipam.holds(v, a)), cilium.Verdict(())
     return lbipam.satisfy(svc)
 
 
