@@ -650,7 +650,7 @@ CATALOGUE += (
         "(CiliumBGPClusterConfig, CiliumBGPPeerConfig) is out of scope",
         "write Cilium's BGP peering by hand before MetalLB's speakers stop",
         _MIGRATE,
-        severity_note="warning (an error with Cilium v1.15, which has no CiliumBGPAdvertisement)",
+        severity_note="warning (an error with Cilium v1.15, whose BGP control plane reads no CiliumBGPAdvertisement)",
     ),
 )
 

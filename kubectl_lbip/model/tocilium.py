@@ -88,7 +88,8 @@ def pool_api(version: cilium.Version) -> str:
 
 
 def bgp_api(version: cilium.Version) -> Optional[str]:
-    """CiliumBGPAdvertisement: v2alpha1 in v1.16 and v1.17, v2 from v1.18; none in v1.15."""
+    """CiliumBGPAdvertisement: v2alpha1 in v1.16 and v1.17, v2 from v1.18; None for
+    v1.15, whose CRD exists but whose BGP control plane (pkg/bgpv1) never reads it."""
     if version < (1, 16, 0):
         return None
     return f"{GROUP}/v2" if version >= (1, 18, 0) else f"{GROUP}/v2alpha1"
@@ -476,7 +477,10 @@ def map_advertisement(cluster: Cluster, adv: Advertisement, name: str, version: 
         left.append("nodeSelectors (a CiliumBGPClusterConfig chooses the nodes)")
     left.append("communities and localPref, if any")
     if api is None:
-        detail = f"Cilium {cilium.text(version)} has no CiliumBGPAdvertisement (v1.16 and later): nothing is made."
+        detail = (
+            f"Cilium {cilium.text(version)} ships the CiliumBGPAdvertisement CRD but its BGP control plane reads "
+            "CiliumBGPPeeringPolicy only (advertisements act from v1.16): nothing is made."
+        )
         losses.append(Loss(TO_CILIUM_BGP, subject, fixed(TO_CILIUM_BGP, detail), ERROR))
         return AdvertisementMapping(adv, None, losses)
     detail = (
