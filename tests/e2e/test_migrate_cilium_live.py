@@ -5,7 +5,10 @@ one namespace and across two, pools restricted by namespace and by selector);
 the plan, read live through `kubectl lbip`, must say every service keeps exactly
 what MetalLB gave it; the cut-over's first step (the labels and Cilium keys, run
 as the printed kubectl commands) must leave every address where it is while
-MetalLB still runs; and a second plan has nothing left to add.
+MetalLB still runs; and a second plan has nothing left to add. With Cilium's own
+CRDs (of the newest release read, from the Go module cache) registered, every write
+of `--apply --dry-run=server` (the services' patches, the controller's scale, each
+Cilium object, checked against Cilium's schemas) must pass the API server.
 
 The second half of issue 29's judgement (MetalLB stopped, Cilium's operator
 started, each service's cilium.io/IPAMRequestSatisfied True with the same
@@ -16,9 +19,11 @@ from __future__ import annotations
 import json
 import random
 import shlex
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
+import yaml
 
 from .controlplane import Cluster, wait_until
 from .test_plugin_live import lbip, pool, service
@@ -157,3 +162,73 @@ def test_metallb_assigns_the_plan_proves_and_step_one_moves_nothing(
     ]
     assert left == []
     assert again["summary"]["move"] == 0 and again["summary"]["errors"] == 0
+
+
+# --------------------------------------------------------------------------
+# Cilium's own CRDs (from the module cache of the release the plan is made for)
+# judge the objects and every write of --apply, sent as server dry runs
+
+
+def cilium_crds() -> List[Path]:
+    from kubectl_lbip.model import cilium
+
+    root = Path.home() / "go" / "pkg" / "mod" / "github.com" / "cilium" / f"cilium@{cilium.text(cilium.NEWEST)}"
+    crds = root / "pkg" / "k8s" / "apis" / "cilium.io" / "client" / "crds"
+    files = [
+        crds / "v2" / "ciliumloadbalancerippools.yaml",
+        crds / "v2alpha1" / "ciliuml2announcementpolicies.yaml",
+        crds / "v2" / "ciliumbgpadvertisements.yaml",
+    ]
+    return files if all(f.is_file() for f in files) else []
+
+
+@pytest.fixture
+def crds(cluster: Cluster):
+    files = cilium_crds()
+    if not files:
+        pytest.skip("Cilium's CRDs of the newest release read are not in the Go module cache (go mod download)")
+    names = []
+    for f in files:
+        obj = yaml.safe_load(f.read_text())
+        names.append(obj["metadata"]["name"])
+        cluster.kubectl("create", "-f", str(f))  # create: apply's annotation would exceed the size limit
+    for name in names:
+        cluster.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=30s")
+    yield names
+    cluster.kubectl("delete", "crd", *names, "--wait=true", check=False)
+
+
+def test_apply_dry_run_server_every_write_passes_the_api_server(
+    cluster: Cluster, namespace: str, second_namespace: str, crds: List[str]
+) -> None:
+    ns, ns2 = namespace, second_namespace
+    cluster.apply(
+        pool("open", OPEN_V4, OPEN_V6),
+        pool("reserved", RESERVED, autoAssign=False),
+        pool("team", TEAM, serviceAllocation={"priority": 1, "namespaces": [ns2]}),
+        {
+            "apiVersion": "metallb.io/v1beta1",
+            "kind": "L2Advertisement",
+            "metadata": {"name": "lan", "namespace": "metallb-system"},
+            "spec": {"ipAddressPools": ["open", "reserved"], "interfaces": ["eth0"]},
+        },
+        {
+            "apiVersion": "metallb.io/v1beta1",
+            "kind": "BGPAdvertisement",
+            "metadata": {"name": "wan", "namespace": "metallb-system"},
+            "spec": {"ipAddressPools": ["team"], "nodeSelectors": [{"matchLabels": {"edge": "yes"}}]},
+        },
+    )
+    services = [s for s in scenario(SEEDS[0], ns, ns2) if not s["metadata"]["name"].endswith("-edge")]
+    cluster.apply(*services)
+    keys = [f"{s['metadata']['namespace']}/{s['metadata']['name']}" for s in services]
+    wait_until(lambda: all(holdings(cluster, [ns, ns2]).get(k) for k in keys), 60, "MetalLB assigns every service")
+    before = cluster.get_json("services", "-n", ns)["items"]
+
+    r = lbip(cluster, "migrate", "--to", "cilium", "--apply", "--dry-run=server", "--accept", "to-cilium-priority")
+    assert r.returncode == 0, r.stderr
+    assert "server dry run: every write was accepted" in r.stderr
+    kinds = [d["kind"] for d in yaml.safe_load_all(r.stdout)]
+    assert sorted(set(kinds)) == ["CiliumBGPAdvertisement", "CiliumL2AnnouncementPolicy", "CiliumLoadBalancerIPPool"]
+    assert cluster.get_json("ciliumloadbalancerippools")["items"] == []  # nothing persisted
+    assert cluster.get_json("services", "-n", ns)["items"] == before
