@@ -142,12 +142,28 @@ def _objects_path(filenames: Sequence[str]) -> str:
     return os.path.join(os.path.dirname(first) or ".", OBJECTS_FILE)
 
 
-def _apply_tree(tree: Any, by_key: Dict[str, tocilium.ServiceMapping]) -> bool:
+def _apply_tree(tree: Any, by_key: Dict[str, tocilium.ServiceMapping], path: str = "") -> bool:
+    """Give each Service of a document its labels and keys; on ruamel's round-trip
+    tree a place shared through a YAML anchor or merge key is refused (editing it
+    would change the other objects sharing it too)."""
+    from .migrate_files import not_own
+
     changed = False
     for obj in service_objects(tree):
         mapping = by_key.get(Service.from_object(obj, keep_raw=False).key)
-        if mapping is not None:
-            changed = tocilium.apply_to_object(obj, mapping) or changed
+        if mapping is None:
+            continue
+        meta: Any = obj.get("metadata")
+        for place, wanted in (("labels", mapping.labels), ("annotations", mapping.annotations)):
+            value = meta.get(place) if hasattr(meta, "get") else None
+            chain: List[Tuple[Any, str]] = [(obj, "metadata"), (meta, place), (value, "")]  # "": the node itself
+            if wanted and any(hasattr(c, "get") and not_own(c, k) for c, k in chain):
+                raise UsageError(
+                    f"{path}: Service {mapping.key}: its metadata.{place} is shared through a YAML anchor or merge "
+                    "key, so --in-place cannot add to it without changing other objects: write it out in this "
+                    "object; nothing was written"
+                )
+        changed = tocilium.apply_to_object(obj, mapping) or changed
     return changed
 
 
@@ -161,7 +177,7 @@ def _write_in_place(
         raise UsageError(f"{target} already exists; nothing was written. Move it away and run again")
     rewrites, originals = rewrite_each(
         expand_paths(inputs.filenames),
-        lambda data, path: rewrite_bytes(data, path, lambda tree, first: _apply_tree(tree, by_key)),
+        lambda data, path: rewrite_bytes(data, path, lambda tree, first: _apply_tree(tree, by_key, path)),
     )
     text = "".join(("---\n" if i else "") + render.dump_yaml(obj) for i, obj in enumerate(result.objects()))
     if dry_run:

@@ -451,12 +451,14 @@ def _shared_places(obj: Any, plan: ServicePlan) -> List[str]:
                 (meta, "annotations"),
                 (meta.get("annotations") if hasattr(meta, "get") else None, change.source),
             ]
-        if any(_not_own(container, key) for container, key in chain):
+        if any(not_own(container, key) for container, key in chain):
             blocked.append(change.source)
     return blocked
 
 
-def _not_own(container: Any, key: str) -> bool:
+def not_own(container: Any, key: str) -> bool:
+    """Whether ``container[key]`` cannot be edited where it stands: the container is
+    anchored (an alias elsewhere shares it) or the key comes from a merge key."""
     anchor = getattr(getattr(container, "anchor", None), "value", None)
     own = getattr(container, "_ok", None)
     return anchor is not None or (own is not None and key in container and key not in own)

@@ -412,3 +412,35 @@ def test_apply_a_service_cilium_never_satisfies_is_named_at_the_deadline(live, m
     assert r.exit_code == 1
     assert "error: service shop/web: cilium.io/IPAMRequestSatisfied not True yet" in r.stderr
     assert "0 of 2 service(s) hold what the plan said" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        "labels: &common {app: web}",  # anchored: another object shares it
+        "<<: *meta",  # labels from a merge key
+    ],
+)
+def test_in_place_refuses_to_add_to_a_place_shared_through_yaml(tmp_path, labels):
+    text = f"""apiVersion: v1
+kind: List
+items:
+- apiVersion: metallb.io/v1beta1
+  kind: IPAddressPool
+  metadata: &meta {{name: p, namespace: metallb-system, labels: {{app: web}}}}
+  spec: {{addresses: [192.168.10.0/24]}}
+- apiVersion: v1
+  kind: Service
+  metadata:
+    name: web
+    namespace: shop
+    uid: u1
+    {labels}
+  spec: {{type: LoadBalancer, clusterIPs: [10.96.0.1], ports: [{{port: 80}}]}}
+  status: {{loadBalancer: {{ingress: [{{ip: 192.168.10.4}}]}}}}
+"""
+    path = tmp_path / "m.yaml"
+    path.write_text(text)
+    r = run("-f", str(path), "--in-place")
+    assert r.exit_code == 2 and "shared through a YAML anchor or merge key" in r.stderr, r.stderr
+    assert path.read_text() == text and not (tmp_path / "cilium-lb-ipam.yaml").exists()
