@@ -593,6 +593,11 @@ def cilium_status(
     over thousands of services stays linear."""
     if v is not None and not needs_judging(lbipam, v):
         return tuple(str(a) for a in dict.fromkeys(v.held) if lbipam.holds(v, a)), cilium.Verdict(())
+    if v is not None and not any(lbipam.holds(v, a) for a in v.held):
+        # nothing kept: satisfy's answer is check_request's (each requested address,
+        # or a pick per family), without satisfy's search for the view among all
+        verdict = lbipam.check_request(svc)
+        return tuple(o.address for o in verdict.outcomes if o.ok and o.address), verdict
     return lbipam.satisfy(svc)
 
 
@@ -611,13 +616,24 @@ def _metallb_refusal(cluster: Cluster, svc: Service) -> Optional[str]:
 def _pinned_at_risk(result: Plan, lbipam: cilium.Lbipam) -> None:
     """A pinned address its service does not hold yet, inside a range an automatic
     request of another service draws from: whichever the operator handles first
-    gets it."""
+    gets it. The services each range serves automatically are found once per range."""
     views = {v.key: v for v in lbipam.views}
     automatic = [
         v
         for v in lbipam.views
         if not v.requested and any(v.wants(f) and not any(family_of(a) == f for a in v.held) for f in FAMILIES)
     ]
+    rivals_of: Dict[int, List[str]] = {}
+
+    def rivals(index: int) -> List[str]:
+        if index not in rivals_of:
+            rng = lbipam.ranges[index]
+            pool = lbipam.pool(rng.pool)
+            rivals_of[index] = [
+                w.key for w in automatic if w.wants(rng.family) and pool is not None and pool.selects(w.labels)
+            ]
+        return rivals_of[index]
+
     for m in result.services:
         v = views.get(m.key)
         if v is None or not v.requested:
@@ -626,19 +642,14 @@ def _pinned_at_risk(result: Plan, lbipam: cilium.Lbipam) -> None:
             if lbipam.holds(v, addr):
                 continue
             family, value = family_of(addr), int(addr)
-            rivals = []
-            for other in automatic:
-                if other.key == v.key or not other.wants(family):
-                    continue
-                for rng in lbipam.ranges:
-                    if not rng.disabled and rng.family == family and rng.interval.contains(value):
-                        if lbipam.pool(rng.pool).selects(other.labels):  # type: ignore[union-attr]
-                            rivals.append(other.key)
-                            break
-            if rivals:
+            found: List[str] = []
+            for i, rng in enumerate(lbipam.ranges):
+                if not rng.disabled and rng.family == family and rng.interval.contains(value):
+                    found += [k for k in rivals(i) if k != v.key and k not in found]
+            if found:
                 detail = (
                     f"requests {addr}, which it does not hold yet, and automatic allocation for "
-                    f"{', '.join(rivals[:3])}{' and others' if len(rivals) > 3 else ''} draws from the same range."
+                    f"{', '.join(found[:3])}{' and others' if len(found) > 3 else ''} draws from the same range."
                 )
                 code = TO_CILIUM_PINNED_UNPROTECTED
                 m.losses.append(Loss(code, f"service {m.key}", fixed(code, detail)))
