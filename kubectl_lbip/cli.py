@@ -952,24 +952,17 @@ def completion(
     _run(0, lambda: show("completion", "table", cmd.run(install=install, uninstall=uninstall)))
 
 
-class VersionFormat(str, Enum):
-    json = "json"
-    yaml = "yaml"
-
-
 @app.command(cls=KubectlCommand, short_help="Print the plugin's version")
 def version(
-    output: Annotated[
-        Optional[VersionFormat], typer.Option("-o", "--output", help="The version as data, for scripts.")
-    ] = None,
+    output: Annotated[Optional[str], _output("version", "The version as data, for scripts.")] = None,
 ) -> None:
     """Print the plugin's version."""
     if output is None:
         typer.echo(f"kubectl-lbip {__version__}")
     else:
-        from . import render
+        from .printer import Result, show
 
-        render.emit({"name": "kubectl-lbip", "version": __version__}, output.value)
+        show("version", output, Result({"name": "kubectl-lbip", "version": __version__}))
 
 
 @app.command(short_help="Print the global flags, which every command takes")
