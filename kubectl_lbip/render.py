@@ -1,5 +1,6 @@
-"""The only place that prints data: tables (tabulate), JSON and YAML on stdout;
-notes and warnings on stderr, so that `-o json` stays parseable."""
+"""The printing primitives printer.py shows results with: tables (tabulate), JSON
+and YAML on stdout; notes and warnings on stderr, so that `-o json` stays parseable;
+and the cell formatters views use. Commands never call the writers here."""
 
 from __future__ import annotations
 
