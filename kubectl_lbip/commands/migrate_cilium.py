@@ -1,7 +1,8 @@
 """migrate --to cilium: MetalLB's pools, services and advertisements as Cilium
 LB-IPAM objects, with the plan that proves no address moves (model/tocilium.py).
 
-Live: the Cilium objects on stdout, the plan and the cut-over steps (kubectl
+Each returns a printer.Result: -o json|yaml print the plan as data; the table view
+is, live, the Cilium objects on stdout with the plan and the cut-over steps (kubectl
 commands) on stderr. With -f: the manifests printed with the services' new labels
 and keys, the Cilium objects after them; or, with --in-place, the files rewritten
 (comments and order kept) and the Cilium objects written to a new file in the
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .. import render
@@ -20,6 +22,7 @@ from ..model.announce import BGPADV, L2ADV
 from ..model.checks import BY_CODE
 from ..model.migrate import service_objects
 from ..model.services import Service
+from ..printer import Block, Raw, Result, Table, Text, as_notes
 from .common import Inputs
 from .outcomes import MigrateRequest
 
@@ -53,7 +56,7 @@ def validate(inputs: Inputs, req: MigrateRequest) -> Tuple[cilium.Version, Tuple
     return version, accepted
 
 
-def run(inputs: Inputs, req: MigrateRequest) -> int:
+def run(inputs: Inputs, req: MigrateRequest) -> Result:
     req.validate(inputs)
     version, accepted = validate(inputs, req)
     if inputs.offline:
@@ -61,13 +64,39 @@ def run(inputs: Inputs, req: MigrateRequest) -> int:
     return _run_live(inputs, req, version, accepted)
 
 
+@dataclass
+class ToCilium:
+    """What the views read: the plan, the codes accepted, the cut-over, and what
+    goes on stdout beside the plan (the input documents changed, the objects)."""
+
+    plan: tocilium.Plan
+    accepted: Tuple[str, ...]
+    steps: List[tocilium.Step]
+    first_step: str = ""
+    documents: List[Any] = field(default_factory=list)
+    objects: bool = True  # the Cilium objects on stdout
+
+
+def _result(answer: ToCilium, view, after: Sequence[str] = ()) -> Result:
+    blocking = answer.plan.blocking(answer.accepted)
+    return Result(
+        data=tocilium.plan_document(answer.plan, answer.accepted, answer.steps),
+        code=EXIT_NEGATIVE if blocking else EXIT_OK,
+        after=[*after, summary(answer.plan, answer.accepted)],
+        views={"table": view},
+        answer=answer,
+    )
+
+
 # --- live cluster
-def _run_live(inputs: Inputs, req: MigrateRequest, version: cilium.Version, accepted: Tuple[str, ...]) -> int:
+def _run_live(inputs: Inputs, req: MigrateRequest, version: cilium.Version, accepted: Tuple[str, ...]) -> Result:
     snap = inputs.snapshot(network=(L2ADV, BGPADV))
     cluster = snap.to_cluster()
     result = tocilium.plan(cluster, version)
     namespace = tocilium.metallb_namespace(cluster)
     steps = tocilium.cutover(result, namespace, OBJECTS_FILE)
+    first = "" if req.apply else f"save the objects printed on stdout as {OBJECTS_FILE}"
+    answer = ToCilium(result, accepted, steps, first)
     if req.apply:
         from .migrate_cilium_apply import check_apply
 
@@ -77,27 +106,24 @@ def _run_live(inputs: Inputs, req: MigrateRequest, version: cilium.Version, acce
 
         if os.path.exists(req.backup):
             raise UsageError(f"the backup {req.backup} already exists; nothing was written. Name another file")
-        write_backup(req.backup, [m.service for m in result.services if m.retired], inputs.client())
-    if inputs.output in ("json", "yaml"):
-        render.emit(tocilium.plan_document(result, accepted, steps), inputs.output)
-    else:
-        show(result, accepted, render.note)
-        show_steps(steps, render.note, "" if req.apply else f"save the objects printed on stdout as {OBJECTS_FILE}")
-        _print_objects(result.objects())
-    code = finish(result, accepted)
+        write_backup(req.backup, [m.service for m in result.services if m.retired], inputs.client(), inputs.say)
     if not req.apply:
-        return code
+        return _result(answer, plan_then_objects)
     from .migrate_cilium_apply import apply
     from .outcomes import confirm
 
-    if req.dry_run == "none" and not req.yes and not confirm("Run the cut-over (steps 1 to 4) now?"):
-        render.note("nothing was written")
-        return EXIT_NEGATIVE
-    return apply(inputs.client(), cluster, result, namespace, req.dry_run)
+    asking = req.dry_run == "none" and not req.yes
+    inputs.say(*as_notes(plan_blocks(answer)))  # the plan, before anything is written or asked
+    if asking and not confirm("Run the cut-over (steps 1 to 4) now?"):
+        return Result(code=EXIT_NEGATIVE, after=["nothing was written"])
+    code, said = apply(inputs.client(), result, namespace, req.dry_run, inputs.say)
+    out = _result(ToCilium(result, accepted, steps, objects=False), lambda r: [], said)
+    out.code = max(out.code, code)
+    return out
 
 
 # --- manifests
-def _run_files(inputs: Inputs, req: MigrateRequest, version: cilium.Version, accepted: Tuple[str, ...]) -> int:
+def _run_files(inputs: Inputs, req: MigrateRequest, version: cilium.Version, accepted: Tuple[str, ...]) -> Result:
     from ..snapshot import files
 
     docs = files.read_documents(inputs.filenames, stdin=inputs.stdin or sys.stdin)
@@ -109,27 +135,18 @@ def _run_files(inputs: Inputs, req: MigrateRequest, version: cilium.Version, acc
     by_key = {m.key: m for m in result.services if m.labels or m.annotations}
     target = _objects_path(inputs.filenames) if req.in_place else OBJECTS_FILE
     steps = tocilium.cutover(result, tocilium.metallb_namespace(cluster), target)
-    data = inputs.output in ("json", "yaml")
-    if data:
-        render.emit(tocilium.plan_document(result, accepted, steps), inputs.output)
     if not req.in_place:
-        if not data:
-            show(result, accepted, render.note)
-            show_steps(steps, render.note, f"save the Cilium objects printed last as {OBJECTS_FILE}")
-            changed = [doc.obj for doc in docs]
-            for obj in changed:
-                _apply_tree(obj, by_key)
-            _print_objects(changed + result.objects())
-        return finish(result, accepted)
-    if not data:
-        show(result, accepted, render.out)
-        show_steps(steps, render.out)
-    blocking = result.blocking(accepted)
-    if blocking:
-        render.note("nothing was written: accept each error with --accept CODE, or mend it first")
-        return finish(result, accepted)
-    _write_in_place(inputs, by_key, target, result, req.dry_run == "client")
-    return finish(result, accepted)
+        for doc in docs:
+            _apply_tree(doc.obj, by_key)
+        first = f"save the Cilium objects printed last as {OBJECTS_FILE}"
+        return _result(ToCilium(result, accepted, steps, first, [doc.obj for doc in docs]), plan_then_objects)
+    answer = ToCilium(result, accepted, steps, objects=False)
+    if result.blocking(accepted):
+        return _result(
+            answer, plan_view, ["nothing was written: accept each error with --accept CODE, or mend it first"]
+        )
+    said = _write_in_place(inputs, by_key, target, result, req.dry_run == "client")
+    return _result(answer, plan_view, said)
 
 
 def _objects_path(filenames: Sequence[str]) -> str:
@@ -169,7 +186,8 @@ def _apply_tree(tree: Any, by_key: Dict[str, tocilium.ServiceMapping], path: str
 
 def _write_in_place(
     inputs: Inputs, by_key: Dict[str, tocilium.ServiceMapping], target: str, result: tocilium.Plan, dry_run: bool
-) -> None:
+) -> List[str]:
+    """Rewrite the files and write the objects' file (all or nothing); what was done, in words."""
     from ..snapshot.files import expand_paths
     from .migrate_files import create_file, replace_files, rewrite_bytes, rewrite_each
 
@@ -181,49 +199,62 @@ def _write_in_place(
     )
     text = "".join(("---\n" if i else "") + render.dump_yaml(obj) for i, obj in enumerate(result.objects()))
     if dry_run:
-        render.note(f"dry run: {len(rewrites)} file(s) would be rewritten, {target} would be written")
-        return
+        return [f"dry run: {len(rewrites)} file(s) would be rewritten, {target} would be written"]
     try:
         create_file(target, text.encode("utf-8"))
     except FileExistsError:
         raise UsageError(f"{target} already exists; nothing was written. Move it away and run again") from None
     except OSError as exc:
         raise UsageError(f"cannot write {target}: {exc}; nothing was written") from None
-    for path in replace_files(rewrites, expected=originals):
-        render.note(f"rewrote {path}")
-    render.note(f"wrote {target} ({len(result.objects())} Cilium object(s))")
+    said = [f"rewrote {path}" for path in replace_files(rewrites, expected=originals)]
+    return said + [f"wrote {target} ({len(result.objects())} Cilium object(s))"]
 
 
-# --- printing
-def _print_objects(objects: List[Any]) -> None:
+# --- the views
+def _objects(objects: List[Any]) -> List[Block]:
+    blocks: List[Block] = []
     for i, obj in enumerate(objects):
         if i:
-            sys.stdout.write("---\n")
-        sys.stdout.write(render.dump_yaml(obj))
+            blocks.append(Raw("---\n"))
+        blocks.append(Raw(render.dump_yaml(obj)))
+    return blocks
 
 
-def show(result: tocilium.Plan, accepted: Sequence[str], write=render.out) -> None:
+def plan_then_objects(result: Result) -> List[Block]:
+    """The plan on stderr; on stdout the documents read (changed) and the Cilium objects."""
+    answer: ToCilium = result.answer
+    return as_notes(plan_blocks(answer)) + _objects(answer.documents + answer.plan.objects())
+
+
+def plan_view(result: Result) -> List[Block]:
+    """The plan on stdout (--in-place: the files carry the objects)."""
+    return plan_blocks(result.answer)
+
+
+def plan_blocks(answer: ToCilium) -> List[Block]:
     """The plan: per pool and per service what it becomes and the address it keeps,
-    then every lossy point with its code."""
-    pools = [[m.pool.name, m.name or "(not carried)", _blocks(m.obj), m.selects or "-"] for m in result.pools]
+    every lossy point with its code, then the cut-over."""
+    plan, accepted = answer.plan, answer.accepted
+    blocks: List[Block] = []
+    pools = [[m.pool.name, m.name or "(not carried)", _blocks(m.obj), m.selects or "-"] for m in plan.pools]
     if pools:
-        write(render.table(pools, ["metallb pool", "cilium pool", "blocks", "selects"]))
+        blocks.append(Table(pools, ["metallb pool", "cilium pool", "blocks", "selects"]))
     rows = []
-    for m in result.services:
+    for m in plan.services:
         keeps = "yes" if m.kept else ("NO" if m.held else "-")
         if m.held and m.gained:
             keeps += (", gains " if m.kept else ", moves to ") + ", ".join(m.gained)
         under = ", ".join(m.cilium) or ("one of " + ", ".join(m.candidates) if m.candidates else "<none>")
         rows.append([m.service.namespace, m.service.name, m.pool or "-", ", ".join(m.held) or "<none>", under, keeps])
     if rows:
-        write("")
-        write(render.table(rows, ["namespace", "name", "pool", "holds", "under cilium", "keeps"]))
-    losses = result.all_losses()
+        blocks += [Text(""), Table(rows, ["namespace", "name", "pool", "holds", "under cilium", "keeps"])]
+    losses = plan.all_losses()
     if losses:
-        write("")
+        blocks.append(Text(""))
     for loss in losses:
         level = "accepted" if loss.code in accepted else loss.severity
-        write(f"{level}: [{loss.code}] {loss.subject}: {loss.message}")
+        blocks.append(Text(f"{level}: [{loss.code}] {loss.subject}: {loss.message}"))
+    return blocks + steps_blocks(answer.steps, answer.first_step)
 
 
 def _blocks(obj: Optional[Dict[str, Any]]) -> str:
@@ -234,29 +265,28 @@ def _blocks(obj: Optional[Dict[str, Any]]) -> str:
     return ", ".join(text) + (f" (+{len(blocks) - 3})" if len(blocks) > 3 else "")
 
 
-def show_steps(steps: Sequence[tocilium.Step], write=render.out, first: str = "") -> None:
-    write("\nCut-over (never two controllers on one service):")
+def steps_blocks(steps: Sequence[tocilium.Step], first: str = "") -> List[Block]:
+    lines = ["", "Cut-over (never two controllers on one service):"]
     n = 0
     if first:
         n += 1
-        write(f"{n}. {first}")
+        lines.append(f"{n}. {first}")
     for step in steps:
         if not step.commands:
             continue
         n += 1
-        write(f"{n}. {step.title}")
-        for command in step.commands:
-            write(f"   {command}")
+        lines.append(f"{n}. {step.title}")
+        lines += [f"   {command}" for command in step.commands]
+    return [Text(line) for line in lines]
 
 
-def finish(result: tocilium.Plan, accepted: Sequence[str]) -> int:
-    s = tocilium.summary(result, accepted)
-    render.note(
-        f"Cilium {cilium.text(result.version)}: {s['services']} service(s), {s['keep']} keep their addresses, "
+def summary(plan: tocilium.Plan, accepted: Sequence[str]) -> str:
+    s = tocilium.summary(plan, accepted)
+    return (
+        f"Cilium {cilium.text(plan.version)}: {s['services']} service(s), {s['keep']} keep their addresses, "
         f"{s['move']} would not, {s['holdNothing']} hold none, {s['gain']} would gain one; {s['pools']} pool(s); "
         f"{s['errors']} error(s) not accepted"
     )
-    return EXIT_NEGATIVE if s["errors"] else EXIT_OK
 
 
 __all__ = ["run"]

@@ -22,10 +22,10 @@ from __future__ import annotations
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from .. import render
 from ..errors import EXIT_NEGATIVE, EXIT_OK, ClusterError, NotFound, ResponseError, UsageError
 from ..model import cilium, tocilium
 from ..model.services import Service
+from ..printer import Say
 from .outcomes import FAILED, MIGRATED, PLANNED, SKIPPED, write_each
 from .writes import attempt_write
 
@@ -123,7 +123,7 @@ def preconditions(client, result: tocilium.Plan, namespace: str) -> str:
     return controllers[0]
 
 
-def _patch_service(client, item: Item, server_dry_run: bool) -> None:
+def _patch_service(client, item: Item, server_dry_run: bool, say: Say) -> None:
     m = item.mapping
 
     def plan(reread: bool) -> Optional[Dict[str, Any]]:
@@ -136,7 +136,7 @@ def _patch_service(client, item: Item, server_dry_run: bool) -> None:
     def send(patch: Dict[str, Any]) -> None:
         client.patch_service(m.service.namespace, m.service.name, patch, dry_run=server_dry_run)
 
-    attempt = attempt_write(plan, send, f"service {m.key}")
+    attempt = attempt_write(plan, send, f"service {m.key}", say)
     if attempt.error:
         item.status, item.error, item.denied = FAILED, attempt.error, attempt.denied
     else:
@@ -200,33 +200,31 @@ def observed(obj: Any, key: str) -> Tuple[List[str], Optional[Dict[str, Any]]]:
 
 
 def apply(
-    client, cluster, result: tocilium.Plan, namespace: str, dry_run: str, clock=time.monotonic, sleep=time.sleep
-) -> int:
+    client, result: tocilium.Plan, namespace: str, dry_run: str, say: Say, clock=time.monotonic, sleep=time.sleep
+) -> Tuple[int, List[str]]:
+    """Steps 1 to 4, said as they go; the exit code and the closing lines."""
     server = dry_run == "server"
     controller = preconditions(client, result, namespace)
-    render.note("step 1: the services' labels and Cilium keys")
+    say.note("step 1: the services' labels and Cilium keys")
     items = [Item(m) for m in result.services if m.labels or m.annotations]
-    write_each(items, lambda i: _patch_service(client, i, server), "labelling")
-    failed = [i for i in items if i.status == FAILED]
-    for item in failed:
-        render.note(f"error: {item.key}: {item.error}")
+    write_each(items, lambda i: _patch_service(client, i, server, say), "labelling", say)
+    failed = [f"error: {i.key}: {i.error}" for i in items if i.status == FAILED]
     if failed:
-        render.note("stopped before MetalLB was touched: mend the services named, then run the migration again")
-        return EXIT_NEGATIVE
-    render.note(f"step 2: scale deployment {namespace}/{controller} to zero")
+        stop = "stopped before MetalLB was touched: mend the services named, then run the migration again"
+        return EXIT_NEGATIVE, failed + [stop]
+    say.note(f"step 2: scale deployment {namespace}/{controller} to zero")
     path = f"{DEPLOYMENTS.format(_segment(namespace))}/{_segment(controller)}"
     query = [("dryRun", "All")] if server else []
     client.request("PATCH", path, query, {"spec": {"replicas": 0}}, "application/merge-patch+json")
     client.extend_deadline(WAIT_SECONDS * 2)  # the two waits below
     if not server:
         _wait(lambda: _controller_gone(client, namespace, controller), "MetalLB's controller", clock, sleep)
-    render.note(f"step 3: create {len(result.objects())} Cilium object(s)")
+    say.note(f"step 3: create {len(result.objects())} Cilium object(s)")
     for obj in result.objects():
         client.request("POST", _resource_path(obj), query, obj)
     if server:
-        render.note("server dry run: every write was accepted, nothing persisted; nothing to wait for")
-        return EXIT_OK
-    render.note(f"step 4: wait for {cilium.CONDITION} on each service")
+        return EXIT_OK, ["server dry run: every write was accepted, nothing persisted; nothing to wait for"]
+    say.note(f"step 4: wait for {cilium.CONDITION} on each service")
     outcome: Dict[str, Tuple[str, str]] = {}
     served = [m for m in result.services if m.cilium]
 
@@ -242,16 +240,14 @@ def apply(
         return ", ".join(waiting)
 
     late = _wait(poll, "Cilium's LB-IPAM", clock, sleep, fail=False)
-    if late:
-        render.note(f"error: {late}")
+    lines = [f"error: {late}"] if late else []
     moved = [(m.key, outcome[m.key][1]) for m in served if outcome[m.key][0] != tocilium.SATISFIED]
-    for key, words in moved:
-        render.note(f"error: service {key}: {words}")
-    render.note(
+    lines += [f"error: service {key}: {words}" for key, words in moved]
+    lines.append(
         f"{len(served) - len(moved)} of {len(served)} service(s) hold what the plan said under Cilium; MetalLB's "
         "objects and keys are still there: remove them once Cilium announces the addresses (the last step above)"
     )
-    return EXIT_NEGATIVE if moved else EXIT_OK
+    return (EXIT_NEGATIVE if moved else EXIT_OK), lines
 
 
 def check_apply(accepted: Sequence[str], result: tocilium.Plan, dry_run: str) -> None:
