@@ -67,14 +67,13 @@ def run(inputs: Inputs, req: MigrateRequest) -> Result:
 @dataclass
 class ToCilium:
     """What the views read: the plan, the codes accepted, the cut-over, and what
-    goes on stdout beside the plan (the input documents changed, the objects)."""
+    goes on stdout beside the plan (the documents read, changed)."""
 
     plan: tocilium.Plan
     accepted: Tuple[str, ...]
     steps: List[tocilium.Step]
     first_step: str = ""
     documents: List[Any] = field(default_factory=list)
-    objects: bool = True  # the Cilium objects on stdout
 
 
 def _result(answer: ToCilium, view, after: Sequence[str] = ()) -> Result:
@@ -117,7 +116,7 @@ def _run_live(inputs: Inputs, req: MigrateRequest, version: cilium.Version, acce
     if asking and not confirm("Run the cut-over (steps 1 to 4) now?"):
         return Result(code=EXIT_NEGATIVE, after=["nothing was written"])
     code, said = apply(inputs.client(), result, namespace, req.dry_run, inputs.say)
-    out = _result(ToCilium(result, accepted, steps, objects=False), lambda r: [], said)
+    out = _result(answer, objects_only, said)  # the plan was said before the writes
     out.code = max(out.code, code)
     return out
 
@@ -140,7 +139,7 @@ def _run_files(inputs: Inputs, req: MigrateRequest, version: cilium.Version, acc
             _apply_tree(doc.obj, by_key)
         first = f"save the Cilium objects printed last as {OBJECTS_FILE}"
         return _result(ToCilium(result, accepted, steps, first, [doc.obj for doc in docs]), plan_then_objects)
-    answer = ToCilium(result, accepted, steps, objects=False)
+    answer = ToCilium(result, accepted, steps)
     if result.blocking(accepted):
         return _result(
             answer, plan_view, ["nothing was written: accept each error with --accept CODE, or mend it first"]
@@ -224,6 +223,11 @@ def plan_then_objects(result: Result) -> List[Block]:
     """The plan on stderr; on stdout the documents read (changed) and the Cilium objects."""
     answer: ToCilium = result.answer
     return as_notes(plan_blocks(answer)) + _objects(answer.documents + answer.plan.objects())
+
+
+def objects_only(result: Result) -> List[Block]:
+    """--apply: the Cilium objects it created (the plan was said before it wrote)."""
+    return _objects(result.answer.plan.objects())
 
 
 def plan_view(result: Result) -> List[Block]:

@@ -307,6 +307,7 @@ def test_apply_runs_the_steps_in_order_and_checks_each_service(live):
         ("POST", "/apis/cilium.io/v2/ciliumloadbalancerippools"),
     ]
     assert "2 of 2 service(s) hold what the plan said" in r.stderr
+    assert [d["kind"] for d in yaml.safe_load_all(r.stdout)] == ["CiliumLoadBalancerIPPool"]  # what it created
 
 
 def test_apply_names_a_service_that_moved_and_exits_1(live):

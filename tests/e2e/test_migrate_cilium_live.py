@@ -79,6 +79,17 @@ def scenario(seed: int, ns: str, ns2: str) -> List[Dict[str, Any]]:
     return out
 
 
+def pools(ns2: str) -> List[Dict[str, Any]]:
+    """An open dual-stack pool, an autoAssign: false pool, a pool for one namespace
+    (with a priority) and a pool for the services labelled tier=edge."""
+    return [
+        pool("open", OPEN_V4, OPEN_V6),
+        pool("reserved", RESERVED, autoAssign=False),
+        pool("team", TEAM, serviceAllocation={"priority": 1, "namespaces": [ns2]}),
+        pool("edge", EDGE, serviceAllocation={"serviceSelectors": [{"matchLabels": {"tier": "edge"}}]}),
+    ]
+
+
 def holdings(cluster: Cluster, namespaces: List[str]) -> Dict[str, List[str]]:
     found = {}
     for ns in namespaces:
@@ -107,12 +118,7 @@ def test_metallb_assigns_the_plan_proves_and_step_one_moves_nothing(
     cluster: Cluster, namespace: str, second_namespace: str, seed: int
 ) -> None:
     ns, ns2 = namespace, second_namespace
-    cluster.apply(
-        pool("open", OPEN_V4, OPEN_V6),
-        pool("reserved", RESERVED, autoAssign=False),
-        pool("team", TEAM, serviceAllocation={"priority": 1, "namespaces": [ns2]}),
-        pool("edge", EDGE, serviceAllocation={"serviceSelectors": [{"matchLabels": {"tier": "edge"}}]}),
-    )
+    cluster.apply(*pools(ns2))
     services = scenario(seed, ns, ns2)
     cluster.apply(*services)
     keys = [f"{s['metadata']['namespace']}/{s['metadata']['name']}" for s in services]
@@ -203,9 +209,7 @@ def test_apply_dry_run_server_every_write_passes_the_api_server(
 ) -> None:
     ns, ns2 = namespace, second_namespace
     cluster.apply(
-        pool("open", OPEN_V4, OPEN_V6),
-        pool("reserved", RESERVED, autoAssign=False),
-        pool("team", TEAM, serviceAllocation={"priority": 1, "namespaces": [ns2]}),
+        *pools(ns2),
         {
             "apiVersion": "metallb.io/v1beta1",
             "kind": "L2Advertisement",
@@ -219,7 +223,7 @@ def test_apply_dry_run_server_every_write_passes_the_api_server(
             "spec": {"ipAddressPools": ["team"], "nodeSelectors": [{"matchLabels": {"edge": "yes"}}]},
         },
     )
-    services = [s for s in scenario(SEEDS[0], ns, ns2) if not s["metadata"]["name"].endswith("-edge")]
+    services = scenario(SEEDS[0], ns, ns2)
     cluster.apply(*services)
     keys = [f"{s['metadata']['namespace']}/{s['metadata']['name']}" for s in services]
     wait_until(lambda: all(holdings(cluster, [ns, ns2]).get(k) for k in keys), 60, "MetalLB assigns every service")
