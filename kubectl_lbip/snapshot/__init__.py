@@ -19,6 +19,11 @@ from . import shape
 from .network import check_shape, kind_of
 
 LEGACY_CONFIGMAP = ("metallb-system", "config")
+POOL, SERVICE, NAMESPACE, LEGACY = "pool", "service", "namespace", "legacy-configmap"
+# The model class of each kind that has one. Its fields are the kind's table
+# (model/schema.py): the shape check, the trim and the model's constructor of that
+# kind all derive from it, for files, live pages and the overlay alike.
+MODELS: Dict[str, Any] = {SERVICE: Service}
 
 
 # A snapshot this big is frozen out of the garbage collector (see paused_gc).
@@ -147,8 +152,9 @@ class Snapshot:
         if release:
             self.services = []
         services = list(self.models)
+        model = MODELS[SERVICE]
         for i, obj in enumerate(objects):
-            services.append(Service.from_object(obj, self.keep_objects, True if self.live else None))
+            services.append(model.from_object(obj, self.keep_objects, True if self.live else None))
             if release:
                 objects[i] = None  # freed now, not after the whole list is built
         network = self.network(services)
@@ -199,9 +205,6 @@ def legacy_config(configmap: Dict[str, Any], source: str = "", error: Type[LbipE
     return shape.check(config, shape.LEGACY_CONFIG, where, error, what="data.config")
 
 
-POOL, SERVICE, NAMESPACE, LEGACY = "pool", "service", "namespace", "legacy-configmap"
-
-
 def role_of(obj: Any) -> Optional[str]:
     """What an object is to the plugin, or None for a kind no command reads."""
     if not isinstance(obj, dict):
@@ -224,15 +227,22 @@ def is_legacy_configmap(obj: Dict[str, Any]) -> bool:
     return isinstance(data, dict) and isinstance(data.get("config"), str) and "address-pools" in data["config"]
 
 
-_SCHEMAS = {POOL: shape.POOL, SERVICE: shape.SERVICE, NAMESPACE: shape.NAMESPACE, LEGACY: shape.LEGACY_CONFIGMAP}
+_SCHEMAS = {POOL: shape.POOL, NAMESPACE: shape.NAMESPACE, LEGACY: shape.LEGACY_CONFIGMAP}
+
+
+def schema_of(role: str) -> shape.Schema:
+    """The shape of a kind's objects: derived from its model class (MODELS), or written
+    in snapshot/shape.py."""
+    model = MODELS.get(role)
+    return shape.shape_of(model) if model is not None else _SCHEMAS[role]
 
 
 def checked_role(obj: Any, where: str, error: Type[LbipError] = InputError) -> Optional[str]:
     """What an object is to the plugin (role_of), after its shape is checked: every
     object a snapshot keeps, from a file or the API, passes here first."""
     role = role_of(obj)
-    if role in _SCHEMAS:
-        shape.check(obj, _SCHEMAS[role], where, error)
+    if role in _SCHEMAS or role in MODELS:
+        shape.check(obj, schema_of(role), where, error)
     elif role is not None:  # a kind read past allocation (snapshot/network.py)
         check_shape(obj, where, error)
     if role == LEGACY:

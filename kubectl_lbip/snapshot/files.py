@@ -19,7 +19,20 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 from .. import render
 from ..errors import InputError, UsageError
 from ..model.services import Service
-from . import FREEZE_OBJECTS, LEGACY, NAMESPACE, POOL, SERVICE, Snapshot, checked_role, paused_gc, role_of, shape
+from . import (
+    FREEZE_OBJECTS,
+    LEGACY,
+    MODELS,
+    NAMESPACE,
+    POOL,
+    SERVICE,
+    Snapshot,
+    checked_role,
+    paused_gc,
+    role_of,
+    schema_of,
+    shape,
+)
 from .jsonstream import CHUNK
 from .shape import check_depth
 from .trim import trim_namespace, trim_pool, trim_service
@@ -376,7 +389,7 @@ class _Trimmed:
     def add(self, obj: Dict[str, Any], role: Optional[str]) -> None:
         if role == SERVICE:
             if self.as_models:
-                self.models.append(Service.compact(obj))
+                self.models.append(MODELS[SERVICE].compact(obj))
             else:
                 self.services.append(trim_service(obj))
         elif role == POOL:
@@ -419,7 +432,8 @@ def _load_trimmed(path: str, stdin, snapshot: Snapshot, select, models: bool = T
     name = display_name(path)
     with open_text(path, stdin, replay=True) as text:
         found = _Trimmed(models)
-        plain, modelled = Service.plain, found.models
+        model = MODELS[SERVICE]
+        plain, modelled, checks = model.plain, found.models, schema_of(SERVICE)
         count = [0]
 
         def keep_item(item: Any, buf: str, start: int, end: int) -> None:
@@ -431,8 +445,8 @@ def _load_trimmed(path: str, stdin, snapshot: Snapshot, select, models: bool = T
                 if select is None or select(buf, start, end):
                     model = plain(item)
                     if model is None:
-                        shape.check(item, shape.SERVICE, f"{name}: document 1 item {count[0]}")
-                        model = Service.compact(item)
+                        shape.check(item, checks, f"{name}: document 1 item {count[0]}")
+                        model = MODELS[SERVICE].compact(item)
                     modelled.append(model)
                 return
             chosen = None  # the text test, made once per item and only if it holds a Service

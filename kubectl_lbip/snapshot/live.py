@@ -22,7 +22,7 @@ from ..errors import (
     UsageError,
 )
 from ..model import metallb
-from . import LEGACY_CONFIGMAP, Snapshot, checked_role, shape
+from . import LEGACY_CONFIGMAP, SERVICE, Snapshot, checked_role, schema_of, shape
 from .trim import trim_namespace, trim_pool, trim_service
 
 log = logging.getLogger("kubectl_lbip")
@@ -196,7 +196,7 @@ class LiveClient:
         if not isinstance(obj, dict) or obj.get("kind") not in (None, "Service"):
             raise ResponseError(f"GET {path}: the answer is not a Service")
         shape.check_depth(obj, f"GET {path}", ResponseError)
-        return shape.check(obj, shape.SERVICE, f"GET {path}", ResponseError)
+        return shape.check(obj, schema_of(SERVICE), f"GET {path}", ResponseError)
 
     def service_events(self, namespace: str, name: str, reason: str) -> List[dict]:
         selector = f"involvedObject.kind=Service,involvedObject.name={name},reason={reason}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from . import SERVICE, Snapshot, role_of
+from . import MODELS, SERVICE, Snapshot, role_of
 
 FILES, CLUSTER = "files", "cluster"
 
@@ -106,9 +106,8 @@ def _carried_status(live: Dict[str, Any], new: Dict[str, Any]) -> Optional[Dict[
     request makes MetalLB release the old address and allocate again)."""
     if role_of(new) != SERVICE:
         return live.get("status")
-    from ..model.services import Service
-
-    before, after = Service.from_object(live, False), Service.from_object(new, False)
+    model = MODELS[SERVICE]
+    before, after = model.from_object(live, False), model.from_object(new, False)
     if not after.is_load_balancer:
         return None
     request = after.request

@@ -14,46 +14,21 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Optional, Tuple, Type
 
 from ..errors import InputError, LbipError
+from ..model.schema import ANY, BOOL, INT, LABELS, SCALAR, STR, list_of, map_of, obj, shape_of
+from ..model.services import Service
 
-# A schema is a type name, or ("list", item), ("map", value), ("obj", {field: schema}).
-STR, INT, BOOL, SCALAR, ANY = "string", "integer", "boolean", "scalar", "any"
+# The vocabulary of schemas is the model's (model/schema.py); a model class's own
+# schema is derived from its fields (shape_of), the others are written here.
 Schema = Any
+_list, _map, _obj = list_of, map_of, obj
 
 MAX_DEPTH = 100  # nesting deeper than this in any object is refused (see check_depth)
 
 
-def _list(item: Schema) -> Schema:
-    return ("list", item)
-
-
-def _map(value: Schema) -> Schema:
-    return ("map", value)
-
-
-def _obj(**fields: Schema) -> Schema:
-    return ("obj", {k.replace("__", "-").rstrip("_"): v for k, v in fields.items()})
-
-
-LABELS = _map(SCALAR)
 METADATA = _obj(name=STR, namespace=STR, labels=LABELS, annotations=LABELS, resourceVersion=STR, uid=STR)
 SELECTOR = _obj(matchLabels=LABELS, matchExpressions=_list(_obj(key=STR, operator=STR, values=_list(SCALAR))))
 
-SERVICE = _obj(
-    metadata=METADATA,
-    spec=_obj(
-        type=STR,
-        clusterIP=STR,
-        clusterIPs=_list(STR),
-        ipFamilies=_list(STR),
-        ipFamilyPolicy=STR,
-        loadBalancerIP=STR,
-        loadBalancerClass=STR,
-        selector=LABELS,
-        externalTrafficPolicy=STR,
-        ports=_list(_obj(name=STR, protocol=STR, port=INT)),
-    ),
-    status=_obj(loadBalancer=_obj(ingress=_list(_obj(ip=STR, hostname=STR)))),
-)
+SERVICE = shape_of(Service)  # from the fields of model.services.Service
 
 POOL = _obj(
     metadata=METADATA,

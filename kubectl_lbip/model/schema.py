@@ -1,0 +1,403 @@
+"""The fields the model reads, written once per kind.
+
+A model class (a dataclass such as model.services.Service) declares, on each of its
+fields, where the field comes from in the Kubernetes object and of which JSON type it
+is (``at``). From that one table three things are derived:
+
+- the shape check of an object (``shape_of``; snapshot/shape.py names what is wrong),
+- the trim of a large input to what the model reads (``trim``),
+- the model's constructor (``build``): from a checked object, or (``plain``) from an
+  object whose every field read already has the API's own JSON type, in one pass.
+
+So adding a field the model reads is one line on the model class (see CONTRIBUTING.md).
+Plain data only: no I/O, nothing of Kubernetes' client."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+
+# A schema is a type name, or ("list", item), ("map", value), ("obj", {field: schema}).
+STR, INT, BOOL, SCALAR, ANY = "string", "integer", "boolean", "scalar", "any"
+Schema = Any
+
+
+def list_of(item: Schema) -> Schema:
+    return ("list", item)
+
+
+def map_of(value: Schema) -> Schema:
+    return ("map", value)
+
+
+def obj(**fields: Schema) -> Schema:
+    """An object's fields (``foo__bar_`` spells ``foo-bar``, for the legacy ConfigMap's keys)."""
+    return ("obj", {k.replace("__", "-").rstrip("_"): v for k, v in fields.items()})
+
+
+LABELS = map_of(SCALAR)
+STRINGS = list_of(STR)
+
+_EMPTY: Mapping = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class At:
+    """Where one field of a model comes from (a row of a kind's table).
+
+    ``path``: the field in the object ("spec.loadBalancerIP"); ``type``: its JSON
+    schema; ``missing``: the model's value when the field is absent, null or empty;
+    ``convert``: the model's value of a present value (by default the value as text,
+    a tuple of texts, or a str -> str map, after its type); ``intern``: share the text
+    (thousands of objects repeat it); ``fallback``: a sibling field read when this one
+    is empty (and its type); ``compact``: for a compact model, what of the raw value
+    is kept, given the value and the mapping it is in; ``derive``: the model's value
+    computed from the whole object instead (the field is then only checked and kept);
+    ``also``: further (path, type) pairs of the object that are checked and kept for
+    ``derive`` or ``convert`` (they are not model fields); ``drop``: keys of a
+    map that the trim leaves out (kubectl's copy of the whole object)."""
+
+    path: Tuple[str, ...]
+    type: Schema
+    missing: Any = ""
+    convert: Optional[Callable[[Any], Any]] = None
+    intern: bool = False
+    fallback: Optional[Tuple[str, Schema]] = None
+    compact: Optional[Callable[[Any, Mapping], Any]] = None
+    derive: Optional[Callable[[Mapping], Any]] = None
+    also: Tuple[Tuple[Tuple[str, ...], Schema], ...] = ()
+    drop: Tuple[str, ...] = ()  # keys of a map never kept (trimmed away)
+
+    def empty(self) -> Any:
+        missing = self.missing
+        return dict(missing) if type(missing) is dict else missing
+
+
+def at(path: str, type: Schema, missing: Any = "", **options: Any) -> Dict[str, At]:
+    """A dataclass field's metadata: ``field(default=..., metadata=at("spec.type", STR, "ClusterIP"))``."""
+    also = tuple((tuple(p.split(".")), t) for p, t in options.pop("also", ()))
+    return {"at": At(tuple(path.split(".")), type, missing, also=also, **options)}
+
+
+# --- the table of a model class ------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class _Row:
+    name: str  # the model's field
+    at: At
+    parent: int  # index into _Plan.parents
+    leaf: str
+    plain: Callable[[Any], bool]  # whether a raw value has its JSON type exactly
+    convert: Callable[[Any], Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    parents: Tuple[Tuple[str, ...], ...]  # the mappings the fields are in, by path
+    rows: Tuple[_Row, ...]  # every init field of the class, in order (None: its default)
+    defaults: Tuple[Any, ...]  # the dataclass field of a field not read (``rows`` has it as None)
+    schema: Schema  # the shape check
+    keep: Dict[str, Any]  # the trim: nested keys, a leaf ("leaf", its schema, keys dropped)
+
+
+_PLANS: Dict[type, _Plan] = {}
+
+
+def plan_of(cls: type) -> _Plan:
+    """The table of a model class, read from its fields' metadata once."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        plan = _PLANS[cls] = _make_plan(cls)
+    return plan
+
+
+def _make_plan(cls: type) -> _Plan:
+    parents: List[Tuple[str, ...]] = []
+    rows: List[Any] = []
+    defaults: List[Any] = []
+    paths: List[Tuple[Tuple[str, ...], Schema]] = []
+    for f in dataclasses.fields(cls):
+        if not f.init:
+            continue
+        where: Optional[At] = f.metadata.get("at")
+        if where is None:
+            rows.append(None)
+            defaults.append(f)
+            continue
+        parent = where.path[:-1]
+        if parent not in parents:
+            parents.append(parent)
+        paths.append((where.path, ("leaf", where.type, frozenset(where.drop))))
+        if where.fallback:
+            paths.append((parent + (where.fallback[0],), ("leaf", where.fallback[1], frozenset())))
+        paths.extend((path, ("leaf", sub, frozenset())) for path, sub in where.also)
+        rows.append(_Row(f.name, where, parents.index(parent), where.path[-1], _plain_test(where), _converter(where)))
+        defaults.append(None)
+    schema: Schema = ("obj", {})
+    keep: Dict[str, Any] = {}
+    for path, leaf in paths:
+        _insert(schema, path, leaf[1])
+        node = keep
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = leaf
+    return _Plan(tuple(parents), tuple(rows), tuple(defaults), schema, keep)
+
+
+def _insert(schema: Schema, path: Tuple[str, ...], sub: Schema) -> None:
+    fields = schema[1]
+    for part in path[:-1]:
+        fields = fields.setdefault(part, ("obj", {}))[1]
+    fields[path[-1]] = sub
+
+
+def shape_of(cls: type) -> Schema:
+    """The shape check of a model class's objects (snapshot/shape.py's schema form)."""
+    return plan_of(cls).schema
+
+
+# --- conversions -----------------------------------------------------------------------
+def _text(value: Any) -> str:
+    return value if type(value) is str else str(value)
+
+
+def _interned(value: Any) -> str:
+    return sys.intern(value) if type(value) is str else str(value)
+
+
+def _texts(value: Any) -> Tuple[str, ...]:
+    return tuple([v if type(v) is str else str(v) for v in value])
+
+
+def _interned_texts(value: Any) -> Tuple[str, ...]:
+    intern = sys.intern
+    return tuple([intern(v) if type(v) is str else str(v) for v in value])
+
+
+def text_map(value: Any) -> Dict[str, str]:
+    """Labels, annotations or a selector as str -> str, keys and values shared
+    (interned: thousands of objects repeat them); a value null is ''."""
+    intern = sys.intern
+    try:
+        return {intern(k): intern(v) for k, v in value.items()}
+    except TypeError:  # a key or value that is not a string
+        pass
+    return {_interned(k): ("" if v is None else _interned(v)) for k, v in value.items()}
+
+
+def _converter(where: At) -> Callable[[Any], Any]:
+    if where.convert is not None:
+        return where.convert
+    if where.type == STR:
+        return _interned if where.intern else _text
+    if where.type == STRINGS:
+        return _interned_texts if where.intern else _texts
+    if where.type == LABELS:
+        return text_map
+    return lambda value: value
+
+
+_TEXT = frozenset((str,))
+_TEXT_OR_NONE = frozenset((str, type(None)))
+_TYPES = {STR: (str,), INT: (int,), BOOL: (bool,), SCALAR: (str, int, float, bool)}
+
+
+def _plain_test(where: At) -> Callable[[Any], bool]:
+    """Whether a raw value has its field's JSON type exactly (as the API sends it:
+    text where the API has text, a map of texts for labels). A value that is not
+    plain may still be valid (a label value 5): the shape check says, and the model
+    is then built the long way."""
+    schema = where.type
+    if schema == STR:
+        return lambda v: type(v) is str
+    if schema == STRINGS:
+        return lambda v: type(v) is list and set(map(type, v)) <= _TEXT
+    if schema == LABELS:
+        return lambda v: type(v) is dict and set(map(type, v)) <= _TEXT and set(map(type, v.values())) <= _TEXT
+    if schema[0] == "list" and schema[1][0] == "obj" and all(isinstance(t, str) for t in schema[1][1].values()):
+        return _flat_objects_test(schema[1][1])
+    return lambda v: is_plain(v, schema)
+
+
+def _flat_objects_test(fields: Dict[str, str]) -> Callable[[Any], bool]:
+    """_plain_test of a list of objects whose fields are scalars (ports, ingress)."""
+    types = {key: ((str,) if t == SCALAR else _TYPES[t]) + (type(None),) for key, t in fields.items()}
+    checks = tuple((key, frozenset(ok)) for key, ok in types.items())
+
+    def test(value: Any) -> bool:
+        if type(value) is not list:
+            return False
+        for item in value:
+            if type(item) is not dict:
+                return False
+            get = item.get
+            for key, types in checks:
+                if type(get(key)) not in types:
+                    return False
+        return True
+
+    return test
+
+
+def is_plain(value: Any, schema: Schema) -> bool:
+    """Whether ``value`` has exactly the JSON types of ``schema`` (null where a field
+    may be absent; a label map's values texts)."""
+    if value is None or schema == ANY:
+        return True
+    if isinstance(schema, str):
+        return type(value) is str if schema == SCALAR else type(value) in _TYPES[schema]
+    kind, inner = schema
+    if kind == "list":
+        return type(value) is list and all(item is not None and is_plain(item, inner) for item in value)
+    if type(value) is not dict:
+        return False
+    if kind == "map":
+        return all(type(k) is str and is_plain(v, inner) for k, v in value.items())
+    get = value.get
+    return all(is_plain(get(key), sub) for key, sub in inner.items())
+
+
+# --- the constructor and the trim -------------------------------------------------------
+def build(cls: type, source: Mapping, compact: bool = False, plain: bool = False) -> Any:
+    """The model of an object. ``compact`` keeps of each field only what its
+    ``compact`` says (for a snapshot of many objects that prints none back);
+    ``plain`` returns None unless every field read has its JSON type exactly
+    (the caller then checks the shape, which names what is wrong)."""
+    key = (cls, compact, plain)
+    builder = _BUILDERS.get(key)
+    if builder is None:
+        builder = _BUILDERS[key] = _make_builder(cls, compact, plain)
+    return builder(source)
+
+
+_BUILDERS: Dict[Tuple[type, bool, bool], Callable[[Mapping], Any]] = {}
+
+
+def _make_builder(cls: type, compact: bool, plain: bool) -> Callable[[Mapping], Any]:
+    """The constructor of a model class from its table, written out as one function
+    (as the dataclasses module writes __init__): it runs for every object of a large
+    file, where a loop over the rows cost twice the time of the whole modelling."""
+    table = plan_of(cls)
+    env: Dict[str, Any] = {"cls": cls, "EMPTY": _EMPTY, "Mapping": Mapping, "is_plain": is_plain, "get": _get}
+    env.update(intern=sys.intern, plain_map=_plain_map)
+    lines = ["def build(source):"]
+    for i, path in enumerate(table.parents):
+        name = f"p{i}"
+        lines.append(f"    {name} = source")
+        for part in path:
+            lines.append(f"    {name} = {name}.get({part!r}) if type({name}) is dict else {name}")
+            lines.append(f"    if {name} is None: {name} = EMPTY")
+        lines.append(f"    if type({name}) is not dict and {name} is not EMPTY:")
+        lenient = f"{name} = {name} if isinstance({name}, Mapping) else EMPTY"
+        lines.append("        " + ("return None" if plain else lenient))
+    args = []
+    for i, (row, default) in enumerate(zip(table.rows, table.defaults)):
+        if row is None:  # not read: its default
+            if default.default is not dataclasses.MISSING:
+                env[f"default{i}"] = default.default
+                args.append(f"default{i}")
+            else:
+                env[f"default{i}"] = default.default_factory
+                args.append(f"default{i}()")
+            continue
+        where = row.at
+        parent = f"p{row.parent}"
+        env[f"plain{i}"], env[f"convert{i}"], env[f"empty{i}"] = row.plain, row.convert, where.empty
+        missing = where.missing
+        empty = repr(missing) if isinstance(missing, (str, bool, tuple, dict)) and not missing else f"empty{i}()"
+        if type(missing) is str:
+            empty = repr(missing)
+        lines.append(f"    v = {parent}.get({row.leaf!r})")
+        simple = where.fallback is None and where.derive is None and not (compact and where.compact)
+        if plain and simple and where.type == STR and where.convert is None:  # the usual field, written out
+            lines.append("    if v is not None and type(v) is not str: return None")
+            lines.append(f"    a{i} = {'intern(v)' if where.intern else 'v'} if v else {empty}")
+            args.append(f"a{i}")
+            continue
+        if plain and simple and where.type == LABELS and where.convert is None:
+            lines.append(f"    a{i} = plain_map(v) if v is not None else {empty}")
+            lines.append(f"    if a{i} is None: return None")
+            args.append(f"a{i}")
+            continue
+        if plain:
+            lines.append(f"    if v is not None and not plain{i}(v): return None")
+        if where.fallback is not None:
+            env[f"fallback_type{i}"] = where.fallback[1]
+            lines.append(f"    other = {parent}.get({where.fallback[0]!r})")
+            if plain:
+                lines.append(f"    if not is_plain(other, fallback_type{i}): return None")
+            lines.append("    if not v and other: v = [other]")
+        if plain:
+            for j, (path, sub) in enumerate(where.also):
+                env[f"also{i}_{j}"] = (path, sub)
+                lines.append(f"    if not is_plain(get(source, also{i}_{j}[0]), also{i}_{j}[1]): return None")
+        if where.derive is not None:
+            env[f"derive{i}"] = where.derive
+            lines.append(f"    a{i} = derive{i}(source)")
+        else:
+            if compact and where.compact is not None:
+                env[f"compact{i}"] = where.compact
+                lines.append(f"    if v: v = compact{i}(v, {parent})")
+            lines.append(f"    a{i} = convert{i}(v) if v else {empty}")
+        args.append(f"a{i}")
+    lines.append(f"    return cls({', '.join(args)})")
+    exec("\n".join(lines), env)  # the table's own code: no input reaches this text
+    return env["build"]
+
+
+def _plain_map(value: Any) -> Optional[Dict[str, str]]:
+    """A map of texts, keys and values interned; None when it is not one."""
+    if type(value) is not dict:
+        return None
+    intern = sys.intern
+    try:
+        return dict(zip(map(intern, value), map(intern, value.values())))
+    except TypeError:  # not a string
+        return None
+
+
+def _get(source: Any, path: Tuple[str, ...]) -> Any:
+    for part in path:
+        if type(source) is not dict:
+            return None
+        source = source.get(part)
+    return source
+
+
+def trim(cls: type, source: Mapping, **fixed: Any) -> Dict[str, Any]:
+    """Only what the model of ``cls`` reads of an object (``fixed``: top-level fields
+    set as given, such as kind and apiVersion). A mapping on the way to a field read
+    is kept when the object has it (a status, even an empty one, says the object was
+    read back from the API server)."""
+    out = dict(fixed)
+    out.update(_trim(source, plan_of(cls).keep))
+    return out
+
+
+def _trim(value: Mapping, keep: Dict[str, Any]) -> Dict[str, Any]:
+    out: Dict[str, Any] = {}
+    for key, sub in keep.items():
+        if key not in value:
+            continue
+        item = value[key]
+        if type(sub) is dict:  # a mapping on the way
+            if isinstance(item, dict):
+                out[key] = _trim(item, sub)
+            elif item is not None:
+                out[key] = item  # the wrong type, left for the shape check to name
+        else:
+            out[key] = _trim_value(item, sub[1], sub[2])
+    return out
+
+
+def _trim_value(value: Any, schema: Schema, drop: frozenset) -> Any:
+    if schema == LABELS and type(value) is dict:
+        if drop:
+            value = {k: v for k, v in value.items() if k not in drop}
+        return text_map(value) if all(type(v) is str for v in value.values()) else value
+    if isinstance(schema, tuple) and schema[0] == "list" and isinstance(schema[1], tuple) and type(value) is list:
+        inner = schema[1]
+        if inner[0] == "obj":
+            keys = inner[1]
+            return [{k: v for k, v in item.items() if k in keys} if type(item) is dict else item for item in value]
+    return value
