@@ -20,6 +20,9 @@ from .network import check_shape, kind_of
 
 LEGACY_CONFIGMAP = ("metallb-system", "config")
 POOL, SERVICE, NAMESPACE, LEGACY = "pool", "service", "namespace", "legacy-configmap"
+# Cilium's LB-IPAM kinds (read for model/cilium.py; no command uses them yet).
+CILIUM_POOL, CILIUM_L2_POLICY = "CiliumLoadBalancerIPPool", "CiliumL2AnnouncementPolicy"
+CILIUM_VERSIONS = {CILIUM_POOL: ("cilium.io/v2", "cilium.io/v2alpha1"), CILIUM_L2_POLICY: ("cilium.io/v2alpha1",)}
 # The model class of each kind that has one. Its fields are the kind's table
 # (model/schema.py): the shape check, the trim and the model's constructor of that
 # kind all derive from it, for files, live pages and the overlay alike.
@@ -101,6 +104,13 @@ class Snapshot:
     network_notes: List[str] = field(default_factory=list)
     # Which MetalLB runs (live: found by LiveClient; otherwise set by the command).
     metallb: Optional[Release] = None
+    # Cilium's LB-IPAM objects by kind (CILIUM_POOL, CILIUM_L2_POLICY), shape-checked and
+    # trimmed; the kinds the API serves (None: from files, or not asked for; live, a
+    # kind the cluster does not serve is absent, not an error); the cilium-operator
+    # Deployment's (namespace/name, image) when it was read.
+    cilium_objects: Dict[str, List[Dict[str, Any]]] = field(default_factory=dict)
+    cilium_present: Optional[FrozenSet[str]] = None
+    cilium_operator: Optional[Tuple[str, str]] = None
 
     @property
     def pools_namespace(self) -> str:
@@ -219,6 +229,8 @@ def role_of(obj: Any) -> Optional[str]:
         return NAMESPACE
     if kind == "ConfigMap" and is_legacy_configmap(obj):
         return LEGACY
+    if kind in CILIUM_VERSIONS:
+        return kind if api in CILIUM_VERSIONS[kind] else None
     return kind_of(obj)  # a kind read past allocation (its name is its role), or None
 
 
@@ -227,7 +239,13 @@ def is_legacy_configmap(obj: Dict[str, Any]) -> bool:
     return isinstance(data, dict) and isinstance(data.get("config"), str) and "address-pools" in data["config"]
 
 
-_SCHEMAS = {POOL: shape.POOL, NAMESPACE: shape.NAMESPACE, LEGACY: shape.LEGACY_CONFIGMAP}
+_SCHEMAS = {
+    POOL: shape.POOL,
+    NAMESPACE: shape.NAMESPACE,
+    LEGACY: shape.LEGACY_CONFIGMAP,
+    CILIUM_POOL: shape.CILIUM_POOL,
+    CILIUM_L2_POLICY: shape.CILIUM_L2_POLICY,
+}
 
 
 def schema_of(role: str) -> shape.Schema:

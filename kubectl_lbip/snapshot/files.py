@@ -20,6 +20,7 @@ from .. import render
 from ..errors import InputError, UsageError
 from ..model.services import Service
 from . import (
+    CILIUM_VERSIONS,
     FREEZE_OBJECTS,
     LEGACY,
     MODELS,
@@ -35,7 +36,7 @@ from . import (
 )
 from .jsonstream import CHUNK
 from .shape import check_depth
-from .trim import trim_namespace, trim_pool, trim_service
+from .trim import trim_cilium, trim_namespace, trim_pool, trim_service
 from .yamlbudget import located_documents
 
 EXTENSIONS = (".yaml", ".yml", ".json")
@@ -323,6 +324,8 @@ def classify(objects: Iterable[Dict[str, Any]], snapshot: Snapshot) -> Snapshot:
             snapshot.namespaces.append(obj)
         elif role == LEGACY:
             snapshot.legacy_configmap = obj
+        elif role in CILIUM_VERSIONS:
+            snapshot.cilium_objects.setdefault(role, []).append(obj)
         elif role is not None:  # a kind read past allocation
             snapshot.network_objects.setdefault(role, []).append(obj)
     return snapshot
@@ -385,6 +388,7 @@ class _Trimmed:
         self.namespaces: List[Dict[str, Any]] = []
         self.legacy: Optional[Dict[str, Any]] = None
         self.network: Dict[str, List[Dict[str, Any]]] = {}
+        self.cilium: Dict[str, List[Dict[str, Any]]] = {}
 
     def add(self, obj: Dict[str, Any], role: Optional[str]) -> None:
         if role == SERVICE:
@@ -398,6 +402,8 @@ class _Trimmed:
             self.namespaces.append(trim_namespace(obj))
         elif role == LEGACY:
             self.legacy = obj
+        elif role in CILIUM_VERSIONS:
+            self.cilium.setdefault(role, []).append(trim_cilium(obj))
         elif role is not None:  # a kind read past allocation
             from .network import trim
 
@@ -417,6 +423,8 @@ class _Trimmed:
             snapshot.legacy_configmap = self.legacy
         for role, objects in self.network.items():
             snapshot.network_objects.setdefault(role, []).extend(objects)
+        for role, objects in self.cilium.items():
+            snapshot.cilium_objects.setdefault(role, []).extend(objects)
 
 
 def _load_trimmed(path: str, stdin, snapshot: Snapshot, select, models: bool = True) -> None:

@@ -22,8 +22,17 @@ from ..errors import (
     UsageError,
 )
 from ..model import metallb
-from . import LEGACY_CONFIGMAP, SERVICE, Snapshot, checked_role, schema_of, shape
-from .trim import trim_namespace, trim_pool, trim_service
+from . import (
+    CILIUM_L2_POLICY,
+    CILIUM_POOL,
+    LEGACY_CONFIGMAP,
+    SERVICE,
+    Snapshot,
+    checked_role,
+    schema_of,
+    shape,
+)
+from .trim import trim_cilium, trim_namespace, trim_pool, trim_service
 
 log = logging.getLogger("kubectl_lbip")
 
@@ -38,6 +47,12 @@ EVENTS_PATH = "/api/v1/events"
 METALLB_GROUP_PATH = "/apis/metallb.io/v1beta1"
 DEPLOYMENTS_PATH = "/apis/apps/v1/namespaces/{}/deployments"
 METALLB = "/apis/metallb.io/v1beta1/"
+# Cilium's LB-IPAM: each kind's list paths, newest version first (a 404 for all: not installed)
+CILIUM_PATHS = {
+    CILIUM_POOL: ["/apis/cilium.io/v2/ciliumloadbalancerippools", "/apis/cilium.io/v2alpha1/ciliumloadbalancerippools"],
+    CILIUM_L2_POLICY: ["/apis/cilium.io/v2alpha1/ciliuml2announcementpolicies"],
+}
+CILIUM_OPERATOR = ("kube-system", "cilium-operator")  # where Cilium's Helm chart puts it
 # Up to this many Local-policy services, their EndpointSlices are read one service
 # at a time (by label); beyond, all EndpointSlices are listed once, page by page.
 PER_SERVICE_SLICES = 20
@@ -210,6 +225,7 @@ class LiveClient:
         metallb_release: bool = True,
         network: Any = False,
         statuses_of: Optional[Tuple[str, str]] = None,
+        cilium: bool = False,
     ) -> Snapshot:
         # what is read in any case is asked for at once, each by a kubectl of its own
         self.prefetch(POOLS_PATH)
@@ -220,7 +236,10 @@ class LiveClient:
             self.prefetch(DEPLOYMENTS_PATH.format(LEGACY_CONFIGMAP[0]))
             self.prefetch(METALLB_GROUP_PATH, paged=False)
         try:
-            return self._snapshot(events, metallb_release, network, statuses_of)
+            snap = self._snapshot(events, metallb_release, network, statuses_of)
+            if cilium:
+                self.read_cilium(snap)
+            return snap
         finally:
             for child in self._pending.values():  # asked for, not needed
                 child.cancel()
@@ -382,6 +401,39 @@ class LiveClient:
             read(an.BGPSTATUS, [METALLB + "servicebgpstatuses"], selector)
         snap.network_present = frozenset(present)
 
+    def read_cilium(self, snap: Snapshot) -> None:
+        """Cilium's LB-IPAM objects (pools, L2 announcement policies), each checked for
+        shape and trimmed, and the cilium-operator Deployment's image. A kind the API
+        does not serve (404: Cilium, or that version of it, is not installed) is absent,
+        not an error (said with -v); one the identity may not list (403) is absent with
+        a note."""
+        present = set()
+        for kind, paths in CILIUM_PATHS.items():
+            for path in paths:
+                try:
+                    items = self.list_all(path, _typed(_api_of(path), kind, trim_cilium))
+                except NotFound:
+                    log.info("%s is not served (%s)", kind, path)
+                    continue
+                except AccessError as exc:
+                    snap.network_notes.append(f"note: {kind} not read: {exc}")
+                    break
+                for i, obj in enumerate(items, start=1):  # typed: checked whatever the items carry
+                    checked_role(obj, f"GET {path}: item {i}", ResponseError)
+                snap.cilium_objects[kind] = items
+                present.add(kind)
+                break
+        snap.cilium_present = frozenset(present)
+        namespace, name = CILIUM_OPERATOR
+        try:
+            deployments = self.list_all(DEPLOYMENTS_PATH.format(segment(namespace)), _trim_deployment)
+        except (AccessError, NotFound, ResponseError) as exc:
+            log.info("cilium-operator: cannot list Deployments in %s (%s)", namespace, exc)
+            return
+        for dep in deployments:
+            if dep["name"] == name and dep["images"]:
+                snap.cilium_operator = (f"{namespace}/{name}", dep["images"][0])
+
     def _legacy_configmap(self) -> Dict[str, Any]:
         ns, name = LEGACY_CONFIGMAP
         try:
@@ -433,6 +485,11 @@ def _api_of(path: str) -> str:
     """The apiVersion of a list path (list items carry no kind or apiVersion)."""
     parts = path.strip("/").split("/")
     return "v1" if parts[0] == "api" else f"{parts[1]}/{parts[2]}"
+
+
+def _typed(api: str, kind: str, trim: Callable[[dict], dict]) -> Callable[[dict], dict]:
+    """trim for the items of a list, which carry no kind or apiVersion of their own."""
+    return lambda obj: trim(dict(obj, kind=kind, apiVersion=obj.get("apiVersion") or api))
 
 
 def _trim_deployment(obj: Any) -> dict:

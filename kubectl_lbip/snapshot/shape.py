@@ -45,6 +45,29 @@ POOL = _obj(
 
 NAMESPACE = _obj(metadata=METADATA)
 
+# Cilium's LB-IPAM (model/cilium.py reads them; docs/cilium-rules.md): the pool, in
+# cilium.io/v2alpha1 and v2, and the L2 announcement policy (cilium.io/v2alpha1).
+CILIUM_POOL = _obj(
+    metadata=_obj(**METADATA[1], creationTimestamp=STR),
+    spec=_obj(
+        blocks=_list(_obj(cidr=STR, start=STR, stop=STR)),
+        serviceSelector=SELECTOR,
+        disabled=BOOL,
+        allowFirstLastIPs=STR,
+    ),
+    status=_obj(conditions=_list(_obj(type=STR, status=STR, reason=STR, message=STR))),
+)
+CILIUM_L2_POLICY = _obj(
+    metadata=METADATA,
+    spec=_obj(
+        serviceSelector=SELECTOR,
+        nodeSelector=SELECTOR,
+        interfaces=_list(STR),
+        externalIPs=BOOL,
+        loadBalancerIPs=BOOL,
+    ),
+)
+
 # The fields of an Event that annotate --wait and check's AllocationFailed read.
 EVENT = _obj(
     metadata=METADATA,

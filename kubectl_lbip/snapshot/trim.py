@@ -8,7 +8,7 @@ import sys
 from typing import Any, Dict, Optional
 
 from ..model import schema
-from . import LEGACY, MODELS, NAMESPACE, POOL, SERVICE, role_of
+from . import CILIUM_L2_POLICY, CILIUM_POOL, CILIUM_VERSIONS, LEGACY, MODELS, NAMESPACE, POOL, SERVICE, role_of, shape
 
 
 def trim_service(obj: Dict[str, Any]) -> Dict[str, Any]:
@@ -26,6 +26,15 @@ def trim_pool(obj: Dict[str, Any]) -> Dict[str, Any]:
         "spec": obj.get("spec") or {},
         "status": obj.get("status") or {},
     }
+
+
+def trim_cilium(obj: Dict[str, Any]) -> Dict[str, Any]:
+    """A Cilium LB-IPAM object: what its shape check covers (snapshot/shape.py)."""
+    kind = obj.get("kind")
+    return {"apiVersion": obj.get("apiVersion"), "kind": kind, **schema.kept(obj, _CILIUM_SHAPES[str(kind)])}
+
+
+_CILIUM_SHAPES = {CILIUM_POOL: shape.CILIUM_POOL, CILIUM_L2_POLICY: shape.CILIUM_L2_POLICY}
 
 
 def trim_namespace(obj: Dict[str, Any]) -> Dict[str, Any]:
@@ -56,6 +65,8 @@ def trim_object(obj: Any) -> Optional[Dict[str, Any]]:
         return trim_namespace(obj)
     if role == LEGACY:
         return obj
+    if role in CILIUM_VERSIONS:
+        return trim_cilium(obj)
     if role is not None:  # a kind read past allocation
         from .network import trim
 
