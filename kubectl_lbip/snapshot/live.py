@@ -191,6 +191,14 @@ class LiveClient:
             return []
         if not isinstance(items, list):
             raise ResponseError(f"GET {path}: field items: expected a list, got {shape.type_name(items)}")
+        # The API server's items of a built-in kind carry no kind or apiVersion: they
+        # are checked as the list's (a ServiceList's items as Services).
+        list_kind, api = page.get("kind"), page.get("apiVersion")
+        typed = (
+            {"kind": list_kind[:-4], "apiVersion": api}
+            if isinstance(list_kind, str) and list_kind.endswith("List")
+            else {}
+        )
         for i, item in enumerate(items, start=before + 1):
             where = f"GET {path}: item {i}"
             if not isinstance(item, dict):
@@ -198,7 +206,7 @@ class LiveClient:
             if path.endswith("/events"):
                 shape.check(item, shape.EVENT, where, ResponseError)
             else:
-                checked_role(item, where, ResponseError)
+                checked_role(item if "kind" in item or not typed else {**item, **typed}, where, ResponseError)
         return items
 
     # --- reads

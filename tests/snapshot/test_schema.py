@@ -98,3 +98,21 @@ def test_without_the_row_the_field_is_neither_kept_nor_read(tmp_path):
     assert "loadBalancerSourceRanges" not in kept["spec"]
     (web,) = files.load([str(path)], trimmed=True).to_cluster().services
     assert not hasattr(web, "source_ranges")
+
+
+def test_live_items_without_a_kind_are_checked_as_the_lists(fake, kubeconfig):
+    """kube-apiserver's items of a built-in kind carry no kind or apiVersion (a
+    ServiceList's items are Services): they are shape-checked all the same, so a bad
+    answer is one error, not a traceback."""
+    bad = service("shop", "web")
+    bad["spec"]["ports"] = "http"
+    del bad["kind"], bad["apiVersion"]
+    fake.add_service(bad)
+    with pytest.raises(ResponseError, match=r"services: item 1: Service shop/web: field spec.ports: expected a list"):
+        connect(kubeconfig).snapshot(metallb_release=False)
+    good = service("shop", "api", ingress=("192.168.1.5",))
+    del good["kind"], good["apiVersion"]
+    fake.services.clear()
+    fake.add_service(good)
+    (api,) = connect(kubeconfig).snapshot(metallb_release=False).to_cluster().services
+    assert api.name == "api" and api.observed and [str(a) for a in api.held()] == ["192.168.1.5"]
