@@ -51,8 +51,9 @@ class At:
     ``convert``: the model's value of a present value (by default the value as text,
     a tuple of texts, or a str -> str map, after its type); ``intern``: share the text
     (thousands of objects repeat it); ``fallback``: a sibling field read when this one
-    is empty (and its type); ``compact``: for a compact model, what of the raw value
-    is kept, given the value and the mapping it is in; ``derive``: the model's value
+    is empty (and its type); ``keep_prefixes``: a compact model keeps only the keys
+    of the map that start with one of these; ``keep_when``: (sibling field, value) a
+    compact model keeps the field only when the sibling has that value; ``derive``: the model's value
     computed from the whole object instead (the field is then only checked and kept);
     ``also``: further (path, type) pairs of the object that are checked and kept for
     ``derive`` or ``convert`` (they are not model fields); ``drop``: keys of a
@@ -64,7 +65,8 @@ class At:
     convert: Optional[Callable[[Any], Any]] = None
     intern: bool = False
     fallback: Optional[Tuple[str, Schema]] = None
-    compact: Optional[Callable[[Any, Mapping], Any]] = None
+    keep_prefixes: Tuple[str, ...] = ()
+    keep_when: Optional[Tuple[str, str]] = None
     derive: Optional[Callable[[Mapping], Any]] = None
     also: Tuple[Tuple[Tuple[str, ...], Schema], ...] = ()
     drop: Tuple[str, ...] = ()  # keys of a map never kept (trimmed away)
@@ -220,23 +222,22 @@ def _plain_test(where: At) -> Callable[[Any], bool]:
 
 
 def _flat_objects_test(fields: Dict[str, str]) -> Callable[[Any], bool]:
-    """_plain_test of a list of objects whose fields are scalars (ports, ingress)."""
-    types = {key: ((str,) if t == SCALAR else _TYPES[t]) + (type(None),) for key, t in fields.items()}
-    checks = tuple((key, frozenset(ok)) for key, ok in types.items())
-
-    def test(value: Any) -> bool:
-        if type(value) is not list:
-            return False
-        for item in value:
-            if type(item) is not dict:
-                return False
-            get = item.get
-            for key, types in checks:
-                if type(get(key)) not in types:
-                    return False
-        return True
-
-    return test
+    """_plain_test of a list of objects whose fields are scalars (ports, ingress),
+    written out: the fields of one type tested at once, as a set of their types."""
+    groups: Dict[Tuple[type, ...], List[str]] = {}
+    for key, t in fields.items():
+        groups.setdefault(((str,) if t == SCALAR else _TYPES[t]) + (type(None),), []).append(key)
+    env: Dict[str, Any] = {}
+    lines = ["def test(value):", "    if type(value) is not list: return False", "    for item in value:"]
+    lines.append("        if type(item) is not dict: return False")
+    lines.append("        get = item.get")
+    for n, (types, keys) in enumerate(groups.items()):
+        env[f"ok{n}"] = frozenset(types)
+        found = ", ".join(f"type(get({k!r}))" for k in keys)
+        lines.append(f"        if not {{{found}}} <= ok{n}: return False")
+    lines.append("    return True")
+    exec("\n".join(lines), env)  # the schema's own code: no input reaches this text
+    return env["test"]
 
 
 def is_plain(value: Any, schema: Schema) -> bool:
@@ -263,14 +264,31 @@ def build(cls: type, source: Mapping, compact: bool = False, plain: bool = False
     ``compact`` says (for a snapshot of many objects that prints none back);
     ``plain`` returns None unless every field read has its JSON type exactly
     (the caller then checks the shape, which names what is wrong)."""
+    return builder(cls, compact, plain)(source)
+
+
+def builder(cls: type, compact: bool = False, plain: bool = False) -> Callable[[Mapping], Any]:
+    """build(cls, ..., compact, plain) as a function of the object alone (for a loop
+    over many objects)."""
     key = (cls, compact, plain)
-    builder = _BUILDERS.get(key)
-    if builder is None:
-        builder = _BUILDERS[key] = _make_builder(cls, compact, plain)
-    return builder(source)
+    made = _BUILDERS.get(key)
+    if made is None:
+        made = _BUILDERS[key] = _make_builder(cls, compact, plain)
+    return made
 
 
 _BUILDERS: Dict[Tuple[type, bool, bool], Callable[[Mapping], Any]] = {}
+
+
+def _not_plain(where: At, i: int) -> str:
+    """The test, written out, that a raw value ``v`` (not None) is not of its JSON type."""
+    if where.type == STR:
+        return "type(v) is not str"
+    if where.type == STRINGS:
+        return "not (type(v) is list and set(map(type, v)) <= TEXT)"
+    if where.type == LABELS:
+        return "not (type(v) is dict and set(map(type, v)) <= TEXT and set(map(type, v.values())) <= TEXT)"
+    return f"not plain{i}(v)"
 
 
 def _make_builder(cls: type, compact: bool, plain: bool) -> Callable[[Mapping], Any]:
@@ -279,7 +297,7 @@ def _make_builder(cls: type, compact: bool, plain: bool) -> Callable[[Mapping], 
     file, where a loop over the rows cost twice the time of the whole modelling."""
     table = plan_of(cls)
     env: Dict[str, Any] = {"cls": cls, "EMPTY": _EMPTY, "Mapping": Mapping, "is_plain": is_plain, "get": _get}
-    env.update(intern=sys.intern, plain_map=_plain_map)
+    env.update(intern=sys.intern, plain_map=_plain_map, TEXT=_TEXT)
     lines = ["def build(source):"]
     for i, path in enumerate(table.parents):
         name = f"p{i}"
@@ -308,10 +326,36 @@ def _make_builder(cls: type, compact: bool, plain: bool) -> Callable[[Mapping], 
         if type(missing) is str:
             empty = repr(missing)
         lines.append(f"    v = {parent}.get({row.leaf!r})")
-        simple = where.fallback is None and where.derive is None and not (compact and where.compact)
+        simple = where.fallback is None and where.derive is None
+        if compact and where.keep_when is not None:  # kept only when a sibling says so
+            lines.append(f"    if {parent}.get({where.keep_when[0]!r}) != {where.keep_when[1]!r}:")
+            if plain:
+                lines.append(f"        if v is not None and {_not_plain(where, i)}: return None")
+            lines.append("        v = None")
+        if compact and where.keep_prefixes and where.type == LABELS:  # kept: the keys of some prefixes
+            env[f"prefixes{i}"] = where.keep_prefixes
+            lines.append("    if v is not None:")
+            if plain:
+                lines.append("        if type(v) is not dict or not set(map(type, v.values())) <= TEXT: return None")
+                lines.append("        try:")
+                kept = f"{{intern(k): intern(x) for k, x in v.items() if k.startswith(prefixes{i})}}"
+                lines.append(f"            a{i} = {kept}")
+                lines.append("        except AttributeError: return None  # a key that is not a string")
+                lines.append(f"    else: a{i} = {{}}")
+                args.append(f"a{i}")
+                continue
+            else:
+                lines.append(
+                    f"        v = {{k: x for k, x in v.items() if type(k) is str and k.startswith(prefixes{i})}}"
+                )
         if plain and simple and where.type == STR and where.convert is None:  # the usual field, written out
             lines.append("    if v is not None and type(v) is not str: return None")
             lines.append(f"    a{i} = {'intern(v)' if where.intern else 'v'} if v else {empty}")
+            args.append(f"a{i}")
+            continue
+        if plain and simple and where.type == STRINGS and where.convert is None:
+            lines.append("    if v is not None and not (type(v) is list and set(map(type, v)) <= TEXT): return None")
+            lines.append(f"    a{i} = tuple({'map(intern, v)' if where.intern else 'v'}) if v else {empty}")
             args.append(f"a{i}")
             continue
         if plain and simple and where.type == LABELS and where.convert is None:
@@ -320,11 +364,13 @@ def _make_builder(cls: type, compact: bool, plain: bool) -> Callable[[Mapping], 
             args.append(f"a{i}")
             continue
         if plain:
-            lines.append(f"    if v is not None and not plain{i}(v): return None")
+            lines.append(f"    if v is not None and {_not_plain(where, i)}: return None")
         if where.fallback is not None:
             env[f"fallback_type{i}"] = where.fallback[1]
             lines.append(f"    other = {parent}.get({where.fallback[0]!r})")
-            if plain:
+            if plain and where.fallback[1] == STR:
+                lines.append("    if other is not None and type(other) is not str: return None")
+            elif plain:
                 lines.append(f"    if not is_plain(other, fallback_type{i}): return None")
             lines.append("    if not v and other: v = [other]")
         if plain:
@@ -335,10 +381,10 @@ def _make_builder(cls: type, compact: bool, plain: bool) -> Callable[[Mapping], 
             env[f"derive{i}"] = where.derive
             lines.append(f"    a{i} = derive{i}(source)")
         else:
-            if compact and where.compact is not None:
-                env[f"compact{i}"] = where.compact
-                lines.append(f"    if v: v = compact{i}(v, {parent})")
-            lines.append(f"    a{i} = convert{i}(v) if v else {empty}")
+            if plain and where.type == STRINGS and where.convert is None and not where.intern:
+                lines.append(f"    a{i} = tuple(v) if v else {empty}")  # texts already
+            else:
+                lines.append(f"    a{i} = convert{i}(v) if v else {empty}")
         args.append(f"a{i}")
     lines.append(f"    return cls({', '.join(args)})")
     exec("\n".join(lines), env)  # the table's own code: no input reaches this text

@@ -92,15 +92,6 @@ CILIUM_PREFIXES = ("lbipam.cilium.io/", "io.cilium/lb-ipam-")
 KEPT_PREFIXES = METALLB_PREFIXES + CILIUM_PREFIXES
 
 
-def _kept_annotations(value: Mapping, meta: Mapping) -> Dict[Any, Any]:
-    return {k: v for k, v in value.items() if type(k) is str and k.startswith(KEPT_PREFIXES)}
-
-
-def _local_selector(value: Mapping, spec: Mapping) -> Optional[Mapping]:
-    """The selector decides sharing only with externalTrafficPolicy Local (backend_key)."""
-    return value if spec.get("externalTrafficPolicy") == "Local" else None
-
-
 def _ports(value) -> Tuple["Port", ...]:
     try:
         return tuple([_raw_port(p.get("protocol"), p.get("port")) for p in value])
@@ -117,8 +108,12 @@ def observed_object(obj: Mapping) -> bool:
     metadata.uid, as `kubectl get -o json|yaml` prints every object. A manifest
     (GitOps files, `kubectl create --dry-run=client -o yaml`, which prints an empty
     status but no uid) is an intention: nothing says what MetalLB did with it."""
-    meta = obj.get("metadata") or {}
-    return isinstance(obj.get("status"), Mapping) and bool(meta.get("uid"))
+    meta = obj.get("metadata") or _NO_FIELDS
+    status = obj.get("status")
+    return (type(status) is dict or isinstance(status, Mapping)) and bool(meta.get("uid"))
+
+
+_NO_FIELDS: Mapping = {}
 
 
 @dataclass(**_SLOTS)
@@ -134,7 +129,7 @@ class Service:
     labels: Dict[str, str] = field(default_factory=dict, metadata=at("metadata.labels", LABELS, {}))
     annotations: Dict[str, str] = field(
         default_factory=dict,
-        metadata=at("metadata.annotations", LABELS, {}, compact=_kept_annotations, drop=(LAST_APPLIED,)),
+        metadata=at("metadata.annotations", LABELS, {}, keep_prefixes=KEPT_PREFIXES, drop=(LAST_APPLIED,)),
     )
     cluster_ips: Tuple[str, ...] = field(
         default=(), metadata=at("spec.clusterIPs", STRINGS, (), fallback=("clusterIP", STR))
@@ -144,7 +139,7 @@ class Service:
     load_balancer_ip: str = field(default="", metadata=at("spec.loadBalancerIP", STR))
     load_balancer_class: str = field(default="", metadata=at("spec.loadBalancerClass", STR))
     selector: Dict[str, str] = field(
-        default_factory=dict, metadata=at("spec.selector", LABELS, {}, compact=_local_selector)
+        default_factory=dict, metadata=at("spec.selector", LABELS, {}, keep_when=("externalTrafficPolicy", "Local"))
     )
     external_traffic_policy: str = field(
         default="Cluster", metadata=at("spec.externalTrafficPolicy", STR, "Cluster", intern=True)

@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 
 from .. import render
 from ..errors import InputError, UsageError
+from ..model.schema import builder
 from ..model.services import Service
 from . import (
     CILIUM_VERSIONS,
@@ -441,7 +442,7 @@ def _load_trimmed(path: str, stdin, snapshot: Snapshot, select, models: bool = T
     with open_text(path, stdin, replay=True) as text:
         found = _Trimmed(models)
         model = MODELS[SERVICE]
-        plain, modelled, checks = model.plain, found.models, schema_of(SERVICE)
+        plain, modelled, checks = builder(model, compact=True, plain=True), found.models, schema_of(SERVICE)
         count = [0]
 
         def keep_item(item: Any, buf: str, start: int, end: int) -> None:
