@@ -340,25 +340,10 @@ class LiveClient:
         ) -> None:
             if kinds is not None and kind not in kinds:
                 return
-            for path in paths:
-                api = _api_of(path)
-
-                def typed(obj: dict, api: str = api) -> dict:  # list items carry no kind
-                    return net.trim(dict(obj, kind=kind, apiVersion=obj.get("apiVersion") or api))
-
-                try:
-                    items = self.list_all(path, typed, query)
-                except NotFound:
-                    log.info("%s is not served (%s): not checked", kind, path)
-                    continue
-                except AccessError as exc:
-                    snap.network_notes.append(f"note: {kind} not checked: {exc}")
-                    return
-                for i, obj in enumerate(items, start=1):  # core kinds' items carry no kind
-                    net.check_shape(obj, f"GET {path}: item {i}", ResponseError)
+            items = self._list_kind(kind, paths, net.trim, snap.network_notes, query)
+            if items is not None:
                 snap.network_objects[kind] = [o for o in items if keep(o)]
                 present.add(kind)
-                return
 
         read(an.L2ADV, [METALLB + "l2advertisements"])
         read(an.BGPADV, [METALLB + "bgpadvertisements"])
@@ -409,6 +394,32 @@ class LiveClient:
             read(an.BGPSTATUS, [METALLB + "servicebgpstatuses"], selector)
         snap.network_present = frozenset(present)
 
+    def _list_kind(
+        self,
+        kind: str,
+        paths: List[str],
+        trim: Callable[[dict], dict],
+        notes: List[str],
+        query: Optional[List[Tuple[str, str]]] = None,
+        missing: str = "not checked",
+    ) -> Optional[List[dict]]:
+        """The objects of a kind from the first of ``paths`` the API serves, each typed
+        (list items carry no kind), trimmed and checked for shape. None when no path is
+        served (404: said with -v) or the identity may not list it (403: a note)."""
+        for path in paths:
+            try:
+                items = self.list_all(path, _typed(_api_of(path), kind, trim), query)
+            except NotFound:
+                log.info("%s is not served (%s): %s", kind, path, missing)
+                continue
+            except AccessError as exc:
+                notes.append(f"note: {kind} {missing}: {exc}")
+                return None
+            for i, obj in enumerate(items, start=1):
+                checked_role(obj, f"GET {path}: item {i}", ResponseError)
+            return items
+        return None
+
     def read_cilium(self, snap: Snapshot) -> None:
         """Cilium's LB-IPAM objects (pools, L2 announcement policies), each checked for
         shape and trimmed, and the cilium-operator Deployment's image. A kind the API
@@ -417,20 +428,10 @@ class LiveClient:
         a note."""
         present = set()
         for kind, paths in CILIUM_PATHS.items():
-            for path in paths:
-                try:
-                    items = self.list_all(path, _typed(_api_of(path), kind, trim_cilium))
-                except NotFound:
-                    log.info("%s is not served (%s)", kind, path)
-                    continue
-                except AccessError as exc:
-                    snap.network_notes.append(f"note: {kind} not read: {exc}")
-                    break
-                for i, obj in enumerate(items, start=1):  # typed: checked whatever the items carry
-                    checked_role(obj, f"GET {path}: item {i}", ResponseError)
+            items = self._list_kind(kind, paths, trim_cilium, snap.network_notes, missing="not read")
+            if items is not None:
                 snap.cilium_objects[kind] = items
                 present.add(kind)
-                break
         snap.cilium_present = frozenset(present)
         namespace, name = CILIUM_OPERATOR
         try:
