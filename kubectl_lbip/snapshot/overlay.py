@@ -140,6 +140,9 @@ def overlay_snapshot(
     # past allocation: the cluster's advertisements, nodes, ... (files add none of them)
     snap.network_objects, snap.network_present = live.network_objects, live.network_present
     snap.network_notes = list(live.network_notes)
+    # Cilium's objects as the cluster has them (no command lays files' ones over them yet)
+    snap.cilium_objects, snap.cilium_present = live.cilium_objects, live.cilium_present
+    snap.cilium_operator = live.cilium_operator
     classify((obj for obj, _ in merged), snap)
     originals = {object_key(with_namespace(obj, default_namespace)): obj for _, obj in files}
     for obj, origin in merged:

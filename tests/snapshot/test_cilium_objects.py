@@ -175,3 +175,13 @@ def test_a_live_cilium_pool_of_the_wrong_shape_is_a_response_error(fake, kubecon
     fake.respond = cilium_api(pools=[cilium_pool("a", blocks=[{"cidr": 10}])])
     with pytest.raises(ResponseError, match=r"ciliumloadbalancerippools: item 1: .*field spec.blocks\[0\].cidr"):
         connect(kubeconfig).snapshot(metallb_release=False, cilium=True)
+
+
+def test_the_overlay_keeps_the_clusters_cilium_objects(fake, kubeconfig):
+    from kubectl_lbip.snapshot.overlay import overlay_snapshot
+
+    fake.respond = cilium_api(pools=[cilium_pool("a")])
+    live = connect(kubeconfig).snapshot(metallb_release=False, cilium=True)
+    snap = overlay_snapshot(live, [("f.yaml", service("shop", "web"))], "default")
+    assert [p["metadata"]["name"] for p in snap.cilium_objects[CILIUM_POOL]] == ["a"]
+    assert snap.cilium_present == {CILIUM_POOL}
