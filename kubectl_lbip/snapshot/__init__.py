@@ -16,7 +16,7 @@ from ..model.pools import pool_from_object, pools_from_legacy_config
 from ..model.selectors import labels_of
 from ..model.services import Service
 from . import shape
-from .network import check_shape, kind_of
+from .network import validate
 
 LEGACY_CONFIGMAP = ("metallb-system", "config")
 POOL, SERVICE, NAMESPACE, LEGACY = "pool", "service", "namespace", "legacy-configmap"
@@ -231,7 +231,7 @@ def role_of(obj: Any) -> Optional[str]:
         return LEGACY
     if kind in CILIUM_VERSIONS:
         return kind if api in CILIUM_VERSIONS[kind] else None
-    return kind_of(obj)  # a kind read past allocation (its name is its role), or None
+    return shape.network_kind(obj)  # a kind read past allocation (its name is its role), or None
 
 
 def is_legacy_configmap(obj: Dict[str, Any]) -> bool:
@@ -261,8 +261,9 @@ def checked_role(obj: Any, where: str, error: Type[LbipError] = InputError) -> O
     role = role_of(obj)
     if role in _SCHEMAS or role in MODELS:
         shape.check(obj, schema_of(role), where, error)
-    elif role is not None:  # a kind read past allocation (snapshot/network.py)
-        check_shape(obj, where, error)
+    elif role is not None:  # a kind read past allocation: types, then what a schema cannot say
+        shape.check(obj, shape.NETWORK_SCHEMAS[role], where, error)
+        validate(role, obj, where, error)
     if role == LEGACY:
         legacy_config(obj, where, error)
     return role

@@ -362,10 +362,11 @@ def load(
     docs = documents if documents is not None else read_documents(paths, stdin)
     objects: List[Dict[str, Any]] = []
     for doc in docs:
-        found = list(iter_objects(doc.obj, f"{doc.path}: document {doc.index}"))
+        where = f"{doc.path}: document {doc.index}"
         if locate and doc.path != "<stdin>":
+            found = [obj for _, obj in iter_located(doc.obj, where)]
             _locate(found, doc.marks(len(found)), doc.path, snapshot.locations)
-        objects.extend(found)
+        objects.extend(iter_objects(doc.obj, where))
     return classify(objects, snapshot)
 
 

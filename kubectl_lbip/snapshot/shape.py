@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Optional, Tuple, Type
 
 from ..errors import InputError, LbipError
+from ..model import announce as an
 from ..model.schema import ANY, BOOL, INT, LABELS, SCALAR, STR, list_of, map_of, obj, shape_of
 from ..model.services import Service
 
@@ -110,6 +111,44 @@ SERVICEL2STATUS = _obj(
 SERVICEBGPSTATUS = _obj(
     metadata=METADATA, status=_obj(node=STR, serviceName=STR, serviceNamespace=STR, peers=_list(STR))
 )
+
+# The kinds read past allocation (snapshot/network.py turns them into the model):
+# kind -> the apiVersion prefix it must carry ("v1" exactly for the core group), and its schema.
+NETWORK_API = {
+    an.L2ADV: "metallb.io/",
+    an.BGPADV: "metallb.io/",
+    an.CONFIGSTATE: "metallb.io/",
+    an.L2STATUS: "metallb.io/",
+    an.BGPSTATUS: "metallb.io/",
+    an.NODE: "v1",
+    an.ENDPOINTSLICE: "discovery.k8s.io/",
+    an.SERVICECIDR: "networking.k8s.io/",
+}
+NETWORK_SCHEMAS = {
+    an.L2ADV: L2ADVERTISEMENT,
+    an.BGPADV: BGPADVERTISEMENT,
+    an.NODE: NODE,
+    an.ENDPOINTSLICE: ENDPOINTSLICE,
+    an.SERVICECIDR: SERVICECIDR,
+    an.CONFIGSTATE: CONFIGURATIONSTATE,
+    an.L2STATUS: SERVICEL2STATUS,
+    an.BGPSTATUS: SERVICEBGPSTATUS,
+}
+
+
+def network_kind(obj: Any) -> Optional[str]:
+    """The kind read past allocation that an object is, or None."""
+    if not isinstance(obj, dict):
+        return None
+    kind = obj.get("kind")
+    api = NETWORK_API.get(kind) if isinstance(kind, str) else None
+    if api is None:
+        return None
+    version = str(obj.get("apiVersion") or "")
+    if api == "v1":
+        return kind if version in ("v1", "") else None
+    return kind if version.startswith(api) else None
+
 
 # The YAML inside the legacy ConfigMap's data.config (MetalLB before v0.13).
 LEGACY_CONFIG = _obj(
