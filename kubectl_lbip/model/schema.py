@@ -53,11 +53,10 @@ class At:
     (thousands of objects repeat it); ``fallback``: a sibling field read when this one
     is empty (and its type); ``keep_prefixes``: a compact model keeps only the keys
     of the map that start with one of these; ``keep_when``: (sibling field, value) a
-    compact model keeps the field only when the sibling has that value; ``derive``: the model's value
-    computed from the whole object instead (the field is then only checked and kept);
-    ``also``: further (path, type) pairs of the object that are checked and kept for
-    ``derive`` or ``convert`` (they are not model fields); ``drop``: keys of a
-    map that the trim leaves out (kubectl's copy of the whole object)."""
+    compact model keeps the field only when the sibling has that value; ``derive``:
+    the model's value computed from the whole object instead (the field is then only
+    checked and kept); ``drop``: keys of a map that the trim leaves out (kubectl's
+    copy of the whole object)."""
 
     path: Tuple[str, ...]
     type: Schema
@@ -68,7 +67,6 @@ class At:
     keep_prefixes: Tuple[str, ...] = ()
     keep_when: Optional[Tuple[str, str]] = None
     derive: Optional[Callable[[Mapping], Any]] = None
-    also: Tuple[Tuple[Tuple[str, ...], Schema], ...] = ()
     drop: Tuple[str, ...] = ()  # keys of a map never kept (trimmed away)
 
     def empty(self) -> Any:
@@ -78,8 +76,7 @@ class At:
 
 def at(path: str, type: Schema, missing: Any = "", **options: Any) -> Dict[str, At]:
     """A dataclass field's metadata: ``field(default=..., metadata=at("spec.type", STR, "ClusterIP"))``."""
-    also = tuple((tuple(p.split(".")), t) for p, t in options.pop("also", ()))
-    return {"at": At(tuple(path.split(".")), type, missing, also=also, **options)}
+    return {"at": At(tuple(path.split(".")), type, missing, **options)}
 
 
 # --- the table of a model class ------------------------------------------------------
@@ -132,7 +129,6 @@ def _make_plan(cls: type) -> _Plan:
         paths.append((where.path, ("leaf", where.type, frozenset(where.drop))))
         if where.fallback:
             paths.append((parent + (where.fallback[0],), ("leaf", where.fallback[1], frozenset())))
-        paths.extend((path, ("leaf", sub, frozenset())) for path, sub in where.also)
         rows.append(_Row(f.name, where, parents.index(parent), where.path[-1], _plain_test(where), _converter(where)))
         defaults.append(None)
     schema: Schema = ("obj", {})
@@ -200,7 +196,6 @@ def _converter(where: At) -> Callable[[Any], Any]:
 
 
 _TEXT = frozenset((str,))
-_TEXT_OR_NONE = frozenset((str, type(None)))
 _TYPES = {STR: (str,), INT: (int,), BOOL: (bool,), SCALAR: (str, int, float, bool)}
 
 
@@ -208,15 +203,15 @@ def _plain_test(where: At) -> Callable[[Any], bool]:
     """Whether a raw value has its field's JSON type exactly (as the API sends it:
     text where the API has text, a map of texts for labels). A value that is not
     plain may still be valid (a label value 5): the shape check says, and the model
-    is then built the long way."""
+    is then built the long way. (Texts, lists of texts and maps are tested in the
+    builder's own text: _not_plain.)"""
     schema = where.type
-    if schema == STR:
-        return lambda v: type(v) is str
-    if schema == STRINGS:
-        return lambda v: type(v) is list and set(map(type, v)) <= _TEXT
-    if schema == LABELS:
-        return lambda v: type(v) is dict and set(map(type, v)) <= _TEXT and set(map(type, v.values())) <= _TEXT
-    if schema[0] == "list" and schema[1][0] == "obj" and all(isinstance(t, str) for t in schema[1][1].values()):
+    if (
+        isinstance(schema, tuple)
+        and schema[0] == "list"
+        and schema[1][0] == "obj"
+        and all(isinstance(t, str) for t in schema[1][1].values())
+    ):
         return _flat_objects_test(schema[1][1])
     return lambda v: is_plain(v, schema)
 
@@ -261,7 +256,8 @@ def is_plain(value: Any, schema: Schema) -> bool:
 # --- the constructor and the trim -------------------------------------------------------
 def build(cls: type, source: Mapping, compact: bool = False, plain: bool = False) -> Any:
     """The model of an object. ``compact`` keeps of each field only what its
-    ``compact`` says (for a snapshot of many objects that prints none back);
+    ``keep_prefixes`` and ``keep_when`` say (for a snapshot of many objects that
+    prints none back);
     ``plain`` returns None unless every field read has its JSON type exactly
     (the caller then checks the shape, which names what is wrong)."""
     return builder(cls, compact, plain)(source)
@@ -296,18 +292,22 @@ def _make_builder(cls: type, compact: bool, plain: bool) -> Callable[[Mapping], 
     (as the dataclasses module writes __init__): it runs for every object of a large
     file, where a loop over the rows cost twice the time of the whole modelling."""
     table = plan_of(cls)
-    env: Dict[str, Any] = {"cls": cls, "EMPTY": _EMPTY, "Mapping": Mapping, "is_plain": is_plain, "get": _get}
+    env: Dict[str, Any] = {"cls": cls, "EMPTY": _EMPTY, "Mapping": Mapping, "is_plain": is_plain}
     env.update(intern=sys.intern, plain_map=_plain_map, TEXT=_TEXT)
     lines = ["def build(source):"]
+    if plain:  # the API's JSON: plain dicts all the way, or None
+        lines.append("    if type(source) is not dict: return None")
     for i, path in enumerate(table.parents):
         name = f"p{i}"
         lines.append(f"    {name} = source")
-        for part in path:
-            lines.append(f"    {name} = {name}.get({part!r}) if type({name}) is dict else {name}")
-            lines.append(f"    if {name} is None: {name} = EMPTY")
-        lines.append(f"    if type({name}) is not dict and {name} is not EMPTY:")
-        lenient = f"{name} = {name} if isinstance({name}, Mapping) else EMPTY"
-        lines.append("        " + ("return None" if plain else lenient))
+        for part in path:  # an absent mapping is an empty one
+            if plain:
+                lines.append(f"    {name} = {name}.get({part!r})")
+                lines.append(f"    if {name} is None: {name} = EMPTY")
+                lines.append(f"    elif type({name}) is not dict: return None")
+            else:  # any mapping (a round-trip YAML tree's too); anything else is read as empty
+                lines.append(f"    {name} = {name}.get({part!r}) if isinstance({name}, Mapping) else None")
+                lines.append(f"    if {name} is None or not isinstance({name}, Mapping): {name} = EMPTY")
     args = []
     for i, (row, default) in enumerate(zip(table.rows, table.defaults)):
         if row is None:  # not read: its default
@@ -373,10 +373,6 @@ def _make_builder(cls: type, compact: bool, plain: bool) -> Callable[[Mapping], 
             elif plain:
                 lines.append(f"    if not is_plain(other, fallback_type{i}): return None")
             lines.append("    if not v and other: v = [other]")
-        if plain:
-            for j, (path, sub) in enumerate(where.also):
-                env[f"also{i}_{j}"] = (path, sub)
-                lines.append(f"    if not is_plain(get(source, also{i}_{j}[0]), also{i}_{j}[1]): return None")
         if where.derive is not None:
             env[f"derive{i}"] = where.derive
             lines.append(f"    a{i} = derive{i}(source)")
@@ -400,14 +396,6 @@ def _plain_map(value: Any) -> Optional[Dict[str, str]]:
         return dict(zip(map(intern, value), map(intern, value.values())))
     except TypeError:  # not a string
         return None
-
-
-def _get(source: Any, path: Tuple[str, ...]) -> Any:
-    for part in path:
-        if type(source) is not dict:
-            return None
-        source = source.get(part)
-    return source
 
 
 def trim(cls: type, source: Mapping, **fixed: Any) -> Dict[str, Any]:

@@ -59,3 +59,15 @@ def test_a_field_not_read_gets_a_fresh_default_each_time():
 def test_kept_trims_nested_objects_and_lists_of_objects():
     schema = obj(spec=obj(items=list_of(obj(a=STR))))
     assert kept({"spec": {"items": [{"a": "1", "b": 2}], "c": 3}, "d": 4}, schema) == {"spec": {"items": [{"a": "1"}]}}
+
+
+def test_any_mapping_is_read_not_only_dicts():
+    """A round-trip YAML tree (migrate --in-place) holds mappings that are not plain
+    dicts: the long way reads them all the same; plain refuses them."""
+    from collections import OrderedDict
+    from types import MappingProxyType
+
+    source = OrderedDict(metadata=OrderedDict(name="x"), spec=MappingProxyType({"size": 3, "tag": "t"}))
+    thing = build(Thing, source)
+    assert (thing.name, thing.size, thing.tags) == ("x", 3, ("t",))
+    assert build(Thing, {"metadata": MappingProxyType({"name": "x"})}, plain=True) is None
