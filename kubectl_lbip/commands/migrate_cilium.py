@@ -23,6 +23,7 @@ from ..model.checks import BY_CODE
 from ..model.migrate import service_objects
 from ..model.services import Service
 from ..printer import Block, Raw, Result, Table, Text, as_notes
+from ..snapshot import CILIUM_POOL
 from .common import Inputs
 from .outcomes import MigrateRequest
 
@@ -30,7 +31,7 @@ OBJECTS_FILE = "cilium-lb-ipam.yaml"
 CODES = tuple(code for code in BY_CODE if code.startswith("to-cilium-"))
 
 
-def validate(inputs: Inputs, req: MigrateRequest) -> Tuple[cilium.Version, Tuple[str, ...]]:
+def validate(inputs: Inputs, req: MigrateRequest) -> Tuple[Optional[cilium.Version], Tuple[str, ...]]:
     """--cilium-version and --accept, and the options that do not go with --to cilium."""
     if req.restore or req.configmap:
         raise UsageError("--to cilium does not go with --restore or --configmap")
@@ -43,7 +44,7 @@ def validate(inputs: Inputs, req: MigrateRequest) -> Tuple[cilium.Version, Tuple
         raise UsageError("--apply runs the cut-over on a cluster; with -f use --in-place, then apply the files")
     if not inputs.offline and inputs.namespace_filter():
         raise UsageError("--to cilium moves the whole cluster: not with -n")
-    version = cilium.NEWEST
+    version: Optional[cilium.Version] = None
     if req.cilium_version:
         try:
             version = cilium.parse(req.cilium_version)
@@ -58,10 +59,10 @@ def validate(inputs: Inputs, req: MigrateRequest) -> Tuple[cilium.Version, Tuple
 
 def run(inputs: Inputs, req: MigrateRequest) -> Result:
     req.validate(inputs)
-    version, accepted = validate(inputs, req)
+    flagged, accepted = validate(inputs, req)
     if inputs.offline:
-        return _run_files(inputs, req, version, accepted)
-    return _run_live(inputs, req, version, accepted)
+        return _run_files(inputs, req, flagged, accepted)
+    return _run_live(inputs, req, flagged, accepted)
 
 
 @dataclass
@@ -72,6 +73,7 @@ class ToCilium:
     plan: tocilium.Plan
     accepted: Tuple[str, ...]
     steps: List[tocilium.Step]
+    chosen: str  # how the Cilium release was chosen
     first_step: str = ""
     documents: List[Any] = field(default_factory=list)
 
@@ -81,21 +83,37 @@ def _result(answer: ToCilium, view, after: Sequence[str] = ()) -> Result:
     return Result(
         data=tocilium.plan_document(answer.plan, answer.accepted, answer.steps),
         code=EXIT_NEGATIVE if blocking else EXIT_OK,
-        after=[*after, summary(answer.plan, answer.accepted)],
+        after=[*after, summary(answer.plan, answer.accepted, answer.chosen)],
         views={"table": view},
         answer=answer,
     )
 
 
 # --- live cluster
-def _run_live(inputs: Inputs, req: MigrateRequest, version: cilium.Version, accepted: Tuple[str, ...]) -> Result:
-    snap = inputs.snapshot(network=(L2ADV, BGPADV))
+def release(
+    flagged: Optional[cilium.Version], operator: Optional[Tuple[str, str]] = None
+) -> Tuple[cilium.Version, str]:
+    """The Cilium release the plan is proven for, and how it was chosen: the flag,
+    else the running operator's image tag, else the newest the model read."""
+    if flagged is not None:
+        return flagged, "--cilium-version"
+    found = cilium.version_from_image(operator[1]) if operator else None
+    if found is not None and operator is not None:
+        return found, f"the image of deployment {operator[0]}"
+    return cilium.NEWEST, "the newest the model read; --cilium-version to choose"
+
+
+def _run_live(
+    inputs: Inputs, req: MigrateRequest, flagged: Optional[cilium.Version], accepted: Tuple[str, ...]
+) -> Result:
+    snap = inputs.live_snapshot(network=(L2ADV, BGPADV), cilium=True)
     cluster = snap.to_cluster()
-    result = tocilium.plan(cluster, version)
+    version, chosen = release(flagged, snap.cilium_operator)
+    result = tocilium.plan(cluster, version, existing=snap.cilium_objects.get(CILIUM_POOL, []))
     namespace = tocilium.metallb_namespace(cluster)
     steps = tocilium.cutover(result, namespace, OBJECTS_FILE)
     first = "" if req.apply else f"save the objects printed on stdout as {OBJECTS_FILE}"
-    answer = ToCilium(result, accepted, steps, first)
+    answer = ToCilium(result, accepted, steps, chosen, first)
     if req.apply:
         from .migrate_cilium_apply import check_apply
 
@@ -122,7 +140,9 @@ def _run_live(inputs: Inputs, req: MigrateRequest, version: cilium.Version, acce
 
 
 # --- manifests
-def _run_files(inputs: Inputs, req: MigrateRequest, version: cilium.Version, accepted: Tuple[str, ...]) -> Result:
+def _run_files(
+    inputs: Inputs, req: MigrateRequest, flagged: Optional[cilium.Version], accepted: Tuple[str, ...]
+) -> Result:
     from ..snapshot import files
 
     docs = files.read_documents(inputs.filenames, stdin=inputs.stdin or sys.stdin)
@@ -130,7 +150,8 @@ def _run_files(inputs: Inputs, req: MigrateRequest, version: cilium.Version, acc
     cluster = snap.to_cluster()
     if not cluster.pools:
         raise UsageError("no IPAddressPool in the files: give the MetalLB pools' manifests with -f as well")
-    result = tocilium.plan(cluster, version)
+    version, chosen = release(flagged)
+    result = tocilium.plan(cluster, version, existing=snap.cilium_objects.get(CILIUM_POOL, []))
     by_key = {m.key: m for m in result.services if m.labels or m.annotations}
     target = _objects_path(inputs.filenames) if req.in_place else OBJECTS_FILE
     steps = tocilium.cutover(result, tocilium.metallb_namespace(cluster), target)
@@ -138,8 +159,8 @@ def _run_files(inputs: Inputs, req: MigrateRequest, version: cilium.Version, acc
         for doc in docs:
             _apply_tree(doc.obj, by_key)
         first = f"save the Cilium objects printed last as {OBJECTS_FILE}"
-        return _result(ToCilium(result, accepted, steps, first, [doc.obj for doc in docs]), plan_then_objects)
-    answer = ToCilium(result, accepted, steps)
+        return _result(ToCilium(result, accepted, steps, chosen, first, [doc.obj for doc in docs]), plan_then_objects)
+    answer = ToCilium(result, accepted, steps, chosen)
     if result.blocking(accepted):
         return _result(
             answer, plan_view, ["nothing was written: accept each error with --accept CODE, or mend it first"]
@@ -284,10 +305,10 @@ def steps_blocks(steps: Sequence[tocilium.Step], first: str = "") -> List[Block]
     return [Text(line) for line in lines]
 
 
-def summary(plan: tocilium.Plan, accepted: Sequence[str]) -> str:
+def summary(plan: tocilium.Plan, accepted: Sequence[str], chosen: str) -> str:
     s = tocilium.summary(plan, accepted)
     return (
-        f"Cilium {cilium.text(plan.version)}: {s['services']} service(s), {s['keep']} keep their addresses, "
+        f"Cilium {cilium.text(plan.version)} ({chosen}): {s['services']} service(s), {s['keep']} keep their addresses, "
         f"{s['move']} would not, {s['holdNothing']} hold none, {s['gain']} would gain one; {s['pools']} pool(s); "
         f"{s['errors']} error(s) not accepted"
     )

@@ -75,6 +75,7 @@ TO_CILIUM_PRIORITY = "to-cilium-priority"
 TO_CILIUM_ADV_POOLS = "to-cilium-advertisement-pools"
 TO_CILIUM_ADV_SELECTORS = "to-cilium-advertisement-selectors"
 TO_CILIUM_BGP = "to-cilium-bgp"
+TO_CILIUM_EXISTING_POOLS = "to-cilium-existing-pools"
 
 # What a fix's placeholders read as where no finding fills them in (the README,
 # `check --list`, SARIF's rule help).
@@ -651,6 +652,16 @@ CATALOGUE += (
         "write Cilium's BGP peering by hand before MetalLB's speakers stop",
         _MIGRATE,
         severity_note="warning (an error with Cilium v1.15, whose BGP control plane reads no CiliumBGPAdvertisement)",
+    ),
+    Check(
+        TO_CILIUM_EXISTING_POOLS,
+        WARNING,
+        "Cilium pools exist already",
+        "CiliumLoadBalancerIPPools other than those the plan makes exist already: where Cilium's operator runs, its "
+        "LB-IPAM is awake and serves services beside MetalLB (two controllers on one status); the proof counts "
+        "them as older than the pools it makes",
+        "delete them before the move, or make sure they select no service MetalLB serves",
+        _MIGRATE,
     ),
 )
 

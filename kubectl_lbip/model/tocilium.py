@@ -51,6 +51,7 @@ from .checks import (
     TO_CILIUM_AUTO_ASSIGN,
     TO_CILIUM_AVOID_BUGGY,
     TO_CILIUM_BGP,
+    TO_CILIUM_EXISTING_POOLS,
     TO_CILIUM_INVALID_POOL,
     TO_CILIUM_NAMESPACE_SELECTORS,
     TO_CILIUM_OVERLAP,
@@ -126,6 +127,7 @@ class PoolMapping:
     obj: Optional[Dict[str, Any]]
     selects: str  # which services, in words
     losses: List[Loss] = field(default_factory=list)
+    exists: bool = False  # an identical pool is there already: nothing to create
 
 
 @dataclass
@@ -180,7 +182,7 @@ class Plan:
 
     def objects(self) -> List[Dict[str, Any]]:
         """The Cilium objects to create: pools, then announcement policies and advertisements."""
-        out = [m.obj for m in self.pools if m.obj is not None]
+        out = [m.obj for m in self.pools if m.obj is not None and not m.exists]
         return out + [m.obj for m in self.advertisements if m.obj is not None]
 
     def all_losses(self) -> List[Loss]:
@@ -509,14 +511,28 @@ def map_advertisement(cluster: Cluster, adv: Advertisement, name: str, version: 
 # the plan and its proof
 
 
-def plan(cluster: Cluster, version: cilium.Version = cilium.NEWEST, operator: Optional[cilium.Operator] = None) -> Plan:
+def plan(
+    cluster: Cluster,
+    version: cilium.Version = cilium.NEWEST,
+    operator: Optional[cilium.Operator] = None,
+    existing: Sequence[Mapping[str, Any]] = (),
+) -> Plan:
     """The whole mapping of a cluster (or of manifests) to Cilium ``version``, proven
-    against model/cilium's rules of that release."""
+    against model/cilium's rules of that release. ``existing``: the
+    CiliumLoadBalancerIPPool objects already there (shape-checked): one identical to
+    a pool the plan makes is that pool, made already; the others take part in the
+    proof as the older pools they are."""
     operator = operator or cilium.Operator(version=version)
     services = sorted((s for s in cluster.services if served(s)), key=lambda s: (s.namespace, s.name))
     exclusive = sorted({s.pool_annotation for s in services if s.pool_annotation and cluster.pool(s.pool_annotation)})
-    taken: Set[str] = set()
-    pools = [map_pool(p, _unique(p.name, taken), exclusive, version) for p in cluster.pools]
+    pools = _map_pools(cluster, exclusive, version, set())
+    made = {m.name: m.obj["spec"] for m in pools if m.obj is not None}
+    same = {_name(o) for o in existing if _name(o) in made and (o.get("spec") or {}) == made[_name(o)]}
+    others = [o for o in existing if _name(o) not in same]
+    if any(_name(o) in made for o in others):  # a name taken by another pool: ours are renamed
+        pools = _map_pools(cluster, exclusive, version, {_name(o) for o in others})
+    for m in pools:
+        m.exists = m.name in same
     sharing = _sharing_namespaces(services)
     mappings = [map_service(s, pool_of(cluster, s), sharing, version) for s in services]
     advertisements = []
@@ -525,14 +541,46 @@ def plan(cluster: Cluster, version: cilium.Version = cilium.NEWEST, operator: Op
         for adv in cluster.network.advertisements:
             advertisements.append(map_advertisement(cluster, adv, _unique(adv.name, names), version))
     result = Plan(version, pools, mappings, advertisements)
-    prove(cluster, result, operator)
+    if others:
+        listed = ", ".join(sorted(_name(o) for o in others)[:5]) + (" and more" if len(others) > 5 else "")
+        detail = (
+            f"CiliumLoadBalancerIPPools exist already ({listed}): where Cilium's operator runs, its LB-IPAM is "
+            "awake and serves services now, beside MetalLB; the proof counts them as the older pools."
+        )
+        result.losses.append(
+            Loss(TO_CILIUM_EXISTING_POOLS, "CiliumLoadBalancerIPPools", fixed(TO_CILIUM_EXISTING_POOLS, detail))
+        )
+    prove(cluster, result, operator, existing)
     return result
 
 
-def prove(cluster: Cluster, result: Plan, operator: cilium.Operator) -> None:
-    """Hand the produced pools and the services as they will be to Cilium's rules,
-    and name each service that would not keep exactly what it holds."""
-    cilium_pools = [cilium.pool_from_object(m.obj) for m in result.pools if m.obj is not None]
+def _name(obj: Mapping[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("name") or "")
+
+
+def _map_pools(
+    cluster: Cluster, exclusive: Sequence[str], version: cilium.Version, taken: Set[str]
+) -> List[PoolMapping]:
+    names = set(taken)
+    return [map_pool(p, _unique(p.name, names), exclusive, version) for p in cluster.pools]
+
+
+# What the proof takes as the creation time of a pool not made yet: after any that exists.
+NOT_YET = "9999-12-31T23:59:59Z"
+
+
+def prove(
+    cluster: Cluster, result: Plan, operator: cilium.Operator, existing: Sequence[Mapping[str, Any]] = ()
+) -> None:
+    """Hand the pools (those that exist, and those the plan makes, as newer) and the
+    services as they will be to Cilium's rules, and name each service that would not keep exactly
+    what it holds."""
+    cilium_pools = [cilium.pool_from_object(o) for o in existing]
+    for made in result.pools:
+        if made.obj is not None and not made.exists:  # one that exists is among ``existing``
+            pool = cilium.pool_from_object(made.obj)
+            pool.created = pool.created or NOT_YET
+            cilium_pools.append(pool)
     lbipam = cilium.Lbipam(cilium_pools, [m.migrated() for m in result.services], operator)
     for name, conflict in sorted(lbipam.conflicts.items()):
         detail = (

@@ -445,3 +445,34 @@ items:
     r = run("-f", str(path), "--in-place")
     assert r.exit_code == 2 and "shared through a YAML anchor or merge key" in r.stderr, r.stderr
     assert path.read_text() == text and not (tmp_path / "cilium-lb-ipam.yaml").exists()
+
+
+def test_the_release_is_the_flag_else_the_operators_image_else_the_newest():
+    from kubectl_lbip.commands.migrate_cilium import release
+
+    operator = ("kube-system/cilium-operator", "quay.io/cilium/operator-generic:v1.16.3@sha256:abc")
+    assert release((1, 15, 19), operator) == ((1, 15, 19), "--cilium-version")
+    assert release(None, operator) == ((1, 16, 3), "the image of deployment kube-system/cilium-operator")
+    assert release(None, ("kube-system/cilium-operator", "quay.io/cilium/operator-generic:latest"))[0] == cilium.NEWEST
+    assert release(None)[0] == cilium.NEWEST
+
+
+def test_live_reads_the_running_operator_and_the_pools_there(live):
+    api = live(FakeApi(*LIVE))
+    original = api.snapshot
+
+    def with_cilium(events=False, **kw):
+        assert kw.get("cilium") is True
+        snap = original(events, **kw)
+        snap.cilium_operator = ("kube-system/cilium-operator", "quay.io/cilium/operator-generic:v1.15.19")
+        snap.cilium_objects = {
+            "CiliumLoadBalancerIPPool": [{"metadata": {"name": "old"}, "spec": {"blocks": [{"cidr": "10.9.0.0/24"}]}}]
+        }
+        return snap
+
+    api.snapshot = with_cilium
+    r = run()
+    assert r.exit_code == 0, r.stderr
+    assert "Cilium v1.15.19 (the image of deployment kube-system/cilium-operator)" in r.stderr
+    assert f"{cilium.IPS_ALIAS}=192.168.10.7" in r.stderr  # v1.15's key
+    assert "warning: [to-cilium-existing-pools]" in r.stderr

@@ -436,3 +436,42 @@ def test_the_shortcut_answers_as_the_operator_model_does():
         fast = tocilium.cilium_status(lbipam, views.get(m.key), m.migrated())
         slow = lbipam.satisfy(m.migrated())
         assert (fast[0], fast[1].reason) == (slow[0], slow[1].reason), m.key
+
+
+# --- Cilium pools that exist already
+
+
+def cilium_pool(name, *cidrs, created="2026-01-01T00:00:00Z", **spec):
+    return {
+        "apiVersion": "cilium.io/v2",
+        "kind": "CiliumLoadBalancerIPPool",
+        "metadata": {"name": name, "creationTimestamp": created},
+        "spec": {"blocks": [{"cidr": c} for c in cidrs], **spec},
+    }
+
+
+def test_an_existing_pool_overlapping_a_made_one_wins_as_the_older():
+    c = live_cluster(pool("a", "10.0.0.0/24"), svc("x", "y", ingress=["10.0.0.5"]))
+    p = tocilium.plan(c, existing=[cilium_pool("old", "10.0.0.0/25")])
+    assert C.TO_CILIUM_EXISTING_POOLS in codes(p)
+    assert C.TO_CILIUM_OVERLAP in codes(p)  # the pool made is the newer: Cilium disables it
+    assert "pool a" in [x.subject for x in p.all_losses() if x.code == C.TO_CILIUM_OVERLAP]
+    assert mapping(p, "x/y").kept  # 10.0.0.5 lies in the old pool, which selects every service
+
+
+def test_an_existing_pool_identical_to_a_made_one_is_that_pool_made_already():
+    c = live_cluster(pool("a", "10.0.0.0/24"), svc("x", "y", ingress=["10.0.0.5"]))
+    first = tocilium.plan(c)
+    [made] = first.objects()
+    again = tocilium.plan(
+        c, existing=[dict(made, metadata={**made["metadata"], "creationTimestamp": "2026-01-01T00:00:00Z"})]
+    )
+    assert again.objects() == [] and codes(again) == []
+    assert [m.exists for m in again.pools] == [True] and mapping(again, "x/y").kept
+
+
+def test_a_name_taken_by_another_pool_renames_the_made_one():
+    c = cluster(pool("a", "10.0.0.0/24"))
+    p = tocilium.plan(c, existing=[cilium_pool("a", "10.9.0.0/24")])
+    assert [m.name for m in p.pools] == ["a-2"]
+    assert codes(p) == [C.TO_CILIUM_EXISTING_POOLS]
