@@ -166,6 +166,13 @@ class ProbeFormat(str, Enum):
     yaml = "yaml"
 
 
+class HistoryFormat(str, Enum):
+    table = "table"
+    wide = "wide"
+    json = "json"
+    yaml = "yaml"
+
+
 class AnnotateFormat(str, Enum):
     yaml = "yaml"
     json = "json"
@@ -202,6 +209,7 @@ WhoHasOutput = Annotated[WhoHasFormat, typer.Option("-o", "--output", help=_FORM
 CheckOutput = Annotated[CheckFormat, typer.Option("-o", "--output", help=_FORMAT)]
 WhyOutput = Annotated[WhyFormat, typer.Option("-o", "--output", help=_FORMAT)]
 ProbeOutput = Annotated[ProbeFormat, typer.Option("-o", "--output", help=_FORMAT)]
+HistoryOutput = Annotated[HistoryFormat, typer.Option("-o", "--output", help=_FORMAT)]
 MigrateOutput = Annotated[MigrateFormat, typer.Option("-o", "--output", help=_FORMAT)]
 PinOutput = Annotated[
     PinFormat,
@@ -762,6 +770,63 @@ def probe(
         parse_duration(timeout) or 0.0,
         parse_duration(connect_timeout) or 0.0,
     )
+
+
+@app.command(cls=KubectlCommand, short_help="What happened to an address or a service: changes, and who held it when")
+@kubectl_command
+def history(
+    target: Annotated[
+        Optional[str],
+        typer.Argument(
+            metavar="[IP|CIDR|SERVICE]",
+            help="An address or CIDR, or a service (NAME in -n, or NAMESPACE/NAME); none: every service.",
+        ),
+    ] = None,
+    at: Annotated[
+        Optional[str],
+        typer.Option(
+            "--at",
+            metavar="TIME",
+            help="Who held the address (or what the service held) at this time, from when until when: "
+            "RFC 3339 (2026-12-01T15:00:00Z), or a date and time in UTC.",
+        ),
+    ] = None,
+    since: Annotated[
+        Optional[str],
+        typer.Option(
+            "--since",
+            metavar="DURATION|TIME",
+            help="Only the changes since then: a duration back from now (1h, 48h) or a time.",
+        ),
+    ] = None,
+    output: HistoryOutput = HistoryFormat.table,
+    no_headers: NoHeaders = False,
+    all_namespaces: AllNamespaces = False,
+    *,
+    where: Where,
+) -> int:
+    """What happened to an address or a service: each change (assigned, released, moved,
+    refused, deleted) with its time, or with --at who held it at a time.
+
+    With -f FILE (repeatable, - for stdin), from a record: the lines 'kubectl lbip
+    who-has -w -o json' appended to FILE, kept as long as you keep the file. Without,
+    from what the API server still keeps: MetalLB's Events about services (one hour by
+    default, the API server's --event-ttl), each service's last status write
+    (managedFields), Cilium's condition times, and the current state.
+
+    Exit 0 when a change (or a holder at --at) is found, 1 when none is, 2 when an
+    argument, a time or a line of the record is malformed (the line is named).
+
+    \b
+    Examples:
+      kubectl lbip who-has -w -o json >> /var/log/lbip.jsonl     # keep a record
+      kubectl lbip history 192.168.10.5 -f /var/log/lbip.jsonl --at 2026-12-01T15:00:00Z
+      kubectl lbip history frontend -n shop -f /var/log/lbip.jsonl --since 48h
+      kubectl lbip history 192.168.10.0/24
+    """
+    from .commands import history as cmd
+
+    return cmd.run(where.inputs(output, all_namespaces, no_headers), target, at=at, since=since)
 
 
 DryRun = Annotated[

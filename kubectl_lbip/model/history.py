@@ -1,0 +1,525 @@
+"""kubectl lbip history: what happened to an address or a service, from what can be
+read back afterwards.
+
+Two sources, both turned into the same ``Change``s here (pure: no I/O):
+
+- a record: the JSON lines of `kubectl lbip who-has -w -o json` appended to a file
+  (the watch's line format; one line per change, with its time), replayed in order;
+- what the API server still keeps, without any record: the Events MetalLB's
+  controller and speaker wrote about services (kept for the API server's
+  --event-ttl, one hour by default), Cilium's IPAMRequestSatisfied condition (its
+  last transition), the time of each service's last status write (managedFields),
+  and the current state.
+
+The questions: every change touching an address (or a CIDR) or a service, since a
+time; and who held an address (or what a service held) at a time, from when until
+when, as far as the source covers that time."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+
+from .addresses import AddressError, Interval, canonical, parse_ip
+
+# The watch's changes of a service (the line format's "change").
+LISTED = "listed"
+ASSIGNED = "assigned"
+RELEASED = "released"
+MOVED = "moved"
+REFUSED = "refused"
+DELETED = "deleted"
+CREATED = "created"
+CHANGES = (LISTED, ASSIGNED, RELEASED, MOVED, REFUSED, DELETED, CREATED)
+# Not a line of the watch: a service held addresses before a watch started and was
+# not in its listing, so it let them go while no watch ran.
+UNSEEN = "gone unseen"
+# Past allocation, from MetalLB's speaker (an event, not a change of the status).
+ANNOUNCED = "announced"
+
+# The kinds of watch lines that are about something else than a service's
+# addresses (pools -w, check -w): read past, not replayed.
+OTHER_KINDS = ("IPAddressPool", "Finding")
+
+# MetalLB's components, as they name themselves in Events (source.component,
+# reportingController), and what each reason of theirs means here (controller/
+# service.go, speaker/main.go).
+METALLB_COMPONENTS = ("metallb-controller", "metallb-speaker")
+EVENT_CHANGES = {
+    "IPAllocated": ASSIGNED,
+    "AllocationFailed": REFUSED,
+    "LoadBalancerFailed": REFUSED,
+    "AdditionalAssignFailed": REFUSED,
+    "ClearAssignment": RELEASED,
+    "nodeAssigned": ANNOUNCED,
+}
+CILIUM_CONDITION = "cilium.io/IPAMRequestSatisfied"
+# How long the API server keeps Events unless its --event-ttl says otherwise.
+EVENT_TTL = "1h"
+
+_QUOTED = re.compile(r'"([^"]+)"')
+_TIME = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)(?:[Tt ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,9}))?)?)?\s*(Z|z|UTC|[+-]\d\d:?\d\d)?"
+)
+
+
+class HistoryError(ValueError):
+    """A record line, a time or a query that cannot be read; the message says why."""
+
+
+class Change(NamedTuple):
+    """One thing that happened to a service's addresses."""
+
+    time: datetime  # UTC
+    namespace: str
+    name: str
+    change: str
+    before: Tuple[str, ...]  # the line's "from"
+    after: Optional[Tuple[str, ...]]  # its "to"; None: not said (kept as it was)
+    pool: Optional[str]
+    reason: Optional[str]
+    source: str  # FILE:LINE, or which kind of object of the API server told it
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    def addresses(self) -> Tuple[str, ...]:
+        return self.before + (self.after or ())
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "time": format_time(self.time),
+            "namespace": self.namespace,
+            "name": self.name,
+            "change": self.change,
+            "from": list(self.before),
+            "to": None if self.after is None else list(self.after),
+            "pool": self.pool,
+            "reason": self.reason,
+            "source": self.source,
+        }
+
+
+# --- times
+
+
+def parse_time(text: str) -> datetime:
+    """A time as RFC 3339 (2026-12-01T15:00:00Z, with an offset, with fractions), or
+    a date and time without an offset (UTC), or a date alone (its midnight, UTC)."""
+    match = _TIME.fullmatch(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        raise HistoryError(f"{str(text)[:60]!r} is not a time: use RFC 3339, e.g. 2026-12-01T15:00:00Z")
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:
+        when = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "0")[:6].ljust(6, "0")),
+            tzinfo=timezone.utc,
+        )
+    except ValueError as exc:
+        raise HistoryError(f"{text[:60]!r} is not a time: {exc}") from None
+    if zone and zone not in ("Z", "z", "UTC"):
+        sign = 1 if zone[0] == "+" else -1
+        digits = zone[1:].replace(":", "")
+        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        if offset >= timedelta(hours=24):
+            raise HistoryError(f"{text[:60]!r} is not a time: its offset is 24 hours or more")
+        when -= sign * offset
+    return when
+
+
+def format_time(when: datetime) -> str:
+    """RFC 3339 UTC with milliseconds, as the watch writes its times."""
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def since_time(now: datetime, seconds: Optional[float] = None, when: Optional[datetime] = None) -> datetime:
+    """--since as a time: a duration back from now, or a time given as such."""
+    if when is not None:
+        return when
+    return now - timedelta(seconds=seconds or 0)
+
+
+# --- a record: the watch's lines
+
+
+def change_from_line(doc: Any, source: str) -> Optional[Change]:
+    """One line of a record, already decoded from JSON, as a Change; None for the
+    lines about something else than a service's addresses (pools -w, check -w).
+    Anything else than the line format is a HistoryError naming the field."""
+    if not isinstance(doc, dict):
+        raise HistoryError(f"{source}: expected a JSON object, got {_type(doc)}")
+    kind = doc.get("kind")
+    if kind in OTHER_KINDS:
+        return None
+    if kind != "Service":
+        raise HistoryError(f"{source}: field kind: expected Service (or {', '.join(OTHER_KINDS)}), got {kind!r}"[:300])
+    when = doc.get("time")
+    if not isinstance(when, str):
+        raise HistoryError(f"{source}: field time: expected an RFC 3339 time, got {_type(when)}")
+    try:
+        time = parse_time(when)
+    except HistoryError as exc:
+        raise HistoryError(f"{source}: field time: {exc}") from None
+    strings = {}
+    for field in ("namespace", "name", "change"):
+        value = doc.get(field)
+        if not isinstance(value, str) or not value:
+            raise HistoryError(f"{source}: field {field}: expected a non-empty string, got {_type(value)}")
+        strings[field] = value
+    if strings["change"] not in CHANGES:
+        raise HistoryError(
+            f"{source}: field change: {strings['change'][:40]!r} is not one of {', '.join(CHANGES)}"
+        )
+    optional = {}
+    for field in ("pool", "reason"):
+        value = doc.get(field)
+        if value is not None and not isinstance(value, str):
+            raise HistoryError(f"{source}: field {field}: expected a string or null, got {_type(value)}")
+        optional[field] = value
+    before = _addresses(doc.get("from"), f"{source}: field from") or ()
+    after = _addresses(doc.get("to"), f"{source}: field to")
+    return Change(
+        time,
+        strings["namespace"],
+        strings["name"],
+        strings["change"],
+        before,
+        after,
+        optional["pool"],
+        optional["reason"],
+        source,
+    )
+
+
+def _addresses(value: Any, where: str) -> Optional[Tuple[str, ...]]:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise HistoryError(f"{where}: expected a list of addresses, got {_type(value)}")
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            raise HistoryError(f"{where}[{i}]: expected an address, got {_type(item)}")
+        try:
+            out.append(canonical(item))
+        except AddressError:
+            raise HistoryError(f"{where}[{i}]: {item[:60]!r} is not an IP address") from None
+    return tuple(out)
+
+
+def _type(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+# --- what the API server keeps
+
+
+def change_from_event(event: Dict[str, Any]) -> Optional[Change]:
+    """A Service's Event written by MetalLB (checked for shape by the snapshot), as a
+    Change; None for anyone else's, or a reason that says nothing of addresses."""
+    component = str((event.get("source") or {}).get("component") or event.get("reportingController") or "")
+    reason = str(event.get("reason") or "")
+    change = EVENT_CHANGES.get(reason)
+    if component not in METALLB_COMPONENTS or change is None:
+        return None
+    obj = event.get("involvedObject") or {}
+    if obj.get("kind") != "Service" or not obj.get("name"):
+        return None
+    when = event.get("lastTimestamp") or event.get("eventTime") or event.get("firstTimestamp")
+    try:
+        time = parse_time(str(when))
+    except HistoryError:
+        return None  # an Event without a time places nothing
+    message = str(event.get("message") or "")
+    after: Optional[Tuple[str, ...]] = None
+    if change == ASSIGNED:
+        after = tuple(_quoted_addresses(message))
+    count = event.get("count")
+    first = event.get("firstTimestamp")
+    repeated = f" ({count} times since {first})" if isinstance(count, int) and count > 1 and first else ""
+    return Change(
+        time,
+        str(obj.get("namespace") or "default"),
+        str(obj["name"]),
+        change,
+        (),
+        after,
+        None,
+        (message + repeated) or None,
+        f"event {reason} ({component})",
+    )
+
+
+def _quoted_addresses(message: str) -> List[str]:
+    """The addresses in `Assigned IP ["192.168.10.5" "fd00::5"]` (Go's %q of a list)."""
+    out = []
+    for text in _QUOTED.findall(message):
+        try:
+            out.append(str(parse_ip(text)))
+        except AddressError:
+            continue
+    return out
+
+
+def changes_from_service(svc: Dict[str, Any], now: datetime) -> List[Change]:
+    """What a Service (trimmed by the snapshot: metadata.managedFields' manager,
+    operation, subresource and time; status.loadBalancer.ingress; status.conditions)
+    says of its own past: its last status write, Cilium's last transition of the
+    IPAMRequestSatisfied condition, and what it holds now."""
+    meta = svc.get("metadata") or {}
+    ns, name = str(meta.get("namespace") or "default"), str(meta.get("name") or "")
+    status = svc.get("status") or {}
+    held = tuple(
+        str(parse_ip(i["ip"]))
+        for i in (status.get("loadBalancer") or {}).get("ingress") or ()
+        if isinstance(i, dict) and _is_ip(i.get("ip"))
+    )
+    out = []
+    writes = [m for m in meta.get("managedFields") or () if isinstance(m, dict) and m.get("subresource") == "status"]
+    latest = _latest(writes)
+    if latest is not None:
+        when, entry = latest
+        out.append(
+            Change(
+                when,
+                ns,
+                name,
+                ASSIGNED if held else RELEASED,
+                (),
+                held,
+                None,
+                "the status as it is now was last written then",
+                f"managedFields (status, {entry.get('manager') or 'unknown manager'})",
+            )
+        )
+    for cond in status.get("conditions") or ():
+        if not isinstance(cond, dict) or cond.get("type") != CILIUM_CONDITION:
+            continue
+        try:
+            when = parse_time(str(cond.get("lastTransitionTime")))
+        except HistoryError:
+            continue
+        satisfied = cond.get("status") == "True"
+        out.append(
+            Change(
+                when,
+                ns,
+                name,
+                ASSIGNED if satisfied else REFUSED,
+                (),
+                held if satisfied else None,
+                None,
+                str(cond.get("message") or cond.get("reason") or "") or None,
+                f"condition {CILIUM_CONDITION}",
+            )
+        )
+    out.append(Change(now, ns, name, LISTED, (), held, None, None, "the service now"))
+    return out
+
+
+def _latest(entries: Sequence[Dict[str, Any]]) -> Optional[Tuple[datetime, Dict[str, Any]]]:
+    best: Optional[Tuple[datetime, Dict[str, Any]]] = None
+    for entry in entries:
+        try:
+            when = parse_time(str(entry.get("time")))
+        except HistoryError:
+            continue
+        if best is None or when > best[0]:
+            best = (when, entry)
+    return best
+
+
+def _is_ip(text: Any) -> bool:
+    try:
+        parse_ip(text)
+    except AddressError:
+        return False
+    return True
+
+
+# --- questions
+
+
+class Query(NamedTuple):
+    """An address or CIDR, or a service (namespace/name); neither: everything."""
+
+    interval: Optional[Interval] = None
+    service: Optional[Tuple[str, str]] = None
+
+    def matches(self, change: Change) -> bool:
+        if self.service is not None:
+            return (change.namespace, change.name) == self.service
+        if self.interval is not None:
+            return any(self.covers(a) for a in change.addresses())
+        return True
+
+    def covers(self, address: str) -> bool:
+        if self.interval is None:
+            return True
+        addr = parse_ip(address)
+        return self.interval.family == ("ipv4" if addr.version == 4 else "ipv6") and self.interval.contains(int(addr))
+
+
+def in_order(changes: Iterable[Change]) -> List[Change]:
+    """By time; changes of the same time keep the order they were read in."""
+    return sorted(changes, key=lambda c: c.time)
+
+
+def replay(changes: Sequence[Change]) -> List[Change]:
+    """The changes in order, with one UNSEEN change added for each service that held
+    addresses before a watch's listing and is not in it (the listing's namespaces
+    only: a watch with -n lists one namespace): it let them go while no watch ran."""
+    out: List[Change] = []
+    held: Dict[str, Tuple[Change, Tuple[str, ...]]] = {}
+    listing: List[Change] = []
+
+    def close_listing() -> None:
+        if not listing:
+            return
+        seen = {c.key for c in listing}
+        spaces = {c.namespace for c in listing}
+        start = listing[0]
+        for key, (last, addresses) in sorted(held.items()):
+            if key in seen or last.namespace not in spaces or not addresses:
+                continue
+            out.append(
+                Change(
+                    start.time,
+                    last.namespace,
+                    last.name,
+                    UNSEEN,
+                    addresses,
+                    (),
+                    last.pool,
+                    f"not in the listing of {format_time(start.time)}: released or deleted after "
+                    f"{format_time(last.time)}, while no watch recorded it",
+                    start.source,
+                )
+            )
+            held[key] = (out[-1], ())
+        listing.clear()
+
+    for change in in_order(changes):
+        if change.change == LISTED:
+            listing.append(change)
+        else:
+            close_listing()
+        out.append(change)
+        held[change.key] = (change, holding_after(change, held.get(change.key, (change, ()))[1]))
+    close_listing()
+    return out
+
+
+def holding_after(change: Change, before: Tuple[str, ...]) -> Tuple[str, ...]:
+    """What a service holds after a change (``before``: what it held)."""
+    if change.change in (RELEASED, DELETED, UNSEEN):
+        return ()
+    if change.change in (ANNOUNCED,) or change.after is None:
+        return before
+    return change.after
+
+
+def timeline(changes: Sequence[Change], query: Query, since: Optional[datetime] = None) -> List[Change]:
+    """Every change the query touches (an address in its from or to, or the service),
+    in order, from ``since`` on."""
+    return [c for c in replay(changes) if query.matches(c) and (since is None or c.time >= since)]
+
+
+class Holding(NamedTuple):
+    namespace: str
+    name: str
+    addresses: Tuple[str, ...]
+    pool: Optional[str]
+    since: Change  # the change it held them from (or the first the source shows)
+    until: Optional[Change]  # the next change that took them away; None: still, as far as known
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "namespace": self.namespace,
+            "name": self.name,
+            "addresses": list(self.addresses),
+            "pool": self.pool,
+            "since": format_time(self.since.time),
+            "sinceChange": self.since.change,
+            "until": None if self.until is None else format_time(self.until.time),
+            "untilChange": None if self.until is None else self.until.change,
+            "source": self.since.source,
+        }
+
+
+def held_at(changes: Sequence[Change], query: Query, at: datetime) -> Dict[str, Any]:
+    """Who held the query's address (or what its service held) at ``at``: each holding
+    with the change it started at and the change that ended it. ``covered`` is False
+    when the source starts after ``at`` (nothing is known of that time)."""
+    ordered = replay(changes)
+    state: Dict[str, Tuple[Tuple[str, ...], Change]] = {}  # key -> (addresses, since)
+    pools: Dict[str, str] = {}
+    after = len(ordered)
+    for i, change in enumerate(ordered):
+        if change.time > at:
+            after = i
+            break
+        if change.pool:
+            pools[change.key] = change.pool
+        previous = state.get(change.key)
+        now = holding_after(change, previous[0] if previous else ())
+        if previous is None or now != previous[0]:
+            state[change.key] = (now, change)
+
+    def seen(key: str, addresses: Tuple[str, ...]) -> Tuple[str, ...]:
+        if query.service is not None:
+            return addresses if tuple(key.split("/", 1)) == query.service else ()
+        return tuple(a for a in addresses if query.covers(a))
+
+    shown = {key: seen(key, addresses) for key, (addresses, _) in state.items()}
+    shown = {key: addresses for key, addresses in shown.items() if addresses}
+    current = {key: state[key][0] for key in shown}
+    until: Dict[str, Change] = {}
+    for change in ordered[after:]:
+        key = change.key
+        if key not in current or key in until:
+            continue
+        current[key] = holding_after(change, current[key])
+        if seen(key, current[key]) != shown[key]:
+            until[key] = change
+    holdings = [
+        Holding(state[key][1].namespace, state[key][1].name, shown[key], pools.get(key), state[key][1], until.get(key))
+        for key in sorted(shown)
+    ]
+    first = ordered[0].time if ordered else None
+    last = ordered[-1].time if ordered else None
+    return {
+        "at": format_time(at),
+        "covered": first is not None and first <= at,
+        "recordFrom": None if first is None else format_time(first),
+        "recordTo": None if last is None else format_time(last),
+        "holders": [h.to_dict() for h in holdings],
+    }
+
+
+def parse_query(text: Optional[str], namespace: str) -> Query:
+    """The command's argument: an address or CIDR, else a service name (in
+    ``namespace``), or NAMESPACE/NAME; none: everything."""
+    from .addresses import parse_network
+
+    if not text:
+        return Query()
+    try:
+        return Query(interval=parse_network(text))
+    except AddressError:
+        pass
+    if "/" in text:
+        ns, _, name = text.partition("/")
+        if not ns or not name or "/" in name:
+            raise HistoryError(f"{text[:100]!r} is neither an address, a CIDR nor a service (NAME or NAMESPACE/NAME)")
+        return Query(service=(ns, name))
+    return Query(service=(namespace, text))
