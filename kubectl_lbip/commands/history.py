@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 from .. import render
 from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
@@ -154,4 +154,3 @@ def _what(query: Optional[Dict[str, Any]]) -> str:
     if "service" in query:
         return f"service {query['service']['namespace']}/{query['service']['name']}"
     return str(query["addresses"])
-

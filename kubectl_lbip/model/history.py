@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from .addresses import AddressError, Interval, canonical, parse_ip
 
@@ -175,9 +175,7 @@ def change_from_line(doc: Any, source: str) -> Optional[Change]:
             raise HistoryError(f"{source}: field {field}: expected a non-empty string, got {_type(value)}")
         strings[field] = value
     if strings["change"] not in CHANGES:
-        raise HistoryError(
-            f"{source}: field change: {strings['change'][:40]!r} is not one of {', '.join(CHANGES)}"
-        )
+        raise HistoryError(f"{source}: field change: {strings['change'][:40]!r} is not one of {', '.join(CHANGES)}")
     optional = {}
     for field in ("pool", "reason"):
         value = doc.get(field)
@@ -374,18 +372,31 @@ def in_order(changes: Iterable[Change]) -> List[Change]:
     return sorted(changes, key=lambda c: c.time)
 
 
+# The lines of one watch's listing are written within this many seconds of each other.
+LISTING_GAP = timedelta(seconds=60)
+
+
+def starts_listing(last: Change, listed: Set[str], change: Change) -> bool:
+    """Whether a "listed" line begins another watch's listing than the one whose
+    services are ``listed`` and whose last line is ``last``: its service is listed
+    there already, or it comes more than LISTING_GAP after it."""
+    return change.time - last.time > LISTING_GAP or change.key in listed
+
+
 def replay(changes: Sequence[Change]) -> List[Change]:
     """The changes in order, with one UNSEEN change added for each service that held
     addresses before a watch's listing and is not in it (the listing's namespaces
-    only: a watch with -n lists one namespace): it let them go while no watch ran."""
+    only: a watch with -n lists one namespace): it let them go while no watch ran.
+    A listing is a run of "listed" lines (starts_listing says where the next begins)."""
     out: List[Change] = []
     held: Dict[str, Tuple[Change, Tuple[str, ...]]] = {}
     listing: List[Change] = []
+    listed: Set[str] = set()
 
     def close_listing() -> None:
         if not listing:
             return
-        seen = {c.key for c in listing}
+        seen = set(listed)
         spaces = {c.namespace for c in listing}
         start = listing[0]
         for key, (last, addresses) in sorted(held.items()):
@@ -407,12 +418,14 @@ def replay(changes: Sequence[Change]) -> List[Change]:
             )
             held[key] = (out[-1], ())
         listing.clear()
+        listed.clear()
 
     for change in in_order(changes):
+        if change.change != LISTED or (listing and starts_listing(listing[-1], listed, change)):
+            close_listing()
         if change.change == LISTED:
             listing.append(change)
-        else:
-            close_listing()
+            listed.add(change.key)
         out.append(change)
         held[change.key] = (change, holding_after(change, held.get(change.key, (change, ()))[1]))
     close_listing()
@@ -461,7 +474,14 @@ def held_at(changes: Sequence[Change], query: Query, at: datetime) -> Dict[str, 
     with the change it started at and the change that ended it. ``covered`` is False
     when the source starts after ``at`` (nothing is known of that time)."""
     ordered = replay(changes)
-    state: Dict[str, Tuple[Tuple[str, ...], Change]] = {}  # key -> (addresses, since)
+
+    def seen(key: str, addresses: Tuple[str, ...]) -> Tuple[str, ...]:
+        if query.service is not None:
+            return addresses if tuple(key.split("/", 1)) == query.service else ()
+        return tuple(a for a in addresses if query.covers(a))
+
+    holding: Dict[str, Tuple[str, ...]] = {}  # key -> every address it holds
+    state: Dict[str, Tuple[Tuple[str, ...], Change]] = {}  # key -> (the query's part, since)
     pools: Dict[str, str] = {}
     after = len(ordered)
     for i, change in enumerate(ordered):
@@ -470,19 +490,14 @@ def held_at(changes: Sequence[Change], query: Query, at: datetime) -> Dict[str, 
             break
         if change.pool:
             pools[change.key] = change.pool
+        holding[change.key] = holding_after(change, holding.get(change.key, ()))
+        view = seen(change.key, holding[change.key])
         previous = state.get(change.key)
-        now = holding_after(change, previous[0] if previous else ())
-        if previous is None or now != previous[0]:
-            state[change.key] = (now, change)
+        if previous is None or view != previous[0]:
+            state[change.key] = (view, change)
 
-    def seen(key: str, addresses: Tuple[str, ...]) -> Tuple[str, ...]:
-        if query.service is not None:
-            return addresses if tuple(key.split("/", 1)) == query.service else ()
-        return tuple(a for a in addresses if query.covers(a))
-
-    shown = {key: seen(key, addresses) for key, (addresses, _) in state.items()}
-    shown = {key: addresses for key, addresses in shown.items() if addresses}
-    current = {key: state[key][0] for key in shown}
+    shown = {key: view for key, (view, _) in state.items() if view}
+    current = {key: holding[key] for key in shown}
     until: Dict[str, Change] = {}
     for change in ordered[after:]:
         key = change.key

@@ -29,7 +29,10 @@ SERVICE_PAST = (
             {
                 "managedFields": (
                     "list",
-                    ("obj", {"manager": shape.STR, "operation": shape.STR, "subresource": shape.STR, "time": shape.STR}),
+                    (
+                        "obj",
+                        {"manager": shape.STR, "operation": shape.STR, "subresource": shape.STR, "time": shape.STR},
+                    ),
                 ),
             },
         ),
@@ -81,7 +84,7 @@ def read_record(paths: Sequence[str], stdin: Optional[BinaryIO] = None) -> List[
 
 
 def _lines(stream: BinaryIO, name: str) -> List[history.Change]:
-    out = []
+    out: List[history.Change] = []
     number = 0
     while True:
         raw = stream.readline(MAX_LINE + 1)

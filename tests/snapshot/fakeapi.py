@@ -11,7 +11,7 @@ What it serves::
     GET   /apis/metallb.io/v1beta1/ipaddresspools           (404 "page not found" when
                                                              the CRDs are absent)
     GET   /api/v1/services | /api/v1/namespaces | /api/v1/events   (fieldSelector a=b,c=d)
-    GET   /api/v1/namespaces/{ns}/services[/{name}]
+    GET   /api/v1/namespaces/{ns}/services[/{name}] | /api/v1/namespaces/{ns}/events
     PATCH /api/v1/namespaces/{ns}/services/{name}           (merge patch only)
     GET   /api/v1/namespaces/metallb-system/configmaps/config
     GET   /apis/apps/v1/namespaces/{ns}/deployments         (``deployments``: ns -> objects)
@@ -497,6 +497,9 @@ class FakeAPI:
             return self._list(rec, "services", "", items, "ServiceList", "v1")
         if len(parts) == 6 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "services":
             return self._service(rec, parts[3], parts[5])
+        if len(parts) == 5 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "events":
+            items = [e for e in self.events if (e.get("metadata") or {}).get("namespace") == parts[3]]
+            return self._list(rec, "events", "", items, "EventList", "v1")
         return 404, "404 page not found\n"
 
     def _deny(
