@@ -743,6 +743,22 @@ def probe(
             help="How long one connect may take before it counts as timed out, e.g. 500ms.",
         ),
     ] = "2s",
+    from_cluster: Annotated[
+        bool,
+        typer.Option(
+            "--from-cluster",
+            help="Probe from a short-lived pod in the service's namespace (deleted afterwards, "
+            "on every path), for addresses reachable only inside; --timeout bounds its start too.",
+        ),
+    ] = False,
+    image: Annotated[
+        Optional[str],
+        typer.Option(
+            "--image",
+            metavar="IMAGE",
+            help="With --from-cluster: the pod's image, any with python3 (default: python:3.13-alpine).",
+        ),
+    ] = None,
     output: ProbeOutput = ProbeFormat.table,
     no_headers: NoHeaders = False,
     *,
@@ -753,22 +769,33 @@ def probe(
     family. UDP and SCTP ports are listed as not probed. Nothing is sent: a connect
     opened is closed at once.
 
+    With --from-cluster, the same connects are made by a pod in the service's namespace
+    (restartPolicy Never, no API credentials, the restricted Pod Security profile), as
+    'kubectl run --rm' would: created, waited for within --timeout, its log read, deleted.
+
     Exit 0 when every TCP port answered on every address, 1 otherwise (or when there is
-    nothing to probe), 2 when the service does not exist or is not a LoadBalancer.
+    nothing to probe), 2 when the service does not exist or is not a LoadBalancer, 3 when
+    the pod cannot run or finish within --timeout.
 
     \b
     Examples:
       kubectl lbip probe frontend -n shop
       kubectl lbip probe gateway -n payments --connect-timeout 500ms -o json
+      kubectl lbip probe internal-dns -n infra --from-cluster --timeout 1m
     """
     from .commands import probe as cmd
+    from .errors import UsageError
     from .flags import parse_duration
+    from .model.probe import POD_IMAGE
 
+    if image is not None and not from_cluster:
+        raise UsageError("--image is the image of --from-cluster's pod: give --from-cluster too")
     return cmd.run(
         where.inputs(output, no_headers=no_headers),
         name,
         parse_duration(timeout) or 0.0,
         parse_duration(connect_timeout) or 0.0,
+        image=(image or POD_IMAGE) if from_cluster else None,
     )
 
 

@@ -19,7 +19,14 @@ def run(
     timeout: float,
     connect_timeout: float,
     connect: Optional[tcpprobe.Connect] = None,
+    image: Optional[str] = None,
 ) -> int:
+    """``image``: probe from a pod of that image in the service's namespace
+    (--from-cluster), instead of from here."""
+    if image is not None and inputs.offline:
+        raise UsageError("--from-cluster runs a pod in the cluster: not with -f (without --against-cluster)")
+    if image is not None and not image.strip():
+        raise UsageError("--image must name an image")
     namespace = inputs.default_namespace()
     cluster = inputs.snapshot().take_cluster()
     svc = cluster.service(namespace, name)
@@ -28,7 +35,12 @@ def run(
     if not svc.is_load_balancer:
         raise UsageError(not_load_balancer(svc).message)
     targets = probe.targets(svc)
-    attempts = tcpprobe.probe_all(targets, timeout, connect_timeout, connect or tcpprobe.connect)
+    if image is not None:
+        from ..clusterprobe import probe_from_pod
+
+        attempts = probe_from_pod(inputs.client(), namespace, targets, image, timeout, connect_timeout)
+    else:
+        attempts = tcpprobe.probe_all(targets, timeout, connect_timeout, connect or tcpprobe.connect)
     answer = probe.report(svc, list(zip(targets, attempts)))
     code = EXIT_OK if answer["answered"] else EXIT_NEGATIVE
     if inputs.output in ("json", "yaml"):

@@ -7,6 +7,8 @@ attempt (an errno, a timeout, the time taken) into a result, per family."""
 from __future__ import annotations
 
 import errno
+import json
+import math
 import os
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -125,3 +127,154 @@ def summary(answer: dict) -> str:
         else:
             parts.append(f"{word}: no TCP port to probe")
     return "; ".join(parts)
+
+
+# --- from a pod in the cluster (probe --from-cluster; clusterprobe.py runs it)
+
+# The default image of the probe's pod: any image with python3 runs the same probe
+# (PROBE_SCRIPT), with the same outcomes as a connect from here (tcpprobe.py).
+POD_IMAGE = "python:3.13-alpine"
+POD_CONTAINER = "probe"
+POD_PREFIX = "lbip-probe-"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "kubectl-lbip", "app.kubernetes.io/name": "lbip-probe"}
+
+# Run by the pod's python3: argv[1] is {"deadline": s, "each": s, "targets": [[address,
+# port], ...]}; one JSON line per target tried, as tcpprobe.connect reports it.
+PROBE_SCRIPT = """\
+import json, socket, sys, time
+job = json.loads(sys.argv[1])
+end = time.monotonic() + job["deadline"]
+for address, port in job["targets"]:
+    left = end - time.monotonic()
+    if left <= 0:
+        break
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    start = time.monotonic()
+    error, timed_out = None, False
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.settimeout(min(job["each"], left))
+            sock.connect((address, port))
+    except socket.timeout:
+        timed_out = True
+    except OSError as exc:
+        error = exc.errno or 0
+    line = {"address": address, "port": port, "errno": error, "timedOut": timed_out,
+            "seconds": time.monotonic() - start}
+    print(json.dumps(line), flush=True)
+"""
+
+
+class PodLogError(ValueError):
+    """The probe pod's log is not what PROBE_SCRIPT prints; the message says why."""
+
+
+def probe_pod(namespace: str, image: str, targets: Sequence[Target], deadline: float, each: float) -> dict:
+    """The Pod that probes ``targets`` from inside the cluster: one container running
+    PROBE_SCRIPT, never restarted, ended by the kubelet after the deadline if it is
+    still running, with no API credentials and the restricted Pod Security profile
+    (non-root, no privilege escalation, every capability dropped)."""
+    job = {
+        "deadline": deadline,
+        "each": each,
+        "targets": [[t.address, t.port] for t in targets if t.probed],
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"generateName": POD_PREFIX, "namespace": namespace, "labels": dict(MANAGED_BY)},
+        "spec": {
+            "restartPolicy": "Never",
+            "activeDeadlineSeconds": max(int(math.ceil(deadline)) + 30, 1),
+            "terminationGracePeriodSeconds": 0,
+            "automountServiceAccountToken": False,
+            "enableServiceLinks": False,
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": 65534,
+                "runAsGroup": 65534,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "containers": [
+                {
+                    "name": POD_CONTAINER,
+                    "image": image,
+                    "command": ["python3", "-c", PROBE_SCRIPT, json.dumps(job)],
+                    "securityContext": {
+                        "allowPrivilegeEscalation": False,
+                        "readOnlyRootFilesystem": True,
+                        "capabilities": {"drop": ["ALL"]},
+                    },
+                    "resources": {
+                        "requests": {"cpu": "10m", "memory": "32Mi"},
+                        "limits": {"cpu": "200m", "memory": "64Mi"},
+                    },
+                }
+            ],
+        },
+    }
+
+
+def attempts_from_log(text: str, targets: Sequence[Target]) -> List[Optional[Attempt]]:
+    """The pod's log as one attempt per target (None: not tried, as tcpprobe.probe_all
+    says it). Each line must name the next probed target, in order."""
+    wanted = [t for t in targets if t.probed]
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) > len(wanted):
+        raise PodLogError(f"the log has {len(lines)} lines for {len(wanted)} target(s)")
+    found: Dict[Tuple[str, int], Attempt] = {}
+    for number, (line, target) in enumerate(zip(lines, wanted), start=1):
+        where = f"line {number}"
+        try:
+            doc = json.loads(line)
+        except (ValueError, RecursionError):
+            raise PodLogError(f"{where}: not JSON: {line[:80]!r}") from None
+        if not isinstance(doc, dict):
+            raise PodLogError(f"{where}: not a JSON object")
+        if (doc.get("address"), doc.get("port")) != (target.address, target.port):
+            raise PodLogError(f"{where}: names {doc.get('address')!r} port {doc.get('port')!r}, not the next target")
+        error, timed_out, seconds = doc.get("errno"), doc.get("timedOut"), doc.get("seconds")
+        if not (error is None or (isinstance(error, int) and not isinstance(error, bool))):
+            raise PodLogError(f"{where}: errno is not a number")
+        if not isinstance(timed_out, bool):
+            raise PodLogError(f"{where}: timedOut is not true or false")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds < 86400:
+            raise PodLogError(f"{where}: seconds is not a duration")
+        found[(target.address, target.port)] = Attempt(error, timed_out, float(seconds))
+    return [found.get((t.address, t.port)) if t.probed else None for t in targets]
+
+
+# Why a pod that has not finished never will: the kubelet's waiting reasons.
+POD_STUCK = (
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+)
+
+
+def pod_state(pod: dict) -> Tuple[bool, str]:
+    """(finished, what it is doing) of the probe's pod, read from its status: finished
+    when it ran (Succeeded, or Failed with its container's exit), or when it never
+    will (an image that cannot be pulled, a container that cannot be created)."""
+    status = pod.get("status") or {}
+    phase = str(status.get("phase") or "Pending")
+    said = []
+    for cs in status.get("containerStatuses") or ():
+        state = cs.get("state") or {}
+        for what in ("waiting", "terminated"):
+            detail = state.get(what) or {}
+            if detail:
+                reason = str(detail.get("reason") or what)
+                message = str(detail.get("message") or "")[:200]
+                code = detail.get("exitCode")
+                said.append(
+                    reason + (f" (exit {code})" if code is not None else "") + (f": {message}" if message else "")
+                )
+                if what == "waiting" and reason in POD_STUCK:
+                    return True, f"{phase}, {said[-1]}"
+    if not said and status.get("reason"):
+        said.append(str(status.get("reason")) + (f": {str(status.get('message') or '')[:200]}"))
+    text = phase + (f", {'; '.join(said)}" if said else "")
+    return phase in ("Succeeded", "Failed"), text

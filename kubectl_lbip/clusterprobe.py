@@ -1,0 +1,120 @@
+"""probe --from-cluster: the same connects as tcpprobe.py, made by a short-lived pod
+in the service's namespace (as `kubectl run --rm` would: created, waited for, its
+log read, deleted), for addresses reachable only from inside the cluster.
+
+Everything goes through the door (snapshot/live.py's client). The wait is bounded
+by the probe's --timeout; the pod is deleted on every path out of here: an answer,
+a pod that cannot start, the deadline, an error, Ctrl-C."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Callable, List, Optional, Sequence
+
+from .errors import ClusterError, NotFound, ResponseError
+from .model import probe
+from .model.probe import Attempt, Target
+from .snapshot import shape
+from .snapshot.live import segment
+
+# Seconds the pod's deletion may take after the deadline passed (or Ctrl-C).
+DELETE_GRACE = 10.0
+# Between two looks at the pod: from FIRST_POLL seconds, doubling up to LAST_POLL.
+FIRST_POLL, LAST_POLL = 0.25, 2.0
+
+POD = (
+    "obj",
+    {
+        "metadata": ("obj", {"name": shape.STR, "namespace": shape.STR}),
+        "status": (
+            "obj",
+            {
+                "phase": shape.STR,
+                "reason": shape.STR,
+                "message": shape.STR,
+                "containerStatuses": (
+                    "list",
+                    (
+                        "obj",
+                        {
+                            "state": (
+                                "map",
+                                ("obj", {"reason": shape.STR, "message": shape.STR, "exitCode": shape.INT}),
+                            )
+                        },
+                    ),
+                ),
+            },
+        ),
+    },
+)
+
+
+def probe_from_pod(
+    client: Any,
+    namespace: str,
+    targets: Sequence[Target],
+    image: str,
+    deadline: float,
+    each: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> List[Optional[Attempt]]:
+    """One attempt per target (None: not tried), from a pod of ``image``; the pod is
+    waited for ``deadline`` seconds at most (its own connects included), then deleted."""
+    pods = f"/api/v1/namespaces/{segment(namespace)}/pods"
+    client.extend_deadline(deadline)  # the API requests of the wait are within the command's deadline
+    manifest = probe.probe_pod(namespace, image, targets, deadline, each)
+    created = _checked(client.request("POST", pods, body=manifest), f"POST {pods}")
+    name = (created.get("metadata") or {}).get("name")
+    if not isinstance(name, str) or not name:
+        raise ResponseError(f"POST {pods}: the created Pod has no name")
+    path = f"{pods}/{segment(name)}"
+    end = clock() + deadline
+    try:
+        wait, doing = FIRST_POLL, "Pending"
+        while True:
+            finished, doing = probe.pod_state(_checked(client.request("GET", path), f"GET {path}"))
+            if finished:
+                break
+            left = end - clock()
+            if left <= 0:
+                raise ClusterError(
+                    f"pod {namespace}/{name} did not finish within {deadline:g}s (the --timeout): {doing}; deleted"
+                )
+            sleep(min(wait, left))
+            wait = min(wait * 2, LAST_POLL)
+        log = client.fetch("GET", f"{path}/log", [("container", probe.POD_CONTAINER)]).decode("utf-8", "replace")
+        try:
+            attempts = probe.attempts_from_log(log, targets)
+        except probe.PodLogError as exc:
+            raise ResponseError(f"pod {namespace}/{name} ({doing}): its log is not the probe's: {exc}") from None
+        if not any(a is not None for a in attempts) and any(t.probed for t in targets):
+            raise ClusterError(f"pod {namespace}/{name} probed nothing: {doing}")
+        return attempts
+    finally:
+        delete(client, path, f"{namespace}/{name}")
+
+
+def delete(client: Any, path: str, name: str) -> None:
+    """Delete the pod now (no grace period), given a few seconds even when the
+    deadline passed; when that fails, say how to delete it."""
+    door = getattr(client, "door", None)
+    if door is not None and door.remaining() < DELETE_GRACE:
+        door.extend(DELETE_GRACE - door.remaining())
+    try:
+        client.request("DELETE", path, [("gracePeriodSeconds", "0")])
+    except NotFound:
+        pass
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - said, and the first error stays the one raised
+        sys.stderr.write(
+            f"warning: the probe's pod {name} may remain ({exc}); delete it with: "
+            f"kubectl delete pod {name.split('/')[1]} -n {name.split('/')[0]}\n"
+        )
+
+
+def _checked(obj: Any, where: str) -> dict:
+    if not isinstance(obj, dict):
+        raise ResponseError(f"{where}: the answer is not a Pod")
+    return shape.check(obj, POD, where, ResponseError, what="Pod")
