@@ -183,3 +183,31 @@ def test_image_needs_from_cluster_and_from_cluster_needs_the_cluster(tmp_path):
     manifest.write_text(json.dumps(service("shop", "web", ingress=("10.0.0.5",))))
     offline = CliRunner().invoke(app, ["probe", "web", "-n", "shop", "--from-cluster", "-f", str(manifest)])
     assert offline.exit_code == 2 and "not with -f" in offline.stderr
+
+
+def test_the_pods_script_run_here_on_loopback_is_read_back_as_the_probe(tmp_path):
+    """The program the pod runs, run by this python on loopback: a listener answers,
+    a closed port refuses, and its output is what attempts_from_log reads."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as listening, socket.socket() as closed:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen(4)
+        closed.bind(("127.0.0.1", 0))
+        targets = [
+            probe.Target("127.0.0.1", "ipv4", listening.getsockname()[1], "TCP"),
+            probe.Target("127.0.0.1", "ipv4", 53, "UDP"),
+            probe.Target("127.0.0.1", "ipv4", closed.getsockname()[1], "TCP"),
+        ]
+        pod = probe.probe_pod("shop", "python:3", targets, 5.0, 1.0)
+        command = pod["spec"]["containers"][0]["command"]
+        assert command[0] == "python3"
+        out = subprocess.run([sys.executable, *command[1:]], capture_output=True, text=True, timeout=30, check=True)
+    attempts = probe.attempts_from_log(out.stdout, targets)
+    assert [probe.outcome(a)[0] if t.probed else None for t, a in zip(targets, attempts)] == [
+        probe.ANSWERED,
+        None,
+        probe.REFUSED,
+    ]
