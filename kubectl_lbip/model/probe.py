@@ -278,3 +278,74 @@ def pod_state(pod: dict) -> Tuple[bool, str]:
         said.append(str(status.get("reason")) + (f": {str(status.get('message') or '')[:200]}"))
     text = phase + (f", {'; '.join(said)}" if said else "")
     return phase in ("Succeeded", "Failed"), text
+
+
+# --- why --probe: what a probe that did not answer most likely means
+
+
+def diagnose(answer: dict, explained: dict) -> List[dict]:
+    """For each family whose probed TCP ports did not all answer, one line with its
+    likely cause, from the probe's answer (report()) and why's explanation
+    (model/explain.py): in order, no route to the family from where the probe ran;
+    no advertisement, node or speaker announcing it; a Local traffic policy without a
+    ready endpoint where it is announced; refused (reached, nothing listening);
+    the other family answering (this family's path); else dropped on the way."""
+    out = []
+    results = answer["results"]
+    answered_families = [f for f, c in answer["families"].items() if c["probed"] and c["answered"] == c["probed"]]
+    for family, counts in answer["families"].items():
+        if not counts["probed"] or counts["answered"] == counts["probed"]:
+            continue
+        word = FAMILY_WORDS[family]
+        mine = [r for r in results if r["family"] == family and r["result"] not in (NOT_PROBED, ANSWERED)]
+        seen = sorted({r["result"] for r in mine})
+        addresses = sorted({r["address"] for r in mine})
+        cause = _cause(word, seen, explained, [FAMILY_WORDS[f] for f in answered_families if f != family])
+        head = "assigned but not answering" if not counts["answered"] else "assigned but answering only partly"
+        line = (
+            f"{head} on {word} ({', '.join(addresses)}: {counts['answered']} of {counts['probed']} TCP port(s) "
+            f"answered; {', '.join(seen)}): likely {cause}"
+        )
+        out.append({"family": family, "addresses": addresses, "results": seen, "cause": cause, "line": line})
+    return out
+
+
+def _cause(word: str, seen: List[str], explained: dict, others_answering: List[str]) -> str:
+    pool = (explained.get("pool") or {}).get("name")
+    advs = explained.get("advertisements")
+    if seen == [NO_ROUTE]:
+        return f"the family's route: where the probe ran there is no {word} route to the address"
+    if advs is not None and pool is not None and not any(a["announcesService"] for a in advs):
+        return f"no advertisement on the node: no L2 or BGP advertisement announces pool {pool} for this service"
+    announcing = [a for a in (advs or ()) if a["announcesService"]]
+    if announcing and all(a["nodes"] == [] for a in announcing):
+        return "no advertisement on the node: the advertisements select no node that may announce it"
+    speakers = explained.get("speakers")
+    if speakers == []:
+        return "no advertisement on the node: no speaker reports announcing it"
+    ready = explained.get("readyNodes")
+    local = (explained.get("service") or {}).get("externalTrafficPolicy") == "Local"
+    if local and ready == []:
+        return (
+            "a Local policy without endpoints: externalTrafficPolicy Local and no ready endpoint, "
+            "so every node drops it"
+        )
+    if local and ready and speakers:
+        nodes = sorted({s["node"] for s in speakers})
+        if not set(nodes) & set(ready):
+            return (
+                f"a Local policy without endpoints on the announcing node: {', '.join(nodes)} announces it, "
+                f"ready endpoints are on {', '.join(ready)}"
+            )
+    if seen == [REFUSED]:
+        return (
+            "nothing listens behind it: the address is reached but the port is refused "
+            "(endpoints, targetPort, a firewall)"
+        )
+    if others_answering:
+        return (
+            f"the family's route or announcement: {' and '.join(others_answering)} answers, so the service works; "
+            f"the {word} path is missing (a {word} route to it, or its {word} announcement: "
+            "NDP, or the BGP session's family)"
+        )
+    return "dropped on the way: no node answers for the address where the probe ran, or a firewall drops it"
