@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from builders import watch_line
 from typer.testing import CliRunner
 
 from kubectl_lbip.cli import app
@@ -16,21 +17,8 @@ from kubectl_lbip.snapshot import history as reader
 runner = CliRunner()
 
 
-def line(time, ns, name, change, before=None, after=None, pool="default", reason=None):
-    return json.dumps(
-        {
-            "time": time,
-            "kind": "Service",
-            "namespace": ns,
-            "name": name,
-            "change": change,
-            "from": before,
-            "to": after,
-            "pool": pool,
-            "reason": reason,
-            "resourceVersion": "1",
-        }
-    )
+def line(*args, **kwargs) -> str:
+    return json.dumps(watch_line(*args, **kwargs))
 
 
 LINES = [

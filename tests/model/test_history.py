@@ -5,6 +5,7 @@ an address at a time), each with its near misses."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from builders import watch_line as line
 
 from kubectl_lbip.model import history as h
 from kubectl_lbip.model.addresses import parse_network
@@ -12,21 +13,6 @@ from kubectl_lbip.model.addresses import parse_network
 
 def utc(text: str) -> datetime:
     return h.parse_time(text)
-
-
-def line(time, ns, name, change, before=None, after=None, pool="default", reason=None, kind="Service"):
-    return {
-        "time": time,
-        "kind": kind,
-        "namespace": ns,
-        "name": name,
-        "change": change,
-        "from": before,
-        "to": after,
-        "pool": pool,
-        "reason": reason,
-        "resourceVersion": "1",
-    }
 
 
 def record(*docs):
