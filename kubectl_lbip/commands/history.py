@@ -53,7 +53,7 @@ def run(
         raise UsageError("--at asks who held it at one time, --since for the changes since a time: give one of them")
     namespace = inputs.namespace or ("default" if inputs.filenames else None)
     try:
-        query = history.parse_query(target, namespace or inputs.default_namespace())
+        query = history.parse_query(target, namespace or inputs.default_namespace(), inputs.namespace_filter())
     except history.HistoryError as exc:
         raise UsageError(str(exc)) from None
     if inputs.filenames:

@@ -348,12 +348,16 @@ def _is_ip(text: Any) -> bool:
 
 
 class Query(NamedTuple):
-    """An address or CIDR, or a service (namespace/name); neither: everything."""
+    """An address or CIDR, or a service (namespace/name); neither: everything; with
+    ``namespace``, only that namespace's services (-n)."""
 
     interval: Optional[Interval] = None
     service: Optional[Tuple[str, str]] = None
+    namespace: Optional[str] = None
 
     def matches(self, change: Change) -> bool:
+        if self.namespace is not None and change.namespace != self.namespace:
+            return False
         if self.service is not None:
             return (change.namespace, change.name) == self.service
         if self.interval is not None:
@@ -478,6 +482,8 @@ def held_at(changes: Sequence[Change], query: Query, at: datetime) -> Dict[str, 
     def seen(key: str, addresses: Tuple[str, ...]) -> Tuple[str, ...]:
         if query.service is not None:
             return addresses if tuple(key.split("/", 1)) == query.service else ()
+        if query.namespace is not None and key.split("/", 1)[0] != query.namespace:
+            return ()
         return tuple(a for a in addresses if query.covers(a))
 
     holding: Dict[str, Tuple[str, ...]] = {}  # key -> every address it holds
@@ -521,15 +527,16 @@ def held_at(changes: Sequence[Change], query: Query, at: datetime) -> Dict[str, 
     }
 
 
-def parse_query(text: Optional[str], namespace: str) -> Query:
+def parse_query(text: Optional[str], namespace: str, only: Optional[str] = None) -> Query:
     """The command's argument: an address or CIDR, else a service name (in
-    ``namespace``), or NAMESPACE/NAME; none: everything."""
+    ``namespace``), or NAMESPACE/NAME; none: everything. ``only``: keep to that
+    namespace's services (an address, a CIDR or none asked about with -n)."""
     from .addresses import parse_network
 
     if not text:
-        return Query()
+        return Query(namespace=only)
     try:
-        return Query(interval=parse_network(text))
+        return Query(interval=parse_network(text), namespace=only)
     except AddressError:
         pass
     if "/" in text:

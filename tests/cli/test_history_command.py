@@ -189,3 +189,12 @@ def test_bad_arguments_are_exit_2_before_anything_is_read(tmp_path, args, said):
     never = tmp_path / "never-read.jsonl"  # does not exist: the argument fails first
     result = run(*args, "-f", str(never))
     assert result.exit_code == 2 and said in result.stderr, result.stderr
+
+
+def test_n_keeps_the_record_to_one_namespace(rec, tmp_path):
+    other = tmp_path / "other.jsonl"
+    other.write_text(line("2026-12-01T15:00:00.000Z", "db", "main", "assigned", [], ["192.168.10.9"]) + "\n")
+    result = run("-n", "db", "-f", rec, "-f", str(other), "-o", "json")
+    assert [c["name"] for c in json.loads(result.stdout)["changes"]] == ["main"]
+    everything = run("-f", rec, "-f", str(other), "-o", "json")
+    assert {c["namespace"] for c in json.loads(everything.stdout)["changes"]} == {"web", "db"}

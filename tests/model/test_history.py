@@ -349,3 +349,15 @@ def test_two_listings_one_after_the_other_are_two_watches():
         line("2026-12-01T09:00:30Z", "web", "back", "listed", None, []),  # the same listing, slow
     )
     assert not [c for c in h.replay(one) if c.change == h.UNSEEN]
+
+
+def test_n_keeps_to_one_namespace():
+    changes = record(
+        line("2026-12-01T09:00:00Z", "web", "front", "listed", None, ["192.168.10.5"]),
+        line("2026-12-01T10:00:00Z", "db", "main", "assigned", [], ["192.168.10.6"]),
+    )
+    only_web = h.parse_query(None, "web", only="web")
+    assert [c.key for c in h.timeline(changes, only_web)] == ["web/front"]
+    wide = h.parse_query("192.168.10.0/24", "web", only="db")
+    assert [x["name"] for x in h.held_at(changes, wide, utc("2026-12-01T11:00:00Z"))["holders"]] == ["main"]
+    assert len(h.timeline(changes, h.parse_query(None, "web"))) == 2  # near miss: without -n, every namespace
