@@ -8,11 +8,12 @@ a pod that cannot start, the deadline, an error, Ctrl-C."""
 
 from __future__ import annotations
 
+import secrets
 import sys
 import time
 from typing import Any, Callable, List, Optional, Sequence
 
-from .errors import ClusterError, NotFound, ResponseError
+from .errors import AccessError, ClusterError, ConflictError, NotFound, ResponseError, UsageError
 from .model import probe
 from .model.probe import Attempt, Target
 from .snapshot import shape
@@ -60,17 +61,22 @@ def probe_from_pod(
     each: float,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    suffix: Callable[[], str] = lambda: secrets.token_hex(3),
 ) -> List[Optional[Attempt]]:
     """One attempt per target (None: not tried), from a pod of ``image``; the pod is
     waited for ``deadline`` seconds at most (its own connects included), then deleted."""
     pods = f"/api/v1/namespaces/{segment(namespace)}/pods"
     client.extend_deadline(deadline)  # the API requests of the wait are within the command's deadline
-    manifest = probe.probe_pod(namespace, image, targets, deadline, each)
-    created = _checked(client.request("POST", pods, body=manifest), f"POST {pods}")
-    name = (created.get("metadata") or {}).get("name")
-    if not isinstance(name, str) or not name:
-        raise ResponseError(f"POST {pods}: the created Pod has no name")
+    name = probe.POD_PREFIX + suffix()
     path = f"{pods}/{segment(name)}"
+    manifest = probe.probe_pod(namespace, name, image, targets, deadline, each)
+    try:
+        _checked(client.request("POST", pods, body=manifest), f"POST {pods}")
+    except (AccessError, UsageError, ConflictError):  # refused: nothing was created
+        raise
+    except BaseException:  # the answer lost (a deadline, a broken connection, Ctrl-C): it may exist
+        delete(client, path, f"{namespace}/{name}")
+        raise
     end = clock() + deadline
     try:
         wait, doing = FIRST_POLL, "Pending"

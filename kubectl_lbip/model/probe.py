@@ -169,11 +169,13 @@ class PodLogError(ValueError):
     """The probe pod's log is not what PROBE_SCRIPT prints; the message says why."""
 
 
-def probe_pod(namespace: str, image: str, targets: Sequence[Target], deadline: float, each: float) -> dict:
+def probe_pod(namespace: str, name: str, image: str, targets: Sequence[Target], deadline: float, each: float) -> dict:
     """The Pod that probes ``targets`` from inside the cluster: one container running
     PROBE_SCRIPT, never restarted, ended by the kubelet after the deadline if it is
     still running, with no API credentials and the restricted Pod Security profile
-    (non-root, no privilege escalation, every capability dropped)."""
+    (non-root, no privilege escalation, every capability dropped). Named by the caller
+    (POD_PREFIX and a random suffix), not by the API server: a create whose answer is
+    lost can still be deleted by its name."""
     job = {
         "deadline": deadline,
         "each": each,
@@ -182,7 +184,7 @@ def probe_pod(namespace: str, image: str, targets: Sequence[Target], deadline: f
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"generateName": POD_PREFIX, "namespace": namespace, "labels": dict(MANAGED_BY)},
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(MANAGED_BY)},
         "spec": {
             "restartPolicy": "Never",
             "activeDeadlineSeconds": max(int(math.ceil(deadline)) + 30, 1),

@@ -8,7 +8,7 @@ import errno
 import json
 
 import pytest
-from fakeapi import pool, service
+from fakeapi import pool, service, status_body
 from typer.testing import CliRunner
 
 from kubectl_lbip import clusterprobe
@@ -54,14 +54,14 @@ def test_the_pod_probes_and_is_deleted(fake, kubeconfig, web):
     ]
     (created,) = fake.calls("POST", PODS)
     spec = created.body["spec"]
-    assert created.body["metadata"]["generateName"] == probe.POD_PREFIX
+    name = created.body["metadata"]["name"]
+    assert name.startswith(probe.POD_PREFIX) and len(name) == len(probe.POD_PREFIX) + 6
     assert spec["restartPolicy"] == "Never" and spec["automountServiceAccountToken"] is False
     assert spec["securityContext"]["runAsNonRoot"] is True
     (container,) = spec["containers"]
     assert container["image"] == probe.POD_IMAGE
     job = json.loads(container["command"][-1])
     assert job["targets"] == [["10.0.0.5", 80], ["10.0.0.5", 443]] and job["each"] == 2.0
-    name = f"{probe.POD_PREFIX}00001"
     assert fake.calls("GET", f"{PODS}/{name}/log")[0].param("container") == probe.POD_CONTAINER
     assert deleted(fake) == [f"{PODS}/{name}"] and fake.pods == {}
     assert fake.calls("DELETE")[0].param("gracePeriodSeconds") == "0"
@@ -81,9 +81,9 @@ def test_a_pod_that_never_starts_ends_at_the_deadline_named_and_is_deleted(fake,
     fake.pod_statuses = [{"phase": "Pending", "containerStatuses": [waiting]}]
     result = run(kubeconfig, "--timeout", "1s")
     assert result.exit_code == 3, result.output
-    assert (
-        f"pod shop/{probe.POD_PREFIX}00001 did not finish within 1s (the --timeout): Pending, ContainerCreating; "
-        "deleted" in result.stderr
+    name = fake.calls("POST", PODS)[0].body["metadata"]["name"]
+    assert f"pod shop/{name} did not finish within 1s (the --timeout): Pending, ContainerCreating; deleted" in (
+        result.stderr
     )
     assert fake.pods == {} and len(deleted(fake)) == 1
 
@@ -150,10 +150,28 @@ def test_ctrl_c_while_waiting_deletes_the_pod(fake, kubeconfig, web):
 def test_a_failed_delete_says_how_to_delete_it(fake, kubeconfig, web):
     fake.pod_statuses = [{"phase": "Succeeded"}]
     fake.pod_log = said("10.0.0.5", 80) + "\n" + said("10.0.0.5", 443) + "\n"
-    fake.fail_next("DELETE", f"{PODS}/{probe.POD_PREFIX}00001", 500)
+    fake.respond = lambda rec: (
+        (500, status_body(500, "InternalError", "etcd is down")) if rec.method == "DELETE" else None
+    )
     result = run(kubeconfig)
     assert result.exit_code == 0, result.output  # the probe's answer stands
-    assert f"kubectl delete pod {probe.POD_PREFIX}00001 -n shop" in result.stderr
+    name = fake.calls("POST", PODS)[0].body["metadata"]["name"]
+    assert f"warning: the probe's pod shop/{name} may remain" in result.stderr
+    assert f"kubectl delete pod {name} -n shop" in result.stderr
+
+
+def test_a_create_whose_answer_is_lost_is_deleted_by_its_name(fake, kubeconfig, web):
+    def lost(rec):
+        if rec.method != "POST":
+            return None
+        fake.pods[("shop", rec.body["metadata"]["name"])] = rec.body  # created, and then the answer fails
+        return 500, status_body(500, "InternalError", "the connection broke")
+
+    fake.respond = lost
+    result = run(kubeconfig)
+    assert result.exit_code == 3, result.output
+    (created,) = fake.calls("POST", PODS)
+    assert deleted(fake) == [f"{PODS}/{created.body['metadata']['name']}"] and fake.pods == {}
 
 
 def test_no_right_to_create_pods_is_exit_3_and_nothing_to_delete(fake, kubeconfig, web):
@@ -201,7 +219,7 @@ def test_the_pods_script_run_here_on_loopback_is_read_back_as_the_probe(tmp_path
             probe.Target("127.0.0.1", "ipv4", 53, "UDP"),
             probe.Target("127.0.0.1", "ipv4", closed.getsockname()[1], "TCP"),
         ]
-        pod = probe.probe_pod("shop", "python:3", targets, 5.0, 1.0)
+        pod = probe.probe_pod("shop", "lbip-probe-test", "python:3", targets, 5.0, 1.0)
         command = pod["spec"]["containers"][0]["command"]
         assert command[0] == "python3"
         out = subprocess.run([sys.executable, *command[1:]], capture_output=True, text=True, timeout=30, check=True)
