@@ -51,11 +51,13 @@ def run(
     since_time = parse_since(since, now)
     if at_time is not None and since_time is not None:
         raise UsageError("--at asks who held it at one time, --since for the changes since a time: give one of them")
-    namespace = inputs.namespace or ("default" if inputs.filenames else None)
+    namespace = inputs.namespace or ("default" if inputs.filenames else "")  # -f: kubectl -f's default
     try:
-        query = history.parse_query(target, namespace or inputs.default_namespace(), inputs.namespace_filter())
+        query = history.parse_query(target, namespace, inputs.namespace_filter())
     except history.HistoryError as exc:
         raise UsageError(str(exc)) from None
+    if query.service is not None and not query.service[0]:  # a name alone: the context's namespace
+        query = query._replace(service=(inputs.default_namespace(), query.service[1]))
     if inputs.filenames:
         from ..snapshot.history import read_record
 

@@ -60,3 +60,19 @@ def test_a_malformed_event_from_the_api_is_exit_3_naming_it(fake, kubeconfig):
     result = CliRunner().invoke(app, ["history", "--kubeconfig", kubeconfig])
     assert result.exit_code == 3, result.output
     assert "GET /api/v1/events: item 1" in result.stderr and "source.component" in result.stderr
+
+
+def test_an_address_needs_no_context_namespace_a_name_does(fake, kubeconfig, monkeypatch):
+    """kubectl config view (a kubectl run of its own) only when a service name needs the
+    context's namespace."""
+    from kubectl_lbip.door import Door
+
+    asked = []
+    real = Door.ask_context
+    monkeypatch.setattr(Door, "ask_context", lambda self: asked.append(1) or real(self))
+    fake.add_pool(pool("default", "192.168.10.0/24"))
+    fake.add_service(service("shop", "web", ingress=("192.168.10.5",)))
+    by_address = CliRunner().invoke(app, ["history", "192.168.10.5", "--kubeconfig", kubeconfig])
+    assert by_address.exit_code == 0 and asked == []
+    by_name = CliRunner().invoke(app, ["history", "web", "--kubeconfig", kubeconfig])
+    assert by_name.exit_code == 0 and asked
