@@ -437,10 +437,11 @@ def replay(changes: Sequence[Change]) -> List[Change]:
 
 
 def holding_after(change: Change, before: Tuple[str, ...]) -> Tuple[str, ...]:
-    """What a service holds after a change (``before``: what it held)."""
+    """What a service holds after a change (``before``: what it held). A refusal or an
+    announcement changes nothing held (the watch writes a refusal's "to" empty)."""
     if change.change in (RELEASED, DELETED, UNSEEN):
         return ()
-    if change.change in (ANNOUNCED,) or change.after is None:
+    if change.change in (REFUSED, ANNOUNCED) or change.after is None:
         return before
     return change.after
 

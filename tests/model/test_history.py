@@ -361,3 +361,15 @@ def test_n_keeps_to_one_namespace():
     wide = h.parse_query("192.168.10.0/24", "web", only="db")
     assert [x["name"] for x in h.held_at(changes, wide, utc("2026-12-01T11:00:00Z"))["holders"]] == ["main"]
     assert len(h.timeline(changes, h.parse_query(None, "web"))) == 2  # near miss: without -n, every namespace
+
+
+def test_a_refusal_written_with_an_empty_to_keeps_what_was_held():
+    """The watch writes every "to" as a list: a refusal's is empty, and takes nothing away."""
+    changes = record(
+        line("2026-12-01T09:00:00Z", "web", "front", "assigned", [], ["192.168.10.5"]),
+        line("2026-12-01T10:00:00Z", "web", "front", "refused", [], [], reason="can't change sharing key"),
+    )
+    (holder,) = h.held_at(changes, ADDR, utc("2026-12-01T11:00:00Z"))["holders"]
+    assert holder["name"] == "front" and holder["until"] is None
+    deleted = record(line("2026-12-01T12:00:00Z", "web", "front", "deleted", ["192.168.10.5"], []))
+    assert h.held_at(changes + deleted, ADDR, utc("2026-12-01T13:00:00Z"))["holders"] == []
