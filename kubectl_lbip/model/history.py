@@ -21,6 +21,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
+from ..errors import InvalidValue
 from .addresses import AddressError, Interval, canonical, parse_ip
 
 # The watch's changes of a service (the line format's "change").
@@ -64,7 +65,7 @@ _TIME = re.compile(
 )
 
 
-class HistoryError(ValueError):
+class HistoryError(InvalidValue):
     """A record line, a time or a query that cannot be read; the message says why."""
 
 

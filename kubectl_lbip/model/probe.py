@@ -12,6 +12,7 @@ import math
 import os
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
+from ..errors import InvalidValue
 from .addresses import FAMILIES, family_of
 from .rules import FAMILY_WORDS
 from .services import Service
@@ -165,7 +166,7 @@ for address, port in job["targets"]:
 """
 
 
-class PodLogError(ValueError):
+class PodLogError(InvalidValue):
     """The probe pod's log is not what PROBE_SCRIPT prints; the message says why."""
 
 
