@@ -21,6 +21,8 @@ from .snapshot.live import segment
 
 # Seconds the pod's deletion may take after the deadline passed (or Ctrl-C).
 DELETE_GRACE = 10.0
+# The most of the pod's log read, per target (a line of the probe is about 120 bytes).
+LOG_BYTES_PER_TARGET = 1024
 # Between two looks at the pod: from FIRST_POLL seconds, doubling up to LAST_POLL.
 FIRST_POLL, LAST_POLL = 0.25, 2.0
 
@@ -91,7 +93,9 @@ def probe_from_pod(
                 )
             sleep(min(wait, left))
             wait = min(wait * 2, LAST_POLL)
-        log = client.fetch("GET", f"{path}/log", [("container", probe.POD_CONTAINER)]).decode("utf-8", "replace")
+        limit = LOG_BYTES_PER_TARGET * (len(targets) + 1)  # a log of any other size is not the probe's
+        query = [("container", probe.POD_CONTAINER), ("limitBytes", str(limit))]
+        log = client.fetch("GET", f"{path}/log", query).decode("utf-8", "replace")
         try:
             attempts = probe.attempts_from_log(log, targets)
         except probe.PodLogError as exc:

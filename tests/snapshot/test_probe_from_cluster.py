@@ -62,7 +62,9 @@ def test_the_pod_probes_and_is_deleted(fake, kubeconfig, web):
     assert container["image"] == probe.POD_IMAGE
     job = json.loads(container["command"][-1])
     assert job["targets"] == [["10.0.0.5", 80], ["10.0.0.5", 443]] and job["each"] == 2.0
-    assert fake.calls("GET", f"{PODS}/{name}/log")[0].param("container") == probe.POD_CONTAINER
+    (log,) = fake.calls("GET", f"{PODS}/{name}/log")
+    assert log.param("container") == probe.POD_CONTAINER
+    assert log.param("limitBytes") == str(4 * clusterprobe.LOG_BYTES_PER_TARGET)  # a hostile image's log is bounded
     assert deleted(fake) == [f"{PODS}/{name}"] and fake.pods == {}
     assert fake.calls("DELETE")[0].param("gracePeriodSeconds") == "0"
 
