@@ -1,16 +1,16 @@
 """kubectl lbip history [ADDRESS|CIDR|SERVICE]: what happened to an address or a
 service. From a record (-f FILE: the lines `who-has -w -o json` appended) or from
-what the API server keeps; the model (model/history.py) answers, show() prints."""
+what the API server keeps; the model (model/history.py) answers, the views show it."""
 
 from __future__ import annotations
 
 import sys
 from datetime import datetime, timezone
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
-from .. import render
 from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
 from ..model import history
+from ..printer import Block, Note, Result, Table
 from .common import Inputs
 
 LIVE_NOTE = (
@@ -42,7 +42,7 @@ def run(
     at: Optional[str] = None,
     since: Optional[str] = None,
     now: Optional[datetime] = None,
-) -> int:
+) -> Result:
     now = now or datetime.now(timezone.utc)
     try:  # bad input fails before anything is read
         at_time = None if at is None else history.parse_time(at)
@@ -76,8 +76,13 @@ def run(
         answer = {"changes": [c.to_dict() for c in history.timeline(changes, query, since_time)]}
         found = bool(answer["changes"])
     answer = {"query": describe(query), **answer}
-    show(answer, inputs.output, live)
-    return EXIT_OK if found else EXIT_NEGATIVE
+    return Result(
+        answer,
+        EXIT_OK if found else EXIT_NEGATIVE,
+        notes=[LIVE_NOTE] if live else [],
+        views={"table": table, "wide": wide},
+        answer="API server" if live else "record",
+    )
 
 
 def describe(query: history.Query) -> Optional[Dict[str, Any]]:
@@ -88,15 +93,15 @@ def describe(query: history.Query) -> Optional[Dict[str, Any]]:
     return None
 
 
-def show(answer: Dict[str, Any], output: str, live: bool) -> None:
-    """The answer: -o json|yaml as it is; a table of the changes, or of the holders at
-    --at, with what the source does not cover said on stderr."""
-    if live:
-        render.note(LIVE_NOTE)
-    if output in ("json", "yaml"):
-        render.emit(answer, output)
-        return
-    wide = output == "wide"
+def wide(result: Result) -> List[Block]:
+    return table(result, wide=True)
+
+
+def table(result: Result, wide: bool = False) -> List[Block]:
+    """The changes, or the holders at --at; what the source (``result.answer``: the
+    record or the API server) does not cover is said on stderr. -o wide adds where
+    each came from."""
+    answer, source = result.data, result.answer
     what = _what(answer["query"])
     if "changes" in answer:
         rows = [
@@ -112,19 +117,18 @@ def show(answer: Dict[str, Any], output: str, live: bool) -> None:
             + ([c["source"]] if wide else [])
             for c in answer["changes"]
         ]
-        if rows:
-            headers = ["time", "service", "change", "from", "to", "pool", "reason"] + (["source"] if wide else [])
-            render.out(render.table(rows, headers, fit=not wide))
-        else:
-            render.note(f"no change of {what} in the {'API server' if live else 'record'}")
-        return
+        if not rows:
+            return [Note(f"no change of {what} in the {source}")]
+        headers = ["time", "service", "change", "from", "to", "pool", "reason"] + (["source"] if wide else [])
+        return [Table(rows, headers, fit=not wide)]
     if not answer["covered"]:
         start = answer["recordFrom"]
-        render.note(
-            f"nothing is known of {answer['at']}: "
-            + (f"the {'API server' if live else 'record'} starts at {start}" if start else "the record is empty")
-        )
-        return
+        return [
+            Note(
+                f"nothing is known of {answer['at']}: "
+                + (f"the {source} starts at {start}" if start else f"the {source} is empty")
+            )
+        ]
     rows = [
         [
             f"{h['namespace']}/{h['name']}",
@@ -136,18 +140,16 @@ def show(answer: Dict[str, Any], output: str, live: bool) -> None:
         + ([h["source"]] if wide else [])
         for h in answer["holders"]
     ]
-    if rows:
-        headers = ["service", "held", "pool", "since", "until"] + (["source"] if wide else [])
-        render.out(render.table(rows, headers, fit=not wide))
-        if any(h["until"] is None for h in answer["holders"]):
-            render.note(f"until -: still held when the {'API server was read' if live else 'record ends'}")
-    else:
-        source = "API server" if live else "record"
+    if not rows:
         covers = f"(the {source} covers {answer['recordFrom']} to {answer['recordTo']})"
         if answer["query"] and "service" in answer["query"]:
-            render.note(f"{what} held no address at {answer['at']} {covers}")
-        else:
-            render.note(f"nobody held {what} at {answer['at']} {covers}")
+            return [Note(f"{what} held no address at {answer['at']} {covers}")]
+        return [Note(f"nobody held {what} at {answer['at']} {covers}")]
+    headers = ["service", "held", "pool", "since", "until"] + (["source"] if wide else [])
+    blocks: List[Block] = [Table(rows, headers, fit=not wide)]
+    if any(h["until"] is None for h in answer["holders"]):
+        blocks.append(Note(f"until -: still held where the {source} ends"))
+    return blocks
 
 
 def _what(query: Optional[Dict[str, Any]]) -> str:
