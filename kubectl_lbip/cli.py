@@ -649,6 +649,14 @@ def check(
 @kubectl_command
 def why(
     name: Annotated[str, typer.Argument(metavar="SERVICE", help="The LoadBalancer service.")],
+    probing: Annotated[
+        bool,
+        typer.Option(
+            "--probe",
+            help="Also connect from here to its addresses on each TCP port (as 'probe' does) and say, "
+            "per family that does not answer, its likely cause.",
+        ),
+    ] = False,
     output: WhyOutput = "table",
     no_headers: NoHeaders = False,
     *,
@@ -657,18 +665,23 @@ def why(
     """Explain one LoadBalancer service end to end: request, MetalLB's answer, findings,
     pool, advertisements and their nodes, speakers, endpoints; then the first fix.
 
-    Exit 0 when nothing blocks the service, 1 otherwise, 2 when it does not exist or is
-    not a LoadBalancer.
+    With --probe, also connect from here to each of its addresses on each TCP port, and
+    for a family that does not answer, say in one line what it most likely is (the
+    family's route, no advertisement on the node, a Local policy without endpoints...).
+
+    Exit 0 when nothing blocks the service (and with --probe, every TCP port answered),
+    1 otherwise, 2 when it does not exist or is not a LoadBalancer.
 
     \b
     Examples:
       kubectl lbip why frontend -n shop
       kubectl lbip why gateway -n payments -o json
       kubectl lbip why web -n team-a -f dump.yaml
+      kubectl lbip why frontend -n shop --probe
     """
     from .commands import why as cmd
 
-    return where.show(cmd.run(where.inputs("why", output, no_headers=no_headers), name))
+    return where.show(cmd.run(where.inputs("why", output, no_headers=no_headers), name, probing=probing))
 
 
 @app.command(cls=KubectlCommand, short_help="Connect to each address and TCP port of a service, per family")

@@ -75,7 +75,7 @@ COMMANDS: Dict[str, Dict[str, Any]] = {'pools': {'help': "List MetalLB's address
  'why': {'help': 'Explain one LoadBalancer service end to end, and what to fix first',
          'global': True,
          'valued': {'-o': ['table', 'json', 'yaml'], '--output': ['table', 'json', 'yaml']},
-         'booleans': ['--no-headers', '-h', '--help'],
+         'booleans': ['--probe', '--no-headers', '-h', '--help'],
          'positionals': ['service']},
  'probe': {'help': 'Connect to each address and TCP port of a service, per family',
            'global': True,
