@@ -140,16 +140,23 @@ def table(result: Result, wide: bool = False) -> List[Block]:
         + ([h["source"]] if wide else [])
         for h in answer["holders"]
     ]
+    unknown: List[Block] = [
+        Note(
+            f"not known at {answer['at']}: "
+            + ", ".join(f"{u['namespace']}/{u['name']} (first seen {u['firstSeen']})" for u in answer["unknown"])
+        )
+    ]
+    unknown = unknown if answer["unknown"] else []
     if not rows:
         covers = f"(the {source} covers {answer['recordFrom']} to {answer['recordTo']})"
         if answer["query"] and "service" in answer["query"]:
-            return [Note(f"{what} held no address at {answer['at']} {covers}")]
-        return [Note(f"nobody held {what} at {answer['at']} {covers}")]
+            return unknown or [Note(f"{what} held no address at {answer['at']} {covers}")]
+        return [Note(f"nobody {'else ' if unknown else ''}held {what} at {answer['at']} {covers}")] + unknown
     headers = ["service", "held", "pool", "since", "until"] + (["source"] if wide else [])
     blocks: List[Block] = [Table(rows, headers, fit=not wide)]
     if any(h["until"] is None for h in answer["holders"]):
         blocks.append(Note(f"until -: still held where the {source} ends"))
-    return blocks
+    return blocks + unknown
 
 
 def _what(query: Optional[Dict[str, Any]]) -> str:

@@ -526,7 +526,28 @@ def held_at(changes: Sequence[Change], query: Query, at: datetime) -> Dict[str, 
         "recordFrom": None if first is None else format_time(first),
         "recordTo": None if last is None else format_time(last),
         "holders": [h.to_dict() for h in holdings],
+        "unknown": unknown_at(ordered[after:], query, set(state)),
     }
+
+
+def unknown_at(later: Sequence[Change], query: Query, known: Set[str]) -> List[Dict[str, Any]]:
+    """The services the query touches that the source first shows after ``at`` (the
+    changes ``later``), other than by their creation: what they held at ``at`` is not
+    known (a later watch's listing; the API server's last status write, its events)."""
+    firsts: Dict[str, Change] = {}
+    touched: Set[str] = set()
+    for change in later:
+        if change.key in known:
+            continue
+        firsts.setdefault(change.key, change)
+        if query.matches(change):
+            touched.add(change.key)
+    out = {
+        key: {"namespace": c.namespace, "name": c.name, "firstSeen": format_time(c.time)}
+        for key, c in firsts.items()
+        if key in touched and c.change != CREATED  # created: it did not exist before
+    }
+    return list(out.values())
 
 
 def parse_query(text: Optional[str], namespace: str, only: Optional[str] = None) -> Query:

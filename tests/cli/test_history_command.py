@@ -198,3 +198,12 @@ def test_n_keeps_the_record_to_one_namespace(rec, tmp_path):
     assert [c["name"] for c in json.loads(result.stdout)["changes"]] == ["main"]
     everything = run("-f", rec, "-f", str(other), "-o", "json")
     assert {c["namespace"] for c in json.loads(everything.stdout)["changes"]} == {"web", "db"}
+
+
+def test_a_service_the_record_shows_only_later_is_not_known_at_the_time(rec, tmp_path):
+    later = tmp_path / "later.jsonl"
+    later.write_text(line("2026-12-03T09:00:00.000Z", "db", "main", "listed", None, ["192.168.10.5"]) + "\n")
+    result = run("192.168.10.5", "-f", rec, "-f", str(later), "--at", "2026-12-01T14:00:01Z")
+    assert result.exit_code == 1
+    assert "nobody else held 192.168.10.5 at 2026-12-01T14:00:01.000Z" in result.stderr
+    assert "not known at 2026-12-01T14:00:01.000Z: db/main (first seen 2026-12-03T09:00:00.000Z)" in result.stderr

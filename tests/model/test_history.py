@@ -373,3 +373,22 @@ def test_a_refusal_written_with_an_empty_to_keeps_what_was_held():
     assert holder["name"] == "front" and holder["until"] is None
     deleted = record(line("2026-12-01T12:00:00Z", "web", "front", "deleted", ["192.168.10.5"], []))
     assert h.held_at(changes + deleted, ADDR, utc("2026-12-01T13:00:00Z"))["holders"] == []
+
+
+def test_a_service_first_seen_after_the_time_is_not_known_then():
+    changes = record(
+        line("2026-12-01T09:00:00Z", "web", "front", "listed", None, ["192.168.10.5"]),
+        line("2026-12-01T14:00:00Z", "web", "front", "released", ["192.168.10.5"], []),
+        line("2026-12-02T09:00:00Z", "db", "main", "listed", None, ["192.168.10.5"]),  # another watch, later
+        line("2026-12-02T10:00:00Z", "web", "new", "created", [], ["192.168.10.5"]),  # near miss: created
+    )
+    answer = h.held_at(changes, ADDR, utc("2026-12-01T15:00:00Z"))
+    assert answer["holders"] == []
+    assert answer["unknown"] == [{"namespace": "db", "name": "main", "firstSeen": "2026-12-02T09:00:00.000Z"}]
+    # near miss: a service seen before the time is known, whatever it does later
+    assert h.held_at(changes, ADDR, utc("2026-12-01T10:00:00Z"))["unknown"] == [
+        {"namespace": "db", "name": "main", "firstSeen": "2026-12-02T09:00:00.000Z"}
+    ]
+    assert (
+        h.held_at(changes, h.Query(interval=parse_network("10.0.0.1")), utc("2026-12-01T15:00:00Z"))["unknown"] == []
+    )  # near miss: it never touched the address asked about
