@@ -25,6 +25,7 @@ from ..model.rules import PENDING, not_load_balancer
 from ..printer import Block, Note, Result, Text
 from .check import findings_for
 from .common import Inputs, legacy_note
+from .probe import probed
 
 
 def latest_failure(events: List[dict]) -> str:
@@ -57,9 +58,7 @@ def run(inputs: Inputs, name: str, probing: bool = False, connect: Optional[tcpp
             cluster.allocation_failures[svc.key] = message
     result = explain(cluster, svc, findings_for(cluster))
     if probing:
-        targets = probe.targets(svc)
-        attempts = tcpprobe.probe_all(targets, PROBE_TIMEOUT, CONNECT_TIMEOUT, connect or tcpprobe.connect)
-        result["probe"] = probe.report(svc, list(zip(targets, attempts)))
+        result["probe"] = probed(inputs, svc, PROBE_TIMEOUT, CONNECT_TIMEOUT, connect)
         result["probeFindings"] = probe.diagnose(result["probe"], result)
     code = EXIT_NEGATIVE if result["blocked"] or result.get("probeFindings") else EXIT_OK
     notes = [msg] if (msg := legacy_note(snapshot)) else []
