@@ -9,9 +9,12 @@ a pod that cannot start, the deadline, an error, Ctrl-C."""
 from __future__ import annotations
 
 import secrets
+import signal
 import sys
+import threading
 import time
-from typing import Any, Callable, List, Optional, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, List, Optional, Sequence
 
 from .errors import AccessError, ClusterError, ConflictError, NotFound, ResponseError, UsageError
 from .model import probe
@@ -72,39 +75,60 @@ def probe_from_pod(
     name = probe.POD_PREFIX + suffix()
     path = f"{pods}/{segment(name)}"
     manifest = probe.probe_pod(namespace, name, image, targets, deadline, each)
-    try:
-        _checked(client.request("POST", pods, body=manifest), f"POST {pods}")
-    except (AccessError, UsageError, ConflictError):  # refused: nothing was created
-        raise
-    except BaseException:  # the answer lost (a deadline, a broken connection, Ctrl-C): it may exist
-        delete(client, path, f"{namespace}/{name}")
-        raise
-    end = clock() + deadline
-    try:
-        wait, doing = FIRST_POLL, "Pending"
-        while True:
-            finished, doing = probe.pod_state(_checked(client.request("GET", path), f"GET {path}"))
-            if finished:
-                break
-            left = end - clock()
-            if left <= 0:
-                raise ClusterError(
-                    f"pod {namespace}/{name} did not finish within {deadline:g}s (the --timeout): {doing}; deleted"
-                )
-            sleep(min(wait, left))
-            wait = min(wait * 2, LAST_POLL)
-        limit = LOG_BYTES_PER_TARGET * (len(targets) + 1)  # a log of any other size is not the probe's
-        query = [("container", probe.POD_CONTAINER), ("limitBytes", str(limit))]
-        log = client.fetch("GET", f"{path}/log", query).decode("utf-8", "replace")
+    with deleted_on_sigterm():  # the whole time the pod may exist
         try:
-            attempts = probe.attempts_from_log(log, targets)
-        except probe.PodLogError as exc:
-            raise ResponseError(f"pod {namespace}/{name} ({doing}): its log is not the probe's: {exc}") from None
-        if not any(a is not None for a in attempts) and any(t.probed for t in targets):
-            raise ClusterError(f"pod {namespace}/{name} probed nothing: {doing}")
-        return attempts
+            _checked(client.request("POST", pods, body=manifest), f"POST {pods}")
+        except (AccessError, UsageError, ConflictError):  # refused: nothing was created
+            raise
+        except BaseException:  # the answer lost (a deadline, a broken connection, Ctrl-C): it may exist
+            delete(client, path, f"{namespace}/{name}")
+            raise
+        end = clock() + deadline
+        try:
+            wait, doing = FIRST_POLL, "Pending"
+            while True:
+                finished, doing = probe.pod_state(_checked(client.request("GET", path), f"GET {path}"))
+                if finished:
+                    break
+                left = end - clock()
+                if left <= 0:
+                    raise ClusterError(
+                        f"pod {namespace}/{name} did not finish within {deadline:g}s (the --timeout): {doing}; deleted"
+                    )
+                sleep(min(wait, left))
+                wait = min(wait * 2, LAST_POLL)
+            limit = LOG_BYTES_PER_TARGET * (len(targets) + 1)  # a log of any other size is not the probe's
+            query = [("container", probe.POD_CONTAINER), ("limitBytes", str(limit))]
+            log = client.fetch("GET", f"{path}/log", query).decode("utf-8", "replace")
+            try:
+                attempts = probe.attempts_from_log(log, targets)
+            except probe.PodLogError as exc:
+                raise ResponseError(f"pod {namespace}/{name} ({doing}): its log is not the probe's: {exc}") from None
+            if not any(a is not None for a in attempts) and any(t.probed for t in targets):
+                raise ClusterError(f"pod {namespace}/{name} probed nothing: {doing}")
+            return attempts
+        finally:
+            delete(client, path, f"{namespace}/{name}")
+
+
+@contextmanager
+def deleted_on_sigterm() -> Iterator[None]:
+    """While the pod may exist, SIGTERM (a CI job's timeout, `timeout 30 kubectl lbip
+    ...`) ends the command as an exception, so the pod is deleted on the way out, as
+    on Ctrl-C; then the exit status is 143, as the signal's. Only in the main thread
+    (where Python runs signal handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signal.SIGTERM)
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
     finally:
-        delete(client, path, f"{namespace}/{name}")
+        signal.signal(signal.SIGTERM, previous)
 
 
 def delete(client: Any, path: str, name: str) -> None:

@@ -231,3 +231,33 @@ def test_the_pods_script_run_here_on_loopback_is_read_back_as_the_probe(tmp_path
         None,
         probe.REFUSED,
     ]
+
+
+def test_sigterm_while_waiting_deletes_the_pod_and_exits_143(fake, kubeconfig, web):
+    """A CI job's timeout sends SIGTERM: the pod is deleted on the way out, as on Ctrl-C."""
+    import os
+    import signal
+    import time
+
+    client = connect(kubeconfig)
+    targets = [probe.Target("10.0.0.5", "ipv4", 80, "TCP")]
+    ignored = []  # the test's own handler: without the probe's, SIGTERM is only counted
+
+    def count(*_):
+        ignored.append(1)
+
+    before = signal.signal(signal.SIGTERM, count)
+
+    def terminated(seconds):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.5)  # the handler runs first
+
+    try:
+        with pytest.raises(SystemExit) as ended:
+            clusterprobe.probe_from_pod(client, "shop", targets, "python:3", 2.0, 1.0, sleep=terminated)
+        assert signal.getsignal(signal.SIGTERM) is count and not ignored  # put back as it was
+    finally:
+        signal.signal(signal.SIGTERM, before)
+        client.door.close()
+    assert ended.value.code == 143
+    assert len(fake.calls("POST", PODS)) == 1 and fake.pods == {}
