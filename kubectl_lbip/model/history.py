@@ -18,11 +18,13 @@ when, as far as the source covers that time."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from ..errors import InvalidValue
 from .addresses import AddressError, Interval, canonical, parse_ip
+from .schema import INT, STR, at, list_of, obj
 
 # The watch's changes of a service (the line format's "change").
 LISTED = "listed"
@@ -170,19 +172,19 @@ def change_from_line(doc: Any, source: str) -> Optional[Change]:
     except HistoryError as exc:
         raise HistoryError(f"{source}: field time: {exc}") from None
     strings = {}
-    for field in ("namespace", "name", "change"):
-        value = doc.get(field)
+    for key in ("namespace", "name", "change"):
+        value = doc.get(key)
         if not isinstance(value, str) or not value:
-            raise HistoryError(f"{source}: field {field}: expected a non-empty string, got {_type(value)}")
-        strings[field] = value
+            raise HistoryError(f"{source}: field {key}: expected a non-empty string, got {_type(value)}")
+        strings[key] = value
     if strings["change"] not in CHANGES:
         raise HistoryError(f"{source}: field change: {strings['change'][:40]!r} is not one of {', '.join(CHANGES)}")
     optional = {}
-    for field in ("pool", "reason"):
-        value = doc.get(field)
+    for key in ("pool", "reason"):
+        value = doc.get(key)
         if value is not None and not isinstance(value, str):
-            raise HistoryError(f"{source}: field {field}: expected a string or null, got {_type(value)}")
-        optional[field] = value
+            raise HistoryError(f"{source}: field {key}: expected a string or null, got {_type(value)}")
+        optional[key] = value
     before = _addresses(doc.get("from"), f"{source}: field from") or ()
     after = _addresses(doc.get("to"), f"{source}: field to")
     return Change(
@@ -222,39 +224,107 @@ def _type(value: Any) -> str:
 # --- what the API server keeps
 
 
-def change_from_event(event: Dict[str, Any]) -> Optional[Change]:
-    """A Service's Event written by MetalLB (checked for shape by the snapshot), as a
-    Change; None for anyone else's, or a reason that says nothing of addresses."""
-    component = str((event.get("source") or {}).get("component") or event.get("reportingController") or "")
-    reason = str(event.get("reason") or "")
-    change = EVENT_CHANGES.get(reason)
-    if component not in METALLB_COMPONENTS or change is None:
+def _times(value: Any) -> Tuple[Tuple[str, str], ...]:
+    """(time, manager) of each managedFields entry of the status subresource."""
+    return tuple(
+        (str(m.get("time") or ""), str(m.get("manager") or "unknown manager"))
+        for m in value
+        if m.get("subresource") == "status"
+    )
+
+
+def _conditions(value: Any) -> Tuple[Tuple[str, str, str, str], ...]:
+    """(lastTransitionTime, status, reason, message) of Cilium's IPAMRequestSatisfied."""
+    return tuple(
+        (
+            str(c.get("lastTransitionTime") or ""),
+            str(c.get("status") or ""),
+            str(c.get("reason") or ""),
+            str(c.get("message") or ""),
+        )
+        for c in value
+        if c.get("type") == CILIUM_CONDITION
+    )
+
+
+def _ips(value: Any) -> Tuple[str, ...]:
+    return tuple(str(parse_ip(i["ip"])) for i in value if _is_ip(i.get("ip")))
+
+
+@dataclass(frozen=True)
+class ServicePast:
+    """What a Service read from the API server says of its own past: the times of its
+    status writes (managedFields), Cilium's condition, what it holds now. One table
+    (model/schema.py): the snapshot's trim and shape check derive from it."""
+
+    namespace: str = field(default="default", metadata=at("metadata.namespace", STR, "default"))
+    name: str = field(default="", metadata=at("metadata.name", STR))
+    type: str = field(default="ClusterIP", metadata=at("spec.type", STR, "ClusterIP"))
+    held: Tuple[str, ...] = field(
+        default=(), metadata=at("status.loadBalancer.ingress", list_of(obj(ip=STR, hostname=STR)), (), convert=_ips)
+    )
+    status_writes: Tuple[Tuple[str, str], ...] = field(
+        default=(),
+        metadata=at(
+            "metadata.managedFields",
+            list_of(obj(manager=STR, operation=STR, subresource=STR, time=STR)),
+            (),
+            convert=_times,
+        ),
+    )
+    conditions: Tuple[Tuple[str, str, str, str], ...] = field(
+        default=(),
+        metadata=at(
+            "status.conditions",
+            list_of(obj(type=STR, status=STR, reason=STR, message=STR, lastTransitionTime=STR)),
+            (),
+            convert=_conditions,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class ServiceEvent:
+    """An Event about a Service, as history reads it (one table, as ServicePast)."""
+
+    kind: str = field(default="", metadata=at("involvedObject.kind", STR))
+    namespace: str = field(default="default", metadata=at("involvedObject.namespace", STR, "default"))
+    name: str = field(default="", metadata=at("involvedObject.name", STR))
+    reason: str = field(default="", metadata=at("reason", STR))
+    message: str = field(default="", metadata=at("message", STR))
+    count: int = field(default=0, metadata=at("count", INT, 0, convert=int))
+    first: str = field(default="", metadata=at("firstTimestamp", STR))
+    last: str = field(default="", metadata=at("lastTimestamp", STR))
+    event_time: str = field(default="", metadata=at("eventTime", STR))
+    component: str = field(default="", metadata=at("source.component", STR))
+    reporting: str = field(default="", metadata=at("reportingController", STR))
+
+
+def change_from_event(event: ServiceEvent) -> Optional[Change]:
+    """A Service's Event written by MetalLB, as a Change; None for anyone else's, or a
+    reason that says nothing of addresses."""
+    component = event.component or event.reporting
+    change = EVENT_CHANGES.get(event.reason)
+    if component not in METALLB_COMPONENTS or change is None or event.kind != "Service" or not event.name:
         return None
-    obj = event.get("involvedObject") or {}
-    if obj.get("kind") != "Service" or not obj.get("name"):
-        return None
-    when = event.get("lastTimestamp") or event.get("eventTime") or event.get("firstTimestamp")
     try:
-        time = parse_time(str(when))
+        time = parse_time(event.last or event.event_time or event.first)
     except HistoryError:
         return None  # an Event without a time places nothing
-    message = str(event.get("message") or "")
     after: Optional[Tuple[str, ...]] = None
     if change == ASSIGNED:
-        after = tuple(_quoted_addresses(message))
-    count = event.get("count")
-    first = event.get("firstTimestamp")
-    repeated = f" ({count} times since {first})" if isinstance(count, int) and count > 1 and first else ""
+        after = tuple(_quoted_addresses(event.message))
+    repeated = f" ({event.count} times since {event.first})" if event.count > 1 and event.first else ""
     return Change(
         time,
-        str(obj.get("namespace") or "default"),
-        str(obj["name"]),
+        event.namespace,
+        event.name,
         change,
         (),
         after,
         None,
-        (message + repeated) or None,
-        f"event {reason} ({component})",
+        (event.message + repeated) or None,
+        f"event {event.reason} ({component})",
     )
 
 
@@ -269,72 +339,52 @@ def _quoted_addresses(message: str) -> List[str]:
     return out
 
 
-def changes_from_service(svc: Dict[str, Any], now: datetime) -> List[Change]:
-    """What a Service (trimmed by the snapshot: metadata.managedFields' manager,
-    operation, subresource and time; status.loadBalancer.ingress; status.conditions)
-    says of its own past: its last status write, Cilium's last transition of the
-    IPAMRequestSatisfied condition, and what it holds now."""
-    meta = svc.get("metadata") or {}
-    ns, name = str(meta.get("namespace") or "default"), str(meta.get("name") or "")
-    status = svc.get("status") or {}
-    held = tuple(
-        str(parse_ip(i["ip"]))
-        for i in (status.get("loadBalancer") or {}).get("ingress") or ()
-        if isinstance(i, dict) and _is_ip(i.get("ip"))
-    )
+def changes_from_service(svc: ServicePast, now: datetime) -> List[Change]:
+    """What a Service says of its own past: its last status write, Cilium's last
+    transition of the IPAMRequestSatisfied condition, and what it holds now."""
     out = []
-    writes = [m for m in meta.get("managedFields") or () if isinstance(m, dict) and m.get("subresource") == "status"]
-    latest = _latest(writes)
-    if latest is not None:
-        when, entry = latest
-        out.append(
-            Change(
-                when,
-                ns,
-                name,
-                ASSIGNED if held else RELEASED,
-                (),
-                held,
-                None,
-                "the status as it is now was last written then",
-                f"managedFields (status, {entry.get('manager') or 'unknown manager'})",
-            )
-        )
-    for cond in status.get("conditions") or ():
-        if not isinstance(cond, dict) or cond.get("type") != CILIUM_CONDITION:
-            continue
+    writes: List[Tuple[datetime, str]] = []
+    for text, manager in svc.status_writes:
         try:
-            when = parse_time(str(cond.get("lastTransitionTime")))
+            writes.append((parse_time(text), manager))
         except HistoryError:
             continue
-        satisfied = cond.get("status") == "True"
+    if writes:
+        written, manager = max(writes)
         out.append(
             Change(
-                when,
-                ns,
-                name,
+                written,
+                svc.namespace,
+                svc.name,
+                ASSIGNED if svc.held else RELEASED,
+                (),
+                svc.held,
+                None,
+                "the status as it is now was last written then",
+                f"managedFields (status, {manager})",
+            )
+        )
+    for transition, status, reason, message in svc.conditions:
+        try:
+            changed = parse_time(transition)
+        except HistoryError:
+            continue
+        satisfied = status == "True"
+        out.append(
+            Change(
+                changed,
+                svc.namespace,
+                svc.name,
                 ASSIGNED if satisfied else REFUSED,
                 (),
-                held if satisfied else None,
+                svc.held if satisfied else None,
                 None,
-                str(cond.get("message") or cond.get("reason") or "") or None,
+                message or reason or None,
                 f"condition {CILIUM_CONDITION}",
             )
         )
-    out.append(Change(now, ns, name, LISTED, (), held, None, None, "the service now"))
+    out.append(Change(now, svc.namespace, svc.name, LISTED, (), svc.held, None, None, "the service now"))
     return out
-
-
-def _latest(entries: Sequence[Dict[str, Any]]) -> Optional[Tuple[datetime, Dict[str, Any]]]:
-    best: Optional[Tuple[datetime, Dict[str, Any]]] = None
-    for entry in entries:
-        try:
-            when = parse_time(str(entry.get("time")))
-        except HistoryError:
-            continue
-        if best is None or when > best[0]:
-            best = (when, entry)
-    return best
 
 
 def _is_ip(text: Any) -> bool:

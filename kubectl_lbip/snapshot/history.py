@@ -12,54 +12,12 @@ from typing import Any, BinaryIO, Dict, List, Optional, Sequence
 
 from ..errors import InputError, ResponseError
 from ..model import history
+from ..model.schema import build, trim
 from . import shape
 
 # A record's line longer than this is refused (a line of the watch is a few hundred
 # bytes; a dual-stack service with many addresses a few kB).
 MAX_LINE = 1 << 20
-
-# The fields of a Service that history reads past the model's (list items carry the
-# rest of the Service's shape check, snapshot.checked_role): the time of each
-# managedFields entry and the conditions of its status.
-SERVICE_PAST = (
-    "obj",
-    {
-        "metadata": (
-            "obj",
-            {
-                "managedFields": (
-                    "list",
-                    (
-                        "obj",
-                        {"manager": shape.STR, "operation": shape.STR, "subresource": shape.STR, "time": shape.STR},
-                    ),
-                ),
-            },
-        ),
-        "status": (
-            "obj",
-            {
-                "conditions": (
-                    "list",
-                    (
-                        "obj",
-                        {
-                            "type": shape.STR,
-                            "status": shape.STR,
-                            "reason": shape.STR,
-                            "message": shape.STR,
-                            "lastTransitionTime": shape.STR,
-                        },
-                    ),
-                )
-            },
-        ),
-    },
-)
-EVENT_PAST = (
-    "obj",
-    {"source": ("obj", {"component": shape.STR}), "reportingController": shape.STR, "firstTimestamp": shape.STR},
-)
 
 
 def read_record(paths: Sequence[str], stdin: Optional[BinaryIO] = None) -> List[history.Change]:
@@ -120,57 +78,30 @@ def _lines(stream: BinaryIO, name: str) -> List[history.Change]:
 def live_changes(client: Any, namespace: Optional[str], now: datetime) -> List[history.Change]:
     """What the API server keeps, through the door: the Events about Services (MetalLB's
     kept), and each LoadBalancer Service's status writes, conditions and current
-    holding; in ``namespace``, or every namespace."""
+    holding; in ``namespace``, or every namespace. Each object is trimmed to, checked
+    against and built from its model's table (history.ServicePast, ServiceEvent)."""
     from .live import EVENTS_PATH, SERVICES_PATH, segment
 
     scope = f"/api/v1/namespaces/{segment(namespace)}" if namespace else "/api/v1"
     events_path = f"{scope}/events" if namespace else EVENTS_PATH
     services_path = f"{scope}/services" if namespace else SERVICES_PATH
-    client.prefetch(events_path, [("fieldSelector", "involvedObject.kind=Service")])
-    services = client.list_all(services_path, _past_service(services_path))
-    events = client.list_all(events_path, _past_event(events_path), [("fieldSelector", "involvedObject.kind=Service")])
+    about_services = [("fieldSelector", "involvedObject.kind=Service")]
+    client.prefetch(events_path, about_services)
+    services = client.list_all(services_path, lambda o: trim(history.ServicePast, o))
+    events = client.list_all(events_path, lambda o: trim(history.ServiceEvent, o), about_services)
     changes: List[history.Change] = []
-    for svc in services:
-        if (svc.get("spec") or {}).get("type") == "LoadBalancer":
+    for i, obj in enumerate(services, start=1):
+        svc = built(history.ServicePast, obj, f"GET {services_path}: item {i}")
+        if svc.type == "LoadBalancer":
             changes += history.changes_from_service(svc, now)
-    for event in events:
-        change = history.change_from_event(event)
+    for i, obj in enumerate(events, start=1):
+        change = history.change_from_event(built(history.ServiceEvent, obj, f"GET {events_path}: item {i}"))
         if change is not None:
             changes.append(change)
     return changes
 
 
-def _past_service(path: str):
-    count = [0]
-
-    def trim(obj: Dict[str, Any]) -> Dict[str, Any]:
-        count[0] += 1
-        shape.check(obj, SERVICE_PAST, f"GET {path}: item {count[0]}", ResponseError)
-        meta = obj.get("metadata") or {}
-        status = obj.get("status") or {}
-        return {
-            "metadata": {
-                "namespace": meta.get("namespace"),
-                "name": meta.get("name"),
-                "managedFields": [
-                    {k: m.get(k) for k in ("manager", "subresource", "time")} for m in meta.get("managedFields") or ()
-                ],
-            },
-            "spec": {"type": (obj.get("spec") or {}).get("type")},
-            "status": {
-                "loadBalancer": {"ingress": list((status.get("loadBalancer") or {}).get("ingress") or ())},
-                "conditions": list(status.get("conditions") or ()),
-            },
-        }
-
-    return trim
-
-
-def _past_event(path: str):
-    count = [0]
-
-    def trim(obj: Dict[str, Any]) -> Dict[str, Any]:
-        count[0] += 1
-        return shape.check(obj, EVENT_PAST, f"GET {path}: item {count[0]}", ResponseError)
-
-    return trim
+def built(model: type, obj: Dict[str, Any], where: str) -> Any:
+    """The model of an API object, after its shape check (both from the model's table)."""
+    shape.check(obj, shape.shape_of(model), where, ResponseError)
+    return build(model, obj)

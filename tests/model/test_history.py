@@ -9,6 +9,7 @@ from builders import watch_line as line
 
 from kubectl_lbip.model import history as h
 from kubectl_lbip.model.addresses import parse_network
+from kubectl_lbip.model.schema import build
 
 
 def utc(text: str) -> datetime:
@@ -233,6 +234,15 @@ def test_the_ipv6_address_moved_away_while_the_ipv4_one_stayed():
 # --- what the API server keeps
 
 
+def from_event(ev):
+    """An Event's change, the Event built from its table as the snapshot builds it."""
+    return h.change_from_event(build(h.ServiceEvent, ev))
+
+
+def from_service(svc, now):
+    return h.changes_from_service(build(h.ServicePast, svc), now)
+
+
 def event(reason, message, component="metallb-controller", count=1, when="2026-12-07T05:00:00Z", kind="Service"):
     return {
         "involvedObject": {"kind": kind, "namespace": "web", "name": "front"},
@@ -246,16 +256,16 @@ def event(reason, message, component="metallb-controller", count=1, when="2026-1
 
 
 def test_metallbs_assignment_event_names_the_addresses():
-    change = h.change_from_event(event("IPAllocated", 'Assigned IP ["192.168.10.5" "fd00::5"]'))
+    change = from_event(event("IPAllocated", 'Assigned IP ["192.168.10.5" "fd00::5"]'))
     assert change.change == h.ASSIGNED and change.after == ("192.168.10.5", "fd00::5")
     assert change.source == "event IPAllocated (metallb-controller)"
-    extra = h.change_from_event(event("IPAllocated", 'Assigned additional IP "fd00::5"'))
+    extra = from_event(event("IPAllocated", 'Assigned additional IP "fd00::5"'))
     assert extra.after == ("fd00::5",)
 
 
 def test_metallbs_refusal_keeps_its_reason_and_how_often():
     message = 'Failed to allocate IP for "web/front": no available IPs'
-    change = h.change_from_event(event("AllocationFailed", message, count=4))
+    change = from_event(event("AllocationFailed", message, count=4))
     assert change.change == h.REFUSED and change.after is None
     assert change.reason == message + " (4 times since 2026-12-07T04:50:00Z)"
 
@@ -270,11 +280,11 @@ def test_metallbs_refusal_keeps_its_reason_and_how_often():
     ],
 )
 def test_other_events_place_nothing(ev):
-    assert h.change_from_event(ev) is None
+    assert from_event(ev) is None
 
 
 def test_the_speakers_announcement_is_past_allocation_and_keeps_the_holding():
-    change = h.change_from_event(
+    change = from_event(
         event("nodeAssigned", 'announcing from node "n1" with protocol "layer2"', component="metallb-speaker")
     )
     assert change.change == h.ANNOUNCED
@@ -298,7 +308,7 @@ def test_a_service_tells_its_last_status_write_and_its_holding_now():
         {"manager": "controller", "subresource": "status", "time": "2026-12-07T04:00:00Z"},
         {"manager": "controller", "subresource": "status", "time": "2026-12-07T05:00:00Z"},
     ]
-    written, now = h.changes_from_service(live_service(managed=managed), NOW)
+    written, now = from_service(live_service(managed=managed), NOW)
     assert (written.time, written.change, written.after) == (utc("2026-12-07T05:00:00Z"), h.ASSIGNED, ("192.168.10.5",))
     assert written.source == "managedFields (status, controller)"
     assert (now.time, now.change, now.after) == (NOW, h.LISTED, ("192.168.10.5",))
@@ -306,7 +316,7 @@ def test_a_service_tells_its_last_status_write_and_its_holding_now():
 
 def test_an_empty_status_written_last_is_a_release():
     managed = [{"manager": "controller", "subresource": "status", "time": "2026-12-07T05:00:00Z"}]
-    written, _ = h.changes_from_service(live_service(ingress=(), managed=managed), NOW)
+    written, _ = from_service(live_service(ingress=(), managed=managed), NOW)
     assert written.change == h.RELEASED
 
 
@@ -316,7 +326,7 @@ def test_ciliums_condition_transition_is_a_change():
          "message": "pool exhausted", "lastTransitionTime": "2026-12-07T03:00:00Z"},
         {"type": "Ready", "status": "True", "lastTransitionTime": "2026-12-07T03:00:00Z"},
     ]  # fmt: skip
-    cond, now = h.changes_from_service(live_service(ingress=(), conditions=conditions), NOW)
+    cond, now = from_service(live_service(ingress=(), conditions=conditions), NOW)
     assert (cond.change, cond.reason, cond.source) == (h.REFUSED, "pool exhausted", "condition " + h.CILIUM_CONDITION)
 
 

@@ -76,3 +76,14 @@ def test_an_address_needs_no_context_namespace_a_name_does(fake, kubeconfig, mon
     assert by_address.exit_code == 0 and asked == []
     by_name = CliRunner().invoke(app, ["history", "web", "--kubeconfig", kubeconfig])
     assert by_name.exit_code == 0 and asked
+
+
+def test_a_service_of_the_wrong_shape_is_exit_3_naming_the_field(fake, kubeconfig):
+    """The shape check derives from history's table (model.history.ServicePast)."""
+    fake.add_pool(pool("default", "192.168.10.0/24"))
+    web = service("shop", "web", ingress=("192.168.10.5",))
+    web["metadata"]["managedFields"].append({"manager": "controller", "subresource": "status", "time": 1765000000})
+    fake.add_service(web)
+    result = CliRunner().invoke(app, ["history", "--kubeconfig", kubeconfig])
+    assert result.exit_code == 3, result.output
+    assert "GET /api/v1/services: item 1" in result.stderr and "metadata.managedFields[1].time" in result.stderr
