@@ -24,7 +24,7 @@ from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Se
 
 from ..errors import InvalidValue
 from .addresses import AddressError, Interval, canonical, parse_ip
-from .schema import INT, STR, at, list_of, obj
+from .schema import INT, STR, STRINGS, at, list_of, obj
 
 # The watch's changes of a service (the line format's "change").
 LISTED = "listed"
@@ -153,72 +153,55 @@ def since_time(now: datetime, seconds: Optional[float] = None, when: Optional[da
 # --- a record: the watch's lines
 
 
-def change_from_line(doc: Any, source: str) -> Optional[Change]:
-    """One line of a record, already decoded from JSON, as a Change; None for the
-    lines about something else than a service's addresses (pools -w, check -w).
-    Anything else than the line format is a HistoryError naming the field."""
-    if not isinstance(doc, dict):
-        raise HistoryError(f"{source}: expected a JSON object, got {_type(doc)}")
-    kind = doc.get("kind")
-    if kind in OTHER_KINDS:
+@dataclass(frozen=True)
+class WatchLine:
+    """One line of a record (the watch's line format), as read: one table
+    (model/schema.py) from which the snapshot's shape check derives; change_from_line
+    then reads what the types cannot say (a time, the addresses, the change)."""
+
+    time: str = field(default="", metadata=at("time", STR))
+    kind: str = field(default="", metadata=at("kind", STR))
+    namespace: str = field(default="", metadata=at("namespace", STR))
+    name: str = field(default="", metadata=at("name", STR))
+    change: str = field(default="", metadata=at("change", STR))
+    before: Tuple[str, ...] = field(default=(), metadata=at("from", STRINGS, ()))
+    after: Tuple[str, ...] = field(default=(), metadata=at("to", STRINGS, ()))
+    pool: Optional[str] = field(default=None, metadata=at("pool", STR, None))
+    reason: Optional[str] = field(default=None, metadata=at("reason", STR, None))
+
+
+def change_from_line(line: WatchLine, source: str) -> Optional[Change]:
+    """One line of a record (its types checked) as a Change; None for the lines about
+    something else than a service's addresses (pools -w, check -w). What is not the
+    line format is a HistoryError naming the field."""
+    if line.kind in OTHER_KINDS:
         return None
-    if kind != "Service":
-        raise HistoryError(f"{source}: field kind: expected Service (or {', '.join(OTHER_KINDS)}), got {kind!r}"[:300])
-    when = doc.get("time")
-    if not isinstance(when, str):
-        raise HistoryError(f"{source}: field time: expected an RFC 3339 time, got {_type(when)}")
+    if line.kind != "Service":
+        raise HistoryError(
+            f"{source}: field kind: expected Service (or {', '.join(OTHER_KINDS)}), got {line.kind!r}"[:300]
+        )
     try:
-        time = parse_time(when)
+        time = parse_time(line.time)
     except HistoryError as exc:
         raise HistoryError(f"{source}: field time: {exc}") from None
-    strings = {}
     for key in ("namespace", "name", "change"):
-        value = doc.get(key)
-        if not isinstance(value, str) or not value:
-            raise HistoryError(f"{source}: field {key}: expected a non-empty string, got {_type(value)}")
-        strings[key] = value
-    if strings["change"] not in CHANGES:
-        raise HistoryError(f"{source}: field change: {strings['change'][:40]!r} is not one of {', '.join(CHANGES)}")
-    optional = {}
-    for key in ("pool", "reason"):
-        value = doc.get(key)
-        if value is not None and not isinstance(value, str):
-            raise HistoryError(f"{source}: field {key}: expected a string or null, got {_type(value)}")
-        optional[key] = value
-    before = _addresses(doc.get("from"), f"{source}: field from") or ()
-    after = _addresses(doc.get("to"), f"{source}: field to")
-    return Change(
-        time,
-        strings["namespace"],
-        strings["name"],
-        strings["change"],
-        before,
-        after,
-        optional["pool"],
-        optional["reason"],
-        source,
-    )
+        if not getattr(line, key):
+            raise HistoryError(f"{source}: field {key}: expected a non-empty string")
+    if line.change not in CHANGES:
+        raise HistoryError(f"{source}: field change: {line.change[:40]!r} is not one of {', '.join(CHANGES)}")
+    before = _addresses(line.before, f"{source}: field from")
+    after = _addresses(line.after, f"{source}: field to")
+    return Change(time, line.namespace, line.name, line.change, before, after, line.pool, line.reason, source)
 
 
-def _addresses(value: Any, where: str) -> Optional[Tuple[str, ...]]:
-    if value is None:
-        return None
-    if not isinstance(value, list):
-        raise HistoryError(f"{where}: expected a list of addresses, got {_type(value)}")
+def _addresses(texts: Tuple[str, ...], where: str) -> Tuple[str, ...]:
     out = []
-    for i, item in enumerate(value):
-        if not isinstance(item, str):
-            raise HistoryError(f"{where}[{i}]: expected an address, got {_type(item)}")
+    for i, text in enumerate(texts):
         try:
-            out.append(canonical(item))
+            out.append(canonical(text))
         except AddressError:
-            raise HistoryError(f"{where}[{i}]: {item[:60]!r} is not an IP address") from None
+            raise HistoryError(f"{where}[{i}]: {text[:60]!r} is not an IP address") from None
     return tuple(out)
-
-
-def _type(value: Any) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
-    return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
 # --- what the API server keeps

@@ -12,12 +12,15 @@ from typing import Any, BinaryIO, Dict, List, Optional, Sequence
 
 from ..errors import InputError, ResponseError
 from ..model import history
-from ..model.schema import build, trim
+from ..model.schema import build, builder, trim
 from . import shape
 
 # A record's line longer than this is refused (a line of the watch is a few hundred
 # bytes; a dual-stack service with many addresses a few kB).
 MAX_LINE = 1 << 20
+
+
+plain_line = builder(history.WatchLine, plain=True)
 
 
 def read_record(paths: Sequence[str], stdin: Optional[BinaryIO] = None) -> List[history.Change]:
@@ -67,8 +70,16 @@ def _lines(stream: BinaryIO, name: str) -> List[history.Change]:
             said = f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
             end = " (the last line is cut short: the file does not end with a newline)" if cut else ""
             raise InputError(f"{where}: not JSON: {said}{end}") from None
+        if not isinstance(doc, dict):
+            raise InputError(f"{where}: expected a JSON object, got {shape.type_name(doc)}")
+        if doc.get("kind") in history.OTHER_KINDS:  # pools -w, check -w: read past
+            continue
+        line = plain_line(doc)  # every field of its JSON type: the one pass
+        if line is None:  # else the shape check names what is wrong
+            shape.check(doc, shape.shape_of(history.WatchLine), where, InputError, what="watch line")
+            line = build(history.WatchLine, doc)
         try:
-            change = history.change_from_line(doc, where)
+            change = history.change_from_line(line, where)
         except history.HistoryError as exc:
             raise InputError(str(exc)) from None
         if change is not None:

@@ -139,6 +139,15 @@ def test_the_record_from_stdin_and_rotated_files_together(rec, tmp_path):
         (line("yesterday", "web", "x", "listed") + "\n", "field time"),
         (line("2026-12-01T09:00:00Z", "web", "x", "assigned", [], ["300.1.1.1"]) + "\n", "field to[0]"),
         ("[" * 100000 + "\n", "nested too deeply"),
+        (line(12, "web", "x", "listed") + "\n", "watch line: field time: expected a string, got an integer 12"),
+        (line("2026-12-01T09:00:00Z", "web", ["x"], "listed") + "\n", "field name: expected a string, got a list"),
+        (line("2026-12-01T09:00:00Z", "web", "x", "moved", "192.168.10.5") + "\n", "field from: expected a list"),
+        (line("2026-12-01T09:00:00Z", "web", "x", "assigned", [], [5]) + "\n", "field to[0]: expected a string"),
+        (line("2026-12-01T09:00:00Z", "web", "x", "assigned", [], [], pool=7) + "\n", "field pool: expected a string"),
+        (
+            line("2026-12-01T09:00:00Z", "web", "x", "refused", reason={"a": 1}) + "\n",
+            "field reason: expected a string",
+        ),
         (line("2026-12-01T09:00:00Z", "web", "x", "listed")[:40], "cut short: the file does not end with a newline"),
     ],
 )

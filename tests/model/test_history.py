@@ -17,7 +17,7 @@ def utc(text: str) -> datetime:
 
 
 def record(*docs):
-    return [h.change_from_line(d, f"rec:{i}") for i, d in enumerate(docs, start=1)]
+    return [h.change_from_line(build(h.WatchLine, d), f"rec:{i}") for i, d in enumerate(docs, start=1)]
 
 
 ADDR = h.Query(interval=parse_network("192.168.10.5"))
@@ -68,30 +68,26 @@ def test_a_service_line_becomes_a_change_with_canonical_addresses():
 
 @pytest.mark.parametrize("kind", ["IPAddressPool", "Finding"])
 def test_lines_of_pools_and_check_watches_are_read_past(kind):
-    assert h.change_from_line({"kind": kind, "time": "whatever"}, "rec:1") is None
+    assert h.change_from_line(build(h.WatchLine, {"kind": kind, "time": "whatever"}), "rec:1") is None
 
 
 @pytest.mark.parametrize(
     "doc, said",
     [
-        ([1, 2], "expected a JSON object, got a list"),
         (dict(line("2026-12-01T09:00:00Z", "web", "front", "listed"), kind="Pod"), "field kind"),
         (dict(line("2026-12-01T09:00:00Z", "web", "front", "listed"), kind=None), "field kind"),
-        (line(12, "web", "front", "listed"), "field time: expected an RFC 3339 time, got a number"),
         (line("yesterday", "web", "front", "listed"), "field time: 'yesterday' is not a time"),
-        (line("2026-12-01T09:00:00Z", "", "front", "listed"), "field namespace"),
-        (line("2026-12-01T09:00:00Z", "web", ["front"], "listed"), "field name"),
+        (line(None, "web", "front", "listed"), "field time: '' is not a time"),
+        (line("2026-12-01T09:00:00Z", "", "front", "listed"), "field namespace: expected a non-empty string"),
         (line("2026-12-01T09:00:00Z", "web", "front", "stolen"), "field change: 'stolen' is not one of"),
-        (line("2026-12-01T09:00:00Z", "web", "front", "moved", "192.168.10.5"), "field from: expected a list"),
         (line("2026-12-01T09:00:00Z", "web", "front", "assigned", [], ["192.168.10.300"]), "field to[0]: '192.168"),
-        (line("2026-12-01T09:00:00Z", "web", "front", "assigned", [], [5]), "field to[0]: expected an address"),
-        (line("2026-12-01T09:00:00Z", "web", "front", "assigned", [], [], pool=7), "field pool"),
-        (line("2026-12-01T09:00:00Z", "web", "front", "refused", reason={"a": 1}), "field reason"),
+        (line("2026-12-01T09:00:00Z", "web", "front", "moved", ["fe80::1%eth0"], []), "field from[0]: 'fe80::1%eth0'"),
     ],
 )
 def test_a_line_off_the_format_names_its_field(doc, said):
+    """What the types cannot say (the types are the snapshot's shape check, from WatchLine)."""
     with pytest.raises(h.HistoryError) as err:
-        h.change_from_line(doc, "rec:7")
+        h.change_from_line(build(h.WatchLine, doc), "rec:7")
     assert str(err.value).startswith("rec:7: ") and said in str(err.value)
 
 
