@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator, List, Optional, Sequence
 from .errors import AccessError, ClusterError, ConflictError, NotFound, ResponseError, UsageError
 from .model import probe
 from .model.probe import Attempt, Target
+from .model.schema import build
 from .snapshot import shape
 from .snapshot.live import segment
 
@@ -28,33 +29,6 @@ DELETE_GRACE = 10.0
 LOG_BYTES_PER_TARGET = 1024
 # Between two looks at the pod: from FIRST_POLL seconds, doubling up to LAST_POLL.
 FIRST_POLL, LAST_POLL = 0.25, 2.0
-
-POD = (
-    "obj",
-    {
-        "metadata": ("obj", {"name": shape.STR, "namespace": shape.STR}),
-        "status": (
-            "obj",
-            {
-                "phase": shape.STR,
-                "reason": shape.STR,
-                "message": shape.STR,
-                "containerStatuses": (
-                    "list",
-                    (
-                        "obj",
-                        {
-                            "state": (
-                                "map",
-                                ("obj", {"reason": shape.STR, "message": shape.STR, "exitCode": shape.INT}),
-                            )
-                        },
-                    ),
-                ),
-            },
-        ),
-    },
-)
 
 
 def probe_from_pod(
@@ -148,7 +122,9 @@ def delete(client: Any, path: str, name: str) -> None:
         )
 
 
-def _checked(obj: Any, where: str) -> dict:
+def _checked(obj: Any, where: str) -> probe.ProbePod:
+    """The answer as the probe's pod, after its shape check (both from its table)."""
     if not isinstance(obj, dict):
         raise ResponseError(f"{where}: the answer is not a Pod")
-    return shape.check(obj, POD, where, ResponseError, what="Pod")
+    shape.check(obj, shape.shape_of(probe.ProbePod), where, ResponseError, what="Pod")
+    return build(probe.ProbePod, obj)

@@ -10,11 +10,13 @@ import errno
 import json
 import math
 import os
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..errors import InvalidValue
 from .addresses import FAMILIES, family_of
 from .rules import FAMILY_WORDS
+from .schema import INT, STR, at, list_of, obj
 from .services import Service
 
 ANSWERED = "answered"
@@ -255,32 +257,54 @@ POD_STUCK = (
     "CreateContainerConfigError",
     "CreateContainerError",
 )
+STATE = obj(reason=STR, message=STR, exitCode=INT)
 
 
-def pod_state(pod: dict) -> Tuple[bool, str]:
+def _states(value: Any) -> Tuple[Tuple[str, str, str, Optional[int]], ...]:
+    """(waiting or terminated, reason, message, exit code) of each container's state."""
+    return tuple(
+        (what, str(d.get("reason") or what), str(d.get("message") or "")[:200], d.get("exitCode"))
+        for cs in value
+        for what in ("waiting", "terminated")
+        for d in [(cs.get("state") or {}).get(what) or {}]
+        if d
+    )
+
+
+@dataclass(frozen=True)
+class ProbePod:
+    """The probe's pod as the API server answers it: one table (model/schema.py) from
+    which clusterprobe's shape check derives."""
+
+    name: str = field(default="", metadata=at("metadata.name", STR))
+    phase: str = field(default="Pending", metadata=at("status.phase", STR, "Pending"))
+    reason: str = field(default="", metadata=at("status.reason", STR))
+    message: str = field(default="", metadata=at("status.message", STR))
+    states: Tuple[Tuple[str, str, str, Optional[int]], ...] = field(
+        default=(),
+        metadata=at(
+            "status.containerStatuses",
+            list_of(obj(state=obj(waiting=STATE, terminated=STATE))),
+            (),
+            convert=_states,
+        ),
+    )
+
+
+def pod_state(pod: ProbePod) -> Tuple[bool, str]:
     """(finished, what it is doing) of the probe's pod, read from its status: finished
     when it ran (Succeeded, or Failed with its container's exit), or when it never
     will (an image that cannot be pulled, a container that cannot be created)."""
-    status = pod.get("status") or {}
-    phase = str(status.get("phase") or "Pending")
     said = []
-    for cs in status.get("containerStatuses") or ():
-        state = cs.get("state") or {}
-        for what in ("waiting", "terminated"):
-            detail = state.get(what) or {}
-            if detail:
-                reason = str(detail.get("reason") or what)
-                message = str(detail.get("message") or "")[:200]
-                code = detail.get("exitCode")
-                said.append(
-                    reason + (f" (exit {code})" if code is not None else "") + (f": {message}" if message else "")
-                )
-                if what == "waiting" and reason in POD_STUCK:
-                    return True, f"{phase}, {said[-1]}"
-    if not said and status.get("reason"):
-        said.append(str(status.get("reason")) + (f": {str(status.get('message') or '')[:200]}"))
-    text = phase + (f", {'; '.join(said)}" if said else "")
-    return phase in ("Succeeded", "Failed"), text
+    for what, reason, message, code in pod.states:
+        exit_code = f" (exit {code})" if code is not None else ""
+        said.append(reason + exit_code + (f": {message}" if message else ""))
+        if what == "waiting" and reason in POD_STUCK:
+            return True, f"{pod.phase}, {said[-1]}"
+    if not said and pod.reason:
+        said.append(pod.reason + f": {pod.message[:200]}")
+    text = pod.phase + (f", {'; '.join(said)}" if said else "")
+    return pod.phase in ("Succeeded", "Failed"), text
 
 
 # --- why --probe: what a probe that did not answer most likely means
