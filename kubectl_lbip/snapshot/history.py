@@ -20,6 +20,7 @@ from . import shape
 MAX_LINE = 1 << 20
 
 
+# A line whose every field has its JSON type, built in one pass (else None: checked, then built)
 plain_line = builder(history.WatchLine, plain=True)
 
 
