@@ -107,6 +107,8 @@ def test_error_types_are_defined_only_in_errors_py():
         ("kubectl_lbip.model.addresses", "AddressError"),
         ("kubectl_lbip.model.selectors", "SelectorError"),
         ("kubectl_lbip.model.metallb", "VersionError"),
+        ("kubectl_lbip.model.history", "HistoryError"),
+        ("kubectl_lbip.model.probe", "PodLogError"),
         ("kubectl_lbip.snapshot.jsonstream", "NotStreamable"),
         ("kubectl_lbip.snapshot.yamlbudget", "NotAList"),
         ("kubectl_lbip.snapshot.live", "_DeadlinePassed"),
