@@ -29,6 +29,9 @@ def run(
     if not svc.is_load_balancer:
         raise UsageError(not_load_balancer(svc).message)
     targets = probe.targets(svc)
+    said = probe.connecting(svc, targets)
+    if inputs.filenames and said:  # a file may hold addresses on any network: say where, first
+        inputs.say.note(said)
     attempts = tcpprobe.probe_all(targets, timeout, connect_timeout, connect or tcpprobe.connect)
     answer = probe.report(svc, list(zip(targets, attempts)))
     code = EXIT_OK if answer["answered"] else EXIT_NEGATIVE
