@@ -131,9 +131,9 @@ def code_position(makers: Dict[str, int], key: str, module: types.ModuleType) ->
     for maker, position in makers.items():
         owner, _, method = maker.rpartition(".")
         home, _, cls = owner.rpartition(".")
-        if method == key[2:] and cls in vars(importlib.import_module(home)) and vars(module).get(cls) is not None:
-            if vars(module)[cls] is vars(importlib.import_module(home))[cls]:
-                return position
+        defined = vars(importlib.import_module(home)).get(cls)
+        if method == key[2:] and defined is not None and vars(module).get(cls) is defined:
+            return position
     return None
 
 
