@@ -137,5 +137,5 @@ def connecting(svc: Service, targets: Sequence[Target]) -> Optional[str]:
     ports = ", ".join(dict.fromkeys(str(t.port) for t in probed))
     return (
         f"connecting from this machine to {addresses} on TCP port(s) {ports}: the addresses in "
-        f"status.loadBalancer.ingress of service {svc.namespace}/{svc.name} as the -f input gives them"
+        f"status.loadBalancer.ingress of service {svc.namespace}/{svc.name}"
     )

@@ -192,7 +192,7 @@ def test_probe_with_a_file_says_where_it_connects_before_it_does(tmp_path, monke
     said, failed = r.stderr.splitlines()[:2]
     assert said == (
         "connecting from this machine to 127.0.0.5, ::1 on TCP port(s) 8080, 8443: the addresses in "
-        "status.loadBalancer.ingress of service shop/web as the -f input gives them"
+        "status.loadBalancer.ingress of service shop/web"
     )
     assert "the first connect" in failed
 
