@@ -7,6 +7,7 @@ from the catalogue after changing it."""
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import json
 import re
@@ -76,12 +77,15 @@ class Scope(NamedTuple):
         return args[1:] if self.cls and args and args[0] in ("self", "cls") else args
 
 
-def package_modules(package: Path) -> Iterator[Tuple[types.ModuleType, ast.Module]]:
+@functools.lru_cache(maxsize=None)  # both walks below read the package
+def package_modules(package: Path) -> Tuple[Tuple[types.ModuleType, ast.Module], ...]:
+    found = []
     for path in sorted(package.rglob("*.py")):
         parts = path.relative_to(package.parent).with_suffix("").parts
         if parts[-1] != "__main__":  # importing it runs the command line
             name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-            yield importlib.import_module(name), ast.parse(path.read_text())
+            found.append((importlib.import_module(name), ast.parse(path.read_text())))
+    return tuple(found)
 
 
 def calls(module: str, tree: ast.AST) -> Iterator[Tuple[Optional[Scope], ast.Call]]:
@@ -131,7 +135,7 @@ def code_position(makers: Dict[str, int], key: str, module: types.ModuleType) ->
     for maker, position in makers.items():
         owner, _, method = maker.rpartition(".")
         home, _, cls = owner.rpartition(".")
-        defined = vars(importlib.import_module(home)).get(cls)
+        defined = vars(sys.modules[home]).get(cls)
         if method == key[2:] and defined is not None and vars(module).get(cls) is defined:
             return position
     return None
@@ -170,26 +174,32 @@ def spelled(expr: ast.expr, scope: Optional[Scope], module: types.ModuleType) ->
 
 def emitted_codes(*packages: Path) -> Dict[str, Set[str]]:
     """Every code a finding (or a fix) of the packages can carry, with where."""
-    parsed = [m for package in packages for m in package_modules(package)]
+    every = [
+        (module, scope, call, callee(call, scope, module))
+        for package in packages
+        for module, tree in package_modules(package)
+        for scope, call in calls(module.__name__, tree)
+    ]
     makers = dict(SEEDS)
+
+    def code_of(module, call, key) -> Optional[ast.expr]:
+        position = code_position(makers, key, module)
+        return None if position is None else code_argument(call, position)
+
     grown = True
     while grown:  # a function that passes its own parameter on as the code makes findings too
         grown = False
-        for module, tree in parsed:
-            for scope, call in calls(module.__name__, tree):
-                position = code_position(makers, callee(call, scope, module), module)
-                arg = None if position is None else code_argument(call, position)
-                if scope and isinstance(arg, ast.Name) and arg.id in scope.params():
-                    key = f"{scope.module}.{scope.qualname}"
-                    grown = grown or key not in makers
-                    makers.setdefault(key, scope.params().index(arg.id))
+        for module, scope, call, key in every:
+            arg = code_of(module, call, key)
+            if scope and isinstance(arg, ast.Name) and arg.id in scope.params():
+                maker = f"{scope.module}.{scope.qualname}"
+                grown = grown or maker not in makers
+                makers.setdefault(maker, scope.params().index(arg.id))
     found: Dict[str, Set[str]] = {}
-    for module, tree in parsed:
-        for scope, call in calls(module.__name__, tree):
-            position = code_position(makers, callee(call, scope, module), module)
-            arg = None if position is None else code_argument(call, position)
-            for code in set() if arg is None else spelled(arg, scope, module):
-                found.setdefault(code, set()).add(f"{module.__name__}:{call.lineno}")
+    for module, scope, call, key in every:
+        arg = code_of(module, call, key)
+        for code in set() if arg is None else spelled(arg, scope, module):
+            found.setdefault(code, set()).add(f"{module.__name__}:{call.lineno}")
     return found
 
 
