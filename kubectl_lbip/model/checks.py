@@ -60,6 +60,14 @@ CILIUM_ADDRESS_STRIPPED = "cilium-address-stripped"
 CLASS_UNSERVED = "load-balancer-class-unserved"
 SERVED_BY_BOTH = "served-by-both"
 MIXED_ANNOTATIONS = "mixed-implementation-annotations"
+# What other commands refuse or warn about, outside `check` (``Check.commands``).
+NOT_LOAD_BALANCER = "not-loadbalancer"
+ANNOTATION_EXISTS = "annotation-exists"
+NO_FREE_ADDRESS = "no-free-address"
+VALUE_CHANGED = "value-changed"
+ADDRESS_MOVES = "address-moves"
+
+CHECK = "check"
 
 # `migrate --to cilium`'s lossy points (model/tocilium.py).
 TO_CILIUM_REFUSED = "to-cilium-refused"
@@ -90,6 +98,7 @@ GENERIC = {
     "current": "its lbipam.cilium.io/ twin",
     "alias": "its io.cilium/lb-ipam- twin",
     "ignored": "other implementation's",
+    "held": "the address it holds",
 }
 
 
@@ -104,6 +113,8 @@ class Check:
     severity_note: str = ""  # when the severity is not always ``severity``
     # Other fixes for particular cases of the same code, by a name the rule gives.
     variants: Mapping[str, str] = field(default_factory=dict)
+    # The commands that report it: `check` (its --list, SARIF's rules), or others only.
+    commands: Tuple[str, ...] = (CHECK,)
 
     @property
     def severity_text(self) -> str:
@@ -526,11 +537,60 @@ CATALOGUE: Tuple[Check, ...] = (
         "remove the {ignored} keys: the implementation that serves it ignores them",
         "`cilium_checks.implementations`",
     ),
+    Check(
+        NOT_LOAD_BALANCER,
+        ERROR,
+        "Not a LoadBalancer service MetalLB serves",
+        "`annotate` refuses (`why` and `probe` stop with exit 2): the service is not `type: LoadBalancer`, or its "
+        "`loadBalancerClass` names another implementation",
+        "set spec.type: LoadBalancer",
+        "`not_load_balancer`",
+        commands=("annotate", "why", "probe"),
+    ),
+    Check(
+        ANNOTATION_EXISTS,
+        ERROR,
+        "Another request is already set",
+        "`annotate` refuses: the service's `metallb.io/loadBalancerIPs` already holds another value",
+        "add --overwrite to replace it",
+        "`annotate.plan`",
+        commands=("annotate",),
+    ),
+    Check(
+        NO_FREE_ADDRESS,
+        ERROR,
+        "No free address fits the service",
+        "`annotate --auto` refuses: no pool that serves the service has a free address it may take",
+        "'kubectl lbip free --for {name} -n {namespace}' says why",
+        "`annotate.plan`",
+        commands=("annotate",),
+    ),
+    Check(
+        VALUE_CHANGED,
+        ERROR,
+        "The service changed while it was written",
+        "`annotate --overwrite` stops: after a conflict, another writer had changed a value it would replace "
+        "(nothing was written)",
+        "run again to overwrite the new value",
+        "annotate's write (`commands/annotate.py`)",
+        commands=("annotate",),
+    ),
+    Check(
+        ADDRESS_MOVES,
+        WARNING,
+        "The service will move to its request",
+        "`migrate` warns: the service holds other addresses than it requests; once the request is under "
+        "`metallb.io/loadBalancerIPs`, MetalLB moves the service to it when it next reconciles",
+        "request {held} instead if the service must keep it",
+        "`migrate.recheck`",
+        commands=("migrate",),
+    ),
 )
 
 # `migrate --to cilium`: what cannot be carried over faithfully, per object. An
 # error makes the migration exit 1 unless `--accept CODE` names it.
 _MIGRATE = "`migrate --to cilium`"
+_MIGRATE_ONLY = ("migrate",)  # not check's: not in `check --list` nor SARIF's rules
 CATALOGUE += (
     Check(
         TO_CILIUM_REFUSED,
@@ -541,6 +601,7 @@ CATALOGUE += (
         "change the service or the pools so that Cilium accepts it (the reason says what), or accept the move "
         "with --accept to-cilium-refused",
         _MIGRATE,
+        commands=_MIGRATE_ONLY,
     ),
     Check(
         TO_CILIUM_ACCEPTED,
@@ -551,6 +612,7 @@ CATALOGUE += (
         "the annotation; or another family)",
         "make sure the service should have it, or change its request before the move",
         _MIGRATE,
+        commands=_MIGRATE_ONLY,
     ),
     Check(
         TO_CILIUM_PINNED_UNPROTECTED,
@@ -560,6 +622,7 @@ CATALOGUE += (
         "addresses automatically to other services: whichever the operator handles first gets it",
         "let MetalLB assign it before the move, or keep the address out of the pools other services draw from",
         _MIGRATE,
+        commands=_MIGRATE_ONLY,
     ),
     Check(
         TO_CILIUM_OVERLAP,
@@ -568,6 +631,7 @@ CATALOGUE += (
         "two of the pools made overlap: Cilium marks the newer `cilium.io/PoolConflict` and allocates nothing from it",
         "make the IPAddressPools' ranges disjoint (MetalLB rejects overlapping pools too)",
         _MIGRATE,
+        commands=_MIGRATE_ONLY,
     ),
     Check(
         TO_CILIUM_INVALID_POOL,
@@ -577,6 +641,7 @@ CATALOGUE += (
         "made for it",
         "correct the pool, or delete it",
         _MIGRATE,
+        commands=_MIGRATE_ONLY,
     ),
     Check(
         TO_CILIUM_AVOID_BUGGY,
@@ -586,6 +651,7 @@ CATALOGUE += (
         "except for a range that would need too many blocks: then Cilium may hand those addresses out",
         "split {pool} into smaller ranges, or accept it with --accept to-cilium-avoid-buggy-ips",
         _MIGRATE,
+        commands=_MIGRATE_ONLY,
     ),
     Check(
         TO_CILIUM_AUTO_ASSIGN,
@@ -595,6 +661,7 @@ CATALOGUE += (
         "pinned to the pool get: a new service must carry the label to be served by it",
         "label the services meant for {pool} with kubectl-lbip/pool={pool}",
         _MIGRATE,
+        commands=_MIGRATE_ONLY,
     ),
     Check(
         TO_CILIUM_SERVICE_SELECTORS,
@@ -605,6 +672,7 @@ CATALOGUE += (
         "serves today get",
         "label the services meant for {pool} with kubectl-lbip/pool={pool}, or write one serviceSelector",
         _MIGRATE,
+        commands=_MIGRATE_ONLY,
     ),
     Check(
         TO_CILIUM_NAMESPACE_SELECTORS,
@@ -614,6 +682,7 @@ CATALOGUE += (
         "not namespaces)",
         "add a namespace labelled later to the io.kubernetes.service.namespace values of {pool}",
         _MIGRATE,
+        commands=_MIGRATE_ONLY,
     ),
     Check(
         TO_CILIUM_PRIORITY,
@@ -623,6 +692,7 @@ CATALOGUE += (
         "tries them in an order the objects do not show",
         "make the pools' selectors disjoint, or pin the services that must come from {pool}",
         _MIGRATE,
+        commands=_MIGRATE_ONLY,
     ),
     Check(
         TO_CILIUM_ADV_POOLS,
@@ -632,6 +702,7 @@ CATALOGUE += (
         "labelled `kubectl-lbip/pool` with those pools: a new service is announced only with that label",
         "label new services with kubectl-lbip/pool=POOL",
         _MIGRATE,
+        commands=_MIGRATE_ONLY,
     ),
     Check(
         TO_CILIUM_ADV_SELECTORS,
@@ -641,6 +712,7 @@ CATALOGUE += (
         "Cilium's policy takes one: only the first is carried",
         "write one selector in the advertisement, or accept it with --accept to-cilium-advertisement-selectors",
         _MIGRATE,
+        commands=_MIGRATE_ONLY,
     ),
     Check(
         TO_CILIUM_BGP,
@@ -651,6 +723,7 @@ CATALOGUE += (
         "(CiliumBGPClusterConfig, CiliumBGPPeerConfig) is out of scope",
         "write Cilium's BGP peering by hand before MetalLB's speakers stop",
         _MIGRATE,
+        commands=_MIGRATE_ONLY,
         severity_note="warning (an error with Cilium v1.15, whose BGP control plane reads no CiliumBGPAdvertisement)",
     ),
     Check(
@@ -662,10 +735,13 @@ CATALOGUE += (
         "them as older than the pools it makes",
         "delete them before the move, or make sure they select no service MetalLB serves",
         _MIGRATE,
+        commands=_MIGRATE_ONLY,
     ),
 )
 
 BY_CODE: Dict[str, Check] = {c.code: c for c in CATALOGUE}
+# The codes `check` reports: its --list page and SARIF's rules.
+CHECKED: Tuple[Check, ...] = tuple(c for c in CATALOGUE if CHECK in c.commands)
 
 
 def fix_text(code: str, variant: str = "", **specifics: object) -> str:

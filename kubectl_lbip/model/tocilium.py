@@ -303,20 +303,22 @@ def map_pool(pool: Pool, name: str, exclusive: Sequence[str], version: cilium.Ve
     if why:
         labels[POOL_LABEL] = pool.name
         selects = f"services labelled {POOL_LABEL}={pool.name}"
-        if why == TO_CILIUM_AUTO_ASSIGN:
-            detail = (
-                f"autoAssign: false: the pool selects only the services labelled {POOL_LABEL}={pool.name} "
-                "(those pinned to it today); a new service must carry the label, an address of the pool or "
-                "the address-pool annotation is not enough."
-            )
-        else:
-            detail = (
-                f"serviceAllocation.serviceSelectors has {len(alloc.service_selectors)} selectors (any of "  # type: ignore[union-attr]
-                f"them); one serviceSelector cannot say that, so the pool selects the services labelled "
-                f"{POOL_LABEL}={pool.name} (those it serves today)."
-            )
-        losses.append(Loss(why, subject, fixed(why, detail, pool=pool.name)))
-    else:
+    if why == TO_CILIUM_AUTO_ASSIGN:
+        detail = (
+            f"autoAssign: false: the pool selects only the services labelled {POOL_LABEL}={pool.name} "
+            "(those pinned to it today); a new service must carry the label, an address of the pool or "
+            "the address-pool annotation is not enough."
+        )
+        losses.append(Loss(TO_CILIUM_AUTO_ASSIGN, subject, fixed(TO_CILIUM_AUTO_ASSIGN, detail, pool=pool.name)))
+    elif why == TO_CILIUM_SERVICE_SELECTORS:
+        detail = (
+            f"serviceAllocation.serviceSelectors has {len(alloc.service_selectors)} selectors (any of "  # type: ignore[union-attr]
+            f"them); one serviceSelector cannot say that, so the pool selects the services labelled "
+            f"{POOL_LABEL}={pool.name} (those it serves today)."
+        )
+        code = TO_CILIUM_SERVICE_SELECTORS
+        losses.append(Loss(code, subject, fixed(code, detail, pool=pool.name)))
+    if not why:
         words = []
         if alloc and alloc.namespaces:
             expressions.append(_expression(cilium.NAMESPACE_LABEL, "In", sorted(alloc.namespaces)))
