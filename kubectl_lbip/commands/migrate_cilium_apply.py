@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from ..errors import EXIT_NEGATIVE, EXIT_OK, ClusterError, NotFound, ResponseError, UsageError
+from ..errors import EXIT_NEGATIVE, EXIT_OK, ClusterError, LbipError, NotFound, ResponseError, UsageError
 from ..model import cilium, tocilium
 from ..model.services import Service
 from ..printer import Say
@@ -220,8 +220,19 @@ def apply(
     if not server:
         _wait(lambda: _controller_gone(client, namespace, controller), "MetalLB's controller", clock, sleep)
     say.note(f"step 3: create {len(result.objects())} Cilium object(s)")
-    for obj in result.objects():
-        client.request("POST", _resource_path(obj), query, obj)
+    created: List[str] = []
+    try:
+        for obj in result.objects():
+            client.request("POST", _resource_path(obj), query, obj)
+            created.append(f"{tocilium.PLURALS[obj['kind']]}/{obj['metadata']['name']}")
+    except LbipError as exc:
+        if server:
+            raise
+        back = f"kubectl -n {namespace} scale deployment {controller} --replicas=1 (or as many as it ran)"
+        made = f"delete what was created (kubectl delete {' '.join(created)}), then " if created else ""
+        raise ClusterError(
+            f"{exc}; MetalLB's controller is scaled to zero and the services are labelled: to go back, {made}{back}"
+        ) from None
     if server:
         return EXIT_OK, ["server dry run: every write was accepted, nothing persisted; nothing to wait for"]
     say.note(f"step 4: wait for {cilium.CONDITION} on each service")

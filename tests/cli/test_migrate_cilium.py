@@ -476,3 +476,21 @@ def test_live_reads_the_running_operator_and_the_pools_there(live):
     assert "Cilium v1.15.19 (the image of deployment kube-system/cilium-operator)" in r.stderr
     assert f"{cilium.IPS_ALIAS}=192.168.10.7" in r.stderr  # v1.15's key
     assert "warning: [to-cilium-existing-pools]" in r.stderr
+
+
+def test_apply_a_refused_cilium_object_says_how_to_go_back(live):
+    from kubectl_lbip.errors import ClusterError
+
+    api = live(FakeCluster(*LIVE))
+    original = api.request
+
+    def refuse_posts(method, path, query=None, body=None, content_type="application/json"):
+        if method == "POST":
+            raise ClusterError("the server rejected the object")
+        return original(method, path, query, body, content_type)
+
+    api.request = refuse_posts
+    r = run("--apply", "--yes")
+    assert r.exit_code == 3
+    assert "MetalLB's controller is scaled to zero" in r.stderr
+    assert "kubectl -n metallb-system scale deployment controller --replicas=1" in r.stderr
