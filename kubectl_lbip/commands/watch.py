@@ -1,0 +1,240 @@
+"""--watch (-w) of who-has, pools and check: one list, then a line per change, as
+`kubectl get -w` does, until Ctrl-C (exit 130).
+
+Each kind the answer depends on is followed by a Reflector of its own (snapshot/
+watch.py: list, watch, list again after 410 Gone, reconnect with backoff) in a
+thread; their events come here through one bounded queue. Whatever arrived
+together is applied at once, the model is built again from what is kept, and
+model/watch.py says what changed; each change is written as one whole line and
+flushed (``line``: the one place a change becomes text)."""
+
+from __future__ import annotations
+
+import datetime
+import queue
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from .. import render
+from ..errors import UsageError
+from ..model import announce
+from ..model import watch as mw
+from ..model.addresses import Interval
+from ..model.metallb import Release
+from ..model.services import Service
+from ..snapshot import Snapshot
+from ..snapshot.live import (
+    ALLOCATION_FAILED,
+    EVENTS_PATH,
+    METALLB,
+    NAMESPACES_PATH,
+    POOLS_PATH,
+    SERVICES_PATH,
+    LiveClient,
+    latest_failures,
+)
+from ..snapshot.trim import trim_namespace, trim_pool, trim_service
+from ..snapshot.watch import ABSENT, EVENT, FAILED, LISTED, Reflector, store_key, trim_event
+from .common import Inputs
+
+WHO_HAS, POOLS, CHECK = "who-has", "pools", "check"
+FORMATS = ("table", "wide", "json")
+QUEUE_SIZE = 10_000  # events waiting to be applied; a reflector waits when it is full
+# what check -w also follows: a change of these makes it read the kinds past allocation again
+TRIGGERS = {
+    announce.L2ADV: METALLB + "l2advertisements",
+    announce.BGPADV: METALLB + "bgpadvertisements",
+    announce.CONFIGSTATE: METALLB + "configurationstates",
+}
+
+
+def now_text() -> str:
+    """The plugin's clock, as a watch line writes it: RFC 3339, UTC, milliseconds."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def line(change: mw.Change, output: str, time: str) -> str:
+    """One change as the line it is printed as (-o json: one JSON object)."""
+    if output == "json":
+        import json
+
+        return json.dumps(change.to_dict(time), separators=(", ", ": "))
+    return change.text(time)
+
+
+@dataclass
+class Watch:
+    """What one watch keeps between batches: the objects of each kind, the models
+    of the services (rebuilt only when a service changed), and what was said last."""
+
+    command: str
+    namespace: Optional[str] = None
+    queries: Sequence[Interval] = ()
+    warn_used: Optional[int] = None
+    release: Optional[Release] = None
+    stores: Dict[str, Dict[Tuple[str, str], dict]] = field(default_factory=dict)
+    models: Dict[Tuple[str, str], Service] = field(default_factory=dict)
+    network: Optional[Snapshot] = None  # check: the kinds past allocation, last read
+    state: Any = None
+
+    def apply(self, message: Tuple[Any, ...]) -> bool:
+        """One message of a reflector; True when it may change the answer."""
+        kind, name = message[0], message[1]
+        if kind == LISTED:
+            store = self.stores[name] = {}
+            for obj in message[2]:
+                store[store_key(obj)] = obj
+            if name == "services":
+                self.models = {}
+            if name in TRIGGERS:
+                self.network = None
+            return True
+        if kind == EVENT:
+            _, _, what, obj = message
+            key = store_key(obj)
+            store = self.stores.setdefault(name, {})
+            if what == "DELETED":
+                store.pop(key, None)
+            else:
+                store[key] = obj
+            if name == "services":
+                self.models.pop(key, None)
+            if name in TRIGGERS:
+                self.network = None
+            return True
+        return False
+
+    def snapshot(self, client: LiveClient) -> Snapshot:
+        services = self.stores.get("services", {})
+        for key, obj in services.items():
+            if key not in self.models:
+                self.models[key] = Service.from_object(obj, False, True)
+        snap = Snapshot(
+            pools=list(self.stores.get("pools", {}).values()),
+            models=[self.models[key] for key in services],
+            namespaces=list(self.stores.get("namespaces", {}).values()),
+            allocation_failures=latest_failures(self.stores.get("events", {}).values()),
+            source=f"cluster {client.server}" if self.command == CHECK else "",
+            live=True,
+            keep_objects=False,
+            metallb=self.release,
+        )
+        if self.command == CHECK:  # the kinds past allocation: read again after a change
+            if self.network is None:
+                self.network = Snapshot(services=[obj for obj in services.values()])
+                client.read_network(self.network)
+            snap.network_objects = self.network.network_objects
+            snap.network_present = self.network.network_present
+            snap.network_notes = self.network.network_notes
+        return snap
+
+    def changes(self, client: LiveClient, listed: bool = False) -> List[mw.Change]:
+        """What changed since the last call (``listed``: the first, every object)."""
+        cluster = self.snapshot(client).to_cluster(freeze=False)
+        if self.command == WHO_HAS:
+            holdings = mw.holdings(cluster, self.namespace)
+            found = mw.service_changes(self.state or {}, holdings, self.queries, listed)
+            self.state = holdings
+        elif self.command == POOLS:
+            pools = self.stores.get("pools", {})
+            versions = {key: str(p["metadata"].get("resourceVersion") or "") for key, p in pools.items()}
+            counts = mw.pool_counts(cluster, self.namespace, versions)
+            found = mw.pool_changes(self.state or {}, counts, listed)
+            self.state = counts
+        else:
+            from ..model.findings import findings_for
+
+            findings = findings_for(cluster, self.namespace, self.warn_used)
+            found = mw.finding_changes(self.state or [], findings, listed)
+            self.state = findings
+        return found
+
+
+def kinds_for(command: str) -> List[Tuple[str, str, Callable[[dict], dict], Optional[List[Tuple[str, str]]], bool]]:
+    """(name, path, trim, query, optional) of what a command's answer depends on."""
+    kinds: List[Tuple[str, str, Callable[[dict], dict], Optional[List[Tuple[str, str]]], bool]] = [
+        ("services", SERVICES_PATH, trim_service, None, False),
+        ("pools", POOLS_PATH, trim_pool, None, False),
+    ]
+    if command in (WHO_HAS, CHECK):  # MetalLB's refusals
+        kinds.append(("events", EVENTS_PATH, trim_event, ALLOCATION_FAILED, True))
+    if command == CHECK:
+        kinds.append(("namespaces", NAMESPACES_PATH, trim_namespace, None, True))
+        kinds += [(kind, path, lambda obj: obj, None, True) for kind, path in TRIGGERS.items()]
+    return kinds
+
+
+def run(
+    inputs: Inputs,
+    command: str,
+    queries: Sequence[Interval] = (),
+    warn_used: Optional[int] = None,
+    clock: Callable[[], str] = now_text,
+) -> int:
+    """Watch until Ctrl-C (KeyboardInterrupt: exit 130) or an error ends it."""
+    if inputs.filenames:
+        raise UsageError("--watch follows a cluster: it cannot read -f files (or lay them with --against-cluster)")
+    if inputs.output not in FORMATS:
+        raise UsageError(
+            f"--watch prints a line per change, or with -o json a JSON object per line, not -o {inputs.output}"
+        )
+    client = inputs.client()
+    namespace = inputs.namespace_filter() if command != POOLS else (inputs.namespace or None)
+    w = Watch(command, namespace, queries, warn_used)
+    messages: "queue.Queue[Tuple[Any, ...]]" = queue.Queue(QUEUE_SIZE)
+    reflectors = [
+        Reflector(client, name, path, trim, messages.put, query, optional)
+        for name, path, trim, query, optional in kinds_for(command)
+    ]
+    for r in reflectors:
+        threading.Thread(target=r.run, name=f"kubectl-lbip-watch-{r.name}", daemon=True).start()
+    try:
+        waiting = {r.name for r in reflectors}
+        while waiting:  # the first list of every kind
+            message = messages.get()
+            _raise_failed(message)
+            if message[0] == ABSENT:
+                render.note(f"note: {message[1]} not followed: {message[2]}")
+            w.apply(message)
+            waiting.discard(message[1])
+        client.door.renew()
+        w.release = inputs.flagged_release() or client.metallb_release(_pools_namespace(w))
+        _say(w.changes(client, listed=True), inputs.output, clock)
+        while True:
+            batch = [messages.get()]
+            while True:  # whatever else has arrived: one model for all of it
+                try:
+                    batch.append(messages.get_nowait())
+                except queue.Empty:
+                    break
+            changed = False
+            for message in batch:
+                _raise_failed(message)
+                if message[0] == ABSENT:
+                    render.note(f"note: {message[1]} not followed: {message[2]}")
+                changed = w.apply(message) or changed
+            if changed:
+                _say(w.changes(client), inputs.output, clock)
+    finally:
+        for r in reflectors:
+            r.stopped = True
+
+
+def _pools_namespace(w: Watch) -> str:
+    return Snapshot(pools=list(w.stores.get("pools", {}).values())).pools_namespace
+
+
+def _raise_failed(message: Tuple[Any, ...]) -> None:
+    if message[0] == FAILED:
+        raise message[2]
+
+
+def _say(changes: List[mw.Change], output: str, clock: Callable[[], str]) -> None:
+    """Each change one whole line, flushed at once (a pipe sees it as it happens)."""
+    time = clock()
+    for change in changes:
+        sys.stdout.write(line(change, output, time) + "\n")
+        sys.stdout.flush()
