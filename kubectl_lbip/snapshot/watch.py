@@ -6,7 +6,8 @@ What can go wrong, and what is done (as client-go's reflector does):
 - the server ends the stream (its timeoutSeconds, the --request-timeout of an
   attempt): watched again at once from the last resourceVersion seen;
 - 410 Gone (an answer, or an ERROR event with code 410): the resourceVersion is too
-  old, listed again (the list replaces what was kept: nothing is lost);
+  old, listed again at once (the list replaces what was kept: nothing is lost), or
+  after a wait when the version was a fresh list's;
 - a stream that breaks, a proxy that died, a 5xx, or a stream that ends early with
   nothing in it: watched again after a wait that doubles each time in a row
   (model.watch.backoff), never a busy loop;
@@ -58,6 +59,7 @@ class Reflector:
         self.sleep, self.clock = sleep, clock
         self.version = ""  # the last resourceVersion seen ("": list again)
         self.failures = 0  # in a row
+        self.fresh = False  # the version is a list's, no event seen since
         self.stopped = False
 
     def run(self) -> None:
@@ -84,6 +86,7 @@ class Reflector:
                 door.renew()
                 items = self.client.list_all(self.path, self.trim, self.query)
                 self.version = self.client.versions.get(self.path, "")
+                self.fresh = True
                 self.post((LISTED, self.name, items))
             started, seen = self.clock(), 0
             for event in door.watch(self.path, self.query + [("resourceVersion", self.version)]):
@@ -94,8 +97,10 @@ class Reflector:
             self.failures = self.failures + 1 if early and not seen else 0
         except Expired:
             log.info("watch %s: resourceVersion %s is gone (410); listing again", self.path, self.version)
+            # gone again right after a list: waited for, or a server that says so to
+            # every watch would be listed without end
+            self.failures = self.failures + 1 if self.fresh else 0
             self.version = ""
-            self.failures = 0
         except (AccessError, CredentialError, NotFound, ResponseError, UsageError):
             raise
         except ClusterError as exc:
@@ -121,6 +126,7 @@ class Reflector:
             self.post((EVENT, self.name, kind, self.trim(obj)))
         if isinstance(version, str) and version:
             self.version = version
+            self.fresh = False
 
 
 def store_key(obj: Dict[str, Any]) -> Tuple[str, str]:
