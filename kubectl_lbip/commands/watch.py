@@ -11,6 +11,7 @@ flushed (``line``: the one place a change becomes text)."""
 from __future__ import annotations
 
 import datetime
+import logging
 import queue
 import sys
 import threading
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .. import render
-from ..errors import UsageError
+from ..errors import NotFound, UsageError
 from ..model import announce
 from ..model import watch as mw
 from ..model.addresses import Interval
@@ -38,6 +39,8 @@ from ..snapshot.live import (
 from ..snapshot.trim import trim_namespace, trim_pool, trim_service
 from ..snapshot.watch import ABSENT, EVENT, FAILED, LISTED, Reflector, store_key, trim_event
 from .common import Inputs
+
+log = logging.getLogger("kubectl_lbip")
 
 WHO_HAS, POOLS, CHECK = "who-has", "pools", "check"
 FORMATS = ("table", "wide", "json")
@@ -196,8 +199,7 @@ def run(
         while waiting:  # the first list of every kind
             message = messages.get()
             _raise_failed(message)
-            if message[0] == ABSENT:
-                render.note(f"note: {message[1]} not followed: {message[2]}")
+            _absent(message)
             w.apply(message)
             waiting.discard(message[1])
         client.door.renew()
@@ -213,8 +215,7 @@ def run(
             changed = False
             for message in batch:
                 _raise_failed(message)
-                if message[0] == ABSENT:
-                    render.note(f"note: {message[1]} not followed: {message[2]}")
+                _absent(message)
                 changed = w.apply(message) or changed
             if changed:
                 _say(w.changes(client), inputs.output, clock)
@@ -225,6 +226,17 @@ def run(
 
 def _pools_namespace(w: Watch) -> str:
     return Snapshot(pools=list(w.stores.get("pools", {}).values())).pools_namespace
+
+
+def _absent(message: Tuple[Any, ...]) -> None:
+    """An optional kind that cannot be followed: not served (said with -v), or not
+    readable by this identity (a note, as check says it)."""
+    if message[0] != ABSENT:
+        return
+    if isinstance(message[2], NotFound):
+        log.info("%s is not served: not followed", message[1])
+    else:
+        render.note(f"note: {message[1]} not followed: {message[2]}")
 
 
 def _raise_failed(message: Tuple[Any, ...]) -> None:

@@ -726,6 +726,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.fake.discovery.append(rec)  # kubectl's own questions, not the plugin's
             else:
                 self.fake.requests.append(rec)
+                self.fake._changed.notify_all()  # for tests waiting on a request
             answer = self.fake.handle(rec)
             code, payload = answer[0], answer[1]
             if isinstance(payload, _Watch):
