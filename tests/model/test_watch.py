@@ -3,7 +3,7 @@ findings makes, and the near misses that make none."""
 
 import json
 
-from builders import live_cluster, lbips, pool, svc
+from builders import lbips, live_cluster, pool, svc
 
 from kubectl_lbip.model import watch as mw
 from kubectl_lbip.model.addresses import parse_network
