@@ -70,8 +70,13 @@ def line(change: mw.Change, output: str, time: str) -> str:
 
 @dataclass
 class Watch:
-    """What one watch keeps between batches: the objects of each kind, the models
-    of the services (rebuilt only when a service changed), and what was said last."""
+    """What one watch keeps between messages: the objects of each kind, the models
+    of the services (rebuilt only when a service changed), and what was said last.
+
+    who-has decides one event at a time (two changes of a service that arrive
+    together are two lines, as its status went through both); pools and check build
+    the model once for whatever arrived together (a count or a finding is a state,
+    not a step)."""
 
     command: str
     namespace: Optional[str] = None
@@ -82,9 +87,11 @@ class Watch:
     models: Dict[Tuple[str, str], Service] = field(default_factory=dict)
     network: Optional[Snapshot] = None  # check: the kinds past allocation, last read
     state: Any = None
+    failures: Dict[str, str] = field(default_factory=dict)  # who-has: MetalLB's refusals
+    pools: Any = None  # who-has: a model of the pools and refusals alone (None: build again)
 
     def apply(self, message: Tuple[Any, ...]) -> bool:
-        """One message of a reflector; True when it may change the answer."""
+        """One message of a reflector kept; True when it may change the answer."""
         kind, name = message[0], message[1]
         if kind == LISTED:
             store = self.stores[name] = {}
@@ -92,10 +99,7 @@ class Watch:
                 store[store_key(obj)] = obj
             if name == "services":
                 self.models = {}
-            if name in TRIGGERS:
-                self.network = None
-            return True
-        if kind == EVENT:
+        elif kind == EVENT:
             _, _, what, obj = message
             key = store_key(obj)
             store = self.stores.setdefault(name, {})
@@ -105,10 +109,51 @@ class Watch:
                 store[key] = obj
             if name == "services":
                 self.models.pop(key, None)
-            if name in TRIGGERS:
-                self.network = None
-            return True
-        return False
+        else:
+            return False
+        if name in TRIGGERS:
+            self.network = None
+        if name in ("pools", "events"):
+            self.pools = None
+        return True
+
+    # --- who-has: one event at a time
+
+    def take(self, message: Tuple[Any, ...]) -> List[mw.Change]:
+        """who-has: keep one message, and the changes of the services it touched."""
+        if not self.apply(message):
+            return []
+        kind, name = message[0], message[1]
+        if name == "events":
+            failures = latest_failures(self.stores.get("events", {}).values())
+            keys = {k for k in set(failures) | set(self.failures) if failures.get(k) != self.failures.get(k)}
+            self.failures = failures
+        elif name == "services" and kind == LISTED:
+            keys = set(self.state or {}) | {f"{ns}/{n}" for ns, n in self.stores["services"]}
+        elif name == "services":
+            keys = {"/".join(store_key(message[3]))}
+        else:  # pools: what services hold did not change (their pool is named at their next change)
+            return []
+        return self.decide(keys)
+
+    def decide(self, keys: Any, listed: bool = False) -> List[mw.Change]:
+        if self.pools is None:
+            self.pools = Snapshot(
+                pools=list(self.stores.get("pools", {}).values()), allocation_failures=self.failures, live=True
+            ).to_cluster(freeze=False)
+        state = self.state = self.state or {}
+        services = self.stores.get("services", {})
+        before, after = {}, {}
+        for key in keys:
+            if key in state:
+                before[key] = state.pop(key)
+            namespace, _, name = key.partition("/")
+            obj = services.get((namespace, name))
+            if obj is not None and (not self.namespace or namespace == self.namespace):
+                after[key] = state[key] = mw.holding(self.pools, Service.from_object(obj, False, True))
+        return mw.service_changes(before, after, self.queries, listed)
+
+    # --- pools and check: a model for each batch
 
     def snapshot(self, client: LiveClient) -> Snapshot:
         services = self.stores.get("services", {})
@@ -136,12 +181,11 @@ class Watch:
 
     def changes(self, client: LiveClient, listed: bool = False) -> List[mw.Change]:
         """What changed since the last call (``listed``: the first, every object)."""
-        cluster = self.snapshot(client).to_cluster(freeze=False)
         if self.command == WHO_HAS:
-            holdings = mw.holdings(cluster, self.namespace)
-            found = mw.service_changes(self.state or {}, holdings, self.queries, listed)
-            self.state = holdings
-        elif self.command == POOLS:
+            self.failures = latest_failures(self.stores.get("events", {}).values())
+            return self.decide({f"{ns}/{n}" for ns, n in self.stores.get("services", {})}, listed)
+        cluster = self.snapshot(client).to_cluster(freeze=False)
+        if self.command == POOLS:
             pools = self.stores.get("pools", {})
             versions = {key: str(p["metadata"].get("resourceVersion") or "") for key, p in pools.items()}
             counts = mw.pool_counts(cluster, self.namespace, versions)
@@ -212,13 +256,18 @@ def run(
                     batch.append(messages.get_nowait())
                 except queue.Empty:
                     break
+            found: List[mw.Change] = []
             changed = False
             for message in batch:
                 _raise_failed(message)
                 _absent(message)
-                changed = w.apply(message) or changed
+                if command == WHO_HAS:
+                    found += w.take(message)
+                else:
+                    changed = w.apply(message) or changed
             if changed:
-                _say(w.changes(client), inputs.output, clock)
+                found = w.changes(client)
+            _say(found, inputs.output, clock)
     finally:
         for r in reflectors:
             r.stopped = True

@@ -18,6 +18,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from .addresses import FAMILIES, Interval, address_value
 from .cluster import Cluster
 from .rules import Finding
+from .services import Service
 from .usage import family_counts
 
 LISTED, CREATED, DELETED = "listed", "created", "deleted"
@@ -138,25 +139,25 @@ class Holding:
 
 def holdings(cluster: Cluster, namespace: Optional[str] = None) -> Dict[str, Holding]:
     """Each service's Holding, by "namespace/name" (``namespace``: only its own)."""
-    found = {}
-    for svc in cluster.services:
-        if namespace and svc.namespace != namespace:
-            continue
-        pools: List[str] = []
-        for text in svc.ingress:
-            pool = _pool_of(cluster, text)
-            if pool and pool not in pools:
-                pools.append(pool)
-        requested = tuple(str(a) for r in svc.requests() for a in r.addresses)
-        found[svc.key] = Holding(
-            addresses=tuple(svc.ingress),
-            pool=",".join(pools) or None,
-            reason=None if svc.ingress else cluster.allocation_failures.get(svc.key),
-            requested=requested,
-            load_balancer=svc.is_load_balancer,
-            resource_version=svc.resource_version,
-        )
-    return found
+    return {svc.key: holding(cluster, svc) for svc in cluster.services if not namespace or svc.namespace == namespace}
+
+
+def holding(cluster: Cluster, svc: Service) -> Holding:
+    """One service's Holding: ``cluster`` gives the pools and MetalLB's refusals (the
+    service need not be one of its services: a watch decides one service at a time)."""
+    pools: List[str] = []
+    for text in svc.ingress:
+        pool = _pool_of(cluster, text)
+        if pool and pool not in pools:
+            pools.append(pool)
+    return Holding(
+        addresses=tuple(svc.ingress),
+        pool=",".join(pools) or None,
+        reason=None if svc.ingress else cluster.allocation_failures.get(svc.key),
+        requested=tuple(str(a) for r in svc.requests() for a in r.addresses),
+        load_balancer=svc.is_load_balancer,
+        resource_version=svc.resource_version,
+    )
 
 
 def _pool_of(cluster: Cluster, text: str) -> Optional[str]:
