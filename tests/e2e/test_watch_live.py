@@ -13,7 +13,6 @@ import queue
 import signal
 import subprocess
 import threading
-import time
 from typing import Any, Dict, List, Tuple
 
 import pytest
@@ -32,13 +31,18 @@ class Reader:
 
     def __init__(self, proc: "subprocess.Popen[str]") -> None:
         self.lines: "queue.Queue[str]" = queue.Queue()
+        self.kept: List[str] = []  # every line, for text()
         self.proc = proc
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for text in self.proc.stdout:
+            self.kept.append(text)
             self.lines.put(text)
+
+    def text(self) -> str:
+        return "".join(list(self.kept))
 
     def all(self) -> List[str]:
         out = []
@@ -67,7 +71,9 @@ def transitions(statuses: List[Tuple[str, Any]]) -> Dict[str, List[Tuple[str, Li
             continue
         if ips != old:
             what = "assigned" if not old else "released" if not ips else "moved"
-            out.setdefault(name, []).append((what, old if what != "assigned" else [], ips if what != "released" else []))
+            out.setdefault(name, []).append(
+                (what, old if what != "assigned" else [], ips if what != "released" else [])
+            )
         last[name] = ips
     return {k: v for k, v in out.items() if v}
 
@@ -75,6 +81,9 @@ def transitions(statuses: List[Tuple[str, Any]]) -> Dict[str, List[Tuple[str, Li
 def test_who_has_watch_prints_exactly_what_the_status_went_through(cluster: Cluster, namespace: str) -> None:
     ns = namespace
     cluster.apply(pool("watch-a", P1), pool("watch-b", P2, autoAssign=False))
+    # a service there before both watches: each is listening once it has listed it
+    cluster.apply(service("ready", ns))
+    cluster.wait_ingress("ready", ns)
     env = cluster.env(PATH=_path())
     reference = subprocess.Popen(
         ["kubectl", "get", "services", "-n", ns, "-w", "--output-watch-events", "-o", "json"],
@@ -90,10 +99,11 @@ def test_who_has_watch_prints_exactly_what_the_status_went_through(cluster: Clus
         text=True,
         env=env,
     )
-    seen = Reader(watch)
+    seen, reference_out = Reader(watch), Reader(reference)
     try:
-        # the watch has listed (an empty namespace: no line) once its first watch runs;
-        # a service created now is seen either way, by the list or by the watch
+        first = json.loads(seen.lines.get(timeout=60))
+        assert (first["name"], first["change"]) == ("ready", "listed")
+        wait_until(lambda: '"ready"' in reference_out.text(), 60, "kubectl get -w listing")
         cluster.apply(service("auto", ns))
         cluster.wait_ingress("auto", ns)
         cluster.apply(service("pinned", ns, annotations={"metallb.io/loadBalancerIPs": "198.51.100.161"}))
@@ -117,14 +127,11 @@ def test_who_has_watch_prints_exactly_what_the_status_went_through(cluster: Clus
         cluster.kubectl("delete", "service", "auto", "-n", ns, "--wait=true")
 
         # the reference: every state of every service, as kubectl get -w saw it
-        def reference_states() -> List[Tuple[str, Any]]:
-            return states
         states: List[Tuple[str, Any]] = []
         decoder = json.JSONDecoder()
-        buffer = ""
         reference.send_signal(signal.SIGINT)
-        text, _ = reference.communicate(timeout=60)
-        buffer = text.strip()
+        reference.wait(60)
+        buffer = reference_out.text().strip()
         while buffer:
             event, end = decoder.raw_decode(buffer)
             buffer = buffer[end:].strip()
@@ -132,7 +139,7 @@ def test_who_has_watch_prints_exactly_what_the_status_went_through(cluster: Clus
             name = obj["metadata"]["name"]
             ingress = [i["ip"] for i in (obj.get("status", {}).get("loadBalancer", {}) or {}).get("ingress") or []]
             states.append((name, None if event["type"] == "DELETED" else ingress))
-        want = transitions(reference_states())
+        want = transitions(states)
         assert want.get("auto") and want.get("pinned"), want
 
         printed: Dict[str, List[Tuple[str, List[str], List[str]]]] = {}
@@ -155,4 +162,3 @@ def test_who_has_watch_prints_exactly_what_the_status_went_through(cluster: Clus
                 proc.send_signal(signal.SIGINT)
         assert watch.wait(60) == 130, watch.stderr.read() if watch.stderr else ""
         reference.wait(60)
-        time.sleep(0)  # nothing else to wait for
