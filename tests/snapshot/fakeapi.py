@@ -364,6 +364,9 @@ class FakeAPI:
     gone_as_event: bool = False
     drop_after: List[int] = field(default_factory=list)
     watch_log: List[Tuple[int, str, str, dict]] = field(default_factory=list)  # (rv, path, type, object)
+    # keep only this many changes for watches (0: all), as etcd compacts: a watch from
+    # before the oldest kept is 410 Gone
+    watch_keep: int = 0
 
     def __post_init__(self):
         if self.tls is None:
@@ -416,6 +419,9 @@ class FakeAPI:
                 if kind != "DELETED":
                     items.append(obj)
             self.watch_log.append((self._rv, path, kind, obj))
+            if self.watch_keep and len(self.watch_log) > 2 * self.watch_keep:
+                del self.watch_log[: len(self.watch_log) - self.watch_keep]
+                self.gone_before = self.watch_log[0][0] - 1
             self._changed.notify_all()
             return obj
 
@@ -788,7 +794,7 @@ class _Handler(BaseHTTPRequestHandler):
             while True:
                 with fake._changed:
                     while not fake._stopping:
-                        due = [e for e in fake.watch_log if e[0] > since and e[1] == watch.path]
+                        due = [e for e in fake.watch_log[_after(fake.watch_log, since) :] if e[1] == watch.path]
                         if due or time.monotonic() >= end:
                             break
                         fake._changed.wait(end - time.monotonic())
@@ -817,6 +823,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     do_GET = do_PATCH = do_POST = do_PUT = do_DELETE = _serve
+
+
+def _after(log: List[Tuple[int, str, str, dict]], version: int) -> int:
+    """The index of the first change of ``log`` (sorted by version) after ``version``."""
+    low, high = 0, len(log)
+    while low < high:
+        mid = (low + high) // 2
+        if log[mid][0] <= version:
+            low = mid + 1
+        else:
+            high = mid
+    return low
 
 
 @dataclass
