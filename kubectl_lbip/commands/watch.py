@@ -173,6 +173,7 @@ class Watch:
         if self.command == CHECK:  # the kinds past allocation: read again after a change
             if self.network is None:
                 self.network = Snapshot(services=[obj for obj in services.values()])
+                client.renew_deadline()  # its own deadline, as each list and watch has
                 client.read_network(self.network)
             snap.network_objects = self.network.network_objects
             snap.network_present = self.network.network_present
@@ -246,8 +247,9 @@ def run(
             _absent(message)
             w.apply(message)
             waiting.discard(message[1])
-        client.door.renew()
-        w.release = inputs.flagged_release() or client.metallb_release(_pools_namespace(w))
+        if command != WHO_HAS:  # the rules of pools and check are the release's
+            client.renew_deadline()
+            w.release = inputs.flagged_release() or client.metallb_release(_pools_namespace(w))
         _say(w.changes(client, listed=True), inputs.output, clock)
         while True:
             batch = [messages.get()]

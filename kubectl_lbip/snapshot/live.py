@@ -74,6 +74,11 @@ class LiveClient:
         if self.door is not None:
             self.door.extend(seconds)
 
+    def renew_deadline(self) -> None:
+        """A new deadline, --request-timeout from now (a watch's every list and read)."""
+        if self.door is not None:
+            self.door.renew()
+
     # --- plumbing
     def request(
         self,

@@ -83,7 +83,7 @@ class Reflector:
         assert door is not None
         try:
             if not self.version:
-                door.renew()
+                self.client.renew_deadline()
                 items = self.client.list_all(self.path, self.trim, self.query)
                 self.version = self.client.versions.get(self.path, "")
                 self.fresh = True
