@@ -348,3 +348,35 @@ def test_watch_refuses_files_and_formats_it_cannot_stream(tmp_path, kubeconfig):
         ["kubectl-lbip", "who-has", "--kubeconfig", kubeconfig], capture_output=True, text=True, timeout=WAIT
     )
     assert proc.returncode == 2 and "at least one IP or CIDR" in proc.stderr
+
+
+def test_a_server_that_says_410_to_every_watch_is_listed_again_with_waits(fake, kubeconfig):
+    cluster(fake)
+    fake.gone_before = 10**9  # every watch is Gone, even right after a list
+    fake.gone_as_event = True
+    waits: List[float] = []
+    client, r, posts, thread = start(fake, kubeconfig, waits, stop_after=4)
+    try:
+        thread.join(WAIT)
+        assert not thread.is_alive()
+        assert waits == [0.8, 1.6, 3.2, 6.4]
+        lists = [q for q in fake.calls("GET", SERVICES) if not q.param("watch")]
+        assert len(lists) == 4 and len(fake.watches(SERVICES)) == 4  # one list and one watch per wait
+    finally:
+        r.stopped = True
+        client.door.close()
+
+
+def test_an_event_longer_than_the_limit_is_refused(fake, kubeconfig, monkeypatch):
+    from kubectl_lbip import door
+
+    monkeypatch.setattr(door, "MAX_EVENT_LINE", 1000)
+    cluster(fake)
+    event = {"type": "MODIFIED", "object": service("shop", "a", annotations={"x": "y" * 2000})}
+    fake.respond = lambda rec: (200, json.dumps(event) + "\n") if rec.param("watch") else None
+    client, r, posts, thread = start(fake, kubeconfig, [])
+    try:
+        failed = posts.until(lambda m: m[0] == "failed")
+        assert "longer than" in str(failed[2])
+    finally:
+        client.door.close()
