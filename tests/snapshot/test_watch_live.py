@@ -15,6 +15,7 @@ from typing import Any, List
 import pytest
 from fakeapi import POOLS, SERVICES, FakeAPI, allocation_failed, pool, service
 
+from kubectl_lbip.model.watch import Change
 from kubectl_lbip.snapshot.live import SERVICES_PATH, connect
 from kubectl_lbip.snapshot.trim import trim_service
 from kubectl_lbip.snapshot.watch import EVENT, LISTED, Reflector
@@ -247,18 +248,7 @@ def test_who_has_watch_prints_each_change_as_a_json_line_and_ctrl_c_exits_130(fa
     try:
         first = [json.loads(out.next()) for _ in range(1)]
         assert [(d["name"], d["change"], d["to"]) for d in first] == [("a", "listed", ["192.168.10.5"])]
-        assert list(first[0]) == [
-            "time",
-            "kind",
-            "namespace",
-            "name",
-            "change",
-            "from",
-            "to",
-            "pool",
-            "reason",
-            "resourceVersion",
-        ]
+        assert list(first[0]) == list(Change("Service", "shop", "a", "listed").to_dict("t"))  # the contract's
         fake.change(SERVICES, "MODIFIED", moved("a", "192.168.10.6"))
         d = json.loads(out.next())
         assert (d["name"], d["change"], d["from"], d["to"], d["pool"]) == (
