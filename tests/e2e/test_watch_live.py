@@ -140,6 +140,7 @@ def test_who_has_watch_prints_exactly_what_the_status_went_through(cluster: Clus
             ingress = [i["ip"] for i in (obj.get("status", {}).get("loadBalancer", {}) or {}).get("ingress") or []]
             states.append((name, None if event["type"] == "DELETED" else ingress))
         want = transitions(states)
+        print(f"\n[e2e] the status changes kubectl get -w saw: {want}")
         assert want.get("auto") and want.get("pinned"), want
 
         printed: Dict[str, List[Tuple[str, List[str], List[str]]]] = {}
