@@ -144,12 +144,15 @@ def test_who_has_watch_prints_exactly_what_the_status_went_through(cluster: Clus
         assert want.get("auto") and want.get("pinned"), want
 
         printed: Dict[str, List[Tuple[str, List[str], List[str]]]] = {}
+        refused: List[Tuple[str, str]] = []
 
         def caught_up() -> bool:
             for text in seen.all():
                 d = json.loads(text)
                 if d["change"] in ("assigned", "released", "moved", "deleted"):
                     printed.setdefault(d["name"], []).append((d["change"], d["from"], d["to"]))
+                elif d["change"] == "refused":
+                    refused.append((d["name"], d["reason"]))
             return printed == want
 
         try:
@@ -157,6 +160,9 @@ def test_who_has_watch_prints_exactly_what_the_status_went_through(cluster: Clus
         except TimeoutError:
             pass
         assert printed == want
+        # while its pool was deleted MetalLB refused pinned: said with MetalLB's own words
+        messages = {e["message"] for e in cluster.events("pinned", ns, reason="AllocationFailed")}
+        assert refused and all(name == "pinned" and reason in messages for name, reason in refused), (refused, messages)
     finally:
         for proc in (reference, watch):
             if proc.poll() is None:
