@@ -13,7 +13,7 @@ is answered 410 Gone and lists again (10,000 services), as against a real cluste
 The server's streams end every --request-timeout, so the watch reconnects all along.
 
 Prints one row per sample: minutes, the plugin's RSS and its kubectl proxy's, the
-lines the plugin printed and the changes made. The server is tests/snapshot/fakeapi.py
+plugin's CPU time so far, the lines it printed and the changes made. The server is tests/snapshot/fakeapi.py
 on loopback, with a throw-away certificate (openssl): kubectl sends a token only over TLS."""
 
 from __future__ import annotations
@@ -50,6 +50,16 @@ def rss_kb(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def descendants(pid: int) -> List[int]:
@@ -140,14 +150,15 @@ def main() -> int:
         threading.Thread(target=churn, daemon=True).start()
         began = time.monotonic()
         print(f"{opts.command} -w, {opts.services} services, {opts.rate:g} changes/s, {opts.minutes:g} min")
-        print("| minutes | plugin RSS MB | kubectl proxy RSS MB | lines printed | changes made |")
-        print("|---|---|---|---|---|")
+        print("| minutes | plugin RSS MB | kubectl proxy RSS MB | plugin CPU s | lines printed | changes made |")
+        print("|---|---|---|---|---|---|")
         try:
             while True:
                 elapsed = time.monotonic() - began
                 proxy = sum(rss_kb(p) for p in descendants(proc.pid))
                 print(
                     f"| {elapsed / 60:.1f} | {rss_kb(proc.pid) / 1024:.1f} | {proxy / 1024:.1f} | "
+                    f"{cpu_seconds(proc.pid):.0f} | "
                     f"{printed[0]} | {changes[0]} |",
                     flush=True,
                 )
