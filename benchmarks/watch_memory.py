@@ -170,6 +170,8 @@ def main() -> int:
             proc.terminate()
             proc.wait(30)
             fake.stop()
+            lists = [r for r in fake.calls("GET", SERVICES) if not r.param("watch") and not r.param("continue")]
+            print(f"services listed {len(lists)} time(s), watched {len(fake.watches(SERVICES))} time(s)")
     return 0
 
 
