@@ -142,7 +142,7 @@ def main() -> int:
                 changes[0] += 1
                 stop.wait(max(0.0, 1 / opts.rate - (time.monotonic() - started)))
 
-        while printed[0] < (1 if opts.command == "pools" else opts.services):  # the first list printed
+        while not fake.watches(SERVICES):  # the first list done: the watches begin
             if proc.poll() is not None:
                 print(f"the plugin ended: exit {proc.returncode}", file=sys.stderr)
                 return 1
