@@ -119,68 +119,14 @@ def _percent(value: Optional[str]) -> Optional[str]:
     return value
 
 
-# The -o values of each command, declared once: --help lists exactly these and Click
-# refuses any other (exit 2).
-class PoolsFormat(str, Enum):
-    table = "table"
-    wide = "wide"
-    json = "json"
-    yaml = "yaml"
-    name = "name"
+# The -o values of each command are printer.FORMATS's: --help lists exactly these
+# and Click refuses any other (exit 2).
+def _output(command: str, text: str = "Output format."):
+    from click import Choice
 
+    from .printer import formats
 
-class FreeFormat(str, Enum):
-    table = "table"
-    wide = "wide"
-    json = "json"
-    yaml = "yaml"
-    annotation = "annotation"
-
-
-class WhoHasFormat(str, Enum):
-    table = "table"
-    wide = "wide"
-    json = "json"
-    yaml = "yaml"
-    name = "name"
-
-
-class CheckFormat(str, Enum):
-    table = "table"
-    json = "json"
-    yaml = "yaml"
-    sarif = "sarif"
-    junit = "junit"
-    github = "github"
-
-
-class WhyFormat(str, Enum):
-    table = "table"
-    json = "json"
-    yaml = "yaml"
-
-
-class ProbeFormat(str, Enum):
-    table = "table"
-    json = "json"
-    yaml = "yaml"
-
-
-class AnnotateFormat(str, Enum):
-    yaml = "yaml"
-    json = "json"
-
-
-class MigrateFormat(str, Enum):
-    table = "table"
-    json = "json"
-    yaml = "yaml"
-
-
-class PinFormat(str, Enum):
-    table = "table"
-    json = "json"
-    yaml = "yaml"
+    return typer.Option("-o", "--output", click_type=Choice(formats(command)), help=text)
 
 
 class DryRunChoice(str, Enum):
@@ -195,26 +141,24 @@ class FamilyChoice(str, Enum):
     ipv6 = "ipv6"
 
 
-_FORMAT = "Output format."
-PoolsOutput = Annotated[PoolsFormat, typer.Option("-o", "--output", help=_FORMAT)]
-FreeOutput = Annotated[FreeFormat, typer.Option("-o", "--output", help=_FORMAT)]
-WhoHasOutput = Annotated[WhoHasFormat, typer.Option("-o", "--output", help=_FORMAT)]
-CheckOutput = Annotated[CheckFormat, typer.Option("-o", "--output", help=_FORMAT)]
-WhyOutput = Annotated[WhyFormat, typer.Option("-o", "--output", help=_FORMAT)]
-ProbeOutput = Annotated[ProbeFormat, typer.Option("-o", "--output", help=_FORMAT)]
-MigrateOutput = Annotated[MigrateFormat, typer.Option("-o", "--output", help=_FORMAT)]
+PoolsOutput = Annotated[str, _output("pools")]
+FreeOutput = Annotated[str, _output("free")]
+WhoHasOutput = Annotated[str, _output("who-has")]
+CheckOutput = Annotated[str, _output("check")]
+WhyOutput = Annotated[str, _output("why")]
+ProbeOutput = Annotated[str, _output("probe")]
+HistoryOutput = Annotated[str, _output("history")]
+MigrateOutput = Annotated[str, _output("migrate")]
 PinOutput = Annotated[
-    PinFormat,
-    typer.Option(
-        "-o",
-        "--output",
-        help="table: the plan on stderr, the pinned manifests on stdout (unless "
+    str,
+    _output(
+        "pin",
+        "table: the plan on stderr, the pinned manifests on stdout (unless "
         "--in-place); json, yaml: the plan on stdout, for scripts.",
     ),
 ]
 AnnotateOutput = Annotated[
-    AnnotateFormat,
-    typer.Option("-o", "--output", help="Output format of the object (with -f) or the patch (with --dry-run=client)."),
+    str, _output("annotate", "Output format of the object (with -f) or the patch (with --dry-run=client).")
 ]
 
 
@@ -385,12 +329,16 @@ class Where:
         self.metallb_version = metallb_version
         self.flags = flags
 
-    def inputs(self, output="table", all_namespaces=False, no_headers=False, against_cluster=False):
-        from . import render
+    def inputs(self, command, output="table", all_namespaces=False, no_headers=False, against_cluster=False):
+        """The command's Inputs; ``command`` and ``output`` name the printer that
+        show() hands the result to (printer.FORMATS)."""
         from .commands.common import Inputs
         from .flags import parse_duration
+        from .printer import Say, needs, printer_for
 
-        render.NO_HEADERS = no_headers
+        output = getattr(output, "value", output)
+        printer_for(command, output)  # a format the command lacks is refused before any work
+        self.command, self.output, self.no_headers = command, output, no_headers
 
         flags = dict(self.flags)
         kubeconfig, context = flags.pop("kubeconfig", None), flags.pop("context", None)
@@ -400,9 +348,10 @@ class Where:
             context=context,
             namespace=self.namespace,
             all_namespaces=all_namespaces,
-            output=getattr(output, "value", output),
+            output=output,
+            needs=needs(command, output),
+            say=Say(output, no_headers),
             filenames=self.filenames,
-            no_headers=no_headers,
             overrides=flags,
             request_timeout=timeout,
             metallb_version=self.metallb_version,
@@ -415,6 +364,18 @@ class Where:
             except LbipError:
                 pass  # said where the command connects, as without this early start
         return inputs
+
+    def show(self, result) -> int:
+        """The command's result, printed as -o asked; its exit code."""
+        from .printer import show
+
+        return show(self.command, self.output, result, self.no_headers)
+
+    def stream(self, result) -> None:
+        """One batch of a streaming command's output (--watch), printed and flushed."""
+        from .printer import stream
+
+        stream(self.command, self.output, result, self.no_headers)
 
 
 def kubectl_command(fn):
@@ -514,7 +475,7 @@ def global_flags(ctx) -> List[Tuple[str, str]]:
 @app.command(cls=KubectlCommand, short_help="List MetalLB's address pools and their usage")
 @kubectl_command
 def pools(
-    output: PoolsOutput = PoolsFormat.table,
+    output: PoolsOutput = "table",
     no_headers: NoHeaders = False,
     draw_map: Annotated[
         bool,
@@ -544,10 +505,10 @@ def pools(
 
         if draw_map:
             raise UsageError("--map draws one moment: it cannot be used with --watch")
-        return cmd_watch.run(where.inputs(output=output, no_headers=no_headers), cmd_watch.POOLS)
+        return cmd_watch.run(where.inputs("pools -w", output, no_headers=no_headers), cmd_watch.POOLS, where.stream)
     from .commands import pools as cmd
 
-    return cmd.run(where.inputs(output=output, no_headers=no_headers), draw_map=draw_map)
+    return where.show(cmd.run(where.inputs("pools", output, no_headers=no_headers), draw_map=draw_map))
 
 
 StrictConfig = Annotated[
@@ -593,7 +554,7 @@ def free(
     ] = None,
     pool: Annotated[Optional[str], typer.Option("--pool", metavar="POOL", help="Only this pool.")] = None,
     strict: StrictConfig = False,
-    output: FreeOutput = FreeFormat.table,
+    output: FreeOutput = "table",
     no_headers: NoHeaders = False,
     against_cluster: AgainstCluster = False,
     *,
@@ -625,7 +586,8 @@ def free(
         pool=pool,
         strict=strict,
     )
-    return cmd.run(where.inputs(output, no_headers=no_headers, against_cluster=against_cluster), query)
+    inputs = where.inputs("free", output, no_headers=no_headers, against_cluster=against_cluster)
+    return where.show(cmd.run(inputs, query))
 
 
 @app.command("who-has", cls=KubectlCommand, short_help="Which services hold or request an address")
@@ -635,7 +597,7 @@ def who_has(
         Optional[List[str]],
         typer.Argument(metavar="IP|CIDR...", help="Addresses or CIDRs to look up (with -w: every one when none)."),
     ] = None,
-    output: WhoHasOutput = WhoHasFormat.table,
+    output: WhoHasOutput = "table",
     no_headers: NoHeaders = False,
     all_namespaces: AllNamespaces = False,
     against_cluster: AgainstCluster = False,
@@ -659,13 +621,14 @@ def who_has(
 
     if not addresses and not watch:
         raise UsageError("who-has needs at least one IP or CIDR (with -w, none follows every address)")
-    queries = cmd.parse_queries(addresses or [])  # bad input fails before any cluster access
-    inputs = where.inputs(output, all_namespaces, no_headers, against_cluster)
     if watch:
         from .commands import watch as cmd_watch
 
-        return cmd_watch.run(inputs, cmd_watch.WHO_HAS, queries)
-    return cmd.run(inputs, addresses or [])
+        queries = cmd.parse_queries(addresses or [])  # bad input fails before any cluster access
+        inputs = where.inputs("who-has -w", output, all_namespaces, no_headers, against_cluster)
+        return cmd_watch.run(inputs, cmd_watch.WHO_HAS, where.stream, queries)
+    inputs = where.inputs("who-has", output, all_namespaces, no_headers, against_cluster)
+    return where.show(cmd.run(inputs, addresses or []))
 
 
 @app.command(cls=KubectlCommand, short_help="Lint a cluster or manifests for what MetalLB would punish")
@@ -685,7 +648,7 @@ def check(
             "(pool-used-high, a warning), e.g. 80%.",
         ),
     ] = None,
-    output: CheckOutput = CheckFormat.table,
+    output: CheckOutput = "table",
     no_headers: NoHeaders = False,
     all_namespaces: AllNamespaces = False,
     against_cluster: AgainstCluster = False,
@@ -711,24 +674,33 @@ def check(
     """
     from .commands import check as cmd
 
-    inputs = where.inputs(output, all_namespaces, no_headers, against_cluster)
+    name = "check --list" if list_checks else "check -w" if watch else "check"
+    inputs = where.inputs(name, output, all_namespaces, no_headers, against_cluster)
     if list_checks:
-        return cmd.list_checks(inputs)
+        return where.show(cmd.list_checks())
     from .flags import parse_percent
 
     percent = None if warn_used is None else parse_percent(warn_used)
     if watch:
         from .commands import watch as cmd_watch
 
-        return cmd_watch.run(inputs, cmd_watch.CHECK, warn_used=percent)
-    return cmd.run(inputs, strict, percent)
+        return cmd_watch.run(inputs, cmd_watch.CHECK, where.stream, warn_used=percent)
+    return where.show(cmd.run(inputs, strict, percent))
 
 
 @app.command(cls=KubectlCommand, short_help="Explain one LoadBalancer service end to end, and what to fix first")
 @kubectl_command
 def why(
     name: Annotated[str, typer.Argument(metavar="SERVICE", help="The LoadBalancer service.")],
-    output: WhyOutput = WhyFormat.table,
+    probing: Annotated[
+        bool,
+        typer.Option(
+            "--probe",
+            help="Also connect from here to its addresses on each TCP port (as 'probe' does) and say, "
+            "per family that does not answer, its likely cause.",
+        ),
+    ] = False,
+    output: WhyOutput = "table",
     no_headers: NoHeaders = False,
     *,
     where: Where,
@@ -736,18 +708,23 @@ def why(
     """Explain one LoadBalancer service end to end: request, MetalLB's answer, findings,
     pool, advertisements and their nodes, speakers, endpoints; then the first fix.
 
-    Exit 0 when nothing blocks the service, 1 otherwise, 2 when it does not exist or is
-    not a LoadBalancer.
+    With --probe, also connect from here to each of its addresses on each TCP port, and
+    for a family that does not answer, say in one line what it most likely is (the
+    family's route, no advertisement on the node, a Local policy without endpoints...).
+
+    Exit 0 when nothing blocks the service (and with --probe, every TCP port answered),
+    1 otherwise, 2 when it does not exist or is not a LoadBalancer.
 
     \b
     Examples:
       kubectl lbip why frontend -n shop
       kubectl lbip why gateway -n payments -o json
       kubectl lbip why web -n team-a -f dump.yaml
+      kubectl lbip why frontend -n shop --probe
     """
     from .commands import why as cmd
 
-    return cmd.run(where.inputs(output, no_headers=no_headers), name)
+    return where.show(cmd.run(where.inputs("why", output, no_headers=no_headers), name, probing=probing))
 
 
 @app.command(cls=KubectlCommand, short_help="Connect to each address and TCP port of a service, per family")
@@ -772,7 +749,23 @@ def probe(
             help="How long one connect may take before it counts as timed out, e.g. 500ms.",
         ),
     ] = "2s",
-    output: ProbeOutput = ProbeFormat.table,
+    from_cluster: Annotated[
+        bool,
+        typer.Option(
+            "--from-cluster",
+            help="Probe from a short-lived pod in the service's namespace (deleted afterwards, "
+            "on every path), for addresses reachable only inside; --timeout bounds its start too.",
+        ),
+    ] = False,
+    image: Annotated[
+        Optional[str],
+        typer.Option(
+            "--image",
+            metavar="IMAGE",
+            help="With --from-cluster: the pod's image, any with python3 (default: python:3.13-alpine).",
+        ),
+    ] = None,
+    output: ProbeOutput = "table",
     no_headers: NoHeaders = False,
     *,
     where: Where,
@@ -782,23 +775,93 @@ def probe(
     family. UDP and SCTP ports are listed as not probed. Nothing is sent: a connect
     opened is closed at once.
 
+    With --from-cluster, the same connects are made by a pod in the service's namespace
+    (restartPolicy Never, no API credentials, the restricted Pod Security profile), as
+    'kubectl run --rm' would: created, waited for within --timeout, its log read, deleted.
+
     Exit 0 when every TCP port answered on every address, 1 otherwise (or when there is
-    nothing to probe), 2 when the service does not exist or is not a LoadBalancer.
+    nothing to probe), 2 when the service does not exist or is not a LoadBalancer, 3 when
+    the pod cannot run or finish within --timeout.
 
     \b
     Examples:
       kubectl lbip probe frontend -n shop
       kubectl lbip probe gateway -n payments --connect-timeout 500ms -o json
+      kubectl lbip probe internal-dns -n infra --from-cluster --timeout 1m
     """
     from .commands import probe as cmd
+    from .errors import UsageError
     from .flags import parse_duration
+    from .model.probe import POD_IMAGE
 
-    return cmd.run(
-        where.inputs(output, no_headers=no_headers),
-        name,
-        parse_duration(timeout) or 0.0,
-        parse_duration(connect_timeout) or 0.0,
+    if image is not None and not from_cluster:
+        raise UsageError("--image is the image of --from-cluster's pod: give --from-cluster too")
+    return where.show(
+        cmd.run(
+            where.inputs("probe", output, no_headers=no_headers),
+            name,
+            parse_duration(timeout) or 0.0,
+            parse_duration(connect_timeout) or 0.0,
+            image=(image or POD_IMAGE) if from_cluster else None,
+        )
     )
+
+
+@app.command(cls=KubectlCommand, short_help="What happened to an address or a service: changes, and who held it when")
+@kubectl_command
+def history(
+    target: Annotated[
+        Optional[str],
+        typer.Argument(
+            metavar="[IP|CIDR|SERVICE]",
+            help="An address or CIDR, or a service (NAME in -n, or NAMESPACE/NAME); none: every service.",
+        ),
+    ] = None,
+    at: Annotated[
+        Optional[str],
+        typer.Option(
+            "--at",
+            metavar="TIME",
+            help="Who held the address (or what the service held) at this time, from when until when: "
+            "RFC 3339 (2026-12-01T15:00:00Z), or a date and time in UTC.",
+        ),
+    ] = None,
+    since: Annotated[
+        Optional[str],
+        typer.Option(
+            "--since",
+            metavar="DURATION|TIME",
+            help="Only the changes since then: a duration back from now (1h, 48h) or a time.",
+        ),
+    ] = None,
+    output: HistoryOutput = "table",
+    no_headers: NoHeaders = False,
+    all_namespaces: AllNamespaces = False,
+    *,
+    where: Where,
+) -> int:
+    """What happened to an address or a service: each change (assigned, released, moved,
+    refused, deleted) with its time, or with --at who held it at a time.
+
+    With -f FILE (repeatable, - for stdin), from a record: the lines 'kubectl lbip
+    who-has -w -o json' appended to FILE, kept as long as you keep the file. Without,
+    from what the API server still keeps: MetalLB's Events about services (one hour by
+    default, the API server's --event-ttl), each service's last status write
+    (managedFields), Cilium's condition times, and the current state.
+
+    Exit 0 when a change (or a holder at --at) is found, 1 when none is, 2 when an
+    argument, a time or a line of the record is malformed (the line is named).
+
+    \b
+    Examples:
+      kubectl lbip who-has -w -o json >> /var/log/lbip.jsonl     # keep a record
+      kubectl lbip history 192.168.10.5 -f /var/log/lbip.jsonl --at 2026-12-01T15:00:00Z
+      kubectl lbip history frontend -n shop -f /var/log/lbip.jsonl --since 48h
+      kubectl lbip history 192.168.10.0/24
+    """
+    from .commands import history as cmd
+
+    return where.show(cmd.run(where.inputs("history", output, all_namespaces, no_headers), target, at=at, since=since))
 
 
 DryRun = Annotated[
@@ -846,7 +909,7 @@ def annotate(
         str, typer.Option("--timeout", metavar="DURATION", help="How long --wait waits, e.g. 30s or 2m.")
     ] = "30s",
     strict: StrictConfig = False,
-    output: AnnotateOutput = AnnotateFormat.yaml,
+    output: AnnotateOutput = "yaml",
     against_cluster: AgainstCluster = False,
     *,
     where: Where,
@@ -877,7 +940,7 @@ def annotate(
         timeout=timeout,
         strict=strict,
     )
-    return cmd.run(where.inputs(output, against_cluster=against_cluster), req)
+    return where.show(cmd.run(where.inputs("annotate", output, against_cluster=against_cluster), req))
 
 
 @app.command(cls=KubectlCommand, short_help="Move deprecated MetalLB annotations to metallb.io/*")
@@ -920,7 +983,7 @@ def migrate(
             "never applied).",
         ),
     ] = False,
-    output: MigrateOutput = MigrateFormat.table,
+    output: MigrateOutput = "table",
     no_headers: NoHeaders = False,
     all_namespaces: AllNamespaces = False,
     *,
@@ -952,7 +1015,7 @@ def migrate(
         configmap=configmap,
         force=force,
     )
-    return cmd.run(where.inputs(output, all_namespaces, no_headers), req)
+    return where.show(cmd.run(where.inputs("migrate", output, all_namespaces, no_headers), req))
 
 
 @app.command(cls=KubectlCommand, short_help="Pin an address on every service of manifests that requests none")
@@ -973,7 +1036,7 @@ def pin(
     ] = False,
     dry_run: DryRun = DryRunChoice.none,
     strict: StrictConfig = False,
-    output: PinOutput = PinFormat.table,
+    output: PinOutput = "table",
     no_headers: NoHeaders = False,
     against_cluster: AgainstCluster = False,
     *,
@@ -997,7 +1060,8 @@ def pin(
     from .commands import pin as cmd
 
     req = cmd.PinRequest(in_place=in_place, dry_run=dry_run.value, partial=partial, strict=strict)
-    return cmd.run(where.inputs(output, no_headers=no_headers, against_cluster=against_cluster), req)
+    inputs = where.inputs("pin", output, no_headers=no_headers, against_cluster=against_cluster)
+    return where.show(cmd.run(inputs, req))
 
 
 @app.command(short_help="Print or install the completion helper kubectl runs")
@@ -1024,28 +1088,22 @@ def completion(
       kubectl lbip completion --uninstall
     """
     from .commands import completion as cmd
+    from .printer import show
 
-    _run(0, cmd.run, install=install, uninstall=uninstall)
-
-
-class VersionFormat(str, Enum):
-    json = "json"
-    yaml = "yaml"
+    _run(0, lambda: show("completion", "table", cmd.run(install=install, uninstall=uninstall)))
 
 
 @app.command(cls=KubectlCommand, short_help="Print the plugin's version")
 def version(
-    output: Annotated[
-        Optional[VersionFormat], typer.Option("-o", "--output", help="The version as data, for scripts.")
-    ] = None,
+    output: Annotated[Optional[str], _output("version", "The version as data, for scripts.")] = None,
 ) -> None:
     """Print the plugin's version."""
     if output is None:
         typer.echo(f"kubectl-lbip {__version__}")
     else:
-        from . import render
+        from .printer import Result, show
 
-        render.emit({"name": "kubectl-lbip", "version": __version__}, output.value)
+        show("version", output, Result({"name": "kubectl-lbip", "version": __version__}))
 
 
 @app.command(short_help="Print the global flags, which every command takes")

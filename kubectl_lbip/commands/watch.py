@@ -3,28 +3,27 @@
 
 Each kind the answer depends on is followed by a Reflector of its own (snapshot/
 watch.py: list, watch, list again after 410 Gone, reconnect with backoff) in a
-thread; their events come here through one bounded queue. Whatever arrived
-together is applied at once, the model is built again from what is kept, and
-model/watch.py says what changed; each change is written as one whole line and
-flushed (``line``: the one place a change becomes text)."""
+thread; their events come here through one bounded queue. model/watch.py says what
+changed (who-has: each event on its own; pools and check: whatever arrived together,
+from one model); the printer writes each change as one whole line and flushes it
+(printer.watch_line: the one place a change becomes text)."""
 
 from __future__ import annotations
 
 import datetime
 import logging
 import queue
-import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .. import render
 from ..errors import NotFound, UsageError
 from ..model import announce
 from ..model import watch as mw
 from ..model.addresses import Interval
 from ..model.metallb import Release
 from ..model.services import Service
+from ..printer import Result
 from ..snapshot import Snapshot
 from ..snapshot.live import (
     ALLOCATION_FAILED,
@@ -43,7 +42,6 @@ from .common import Inputs
 log = logging.getLogger("kubectl_lbip")
 
 WHO_HAS, POOLS, CHECK = "who-has", "pools", "check"
-FORMATS = ("table", "wide", "json")
 QUEUE_SIZE = 10_000  # events waiting to be applied; a reflector waits when it is full
 # what check -w also follows: a change of these makes it read the kinds past allocation again
 TRIGGERS = {
@@ -57,15 +55,6 @@ def now_text() -> str:
     """The plugin's clock, as a watch line writes it: RFC 3339, UTC, milliseconds."""
     now = datetime.datetime.now(datetime.timezone.utc)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-
-
-def line(change: mw.Change, output: str, time: str) -> str:
-    """One change as the line it is printed as (-o json: one JSON object)."""
-    if output == "json":
-        import json
-
-        return json.dumps(change.to_dict(time), separators=(", ", ": "))
-    return change.text(time)
 
 
 @dataclass
@@ -218,17 +207,16 @@ def kinds_for(command: str) -> List[Tuple[str, str, Callable[[dict], dict], Opti
 def run(
     inputs: Inputs,
     command: str,
+    emit: Callable[[Result], None],
     queries: Sequence[Interval] = (),
     warn_used: Optional[int] = None,
     clock: Callable[[], str] = now_text,
 ) -> int:
-    """Watch until Ctrl-C (KeyboardInterrupt: exit 130) or an error ends it."""
+    """Watch until Ctrl-C (KeyboardInterrupt: exit 130) or an error ends it. Each batch
+    of changes is handed to ``emit`` as a Result whose answer is (time, changes): the
+    printer's streaming printer (printer.watch_lines) writes a line per change."""
     if inputs.filenames:
         raise UsageError("--watch follows a cluster: it cannot read -f files (or lay them with --against-cluster)")
-    if inputs.output not in FORMATS:
-        raise UsageError(
-            f"--watch prints a line per change, or with -o json a JSON object per line, not -o {inputs.output}"
-        )
     client = inputs.client()
     namespace = inputs.namespace_filter() if command != POOLS else (inputs.namespace or None)
     w = Watch(command, namespace, queries, warn_used)
@@ -244,13 +232,13 @@ def run(
         while waiting:  # the first list of every kind
             message = messages.get()
             _raise_failed(message)
-            _absent(message)
+            _absent(message, inputs)
             w.apply(message)
             waiting.discard(message[1])
         if command != WHO_HAS:  # the rules of pools and check are the release's
             client.renew_deadline()
             w.release = inputs.flagged_release() or client.metallb_release(_pools_namespace(w))
-        _say(w.changes(client, listed=True), inputs.output, clock)
+        _say(w.changes(client, listed=True), emit, clock)
         while True:
             batch = [messages.get()]
             while True:  # whatever else has arrived: one model for all of it
@@ -262,14 +250,14 @@ def run(
             changed = False
             for message in batch:
                 _raise_failed(message)
-                _absent(message)
+                _absent(message, inputs)
                 if command == WHO_HAS:
                     found += w.take(message)
                 else:
                     changed = w.apply(message) or changed
             if changed:
                 found = w.changes(client)
-            _say(found, inputs.output, clock)
+            _say(found, emit, clock)
     finally:
         for r in reflectors:
             r.stopped = True
@@ -279,7 +267,7 @@ def _pools_namespace(w: Watch) -> str:
     return Snapshot(pools=list(w.stores.get("pools", {}).values())).pools_namespace
 
 
-def _absent(message: Tuple[Any, ...]) -> None:
+def _absent(message: Tuple[Any, ...], inputs: Inputs) -> None:
     """An optional kind that cannot be followed: not served (said with -v), or not
     readable by this identity (a note, as check says it)."""
     if message[0] != ABSENT:
@@ -287,7 +275,7 @@ def _absent(message: Tuple[Any, ...]) -> None:
     if isinstance(message[2], NotFound):
         log.info("%s is not served: not followed", message[1])
     else:
-        render.note(f"note: {message[1]} not followed: {message[2]}")
+        inputs.say.note(f"note: {message[1]} not followed: {message[2]}")
 
 
 def _raise_failed(message: Tuple[Any, ...]) -> None:
@@ -295,9 +283,6 @@ def _raise_failed(message: Tuple[Any, ...]) -> None:
         raise message[2]
 
 
-def _say(changes: List[mw.Change], output: str, clock: Callable[[], str]) -> None:
-    """Each change one whole line, flushed at once (a pipe sees it as it happens)."""
-    time = clock()
-    for change in changes:
-        sys.stdout.write(line(change, output, time) + "\n")
-        sys.stdout.flush()
+def _say(changes: List[mw.Change], emit: Callable[[Result], None], clock: Callable[[], str]) -> None:
+    if changes:
+        emit(Result(answer=(clock(), changes)))

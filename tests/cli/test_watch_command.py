@@ -4,6 +4,7 @@ lines it makes of them (the reflectors' messages given by hand)."""
 from builders import pool, svc
 
 from kubectl_lbip.commands import watch as cmd
+from kubectl_lbip.printer import watch_line
 from kubectl_lbip.snapshot.watch import EVENT, LISTED
 
 
@@ -50,6 +51,39 @@ def test_a_relist_after_410_says_what_changed_meanwhile_and_what_was_deleted():
 def test_json_and_text_lines_are_whole_lines():
     w, _ = started(svc("shop", "a"))
     change = w.take((EVENT, "services", "MODIFIED", svc("shop", "a", ingress=["192.168.10.5"], rv="2")))[0]
-    text = cmd.line(change, "json", "2026-12-07T05:30:00.123Z")
+    text = watch_line(change, "json", "2026-12-07T05:30:00.123Z")
     assert "\n" not in text and text.startswith('{"time": "2026-12-07T05:30:00.123Z", "kind": "Service"')
-    assert cmd.line(change, "table", "T") == "T  service shop/a  assigned  192.168.10.5  pool web"
+    assert watch_line(change, "table", "T") == "T  service shop/a  assigned  192.168.10.5  pool web"
+
+
+def test_what_the_watch_writes_history_f_reads_back(tmp_path):
+    """The line format is a contract with `history -f`: every kind of line a watch
+    writes is read back as the same change (pools and check lines are read past)."""
+    from kubectl_lbip.model import watch as mw
+    from kubectl_lbip.model.rules import Finding
+    from kubectl_lbip.snapshot.history import read_record
+
+    t = "2026-12-07T05:30:00.123Z"
+    services = [
+        mw.Change("Service", "web", "front", "listed", (), ("192.168.10.5",), "default", None, "1"),
+        mw.Change("Service", "web", "front", "moved", ("192.168.10.5",), ("192.168.10.7", "fd00::7"), "default"),
+        mw.Change("Service", "web", "front", "released", ("192.168.10.7", "fd00::7"), (), "default"),
+        mw.Change("Service", "web", "front", "refused", reason="no available IPs"),
+        mw.Change("Service", "web", "front", "assigned", (), ("192.168.10.9",), "default"),
+        mw.Change("Service", "web", "new", "created"),
+        mw.Change("Service", "web", "front", "deleted", ("192.168.10.9",), (), "default"),
+    ]
+    others = [
+        mw.Change(
+            "IPAddressPool", "metallb-system", "default", "counts", counts={"ipv4": {"total": 2, "used": 1, "free": 1}}
+        ),
+        mw.Change(
+            "Finding", "", "", "appeared", finding=Finding("error", "pool-overlap", "IPAddressPool", "m", "a", "x")
+        ),
+    ]
+    record = tmp_path / "assignments.jsonl"
+    record.write_text("".join(watch_line(c, "json", t) + "\n" for c in services + others))
+    read = read_record([str(record)])
+    assert [(c.name, c.change, c.before, c.after, c.pool, c.reason) for c in read] == [
+        (c.name, c.change, c.before, c.after, c.pool, c.reason) for c in services
+    ]
