@@ -500,8 +500,9 @@ def latest_failures(events: Any) -> Dict[str, str]:
     return {k: v[1] for k, v in latest.items()}
 
 
-def _list_version(page: Dict[str, Any]) -> str:
-    meta = page.get("metadata")
+def _list_version(page: Any) -> str:
+    """A list's resourceVersion ("" when it has none; its shape is checked after)."""
+    meta = page.get("metadata") if isinstance(page, dict) else None
     version = meta.get("resourceVersion") if isinstance(meta, dict) else None
     return version if isinstance(version, str) else ""
 

@@ -121,7 +121,10 @@ def test_410_gone_lists_again_and_loses_no_change(fake, kubeconfig, as_event):
         assert ingress(a) == ["192.168.10.9"]  # the change came with the new list
         lists = [q for q in fake.calls("GET", SERVICES) if not q.param("watch")]
         assert len(lists) == 2
-        assert waits == [0.8]  # after the cut; the 410 itself is listed again at once
+        # waited for, never a loop: after the cut when the stream ended early and empty,
+        # and after the 410 that came right after a list (which it depends on the
+        # machine's speed whether the cut came early)
+        assert waits in ([0.8], [0.8, 1.6])
     finally:
         r.stopped = True
         client.door.close()
