@@ -348,7 +348,6 @@ class Where:
             context=context,
             namespace=self.namespace,
             all_namespaces=all_namespaces,
-            output=output,
             needs=needs(command, output),
             say=Say(output, no_headers),
             filenames=self.filenames,

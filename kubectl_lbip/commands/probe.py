@@ -57,6 +57,9 @@ def probed(
 
         attempts = probe_from_pod(inputs.client(), svc.namespace, targets, image, timeout, connect_timeout)
     else:
+        said = probe.connecting(svc, targets)
+        if inputs.filenames and said:  # a file may hold addresses on any network: say where, first
+            inputs.say.note(said)
         attempts = tcpprobe.probe_all(targets, timeout, connect_timeout, connect or tcpprobe.connect)
     return probe.report(svc, list(zip(targets, attempts)))
 

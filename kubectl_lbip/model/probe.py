@@ -132,6 +132,20 @@ def summary(answer: dict) -> str:
     return "; ".join(parts)
 
 
+def connecting(svc: Service, targets: Sequence[Target]) -> Optional[str]:
+    """What the probe is about to connect to, said before it does (probe -f: the
+    addresses are whatever the file's status says); None when nothing is probed."""
+    probed = [t for t in targets if t.probed]
+    if not probed:
+        return None
+    addresses = ", ".join(dict.fromkeys(t.address for t in probed))
+    ports = ", ".join(dict.fromkeys(str(t.port) for t in probed))
+    return (
+        f"connecting from this machine to {addresses} on TCP port(s) {ports}: the addresses in "
+        f"status.loadBalancer.ingress of service {svc.namespace}/{svc.name}"
+    )
+
+
 # --- from a pod in the cluster (probe --from-cluster; clusterprobe.py runs it)
 
 # The default image of the probe's pod: any image with python3 runs the same probe

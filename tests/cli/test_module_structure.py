@@ -157,6 +157,16 @@ def test_no_command_module_prints_or_branches_on_the_output_format():
     assert found == []
 
 
+def test_a_command_is_not_handed_the_output_format():
+    """-o is the printer's alone: the inputs a command runs with carry no format to
+    branch on (cli.py hands it to the printer)."""
+    from dataclasses import fields
+
+    from kubectl_lbip.commands.common import Inputs
+
+    assert not {"output", "fmt", "format"} & {f.name for f in fields(Inputs)}
+
+
 def test_the_structure_check_sees_printing_and_format_branches(tmp_path):
     """The check above is not blind: each way of printing or branching is caught."""
     path = tmp_path / "cmd.py"
