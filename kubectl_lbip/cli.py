@@ -18,7 +18,7 @@ from typer.core import TyperCommand, TyperGroup
 from typing_extensions import Annotated
 
 from . import __version__
-from .errors import EXIT_INTERNAL, EXIT_OK, LbipError, exit_code_for
+from .errors import EXIT_INTERNAL, EXIT_OK, LbipError, UsageError, exit_code_for
 
 PROG = "kubectl lbip"  # what Usage and "Try ... --help" lines say (krew's guidelines)
 
@@ -189,6 +189,15 @@ AgainstCluster = Annotated[
     ),
 ]
 NoHeaders = Annotated[bool, typer.Option("--no-headers", help="Print tables without their header row.")]
+Watch = Annotated[
+    bool,
+    typer.Option(
+        "-w",
+        "--watch",
+        help="After the first list, follow the cluster and print a line per change (-o json: a JSON "
+        "object per line) until Ctrl-C; see the README's Watching.",
+    ),
+]
 Filenames = Annotated[
     Optional[List[str]],
     typer.Option(
@@ -365,6 +374,12 @@ class Where:
 
         return show(self.command, self.output, result, self.no_headers)
 
+    def stream(self, result) -> None:
+        """One batch of a streaming command's output (--watch), printed and flushed."""
+        from .printer import stream
+
+        stream(self.command, self.output, result, self.no_headers)
+
 
 def kubectl_command(fn):
     """Adds the options every command takes as kubectl spells them (-f, kubectl's
@@ -473,6 +488,7 @@ def pools(
             "(by blocks beyond 4096 addresses); with -o json|yaml, each pool's runs.",
         ),
     ] = False,
+    watch: Watch = False,
     *,
     where: Where,
 ) -> int:
@@ -485,7 +501,14 @@ def pools(
       kubectl lbip pools
       kubectl lbip pools -o json
       kubectl lbip pools --map -f examples/cluster.yaml
+      kubectl lbip pools -w
     """
+    if watch:
+        from .commands import watch as cmd_watch
+
+        if draw_map:
+            raise UsageError("--map draws one moment: it cannot be used with --watch")
+        return cmd_watch.run(where.inputs("pools -w", output, no_headers=no_headers), cmd_watch.POOLS, where.stream)
     from .commands import pools as cmd
 
     return where.show(cmd.run(where.inputs("pools", output, no_headers=no_headers), draw_map=draw_map))
@@ -573,11 +596,15 @@ def free(
 @app.command("who-has", cls=KubectlCommand, short_help="Which services hold or request an address")
 @kubectl_command
 def who_has(
-    addresses: Annotated[List[str], typer.Argument(metavar="IP|CIDR...", help="Addresses or CIDRs to look up.")],
+    addresses: Annotated[
+        Optional[List[str]],
+        typer.Argument(metavar="IP|CIDR...", help="Addresses or CIDRs to look up (with -w: every one when none)."),
+    ] = None,
     output: WhoHasOutput = "table",
     no_headers: NoHeaders = False,
     all_namespaces: AllNamespaces = False,
     against_cluster: AgainstCluster = False,
+    watch: Watch = False,
     *,
     where: Where,
 ) -> int:
@@ -591,10 +618,20 @@ def who_has(
       kubectl lbip who-has 192.168.10.150
       kubectl lbip who-has 192.168.10.150 fd00:10::150
       kubectl lbip who-has 192.168.10.0/24 -n shop -o name
+      kubectl lbip who-has -w -o json >> assignments.jsonl
     """
     from .commands import whohas as cmd
 
-    return where.show(cmd.run(where.inputs("who-has", output, all_namespaces, no_headers, against_cluster), addresses))
+    if not addresses and not watch:
+        raise UsageError("who-has needs at least one IP or CIDR (with -w, none follows every address)")
+    if watch:
+        from .commands import watch as cmd_watch
+
+        queries = cmd.parse_queries(addresses or [])  # bad input fails before any cluster access
+        inputs = where.inputs("who-has -w", output, all_namespaces, no_headers, against_cluster)
+        return cmd_watch.run(inputs, cmd_watch.WHO_HAS, where.stream, queries)
+    inputs = where.inputs("who-has", output, all_namespaces, no_headers, against_cluster)
+    return where.show(cmd.run(inputs, addresses or []))
 
 
 @app.command(cls=KubectlCommand, short_help="Lint a cluster or manifests for what MetalLB would punish")
@@ -618,6 +655,7 @@ def check(
     no_headers: NoHeaders = False,
     all_namespaces: AllNamespaces = False,
     against_cluster: AgainstCluster = False,
+    watch: Watch = False,
     *,
     where: Where,
 ) -> int:
@@ -635,17 +673,22 @@ def check(
       kubectl lbip check -o json | jq '.findings[] | select(.severity=="error")'
       kubectl lbip check -f k8s/ -o sarif > lbip.sarif
       kubectl lbip check --list
+      kubectl lbip check -w
     """
     from .commands import check as cmd
 
-    inputs = where.inputs(
-        "check --list" if list_checks else "check", output, all_namespaces, no_headers, against_cluster
-    )
+    name = "check --list" if list_checks else "check -w" if watch else "check"
+    inputs = where.inputs(name, output, all_namespaces, no_headers, against_cluster)
     if list_checks:
         return where.show(cmd.list_checks())
     from .flags import parse_percent
 
-    return where.show(cmd.run(inputs, strict, None if warn_used is None else parse_percent(warn_used)))
+    percent = None if warn_used is None else parse_percent(warn_used)
+    if watch:
+        from .commands import watch as cmd_watch
+
+        return cmd_watch.run(inputs, cmd_watch.CHECK, where.stream, warn_used=percent)
+    return where.show(cmd.run(inputs, strict, percent))
 
 
 @app.command(cls=KubectlCommand, short_help="Explain one LoadBalancer service end to end, and what to fix first")

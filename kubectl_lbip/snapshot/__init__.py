@@ -126,8 +126,10 @@ class Snapshot:
     def uses_legacy_config(self) -> bool:
         return not self.pools and self.legacy_configmap is not None
 
-    def to_cluster(self) -> Cluster:
-        with paused_gc(lambda: len(self.services) + len(self.models) >= FREEZE_OBJECTS):
+    def to_cluster(self, freeze: bool = True) -> Cluster:
+        """The model (``freeze``: a large one leaves the garbage collector's view, see
+        paused_gc; a watch, which builds one model after another, says False)."""
+        with paused_gc(lambda: freeze and len(self.services) + len(self.models) >= FREEZE_OBJECTS):
             return self._to_cluster(release=False)
 
     def take_cluster(self) -> Cluster:

@@ -65,6 +65,7 @@ class LiveClient:
     def __init__(self, door: Optional[Door]):
         self.door = door
         self._pending: Dict[Tuple[str, Tuple[Tuple[str, str], ...]], Any] = {}  # started early
+        self.versions: Dict[str, str] = {}  # each list's resourceVersion, by path (a watch starts there)
 
     @property
     def namespace(self) -> str:
@@ -87,6 +88,11 @@ class LiveClient:
         """Give the command's one deadline ``seconds`` more (annotate --wait's --timeout)."""
         if self.door is not None:
             self.door.extend(seconds)
+
+    def renew_deadline(self) -> None:
+        """A new deadline, --request-timeout from now (a watch's every list and read)."""
+        if self.door is not None:
+            self.door.renew()
 
     # --- plumbing
     def request(
@@ -157,6 +163,8 @@ class LiveClient:
                     if guess and guess not in seen and number < MAX_PAGES and self.door is not None:
                         ahead = self.door.start_get(path, params(guess))
                     page = self._parse("GET", path, payload)
+                    if number == 1:
+                        self.versions[path] = _list_version(page)
                     items.extend(trim(item) for item in self._page_items(page, path, len(items)))
                     token = _continue_token(page, path)
                     if ahead is not None and token != guess:  # a wrong guess (never seen): dropped
@@ -200,14 +208,20 @@ class LiveClient:
             else {}
         )
         for i, item in enumerate(items, start=before + 1):
-            where = f"GET {path}: item {i}"
-            if not isinstance(item, dict):
-                raise ResponseError(f"{where}: expected an object, got {shape.type_name(item)}")
-            if path.endswith("/events"):
-                shape.check(item, shape.EVENT, where, ResponseError)
-            else:
-                checked_role(item if "kind" in item or not typed else {**item, **typed}, where, ResponseError)
+            LiveClient.check_item(item, path, f"GET {path}: item {i}", typed)
         return items
+
+    @staticmethod
+    def check_item(item: Any, path: str, where: str, typed: Optional[Dict[str, Any]] = None) -> None:
+        """The shape check of one object of the list at ``path`` (a page's item, or a
+        watch event's object); ``typed``: the kind and apiVersion of a list's items,
+        for an item that does not say them."""
+        if not isinstance(item, dict):
+            raise ResponseError(f"{where}: expected an object, got {shape.type_name(item)}")
+        if path.endswith("/events"):
+            shape.check(item, shape.EVENT, where, ResponseError)
+        else:
+            checked_role(item if "kind" in item or not typed else {**item, **typed}, where, ResponseError)
 
     # --- reads
     def get_service(self, namespace: str, name: str) -> Dict[str, Any]:
@@ -463,14 +477,7 @@ class LiveClient:
         return shape.check(obj, shape.LEGACY_CONFIGMAP, f"GET {path}", ResponseError)
 
     def allocation_failures(self) -> Dict[str, str]:
-        latest: Dict[str, Tuple[str, str]] = {}
-        for ev in self.list_all(EVENTS_PATH, lambda e: e, ALLOCATION_FAILED):
-            obj = ev.get("involvedObject") or {}
-            key = f"{obj.get('namespace')}/{obj.get('name')}"
-            when = ev.get("lastTimestamp") or ev.get("eventTime") or ""
-            if key not in latest or when >= latest[key][0]:
-                latest[key] = (when, ev.get("message") or "")
-        return {k: v[1] for k, v in latest.items()}
+        return latest_failures(self.list_all(EVENTS_PATH, lambda e: e, ALLOCATION_FAILED))
 
     # --- writes
     def patch_service(self, namespace: str, name: str, patch: Dict[str, Any], dry_run: bool = False) -> Dict[str, Any]:
@@ -479,6 +486,25 @@ class LiveClient:
         if not (patch.get("metadata") or {}).get("resourceVersion"):
             raise ValueError("a patch must carry the resourceVersion it was planned on")
         return self.door.patch(service_path(namespace, name), patch, dry_run=dry_run)  # type: ignore[union-attr]
+
+
+def latest_failures(events: Any) -> Dict[str, str]:
+    """The latest AllocationFailed message per "namespace/name" of a service."""
+    latest: Dict[str, Tuple[str, str]] = {}
+    for ev in events:
+        obj = ev.get("involvedObject") or {}
+        key = f"{obj.get('namespace')}/{obj.get('name')}"
+        when = ev.get("lastTimestamp") or ev.get("eventTime") or ""
+        if key not in latest or when >= latest[key][0]:
+            latest[key] = (when, ev.get("message") or "")
+    return {k: v[1] for k, v in latest.items()}
+
+
+def _list_version(page: Any) -> str:
+    """A list's resourceVersion ("" when it has none; its shape is checked after)."""
+    meta = page.get("metadata") if isinstance(page, dict) else None
+    version = meta.get("resourceVersion") if isinstance(meta, dict) else None
+    return version if isinstance(version, str) else ""
 
 
 def _local_lb(svc: Dict[str, Any]) -> bool:
