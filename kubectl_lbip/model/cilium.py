@@ -151,6 +151,32 @@ def version_from_pool_versions(served: Iterable[str]) -> Optional[Tuple[str, Ver
     return None
 
 
+class Release(metallb.Release):
+    """Which Cilium release the model mirrors for one command, and how that was
+    decided: the same fields and sources as MetalLB's ("deployment": the
+    cilium-operator image tag, "crds", "flag": --cilium-version, "assumed")."""
+
+    __slots__ = ()
+    TITLE = "Cilium LB-IPAM"
+
+    @staticmethod
+    def newest() -> Version:
+        return NEWEST
+
+    def rules(self) -> str:
+        return behaves_as(self.version)
+
+    def to_dict(self) -> dict:
+        """For -o json beside MetalLB's release dict (whose keys stay as they are)."""
+        return {
+            "implementation": "cilium",
+            "release": self.label,
+            "source": self.source,
+            "detail": self.detail,
+            "rules": self.rules(),
+        }
+
+
 # --------------------------------------------------------------------------
 # names Cilium uses
 
@@ -566,6 +592,16 @@ def _collect(element: str, into: List[Address], unparsed: List[str]) -> None:
         into.append(addr)
 
 
+def pair_conflict(a: View, b: View, version: Version = NEWEST) -> Optional[str]:
+    """Why two services may not hold one address, or None: satisfySpecificIPRequests
+    gives an allocated address to a service only when it has a sharing key and is
+    compatible with every holder."""
+    if not a.sharing_key or not b.sharing_key:
+        unkeyed = " and ".join(v.key for v in (a, b) if not v.sharing_key)
+        return f"{unkeyed} has no sharing key ({SHARING_KEY})"
+    return sharing_conflict(a, b, version) or sharing_conflict(b, a, version)
+
+
 def sharing_conflict(existing: View, new: View, version: Version = NEWEST) -> Optional[str]:
     """ServiceView.isCompatible(existing, new): None when they may share an
     address, else Cilium's reason (v1.17+ words; before, the checks are the same
@@ -676,7 +712,19 @@ class Lbipam:
     (services in the order given); a holding the operator would strip is kept in
     ``stray`` with the reason."""
 
-    def __init__(self, pools: Sequence[CiliumPool], services: Sequence[Service], operator: Operator = Operator()):
+    def __init__(
+        self,
+        pools: Sequence[CiliumPool],
+        services: Sequence[Service],
+        operator: Operator = Operator(),
+        intentions: bool = False,
+    ):
+        """``intentions``: a served service whose status is not the operator's record
+        (a manifest: Service.observed False) and shows no address is taken to get
+        the addresses it requests, in the order given, where the operator would
+        give them (``refused`` keeps those it would not): what is free after
+        applying the files. An automatic request claims nothing (which pool
+        answers is not always predictable)."""
         self.operator = operator
         self.version = operator.version
         self.pools = list(pools)
@@ -697,11 +745,17 @@ class Lbipam:
             for value in rng.reserved:
                 self.allocations.setdefault((rng.family, value), Allocation(rng, []))
         self.stray: List[Tuple[View, Address, str]] = []
+        wanting: List[View] = []
         for svc in services:
             if operator.serves(svc)[0]:
                 v = view(svc, operator)
                 self.views.append(v)
                 self._import(v)
+                if intentions and not svc.observed and not v.held and v.requested:
+                    wanting.append(v)
+        self.refused: List[Outcome] = []
+        for v in wanting:
+            self.refused += [o for o in self._claim(v).outcomes if not o.ok]
 
     # --- pools
 
@@ -796,6 +850,89 @@ class Lbipam:
             total += rng.interval.size
             used += len(self.used_values(rng))
         return Counts(total, total - used, used)
+
+    def family_counts(self, pool: CiliumPool) -> Dict[str, Dict[str, int]]:
+        """``counts`` per family, as updatePoolCounts sums them: {"ipv4": {"total",
+        "used", "free", "reserved"}, "ipv6": {...}}. ``used`` is Cilium's IPsUsed
+        rule (a reserved first/last address is counted as used, a shared address
+        once); ``reserved`` says how many of ``used`` are such addresses;
+        ``free`` is IPsAvailable."""
+        out = {family: {"total": 0, "used": 0, "free": 0, "reserved": 0} for family in FAMILIES}
+        for rng in self.ranges:
+            if rng.pool != pool.name:
+                continue
+            c = out[rng.family]
+            used = self.used_values(rng)
+            c["total"] += rng.interval.size
+            c["used"] += len(used)
+            c["free"] += rng.interval.size - len(used)
+            c["reserved"] += sum(1 for value in rng.reserved if not self.allocations[(rng.family, value)].services)
+        return out
+
+    def ranges_at(self, family: str, value: int) -> List[Range]:
+        """Every range holding the address, enabled or not, in the operator's order."""
+        return [r for r in self.ranges if r.family == family and r.interval.contains(value)]
+
+    def free_in(self, rng: Range) -> Iterable[int]:
+        """The free addresses of a range, lowest first, one at a time (a /64 is
+        never enumerated: the caller stops)."""
+        for block in self.free_blocks(rng):
+            value = block.first
+            while value <= block.last:
+                yield value
+                value += 1
+
+    def describe_address(self, family: str, value: int) -> dict:
+        """who-has for one address: the range and pool the operator finds it in,
+        whether it is a reserved first/last address, whether it is free, who
+        holds it (status, counted by the operator), requests it or shows it in a
+        status the operator would strip, and why two of them may not share it."""
+        addr = ipaddress.ip_address(value) if family == IPV4 else ipaddress.IPv6Address(value)
+        ranges = self.ranges_at(family, value)
+        allocation = self.allocations.get((family, value))
+        holders: Dict[str, dict] = {}
+        users: Dict[str, View] = {}
+
+        def add(v: View, how: str) -> None:
+            users.setdefault(v.key, v)
+            entry = holders.setdefault(
+                v.key,
+                {
+                    "namespace": v.namespace,
+                    "name": v.name,
+                    "how": [],
+                    "sharingKey": v.sharing_key or None,
+                    "ports": [str(p) for p in v.ports],
+                },
+            )
+            if how not in entry["how"]:
+                entry["how"].append(how)
+
+        for v in allocation.services if allocation else ():
+            add(v, "assigned")
+        for v, held, why in self.stray:
+            if held == addr:
+                add(v, "held, stripped: " + why)
+        for v in self.views:
+            if addr in v.requested and not (allocation and any(s.key == v.key for s in allocation.services)):
+                add(v, "requested")
+        everyone = list(users.values())
+        reasons = []
+        for i, a in enumerate(everyone):
+            for b in everyone[i + 1 :]:
+                reason = pair_conflict(a, b, self.version)
+                if reason:
+                    reasons.append(f"{a.key} and {b.key}: {reason}")
+        reserved = allocation is not None and not allocation.services
+        return {
+            "ip": to_text(family, value),
+            "pool": ranges[0].pool if ranges else None,
+            "reserved": reserved,
+            "free": bool(ranges) and not ranges[0].disabled and allocation is None and not holders,
+            "holders": list(holders.values()),
+            "conflict": bool(reasons),
+            "conflictReasons": reasons,
+        }
 
     def free_blocks(self, rng: Range) -> List[Interval]:
         """The free runs of a range, in address order (the allocator's blocks)."""
@@ -936,10 +1073,31 @@ class Lbipam:
                             added.append(outcome.address)
         return tuple(str(a) for a in kept) + tuple(added), Verdict(tuple(outcomes))
 
+    def claim(self, svc: Service) -> Verdict:
+        """Take the addresses the service requests where the operator would give
+        them, in this state (a plan's choice, one service at a time)."""
+        v = view(svc, self.operator)
+        if v.key not in {x.key for x in self.views}:
+            self.views.append(v)
+        return self._claim(v)
+
+    def _claim(self, v: View) -> Verdict:
+        outcomes = []
+        for addr in v.requested:
+            outcomes.append(self._specific(v, addr))
+            if outcomes[-1].ok:
+                self._take(v, addr, outcomes[-1])
+        return Verdict(tuple(outcomes))
+
+    def copy(self) -> "Lbipam":
+        """This state, whose allocations a plan may add to, leaving this one untouched."""
+        return self._copy()
+
     def _copy(self) -> "Lbipam":
         clone = object.__new__(Lbipam)
         clone.__dict__.update(self.__dict__)
         clone.allocations = {k: Allocation(a.range, list(a.services)) for k, a in self.allocations.items()}
+        clone.views = list(self.views)
         return clone
 
     # --- an automatic request
@@ -995,12 +1153,7 @@ class Lbipam:
                 pools.append(r.pool)
         if len(pools) > 1:
             firsts = tuple(self._next(r)[0] for r in open_ranges)
-            return Outcome(
-                "",
-                SATISFIED,
-                "the operator walks the pools in an order the objects do not show",
-                candidates=tuple(c for c in firsts if c),
-            )
+            return Outcome("", SATISFIED, map_order_note(self.version), candidates=tuple(c for c in firsts if c))
         rng = open_ranges[0]  # one pool: its blocks in order
         choices = self._next(rng)
         if len(choices) == 1:
@@ -1017,6 +1170,13 @@ class Lbipam:
             return ()
         smallest = min(b.size for b in blocks)
         return tuple(to_text(rng.family, b.first) for b in blocks if b.size == smallest)
+
+
+def map_order_note(version: Version = NEWEST) -> str:
+    """Why the pick among several matching pools cannot be told (pools_in_map_order)."""
+    if pools_in_map_order(version):
+        return "not predictable: several matching pools, iterated in Go map order (poolStore.Ranges)"
+    return "not predictable: several matching pools, tried in the order the operator learnt of them"
 
 
 def _replace_request(v: View, requested: Tuple[Address, ...]) -> View:

@@ -1,23 +1,40 @@
 """The questions every load-balancer implementation answers, in one shape.
 
-A sketch for issue 28: commands will hold one ``Implementation`` (MetalLB of a
-release, or Cilium LB-IPAM of a release, detected or named with a flag) and ask
-it, never branching on which one it is. The MetalLB side is not rewritten: its
-adapter below calls the existing rules (model/rules.py, model/suggest.py); the
-Cilium side is model/cilium.py.
+Commands hold one ``Implementation`` (MetalLB of a release, or Cilium LB-IPAM
+of a release, detected or named with --implementation) and ask it, never
+branching on which one it is. The MetalLB side is not rewritten: its adapter
+calls the existing rules (model/rules.py, suggest.py, annotate.py, pin.py); the
+Cilium side is model/cilium.py and model/cilium_plans.py.
+
+Also here, pure: which implementation serves a service when both run in one
+cluster (``Installed``), and which implementation and release a cluster runs,
+from plain facts the snapshot layer gathers (``detect``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Protocol, Sequence, Tuple, runtime_checkable
+from typing import Dict, Iterable, List, Optional, Protocol, Sequence, Tuple, runtime_checkable
 
-from . import cilium
+from ..errors import InvalidValue
+from . import annotate as metallb_annotate
+from . import cilium, cilium_plans, metallb
+from . import pin as metallb_pin
+from .addresses import to_text
+from .annotate import Plan
+from .cilium import Release as CiliumRelease
 from .cluster import Cluster
-from .metallb import text as metallb_text
+from .metallb import Release as MetalLBRelease
+from .pin import PinDecision
 from .rules import ERROR, check_request, make_request, not_load_balancer
-from .services import CURRENT, LB_IPS, Service
-from .suggest import eligible_pools, metallb_pick
+from .services import CURRENT, LB_IPS, SHARED_IP, Service
+from .suggest import eligible_pools, metallb_pick, suggest
+
+METALLB, CILIUM = "metallb", "cilium"
+# The counts a CiliumLoadBalancerIPPool's status reports, as pool rows name them.
+REPORTED = (("total", cilium.IPS_TOTAL), ("available", cilium.IPS_AVAILABLE), ("used", cilium.IPS_USED))
+NAMES = (METALLB, CILIUM)
+AnyRelease = MetalLBRelease  # a Cilium release is one too (cilium.Release)
 
 
 @dataclass(frozen=True)
@@ -37,19 +54,42 @@ class Prediction:
     addresses: Tuple[str, ...] = ()
     candidates: Tuple[str, ...] = ()
     note: str = ""
+    pools: Tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {
+            "addresses": list(self.addresses),
+            "pools": list(self.pools),
+            "candidates": list(self.candidates),
+            "note": self.note,
+        }
 
 
 @runtime_checkable
 class Implementation(Protocol):
-    name: str
+    """The questions the commands ask (pools, free, who-has, annotate, pin)."""
 
-    def release(self) -> str: ...
+    name: str
+    release: metallb.Release  # which release, and how that was decided
+
+    def release_entry(self) -> Tuple[str, dict]:
+        """(key, dict) for -o json: ("metallb", its release dict, unchanged) or
+        ("cilium", {"implementation": "cilium", "release": ..., "source": ...})."""
+        ...
 
     def request_key(self) -> str:
-        """The annotation a pinned address is written under."""
+        """The annotation a pinned address is written under (the one the release reads)."""
+        ...
+
+    def sharing_annotation(self, key: str) -> Dict[str, str]:
+        """The annotation that gives a service the sharing key ``key``."""
         ...
 
     def serves(self, svc: Service) -> Tuple[bool, str]: ...
+
+    def family(self, svc: Service) -> Tuple[Optional[str], str]:
+        """ipv4, ipv6 or dual: what the service asks for, or None and why."""
+        ...
 
     def pool_names_for(self, svc: Service) -> List[str]: ...
 
@@ -59,23 +99,50 @@ class Implementation(Protocol):
 
     def predict(self, svc: Service) -> Prediction: ...
 
+    def suggest(self, target: Optional[Service], family: str, count: int, pool_name: Optional[str] = None):
+        """Requests it would accept: a result with ``suggestions`` (each with
+        ``addresses``, ``pool``, ``why``, ``to_dict()``), ``pools``, ``excluded``, ``notes``."""
+        ...
+
+    def plan_annotation(
+        self,
+        svc: Service,
+        addresses: Sequence[str] = (),
+        *,
+        auto: bool = False,
+        overwrite: bool = False,
+        clear_spec_ip: bool = False,
+        strict: bool = False,
+    ) -> Plan: ...
+
+    def pin_batch(self, targets: Sequence[Service]) -> List[PinDecision]: ...
+
 
 class MetalLB:
     """The MetalLB rules behind the common questions (an adapter, no new rule)."""
 
-    name = "metallb"
+    name = METALLB
 
-    def __init__(self, cluster: Cluster):
+    def __init__(self, cluster: Cluster, release: Optional[metallb.Release] = None):
         self.cluster = cluster
+        self.release = release or metallb.Release(
+            cluster.metallb, metallb.text(cluster.metallb), "assumed", "nothing to tell from"
+        )
 
-    def release(self) -> str:
-        return metallb_text(self.cluster.metallb)
+    def release_entry(self) -> Tuple[str, dict]:
+        return METALLB, self.release.to_dict()
 
     def request_key(self) -> str:
         return CURRENT + LB_IPS
 
+    def sharing_annotation(self, key: str) -> Dict[str, str]:
+        return {CURRENT + SHARED_IP: key}
+
     def serves(self, svc: Service) -> Tuple[bool, str]:
         return (True, "") if svc.is_load_balancer else (False, not_load_balancer(svc).message)
+
+    def family(self, svc: Service) -> Tuple[Optional[str], str]:
+        return svc.family(self.cluster.metallb)
 
     def pool_names_for(self, svc: Service) -> List[str]:
         return [p.name for p in eligible_pools(self.cluster, svc)[0]]
@@ -89,25 +156,43 @@ class MetalLB:
 
     def predict(self, svc: Service) -> Prediction:
         pick = metallb_pick(self.cluster, svc)
-        return Prediction(tuple(a for a in (pick.ipv4, pick.ipv6) if a), (), pick.note)
+        addresses = tuple(a for a in (pick.ipv4, pick.ipv6) if a)
+        return Prediction(addresses, (), pick.note, tuple(pick.pools))
+
+    def suggest(self, target: Optional[Service], family: str, count: int, pool_name: Optional[str] = None):
+        return suggest(self.cluster, family, count, target, pool_name)
+
+    def plan_annotation(self, svc: Service, addresses: Sequence[str] = (), **options) -> Plan:
+        return metallb_annotate.plan(self.cluster, svc, addresses, **options)
+
+    def pin_batch(self, targets: Sequence[Service]) -> List[PinDecision]:
+        return metallb_pin.pin_batch(self.cluster, targets)
 
 
 class Cilium:
-    """Cilium LB-IPAM (model/cilium.py) behind the common questions."""
+    """Cilium LB-IPAM (model/cilium.py, model/cilium_plans.py) behind the common questions."""
 
-    name = "cilium"
+    name = CILIUM
 
-    def __init__(self, lbipam: cilium.Lbipam):
+    def __init__(self, lbipam: cilium.Lbipam, release: Optional[cilium.Release] = None):
         self.lbipam = lbipam
+        version = lbipam.version
+        self.release = release or cilium.Release(version, cilium.text(version), "assumed", "nothing to tell from")
 
-    def release(self) -> str:
-        return cilium.text(self.lbipam.version)
+    def release_entry(self) -> Tuple[str, dict]:
+        return CILIUM, self.release.to_dict()
 
     def request_key(self) -> str:
         return cilium.ips_key(self.lbipam.version)
 
+    def sharing_annotation(self, key: str) -> Dict[str, str]:
+        return {cilium.annotation_keys(self.lbipam.version)["sharing-key"][0]: key}
+
     def serves(self, svc: Service) -> Tuple[bool, str]:
         return self.lbipam.operator.serves(svc)
+
+    def family(self, svc: Service) -> Tuple[Optional[str], str]:
+        return cilium_plans.family_of_service(self.lbipam.operator, svc)
 
     def pool_names_for(self, svc: Service) -> List[str]:
         return [p.name for p in self.lbipam.pools_for(svc)]
@@ -120,5 +205,245 @@ class Cilium:
         verdict = self.lbipam.pick(svc)
         addresses = tuple(o.address for o in verdict.outcomes if o.ok and o.address)
         candidates = tuple(c for o in verdict.outcomes for c in o.candidates)
-        notes = "; ".join(o.message for o in verdict.outcomes if o.message)
-        return Prediction(addresses, candidates, notes)
+        notes = "; ".join(dict.fromkeys(o.message for o in verdict.outcomes if o.message))
+        pools = tuple(dict.fromkeys(o.pool for o in verdict.outcomes if o.ok and o.address and o.pool))
+        return Prediction(addresses, candidates, notes, pools)
+
+    def suggest(self, target: Optional[Service], family: str, count: int, pool_name: Optional[str] = None):
+        if target is None:  # free with no option: a service with no labels in "default"
+            target = cilium_plans.described_service("default", family, {}, None, (), self.lbipam.version)
+        return cilium_plans.suggest(self.lbipam, target, count, family, pool_name)
+
+    def plan_annotation(
+        self,
+        svc: Service,
+        addresses: Sequence[str] = (),
+        *,
+        auto: bool = False,
+        overwrite: bool = False,
+        clear_spec_ip: bool = False,
+        strict: bool = False,  # MetalLB's rejected configuration: Cilium keeps each valid pool
+    ) -> Plan:
+        return cilium_plans.plan(
+            self.lbipam, svc, addresses, auto=auto, overwrite=overwrite, clear_spec_ip=clear_spec_ip
+        )
+
+    def pin_batch(self, targets: Sequence[Service]) -> List[PinDecision]:
+        return cilium_plans.pin_batch(self.lbipam, targets)
+
+    # --- Cilium's own facts (pools, who-has)
+
+    def pool_rows(self) -> List[dict]:
+        """One row per CiliumLoadBalancerIPPool: blocks, selector, disabled,
+        conflict, and counts per family by Cilium's IPsUsed rule (``reserved``:
+        how many of ``used`` are reserved first/last addresses), beside the
+        counts the pool's status reports."""
+        state = self.lbipam
+        unsure = set(cilium.order_dependent(state.pools, state.conflicts))
+        rows = []
+        for pool in state.pools:
+            conflict = state.conflicts.get(pool.name)
+            counts = state.family_counts(pool)
+            reported = {key: pool.reported(cond) for key, cond in REPORTED}
+            rows.append(
+                {
+                    "name": pool.name,
+                    "blocks": [b.text for b in pool.blocks],
+                    "serviceSelector": str(pool.service_selector) if pool.service_selector is not None else None,
+                    "disabled": pool.disabled,
+                    "allowFirstLastIPs": pool.allow_first_last_ips or None,
+                    "reservesFirstLast": pool.reserves_first_last(state.version),
+                    "conflict": None
+                    if conflict is None
+                    else {
+                        "with": conflict.other,
+                        "range": conflict.range,
+                        "otherRange": conflict.other_range,
+                        "certain": conflict.certain,
+                    },
+                    "mayConflict": pool.name in unsure,
+                    "valid": pool.valid,
+                    "errors": list(pool.errors),
+                    **counts,
+                    "ciliumStatus": reported if any(v is not None for v in reported.values()) else None,
+                }
+            )
+        return rows
+
+    def free_addresses(self, pool_name: str, family: str, limit: int = 10) -> List[str]:
+        """Up to ``limit`` free addresses of a pool's blocks of one family, in the
+        operator's block order, lowest first in each."""
+        out: List[str] = []
+        for rng in self.lbipam.ranges:
+            if rng.pool == pool_name and rng.family == family:
+                for value in self.lbipam.free_in(rng):
+                    if len(out) >= limit:
+                        return out
+                    out.append(to_text(family, value))
+        return out
+
+    def describe_address(self, family: str, value: int) -> dict:
+        return self.lbipam.describe_address(family, value)
+
+
+# --------------------------------------------------------------------------
+# both in one cluster
+
+
+def metallb_serves(svc: Service, lb_class: str = "") -> Tuple[bool, str]:
+    """MetalLB's controller: without --lb-class it serves LoadBalancer services
+    that set no loadBalancerClass; with it, only those of that class."""
+    if svc.type != "LoadBalancer":
+        return False, f"the service is type {svc.type}, not LoadBalancer"
+    if (svc.load_balancer_class or "") == lb_class:
+        return True, ""
+    if lb_class:
+        found = svc.load_balancer_class or "unset"
+        return False, f"MetalLB runs with --lb-class={lb_class}; the service's loadBalancerClass is {found}"
+    return False, f"the service's loadBalancerClass is {svc.load_balancer_class!r}: MetalLB without --lb-class skips it"
+
+
+@dataclass(frozen=True)
+class Installed:
+    """Which implementations run in the cluster and how they are set:
+    ``metallb`` whether MetalLB's controller runs, ``metallb_lb_class`` its
+    --lb-class ("" when unset); ``cilium`` the Cilium operator's settings, or
+    None when Cilium LB-IPAM does not run."""
+
+    metallb: bool = False
+    metallb_lb_class: str = ""
+    cilium: Optional[cilium.Operator] = None
+
+    def serving(self, svc: Service) -> Tuple[str, ...]:
+        """The implementations that would try to give the service an address."""
+        out = []
+        if self.metallb and metallb_serves(svc, self.metallb_lb_class)[0]:
+            out.append(METALLB)
+        if self.cilium is not None and self.cilium.serves(svc)[0]:
+            out.append(CILIUM)
+        return tuple(out)
+
+    def why_unserved(self, svc: Service) -> List[str]:
+        """Why each installed implementation leaves the service."""
+        out = []
+        if self.metallb:
+            out.append("MetalLB: " + metallb_serves(svc, self.metallb_lb_class)[1])
+        if self.cilium is not None:
+            out.append("Cilium: " + self.cilium.serves(svc)[1])
+        return out
+
+    def contested(self, services: Iterable[Service]) -> List[Service]:
+        """LoadBalancer services both would try to serve: two controllers writing
+        one status (a half-done migration)."""
+        return [s for s in services if len(self.serving(s)) > 1]
+
+    def unserved(self, services: Iterable[Service]) -> List[Tuple[Service, List[str]]]:
+        """LoadBalancer services no installed implementation serves, with why."""
+        return [(s, self.why_unserved(s)) for s in services if s.type == "LoadBalancer" and not self.serving(s)]
+
+
+# --------------------------------------------------------------------------
+# which implementation and release a cluster runs
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the snapshot layer reads to tell what runs (each part may be unreadable:
+    empty). ``*_images``: (where, image) of each container of the Deployments
+    looked at, where as "deployment NS/NAME"; ``metallb_resources``: the resource
+    names metallb.io/v1beta1 serves; ``cilium_pool_versions``: the cilium.io
+    versions that serve ciliumloadbalancerippools; ``*_pools``: how many pools of
+    each kind exist; ``legacy``: only MetalLB's legacy ConfigMap was found."""
+
+    metallb_images: Tuple[Tuple[str, str], ...] = ()
+    metallb_resources: Tuple[str, ...] = ()
+    cilium_images: Tuple[Tuple[str, str], ...] = ()
+    cilium_pool_versions: Tuple[str, ...] = ()
+    metallb_pools: int = 0
+    cilium_pools: int = 0
+    legacy: bool = False
+
+
+def metallb_release(facts: Facts) -> Optional[metallb.Release]:
+    """MetalLB's release from its controller image, else the CRDs served; None
+    when nothing says MetalLB is installed."""
+    for where, image in facts.metallb_images:
+        version = metallb.version_from_image(image)
+        if version is not None:
+            return metallb.Release(version, metallb.text(version), "deployment", f"from {where}, image {image}")
+    if facts.legacy:
+        return metallb.Release.newest_assumed("only its legacy ConfigMap, from before v0.13, is read")
+    found = metallb.version_from_resources(facts.metallb_resources)
+    if found is not None:
+        return metallb.Release(found[1], found[0], "crds", "from the metallb.io CRDs served")
+    if any(metallb.is_controller_image(image) for _, image in facts.metallb_images):
+        return metallb.Release.newest_assumed("its controller image has no version tag")
+    return None
+
+
+def cilium_release(facts: Facts) -> Optional[cilium.Release]:
+    """Cilium's release from the cilium-operator image, else the CRD versions
+    served; None when nothing says Cilium is installed."""
+    for where, image in facts.cilium_images:
+        version = cilium.version_from_image(image)
+        if version is not None:
+            return cilium.Release(version, cilium.text(version), "deployment", f"from {where}, image {image}")
+    found = cilium.version_from_pool_versions(facts.cilium_pool_versions)
+    if found is not None:
+        return cilium.Release(found[1], found[0], "crds", "from the cilium.io CRD versions served")
+    if facts.cilium_images:
+        return cilium.Release.newest_assumed("the cilium-operator image has no version tag")
+    return None
+
+
+FLAG = "--implementation"
+
+
+def flagged(name: str) -> str:
+    """--implementation's value, checked."""
+    if name not in NAMES:
+        raise InvalidValue(f"{FLAG} {name!r}: use one of {', '.join(NAMES)}")
+    return name
+
+
+@dataclass(frozen=True)
+class Detected:
+    """What a cluster runs: each implementation found with its release (None:
+    not installed), and how many pools of each kind exist."""
+
+    metallb: Optional[MetalLBRelease]
+    cilium: Optional[CiliumRelease]
+    metallb_pools: int = 0
+    cilium_pools: int = 0
+
+    def choose(self, name: Optional[str] = None) -> Tuple[str, AnyRelease]:
+        """The implementation a command asks, and its release: the one named
+        (--implementation), else the one installed, else the one with pools when
+        both are; both with pools is an InvalidValue naming the flag. With
+        neither, MetalLB (what the plugin assumed before it knew Cilium)."""
+        if name is not None:
+            found = self.metallb if flagged(name) == METALLB else self.cilium
+            if found is not None:
+                return name, found
+            release_type = MetalLBRelease if name == METALLB else CiliumRelease
+            return name, release_type.newest_assumed(f"not found in the cluster; {FLAG} {name}")
+        if self.metallb is not None and self.cilium is not None:
+            if self.metallb_pools and not self.cilium_pools:
+                return METALLB, self.metallb
+            if self.cilium_pools and not self.metallb_pools:
+                return CILIUM, self.cilium
+            raise InvalidValue(
+                f"both MetalLB ({self.metallb.label}) and Cilium LB-IPAM ({self.cilium.label}) are installed"
+                + (" and have pools" if self.metallb_pools else ", and neither has a pool")
+                + f": choose one with {FLAG} metallb|cilium"
+            )
+        if self.cilium is not None:
+            return CILIUM, self.cilium
+        if self.metallb is not None:
+            return METALLB, self.metallb
+        return METALLB, metallb.Release.newest_assumed("no MetalLB resource served")
+
+
+def detect(facts: Facts) -> Detected:
+    """The implementations and releases the facts show."""
+    return Detected(metallb_release(facts), cilium_release(facts), facts.metallb_pools, facts.cilium_pools)

@@ -68,7 +68,7 @@ def test_each_names_its_own_key_and_release():
     metallb, cil = both()
     assert metallb.request_key() == "metallb.io/loadBalancerIPs"
     assert cil.request_key() == "lbipam.cilium.io/ips"
-    assert cil.release() == "v1.20.2" and metallb.release() == "v0.16.1"
+    assert cil.release.label == "v1.20.2" and metallb.release.label == "v0.16.1"
 
 
 def test_predictions_in_one_shape():
