@@ -517,6 +517,27 @@ class Operator:
         return False, False
 
 
+def operator_from_config(config: Mapping[str, str], version: Version = NEWEST) -> Operator:
+    """The operator's settings from its configuration (the cilium-config
+    ConfigMap's data, which the operator reads as flags): enable-ipv4,
+    enable-ipv6, default-lb-service-ipam, enable-l2-announcements,
+    enable-bgp-control-plane. A key absent keeps the operator's own default."""
+    defaults = Operator(version=version)
+
+    def flag(key: str, default: bool) -> bool:
+        text = str(config.get(key, "")).strip().lower()
+        return default if not text else text == "true"
+
+    return Operator(
+        version=version,
+        ipv4=flag("enable-ipv4", defaults.ipv4),
+        ipv6=flag("enable-ipv6", defaults.ipv6),
+        default_ipam=str(config.get("default-lb-service-ipam") or "").strip() or defaults.default_ipam,
+        l2_announcements=flag("enable-l2-announcements", defaults.l2_announcements),
+        bgp_control_plane=flag("enable-bgp-control-plane", defaults.bgp_control_plane),
+    )
+
+
 @dataclass(frozen=True)
 class View:
     """What LB-IPAM keeps of a service (serviceViewFromService)."""
@@ -882,11 +903,20 @@ class Lbipam:
                 yield value
                 value += 1
 
-    def describe_address(self, family: str, value: int) -> dict:
+    def used_in(self, iv: Interval) -> List[int]:
+        """The addresses inside ``iv`` a service holds, requests or shows in its
+        status, ascending (who-has of a CIDR)."""
+        found = {value for (family, value), a in self.allocations.items() if a.services and family == iv.family}
+        found |= {int(a) for v in self.views for a in v.requested + v.held if family_of(a) == iv.family}
+        return sorted(value for value in found if iv.contains(value))
+
+    def describe_address(self, family: str, value: int, namespace: Optional[str] = None) -> dict:
         """who-has for one address: the range and pool the operator finds it in,
         whether it is a reserved first/last address, whether it is free, who
         holds it (status, counted by the operator), requests it or shows it in a
-        status the operator would strip, and why two of them may not share it."""
+        status the operator would strip, and why two of them may not share it.
+        With a namespace, only its services are listed (and the conflicts one of
+        them is part of)."""
         addr = ipaddress.ip_address(value) if family == IPV4 else ipaddress.IPv6Address(value)
         ranges = self.ranges_at(family, value)
         allocation = self.allocations.get((family, value))
@@ -917,9 +947,12 @@ class Lbipam:
             if addr in v.requested and not (allocation and any(s.key == v.key for s in allocation.services)):
                 add(v, "requested")
         everyone = list(users.values())
+        listed = {k for k in holders if not namespace or users[k].namespace == namespace}
         reasons = []
         for i, a in enumerate(everyone):
             for b in everyone[i + 1 :]:
+                if a.key not in listed and b.key not in listed:
+                    continue
                 reason = pair_conflict(a, b, self.version)
                 if reason:
                     reasons.append(f"{a.key} and {b.key}: {reason}")
@@ -929,7 +962,7 @@ class Lbipam:
             "pool": ranges[0].pool if ranges else None,
             "reserved": reserved,
             "free": bool(ranges) and not ranges[0].disabled and allocation is None and not holders,
-            "holders": list(holders.values()),
+            "holders": [h for k, h in holders.items() if k in listed],
             "conflict": bool(reasons),
             "conflictReasons": reasons,
         }

@@ -18,17 +18,18 @@ from typing import Dict, Iterable, List, Optional, Protocol, Sequence, Tuple, ru
 
 from ..errors import InvalidValue
 from . import annotate as metallb_annotate
-from . import cilium, cilium_plans, metallb
+from . import announce, cilium, cilium_plans, metallb
 from . import pin as metallb_pin
-from .addresses import to_text
+from .addresses import Interval, to_text
 from .annotate import Plan
 from .cilium import Release as CiliumRelease
 from .cluster import Cluster
 from .metallb import Release as MetalLBRelease
 from .pin import PinDecision
-from .rules import ERROR, check_request, make_request, not_load_balancer
+from .rules import ERROR, check_request, make_request, not_load_balancer, sharing_conflict
 from .services import CURRENT, LB_IPS, SHARED_IP, Service
 from .suggest import eligible_pools, metallb_pick, suggest
+from .usage import family_counts
 
 METALLB, CILIUM = "metallb", "cilium"
 # The counts a CiliumLoadBalancerIPPool's status reports, as pool rows name them.
@@ -70,7 +71,11 @@ class Implementation(Protocol):
     """The questions the commands ask (pools, free, who-has, annotate, pin)."""
 
     name: str
-    release: metallb.Release  # which release, and how that was decided
+
+    @property
+    def release(self) -> MetalLBRelease:
+        """Which release, and how that was decided (a cilium.Release for Cilium)."""
+        ...
 
     def release_entry(self) -> Tuple[str, dict]:
         """(key, dict) for -o json: ("metallb", its release dict, unchanged) or
@@ -116,6 +121,19 @@ class Implementation(Protocol):
     ) -> Plan: ...
 
     def pin_batch(self, targets: Sequence[Service]) -> List[PinDecision]: ...
+
+    def pool_rows(self, namespace: Optional[str] = None) -> List[dict]:
+        """One row of plain data per pool (pools, and free's table)."""
+        ...
+
+    def used_in(self, iv: Interval) -> List[int]:
+        """The addresses inside ``iv`` some service holds or requests, ascending."""
+        ...
+
+    def describe_address(self, family: str, value: int, namespace: Optional[str] = None) -> dict:
+        """who-has for one address: ip, pool, free, holders (namespace, name, how,
+        sharingKey, ports), conflict, conflictReasons."""
+        ...
 
 
 class MetalLB:
@@ -167,6 +185,84 @@ class MetalLB:
 
     def pin_batch(self, targets: Sequence[Service]) -> List[PinDecision]:
         return metallb_pin.pin_batch(self.cluster, targets)
+
+    def pool_rows(self, namespace: Optional[str] = None) -> List[dict]:
+        """Plain data for each pool (with a namespace, each pool living there)."""
+        cluster = self.cluster
+        rows = []
+        for pool in cluster.pools:
+            if namespace and pool.namespace != namespace:
+                continue
+            entry = {
+                "name": pool.name,
+                "namespace": pool.namespace,
+                "addresses": list(pool.addresses),
+                "autoAssign": pool.auto_assign,
+                "avoidBuggyIPs": pool.avoid_buggy_ips,
+                "serviceAllocation": pool.restriction() or None,
+                "valid": pool.valid,
+                "errors": list(pool.errors),
+                **family_counts(cluster, pool),
+                "advertisements": announce.advertisement_names(cluster.network, pool),
+                "metallbStatus": announce.status_counters(pool),
+            }
+            rows.append(entry)
+        return rows
+
+    def used_in(self, iv: Interval) -> List[int]:
+        return self.cluster.index.used_in(iv)
+
+    def describe_address(self, family: str, value: int, namespace: Optional[str] = None) -> dict:
+        """One address: its pool, whether it is free, who uses it and how, and whether
+        those users may not share it. With a namespace, only its services are listed
+        (and only the conflicts one of them is part of)."""
+        cluster = self.cluster
+        holders: dict = {}
+        others = False
+        for use in cluster.index.uses(family, value):
+            if namespace and use.service.namespace != namespace:
+                others = True
+                continue
+            svc = use.service
+            entry = holders.setdefault(
+                svc.key,
+                {
+                    "namespace": svc.namespace,
+                    "name": svc.name,
+                    "how": [],
+                    "sharingKey": svc.sharing_key or None,
+                    "ports": [str(p) for p in svc.ports],
+                    "_svc": svc,
+                },
+            )
+            if use.how not in entry["how"]:
+                entry["how"].append(use.how)
+        services = [h.pop("_svc") for h in holders.values()]
+        everyone = services
+        if others:
+            everyone = services + [
+                u.service for u in cluster.index.uses(family, value) if u.service.namespace != namespace
+            ]
+            everyone = list({s.key: s for s in everyone}.values())
+        reasons = []
+        for i, a in enumerate(everyone):
+            for b in everyone[i + 1 :]:
+                if a not in services and b not in services:
+                    continue
+                reason = sharing_conflict(a, b)
+                if reason:
+                    reasons.append(f"{a.key} and {b.key}: {reason}")
+        pool = cluster.pool_at(family, value)
+        allocatable = pool is not None and pool.allocatable(family, value)
+        return {
+            "ip": to_text(family, value),
+            "pool": pool.name if pool else None,
+            "advertisements": announce.advertisement_names(cluster.network, pool),
+            "free": allocatable and not holders and not others,
+            "holders": list(holders.values()),
+            "conflict": bool(reasons),
+            "conflictReasons": reasons,
+        }
 
 
 class Cilium:
@@ -233,8 +329,8 @@ class Cilium:
 
     # --- Cilium's own facts (pools, who-has)
 
-    def pool_rows(self) -> List[dict]:
-        """One row per CiliumLoadBalancerIPPool: blocks, selector, disabled,
+    def pool_rows(self, namespace: Optional[str] = None) -> List[dict]:
+        """One row per CiliumLoadBalancerIPPool (cluster-scoped: every namespace): blocks, selector, disabled,
         conflict, and counts per family by Cilium's IPsUsed rule (``reserved``:
         how many of ``used`` are reserved first/last addresses), beside the
         counts the pool's status reports."""
@@ -282,8 +378,29 @@ class Cilium:
                     out.append(to_text(family, value))
         return out
 
-    def describe_address(self, family: str, value: int) -> dict:
-        return self.lbipam.describe_address(family, value)
+    def used_in(self, iv: Interval) -> List[int]:
+        return self.lbipam.used_in(iv)
+
+    def describe_address(self, family: str, value: int, namespace: Optional[str] = None) -> dict:
+        return self.lbipam.describe_address(family, value, namespace)
+
+
+def build(
+    name: str,
+    release: MetalLBRelease,
+    cluster: Cluster,
+    cilium_pools: Sequence[cilium.CiliumPool] = (),
+    cilium_config: Optional[Dict[str, str]] = None,
+) -> Implementation:
+    """The implementation a command asks: MetalLB's rules over the cluster, or
+    Cilium's over its pools and the cluster's services (a manifest's request
+    taken as an intention, as MetalLB's side counts it), the operator set as
+    its configuration says (``cilium_config``: the cilium-config data)."""
+    if flagged(name) == METALLB:
+        return MetalLB(cluster, release)
+    operator = cilium.operator_from_config(cilium_config or {}, release.version)
+    state = cilium.Lbipam(cilium_pools, cluster.services, operator, intentions=True)
+    return Cilium(state, release if isinstance(release, CiliumRelease) else None)
 
 
 # --------------------------------------------------------------------------

@@ -358,3 +358,34 @@ def test_the_pick_among_several_pools_is_not_predicted_and_says_why():
     assert "Go map order" in outcome.message
     old = state([pool("a", "192.0.2.0/24"), pool("b", "198.51.100.0/24")], version=V19).pick(svc()).outcomes[0]
     assert "not predictable" in old.message and "map order" not in old.message
+
+
+def test_who_has_a_cidr_lists_held_and_requested_addresses():
+    from kubectl_lbip.model.addresses import parse_network
+
+    lb = state([pool("a", "192.0.2.0/24")], [svc("h", ingress=["192.0.2.3"]), svc("r", ips="192.0.2.200")])
+    assert lb.used_in(parse_network("192.0.2.0/25")) == [value("192.0.2.3")]
+    assert lb.used_in(parse_network("192.0.2.0/24")) == [value("192.0.2.3"), value("192.0.2.200")]
+
+
+def test_who_has_with_a_namespace_lists_only_its_services_but_their_conflicts():
+    both = [svc("a", "shop", ips="192.0.2.7"), svc("b", "blog", ips="192.0.2.7")]
+    found = state([pool("a", "192.0.2.0/24")], both).describe_address(IPV4, value("192.0.2.7"), "shop")
+    assert [h["name"] for h in found["holders"]] == ["a"] and found["conflict"]
+    elsewhere = state([pool("a", "192.0.2.0/24")], both).describe_address(IPV4, value("192.0.2.7"), "docs")
+    assert elsewhere["holders"] == [] and not elsewhere["conflict"]
+
+
+# --- the operator's configuration
+
+
+def test_the_operator_reads_its_configuration_and_keeps_its_defaults():
+    helm = cilium.operator_from_config({"enable-ipv6": "false", "enable-l2-announcements": "true"}, V19)
+    assert (helm.ipv4, helm.ipv6, helm.l2_announcements, helm.bgp_control_plane) == (True, False, True, False)
+    assert helm.version == V19 and helm.default_ipam == cilium.LBIPAM
+    assert cilium.operator_from_config({}) == cilium.Operator()
+    other = cilium.operator_from_config({"default-lb-service-ipam": "nodeipam"}, (1, 17, 0))
+    assert other.serves(svc()) == (
+        False,
+        "the service has no loadBalancerClass and the operator runs with --default-lb-service-ipam=nodeipam",
+    )

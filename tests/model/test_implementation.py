@@ -236,3 +236,24 @@ def test_the_flag_names_an_implementation_not_found():
     assert (name, release.source, release.label) == ("cilium", "assumed", "v1.20.2")
     with pytest.raises(InvalidValue):
         detect(Facts()).choose("kube-vip")
+
+
+def test_build_gives_the_named_implementation_with_its_release_and_settings():
+    from kubectl_lbip.model.implementation import build
+
+    cluster = Cluster([], [Service("default", "m", annotations={"lbipam.cilium.io/ips": "192.0.2.4"})])
+    pools = [cilium.pool_from_object(cilium_pool("v4", "192.0.2.0/24"))]
+    release = cilium.Release((1, 19, 0), "v1.19.0", "flag", "--cilium-version")
+    impl = build("cilium", release, cluster, pools, {"enable-ipv6": "false"})
+    assert impl.name == "cilium" and impl.release is release
+    assert impl.pool_rows()[0]["ipv4"]["used"] == 1  # the manifest's request, as an intention
+    assert impl.family(dual_service()) == ("ipv4", "")  # IPv6 off in its configuration
+    assert build("metallb", metallb_release(), cluster).name == "metallb"
+    with pytest.raises(InvalidValue):
+        build("kube-vip", release, cluster)
+
+
+def metallb_release():
+    from kubectl_lbip.model.metallb import Release
+
+    return Release.newest_assumed("test")
