@@ -20,15 +20,16 @@ from .rules import ERROR, WARNING, Finding, service_finding
 from .services import Port, Service
 
 # The codes a refusal carries, one per reason of Cilium's IPAMRequestSatisfied
-# condition (the reasons themselves are in each message).
+# condition (the reasons themselves are in each message); the catalogue's
+# codes (model/checks.py) once the Cilium checks are merged.
 CODES = {
     cilium.NO_POOL: "cilium-no-pool",
     cilium.POOL_SELECTOR_MISMATCH: "cilium-pool-selector-mismatch",
     cilium.ALREADY_ALLOCATED: "cilium-already-allocated",
-    cilium.INCOMPATIBLE_SERVICE: "cilium-incompatible-sharing",
-    cilium.DIFFERENT_SHARING_KEY: "cilium-incompatible-sharing",
+    cilium.INCOMPATIBLE_SERVICE: "cilium-incompatible-service",
+    cilium.DIFFERENT_SHARING_KEY: "cilium-incompatible-service",
     cilium.OUT_OF_IPS: "cilium-out-of-ips",
-    cilium.UNPREDICTABLE: "cilium-unpredictable",
+    cilium.UNPREDICTABLE: "cilium-already-allocated",
 }
 NOT_SERVED = "cilium-not-served"
 SPEC_AND_ANNOTATION = "cilium-spec-and-annotation"
