@@ -6,8 +6,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-from ..errors import UsageError
-from ..model import announce, metallb
+from ..errors import InvalidValue, UsageError
+from ..model import announce, cilium, implementation, metallb
 from ..model.metallb import Release
 from ..snapshot import Snapshot
 
@@ -25,6 +25,8 @@ class Inputs:
     request_timeout: Optional[float] = None  # seconds; 0: none; None: live.py's default
     stdin: object = None
     metallb_version: Optional[str] = None  # --metallb-version
+    implementation: Optional[str] = None  # --implementation metallb|cilium
+    cilium_version: Optional[str] = None  # --cilium-version
     # --against-cluster: the live cluster read as the base, the -f objects laid over it.
     against_cluster: bool = False
     _client: object = None
@@ -104,6 +106,26 @@ class Inputs:
             raise UsageError(f"--metallb-version: {exc}") from None
         label = "v" + self.metallb_version.strip().lstrip("v")
         return Release(version, label, "flag", "--metallb-version")
+
+    def flagged_implementation(self) -> Optional[str]:
+        """--implementation, checked (it overrides what the cluster or files say)."""
+        if self.implementation is None:
+            return None
+        try:
+            return implementation.flagged(self.implementation.strip())
+        except InvalidValue as exc:
+            raise UsageError(str(exc)) from None
+
+    def flagged_cilium_release(self) -> Optional[cilium.Release]:
+        """--cilium-version as a Cilium release (it overrides what the cluster says)."""
+        if self.cilium_version is None:
+            return None
+        try:
+            version = cilium.parse(self.cilium_version)
+        except cilium.VersionError as exc:
+            raise UsageError(f"--cilium-version: {exc}") from None
+        label = "v" + self.cilium_version.strip().lstrip("v")
+        return cilium.Release(version, label, "flag", "--cilium-version")
 
     def file_objects(self, whole_objects: bool = False, locations: Optional[Dict[Any, Any]] = None):
         """(file name, object) for every object of -f the model reads, file by file
