@@ -211,6 +211,8 @@ DIFFERENT_SHARING_KEY = "already_allocated_different_sharing_key"
 OUT_OF_IPS = "out_of_ips"
 # Not Cilium's: the model's word where the operator's outcome cannot be told.
 UNPREDICTABLE = "unpredictable"
+# Not Cilium's either: an address asked for that the operator cannot read (and drops).
+INVALID_ADDRESS = "invalid_address"
 
 
 def annotation_keys(version: Version = NEWEST) -> Dict[str, Tuple[str, ...]]:
@@ -1007,15 +1009,24 @@ class Lbipam:
     def check_request(self, svc: Service, addresses: Optional[Sequence[str]] = None) -> Verdict:
         """satisfySpecificIPRequests for a service's request (or ``addresses`` in
         its place): each address resolved on its own, whatever the service's
-        families, against what the other services hold."""
+        families, against what the other services hold. An element of
+        ``addresses`` that netip.ParseAddr refuses is an INVALID_ADDRESS outcome:
+        getSVCRequestedIPs drops it, so the service would not get what was asked
+        (and with nothing left, an automatic address instead)."""
         v = view(svc, self.operator)
+        outcomes: List[Outcome] = []
         if addresses is not None:
-            parsed = [parse_addr(a.strip()) for a in addresses]
+            texts = [str(a).strip() for a in addresses]
+            parsed = [parse_addr(t) for t in texts]
+            outcomes = [
+                Outcome(t, INVALID_ADDRESS, f"'{t}' is not an IP address the operator reads (netip.ParseAddr): dropped")
+                for t, a in zip(texts, parsed)
+                if a is None
+            ]
             v = _replace_request(v, tuple(a for a in parsed if a is not None))
         if not v.requested:
-            return self.pick(svc)
+            return Verdict(tuple(outcomes)) if outcomes else self.pick(svc)
         state = self._without(v)
-        outcomes = []
         for addr in v.requested:
             outcomes.append(state._specific(v, addr))
             if outcomes[-1].ok:

@@ -41,6 +41,7 @@ from .checks import (
 )
 from .rules import Finding, service_finding, sort_findings
 from .services import CURRENT, DEPRECATED, Service
+from .serving import CILIUM, METALLB, Installed
 
 POOL_KIND = "CiliumLoadBalancerIPPool"
 
@@ -54,6 +55,7 @@ REASON_CODES: Dict[str, str] = {
     cilium.DIFFERENT_SHARING_KEY: CILIUM_INCOMPATIBLE,
     cilium.OUT_OF_IPS: CILIUM_OUT_OF_IPS,
     cilium.UNPREDICTABLE: CILIUM_ALREADY_ALLOCATED,
+    cilium.INVALID_ADDRESS: INVALID_REQUEST,
 }
 
 # Each lbipam.cilium.io/ key and its io.cilium/lb-ipam- alias.
@@ -436,8 +438,8 @@ def implementations(svc: Service, operator: Optional[cilium.Operator], metallb_c
     if svc.type != "LoadBalancer":
         return []
     found: List[Finding] = []
-    by_cilium = operator is not None and operator.serves(svc)[0]
-    by_metallb = metallb_class is not None and svc.load_balancer_class == metallb_class
+    installed = Installed(metallb_class is not None, metallb_class or "", operator)
+    by_cilium, by_metallb = (name in installed.serving(svc) for name in (CILIUM, METALLB))
     what = f"loadBalancerClass {svc.load_balancer_class}" if svc.load_balancer_class else "no loadBalancerClass"
     if by_cilium and by_metallb:
         detail = (

@@ -14,37 +14,22 @@ from ..errors import InvalidValue, Refused
 from . import cilium
 from .addresses import DUAL, FAMILIES, IPV4, IPV6, family_of, sort_addresses, to_text
 from .annotate import ANNOTATION_EXISTS, NO_FREE_ADDRESS, Plan
+from .cilium_checks import REASON_CODES
 from .patches import service_patch
 from .pin import FAILED, KEPT, PINNED, PinDecision
-from .rules import ERROR, WARNING, Finding, service_finding
+from .rules import ERROR, NOT_LOAD_BALANCER, WARNING, Finding, service_finding
 from .services import Port, Service
 
-# The codes a refusal carries, one per reason of Cilium's IPAMRequestSatisfied
-# condition (the reasons themselves are in each message); the catalogue's
-# codes (model/checks.py) once the Cilium checks are merged.
-CODES = {
-    cilium.NO_POOL: "cilium-no-pool",
-    cilium.POOL_SELECTOR_MISMATCH: "cilium-pool-selector-mismatch",
-    cilium.ALREADY_ALLOCATED: "cilium-already-allocated",
-    cilium.INCOMPATIBLE_SERVICE: "cilium-incompatible-service",
-    cilium.DIFFERENT_SHARING_KEY: "cilium-incompatible-service",
-    cilium.OUT_OF_IPS: "cilium-out-of-ips",
-    cilium.UNPREDICTABLE: "cilium-already-allocated",
-}
-NOT_SERVED = "cilium-not-served"
-SPEC_AND_ANNOTATION = "cilium-spec-and-annotation"
+NOT_SERVED = NOT_LOAD_BALANCER  # annotate's refusal, as MetalLB's side words it
+SPEC_AND_ANNOTATION = "cilium-spec-and-annotation"  # annotate's warning, not a check code
 
 CURRENT, SHARED, LOWEST = "current", "shared", "lowest"
-
-
-def code(reason: str) -> str:
-    return CODES.get(reason, "cilium-" + reason.replace("_", "-"))
 
 
 def outcome_findings(svc: Service, verdict: cilium.Verdict) -> List[Finding]:
     """One error per address the operator would refuse, with Cilium's reason."""
     return [
-        service_finding(svc, code(o.reason), f"{o.address or 'the request'}: {o.reason}: {o.message}")
+        service_finding(svc, REASON_CODES[o.reason], f"{o.address or 'the request'}: {o.reason}: {o.message}")
         for o in verdict.outcomes
         if not o.ok
     ]

@@ -6,15 +6,15 @@ branching on which one it is. The MetalLB side is not rewritten: its adapter
 calls the existing rules (model/rules.py, suggest.py, annotate.py, pin.py); the
 Cilium side is model/cilium.py and model/cilium_plans.py.
 
-Also here, pure: which implementation serves a service when both run in one
-cluster (``Installed``), and which implementation and release a cluster runs,
-from plain facts the snapshot layer gathers (``detect``).
+Also here, pure: which implementation and release a cluster runs, from plain
+facts the snapshot layer gathers (``detect``); which one serves a service when
+both run is model/serving.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Protocol, Sequence, Tuple, runtime_checkable
+from typing import Dict, List, Optional, Protocol, Sequence, Tuple, runtime_checkable
 
 from ..errors import InvalidValue
 from . import annotate as metallb_annotate
@@ -28,10 +28,10 @@ from .metallb import Release as MetalLBRelease
 from .pin import PinDecision
 from .rules import ERROR, check_request, make_request, not_load_balancer, sharing_conflict
 from .services import CURRENT, LB_IPS, SHARED_IP, Service
+from .serving import CILIUM, METALLB
 from .suggest import eligible_pools, metallb_pick, suggest
 from .usage import family_counts
 
-METALLB, CILIUM = "metallb", "cilium"
 # The counts a CiliumLoadBalancerIPPool's status reports, as pool rows name them.
 REPORTED = (("total", cilium.IPS_TOTAL), ("available", cilium.IPS_AVAILABLE), ("used", cilium.IPS_USED))
 NAMES = (METALLB, CILIUM)
@@ -401,62 +401,6 @@ def build(
     operator = cilium.operator_from_config(cilium_config or {}, release.version)
     state = cilium.Lbipam(cilium_pools, cluster.services, operator, intentions=True)
     return Cilium(state, release if isinstance(release, CiliumRelease) else None)
-
-
-# --------------------------------------------------------------------------
-# both in one cluster
-
-
-def metallb_serves(svc: Service, lb_class: str = "") -> Tuple[bool, str]:
-    """MetalLB's controller: without --lb-class it serves LoadBalancer services
-    that set no loadBalancerClass; with it, only those of that class."""
-    if svc.type != "LoadBalancer":
-        return False, f"the service is type {svc.type}, not LoadBalancer"
-    if (svc.load_balancer_class or "") == lb_class:
-        return True, ""
-    if lb_class:
-        found = svc.load_balancer_class or "unset"
-        return False, f"MetalLB runs with --lb-class={lb_class}; the service's loadBalancerClass is {found}"
-    return False, f"the service's loadBalancerClass is {svc.load_balancer_class!r}: MetalLB without --lb-class skips it"
-
-
-@dataclass(frozen=True)
-class Installed:
-    """Which implementations run in the cluster and how they are set:
-    ``metallb`` whether MetalLB's controller runs, ``metallb_lb_class`` its
-    --lb-class ("" when unset); ``cilium`` the Cilium operator's settings, or
-    None when Cilium LB-IPAM does not run."""
-
-    metallb: bool = False
-    metallb_lb_class: str = ""
-    cilium: Optional[cilium.Operator] = None
-
-    def serving(self, svc: Service) -> Tuple[str, ...]:
-        """The implementations that would try to give the service an address."""
-        out = []
-        if self.metallb and metallb_serves(svc, self.metallb_lb_class)[0]:
-            out.append(METALLB)
-        if self.cilium is not None and self.cilium.serves(svc)[0]:
-            out.append(CILIUM)
-        return tuple(out)
-
-    def why_unserved(self, svc: Service) -> List[str]:
-        """Why each installed implementation leaves the service."""
-        out = []
-        if self.metallb:
-            out.append("MetalLB: " + metallb_serves(svc, self.metallb_lb_class)[1])
-        if self.cilium is not None:
-            out.append("Cilium: " + self.cilium.serves(svc)[1])
-        return out
-
-    def contested(self, services: Iterable[Service]) -> List[Service]:
-        """LoadBalancer services both would try to serve: two controllers writing
-        one status (a half-done migration)."""
-        return [s for s in services if len(self.serving(s)) > 1]
-
-    def unserved(self, services: Iterable[Service]) -> List[Tuple[Service, List[str]]]:
-        """LoadBalancer services no installed implementation serves, with why."""
-        return [(s, self.why_unserved(s)) for s in services if s.type == "LoadBalancer" and not self.serving(s)]
 
 
 # --------------------------------------------------------------------------

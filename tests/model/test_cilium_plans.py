@@ -389,3 +389,12 @@ def test_the_operator_reads_its_configuration_and_keeps_its_defaults():
         False,
         "the service has no loadBalancerClass and the operator runs with --default-lb-service-ipam=nodeipam",
     )
+
+
+def test_an_address_the_operator_cannot_read_is_refused_not_picked_for():
+    # ciliumcheck's report: check_request(svc, ["bogus"]) fell back to an automatic pick (accepted)
+    lb = state([pool("a", "10.0.0.0/24")])
+    for bad in (["bogus"], ["010.0.0.1"], ["10.0.0.5", "fe80::1%eth0"]):
+        verdict = lb.check_request(svc(), bad)
+        assert not verdict.accepted and verdict.reason == cilium.INVALID_ADDRESS, bad
+    assert lb.check_request(svc(), ["10.0.0.1"]).accepted

@@ -8,9 +8,10 @@ import pytest
 from kubectl_lbip.errors import InvalidValue
 from kubectl_lbip.model import cilium
 from kubectl_lbip.model.cluster import Cluster
-from kubectl_lbip.model.implementation import Cilium, Facts, Implementation, Installed, MetalLB, detect
+from kubectl_lbip.model.implementation import Cilium, Facts, Implementation, MetalLB, detect
 from kubectl_lbip.model.pools import pool_from_object
 from kubectl_lbip.model.services import Service
+from kubectl_lbip.model.serving import Installed
 
 
 def ip_pool(name, *addresses):
