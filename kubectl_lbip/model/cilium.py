@@ -14,6 +14,7 @@ itself); each names the Cilium change it mirrors. A version is a tuple
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -557,10 +558,10 @@ class View:
     ipv4: bool
     ipv6: bool
     held: Tuple[Address, ...]
+    key: str = field(init=False, compare=False)  # namespace/name, asked millions of times
 
-    @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.namespace}/{self.name}")
 
     def wants(self, family: str) -> bool:
         return self.ipv4 if family == IPV4 else self.ipv6
@@ -764,6 +765,10 @@ class Lbipam:
                 )
         self.views: List[View] = []
         self.allocations: Dict[Tuple[str, int], Allocation] = {}
+        # id(range) -> its allocated values, ascending: built when first asked
+        # (used_values), kept up to date by _take and by the copies
+        self._used: Optional[Dict[int, List[int]]] = None
+        self._views_by_key: Optional[Dict[str, View]] = None  # _view_of's index
         for rng in self.ranges:
             for value in rng.reserved:
                 self.allocations.setdefault((rng.family, value), Allocation(rng, []))
@@ -859,9 +864,18 @@ class Lbipam:
         return None
 
     def used_values(self, rng: Range) -> List[int]:
-        return sorted(
-            value for (family, value), a in self.allocations.items() if a.range == rng and family == rng.family
-        )
+        """The allocated addresses of a range (reserved ones too), ascending."""
+        return self._used_index().get(id(rng), [])
+
+    def _used_index(self) -> Dict[int, List[int]]:
+        if self._used is None:
+            index: Dict[int, List[int]] = {}
+            for (_, value), a in self.allocations.items():
+                index.setdefault(id(a.range), []).append(value)
+            for values in index.values():
+                values.sort()
+            self._used = index
+        return self._used
 
     def counts(self, pool: CiliumPool) -> Counts:
         """updatePoolCounts: per range, used = allocated addresses (a reserved one
@@ -997,14 +1011,31 @@ class Lbipam:
     def _without(self, v: View) -> "Lbipam":
         """This state with the service's own allocations released (what
         stripInvalidAllocations does before its new request is judged)."""
-        clone = object.__new__(Lbipam)
-        clone.__dict__.update(self.__dict__)
-        clone.allocations = {}
-        for key, a in self.allocations.items():
+        clone = self._copy()
+        mine = [x for x in (self._view_of(v.key), v) if x is not None]
+        for addr in {a for x in mine for a in x.held + x.requested}:  # where its allocations can be
+            key = (family_of(addr), int(addr))
+            a = clone.allocations.get(key)
+            if a is None or not any(s.key == v.key for s in a.services):
+                continue
             others = [s for s in a.services if s.key != v.key]
-            if others or not a.services:
+            if others:
                 clone.allocations[key] = Allocation(a.range, others)
+            else:
+                del clone.allocations[key]
+                if clone._used is not None:
+                    values = list(clone._used.get(id(a.range), []))
+                    at = bisect.bisect_left(values, key[1])
+                    if at < len(values) and values[at] == key[1]:
+                        del values[at]
+                    clone._used[id(a.range)] = values
         return clone
+
+    def _view_of(self, key: str) -> Optional[View]:
+        """The view of the service ``key`` (namespace/name) this state holds, or None."""
+        if self._views_by_key is None or len(self._views_by_key) != len(self.views):
+            self._views_by_key = {x.key: x for x in self.views}
+        return self._views_by_key.get(key)
 
     def check_request(self, svc: Service, addresses: Optional[Sequence[str]] = None) -> Verdict:
         """satisfySpecificIPRequests for a service's request (or ``addresses`` in
@@ -1071,12 +1102,17 @@ class Lbipam:
 
     def _take(self, v: View, addr: Address, outcome: Outcome) -> None:
         key = (family_of(addr), int(addr))
-        if key in self.allocations:
-            self.allocations[key].services.append(v)
+        if key in self.allocations:  # a new Allocation: copies of this state share the old one
+            a = self.allocations[key]
+            self.allocations[key] = Allocation(a.range, a.services + [v])
             return
         rng, _ = self.find_range(v, addr)
         if rng is not None:
             self.allocations[key] = Allocation(rng, [v])
+            if self._used is not None:  # a new list: copies of this state share the old one
+                values = list(self._used.get(id(rng), []))
+                bisect.insort(values, key[1])
+                self._used[id(rng)] = values
 
     # --- what the operator does with one service now
 
@@ -1091,7 +1127,7 @@ class Lbipam:
         satisfyGenericIPRequests for what is missing. Returns the addresses its
         status then shows, in order, and the verdict (an ambiguous pick adds no
         address: see ``pick``)."""
-        v = next((x for x in self.views if x.key == f"{svc.namespace}/{svc.name}"), None) or view(svc, self.operator)
+        v = self._view_of(f"{svc.namespace}/{svc.name}") or view(svc, self.operator)
         state = self._copy()
         kept = [a for a in dict.fromkeys(v.held) if self.holds(v, a)]
         outcomes: List[Outcome] = []
@@ -1121,7 +1157,7 @@ class Lbipam:
         """Take the addresses the service requests where the operator would give
         them, in this state (a plan's choice, one service at a time)."""
         v = view(svc, self.operator)
-        if v.key not in {x.key for x in self.views}:
+        if self._view_of(v.key) is None:
             self.views.append(v)
         return self._claim(v)
 
@@ -1140,8 +1176,9 @@ class Lbipam:
     def _copy(self) -> "Lbipam":
         clone = object.__new__(Lbipam)
         clone.__dict__.update(self.__dict__)
-        clone.allocations = {k: Allocation(a.range, list(a.services)) for k, a in self.allocations.items()}
+        clone.allocations = dict(self.allocations)  # Allocations are replaced, never changed, once built
         clone.views = list(self.views)
+        clone._used = dict(self._used_index())  # its lists too are replaced, never changed
         return clone
 
     # --- an automatic request
@@ -1225,5 +1262,6 @@ def map_order_note(version: Version = NEWEST) -> str:
 
 def _replace_request(v: View, requested: Tuple[Address, ...]) -> View:
     data = dict(v.__dict__)
+    data.pop("key")
     data["requested"] = requested
     return View(**data)

@@ -372,8 +372,9 @@ def pins_in_auto_ranges(lbipam: cilium.Lbipam) -> List[Finding]:
     """A requested address in a pool that also hands automatic addresses to
     services that request none (or to any: no serviceSelector): Cilium has no
     autoAssign: false, so another service may take it first."""
-    automatic = [w for w in lbipam.views if not w.requested]
+    automatic = [w for w in lbipam.views if not w.requested]  # (a pinning service is never one)
     takers: Dict[str, List[cilium.View]] = {}
+    of_families: Dict[Tuple[str, frozenset], List[str]] = {}  # (pool, families) -> the takers' keys
     found: List[Finding] = []
     for v in lbipam.views:
         by_pool: Dict[str, List[str]] = {}
@@ -389,7 +390,10 @@ def pins_in_auto_ranges(lbipam: cilium.Lbipam) -> List[Finding]:
                 continue
             if name not in takers:
                 takers[name] = [w for w in automatic if pool.selects(w.labels)]
-            others = [w.key for w in takers[name] if w.key != v.key and any(w.wants(f) for f in families[name])]
+            wanted = (name, frozenset(families[name]))
+            if wanted not in of_families:
+                of_families[wanted] = [w.key for w in takers[name] if any(w.wants(f) for f in wanted[1])]
+            others = of_families[wanted]
             if pool.service_selector is None:
                 who = "any service that requests no address (it has no serviceSelector)"
                 who += f", such as {_names(others)}" if others else ""
