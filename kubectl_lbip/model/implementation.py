@@ -13,20 +13,22 @@ both run is model/serving.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Dict, List, Optional, Protocol, Sequence, Tuple, runtime_checkable
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple, runtime_checkable
 
 from ..errors import InvalidValue
 from . import annotate as metallb_annotate
-from . import announce, cilium, cilium_plans, metallb
+from . import announce, cilium, cilium_checks, cilium_explain, cilium_plans, metallb
 from . import pin as metallb_pin
 from .addresses import Interval, to_text
 from .annotate import Plan
 from .cilium import Release as CiliumRelease
 from .cluster import Cluster
+from .explain import explain as metallb_explain
+from .findings import findings_for
 from .metallb import Release as MetalLBRelease
 from .pin import PinDecision
-from .rules import ERROR, check_request, make_request, not_load_balancer, sharing_conflict
+from .rules import ERROR, Finding, check_request, make_request, not_load_balancer, sharing_conflict, sort_findings
 from .services import CURRENT, LB_IPS, SHARED_IP, Service
 from .serving import CILIUM, METALLB
 from .suggest import eligible_pools, metallb_pick, suggest
@@ -126,6 +128,14 @@ class Implementation(Protocol):
         """One row of plain data per pool (pools, and free's table)."""
         ...
 
+    def findings(self, namespace: Optional[str] = None, warn_used: Optional[int] = None) -> List[Finding]:
+        """Everything check reports, sorted."""
+        ...
+
+    def explain(self, svc: Service, findings: List[Finding]) -> Dict[str, Any]:
+        """why: the service end to end, in steps (model/explain.py's structure)."""
+        ...
+
     def used_in(self, iv: Interval) -> List[int]:
         """The addresses inside ``iv`` some service holds or requests, ascending."""
         ...
@@ -136,16 +146,46 @@ class Implementation(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Context:
+    """What the input says beyond pools and services: the other implementation
+    (``metallb_class``: None when MetalLB is not installed, "" for its default,
+    else its --lb-class; ``cilium_operator``: None when Cilium LB-IPAM is not
+    installed), each service's cilium.io/IPAMRequestSatisfied condition by
+    namespace/name, Cilium's announcement objects, and whether it is live."""
+
+    metallb_class: Optional[str] = None
+    cilium_operator: Optional[cilium.Operator] = None
+    conditions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    announcers: cilium_explain.Announcers = cilium_explain.NOT_READ
+    live: bool = False
+
+
 class MetalLB:
     """The MetalLB rules behind the common questions (an adapter, no new rule)."""
 
     name = METALLB
 
-    def __init__(self, cluster: Cluster, release: Optional[metallb.Release] = None):
+    def __init__(self, cluster: Cluster, release: Optional[metallb.Release] = None, context: Context = Context()):
         self.cluster = cluster
         self.release = release or metallb.Release(
             cluster.metallb, metallb.text(cluster.metallb), "assumed", "nothing to tell from"
         )
+        self.context = context
+
+    def findings(self, namespace: Optional[str] = None, warn_used: Optional[int] = None) -> List[Finding]:
+        """check's findings; with Cilium installed too, which services both (or
+        neither) serve."""
+        found = findings_for(self.cluster, namespace, warn_used)
+        if self.context.cilium_operator is None:
+            return found
+        for svc in self.cluster.services:
+            if not namespace or svc.namespace == namespace:
+                found += cilium_checks.implementations(svc, self.context.cilium_operator, self.context.metallb_class)
+        return sort_findings(found)
+
+    def explain(self, svc: Service, findings: List[Finding]) -> Dict[str, Any]:
+        return metallb_explain(self.cluster, svc, findings)
 
     def release_entry(self) -> Tuple[str, dict]:
         return METALLB, self.release.to_dict()
@@ -270,10 +310,39 @@ class Cilium:
 
     name = CILIUM
 
-    def __init__(self, lbipam: cilium.Lbipam, release: Optional[cilium.Release] = None):
+    def __init__(
+        self,
+        lbipam: cilium.Lbipam,
+        release: Optional[cilium.Release] = None,
+        services: Sequence[Service] = (),
+        context: Context = Context(),
+    ):
+        """``services``: all of the input's (those Cilium does not serve too:
+        check says which implementation serves them)."""
         self.lbipam = lbipam
         version = lbipam.version
         self.release = release or cilium.Release(version, cilium.text(version), "assumed", "nothing to tell from")
+        self.services = list(services)
+        self.context = context
+
+    def findings(self, namespace: Optional[str] = None, warn_used: Optional[int] = None) -> List[Finding]:
+        """check's findings (``warn_used`` is MetalLB's --warn-used: Cilium's pools
+        report their own counts)."""
+        c = self.context
+        return cilium_checks.findings_for(
+            self.lbipam,
+            self.services,
+            metallb_class=c.metallb_class,
+            namespace=namespace,
+            conditions=c.conditions,
+            live=c.live,
+        )
+
+    def explain(self, svc: Service, findings: List[Finding]) -> Dict[str, Any]:
+        c = self.context
+        return cilium_explain.explain(
+            self.lbipam, svc, findings, announcers=c.announcers, condition=c.conditions.get(svc.key), live=c.live
+        )
 
     def release_entry(self) -> Tuple[str, dict]:
         return CILIUM, self.release.to_dict()
@@ -391,16 +460,17 @@ def build(
     cluster: Cluster,
     cilium_pools: Sequence[cilium.CiliumPool] = (),
     cilium_config: Optional[Dict[str, str]] = None,
+    context: Context = Context(),
 ) -> Implementation:
     """The implementation a command asks: MetalLB's rules over the cluster, or
     Cilium's over its pools and the cluster's services (a manifest's request
     taken as an intention, as MetalLB's side counts it), the operator set as
     its configuration says (``cilium_config``: the cilium-config data)."""
     if flagged(name) == METALLB:
-        return MetalLB(cluster, release)
+        return MetalLB(cluster, release, context)
     operator = cilium.operator_from_config(cilium_config or {}, release.version)
     state = cilium.Lbipam(cilium_pools, cluster.services, operator, intentions=True)
-    return Cilium(state, release if isinstance(release, CiliumRelease) else None)
+    return Cilium(state, release if isinstance(release, CiliumRelease) else None, cluster.services, context)
 
 
 # --------------------------------------------------------------------------

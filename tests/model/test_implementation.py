@@ -258,3 +258,24 @@ def metallb_release():
     from kubectl_lbip.model.metallb import Release
 
     return Release.newest_assumed("test")
+
+
+def test_check_from_either_side_names_a_service_both_serve():
+    from kubectl_lbip.model.implementation import Context
+
+    cluster = Cluster([pool_from_object(ip_pool("v4", "192.0.2.0/24"), {})], [CLASSLESS])
+    alone = MetalLB(cluster)
+    assert "served-by-both" not in [f.code for f in alone.findings()]
+    mixed = MetalLB(cluster, context=Context(metallb_class="", cilium_operator=cilium.Operator()))
+    assert "served-by-both" in [f.code for f in mixed.findings()]
+    lbipam = cilium.Lbipam([cilium.pool_from_object(cilium_pool("c", "198.51.100.0/24"))], [CLASSLESS])
+    cil = Cilium(lbipam, services=[CLASSLESS], context=Context(metallb_class=""))
+    assert "served-by-both" in [f.code for f in cil.findings()]
+    assert "served-by-both" not in [f.code for f in Cilium(lbipam, services=[CLASSLESS]).findings()]
+
+
+def test_why_from_either_side():
+    metallb, cil = both()
+    assert metallb.explain(dual_service(), [])["service"]["name"] == "web"
+    explained = cil.explain(dual_service(), [])
+    assert explained["implementation"]["name"] == "cilium" and explained["served"]
