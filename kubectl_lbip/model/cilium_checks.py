@@ -265,21 +265,31 @@ def check_request(lbipam: cilium.Lbipam, svc: Service) -> List[Finding]:
     if not _needs_judging(lbipam, v):
         return found
     _, verdict = lbipam.satisfy(svc)
-    for outcome in verdict.outcomes:
-        if not outcome.ok:
-            found.append(refusal(lbipam, svc, v, outcome))
+    refused = [o for o in verdict.outcomes if not o.ok]
+    if not verdict.condition_written:  # both families alike: said once, and that no condition shows it
+        refused = refused[-1:]
+    for outcome in refused:
+        found.append(refusal(lbipam, svc, v, outcome, verdict.condition_written))
     return found
 
 
-def refusal(lbipam: cilium.Lbipam, svc: Service, v: cilium.View, outcome: cilium.Outcome) -> Finding:
+def refusal(
+    lbipam: cilium.Lbipam, svc: Service, v: cilium.View, outcome: cilium.Outcome, written: bool = True
+) -> Finding:
     """One refused address (or automatic request) as a finding: Cilium's reason and
-    words, then why in the objects' terms."""
+    words, then why in the objects' terms. ``written`` False: the operator leaves
+    the condition unwritten (Verdict.condition_written)."""
     code = REASON_CODES[outcome.reason]
     what = outcome.address or "an automatic address"
     if outcome.reason == cilium.UNPREDICTABLE:
         detail = f"{what}: {outcome.message}; the outcome cannot be predicted."
         return service_finding(svc, code, fixed(code, detail, "reserved"), WARNING)
     said = f'{_release(lbipam)} would set {cilium.CONDITION} to {outcome.reason} ("{outcome.message}")'
+    if not written:
+        said = (
+            f'{_release(lbipam)} fails both families alike, {outcome.reason} ("{outcome.message}"), and leaves '
+            f"no {cilium.CONDITION} condition on the service"
+        )
     why, variant, specifics = _why(lbipam, svc, v, outcome)
     detail = f"{what}: {said}" + (f"; {why}" if why else "") + "."
     return service_finding(svc, code, fixed(code, detail, variant, **specifics))
