@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, List, Optional, Tuple, Union
 
 from ..errors import InvalidValue, UsageError
-from ..model import announce, cilium, implementation, metallb
+from ..model import announce, cilium, cilium_explain, metallb
+from ..model import implementation as impl
+from ..model.cluster import Cluster
 from ..model.metallb import Release
 from ..printer import Say
-from ..snapshot import Snapshot
+from ..snapshot import CILIUM_L2_POLICY, CILIUM_POOL, Snapshot
 
 
 @dataclass
@@ -89,14 +91,66 @@ class Inputs:
 
     def live_snapshot(self, events: bool = False, **extra: Any) -> Snapshot:
         """The live cluster's objects, with the MetalLB release --metallb-version
-        names, else the one the cluster runs."""
+        names, else the one the cluster runs; Cilium's objects too, unless
+        --implementation metallb says they do not matter."""
         flagged = self.flagged_release()
+        extra.setdefault("cilium", self.flagged_implementation() != impl.METALLB)
         if flagged is None:
             return self.client().snapshot(events=events, **extra)
         # the flag decides: no need to look for the release
         snap = self.client().snapshot(events=events, metallb_release=False, **extra)
         snap.metallb = flagged
         return snap
+
+    def implementation_of(self, snapshot: Snapshot, cluster: Cluster) -> impl.Implementation:
+        """The implementation whose rules answer, and its release: --implementation,
+        else the one the cluster (or the files) runs (impl.Detected.choose:
+        both installed with pools is a usage error naming the flag). Call it on the
+        snapshot the cluster was taken from (take_cluster keeps Cilium's objects)."""
+        pools = [cilium.pool_from_object(p) for p in snapshot.cilium_objects.get(CILIUM_POOL, [])]
+        found = self.detected(snapshot, cluster, len(pools))
+        try:
+            name, release = found.choose(self.flagged_implementation())
+        except InvalidValue as exc:
+            raise UsageError(str(exc)) from None
+        flagged = self.flagged_cilium_release()
+        if name == impl.CILIUM and flagged is not None:
+            release = flagged
+        elif name == impl.CILIUM and release.source == "assumed" and self.offline:
+            release = cilium.Release.newest_assumed("reading manifests; --cilium-version to choose")
+        operator = cilium.operator_from_config({}, release.version if name == impl.CILIUM else cilium.NEWEST)
+        context = impl.Context(
+            metallb_class="" if found.metallb is not None else None,
+            cilium_operator=operator if found.cilium is not None else None,
+            conditions=conditions_of(cluster),
+            announcers=announcers_of(snapshot),
+            live=cluster.live,
+        )
+        return impl.build(name, release, cluster, pools, None, context)
+
+    def detected(self, snapshot: Snapshot, cluster: Cluster, cilium_pools: int) -> impl.Detected:
+        """What the input shows installed. Files: the implementations whose pools
+        they hold. Live: MetalLB when its pools, controller or CRDs are there;
+        Cilium when its pool CRD is served or its operator runs."""
+        metallb_found: Optional[Release] = snapshot.metallb
+        if not self.offline or self.against_cluster:
+            installed = bool(cluster.pools) or (metallb_found is not None and metallb_found.source != "assumed")
+        else:
+            installed = bool(cluster.pools)
+        facts = impl.Facts(cilium_images=(snapshot.cilium_operator,) if snapshot.cilium_operator else ())
+        cilium_found = impl.cilium_release(facts)
+        if cilium_found is None and (cilium_pools or CILIUM_POOL in (snapshot.cilium_present or ())):
+            cilium_found = cilium.Release.newest_assumed(
+                "reading manifests; --cilium-version to choose"
+                if self.offline
+                else "CiliumLoadBalancerIPPool is served; no cilium-operator image read"
+            )
+        return impl.Detected(
+            (metallb_found or Release.newest_assumed("nothing to tell from")) if installed else None,
+            cilium_found,
+            len(cluster.pools),
+            cilium_pools,
+        )
 
     def flagged_release(self) -> Optional[Release]:
         """--metallb-version as a Release (it overrides what the cluster says)."""
@@ -114,7 +168,7 @@ class Inputs:
         if self.implementation is None:
             return None
         try:
-            return implementation.flagged(self.implementation.strip())
+            return impl.flagged(self.implementation.strip())
         except InvalidValue as exc:
             raise UsageError(str(exc)) from None
 
@@ -181,6 +235,27 @@ class Inputs:
         if self.all_namespaces:
             return None
         return self.namespace or None
+
+
+def conditions_of(cluster: Cluster) -> Dict[str, Dict[str, str]]:
+    """Each service's cilium.io/IPAMRequestSatisfied condition (when its object was kept)."""
+    from ..model.cilium_checks import satisfied_condition
+
+    found = {}
+    for svc in cluster.services:
+        condition = satisfied_condition(svc.raw) if svc.raw is not None else None
+        if condition is not None:
+            found[svc.key] = condition
+    return found
+
+
+def announcers_of(snapshot: Snapshot) -> cilium_explain.Announcers:
+    """Cilium's L2 announcement policies in the input (None: the kind was not read)."""
+    objects = snapshot.cilium_objects.get(CILIUM_L2_POLICY)
+    read = objects is not None or (snapshot.cilium_present is not None and CILIUM_L2_POLICY in snapshot.cilium_present)
+    if not read:
+        return cilium_explain.NOT_READ
+    return cilium_explain.Announcers(l2=tuple(cilium_explain.l2_policy_from_object(o) for o in objects or ()))
 
 
 def release_line(snapshot: Snapshot) -> str:

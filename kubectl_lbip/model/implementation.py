@@ -73,6 +73,8 @@ class Implementation(Protocol):
     """The questions the commands ask (pools, free, who-has, annotate, pin)."""
 
     name: str
+    pool_kind: str  # the kind its pools are
+    pool_resource: str  # and as kubectl names them (resource.group)
 
     @property
     def release(self) -> MetalLBRelease:
@@ -140,6 +142,10 @@ class Implementation(Protocol):
         """The addresses inside ``iv`` some service holds or requests, ascending."""
         ...
 
+    def drawn_pools(self, namespace: Optional[str] = None) -> list:
+        """The pools pools --map draws (MetalLB's model pools)."""
+        ...
+
     def describe_address(self, family: str, value: int, namespace: Optional[str] = None) -> dict:
         """who-has for one address: ip, pool, free, holders (namespace, name, how,
         sharingKey, ports), conflict, conflictReasons."""
@@ -165,6 +171,8 @@ class MetalLB:
     """The MetalLB rules behind the common questions (an adapter, no new rule)."""
 
     name = METALLB
+    pool_kind = "IPAddressPool"
+    pool_resource = "ipaddresspool.metallb.io"
 
     def __init__(self, cluster: Cluster, release: Optional[metallb.Release] = None, context: Context = Context()):
         self.cluster = cluster
@@ -252,6 +260,10 @@ class MetalLB:
     def used_in(self, iv: Interval) -> List[int]:
         return self.cluster.index.used_in(iv)
 
+    def drawn_pools(self, namespace: Optional[str] = None) -> list:
+        """The pools pools --map draws (as pool_rows lists them)."""
+        return [p for p in self.cluster.pools if not namespace or p.namespace == namespace]
+
     def describe_address(self, family: str, value: int, namespace: Optional[str] = None) -> dict:
         """One address: its pool, whether it is free, who uses it and how, and whether
         those users may not share it. With a namespace, only its services are listed
@@ -309,6 +321,8 @@ class Cilium:
     """Cilium LB-IPAM (model/cilium.py, model/cilium_plans.py) behind the common questions."""
 
     name = CILIUM
+    pool_kind = "CiliumLoadBalancerIPPool"
+    pool_resource = "ciliumloadbalancerippool.cilium.io"
 
     def __init__(
         self,
@@ -449,6 +463,10 @@ class Cilium:
 
     def used_in(self, iv: Interval) -> List[int]:
         return self.lbipam.used_in(iv)
+
+    def drawn_pools(self, namespace: Optional[str] = None) -> list:
+        """pools --map draws MetalLB's pools only."""
+        return []
 
     def describe_address(self, family: str, value: int, namespace: Optional[str] = None) -> dict:
         return self.lbipam.describe_address(family, value, namespace)

@@ -243,6 +243,10 @@ class LiveClient:
         if metallb_release:  # where MetalLB usually is, and the CRDs it serves
             self.prefetch(DEPLOYMENTS_PATH.format(LEGACY_CONFIGMAP[0]))
             self.prefetch(METALLB_GROUP_PATH, paged=False)
+        if cilium:  # Cilium's kinds (the newest version first) and its operator's Deployment
+            for paths in CILIUM_PATHS.values():
+                self.prefetch(paths[0])
+            self.prefetch(DEPLOYMENTS_PATH.format(segment(CILIUM_OPERATOR[0])))
         try:
             snap = self._snapshot(events, metallb_release, network, statuses_of)
             if cilium:
