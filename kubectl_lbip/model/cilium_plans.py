@@ -129,7 +129,8 @@ def eligible_pools(lbipam: cilium.Lbipam, target: Service, pool_name: Optional[s
 def _candidates(lbipam: cilium.Lbipam, v: cilium.View, family: str, pools: List[str]) -> Iterator[Tuple[str, str, str]]:
     """(address, pool, why) for one family: what the service holds, then addresses
     it may share (its sharing key), then the free addresses of each range of the
-    pools, in the operator's range order, lowest first."""
+    pools (those with a serviceSelector first, else in the operator's range
+    order), lowest first."""
     for addr in v.held:
         if family_of(addr) == family and lbipam.holds(v, addr):
             where = lbipam.ranges_at(family, int(addr))
@@ -140,7 +141,10 @@ def _candidates(lbipam: cilium.Lbipam, v: cilium.View, family: str, pools: List[
             if fam == family and a.services and a.range.pool in pools and not mine:
                 if all(cilium.sharing_conflict(s, v, lbipam.version) is None for s in a.services):
                     yield to_text(fam, value), a.range.pool, SHARED
-    for rng in lbipam.ranges:
+    # pools with a serviceSelector first: a pin there is safer from automatic allocation to
+    # every other service (cilium-pin-in-auto-range)
+    selective = {p.name for p in lbipam.pools if p.service_selector is not None}
+    for rng in sorted(lbipam.ranges, key=lambda r: r.pool not in selective):
         if rng.family == family and rng.pool in pools and not rng.disabled:
             for value in lbipam.free_in(rng):
                 yield to_text(family, value), rng.pool, LOWEST

@@ -73,6 +73,7 @@ class Implementation(Protocol):
     """The questions the commands ask (pools, free, who-has, annotate, pin)."""
 
     name: str
+    title: str  # how a sentence names it
     pool_kind: str  # the kind its pools are
     pool_resource: str  # and as kubectl names them (resource.group)
 
@@ -146,6 +147,17 @@ class Implementation(Protocol):
         """The pools pools --map draws (MetalLB's model pools)."""
         ...
 
+    def has_pool(self, name: str) -> bool: ...
+
+    def free_entries(self, pools: Sequence[Any]) -> List[dict]:
+        """free's row of each pool of a suggest result: name, counts per family, and
+        what restricts it."""
+        ...
+
+    def pick_entry(self, svc: Service) -> Tuple[str, dict, Prediction]:
+        """free --for: its own pick as (JSON key, JSON dict, Prediction)."""
+        ...
+
     def describe_address(self, family: str, value: int, namespace: Optional[str] = None) -> dict:
         """who-has for one address: ip, pool, free, holders (namespace, name, how,
         sharingKey, ports), conflict, conflictReasons."""
@@ -171,6 +183,7 @@ class MetalLB:
     """The MetalLB rules behind the common questions (an adapter, no new rule)."""
 
     name = METALLB
+    title = "MetalLB"
     pool_kind = "IPAddressPool"
     pool_resource = "ipaddresspool.metallb.io"
 
@@ -221,9 +234,7 @@ class MetalLB:
         return Judgement(verdict.accepted, tuple((f.code, f.message) for f in verdict.findings if f.severity == ERROR))
 
     def predict(self, svc: Service) -> Prediction:
-        pick = metallb_pick(self.cluster, svc)
-        addresses = tuple(a for a in (pick.ipv4, pick.ipv6) if a)
-        return Prediction(addresses, (), pick.note, tuple(pick.pools))
+        return self.pick_entry(svc)[2]
 
     def suggest(self, target: Optional[Service], family: str, count: int, pool_name: Optional[str] = None):
         return suggest(self.cluster, family, count, target, pool_name)
@@ -263,6 +274,27 @@ class MetalLB:
     def drawn_pools(self, namespace: Optional[str] = None) -> list:
         """The pools pools --map draws (as pool_rows lists them)."""
         return [p for p in self.cluster.pools if not namespace or p.namespace == namespace]
+
+    def has_pool(self, name: str) -> bool:
+        return self.cluster.pool(name) is not None
+
+    def free_entries(self, pools: Sequence[Any]) -> List[dict]:
+        return [
+            {
+                "name": pool.name,
+                "namespace": pool.namespace,
+                "autoAssign": pool.auto_assign,
+                "avoidBuggyIPs": pool.avoid_buggy_ips,
+                "restrictions": pool.restriction() or None,
+                **family_counts(self.cluster, pool),
+            }
+            for pool in pools
+        ]
+
+    def pick_entry(self, svc: Service) -> Tuple[str, dict, Prediction]:
+        pick = metallb_pick(self.cluster, svc)
+        addresses = tuple(a for a in (pick.ipv4, pick.ipv6) if a)
+        return "metallbPick", pick.to_dict(), Prediction(addresses, (), pick.note, tuple(pick.pools))
 
     def describe_address(self, family: str, value: int, namespace: Optional[str] = None) -> dict:
         """One address: its pool, whether it is free, who uses it and how, and whether
@@ -321,6 +353,7 @@ class Cilium:
     """Cilium LB-IPAM (model/cilium.py, model/cilium_plans.py) behind the common questions."""
 
     name = CILIUM
+    title = "Cilium"
     pool_kind = "CiliumLoadBalancerIPPool"
     pool_resource = "ciliumloadbalancerippool.cilium.io"
 
@@ -386,7 +419,7 @@ class Cilium:
         candidates = tuple(c for o in verdict.outcomes for c in o.candidates)
         notes = "; ".join(dict.fromkeys(o.message for o in verdict.outcomes if o.message))
         pools = tuple(dict.fromkeys(o.pool for o in verdict.outcomes if o.ok and o.address and o.pool))
-        return Prediction(addresses, candidates, notes, pools)
+        return Prediction(addresses, candidates, notes, ("+".join(pools),) if pools else ())
 
     def suggest(self, target: Optional[Service], family: str, count: int, pool_name: Optional[str] = None):
         if target is None:  # free with no option: a service with no labels in "default"
@@ -467,6 +500,27 @@ class Cilium:
     def drawn_pools(self, namespace: Optional[str] = None) -> list:
         """pools --map draws MetalLB's pools only."""
         return []
+
+    def has_pool(self, name: str) -> bool:
+        return any(p.name == name for p in self.lbipam.pools)
+
+    def free_entries(self, pools: Sequence[Any]) -> List[dict]:
+        return [
+            {
+                "name": pool.name,
+                "namespace": None,
+                "blocks": [b.text for b in pool.blocks],
+                "disabled": pool.disabled,
+                "conflict": pool.name in self.lbipam.conflicts,
+                "restrictions": None if pool.service_selector is None else str(pool.service_selector),
+                **self.lbipam.family_counts(pool),
+            }
+            for pool in pools
+        ]
+
+    def pick_entry(self, svc: Service) -> Tuple[str, dict, Prediction]:
+        predicted = self.predict(svc)
+        return "ciliumPick", predicted.to_dict(), predicted
 
     def describe_address(self, family: str, value: int, namespace: Optional[str] = None) -> dict:
         return self.lbipam.describe_address(family, value, namespace)

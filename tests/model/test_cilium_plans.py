@@ -432,3 +432,9 @@ def test_check_says_no_condition_shows_a_failure_of_both_families():
     lb = state([pool("team", "192.0.2.0/24", "2001:db8::/120", selector={"matchLabels": {"team": "a"}})], version=V19)
     found = [f for f in cilium_checks.check_request(lb, svc(dual=True)) if f.code == "cilium-no-pool"]
     assert len(found) == 1 and "leaves no cilium.io/IPAMRequestSatisfied condition" in found[0].message
+
+
+def test_suggestions_prefer_a_pool_that_selects_the_service_over_one_that_serves_every_service():
+    lb = state([pool("all", "192.0.2.0/24"), pool("pins", "198.51.100.0/24", selector={"matchLabels": {"pin": "y"}})])
+    assert cilium_plans.suggest(lb, svc(labels={"pin": "y"}), 1).suggestions[0].pool == "pins"
+    assert cilium_plans.suggest(lb, svc(), 1).suggestions[0].pool == "all"  # near miss: not selected by pins
