@@ -29,7 +29,7 @@ from .findings import findings_for
 from .metallb import Release as MetalLBRelease
 from .pin import PinDecision
 from .rules import ERROR, Finding, check_request, make_request, not_load_balancer, sharing_conflict, sort_findings
-from .services import CURRENT, LB_IPS, SHARED_IP, Service
+from .services import CURRENT, DEPRECATED, LB_IPS, SHARED_IP, Service
 from .serving import CILIUM, METALLB
 from .suggest import eligible_pools, metallb_pick, suggest
 from .usage import family_counts
@@ -89,6 +89,11 @@ class Implementation(Protocol):
 
     def request_key(self) -> str:
         """The annotation a pinned address is written under (the one the release reads)."""
+        ...
+
+    def request_keys(self) -> Tuple[str, ...]:
+        """The annotations a write of the request replaces: request_key, then its
+        twins (a deprecated key, an alias)."""
         ...
 
     def sharing_annotation(self, key: str) -> Dict[str, str]:
@@ -213,6 +218,9 @@ class MetalLB:
 
     def request_key(self) -> str:
         return CURRENT + LB_IPS
+
+    def request_keys(self) -> Tuple[str, ...]:
+        return CURRENT + LB_IPS, DEPRECATED + LB_IPS
 
     def sharing_annotation(self, key: str) -> Dict[str, str]:
         return {CURRENT + SHARED_IP: key}
@@ -396,6 +404,9 @@ class Cilium:
 
     def request_key(self) -> str:
         return cilium.ips_key(self.lbipam.version)
+
+    def request_keys(self) -> Tuple[str, ...]:
+        return cilium.annotation_keys(self.lbipam.version)["ips"]
 
     def sharing_annotation(self, key: str) -> Dict[str, str]:
         return {cilium.annotation_keys(self.lbipam.version)["sharing-key"][0]: key}
