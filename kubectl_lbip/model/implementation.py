@@ -25,7 +25,7 @@ from .annotate import Plan
 from .cilium import Release as CiliumRelease
 from .cluster import Cluster
 from .explain import explain as metallb_explain
-from .findings import findings_for
+from .findings import checked_objects, findings_for
 from .metallb import Release as MetalLBRelease
 from .pin import PinDecision
 from .rules import ERROR, Finding, check_request, make_request, not_load_balancer, sharing_conflict, sort_findings
@@ -140,6 +140,14 @@ class Implementation(Protocol):
         """Everything check reports, sorted."""
         ...
 
+    def not_checked(self) -> List[str]:
+        """The kinds check reads that the input did not have."""
+        ...
+
+    def checked_objects(self, namespace: Optional[str] = None) -> List[Tuple[str, str, str]]:
+        """(kind, namespace, name) of every object check looked at, sorted."""
+        ...
+
     def explain(self, svc: Service, findings: List[Finding]) -> Dict[str, Any]:
         """why: the service end to end, in steps (model/explain.py's structure)."""
         ...
@@ -212,6 +220,19 @@ class MetalLB:
 
     def explain(self, svc: Service, findings: List[Finding]) -> Dict[str, Any]:
         return metallb_explain(self.cluster, svc, findings)
+
+    def not_checked(self) -> List[str]:
+        """The kinds check reads past allocation that the input did not have."""
+        cluster = self.cluster
+        if cluster.network is None:
+            return []
+        absent = cluster.network.absent_kinds(announce.CHECK_KINDS)
+        if cluster.pools and not any(announce.status_counters(p) for p in cluster.pools):
+            absent.append("IPAddressPool status")
+        return absent
+
+    def checked_objects(self, namespace: Optional[str] = None) -> List[Tuple[str, str, str]]:
+        return checked_objects(self.cluster, namespace)
 
     def release_entry(self) -> Tuple[str, dict]:
         return METALLB, self.release.to_dict()
@@ -392,6 +413,17 @@ class Cilium:
             conditions=c.conditions,
             live=c.live,
         )
+
+    def not_checked(self) -> List[str]:
+        """Cilium's L2 announcement policies, when the input could not have them."""
+        return ["CiliumL2AnnouncementPolicy"] if self.context.announcers.l2 is None else []
+
+    def checked_objects(self, namespace: Optional[str] = None) -> List[Tuple[str, str, str]]:
+        objects = {(self.pool_kind, "", p.name) for p in self.lbipam.pools}
+        objects |= {
+            ("Service", s.namespace, s.name) for s in self.services if not namespace or s.namespace == namespace
+        }
+        return sorted(objects)
 
     def explain(self, svc: Service, findings: List[Finding]) -> Dict[str, Any]:
         c = self.context

@@ -99,9 +99,12 @@ def test_every_finding_of_the_example_ends_with_its_codes_fix():
 
     from kubectl_lbip.cli import app
 
-    result = CliRunner().invoke(app, ["check", "-f", str(README.parent / "examples"), "-o", "json"])
-    findings = json.loads(result.stdout)["findings"]
-    assert findings
+    findings = []
+    for example in ("cluster.yaml", "cilium.yaml"):  # one implementation each
+        result = CliRunner().invoke(app, ["check", "-f", str(README.parent / "examples" / example), "-o", "json"])
+        found = json.loads(result.stdout)["findings"]
+        assert found, example
+        findings += found
     for f in findings:
         check = BY_CODE[f["code"]]
         assert " Fix: " in f["message"], f

@@ -4,7 +4,7 @@ answering is named first, and a service with everything in place is not blocked.
 from builders import cluster, dual, lbips, live_cluster, pool, svc
 from netbuilders import bgpadv, bgpstatus, config_state, l2adv, l2status, node, slice_
 
-from kubectl_lbip.commands.check import findings_for
+from kubectl_lbip.model.findings import findings_for
 from kubectl_lbip.model.explain import explain
 
 PROD = pool("prod", "192.168.10.0/24")
