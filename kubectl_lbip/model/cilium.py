@@ -991,6 +991,7 @@ class Lbipam:
         return {
             "ip": to_text(family, value),
             "pool": ranges[0].pool if ranges else None,
+            "advertisements": None,  # MetalLB's advertisements: not Cilium's
             "reserved": reserved,
             "free": bool(ranges) and not ranges[0].disabled and allocation is None and not holders,
             "holders": [h for k, h in holders.items() if k in listed],
