@@ -94,7 +94,7 @@ class Inputs:
         names, else the one the cluster runs; Cilium's objects too, unless
         --implementation metallb says they do not matter."""
         flagged = self.flagged_release()
-        extra.setdefault("cilium", self.flagged_implementation() != impl.METALLB)
+        extra.setdefault("cilium", impl.reads_cilium(self.flagged_implementation()))
         if flagged is None:
             return self.client().snapshot(events=events, **extra)
         # the flag decides: no need to look for the release
@@ -110,18 +110,12 @@ class Inputs:
         pools = [cilium.pool_from_object(p) for p in snapshot.cilium_objects.get(CILIUM_POOL, [])]
         found = self.detected(snapshot, cluster, len(pools))
         try:
-            name, release = found.choose(self.flagged_implementation())
+            name, release = found.choose(self.flagged_implementation(), self.flagged_cilium_release())
         except InvalidValue as exc:
             raise UsageError(str(exc)) from None
-        flagged = self.flagged_cilium_release()
-        if name == impl.CILIUM and flagged is not None:
-            release = flagged
-        elif name == impl.CILIUM and release.source == "assumed" and self.offline:
-            release = cilium.Release.newest_assumed("reading manifests; --cilium-version to choose")
-        operator = cilium.operator_from_config({}, release.version if name == impl.CILIUM else cilium.NEWEST)
         context = impl.Context(
             metallb_class="" if found.metallb is not None else None,
-            cilium_operator=operator if found.cilium is not None else None,
+            cilium_operator=cilium.operator_from_config({}, found.cilium.version) if found.cilium else None,
             conditions=conditions_of(cluster),
             announcers=announcers_of(snapshot),
             live=cluster.live,

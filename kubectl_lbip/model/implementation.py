@@ -652,6 +652,11 @@ def flagged(name: str) -> str:
     return name
 
 
+def reads_cilium(name: Optional[str]) -> bool:
+    """Whether Cilium's objects are read: unless --implementation metallb."""
+    return name != METALLB
+
+
 @dataclass(frozen=True)
 class Detected:
     """What a cluster runs: each implementation found with its release (None:
@@ -662,11 +667,20 @@ class Detected:
     metallb_pools: int = 0
     cilium_pools: int = 0
 
-    def choose(self, name: Optional[str] = None) -> Tuple[str, AnyRelease]:
+    def choose(
+        self, name: Optional[str] = None, cilium_flagged: Optional[CiliumRelease] = None
+    ) -> Tuple[str, AnyRelease]:
         """The implementation a command asks, and its release: the one named
         (--implementation), else the one installed, else the one with pools when
         both are; both with pools is an InvalidValue naming the flag. With
-        neither, MetalLB (what the plugin assumed before it knew Cilium)."""
+        neither, MetalLB (what the plugin assumed before it knew Cilium).
+        ``cilium_flagged`` (--cilium-version) is Cilium's release when Cilium is chosen."""
+        chosen, release = self._choose(name)
+        if chosen == CILIUM and cilium_flagged is not None:
+            return chosen, cilium_flagged
+        return chosen, release
+
+    def _choose(self, name: Optional[str]) -> Tuple[str, AnyRelease]:
         if name is not None:
             found = self.metallb if flagged(name) == METALLB else self.cilium
             if found is not None:
