@@ -786,6 +786,11 @@ class Lbipam:
                 self.allocations.setdefault((rng.family, value), Allocation(rng, []))
         self.stray: List[Tuple[View, Address, str]] = []
         wanting: List[View] = []
+        # An automatic service with a sharing key takes an address a compatible service of
+        # its key holds, whatever pool it is in and whether one selects it (the sharing path
+        # of satisfyGenericIPRequests, retried after every event): seen on v1.19,
+        # cilium-disagreements D4, seed 202. Judged once every holder is imported.
+        self._sharers: List[Tuple[View, Address]] = []
         for svc in services:
             if operator.serves(svc)[0]:
                 v = view(svc, operator)
@@ -793,6 +798,14 @@ class Lbipam:
                 self._import(v)
                 if intentions and not svc.observed and not v.held and v.requested:
                     wanting.append(v)
+        for v, addr in self._sharers:
+            existing = self.allocations.get((family_of(addr), int(addr)))
+            if existing is not None and existing.services and self._compatible(existing, v) is None:
+                existing.services.append(v)
+            else:
+                self.stray.append(
+                    (v, addr, "no pool that selects the service holds it, nor a service it may share it with")
+                )
         self.refused: List[Outcome] = []
         for v in wanting:
             self.refused += [o for o in self._claim(v).outcomes if not o.ok]
@@ -855,7 +868,10 @@ class Lbipam:
             if rng is None:
                 rng, _ = self.find_range(v, addr, enabled_only=False)
                 if rng is None:
-                    self.stray.append((v, addr, "no pool that selects the service holds it"))
+                    if v.sharing_key and not v.requested:
+                        self._sharers.append((v, addr))  # kept if a compatible holder shares it
+                    else:
+                        self.stray.append((v, addr, "no pool that selects the service holds it"))
                     continue
                 # an allocation in a disabled pool stays while the operator runs
             key = (family, int(addr))
@@ -1249,8 +1265,10 @@ class Lbipam:
             if r.pool not in pools:
                 pools.append(r.pool)
         if len(pools) > 1:
-            firsts = tuple(self._next(r)[0] for r in open_ranges)
-            return Outcome("", SATISFIED, map_order_note(self.version), candidates=tuple(c for c in firsts if c))
+            # every tie of every range: the heap may give any of a range's smallest free
+            # blocks (cilium-disagreements D5, seed 202)
+            ties = tuple(dict.fromkeys(c for r in open_ranges for c in self._next(r)))
+            return Outcome("", SATISFIED, map_order_note(self.version), candidates=ties)
         rng = open_ranges[0]  # one pool: its blocks in order
         choices = self._next(rng)
         if len(choices) == 1:

@@ -438,3 +438,52 @@ def test_suggestions_prefer_a_pool_that_selects_the_service_over_one_that_serves
     lb = state([pool("all", "192.0.2.0/24"), pool("pins", "198.51.100.0/24", selector={"matchLabels": {"pin": "y"}})])
     assert cilium_plans.suggest(lb, svc(labels={"pin": "y"}), 1).suggestions[0].pool == "pins"
     assert cilium_plans.suggest(lb, svc(), 1).suggestions[0].pool == "all"  # near miss: not selected by pins
+
+
+def test_an_automatic_service_with_a_key_keeps_an_address_it_shares_outside_its_pools():
+    # cilium-disagreements D4, seed 202: s02 (no labels, key k1, cross *) shares 192.0.2.240 of pool cp0
+    # (which selects app=web only) with s14; a later s20 on the same port is refused against s02
+    cp0 = pool("cp0", "192.0.2.240/29", selector={"matchLabels": {"app": "web"}})
+    s02 = svc(
+        "s02",
+        "ns-1",
+        key="k1",
+        ports=["UDP/443"],
+        ingress=["192.0.2.240"],
+        annotations={cilium.CROSS_NAMESPACE_KEY: "*"},
+    )
+    s14 = svc(
+        "s14",
+        "ns-2",
+        key="k1",
+        ports=["UDP/53", "TCP/80"],
+        ingress=["192.0.2.240"],
+        labels={"app": "web"},
+        annotations={cilium.CROSS_NAMESPACE_KEY: "ns-1,ns-0"},
+    )
+    lb = state([cp0], [s02, s14], version=V19)
+    assert not lb.stray and {s.name for s in lb.allocations[(IPV4, value("192.0.2.240"))].services} == {"s02", "s14"}
+    s20 = svc(
+        "s20",
+        "ns-2",
+        key="k1",
+        ports=["UDP/443"],
+        ips="192.0.2.240",
+        labels={"app": "web"},
+        annotations={cilium.CROSS_NAMESPACE_KEY: "*"},
+    )
+    assert lb.check_request(s20).reason == cilium.INCOMPATIBLE_SERVICE
+    # near miss: without a compatible holder of its key the address is stripped
+    alone = state([cp0], [s02], version=V19)
+    assert [why for _, _, why in alone.stray] == [
+        "no pool that selects the service holds it, nor a service it may share it with"
+    ]
+
+
+def test_the_pick_among_several_pools_lists_every_tie_of_each_range():
+    # cilium-disagreements D5, seed 202: free runs .186-.187 and .189-.190 of one range tie
+    cp0 = pool("cp0", {"start": "192.0.2.176", "stop": "192.0.2.190"})
+    held = [svc(f"h{i}", ingress=[f"192.0.2.{i}"]) for i in list(range(176, 186)) + [188]]
+    lb = state([cp0, pool("cp2", "198.51.100.0/30")], held, version=V19)
+    candidates = lb.pick(svc()).outcomes[0].candidates
+    assert {"192.0.2.186", "192.0.2.189"} <= set(candidates)
