@@ -131,7 +131,8 @@ class Inputs:
             installed = bool(cluster.pools) or (metallb_found is not None and metallb_found.source != "assumed")
         else:
             installed = bool(cluster.pools)
-        facts = impl.Facts(cilium_images=(snapshot.cilium_operator,) if snapshot.cilium_operator else ())
+        operator = snapshot.cilium_operator  # (namespace/name, image)
+        facts = impl.Facts(cilium_images=((f"deployment {operator[0]}", operator[1]),) if operator else ())
         cilium_found = impl.cilium_release(facts)
         if cilium_found is None and (cilium_pools or CILIUM_POOL in (snapshot.cilium_present or ())):
             cilium_found = cilium.Release.newest_assumed(

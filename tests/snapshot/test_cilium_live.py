@@ -1,0 +1,68 @@
+"""Issue 28: on a (fake) API server, the implementation and its release are found
+from what is installed (the cilium.io pool CRD, the cilium-operator Deployment's
+image tag), both installed with pools needs --implementation, and the commands
+answer by Cilium's rules."""
+
+from __future__ import annotations
+
+import json
+
+from fakeapi import deployment, pool, service
+from test_cilium_objects import cilium_api, cilium_pool
+from typer.testing import CliRunner
+
+from kubectl_lbip.cli import app
+
+OPERATOR = deployment("cilium-operator", "quay.io/cilium/operator-generic:v1.16.5@sha256:abc", "kube-system")
+
+
+def run(*args):
+    return CliRunner().invoke(app, list(args))
+
+
+def cilium_cluster(fake, pools=None):
+    pools = (cilium_pool("lan", serviceSelector=None),) if pools is None else pools
+    fake.respond = cilium_api(
+        pools=[dict(p, spec={k: v for k, v in p["spec"].items() if v is not None}) for p in pools]
+    )
+    fake.deployments["kube-system"] = [OPERATOR]
+    web = service("shop", "web")
+    web["metadata"]["annotations"]["lbipam.cilium.io/ips"] = "10.10.0.5"
+    web["status"] = {"loadBalancer": {"ingress": [{"ip": "10.10.0.5"}]}}
+    fake.add_service(web)
+
+
+def test_the_operators_image_tag_is_the_release_and_cilium_answers(fake, kubeconfig):
+    cilium_cluster(fake)
+    data = json.loads(run("pools", "--kubeconfig", kubeconfig, "-o", "json").stdout)
+    assert data["cilium"]["release"] == "v1.16.5" and data["cilium"]["source"] == "deployment"
+    assert data["pools"][0]["ipv4"]["used"] == 1
+    table = run("pools", "--kubeconfig", kubeconfig)
+    assert "Cilium LB-IPAM v1.16.5 (from deployment kube-system/cilium-operator" in table.stderr
+    taken = run("annotate", "web", "-n", "shop", "10.10.0.5", "--dry-run=client", "--kubeconfig", kubeconfig)
+    assert taken.exit_code == 0 and "already has lbipam.cilium.io/ips=10.10.0.5" in taken.stderr
+
+
+def test_the_flag_wins_over_the_image(fake, kubeconfig):
+    cilium_cluster(fake)
+    data = json.loads(run("check", "--kubeconfig", kubeconfig, "--cilium-version", "v1.15.19", "-o", "json").stdout)
+    assert data["cilium"]["source"] == "flag" and data["cilium"]["rules"] == "v1.15.19"
+
+
+def test_metallb_and_cilium_both_with_pools_need_the_flag(fake, kubeconfig):
+    cilium_cluster(fake)
+    fake.add_pool(pool("prod", "192.0.2.0/24"))
+    both = run("pools", "--kubeconfig", kubeconfig)
+    assert both.exit_code == 2 and "--implementation metallb|cilium" in both.stderr
+    metallb = json.loads(run("pools", "--kubeconfig", kubeconfig, "--implementation", "metallb", "-o", "json").stdout)
+    assert [p["name"] for p in metallb["pools"]] == ["prod"] and "metallb" in metallb
+    asked = [r.path for r in fake.requests if "cilium" in r.path]
+    run("pools", "--kubeconfig", kubeconfig, "--implementation", "metallb")
+    assert [r.path for r in fake.requests if "cilium" in r.path] == asked  # metallb named: Cilium not read
+
+
+def test_cilium_installed_without_pools_leaves_metallb_in_charge(fake, kubeconfig):
+    cilium_cluster(fake, pools=())
+    fake.add_pool(pool("prod", "192.0.2.0/24"))
+    data = json.loads(run("pools", "--kubeconfig", kubeconfig, "-o", "json").stdout)
+    assert "metallb" in data and [p["name"] for p in data["pools"]] == ["prod"]
