@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Dict, FrozenSet, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple, Type, TypeVar, Union
 
 from ..errors import InvalidValue, UsageError
 from ..model import announce, cilium, cilium_explain, metallb
@@ -149,14 +149,7 @@ class Inputs:
 
     def flagged_release(self) -> Optional[Release]:
         """--metallb-version as a Release (it overrides what the cluster says)."""
-        if self.metallb_version is None:
-            return None
-        try:
-            version = metallb.parse(self.metallb_version)
-        except metallb.VersionError as exc:
-            raise UsageError(f"--metallb-version: {exc}") from None
-        label = "v" + self.metallb_version.strip().lstrip("v")
-        return Release(version, label, "flag", "--metallb-version")
+        return flagged_version(self.metallb_version, "--metallb-version", metallb.parse, Release)
 
     def flagged_implementation(self) -> Optional[str]:
         """--implementation, checked (it overrides what the cluster or files say)."""
@@ -169,14 +162,7 @@ class Inputs:
 
     def flagged_cilium_release(self) -> Optional[cilium.Release]:
         """--cilium-version as a Cilium release (it overrides what the cluster says)."""
-        if self.cilium_version is None:
-            return None
-        try:
-            version = cilium.parse(self.cilium_version)
-        except cilium.VersionError as exc:
-            raise UsageError(f"--cilium-version: {exc}") from None
-        label = "v" + self.cilium_version.strip().lstrip("v")
-        return cilium.Release(version, label, "flag", "--cilium-version")
+        return flagged_version(self.cilium_version, "--cilium-version", cilium.parse, cilium.Release)
 
     def file_objects(self, whole_objects: bool = False, locations: Optional[Dict[Any, Any]] = None):
         """(file name, object) for every object of -f the model reads, file by file
@@ -230,6 +216,20 @@ class Inputs:
         if self.all_namespaces:
             return None
         return self.namespace or None
+
+
+R = TypeVar("R", bound=Release)
+
+
+def flagged_version(text: Optional[str], flag: str, parse: Callable[[str], Any], release: Type[R]) -> Optional[R]:
+    """A release flag (--metallb-version, --cilium-version) as the release it names."""
+    if text is None:
+        return None
+    try:
+        version = parse(text)
+    except InvalidValue as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+    return release(version, "v" + text.strip().lstrip("v"), "flag", flag)
 
 
 def conditions_of(cluster: Cluster) -> Dict[str, Dict[str, str]]:

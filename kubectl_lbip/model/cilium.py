@@ -24,6 +24,7 @@ from . import metallb
 from .addresses import FAMILIES, IPV4, Address, Interval, family_bits, family_of, to_text
 from .selectors import Selector, SelectorError
 from .services import Port, Service
+from .usage import holder_entry
 
 Version = Tuple[int, int, int]
 
@@ -159,13 +160,8 @@ class Release(metallb.Release):
 
     __slots__ = ()
     TITLE = "Cilium LB-IPAM"
-
-    @staticmethod
-    def newest() -> Version:
-        return NEWEST
-
-    def rules(self) -> str:
-        return behaves_as(self.version)
+    NEWEST = NEWEST
+    behaves_as = staticmethod(behaves_as)
 
     def to_dict(self) -> dict:
         """For -o json beside MetalLB's release dict (whose keys stay as they are)."""
@@ -972,16 +968,7 @@ class Lbipam:
 
         def add(v: View, how: str) -> None:
             users.setdefault(v.key, v)
-            entry = holders.setdefault(
-                v.key,
-                {
-                    "namespace": v.namespace,
-                    "name": v.name,
-                    "how": [],
-                    "sharingKey": v.sharing_key or None,
-                    "ports": [str(p) for p in v.ports],
-                },
-            )
+            entry = holders.setdefault(v.key, holder_entry(v.namespace, v.name, v.sharing_key, v.ports))
             if how not in entry["how"]:
                 entry["how"].append(how)
 

@@ -231,6 +231,7 @@ def plan(
     auto: bool = False,
     overwrite: bool = False,
     clear_spec_ip: bool = False,
+    strict: bool = False,  # MetalLB's rejected configuration: Cilium has none (each valid pool works)
 ) -> Plan:
     """The annotate plan for Cilium: the request written under the key the release
     reads (ips_key), its alias removed in the same patch, checked by the operator's

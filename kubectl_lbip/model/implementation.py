@@ -32,7 +32,7 @@ from .rules import ERROR, Finding, check_request, make_request, not_load_balance
 from .services import CURRENT, DEPRECATED, LB_IPS, SHARED_IP, Service
 from .serving import CILIUM, METALLB
 from .suggest import eligible_pools, metallb_pick, suggest
-from .usage import family_counts
+from .usage import family_counts, holder_entry
 
 # The counts a CiliumLoadBalancerIPPool's status reports, as pool rows name them.
 REPORTED = (("total", cilium.IPS_TOTAL), ("available", cilium.IPS_AVAILABLE), ("used", cilium.IPS_USED))
@@ -119,16 +119,10 @@ class Implementation(Protocol):
         ``addresses``, ``pool``, ``why``, ``to_dict()``), ``pools``, ``excluded``, ``notes``."""
         ...
 
-    def plan_annotation(
-        self,
-        svc: Service,
-        addresses: Sequence[str] = (),
-        *,
-        auto: bool = False,
-        overwrite: bool = False,
-        clear_spec_ip: bool = False,
-        strict: bool = False,
-    ) -> Plan: ...
+    def plan_annotation(self, svc: Service, addresses: Sequence[str] = (), **options: bool) -> Plan:
+        """annotate's plan (options: auto, overwrite, clear_spec_ip, strict), or
+        errors.Refused with every rule the request breaks."""
+        ...
 
     def pin_batch(self, targets: Sequence[Service]) -> List[PinDecision]: ...
 
@@ -268,7 +262,7 @@ class MetalLB:
     def suggest(self, target: Optional[Service], family: str, count: int, pool_name: Optional[str] = None):
         return suggest(self.cluster, family, count, target, pool_name)
 
-    def plan_annotation(self, svc: Service, addresses: Sequence[str] = (), **options) -> Plan:
+    def plan_annotation(self, svc: Service, addresses: Sequence[str] = (), **options: bool) -> Plan:
         return metallb_annotate.plan(self.cluster, svc, addresses, **options)
 
     def pin_batch(self, targets: Sequence[Service]) -> List[PinDecision]:
@@ -338,15 +332,7 @@ class MetalLB:
                 continue
             svc = use.service
             entry = holders.setdefault(
-                svc.key,
-                {
-                    "namespace": svc.namespace,
-                    "name": svc.name,
-                    "how": [],
-                    "sharingKey": svc.sharing_key or None,
-                    "ports": [str(p) for p in svc.ports],
-                    "_svc": svc,
-                },
+                svc.key, dict(holder_entry(svc.namespace, svc.name, svc.sharing_key, svc.ports), _svc=svc)
             )
             if use.how not in entry["how"]:
                 entry["how"].append(use.how)
@@ -469,19 +455,8 @@ class Cilium:
             target = cilium_plans.described_service("default", family, {}, None, (), self.lbipam.version)
         return cilium_plans.suggest(self.lbipam, target, count, family, pool_name)
 
-    def plan_annotation(
-        self,
-        svc: Service,
-        addresses: Sequence[str] = (),
-        *,
-        auto: bool = False,
-        overwrite: bool = False,
-        clear_spec_ip: bool = False,
-        strict: bool = False,  # MetalLB's rejected configuration: Cilium keeps each valid pool
-    ) -> Plan:
-        return cilium_plans.plan(
-            self.lbipam, svc, addresses, auto=auto, overwrite=overwrite, clear_spec_ip=clear_spec_ip
-        )
+    def plan_annotation(self, svc: Service, addresses: Sequence[str] = (), **options: bool) -> Plan:
+        return cilium_plans.plan(self.lbipam, svc, addresses, **options)
 
     def pin_batch(self, targets: Sequence[Service]) -> List[PinDecision]:
         return cilium_plans.pin_batch(self.lbipam, targets)

@@ -170,6 +170,8 @@ class Release:
 
     __slots__ = ("version", "label", "source", "detail")
     TITLE = "MetalLB"  # how describe() names the implementation
+    NEWEST = NEWEST  # the newest release the rules know
+    behaves_as = staticmethod(behaves_as)  # the release whose rules apply to a version
 
     def __init__(self, version: Version, label: str, source: str, detail: str):
         self.version, self.label, self.source, self.detail = version, label, source, detail
@@ -179,13 +181,13 @@ class Release:
         newest = cls.newest()
         return cls(newest, text(newest), "assumed", detail)
 
-    @staticmethod
-    def newest() -> Version:
-        return NEWEST
+    @classmethod
+    def newest(cls) -> Version:
+        return cls.NEWEST
 
     def rules(self) -> str:
         """The release whose rules the model applies."""
-        return behaves_as(self.version)
+        return type(self).behaves_as(self.version)
 
     def to_dict(self) -> dict:
         return {"version": self.label, "source": self.source, "detail": self.detail, "rules": self.rules()}

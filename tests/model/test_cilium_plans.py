@@ -4,9 +4,10 @@ model/cilium_plans.py's plans), each with a near miss beside it."""
 from __future__ import annotations
 
 import ipaddress
-from typing import Optional, Sequence
+from typing import Sequence
 
 import pytest
+from test_cilium import pool  # the same pool builder
 
 from kubectl_lbip.errors import InvalidValue, Refused
 from kubectl_lbip.model import cilium, cilium_plans
@@ -17,13 +18,6 @@ from kubectl_lbip.model.services import Port, Service
 
 V15, V16, V19, V20 = (1, 15, 19), (1, 16, 0), (1, 19, 0), (1, 20, 2)
 OLD = "2024-01-01T00:00:00Z"
-
-
-def pool(name: str, *blocks, selector: Optional[dict] = None, **spec) -> cilium.CiliumPool:
-    body: dict = {"blocks": [{"cidr": b} if isinstance(b, str) else b for b in blocks], **spec}
-    if selector is not None:
-        body["serviceSelector"] = selector
-    return cilium.pool_from_object({"metadata": {"name": name, "creationTimestamp": OLD}, "spec": body})
 
 
 def svc(
