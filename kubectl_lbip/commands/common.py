@@ -233,15 +233,12 @@ def flagged_version(text: Optional[str], flag: str, parse: Callable[[str], Any],
 
 
 def conditions_of(cluster: Cluster) -> Dict[str, Dict[str, str]]:
-    """Each service's cilium.io/IPAMRequestSatisfied condition (when its object was kept)."""
-    from ..model.cilium_checks import satisfied_condition
-
-    found = {}
-    for svc in cluster.services:
-        condition = satisfied_condition(svc.raw) if svc.raw is not None else None
-        if condition is not None:
-            found[svc.key] = condition
-    return found
+    """Each service's cilium.io/IPAMRequestSatisfied condition, where its status has one."""
+    return {
+        svc.key: dict(zip(("status", "reason", "message"), svc.ipam_condition))
+        for svc in cluster.services
+        if svc.ipam_condition
+    }
 
 
 def announcers_of(snapshot: Snapshot) -> cilium_explain.Announcers:

@@ -23,7 +23,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from . import metallb
 from .addresses import FAMILIES, IPV4, Address, Interval, family_bits, family_of, to_text
 from .selectors import Selector, SelectorError
-from .services import Port, Service
+from .services import IPAM_CONDITION, Port, Service
 from .usage import holder_entry
 
 Version = Tuple[int, int, int]
@@ -188,7 +188,7 @@ ANY_NAMESPACE = "*"
 NAMESPACE_LABEL = "io.kubernetes.service.namespace"
 NAME_LABEL = "io.kubernetes.service.name"
 
-CONDITION = "cilium.io/IPAMRequestSatisfied"
+CONDITION = IPAM_CONDITION  # "cilium.io/IPAMRequestSatisfied": Service.ipam_condition
 POOL_CONFLICT = "cilium.io/PoolConflict"
 IPS_TOTAL = "cilium.io/IPsTotal"
 IPS_AVAILABLE = "cilium.io/IPsAvailable"

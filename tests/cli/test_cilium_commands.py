@@ -183,3 +183,21 @@ def test_why_walks_cilium_steps():
     assert r.exit_code == 1 and "> FAIL pool" in r.stdout and "no_pool" in r.stdout
     ok = run("why", "api", "-n", "apps", "-f", EXAMPLE, "-o", "json")
     assert ok.exit_code == 0 and json.loads(ok.stdout)["implementation"]["name"] == "cilium"
+
+
+def test_why_shows_the_condition_cilium_wrote(tmp_path):
+    dumped = service("batch", annotations={"lbipam.cilium.io/ips": "10.99.0.1"})
+    dumped["metadata"]["uid"] = "u-1"  # read back from the API server: its status is the operator's record
+    condition = {
+        "type": "cilium.io/IPAMRequestSatisfied",
+        "status": "False",
+        "reason": "no_pool",
+        "message": "No pool exists with a CIDR containing '10.99.0.1'",
+    }
+    dumped["status"] = {"loadBalancer": {}, "conditions": [condition]}
+    path = write(tmp_path, cilium_pool("lan", "192.0.2.0/24"), dumped)
+    r = run("why", "batch", "-n", "shop", "-f", path, "-o", "json")
+    data = json.loads(r.stdout)
+    assert r.exit_code == 1 and data["condition"] == {k: condition[k] for k in ("status", "reason", "message")}
+    table = run("why", "batch", "-n", "shop", "-f", path)
+    assert "cilium.io/IPAMRequestSatisfied False: no_pool" in table.stdout

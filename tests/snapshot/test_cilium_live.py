@@ -66,3 +66,25 @@ def test_cilium_installed_without_pools_leaves_metallb_in_charge(fake, kubeconfi
     fake.add_pool(pool("prod", "192.0.2.0/24"))
     data = json.loads(run("pools", "--kubeconfig", kubeconfig, "-o", "json").stdout)
     assert "metallb" in data and [p["name"] for p in data["pools"]] == ["prod"]
+
+
+def test_the_condition_cilium_wrote_reaches_check(fake, kubeconfig):
+    cilium_cluster(fake)
+    batch = service("shop", "batch")
+    batch["metadata"]["annotations"]["lbipam.cilium.io/ips"] = "10.99.0.1"
+    batch["status"] = {
+        "loadBalancer": {},
+        "conditions": [
+            {
+                "type": "cilium.io/IPAMRequestSatisfied",
+                "status": "False",
+                "reason": "no_pool",
+                "message": "No pool exists with a CIDR containing '10.99.0.1'",
+                "lastTransitionTime": "2026-10-05T12:00:00Z",
+            }
+        ],
+    }
+    fake.add_service(batch)
+    found = json.loads(run("check", "--kubeconfig", kubeconfig, "-o", "json").stdout)["findings"]
+    pending = [f for f in found if f["code"] == "pending" and f["name"] == "batch"]
+    assert pending and pending[0]["severity"] == "error" and "no_pool" in pending[0]["message"]
