@@ -158,13 +158,13 @@ def _run_live(inputs: Inputs, req: AnnotateRequest) -> Result:
     planned: List[Plan] = []
     before = failure_marks(client, namespace, req.name) if req.wait else {}
 
-    keys: List[str] = []  # the annotation the implementation reads
+    keys: List[str] = []  # the annotation the implementation reads, and its name
 
     def make_plan(reread: bool):
         snapshot = inputs.snapshot(network=CONFIG_KINDS)  # the same client, --metallb-version applied
         cluster = snapshot.to_cluster()
         impl = inputs.implementation_of(snapshot, cluster)
-        keys[:] = [impl.request_key()]
+        keys[:] = [impl.request_key(), impl.title]
         svc = find_service(cluster, namespace, req.name)
         if reread and req.overwrite and planned:
             _unchanged_since_read(impl, planned[0].service, svc, req)
@@ -197,7 +197,9 @@ def _run_live(inputs: Inputs, req: AnnotateRequest) -> Result:
         return _lines(EXIT_OK, warnings, [annotated])
     # --wait: what was written is said before the wait (the printer says the rest)
     inputs.say(*[Note(text) for text in warnings], Text(annotated))
-    assigned, said = wait_for_metallb(client, namespace, req.name, result.value.split(","), timeout, before)
+    assigned, said = wait_for_metallb(
+        client, namespace, req.name, result.value.split(","), timeout, before, who=keys[1]
+    )
     if not assigned:
         return _lines(EXIT_NEGATIVE, [f"error: {said}"])
     return _lines(EXIT_OK, [], [f"service/{req.name}: {said}"])
