@@ -113,6 +113,8 @@ class Inputs:
             name, release = found.choose(self.flagged_implementation(), self.flagged_cilium_release())
         except InvalidValue as exc:
             raise UsageError(str(exc)) from None
+        if impl.answers_for_cilium(name):  # a Cilium kind the identity may not list matters then only
+            snapshot.network_notes += snapshot.cilium_notes
         context = impl.Context(
             metallb_class="" if found.metallb is not None else None,
             cilium_operator=cilium.operator_from_config({}, found.cilium.version) if found.cilium else None,

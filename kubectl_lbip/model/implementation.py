@@ -627,6 +627,11 @@ def flagged(name: str) -> str:
     return name
 
 
+def answers_for_cilium(name: str) -> bool:
+    """Whether Cilium's rules answer (what the input lacks of Cilium's matters then)."""
+    return name == CILIUM
+
+
 def reads_cilium(name: Optional[str]) -> bool:
     """Whether Cilium's objects are read: unless --implementation metallb."""
     return name != METALLB

@@ -432,7 +432,7 @@ class LiveClient:
         a note."""
         present = set()
         for kind, paths in CILIUM_PATHS.items():
-            items = self._list_kind(kind, paths, trim_cilium, snap.network_notes, missing="not read")
+            items = self._list_kind(kind, paths, trim_cilium, snap.cilium_notes, missing="not read")
             if items is not None:
                 snap.cilium_objects[kind] = items
                 present.add(kind)

@@ -88,3 +88,19 @@ def test_the_condition_cilium_wrote_reaches_check(fake, kubeconfig):
     found = json.loads(run("check", "--kubeconfig", kubeconfig, "-o", "json").stdout)["findings"]
     pending = [f for f in found if f["code"] == "pending" and f["name"] == "batch"]
     assert pending and pending[0]["severity"] == "error" and "no_pool" in pending[0]["message"]
+
+
+def test_an_identity_that_may_not_list_cilium_kinds_hears_of_it_only_when_cilium_answers(fake, kubeconfig):
+    from fakeapi import status_body
+
+    def forbidden(rec):
+        if "/apis/cilium.io/" in rec.path:
+            return 403, status_body(403, "Forbidden", "ciliumloadbalancerippools.cilium.io is forbidden")
+        return None
+
+    fake.respond = forbidden
+    fake.add_pool(pool("prod", "192.0.2.0/24"))
+    metallb = run("pools", "--kubeconfig", kubeconfig)
+    assert metallb.exit_code == 0 and "cilium" not in metallb.stderr.lower()
+    named = run("pools", "--kubeconfig", kubeconfig, "--implementation", "cilium")
+    assert "CiliumLoadBalancerIPPool not read" in named.stderr
