@@ -128,7 +128,7 @@ def run(inputs: Inputs, req: AnnotateRequest) -> Result:
 
 
 def _run_offline(inputs: Inputs, req: AnnotateRequest) -> Result:
-    snapshot = inputs.snapshot(whole_objects=True, network=CONFIG_KINDS)
+    snapshot = inputs.snapshot(whole_objects=True, network=CONFIG_KINDS, cilium=True)
     cluster = snapshot.to_cluster()
     impl = inputs.implementation_of(snapshot, cluster)
     svc = find_service(cluster, inputs.default_namespace(), req.name)
@@ -161,7 +161,7 @@ def _run_live(inputs: Inputs, req: AnnotateRequest) -> Result:
     keys: List[str] = []  # the annotation the implementation reads, and its name
 
     def make_plan(reread: bool):
-        snapshot = inputs.snapshot(network=CONFIG_KINDS)  # the same client, --metallb-version applied
+        snapshot = inputs.snapshot(network=CONFIG_KINDS, cilium=True)  # the same client, --metallb-version applied
         cluster = snapshot.to_cluster()
         impl = inputs.implementation_of(snapshot, cluster)
         keys[:] = [impl.request_key(), impl.title]

@@ -70,7 +70,7 @@ def catalogue_table(result: Result) -> List[Block]:
 
 def run(inputs: Inputs, strict: bool = False, warn_used: Optional[int] = None) -> Result:
     located = "locations" in inputs.needs  # the CI formats: each finding on its file's line
-    snapshot = inputs.snapshot(events=True, network=True, locate=located)
+    snapshot = inputs.snapshot(events=True, network=True, locate=located, cilium=True)
     cluster = snapshot.take_cluster()
     impl = inputs.implementation_of(snapshot, cluster)
     absent = impl.not_checked()

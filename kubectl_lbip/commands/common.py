@@ -62,6 +62,7 @@ class Inputs:
         statuses_of: Optional[Tuple[str, str]] = None,
         select=None,
         locate: bool = False,
+        cilium: bool = False,
     ) -> Snapshot:
         """The objects a command reads. From files, only the fields the model reads
         are kept, unless the command prints objects back (``whole_objects``);
@@ -69,7 +70,8 @@ class Inputs:
         JSON text passes it. Live, ``network`` also reads the kinds past allocation
         (advertisements, nodes, ...; from files they are whatever the files hold),
         ``statuses_of`` (namespace, name) the speakers' statuses of one service;
-        ``locate`` records where each object of the files starts (Snapshot.location)."""
+        ``locate`` records where each object of the files starts (Snapshot.location);
+        ``cilium``: live, Cilium's objects too (a command that asks implementation_of)."""
         flagged = self.flagged_release()
         if self.offline:
             from ..snapshot import files
@@ -84,7 +86,11 @@ class Inputs:
             snap.metallb = flagged or Release.newest_assumed("reading manifests; --metallb-version to choose")
             return snap
         # past allocation: the kinds asked for, and the speakers' statuses of one service
-        extra = {"network": network or True, "statuses_of": statuses_of} if network or statuses_of else {}
+        extra: Dict[str, Any] = (
+            {"network": network or True, "statuses_of": statuses_of} if network or statuses_of else {}
+        )
+        if cilium:
+            extra["cilium"] = True
         if self.against_cluster:
             return self.overlaid_snapshot(events=events, whole_objects=whole_objects, locate=locate, **extra)
         return self.live_snapshot(events=events, **extra)
@@ -94,7 +100,8 @@ class Inputs:
         names, else the one the cluster runs; Cilium's objects too, unless
         --implementation metallb says they do not matter."""
         flagged = self.flagged_release()
-        extra.setdefault("cilium", impl.reads_cilium(self.flagged_implementation()))
+        if extra.get("cilium") and not impl.reads_cilium(self.flagged_implementation()):
+            del extra["cilium"]  # --implementation metallb: Cilium's objects do not matter
         if flagged is None:
             return self.client().snapshot(events=events, **extra)
         # the flag decides: no need to look for the release
@@ -134,7 +141,15 @@ class Inputs:
         else:
             installed = bool(cluster.pools)
         operator = snapshot.cilium_operator  # (namespace/name, image)
-        facts = impl.Facts(cilium_images=((f"deployment {operator[0]}", operator[1]),) if operator else ())
+        facts = impl.Facts(
+            cilium_images=((f"deployment {operator[0]}", operator[1]),) if operator else (),
+            # live, the version the pools were served at (v2 from v1.18), as the objects read say
+            cilium_pool_versions=tuple(
+                str(p.get("apiVersion") or "").rpartition("/")[2]
+                for p in snapshot.cilium_objects.get(CILIUM_POOL, ())
+                if snapshot.cilium_present is not None
+            ),
+        )
         cilium_found = impl.cilium_release(facts)
         if cilium_found is None and (cilium_pools or CILIUM_POOL in (snapshot.cilium_present or ())):
             cilium_found = cilium.Release.newest_assumed(

@@ -75,7 +75,7 @@ def compute(impl: Implementation, target: Optional[Service], family: str, query:
 
 def run(inputs: Inputs, query: FreeQuery) -> Result:
     query.validate()
-    snapshot = inputs.snapshot(network=CONFIG_KINDS)
+    snapshot = inputs.snapshot(network=CONFIG_KINDS, cilium=True)
     cluster = snapshot.take_cluster()
     impl = inputs.implementation_of(snapshot, cluster)
     notes = [msg] if (msg := empty_namespace_note(cluster, inputs.namespace)) else []

@@ -107,7 +107,7 @@ def run(inputs: Inputs, req: PinRequest) -> Result:
     if inputs.against_cluster:
         from ..snapshot.overlay import overlay_snapshot
 
-        snapshot = overlay_snapshot(inputs.live_snapshot(network=CONFIG_KINDS), objects, namespace)
+        snapshot = overlay_snapshot(inputs.live_snapshot(network=CONFIG_KINDS, cilium=True), objects, namespace)
     else:
         from ..snapshot.files import classify
 

@@ -26,7 +26,9 @@ def status_text(status, family: str) -> str:
 
 def run(inputs: Inputs, draw_map: bool = False) -> Result:
     # the advertisements selecting each pool: for -o wide, json and yaml
-    snapshot = inputs.snapshot(network=(announce.L2ADV, announce.BGPADV) if "advertisements" in inputs.needs else False)
+    snapshot = inputs.snapshot(
+        network=(announce.L2ADV, announce.BGPADV) if "advertisements" in inputs.needs else False, cilium=True
+    )
     cluster = snapshot.take_cluster()
     impl = inputs.implementation_of(snapshot, cluster)
     namespace = inputs.namespace_filter()

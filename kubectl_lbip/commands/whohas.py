@@ -47,7 +47,7 @@ def load(inputs: Inputs, queries: Sequence[Interval], prefilter: bool = True) ->
     from ..snapshot.prefilter import selecting
 
     network = (announce.L2ADV, announce.BGPADV)  # the advertisements: ANNOUNCED BY
-    snapshot = inputs.snapshot(network=network, select=selecting(queries) if prefilter else None)
+    snapshot = inputs.snapshot(network=network, select=selecting(queries) if prefilter else None, cilium=True)
     return snapshot, snapshot.take_cluster()
 
 

@@ -43,7 +43,7 @@ def latest_failure(events: List[dict]) -> str:
 
 def run(inputs: Inputs, name: str) -> Result:
     namespace = inputs.default_namespace()
-    snapshot = inputs.snapshot(network=True, statuses_of=(namespace, name))
+    snapshot = inputs.snapshot(network=True, statuses_of=(namespace, name), cilium=True)
     cluster = snapshot.take_cluster()
     svc = cluster.service(namespace, name)
     if svc is None:

@@ -53,6 +53,7 @@ CILIUM_PATHS = {
     CILIUM_L2_POLICY: ["/apis/cilium.io/v2alpha1/ciliuml2announcementpolicies"],
 }
 CILIUM_OPERATOR = ("kube-system", "cilium-operator")  # where Cilium's Helm chart puts it
+CILIUM_GROUP_PATH = "/apis/cilium.io"  # one request tells whether Cilium is installed, and its versions
 # Up to this many Local-policy services, their EndpointSlices are read one service
 # at a time (by label); beyond, all EndpointSlices are listed once, page by page.
 PER_SERVICE_SLICES = 20
@@ -243,10 +244,8 @@ class LiveClient:
         if metallb_release:  # where MetalLB usually is, and the CRDs it serves
             self.prefetch(DEPLOYMENTS_PATH.format(LEGACY_CONFIGMAP[0]))
             self.prefetch(METALLB_GROUP_PATH, paged=False)
-        if cilium:  # Cilium's kinds (the newest version first) and its operator's Deployment
-            for paths in CILIUM_PATHS.values():
-                self.prefetch(paths[0])
-            self.prefetch(DEPLOYMENTS_PATH.format(segment(CILIUM_OPERATOR[0])))
+        if cilium:  # whether cilium.io is served: the rest is read only then
+            self.prefetch(CILIUM_GROUP_PATH, paged=False)
         try:
             snap = self._snapshot(events, metallb_release, network, statuses_of)
             if cilium:
@@ -430,6 +429,16 @@ class LiveClient:
         does not serve (404: Cilium, or that version of it, is not installed) is absent,
         not an error (said with -v); one the identity may not list (403) is absent with
         a note."""
+        try:
+            group = self.request("GET", CILIUM_GROUP_PATH)
+        except NotFound:  # Cilium is not installed (said by the request's own log line)
+            snap.cilium_present = frozenset()
+            return
+        except AccessError as exc:
+            snap.cilium_notes.append(f"note: Cilium's kinds not read: {exc}")
+            snap.cilium_present = frozenset()
+            return
+        log.info("cilium.io is served (%s)", ", ".join(_group_versions(group)) or "no version listed")
         present = set()
         for kind, paths in CILIUM_PATHS.items():
             items = self._list_kind(kind, paths, trim_cilium, snap.cilium_notes, missing="not read")
@@ -503,6 +512,12 @@ def _api_of(path: str) -> str:
 def _typed(api: str, kind: str, trim: Callable[[dict], dict]) -> Callable[[dict], dict]:
     """trim for the items of a list, which carry no kind or apiVersion of their own."""
     return lambda obj: trim(dict(obj, kind=kind, apiVersion=obj.get("apiVersion") or api))
+
+
+def _group_versions(group: Any) -> List[str]:
+    """The versions an API group's discovery document lists."""
+    versions = group.get("versions") if isinstance(group, dict) else None
+    return [str(v.get("version")) for v in versions or () if isinstance(v, dict) and v.get("version")]
 
 
 def _trim_deployment(obj: Any) -> dict:
