@@ -124,12 +124,14 @@ class Inputs:
             snapshot.network_notes += snapshot.cilium_notes
         context = impl.Context(
             metallb_class="" if found.metallb is not None else None,
-            cilium_operator=cilium.operator_from_config({}, found.cilium.version) if found.cilium else None,
+            cilium_operator=cilium.operator_from_config(snapshot.cilium_config, found.cilium.version)
+            if found.cilium
+            else None,
             conditions=conditions_of(cluster),
             announcers=announcers_of(snapshot),
             live=cluster.live,
         )
-        return impl.build(name, release, cluster, pools, None, context)
+        return impl.build(name, release, cluster, pools, snapshot.cilium_config, context)
 
     def detected(self, snapshot: Snapshot, cluster: Cluster, cilium_pools: int) -> impl.Detected:
         """What the input shows installed. Files: the implementations whose pools

@@ -516,6 +516,16 @@ class Operator:
         return False, False
 
 
+# The keys of the cilium-config ConfigMap operator_from_config reads.
+CONFIG_KEYS = (
+    "enable-ipv4",
+    "enable-ipv6",
+    "default-lb-service-ipam",
+    "enable-l2-announcements",
+    "enable-bgp-control-plane",
+)
+
+
 def operator_from_config(config: Mapping[str, str], version: Version = NEWEST) -> Operator:
     """The operator's settings from its configuration (the cilium-config
     ConfigMap's data, which the operator reads as flags): enable-ipv4,

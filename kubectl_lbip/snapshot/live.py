@@ -21,7 +21,7 @@ from ..errors import (
     ResponseError,
     UsageError,
 )
-from ..model import metallb
+from ..model import cilium, metallb
 from . import (
     CILIUM_L2_POLICY,
     CILIUM_POOL,
@@ -54,6 +54,7 @@ CILIUM_PATHS = {
 }
 CILIUM_OPERATOR = ("kube-system", "cilium-operator")  # where Cilium's Helm chart puts it
 CILIUM_GROUP_PATH = "/apis/cilium.io"  # one request tells whether Cilium is installed, and its versions
+CILIUM_CONFIG = ("kube-system", "cilium-config")  # the operator's settings (Helm's ConfigMap)
 # Up to this many Local-policy services, their EndpointSlices are read one service
 # at a time (by label); beyond, all EndpointSlices are listed once, page by page.
 PER_SERVICE_SLICES = 20
@@ -455,6 +456,26 @@ class LiveClient:
         for dep in deployments:
             if dep["name"] == name and dep["images"]:
                 snap.cilium_operator = (f"{namespace}/{name}", dep["images"][0])
+        self.read_cilium_config(snap)
+
+    def read_cilium_config(self, snap: Snapshot) -> None:
+        """The settings of the operator that decide which services it serves and which
+        families it hands out (model.cilium.CONFIG_KEYS), from the cilium-config
+        ConfigMap; absent or unreadable, the operator's own defaults apply."""
+        namespace, name = CILIUM_CONFIG
+        path = f"/api/v1/namespaces/{segment(namespace)}/configmaps/{segment(name)}"
+        try:
+            obj = self.request("GET", path)
+        except NotFound:
+            return
+        except AccessError as exc:
+            snap.cilium_notes.append(
+                f"note: ConfigMap {namespace}/{name} not read ({exc}): the operator's defaults apply"
+            )
+            return
+        data = obj.get("data") if isinstance(obj, dict) else None
+        if isinstance(data, dict):
+            snap.cilium_config = {k: data[k] for k in cilium.CONFIG_KEYS if isinstance(data.get(k), str)}
 
     def _legacy_configmap(self) -> Dict[str, Any]:
         ns, name = LEGACY_CONFIGMAP

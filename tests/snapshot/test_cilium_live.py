@@ -104,3 +104,28 @@ def test_an_identity_that_may_not_list_cilium_kinds_hears_of_it_only_when_cilium
     assert metallb.exit_code == 0 and "cilium" not in metallb.stderr.lower()
     named = run("pools", "--kubeconfig", kubeconfig, "--implementation", "cilium")
     assert "Cilium's kinds not read" in named.stderr
+
+
+def test_the_operators_configuration_decides_the_families(fake, kubeconfig):
+    cilium_cluster(
+        fake,
+        pools=(
+            cilium_pool("v4", serviceSelector=None),
+            cilium_pool("v6", serviceSelector=None, blocks=[{"cidr": "2001:db8::/120"}]),
+        ),
+    )
+    dual = service("shop", "dual")
+    dual["spec"].update(ipFamilyPolicy="PreferDualStack", ipFamilies=["IPv4", "IPv6"])
+    fake.add_service(dual)
+    both = json.loads(run("free", "--for", "dual", "-n", "shop", "--kubeconfig", kubeconfig, "-o", "json").stdout)
+    assert both["family"] == "dual"  # the operator's default: IPv6 on
+    base = fake.respond
+
+    def helm(rec):  # Helm's cilium-config turns IPv6 off
+        if rec.path == "/api/v1/namespaces/kube-system/configmaps/cilium-config":
+            return 200, {"apiVersion": "v1", "kind": "ConfigMap", "data": {"enable-ipv6": "false", "x": 1}}
+        return base(rec)
+
+    fake.respond = helm
+    v4 = json.loads(run("free", "--for", "dual", "-n", "shop", "--kubeconfig", kubeconfig, "-o", "json").stdout)
+    assert v4["family"] == "ipv4" and v4["suggestions"][0]["ipv6"] is None
