@@ -11,7 +11,7 @@ from ..model.addresses import DUAL, IPV4, IPV6
 from ..model.announce import CONFIG_KINDS
 from ..model.cluster import Cluster
 from ..model.implementation import Implementation, Prediction
-from ..model.services import Service
+from ..model.services import CURRENT, LB_IPS, Service
 from ..printer import Block, Note, Result, Table, Text, notes_kept
 from .common import Inputs, empty_namespace_note, legacy_note, rejected_config_note
 from .target import check_family, described_service, find_service
@@ -124,8 +124,8 @@ class FreeAnswer:
     suggested: Any  # the implementation's suggest result (suggestions, pools, excluded, notes)
     pick: Optional[Prediction]  # --for: the implementation's own pick
     release: str
-    title: str  # the implementation, as a sentence names it
-    key: str  # the annotation a request is written under
+    title: str = "MetalLB"  # the implementation, as a sentence names it
+    key: str = CURRENT + LB_IPS  # the annotation a request is written under
 
 
 def annotation(result: Result) -> List[Block]:
