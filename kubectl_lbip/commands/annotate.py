@@ -9,16 +9,15 @@ from typing import Dict, List, Optional, Sequence
 from ..errors import EXIT_NEGATIVE, EXIT_OK, InvalidValue, Refused, UsageError
 from ..model.annotate import ANNOTATION_EXISTS, Plan  # noqa: F401 - the command's words
 from ..model.announce import CONFIG_KINDS
+from ..model.checks import VALUE_CHANGED, fixed
 from ..model.implementation import Implementation
 from ..model.patches import patched_object
 from ..model.rules import service_finding
-from ..model.services import SPEC_IP, Service
+from ..model.services import CURRENT, DEPRECATED, LB_IPS, SPEC_IP, Service
 from ..printer import Block, Note, Result, Text
 from .common import Inputs
 from .target import find_service
 from .writes import check_dry_run, write_with_retry
-
-VALUE_CHANGED = "value-changed"
 
 
 @dataclass
@@ -70,19 +69,24 @@ def plan(impl: Implementation, svc: Service, req: AnnotateRequest) -> Plan:
         raise UsageError(str(err)) from None
 
 
-def replaced_values(impl: Implementation, svc: Service, req: AnnotateRequest) -> Dict[str, Optional[str]]:
-    """What a write would replace: the request annotation, its deprecated twin (or
-    alias), and spec.loadBalancerIP when it is cleared."""
-    values: Dict[str, Optional[str]] = {key: svc.annotations.get(key) for key in impl.request_keys()}
+METALLB_KEYS = (CURRENT + LB_IPS, DEPRECATED + LB_IPS)
+
+
+def replaced_values(svc: Service, req: AnnotateRequest, keys: Sequence[str] = METALLB_KEYS) -> Dict[str, Optional[str]]:
+    """What a write would replace: the request annotation and its deprecated twin (or
+    alias): Implementation.request_keys; and spec.loadBalancerIP when it is cleared."""
+    values: Dict[str, Optional[str]] = {key: svc.annotations.get(key) for key in keys}
     if req.clear_spec_ip:
         values[SPEC_IP] = svc.load_balancer_ip or None
     return values
 
 
-def _unchanged_since_read(impl: Implementation, first: Service, now: Service, req: AnnotateRequest) -> None:
+def _unchanged_since_read(
+    first: Service, now: Service, req: AnnotateRequest, keys: Sequence[str] = METALLB_KEYS
+) -> None:
     """--overwrite replaces only what the user saw: after a 409, when another writer
     changed a value it would replace, stop and show the new value (exit 1)."""
-    before, after = replaced_values(impl, first, req), replaced_values(impl, now, req)
+    before, after = replaced_values(first, req, keys), replaced_values(now, req, keys)
     changed = [
         f"{key} is now {after[key]!r} (it was {before[key]!r} when read)" for key in before if before[key] != after[key]
     ]
@@ -92,10 +96,12 @@ def _unchanged_since_read(impl: Implementation, first: Service, now: Service, re
                 service_finding(
                     now,
                     VALUE_CHANGED,
-                    f"service {now.key} changed while we wrote it: "
-                    + "; ".join(changed)
-                    + ". --overwrite replaces only what was read: run again "
-                    "to overwrite the new value",
+                    fixed(
+                        VALUE_CHANGED,
+                        f"service {now.key} changed while we wrote it: "
+                        + "; ".join(changed)
+                        + ". --overwrite replaces only what was read.",
+                    ),
                 )
             ]
         )
@@ -167,7 +173,7 @@ def _run_live(inputs: Inputs, req: AnnotateRequest) -> Result:
         keys[:] = [impl.request_key(), impl.title]
         svc = find_service(cluster, namespace, req.name)
         if reread and req.overwrite and planned:
-            _unchanged_since_read(impl, planned[0].service, svc, req)
+            _unchanged_since_read(planned[0].service, svc, req, impl.request_keys())
         result = plan(impl, svc, req)
         planned.append(result)
         if req.dry_run == "client":

@@ -7,7 +7,7 @@ from typing import Dict, List, Optional, Tuple
 
 from .. import cireport
 from ..errors import EXIT_NEGATIVE, EXIT_OK
-from ..model.checks import CATALOGUE
+from ..model.checks import CHECKED
 from ..model.rules import ERROR, WARNING, Finding
 from ..printer import Block, Note, Result, Table
 from .common import Inputs, empty_namespace_note, legacy_note
@@ -58,7 +58,7 @@ def list_checks() -> Result:
             "fix": c.generic_fix,
             "help": cireport.help_uri(c.code),
         }
-        for c in CATALOGUE
+        for c in CHECKED
     ]
     return Result(data, views={"table": catalogue_table})
 

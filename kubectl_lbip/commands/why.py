@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence
 
-from .. import render
+from .. import render, tcpprobe
 from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
+from ..model import probe
 from ..model.cilium import CONDITION as CILIUM_CONDITION
 from ..model.cilium import SATISFIED
 from ..model.cilium_explain import ANNOUNCEMENT as CE_ANNOUNCEMENT
@@ -30,6 +31,7 @@ from ..model.explain import (
 from ..model.rules import PENDING
 from ..printer import Block, Note, Result, Text, View
 from .common import Inputs, legacy_note
+from .probe import probed
 
 
 def latest_failure(events: List[dict]) -> str:
@@ -41,7 +43,13 @@ def latest_failure(events: List[dict]) -> str:
     return best[1]
 
 
-def run(inputs: Inputs, name: str) -> Result:
+# why --probe: the probe's own defaults (probe --timeout, --connect-timeout)
+PROBE_TIMEOUT, CONNECT_TIMEOUT = 10.0, 2.0
+
+
+def run(inputs: Inputs, name: str, probing: bool = False, connect: Optional[tcpprobe.Connect] = None) -> Result:
+    """``probing`` (--probe): also connect to its addresses as `probe` does, and say
+    per family what not answering most likely means (model/probe.diagnose)."""
     namespace = inputs.default_namespace()
     snapshot = inputs.snapshot(network=True, statuses_of=(namespace, name), cilium=True)
     cluster = snapshot.take_cluster()
@@ -57,7 +65,10 @@ def run(inputs: Inputs, name: str) -> Result:
         if message:
             cluster.allocation_failures[svc.key] = message
     result = impl.explain(svc, impl.findings())
-    code = EXIT_NEGATIVE if result["blocked"] else EXIT_OK
+    if probing:
+        result["probe"] = probed(inputs, svc, PROBE_TIMEOUT, CONNECT_TIMEOUT, connect)
+        result["probeFindings"] = probe.diagnose(result["probe"], result)
+    code = EXIT_NEGATIVE if result["blocked"] or result.get("probeFindings") else EXIT_OK
     notes = [msg] if (msg := legacy_note(snapshot)) else []
     notes += snapshot.network_notes
     views = VIEWS[impl.name]
@@ -94,6 +105,8 @@ def lines(r: Dict[str, Any], fancy: bool = False) -> List[str]:
         if evidence:
             said = "MetalLB's event confirms it" if evidence["confirms"] else "MetalLB said"
             verdict.append(f"{said}: {evidence['event']}")
+    elif r.get("probeFindings"):
+        verdict = [f["line"] for f in r["probeFindings"]]
     else:
         verdict = ["everything MetalLB needs is in place" + (" (as far as the input shows)" if r["unknown"] else "")]
     return chain(r, service, _step_texts(r), verdict, STEPS, LABELS, fancy)
@@ -134,6 +147,9 @@ def chain(
             if f["code"] != PENDING  # the implementation's step says it in its own words
         ]
         row(FIRST[fancy] if name == first else "", step["status"], labels.get(name, name), shown)
+    if "probe" in r:  # --probe: what answered from here, and what not answering likely means
+        found = [f["line"] for f in r["probeFindings"]] if r["blocked"] else []  # else the verdict says them
+        row("", None, "probe", [probe.summary(r["probe"])] + found)
     row("", None, "verdict", verdict)
     return out
 
@@ -188,6 +204,8 @@ def cilium_lines(r: Dict[str, Any], fancy: bool = False) -> List[str]:
     }
     if r["blocked"]:
         verdict = [f"fix first: {r['firstFix']}"]
+    elif r.get("probeFindings"):
+        verdict = [f["line"] for f in r["probeFindings"]]
     else:
         verdict = ["everything Cilium needs is in place" + (" (as far as the input shows)" if r["unknown"] else "")]
     return chain(r, service, texts, verdict, CE_STEPS, {CE_CILIUM: "Cilium"}, fancy)

@@ -14,6 +14,7 @@ from ..errors import InvalidValue, Refused
 from . import cilium
 from .addresses import DUAL, FAMILIES, IPV4, IPV6, family_of, sort_addresses, to_text
 from .annotate import ANNOTATION_EXISTS, NO_FREE_ADDRESS, Plan
+from .checks import CILIUM_SPEC_AND_ANNOTATION, fixed
 from .cilium_checks import REASON_CODES
 from .patches import service_patch
 from .pin import FAILED, KEPT, PINNED, PinDecision
@@ -21,7 +22,7 @@ from .rules import ERROR, NOT_LOAD_BALANCER, WARNING, Finding, service_finding
 from .services import Port, Service
 
 NOT_SERVED = NOT_LOAD_BALANCER  # annotate's refusal, as MetalLB's side words it
-SPEC_AND_ANNOTATION = "cilium-spec-and-annotation"  # annotate's warning, not a check code
+SPEC_AND_ANNOTATION = CILIUM_SPEC_AND_ANNOTATION  # annotate's warning
 
 CURRENT, SHARED, LOWEST = "current", "shared", "lowest"
 
@@ -240,22 +241,18 @@ def plan(
     the patch; an address that is not one is an InvalidValue."""
     served, why = lbipam.operator.serves(svc)
     if not served:
-        raise Refused([service_finding(svc, NOT_SERVED, f"Cilium does not serve service {svc.key}: {why}")])
+        detail = f"Cilium does not serve service {svc.key}: {why}."
+        raise Refused([service_finding(svc, NOT_SERVED, fixed(NOT_SERVED, detail))])
     version = lbipam.version
     key = cilium.ips_key(version)
     if auto:
         found = suggest(lbipam, svc, 1)
         if not found.suggestions:
             said = "".join("; " + n for n in found.notes + [w for _, w in found.excluded])
-            raise Refused(
-                [
-                    service_finding(
-                        svc,
-                        NO_FREE_ADDRESS,
-                        f"no free address fits this service; 'kubectl lbip free --for {svc.name}' says why{said}",
-                    )
-                ]
+            detail = fixed(
+                NO_FREE_ADDRESS, f"no free address fits this service{said}.", name=svc.name, namespace=svc.namespace
             )
+            raise Refused([service_finding(svc, NO_FREE_ADDRESS, detail)])
         texts = found.suggestions[0].addresses
     else:
         texts = list(addresses)
@@ -268,8 +265,10 @@ def plan(
             service_finding(
                 svc,
                 SPEC_AND_ANNOTATION,
-                f"spec.loadBalancerIP is set ({svc.load_balancer_ip}); Cilium requests it too, beside {key}. "
-                "Fix: add --clear-spec-ip to request only the annotation's addresses",
+                fixed(
+                    SPEC_AND_ANNOTATION,
+                    f"spec.loadBalancerIP is set ({svc.load_balancer_ip}); Cilium requests it too, beside {key}.",
+                ),
                 WARNING,
             )
         )
@@ -278,7 +277,7 @@ def plan(
     current = next((svc.annotations[k] for k in keys if k in svc.annotations), None)
     if current not in (None, "", value) and not overwrite:
         findings.append(
-            service_finding(svc, ANNOTATION_EXISTS, f"{key} is already {current!r}. Fix: add --overwrite to replace it")
+            service_finding(svc, ANNOTATION_EXISTS, fixed(ANNOTATION_EXISTS, f"{key} is already {current!r}."))
         )
     errors = [f for f in findings if f.severity == ERROR]
     if errors:
