@@ -19,7 +19,7 @@ from typing import Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
 import pytest
 
 import kubectl_lbip
-from kubectl_lbip.model import annotate, announce, checks, cilium_checks, migrate, rules
+from kubectl_lbip.model import annotate, announce, checks, cilium_checks, cilium_plans, migrate, rules
 from kubectl_lbip.model.checks import BY_CODE, CATALOGUE, CHECK, CHECKED, ERROR, GENERIC, WARNING, fix_text, fixed
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -307,6 +307,7 @@ def test_named_checks_exist():
         "cilium_checks": cilium_checks,
         "annotate": annotate,
         "migrate": migrate,
+        "cilium_plans": cilium_plans,
     }
     for c in CATALOGUE:
         for name in re.findall(r"`([a-z_.]+)`", c.rules):
