@@ -221,6 +221,29 @@ MetallbVersion = Annotated[
     ),
 ]
 
+ImplementationName = Annotated[
+    Optional[str],
+    typer.Option(
+        "--implementation",
+        metavar="metallb|cilium",
+        hidden=True,
+        help="Apply this implementation's rules: metallb (MetalLB) or cilium (Cilium LB-IPAM), instead of "
+        "the one found in the cluster (its CRDs, pools and operator Deployment); with -f, the one whose "
+        "pools the files hold.",
+    ),
+]
+CiliumVersion = Annotated[
+    Optional[str],
+    typer.Option(
+        "--cilium-version",
+        metavar="CILIUM_VERSION",
+        hidden=True,
+        help="Apply this Cilium release's LB-IPAM rules (e.g. v1.16.0) instead of the one found in the "
+        "cluster (the cilium-operator Deployment's image tag, else its CRDs); with -f the newest is "
+        "assumed otherwise.",
+    ),
+]
+
 
 def _flag(*names: str, text: str, metavar: str = "TEXT", kind=Optional[str]):
     return Annotated[kind, typer.Option(*names, metavar=metavar, hidden=True, help=text)]
@@ -287,6 +310,8 @@ _COMMON = [
     ),
     ("as_uid", _flag("--as-uid", metavar="UID", text="Impersonate this UID."), None),
     ("metallb_version", MetallbVersion, None),
+    ("implementation", ImplementationName, None),
+    ("cilium_version", CiliumVersion, None),
     (
         "request_timeout",
         Annotated[
@@ -325,12 +350,24 @@ _COMMON_NAMES = [name for name, _, _ in _COMMON]
 class Where:
     """Where a command reads from: files (-f), or the cluster named by kubectl's flags."""
 
-    def __init__(self, namespace=None, filename=None, verbose=0, request_timeout=None, metallb_version=None, **flags):
+    def __init__(
+        self,
+        namespace=None,
+        filename=None,
+        verbose=0,
+        request_timeout=None,
+        metallb_version=None,
+        implementation=None,
+        cilium_version=None,
+        **flags,
+    ):
         self.namespace = namespace
         self.filenames = list(filename or [])
         self.verbose = verbose
         self.request_timeout = request_timeout
         self.metallb_version = metallb_version
+        self.implementation = implementation
+        self.cilium_version = cilium_version
         self.flags = flags
 
     def inputs(self, command, output="table", all_namespaces=False, no_headers=False, against_cluster=False):
@@ -358,6 +395,8 @@ class Where:
             overrides=flags,
             request_timeout=timeout,
             metallb_version=self.metallb_version,
+            implementation=self.implementation,
+            cilium_version=self.cilium_version,
             against_cluster=against_cluster,
         )
         inputs.check_against_cluster()
@@ -994,14 +1033,6 @@ def migrate(
             "proving each service keeps its address, and the cut-over steps.",
         ),
     ] = None,
-    cilium_version: Annotated[
-        Optional[str],
-        typer.Option(
-            "--cilium-version",
-            metavar="VERSION",
-            help="With --to cilium: the Cilium release whose rules prove the plan (default: the newest known).",
-        ),
-    ] = None,
     accept: Annotated[
         Optional[List[str]],
         typer.Option(
@@ -1053,7 +1084,6 @@ def migrate(
         configmap=configmap,
         force=force,
         to=to.value if to else "",
-        cilium_version=cilium_version,
         accept=list(accept or []),
         apply=apply,
     )

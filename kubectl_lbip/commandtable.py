@@ -35,17 +35,19 @@ PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "completion_tabl
 
 
 def _kind(param, commands: List[str]) -> Any:
+    from .model.cilium import READ as CILIUM_READ
+    from .model.implementation import NAMES as IMPLEMENTATIONS
     from .model.metallb import MEASURED
 
     choices = getattr(param.type, "choices", None)
     if choices:
         return [getattr(c, "value", c) for c in choices]
-    if param.metavar == "VERSION" and "--cilium-version" in param.opts:  # the releases model/cilium read
-        from .model.cilium import READ
-
-        return list(READ)
     if param.metavar == "VERSION":  # --metallb-version: the releases measured
         return list(MEASURED)
+    if param.metavar == "CILIUM_VERSION":  # --cilium-version: the releases read
+        return list(CILIUM_READ)
+    if param.metavar == "metallb|cilium":  # --implementation
+        return list(IMPLEMENTATIONS)
     if param.metavar == "[COMMAND]":  # help COMMAND
         return commands
     return KINDS.get(param.metavar or "")

@@ -7,13 +7,10 @@ from typing import Dict, List, Optional, Tuple
 
 from .. import cireport
 from ..errors import EXIT_NEGATIVE, EXIT_OK
-from ..model import announce
 from ..model.checks import CHECKED
-from ..model.cluster import Cluster
-from ..model.findings import checked_objects, findings_for
 from ..model.rules import ERROR, WARNING, Finding
 from ..printer import Block, Note, Result, Table
-from .common import Inputs, empty_namespace_note, legacy_note, release_dict, release_line
+from .common import Inputs, empty_namespace_note, legacy_note
 
 
 def _origin(snapshot, kind: str, namespace: str, name: str) -> dict:
@@ -71,23 +68,14 @@ def catalogue_table(result: Result) -> List[Block]:
     return [Table(rows, ["code", "severity", "title", "fix"])]
 
 
-def not_checked(cluster: Cluster) -> List[str]:
-    """The kinds check reads past allocation that the input did not have."""
-    if cluster.network is None:
-        return []
-    absent = cluster.network.absent_kinds(announce.CHECK_KINDS)
-    if cluster.pools and not any(announce.status_counters(p) for p in cluster.pools):
-        absent.append("IPAddressPool status")
-    return absent
-
-
 def run(inputs: Inputs, strict: bool = False, warn_used: Optional[int] = None) -> Result:
     located = "locations" in inputs.needs  # the CI formats: each finding on its file's line
-    snapshot = inputs.snapshot(events=True, network=True, locate=located)
+    snapshot = inputs.snapshot(events=True, network=True, locate=located, cilium=True)
     cluster = snapshot.take_cluster()
-    absent = not_checked(cluster)
+    impl = inputs.implementation_of(snapshot, cluster)
+    absent = impl.not_checked()
     namespace = inputs.namespace_filter()
-    found = findings_for(cluster, namespace, warn_used)
+    found = impl.findings(namespace, warn_used)
     errors = sum(f.severity == ERROR for f in found)
     warnings = sum(f.severity == WARNING for f in found)
     failing = errors + (warnings if strict else 0)
@@ -107,11 +95,12 @@ def run(inputs: Inputs, strict: bool = False, warn_used: Optional[int] = None) -
     objects: List[cireport.ObjectKey] = []
     places: Dict[cireport.ObjectKey, cireport.Place] = {}
     if located:
-        objects = checked_objects(cluster, namespace)
+        objects = impl.checked_objects(namespace)
         places = {key: _place(snapshot, key) for key in set(objects) | {cireport.object_key(f) for f in found}}
     origins = [_origin(snapshot, f.kind, f.namespace, f.name) for f in found] if overlaid else []
+    release_key, release = impl.release_entry()
     data = {
-        "metallb": release_dict(snapshot),
+        release_key: release,
         "findings": [dict(f.to_dict(), **o) for f, o in zip(found, origins)]
         if overlaid
         else [f.to_dict() for f in found],
@@ -121,7 +110,7 @@ def run(inputs: Inputs, strict: bool = False, warn_used: Optional[int] = None) -
         f"{errors} error(s), {warnings} warning(s)"
         + (" (warnings count: --strict)" if strict and warnings else "")
         + (f"; not checked, absent from the input: {', '.join(absent)}" if absent else "")
-        + f"; {release_line(snapshot)}"
+        + f"; {impl.release.describe()}"
     )
     answer = CheckAnswer(found, [_label(o) for o in origins] if overlaid else None, objects, places, strict, summary)
     return Result(data, code, notes, views={"table": table}, answer=answer)

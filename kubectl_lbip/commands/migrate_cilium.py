@@ -44,12 +44,8 @@ def validate(inputs: Inputs, req: MigrateRequest) -> Tuple[Optional[cilium.Versi
         raise UsageError("--apply runs the cut-over on a cluster; with -f use --in-place, then apply the files")
     if not inputs.offline and inputs.namespace_filter():
         raise UsageError("--to cilium moves the whole cluster: not with -n")
-    version: Optional[cilium.Version] = None
-    if req.cilium_version:
-        try:
-            version = cilium.parse(req.cilium_version)
-        except cilium.VersionError as exc:
-            raise UsageError(f"--cilium-version: {exc}") from None
+    flagged = inputs.flagged_cilium_release()
+    version = flagged.version if flagged is not None else None
     accepted = tuple(c.strip() for part in req.accept for c in part.split(",") if c.strip())
     unknown = [c for c in accepted if c not in CODES]
     if unknown:
@@ -109,7 +105,8 @@ def _run_live(
     snap = inputs.live_snapshot(network=(L2ADV, BGPADV), cilium=True)
     cluster = snap.to_cluster()
     version, chosen = release(flagged, snap.cilium_operator)
-    result = tocilium.plan(cluster, version, existing=snap.cilium_objects.get(CILIUM_POOL, []))
+    operator = cilium.operator_from_config(snap.cilium_config, version)  # its settings (IPv6, ...) where read
+    result = tocilium.plan(cluster, version, operator, existing=snap.cilium_objects.get(CILIUM_POOL, []))
     namespace = tocilium.metallb_namespace(cluster)
     steps = tocilium.cutover(result, namespace, OBJECTS_FILE)
     first = "" if req.apply else f"save the objects printed on stdout as {OBJECTS_FILE}"

@@ -111,6 +111,10 @@ class Snapshot:
     cilium_objects: Dict[str, List[Dict[str, Any]]] = field(default_factory=dict)
     cilium_present: Optional[FrozenSet[str]] = None
     cilium_operator: Optional[Tuple[str, str]] = None
+    # a Cilium kind the identity may not list: said only when Cilium's rules answer
+    cilium_notes: List[str] = field(default_factory=list)
+    # the operator's settings (live: the cilium-config ConfigMap's keys the model reads)
+    cilium_config: Dict[str, str] = field(default_factory=dict)
 
     @property
     def pools_namespace(self) -> str:

@@ -21,7 +21,7 @@ from ..errors import (
     ResponseError,
     UsageError,
 )
-from ..model import metallb
+from ..model import cilium, metallb
 from . import (
     CILIUM_L2_POLICY,
     CILIUM_POOL,
@@ -53,6 +53,8 @@ CILIUM_PATHS = {
     CILIUM_L2_POLICY: ["/apis/cilium.io/v2alpha1/ciliuml2announcementpolicies"],
 }
 CILIUM_OPERATOR = ("kube-system", "cilium-operator")  # where Cilium's Helm chart puts it
+CILIUM_GROUP_PATH = "/apis/cilium.io"  # one request tells whether Cilium is installed, and its versions
+CILIUM_CONFIG = ("kube-system", "cilium-config")  # the operator's settings (Helm's ConfigMap)
 # Up to this many Local-policy services, their EndpointSlices are read one service
 # at a time (by label); beyond, all EndpointSlices are listed once, page by page.
 PER_SERVICE_SLICES = 20
@@ -257,6 +259,8 @@ class LiveClient:
         if metallb_release:  # where MetalLB usually is, and the CRDs it serves
             self.prefetch(DEPLOYMENTS_PATH.format(LEGACY_CONFIGMAP[0]))
             self.prefetch(METALLB_GROUP_PATH, paged=False)
+        if cilium:  # whether cilium.io is served: the rest is read only then
+            self.prefetch(CILIUM_GROUP_PATH, paged=False)
         try:
             snap = self._snapshot(events, metallb_release, network, statuses_of)
             if cilium:
@@ -440,9 +444,19 @@ class LiveClient:
         does not serve (404: Cilium, or that version of it, is not installed) is absent,
         not an error (said with -v); one the identity may not list (403) is absent with
         a note."""
+        try:
+            group = self.request("GET", CILIUM_GROUP_PATH)
+        except NotFound:  # Cilium is not installed (said by the request's own log line)
+            snap.cilium_present = frozenset()
+            return
+        except AccessError as exc:
+            snap.cilium_notes.append(f"note: Cilium's kinds not read: {exc}")
+            snap.cilium_present = frozenset()
+            return
+        log.info("cilium.io is served (%s)", ", ".join(_group_versions(group)) or "no version listed")
         present = set()
         for kind, paths in CILIUM_PATHS.items():
-            items = self._list_kind(kind, paths, trim_cilium, snap.network_notes, missing="not read")
+            items = self._list_kind(kind, paths, trim_cilium, snap.cilium_notes, missing="not read")
             if items is not None:
                 snap.cilium_objects[kind] = items
                 present.add(kind)
@@ -456,6 +470,26 @@ class LiveClient:
         for dep in deployments:
             if dep["name"] == name and dep["images"]:
                 snap.cilium_operator = (f"{namespace}/{name}", dep["images"][0])
+        self.read_cilium_config(snap)
+
+    def read_cilium_config(self, snap: Snapshot) -> None:
+        """The settings of the operator that decide which services it serves and which
+        families it hands out (model.cilium.CONFIG_KEYS), from the cilium-config
+        ConfigMap; absent or unreadable, the operator's own defaults apply."""
+        namespace, name = CILIUM_CONFIG
+        path = f"/api/v1/namespaces/{segment(namespace)}/configmaps/{segment(name)}"
+        try:
+            obj = self.request("GET", path)
+        except NotFound:
+            return
+        except AccessError as exc:
+            snap.cilium_notes.append(
+                f"note: ConfigMap {namespace}/{name} not read ({exc}): the operator's defaults apply"
+            )
+            return
+        data = obj.get("data") if isinstance(obj, dict) else None
+        if isinstance(data, dict):
+            snap.cilium_config = {k: data[k] for k in cilium.CONFIG_KEYS if isinstance(data.get(k), str)}
 
     def _legacy_configmap(self) -> Dict[str, Any]:
         ns, name = LEGACY_CONFIGMAP
@@ -525,6 +559,12 @@ def _api_of(path: str) -> str:
 def _typed(api: str, kind: str, trim: Callable[[dict], dict]) -> Callable[[dict], dict]:
     """trim for the items of a list, which carry no kind or apiVersion of their own."""
     return lambda obj: trim(dict(obj, kind=kind, apiVersion=obj.get("apiVersion") or api))
+
+
+def _group_versions(group: Any) -> List[str]:
+    """The versions an API group's discovery document lists."""
+    versions = group.get("versions") if isinstance(group, dict) else None
+    return [str(v.get("version")) for v in versions or () if isinstance(v, dict) and v.get("version")]
 
 
 def _trim_deployment(obj: Any) -> dict:

@@ -143,6 +143,8 @@ def overlay_snapshot(
     # Cilium's objects as the cluster has them (no command lays files' ones over them yet)
     snap.cilium_objects, snap.cilium_present = live.cilium_objects, live.cilium_present
     snap.cilium_operator = live.cilium_operator
+    snap.cilium_notes = list(live.cilium_notes)
+    snap.cilium_config = dict(live.cilium_config)
     classify((obj for obj, _ in merged), snap)
     originals = {object_key(with_namespace(obj, default_namespace)): obj for _, obj in files}
     for obj, origin in merged:

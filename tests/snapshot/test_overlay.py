@@ -3,7 +3,7 @@
 
 from builders import pool, svc
 
-from kubectl_lbip.commands.check import findings_for
+from kubectl_lbip.model.findings import findings_for
 from kubectl_lbip.model.rules import ADDRESS_CONFLICT, ERROR, NOT_IN_POOL, PENDING
 from kubectl_lbip.snapshot import Snapshot
 from kubectl_lbip.snapshot.overlay import CLUSTER, FILES, Origin, object_key, overlay, overlay_snapshot
