@@ -12,8 +12,7 @@ from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple, T
 from ..errors import InputError, LbipError, UsageError
 from ..model.cluster import Cluster
 from ..model.metallb import NEWEST, Release
-from ..model.pools import pool_from_object, pools_from_legacy_config
-from ..model.selectors import labels_of
+from ..model.pools import Namespace, Pool, pools_from_legacy_config
 from ..model.services import Service
 from . import shape
 from .network import validate
@@ -26,7 +25,7 @@ CILIUM_VERSIONS = {CILIUM_POOL: ("cilium.io/v2", "cilium.io/v2alpha1"), CILIUM_L
 # The model class of each kind that has one. Its fields are the kind's table
 # (model/schema.py): the shape check, the trim and the model's constructor of that
 # kind all derive from it, for files, live pages and the overlay alike.
-MODELS: Dict[str, Any] = {SERVICE: Service}
+MODELS: Dict[str, Any] = {SERVICE: Service, POOL: Pool, NAMESPACE: Namespace}
 
 
 # A snapshot this big is frozen out of the garbage collector (see paused_gc).
@@ -148,16 +147,16 @@ class Snapshot:
         for svc in self.services:
             ns = (svc.get("metadata") or {}).get("namespace") or "default"
             ns_labels.setdefault(ns, {})
-        for ns in self.namespaces:
-            name = (ns.get("metadata") or {}).get("name")
-            if name:
-                ns_labels[name] = labels_of(ns)
+        for obj in self.namespaces:
+            namespace = MODELS[NAMESPACE].from_object(obj)
+            if namespace.name:
+                ns_labels[namespace.name] = dict(namespace.labels)
         for name, labels in ns_labels.items():
             labels.setdefault("kubernetes.io/metadata.name", name)
         if self.uses_legacy_config:
             pools = pools_from_legacy_config(legacy_config(self.legacy_configmap))  # type: ignore[arg-type]
         else:
-            pools = [pool_from_object(p, ns_labels) for p in self.pools]
+            pools = [MODELS[POOL].from_object(p, ns_labels) for p in self.pools]
         objects: List[Any] = self.services
         if release:
             self.services = []
@@ -240,8 +239,6 @@ def is_legacy_configmap(obj: Dict[str, Any]) -> bool:
 
 
 _SCHEMAS = {
-    POOL: shape.POOL,
-    NAMESPACE: shape.NAMESPACE,
     LEGACY: shape.LEGACY_CONFIGMAP,
     CILIUM_POOL: shape.CILIUM_POOL,
     CILIUM_L2_POLICY: shape.CILIUM_L2_POLICY,

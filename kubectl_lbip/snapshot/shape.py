@@ -15,7 +15,8 @@ from typing import Any, Callable, Dict, Optional, Tuple, Type
 
 from ..errors import InputError, LbipError
 from ..model import announce as an
-from ..model.schema import ANY, BOOL, INT, LABELS, SCALAR, STR, list_of, map_of, obj, shape_of
+from ..model.pools import Namespace, Pool
+from ..model.schema import ANY, BOOL, INT, LABELS, SCALAR, SELECTOR, STR, list_of, map_of, obj, shape_of
 from ..model.services import Service
 
 # The vocabulary of schemas is the model's (model/schema.py); a model class's own
@@ -27,24 +28,11 @@ MAX_DEPTH = 100  # nesting deeper than this in any object is refused (see check_
 
 
 METADATA = _obj(name=STR, namespace=STR, labels=LABELS, annotations=LABELS, resourceVersion=STR, uid=STR)
-SELECTOR = _obj(matchLabels=LABELS, matchExpressions=_list(_obj(key=STR, operator=STR, values=_list(SCALAR))))
 
 SERVICE = shape_of(Service)  # from the fields of model.services.Service
 
-POOL = _obj(
-    metadata=METADATA,
-    spec=_obj(
-        addresses=_list(STR),
-        autoAssign=BOOL,
-        avoidBuggyIPs=BOOL,
-        serviceAllocation=_obj(
-            priority=INT, namespaces=_list(STR), namespaceSelectors=_list(SELECTOR), serviceSelectors=_list(SELECTOR)
-        ),
-    ),
-    status=_map(ANY),
-)
-
-NAMESPACE = _obj(metadata=METADATA)
+POOL = shape_of(Pool)  # from the fields of model.pools.Pool
+NAMESPACE = shape_of(Namespace)
 
 # Cilium's LB-IPAM (model/cilium.py reads them; docs/cilium-rules.md): the pool, in
 # cilium.io/v2alpha1 and v2, and the L2 announcement policy (cilium.io/v2alpha1).
