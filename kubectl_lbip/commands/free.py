@@ -101,13 +101,11 @@ def run(inputs: Inputs, query: FreeQuery) -> Result:
 
     pools = [pool_entry(cluster, p) for p in result.pools]
     origins = {}
-    if snapshot.origins:  # --against-cluster: where each pool (and the --for service) came from
-        from ..snapshot.overlay import origin_fields
-
-        for entry in pools:
-            entry.update(origin_fields(snapshot, "IPAddressPool", entry["namespace"] or "", entry["name"]))
+    if cluster.overlaid:  # --against-cluster: where each pool (and the --for service) came from
+        for entry, pool in zip(pools, result.pools):
+            entry.update(cluster.origin_of("IPAddressPool", pool.namespace, pool.name).to_dict())
         if query.for_service:
-            origins["forSource"] = origin_fields(snapshot, "Service", target.namespace, target.name)
+            origins["forSource"] = cluster.origin_of("Service", target.namespace, target.name).to_dict()
     data = {
         "family": family,
         "for": target.key if query.for_service else None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from .addresses import FAMILIES, AddressError, Interval, buggy_count, is_buggy, parse_pool_address
 from .metallb import NEWEST, Version, priority_only_pool_serves_every_service
@@ -76,6 +76,8 @@ class Pool:
     service_allocation: Optional[Mapping] = field(
         default=None, compare=False, repr=False, metadata=at("spec.serviceAllocation", ALLOCATION, None)
     )
+    # --against-cluster: where the object came from (a model.cluster.Origin, set by the snapshot).
+    origin: Optional[Any] = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def from_object(cls, obj: Mapping, namespace_labels: Mapping[str, Mapping[str, str]]) -> "Pool":

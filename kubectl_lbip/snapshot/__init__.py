@@ -77,7 +77,8 @@ class Snapshot:
     # Whether the model's services keep their object (to print it back changed).
     keep_objects: bool = True
     # --against-cluster (overlay.py): where each object came from, by (kind,
-    # namespace, name), and the services that come from the files (not applied yet).
+    # namespace, name), set on its model object (``origin``) by to_cluster, and the
+    # services that come from the files (not applied yet).
     origins: Dict[Tuple[str, str, str], Any] = field(default_factory=dict)
     planned: Set[str] = field(default_factory=set)
     # ... and each file object as written (no live status, no namespace filled in).
@@ -86,10 +87,6 @@ class Snapshot:
     # Where each object of the files starts, by (kind, namespace as written, name):
     # (file, line, column); recorded when the files are read with locate (check's reports).
     locations: Dict[Tuple[str, str, str], Tuple[str, int, int]] = field(default_factory=dict)
-
-    def origin(self, kind: str, namespace: str, name: str) -> Any:
-        """Where an object came from (an overlay.Origin), or None outside --against-cluster."""
-        return self.origins.get((kind, namespace, name))
 
     def location(self, kind: str, namespace: str, name: str) -> Optional[Tuple[str, int, int]]:
         """(file, line, column) where an object starts, if the files were read with
@@ -166,6 +163,8 @@ class Snapshot:
             services.append(model.from_object(obj, self.keep_objects, True if self.live else None))
             if release:
                 objects[i] = None  # freed now, not after the whole list is built
+        if self.origins:  # --against-cluster: each model object says where it came from
+            self._set_origins(pools, services)
         network = self.network(services)
         if release:
             self.network_objects = {}
@@ -179,7 +178,16 @@ class Snapshot:
             planned=frozenset(self.planned),
             metallb=self.metallb.version if self.metallb else NEWEST,
             network=network,
+            overlaid=bool(self.origins),
         )
+
+    def _set_origins(self, pools: List[Pool], services: List[Service]) -> None:
+        origins = self.origins
+        legacy = next((o for k, o in origins.items() if k[0] == "ConfigMap"), None)
+        for pool in pools:
+            pool.origin = legacy if pool.legacy else origins.get(("IPAddressPool", pool.namespace, pool.name))
+        for svc in services:
+            svc.origin = origins.get(("Service", svc.namespace, svc.name))
 
     def network(self, services):
         """What the rules past allocation read (model.announce.Network)."""
