@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple, Type
 
 from ..errors import InputError, LbipError, UsageError
+from ..model.announce import ADVERTISEMENTS
 from ..model.cluster import Cluster
 from ..model.metallb import NEWEST, Release
 from ..model.pools import Namespace, Pool, pools_from_legacy_config
@@ -25,7 +26,7 @@ CILIUM_VERSIONS = {CILIUM_POOL: ("cilium.io/v2", "cilium.io/v2alpha1"), CILIUM_L
 # The model class of each kind that has one. Its fields are the kind's table
 # (model/schema.py): the shape check, the trim and the model's constructor of that
 # kind all derive from it, for files, live pages and the overlay alike.
-MODELS: Dict[str, Any] = {SERVICE: Service, POOL: Pool, NAMESPACE: Namespace}
+MODELS: Dict[str, Any] = {SERVICE: Service, POOL: Pool, NAMESPACE: Namespace, **ADVERTISEMENTS}
 
 
 # A snapshot this big is frozen out of the garbage collector (see paused_gc).
@@ -257,17 +258,19 @@ def schema_of(role: str) -> shape.Schema:
     """The shape of a kind's objects: derived from its model class (MODELS), or written
     in snapshot/shape.py."""
     model = MODELS.get(role)
-    return shape.shape_of(model) if model is not None else _SCHEMAS[role]
+    if model is not None:
+        return shape.shape_of(model)
+    return _SCHEMAS[role] if role in _SCHEMAS else shape.NETWORK_SCHEMAS[role]
 
 
 def checked_role(obj: Any, where: str, error: Type[LbipError] = InputError) -> Optional[str]:
     """What an object is to the plugin (role_of), after its shape is checked: every
     object a snapshot keeps, from a file or the API, passes here first."""
     role = role_of(obj)
-    if role in _SCHEMAS or role in MODELS:
-        shape.check(obj, schema_of(role), where, error)
-    elif role is not None:  # a kind read past allocation: types, then what a schema cannot say
-        shape.check(obj, shape.NETWORK_SCHEMAS[role], where, error)
+    if role is None:
+        return None
+    shape.check(obj, schema_of(role), where, error)
+    if role in shape.NETWORK_API:  # a kind read past allocation: what a schema cannot say
         validate(role, obj, where, error)
     if role == LEGACY:
         legacy_config(obj, where, error)

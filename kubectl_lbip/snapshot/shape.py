@@ -72,16 +72,8 @@ LEGACY_CONFIGMAP = _obj(metadata=METADATA, data=_obj(config=STR))
 
 # Past allocation (snapshot/network.py adds what a schema cannot say: a name, valid
 # selector operators).
-_POOL_SELECTION = dict(
-    ipAddressPools=_list(STR),
-    ipAddressPoolSelectors=_list(SELECTOR),
-    nodeSelectors=_list(SELECTOR),
-    serviceSelectors=_list(SELECTOR),
-)
-L2ADVERTISEMENT = _obj(metadata=METADATA, spec=_obj(interfaces=_list(STR), **_POOL_SELECTION))
-BGPADVERTISEMENT = _obj(
-    metadata=METADATA, spec=_obj(peers=_list(STR), aggregationLength=INT, aggregationLengthV6=INT, **_POOL_SELECTION)
-)
+L2ADVERTISEMENT = shape_of(an.L2Advertisement)  # from the fields of the model's classes
+BGPADVERTISEMENT = shape_of(an.BGPAdvertisement)
 NODE = _obj(
     metadata=METADATA,
     spec=_obj(podCIDRs=_list(STR)),

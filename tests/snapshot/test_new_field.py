@@ -13,6 +13,7 @@ from fakeapi import pool, service
 
 from kubectl_lbip import snapshot
 from kubectl_lbip.errors import InputError, ResponseError
+from kubectl_lbip.model.announce import L2ADV, L2Advertisement
 from kubectl_lbip.model.pools import Pool
 from kubectl_lbip.model.schema import LABELS, STRINGS, at
 from kubectl_lbip.model.services import Service
@@ -195,3 +196,36 @@ def test_without_the_row_a_pool_field_is_neither_kept_nor_read(tmp_path):
     assert "annotations" not in kept["metadata"]
     (prod,) = files.load([str(path)], trimmed=True).to_cluster().pools
     assert not hasattr(prod, "annotations")
+
+
+# --- an advertisement's table (model.announce.L2Advertisement): the same door ---------
+@pytest.fixture
+def tagged(monkeypatch):
+    """The L2Advertisement model with one more row: metadata.labels."""
+    row = field(default_factory=dict, metadata=at("metadata.labels", LABELS, {}))
+    cls = make_dataclass("TaggedL2", [("labels", Dict[str, str], row)], bases=(L2Advertisement,), frozen=True)
+    monkeypatch.setitem(snapshot.MODELS, L2ADV, cls)
+    return cls
+
+
+def l2(labels) -> dict:
+    meta = {"name": "l2", "namespace": "metallb-system", "labels": labels}
+    return {"apiVersion": "metallb.io/v1beta1", "kind": L2ADV, "metadata": meta, "spec": {"interfaces": ["eth0"]}}
+
+
+def test_a_new_advertisement_field_reaches_the_model_from_files_and_a_live_page(tmp_path, fake, kubeconfig, tagged):
+    path = tmp_path / "l2.json"
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [l2(NOTE)]}, indent=4))
+    for trimmed in (True, False):
+        (adv,) = files.load([str(path)], trimmed=trimmed).to_cluster().network.advertisements
+        assert isinstance(adv, tagged) and adv.labels == NOTE and adv.interfaces == ("eth0",), trimmed
+    fake.metallb_lists = {"l2advertisements": [l2(NOTE)], "bgpadvertisements": []}
+    (adv,) = connect(kubeconfig).snapshot(metallb_release=False, network=True).to_cluster().network.advertisements
+    assert isinstance(adv, tagged) and adv.labels == NOTE
+
+
+def test_a_new_advertisement_field_is_shape_checked(tmp_path, tagged):
+    path = tmp_path / "l2.json"
+    path.write_text(json.dumps(l2(["team-net"])))
+    with pytest.raises(InputError, match=r"L2Advertisement metallb-system/l2: field metadata.labels: expected a"):
+        files.load([str(path)], trimmed=True)
