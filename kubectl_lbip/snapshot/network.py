@@ -95,12 +95,10 @@ def _convert(kind: str, obj: Dict[str, Any], where: Any, error: Type[LbipError] 
     s = _Shape(obj, kind, where, error)
     meta = obj.get("metadata") or {}
     name, ns = meta["name"], str(meta.get("namespace") or "")
-    if kind in (an.L2ADV, an.BGPADV):  # the kind's table (model/announce.py), its selectors valid
+    if kind in (an.L2ADV, an.BGPADV):  # valid selectors (build makes the model from the kind's table)
         for path in ("spec.ipAddressPoolSelectors", "spec.nodeSelectors", "spec.serviceSelectors"):
             s.selectors(path)
-        from . import MODELS
-
-        return schema.build(MODELS[kind], obj)
+        return None
     if kind == an.NODE:
         addresses = []
         for i, entry in enumerate(s.mappings("status.addresses")):
@@ -214,11 +212,13 @@ def build(
         for p in pools
     }
     local = {s.key for s in services if s.is_load_balancer and s.external_traffic_policy == "Local"}
+    from . import MODELS
+
     for kind in an.KINDS:
         for obj in objects.get(kind) or ():
             value = _convert(kind, obj, where or "input")
-            if kind in (an.L2ADV, an.BGPADV):
-                net.advertisements.append(value)
+            if kind in (an.L2ADV, an.BGPADV):  # the model of the kind's table (model/announce.py)
+                net.advertisements.append(schema.build(MODELS[kind], obj))
             elif kind == an.NODE:
                 net.nodes.append(value)
             elif kind == an.ENDPOINTSLICE:
