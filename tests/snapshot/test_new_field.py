@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import field, make_dataclass
-from typing import Dict, Tuple
+from typing import Any, Dict, Tuple
 
 import pytest
 from fakeapi import pool, service
@@ -24,13 +24,25 @@ from kubectl_lbip.snapshot.overlay import overlay_snapshot
 RANGES = ["10.0.0.0/8", "192.168.0.0/16"]
 
 
+def one_more_row(monkeypatch, role: str, base: type, name: str, kind: Any, row: Any) -> type:
+    """``base`` with one more field ``name`` (its table's row ``row``), as the model of ``role``."""
+    frozen = base.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    cls = make_dataclass(f"Wider{base.__name__}", [(name, kind, row)], bases=(base,), frozen=frozen)
+    monkeypatch.setitem(snapshot.MODELS, role, cls)
+    return cls
+
+
+def list_file(path, *items):
+    """``path``, written as a List of ``items`` as kubectl prints it (indented JSON)."""
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": list(items)}, indent=4))
+    return path
+
+
 @pytest.fixture
 def wider(monkeypatch):
     """The Service model with one more row: spec.loadBalancerSourceRanges."""
     row = field(default=(), metadata=at("spec.loadBalancerSourceRanges", STRINGS, ()))
-    cls = make_dataclass("WiderService", [("source_ranges", Tuple[str, ...], row)], bases=(Service,))
-    monkeypatch.setitem(snapshot.MODELS, snapshot.SERVICE, cls)
-    return cls
+    return one_more_row(monkeypatch, snapshot.SERVICE, Service, "source_ranges", Tuple[str, ...], row)
 
 
 def with_ranges(obj: dict, ranges=RANGES) -> dict:
@@ -39,9 +51,7 @@ def with_ranges(obj: dict, ranges=RANGES) -> dict:
 
 
 def test_the_new_field_reaches_the_model_from_files(tmp_path, wider):
-    listed = tmp_path / "list.json"
-    items = [with_ranges(service("shop", "web")), service("shop", "api")]
-    listed.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}, indent=4))
+    listed = list_file(tmp_path / "list.json", with_ranges(service("shop", "web")), service("shop", "api"))
     yaml_file = tmp_path / "web.yaml"
     yaml_file.write_text(json.dumps(with_ranges(service("shop", "web"))))  # JSON is YAML; one object
     for path in (listed, yaml_file):
@@ -128,9 +138,7 @@ NOTE = {"example.com/owner": "team-net"}
 def noted(monkeypatch):
     """The Pool model with one more row: metadata.annotations."""
     row = field(default_factory=dict, metadata=at("metadata.annotations", LABELS, {}))
-    cls = make_dataclass("NotedPool", [("annotations", Dict[str, str], row)], bases=(Pool,))
-    monkeypatch.setitem(snapshot.MODELS, snapshot.POOL, cls)
-    return cls
+    return one_more_row(monkeypatch, snapshot.POOL, Pool, "annotations", Dict[str, str], row)
 
 
 def with_note(obj: dict, note=NOTE) -> dict:
@@ -139,9 +147,8 @@ def with_note(obj: dict, note=NOTE) -> dict:
 
 
 def test_a_new_pool_field_reaches_the_model_from_files(tmp_path, noted):
-    listed = tmp_path / "list.json"
     items = [with_note(pool("prod", "192.168.1.0/24")), pool("lab", "192.168.2.0/24"), service("shop", "web")]
-    listed.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}, indent=4))
+    listed = list_file(tmp_path / "list.json", *items)
     yaml_file = tmp_path / "prod.yaml"
     yaml_file.write_text(json.dumps(with_note(pool("prod", "192.168.1.0/24"))))
     for path in (listed, yaml_file):
@@ -203,9 +210,7 @@ def test_without_the_row_a_pool_field_is_neither_kept_nor_read(tmp_path):
 def tagged(monkeypatch):
     """The L2Advertisement model with one more row: metadata.labels."""
     row = field(default_factory=dict, metadata=at("metadata.labels", LABELS, {}))
-    cls = make_dataclass("TaggedL2", [("labels", Dict[str, str], row)], bases=(L2Advertisement,), frozen=True)
-    monkeypatch.setitem(snapshot.MODELS, L2ADV, cls)
-    return cls
+    return one_more_row(monkeypatch, L2ADV, L2Advertisement, "labels", Dict[str, str], row)
 
 
 def l2(labels) -> dict:
@@ -214,8 +219,7 @@ def l2(labels) -> dict:
 
 
 def test_a_new_advertisement_field_reaches_the_model_from_files_and_a_live_page(tmp_path, fake, kubeconfig, tagged):
-    path = tmp_path / "l2.json"
-    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [l2(NOTE)]}, indent=4))
+    path = list_file(tmp_path / "l2.json", l2(NOTE))
     for trimmed in (True, False):
         (adv,) = files.load([str(path)], trimmed=trimmed).to_cluster().network.advertisements
         assert isinstance(adv, tagged) and adv.labels == NOTE and adv.interfaces == ("eth0",), trimmed
