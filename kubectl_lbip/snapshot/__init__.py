@@ -9,7 +9,7 @@ import gc
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple, Type
 
-from ..errors import InputError, LbipError, UsageError
+from ..errors import InputError, LbipError
 from ..model.announce import ADVERTISEMENTS
 from ..model.cluster import Cluster
 from ..model.metallb import NEWEST, Release
@@ -17,6 +17,7 @@ from ..model.pools import Namespace, Pool, pools_from_legacy_config
 from ..model.services import Service
 from . import shape
 from .network import validate
+from .shape import legacy_config
 
 LEGACY_CONFIGMAP = ("metallb-system", "config")
 POOL, SERVICE, NAMESPACE, LEGACY = "pool", "service", "namespace", "legacy-configmap"
@@ -200,29 +201,6 @@ class Snapshot:
         return network.build(self.network_objects, present, self.pools, services, self.source)
 
 
-def legacy_config(configmap: Dict[str, Any], source: str = "", error: Type[LbipError] = UsageError) -> Dict[str, Any]:
-    """The YAML inside a pre-0.13 MetalLB ConfigMap's ``data.config``, checked for
-    shape (``source``: where the ConfigMap was read, for the error)."""
-    meta = configmap.get("metadata") or {}
-    where = f"ConfigMap {meta.get('namespace', '')}/{meta.get('name', '')}"
-    if source:
-        where = f"{source}: {where}"
-    text = (configmap.get("data") or {}).get("config")
-    if not text:
-        raise error(f"{where} has no data.config")
-    from .yamlbudget import load_documents
-
-    try:
-        docs = [obj for _, obj in load_documents(text, f"{where}: data.config")]
-    except LbipError as exc:
-        raise error(str(exc)) from None
-    config = docs[0] if len(docs) == 1 else None
-    if not isinstance(config, dict):
-        raise error(f"{where}: data.config is not one YAML mapping")
-    shape.check_depth(config, f"{where}: data.config", error)
-    return shape.check(config, shape.LEGACY_CONFIG, where, error, what="data.config")
-
-
 def role_of(obj: Any) -> Optional[str]:
     """What an object is to the plugin, or None for a kind no command reads."""
     if not isinstance(obj, dict):
@@ -270,8 +248,8 @@ def checked_role(obj: Any, where: str, error: Type[LbipError] = InputError) -> O
     if role is None:
         return None
     shape.check(obj, schema_of(role), where, error)
-    if role in shape.NETWORK_API:  # a kind read past allocation: what a schema cannot say
-        validate(role, obj, where, error)
-    if role == LEGACY:
+    if role == LEGACY:  # and the YAML inside it
         legacy_config(obj, where, error)
+    elif role in shape.NETWORK_API:  # a kind read past allocation: what a schema cannot say
+        validate(role, obj, where, error)
     return role

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Optional, Tuple, Type
 
-from ..errors import InputError, LbipError
+from ..errors import InputError, LbipError, UsageError
 from ..model import announce as an
 from ..model.pools import Namespace, Pool
 from ..model.schema import ANY, BOOL, INT, LABELS, SCALAR, SELECTOR, STR, list_of, map_of, obj, shape_of
@@ -249,6 +249,29 @@ def check_depth(obj: Any, where: str, error: Type[LbipError] = InputError, limit
         elif isinstance(value, list):
             stack.extend((v, depth + 1) for v in value if isinstance(v, (dict, list)))
     return obj
+
+
+def legacy_config(configmap: Dict[str, Any], source: str = "", error: Type[LbipError] = UsageError) -> Dict[str, Any]:
+    """The YAML inside a pre-0.13 MetalLB ConfigMap's ``data.config``, checked for
+    shape (``source``: where the ConfigMap was read, for the error)."""
+    meta = configmap.get("metadata") or {}
+    where = f"ConfigMap {meta.get('namespace', '')}/{meta.get('name', '')}"
+    if source:
+        where = f"{source}: {where}"
+    text = (configmap.get("data") or {}).get("config")
+    if not text:
+        raise error(f"{where} has no data.config")
+    from .yamlbudget import load_documents
+
+    try:
+        docs = [obj for _, obj in load_documents(text, f"{where}: data.config")]
+    except LbipError as exc:
+        raise error(str(exc)) from None
+    config = docs[0] if len(docs) == 1 else None
+    if not isinstance(config, dict):
+        raise error(f"{where}: data.config is not one YAML mapping")
+    check_depth(config, f"{where}: data.config", error)
+    return check(config, LEGACY_CONFIG, where, error, what="data.config")
 
 
 CheckFn = Callable[[Any, str], Any]
