@@ -8,31 +8,26 @@ from typing import Dict, List, Optional, Tuple
 from .. import cireport
 from ..errors import EXIT_NEGATIVE, EXIT_OK
 from ..model.checks import CHECKED
+from ..model.cluster import Cluster
 from ..model.rules import ERROR, WARNING, Finding
 from ..printer import Block, Note, Result, Table
 from .common import Inputs, empty_namespace_note, legacy_note
 
 
-def _origin(snapshot, kind: str, namespace: str, name: str) -> dict:
+def _origin(cluster: Cluster, kind: str, namespace: str, name: str) -> dict:
     """{"source": "files"|"cluster", "file": name|None} of a finding's object
-    (--against-cluster)."""
-    from ..snapshot.overlay import origin_fields
-
-    if kind == "ConfigMap":  # a legacy pool is reported under its own name
-        origin = next((o for k, o in snapshot.origins.items() if k[0] == "ConfigMap"), None)
-        if origin is not None:
-            return origin.to_dict()
-    return origin_fields(snapshot, kind, namespace, name)
+    (--against-cluster), as its model object carries it."""
+    return cluster.origin_of(kind, namespace, name).to_dict()
 
 
 def _label(origin: dict) -> str:
     return origin["file"] or origin["source"]
 
 
-def _place(snapshot, key: Tuple[str, str, str]) -> cireport.Place:
+def _place(snapshot, cluster: Cluster, key: Tuple[str, str, str]) -> cireport.Place:
     """Where an object was read: its file, line and column (and, with
     --against-cluster, whether from the files or the cluster)."""
-    source = _origin(snapshot, *key)["source"] if snapshot.origins else None
+    source = _origin(cluster, *key)["source"] if cluster.overlaid else None
     if source == "cluster":
         return cireport.Place(source=source)
     kind, namespace, name = key
@@ -90,14 +85,14 @@ def run(inputs: Inputs, strict: bool = False, warn_used: Optional[int] = None) -
     code = EXIT_NEGATIVE if failing or (strict and unchecked) else EXIT_OK
     if msg := legacy_note(snapshot):
         notes.append(msg)
-    overlaid = bool(snapshot.origins)  # --against-cluster: say where each object came from
+    overlaid = cluster.overlaid  # --against-cluster: say where each object came from
     notes += snapshot.network_notes
     objects: List[cireport.ObjectKey] = []
     places: Dict[cireport.ObjectKey, cireport.Place] = {}
     if located:
         objects = impl.checked_objects(namespace)
-        places = {key: _place(snapshot, key) for key in set(objects) | {cireport.object_key(f) for f in found}}
-    origins = [_origin(snapshot, f.kind, f.namespace, f.name) for f in found] if overlaid else []
+        places = {key: _place(snapshot, cluster, key) for key in set(objects) | {cireport.object_key(f) for f in found}}
+    origins = [_origin(cluster, f.kind, f.namespace, f.name) for f in found] if overlaid else []
     release_key, release = impl.release_entry()
     data = {
         release_key: release,

@@ -90,13 +90,11 @@ def run(inputs: Inputs, query: FreeQuery) -> Result:
 
     pools = impl.free_entries(result.pools)
     origins = {}
-    if snapshot.origins:  # --against-cluster: where each pool (and the --for service) came from
-        from ..snapshot.overlay import origin_fields
-
+    if cluster.overlaid:  # --against-cluster: where each pool (and the --for service) came from
         for entry in pools:
-            entry.update(origin_fields(snapshot, impl.pool_kind, entry["namespace"] or "", entry["name"]))
+            entry.update(cluster.origin_of(impl.pool_kind, entry["namespace"] or "", entry["name"]).to_dict())
         if query.for_service:
-            origins["forSource"] = origin_fields(snapshot, "Service", target.namespace, target.name)
+            origins["forSource"] = cluster.origin_of("Service", target.namespace, target.name).to_dict()
     data = {
         "family": family,
         "for": target.key if query.for_service else None,

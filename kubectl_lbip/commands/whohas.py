@@ -60,13 +60,11 @@ def run(inputs: Inputs, texts: Sequence[str]) -> Result:
     impl = inputs.implementation_of(snapshot, cluster)
     notes = [msg] if (msg := empty_namespace_note(cluster, namespace)) else []
     results = answer(impl, queries, namespace)
-    overlaid = bool(snapshot.origins)  # --against-cluster: where each holder came from
+    overlaid = cluster.overlaid  # --against-cluster: where each holder came from
     if overlaid:
-        from ..snapshot.overlay import origin_fields
-
         for r in results:
             for h in r["holders"]:
-                h.update(origin_fields(snapshot, "Service", h["namespace"], h["name"]))
+                h.update(cluster.origin_of("Service", h["namespace"], h["name"]).to_dict())
     code = EXIT_OK if any(r["holders"] for r in results) else EXIT_NEGATIVE
     found = WhoHasAnswer(list(texts), snapshot.network_notes, announce.unread_advertisement_kinds(cluster), overlaid)
     return Result(results, code, notes, views={"table": table, "wide": wide, "name": names}, answer=found)

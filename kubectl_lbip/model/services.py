@@ -177,6 +177,8 @@ class Service:
     # nothing from anyone; in a manifest a request is an intention, and claims.
     observed: bool = field(default=False, metadata=at("metadata.uid", STR, False, derive=observed_object))
     raw: Optional[Dict[str, Any]] = field(default=None, repr=False, compare=False)
+    # --against-cluster: where the object came from (a model.cluster.Origin, set by the snapshot).
+    origin: Optional[Any] = field(default=None, init=False, repr=False, compare=False)
     # _memo's results, each (key, value); never compared or printed.
     _memo_annotation_request: Optional[tuple] = field(default=None, init=False, repr=False, compare=False)
     _memo_spec_request: Optional[tuple] = field(default=None, init=False, repr=False, compare=False)
