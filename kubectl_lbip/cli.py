@@ -129,6 +129,10 @@ def _output(command: str, text: str = "Output format."):
     return typer.Option("-o", "--output", click_type=Choice(formats(command)), help=text)
 
 
+class MigrateTarget(str, Enum):
+    cilium = "cilium"
+
+
 class DryRunChoice(str, Enum):
     none = "none"
     client = "client"
@@ -1021,6 +1025,30 @@ def migrate(
             "never applied).",
         ),
     ] = False,
+    to: Annotated[
+        Optional[MigrateTarget],
+        typer.Option(
+            "--to",
+            help="Move from MetalLB to this implementation: its objects, the services' labels and keys, the plan "
+            "proving each service keeps its address, and the cut-over steps.",
+        ),
+    ] = None,
+    accept: Annotated[
+        Optional[List[str]],
+        typer.Option(
+            "--accept",
+            metavar="CODE[,CODE]",
+            help="With --to cilium: lossy points to accept by code (exit 0 despite them). Repeatable.",
+        ),
+    ] = None,
+    apply: Annotated[
+        bool,
+        typer.Option(
+            "--apply",
+            help="With --to cilium: run the cut-over on the cluster, step by step, each checked before the next "
+            "(asks first unless --yes; --dry-run=server sends every write as a dry run).",
+        ),
+    ] = False,
     output: MigrateOutput = "table",
     no_headers: NoHeaders = False,
     all_namespaces: AllNamespaces = False,
@@ -1041,6 +1069,9 @@ def migrate(
       kubectl lbip migrate --restore before.json
       kubectl lbip migrate -f manifests/ --in-place
       kubectl lbip migrate --configmap > pools.yaml
+      kubectl lbip migrate --to cilium > cilium-lb-ipam.yaml
+      kubectl lbip migrate --to cilium -f manifests/ --in-place --accept to-cilium-refused
+      kubectl lbip migrate --to cilium --apply --backup before.json
     """
     from .commands import migrate as cmd
 
@@ -1052,6 +1083,9 @@ def migrate(
         in_place=in_place,
         configmap=configmap,
         force=force,
+        to=to.value if to else "",
+        accept=list(accept or []),
+        apply=apply,
     )
     return where.show(cmd.run(where.inputs("migrate", output, all_namespaces, no_headers), req))
 

@@ -35,6 +35,10 @@ __all__ = ["MigrateRequest", "run"]
 
 
 def run(inputs: Inputs, req: MigrateRequest) -> Result:
+    if req.to:
+        from .migrate_cilium import run as run_to_cilium
+
+        return run_to_cilium(inputs, req)
     req.validate(inputs)
     if req.configmap:
         from .migrate_configmap import run_configmap

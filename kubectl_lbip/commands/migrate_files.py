@@ -115,20 +115,14 @@ def _run_in_place(
 ) -> Result:
     from ..snapshot.files import expand_paths
 
-    rewrites: List[Tuple[str, bytes]] = []
-    originals: Dict[str, bytes] = {}  # what was read: a file changed since is not overwritten
     plans: List[ServicePlan] = []
-    for path in expand_paths(inputs.filenames):
-        try:
-            with open(path, "rb") as fh:
-                data = fh.read()
-        except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc}") from None
+
+    def rewrite(data: bytes, path: str) -> bytes:
         found, new_data = _rewrite_file(data, path, namespace, cluster)
-        plans += found
-        if new_data != data:
-            rewrites.append((path, new_data))
-            originals[path] = data
+        plans.extend(found)
+        return new_data
+
+    rewrites, originals = rewrite_each(expand_paths(inputs.filenames), rewrite)
     outcomes = initial(plans)
     say = inputs.say
     for text in notes + nothing_to_do(outcomes, namespace):  # said before the plan, shown as it is made
@@ -141,6 +135,26 @@ def _run_in_place(
         for path in replace_files(rewrites, expected=originals):
             say.note(f"rewrote {path}")
     return finish_migrate(outcomes, req.dry_run)
+
+
+def rewrite_each(
+    paths: List[str], rewrite: Callable[[bytes, str], bytes]
+) -> Tuple[List[Tuple[str, bytes]], Dict[str, bytes]]:
+    """Each file's new bytes by ``rewrite(data, path)``: the (path, new bytes) of those
+    that change, and what was read of each (replace_files refuses a file changed since)."""
+    rewrites: List[Tuple[str, bytes]] = []
+    originals: Dict[str, bytes] = {}
+    for path in paths:
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc}") from None
+        new_data = rewrite(data, path)
+        if new_data != data:
+            rewrites.append((path, new_data))
+            originals[path] = data
+    return rewrites, originals
 
 
 BOM = b"\xef\xbb\xbf"
@@ -464,12 +478,14 @@ def _shared_places(obj: Any, plan: ServicePlan) -> List[str]:
                 (meta, "annotations"),
                 (meta.get("annotations") if hasattr(meta, "get") else None, change.source),
             ]
-        if any(_not_own(container, key) for container, key in chain):
+        if any(not_own(container, key) for container, key in chain):
             blocked.append(change.source)
     return blocked
 
 
-def _not_own(container: Any, key: str) -> bool:
+def not_own(container: Any, key: str) -> bool:
+    """Whether ``container[key]`` cannot be edited where it stands: the container is
+    anchored (an alias elsewhere shares it) or the key comes from a merge key."""
     anchor = getattr(getattr(container, "anchor", None), "value", None)
     own = getattr(container, "_ok", None)
     return anchor is not None or (own is not None and key in container and key not in own)

@@ -39,6 +39,9 @@ class MigrateRequest:
     in_place: bool = False
     configmap: bool = False
     force: bool = False  # --restore: a backup made on another cluster
+    to: str = ""  # --to cilium: commands/migrate_cilium.py (the release: the global --cilium-version)
+    accept: List[str] = field(default_factory=list)
+    apply: bool = False  # --to cilium: run the cut-over (commands/migrate_cilium_apply.py)
 
     def validate(self, inputs: "Inputs") -> None:
         """Every combination of options the migrate family refuses, in one place."""

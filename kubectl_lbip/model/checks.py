@@ -70,6 +70,22 @@ CILIUM_SPEC_AND_ANNOTATION = "cilium-spec-and-annotation"
 
 CHECK = "check"
 
+# `migrate --to cilium`'s lossy points (model/tocilium.py).
+TO_CILIUM_REFUSED = "to-cilium-refused"
+TO_CILIUM_ACCEPTED = "to-cilium-accepted"
+TO_CILIUM_PINNED_UNPROTECTED = "to-cilium-pinned-unprotected"
+TO_CILIUM_OVERLAP = "to-cilium-pool-overlap"
+TO_CILIUM_INVALID_POOL = "to-cilium-invalid-pool"
+TO_CILIUM_AVOID_BUGGY = "to-cilium-avoid-buggy-ips"
+TO_CILIUM_AUTO_ASSIGN = "to-cilium-auto-assign"
+TO_CILIUM_SERVICE_SELECTORS = "to-cilium-service-selectors"
+TO_CILIUM_NAMESPACE_SELECTORS = "to-cilium-namespace-selectors"
+TO_CILIUM_PRIORITY = "to-cilium-priority"
+TO_CILIUM_ADV_POOLS = "to-cilium-advertisement-pools"
+TO_CILIUM_ADV_SELECTORS = "to-cilium-advertisement-selectors"
+TO_CILIUM_BGP = "to-cilium-bgp"
+TO_CILIUM_EXISTING_POOLS = "to-cilium-existing-pools"
+
 # What a fix's placeholders read as where no finding fills them in (the README,
 # `check --list`, SARIF's rule help).
 GENERIC = {
@@ -579,6 +595,158 @@ CATALOGUE: Tuple[Check, ...] = (
         "request {held} instead if the service must keep it",
         "`migrate.recheck`",
         commands=("migrate",),
+    ),
+)
+
+# `migrate --to cilium`: what cannot be carried over faithfully, per object. An
+# error makes the migration exit 1 unless `--accept CODE` names it.
+_MIGRATE = "`migrate --to cilium`"
+_MIGRATE_ONLY = ("migrate",)  # not check's: not in `check --list` nor SARIF's rules
+CATALOGUE += (
+    Check(
+        TO_CILIUM_REFUSED,
+        ERROR,
+        "Cilium would not keep what MetalLB gave",
+        "moving to Cilium, a service would lose an address it holds, or a request MetalLB accepts would fail "
+        "under Cilium's rules of the chosen release (the reason is Cilium's)",
+        "change the service or the pools so that Cilium accepts it (the reason says what), or accept the move "
+        "with --accept to-cilium-refused",
+        _MIGRATE,
+        commands=_MIGRATE_ONLY,
+    ),
+    Check(
+        TO_CILIUM_ACCEPTED,
+        WARNING,
+        "Cilium would give what MetalLB refuses",
+        "moving to Cilium, a service would get an address MetalLB does not give it (a request MetalLB refuses, "
+        "such as a dual-stack pair from two pools, several addresses of one family, spec.loadBalancerIP beside "
+        "the annotation; or another family)",
+        "make sure the service should have it, or change its request before the move",
+        _MIGRATE,
+        commands=_MIGRATE_ONLY,
+    ),
+    Check(
+        TO_CILIUM_PINNED_UNPROTECTED,
+        WARNING,
+        "Pinned address open to automatic allocation",
+        "a service requests an address it does not hold yet, inside a range from which Cilium hands out "
+        "addresses automatically to other services: whichever the operator handles first gets it",
+        "let MetalLB assign it before the move, or keep the address out of the pools other services draw from",
+        _MIGRATE,
+        commands=_MIGRATE_ONLY,
+    ),
+    Check(
+        TO_CILIUM_OVERLAP,
+        ERROR,
+        "Cilium pools would overlap",
+        "two of the pools made overlap: Cilium marks the newer `cilium.io/PoolConflict` and allocates nothing from it",
+        "make the IPAddressPools' ranges disjoint (MetalLB rejects overlapping pools too)",
+        _MIGRATE,
+        commands=_MIGRATE_ONLY,
+    ),
+    Check(
+        TO_CILIUM_INVALID_POOL,
+        ERROR,
+        "IPAddressPool not carried",
+        "an IPAddressPool MetalLB cannot use (an address that does not parse, no addresses): no Cilium pool is "
+        "made for it",
+        "correct the pool, or delete it",
+        _MIGRATE,
+        commands=_MIGRATE_ONLY,
+    ),
+    Check(
+        TO_CILIUM_AVOID_BUGGY,
+        ERROR,
+        "avoidBuggyIPs not kept",
+        "`avoidBuggyIPs: true` has no Cilium equivalent; the blocks are cut around every .0 and .255 address, "
+        "except for a range that would need too many blocks: then Cilium may hand those addresses out",
+        "split {pool} into smaller ranges, or accept it with --accept to-cilium-avoid-buggy-ips",
+        _MIGRATE,
+        commands=_MIGRATE_ONLY,
+    ),
+    Check(
+        TO_CILIUM_AUTO_ASSIGN,
+        WARNING,
+        "autoAssign: false becomes a label",
+        "`autoAssign: false` becomes a serviceSelector on the label `kubectl-lbip/pool`, which the services "
+        "pinned to the pool get: a new service must carry the label to be served by it",
+        "label the services meant for {pool} with kubectl-lbip/pool={pool}",
+        _MIGRATE,
+        commands=_MIGRATE_ONLY,
+    ),
+    Check(
+        TO_CILIUM_SERVICE_SELECTORS,
+        WARNING,
+        "Several serviceSelectors become a label",
+        "a pool's `serviceAllocation.serviceSelectors` lists several selectors (any of them matches), which one "
+        "serviceSelector cannot say: the pool selects the label `kubectl-lbip/pool`, which the services it "
+        "serves today get",
+        "label the services meant for {pool} with kubectl-lbip/pool={pool}, or write one serviceSelector",
+        _MIGRATE,
+        commands=_MIGRATE_ONLY,
+    ),
+    Check(
+        TO_CILIUM_NAMESPACE_SELECTORS,
+        WARNING,
+        "namespaceSelectors become today's namespaces",
+        "`serviceAllocation.namespaceSelectors` become the namespaces they match now (Cilium selects services, "
+        "not namespaces)",
+        "add a namespace labelled later to the io.kubernetes.service.namespace values of {pool}",
+        _MIGRATE,
+        commands=_MIGRATE_ONLY,
+    ),
+    Check(
+        TO_CILIUM_PRIORITY,
+        WARNING,
+        "Pool priority has no equivalent",
+        "`serviceAllocation.priority` has no Cilium equivalent: where several pools serve a new service, Cilium "
+        "tries them in an order the objects do not show",
+        "make the pools' selectors disjoint, or pin the services that must come from {pool}",
+        _MIGRATE,
+        commands=_MIGRATE_ONLY,
+    ),
+    Check(
+        TO_CILIUM_ADV_POOLS,
+        WARNING,
+        "Advertisement's pools become a label",
+        "an L2Advertisement or BGPAdvertisement that selects some pools becomes a policy selecting the services "
+        "labelled `kubectl-lbip/pool` with those pools: a new service is announced only with that label",
+        "label new services with kubectl-lbip/pool=POOL",
+        _MIGRATE,
+        commands=_MIGRATE_ONLY,
+    ),
+    Check(
+        TO_CILIUM_ADV_SELECTORS,
+        ERROR,
+        "Several selectors where Cilium takes one",
+        "an advertisement's `nodeSelectors` or `serviceSelectors` list several selectors (any of them); "
+        "Cilium's policy takes one: only the first is carried",
+        "write one selector in the advertisement, or accept it with --accept to-cilium-advertisement-selectors",
+        _MIGRATE,
+        commands=_MIGRATE_ONLY,
+    ),
+    Check(
+        TO_CILIUM_BGP,
+        WARNING,
+        "BGP carried in part",
+        "a BGPAdvertisement becomes a CiliumBGPAdvertisement of the services' addresses (Cilium v1.16 and "
+        "later); peers, aggregation lengths, communities and localPref are not carried, and BGP peering "
+        "(CiliumBGPClusterConfig, CiliumBGPPeerConfig) is out of scope",
+        "write Cilium's BGP peering by hand before MetalLB's speakers stop",
+        _MIGRATE,
+        commands=_MIGRATE_ONLY,
+        severity_note="warning (an error with Cilium v1.15, whose BGP control plane reads no CiliumBGPAdvertisement)",
+    ),
+    Check(
+        TO_CILIUM_EXISTING_POOLS,
+        WARNING,
+        "Cilium pools exist already",
+        "CiliumLoadBalancerIPPools other than those the plan makes exist already: where Cilium's operator runs, its "
+        "LB-IPAM is awake and serves services beside MetalLB (two controllers on one status); the proof counts "
+        "them as older than the pools it makes",
+        "delete them before the move, or make sure they select no service MetalLB serves",
+        _MIGRATE,
+        commands=_MIGRATE_ONLY,
     ),
 )
 

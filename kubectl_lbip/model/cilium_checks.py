@@ -242,7 +242,7 @@ def deprecated_keys(svc: Service, version: cilium.Version = cilium.NEWEST) -> Li
     return found
 
 
-def _needs_judging(lbipam: cilium.Lbipam, v: cilium.View) -> bool:
+def needs_judging(lbipam: cilium.Lbipam, v: cilium.View) -> bool:
     """Whether the operator has something left to do for the service (a request
     it does not hold, or a family it asks for and holds no address of): the rest
     is settled, and judging it would only copy the state."""
@@ -262,7 +262,7 @@ def check_request(lbipam: cilium.Lbipam, svc: Service) -> List[Finding]:
         rest = "the other addresses still count" if v.requested else "nothing is left, so it hands out any address"
         detail = f"{element!r} in its request is not an IP address; {_release(lbipam)} logs it and drops it ({rest})."
         found.append(service_finding(svc, INVALID_REQUEST, fixed(INVALID_REQUEST, detail)))
-    if not _needs_judging(lbipam, v):
+    if not needs_judging(lbipam, v):
         return found
     _, verdict = lbipam.satisfy(svc)
     refused = [o for o in verdict.outcomes if not o.ok]

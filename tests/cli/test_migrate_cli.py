@@ -300,15 +300,6 @@ class FakeApi:
         return self.configmap
 
 
-@pytest.fixture
-def live(mocker):
-    def install(api):
-        mocker.patch("kubectl_lbip.snapshot.live.connect", return_value=api)
-        return api
-
-    return install
-
-
 def many(n, **kw):
     return [
         svc("shop", f"web{i:02}", annotations={OLD + "loadBalancerIPs": f"192.168.10.{i + 1}"}, **kw) for i in range(n)
