@@ -807,7 +807,10 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:  # the client gave up
                 pass
             return
-        self.wfile.write(data)
+        try:
+            self.wfile.write(data)
+        except OSError:  # the client read enough to refuse the answer and closed (ssl's EOF too)
+            pass
 
     def _stream(self, watch: "_Watch") -> None:
         """A watch: the events recorded after its resourceVersion, then each new one as
