@@ -14,7 +14,8 @@ BAR_WIDTH = 10
 
 
 def out(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(text)  # not text + "\n": a copy of a large table
+    sys.stdout.write("\n")
 
 
 def raw(text: str) -> None:
@@ -211,8 +212,12 @@ def _plain_table(rows: Sequence[Sequence[Any]], headers: Sequence[str], n: int, 
         parts = [wrap(c, w) if len(c) > w else [c] for c, w in zip(row, fitted)]
         if len(parts[0]) > 1:  # a first field's own lines go in by two: only a row starts at the margin
             parts[0] = [parts[0][0]] + ["  " + line for line in wrap(row[0][len(parts[0][0]) :], fitted[0] - 2)]
-        for k in range(max(len(p) for p in parts)):
-            lines.append("  ".join((p[k] if k < len(p) else "").ljust(w) for p, w in zip(parts, fitted)).rstrip())
+        lines.append(  # a row's lines as one text: thousands of rows wrap into tens of thousands of lines
+            "\n".join(
+                "  ".join((p[k] if k < len(p) else "").ljust(w) for p, w in zip(parts, fitted)).rstrip()
+                for k in range(max(len(p) for p in parts))
+            )
+        )
     return "\n".join(lines)
 
 

@@ -172,7 +172,16 @@ def _texts(value: Any) -> Tuple[str, ...]:
 
 def _interned_texts(value: Any) -> Tuple[str, ...]:
     intern = sys.intern
-    return tuple([intern(v) if type(v) is str else str(v) for v in value])
+    return shared(tuple([intern(v) if type(v) is str else str(v) for v in value]))
+
+
+_SHARED: Dict[Tuple[str, ...], Tuple[str, ...]] = {}
+
+
+def shared(texts: Tuple[str, ...]) -> Tuple[str, ...]:
+    """One tuple for equal tuples of interned texts (ipFamilies: thousands of objects
+    repeat the same two or three)."""
+    return _SHARED.setdefault(texts, texts)
 
 
 def text_map(value: Any) -> Dict[str, str]:
@@ -296,7 +305,7 @@ def _make_builder(cls: type, compact: bool, plain: bool) -> Callable[[Mapping], 
     file, where a loop over the rows cost twice the time of the whole modelling."""
     table = plan_of(cls)
     env: Dict[str, Any] = {"cls": cls, "EMPTY": _EMPTY, "Mapping": Mapping, "is_plain": is_plain}
-    env.update(intern=sys.intern, plain_map=_plain_map, TEXT=_TEXT)
+    env.update(intern=sys.intern, plain_map=_plain_map, TEXT=_TEXT, shared=shared)
     lines = ["def build(source):"]
     if plain:  # the API's JSON: plain dicts all the way, or None
         lines.append("    if type(source) is not dict: return None")
@@ -326,6 +335,8 @@ def _make_builder(cls: type, compact: bool, plain: bool) -> Callable[[Mapping], 
         env[f"plain{i}"], env[f"convert{i}"], env[f"empty{i}"] = row.plain, row.convert, where.empty
         missing = where.missing
         empty = repr(missing) if isinstance(missing, (str, bool, tuple, dict)) and not missing else f"empty{i}()"
+        if compact and type(missing) is dict and not missing:  # read only: one empty map for all
+            empty = "EMPTY"
         if type(missing) is str:
             empty = repr(missing)
         lines.append(f"    v = {parent}.get({row.leaf!r})")
@@ -342,9 +353,9 @@ def _make_builder(cls: type, compact: bool, plain: bool) -> Callable[[Mapping], 
                 lines.append("        if type(v) is not dict or not set(map(type, v.values())) <= TEXT: return None")
                 lines.append("        try:")
                 kept = f"{{intern(k): intern(x) for k, x in v.items() if k.startswith(prefixes{i})}}"
-                lines.append(f"            a{i} = {kept}")
+                lines.append(f"            a{i} = {kept} or EMPTY")
                 lines.append("        except AttributeError: return None  # a key that is not a string")
-                lines.append(f"    else: a{i} = {{}}")
+                lines.append(f"    else: a{i} = EMPTY")
                 args.append(f"a{i}")
                 continue
             else:
@@ -358,7 +369,8 @@ def _make_builder(cls: type, compact: bool, plain: bool) -> Callable[[Mapping], 
             continue
         if plain and simple and where.type == STRINGS and where.convert is None:
             lines.append("    if v is not None and not (type(v) is list and set(map(type, v)) <= TEXT): return None")
-            lines.append(f"    a{i} = tuple({'map(intern, v)' if where.intern else 'v'}) if v else {empty}")
+            made = "shared(tuple(map(intern, v)))" if where.intern else "tuple(v)"
+            lines.append(f"    a{i} = {made} if v else {empty}")
             args.append(f"a{i}")
             continue
         if plain and simple and where.type == LABELS and where.convert is None:

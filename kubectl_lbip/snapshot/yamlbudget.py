@@ -370,7 +370,7 @@ def stream_located(stream, name: str) -> Iterator[Tuple[str, Any, Mark]]:
             if MERGE_TAG in top:
                 raise NotAList(where)  # a merge key at the top: the document is read whole, by PyYAML
             kind = top.get("kind")
-            if isinstance(top.get("items"), int):
+            if type(top.get("items")) is int:  # the count of a List's items streamed (not `items: false`)
                 if not isinstance(kind, str) or not kind:
                     raise InputError(f"{where}: object has no kind: not a Kubernetes object (is the file truncated?)")
                 if not kind.endswith("List"):

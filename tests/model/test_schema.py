@@ -88,3 +88,23 @@ def test_false_zero_and_an_empty_object_are_values_not_absence():
         assert (switch.on, switch.count, switch.settings) == (False, 0, {})
         switch = build(Switch, {"spec": {"on": None}}, plain=plain)
         assert (switch.on, switch.count, switch.settings) == (True, 7, None)
+
+
+def test_compact_services_share_empty_maps_and_equal_ip_families():
+    """Memory of a large file (issue 26 item 4): a compact Service keeps no map of its own
+    when it has nothing to keep, and equal ipFamilies are one tuple."""
+    from kubectl_lbip.model.services import Service
+
+    def obj(name):
+        return {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": name, "annotations": {"x": "y"}},
+            "spec": {"ipFamilies": ["IPv4", "IPv6"], "selector": {"app": name}},
+        }
+
+    a, b = Service.plain(obj("a")), Service.plain(obj("b"))
+    assert a.annotations == {} and a.selector == {} and a.ip_families == ("IPv4", "IPv6")
+    assert a.annotations is b.annotations and a.selector is b.selector and a.ip_families is b.ip_families
+    c, d = Service.compact(obj("c")), Service.compact(obj("d"))
+    assert c.ip_families is d.ip_families and c.annotations == {}
