@@ -176,12 +176,18 @@ def _interned_texts(value: Any) -> Tuple[str, ...]:
 
 
 _SHARED: Dict[Tuple[str, ...], Tuple[str, ...]] = {}
+SHARED_AT_MOST = 256  # a watch lives for hours: hostile values must not grow the table
 
 
 def shared(texts: Tuple[str, ...]) -> Tuple[str, ...]:
     """One tuple for equal tuples of interned texts (ipFamilies: thousands of objects
-    repeat the same two or three)."""
-    return _SHARED.setdefault(texts, texts)
+    repeat the same two or three). The table is bounded: past it, a tuple is its own."""
+    found = _SHARED.get(texts)
+    if found is not None:
+        return found
+    if len(_SHARED) < SHARED_AT_MOST:
+        _SHARED[texts] = texts
+    return texts
 
 
 def text_map(value: Any) -> Dict[str, str]:

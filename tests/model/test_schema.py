@@ -108,3 +108,15 @@ def test_compact_services_share_empty_maps_and_equal_ip_families():
     assert a.annotations is b.annotations and a.selector is b.selector and a.ip_families is b.ip_families
     c, d = Service.compact(obj("c")), Service.compact(obj("d"))
     assert c.ip_families is d.ip_families and c.annotations == {}
+
+
+def test_the_shared_tuples_table_is_bounded_for_a_long_watch():
+    """A watch reads services for hours: distinct hostile ipFamilies must not grow memory.
+    Past the bound, an equal tuple is no longer exchanged for the first one kept."""
+    from kubectl_lbip.model.schema import SHARED_AT_MOST, shared
+
+    for i in range(SHARED_AT_MOST + 50):
+        texts = tuple([f"family-{i}"])
+        assert shared(texts) == texts
+    late, again = tuple(["late-family"]), tuple(["late-family"])
+    assert shared(late) is late and shared(again) is again
