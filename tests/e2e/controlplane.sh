@@ -29,6 +29,11 @@ ETCD_VERSION="v3.5.21"        # go.etcd.io/etcd/server/v3 (k8s 1.32 uses the 3.5
 # v0.15.2 (the tier's only release before) gave way to v0.15.3, its patch release.
 read -r -a METALLB_VERSIONS <<<"${KUBECTL_LBIP_E2E_METALLB_VERSIONS:-v0.14.9 v0.15.3 v0.16.1}"
 NEWEST_METALLB="${METALLB_VERSIONS[${#METALLB_VERSIONS[@]}-1]}"
+# github.com/cilium/cilium, oldest first: its operator (cilium-operator-generic) is
+# the judge of the Cilium LB-IPAM tests.  v1.19.0 is the newest release whose
+# operator builds from the Go module proxy: v1.20.2 needs sigs.k8s.io/mcs-api/controllers
+# v0.5.2 and a github.com/osrg/gobgp/v4 pseudo-version, both refused (403).
+read -r -a CILIUM_VERSIONS <<<"${KUBECTL_LBIP_E2E_CILIUM_VERSIONS-v1.19.0}"
 
 GO="${GO:-$(command -v go 2>/dev/null || echo /usr/local/go/bin/go)}"
 CACHE_ROOT="${KUBECTL_LBIP_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-lbip-e2e}"
@@ -37,6 +42,7 @@ RECIPE=2
 TAG="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_r${RECIPE}"
 BIN_DIR="${CACHE_ROOT}/${TAG}/bin"
 metallb_bin_dir() { printf '%s/metallb-%s_r%s/bin\n' "$CACHE_ROOT" "$1" "$RECIPE"; }
+cilium_bin_dir() { printf '%s/cilium-%s_r%s/bin\n' "$CACHE_ROOT" "$1" "$RECIPE"; }
 
 # Never switch toolchains behind our back, build static, strip, and keep the
 # binaries independent of this machine's paths.
@@ -161,6 +167,44 @@ build_metallb_controller() { # build_metallb_controller <version> <out>
     mv "$tmp/controller" "$out"
 }
 
+cilium_crd_dir() { # cilium_crd_dir VERSION
+    local dir
+    dir="$(gomodcache)/github.com/cilium/cilium@$1/pkg/k8s/apis/cilium.io/client/crds"
+    if [[ ! -d $dir ]]; then
+        GOFLAGS=-mod=mod "$GO" mod download "github.com/cilium/cilium@$1" >/dev/null
+    fi
+    printf '%s\n' "$dir"
+}
+
+build_cilium_operator() { # build_cilium_operator <version> <out>
+    local version=$1 out=$2 tmp gomod rep
+    tmp=$(mktemp -d)
+    # shellcheck disable=SC2064
+    trap "rm -rf '$tmp'" RETURN
+    # Cilium's go.mod replaces github.com/osrg/gobgp/v3 with its own fork; a
+    # dependency's replace directives are ignored, so the main module repeats
+    # every one that points at another module (not at a local path).
+    gomod=$(gomod_of "github.com/cilium/cilium@${version}")
+    (
+        cd "$tmp"
+        "$GO" mod init kubectl-lbip-e2e/cilium-operator >/dev/null 2>&1
+        local args=(-require "github.com/cilium/cilium@${version}")
+        while read -r rep; do
+            args+=(-replace "$rep")
+        done < <(sed -n 's#^replace \([^ ]*\) => \([^ .][^ ]*\) \(v[^ ]*\)$#\1=\2@\3#p' "$gomod")
+        "$GO" mod edit "${args[@]}"
+        # The operator is a main package: a tools.go (never compiled) makes
+        # `go mod tidy` record what it needs.
+        printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/cilium/cilium/operator"\n' >tools.go
+        "$GO" mod tidy >/dev/null 2>&1 || "$GO" mod tidy
+        # cilium-operator-generic: Cilium's operator/Makefile builds it with this tag.
+        "$GO" build -tags ipam_provider_operator -o "$out.tmp" \
+            -ldflags="$LDFLAGS -X github.com/cilium/cilium/pkg/version.ciliumVersion=${version#v}" \
+            github.com/cilium/cilium/operator
+    )
+    mv "$out.tmp" "$out"
+}
+
 cmd_build() {
     local v dir
     mkdir -p "$BIN_DIR"
@@ -177,6 +221,14 @@ cmd_build() {
         metallb_crd_dir "$v" >/dev/null
         log "metallb controller ${v} ready in $dir"
     done
+    for v in "${CILIUM_VERSIONS[@]}"; do
+        dir=$(cilium_bin_dir "$v")
+        mkdir -p "$dir"
+        [[ -x $dir/cilium-operator-generic ]] ||
+            timed "cilium operator ${v}" build_cilium_operator "$v" "$dir/cilium-operator-generic"
+        cilium_crd_dir "$v" >/dev/null
+        log "cilium operator ${v} ready in $dir"
+    done
 }
 
 cmd_layout() {
@@ -184,6 +236,9 @@ cmd_layout() {
     printf 'controlplane %s\n' "$BIN_DIR"
     for v in "${METALLB_VERSIONS[@]}"; do
         printf 'metallb %s %s %s\n' "$v" "$(metallb_bin_dir "$v")" "$(metallb_crd_dir "$v")"
+    done
+    for v in "${CILIUM_VERSIONS[@]}"; do
+        printf 'cilium %s %s %s\n' "$v" "$(cilium_bin_dir "$v")" "$(cilium_crd_dir "$v")"
     done
 }
 
