@@ -12,6 +12,12 @@ A test (or fixture) that takes ``metallb_version`` runs once per MetalLB release
 built (KUBECTL_LBIP_E2E_METALLB_VERSIONS, default v0.14.9 v0.15.3 v0.16.1): that
 release's controller and CRDs run for it, one at a time on the session's control
 plane; every other test runs against the newest.
+
+A test (or fixture) that takes ``cilium_version`` runs once per Cilium release
+built (KUBECTL_LBIP_E2E_CILIUM_VERSIONS, default v1.19.0) with that release's
+operator as the judge instead of MetalLB (whose controller, Deployment and CRDs
+come back afterwards); ``cilium_namespace`` is a fresh namespace whose services
+and every CiliumLoadBalancerIPPool are deleted after the test.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from .controlplane import Cluster, ControlPlaneUnavailable, locate, running_clus
 _HERE = Path(__file__).resolve().parent
 _counter = itertools.count(1)
 DEFAULT_MATRIX = ("v0.14.9", "v0.15.3", "v0.16.1")
+DEFAULT_CILIUM = ("v1.19.0",)
 
 # Conformance agreement per MetalLB release: version -> [(agreeing, verdicts)],
 # filled by test_conformance.py, printed at the end of the session.
@@ -45,11 +52,26 @@ def matrix_versions() -> List[str]:
         return env.split() if env else list(DEFAULT_MATRIX)
 
 
+@functools.lru_cache(maxsize=None)
+def cilium_versions() -> List[str]:
+    """The Cilium releases built, oldest first."""
+    try:
+        return list(locate().cilium_versions)
+    except ControlPlaneUnavailable:
+        env = os.environ.get("KUBECTL_LBIP_E2E_CILIUM_VERSIONS")
+        return env.split() if env is not None else list(DEFAULT_CILIUM)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "metallb_version" in metafunc.fixturenames:
         versions = matrix_versions()
         metafunc.parametrize(
             "metallb_version", versions, indirect=True, scope="module", ids=[f"metallb-{v}" for v in versions]
+        )
+    if "cilium_version" in metafunc.fixturenames:
+        versions = cilium_versions()
+        metafunc.parametrize(
+            "cilium_version", versions, indirect=True, scope="module", ids=[f"cilium-{v}" for v in versions]
         )
 
 
@@ -105,6 +127,30 @@ def metallb_version(request: pytest.FixtureRequest, cluster: Cluster) -> Iterato
     print(f"\n[e2e] MetalLB {version} controller running" + (f" (swap {took:.1f}s)" if took else ""))
     yield version
     cluster.use_metallb(cluster.build.newest.version)
+
+
+@pytest.fixture(scope="module")
+def cilium_version(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[str]:
+    """The Cilium release whose operator judges this module's tests (parametrized
+    over the releases built); MetalLB's newest comes back afterwards."""
+    version = request.param
+    took = cluster.use_cilium(version)
+    print(f"\n[e2e] Cilium {version} operator running" + (f" (swap {took:.1f}s)" if took else ""))
+    yield version
+    cluster.use_metallb(cluster.build.newest.version)
+
+
+@pytest.fixture
+def cilium_namespace(cluster: Cluster, cilium_version: str) -> Iterator[str]:  # noqa: ARG001 - orders the swap
+    """A fresh namespace for one test against Cilium's operator; on teardown its
+    services and every CiliumLoadBalancerIPPool are deleted."""
+    name = f"e2e-{os.getpid()}-{next(_counter)}"
+    cluster.kubectl("create", "namespace", name)
+    try:
+        yield name
+    finally:
+        cluster.kubectl("delete", "services", "--all", "-n", name, "--wait=true", check=False)
+        cluster.delete_cilium_pools()
 
 
 @pytest.fixture
