@@ -852,6 +852,8 @@ def _cilium_argv(release: CiliumBuild, kubeconfig: Path) -> list[str]:
         "--enable-ipv6=true",
         "--operator-api-serve-addr=127.0.0.1:0",
         "--enable-metrics=false",
+        # served even with metrics off, on every interface (:9963) by default
+        "--operator-prometheus-serve-addr=127.0.0.1:0",
         "--enable-gops=false",
         "--operator-pprof=false",
     ]

@@ -8,7 +8,9 @@ counts (reserved first/last addresses included, as Cilium counts them).
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -79,6 +81,34 @@ def test_operator_runs_alone_on_loopback(cluster: Cluster, cilium_version: str) 
     crds = cluster.kubectl("get", "crd", "-o", "name").stdout.split()
     assert "customresourcedefinition.apiextensions.k8s.io/ciliumloadbalancerippools.cilium.io" in crds
     assert not [c for c in crds if c.endswith(".metallb.io")], crds
+
+
+def _listening(pid: int) -> List[ipaddress._BaseAddress]:
+    """The local addresses of the TCP sockets process ``pid`` listens on (from /proc)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            link = os.readlink(fd)
+            if link.startswith("socket:["):
+                inodes.add(link[len("socket:[") : -1])
+    found = []
+    for table, width in (("tcp", 4), ("tcp6", 16)):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            cols = line.split()
+            if cols[3] != "0A" or cols[9] not in inodes:  # 0A: LISTEN
+                continue
+            raw = bytes.fromhex(cols[1].split(":")[0])
+            # /proc prints each 32-bit word in host (little-endian) order
+            words = b"".join(raw[i : i + 4][::-1] for i in range(0, width, 4))
+            found.append(ipaddress.ip_address(words))
+    return found
+
+
+def test_operator_listens_on_loopback_only(cluster: Cluster, cilium_version: str) -> None:  # noqa: ARG001
+    op = next(p for p in cluster.procs if p.name == CILIUM_OPERATOR)
+    found = _listening(op.popen.pid)
+    assert found, "the operator listens nowhere (its health API should be on loopback)"
+    assert all(a.is_loopback for a in found), found
 
 
 def test_paused_operator_is_stopped_then_continues(
