@@ -45,6 +45,21 @@ OVERLAPS_POD_CIDR = "pool-overlaps-pod-cidr"
 BGP_AGGREGATION = "bgp-aggregation-invalid"
 CONFIG_INVALID = "metallb-config-invalid"
 STATUS_DRIFT = "pool-status-drift"
+# Cilium LB-IPAM (model/cilium_checks.py): its condition reasons, then what it
+# accepts but an operator should hear, then two implementations in one cluster.
+CILIUM_NO_POOL = "cilium-no-pool"
+CILIUM_SELECTOR_MISMATCH = "cilium-pool-selector-mismatch"
+CILIUM_ALREADY_ALLOCATED = "cilium-already-allocated"
+CILIUM_INCOMPATIBLE = "cilium-incompatible-service"
+CILIUM_OUT_OF_IPS = "cilium-out-of-ips"
+CILIUM_POOL_CONFLICT = "cilium-pool-conflict"
+CILIUM_DISABLED_IN_USE = "cilium-disabled-pool-in-use"
+CILIUM_PIN_IN_AUTO_RANGE = "cilium-pin-in-auto-range"
+CILIUM_KEY_IGNORED = "cilium-annotation-ignored"
+CILIUM_ADDRESS_STRIPPED = "cilium-address-stripped"
+CLASS_UNSERVED = "load-balancer-class-unserved"
+SERVED_BY_BOTH = "served-by-both"
+MIXED_ANNOTATIONS = "mixed-implementation-annotations"
 
 # What a fix's placeholders read as where no finding fills them in (the README,
 # `check --list`, SARIF's rule help).
@@ -56,6 +71,9 @@ GENERIC = {
     "prefix": "the pool's prefix length",
     "name": "NAME",
     "namespace": "NS",
+    "current": "its lbipam.cilium.io/ twin",
+    "alias": "its io.cilium/lb-ipam- twin",
+    "ignored": "other implementation's",
 }
 
 
@@ -103,17 +121,19 @@ CATALOGUE: Tuple[Check, ...] = (
         INVALID_POOL_ADDRESS,
         ERROR,
         "Invalid pool address",
-        "a pool address that does not parse, a range whose start is after its end, a pool with no addresses",
+        "a pool address that does not parse, a range whose start is after its end, a pool with no addresses; "
+        "for Cilium, a block or `serviceSelector` it cannot use: the operator keeps no part of that pool",
         "correct the value",
-        "`check_pools`",
+        "`check_pools`, `cilium_checks.check_pools`",
     ),
     Check(
         INVALID_REQUEST,
         ERROR,
         "Requested address does not parse",
-        "an element of `loadBalancerIPs` (or `spec.loadBalancerIP`) that is not an address",
+        "an element of `loadBalancerIPs` (or `spec.loadBalancerIP`) that is not an address; Cilium drops such an "
+        "element of `lbipam.cilium.io/ips` and uses the rest (none left: an automatic address)",
         "list IP addresses separated by commas",
-        "`request_parses`",
+        "`request_parses`, `cilium_checks.check_request`",
     ),
     Check(
         TOO_MANY,
@@ -210,9 +230,11 @@ CATALOGUE: Tuple[Check, ...] = (
         DEPRECATED_ANNOTATION,
         WARNING,
         "Deprecated MetalLB annotation",
-        "a `metallb.universe.tf/*` annotation",
+        "a `metallb.universe.tf/*` annotation; an `io.cilium/lb-ipam-*` key where the Cilium release reads "
+        "`lbipam.cilium.io/*` (v1.16 and later: the old key is an alias read only when the new one is absent)",
         "use {twin} ('kubectl lbip migrate' moves it)",
-        "`deprecated_keys`",
+        "`deprecated_keys`, `cilium_checks.deprecated_keys`",
+        variants={"cilium": "use {current} instead"},
     ),
     Check(
         DEPRECATED_LB_IP,
@@ -226,10 +248,12 @@ CATALOGUE: Tuple[Check, ...] = (
         PENDING,
         WARNING,
         "Service has no address",
-        "a LoadBalancer service without an address, live (with MetalLB's reason) or in a dump that carries status",
+        "a LoadBalancer service without an address, live (with MetalLB's reason, or Cilium's "
+        "`cilium.io/IPAMRequestSatisfied` condition) or in a dump that carries status",
         "'kubectl lbip why {name} -n {namespace}' says what blocks it",
-        "`pending`",
-        severity_note="error with an `AllocationFailed` event, else warning",
+        "`pending`, `cilium_checks.pending`",
+        severity_note="error with an `AllocationFailed` event or a false `IPAMRequestSatisfied` condition, "
+        "else warning",
     ),
     Check(
         POOL_EXHAUSTED,
@@ -349,9 +373,142 @@ CATALOGUE: Tuple[Check, ...] = (
         STATUS_DRIFT,
         WARNING,
         "Pool status differs from the services",
-        "the pool's status counters (`assignedIPv4`/`assignedIPv6`) differ from the addresses the services hold",
+        "the pool's status counters (`assignedIPv4`/`assignedIPv6`) differ from the addresses the services hold; "
+        "for Cilium, the pool's `cilium.io/IPsTotal`, `IPsAvailable`, `IPsUsed` or `PoolConflict` condition differs "
+        "from what its rules give for these objects",
         "look at the controller's logs; 'kubectl lbip who-has' lists the holders",
-        "`announce.check_network`",
+        "`announce.check_network`, `cilium_checks.status_drift`",
+    ),
+    Check(
+        CILIUM_NO_POOL,
+        ERROR,
+        "Cilium: no pool for the request",
+        "Cilium's `no_pool`: a requested address that no enabled pool holds (an address of a disabled pool, or of "
+        "a pool marked `cilium.io/PoolConflict`, counts as none), or no enabled pool selects a service that "
+        "requests no address",
+        "pick a free address of a pool that selects the service ('kubectl lbip free'), or add a pool whose "
+        "serviceSelector matches it",
+        "`cilium_checks.check_request`",
+    ),
+    Check(
+        CILIUM_SELECTOR_MISMATCH,
+        ERROR,
+        "Cilium: the address's pool does not select the service",
+        "Cilium's `pool_selector_mismatch`: the requested address lies in an enabled pool whose `serviceSelector` "
+        "does not match the service (its labels, `io.kubernetes.service.namespace` and `io.kubernetes.service.name`)",
+        "label the service to match pool {pool}'s serviceSelector, or pick an address of a pool that selects it",
+        "`cilium_checks.check_request`",
+    ),
+    Check(
+        CILIUM_ALREADY_ALLOCATED,
+        ERROR,
+        "Cilium: address already allocated",
+        "Cilium's `already_allocated`: another service holds the requested address and this one has no sharing "
+        "key, or it is the reserved first or last address of a `cidr` block (`allowFirstLastIPs: No`; v1.15: "
+        "unless `Yes`); in manifests, two services request one address they may not share (the first one Cilium "
+        "handles gets it); a warning where Cilium's outcome cannot be predicted",
+        "pick a free address ('kubectl lbip free'), or give both services the same lbipam.cilium.io/sharing-key",
+        "`cilium_checks.check_request`, `cilium_checks.requested_twice`",
+        variants={"reserved": "pick an address that is not the first or last of the cidr block"},
+    ),
+    Check(
+        CILIUM_INCOMPATIBLE,
+        ERROR,
+        "Cilium: sharing refused",
+        "Cilium's `already_allocated_incompatible_service` (up to v1.16 `already_allocated_different_sharing_key`): "
+        "the services on the address have a sharing key but may not share it (another key, another namespace "
+        "without `sharing-cross-namespace` consent on both sides, a common port, another `externalTrafficPolicy`, "
+        "or `Local` with other pods)",
+        "make the services compatible (the message names the reason), or pick a free address",
+        "`cilium_checks.check_request`, `cilium_checks.requested_twice`",
+    ),
+    Check(
+        CILIUM_OUT_OF_IPS,
+        ERROR,
+        "Cilium: matching pools are full",
+        "Cilium's `out_of_ips`: every enabled pool that selects a service requesting no address is full",
+        "add a block to a pool that selects the service, or free an address ('kubectl lbip who-has' lists the holders)",
+        "`cilium_checks.check_request`",
+    ),
+    Check(
+        CILIUM_POOL_CONFLICT,
+        ERROR,
+        "Cilium: pool disabled by an overlap",
+        "a pool overlaps an older pool (or its own blocks overlap): Cilium marks the newer one "
+        "`cilium.io/PoolConflict` and allocates nothing from any of its blocks, while the other pools work; a "
+        "warning where the operator's map order decides which pool is marked",
+        "make the pool's blocks disjoint from pool {pool}'s",
+        "`cilium_checks.check_pools`",
+    ),
+    Check(
+        CILIUM_DISABLED_IN_USE,
+        WARNING,
+        "Cilium: disabled pool still in use",
+        "a pool with `spec.disabled: true` whose addresses services still hold: they keep them while the operator "
+        "runs, and lose them (to a new address from another pool) when it restarts",
+        "move the services to addresses of an enabled pool, or set disabled: false",
+        "`cilium_checks.check_pools`",
+    ),
+    Check(
+        CILIUM_PIN_IN_AUTO_RANGE,
+        WARNING,
+        "Cilium: pinned address in a pool that also hands out addresses",
+        "a requested address lies in a pool that also gives automatic addresses to services that request none "
+        "(or to any service: no `serviceSelector`); Cilium has no `autoAssign: false`, so another service may take "
+        "it first (before the request is applied, or when the service is recreated)",
+        "keep pinned addresses in a pool whose serviceSelector selects only the services that pin them (a label "
+        "they carry, or io.kubernetes.service.name)",
+        "`cilium_checks.pins_in_auto_ranges`",
+    ),
+    Check(
+        CILIUM_KEY_IGNORED,
+        ERROR,
+        "Cilium: annotation key the release does not read",
+        "an `lbipam.cilium.io/*` key on Cilium v1.15, which reads only `io.cilium/lb-ipam-*`: the request or "
+        "sharing key is ignored",
+        "use {alias} for this release",
+        "`cilium_checks.deprecated_keys`",
+        variants={"cross": "share within one namespace, or upgrade Cilium to v1.16 or later"},
+    ),
+    Check(
+        CILIUM_ADDRESS_STRIPPED,
+        WARNING,
+        "Cilium: address the operator would remove",
+        "the service's status shows an address Cilium did not allocate and would not adopt (not requested, of a "
+        "family it does not ask for, in no enabled pool that selects it, or held by a service it may not share "
+        "with): another controller wrote it, or the operator has not run since",
+        "see which controller writes the service's status (served-by-both); 'kubectl lbip why {name} -n "
+        "{namespace}' shows Cilium's view",
+        "`cilium_checks.check_holdings`",
+    ),
+    Check(
+        CLASS_UNSERVED,
+        WARNING,
+        "No installed implementation serves the service",
+        "a LoadBalancer service whose `loadBalancerClass` (or lack of one) no installed implementation serves "
+        "(MetalLB: none, or its `--lb-class`; Cilium: none unless `--default-lb-service-ipam` says otherwise, "
+        "`io.cilium/l2-announcer` and `io.cilium/bgp-control-plane` with those features on): it stays Pending",
+        "set spec.loadBalancerClass to a class an installed implementation serves, or remove it",
+        "`cilium_checks.implementations`",
+    ),
+    Check(
+        SERVED_BY_BOTH,
+        ERROR,
+        "Served by MetalLB and Cilium at once",
+        "MetalLB and Cilium LB-IPAM both serve the service (both take services without `loadBalancerClass` by "
+        "default): two controllers write one `status.loadBalancer`, and its address changes or never settles",
+        "give the service a loadBalancerClass only one of them serves, or run MetalLB with --lb-class (Cilium "
+        "v1.17 and later: --default-lb-service-ipam=none)",
+        "`cilium_checks.implementations`",
+    ),
+    Check(
+        MIXED_ANNOTATIONS,
+        WARNING,
+        "MetalLB and Cilium annotations on one service",
+        "the service carries `metallb.io/*` (or `metallb.universe.tf/*`) and Cilium `lbipam.cilium.io/*` (or "
+        "`io.cilium/lb-ipam-*`) keys: a half-done migration; the implementation that serves it ignores the other's",
+        "remove the {ignored} keys: the implementation that serves it ignores them",
+        "`cilium_checks.implementations`",
     ),
 )
 

@@ -403,9 +403,12 @@ def address_sharing(cluster: Cluster, svc: Service, addr: Address) -> List[Findi
                     service_finding(
                         svc,
                         ADDRESS_CONFLICT,
-                        f"{addr} is also requested by service {other.key}, "
-                        f"which is Pending (it holds no address) and may not share it: {reason}. "
-                        f"MetalLB gives it to this service; {other.key} can then never get it",
+                        fixed(
+                            ADDRESS_CONFLICT,
+                            f"{addr} is also requested by service {other.key}, "
+                            f"which is Pending (it holds no address) and may not share it: {reason}. "
+                            f"MetalLB gives it to this service; {other.key} can then never get it.",
+                        ),
                         WARNING,
                     )
                 )
@@ -427,9 +430,12 @@ def address_sharing(cluster: Cluster, svc: Service, addr: Address) -> List[Findi
                 service_finding(
                     svc,
                     ADDRESS_CONFLICT,
-                    f"{addr} is also requested by service {other.key} (a "
-                    f"manifest, not applied) and they may not share it: {reason}. Once it is "
-                    "applied MetalLB gives it the address, and this service can never get it",
+                    fixed(
+                        ADDRESS_CONFLICT,
+                        f"{addr} is also requested by service {other.key} (a "
+                        f"manifest, not applied) and they may not share it: {reason}. Once it is "
+                        "applied MetalLB gives it the address, and this service can never get it.",
+                    ),
                     WARNING,
                 )
             )
@@ -461,9 +467,12 @@ def check_holdings(cluster: Cluster, svc: Service) -> List[Finding]:
                     service_finding(
                         svc,
                         ADDRESS_CONFLICT,
-                        f"{addr} is also held by service {use.service.key} "
-                        f"and they may not share it: {reason}. MetalLB assigned both, but takes it "
-                        "from one of them the next time it processes them",
+                        fixed(
+                            ADDRESS_CONFLICT,
+                            f"{addr} is also held by service {use.service.key} "
+                            f"and they may not share it: {reason}. MetalLB assigned both, but takes it "
+                            "from one of them the next time it processes them.",
+                        ),
                         WARNING,
                     )
                 )

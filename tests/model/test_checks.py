@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kubectl_lbip.model import announce, rules
+from kubectl_lbip.model import announce, cilium_checks, rules
 from kubectl_lbip.model.checks import BY_CODE, CATALOGUE, ERROR, GENERIC, WARNING, fix_text, fixed
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -53,7 +53,7 @@ def test_every_code_the_rules_report_is_catalogued():
     """The rule modules' code constants are the catalogue's (annotate's own refusal aside)."""
     spelled = {
         value
-        for module in (rules, announce)
+        for module in (rules, announce, cilium_checks)
         for name, value in vars(module).items()
         if name.isupper() and isinstance(value, str) and re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)+", value)
     }
@@ -61,11 +61,12 @@ def test_every_code_the_rules_report_is_catalogued():
 
 
 def test_named_checks_exist():
-    """The check column names functions of model/rules.py (or announce.*)."""
+    """The check column names functions of model/rules.py (or announce.*, cilium_checks.*)."""
+    modules = {"": rules, "announce": announce, "cilium_checks": cilium_checks}
     for c in CATALOGUE:
         for name in re.findall(r"`([a-z_.]+)`", c.rules):
             module, _, func = name.rpartition(".")
-            assert callable(getattr(announce if module == "announce" else rules, func)), name
+            assert callable(getattr(modules[module], func)), name
 
 
 @pytest.mark.parametrize("check", CATALOGUE, ids=lambda c: c.code)

@@ -331,3 +331,22 @@ def test_each_request_rule_is_one_named_check(check, target, text, code):
     # and on a request that breaks nothing, every check is silent
     fine = rules.Ask(c, Service.from_object(svc("a", "ok")), make_request(["192.168.10.9"]))
     assert [f for chk in rules.FIRST_CHECKS + rules.REQUEST_CHECKS for f in chk(fine)] == []
+
+
+def test_every_address_conflict_warning_ends_with_the_catalogues_fix():
+    """Two holders of one address, a Pending request for a held one, a manifest's
+    request for a live one: warnings too end with "Fix: ..." (they once did not)."""
+    from kubectl_lbip.model.checks import BY_CODE
+
+    fix = " Fix: " + BY_CODE["address-conflict"].fix
+    held = live_cluster(
+        pool("p", "10.0.0.0/24"),
+        svc("a", "x", ingress=["10.0.0.5"]),
+        svc("b", "y", ingress=["10.0.0.5"]),
+        svc("c", "z", annotations=lbips("10.0.0.5")),
+        svc("d", "p", annotations=lbips("10.0.0.9")),
+        svc("e", "q", annotations=lbips("10.0.0.9")),
+    )
+    found = [f for f in findings_for(held) if f.code == "address-conflict" and f.severity == WARNING]
+    assert {f.name for f in found} >= {"x", "y", "p", "q"}  # two holders; two Pending requests
+    assert all(f.message.endswith(fix) for f in found), found
