@@ -108,7 +108,7 @@ class _Gen:
         self.blocks: List[_Block] = []
         self.pool_specs: Dict[str, Dict[str, Any]] = {}
         self.used: List[Tuple[str, str]] = []  # (address, service key) requested so far
-        self.keys: List[Tuple[str, str, str]] = []  # (key, namespace, address) of sharing services
+        self.keys: List[Dict[str, Any]] = []  # the sharing services' addresses, keys, namespaces, ports
 
     # -- addresses ----------------------------------------------------------
     def v4(self, n: int) -> str:
@@ -119,14 +119,14 @@ class _Gen:
 
     def pools(self, ns_names: List[str], names: List[str]) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
         rng = self.rng
-        n_pools = rng.randint(3, 5)
+        n_pools = rng.randint(4, 6)
         chunks = list(range(0, 128, 16))
         rng.shuffle(chunks)
         pools: List[Dict[str, Any]] = []
         disabled_at = rng.randrange(n_pools) if rng.random() < 0.7 else -1
         for i in range(n_pools):
             name = f"cp{i}-{self.tag}"
-            kind = rng.choices(["v4", "v6", "dual"], weights=[4, 2, 4])[0]
+            kind = rng.choices(["v4", "v6", "dual"], weights=[4, 1, 5])[0]
             blocks: List[Dict[str, str]] = []
             for _ in range(rng.choice([1, 1, 2]) if kind != "v6" else 0):
                 if not chunks:
@@ -227,26 +227,44 @@ class _Gen:
         text = lambda n: self.v4(n) if family == 4 else self.v6(n)  # noqa: E731
         r = rng.random()
         taken = [a for a, k in self.used if k != svc_key and ipaddress.ip_address(a).version == family]
-        if r < 0.12 and taken:
+        if r < 0.08 and taken:
             return rng.choice(taken)
-        if r < 0.2:  # outside every pool (the gaps between chunks, or far away)
+        if r < 0.13:  # outside every pool (the gaps between chunks, or far away)
             for _ in range(20):
                 n = rng.randrange(0, 128) if family == 4 else rng.randrange(0x10, 0xF0)
                 if not any(b.first <= n <= b.last for b in blocks):
                     return text(n)
-        if r < 0.28 and blocks:  # a block's first or last address (reserved with allowFirstLastIPs: No)
+        if r < 0.2 and blocks:  # a block's first or last address (reserved with allowFirstLastIPs: No)
             b = rng.choice(blocks)
             return text(rng.choice([b.first, b.last]))
         if not blocks:
             return text(rng.randrange(0, 16))
         good = [b for b in blocks if self._usable(b.pool) and _selects(self.pool_specs[b.pool], labels)]
-        if r < 0.45 or not good:  # any pool's address: maybe disabled, conflicting, not selecting
+        if r < 0.3 or not good:  # any pool's address: maybe disabled, conflicting, not selecting
             b = rng.choice(blocks)
             return text(rng.randint(b.first, b.last))
         used = {a for a, _ in self.used}
         b = rng.choice(good)
         free = [n for n in range(b.first, b.last + 1) if text(n) not in used]
         return text(rng.choice(free or [b.first]))
+
+    def _join(
+        self, holder: Dict[str, Any], spec: Dict[str, Any], annotations: Dict[str, str], ns_names: List[str]
+    ) -> str:
+        """Make the service one that may share ``holder``'s address (as far as the
+        holder goes): its namespace, or one the holder admits, listing the holder's
+        own; other ports; the Cluster traffic policy. Returns the namespace."""
+        rng = self.rng
+        allowed = [holder["namespace"]]
+        cross = holder["cross"].split(",") if holder["cross"] else []
+        allowed += [n for n in ns_names if n != holder["namespace"] and ("*" in cross or n in cross)]
+        ns = rng.choice(allowed)
+        if ns != holder["namespace"]:
+            annotations[CROSS] = rng.choice(["*", holder["namespace"]])
+        free = [(p, n) for p, n in PORTS if (p, n) not in holder["ports"]]
+        spec["ports"] = [{"name": f"{p.lower()}{n}", "protocol": p, "port": n} for p, n in rng.sample(free, 1)]
+        spec.pop("externalTrafficPolicy", None)
+        return ns
 
     def _usable(self, pool: str) -> bool:
         return not self.pool_specs[pool].get("disabled") and not pool.startswith("cx-")
@@ -284,19 +302,23 @@ class _Gen:
             spec["selector"] = {"app": app or "web"}
         addrs: List[str] = []
         r = rng.random()
-        sharing = rng.random() < 0.3
+        sharing = rng.random() < 0.4
         if sharing:
             skey = rng.choice(["k1", "k2"])
             annotations[SHARING] = skey
             cross = rng.random()
-            if cross < 0.35:
+            if cross < 0.45:
                 annotations[CROSS] = "*"
-            elif cross < 0.6:
+            elif cross < 0.7:
                 annotations[CROSS] = ",".join(rng.sample(ns_names, rng.randint(1, 2)))
-            same = [a for k, n, a in self.keys if k == skey]
+            same = [h for h in self.keys if h["key"] == skey]
             if same and rng.random() < 0.7:
-                addrs = [rng.choice(same)]
+                holder = rng.choice(same)
+                addrs = [holder["address"]]
                 r = 1.0  # an explicit request for the shared address
+                if rng.random() < 0.75:
+                    ns = self._join(holder, spec, annotations, ns_names)
+                    key = f"{ns}/{name}"
         if not addrs and r < 0.3:
             pass  # no request: the operator picks
         elif not addrs:
@@ -316,7 +338,16 @@ class _Gen:
                 annotations[IPS] = ",".join(addrs)
             self.used.extend((a, key) for a in addrs)
             if sharing:
-                self.keys.extend((annotations[SHARING], ns, a) for a in addrs)
+                for a in addrs:
+                    self.keys.append(
+                        {
+                            "key": annotations[SHARING],
+                            "namespace": ns,
+                            "address": a,
+                            "ports": {(p["protocol"], p["port"]) for p in spec["ports"]},
+                            "cross": annotations.get(CROSS, ""),
+                        }
+                    )
         meta: Dict[str, Any] = {"name": name, "namespace": ns}
         if labels:
             meta["labels"] = labels
