@@ -492,7 +492,7 @@ class Api:
         """The operator's outcome on a service just created. Most get a condition
         at once; some never do (a dual-stack service refused for the same reason in
         both families: Cilium writes nothing). A barrier tells the two apart: a new
-        service in the probe's namespace (its pool serves it at once), created
+        service in the probe's namespace (asking for an address of the probe's pool), created
         after this one; the operator handles service events one at a time, in
         order, so once the barrier is satisfied this one was handled too."""
         got = self.wait_outcome(ns, name, 2.0)
@@ -504,7 +504,13 @@ class Api:
             {
                 "apiVersion": "v1",
                 "kind": "Service",
-                "metadata": {"name": barrier, "namespace": sc.probe_ns},
+                # an address of its own in the probe's pool: an automatic one could come
+                # from a scenario pool that selects every service
+                "metadata": {
+                    "name": barrier,
+                    "namespace": sc.probe_ns,
+                    "annotations": {IPS: str(ipaddress.ip_address(sc.probe_ip) + sc.barriers)},
+                },
                 "spec": {
                     "type": "LoadBalancer",
                     "ipFamilyPolicy": "SingleStack",
