@@ -489,15 +489,25 @@ class Api:
             time.sleep(0.03)
 
     def settle(self, sc: "Scenario", ns: str, name: str, timeout: float = 30.0) -> Outcome:
-        """The operator's outcome on a service just created. Most get a condition
-        at once; some never do (a dual-stack service refused for the same reason in
-        both families: Cilium writes nothing). A barrier tells the two apart: a new
-        service in the probe's namespace (asking for an address of the probe's pool), created
-        after this one; the operator handles service events one at a time, in
-        order, so once the barrier is satisfied this one was handled too."""
-        got = self.wait_outcome(ns, name, 2.0)
+        """The operator's outcome on a service just created, once it has handled it
+        and everything that followed (the Pending services it retries after each
+        event, the pools' counts). Some services never get a condition (a dual-stack
+        service refused for the same reason in both families: Cilium writes
+        nothing); the barrier tells that from "not handled yet"."""
+        self.barrier(sc, timeout)
+        svc = self.get(f"/api/v1/namespaces/{ns}/services/{name}")
+        got = outcome_of(svc)
         if got is not None:
             return got
+        ingress = [i["ip"] for i in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or ()]
+        return Outcome(ingress, "", NO_CONDITION, "")
+
+    def barrier(self, sc: "Scenario", timeout: float = 30.0) -> None:
+        """Return once the operator has handled every event before now and written
+        what it writes for them (service status, then the pools' counts): a new
+        service in the probe's namespace, asking for an address of the probe's pool,
+        is satisfied only after that (the operator handles service events one at a
+        time, in order, and counts the pools before the next)."""
         sc.barriers += 1
         barrier = f"barrier-{sc.barriers}"
         self.create(
@@ -521,12 +531,6 @@ class Api:
         )
         if self.wait_outcome(sc.probe_ns, barrier, timeout, satisfied=True) is None:
             raise TimeoutError(f"the operator did not satisfy {sc.probe_ns}/{barrier} in {timeout:.0f}s")
-        got = outcome_of(self.get(f"/api/v1/namespaces/{ns}/services/{name}"))
-        if got is not None:
-            return got
-        svc = self.get(f"/api/v1/namespaces/{ns}/services/{name}")
-        ingress = [i["ip"] for i in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or ()]
-        return Outcome(ingress, "", NO_CONDITION, "")
 
 
 def _next_second() -> None:
