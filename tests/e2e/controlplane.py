@@ -822,21 +822,42 @@ def _base_objects() -> list[dict[str, Any]]:
     ]
 
 
+def _delete_crds(cluster: Cluster, group: str, timeout: float = 180) -> None:
+    """Delete every CRD of ``group`` (".metallb.io") and wait until they are gone.
+    A CRD deleted while its storage is still initializing can stay Terminating
+    ("could not list instances: storage is (re)initializing") until it changes
+    again: what is left is touched (an annotation) at each look."""
+
+    def left() -> list[str]:
+        return [n for n in cluster.kubectl("get", "crd", "-o", "name").stdout.split() if n.endswith(group)]
+
+    crds = left()
+    if not crds:
+        return
+    cluster.kubectl("delete", "--wait=false", "--ignore-not-found", *crds)
+
+    def gone() -> bool:
+        remaining = left()
+        for name in remaining:
+            cluster.kubectl(
+                "annotate", "--overwrite", name, f"kubectl-lbip-e2e/nudge={time.monotonic_ns()}", check=False
+            )
+        return not remaining
+
+    wait_until(gone, timeout, f"the {group} CRDs to be deleted", interval=2)
+
+
 def _remove_metallb(cluster: Cluster) -> None:
     """MetalLB's objects and CRDs gone (its controller is stopped): Cilium alone."""
     for kind, name in (("deployment", CONTROLLER_DEPLOYMENT), ("pod", CONTROLLER_DEPLOYMENT)):
         cluster.kubectl("delete", kind, name, "-n", METALLB_NAMESPACE, "--ignore-not-found", "--wait=true")
-    crds = [n for n in cluster.kubectl("get", "crd", "-o", "name").stdout.split() if n.endswith(".metallb.io")]
-    if crds:
-        cluster.kubectl("delete", "--wait=true", *crds)
+    _delete_crds(cluster, ".metallb.io")
 
 
 def _remove_cilium(cluster: Cluster) -> None:
     """Cilium's operator Deployment and CRDs gone (the operator is stopped)."""
     cluster.kubectl("delete", "deployment", CILIUM_DEPLOYMENT, "-n", CILIUM_NAMESPACE, "--ignore-not-found")
-    crds = [n for n in cluster.kubectl("get", "crd", "-o", "name").stdout.split() if n.endswith(".cilium.io")]
-    if crds:
-        cluster.kubectl("delete", "--wait=true", *crds)
+    _delete_crds(cluster, ".cilium.io")
 
 
 def _cilium_argv(release: CiliumBuild, kubeconfig: Path) -> list[str]:
