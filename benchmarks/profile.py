@@ -97,7 +97,12 @@ if command == "free":
     real = sys.stdout
     sys.stdout = out
     try:
-        free._table(data, result, None, False)
+        if hasattr(free, "_table"):  # before the printer (issue 26 item 2)
+            free._table(data, result, None, False)
+        else:
+            from kubectl_lbip import printer
+
+            printer.write(free.table(printer.Result(data, answer=free.FreeAnswer(result, None, ""))))
     finally:
         sys.stdout = real
 else:

@@ -119,68 +119,14 @@ def _percent(value: Optional[str]) -> Optional[str]:
     return value
 
 
-# The -o values of each command, declared once: --help lists exactly these and Click
-# refuses any other (exit 2).
-class PoolsFormat(str, Enum):
-    table = "table"
-    wide = "wide"
-    json = "json"
-    yaml = "yaml"
-    name = "name"
+# The -o values of each command are printer.FORMATS's: --help lists exactly these
+# and Click refuses any other (exit 2).
+def _output(command: str, text: str = "Output format."):
+    from click import Choice
 
+    from .printer import formats
 
-class FreeFormat(str, Enum):
-    table = "table"
-    wide = "wide"
-    json = "json"
-    yaml = "yaml"
-    annotation = "annotation"
-
-
-class WhoHasFormat(str, Enum):
-    table = "table"
-    wide = "wide"
-    json = "json"
-    yaml = "yaml"
-    name = "name"
-
-
-class CheckFormat(str, Enum):
-    table = "table"
-    json = "json"
-    yaml = "yaml"
-    sarif = "sarif"
-    junit = "junit"
-    github = "github"
-
-
-class WhyFormat(str, Enum):
-    table = "table"
-    json = "json"
-    yaml = "yaml"
-
-
-class ProbeFormat(str, Enum):
-    table = "table"
-    json = "json"
-    yaml = "yaml"
-
-
-class AnnotateFormat(str, Enum):
-    yaml = "yaml"
-    json = "json"
-
-
-class MigrateFormat(str, Enum):
-    table = "table"
-    json = "json"
-    yaml = "yaml"
-
-
-class PinFormat(str, Enum):
-    table = "table"
-    json = "json"
-    yaml = "yaml"
+    return typer.Option("-o", "--output", click_type=Choice(formats(command)), help=text)
 
 
 class DryRunChoice(str, Enum):
@@ -195,26 +141,23 @@ class FamilyChoice(str, Enum):
     ipv6 = "ipv6"
 
 
-_FORMAT = "Output format."
-PoolsOutput = Annotated[PoolsFormat, typer.Option("-o", "--output", help=_FORMAT)]
-FreeOutput = Annotated[FreeFormat, typer.Option("-o", "--output", help=_FORMAT)]
-WhoHasOutput = Annotated[WhoHasFormat, typer.Option("-o", "--output", help=_FORMAT)]
-CheckOutput = Annotated[CheckFormat, typer.Option("-o", "--output", help=_FORMAT)]
-WhyOutput = Annotated[WhyFormat, typer.Option("-o", "--output", help=_FORMAT)]
-ProbeOutput = Annotated[ProbeFormat, typer.Option("-o", "--output", help=_FORMAT)]
-MigrateOutput = Annotated[MigrateFormat, typer.Option("-o", "--output", help=_FORMAT)]
+PoolsOutput = Annotated[str, _output("pools")]
+FreeOutput = Annotated[str, _output("free")]
+WhoHasOutput = Annotated[str, _output("who-has")]
+CheckOutput = Annotated[str, _output("check")]
+WhyOutput = Annotated[str, _output("why")]
+ProbeOutput = Annotated[str, _output("probe")]
+MigrateOutput = Annotated[str, _output("migrate")]
 PinOutput = Annotated[
-    PinFormat,
-    typer.Option(
-        "-o",
-        "--output",
-        help="table: the plan on stderr, the pinned manifests on stdout (unless "
+    str,
+    _output(
+        "pin",
+        "table: the plan on stderr, the pinned manifests on stdout (unless "
         "--in-place); json, yaml: the plan on stdout, for scripts.",
     ),
 ]
 AnnotateOutput = Annotated[
-    AnnotateFormat,
-    typer.Option("-o", "--output", help="Output format of the object (with -f) or the patch (with --dry-run=client)."),
+    str, _output("annotate", "Output format of the object (with -f) or the patch (with --dry-run=client).")
 ]
 
 
@@ -376,12 +319,16 @@ class Where:
         self.metallb_version = metallb_version
         self.flags = flags
 
-    def inputs(self, output="table", all_namespaces=False, no_headers=False, against_cluster=False):
-        from . import render
+    def inputs(self, command, output="table", all_namespaces=False, no_headers=False, against_cluster=False):
+        """The command's Inputs; ``command`` and ``output`` name the printer that
+        show() hands the result to (printer.FORMATS)."""
         from .commands.common import Inputs
         from .flags import parse_duration
+        from .printer import Say, needs, printer_for
 
-        render.NO_HEADERS = no_headers
+        output = getattr(output, "value", output)
+        printer_for(command, output)  # a format the command lacks is refused before any work
+        self.command, self.output, self.no_headers = command, output, no_headers
 
         flags = dict(self.flags)
         kubeconfig, context = flags.pop("kubeconfig", None), flags.pop("context", None)
@@ -391,9 +338,10 @@ class Where:
             context=context,
             namespace=self.namespace,
             all_namespaces=all_namespaces,
-            output=getattr(output, "value", output),
+            output=output,
+            needs=needs(command, output),
+            say=Say(output, no_headers),
             filenames=self.filenames,
-            no_headers=no_headers,
             overrides=flags,
             request_timeout=timeout,
             metallb_version=self.metallb_version,
@@ -406,6 +354,12 @@ class Where:
             except LbipError:
                 pass  # said where the command connects, as without this early start
         return inputs
+
+    def show(self, result) -> int:
+        """The command's result, printed as -o asked; its exit code."""
+        from .printer import show
+
+        return show(self.command, self.output, result, self.no_headers)
 
 
 def kubectl_command(fn):
@@ -505,7 +459,7 @@ def global_flags(ctx) -> List[Tuple[str, str]]:
 @app.command(cls=KubectlCommand, short_help="List MetalLB's address pools and their usage")
 @kubectl_command
 def pools(
-    output: PoolsOutput = PoolsFormat.table,
+    output: PoolsOutput = "table",
     no_headers: NoHeaders = False,
     draw_map: Annotated[
         bool,
@@ -530,7 +484,7 @@ def pools(
     """
     from .commands import pools as cmd
 
-    return cmd.run(where.inputs(output=output, no_headers=no_headers), draw_map=draw_map)
+    return where.show(cmd.run(where.inputs("pools", output, no_headers=no_headers), draw_map=draw_map))
 
 
 StrictConfig = Annotated[
@@ -576,7 +530,7 @@ def free(
     ] = None,
     pool: Annotated[Optional[str], typer.Option("--pool", metavar="POOL", help="Only this pool.")] = None,
     strict: StrictConfig = False,
-    output: FreeOutput = FreeFormat.table,
+    output: FreeOutput = "table",
     no_headers: NoHeaders = False,
     against_cluster: AgainstCluster = False,
     *,
@@ -608,14 +562,15 @@ def free(
         pool=pool,
         strict=strict,
     )
-    return cmd.run(where.inputs(output, no_headers=no_headers, against_cluster=against_cluster), query)
+    inputs = where.inputs("free", output, no_headers=no_headers, against_cluster=against_cluster)
+    return where.show(cmd.run(inputs, query))
 
 
 @app.command("who-has", cls=KubectlCommand, short_help="Which services hold or request an address")
 @kubectl_command
 def who_has(
     addresses: Annotated[List[str], typer.Argument(metavar="IP|CIDR...", help="Addresses or CIDRs to look up.")],
-    output: WhoHasOutput = WhoHasFormat.table,
+    output: WhoHasOutput = "table",
     no_headers: NoHeaders = False,
     all_namespaces: AllNamespaces = False,
     against_cluster: AgainstCluster = False,
@@ -635,7 +590,7 @@ def who_has(
     """
     from .commands import whohas as cmd
 
-    return cmd.run(where.inputs(output, all_namespaces, no_headers, against_cluster), addresses)
+    return where.show(cmd.run(where.inputs("who-has", output, all_namespaces, no_headers, against_cluster), addresses))
 
 
 @app.command(cls=KubectlCommand, short_help="Lint a cluster or manifests for what MetalLB would punish")
@@ -655,7 +610,7 @@ def check(
             "(pool-used-high, a warning), e.g. 80%.",
         ),
     ] = None,
-    output: CheckOutput = CheckFormat.table,
+    output: CheckOutput = "table",
     no_headers: NoHeaders = False,
     all_namespaces: AllNamespaces = False,
     against_cluster: AgainstCluster = False,
@@ -679,19 +634,21 @@ def check(
     """
     from .commands import check as cmd
 
-    inputs = where.inputs(output, all_namespaces, no_headers, against_cluster)
+    inputs = where.inputs(
+        "check --list" if list_checks else "check", output, all_namespaces, no_headers, against_cluster
+    )
     if list_checks:
-        return cmd.list_checks(inputs)
+        return where.show(cmd.list_checks())
     from .flags import parse_percent
 
-    return cmd.run(inputs, strict, None if warn_used is None else parse_percent(warn_used))
+    return where.show(cmd.run(inputs, strict, None if warn_used is None else parse_percent(warn_used)))
 
 
 @app.command(cls=KubectlCommand, short_help="Explain one LoadBalancer service end to end, and what to fix first")
 @kubectl_command
 def why(
     name: Annotated[str, typer.Argument(metavar="SERVICE", help="The LoadBalancer service.")],
-    output: WhyOutput = WhyFormat.table,
+    output: WhyOutput = "table",
     no_headers: NoHeaders = False,
     *,
     where: Where,
@@ -710,7 +667,7 @@ def why(
     """
     from .commands import why as cmd
 
-    return cmd.run(where.inputs(output, no_headers=no_headers), name)
+    return where.show(cmd.run(where.inputs("why", output, no_headers=no_headers), name))
 
 
 @app.command(cls=KubectlCommand, short_help="Connect to each address and TCP port of a service, per family")
@@ -735,7 +692,7 @@ def probe(
             help="How long one connect may take before it counts as timed out, e.g. 500ms.",
         ),
     ] = "2s",
-    output: ProbeOutput = ProbeFormat.table,
+    output: ProbeOutput = "table",
     no_headers: NoHeaders = False,
     *,
     where: Where,
@@ -756,11 +713,13 @@ def probe(
     from .commands import probe as cmd
     from .flags import parse_duration
 
-    return cmd.run(
-        where.inputs(output, no_headers=no_headers),
-        name,
-        parse_duration(timeout) or 0.0,
-        parse_duration(connect_timeout) or 0.0,
+    return where.show(
+        cmd.run(
+            where.inputs("probe", output, no_headers=no_headers),
+            name,
+            parse_duration(timeout) or 0.0,
+            parse_duration(connect_timeout) or 0.0,
+        )
     )
 
 
@@ -809,7 +768,7 @@ def annotate(
         str, typer.Option("--timeout", metavar="DURATION", help="How long --wait waits, e.g. 30s or 2m.")
     ] = "30s",
     strict: StrictConfig = False,
-    output: AnnotateOutput = AnnotateFormat.yaml,
+    output: AnnotateOutput = "yaml",
     against_cluster: AgainstCluster = False,
     *,
     where: Where,
@@ -840,7 +799,7 @@ def annotate(
         timeout=timeout,
         strict=strict,
     )
-    return cmd.run(where.inputs(output, against_cluster=against_cluster), req)
+    return where.show(cmd.run(where.inputs("annotate", output, against_cluster=against_cluster), req))
 
 
 @app.command(cls=KubectlCommand, short_help="Move deprecated MetalLB annotations to metallb.io/*")
@@ -883,7 +842,7 @@ def migrate(
             "never applied).",
         ),
     ] = False,
-    output: MigrateOutput = MigrateFormat.table,
+    output: MigrateOutput = "table",
     no_headers: NoHeaders = False,
     all_namespaces: AllNamespaces = False,
     *,
@@ -915,7 +874,7 @@ def migrate(
         configmap=configmap,
         force=force,
     )
-    return cmd.run(where.inputs(output, all_namespaces, no_headers), req)
+    return where.show(cmd.run(where.inputs("migrate", output, all_namespaces, no_headers), req))
 
 
 @app.command(cls=KubectlCommand, short_help="Pin an address on every service of manifests that requests none")
@@ -936,7 +895,7 @@ def pin(
     ] = False,
     dry_run: DryRun = DryRunChoice.none,
     strict: StrictConfig = False,
-    output: PinOutput = PinFormat.table,
+    output: PinOutput = "table",
     no_headers: NoHeaders = False,
     against_cluster: AgainstCluster = False,
     *,
@@ -960,7 +919,8 @@ def pin(
     from .commands import pin as cmd
 
     req = cmd.PinRequest(in_place=in_place, dry_run=dry_run.value, partial=partial, strict=strict)
-    return cmd.run(where.inputs(output, no_headers=no_headers, against_cluster=against_cluster), req)
+    inputs = where.inputs("pin", output, no_headers=no_headers, against_cluster=against_cluster)
+    return where.show(cmd.run(inputs, req))
 
 
 @app.command(short_help="Print or install the completion helper kubectl runs")
@@ -987,28 +947,22 @@ def completion(
       kubectl lbip completion --uninstall
     """
     from .commands import completion as cmd
+    from .printer import show
 
-    _run(0, cmd.run, install=install, uninstall=uninstall)
-
-
-class VersionFormat(str, Enum):
-    json = "json"
-    yaml = "yaml"
+    _run(0, lambda: show("completion", "table", cmd.run(install=install, uninstall=uninstall)))
 
 
 @app.command(cls=KubectlCommand, short_help="Print the plugin's version")
 def version(
-    output: Annotated[
-        Optional[VersionFormat], typer.Option("-o", "--output", help="The version as data, for scripts.")
-    ] = None,
+    output: Annotated[Optional[str], _output("version", "The version as data, for scripts.")] = None,
 ) -> None:
     """Print the plugin's version."""
     if output is None:
         typer.echo(f"kubectl-lbip {__version__}")
     else:
-        from . import render
+        from .printer import Result, show
 
-        render.emit({"name": "kubectl-lbip", "version": __version__}, output.value)
+        show("version", output, Result({"name": "kubectl-lbip", "version": __version__}))
 
 
 @app.command(short_help="Print the global flags, which every command takes")

@@ -1,5 +1,6 @@
-"""The only place that prints data: tables (tabulate), JSON and YAML on stdout;
-notes and warnings on stderr, so that `-o json` stays parseable."""
+"""The printing primitives printer.py shows results with: tables (tabulate), JSON
+and YAML on stdout; notes and warnings on stderr, so that `-o json` stays parseable;
+and the cell formatters views use. Commands never call the writers here."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ import sys
 from typing import Any, List, Optional, Sequence
 
 BAR_WIDTH = 10
-NO_HEADERS = False  # --no-headers: set for each command run (cli.Where.inputs)
 
 
 def out(text: str = "") -> None:
     sys.stdout.write(text + "\n")
+
+
+def raw(text: str) -> None:
+    sys.stdout.write(text)
 
 
 def note(text: str) -> None:
@@ -84,15 +88,15 @@ def unicode_ok(stream=None) -> bool:
     return tty and encoding == "utf8"
 
 
-def table(rows: Sequence[Sequence[Any]], headers: Sequence[str], fit: bool = True) -> str:
+def table(rows: Sequence[Sequence[Any]], headers: Sequence[str], fit: bool = True, no_headers: bool = False) -> str:
     """A table in tabulate's "plain" format. With ``fit`` (every default output) it fits
     WIDTH columns: the widest columns wrap within themselves, each line of a cell under
     the one before (as `kubectl describe` wraps); -o wide passes ``fit=False``, and
     --no-headers (for scripts) keeps each row on one line."""
     if not rows:
         return ""
-    shown = [] if NO_HEADERS else [h.upper() for h in headers]
-    limit = WIDTH if fit and not NO_HEADERS else 0  # --no-headers: one line per row, for scripts
+    shown = [] if no_headers else [h.upper() for h in headers]
+    limit = WIDTH if fit and not no_headers else 0  # --no-headers: one line per row, for scripts
     fast = _plain_table(rows, shown, len(headers), limit)
     if fast is not None:
         return fast
@@ -210,13 +214,6 @@ def _plain_table(rows: Sequence[Sequence[Any]], headers: Sequence[str], n: int, 
         for k in range(max(len(p) for p in parts)):
             lines.append("  ".join((p[k] if k < len(p) else "").ljust(w) for p, w in zip(parts, fitted)).rstrip())
     return "\n".join(lines)
-
-
-def names(kind: str, objects: Sequence[Any]) -> None:
-    """-o name: one KIND/NAME line per object, as kubectl prints them; objects that
-    live in namespaces as KIND/NAMESPACE/NAME (the listing spans namespaces)."""
-    for obj in objects:
-        out(f"{kind}/{obj}")
 
 
 def bar(used: int, total: int, width: int = BAR_WIDTH) -> str:

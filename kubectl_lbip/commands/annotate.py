@@ -4,9 +4,8 @@ every MetalLB rule, written as one patch that carries the resourceVersion."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
-from .. import render
 from ..errors import EXIT_NEGATIVE, EXIT_OK, InvalidValue, Refused, UsageError
 from ..model import annotate as model
 from ..model.annotate import ANNOTATION_EXISTS, Plan  # noqa: F401 - the command's words
@@ -15,6 +14,7 @@ from ..model.cluster import Cluster
 from ..model.patches import patched_object
 from ..model.rules import service_finding
 from ..model.services import CURRENT, DEPRECATED, LB_IPS, SPEC_IP, Service
+from ..printer import Block, Note, Result, Text
 from .common import Inputs
 from .target import find_service
 from .writes import check_dry_run, write_with_retry
@@ -106,26 +106,33 @@ def _unchanged_since_read(first: Service, now: Service, req: AnnotateRequest) ->
         )
 
 
-def _warn(result: Plan) -> None:
-    for f in result.warnings:
-        render.note(f"warning: [{f.code}] {f.message}")
+def _warnings(result: Plan) -> List[str]:
+    return [f"warning: [{f.code}] {f.message}" for f in result.warnings]
 
 
-def _refuse(err: Refused) -> int:
-    for f in err.findings:
-        render.note(f"error: [{f.code}] {f.message}")
-    render.note(f"refused: nothing was written ({len(err.findings)} rule(s) broken)")
-    return EXIT_NEGATIVE
+def _refuse(err: Refused) -> Result:
+    notes = [f"error: [{f.code}] {f.message}" for f in err.findings]
+    return _lines(EXIT_NEGATIVE, notes + [f"refused: nothing was written ({len(err.findings)} rule(s) broken)"])
 
 
-def run(inputs: Inputs, req: AnnotateRequest) -> int:
+def _lines(code: int, notes: List[str], lines: Sequence[str] = ()) -> Result:
+    """A result that is lines of text on stdout (kubectl's "service/x annotated"),
+    whatever -o says, and notes."""
+    return Result(lines, code, notes, views={"json": _text, "yaml": _text})
+
+
+def _text(result: Result) -> List[Block]:
+    return [Text(line) for line in result.data]
+
+
+def run(inputs: Inputs, req: AnnotateRequest) -> Result:
     req.validate(inputs)
     if inputs.offline or inputs.against_cluster:
         return _run_offline(inputs, req)
     return _run_live(inputs, req)
 
 
-def _run_offline(inputs: Inputs, req: AnnotateRequest) -> int:
+def _run_offline(inputs: Inputs, req: AnnotateRequest) -> Result:
     snapshot = inputs.snapshot(whole_objects=True, network=CONFIG_KINDS)
     cluster = snapshot.to_cluster()
     svc = find_service(cluster, inputs.default_namespace(), req.name)
@@ -139,14 +146,12 @@ def _run_offline(inputs: Inputs, req: AnnotateRequest) -> int:
         result = plan(cluster, svc, req)
     except Refused as err:
         return _refuse(err)
-    _warn(result)
     raw = snapshot.manifests.get(("Service", svc.namespace, svc.name), svc.raw)  # as written
     obj = raw if result.patch is None else patched_object(raw, result.patch)  # type: ignore[arg-type]
-    render.emit(obj, "json" if inputs.output == "json" else "yaml")
-    return EXIT_OK
+    return Result(obj, EXIT_OK, _warnings(result))
 
 
-def _run_live(inputs: Inputs, req: AnnotateRequest) -> int:
+def _run_live(inputs: Inputs, req: AnnotateRequest) -> Result:
     from .wait import failure_marks, parse_timeout, wait_for_metallb
 
     timeout = parse_timeout(req.timeout)
@@ -172,27 +177,25 @@ def _run_live(inputs: Inputs, req: AnnotateRequest) -> int:
         client.patch_service(namespace, req.name, patch, dry_run=req.dry_run == "server")
 
     try:
-        sent = write_with_retry(make_plan, send, f"service {namespace}/{req.name}")
+        sent = write_with_retry(make_plan, send, f"service {namespace}/{req.name}", inputs.say)
     except Refused as err:
         return _refuse(err)
     result = planned[-1]
-    _warn(result)
+    warnings = _warnings(result)
     if req.dry_run == "client":
         if result.patch is None:
-            render.note(f"service/{req.name} already has {CURRENT}{LB_IPS}={result.value}; nothing to change")
-        else:
-            render.emit(result.patch, "json" if inputs.output != "yaml" else "yaml")
-            render.note("(dry run: nothing was written)")
-        return EXIT_OK
+            said = f"service/{req.name} already has {CURRENT}{LB_IPS}={result.value}; nothing to change"
+            return _lines(EXIT_OK, warnings + [said])
+        return Result(result.patch, EXIT_OK, warnings, ["(dry run: nothing was written)"])
     if sent is None:
-        render.out(f"service/{req.name} unchanged: {CURRENT}{LB_IPS} is already {result.value}")
-        return EXIT_OK
+        return _lines(EXIT_OK, warnings, [f"service/{req.name} unchanged: {CURRENT}{LB_IPS} is already {result.value}"])
     suffix = " (server dry run)" if req.dry_run == "server" else ""
-    render.out(f"service/{req.name} annotated: {CURRENT}{LB_IPS}={result.value}{suffix}")
-    if req.wait and req.dry_run == "none":
-        assigned, said = wait_for_metallb(client, namespace, req.name, result.value.split(","), timeout, before)
-        if not assigned:
-            render.note(f"error: {said}")
-            return EXIT_NEGATIVE
-        render.out(f"service/{req.name}: {said}")
-    return EXIT_OK
+    annotated = f"service/{req.name} annotated: {CURRENT}{LB_IPS}={result.value}{suffix}"
+    if not (req.wait and req.dry_run == "none"):
+        return _lines(EXIT_OK, warnings, [annotated])
+    # --wait: what was written is said before the wait (the printer says the rest)
+    inputs.say(*[Note(text) for text in warnings], Text(annotated))
+    assigned, said = wait_for_metallb(client, namespace, req.name, result.value.split(","), timeout, before)
+    if not assigned:
+        return _lines(EXIT_NEGATIVE, [f"error: {said}"])
+    return _lines(EXIT_OK, [], [f"service/{req.name}: {said}"])

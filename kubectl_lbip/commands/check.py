@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple
 
-from .. import __version__, cireport, render
-from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
+from .. import cireport
+from ..errors import EXIT_NEGATIVE, EXIT_OK
 from ..model import announce
 from ..model.checks import CATALOGUE
 from ..model.cluster import Cluster
 from ..model.findings import checked_objects, findings_for
-from ..model.rules import ERROR, WARNING
-from .common import Inputs, legacy_note, note_empty_namespace, release_dict, release_line
+from ..model.rules import ERROR, WARNING, Finding
+from ..printer import Block, Note, Result, Table
+from .common import Inputs, empty_namespace_note, legacy_note, release_dict, release_line
 
 
 def _origin(snapshot, kind: str, namespace: str, name: str) -> dict:
@@ -24,10 +26,6 @@ def _origin(snapshot, kind: str, namespace: str, name: str) -> dict:
         if origin is not None:
             return origin.to_dict()
     return origin_fields(snapshot, kind, namespace, name)
-
-
-# The formats for CI: each finding on the line of the file that caused it.
-CI_FORMATS = ("sarif", "junit", "github")
 
 
 def _label(origin: dict) -> str:
@@ -51,28 +49,26 @@ def _place(snapshot, key: Tuple[str, str, str]) -> cireport.Place:
     return cireport.Place(file, line, column, source)
 
 
-def list_checks(inputs: Inputs) -> int:
+def list_checks() -> Result:
     """check --list: the catalogue, as a table or as data (-o json|yaml)."""
-    if inputs.output not in ("table", "json", "yaml"):
-        raise UsageError(f"--list prints a table, json or yaml, not {inputs.output}")
-    if inputs.output in ("json", "yaml"):
-        data = [
-            {
-                "code": c.code,
-                "severity": c.severity,
-                "severityNote": c.severity_note,
-                "title": c.title,
-                "meaning": c.plain_meaning,
-                "fix": c.generic_fix,
-                "help": cireport.help_uri(c.code),
-            }
-            for c in CATALOGUE
-        ]
-        render.emit(data, inputs.output)
-    else:
-        rows = [[c.code, c.severity, c.title, c.generic_fix] for c in CATALOGUE]
-        render.out(render.table(rows, ["code", "severity", "title", "fix"]))
-    return EXIT_OK
+    data = [
+        {
+            "code": c.code,
+            "severity": c.severity,
+            "severityNote": c.severity_note,
+            "title": c.title,
+            "meaning": c.plain_meaning,
+            "fix": c.generic_fix,
+            "help": cireport.help_uri(c.code),
+        }
+        for c in CATALOGUE
+    ]
+    return Result(data, views={"table": catalogue_table})
+
+
+def catalogue_table(result: Result) -> List[Block]:
+    rows = [[c["code"], c["severity"], c["title"], c["fix"]] for c in result.data]
+    return [Table(rows, ["code", "severity", "title", "fix"])]
 
 
 def not_checked(cluster: Cluster) -> List[str]:
@@ -85,8 +81,8 @@ def not_checked(cluster: Cluster) -> List[str]:
     return absent
 
 
-def run(inputs: Inputs, strict: bool = False, warn_used: Optional[int] = None) -> int:
-    located = inputs.output in CI_FORMATS
+def run(inputs: Inputs, strict: bool = False, warn_used: Optional[int] = None) -> Result:
+    located = "locations" in inputs.needs  # the CI formats: each finding on its file's line
     snapshot = inputs.snapshot(events=True, network=True, locate=located)
     cluster = snapshot.take_cluster()
     absent = not_checked(cluster)
@@ -95,54 +91,63 @@ def run(inputs: Inputs, strict: bool = False, warn_used: Optional[int] = None) -
     errors = sum(f.severity == ERROR for f in found)
     warnings = sum(f.severity == WARNING for f in found)
     failing = errors + (warnings if strict else 0)
-    unchecked = note_empty_namespace(cluster, namespace)
+    notes = []
+    unchecked = empty_namespace_note(cluster, namespace)
     if unchecked:  # a CI job must not pass on a namespace it never looked at
-        render.note(
+        notes += [
+            unchecked,
             f"note: no LoadBalancer service was checked in namespace {namespace}"
-            + ("; --strict fails on it" if strict else "")
-        )
+            + ("; --strict fails on it" if strict else ""),
+        ]
     code = EXIT_NEGATIVE if failing or (strict and unchecked) else EXIT_OK
     if msg := legacy_note(snapshot):
-        render.note(msg)
+        notes.append(msg)
     overlaid = bool(snapshot.origins)  # --against-cluster: say where each object came from
-    for msg in snapshot.network_notes:
-        render.note(msg)
+    notes += snapshot.network_notes
+    objects: List[cireport.ObjectKey] = []
+    places: Dict[cireport.ObjectKey, cireport.Place] = {}
     if located:
         objects = checked_objects(cluster, namespace)
         places = {key: _place(snapshot, key) for key in set(objects) | {cireport.object_key(f) for f in found}}
-        if inputs.output == "sarif":
-            render.emit(cireport.sarif(found, places, __version__), "json")
-        elif inputs.output == "junit":
-            render.out(cireport.junit(objects, found, places, strict))
-        else:
-            for line in cireport.github(found, places):
-                render.out(line)
-    elif inputs.output in ("json", "yaml"):
-        render.emit(
-            {
-                "metallb": release_dict(snapshot),
-                "findings": [
-                    dict(f.to_dict(), **_origin(snapshot, f.kind, f.namespace, f.name)) if overlaid else f.to_dict()
-                    for f in found
-                ],
-                "notChecked": absent,
-            },
-            inputs.output,
-        )
-        return code
-    elif found:
-        rows = [
-            [f.severity, f.code, f.object]
-            + ([_label(_origin(snapshot, f.kind, f.namespace, f.name))] if overlaid else [])
-            + [f.message]
-            for f in found
-        ]
-        headers = ["severity", "code", "object"] + (["from"] if overlaid else []) + ["message"]
-        render.out(render.severities(render.table(rows, headers)))
-    render.note(
+    origins = [_origin(snapshot, f.kind, f.namespace, f.name) for f in found] if overlaid else []
+    data = {
+        "metallb": release_dict(snapshot),
+        "findings": [dict(f.to_dict(), **o) for f, o in zip(found, origins)]
+        if overlaid
+        else [f.to_dict() for f in found],
+        "notChecked": absent,
+    }
+    summary = (
         f"{errors} error(s), {warnings} warning(s)"
         + (" (warnings count: --strict)" if strict and warnings else "")
         + (f"; not checked, absent from the input: {', '.join(absent)}" if absent else "")
         + f"; {release_line(snapshot)}"
     )
-    return code
+    answer = CheckAnswer(found, [_label(o) for o in origins] if overlaid else None, objects, places, strict, summary)
+    return Result(data, code, notes, views={"table": table}, answer=answer)
+
+
+@dataclass
+class CheckAnswer:
+    """What check's table and its CI formats (cireport) read beyond the data."""
+
+    found: List[Finding]
+    labels: Optional[List[str]]  # --against-cluster: where each finding's object came from (FROM)
+    objects: List[cireport.ObjectKey]  # the CI formats: every object checked
+    places: Dict[cireport.ObjectKey, cireport.Place]  # and where each was read
+    strict: bool
+    summary: str  # the counts, said after the findings (not with -o json|yaml)
+
+
+def table(result: Result) -> List[Block]:
+    a = result.answer
+    blocks: List[Block] = []
+    if a.found:
+        labels = a.labels
+        rows = [
+            [f.severity, f.code, f.object] + ([labels[i]] if labels is not None else []) + [f.message]
+            for i, f in enumerate(a.found)
+        ]
+        headers = ["severity", "code", "object"] + (["from"] if labels is not None else []) + ["message"]
+        blocks.append(Table(rows, headers, severities=True))
+    return blocks + [Note(a.summary)]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, FrozenSet, List, Optional, Tuple, Union
 
 from ..errors import UsageError
 from ..model import announce, metallb
 from ..model.metallb import Release
+from ..printer import Say
 from ..snapshot import Snapshot
 
 
@@ -19,14 +20,15 @@ class Inputs:
     namespace: Optional[str] = None
     all_namespaces: bool = False
     output: str = "table"
+    needs: FrozenSet[str] = frozenset()  # what -o's printer needs read beyond the rest (printer.NEEDS)
     filenames: List[str] = field(default_factory=list)
-    no_headers: bool = False
     overrides: Dict[str, Any] = field(default_factory=dict)  # kubectl's global flags
     request_timeout: Optional[float] = None  # seconds; 0: none; None: live.py's default
     stdin: object = None
     metallb_version: Optional[str] = None  # --metallb-version
     # --against-cluster: the live cluster read as the base, the -f objects laid over it.
     against_cluster: bool = False
+    say: Say = field(default_factory=Say)  # talk while working, where a command must (printer.Say)
     _client: object = None
 
     @property
@@ -177,24 +179,18 @@ def legacy_note(snapshot: Snapshot) -> Optional[str]:
     return None
 
 
-def note_empty_namespace(cluster, namespace: Optional[str]) -> bool:
+def empty_namespace_note(cluster, namespace: Optional[str]) -> Optional[str]:
     """-n naming a namespace without a LoadBalancer service (or that does not exist)
-    is never silent: kubectl's own line on stderr. True when it was printed."""
-    from .. import render
-
+    is never silent: kubectl's own line on stderr (the result's first note)."""
     if namespace and not any(s.namespace == namespace and s.is_load_balancer for s in cluster.services):
-        render.note(f"No resources found in {namespace} namespace.")
-        return True
-    return False
+        return f"No resources found in {namespace} namespace."
+    return None
 
 
-def say_rejected_config(cluster, strict: bool) -> Optional[announce.RejectedConfig]:
+def rejected_config_note(rejected: Optional[announce.RejectedConfig], strict: bool) -> List[str]:
     """While MetalLB has rejected the configuration in the cluster (model.announce.
     rejected_config), free and pin say so on stderr: a warning, with --strict an error."""
-    from .. import render
-
-    rejected = announce.rejected_config(cluster)
-    if rejected is not None:
-        finding = rejected.finding(strict)
-        render.note(f"{finding.severity}: [{finding.code}] {finding.message}")
-    return rejected
+    if rejected is None:
+        return []
+    finding = rejected.finding(strict)
+    return [f"{finding.severity}: [{finding.code}] {finding.message}"]

@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-from typing import Optional
+from typing import List, Optional
 
-from .. import render
 from ..errors import EXIT_OK, UsageError
+from ..printer import Block, Result, Text
 
 PROGRAM = "kubectl-lbip"
 HELPER = "kubectl_complete-lbip"
@@ -51,40 +51,43 @@ def _read(path: str) -> Optional[str]:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def run(install: bool = False, uninstall: bool = False) -> int:
+def run(install: bool = False, uninstall: bool = False) -> Result:
     if install and uninstall:
         raise UsageError("--install writes the helper, --uninstall removes it: give one")
     prog = program()
     target = os.path.join(os.path.dirname(prog), HELPER)
     if not (install or uninstall):
-        render.out(shim(prog).rstrip("\n"))
-        render.note(
+        note = (
             f"note: save it as an executable {HELPER} on PATH, or let 'kubectl lbip completion --install' "
             f"write it to {target}"
         )
-        return EXIT_OK
+        return Result(shim(prog).rstrip("\n"), EXIT_OK, after=[note], views={"table": _script})
     existing = _read(target)
     if uninstall:
         if existing is None:
-            render.note(f"nothing to remove: there is no {target}")
-        elif MARK not in existing:
+            return _said(f"nothing to remove: there is no {target}")
+        if MARK not in existing:
             raise UsageError(
                 f"{target} was not written by 'kubectl lbip completion --install' (pip installs it with the "
                 "plugin; 'pip uninstall kubectl-lbip' removes it): left as it is"
             )
-        else:
-            os.unlink(target)
-            render.note(f"removed {target}")
-        return EXIT_OK
+        os.unlink(target)
+        return _said(f"removed {target}")
     if existing is not None and MARK not in existing:
-        render.note(f"{target} is there already (installed with the plugin): nothing to write")
-    else:
-        from .migrate_files import replace_files
+        return _said(f"{target} is there already (installed with the plugin): nothing to write", LOADING)
+    from .migrate_files import replace_files
 
-        replace_files([(target, shim(prog).encode())], new_mode=0o755)
-        render.note(
-            f"wrote {target}; 'kubectl lbip completion --uninstall' removes it "
-            "('kubectl krew uninstall lbip' leaves it behind: run that first)"
-        )
-    render.note(LOADING)
-    return EXIT_OK
+    replace_files([(target, shim(prog).encode())], new_mode=0o755)
+    return _said(
+        f"wrote {target}; 'kubectl lbip completion --uninstall' removes it "
+        "('kubectl krew uninstall lbip' leaves it behind: run that first)",
+        LOADING,
+    )
+
+
+def _script(result: Result) -> List[Block]:
+    return [Text(result.data)] if result.data else []
+
+
+def _said(*notes: str) -> Result:
+    return Result(None, EXIT_OK, list(notes), views={"table": _script})

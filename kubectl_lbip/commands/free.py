@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import List, Optional
 
-from .. import render
 from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
+from ..model import announce
 from ..model.addresses import DUAL, IPV4, IPV6
 from ..model.announce import CONFIG_KINDS
 from ..model.cluster import Cluster
 from ..model.services import CURRENT, LB_IPS, Service
-from ..model.suggest import SuggestResult, metallb_pick, suggest
+from ..model.suggest import Pick, SuggestResult, metallb_pick, suggest
 from ..model.usage import family_counts
-from .common import Inputs, legacy_note, note_empty_namespace, release_dict, release_line, say_rejected_config
+from ..printer import Block, Note, Result, Table, Text, notes_kept
+from .common import Inputs, empty_namespace_note, legacy_note, rejected_config_note, release_dict, release_line
 from .target import check_family, described_service, find_service
 
 MAX_COUNT = 10_000  # suggestions are built in memory: --count is capped (docs/performance.md: Limits)
@@ -84,17 +85,19 @@ def pool_entry(cluster: Cluster, pool) -> dict:
     }
 
 
-def run(inputs: Inputs, query: FreeQuery) -> int:
+def run(inputs: Inputs, query: FreeQuery) -> Result:
     query.validate()
     snapshot = inputs.snapshot(network=CONFIG_KINDS)
     cluster = snapshot.take_cluster()
-    note_empty_namespace(cluster, inputs.namespace)
-    rejected = say_rejected_config(cluster, query.strict)
-    target, family = resolve_target(cluster, inputs, query)
-    result = compute(cluster, target, family, query)
+    notes = [msg] if (msg := empty_namespace_note(cluster, inputs.namespace)) else []
+    rejected = announce.rejected_config(cluster)
+    notes += rejected_config_note(rejected, query.strict)
+    with notes_kept(notes):
+        target, family = resolve_target(cluster, inputs, query)
+        result = compute(cluster, target, family, query)
     pick = metallb_pick(cluster, target) if query.for_service else None
     if msg := legacy_note(snapshot):
-        render.note(msg)
+        notes.append(msg)
 
     pools = [pool_entry(cluster, p) for p in result.pools]
     origins = {}
@@ -119,23 +122,34 @@ def run(inputs: Inputs, query: FreeQuery) -> int:
         data["metallbPick"] = pick.to_dict()
         data["metallb"] = release_dict(snapshot)
     code = EXIT_OK if result.suggestions and not (rejected and query.strict) else EXIT_NEGATIVE
-
-    if inputs.output in ("json", "yaml"):
-        render.emit(data, inputs.output)
-        return code
-    if inputs.output == "annotation":
-        if result.suggestions:
-            render.out(f'{CURRENT}{LB_IPS}: "{",".join(result.suggestions[0].addresses)}"')
-        for text in result.notes:
-            render.note(text)
-        return code
-    _table(data, result, pick, inputs.output == "wide")
-    if pick is not None:  # the pick follows the release's rules: say which
-        render.note(release_line(snapshot))
-    return code
+    answer = FreeAnswer(result, pick, release_line(snapshot))
+    return Result(data, code, notes, views={"table": table, "wide": wide, "annotation": annotation}, answer=answer)
 
 
-def _table(data, result, pick, wide: bool) -> None:
+@dataclass
+class FreeAnswer:
+    """What free's views read beyond the data."""
+
+    suggested: SuggestResult
+    pick: Optional[Pick]  # --for: MetalLB's own pick
+    release: str
+
+
+def annotation(result: Result) -> List[Block]:
+    """-o annotation: the first suggestion as the annotation's line."""
+    suggested = result.answer.suggested
+    blocks: List[Block] = []
+    if suggested.suggestions:
+        blocks.append(Text(f'{CURRENT}{LB_IPS}: "{",".join(suggested.suggestions[0].addresses)}"'))
+    return blocks + [Note(text) for text in suggested.notes]
+
+
+def wide(result: Result) -> List[Block]:
+    return table(result, True)
+
+
+def table(result: Result, wide: bool = False) -> List[Block]:
+    data, suggested, pick = result.data, result.answer.suggested, result.answer.pick
     # the default fits a terminal (autoAssign=false is marked beside the name); -o wide adds the rest
     headers = ["pool", "ipv4 total", "ipv4 used", "ipv4 free", "ipv6 total", "ipv6 used", "ipv6 free"] + (
         ["auto", "restrictions"] if wide else []
@@ -154,29 +168,32 @@ def _table(data, result, pick, wide: bool) -> None:
         if wide:
             row += ["yes" if p["autoAssign"] else "no", p["restrictions"] or "-"]
         rows.append(row)
-    if rows:
-        render.out(render.table(rows, headers, fit=not wide))
-    for excluded in data["excludedPools"]:
-        render.note(f"note: pool {excluded['name']} left out: {excluded['reason']}")
-    for text in result.notes:
-        render.note(text)
-    if result.suggestions:
-        if not render.NO_HEADERS:  # --no-headers: only rows
-            render.out("")
-            render.out("SUGGESTIONS (" + data["family"] + ")")
-        srows = [[s.pool, s.ipv4 or "-", s.ipv6 or "-", WHY[s.why]] for s in result.suggestions]
-        render.out(render.table(srows, ["pool", "ipv4", "ipv6", "why"]))
+    blocks: List[Block] = [Table(rows, headers, fit=not wide)] if rows else []
+    blocks += [
+        Note(f"note: pool {excluded['name']} left out: {excluded['reason']}") for excluded in data["excludedPools"]
+    ]
+    blocks += [Note(text) for text in suggested.notes]
+    if suggested.suggestions:
+        blocks += [
+            Text("", heading=True),
+            Text("SUGGESTIONS (" + data["family"] + ")", heading=True),
+        ]  # --no-headers: only rows
+        srows = [[s.pool, s.ipv4 or "-", s.ipv6 or "-", WHY[s.why]] for s in suggested.suggestions]
+        blocks.append(Table(srows, ["pool", "ipv4", "ipv6", "why"]))
     else:
-        render.note("no suggestion: no free address fits")
-    if pick is not None and not render.NO_HEADERS:
-        render.out("")
+        blocks.append(Note("no suggestion: no free address fits"))
+    if pick is not None:
+        blocks.append(Text("", heading=True))
         if pick.pools and len(pick.pools) == 1:
             addrs = ",".join(a for a in (pick.ipv4, pick.ipv6) if a)
-            render.sentence(f"MetalLB's own pick if the service requested nothing: {addrs} from pool {pick.pools[0]}")
+            said = f"MetalLB's own pick if the service requested nothing: {addrs} from pool {pick.pools[0]}"
         elif pick.pools:
-            render.sentence(
+            said = (
                 "MetalLB's own pick if the service requested nothing: one of pools "
                 f"{', '.join(pick.pools)} ({pick.note})"
             )
         else:
-            render.sentence(f"MetalLB's own pick if the service requested nothing: none ({pick.note})")
+            said = f"MetalLB's own pick if the service requested nothing: none ({pick.note})"
+        blocks.append(Text(said, heading=True, wrap=True))
+        blocks.append(Note(result.answer.release))  # the pick follows the release's rules: say which
+    return blocks

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import os
 
-from .. import render
-from ..errors import EXIT_NEGATIVE, UsageError
+from ..errors import UsageError
 from ..model.migrate import plan_all, plan_service
 from ..model.services import Service
-from .common import Inputs, note_empty_namespace
+from ..printer import Result, Say
+from .common import Inputs, empty_namespace_note
 from .outcomes import (
     CONFLICT,
     FAILED,
@@ -21,10 +21,12 @@ from .outcomes import (
     MigrateRequest,
     Outcome,
     confirm,
+    declined,
     finish_migrate,
     initial,
     nothing_to_do,
-    show_plan,
+    plan_blocks,
+    plan_warnings,
     write_each,
 )
 from .writes import attempt_write
@@ -32,7 +34,7 @@ from .writes import attempt_write
 __all__ = ["MigrateRequest", "run"]
 
 
-def run(inputs: Inputs, req: MigrateRequest) -> int:
+def run(inputs: Inputs, req: MigrateRequest) -> Result:
     req.validate(inputs)
     if req.configmap:
         from .migrate_configmap import run_configmap
@@ -50,40 +52,42 @@ def run(inputs: Inputs, req: MigrateRequest) -> int:
 
 
 # --- live cluster
-def _run_live(inputs: Inputs, req: MigrateRequest) -> int:
+def _run_live(inputs: Inputs, req: MigrateRequest) -> Result:
     client = inputs.client()
     cluster = inputs.snapshot().to_cluster()  # the same client, --metallb-version applied
     namespace = inputs.namespace_filter()
     services = [s for s in cluster.services if namespace is None or s.namespace == namespace]
     outcomes = initial(plan_all(cluster, services))
-    note_empty_namespace(cluster, namespace)
-    if nothing_to_do(outcomes, namespace):
-        return finish_migrate(outcomes, inputs.output, req.dry_run)
+    notes = [msg] if (msg := empty_namespace_note(cluster, namespace)) else []
+    notes += nothing_to_do(outcomes, namespace)
+    if not outcomes:
+        return finish_migrate(outcomes, req.dry_run, notes=notes)
+    say = inputs.say
+    for text in notes:  # said before the plan, which is shown as it is made
+        say.note(text)
     pending = [o for o in outcomes if o.status == PLANNED]
     asking = bool(pending) and req.dry_run == "none" and not req.yes
-    if inputs.output == "table" or asking:  # nobody confirms a plan they did not see
-        show_plan(outcomes, write=render.out if inputs.output == "table" else render.note)
+    say.plan(plan_blocks(outcomes) + plan_warnings(outcomes), asking)  # nobody confirms a plan they did not see
     if req.backup and req.dry_run != "none":
-        render.note(f"note: a dry run changes nothing, so no backup is written to {req.backup}")
+        say.note(f"note: a dry run changes nothing, so no backup is written to {req.backup}")
     elif req.backup and os.path.exists(req.backup):  # before asking, not after
         raise UsageError(
             f"the backup {req.backup} already exists; nothing was changed. Name "
             "another file (a second run would lose what the first saved)"
         )
     if req.dry_run == "client" or not pending:
-        return finish_migrate(outcomes, inputs.output, req.dry_run)
+        return finish_migrate(outcomes, req.dry_run)
     if asking and not confirm(f"Migrate {len(pending)} service(s)?"):
-        render.note("nothing was written")
-        return EXIT_NEGATIVE
+        return declined()
     if req.backup and req.dry_run == "none":
         from .restore import write_backup
 
-        write_backup(req.backup, [o.plan.service for o in pending], client)
-    completed = write_each(pending, lambda o: _migrate_one(client, o, req.dry_run == "server"), "migrating")
-    return finish_migrate(outcomes, inputs.output, req.dry_run, completed)
+        write_backup(req.backup, [o.plan.service for o in pending], client, say)
+    completed = write_each(pending, lambda o: _migrate_one(client, o, req.dry_run == "server", say), "migrating", say)
+    return finish_migrate(outcomes, req.dry_run, completed)
 
 
-def _migrate_one(client, outcome: Outcome, server_dry_run: bool) -> None:
+def _migrate_one(client, outcome: Outcome, server_dry_run: bool, say: Say) -> None:
     """One patch; after a 409 the service is read again and planned again, so a
     change made meanwhile is seen (and may now be a conflict), never overwritten."""
     svc = outcome.plan.service
@@ -98,7 +102,7 @@ def _migrate_one(client, outcome: Outcome, server_dry_run: bool) -> None:
     def send(patch):
         client.patch_service(svc.namespace, svc.name, patch, dry_run=server_dry_run)
 
-    attempt = attempt_write(plan, send, f"service {svc.key}")
+    attempt = attempt_write(plan, send, f"service {svc.key}", say)
     if attempt.error:
         outcome.status, outcome.error, outcome.denied = FAILED, attempt.error, attempt.denied
         return

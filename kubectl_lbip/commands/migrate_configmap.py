@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 from .. import render
 from ..errors import EXIT_OK, UsageError
+from ..printer import Block, Raw, Result, Text
 from .common import Inputs
 
 
-def run_configmap(inputs: Inputs) -> int:
+def run_configmap(inputs: Inputs) -> Result:
     from ..model.legacy import convert
     from ..snapshot import LEGACY_CONFIGMAP, legacy_config
 
@@ -26,18 +26,19 @@ def run_configmap(inputs: Inputs) -> int:
         conversion = convert(legacy_config(configmap), namespace)
     except (TypeError, ValueError, AttributeError) as exc:
         raise UsageError(f"ConfigMap {namespace}/{meta.get('name', '')}: cannot convert: {exc}") from None
-    for note in conversion.notes:
-        render.note(f"note: {note}")
-    if inputs.output == "json":
-        render.emit({"apiVersion": "v1", "kind": "List", "items": conversion.objects}, "json")
-    else:
-        render.out(
-            f"# Converted from ConfigMap {namespace}/{meta.get('name', '')} by kubectl lbip "
-            "migrate --configmap. Review, then apply; nothing was applied."
-        )
-        sys.stdout.write("---\n".join(render.dump_yaml(obj) for obj in conversion.objects))
-    render.note(f"{len(conversion.objects)} object(s) printed; nothing was applied")
-    return EXIT_OK
+    notes = [f"note: {note}" for note in conversion.notes]
+    said = f"{len(conversion.objects)} object(s) printed; nothing was applied"
+    header = (
+        f"# Converted from ConfigMap {namespace}/{meta.get('name', '')} by kubectl lbip "
+        "migrate --configmap. Review, then apply; nothing was applied."
+    )
+    data = {"apiVersion": "v1", "kind": "List", "items": conversion.objects}
+    return Result(data, EXIT_OK, notes, [said], views={"table": manifests, "yaml": manifests}, answer=header)
+
+
+def manifests(result: Result) -> List[Block]:
+    """The objects as YAML documents to review, under a comment that says so."""
+    return [Text(result.answer), Raw("---\n".join(render.dump_yaml(obj) for obj in result.data["items"]))]
 
 
 def _read_configmap(client, namespace: str, name: str) -> Dict[str, Any]:

@@ -9,7 +9,7 @@ import re
 import stat
 import sys
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from .. import render
@@ -17,8 +17,9 @@ from ..errors import InputError, UsageError
 from ..model.cluster import Cluster
 from ..model.migrate import Conflict, ServicePlan, apply_in_place, plan_service, recheck, service_objects
 from ..model.services import SPEC_IP, Service
+from ..printer import Block, Data, Raw, Result, as_notes, notes_kept
 from .common import Inputs
-from .outcomes import MigrateRequest, finish_migrate, initial, nothing_to_do, show_plan
+from .outcomes import MigrateRequest, Outcome, finish_migrate, initial, nothing_to_do, plan_blocks, plan_warnings
 
 
 def _migrate_tree(root: Any, namespace: Optional[str], cluster: Optional[Cluster]) -> List[ServicePlan]:
@@ -36,40 +37,62 @@ def _migrate_tree(root: Any, namespace: Optional[str], cluster: Optional[Cluster
     return plans
 
 
-def run_files(inputs: Inputs, req: MigrateRequest) -> int:
+def run_files(inputs: Inputs, req: MigrateRequest) -> Result:
     from ..snapshot import files
 
     docs = files.read_documents(inputs.filenames, stdin=inputs.stdin or sys.stdin)
     snap = files.load(inputs.filenames, documents=docs)
     snap.metallb = inputs.flagged_release()  # else the newest
     cluster: Optional[Cluster] = snap.to_cluster()
+    notes = []
     if not cluster.pools:  # type: ignore[union-attr]
         cluster = None  # every request would be "in no pool": say so once instead
-        render.note(
+        notes.append(
             "note: no IPAddressPool in the files, so the migrated requests were not "
             "checked against MetalLB's rules (add the pools' manifests with -f)"
         )
     namespace = inputs.namespace_filter()
     if req.in_place:
-        return _run_in_place(inputs, req, cluster, namespace)
+        with notes_kept(notes):
+            return _run_in_place(inputs, req, cluster, namespace, notes)
     migrated, plans = [], []
     for doc in docs:  # migrated where they are: the model is built and reads none of them again
         plans += _migrate_tree(doc.obj, namespace, cluster)
         migrated.append(doc.obj)
     outcomes = initial(plans)
-    nothing_to_do(outcomes, namespace)
-    show_plan(outcomes, write=render.note)  # stdout carries the objects
-    if inputs.output == "json":
-        render.emit(
-            migrated[0] if len(migrated) == 1 else {"apiVersion": "v1", "kind": "List", "items": migrated}, "json"
-        )
-    else:
-        for i, obj in enumerate(migrated):
-            if i:
-                sys.stdout.write("---\n")
-            for piece in yaml_pieces(obj):
-                sys.stdout.write(piece)
-    return finish_migrate(outcomes, "table", req.dry_run)
+    notes += nothing_to_do(outcomes, namespace)
+    result = finish_migrate(outcomes, req.dry_run, notes=notes)
+    result.data = migrated[0] if len(migrated) == 1 else {"apiVersion": "v1", "kind": "List", "items": migrated}
+    result.answer = MigratedFiles(outcomes, migrated)
+    result.views = {"table": migrated_documents, "yaml": migrated_documents, "json": migrated_json}
+    return result
+
+
+@dataclass
+class MigratedFiles:
+    outcomes: List[Outcome]
+    objects: List[Any]  # the documents read, migrated
+
+
+def migrated_documents(result: Result) -> List[Block]:
+    """The plan on stderr, then the migrated objects on stdout as the YAML documents
+    they were read as."""
+    blocks = _plan(result)
+    for i, obj in enumerate(result.answer.objects):
+        if i:
+            blocks.append(Raw("---\n"))
+        blocks += [Raw(piece) for piece in yaml_pieces(obj)]
+    return blocks
+
+
+def migrated_json(result: Result) -> List[Block]:
+    """The plan on stderr, then the migrated object (or a List of them) as JSON."""
+    return _plan(result) + [Data(result.data, "json")]
+
+
+def _plan(result: Result) -> List[Block]:
+    outcomes = result.answer.outcomes  # stdout carries the objects: the plan goes to stderr
+    return as_notes(plan_blocks(outcomes) + plan_warnings(outcomes))
 
 
 def yaml_pieces(obj: Any) -> Iterator[str]:
@@ -87,7 +110,9 @@ def yaml_pieces(obj: Any) -> Iterator[str]:
             yield render.dump_yaml({key: value})
 
 
-def _run_in_place(inputs: Inputs, req: MigrateRequest, cluster: Optional[Cluster], namespace: Optional[str]) -> int:
+def _run_in_place(
+    inputs: Inputs, req: MigrateRequest, cluster: Optional[Cluster], namespace: Optional[str], notes: List[str]
+) -> Result:
     from ..snapshot.files import expand_paths
 
     rewrites: List[Tuple[str, bytes]] = []
@@ -105,15 +130,17 @@ def _run_in_place(inputs: Inputs, req: MigrateRequest, cluster: Optional[Cluster
             rewrites.append((path, new_data))
             originals[path] = data
     outcomes = initial(plans)
-    nothing_to_do(outcomes, namespace)
-    if inputs.output == "table":
-        show_plan(outcomes)
+    say = inputs.say
+    for text in notes + nothing_to_do(outcomes, namespace):  # said before the plan, shown as it is made
+        say.note(text)
+    notes.clear()
+    say.plan(plan_blocks(outcomes) + plan_warnings(outcomes))
     if req.dry_run == "client":
-        render.note(f"dry run: {len(rewrites)} file(s) would be rewritten")
+        say.note(f"dry run: {len(rewrites)} file(s) would be rewritten")
     else:
         for path in replace_files(rewrites, expected=originals):
-            render.note(f"rewrote {path}")
-    return finish_migrate(outcomes, inputs.output, req.dry_run)
+            say.note(f"rewrote {path}")
+    return finish_migrate(outcomes, req.dry_run)
 
 
 BOM = b"\xef\xbb\xbf"

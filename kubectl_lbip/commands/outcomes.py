@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Protocol,
 from .. import render
 from ..errors import EXIT_CLUSTER, EXIT_INTERRUPTED, EXIT_NEGATIVE, EXIT_OK, UsageError
 from ..model.migrate import RestoreChange, ServicePlan
+from ..printer import Block, Note, Result, Say, Table, Text
 
 if TYPE_CHECKING:
     from .common import Inputs
 
-PROGRESS_THRESHOLD = 20  # fewer services finish before a counter would help
 
 PLANNED = "planned"  # not written: a client dry run, or before the writes
 MIGRATED = "migrated"
@@ -109,18 +109,20 @@ def initial(plans: List[ServicePlan]) -> List[Outcome]:
     return [Outcome(p, CONFLICT if p.conflicts else PLANNED) for p in plans]
 
 
-def nothing_to_do(outcomes: List[Outcome], namespace: Optional[str]) -> bool:
+def nothing_to_do(outcomes: List[Outcome], namespace: Optional[str]) -> List[str]:
+    """The note when there is nothing to migrate (none otherwise)."""
     if outcomes:
-        return False
-    render.note(
+        return []
+    return [
         "nothing to migrate: no deprecated MetalLB annotation or spec.loadBalancerIP"
         + (f" in namespace {namespace}" if namespace else "")
-    )
-    return True
+    ]
 
 
 # --- the plan, as a table
-def show_plan(outcomes: List[Outcome], write=render.out) -> None:
+def plan_blocks(outcomes: List[Outcome]) -> List[Block]:
+    """The changes, then the conflicts (as tables), shown as the plan."""
+    blocks: List[Block] = []
     rows = [
         [o.plan.service.namespace, o.plan.service.name, c.source, c.target, c.value]
         for o in outcomes
@@ -128,7 +130,7 @@ def show_plan(outcomes: List[Outcome], write=render.out) -> None:
         for c in o.plan.changes
     ]
     if rows:
-        write(render.table(rows, ["namespace", "name", "from", "to", "value"]))
+        blocks.append(Table(rows, ["namespace", "name", "from", "to", "value"]))
     conflicts = [
         [o.plan.service.namespace, o.plan.service.name, place, value]
         for o in outcomes
@@ -136,21 +138,23 @@ def show_plan(outcomes: List[Outcome], write=render.out) -> None:
         for place, value in c.values
     ]
     if conflicts:
-        write("\nConflicts (left unchanged; make the values agree, then run migrate again):")
-        write(render.table(conflicts, ["namespace", "name", "field", "value"]))
-    for o in outcomes:
-        for w in o.plan.warnings:
-            render.note(f"warning: [{w.code}] {o.plan.service.key}: {w.message}")
+        blocks.append(Text("\nConflicts (left unchanged; make the values agree, then run migrate again):"))
+        blocks.append(Table(conflicts, ["namespace", "name", "field", "value"]))
+    return blocks
 
 
-def show_restore_plan(items: List[Restoring], write=render.out) -> None:
+def plan_warnings(outcomes: List[Outcome]) -> List[Block]:
+    """What the plan warns about, said after it."""
+    return [Note(f"warning: [{w.code}] {o.plan.service.key}: {w.message}") for o in outcomes for w in o.plan.warnings]
+
+
+def restore_plan_blocks(items: List[Restoring]) -> List[Block]:
     rows = [
         [*item.key.split("/", 1), c.place, render.optional(c.now), render.optional(c.restored)]
         for item in items
         for c in item.changes
     ]
-    if rows:
-        write(render.table(rows, ["namespace", "name", "field", "now", "restored"]))
+    return [Table(rows, ["namespace", "name", "field", "now", "restored"])] if rows else []
 
 
 # --- asking, and showing progress
@@ -173,24 +177,7 @@ def confirm(question: str) -> bool:
         return False
 
 
-class Progress:
-    """A counter on stderr for long runs, only when someone watches it."""
-
-    def __init__(self, total: int, verb: str):
-        self.total, self.verb = total, verb
-        self.enabled = total > PROGRESS_THRESHOLD and sys.stderr.isatty()
-
-    def step(self, done: int) -> None:
-        if self.enabled:
-            sys.stderr.write(f"\r{self.verb} {done}/{self.total}")
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-
-
-def write_each(items: Sequence[Written], write_one: Callable[[Any], None], verb: str) -> bool:
+def write_each(items: Sequence[Written], write_one: Callable[[Any], None], verb: str, say: Say) -> bool:
     """Write the items one after another, with a progress counter. Ctrl-C does not
     cut a write short: the current one finishes, the others are marked not done,
     and False says the run was interrupted (the caller prints its summary, exit 130)."""
@@ -202,10 +189,10 @@ def write_each(items: Sequence[Written], write_one: Callable[[Any], None], verb:
             if interrupted.is_set():  # a second Ctrl-C: stop now
                 raise KeyboardInterrupt
             interrupted.set()
-            render.note("\ninterrupted: finishing the current write, then stopping (Ctrl-C again to stop at once)")
+            say.note("\ninterrupted: finishing the current write, then stopping (Ctrl-C again to stop at once)")
 
         previous = signal.signal(signal.SIGINT, on_interrupt)
-    progress = Progress(len(items), verb)
+    progress = say.progress(len(items), verb)
     try:
         for done, item in enumerate(items, start=1):
             if interrupted.is_set():
@@ -222,10 +209,8 @@ def write_each(items: Sequence[Written], write_one: Callable[[Any], None], verb:
 
 
 # --- summaries
-def _report_failures(items: Sequence[Written]) -> None:
-    for item in items:
-        if item.status == FAILED:
-            render.note(f"error: {item.key}: {item.error}")
+def _failures(items: Sequence[Written]) -> List[str]:
+    return [f"error: {item.key}: {item.error}" for item in items if item.status == FAILED]
 
 
 def _exit_code(items: Sequence[Written], negative: bool, completed: bool) -> int:
@@ -279,17 +264,32 @@ def migrate_document(outcomes: List[Outcome], dry_run: str) -> Dict[str, Any]:
     }
 
 
-def finish_migrate(outcomes: List[Outcome], output: str, dry_run: str, completed: bool = True) -> int:
-    if output in ("json", "yaml"):
-        render.emit(migrate_document(outcomes, dry_run), output)
-    _report_failures(outcomes)
+def finish_migrate(
+    outcomes: List[Outcome], dry_run: str, completed: bool = True, notes: Optional[List[str]] = None
+) -> Result:
+    """migrate's result: the document for -o json|yaml (the plan was shown as it was
+    made: the table output has nothing more), then the failures and the counts."""
     s = migrate_summary(outcomes)
     done = _done_words("migrated", dry_run)
-    render.note(
+    summary = (
         f"{s['migrated']} {done}, {s['skipped']} skipped, {s['conflicts']} in conflict, "
         f"{s['failed']} failed{_not_done(outcomes)}"
     )
-    return _exit_code(outcomes, bool(s["conflicts"] or s["failed"]), completed)
+    code = _exit_code(outcomes, bool(s["conflicts"] or s["failed"]), completed)
+    after = _failures(outcomes) + [summary]
+    return Result(migrate_document(outcomes, dry_run), code, notes or [], after, views={"table": shown})
+
+
+def shown(result: Result) -> List[Block]:
+    """The table output of a plan already shown as it was made: nothing more."""
+    return []
+
+
+def declined() -> Result:
+    """The person asked said no: nothing was written, and nothing more is shown."""
+    return Result(
+        code=EXIT_NEGATIVE, after=["nothing was written"], views=dict.fromkeys(("table", "json", "yaml"), shown)
+    )
 
 
 def _done_words(verb: str, dry_run: str) -> str:
@@ -301,7 +301,7 @@ def _done_words(verb: str, dry_run: str) -> str:
     return verb
 
 
-def finish_restore(items: List[Restoring], output: str, dry_run: str, completed: bool = True) -> int:
+def finish_restore(items: List[Restoring], dry_run: str, completed: bool = True) -> Result:
     summary = {
         "restored": _count(items, RESTORED, PLANNED),
         "skipped": _count(items, SKIPPED),
@@ -309,26 +309,24 @@ def finish_restore(items: List[Restoring], output: str, dry_run: str, completed:
     }
     if _count(items, NOT_DONE):
         summary["notDone"] = _count(items, NOT_DONE)
-    if output in ("json", "yaml"):
-        doc = {
-            "dryRun": dry_run,
-            "restore": [
-                {
-                    "namespace": i.entry["namespace"],
-                    "name": i.entry["name"],
-                    "changes": [c.to_dict() for c in i.changes],
-                    "status": i.status,
-                    **({"error": i.error} if i.error else {}),
-                }
-                for i in items
-            ],
-            "summary": summary,
-        }
-        render.emit(doc, output)
-    _report_failures(items)
+    doc = {
+        "dryRun": dry_run,
+        "restore": [
+            {
+                "namespace": i.entry["namespace"],
+                "name": i.entry["name"],
+                "changes": [c.to_dict() for c in i.changes],
+                "status": i.status,
+                **({"error": i.error} if i.error else {}),
+            }
+            for i in items
+        ],
+        "summary": summary,
+    }
     done = _done_words("restored", dry_run)
-    render.note(
+    said = (
         f"{summary['restored']} {done}, {summary['skipped']} already as backed up, "
         f"{summary['failed']} failed{_not_done(items)}"
     )
-    return _exit_code(items, bool(summary["failed"]), completed)
+    code = _exit_code(items, bool(summary["failed"]), completed)
+    return Result(doc, code, after=_failures(items) + [said], views={"table": shown})

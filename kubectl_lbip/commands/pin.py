@@ -6,19 +6,19 @@ files in place (keeping comments, key order, quoting and the other documents).""
 from __future__ import annotations
 
 import copy
-import sys
 from dataclasses import dataclass
 from typing import Any, Dict, List, Tuple
 
 from .. import render
 from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
-from ..model.announce import CONFIG_KINDS
+from ..model.announce import CONFIG_KINDS, rejected_config
 from ..model.migrate import service_objects
 from ..model.pin import FAILED, KEPT, PINNED, PinDecision, apply_pin, pin_batch
 from ..model.services import Service
+from ..printer import Block, Note, Raw, Result, Table
 from ..snapshot import SERVICE, Snapshot, role_of
 from ..snapshot.overlay import with_namespace
-from .common import Inputs, legacy_note, say_rejected_config
+from .common import Inputs, legacy_note, rejected_config_note
 from .writes import check_dry_run
 
 
@@ -92,7 +92,11 @@ def service_key(obj, default_namespace: str) -> str:
     return f"{meta.get('namespace') or default_namespace}/{meta.get('name') or ''}"
 
 
-def run(inputs: Inputs, req: PinRequest) -> int:
+def run(inputs: Inputs, req: PinRequest) -> Result:
+    """pin says its notes and, with -o table, its plan as it works (inputs.say):
+    files may be rewritten after them; the result is what was written, the pinned
+    objects (-o table) or the plan as data (-o json|yaml)."""
+    say = inputs.say
     check_options(inputs, req)
     sources = read_sources(inputs)
     objects = file_objects(sources)
@@ -110,7 +114,7 @@ def run(inputs: Inputs, req: PinRequest) -> int:
         snapshot = classify((obj for _, obj in objects), Snapshot(source="files: " + ", ".join(inputs.filenames)))
         snapshot.metallb = inputs.flagged_release()  # --metallb-version; else the newest
     if msg := legacy_note(snapshot):
-        render.note(msg)
+        say.note(msg)
     cluster = snapshot.to_cluster()
     if not cluster.pools:
         where = "on the cluster or in the files" if inputs.against_cluster else "in the files"
@@ -125,7 +129,7 @@ def run(inputs: Inputs, req: PinRequest) -> int:
         key = service_key(obj, namespace)
         svc = cluster.service(*key.split("/", 1))
         if key in files_of:
-            render.note(
+            say.note(
                 f"warning: service {key} is in {files_of[key]} and in {name}: the later "
                 "one is what applies, and both get its pin"
             )
@@ -134,55 +138,68 @@ def run(inputs: Inputs, req: PinRequest) -> int:
             continue
         files_of[key] = name
         targets.append(svc)
-    rejected = say_rejected_config(cluster, req.strict)
+    rejected = rejected_config(cluster)
+    for text in rejected_config_note(rejected, req.strict):
+        say.note(text)
     refused = bool(rejected) and req.strict
     decisions = pin_batch(cluster, targets)
     failed = [d for d in decisions if d.status == FAILED]
     pins = {d.key: d.value for d in decisions if d.status == PINNED}
     write = (not failed or req.partial) and not refused
 
-    if inputs.output == "table":
-        show_plan(decisions, files_of)
+    say.plan(plan_notes(decisions, files_of))
     written: List[str] = []
+    notes: List[str] = []
+    shown: List[Source] = []  # the files to print, pinned (-o table)
     if req.dry_run == "client":
-        render.note("(dry run: nothing was written)")
+        notes.append("(dry run: nothing was written)")
     elif refused:
-        render.note("nothing was written: MetalLB is not using the configuration in the cluster (--strict)")
+        notes.append("nothing was written: MetalLB is not using the configuration in the cluster (--strict)")
     elif not write:
-        render.note(f"nothing was written: {len(failed)} service(s) cannot be pinned (--partial writes the others)")
+        notes.append(f"nothing was written: {len(failed)} service(s) cannot be pinned (--partial writes the others)")
     elif req.in_place:
         written = rewrite_files(sources, pins, namespace)
-        for path in written:
-            render.note(f"rewrote {path}")
-        if not written:
-            render.note("no file changed")
-    elif inputs.output == "table":
-        print_objects(sources, pins, namespace)
-    if inputs.output in ("json", "yaml"):
-        render.emit(
-            {
-                "pins": [dict(d.to_dict(), file=files_of[d.key]) for d in decisions],
-                "written": written,
-                "rejectedConfiguration": rejected.to_dict() if rejected else None,
-            },
-            inputs.output,
-        )
-    return EXIT_NEGATIVE if failed or refused else EXIT_OK
+        notes += [f"rewrote {path}" for path in written] or ["no file changed"]
+    else:
+        shown = sources
+    data = {
+        "pins": [dict(d.to_dict(), file=files_of[d.key]) for d in decisions],
+        "written": written,
+        "rejectedConfiguration": rejected.to_dict() if rejected else None,
+    }
+    code = EXIT_NEGATIVE if failed or refused else EXIT_OK
+    return Result(data, code, notes, views={"table": pinned_objects}, answer=Pinned(shown, pins, namespace))
 
 
-def show_plan(decisions: List[PinDecision], files_of: Dict[str, str]) -> None:
+def plan_notes(decisions: List[PinDecision], files_of: Dict[str, str]) -> List[Block]:
+    """The plan, on stderr (stdout carries the objects): a table, each refusal, the counts."""
     rows = [[files_of[d.key], d.namespace, d.name, d.pool or "-", d.value or "-", d.status] for d in decisions]
+    blocks: List[Block] = []
     if rows:
-        render.note(render.table(rows, ["file", "namespace", "name", "pool", "addresses", "status"]))
+        blocks.append(Note(Table(rows, ["file", "namespace", "name", "pool", "addresses", "status"])))
     for d in decisions:
         if d.status == FAILED:
-            render.note(f"error: service {d.key} ({files_of[d.key]}) cannot be pinned: {d.reason}")
+            blocks.append(Note(f"error: service {d.key} ({files_of[d.key]}) cannot be pinned: {d.reason}"))
         elif d.reason:
-            render.note(
-                f"warning: service {d.key} ({files_of[d.key]}) keeps its request, which MetalLB refuses: {d.reason}"
+            blocks.append(
+                Note(
+                    f"warning: service {d.key} ({files_of[d.key]}) keeps its request, which MetalLB refuses: {d.reason}"
+                )
             )
     count = {s: sum(d.status == s for d in decisions) for s in (PINNED, KEPT, FAILED)}
-    render.note(f"{count[PINNED]} pinned, {count[KEPT]} kept (already requesting), {count[FAILED]} cannot be pinned")
+    blocks.append(
+        Note(f"{count[PINNED]} pinned, {count[KEPT]} kept (already requesting), {count[FAILED]} cannot be pinned")
+    )
+    return blocks
+
+
+@dataclass
+class Pinned:
+    """What pin's table output reads: the files to print with their pins."""
+
+    sources: List[Source]
+    pins: Dict[str, str]
+    namespace: str
 
 
 def make_edit(pins: Dict[str, str], namespace: str, where: str = ""):
@@ -230,13 +247,14 @@ def rewrite_files(sources: List[Source], pins: Dict[str, str], namespace: str) -
     return replace_files(rewrites, expected={src.name: src.data for src in sources})
 
 
-def print_objects(sources: List[Source], pins: Dict[str, str], namespace: str) -> None:
+def pinned_objects(result: Result) -> List[Block]:
     """Every object of the files, in input order, the pinned ones with their request."""
-    edit = make_edit(pins, namespace)
+    a = result.answer
+    edit = make_edit(a.pins, a.namespace)
     out = []
-    for src in sources:
+    for src in a.sources:
         for doc in src.documents:
             obj = copy.deepcopy(doc.obj)
             edit(obj, True)
             out.append(render.dump_yaml(obj))
-    sys.stdout.write("---\n".join(out))
+    return [Raw("---\n".join(out))] if out else []

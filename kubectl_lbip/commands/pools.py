@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import List, Tuple
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
 
-from .. import render
+from .. import printer, render
 from ..errors import EXIT_OK
 from ..model import addressmap as amap
 from ..model import announce
 from ..model.addresses import FAMILIES, IPV4, IPV6, to_text
 from ..model.usage import family_counts
+from ..printer import Block, Note, Result, Table, Text
 from .common import Inputs, legacy_note, release_dict, release_line
 
 FAMILY_NAMES = {IPV4: "IPv4", IPV6: "IPv6"}
@@ -47,11 +49,9 @@ def status_text(status, family: str) -> str:
     return f"{status['assigned' + suffix]}/{status['available' + suffix]}"
 
 
-def run(inputs: Inputs, draw_map: bool = False) -> int:
+def run(inputs: Inputs, draw_map: bool = False) -> Result:
     # the advertisements selecting each pool: for -o wide, json and yaml
-    snapshot = inputs.snapshot(
-        network=(announce.L2ADV, announce.BGPADV) if inputs.output in ("wide", "json", "yaml") else False
-    )
+    snapshot = inputs.snapshot(network=(announce.L2ADV, announce.BGPADV) if "advertisements" in inputs.needs else False)
     cluster = snapshot.take_cluster()
     namespace = inputs.namespace_filter()
     rows = pool_rows(cluster, namespace)
@@ -59,28 +59,45 @@ def run(inputs: Inputs, draw_map: bool = False) -> int:
     maps = [pool_maps(cluster, pool) for pool in shown] if draw_map else []
     for row, found in zip(rows, maps):
         row["map"] = {family: m.to_dict() for family, m in found.items()}
-    if msg := legacy_note(snapshot):
-        render.note(msg)
-    for msg in snapshot.network_notes:  # a kind the identity may not list (as check says)
-        render.note(msg)
-    if inputs.output in ("json", "yaml"):
-        render.emit(
-            {"metallb": release_dict(snapshot), "pools": rows, "legacyConfigMap": snapshot.uses_legacy_config},
-            inputs.output,
-        )
-        return EXIT_OK
-    if inputs.output == "name":
-        render.names("ipaddresspool.metallb.io", [r["name"] for r in rows])
-        return EXIT_OK
-    render.note(release_line(snapshot))
-    unread = announce.unread_advertisement_kinds(cluster)
-    if not rows:
-        render.note(f"No resources found in {namespace} namespace." if namespace else "no IPAddressPool found")
-        return EXIT_OK
-    if draw_map:
-        render.out("\n".join(map_lines(shown, maps, render.unicode_ok())))
-        return EXIT_OK
-    wide = inputs.output == "wide"
+    notes = [msg] if (msg := legacy_note(snapshot)) else []
+    notes += snapshot.network_notes  # a kind the identity may not list (as check says)
+    answer = PoolsAnswer(
+        rows, namespace, release_line(snapshot), announce.unread_advertisement_kinds(cluster), shown, maps, draw_map
+    )
+    data = {"metallb": release_dict(snapshot), "pools": rows, "legacyConfigMap": snapshot.uses_legacy_config}
+    return Result(data, EXIT_OK, notes, views={"table": table, "wide": wide, "name": names}, answer=answer)
+
+
+@dataclass
+class PoolsAnswer:
+    """What the views read beyond the data."""
+
+    rows: List[dict]
+    namespace: Optional[str]
+    release: str
+    unread: List[str]
+    shown: list
+    maps: list
+    draw_map: bool
+
+
+def names(result: Result) -> List[Block]:
+    return printer.names("ipaddresspool.metallb.io", [r["name"] for r in result.answer.rows])
+
+
+def wide(result: Result) -> List[Block]:
+    return table(result, True)
+
+
+def table(result: Result, wide: bool = False) -> List[Block]:
+    a = result.answer
+    blocks: List[Block] = [Note(a.release)]
+    if not a.rows:
+        return blocks + [
+            Note(f"No resources found in {a.namespace} namespace." if a.namespace else "no IPAddressPool found")
+        ]
+    if a.draw_map:
+        return blocks + [Text("\n".join(map_lines(a.shown, a.maps, render.unicode_ok())))]
     # the default fits a terminal (render.WIDTH); -o wide adds the rest at the end
     headers = ["name", "addresses", "autoAssign", "restrictions", "ipv4 used/total", "ipv6 used/total"]
     if wide:
@@ -94,8 +111,8 @@ def run(inputs: Inputs, draw_map: bool = False) -> int:
             "advertisements",
             "valid",
         ]
-    table = []
-    for r in rows:
+    rows = []
+    for r in a.rows:
         line = [
             r["name"],
             ",".join(r["addresses"]) or "-",
@@ -112,17 +129,15 @@ def run(inputs: Inputs, draw_map: bool = False) -> int:
                 str(r[IPV6]["free"]),
                 status_text(r["metallbStatus"], IPV4),
                 status_text(r["metallbStatus"], IPV6),
-                render.advertisements(r["advertisements"], bool(unread)),
+                render.advertisements(r["advertisements"], bool(a.unread)),
                 "yes" if r["valid"] else "no: " + "; ".join(r["errors"]),
             ]
-        table.append(line)
-    render.out(render.table(table, headers, fit=not wide))
-    if wide and unread:
-        render.note(render.unread_note(unread, "ADVERTISEMENTS"))
-    for r in rows:
-        for err in r["errors"]:
-            render.note(f"warning: {err} (MetalLB rejects its whole configuration)")
-    return EXIT_OK
+        rows.append(line)
+    blocks.append(Table(rows, headers, fit=not wide))
+    if wide and a.unread:
+        blocks.append(Note(render.unread_note(a.unread, "ADVERTISEMENTS")))
+    blocks += [Note(f"warning: {err} (MetalLB rejects its whole configuration)") for r in a.rows for err in r["errors"]]
+    return blocks
 
 
 def pool_maps(cluster, pool) -> dict:

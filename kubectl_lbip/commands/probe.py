@@ -1,15 +1,16 @@
 """kubectl lbip probe NAME: does each address of a service answer on each TCP port,
 from where the command runs? Snapshot -> model/probe.py's targets -> tcpprobe.py's
-connects -> model/probe.py's report -> render."""
+connects -> model/probe.py's report -> a Result for the printer."""
 
 from __future__ import annotations
 
 from typing import List, Optional
 
-from .. import render, tcpprobe
+from .. import tcpprobe
 from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
 from ..model import probe
 from ..model.rules import FAMILY_WORDS, not_load_balancer
+from ..printer import Block, Result, Table
 from .common import Inputs
 
 
@@ -19,7 +20,7 @@ def run(
     timeout: float,
     connect_timeout: float,
     connect: Optional[tcpprobe.Connect] = None,
-) -> int:
+) -> Result:
     namespace = inputs.default_namespace()
     cluster = inputs.snapshot().take_cluster()
     svc = cluster.service(namespace, name)
@@ -31,12 +32,13 @@ def run(
     attempts = tcpprobe.probe_all(targets, timeout, connect_timeout, connect or tcpprobe.connect)
     answer = probe.report(svc, list(zip(targets, attempts)))
     code = EXIT_OK if answer["answered"] else EXIT_NEGATIVE
-    if inputs.output in ("json", "yaml"):
-        render.emit(answer, inputs.output)
-    elif answer["results"]:
-        render.out(render.table(rows(answer), ["address", "family", "port", "result", "time", "detail"]))
-    render.note(probe.summary(answer))
-    return code
+    return Result(answer, code, after=[probe.summary(answer)], views={"table": table})
+
+
+def table(result: Result) -> List[Block]:
+    if not result.data["results"]:
+        return []
+    return [Table(rows(result.data), ["address", "family", "port", "result", "time", "detail"])]
 
 
 def rows(answer: dict) -> List[List[str]]:

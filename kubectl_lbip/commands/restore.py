@@ -11,9 +11,10 @@ import json
 from typing import Any, Dict, List
 
 from .. import render
-from ..errors import EXIT_NEGATIVE, BackupError, InvalidValue, LbipError, UsageError
+from ..errors import BackupError, InvalidValue, LbipError, UsageError
 from ..model.migrate import Backup, backup_document, parse_backup, restore_changes, restore_patch
 from ..model.services import Service
+from ..printer import Result, Say
 from .common import Inputs
 from .outcomes import (
     FAILED,
@@ -23,8 +24,9 @@ from .outcomes import (
     MigrateRequest,
     Restoring,
     confirm,
+    declined,
     finish_restore,
-    show_restore_plan,
+    restore_plan_blocks,
     write_each,
 )
 from .writes import attempt_write
@@ -32,7 +34,7 @@ from .writes import attempt_write
 __all__ = ["write_backup", "run_restore"]
 
 
-def write_backup(path: str, services: List[Service], client: Any = None) -> None:
+def write_backup(path: str, services: List[Service], client: Any, say: Say) -> None:
     """The backup, naming the cluster (server and context) it is made on."""
     document = backup_document(
         services, str(getattr(client, "server", "") or ""), str(getattr(client, "context", "") or "")
@@ -45,7 +47,7 @@ def write_backup(path: str, services: List[Service], client: Any = None) -> None
         raise UsageError(f"the backup {path} already exists; nothing was changed. Name another file") from None
     except OSError as exc:
         raise UsageError(f"cannot write the backup {path}: {exc}; nothing was changed") from None
-    render.note(f"backup of {len(services)} service(s) written to {path}")
+    say.note(f"backup of {len(services)} service(s) written to {path}")
 
 
 def read_backup(path: str) -> Backup:
@@ -64,42 +66,45 @@ def read_backup(path: str) -> Backup:
         raise BackupError(f"{path}: {exc}; the backup is refused, nothing was written") from None
 
 
-def _same_cluster(backup: Backup, client: Any, path: str, force: bool) -> None:
+def _same_cluster(backup: Backup, client: Any, path: str, force: bool) -> List[str]:
+    """Refuses a backup of another cluster (unless --force); the notes to say."""
     server = str(getattr(client, "server", "") or "")
     context = str(getattr(client, "context", "") or "")
     if not backup.server:
         if force:
-            return
+            return []
         raise BackupError(
             f"{path} does not say which cluster it was made on (an older backup); "
             "nothing was written. Add --force if it is this cluster's"
         )
     if backup.server != server:
         if force:
-            render.note(
+            return [
                 f"note: {path} was made on {backup.server} (context {backup.context}); "
                 f"restoring it on {server} as --force says"
-            )
-            return
+            ]
         raise BackupError(
             f"{path} was made on the cluster at {backup.server} (context "
             f"{backup.context}), not on this one ({server}, context {context}); "
             "nothing was written. Add --force to restore it here anyway"
         )
     if backup.context and backup.context != context:
-        render.note(f"note: {path} was made with context {backup.context}; the server is the same")
+        return [f"note: {path} was made with context {backup.context}; the server is the same"]
+    return []
 
 
 def _current(client, entry: Dict[str, Any]) -> Service:
     return Service.from_object(client.get_service(entry["namespace"], entry["name"]))
 
 
-def run_restore(inputs: Inputs, req: MigrateRequest) -> int:
+def run_restore(inputs: Inputs, req: MigrateRequest) -> Result:
     assert req.restore is not None
     backup = read_backup(req.restore)
     namespace = inputs.namespace_filter()
     client = inputs.client()
-    _same_cluster(backup, client, req.restore, req.force)
+    say = inputs.say
+    for text in _same_cluster(backup, client, req.restore, req.force):
+        say.note(text)
     items = []
     for entry in backup.entries:
         if namespace and entry["namespace"] != namespace:
@@ -115,18 +120,18 @@ def run_restore(inputs: Inputs, req: MigrateRequest) -> int:
             item.status = SKIPPED
     pending = [i for i in items if i.status == PLANNED]
     asking = bool(pending) and req.dry_run == "none" and not req.yes
-    if inputs.output == "table" or asking:
-        show_restore_plan(items, write=render.out if inputs.output == "table" else render.note)
+    say.plan(restore_plan_blocks(items), asking)
     completed = True
     if pending and req.dry_run != "client":
         if asking and not confirm(f"Restore {len(pending)} service(s)?"):
-            render.note("nothing was written")
-            return EXIT_NEGATIVE
-        completed = write_each(pending, lambda i: _restore_one(client, i, req.dry_run == "server"), "restoring")
-    return finish_restore(items, inputs.output, req.dry_run, completed)
+            return declined()
+        completed = write_each(
+            pending, lambda i: _restore_one(client, i, req.dry_run == "server", say), "restoring", say
+        )
+    return finish_restore(items, req.dry_run, completed)
 
 
-def _restore_one(client, item: Restoring, server_dry_run: bool) -> None:
+def _restore_one(client, item: Restoring, server_dry_run: bool, say: Say) -> None:
     """Each attempt reads the service just before, so the patch carries its current
     resourceVersion; a 409 reads it again."""
     namespace, name = item.entry["namespace"], item.entry["name"]
@@ -139,7 +144,7 @@ def _restore_one(client, item: Restoring, server_dry_run: bool) -> None:
     def send(patch):
         client.patch_service(namespace, name, patch, dry_run=server_dry_run)
 
-    attempt = attempt_write(plan, send, f"service {item.key}")
+    attempt = attempt_write(plan, send, f"service {item.key}", say)
     if attempt.error:
         item.status, item.error, item.denied = FAILED, attempt.error, attempt.denied
         return

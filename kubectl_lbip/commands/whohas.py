@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
-from .. import render
+from .. import printer, render
 from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
 from ..model import announce
 from ..model.addresses import AddressError, Interval, parse_network, to_text
 from ..model.cluster import Cluster
 from ..model.rules import sharing_conflict
+from ..printer import Block, Note, Result, Table
 from ..snapshot import Snapshot
-from .common import Inputs, note_empty_namespace
+from .common import Inputs, empty_namespace_note
 
 
 def parse_queries(texts: Sequence[str]) -> List[Interval]:
@@ -99,13 +101,13 @@ def load(inputs: Inputs, queries: Sequence[Interval], prefilter: bool = True) ->
     return snapshot, snapshot.take_cluster()
 
 
-def run(inputs: Inputs, texts: Sequence[str]) -> int:
+def run(inputs: Inputs, texts: Sequence[str]) -> Result:
     queries = parse_queries(texts)  # bad input fails before any cluster access
     namespace = inputs.namespace_filter()
     # With -n, whether the namespace has a LoadBalancer service at all is asked of
     # every service (kubectl's "No resources found"): no text test then.
     snapshot, cluster = load(inputs, queries, prefilter=not namespace)
-    note_empty_namespace(cluster, namespace)
+    notes = [msg] if (msg := empty_namespace_note(cluster, namespace)) else []
     results = answer(cluster, queries, namespace)
     overlaid = bool(snapshot.origins)  # --against-cluster: where each holder came from
     if overlaid:
@@ -115,24 +117,40 @@ def run(inputs: Inputs, texts: Sequence[str]) -> int:
             for h in r["holders"]:
                 h.update(origin_fields(snapshot, "Service", h["namespace"], h["name"]))
     code = EXIT_OK if any(r["holders"] for r in results) else EXIT_NEGATIVE
-    if inputs.output in ("json", "yaml"):
-        render.emit(results, inputs.output)
-        return code
-    if inputs.output == "name":
-        keys = {f"{h['namespace']}/{h['name']}": None for r in results for h in r["holders"]}
-        render.names("service", list(keys))
-        return code
-    for msg in snapshot.network_notes:  # a kind the identity may not list (as check says)
-        render.note(msg)
-    unread = announce.unread_advertisement_kinds(cluster)
-    wide = inputs.output == "wide"  # the default fits a terminal; -o wide adds ANNOUNCED BY
+    found = WhoHasAnswer(list(texts), snapshot.network_notes, announce.unread_advertisement_kinds(cluster), overlaid)
+    return Result(results, code, notes, views={"table": table, "wide": wide, "name": names}, answer=found)
+
+
+@dataclass
+class WhoHasAnswer:
+    """What who-has's views read beyond the data."""
+
+    texts: List[str]  # the addresses asked about
+    network_notes: List[str]  # a kind the identity may not list (as check says)
+    unread: List[str]  # advertisement kinds that could not be read
+    overlaid: bool  # --against-cluster: a FROM column
+
+
+def names(result: Result) -> List[Block]:
+    keys = {f"{h['namespace']}/{h['name']}": None for r in result.data for h in r["holders"]}
+    return printer.names("service", list(keys))
+
+
+def wide(result: Result) -> List[Block]:
+    return table(result, True)
+
+
+def table(result: Result, wide: bool = False) -> List[Block]:
+    """The default fits a terminal; -o wide adds ANNOUNCED BY."""
+    a, results = result.answer, result.data
+    blocks: List[Block] = [Note(msg) for msg in a.network_notes]
     rows = []
     for r in results:
         first = [r["ip"], r["pool"] or "(no pool)", "yes" if r["free"] else "no"]
-        shown = render.advertisements(r["advertisements"], bool(unread) and r["pool"] is not None)
+        shown = render.advertisements(r["advertisements"], bool(a.unread) and r["pool"] is not None)
         last = [shown] if wide else []
         if not r["holders"]:
-            rows.append(first + ["-", "-", "-", "-", ""] + (["-"] if overlaid else []) + last)
+            rows.append(first + ["-", "-", "-", "-", ""] + (["-"] if a.overlaid else []) + last)
         for h in r["holders"]:  # each row whole: its first field is its own (awk, sort)
             rows.append(
                 first
@@ -143,18 +161,15 @@ def run(inputs: Inputs, texts: Sequence[str]) -> int:
                     ",".join(h["ports"]) or "-",
                     "CONFLICT" if r["conflict"] else "",
                 ]
-                + ([h["file"] or h["source"]] if overlaid else [])
+                + ([h["file"] or h["source"]] if a.overlaid else [])
                 + last
             )
     if rows:
         headers = ["ip", "pool", "free", "service", "how", "sharing key", "ports", "conflict"]
-        headers += (["from"] if overlaid else []) + (["announced by"] if wide else [])
-        render.out(render.table(rows, headers, fit=not wide))
-        if wide and unread and any(r["pool"] is not None for r in results):
-            render.note(render.unread_note(unread, "ANNOUNCED BY"))
+        headers += (["from"] if a.overlaid else []) + (["announced by"] if wide else [])
+        blocks.append(Table(rows, headers, fit=not wide))
+        if wide and a.unread and any(r["pool"] is not None for r in results):
+            blocks.append(Note(render.unread_note(a.unread, "ANNOUNCED BY")))
     else:
-        render.note("no held or requested address in " + ", ".join(texts))
-    for r in results:
-        for reason in r["conflictReasons"]:
-            render.note(f"conflict on {r['ip']}: {reason}")
-    return code
+        blocks.append(Note("no held or requested address in " + ", ".join(a.texts)))
+    return blocks + [Note(f"conflict on {r['ip']}: {reason}") for r in results for reason in r["conflictReasons"]]

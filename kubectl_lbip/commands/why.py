@@ -21,6 +21,7 @@ from ..model.explain import (
     explain,
 )
 from ..model.rules import PENDING, not_load_balancer
+from ..printer import Block, Note, Result, Text
 from .check import findings_for
 from .common import Inputs, legacy_note
 
@@ -34,7 +35,7 @@ def latest_failure(events: List[dict]) -> str:
     return best[1]
 
 
-def run(inputs: Inputs, name: str) -> int:
+def run(inputs: Inputs, name: str) -> Result:
     namespace = inputs.default_namespace()
     snapshot = inputs.snapshot(network=True, statuses_of=(namespace, name))
     cluster = snapshot.take_cluster()
@@ -49,19 +50,17 @@ def run(inputs: Inputs, name: str) -> int:
             cluster.allocation_failures[svc.key] = message
     result = explain(cluster, svc, findings_for(cluster))
     code = EXIT_NEGATIVE if result["blocked"] else EXIT_OK
-    if msg := legacy_note(snapshot):
-        render.note(msg)
-    for msg in snapshot.network_notes:
-        render.note(msg)
-    if inputs.output in ("json", "yaml"):
-        render.emit(result, inputs.output)
-        return code
-    render.out("\n".join(lines(result, render.unicode_ok())))
-    if result["unknown"]:
-        render.note(
-            "not known from " + ("this cluster" if cluster.live else "files") + ": " + "; ".join(result["unknown"])
-        )
-    return code
+    notes = [msg] if (msg := legacy_note(snapshot)) else []
+    notes += snapshot.network_notes
+    return Result(result, code, notes, views={"table": table}, answer="this cluster" if cluster.live else "files")
+
+
+def table(result: Result) -> List[Block]:
+    """The explanation, then what the input could not tell (``answer``: which input)."""
+    blocks: List[Block] = [Text("\n".join(lines(result.data, render.unicode_ok())))]
+    if result.data["unknown"]:
+        blocks.append(Note(f"not known from {result.answer}: " + "; ".join(result.data["unknown"])))
+    return blocks
 
 
 WIDTH = 100  # the whole explanation fits 100 columns; long text wraps inside its step

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional
 
-from .. import render
 from ..errors import AccessError, ClusterError, ConflictError, LbipError, UsageError
+from ..printer import Say
 
 MAX_ATTEMPTS = 3
 DRY_RUN_CHOICES = ("none", "client", "server")
@@ -26,11 +26,12 @@ def write_with_retry(
     plan: Callable[[bool], Optional[Dict[str, Any]]],
     send: Callable[[Dict[str, Any]], Any],
     what: str,
+    say: Optional[Say] = None,
     attempts: int = MAX_ATTEMPTS,
 ) -> Optional[Dict[str, Any]]:
     """Plan (on a fresh read when ``reread`` is true), then send; on a conflict plan
     again. ``plan`` returns None when nothing is to be written (or raises to refuse).
-    Returns the patch that was sent, or None."""
+    Returns the patch that was sent, or None; each retry is said (``say``)."""
     for attempt in range(1, attempts + 1):
         patch = plan(attempt > 1)
         if patch is None:
@@ -41,7 +42,7 @@ def write_with_retry(
         except ConflictError:
             if attempt == attempts:
                 break
-            render.note(
+            (say or Say()).note(
                 f"{what} changed since it was read; reading it again and re-checking "
                 f"(attempt {attempt + 1} of {attempts})"
             )
@@ -60,9 +61,9 @@ class Attempt:
     denied: bool = False
 
 
-def attempt_write(plan, send, what: str) -> Attempt:
+def attempt_write(plan, send, what: str, say: Say) -> Attempt:
     """write_with_retry for commands that go on after one service fails."""
     try:
-        return Attempt(sent=write_with_retry(plan, send, what))
+        return Attempt(sent=write_with_retry(plan, send, what, say))
     except LbipError as exc:
         return Attempt(error=str(exc), denied=isinstance(exc, AccessError))

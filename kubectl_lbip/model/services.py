@@ -22,6 +22,7 @@ from .addresses import (
     split_request,
 )
 from .metallb import NEWEST, Version, require_dual_stack_needs_two_cluster_ips
+from .schema import INT, LABELS, STR, STRINGS, at, build, list_of, obj
 
 CURRENT = "metallb.io/"
 DEPRECATED = "metallb.universe.tf/"
@@ -85,27 +86,75 @@ class Request:
 _SLOTS = {"slots": True} if sys.version_info >= (3, 10) else {}
 
 
+# MetalLB's annotations and Cilium's: what a compact Service keeps of its annotations.
+METALLB_PREFIXES = (CURRENT, DEPRECATED)
+CILIUM_PREFIXES = ("lbipam.cilium.io/", "io.cilium/lb-ipam-")
+KEPT_PREFIXES = METALLB_PREFIXES + CILIUM_PREFIXES
+
+
+def _ports(value) -> Tuple["Port", ...]:
+    try:
+        return tuple([_raw_port(p.get("protocol"), p.get("port")) for p in value])
+    except TypeError:  # an unhashable value: converted the long way (and refused there)
+        return tuple([_port(str(p.get("protocol") or "TCP"), int(p.get("port") or 0)) for p in value])
+
+
+def _ingress(value) -> Tuple[str, ...]:
+    return tuple([i["ip"] if type(i["ip"]) is str else str(i["ip"]) for i in value if i.get("ip")])
+
+
+def observed_object(obj: Mapping) -> bool:
+    """A Service read back from the API server: it carries a status and a
+    metadata.uid, as `kubectl get -o json|yaml` prints every object. A manifest
+    (GitOps files, `kubectl create --dry-run=client -o yaml`, which prints an empty
+    status but no uid) is an intention: nothing says what MetalLB did with it."""
+    meta = obj.get("metadata") or _NO_FIELDS
+    status = obj.get("status")
+    return (type(status) is dict or isinstance(status, Mapping)) and bool(meta.get("uid"))
+
+
+_NO_FIELDS: Mapping = {}
+
+
 @dataclass(**_SLOTS)
 class Service:
-    namespace: str
-    name: str
-    type: str = "LoadBalancer"
-    labels: Dict[str, str] = field(default_factory=dict)
-    annotations: Dict[str, str] = field(default_factory=dict)
-    cluster_ips: Tuple[str, ...] = ()
-    ip_families: Tuple[str, ...] = ()
-    ip_family_policy: str = ""
-    load_balancer_ip: str = ""
-    load_balancer_class: str = ""
-    selector: Dict[str, str] = field(default_factory=dict)
-    external_traffic_policy: str = "Cluster"
-    ports: Tuple[Port, ...] = ()
-    ingress: Tuple[str, ...] = ()
-    resource_version: str = ""
+    """A Service as the model reads it. Each field says where it comes from in the
+    object and of which JSON type (model/schema.py): the shape check, the trim of a
+    large input and the constructors below are all derived from these lines, so a
+    field the model reads is added here once (see CONTRIBUTING.md)."""
+
+    namespace: str = field(metadata=at("metadata.namespace", STR, "default", intern=True))
+    name: str = field(metadata=at("metadata.name", STR))
+    type: str = field(default="LoadBalancer", metadata=at("spec.type", STR, "ClusterIP", intern=True))
+    labels: Dict[str, str] = field(default_factory=dict, metadata=at("metadata.labels", LABELS, {}))
+    annotations: Dict[str, str] = field(
+        default_factory=dict,
+        metadata=at("metadata.annotations", LABELS, {}, keep_prefixes=KEPT_PREFIXES, drop=(LAST_APPLIED,)),
+    )
+    cluster_ips: Tuple[str, ...] = field(
+        default=(), metadata=at("spec.clusterIPs", STRINGS, (), fallback=("clusterIP", STR))
+    )
+    ip_families: Tuple[str, ...] = field(default=(), metadata=at("spec.ipFamilies", STRINGS, (), intern=True))
+    ip_family_policy: str = field(default="", metadata=at("spec.ipFamilyPolicy", STR, intern=True))
+    load_balancer_ip: str = field(default="", metadata=at("spec.loadBalancerIP", STR))
+    load_balancer_class: str = field(default="", metadata=at("spec.loadBalancerClass", STR))
+    selector: Dict[str, str] = field(
+        default_factory=dict, metadata=at("spec.selector", LABELS, {}, keep_when=("externalTrafficPolicy", "Local"))
+    )
+    external_traffic_policy: str = field(
+        default="Cluster", metadata=at("spec.externalTrafficPolicy", STR, "Cluster", intern=True)
+    )
+    ports: Tuple[Port, ...] = field(
+        default=(), metadata=at("spec.ports", list_of(obj(name=STR, protocol=STR, port=INT)), (), convert=_ports)
+    )
+    ingress: Tuple[str, ...] = field(
+        default=(), metadata=at("status.loadBalancer.ingress", list_of(obj(ip=STR, hostname=STR)), (), convert=_ingress)
+    )
+    resource_version: str = field(default="", metadata=at("metadata.resourceVersion", STR))
     # Whether status.loadBalancer is MetalLB's record (see observed_object): then a
     # request the service does not hold is one MetalLB refused (Pending), and takes
     # nothing from anyone; in a manifest a request is an intention, and claims.
-    observed: bool = False
+    observed: bool = field(default=False, metadata=at("metadata.uid", STR, False, derive=observed_object))
     raw: Optional[Dict[str, Any]] = field(default=None, repr=False, compare=False)
     # _memo's results, each (key, value); never compared or printed.
     _memo_annotation_request: Optional[tuple] = field(default=None, init=False, repr=False, compare=False)
@@ -117,55 +166,30 @@ class Service:
     def from_object(
         cls, obj: Mapping, keep_raw: bool = True, observed: Optional[bool] = None, compact: bool = False
     ) -> "Service":
-        """The model of a Service object (a plain dict). ``compact`` is for a snapshot
-        of many services that prints none back and writes none (free, check,
-        who-has and pools from files): only what the rules read is kept, MetalLB's
-        annotations (metallb.io/*, metallb.universe.tf/*) and the selector only
-        where it decides sharing (externalTrafficPolicy Local), and the strings
-        thousands of services repeat are shared (interned), since each object was
-        decoded on its own."""
-        if compact and observed is None:
-            return _compact(cls, obj)
-        meta = obj.get("metadata") or {}
-        spec = obj.get("spec") or {}
-        status = (obj.get("status") or {}).get("loadBalancer") or {}
-        cluster_ips = tuple(spec.get("clusterIPs") or ())
-        if not cluster_ips and spec.get("clusterIP"):
-            cluster_ips = (spec["clusterIP"],)
-        ports = tuple(_port(str(p.get("protocol") or "TCP"), int(p.get("port") or 0)) for p in spec.get("ports") or ())
-        if True:
-            labels = _text_map(meta.get("labels"))
-            annotations = _text_map(meta.get("annotations"))
-            selector = _text_map(spec.get("selector"))
-        return cls(
-            namespace=str(meta.get("namespace") or "default"),
-            name=str(meta.get("name") or ""),
-            type=str(spec.get("type") or "ClusterIP"),
-            labels=labels,
-            annotations=annotations,
-            cluster_ips=tuple(str(ip) for ip in cluster_ips),
-            ip_families=tuple(spec.get("ipFamilies") or ()),
-            ip_family_policy=str(spec.get("ipFamilyPolicy") or ""),
-            load_balancer_ip=str(spec.get("loadBalancerIP") or ""),
-            load_balancer_class=str(spec.get("loadBalancerClass") or ""),
-            selector=selector,
-            external_traffic_policy=str(spec.get("externalTrafficPolicy") or "Cluster"),
-            ports=ports,
-            ingress=tuple(str(i["ip"]) for i in status.get("ingress") or () if i.get("ip")),
-            resource_version=str(meta.get("resourceVersion") or ""),
-            observed=observed_object(obj) if observed is None else observed,
-            raw=obj if keep_raw and isinstance(obj, dict) else None,
-        )
+        """The model of a Service object (a plain dict), built from the fields'
+        table (model/schema.py). ``compact`` is for a snapshot of many services that
+        prints none back and writes none (free, check, who-has and pools from files):
+        only what the rules read is kept, MetalLB's and Cilium's annotations and the
+        selector only where it decides sharing (externalTrafficPolicy Local)."""
+        model = build(cls, obj, compact=compact and observed is None)
+        if observed is not None:
+            model.observed = observed
+        if keep_raw and not (compact and observed is None) and isinstance(obj, dict):
+            model.raw = obj
+        return model
 
     @classmethod
     def compact(cls, obj: Mapping) -> "Service":
         """from_object(obj, keep_raw=False, compact=True)."""
-        return _compact(cls, obj)
+        return build(cls, obj, compact=True)
 
     @classmethod
     def plain(cls, obj: Mapping) -> Optional["Service"]:
-        """compact(obj) when every field read has the API's own JSON type; else None."""
-        return _plain(cls, obj)
+        """compact(obj) when every field read has the API's own JSON type (one pass
+        for the usual object of a large file); else None: the caller checks its
+        shape (snapshot/shape.py), which names what is wrong, or converts it with
+        Service.compact (a label value 5 is valid, just not plain)."""
+        return build(cls, obj, compact=True, plain=True)
 
     @property
     def key(self) -> str:
@@ -280,227 +304,6 @@ class Service:
         if self.ip_families:
             return (IPV6 if self.ip_families[0] == "IPv6" else IPV4), ""
         return IPV4, ""
-
-
-def observed_object(obj: Mapping) -> bool:
-    """A Service read back from the API server: it carries a status and a
-    metadata.uid, as `kubectl get -o json|yaml` prints every object. A manifest
-    (GitOps files, `kubectl create --dry-run=client -o yaml`, which prints an empty
-    status but no uid) is an intention: nothing says what MetalLB did with it."""
-    meta = obj.get("metadata") or {}
-    return isinstance(obj.get("status"), Mapping) and bool(meta.get("uid"))
-
-
-def _text_map(value) -> Dict[str, str]:
-    """Labels, annotations or a selector as str -> str. The object's own dict is
-    shared when it already is one (the model never changes it): with 50k services
-    a copy of each would be tens of megabytes."""
-    if not value:
-        return {}
-    if all(type(k) is str and type(v) is str for k, v in value.items()):
-        return value
-    return {str(k): "" if v is None else str(v) for k, v in value.items()}
-
-
-_EMPTY: Mapping = {}
-
-
-def _compact(cls, obj: Mapping) -> "Service":
-    """Service.from_object(obj, keep_raw=False, compact=True). One function, as
-    few calls as can be: it runs for every service of a large snapshot."""
-    intern = sys.intern
-    meta = obj.get("metadata") or _EMPTY
-    spec = obj.get("spec") or _EMPTY
-    status = (obj.get("status") or _EMPTY).get("loadBalancer") or _EMPTY
-    cluster_ips = spec.get("clusterIPs") or ()
-    if not cluster_ips and spec.get("clusterIP"):
-        cluster_ips = (spec["clusterIP"],)
-    ports = spec.get("ports")
-    ingress = status.get("ingress")
-    namespace = meta.get("namespace") or "default"
-    kind = spec.get("type") or "ClusterIP"
-    policy = spec.get("ipFamilyPolicy") or ""
-    etp = spec.get("externalTrafficPolicy") or "Cluster"
-    lb_ip = spec.get("loadBalancerIP") or ""
-    lb_class = spec.get("loadBalancerClass") or ""
-    families = spec.get("ipFamilies") or ()
-    if type(etp) is not str:
-        etp = str(etp)
-    port_models: Tuple[Port, ...] = ()
-    if ports:
-        try:
-            port_models = tuple([_raw_port(p.get("protocol"), p.get("port")) for p in ports])
-        except TypeError:  # an unhashable value: converted the long way (and refused there)
-            port_models = tuple([_port(str(p.get("protocol") or "TCP"), int(p.get("port") or 0)) for p in ports])
-    return cls(
-        namespace=intern(namespace) if type(namespace) is str else str(namespace),
-        name=str(meta.get("name") or ""),
-        type=intern(kind) if type(kind) is str else str(kind),
-        labels=_interned_map(meta.get("labels")),
-        annotations=_metallb_map(meta.get("annotations")),
-        cluster_ips=tuple([ip if type(ip) is str else str(ip) for ip in cluster_ips]),
-        ip_families=tuple([intern(f) if type(f) is str else f for f in families]),
-        ip_family_policy=intern(policy) if type(policy) is str else str(policy),
-        load_balancer_ip=lb_ip if type(lb_ip) is str else str(lb_ip),
-        load_balancer_class=lb_class if type(lb_class) is str else str(lb_class),
-        selector=_interned_map(spec.get("selector")) if etp == "Local" else {},
-        external_traffic_policy=intern(etp),
-        ports=port_models,
-        ingress=tuple([str(i["ip"]) for i in ingress if i.get("ip")]) if ingress else (),
-        resource_version=str(meta.get("resourceVersion") or ""),
-        observed=observed_object(obj),
-    )
-
-
-_TEXT = frozenset((str,))
-_TEXT_OR_NONE = frozenset((str, type(None)))
-_INT_OR_NONE = frozenset((int, type(None)))
-
-
-def _plain(cls, obj: Mapping) -> Optional["Service"]:
-    """Service.compact(obj) for the usual object: every field the API's Service
-    schema has where the model reads (names, spec, ports, status, labels,
-    annotations, selector) of the API's own JSON type (a string, a list of strings,
-    a map of strings, an integer port). The type tests are folded into the
-    modelling, so a large file pays for one pass, not two. None for anything else:
-    the caller checks its shape (snapshot/shape.py), which names what is wrong, or
-    converts it with Service.compact (a label value 5 is valid, just not plain).
-    It runs for every service of a large file: the tests are made on sets of
-    types, and sys.intern (which refuses anything but a string) is the type test
-    of what is kept."""
-    meta = obj.get("metadata")
-    spec = obj.get("spec")
-    status = obj.get("status")
-    if meta is None:
-        meta = _EMPTY
-    elif type(meta) is not dict:
-        return None
-    if spec is None:
-        spec = _EMPTY
-    elif type(spec) is not dict:
-        return None
-    lb: Any = _EMPTY
-    if status is not None:
-        if type(status) is not dict:
-            return None
-        lb = status.get("loadBalancer")
-        if lb is None:
-            lb = _EMPTY
-        elif type(lb) is not dict:
-            return None
-    get = spec.get
-    name, namespace, version = meta.get("name"), meta.get("namespace"), meta.get("resourceVersion")
-    kind, cluster_ip, policy = get("type"), get("clusterIP"), get("ipFamilyPolicy")
-    lb_ip, lb_class, etp = get("loadBalancerIP"), get("loadBalancerClass"), get("externalTrafficPolicy")
-    uid = meta.get("uid")
-    scalars = {type(name), type(namespace), type(version), type(uid), type(kind), type(cluster_ip)}
-    scalars.update((type(policy), type(lb_ip), type(lb_class), type(etp)))
-    if not scalars <= _TEXT_OR_NONE:
-        return None
-    cluster_ips, families = get("clusterIPs"), get("ipFamilies")
-    if cluster_ips is not None:
-        if type(cluster_ips) is not list or not set(map(type, cluster_ips)) <= _TEXT:
-            return None
-    if not cluster_ips:
-        cluster_ips = (cluster_ip,) if cluster_ip else ()
-    intern = sys.intern
-    labels, annotations, selector = meta.get("labels"), meta.get("annotations"), get("selector")
-    try:
-        if families is not None:
-            if type(families) is not list:
-                return None
-            families = tuple(map(intern, families))
-        if labels is not None:
-            labels = dict(zip(map(intern, labels), map(intern, labels.values())))
-        if annotations is not None:
-            if not set(map(type, annotations.values())) <= _TEXT:
-                return None
-            annotations = {intern(k): intern(v) for k, v in annotations.items() if k.startswith(METALLB_PREFIXES)}
-        if etp == "Local":
-            if selector is not None:
-                selector = dict(zip(map(intern, selector), map(intern, selector.values())))
-        elif selector is not None:
-            if not (set(map(type, selector)) <= _TEXT and set(map(type, selector.values())) <= _TEXT):
-                return None
-            selector = None
-    except (TypeError, AttributeError):  # not a string (intern, startswith), not a map (items)
-        return None
-    ports = get("ports")
-    port_models: Tuple[Port, ...] = ()
-    if ports is not None:
-        if type(ports) is not list:
-            return None
-        for p in ports:
-            if not (
-                type(p) is dict
-                and {type(p.get("name")), type(p.get("protocol"))} <= _TEXT_OR_NONE
-                and type(p.get("port")) in _INT_OR_NONE
-            ):
-                return None
-        port_models = tuple([_raw_port(p.get("protocol"), p.get("port")) for p in ports])
-    ingress = lb.get("ingress")
-    held: Tuple[str, ...] = ()
-    if ingress is not None:
-        if type(ingress) is not list:
-            return None
-        ips = []
-        for entry in ingress:
-            if not (type(entry) is dict and {type(entry.get("ip")), type(entry.get("hostname"))} <= _TEXT_OR_NONE):
-                return None
-            ip = entry.get("ip")
-            if ip:
-                ips.append(ip)
-        held = tuple(ips)
-    return cls(  # positional: the fields in their order, a tenth faster than by keyword
-        intern(namespace or "default"),
-        name or "",
-        intern(kind or "ClusterIP"),
-        labels or {},
-        annotations or {},
-        tuple(cluster_ips),
-        families or (),
-        intern(policy) if policy else "",
-        lb_ip or "",
-        lb_class or "",
-        selector or {},
-        intern(etp or "Cluster"),
-        port_models,
-        held,
-        version or "",
-        status is not None and bool(uid),  # observed_object(obj)
-    )
-
-
-METALLB_PREFIXES = (CURRENT, DEPRECATED)
-
-
-def _metallb_map(value) -> Dict[str, str]:
-    """MetalLB's annotations of an annotation map, as _interned_map would give them."""
-    if not value:
-        return {}
-    return _interned_map({k: v for k, v in value.items() if type(k) is str and k.startswith(METALLB_PREFIXES)})
-
-
-def _interned_map(value, drop: str = "") -> Dict[str, str]:
-    """Like _text_map, always a new dict, keys and values interned (thousands of
-    services repeat them), the key ``drop`` left out."""
-    if not value:
-        return {}
-    intern = sys.intern
-    try:
-        return {intern(k): intern(v) for k, v in value.items() if k != drop}
-    except TypeError:  # a key or value that is not a string
-        pass
-    out = {}
-    for k, v in value.items():
-        if type(k) is str:
-            if k == drop:
-                continue
-            k = intern(k)
-        else:
-            k = str(k)
-        out[k] = intern(v) if type(v) is str else ("" if v is None else str(v))
-    return out
 
 
 @functools.lru_cache(maxsize=4096)

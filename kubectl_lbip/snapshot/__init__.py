@@ -16,9 +16,17 @@ from ..model.pools import pool_from_object, pools_from_legacy_config
 from ..model.selectors import labels_of
 from ..model.services import Service
 from . import shape
-from .network import check_shape, kind_of
+from .network import validate
 
 LEGACY_CONFIGMAP = ("metallb-system", "config")
+POOL, SERVICE, NAMESPACE, LEGACY = "pool", "service", "namespace", "legacy-configmap"
+# Cilium's LB-IPAM kinds (read for model/cilium.py; no command uses them yet).
+CILIUM_POOL, CILIUM_L2_POLICY = "CiliumLoadBalancerIPPool", "CiliumL2AnnouncementPolicy"
+CILIUM_VERSIONS = {CILIUM_POOL: ("cilium.io/v2", "cilium.io/v2alpha1"), CILIUM_L2_POLICY: ("cilium.io/v2alpha1",)}
+# The model class of each kind that has one. Its fields are the kind's table
+# (model/schema.py): the shape check, the trim and the model's constructor of that
+# kind all derive from it, for files, live pages and the overlay alike.
+MODELS: Dict[str, Any] = {SERVICE: Service}
 
 
 # A snapshot this big is frozen out of the garbage collector (see paused_gc).
@@ -96,6 +104,13 @@ class Snapshot:
     network_notes: List[str] = field(default_factory=list)
     # Which MetalLB runs (live: found by LiveClient; otherwise set by the command).
     metallb: Optional[Release] = None
+    # Cilium's LB-IPAM objects by kind (CILIUM_POOL, CILIUM_L2_POLICY), shape-checked and
+    # trimmed; the kinds the API serves (None: from files, or not asked for; live, a
+    # kind the cluster does not serve is absent, not an error); the cilium-operator
+    # Deployment's (namespace/name, image) when it was read.
+    cilium_objects: Dict[str, List[Dict[str, Any]]] = field(default_factory=dict)
+    cilium_present: Optional[FrozenSet[str]] = None
+    cilium_operator: Optional[Tuple[str, str]] = None
 
     @property
     def pools_namespace(self) -> str:
@@ -147,8 +162,9 @@ class Snapshot:
         if release:
             self.services = []
         services = list(self.models)
+        model = MODELS[SERVICE]
         for i, obj in enumerate(objects):
-            services.append(Service.from_object(obj, self.keep_objects, True if self.live else None))
+            services.append(model.from_object(obj, self.keep_objects, True if self.live else None))
             if release:
                 objects[i] = None  # freed now, not after the whole list is built
         network = self.network(services)
@@ -199,9 +215,6 @@ def legacy_config(configmap: Dict[str, Any], source: str = "", error: Type[LbipE
     return shape.check(config, shape.LEGACY_CONFIG, where, error, what="data.config")
 
 
-POOL, SERVICE, NAMESPACE, LEGACY = "pool", "service", "namespace", "legacy-configmap"
-
-
 def role_of(obj: Any) -> Optional[str]:
     """What an object is to the plugin, or None for a kind no command reads."""
     if not isinstance(obj, dict):
@@ -216,7 +229,9 @@ def role_of(obj: Any) -> Optional[str]:
         return NAMESPACE
     if kind == "ConfigMap" and is_legacy_configmap(obj):
         return LEGACY
-    return kind_of(obj)  # a kind read past allocation (its name is its role), or None
+    if kind in CILIUM_VERSIONS:
+        return kind if api in CILIUM_VERSIONS[kind] else None
+    return shape.network_kind(obj)  # a kind read past allocation (its name is its role), or None
 
 
 def is_legacy_configmap(obj: Dict[str, Any]) -> bool:
@@ -224,17 +239,31 @@ def is_legacy_configmap(obj: Dict[str, Any]) -> bool:
     return isinstance(data, dict) and isinstance(data.get("config"), str) and "address-pools" in data["config"]
 
 
-_SCHEMAS = {POOL: shape.POOL, SERVICE: shape.SERVICE, NAMESPACE: shape.NAMESPACE, LEGACY: shape.LEGACY_CONFIGMAP}
+_SCHEMAS = {
+    POOL: shape.POOL,
+    NAMESPACE: shape.NAMESPACE,
+    LEGACY: shape.LEGACY_CONFIGMAP,
+    CILIUM_POOL: shape.CILIUM_POOL,
+    CILIUM_L2_POLICY: shape.CILIUM_L2_POLICY,
+}
+
+
+def schema_of(role: str) -> shape.Schema:
+    """The shape of a kind's objects: derived from its model class (MODELS), or written
+    in snapshot/shape.py."""
+    model = MODELS.get(role)
+    return shape.shape_of(model) if model is not None else _SCHEMAS[role]
 
 
 def checked_role(obj: Any, where: str, error: Type[LbipError] = InputError) -> Optional[str]:
     """What an object is to the plugin (role_of), after its shape is checked: every
     object a snapshot keeps, from a file or the API, passes here first."""
     role = role_of(obj)
-    if role in _SCHEMAS:
-        shape.check(obj, _SCHEMAS[role], where, error)
-    elif role is not None:  # a kind read past allocation (snapshot/network.py)
-        check_shape(obj, where, error)
+    if role in _SCHEMAS or role in MODELS:
+        shape.check(obj, schema_of(role), where, error)
+    elif role is not None:  # a kind read past allocation: types, then what a schema cannot say
+        shape.check(obj, shape.NETWORK_SCHEMAS[role], where, error)
+        validate(role, obj, where, error)
     if role == LEGACY:
         legacy_config(obj, where, error)
     return role

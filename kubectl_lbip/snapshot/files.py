@@ -18,11 +18,26 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 
 from .. import render
 from ..errors import InputError, UsageError
+from ..model.schema import builder
 from ..model.services import Service
-from . import FREEZE_OBJECTS, LEGACY, NAMESPACE, POOL, SERVICE, Snapshot, checked_role, paused_gc, role_of, shape
+from . import (
+    CILIUM_VERSIONS,
+    FREEZE_OBJECTS,
+    LEGACY,
+    MODELS,
+    NAMESPACE,
+    POOL,
+    SERVICE,
+    Snapshot,
+    checked_role,
+    paused_gc,
+    role_of,
+    schema_of,
+    shape,
+)
 from .jsonstream import CHUNK
 from .shape import check_depth
-from .trim import trim_namespace, trim_pool, trim_service
+from .trim import trim_cilium, trim_namespace, trim_pool, trim_service
 from .yamlbudget import located_documents
 
 EXTENSIONS = (".yaml", ".yml", ".json")
@@ -310,6 +325,8 @@ def classify(objects: Iterable[Dict[str, Any]], snapshot: Snapshot) -> Snapshot:
             snapshot.namespaces.append(obj)
         elif role == LEGACY:
             snapshot.legacy_configmap = obj
+        elif role in CILIUM_VERSIONS:
+            snapshot.cilium_objects.setdefault(role, []).append(obj)
         elif role is not None:  # a kind read past allocation
             snapshot.network_objects.setdefault(role, []).append(obj)
     return snapshot
@@ -335,23 +352,29 @@ def load(
     ``models=False`` keeps trimmed Service objects (dicts) in ``Snapshot.services``
     instead, for a caller that merges objects (--against-cluster's overlay).
     ``locate`` records where each object starts in its file (``Snapshot.locations``,
-    for check's reports); the files are then read whole."""
+    for check's reports), as the files are read."""
     snapshot = Snapshot(source="files: " + ", ".join(paths), keep_objects=not trimmed)
-    if trimmed and documents is None and not locate:
+    if trimmed and documents is None:
         with paused_gc(lambda: len(snapshot.models) >= FREEZE_OBJECTS):
             for path in expand_paths(paths):
-                _load_trimmed(path, stdin, snapshot, select, models)
+                _load_trimmed(path, stdin, snapshot, select, models, locate)
         return snapshot
     docs = documents if documents is not None else read_documents(paths, stdin)
     objects: List[Dict[str, Any]] = []
     for doc in docs:
-        found = list(iter_objects(doc.obj, f"{doc.path}: document {doc.index}"))
+        where = f"{doc.path}: document {doc.index}"
         if locate and doc.path != "<stdin>":
-            for obj, (line, column) in zip(found, doc.marks(len(found))):
-                if role_of(obj) is not None:  # an object the model reads
-                    snapshot.locations[location_key(obj)] = (doc.path, line, column)
-        objects.extend(found)
+            found = [obj for _, obj in iter_located(doc.obj, where)]
+            _locate(found, doc.marks(len(found)), doc.path, snapshot.locations)
+        objects.extend(iter_objects(doc.obj, where))
     return classify(objects, snapshot)
+
+
+def _locate(objects: Iterable[Dict[str, Any]], marks: Iterable[Tuple[int, int]], path: str, into: Dict) -> None:
+    """Where each object the model reads starts: (file, line, column) by location_key."""
+    for obj, (line, column) in zip(objects, marks):
+        if role_of(obj) is not None:
+            into[location_key(obj)] = (path, line, column)
 
 
 def location_key(obj: Dict[str, Any]) -> Tuple[str, str, str]:
@@ -372,11 +395,12 @@ class _Trimmed:
         self.namespaces: List[Dict[str, Any]] = []
         self.legacy: Optional[Dict[str, Any]] = None
         self.network: Dict[str, List[Dict[str, Any]]] = {}
+        self.cilium: Dict[str, List[Dict[str, Any]]] = {}
 
     def add(self, obj: Dict[str, Any], role: Optional[str]) -> None:
         if role == SERVICE:
             if self.as_models:
-                self.models.append(Service.compact(obj))
+                self.models.append(MODELS[SERVICE].compact(obj))
             else:
                 self.services.append(trim_service(obj))
         elif role == POOL:
@@ -385,15 +409,21 @@ class _Trimmed:
             self.namespaces.append(trim_namespace(obj))
         elif role == LEGACY:
             self.legacy = obj
+        elif role in CILIUM_VERSIONS:
+            self.cilium.setdefault(role, []).append(trim_cilium(obj))
         elif role is not None:  # a kind read past allocation
             from .network import trim
 
             self.network.setdefault(role, []).append(trim(obj))
 
-    def keep(self, document: Any, where: str) -> None:
-        """Every object of a document (Lists unwrapped), shape-checked."""
+    def keep(self, document: Any, where: str, located: Optional[Callable[[Dict[str, Any]], None]] = None) -> None:
+        """Every object of a document (Lists unwrapped), shape-checked; ``located`` is
+        told each object the model reads."""
         for at, obj in iter_located(document, where):
-            self.add(obj, checked_role(obj, at))
+            role = checked_role(obj, at)
+            if located is not None and role is not None:
+                located(obj)
+            self.add(obj, role)
 
     def into(self, snapshot: Snapshot) -> None:
         snapshot.pools.extend(self.pools)
@@ -404,22 +434,35 @@ class _Trimmed:
             snapshot.legacy_configmap = self.legacy
         for role, objects in self.network.items():
             snapshot.network_objects.setdefault(role, []).extend(objects)
+        for role, objects in self.cilium.items():
+            snapshot.cilium_objects.setdefault(role, []).extend(objects)
 
 
-def _load_trimmed(path: str, stdin, snapshot: Snapshot, select, models: bool = True) -> None:
+def _load_trimmed(path: str, stdin, snapshot: Snapshot, select, models: bool = True, locate: bool = False) -> None:
     """The objects of one source into the snapshot, read a piece at a time: a JSON
     List item by item (jsonstream), YAML document by document and List item by List
-    item (yamlbudget.stream_objects), so that memory grows with what is kept, not with
+    item (yamlbudget.stream_located), so that memory grows with what is kept, not with
     the text. Anything else is parsed whole, with the usual error messages. No depth
     walk: only fields whose shape is checked are kept, and the parsers refuse
-    nesting past their own limit (a clear error, below)."""
+    nesting past their own limit (a clear error, below). With ``locate``, where each
+    object starts is recorded as it is read (a JSON text's objects at its first line,
+    as the whole read marks them; not for standard input)."""
     from .jsonstream import NotStreamable, stream_items
-    from .yamlbudget import NotAList, stream_objects
+    from .yamlbudget import NotAList, stream_located
 
     name = display_name(path)
+    locations = snapshot.locations if locate and path != "-" else None
+
+    def at_mark(mark: Tuple[int, int]) -> Optional[Callable[[Dict[str, Any]], None]]:
+        if locations is None:
+            return None
+        return lambda obj: locations.__setitem__(location_key(obj), (name, mark[0], mark[1]))
+
+    first_line = at_mark((1, 1))
     with open_text(path, stdin, replay=True) as text:
         found = _Trimmed(models)
-        plain, modelled = Service.plain, found.models
+        model = MODELS[SERVICE]
+        plain, modelled, checks = builder(model, compact=True, plain=True), found.models, schema_of(SERVICE)
         count = [0]
 
         def keep_item(item: Any, buf: str, start: int, end: int) -> None:
@@ -431,9 +474,11 @@ def _load_trimmed(path: str, stdin, snapshot: Snapshot, select, models: bool = T
                 if select is None or select(buf, start, end):
                     model = plain(item)
                     if model is None:
-                        shape.check(item, shape.SERVICE, f"{name}: document 1 item {count[0]}")
-                        model = Service.compact(item)
+                        shape.check(item, checks, f"{name}: document 1 item {count[0]}")
+                        model = MODELS[SERVICE].compact(item)
                     modelled.append(model)
+                    if first_line is not None:
+                        first_line(item)
                 return
             chosen = None  # the text test, made once per item and only if it holds a Service
             for at, obj in iter_located(item, f"{name}: document 1 item {count[0]}"):
@@ -442,14 +487,17 @@ def _load_trimmed(path: str, stdin, snapshot: Snapshot, select, models: bool = T
                         chosen = select(buf, start, end)
                     if not chosen:
                         continue
-                found.add(obj, checked_role(obj, at))
+                role = checked_role(obj, at)
+                if first_line is not None and role is not None:
+                    first_line(obj)
+                found.add(obj, role)
 
         try:
             if text.first() in ("{", "["):
                 stream_items(text, keep_item, spans=True)
             else:
-                for where, doc in stream_objects(text, name):
-                    found.keep(doc, where)
+                for where, doc, mark in stream_located(text, name):
+                    found.keep(doc, where, at_mark(mark))
             found.into(snapshot)
             return
         except (NotStreamable, NotAList):
@@ -458,5 +506,9 @@ def _load_trimmed(path: str, stdin, snapshot: Snapshot, select, models: bool = T
             raise InputError(f"{name}: document 1: nested too deeply to read") from None
         whole = _Trimmed(models)
         for doc in parse_text(text.restart().read(), name, depth=False):
-            whole.keep(doc.obj, f"{doc.path}: document {doc.index}")
+            where = f"{doc.path}: document {doc.index}"
+            if locations is not None:  # (what the stream recorded before it gave up is recorded again)
+                objects = [obj for _, obj in iter_located(doc.obj, where)]
+                _locate(objects, doc.marks(len(objects)), name, locations)
+            whole.keep(doc.obj, where)
         whole.into(snapshot)

@@ -22,8 +22,17 @@ from ..errors import (
     UsageError,
 )
 from ..model import metallb
-from . import LEGACY_CONFIGMAP, Snapshot, checked_role, shape
-from .trim import trim_namespace, trim_pool, trim_service
+from . import (
+    CILIUM_L2_POLICY,
+    CILIUM_POOL,
+    LEGACY_CONFIGMAP,
+    SERVICE,
+    Snapshot,
+    checked_role,
+    schema_of,
+    shape,
+)
+from .trim import trim_cilium, trim_namespace, trim_pool, trim_service
 
 log = logging.getLogger("kubectl_lbip")
 
@@ -38,6 +47,12 @@ EVENTS_PATH = "/api/v1/events"
 METALLB_GROUP_PATH = "/apis/metallb.io/v1beta1"
 DEPLOYMENTS_PATH = "/apis/apps/v1/namespaces/{}/deployments"
 METALLB = "/apis/metallb.io/v1beta1/"
+# Cilium's LB-IPAM: each kind's list paths, newest version first (a 404 for all: not installed)
+CILIUM_PATHS = {
+    CILIUM_POOL: ["/apis/cilium.io/v2/ciliumloadbalancerippools", "/apis/cilium.io/v2alpha1/ciliumloadbalancerippools"],
+    CILIUM_L2_POLICY: ["/apis/cilium.io/v2alpha1/ciliuml2announcementpolicies"],
+}
+CILIUM_OPERATOR = ("kube-system", "cilium-operator")  # where Cilium's Helm chart puts it
 # Up to this many Local-policy services, their EndpointSlices are read one service
 # at a time (by label); beyond, all EndpointSlices are listed once, page by page.
 PER_SERVICE_SLICES = 20
@@ -176,6 +191,14 @@ class LiveClient:
             return []
         if not isinstance(items, list):
             raise ResponseError(f"GET {path}: field items: expected a list, got {shape.type_name(items)}")
+        # The API server's items of a built-in kind carry no kind or apiVersion: they
+        # are checked as the list's (a ServiceList's items as Services).
+        list_kind, api = page.get("kind"), page.get("apiVersion")
+        typed = (
+            {"kind": list_kind[:-4], "apiVersion": api}
+            if isinstance(list_kind, str) and list_kind.endswith("List")
+            else {}
+        )
         for i, item in enumerate(items, start=before + 1):
             where = f"GET {path}: item {i}"
             if not isinstance(item, dict):
@@ -183,7 +206,7 @@ class LiveClient:
             if path.endswith("/events"):
                 shape.check(item, shape.EVENT, where, ResponseError)
             else:
-                checked_role(item, where, ResponseError)
+                checked_role(item if "kind" in item or not typed else {**item, **typed}, where, ResponseError)
         return items
 
     # --- reads
@@ -196,7 +219,7 @@ class LiveClient:
         if not isinstance(obj, dict) or obj.get("kind") not in (None, "Service"):
             raise ResponseError(f"GET {path}: the answer is not a Service")
         shape.check_depth(obj, f"GET {path}", ResponseError)
-        return shape.check(obj, shape.SERVICE, f"GET {path}", ResponseError)
+        return shape.check(obj, schema_of(SERVICE), f"GET {path}", ResponseError)
 
     def service_events(self, namespace: str, name: str, reason: str) -> List[dict]:
         selector = f"involvedObject.kind=Service,involvedObject.name={name},reason={reason}"
@@ -210,6 +233,7 @@ class LiveClient:
         metallb_release: bool = True,
         network: Any = False,
         statuses_of: Optional[Tuple[str, str]] = None,
+        cilium: bool = False,
     ) -> Snapshot:
         # what is read in any case is asked for at once, each by a kubectl of its own
         self.prefetch(POOLS_PATH)
@@ -220,7 +244,10 @@ class LiveClient:
             self.prefetch(DEPLOYMENTS_PATH.format(LEGACY_CONFIGMAP[0]))
             self.prefetch(METALLB_GROUP_PATH, paged=False)
         try:
-            return self._snapshot(events, metallb_release, network, statuses_of)
+            snap = self._snapshot(events, metallb_release, network, statuses_of)
+            if cilium:
+                self.read_cilium(snap)
+            return snap
         finally:
             for child in self._pending.values():  # asked for, not needed
                 child.cancel()
@@ -313,25 +340,10 @@ class LiveClient:
         ) -> None:
             if kinds is not None and kind not in kinds:
                 return
-            for path in paths:
-                api = _api_of(path)
-
-                def typed(obj: dict, api: str = api) -> dict:  # list items carry no kind
-                    return net.trim(dict(obj, kind=kind, apiVersion=obj.get("apiVersion") or api))
-
-                try:
-                    items = self.list_all(path, typed, query)
-                except NotFound:
-                    log.info("%s is not served (%s): not checked", kind, path)
-                    continue
-                except AccessError as exc:
-                    snap.network_notes.append(f"note: {kind} not checked: {exc}")
-                    return
-                for i, obj in enumerate(items, start=1):  # core kinds' items carry no kind
-                    net.check_shape(obj, f"GET {path}: item {i}", ResponseError)
+            items = self._list_kind(kind, paths, net.trim, snap.network_notes, query)
+            if items is not None:
                 snap.network_objects[kind] = [o for o in items if keep(o)]
                 present.add(kind)
-                return
 
         read(an.L2ADV, [METALLB + "l2advertisements"])
         read(an.BGPADV, [METALLB + "bgpadvertisements"])
@@ -381,6 +393,55 @@ class LiveClient:
             read(an.L2STATUS, [METALLB + "servicel2statuses"], selector)
             read(an.BGPSTATUS, [METALLB + "servicebgpstatuses"], selector)
         snap.network_present = frozenset(present)
+
+    def _list_kind(
+        self,
+        kind: str,
+        paths: List[str],
+        trim: Callable[[dict], dict],
+        notes: List[str],
+        query: Optional[List[Tuple[str, str]]] = None,
+        missing: str = "not checked",
+    ) -> Optional[List[dict]]:
+        """The objects of a kind from the first of ``paths`` the API serves, each typed
+        (list items carry no kind), trimmed and checked for shape. None when no path is
+        served (404: said with -v) or the identity may not list it (403: a note)."""
+        for path in paths:
+            try:
+                items = self.list_all(path, _typed(_api_of(path), kind, trim), query)
+            except NotFound:
+                log.info("%s is not served (%s): %s", kind, path, missing)
+                continue
+            except AccessError as exc:
+                notes.append(f"note: {kind} {missing}: {exc}")
+                return None
+            for i, obj in enumerate(items, start=1):
+                checked_role(obj, f"GET {path}: item {i}", ResponseError)
+            return items
+        return None
+
+    def read_cilium(self, snap: Snapshot) -> None:
+        """Cilium's LB-IPAM objects (pools, L2 announcement policies), each checked for
+        shape and trimmed, and the cilium-operator Deployment's image. A kind the API
+        does not serve (404: Cilium, or that version of it, is not installed) is absent,
+        not an error (said with -v); one the identity may not list (403) is absent with
+        a note."""
+        present = set()
+        for kind, paths in CILIUM_PATHS.items():
+            items = self._list_kind(kind, paths, trim_cilium, snap.network_notes, missing="not read")
+            if items is not None:
+                snap.cilium_objects[kind] = items
+                present.add(kind)
+        snap.cilium_present = frozenset(present)
+        namespace, name = CILIUM_OPERATOR
+        try:
+            deployments = self.list_all(DEPLOYMENTS_PATH.format(segment(namespace)), _trim_deployment)
+        except (AccessError, NotFound, ResponseError) as exc:
+            log.info("cilium-operator: cannot list Deployments in %s (%s)", namespace, exc)
+            return
+        for dep in deployments:
+            if dep["name"] == name and dep["images"]:
+                snap.cilium_operator = (f"{namespace}/{name}", dep["images"][0])
 
     def _legacy_configmap(self) -> Dict[str, Any]:
         ns, name = LEGACY_CONFIGMAP
@@ -433,6 +494,11 @@ def _api_of(path: str) -> str:
     """The apiVersion of a list path (list items carry no kind or apiVersion)."""
     parts = path.strip("/").split("/")
     return "v1" if parts[0] == "api" else f"{parts[1]}/{parts[2]}"
+
+
+def _typed(api: str, kind: str, trim: Callable[[dict], dict]) -> Callable[[dict], dict]:
+    """trim for the items of a list, which carry no kind or apiVersion of their own."""
+    return lambda obj: trim(dict(obj, kind=kind, apiVersion=obj.get("apiVersion") or api))
 
 
 def _trim_deployment(obj: Any) -> dict:

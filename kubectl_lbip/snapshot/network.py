@@ -12,44 +12,10 @@ from ..model import announce as an
 from ..model.selectors import Selector, SelectorError
 from . import shape
 
-# kind -> the apiVersion prefix it must carry ("v1" exactly for the core group)
-API_OF = {
-    an.L2ADV: "metallb.io/",
-    an.BGPADV: "metallb.io/",
-    an.CONFIGSTATE: "metallb.io/",
-    an.L2STATUS: "metallb.io/",
-    an.BGPSTATUS: "metallb.io/",
-    an.NODE: "v1",
-    an.ENDPOINTSLICE: "discovery.k8s.io/",
-    an.SERVICECIDR: "networking.k8s.io/",
-}
+# Which objects they are and their schemas are the checked step's (snapshot/shape.py).
+API_OF, SCHEMAS, kind_of = shape.NETWORK_API, shape.NETWORK_SCHEMAS, shape.network_kind
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"  # an EndpointSlice's service
-
-SCHEMAS = {
-    an.L2ADV: shape.L2ADVERTISEMENT,
-    an.BGPADV: shape.BGPADVERTISEMENT,
-    an.NODE: shape.NODE,
-    an.ENDPOINTSLICE: shape.ENDPOINTSLICE,
-    an.SERVICECIDR: shape.SERVICECIDR,
-    an.CONFIGSTATE: shape.CONFIGURATIONSTATE,
-    an.L2STATUS: shape.SERVICEL2STATUS,
-    an.BGPSTATUS: shape.SERVICEBGPSTATUS,
-}
-
-
-def kind_of(obj: Any) -> Optional[str]:
-    """The network kind of an object, or None."""
-    if not isinstance(obj, dict):
-        return None
-    kind = obj.get("kind")
-    api = API_OF.get(kind) if isinstance(kind, str) else None
-    if api is None:
-        return None
-    version = str(obj.get("apiVersion") or "")
-    if api == "v1":
-        return kind if version in ("v1", "") else None
-    return kind if version.startswith(api) else None
 
 
 # --- shape -------------------------------------------------------------------
@@ -142,7 +108,13 @@ def check_shape(obj: Dict[str, Any], where: str, error: Type[LbipError] = UsageE
     if kind is None:
         return
     shape.check(obj, SCHEMAS[kind], where, error)  # types, as for every kind (snapshot/shape.py)
-    _convert(kind, obj, where, error)  # and what a schema cannot say
+    validate(kind, obj, where, error)
+
+
+def validate(kind: str, obj: Dict[str, Any], where: str, error: Type[LbipError] = UsageError) -> None:
+    """What a schema cannot say of an object whose types are checked (a name, valid
+    selector operators, addresses): ``error`` naming where, the object and the field."""
+    _convert(kind, obj, where, error)
 
 
 def _convert(kind: str, obj: Dict[str, Any], where: Any, error: Type[LbipError] = UsageError) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from . import SERVICE, Snapshot, role_of
+from . import MODELS, SERVICE, Snapshot, role_of
 
 FILES, CLUSTER = "files", "cluster"
 
@@ -106,9 +106,8 @@ def _carried_status(live: Dict[str, Any], new: Dict[str, Any]) -> Optional[Dict[
     request makes MetalLB release the old address and allocate again)."""
     if role_of(new) != SERVICE:
         return live.get("status")
-    from ..model.services import Service
-
-    before, after = Service.from_object(live, False), Service.from_object(new, False)
+    model = MODELS[SERVICE]
+    before, after = model.from_object(live, False), model.from_object(new, False)
     if not after.is_load_balancer:
         return None
     request = after.request
@@ -141,6 +140,9 @@ def overlay_snapshot(
     # past allocation: the cluster's advertisements, nodes, ... (files add none of them)
     snap.network_objects, snap.network_present = live.network_objects, live.network_present
     snap.network_notes = list(live.network_notes)
+    # Cilium's objects as the cluster has them (no command lays files' ones over them yet)
+    snap.cilium_objects, snap.cilium_present = live.cilium_objects, live.cilium_present
+    snap.cilium_operator = live.cilium_operator
     classify((obj for obj, _ in merged), snap)
     originals = {object_key(with_namespace(obj, default_namespace)): obj for _, obj in files}
     for obj, origin in merged:

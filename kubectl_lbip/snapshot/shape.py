@@ -14,46 +14,22 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Optional, Tuple, Type
 
 from ..errors import InputError, LbipError
+from ..model import announce as an
+from ..model.schema import ANY, BOOL, INT, LABELS, SCALAR, STR, list_of, map_of, obj, shape_of
+from ..model.services import Service
 
-# A schema is a type name, or ("list", item), ("map", value), ("obj", {field: schema}).
-STR, INT, BOOL, SCALAR, ANY = "string", "integer", "boolean", "scalar", "any"
+# The vocabulary of schemas is the model's (model/schema.py); a model class's own
+# schema is derived from its fields (shape_of), the others are written here.
 Schema = Any
+_list, _map, _obj = list_of, map_of, obj
 
 MAX_DEPTH = 100  # nesting deeper than this in any object is refused (see check_depth)
 
 
-def _list(item: Schema) -> Schema:
-    return ("list", item)
-
-
-def _map(value: Schema) -> Schema:
-    return ("map", value)
-
-
-def _obj(**fields: Schema) -> Schema:
-    return ("obj", {k.replace("__", "-").rstrip("_"): v for k, v in fields.items()})
-
-
-LABELS = _map(SCALAR)
 METADATA = _obj(name=STR, namespace=STR, labels=LABELS, annotations=LABELS, resourceVersion=STR, uid=STR)
 SELECTOR = _obj(matchLabels=LABELS, matchExpressions=_list(_obj(key=STR, operator=STR, values=_list(SCALAR))))
 
-SERVICE = _obj(
-    metadata=METADATA,
-    spec=_obj(
-        type=STR,
-        clusterIP=STR,
-        clusterIPs=_list(STR),
-        ipFamilies=_list(STR),
-        ipFamilyPolicy=STR,
-        loadBalancerIP=STR,
-        loadBalancerClass=STR,
-        selector=LABELS,
-        externalTrafficPolicy=STR,
-        ports=_list(_obj(name=STR, protocol=STR, port=INT)),
-    ),
-    status=_obj(loadBalancer=_obj(ingress=_list(_obj(ip=STR, hostname=STR)))),
-)
+SERVICE = shape_of(Service)  # from the fields of model.services.Service
 
 POOL = _obj(
     metadata=METADATA,
@@ -69,6 +45,29 @@ POOL = _obj(
 )
 
 NAMESPACE = _obj(metadata=METADATA)
+
+# Cilium's LB-IPAM (model/cilium.py reads them; docs/cilium-rules.md): the pool, in
+# cilium.io/v2alpha1 and v2, and the L2 announcement policy (cilium.io/v2alpha1).
+CILIUM_POOL = _obj(
+    metadata=_obj(**METADATA[1], creationTimestamp=STR),
+    spec=_obj(
+        blocks=_list(_obj(cidr=STR, start=STR, stop=STR)),
+        serviceSelector=SELECTOR,
+        disabled=BOOL,
+        allowFirstLastIPs=STR,
+    ),
+    status=_obj(conditions=_list(_obj(type=STR, status=STR, reason=STR, message=STR))),
+)
+CILIUM_L2_POLICY = _obj(
+    metadata=METADATA,
+    spec=_obj(
+        serviceSelector=SELECTOR,
+        nodeSelector=SELECTOR,
+        interfaces=_list(STR),
+        externalIPs=BOOL,
+        loadBalancerIPs=BOOL,
+    ),
+)
 
 # The fields of an Event that annotate --wait and check's AllocationFailed read.
 EVENT = _obj(
@@ -112,6 +111,44 @@ SERVICEL2STATUS = _obj(
 SERVICEBGPSTATUS = _obj(
     metadata=METADATA, status=_obj(node=STR, serviceName=STR, serviceNamespace=STR, peers=_list(STR))
 )
+
+# The kinds read past allocation (snapshot/network.py turns them into the model):
+# kind -> the apiVersion prefix it must carry ("v1" exactly for the core group), and its schema.
+NETWORK_API = {
+    an.L2ADV: "metallb.io/",
+    an.BGPADV: "metallb.io/",
+    an.CONFIGSTATE: "metallb.io/",
+    an.L2STATUS: "metallb.io/",
+    an.BGPSTATUS: "metallb.io/",
+    an.NODE: "v1",
+    an.ENDPOINTSLICE: "discovery.k8s.io/",
+    an.SERVICECIDR: "networking.k8s.io/",
+}
+NETWORK_SCHEMAS = {
+    an.L2ADV: L2ADVERTISEMENT,
+    an.BGPADV: BGPADVERTISEMENT,
+    an.NODE: NODE,
+    an.ENDPOINTSLICE: ENDPOINTSLICE,
+    an.SERVICECIDR: SERVICECIDR,
+    an.CONFIGSTATE: CONFIGURATIONSTATE,
+    an.L2STATUS: SERVICEL2STATUS,
+    an.BGPSTATUS: SERVICEBGPSTATUS,
+}
+
+
+def network_kind(obj: Any) -> Optional[str]:
+    """The kind read past allocation that an object is, or None."""
+    if not isinstance(obj, dict):
+        return None
+    kind = obj.get("kind")
+    api = NETWORK_API.get(kind) if isinstance(kind, str) else None
+    if api is None:
+        return None
+    version = str(obj.get("apiVersion") or "")
+    if api == "v1":
+        return kind if version in ("v1", "") else None
+    return kind if version.startswith(api) else None
+
 
 # The YAML inside the legacy ConfigMap's data.config (MetalLB before v0.13).
 LEGACY_CONFIG = _obj(

@@ -7,46 +7,14 @@ from __future__ import annotations
 import sys
 from typing import Any, Dict, Optional
 
-from ..model.services import LAST_APPLIED
-from . import LEGACY, NAMESPACE, POOL, SERVICE, role_of
+from ..model import schema
+from . import CILIUM_L2_POLICY, CILIUM_POOL, CILIUM_VERSIONS, LEGACY, MODELS, NAMESPACE, POOL, SERVICE, role_of, shape
 
 
 def trim_service(obj: Dict[str, Any]) -> Dict[str, Any]:
-    """Only what the model reads; everything else of a Service is dropped."""
-    meta = obj.get("metadata") or {}
-    spec = obj.get("spec") or {}
-    keep_meta = {
-        k: meta[k] for k in ("name", "namespace", "labels", "annotations", "resourceVersion", "uid") if k in meta
-    }
-    if "annotations" in keep_meta:
-        keep_meta["annotations"] = {_intern(k): v for k, v in (meta["annotations"] or {}).items() if k != LAST_APPLIED}
-    if "labels" in keep_meta:
-        keep_meta["labels"] = _interned(meta["labels"])
-    keep_spec = {
-        k: spec[k]
-        for k in (
-            "type",
-            "clusterIP",
-            "clusterIPs",
-            "ipFamilies",
-            "ipFamilyPolicy",
-            "loadBalancerIP",
-            "loadBalancerClass",
-            "selector",
-            "externalTrafficPolicy",
-        )
-        if k in spec
-    }
-    if "selector" in keep_spec:
-        keep_spec["selector"] = _interned(spec["selector"])
-    keep_spec["ports"] = [{k: p[k] for k in ("name", "protocol", "port") if k in p} for p in spec.get("ports") or ()]
-    trimmed = {"apiVersion": "v1", "kind": "Service", "metadata": keep_meta, "spec": keep_spec}
-    if isinstance(obj.get("status"), dict):  # whether there is one at all matters (observed_object)
-        lb = obj["status"].get("loadBalancer") or {}
-        trimmed["status"] = {
-            "loadBalancer": {"ingress": [{"ip": i["ip"]} for i in lb.get("ingress") or () if i.get("ip")]}
-        }
-    return trimmed
+    """Only what the model reads (the fields of model.services.Service); everything
+    else of a Service is dropped."""
+    return schema.trim(MODELS[SERVICE], obj, apiVersion="v1", kind="Service")
 
 
 def trim_pool(obj: Dict[str, Any]) -> Dict[str, Any]:
@@ -58,6 +26,15 @@ def trim_pool(obj: Dict[str, Any]) -> Dict[str, Any]:
         "spec": obj.get("spec") or {},
         "status": obj.get("status") or {},
     }
+
+
+def trim_cilium(obj: Dict[str, Any]) -> Dict[str, Any]:
+    """A Cilium LB-IPAM object: what its shape check covers (snapshot/shape.py)."""
+    kind = obj.get("kind")
+    return {"apiVersion": obj.get("apiVersion"), "kind": kind, **schema.kept(obj, _CILIUM_SHAPES[str(kind)])}
+
+
+_CILIUM_SHAPES = {CILIUM_POOL: shape.CILIUM_POOL, CILIUM_L2_POLICY: shape.CILIUM_L2_POLICY}
 
 
 def trim_namespace(obj: Dict[str, Any]) -> Dict[str, Any]:
@@ -88,6 +65,8 @@ def trim_object(obj: Any) -> Optional[Dict[str, Any]]:
         return trim_namespace(obj)
     if role == LEGACY:
         return obj
+    if role in CILIUM_VERSIONS:
+        return trim_cilium(obj)
     if role is not None:  # a kind read past allocation
         from .network import trim
 

@@ -112,6 +112,11 @@ def _mark(node: Any) -> Mark:
     return (start.line + 1, start.column + 1) if start is not None else (1, 1)
 
 
+def _event_mark(event: Any) -> Mark:
+    start = event.start_mark
+    return (start.line + 1, start.column + 1)
+
+
 def _item_marks(node: Any) -> Tuple[Mark, ...]:
     """Where the items of a document's top-level ``items`` sequence start (a List)."""
     if not isinstance(node, yaml.MappingNode):
@@ -310,6 +315,13 @@ def stream_objects(stream, name: str) -> Iterator[Tuple[str, Any]]:
     time (plus what the caller keeps of it), not the whole document. A List's kind
     is only known at its end (kubectl prints `items` before `kind`): a document
     with `items` whose kind is not a List raises NotAList."""
+    for where, obj, _ in stream_located(stream, name):
+        yield where, obj
+
+
+def stream_located(stream, name: str) -> Iterator[Tuple[str, Any, Mark]]:
+    """stream_objects, with where each object starts: (line, column) of its document,
+    or of its item in a List (as located_documents marks them)."""
     from yaml.events import MappingEndEvent, MappingStartEvent, SequenceEndEvent, SequenceStartEvent, StreamEndEvent
 
     loader = _stream_loader(stream)
@@ -324,10 +336,11 @@ def stream_objects(stream, name: str) -> Iterator[Tuple[str, Any]]:
             loader.get_event()  # DocumentStart
             loader.anchors = {}
             builder.expanded = 0
+            start = _event_mark(loader.peek_event())
             if not loader.check_event(MappingStartEvent) or loader.peek_event().anchor or loader.peek_event().tag:
                 obj = builder.build(where)
                 if obj is not None:
-                    yield where, obj
+                    yield where, obj, start
                 loader.get_event()  # DocumentEnd
                 continue
             loader.get_event()  # MappingStart of the document
@@ -346,7 +359,8 @@ def stream_objects(stream, name: str) -> Iterator[Tuple[str, Any]]:
                     loader.get_event()
                     while not loader.check_event(SequenceEndEvent):
                         count += 1
-                        yield f"{where} item {count}", builder.build(f"{where} item {count}")
+                        item_start = _event_mark(loader.peek_event())
+                        yield f"{where} item {count}", builder.build(f"{where} item {count}"), item_start
                     loader.get_event()
                     top["items"] = count
                 else:
@@ -362,7 +376,7 @@ def stream_objects(stream, name: str) -> Iterator[Tuple[str, Any]]:
                 if not kind.endswith("List"):
                     raise NotAList(where)
             else:
-                yield where, top
+                yield where, top, start
     except yaml.YAMLError as exc:
         raise InputError(error_message(exc, where)) from None
     except RecursionError:

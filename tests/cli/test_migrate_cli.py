@@ -12,6 +12,7 @@ import yaml
 from builders import pool, snapshot, svc
 from typer.testing import CliRunner
 
+from kubectl_lbip import printer
 from kubectl_lbip.cli import app
 from kubectl_lbip.commands import outcomes
 from kubectl_lbip.errors import ClusterError, ConflictError, UsageError
@@ -514,7 +515,7 @@ def test_restore_refuses_a_file_that_is_not_a_backup(live, tmp_path):
 
 def test_progress_counter_only_on_a_terminal_with_many_services(mocker, capsys):
     mocker.patch("sys.stderr.isatty", return_value=True)
-    quiet, counting = outcomes.Progress(20, "migrating"), outcomes.Progress(21, "migrating")
+    quiet, counting = printer.Progress(20, "migrating"), printer.Progress(21, "migrating")
     quiet.step(1)
     counting.step(1)
     counting.step(21)

@@ -112,3 +112,63 @@ def test_error_types_are_defined_only_in_errors_py():
         ("kubectl_lbip.snapshot.live", "_DeadlinePassed"),
     }
     assert [d for d in defined if d[0] != "kubectl_lbip.errors" and d not in allowed] == []
+
+
+# Issue 26 item 2: commands return a Result and printer.py shows it; nothing under
+# commands/ prints or asks which -o it was given.
+PRINTING = {"out", "note", "emit", "sentence", "raw", "severities"}  # render's writers
+FORMAT_NAMES = {"table", "wide", "json", "yaml", "name", "annotation", "sarif", "junit", "github"}
+
+
+def _command_modules():
+    return [(m, p) for m, p in _modules() if m.startswith("kubectl_lbip.commands.")]
+
+
+def _printing_or_format_branches(path: str):
+    """(line, what) of each place that prints or branches on the output format."""
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+            yield node.lineno, "print()"
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            owner, attr = node.value.id, node.attr
+            if owner == "render" and attr in PRINTING:
+                yield node.lineno, f"render.{attr}"
+            if (owner, attr) in {("sys", "stdout"), ("sys", "stderr"), ("typer", "echo")}:
+                yield node.lineno, f"{owner}.{attr}"
+        if isinstance(node, ast.Attribute) and node.attr in {"output", "no_headers", "NO_HEADERS"}:
+            yield node.lineno, f".{node.attr}"
+        if isinstance(node, ast.Compare):
+            for side in [node.left, *node.comparators]:
+                items = side.elts if isinstance(side, (ast.Tuple, ast.List, ast.Set)) else [side]
+                for item in items:
+                    if isinstance(item, ast.Constant) and item.value in FORMAT_NAMES:
+                        yield node.lineno, f"compares with {item.value!r}"
+
+
+def test_no_command_module_prints_or_branches_on_the_output_format():
+    found = [
+        (m.rsplit(".", 1)[1], line, what)
+        for m, p in _command_modules()
+        for line, what in _printing_or_format_branches(p)
+    ]
+    assert found == []
+
+
+def test_the_structure_check_sees_printing_and_format_branches(tmp_path):
+    """The check above is not blind: each way of printing or branching is caught."""
+    path = tmp_path / "cmd.py"
+    path.write_text(
+        "import sys\n"
+        "def run(inputs):\n"
+        "    print('x')\n"
+        "    render.note('y')\n"
+        "    sys.stdout.write('z')\n"
+        "    if inputs.output in ('json', 'yaml'):\n"
+        "        pass\n"
+        "    if fmt == 'wide':\n"
+        "        pass\n"
+    )
+    whats = [what for _, what in _printing_or_format_branches(str(path))]
+    assert whats.count("print()") == 1 and "render.note" in whats and "sys.stdout" in whats
+    assert ".output" in whats and "compares with 'json'" in whats and "compares with 'wide'" in whats

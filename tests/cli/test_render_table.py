@@ -56,9 +56,7 @@ def test_fast_table_is_tabulates_plain_table(monkeypatch):
         ]
         assert render.table(rows, headers) == expected(rows, headers), (rows, headers)
         fast += render._plain_table(rows, [h.upper() for h in headers], width) is not None
-        monkeypatch.setattr(render, "NO_HEADERS", True)  # --no-headers
-        assert render.table(rows, headers) == expected(rows, headers, True), (rows, headers)
-        monkeypatch.setattr(render, "NO_HEADERS", False)
+        assert render.table(rows, headers, no_headers=True) == expected(rows, headers, True), (rows, headers)
     assert fast > 1000  # most tables took the fast path
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from kubectl_lbip.commands import annotate as annotate_cmd
 from kubectl_lbip.commands.common import Inputs
+from kubectl_lbip.printer import show
 from kubectl_lbip.snapshot.live import LiveClient
 
 from .controlplane import Cluster, wait_until
@@ -432,7 +433,8 @@ def test_concurrent_change_is_reread_and_kept(
         return original(self, namespace, name, patch, dry_run=dry_run)
 
     monkeypatch.setattr(LiveClient, "patch_service", racing_patch)
-    code = annotate_cmd.run(_inputs(cluster, ns), annotate_cmd.AnnotateRequest(name="raced", addresses=["192.0.2.142"]))
+    request = annotate_cmd.AnnotateRequest(name="raced", addresses=["192.0.2.142"])
+    code = show("annotate", "yaml", annotate_cmd.run(_inputs(cluster, ns), request))  # printed: the notes
     err = capsys.readouterr().err
     assert code == 0, err
     assert len(calls) == 2 and calls[0] != calls[1], calls  # 409, re-read, retried
@@ -464,7 +466,8 @@ def test_concurrent_change_taking_the_address_is_refused(
         return original(self, namespace, name, patch, dry_run=dry_run)
 
     monkeypatch.setattr(LiveClient, "patch_service", racing_patch)
-    code = annotate_cmd.run(_inputs(cluster, ns), annotate_cmd.AnnotateRequest(name="raced", addresses=["192.0.2.142"]))
+    request = annotate_cmd.AnnotateRequest(name="raced", addresses=["192.0.2.142"])
+    code = show("annotate", "yaml", annotate_cmd.run(_inputs(cluster, ns), request))  # printed: the notes
     err = capsys.readouterr().err
     assert code == 1, err
     assert len(calls) == 1, calls  # the re-check refused: no second write

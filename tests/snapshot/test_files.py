@@ -155,3 +155,36 @@ def test_a_service_carries_status_when_read_back_from_the_api(tmp_path, trimmed)
     cluster = files.load([str(path)], trimmed=trimmed).to_cluster()
     observed = {s.name: s.observed for s in cluster.services}
     assert observed == {"dumped": True, "dry": False, "hand": False}
+
+
+def test_locate_is_recorded_by_the_stream_reader_as_the_whole_read_marks_them(tmp_path, monkeypatch):
+    """check's reports (locate) read the files through the one streaming reader, with
+    the same (file, line, column) for each object as the whole read gives."""
+    text = (
+        "# pools first\n"
+        "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: prod, namespace: metallb-system}\n"
+        "spec: {addresses: [192.168.1.0/24]}\n"
+        "---\n"
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "- apiVersion: v1\n  kind: Service\n  metadata: {name: a, namespace: shop}\n  spec: {type: LoadBalancer}\n"
+        "- apiVersion: v1\n  kind: Service\n  metadata: {name: b}\n  spec: {type: LoadBalancer}\n"
+        "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: other}\n"
+    )
+    yaml_file = tmp_path / "all.yaml"
+    yaml_file.write_text(text)
+    json_file = tmp_path / "svc.json"
+    json_file.write_text(json.dumps({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "j"}}, indent=2))
+    paths = [str(yaml_file), str(json_file)]
+    whole = files.load(paths, locate=True).locations
+    assert whole[("Service", "shop", "a")] == (str(yaml_file), 10, 3)
+    assert whole[("Service", "", "b")] == (str(yaml_file), 14, 3)
+    assert whole[("IPAddressPool", "metallb-system", "prod")] == (str(yaml_file), 2, 1)
+    assert whole[("Service", "", "j")] == (str(json_file), 1, 1)
+
+    def no_whole_read(*args, **kwargs):
+        raise AssertionError("read whole")
+
+    monkeypatch.setattr(files, "read_documents", no_whole_read)
+    streamed = files.load(paths, trimmed=True, locate=True)
+    assert streamed.locations == whole
+    assert sorted(s.name for s in streamed.models) == ["a", "b", "j"]

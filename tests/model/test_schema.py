@@ -1,0 +1,73 @@
+"""model/schema.py on plain data: a model class's table gives its shape, its trim and
+its constructor."""
+
+from dataclasses import dataclass, field
+from typing import Dict, Tuple
+
+from kubectl_lbip.model.schema import INT, LABELS, STR, STRINGS, at, build, kept, list_of, obj, shape_of, trim
+
+
+@dataclass
+class Thing:
+    name: str = field(metadata=at("metadata.name", STR))
+    size: int = field(default=0, metadata=at("spec.size", INT, 0))
+    tags: Tuple[str, ...] = field(default=(), metadata=at("spec.tags", STRINGS, (), fallback=("tag", STR)))
+    labels: Dict[str, str] = field(
+        default_factory=dict, metadata=at("metadata.labels", LABELS, {}, keep_prefixes=("a/",))
+    )
+    notes: Dict[str, str] = field(default_factory=dict)  # not read from the object
+
+
+def test_the_shape_names_every_field_read_and_nothing_else():
+    assert shape_of(Thing) == (
+        "obj",
+        {
+            "metadata": ("obj", {"name": STR, "labels": LABELS}),
+            "spec": ("obj", {"size": INT, "tags": STRINGS, "tag": STR}),
+        },
+    )
+
+
+def test_the_trim_keeps_what_is_read():
+    source = {"kind": "T", "metadata": {"name": "x", "uid": "u"}, "spec": {"tag": "t", "other": 1}, "status": {}}
+    assert trim(Thing, source, kind="T") == {"kind": "T", "metadata": {"name": "x"}, "spec": {"tag": "t"}}
+
+
+def test_the_constructor_reads_each_row():
+    thing = build(Thing, {"metadata": {"name": "x", "labels": {"a/b": "1", "c": "2"}}, "spec": {"tag": "t", "size": 3}})
+    assert (thing.name, thing.size, thing.tags, thing.labels) == ("x", 3, ("t",), {"a/b": "1", "c": "2"})
+    compact = build(Thing, {"metadata": {"name": "x", "labels": {"a/b": "1", "c": "2"}}}, compact=True)
+    assert compact.labels == {"a/b": "1"}
+    assert build(Thing, {"metadata": {"name": "x", "labels": {"a/b": "1"}}}, compact=True, plain=True).labels == {
+        "a/b": "1"
+    }
+
+
+def test_plain_refuses_what_is_not_of_its_json_type():
+    assert build(Thing, {"metadata": {"name": 5}}, plain=True) is None
+    assert build(Thing, {"spec": {"tag": ["t"]}}, plain=True) is None
+    assert build(Thing, {"spec": []}, plain=True) is None
+    assert build(Thing, {"metadata": {"name": 5}}).name == "5"  # the long way converts
+
+
+def test_a_field_not_read_gets_a_fresh_default_each_time():
+    a, b = build(Thing, {}), build(Thing, {})
+    a.notes["x"] = "y"
+    assert b.notes == {}
+
+
+def test_kept_trims_nested_objects_and_lists_of_objects():
+    schema = obj(spec=obj(items=list_of(obj(a=STR))))
+    assert kept({"spec": {"items": [{"a": "1", "b": 2}], "c": 3}, "d": 4}, schema) == {"spec": {"items": [{"a": "1"}]}}
+
+
+def test_any_mapping_is_read_not_only_dicts():
+    """A round-trip YAML tree (migrate --in-place) holds mappings that are not plain
+    dicts: the long way reads them all the same; plain refuses them."""
+    from collections import OrderedDict
+    from types import MappingProxyType
+
+    source = OrderedDict(metadata=OrderedDict(name="x"), spec=MappingProxyType({"size": 3, "tag": "t"}))
+    thing = build(Thing, source)
+    assert (thing.name, thing.size, thing.tags) == ("x", 3, ("t",))
+    assert build(Thing, {"metadata": MappingProxyType({"name": "x"})}, plain=True) is None
