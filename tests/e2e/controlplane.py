@@ -338,11 +338,26 @@ class _Proc:
     def alive(self) -> bool:
         return self.popen.poll() is None
 
-    def signal(self, sig: int) -> None:
-        """Send ``sig`` to this process' own process group (SIGSTOP / SIGCONT)."""
+    def states(self) -> set[str]:
+        """The scheduler states of the process' threads (/proc: "T" stopped)."""
+        found = set()
+        for stat in Path(f"/proc/{self.popen.pid}/task").glob("*/stat"):
+            with contextlib.suppress(OSError, IndexError):
+                found.add(stat.read_text().rsplit(")", 1)[1].split()[0])
+        return found
+
+    def pause(self, timeout: float = 30) -> None:
+        """SIGSTOP to its process group; returns once every thread is stopped (the
+        signal is delivered asynchronously)."""
         if self.popen.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, sig)
+                os.killpg(self.popen.pid, signal.SIGSTOP)
+            wait_until(lambda: self.states() <= {"T", "t"}, timeout, f"{self.name} to stop", interval=0.01)
+
+    def resume(self) -> None:
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGCONT)
 
     def stop(self, grace: float = 10.0) -> None:
         """Terminate this process' own process group (it was started in a new session)."""
@@ -448,13 +463,13 @@ class Cluster:
         (SIGSTOP) for the block, continued after: it sees what changed meanwhile
         only then, and changes nothing while the plugin is asked."""
         judges = [p for p in self.procs if p.name in (CONTROLLER, CILIUM_OPERATOR)]
-        for proc in judges:
-            proc.signal(signal.SIGSTOP)
         try:
+            for proc in judges:
+                proc.pause()
             yield
         finally:
             for proc in judges:
-                proc.signal(signal.SIGCONT)
+                proc.resume()
 
     def service_condition(self, name: str, namespace: str) -> dict[str, Any] | None:
         """The service's cilium.io/IPAMRequestSatisfied condition, or None."""
