@@ -427,6 +427,7 @@ class Subject:
     at_creation: Outcome
     final: Optional[Outcome] = None
     before: List[Dict[str, Any]] = field(default_factory=list)  # the services as they were when it came
+    created: Dict[str, Any] = field(default_factory=dict)  # the object as the API server stored it
 
     @property
     def key(self) -> str:
@@ -465,9 +466,12 @@ class Api:
         return self.client.request("GET", path)
 
     def services(self, namespaces: Sequence[str]) -> List[Dict[str, Any]]:
+        """The services of these namespaces, each a whole object (a list's items
+        carry no kind)."""
         out = []
         for ns in namespaces:
-            out += self.get(f"/api/v1/namespaces/{ns}/services").get("items") or []
+            for item in self.get(f"/api/v1/namespaces/{ns}/services").get("items") or []:
+                out.append({"apiVersion": "v1", "kind": "Service", **item})
         return out
 
     def delete(self, path: str) -> None:
@@ -576,8 +580,9 @@ def run(api: Api, sc: Scenario, log: Callable[[str], None] = print) -> List[Subj
     for manifest in sc.services:
         meta = manifest["metadata"]
         before = api.services(sc.ns_names)
-        api.create(manifest)
-        subjects.append(Subject(manifest, api.settle(sc, meta["namespace"], meta["name"]), before=before))
+        created = api.create(manifest)
+        outcome = api.settle(sc, meta["namespace"], meta["name"])
+        subjects.append(Subject(manifest, outcome, before=before, created=created))
     return subjects
 
 
@@ -595,7 +600,8 @@ def pools_now(api: Api, sc: Scenario) -> List[Dict[str, Any]]:
     api_version = sc.probe_pool["apiVersion"]
     names = {p["metadata"]["name"] for p in sc.all_pools}
     items = api.get(f"/apis/{api_version}/ciliumloadbalancerippools").get("items") or []
-    return [p for p in items if p["metadata"]["name"] in names]
+    kind = {"apiVersion": api_version, "kind": "CiliumLoadBalancerIPPool"}
+    return [{**kind, **p} for p in items if p["metadata"]["name"] in names]
 
 
 def cleanup(api: Api, sc: Scenario) -> None:

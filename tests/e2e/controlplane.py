@@ -64,7 +64,8 @@ CONTROLLER_DEPLOYMENT = "controller"
 CONTROLLER_IMAGE = "quay.io/metallb/controller"
 # Cilium's operator, as its Helm chart installs it (the plugin reads the release
 # from this Deployment's image tag).  Nothing runs the Deployment: the binary does.
-CILIUM_OPERATOR = "cilium-operator-generic"
+CILIUM_OPERATOR = "cilium-operator-generic"  # the judge's process name, whichever binary
+CILIUM_CELL = "cilium-lbipam"
 CILIUM_NAMESPACE = "kube-system"
 CILIUM_DEPLOYMENT = "cilium-operator"
 CILIUM_IMAGE = "quay.io/cilium/operator-generic"
@@ -125,11 +126,18 @@ class MetalLBBuild:
 
 @dataclass(frozen=True)
 class CiliumBuild:
-    """One Cilium release: its operator binary and its CRDs (Go module cache)."""
+    """One Cilium release: its judge's binary and its CRDs (Go module cache). The
+    judge is the operator (cilium-operator-generic), or, for a release whose
+    operator cannot be built, its LB-IPAM cell alone (cilium-lbipam, built from
+    tests/e2e/cilium-judge/main.go), which registers no CRDs."""
 
     version: str
     binary: Path
     crd_dir: Path
+
+    @property
+    def cell_only(self) -> bool:
+        return self.binary.name == CILIUM_CELL
 
     def crd_files(self) -> list[Path]:
         return sorted(self.crd_dir.glob("v2*/*.yaml"))
@@ -180,7 +188,7 @@ def locate() -> Build:
         kind, version, bdir, crds = line.split(" ", 3)
         build: MetalLBBuild | CiliumBuild
         if kind == "cilium":
-            build = CiliumBuild(version, Path(bdir) / CILIUM_OPERATOR, Path(crds))
+            build = CiliumBuild(version, Path(bdir), Path(crds))
             cilium.append(build)
         else:
             build = MetalLBBuild(version, Path(bdir) / CONTROLLER, Path(crds))
@@ -443,6 +451,14 @@ class Cluster:
         release = self.build.cilium_release(version)
         self._stop_judges()
         _remove_metallb(self)
+        if release.cell_only:  # the whole operator registers them itself
+            self.kubectl(
+                "apply",
+                "--server-side",
+                "--force-conflicts",
+                "--field-manager=kubectl-lbip-e2e",
+                *[a for f in release.crd_files() for a in ("-f", str(f))],
+            )
         self.apply(*_cilium_objects(release.version))
         assert self._spawn is not None
         op = self._spawn(CILIUM_OPERATOR, _cilium_argv(release, self.controller_kubeconfig), env=dict(os.environ))
@@ -878,7 +894,10 @@ def _remove_cilium(cluster: Cluster) -> None:
 def _cilium_argv(release: CiliumBuild, kubeconfig: Path) -> list[str]:
     """The operator with LB-IPAM (on by default) and nothing that listens outside
     loopback: its API (health) on a loopback port, no metrics, no gops, no
-    pprof; the CRDs it needs registered by itself, as a real install does."""
+    pprof; the CRDs it needs registered by itself, as a real install does. The
+    LB-IPAM cell alone listens nowhere."""
+    if release.cell_only:
+        return [str(release.binary), f"--k8s-kubeconfig-path={kubeconfig}", "--enable-ipv4", "--enable-ipv6"]
     return [
         str(release.binary),
         f"--k8s-kubeconfig-path={kubeconfig}",
