@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from .model.checks import CATALOGUE
+from .model.checks import CHECKED
 from .model.rules import ERROR, WARNING, Finding
 
 HOME = "https://github.com/kubectl-lbip/kubectl-lbip"
@@ -55,8 +55,8 @@ def _uri(path: str) -> str:
 
 
 def sarif(findings: Sequence[Finding], places: Dict[ObjectKey, Place], version: str) -> Dict[str, Any]:
-    """One run of kubectl-lbip: a rule per catalogued code, a result per finding."""
-    index = {c.code: i for i, c in enumerate(CATALOGUE)}
+    """One run of kubectl-lbip: a rule per code check reports (the catalogue), a result per finding."""
+    index = {c.code: i for i, c in enumerate(CHECKED)}
     rules = [
         {
             "id": c.code,
@@ -68,7 +68,7 @@ def sarif(findings: Sequence[Finding], places: Dict[ObjectKey, Place], version: 
             "defaultConfiguration": {"level": c.severity},
             "properties": {"severity": c.severity_text},
         }
-        for c in CATALOGUE
+        for c in CHECKED
     ]
     results = []
     for f in findings:

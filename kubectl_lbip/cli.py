@@ -147,6 +147,7 @@ WhoHasOutput = Annotated[str, _output("who-has")]
 CheckOutput = Annotated[str, _output("check")]
 WhyOutput = Annotated[str, _output("why")]
 ProbeOutput = Annotated[str, _output("probe")]
+HistoryOutput = Annotated[str, _output("history")]
 MigrateOutput = Annotated[str, _output("migrate")]
 PinOutput = Annotated[
     str,
@@ -338,7 +339,6 @@ class Where:
             context=context,
             namespace=self.namespace,
             all_namespaces=all_namespaces,
-            output=output,
             needs=needs(command, output),
             say=Say(output, no_headers),
             filenames=self.filenames,
@@ -648,6 +648,14 @@ def check(
 @kubectl_command
 def why(
     name: Annotated[str, typer.Argument(metavar="SERVICE", help="The LoadBalancer service.")],
+    probing: Annotated[
+        bool,
+        typer.Option(
+            "--probe",
+            help="Also connect from here to its addresses on each TCP port (as 'probe' does) and say, "
+            "per family that does not answer, its likely cause.",
+        ),
+    ] = False,
     output: WhyOutput = "table",
     no_headers: NoHeaders = False,
     *,
@@ -656,18 +664,23 @@ def why(
     """Explain one LoadBalancer service end to end: request, MetalLB's answer, findings,
     pool, advertisements and their nodes, speakers, endpoints; then the first fix.
 
-    Exit 0 when nothing blocks the service, 1 otherwise, 2 when it does not exist or is
-    not a LoadBalancer.
+    With --probe, also connect from here to each of its addresses on each TCP port, and
+    for a family that does not answer, say in one line what it most likely is (the
+    family's route, no advertisement on the node, a Local policy without endpoints...).
+
+    Exit 0 when nothing blocks the service (and with --probe, every TCP port answered),
+    1 otherwise, 2 when it does not exist or is not a LoadBalancer.
 
     \b
     Examples:
       kubectl lbip why frontend -n shop
       kubectl lbip why gateway -n payments -o json
       kubectl lbip why web -n team-a -f dump.yaml
+      kubectl lbip why frontend -n shop --probe
     """
     from .commands import why as cmd
 
-    return where.show(cmd.run(where.inputs("why", output, no_headers=no_headers), name))
+    return where.show(cmd.run(where.inputs("why", output, no_headers=no_headers), name, probing=probing))
 
 
 @app.command(cls=KubectlCommand, short_help="Connect to each address and TCP port of a service, per family")
@@ -692,6 +705,22 @@ def probe(
             help="How long one connect may take before it counts as timed out, e.g. 500ms.",
         ),
     ] = "2s",
+    from_cluster: Annotated[
+        bool,
+        typer.Option(
+            "--from-cluster",
+            help="Probe from a short-lived pod in the service's namespace (deleted afterwards, "
+            "on every path), for addresses reachable only inside; --timeout bounds its start too.",
+        ),
+    ] = False,
+    image: Annotated[
+        Optional[str],
+        typer.Option(
+            "--image",
+            metavar="IMAGE",
+            help="With --from-cluster: the pod's image, any with python3 (default: python:3.13-alpine).",
+        ),
+    ] = None,
     output: ProbeOutput = "table",
     no_headers: NoHeaders = False,
     *,
@@ -702,25 +731,93 @@ def probe(
     family. UDP and SCTP ports are listed as not probed. Nothing is sent: a connect
     opened is closed at once.
 
+    With --from-cluster, the same connects are made by a pod in the service's namespace
+    (restartPolicy Never, no API credentials, the restricted Pod Security profile), as
+    'kubectl run --rm' would: created, waited for within --timeout, its log read, deleted.
+
     Exit 0 when every TCP port answered on every address, 1 otherwise (or when there is
-    nothing to probe), 2 when the service does not exist or is not a LoadBalancer.
+    nothing to probe), 2 when the service does not exist or is not a LoadBalancer, 3 when
+    the pod cannot run or finish within --timeout.
 
     \b
     Examples:
       kubectl lbip probe frontend -n shop
       kubectl lbip probe gateway -n payments --connect-timeout 500ms -o json
+      kubectl lbip probe internal-dns -n infra --from-cluster --timeout 1m
     """
     from .commands import probe as cmd
+    from .errors import UsageError
     from .flags import parse_duration
+    from .model.probe import POD_IMAGE
 
+    if image is not None and not from_cluster:
+        raise UsageError("--image is the image of --from-cluster's pod: give --from-cluster too")
     return where.show(
         cmd.run(
             where.inputs("probe", output, no_headers=no_headers),
             name,
             parse_duration(timeout) or 0.0,
             parse_duration(connect_timeout) or 0.0,
+            image=(image or POD_IMAGE) if from_cluster else None,
         )
     )
+
+
+@app.command(cls=KubectlCommand, short_help="What happened to an address or a service: changes, and who held it when")
+@kubectl_command
+def history(
+    target: Annotated[
+        Optional[str],
+        typer.Argument(
+            metavar="[IP|CIDR|SERVICE]",
+            help="An address or CIDR, or a service (NAME in -n, or NAMESPACE/NAME); none: every service.",
+        ),
+    ] = None,
+    at: Annotated[
+        Optional[str],
+        typer.Option(
+            "--at",
+            metavar="TIME",
+            help="Who held the address (or what the service held) at this time, from when until when: "
+            "RFC 3339 (2026-12-01T15:00:00Z), or a date and time in UTC.",
+        ),
+    ] = None,
+    since: Annotated[
+        Optional[str],
+        typer.Option(
+            "--since",
+            metavar="DURATION|TIME",
+            help="Only the changes since then: a duration back from now (1h, 48h) or a time.",
+        ),
+    ] = None,
+    output: HistoryOutput = "table",
+    no_headers: NoHeaders = False,
+    all_namespaces: AllNamespaces = False,
+    *,
+    where: Where,
+) -> int:
+    """What happened to an address or a service: each change (assigned, released, moved,
+    refused, deleted) with its time, or with --at who held it at a time.
+
+    With -f FILE (repeatable, - for stdin), from a record: the lines 'kubectl lbip
+    who-has -w -o json' appended to FILE, kept as long as you keep the file. Without,
+    from what the API server still keeps: MetalLB's Events about services (one hour by
+    default, the API server's --event-ttl), each service's last status write
+    (managedFields), Cilium's condition times, and the current state.
+
+    Exit 0 when a change (or a holder at --at) is found, 1 when none is, 2 when an
+    argument, a time or a line of the record is malformed (the line is named).
+
+    \b
+    Examples:
+      kubectl lbip who-has -w -o json >> /var/log/lbip.jsonl     # keep a record
+      kubectl lbip history 192.168.10.5 -f /var/log/lbip.jsonl --at 2026-12-01T15:00:00Z
+      kubectl lbip history frontend -n shop -f /var/log/lbip.jsonl --since 48h
+      kubectl lbip history 192.168.10.0/24
+    """
+    from .commands import history as cmd
+
+    return where.show(cmd.run(where.inputs("history", output, all_namespaces, no_headers), target, at=at, since=since))
 
 
 DryRun = Annotated[

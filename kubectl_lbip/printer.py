@@ -148,6 +148,7 @@ FORMATS: Dict[str, Dict[str, Printer]] = {
     "check --list": {**TABLE, **JSON_YAML},
     "why": {**TABLE, **JSON_YAML},
     "probe": {**TABLE, **JSON_YAML},
+    "history": {**TABLE, **WIDE, **JSON_YAML},
     "annotate": {"yaml": data("yaml"), "json": data("json")},
     "migrate": {**TABLE, **JSON_YAML},
     "pin": {**TABLE, **JSON_YAML},

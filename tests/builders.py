@@ -109,3 +109,19 @@ def live_cluster(*objects: dict, failures: Optional[Dict[str, str]] = None):
     snap = classify(objects, Snapshot(source="test", live=True))
     snap.allocation_failures = dict(failures or {})
     return snap.to_cluster()
+
+
+def watch_line(time, ns, name, change, before=None, after=None, pool="default", reason=None, kind="Service") -> dict:
+    """One line of `who-has -w -o json` (the watch's line format), as history reads it."""
+    return {
+        "time": time,
+        "kind": kind,
+        "namespace": ns,
+        "name": name,
+        "change": change,
+        "from": before,
+        "to": after,
+        "pool": pool,
+        "reason": reason,
+        "resourceVersion": "1",
+    }

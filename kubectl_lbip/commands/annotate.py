@@ -10,6 +10,7 @@ from ..errors import EXIT_NEGATIVE, EXIT_OK, InvalidValue, Refused, UsageError
 from ..model import annotate as model
 from ..model.annotate import ANNOTATION_EXISTS, Plan  # noqa: F401 - the command's words
 from ..model.announce import CONFIG_KINDS
+from ..model.checks import VALUE_CHANGED, fixed
 from ..model.cluster import Cluster
 from ..model.patches import patched_object
 from ..model.rules import service_finding
@@ -18,8 +19,6 @@ from ..printer import Block, Note, Result, Text
 from .common import Inputs
 from .target import find_service
 from .writes import check_dry_run, write_with_retry
-
-VALUE_CHANGED = "value-changed"
 
 
 @dataclass
@@ -97,10 +96,12 @@ def _unchanged_since_read(first: Service, now: Service, req: AnnotateRequest) ->
                 service_finding(
                     now,
                     VALUE_CHANGED,
-                    f"service {now.key} changed while we wrote it: "
-                    + "; ".join(changed)
-                    + ". --overwrite replaces only what was read: run again "
-                    "to overwrite the new value",
+                    fixed(
+                        VALUE_CHANGED,
+                        f"service {now.key} changed while we wrote it: "
+                        + "; ".join(changed)
+                        + ". --overwrite replaces only what was read.",
+                    ),
                 )
             ]
         )

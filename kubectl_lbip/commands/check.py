@@ -8,7 +8,7 @@ from typing import Dict, List, Optional, Tuple
 from .. import cireport
 from ..errors import EXIT_NEGATIVE, EXIT_OK
 from ..model import announce
-from ..model.checks import CATALOGUE
+from ..model.checks import CHECKED
 from ..model.cluster import Cluster
 from ..model.findings import checked_objects, findings_for
 from ..model.rules import ERROR, WARNING, Finding
@@ -61,7 +61,7 @@ def list_checks() -> Result:
             "fix": c.generic_fix,
             "help": cireport.help_uri(c.code),
         }
-        for c in CATALOGUE
+        for c in CHECKED
     ]
     return Result(data, views={"table": catalogue_table})
 

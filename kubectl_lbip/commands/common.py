@@ -19,7 +19,6 @@ class Inputs:
     context: Optional[str] = None
     namespace: Optional[str] = None
     all_namespaces: bool = False
-    output: str = "table"
     needs: FrozenSet[str] = frozenset()  # what -o's printer needs read beyond the rest (printer.NEEDS)
     filenames: List[str] = field(default_factory=list)
     overrides: Dict[str, Any] = field(default_factory=dict)  # kubectl's global flags

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-from .. import render
+from .. import render, tcpprobe
 from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
+from ..model import probe
 from ..model.explain import (
     ADVERTISEMENTS,
     FAILED,
@@ -24,6 +25,7 @@ from ..model.rules import PENDING, not_load_balancer
 from ..printer import Block, Note, Result, Text
 from .check import findings_for
 from .common import Inputs, legacy_note
+from .probe import probed
 
 
 def latest_failure(events: List[dict]) -> str:
@@ -35,7 +37,13 @@ def latest_failure(events: List[dict]) -> str:
     return best[1]
 
 
-def run(inputs: Inputs, name: str) -> Result:
+# why --probe: the probe's own defaults (probe --timeout, --connect-timeout)
+PROBE_TIMEOUT, CONNECT_TIMEOUT = 10.0, 2.0
+
+
+def run(inputs: Inputs, name: str, probing: bool = False, connect: Optional[tcpprobe.Connect] = None) -> Result:
+    """``probing`` (--probe): also connect to its addresses as `probe` does, and say
+    per family what not answering most likely means (model/probe.diagnose)."""
     namespace = inputs.default_namespace()
     snapshot = inputs.snapshot(network=True, statuses_of=(namespace, name))
     cluster = snapshot.take_cluster()
@@ -49,7 +57,10 @@ def run(inputs: Inputs, name: str) -> Result:
         if message:
             cluster.allocation_failures[svc.key] = message
     result = explain(cluster, svc, findings_for(cluster))
-    code = EXIT_NEGATIVE if result["blocked"] else EXIT_OK
+    if probing:
+        result["probe"] = probed(inputs, svc, PROBE_TIMEOUT, CONNECT_TIMEOUT, connect)
+        result["probeFindings"] = probe.diagnose(result["probe"], result)
+    code = EXIT_NEGATIVE if result["blocked"] or result.get("probeFindings") else EXIT_OK
     notes = [msg] if (msg := legacy_note(snapshot)) else []
     notes += snapshot.network_notes
     return Result(result, code, notes, views={"table": table}, answer="this cluster" if cluster.live else "files")
@@ -109,12 +120,17 @@ def lines(r: Dict[str, Any], fancy: bool = False) -> List[str]:
             if f["code"] != PENDING  # the MetalLB step says it in MetalLB's words
         ]
         row(FIRST[fancy] if name == first else "", step["status"], LABELS.get(name, name), shown)
+    if "probe" in r:  # --probe: what answered from here, and what not answering likely means
+        found = [f["line"] for f in r["probeFindings"]] if r["blocked"] else []  # else the verdict says them
+        row("", None, "probe", [probe.summary(r["probe"])] + found)
     if r["blocked"]:
         verdict = [f"fix first: {r['firstFix']}"]
         evidence = r["evidence"]
         if evidence:
             said = "MetalLB's event confirms it" if evidence["confirms"] else "MetalLB said"
             verdict.append(f"{said}: {evidence['event']}")
+    elif r.get("probeFindings"):
+        verdict = [f["line"] for f in r["probeFindings"]]
     else:
         verdict = ["everything MetalLB needs is in place" + (" (as far as the input shows)" if r["unknown"] else "")]
     row("", None, "verdict", verdict)

@@ -11,15 +11,12 @@ from ..errors import InvalidValue, Refused
 from . import rules
 from .addresses import sort_addresses
 from .announce import rejected_config
-from .checks import fixed
+from .checks import ANNOTATION_EXISTS, NO_FREE_ADDRESS, fixed
 from .cluster import Cluster
 from .patches import request_annotation_patch
 from .rules import Finding, service_finding
 from .services import CURRENT, LB_IPS, Service
 from .suggest import suggest
-
-ANNOTATION_EXISTS = "annotation-exists"
-NO_FREE_ADDRESS = "no-free-address"
 
 
 @dataclass
@@ -72,7 +69,7 @@ def plan(
     if current not in (None, "", value) and not overwrite:
         findings.append(
             service_finding(
-                svc, ANNOTATION_EXISTS, f"{CURRENT}{LB_IPS} is already {current!r}. Fix: add --overwrite to replace it"
+                svc, ANNOTATION_EXISTS, fixed(ANNOTATION_EXISTS, f"{CURRENT}{LB_IPS} is already {current!r}.")
             )
         )
     errors = [f for f in findings if f.severity == rules.ERROR]
@@ -97,11 +94,12 @@ def _auto_pick(cluster: Cluster, svc: Service) -> List[str]:
                 service_finding(
                     svc,
                     NO_FREE_ADDRESS,
-                    "no free address fits this "
-                    "service; 'kubectl lbip free --for "
-                    + svc.name
-                    + "' says why"
-                    + "".join("; " + n for n in found.notes),
+                    fixed(
+                        NO_FREE_ADDRESS,
+                        "no free address fits this service" + "".join("; " + n for n in found.notes) + ".",
+                        name=svc.name,
+                        namespace=svc.namespace,
+                    ),
                 )
             ]
         )

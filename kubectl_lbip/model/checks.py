@@ -60,6 +60,14 @@ CILIUM_ADDRESS_STRIPPED = "cilium-address-stripped"
 CLASS_UNSERVED = "load-balancer-class-unserved"
 SERVED_BY_BOTH = "served-by-both"
 MIXED_ANNOTATIONS = "mixed-implementation-annotations"
+# What other commands refuse or warn about, outside `check` (``Check.commands``).
+NOT_LOAD_BALANCER = "not-loadbalancer"
+ANNOTATION_EXISTS = "annotation-exists"
+NO_FREE_ADDRESS = "no-free-address"
+VALUE_CHANGED = "value-changed"
+ADDRESS_MOVES = "address-moves"
+
+CHECK = "check"
 
 # What a fix's placeholders read as where no finding fills them in (the README,
 # `check --list`, SARIF's rule help).
@@ -74,6 +82,7 @@ GENERIC = {
     "current": "its lbipam.cilium.io/ twin",
     "alias": "its io.cilium/lb-ipam- twin",
     "ignored": "other implementation's",
+    "held": "the address it holds",
 }
 
 
@@ -88,6 +97,8 @@ class Check:
     severity_note: str = ""  # when the severity is not always ``severity``
     # Other fixes for particular cases of the same code, by a name the rule gives.
     variants: Mapping[str, str] = field(default_factory=dict)
+    # The commands that report it: `check` (its --list, SARIF's rules), or others only.
+    commands: Tuple[str, ...] = (CHECK,)
 
     @property
     def severity_text(self) -> str:
@@ -510,9 +521,59 @@ CATALOGUE: Tuple[Check, ...] = (
         "remove the {ignored} keys: the implementation that serves it ignores them",
         "`cilium_checks.implementations`",
     ),
+    Check(
+        NOT_LOAD_BALANCER,
+        ERROR,
+        "Not a LoadBalancer service MetalLB serves",
+        "`annotate` refuses (`why` and `probe` stop with exit 2): the service is not `type: LoadBalancer`, or its "
+        "`loadBalancerClass` names another implementation",
+        "set spec.type: LoadBalancer",
+        "`not_load_balancer`",
+        commands=("annotate", "why", "probe"),
+    ),
+    Check(
+        ANNOTATION_EXISTS,
+        ERROR,
+        "Another request is already set",
+        "`annotate` refuses: the service's `metallb.io/loadBalancerIPs` already holds another value",
+        "add --overwrite to replace it",
+        "`annotate.plan`",
+        commands=("annotate",),
+    ),
+    Check(
+        NO_FREE_ADDRESS,
+        ERROR,
+        "No free address fits the service",
+        "`annotate --auto` refuses: no pool that serves the service has a free address it may take",
+        "'kubectl lbip free --for {name} -n {namespace}' says why",
+        "`annotate.plan`",
+        commands=("annotate",),
+    ),
+    Check(
+        VALUE_CHANGED,
+        ERROR,
+        "The service changed while it was written",
+        "`annotate --overwrite` stops: after a conflict, another writer had changed a value it would replace "
+        "(nothing was written)",
+        "run again to overwrite the new value",
+        "annotate's write (`commands/annotate.py`)",
+        commands=("annotate",),
+    ),
+    Check(
+        ADDRESS_MOVES,
+        WARNING,
+        "The service will move to its request",
+        "`migrate` warns: the service holds other addresses than it requests; once the request is under "
+        "`metallb.io/loadBalancerIPs`, MetalLB moves the service to it when it next reconciles",
+        "request {held} instead if the service must keep it",
+        "`migrate.recheck`",
+        commands=("migrate",),
+    ),
 )
 
 BY_CODE: Dict[str, Check] = {c.code: c for c in CATALOGUE}
+# The codes `check` reports: its --list page and SARIF's rules.
+CHECKED: Tuple[Check, ...] = tuple(c for c in CATALOGUE if CHECK in c.commands)
 
 
 def fix_text(code: str, variant: str = "", **specifics: object) -> str:

@@ -15,6 +15,7 @@ from typing import Any, Dict, Iterator, List, Mapping, MutableMapping, Optional,
 from ..errors import InvalidValue
 from . import rules
 from .addresses import AddressError, canonical
+from .checks import ADDRESS_MOVES, fixed
 from .cluster import Cluster
 from .patches import service_patch
 from .rules import Finding
@@ -22,7 +23,6 @@ from .services import CURRENT, DEPRECATED, LB_IPS, METALLB_KEYS, SPEC_IP, Servic
 
 MOVE = "move"  # the value moves to the new key
 DROP = "drop"  # the new key already holds the same value: the old place is emptied
-ADDRESS_MOVES = "address-moves"
 BACKUP_KIND = "kubectl-lbip-migrate-backup"
 BACKUP_VERSION = 2  # 2 records the cluster; 1 (without it) is still read
 
@@ -166,8 +166,12 @@ def recheck(cluster: Cluster, plan: ServicePlan) -> List[Finding]:
             rules.service_finding(
                 after,
                 ADDRESS_MOVES,
-                f"holds {', '.join(map(str, held))} but requests "
-                f"{request.text!r}; MetalLB moves it to the request when it next reconciles",
+                fixed(
+                    ADDRESS_MOVES,
+                    f"holds {', '.join(map(str, held))} but requests {request.text!r}; MetalLB moves it to the "
+                    "request when it next reconciles.",
+                    held=", ".join(map(str, held)),
+                ),
                 rules.WARNING,
             )
         )

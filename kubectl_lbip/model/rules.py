@@ -25,6 +25,7 @@ from .checks import (  # the codes and their fixes: the catalogue
     INVALID_REQUEST,
     NO_DUAL_STACK_POOL,
     NOT_IN_POOL,
+    NOT_LOAD_BALANCER,
     PENDING,
     POOL_ANNOTATION_MISMATCH,
     POOL_EXHAUSTED,
@@ -41,8 +42,6 @@ from .metallb import text as metallb_text
 from .pools import Pool
 from .services import ASSIGNED, CURRENT, DEPRECATED, REQUESTED, Request, Service, request_family
 from .usage import usage_counts
-
-NOT_LOAD_BALANCER = "not-loadbalancer"  # annotate's and why's refusal, not a check code
 
 FAMILY_WORDS = {IPV4: "IPv4", IPV6: "IPv6", DUAL: "dual-stack"}
 
@@ -725,7 +724,7 @@ def not_load_balancer(svc: Service) -> Finding:
     return service_finding(
         svc,
         NOT_LOAD_BALANCER,
-        f"the service is type {svc.type}, not LoadBalancer; MetalLB ignores it. Fix: set spec.type: LoadBalancer",
+        fixed(NOT_LOAD_BALANCER, f"the service is type {svc.type}, not LoadBalancer; MetalLB ignores it."),
     )
 
 

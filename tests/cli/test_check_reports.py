@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from kubectl_lbip import cireport
 from kubectl_lbip.cli import app
-from kubectl_lbip.model.checks import CATALOGUE
+from kubectl_lbip.model.checks import CHECKED
 from kubectl_lbip.model.rules import Finding
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,9 +122,9 @@ def test_sarif_of_the_example_is_valid_and_points_at_each_object(monkeypatch):
 def test_sarif_has_one_rule_per_catalogued_code_with_its_fix_and_readme_row():
     doc = cireport.sarif([], {}, "0")
     rules = doc["runs"][0]["tool"]["driver"]["rules"]
-    assert [r["id"] for r in rules] == [c.code for c in CATALOGUE]
+    assert [r["id"] for r in rules] == [c.code for c in CHECKED]
     readme = (ROOT / "README.md").read_text()
-    for rule, check in zip(rules, CATALOGUE):
+    for rule, check in zip(rules, CHECKED):
         assert rule["shortDescription"]["text"] == check.title
         assert rule["help"]["text"] == f"Fix: {check.generic_fix}"
         anchor = rule["helpUri"].split("#", 1)[1]
@@ -252,9 +252,9 @@ def test_list_prints_the_catalogue():
     assert r.exit_code == 0
     assert r.stdout.splitlines()[0].split() == ["CODE", "SEVERITY", "TITLE", "FIX"]
     rows = run("check", "--list", "--no-headers").stdout.splitlines()  # one line per row
-    assert [row.split()[0] for row in rows] == [c.code for c in CATALOGUE]
+    assert [row.split()[0] for row in rows] == [c.code for c in CHECKED]
     data = json.loads(run("check", "--list", "-o", "json").stdout)
-    assert [(d["code"], d["fix"]) for d in data] == [(c.code, c.generic_fix) for c in CATALOGUE]
+    assert [(d["code"], d["fix"]) for d in data] == [(c.code, c.generic_fix) for c in CHECKED]
     r = run("check", "--list", "-o", "sarif")
     assert r.exit_code == 2 and "--list" in r.stderr
 

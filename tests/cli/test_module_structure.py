@@ -107,6 +107,8 @@ def test_error_types_are_defined_only_in_errors_py():
         ("kubectl_lbip.model.addresses", "AddressError"),
         ("kubectl_lbip.model.selectors", "SelectorError"),
         ("kubectl_lbip.model.metallb", "VersionError"),
+        ("kubectl_lbip.model.history", "HistoryError"),
+        ("kubectl_lbip.model.probe", "PodLogError"),
         ("kubectl_lbip.snapshot.jsonstream", "NotStreamable"),
         ("kubectl_lbip.snapshot.yamlbudget", "NotAList"),
         ("kubectl_lbip.snapshot.live", "_DeadlinePassed"),
@@ -153,6 +155,16 @@ def test_no_command_module_prints_or_branches_on_the_output_format():
         for line, what in _printing_or_format_branches(p)
     ]
     assert found == []
+
+
+def test_a_command_is_not_handed_the_output_format():
+    """-o is the printer's alone: the inputs a command runs with carry no format to
+    branch on (cli.py hands it to the printer)."""
+    from dataclasses import fields
+
+    from kubectl_lbip.commands.common import Inputs
+
+    assert not {"output", "fmt", "format"} & {f.name for f in fields(Inputs)}
 
 
 def test_the_structure_check_sees_printing_and_format_branches(tmp_path):

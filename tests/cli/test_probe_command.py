@@ -176,6 +176,33 @@ def test_probe_every_port_answered_exits_0_with_a_table(tmp_path, sockets):
     assert "IPv4: 2 of 2 TCP port(s) answered" in r.stderr
 
 
+def test_probe_with_a_file_says_where_it_connects_before_it_does(tmp_path, monkeypatch):
+    """-f: the addresses come from a file (a dump may hold any network's), so probe names
+    them on stderr before the first connect: a connect that fails the run comes after."""
+    asked = []
+
+    def boom(address, port, timeout):
+        asked.append(address)
+        raise RuntimeError("the first connect")
+
+    monkeypatch.setattr(tcpprobe, "connect", boom)
+    path = manifest(tmp_path, ["127.0.0.5", "::1"], ("TCP/8080", "UDP/53", "TCP/8443"))
+    r = run("probe", "web", "-n", "shop", "-f", path, "-o", "json")
+    assert r.exit_code == 4 and asked == ["127.0.0.5"] and r.stdout == "", r.output
+    said, failed = r.stderr.splitlines()[:2]
+    assert said == (
+        "connecting from this machine to 127.0.0.5, ::1 on TCP port(s) 8080, 8443: the addresses in "
+        "status.loadBalancer.ingress of service shop/web"
+    )
+    assert "the first connect" in failed
+
+
+def test_probe_with_a_file_and_nothing_to_connect_to_says_no_such_thing(tmp_path):
+    for ingress, ports in (([], ("TCP/80",)), (["127.0.0.6"], ("UDP/53",))):
+        r = run("probe", "web", "-n", "shop", "-f", manifest(tmp_path, ingress, ports))
+        assert r.exit_code == 1 and "connecting" not in r.stderr, r.output
+
+
 def test_probe_timed_out_on_a_full_backlog(tmp_path, full_backlog):
     path = manifest(tmp_path, ["127.0.0.1"], (f"TCP/{full_backlog}",))
     r = run("probe", "web", "-n", "shop", "-f", path, "--connect-timeout", "200ms", "-o", "yaml")

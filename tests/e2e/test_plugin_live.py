@@ -413,7 +413,7 @@ def test_readonly_migrate_writes_nothing_and_says_why(cluster: Cluster, namespac
 
 
 def _inputs(cluster: Cluster, ns: str) -> Inputs:
-    return Inputs(kubeconfig=str(cluster.kubeconfig), namespace=ns, output="yaml")
+    return Inputs(kubeconfig=str(cluster.kubeconfig), namespace=ns)
 
 
 def test_concurrent_change_is_reread_and_kept(

@@ -11,8 +11,9 @@ What it serves::
     GET   /apis/metallb.io/v1beta1/ipaddresspools           (404 "page not found" when
                                                              the CRDs are absent)
     GET   /api/v1/services | /api/v1/namespaces | /api/v1/events   (fieldSelector a=b,c=d)
-    GET   /api/v1/namespaces/{ns}/services[/{name}]
+    GET   /api/v1/namespaces/{ns}/services[/{name}] | /api/v1/namespaces/{ns}/events
     PATCH /api/v1/namespaces/{ns}/services/{name}           (merge patch only)
+    POST  /api/v1/namespaces/{ns}/pods, GET|DELETE .../pods/{name}, GET .../pods/{name}/log
     GET   /api/v1/namespaces/metallb-system/configmaps/config
     GET   /apis/apps/v1/namespaces/{ns}/deployments         (``deployments``: ns -> objects)
     GET   /apis/metallb.io/v1beta1                          (discovery: ``metallb_resources``)
@@ -349,6 +350,12 @@ class FakeAPI:
     metallb_resources: Tuple[str, ...] = V0_16_RESOURCES
     requests: List[Recorded] = field(default_factory=list)
     discovery: List[Recorded] = field(default_factory=list)  # /version, /api, /apis, ...
+    # Pods (probe --from-cluster): created by POST (generateName gets a suffix), read,
+    # deleted; each GET of a pod answers the next of ``pod_statuses`` (the last one
+    # again and again), its log is ``pod_log``.
+    pods: Dict[Tuple[str, str], dict] = field(default_factory=dict)
+    pod_statuses: List[dict] = field(default_factory=lambda: [{"phase": "Pending"}])
+    pod_log: str = ""
     respond: Any = None
     trickle: Optional[float] = None
     never_answer: bool = False
@@ -497,6 +504,11 @@ class FakeAPI:
             return self._list(rec, "services", "", items, "ServiceList", "v1")
         if len(parts) == 6 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "services":
             return self._service(rec, parts[3], parts[5])
+        if len(parts) >= 5 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "pods":
+            return self._pod(rec, parts[3], parts[5] if len(parts) > 5 else None, parts[6:])
+        if len(parts) == 5 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "events":
+            items = [e for e in self.events if (e.get("metadata") or {}).get("namespace") == parts[3]]
+            return self._list(rec, "events", "", items, "EventList", "v1")
         return 404, "404 page not found\n"
 
     def _deny(
@@ -543,6 +555,30 @@ class FakeAPI:
             meta["continue"] = base64.urlsafe_b64encode(json.dumps({"start": end}).encode()).decode()
             meta["remainingItemCount"] = len(items) - end
         return 200, {"kind": kind, "apiVersion": api_version, "metadata": meta, "items": copy.deepcopy(page)}
+
+    def _pod(self, rec: Recorded, ns: str, name: Optional[str], rest: List[str]) -> Tuple[int, Any]:
+        verb = {"POST": "create", "GET": "get", "DELETE": "delete"}.get(rec.method)
+        denied = self._deny(rec, verb or "", "pods", ns, name)
+        if denied:
+            return denied
+        if name is None and rec.method == "POST":
+            pod = copy.deepcopy(rec.body)
+            meta = pod.setdefault("metadata", {})
+            meta["name"] = meta.get("name") or f"{meta.get('generateName', 'pod-')}{len(self.pods) + 1:05d}"
+            meta["namespace"], meta["resourceVersion"] = ns, self.next_rv()
+            pod["status"] = {"phase": "Pending"}
+            self.pods[(ns, meta["name"])] = pod
+            return 201, pod
+        if (ns, name) not in self.pods:
+            return 404, status_body(404, "NotFound", f'pods "{name}" not found', {"name": name, "kind": "pods"})
+        pod = self.pods[(ns, name)]
+        if rec.method == "DELETE":
+            return 200, self.pods.pop((ns, name))
+        if rest == ["log"]:
+            return 200, self.pod_log
+        status = self.pod_statuses.pop(0) if len(self.pod_statuses) > 1 else self.pod_statuses[0]
+        pod["status"] = copy.deepcopy(status)
+        return 200, pod
 
     def _service(self, rec: Recorded, ns: str, name: str) -> Tuple[int, Any]:
         verb = {"GET": "get", "PATCH": "patch"}.get(rec.method)
