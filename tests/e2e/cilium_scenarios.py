@@ -37,6 +37,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from . import scenarios
+
 CONDITION = "cilium.io/IPAMRequestSatisfied"
 # The outcome of a service the operator handled and wrote nothing about (see settle).
 NO_CONDITION = "(no condition)"
@@ -48,16 +50,9 @@ NS_LABEL = "io.kubernetes.service.namespace"
 NAME_LABEL = "io.kubernetes.service.name"
 POOLS = "ciliumloadbalancerippools.cilium.io"
 
-# One IPv4 slab of 128 addresses per scenario (the same documentation ranges as
-# MetalLB's scenarios: they never run at the same time), cut in chunks of 16.
-V4_SLABS = [
-    ("192.0.2", 0),
-    ("192.0.2", 128),
-    ("198.51.100", 0),
-    ("198.51.100", 128),
-    ("203.0.113", 0),
-    ("203.0.113", 128),
-]
+# One IPv4 slab of 128 addresses per scenario (MetalLB's scenarios' slabs: they never
+# run at the same time), cut in chunks of 16.
+V4_SLABS = scenarios.V4_SLABS
 PORTS = [("TCP", 80), ("TCP", 443), ("UDP", 53), ("UDP", 443)]
 SHAPES = ("v4", "v6", "prefer-v4", "prefer-v6", "require", "default")
 

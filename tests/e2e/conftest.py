@@ -22,11 +22,12 @@ and every CiliumLoadBalancerIPPool are deleted after the test.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import os
 from pathlib import Path
-from typing import Dict, Iterator, List, Tuple
+from typing import Callable, Dict, Iterator, List, Tuple
 
 import pytest
 
@@ -140,17 +141,26 @@ def cilium_version(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator
     cluster.use_metallb(cluster.build.newest.version)
 
 
-@pytest.fixture
-def cilium_namespace(cluster: Cluster, cilium_version: str) -> Iterator[str]:  # noqa: ARG001 - orders the swap
-    """A fresh namespace for one test against Cilium's operator; on teardown its
-    services and every CiliumLoadBalancerIPPool are deleted."""
+@contextlib.contextmanager
+def _fresh_namespace(cluster: Cluster, delete_pools: Callable[[], None]) -> Iterator[str]:
+    """A new namespace; afterwards its services and the judge's pools are deleted.
+    The namespace itself stays (without kube-controller-manager a deleted
+    namespace would stay Terminating forever)."""
     name = f"e2e-{os.getpid()}-{next(_counter)}"
     cluster.kubectl("create", "namespace", name)
     try:
         yield name
     finally:
         cluster.kubectl("delete", "services", "--all", "-n", name, "--wait=true", check=False)
-        cluster.delete_cilium_pools()
+        delete_pools()
+
+
+@pytest.fixture
+def cilium_namespace(cluster: Cluster, cilium_version: str) -> Iterator[str]:  # noqa: ARG001 - orders the swap
+    """A fresh namespace for one test against Cilium's operator; on teardown its
+    services and every CiliumLoadBalancerIPPool are deleted."""
+    with _fresh_namespace(cluster, cluster.delete_cilium_pools) as name:
+        yield name
 
 
 @pytest.fixture
@@ -161,10 +171,5 @@ def namespace(cluster: Cluster) -> Iterator[str]:
     deleted.  The namespace itself stays (without kube-controller-manager a
     deleted namespace would stay Terminating forever).
     """
-    name = f"e2e-{os.getpid()}-{next(_counter)}"
-    cluster.kubectl("create", "namespace", name)
-    try:
+    with _fresh_namespace(cluster, cluster.delete_metallb_config) as name:
         yield name
-    finally:
-        cluster.kubectl("delete", "services", "--all", "-n", name, "--wait=true", check=False)
-        cluster.delete_metallb_config()

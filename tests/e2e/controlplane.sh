@@ -187,22 +187,27 @@ cilium_crd_dir() { # cilium_crd_dir VERSION
     printf '%s\n' "$dir"
 }
 
+# Cilium's go.mod replaces github.com/osrg/gobgp/v3 with its own fork; a
+# dependency's replace directives are ignored, so a main module built on Cilium
+# repeats every one that points at another module (not at a local path):
+# printed as go mod edit's OLD=NEW@VERSION.
+cilium_replaces() { # cilium_replaces VERSION
+    sed -n 's#^replace \([^ ]*\) => \([^ .][^ ]*\) \(v[^ ]*\)$#\1=\2@\3#p' \
+        "$(gomod_of "github.com/cilium/cilium@$1")"
+}
+
 build_cilium_operator() { # build_cilium_operator <version> <out>
-    local version=$1 out=$2 tmp gomod rep
+    local version=$1 out=$2 tmp rep
     tmp=$(mktemp -d)
     # shellcheck disable=SC2064
     trap "rm -rf '$tmp'" RETURN
-    # Cilium's go.mod replaces github.com/osrg/gobgp/v3 with its own fork; a
-    # dependency's replace directives are ignored, so the main module repeats
-    # every one that points at another module (not at a local path).
-    gomod=$(gomod_of "github.com/cilium/cilium@${version}")
     (
         cd "$tmp"
         "$GO" mod init kubectl-lbip-e2e/cilium-operator >/dev/null 2>&1
         local args=(-require "github.com/cilium/cilium@${version}")
         while read -r rep; do
             args+=(-replace "$rep")
-        done < <(sed -n 's#^replace \([^ ]*\) => \([^ .][^ ]*\) \(v[^ ]*\)$#\1=\2@\3#p' "$gomod")
+        done < <(cilium_replaces "$version")
         "$GO" mod edit "${args[@]}"
         # The operator is a main package: a tools.go (never compiled) makes
         # `go mod tidy` record what it needs.
@@ -217,11 +222,10 @@ build_cilium_operator() { # build_cilium_operator <version> <out>
 }
 
 build_cilium_lbipam() { # build_cilium_lbipam <version> <out>
-    local version=$1 out=$2 tmp gomod rep
+    local version=$1 out=$2 tmp rep
     tmp=$(mktemp -d)
     # shellcheck disable=SC2064
     trap "rm -rf '$tmp'" RETURN
-    gomod=$(gomod_of "github.com/cilium/cilium@${version}")
     mkdir "$tmp/judge" "$tmp/empty"
     cp "$HERE/cilium-judge/main.go" "$tmp/judge/"
     # Required by modules lbipam never imports, and refused by the proxy (403):
@@ -234,7 +238,7 @@ build_cilium_lbipam() { # build_cilium_lbipam <version> <out>
         local args=(-require "github.com/cilium/cilium@${version}")
         while read -r rep; do
             args+=(-replace "$rep")
-        done < <(sed -n 's#^replace \([^ ]*\) => \([^ .][^ ]*\) \(v[^ ]*\)$#\1=\2@\3#p' "$gomod")
+        done < <(cilium_replaces "$version")
         args+=(-replace "sigs.k8s.io/mcs-api/controllers=../empty")
         args+=(-replace "github.com/osrg/gobgp/v4=github.com/osrg/gobgp/v4@v4.7.0")
         "$GO" mod edit "${args[@]}"

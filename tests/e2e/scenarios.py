@@ -860,11 +860,29 @@ def check_findings(run: Run) -> Dict[str, List[Dict[str, Any]]]:
     return out
 
 
-def judge_check(channel: str, seed: int, sub: Subject, findings: List[Dict[str, Any]]) -> Verdict:
-    mine = [f for f in findings if f["code"] in REQUEST_CODES]
+def request_findings(findings: List[Dict[str, Any]], codes: Iterable[str]) -> Tuple[Set[str], Set[str], str]:
+    """(the error codes, every code, the text) of the findings with one of ``codes``."""
+    known = set(codes)
+    mine = [f for f in findings if f["code"] in known]
     errors = {f["code"] for f in mine if f["severity"] == "error"}
-    flagged = {f["code"] for f in mine}
     detail = "; ".join(f"{f['severity']} [{f['code']}] {f['message']}" for f in mine)
+    return errors, {f["code"] for f in mine}, detail
+
+
+def annotate_codes(run: Run, codes: Iterable[str]) -> Tuple[Set[str], Set[str]]:
+    """(errors, warnings): the codes of ``codes`` annotate's stderr names on its
+    "error: [code] ..." and "warning: [code] ..." lines."""
+    lines = run.stderr.splitlines()
+    known = set(codes)
+
+    def named(word: str) -> Set[str]:
+        return {line[len(word) + 3 :].split("]", 1)[0] for line in lines if line.startswith(f"{word}: [")} & known
+
+    return named("error"), named("warning")
+
+
+def judge_check(channel: str, seed: int, sub: Subject, findings: List[Dict[str, Any]]) -> Verdict:
+    errors, flagged, detail = request_findings(findings, REQUEST_CODES)
     return judge_request(channel, seed, sub, errors, flagged, detail)
 
 
@@ -879,14 +897,7 @@ def annotate_args(sub: Subject) -> Tuple[str, ...]:
 
 
 def judge_annotate(seed: int, sub: Subject, run: Run) -> Verdict:
-    lines = run.stderr.splitlines()
-
-    def codes(word: str) -> Set[str]:
-        return {
-            line[len(word) + 3 :].split("]", 1)[0] for line in lines if line.startswith(f"{word}: [")
-        } & REQUEST_CODES
-
-    errors, warnings = codes("error"), codes("warning")
+    errors, warnings = annotate_codes(run, REQUEST_CODES)
     if run.code == 2 and "is not an IP address" in run.stderr:
         errors = {"invalid-request"}
     elif run.code not in (0, 1):

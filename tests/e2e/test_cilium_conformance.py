@@ -44,7 +44,8 @@ from kubectl_lbip.snapshot.live import connect
 from . import cilium_scenarios as cs
 from . import conftest
 from .controlplane import Cluster
-from .scenarios import Lbip, Run
+from .scenarios import Lbip, Run, annotate_codes, request_findings
+from .scenarios import check_findings as findings
 
 pytestmark = pytest.mark.e2e
 
@@ -113,21 +114,9 @@ def compare(channel: str, seed: int, sub: cs.Subject, errors: Set[str], flagged:
     return Verdict(channel, seed, sub.key, True)
 
 
-def findings(run: Run) -> Dict[str, List[Dict[str, Any]]]:
-    if run.code not in (0, 1):
-        raise AssertionError(f"check failed ({run.code}): {run.stderr}")
-    out: Dict[str, List[Dict[str, Any]]] = collections.defaultdict(list)
-    for f in json.loads(run.stdout)["findings"]:
-        if f["kind"] == "Service":
-            out[f"{f['namespace']}/{f['name']}"].append(f)
-    return out
-
-
 def judge_check(channel: str, seed: int, sub: cs.Subject, found: List[Dict[str, Any]]) -> Verdict:
-    mine = [f for f in found if f["code"] in REQUEST_CODES]
-    errors = {f["code"] for f in mine if f["severity"] == "error"}
-    detail = "; ".join(f"{f['severity']} [{f['code']}] {f['message']}" for f in mine)
-    return compare(channel, seed, sub, errors, {f["code"] for f in mine}, detail)
+    errors, flagged, detail = request_findings(found, REQUEST_CODES)
+    return compare(channel, seed, sub, errors, flagged, detail)
 
 
 def spread(subjects: List[cs.Subject], n: int, seed: int) -> List[cs.Subject]:
@@ -160,12 +149,7 @@ def annotate_args(sub: cs.Subject) -> Tuple[str, ...]:
 
 
 def judge_annotate(seed: int, sub: cs.Subject, run: Run) -> Verdict:
-    lines = run.stderr.splitlines()
-
-    def codes(word: str) -> Set[str]:
-        return {ln[len(word) + 3 :].split("]", 1)[0] for ln in lines if ln.startswith(f"{word}: [")} & REQUEST_CODES
-
-    errors, warnings = codes("error"), codes("warning")
+    errors, warnings = annotate_codes(run, REQUEST_CODES)
     if run.code not in (0, 1):
         return Verdict("annotate", seed, sub.key, False, f"exit {run.code}: {run.stderr.strip()}")
     if run.code == 1 and not errors:
