@@ -277,7 +277,7 @@ cmd_build() {
                 timed "cilium operator ${v}" build_cilium_operator "$v" "$dir/cilium-operator-generic"
         fi
         cilium_crd_dir "$v" >/dev/null
-        log "cilium operator ${v} ready in $dir"
+        log "cilium judge ${v} ($(cilium_judge "$v")) ready in $dir"
     done
 }
 
