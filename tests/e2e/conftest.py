@@ -41,6 +41,8 @@ DEFAULT_CILIUM = ("v1.19.0",)
 # Conformance agreement per MetalLB release: version -> [(agreeing, verdicts)],
 # filled by test_conformance.py, printed at the end of the session.
 AGREEMENT: Dict[str, List[Tuple[int, int]]] = {}
+# The same for Cilium's operator (test_cilium_conformance.py).
+CILIUM_AGREEMENT: Dict[str, List[Tuple[int, int]]] = {}
 
 
 @functools.lru_cache(maxsize=None)
@@ -77,13 +79,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
-    if not AGREEMENT:
-        return
-    terminalreporter.section("conformance with MetalLB, per release")
-    for version in sorted(AGREEMENT, key=lambda v: tuple(int(x) for x in v.lstrip("v").split("."))):
-        agree = sum(a for a, _ in AGREEMENT[version])
-        total = sum(n for _, n in AGREEMENT[version])
-        terminalreporter.write_line(f"MetalLB {version}: {agree}/{total} agree = {100.0 * agree / max(total, 1):.1f}%")
+    for name, agreement in (("MetalLB", AGREEMENT), ("Cilium", CILIUM_AGREEMENT)):
+        if not agreement:
+            continue
+        terminalreporter.section(f"conformance with {name}, per release")
+        for version in sorted(agreement, key=lambda v: tuple(int(x) for x in v.lstrip("v").split("."))):
+            agree = sum(a for a, _ in agreement[version])
+            total = sum(n for _, n in agreement[version])
+            terminalreporter.write_line(
+                f"{name} {version}: {agree}/{total} agree = {100.0 * agree / max(total, 1):.1f}%"
+            )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -352,9 +352,7 @@ def results(cluster: Cluster, cilium_version: str) -> List[Result]:
         vs = [v for v in verdicts if v.channel == ch]
         agree = sum(v.agree for v in vs)
         print(f"[cilium-conformance] agreement {ch:<11} {agree}/{len(vs)} = {100.0 * agree / max(len(vs), 1):.1f}%")
-    conftest.AGREEMENT.setdefault(f"cilium {cilium_version}", []).append(
-        (sum(v.agree for v in verdicts), len(verdicts))
-    )
+    conftest.CILIUM_AGREEMENT.setdefault(cilium_version, []).append((sum(v.agree for v in verdicts), len(verdicts)))
     return out
 
 
