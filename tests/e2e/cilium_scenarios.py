@@ -441,21 +441,13 @@ class Subject:
         return out
 
 
-class Api:
-    """The raw API calls the runner needs (the plugin's own HTTP client)."""
+class Api(scenarios.Api):
+    """MetalLB's runner's API calls, and Cilium's: its pools, the operator's condition."""
 
-    def __init__(self, client):
-        self.client = client
-
-    def create(self, obj: Dict[str, Any]) -> Dict[str, Any]:
-        kind = obj["kind"]
-        ns = obj["metadata"].get("namespace")
-        path = {
-            "Namespace": "/api/v1/namespaces",
-            "Service": f"/api/v1/namespaces/{ns}/services",
-            "CiliumLoadBalancerIPPool": f"/apis/{obj['apiVersion']}/ciliumloadbalancerippools",
-        }[kind]
-        return self.client.request("POST", path, body=obj, content_type="application/json")
+    def path_of(self, obj: Dict[str, Any]) -> str:
+        if obj["kind"] == "CiliumLoadBalancerIPPool":  # cluster-scoped
+            return f"/apis/{obj['apiVersion']}/ciliumloadbalancerippools"
+        return super().path_of(obj)
 
     def get(self, path: str) -> Dict[str, Any]:
         return self.client.request("GET", path)
@@ -469,13 +461,7 @@ class Api:
                 out.append({"apiVersion": "v1", "kind": "Service", **item})
         return out
 
-    def delete(self, path: str) -> None:
-        try:
-            self.client.request("DELETE", path)
-        except Exception:  # noqa: BLE001 - best effort cleanup
-            pass
-
-    def wait_outcome(self, ns: str, name: str, timeout: float = 20.0, satisfied: bool = False) -> Optional[Outcome]:
+    def wait_condition(self, ns: str, name: str, timeout: float = 20.0, satisfied: bool = False) -> Optional[Outcome]:
         """The service's first condition (``satisfied``: the first that says True),
         or None when none came within ``timeout``."""
         deadline = time.monotonic() + timeout
@@ -528,7 +514,7 @@ class Api:
                 },
             }
         )
-        if self.wait_outcome(sc.probe_ns, barrier, timeout, satisfied=True) is None:
+        if self.wait_condition(sc.probe_ns, barrier, timeout, satisfied=True) is None:
             raise TimeoutError(f"the operator did not satisfy {sc.probe_ns}/{barrier} in {timeout:.0f}s")
 
 
@@ -564,7 +550,7 @@ def setup(api: Api, sc: Scenario, timeout: float = 30.0) -> None:
     )
     # (pools and services are watched apart: the probe may come first, be refused,
     # and be satisfied when its pool arrives)
-    got = api.wait_outcome(sc.probe_ns, "probe", timeout, satisfied=True)
+    got = api.wait_condition(sc.probe_ns, "probe", timeout, satisfied=True)
     if got is None:
         raise TimeoutError(f"the operator did not satisfy the probe of seed {sc.seed} in {timeout:.0f}s")
 

@@ -74,14 +74,16 @@ timed() { # timed <label> <command...>
 
 gomodcache() { "$GO" env GOMODCACHE; }
 
-metallb_crd_dir() { # metallb_crd_dir VERSION
+module_dir() { # module_dir MODULE@VERSION SUBDIR: a directory of a module (downloaded when needed)
     local dir
-    dir="$(gomodcache)/go.universe.tf/metallb@$1/config/crd/bases"
+    dir="$(gomodcache)/$1/$2"
     if [[ ! -d $dir ]]; then
-        GOFLAGS=-mod=mod "$GO" mod download "go.universe.tf/metallb@$1" >/dev/null
+        GOFLAGS=-mod=mod "$GO" mod download "$1" >/dev/null
     fi
     printf '%s\n' "$dir"
 }
+
+metallb_crd_dir() { module_dir "go.universe.tf/metallb@$1" config/crd/bases; }
 
 # The cache's previous layout kept all three binaries in one directory named
 # after the MetalLB release too (k8s-..._etcd-..._metallb-<v>_r2/bin).  The
@@ -178,14 +180,7 @@ build_metallb_controller() { # build_metallb_controller <version> <out>
     mv "$tmp/controller" "$out"
 }
 
-cilium_crd_dir() { # cilium_crd_dir VERSION
-    local dir
-    dir="$(gomodcache)/github.com/cilium/cilium@$1/pkg/k8s/apis/cilium.io/client/crds"
-    if [[ ! -d $dir ]]; then
-        GOFLAGS=-mod=mod "$GO" mod download "github.com/cilium/cilium@$1" >/dev/null
-    fi
-    printf '%s\n' "$dir"
-}
+cilium_crd_dir() { module_dir "github.com/cilium/cilium@$1" pkg/k8s/apis/cilium.io/client/crds; }
 
 # Cilium's go.mod replaces github.com/osrg/gobgp/v3 with its own fork; a
 # dependency's replace directives are ignored, so a main module built on Cilium

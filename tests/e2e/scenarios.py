@@ -672,15 +672,17 @@ class Api:
     def __init__(self, client):
         self.client = client
 
-    def create(self, obj: Dict[str, Any]) -> Dict[str, Any]:
-        kind = obj["kind"]
+    def path_of(self, obj: Dict[str, Any]) -> str:
+        """Where a POST creates ``obj``."""
         ns = obj["metadata"].get("namespace")
-        path = {
+        return {
             "Namespace": "/api/v1/namespaces",
             "Service": f"/api/v1/namespaces/{ns}/services",
             "IPAddressPool": f"/apis/metallb.io/v1beta1/namespaces/{ns}/ipaddresspools",
-        }[kind]
-        return self.client.request("POST", path, body=obj, content_type="application/json")
+        }[obj["kind"]]
+
+    def create(self, obj: Dict[str, Any]) -> Dict[str, Any]:
+        return self.client.request("POST", self.path_of(obj), body=obj, content_type="application/json")
 
     def get_service(self, ns: str, name: str) -> Dict[str, Any]:
         return self.client.request("GET", f"/api/v1/namespaces/{ns}/services/{name}")
@@ -1086,18 +1088,7 @@ def _pins(
             continue
         pick = rng.choice(fresh)
         want = [a for a in (pick["ipv4"], pick["ipv6"]) if a]
-        run = lbip(
-            "annotate",
-            m["name"],
-            *want,
-            "-n",
-            m["namespace"],
-            "--overwrite",
-            "--clear-spec-ip",
-            "--wait",
-            "--timeout",
-            "20s",
-        )
+        run = lbip(*pin_args(m["name"], m["namespace"], want))
         got = canonical_set(_ingress(api.get_service(m["namespace"], m["name"]))) or set()
         ok = run.code == 0 and got == set(want)
         out.append(
@@ -1116,6 +1107,22 @@ def _pins(
             )
         )
     return out
+
+
+def pin_args(name: str, namespace: str, addresses: Sequence[str]) -> Tuple[str, ...]:
+    """`annotate` writing a suggestion and waiting for the judge's answer."""
+    return (
+        "annotate",
+        name,
+        *addresses,
+        "-n",
+        namespace,
+        "--overwrite",
+        "--clear-spec-ip",
+        "--wait",
+        "--timeout",
+        "20s",
+    )
 
 
 def cleanup(api: Api, sc: Scenario, probe_ns: str) -> None:

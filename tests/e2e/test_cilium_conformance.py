@@ -44,7 +44,7 @@ from kubectl_lbip.snapshot.live import connect
 from . import cilium_scenarios as cs
 from . import conftest
 from .controlplane import Cluster
-from .scenarios import Lbip, Run, annotate_codes, request_findings
+from .scenarios import Lbip, Run, annotate_codes, pin_args, request_findings
 from .scenarios import check_findings as findings
 
 pytestmark = pytest.mark.e2e
@@ -299,18 +299,7 @@ def _pins(api: cs.Api, lbip: Lbip, seed: int, subjects: List[cs.Subject], count:
         if not fresh:
             continue
         want = [a for a in (fresh[0].get("ipv4"), fresh[0].get("ipv6")) if a]
-        run = lbip(
-            "annotate",
-            m["name"],
-            *want,
-            "-n",
-            m["namespace"],
-            "--overwrite",
-            "--clear-spec-ip",
-            "--wait",
-            "--timeout",
-            "20s",
-        )
+        run = lbip(*pin_args(m["name"], m["namespace"], want))
         got = cs.outcome_of(api.get(f"/api/v1/namespaces/{m['namespace']}/services/{m['name']}"))
         ok = run.code == 0 and got is not None and got.satisfied and canonical(got.ingress) == set(want)
         why = (
