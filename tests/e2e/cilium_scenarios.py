@@ -495,25 +495,10 @@ class Api(scenarios.Api):
         time, in order, and counts the pools before the next)."""
         sc.barriers += 1
         barrier = f"barrier-{sc.barriers}"
-        self.create(
-            {
-                "apiVersion": "v1",
-                "kind": "Service",
-                # an address of its own in the probe's pool: an automatic one could come
-                # from a scenario pool that selects every service
-                "metadata": {
-                    "name": barrier,
-                    "namespace": sc.probe_ns,
-                    "annotations": {IPS: str(ipaddress.ip_address(sc.probe_ip) + sc.barriers)},
-                },
-                "spec": {
-                    "type": "LoadBalancer",
-                    "ipFamilyPolicy": "SingleStack",
-                    "ipFamilies": ["IPv6"],
-                    "ports": [{"port": 1}],
-                },
-            }
-        )
+        # an address of its own in the probe's pool: an automatic one could come from a
+        # scenario pool that selects every service
+        address = str(ipaddress.ip_address(sc.probe_ip) + sc.barriers)
+        self.create(scenarios.probe_service(barrier, sc.probe_ns, IPS, address))
         if self.wait_condition(sc.probe_ns, barrier, timeout, satisfied=True) is None:
             raise TimeoutError(f"the operator did not satisfy {sc.probe_ns}/{barrier} in {timeout:.0f}s")
 
@@ -535,19 +520,7 @@ def setup(api: Api, sc: Scenario, timeout: float = 30.0) -> None:
             api.create(pool)
     # The probe last: once the operator satisfies it, it has seen every pool.
     api.create(sc.probe_pool)
-    api.create(
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": "probe", "namespace": sc.probe_ns, "annotations": {IPS: sc.probe_ip}},
-            "spec": {
-                "type": "LoadBalancer",
-                "ipFamilyPolicy": "SingleStack",
-                "ipFamilies": ["IPv6"],
-                "ports": [{"port": 1}],
-            },
-        }
-    )
+    api.create(scenarios.probe_service("probe", sc.probe_ns, IPS, sc.probe_ip))
     # (pools and services are watched apart: the probe may come first, be refused,
     # and be satisfied when its pool arrives)
     got = api.wait_condition(sc.probe_ns, "probe", timeout, satisfied=True)

@@ -191,19 +191,28 @@ cilium_replaces() { # cilium_replaces VERSION
         "$(gomod_of "github.com/cilium/cilium@$1")"
 }
 
+# A main module here requiring Cilium VERSION, with Cilium's replacements and the
+# given ones (OLD=NEW[@VERSION]).
+cilium_module() { # cilium_module NAME VERSION [REPLACEMENT...]
+    local args=(-require "github.com/cilium/cilium@$2") rep
+    "$GO" mod init "kubectl-lbip-e2e/$1" >/dev/null 2>&1
+    while read -r rep; do
+        args+=(-replace "$rep")
+    done < <(cilium_replaces "$2")
+    for rep in "${@:3}"; do
+        args+=(-replace "$rep")
+    done
+    "$GO" mod edit "${args[@]}"
+}
+
 build_cilium_operator() { # build_cilium_operator <version> <out>
-    local version=$1 out=$2 tmp rep
+    local version=$1 out=$2 tmp
     tmp=$(mktemp -d)
     # shellcheck disable=SC2064
     trap "rm -rf '$tmp'" RETURN
     (
         cd "$tmp"
-        "$GO" mod init kubectl-lbip-e2e/cilium-operator >/dev/null 2>&1
-        local args=(-require "github.com/cilium/cilium@${version}")
-        while read -r rep; do
-            args+=(-replace "$rep")
-        done < <(cilium_replaces "$version")
-        "$GO" mod edit "${args[@]}"
+        cilium_module cilium-operator "$version"
         # The operator is a main package: a tools.go (never compiled) makes
         # `go mod tidy` record what it needs.
         printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/cilium/cilium/operator"\n' >tools.go
@@ -217,7 +226,7 @@ build_cilium_operator() { # build_cilium_operator <version> <out>
 }
 
 build_cilium_lbipam() { # build_cilium_lbipam <version> <out>
-    local version=$1 out=$2 tmp rep
+    local version=$1 out=$2 tmp
     tmp=$(mktemp -d)
     # shellcheck disable=SC2064
     trap "rm -rf '$tmp'" RETURN
@@ -229,14 +238,8 @@ build_cilium_lbipam() { # build_cilium_lbipam <version> <out>
     printf 'module sigs.k8s.io/mcs-api/controllers\n\ngo 1.22\n' >"$tmp/empty/go.mod"
     (
         cd "$tmp/judge"
-        "$GO" mod init kubectl-lbip-e2e/cilium-lbipam >/dev/null 2>&1
-        local args=(-require "github.com/cilium/cilium@${version}")
-        while read -r rep; do
-            args+=(-replace "$rep")
-        done < <(cilium_replaces "$version")
-        args+=(-replace "sigs.k8s.io/mcs-api/controllers=../empty")
-        args+=(-replace "github.com/osrg/gobgp/v4=github.com/osrg/gobgp/v4@v4.7.0")
-        "$GO" mod edit "${args[@]}"
+        cilium_module cilium-lbipam "$version" "sigs.k8s.io/mcs-api/controllers=../empty" \
+            "github.com/osrg/gobgp/v4=github.com/osrg/gobgp/v4@v4.7.0"
         # -e: the tests of lbipam's dependencies import the stand-in's missing
         # package; the judge itself never does
         "$GO" mod tidy -e >/dev/null 2>&1

@@ -825,30 +825,46 @@ def metallb_verdict(sub: Subject) -> Tuple[Optional[bool], str, Set[str]]:
 def judge_request(channel: str, seed: int, sub: Subject, errors: Set[str], flagged: Set[str], detail: str) -> Verdict:
     """errors: the request-rule codes the plugin refuses with; flagged: every
     request-rule code it names at all (errors and warnings)."""
-    accepted, said, codes = metallb_verdict(sub)
+    return compare_request(channel, seed, sub.key, metallb_verdict(sub), "MetalLB", errors, flagged, detail)
+
+
+def compare_request(
+    channel: str,
+    seed: int,
+    key: str,
+    judged: Tuple[Optional[bool], str, Set[str]],
+    judge: str,
+    errors: Set[str],
+    flagged: Set[str],
+    detail: str,
+) -> Verdict:
+    """The plugin's answer on a request against the judge's: ``judged`` is (accepted,
+    what the judge did, the codes that name its refusal), accepted None when the
+    judge did something the comparison cannot judge."""
+    accepted, said, codes = judged
     if accepted is None:
-        return Verdict(channel, seed, sub.key, False, said)
+        return Verdict(channel, seed, key, False, said)
     if accepted:
         if flagged:
-            return Verdict(channel, seed, sub.key, False, f"{said}, the plugin flags it {sorted(flagged)}: {detail}")
-        return Verdict(channel, seed, sub.key, True)
+            return Verdict(channel, seed, key, False, f"{said}, the plugin flags it {sorted(flagged)}: {detail}")
+        return Verdict(channel, seed, key, True)
     if not errors:
         return Verdict(
             channel,
             seed,
-            sub.key,
+            key,
             False,
-            f"MetalLB refused ({said}); the plugin accepts it{': ' + detail if detail else ''}",
+            f"{judge} refused ({said}); the plugin accepts it{': ' + detail if detail else ''}",
         )
     if not errors & codes:
         return Verdict(
             channel,
             seed,
-            sub.key,
+            key,
             False,
-            f"both refuse, MetalLB for {sorted(codes)} ({said}), the plugin for {sorted(errors)}: {detail}",
+            f"both refuse, {judge} for {sorted(codes)} ({said}), the plugin for {sorted(errors)}: {detail}",
         )
-    return Verdict(channel, seed, sub.key, True)
+    return Verdict(channel, seed, key, True)
 
 
 def check_findings(run: Run) -> Dict[str, List[Dict[str, Any]]]:
@@ -980,20 +996,24 @@ def _setup(api: Api, sc: Scenario, probe_ns: str) -> None:
     # The probe pool last: once MetalLB assigns from it, it has seen every pool
     # (informer events of one kind arrive in order) and the namespaces before.
     api.create(sc.probe_pool)
-    api.create(
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": "probe", "namespace": probe_ns, "annotations": {CURRENT + LB_IPS: sc.probe_ip}},
-            "spec": {
-                "type": "LoadBalancer",
-                "ipFamilyPolicy": "SingleStack",
-                "ipFamilies": ["IPv6"],
-                "ports": [{"port": 1}],
-            },
-        }
-    )
+    api.create(probe_service("probe", probe_ns, CURRENT + LB_IPS, sc.probe_ip))
     _wait_probe(api, probe_ns, sc.probe_ip)
+
+
+def probe_service(name: str, namespace: str, key: str, address: str) -> Dict[str, Any]:
+    """A service that asks, under the annotation ``key``, for one IPv6 ``address``:
+    the judge's answer on it says the judge has seen what came before."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace, "annotations": {key: address}},
+        "spec": {
+            "type": "LoadBalancer",
+            "ipFamilyPolicy": "SingleStack",
+            "ipFamilies": ["IPv6"],
+            "ports": [{"port": 1}],
+        },
+    }
 
 
 def run_scenario(client, lbip: Lbip, sc: Scenario, pins: int = 8, log: Callable[[str], None] = print) -> ScenarioResult:

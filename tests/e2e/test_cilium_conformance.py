@@ -44,7 +44,7 @@ from kubectl_lbip.snapshot.live import connect
 from . import cilium_scenarios as cs
 from . import conftest
 from .controlplane import Cluster
-from .scenarios import Lbip, Run, annotate_codes, pin_args, request_findings
+from .scenarios import Lbip, Run, Verdict, annotate_codes, compare_request, pin_args, request_findings
 from .scenarios import check_findings as findings
 
 pytestmark = pytest.mark.e2e
@@ -65,15 +65,6 @@ CHANNELS = ("check-live", "check-file", "annotate", "pin", "pick")
 # Cilium's condition reasons -> the check code that names each (the catalogue's own table).
 REASON_CODES: Dict[str, Set[str]] = {reason: {code} for reason, code in cilium_checks.REASON_CODES.items()}
 REQUEST_CODES = frozenset(cilium_checks.REASON_CODES.values()) | {"invalid-request"}
-
-
-@dataclass
-class Verdict:
-    channel: str
-    seed: int
-    service: str
-    agree: bool
-    why: str = ""
 
 
 def canonical(texts) -> Set[str]:
@@ -98,20 +89,7 @@ def judge_verdict(sub: cs.Subject) -> Tuple[Optional[bool], str, Set[str]]:
 
 
 def compare(channel: str, seed: int, sub: cs.Subject, errors: Set[str], flagged: Set[str], detail: str) -> Verdict:
-    accepted, said, codes = judge_verdict(sub)
-    if accepted is None:
-        return Verdict(channel, seed, sub.key, False, said)
-    if accepted:
-        if flagged:
-            return Verdict(channel, seed, sub.key, False, f"{said}; the plugin flags it {sorted(flagged)}: {detail}")
-        return Verdict(channel, seed, sub.key, True)
-    if not errors:
-        return Verdict(channel, seed, sub.key, False, f"Cilium refused ({said}); the plugin accepts it: {detail}")
-    if not errors & codes:
-        return Verdict(
-            channel, seed, sub.key, False, f"Cilium refused ({said}), the plugin for {sorted(errors)}: {detail}"
-        )
-    return Verdict(channel, seed, sub.key, True)
+    return compare_request(channel, seed, sub.key, judge_verdict(sub), "Cilium", errors, flagged, detail)
 
 
 def judge_check(channel: str, seed: int, sub: cs.Subject, found: List[Dict[str, Any]]) -> Verdict:
