@@ -47,7 +47,12 @@ if tree:
 clock = time.process_time
 import kubectl_lbip.cli
 from kubectl_lbip import render
-from kubectl_lbip.commands import check, free, whohas
+from kubectl_lbip.commands import free, whohas
+from kubectl_lbip.model.findings import findings_for
+try:  # the commands ask an Implementation (issue 28)
+    from kubectl_lbip.model.implementation import MetalLB
+except ImportError:  # a tree before it: they read the cluster
+    MetalLB = lambda cluster: cluster
 from kubectl_lbip.commands.common import Inputs
 from kubectl_lbip.snapshot import files, jsonstream
 try:  # one reader: a second process's CPU time would not be counted here
@@ -77,17 +82,22 @@ t_load = clock() - start
 
 start = clock()
 if command == "who-has":
-    results = whohas.answer(cluster, queries)
+    results = whohas.answer(MetalLB(cluster), queries)
     rows = [[r["ip"], r["pool"] or "(no pool)", "yes" if r["free"] else "no",
              h["namespace"] + "/" + h["name"], ",".join(h["how"]), h["sharingKey"] or "-",
              ",".join(h["ports"]) or "-", ""] for r in results for h in r["holders"]]
     headers = ["ip", "pool", "free", "service", "how", "sharing key", "ports", "conflict"]
 elif command == "free":
-    result = free.compute(cluster, None, "dual", free.FreeQuery())
-    data = {"family": "dual", "pools": [free.pool_entry(cluster, p) for p in result.pools],
+    impl = MetalLB(cluster)
+    result = free.compute(impl, None, "dual", free.FreeQuery())
+    if impl is cluster:  # a tree before issue 28
+        entries = [free.pool_entry(cluster, p) for p in result.pools]
+    else:
+        entries = impl.free_entries(result.pools)
+    data = {"family": "dual", "pools": entries,
             "excludedPools": [], "suggestions": []}
 else:
-    found = check.findings_for(cluster)
+    found = findings_for(cluster)
     rows = [[f.severity, f.code, f.object, f.message] for f in found]
     headers = ["severity", "code", "object", "message"]
 t_rules = clock() - start

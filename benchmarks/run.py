@@ -164,12 +164,14 @@ IN_PROCESS_FREE = r"""
 import json, sys, time
 from kubectl_lbip.snapshot import files
 from kubectl_lbip.commands import free
+from kubectl_lbip.model.implementation import MetalLB
 cluster = files.load([sys.argv[1]], trimmed=True).take_cluster()
+impl = MetalLB(cluster)
 best = None
 for _ in range(5):
     t0 = time.perf_counter()
-    result = free.compute(cluster, None, "dual", free.FreeQuery())
-    pools = [free.pool_entry(cluster, p) for p in result.pools]
+    result = free.compute(impl, None, "dual", free.FreeQuery())
+    pools = impl.free_entries(result.pools)
     best = min(best or 1e9, time.perf_counter() - t0)
 print(json.dumps(best))
 """

@@ -18,7 +18,7 @@ from typer.core import TyperCommand, TyperGroup
 from typing_extensions import Annotated
 
 from . import __version__
-from .errors import EXIT_INTERNAL, EXIT_OK, LbipError, exit_code_for
+from .errors import EXIT_INTERNAL, EXIT_OK, LbipError, UsageError, exit_code_for
 
 PROG = "kubectl lbip"  # what Usage and "Try ... --help" lines say (krew's guidelines)
 
@@ -185,6 +185,15 @@ AgainstCluster = Annotated[
     ),
 ]
 NoHeaders = Annotated[bool, typer.Option("--no-headers", help="Print tables without their header row.")]
+Watch = Annotated[
+    bool,
+    typer.Option(
+        "-w",
+        "--watch",
+        help="After the first list, follow the cluster and print a line per change (-o json: a JSON "
+        "object per line) until Ctrl-C; see the README's Watching.",
+    ),
+]
 Filenames = Annotated[
     Optional[List[str]],
     typer.Option(
@@ -204,6 +213,29 @@ MetallbVersion = Annotated[
         hidden=True,
         help="Apply this MetalLB release's rules (e.g. v0.14.9) instead of the one found in the "
         "cluster (its controller Deployment's image tag, else its CRDs); with -f the newest is "
+        "assumed otherwise.",
+    ),
+]
+
+ImplementationName = Annotated[
+    Optional[str],
+    typer.Option(
+        "--implementation",
+        metavar="metallb|cilium",
+        hidden=True,
+        help="Apply this implementation's rules: metallb (MetalLB) or cilium (Cilium LB-IPAM), instead of "
+        "the one found in the cluster (its CRDs, pools and operator Deployment); with -f, the one whose "
+        "pools the files hold.",
+    ),
+]
+CiliumVersion = Annotated[
+    Optional[str],
+    typer.Option(
+        "--cilium-version",
+        metavar="CILIUM_VERSION",
+        hidden=True,
+        help="Apply this Cilium release's LB-IPAM rules (e.g. v1.16.0) instead of the one found in the "
+        "cluster (the cilium-operator Deployment's image tag, else its CRDs); with -f the newest is "
         "assumed otherwise.",
     ),
 ]
@@ -274,6 +306,8 @@ _COMMON = [
     ),
     ("as_uid", _flag("--as-uid", metavar="UID", text="Impersonate this UID."), None),
     ("metallb_version", MetallbVersion, None),
+    ("implementation", ImplementationName, None),
+    ("cilium_version", CiliumVersion, None),
     (
         "request_timeout",
         Annotated[
@@ -312,12 +346,24 @@ _COMMON_NAMES = [name for name, _, _ in _COMMON]
 class Where:
     """Where a command reads from: files (-f), or the cluster named by kubectl's flags."""
 
-    def __init__(self, namespace=None, filename=None, verbose=0, request_timeout=None, metallb_version=None, **flags):
+    def __init__(
+        self,
+        namespace=None,
+        filename=None,
+        verbose=0,
+        request_timeout=None,
+        metallb_version=None,
+        implementation=None,
+        cilium_version=None,
+        **flags,
+    ):
         self.namespace = namespace
         self.filenames = list(filename or [])
         self.verbose = verbose
         self.request_timeout = request_timeout
         self.metallb_version = metallb_version
+        self.implementation = implementation
+        self.cilium_version = cilium_version
         self.flags = flags
 
     def inputs(self, command, output="table", all_namespaces=False, no_headers=False, against_cluster=False):
@@ -345,6 +391,8 @@ class Where:
             overrides=flags,
             request_timeout=timeout,
             metallb_version=self.metallb_version,
+            implementation=self.implementation,
+            cilium_version=self.cilium_version,
             against_cluster=against_cluster,
         )
         inputs.check_against_cluster()
@@ -360,6 +408,12 @@ class Where:
         from .printer import show
 
         return show(self.command, self.output, result, self.no_headers)
+
+    def stream(self, result) -> None:
+        """One batch of a streaming command's output (--watch), printed and flushed."""
+        from .printer import stream
+
+        stream(self.command, self.output, result, self.no_headers)
 
 
 def kubectl_command(fn):
@@ -469,6 +523,7 @@ def pools(
             "(by blocks beyond 4096 addresses); with -o json|yaml, each pool's runs.",
         ),
     ] = False,
+    watch: Watch = False,
     *,
     where: Where,
 ) -> int:
@@ -481,7 +536,14 @@ def pools(
       kubectl lbip pools
       kubectl lbip pools -o json
       kubectl lbip pools --map -f examples/cluster.yaml
+      kubectl lbip pools -w
     """
+    if watch:
+        from .commands import watch as cmd_watch
+
+        if draw_map:
+            raise UsageError("--map draws one moment: it cannot be used with --watch")
+        return cmd_watch.run(where.inputs("pools -w", output, no_headers=no_headers), cmd_watch.POOLS, where.stream)
     from .commands import pools as cmd
 
     return where.show(cmd.run(where.inputs("pools", output, no_headers=no_headers), draw_map=draw_map))
@@ -569,11 +631,15 @@ def free(
 @app.command("who-has", cls=KubectlCommand, short_help="Which services hold or request an address")
 @kubectl_command
 def who_has(
-    addresses: Annotated[List[str], typer.Argument(metavar="IP|CIDR...", help="Addresses or CIDRs to look up.")],
+    addresses: Annotated[
+        Optional[List[str]],
+        typer.Argument(metavar="IP|CIDR...", help="Addresses or CIDRs to look up (with -w: every one when none)."),
+    ] = None,
     output: WhoHasOutput = "table",
     no_headers: NoHeaders = False,
     all_namespaces: AllNamespaces = False,
     against_cluster: AgainstCluster = False,
+    watch: Watch = False,
     *,
     where: Where,
 ) -> int:
@@ -587,10 +653,20 @@ def who_has(
       kubectl lbip who-has 192.168.10.150
       kubectl lbip who-has 192.168.10.150 fd00:10::150
       kubectl lbip who-has 192.168.10.0/24 -n shop -o name
+      kubectl lbip who-has -w -o json >> assignments.jsonl
     """
     from .commands import whohas as cmd
 
-    return where.show(cmd.run(where.inputs("who-has", output, all_namespaces, no_headers, against_cluster), addresses))
+    if not addresses and not watch:
+        raise UsageError("who-has needs at least one IP or CIDR (with -w, none follows every address)")
+    if watch:
+        from .commands import watch as cmd_watch
+
+        queries = cmd.parse_queries(addresses or [])  # bad input fails before any cluster access
+        inputs = where.inputs("who-has -w", output, all_namespaces, no_headers, against_cluster)
+        return cmd_watch.run(inputs, cmd_watch.WHO_HAS, where.stream, queries)
+    inputs = where.inputs("who-has", output, all_namespaces, no_headers, against_cluster)
+    return where.show(cmd.run(inputs, addresses or []))
 
 
 @app.command(cls=KubectlCommand, short_help="Lint a cluster or manifests for what MetalLB would punish")
@@ -614,6 +690,7 @@ def check(
     no_headers: NoHeaders = False,
     all_namespaces: AllNamespaces = False,
     against_cluster: AgainstCluster = False,
+    watch: Watch = False,
     *,
     where: Where,
 ) -> int:
@@ -631,17 +708,22 @@ def check(
       kubectl lbip check -o json | jq '.findings[] | select(.severity=="error")'
       kubectl lbip check -f k8s/ -o sarif > lbip.sarif
       kubectl lbip check --list
+      kubectl lbip check -w
     """
     from .commands import check as cmd
 
-    inputs = where.inputs(
-        "check --list" if list_checks else "check", output, all_namespaces, no_headers, against_cluster
-    )
+    name = "check --list" if list_checks else "check -w" if watch else "check"
+    inputs = where.inputs(name, output, all_namespaces, no_headers, against_cluster)
     if list_checks:
         return where.show(cmd.list_checks())
     from .flags import parse_percent
 
-    return where.show(cmd.run(inputs, strict, None if warn_used is None else parse_percent(warn_used)))
+    percent = None if warn_used is None else parse_percent(warn_used)
+    if watch:
+        from .commands import watch as cmd_watch
+
+        return cmd_watch.run(inputs, cmd_watch.CHECK, where.stream, warn_used=percent)
+    return where.show(cmd.run(inputs, strict, percent))
 
 
 @app.command(cls=KubectlCommand, short_help="Explain one LoadBalancer service end to end, and what to fix first")

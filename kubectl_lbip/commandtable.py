@@ -35,6 +35,8 @@ PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "completion_tabl
 
 
 def _kind(param, commands: List[str]) -> Any:
+    from .model.cilium import READ as CILIUM_READ
+    from .model.implementation import NAMES as IMPLEMENTATIONS
     from .model.metallb import MEASURED
 
     choices = getattr(param.type, "choices", None)
@@ -42,6 +44,10 @@ def _kind(param, commands: List[str]) -> Any:
         return [getattr(c, "value", c) for c in choices]
     if param.metavar == "VERSION":  # --metallb-version: the releases measured
         return list(MEASURED)
+    if param.metavar == "CILIUM_VERSION":  # --cilium-version: the releases read
+        return list(CILIUM_READ)
+    if param.metavar == "metallb|cilium":  # --implementation
+        return list(IMPLEMENTATIONS)
     if param.metavar == "[COMMAND]":  # help COMMAND
         return commands
     return KINDS.get(param.metavar or "")

@@ -8,8 +8,9 @@ proxies, impersonation and the in-cluster service account are kubectl's, exactly
 The plugin then speaks plain HTTP to that socket: lists paged with limit and
 continue, several at once, gets, merge patches carrying the resourceVersion they were
 planned on (409 if the object changed since), dryRun=All for server dry runs, and
-(later) watches. One kubectl process for the whole command: a kubectl run per
-request would cost as much as the `kubectl get` a user compares the plugin with.
+watches (a chunked stream of JSON events, one a line: ``watch``). One kubectl
+process for the whole command: a kubectl run per request would cost as much as the
+`kubectl get` a user compares the plugin with.
 
 One deadline per command (``--request-timeout``, 30 s by default, 0: none) covers
 everything it waits on: every socket read is bounded by the time left, and the
@@ -37,7 +38,7 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 from urllib.parse import quote, urlencode
 
 from .errors import (
@@ -47,6 +48,7 @@ from .errors import (
     CredentialError,
     Expired,
     NotFound,
+    ResponseError,
     UsageError,
 )
 
@@ -58,6 +60,9 @@ MAX_REQUEST_TIMEOUT = (2**63 - 1) / 1e9
 SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 RETRY_STATUSES = (429, 503)  # answered with Retry-After: waited for, within the deadline
 MAX_RETRY_WAITS = 5  # and at most this many times for one request
+MAX_EVENT_LINE = 64 << 20  # one watch event's JSON line, at most (a longer one is refused)
+WATCH_GRACE = 5.0  # a watch stream is read this long past the end asked of the server
+NO_DEADLINE_WATCH = 300  # seconds asked of the server per watch when there is no deadline
 
 # The global flags the plugin takes as kubectl does, passed on to kubectl as given:
 # keyword -> kubectl's spelling. as_group repeats; insecure_skip_tls_verify is boolean.
@@ -259,6 +264,40 @@ class Door:
         url = path + ("?" + urlencode(list(query)) if query else "")
         data = None if body is None else json.dumps(body).encode()
         return _Request(self, method, url, f"{method} {path}", data, content_type if data else "").result()
+
+    def watch(self, path: str, query: Sequence[Tuple[str, str]] = ()) -> Iterator[Any]:
+        """One watch of the list at ``path``: each event of the stream (one JSON object
+        a line, decoded), as it comes. The attempt is bounded by --request-timeout: the
+        API server is asked to end the stream by then (timeoutSeconds), and it is read
+        at most WATCH_GRACE longer; then the iterator ends, as it does when the server
+        ends the stream. A stream that breaks, or that cannot be opened, raises
+        ClusterError; an answer of 400 or more its error (410 Gone: Expired)."""
+        seconds = self.request_timeout or NO_DEADLINE_WATCH
+        params = list(query) + [
+            ("watch", "1"),
+            ("allowWatchBookmarks", "true"),
+            ("timeoutSeconds", str(max(1, int(seconds)))),
+        ]
+        url = path + "?" + urlencode(params)
+        what = f"GET {path} (watch)"
+        self.renew()
+        end = self.clock() + seconds + WATCH_GRACE
+        return _watch_events(self, url, what, lambda: end - self.clock())
+
+    def renew(self) -> None:
+        """A new deadline, --request-timeout from now: for a command that waits on
+        the API again and again (--watch), each list or watch is bounded on its own."""
+        if self.request_timeout:
+            self.deadline = max(self.deadline, self.clock() + self.request_timeout)
+
+    def forget_dead_proxy(self) -> None:
+        """A kubectl proxy that has ended is forgotten: the next request starts another."""
+        with self._lock:
+            proxy = self._proxy
+            if proxy is None or proxy.proc.poll() is None:
+                return
+            self._proxy = None
+        proxy.stop()
 
     def patch(self, resource_path: str, patch: Dict[str, Any], dry_run: bool = False) -> Any:
         """A JSON merge patch of the object at ``resource_path``; the answer (the
@@ -600,6 +639,60 @@ class _Request:
                 self._sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+def _watch_events(door: Door, url: str, what: str, left: Callable[[], float]) -> Iterator[Any]:
+    """The events of one watch stream through the proxy (see Door.watch)."""
+    import http.client
+
+    proxy = door.proxy()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+
+    def bound() -> bool:
+        remaining = left()
+        if remaining <= 0:
+            return False
+        sock.settimeout(remaining)
+        return True
+
+    started = door.clock()
+    status: Any = "error"
+    try:
+        if not bound():
+            return
+        sock.connect(proxy.path)
+        conn = http.client.HTTPConnection("localhost")
+        conn.sock = sock
+        conn.request("GET", url, headers={"Accept": "application/json", "User-Agent": "kubectl-lbip"})
+        resp = conn.getresponse()
+        status = resp.status
+        if resp.status >= 400:
+            raise door.http_failure(what, resp.status, resp.read(1 << 20))
+        while bound():
+            line = resp.readline(MAX_EVENT_LINE + 1)
+            if not line:
+                return  # the server ended the stream
+            if len(line) > MAX_EVENT_LINE:
+                raise ResponseError(f"{what}: an event longer than {MAX_EVENT_LINE >> 20} MiB")
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line)
+            except RecursionError:
+                raise ResponseError(f"{what}: an event nested too deeply") from None
+            except ValueError:
+                raise ResponseError(f"{what}: an event that is not JSON: {line[:100]!r}") from None
+    except (TimeoutError, socket.timeout):  # the attempt's time is up
+        status = "deadline"
+        return
+    except OSError as exc:
+        raise ClusterError(f"{what}: the stream broke: {exc}") from None
+    except http.client.HTTPException as exc:
+        raise ClusterError(f"{what}: the stream broke: {exc!r}") from None
+    finally:
+        sock.close()
+        if log.isEnabledFor(logging.INFO):
+            log.info("GET %s %s %.0fms", url, status, (door.clock() - started) * 1000)
 
 
 def _retry_after(headers: Dict[str, str]) -> Optional[float]:

@@ -156,6 +156,32 @@ FORMATS: Dict[str, Dict[str, Printer]] = {
     "completion": {**TABLE},  # no -o: the script, or what was written
 }
 
+# --watch: a streaming printer, one line per change (model/watch.py's Change), the
+# same formats for the three commands that watch.
+
+
+def watch_line(change: Any, fmt: str, time: str) -> str:
+    """One change of a watch as the line it is printed as (-o json: one JSON object)."""
+    if fmt == "json":
+        import json
+
+        return json.dumps(change.to_dict(time), separators=(", ", ": "))
+    return change.text(time)
+
+
+def watch_lines(fmt: str) -> Printer:
+    """The lines of a batch of changes: ``result.answer`` is (time, changes)."""
+
+    def show(result: Result) -> Iterable[Block]:
+        time, changes = result.answer
+        return [Text(watch_line(change, fmt, time)) for change in changes]
+
+    return show
+
+
+WATCH = {"table": watch_lines("table"), "wide": watch_lines("table"), "json": watch_lines("json")}
+FORMATS.update({"who-has -w": WATCH, "pools -w": WATCH, "check -w": WATCH})
+
 # What a format needs read beyond what every format of the command reads.
 NEEDS: Dict[str, Dict[str, frozenset]] = {
     "pools": {f: frozenset({"advertisements"}) for f in ("wide", "json", "yaml")},
@@ -163,7 +189,13 @@ NEEDS: Dict[str, Dict[str, frozenset]] = {
 }
 
 # How a format a command's registry lacks is refused where Click has not refused it.
-REFUSALS = {"check --list": "--list prints a table, json or yaml, not {fmt}"}
+REFUSALS = {
+    "check --list": "--list prints a table, json or yaml, not {fmt}",
+    **{
+        f"{command} -w": "--watch prints a line per change, or with -o json a JSON object per line, not -o {fmt}"
+        for command in ("who-has", "pools", "check")
+    },
+}
 
 
 def formats(command: str) -> List[str]:
@@ -192,6 +224,13 @@ def show(command: str, fmt: str, result: Result, no_headers: bool = False) -> in
     for text in result.after:
         render.note(text)
     return result.code
+
+
+def stream(command: str, fmt: str, result: Result, no_headers: bool = False) -> None:
+    """One batch of a streaming command's output (--watch): each line written whole,
+    then flushed, so a pipe or a file has it at once."""
+    show(command, fmt, result, no_headers)
+    sys.stdout.flush()
 
 
 def write(blocks: Iterable[Block], no_headers: bool = False) -> None:

@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
 from ..errors import EXIT_NEGATIVE, EXIT_OK, InvalidValue, Refused, UsageError
-from ..model import annotate as model
 from ..model.annotate import ANNOTATION_EXISTS, Plan  # noqa: F401 - the command's words
 from ..model.announce import CONFIG_KINDS
 from ..model.checks import VALUE_CHANGED, fixed
-from ..model.cluster import Cluster
+from ..model.implementation import Implementation
 from ..model.patches import patched_object
 from ..model.rules import service_finding
 from ..model.services import CURRENT, DEPRECATED, LB_IPS, SPEC_IP, Service
@@ -55,11 +54,10 @@ class AnnotateRequest:
             )
 
 
-def plan(cluster: Cluster, svc: Service, req: AnnotateRequest) -> Plan:
-    """The model's plan for this request (its bad input is a usage error)."""
+def plan(impl: Implementation, svc: Service, req: AnnotateRequest) -> Plan:
+    """The implementation's plan for this request (its bad input is a usage error)."""
     try:
-        return model.plan(
-            cluster,
+        return impl.plan_annotation(
             svc,
             req.addresses,
             auto=req.auto,
@@ -71,22 +69,24 @@ def plan(cluster: Cluster, svc: Service, req: AnnotateRequest) -> Plan:
         raise UsageError(str(err)) from None
 
 
-def replaced_values(svc: Service, req: AnnotateRequest) -> Dict[str, Optional[str]]:
-    """What a write would replace: the request annotation, its deprecated twin, and
-    spec.loadBalancerIP when it is cleared."""
-    values: Dict[str, Optional[str]] = {
-        CURRENT + LB_IPS: svc.annotations.get(CURRENT + LB_IPS),
-        DEPRECATED + LB_IPS: svc.annotations.get(DEPRECATED + LB_IPS),
-    }
+METALLB_KEYS = (CURRENT + LB_IPS, DEPRECATED + LB_IPS)
+
+
+def replaced_values(svc: Service, req: AnnotateRequest, keys: Sequence[str] = METALLB_KEYS) -> Dict[str, Optional[str]]:
+    """What a write would replace: the request annotation and its deprecated twin (or
+    alias): Implementation.request_keys; and spec.loadBalancerIP when it is cleared."""
+    values: Dict[str, Optional[str]] = {key: svc.annotations.get(key) for key in keys}
     if req.clear_spec_ip:
         values[SPEC_IP] = svc.load_balancer_ip or None
     return values
 
 
-def _unchanged_since_read(first: Service, now: Service, req: AnnotateRequest) -> None:
+def _unchanged_since_read(
+    first: Service, now: Service, req: AnnotateRequest, keys: Sequence[str] = METALLB_KEYS
+) -> None:
     """--overwrite replaces only what the user saw: after a 409, when another writer
     changed a value it would replace, stop and show the new value (exit 1)."""
-    before, after = replaced_values(first, req), replaced_values(now, req)
+    before, after = replaced_values(first, req, keys), replaced_values(now, req, keys)
     changed = [
         f"{key} is now {after[key]!r} (it was {before[key]!r} when read)" for key in before if before[key] != after[key]
     ]
@@ -134,8 +134,9 @@ def run(inputs: Inputs, req: AnnotateRequest) -> Result:
 
 
 def _run_offline(inputs: Inputs, req: AnnotateRequest) -> Result:
-    snapshot = inputs.snapshot(whole_objects=True, network=CONFIG_KINDS)
+    snapshot = inputs.snapshot(whole_objects=True, network=CONFIG_KINDS, cilium=True)
     cluster = snapshot.to_cluster()
+    impl = inputs.implementation_of(snapshot, cluster)
     svc = find_service(cluster, inputs.default_namespace(), req.name)
     if inputs.against_cluster and svc.key not in snapshot.planned:
         raise UsageError(
@@ -144,7 +145,7 @@ def _run_offline(inputs: Inputs, req: AnnotateRequest) -> Result:
             "service of the files (or leave out -f to patch the cluster)"
         )
     try:
-        result = plan(cluster, svc, req)
+        result = plan(impl, svc, req)
     except Refused as err:
         return _refuse(err)
     raw = snapshot.manifests.get(("Service", svc.namespace, svc.name), svc.raw)  # as written
@@ -163,12 +164,17 @@ def _run_live(inputs: Inputs, req: AnnotateRequest) -> Result:
     planned: List[Plan] = []
     before = failure_marks(client, namespace, req.name) if req.wait else {}
 
+    keys: List[str] = []  # the annotation the implementation reads, and its name
+
     def make_plan(reread: bool):
-        cluster = inputs.snapshot(network=CONFIG_KINDS).to_cluster()  # the same client, --metallb-version applied
+        snapshot = inputs.snapshot(network=CONFIG_KINDS, cilium=True)  # the same client, --metallb-version applied
+        cluster = snapshot.to_cluster()
+        impl = inputs.implementation_of(snapshot, cluster)
+        keys[:] = [impl.request_key(), impl.title]
         svc = find_service(cluster, namespace, req.name)
         if reread and req.overwrite and planned:
-            _unchanged_since_read(planned[0].service, svc, req)
-        result = plan(cluster, svc, req)
+            _unchanged_since_read(planned[0].service, svc, req, impl.request_keys())
+        result = plan(impl, svc, req)
         planned.append(result)
         if req.dry_run == "client":
             return None
@@ -182,21 +188,24 @@ def _run_live(inputs: Inputs, req: AnnotateRequest) -> Result:
     except Refused as err:
         return _refuse(err)
     result = planned[-1]
+    key = keys[0]
     warnings = _warnings(result)
     if req.dry_run == "client":
         if result.patch is None:
-            said = f"service/{req.name} already has {CURRENT}{LB_IPS}={result.value}; nothing to change"
+            said = f"service/{req.name} already has {key}={result.value}; nothing to change"
             return _lines(EXIT_OK, warnings + [said])
         return Result(result.patch, EXIT_OK, warnings, ["(dry run: nothing was written)"])
     if sent is None:
-        return _lines(EXIT_OK, warnings, [f"service/{req.name} unchanged: {CURRENT}{LB_IPS} is already {result.value}"])
+        return _lines(EXIT_OK, warnings, [f"service/{req.name} unchanged: {key} is already {result.value}"])
     suffix = " (server dry run)" if req.dry_run == "server" else ""
-    annotated = f"service/{req.name} annotated: {CURRENT}{LB_IPS}={result.value}{suffix}"
+    annotated = f"service/{req.name} annotated: {key}={result.value}{suffix}"
     if not (req.wait and req.dry_run == "none"):
         return _lines(EXIT_OK, warnings, [annotated])
     # --wait: what was written is said before the wait (the printer says the rest)
     inputs.say(*[Note(text) for text in warnings], Text(annotated))
-    assigned, said = wait_for_metallb(client, namespace, req.name, result.value.split(","), timeout, before)
+    assigned, said = wait_for_metallb(
+        client, namespace, req.name, result.value.split(","), timeout, before, who=keys[1]
+    )
     if not assigned:
         return _lines(EXIT_NEGATIVE, [f"error: {said}"])
     return _lines(EXIT_OK, [], [f"service/{req.name}: {said}"])

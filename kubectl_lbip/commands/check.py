@@ -7,35 +7,27 @@ from typing import Dict, List, Optional, Tuple
 
 from .. import cireport
 from ..errors import EXIT_NEGATIVE, EXIT_OK
-from ..model import announce
 from ..model.checks import CHECKED
 from ..model.cluster import Cluster
-from ..model.findings import checked_objects, findings_for
 from ..model.rules import ERROR, WARNING, Finding
 from ..printer import Block, Note, Result, Table
-from .common import Inputs, empty_namespace_note, legacy_note, release_dict, release_line
+from .common import Inputs, empty_namespace_note, legacy_note
 
 
-def _origin(snapshot, kind: str, namespace: str, name: str) -> dict:
+def _origin(cluster: Cluster, kind: str, namespace: str, name: str) -> dict:
     """{"source": "files"|"cluster", "file": name|None} of a finding's object
-    (--against-cluster)."""
-    from ..snapshot.overlay import origin_fields
-
-    if kind == "ConfigMap":  # a legacy pool is reported under its own name
-        origin = next((o for k, o in snapshot.origins.items() if k[0] == "ConfigMap"), None)
-        if origin is not None:
-            return origin.to_dict()
-    return origin_fields(snapshot, kind, namespace, name)
+    (--against-cluster), as its model object carries it."""
+    return cluster.origin_of(kind, namespace, name).to_dict()
 
 
 def _label(origin: dict) -> str:
     return origin["file"] or origin["source"]
 
 
-def _place(snapshot, key: Tuple[str, str, str]) -> cireport.Place:
+def _place(snapshot, cluster: Cluster, key: Tuple[str, str, str]) -> cireport.Place:
     """Where an object was read: its file, line and column (and, with
     --against-cluster, whether from the files or the cluster)."""
-    source = _origin(snapshot, *key)["source"] if snapshot.origins else None
+    source = _origin(cluster, *key)["source"] if cluster.overlaid else None
     if source == "cluster":
         return cireport.Place(source=source)
     kind, namespace, name = key
@@ -71,23 +63,14 @@ def catalogue_table(result: Result) -> List[Block]:
     return [Table(rows, ["code", "severity", "title", "fix"])]
 
 
-def not_checked(cluster: Cluster) -> List[str]:
-    """The kinds check reads past allocation that the input did not have."""
-    if cluster.network is None:
-        return []
-    absent = cluster.network.absent_kinds(announce.CHECK_KINDS)
-    if cluster.pools and not any(announce.status_counters(p) for p in cluster.pools):
-        absent.append("IPAddressPool status")
-    return absent
-
-
 def run(inputs: Inputs, strict: bool = False, warn_used: Optional[int] = None) -> Result:
     located = "locations" in inputs.needs  # the CI formats: each finding on its file's line
-    snapshot = inputs.snapshot(events=True, network=True, locate=located)
+    snapshot = inputs.snapshot(events=True, network=True, locate=located, cilium=True)
     cluster = snapshot.take_cluster()
-    absent = not_checked(cluster)
+    impl = inputs.implementation_of(snapshot, cluster)
+    absent = impl.not_checked()
     namespace = inputs.namespace_filter()
-    found = findings_for(cluster, namespace, warn_used)
+    found = impl.findings(namespace, warn_used)
     errors = sum(f.severity == ERROR for f in found)
     warnings = sum(f.severity == WARNING for f in found)
     failing = errors + (warnings if strict else 0)
@@ -102,16 +85,17 @@ def run(inputs: Inputs, strict: bool = False, warn_used: Optional[int] = None) -
     code = EXIT_NEGATIVE if failing or (strict and unchecked) else EXIT_OK
     if msg := legacy_note(snapshot):
         notes.append(msg)
-    overlaid = bool(snapshot.origins)  # --against-cluster: say where each object came from
+    overlaid = cluster.overlaid  # --against-cluster: say where each object came from
     notes += snapshot.network_notes
     objects: List[cireport.ObjectKey] = []
     places: Dict[cireport.ObjectKey, cireport.Place] = {}
     if located:
-        objects = checked_objects(cluster, namespace)
-        places = {key: _place(snapshot, key) for key in set(objects) | {cireport.object_key(f) for f in found}}
-    origins = [_origin(snapshot, f.kind, f.namespace, f.name) for f in found] if overlaid else []
+        objects = impl.checked_objects(namespace)
+        places = {key: _place(snapshot, cluster, key) for key in set(objects) | {cireport.object_key(f) for f in found}}
+    origins = [_origin(cluster, f.kind, f.namespace, f.name) for f in found] if overlaid else []
+    release_key, release = impl.release_entry()
     data = {
-        "metallb": release_dict(snapshot),
+        release_key: release,
         "findings": [dict(f.to_dict(), **o) for f, o in zip(found, origins)]
         if overlaid
         else [f.to_dict() for f in found],
@@ -121,7 +105,7 @@ def run(inputs: Inputs, strict: bool = False, warn_used: Optional[int] = None) -
         f"{errors} error(s), {warnings} warning(s)"
         + (" (warnings count: --strict)" if strict and warnings else "")
         + (f"; not checked, absent from the input: {', '.join(absent)}" if absent else "")
-        + f"; {release_line(snapshot)}"
+        + f"; {impl.release.describe()}"
     )
     answer = CheckAnswer(found, [_label(o) for o in origins] if overlaid else None, objects, places, strict, summary)
     return Result(data, code, notes, views={"table": table}, answer=answer)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Dict, FrozenSet, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple, Type, TypeVar, Union
 
-from ..errors import UsageError
-from ..model import announce, metallb
+from ..errors import InvalidValue, UsageError
+from ..model import announce, cilium, cilium_explain, metallb
+from ..model import implementation as impl
+from ..model.cluster import Cluster
 from ..model.metallb import Release
 from ..printer import Say
-from ..snapshot import Snapshot
+from ..snapshot import CILIUM_L2_POLICY, CILIUM_POOL, Snapshot
 
 
 @dataclass
@@ -25,6 +27,8 @@ class Inputs:
     request_timeout: Optional[float] = None  # seconds; 0: none; None: live.py's default
     stdin: object = None
     metallb_version: Optional[str] = None  # --metallb-version
+    implementation: Optional[str] = None  # --implementation metallb|cilium
+    cilium_version: Optional[str] = None  # --cilium-version
     # --against-cluster: the live cluster read as the base, the -f objects laid over it.
     against_cluster: bool = False
     say: Say = field(default_factory=Say)  # talk while working, where a command must (printer.Say)
@@ -57,6 +61,7 @@ class Inputs:
         statuses_of: Optional[Tuple[str, str]] = None,
         select=None,
         locate: bool = False,
+        cilium: bool = False,
     ) -> Snapshot:
         """The objects a command reads. From files, only the fields the model reads
         are kept, unless the command prints objects back (``whole_objects``);
@@ -64,7 +69,8 @@ class Inputs:
         JSON text passes it. Live, ``network`` also reads the kinds past allocation
         (advertisements, nodes, ...; from files they are whatever the files hold),
         ``statuses_of`` (namespace, name) the speakers' statuses of one service;
-        ``locate`` records where each object of the files starts (Snapshot.location)."""
+        ``locate`` records where each object of the files starts (Snapshot.location);
+        ``cilium``: live, Cilium's objects too (a command that asks implementation_of)."""
         flagged = self.flagged_release()
         if self.offline:
             from ..snapshot import files
@@ -79,15 +85,22 @@ class Inputs:
             snap.metallb = flagged or Release.newest_assumed("reading manifests; --metallb-version to choose")
             return snap
         # past allocation: the kinds asked for, and the speakers' statuses of one service
-        extra = {"network": network or True, "statuses_of": statuses_of} if network or statuses_of else {}
+        extra: Dict[str, Any] = (
+            {"network": network or True, "statuses_of": statuses_of} if network or statuses_of else {}
+        )
+        if cilium:
+            extra["cilium"] = True
         if self.against_cluster:
             return self.overlaid_snapshot(events=events, whole_objects=whole_objects, locate=locate, **extra)
         return self.live_snapshot(events=events, **extra)
 
     def live_snapshot(self, events: bool = False, **extra: Any) -> Snapshot:
         """The live cluster's objects, with the MetalLB release --metallb-version
-        names, else the one the cluster runs."""
+        names, else the one the cluster runs; Cilium's objects too, unless
+        --implementation metallb says they do not matter."""
         flagged = self.flagged_release()
+        if extra.get("cilium") and not impl.reads_cilium(self.flagged_implementation()):
+            del extra["cilium"]  # --implementation metallb: Cilium's objects do not matter
         if flagged is None:
             return self.client().snapshot(events=events, **extra)
         # the flag decides: no need to look for the release
@@ -95,16 +108,79 @@ class Inputs:
         snap.metallb = flagged
         return snap
 
+    def implementation_of(self, snapshot: Snapshot, cluster: Cluster) -> impl.Implementation:
+        """The implementation whose rules answer, and its release: --implementation,
+        else the one the cluster (or the files) runs (impl.Detected.choose:
+        both installed with pools is a usage error naming the flag). Call it on the
+        snapshot the cluster was taken from (take_cluster keeps Cilium's objects)."""
+        pools = [cilium.pool_from_object(p) for p in snapshot.cilium_objects.get(CILIUM_POOL, [])]
+        found = self.detected(snapshot, cluster, len(pools))
+        try:
+            name, release = found.choose(self.flagged_implementation(), self.flagged_cilium_release())
+        except InvalidValue as exc:
+            raise UsageError(str(exc)) from None
+        if impl.answers_for_cilium(name):  # a Cilium kind the identity may not list matters then only
+            snapshot.network_notes += snapshot.cilium_notes
+        context = impl.Context(
+            metallb_class="" if found.metallb is not None else None,
+            cilium_operator=cilium.operator_from_config(snapshot.cilium_config, found.cilium.version)
+            if found.cilium
+            else None,
+            conditions=conditions_of(cluster),
+            announcers=announcers_of(snapshot),
+            live=cluster.live,
+        )
+        return impl.build(name, release, cluster, pools, snapshot.cilium_config, context)
+
+    def detected(self, snapshot: Snapshot, cluster: Cluster, cilium_pools: int) -> impl.Detected:
+        """What the input shows installed. Files: the implementations whose pools
+        they hold. Live: MetalLB when its pools, controller or CRDs are there;
+        Cilium when its pool CRD is served or its operator runs."""
+        metallb_found: Optional[Release] = snapshot.metallb
+        if not self.offline or self.against_cluster:
+            installed = bool(cluster.pools) or (metallb_found is not None and metallb_found.source != "assumed")
+        else:
+            installed = bool(cluster.pools)
+        operator = snapshot.cilium_operator  # (namespace/name, image)
+        facts = impl.Facts(
+            cilium_images=((f"deployment {operator[0]}", operator[1]),) if operator else (),
+            # live, the version the pools were served at (v2 from v1.18), as the objects read say
+            cilium_pool_versions=tuple(
+                str(p.get("apiVersion") or "").rpartition("/")[2]
+                for p in snapshot.cilium_objects.get(CILIUM_POOL, ())
+                if snapshot.cilium_present is not None
+            ),
+        )
+        cilium_found = impl.cilium_release(facts)
+        if cilium_found is None and (cilium_pools or CILIUM_POOL in (snapshot.cilium_present or ())):
+            cilium_found = cilium.Release.newest_assumed(
+                "reading manifests; --cilium-version to choose"
+                if self.offline
+                else "CiliumLoadBalancerIPPool is served; no cilium-operator image read"
+            )
+        return impl.Detected(
+            (metallb_found or Release.newest_assumed("nothing to tell from")) if installed else None,
+            cilium_found,
+            len(cluster.pools),
+            cilium_pools,
+        )
+
     def flagged_release(self) -> Optional[Release]:
         """--metallb-version as a Release (it overrides what the cluster says)."""
-        if self.metallb_version is None:
+        return flagged_version(self.metallb_version, "--metallb-version", metallb.parse, Release)
+
+    def flagged_implementation(self) -> Optional[str]:
+        """--implementation, checked (it overrides what the cluster or files say)."""
+        if self.implementation is None:
             return None
         try:
-            version = metallb.parse(self.metallb_version)
-        except metallb.VersionError as exc:
-            raise UsageError(f"--metallb-version: {exc}") from None
-        label = "v" + self.metallb_version.strip().lstrip("v")
-        return Release(version, label, "flag", "--metallb-version")
+            return impl.flagged(self.implementation.strip())
+        except InvalidValue as exc:
+            raise UsageError(str(exc)) from None
+
+    def flagged_cilium_release(self) -> Optional[cilium.Release]:
+        """--cilium-version as a Cilium release (it overrides what the cluster says)."""
+        return flagged_version(self.cilium_version, "--cilium-version", cilium.parse, cilium.Release)
 
     def file_objects(self, whole_objects: bool = False, locations: Optional[Dict[Any, Any]] = None):
         """(file name, object) for every object of -f the model reads, file by file
@@ -158,6 +234,38 @@ class Inputs:
         if self.all_namespaces:
             return None
         return self.namespace or None
+
+
+R = TypeVar("R", bound=Release)
+
+
+def flagged_version(text: Optional[str], flag: str, parse: Callable[[str], Any], release: Type[R]) -> Optional[R]:
+    """A release flag (--metallb-version, --cilium-version) as the release it names."""
+    if text is None:
+        return None
+    try:
+        version = parse(text)
+    except InvalidValue as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+    return release(version, "v" + text.strip().lstrip("v"), "flag", flag)
+
+
+def conditions_of(cluster: Cluster) -> Dict[str, Dict[str, str]]:
+    """Each service's cilium.io/IPAMRequestSatisfied condition, where its status has one."""
+    return {
+        svc.key: dict(zip(("status", "reason", "message"), svc.ipam_condition))
+        for svc in cluster.services
+        if svc.ipam_condition
+    }
+
+
+def announcers_of(snapshot: Snapshot) -> cilium_explain.Announcers:
+    """Cilium's L2 announcement policies in the input (None: the kind was not read)."""
+    objects = snapshot.cilium_objects.get(CILIUM_L2_POLICY)
+    read = objects is not None or (snapshot.cilium_present is not None and CILIUM_L2_POLICY in snapshot.cilium_present)
+    if not read:
+        return cilium_explain.NOT_READ
+    return cilium_explain.Announcers(l2=tuple(cilium_explain.l2_policy_from_object(o) for o in objects or ()))
 
 
 def release_line(snapshot: Snapshot) -> str:

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import Any, List, Optional
 
 from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
 from ..model import announce
 from ..model.addresses import DUAL, IPV4, IPV6
 from ..model.announce import CONFIG_KINDS
 from ..model.cluster import Cluster
+from ..model.implementation import Implementation, Prediction
 from ..model.services import CURRENT, LB_IPS, Service
-from ..model.suggest import Pick, SuggestResult, metallb_pick, suggest
-from ..model.usage import family_counts
 from ..printer import Block, Note, Result, Table, Text, notes_kept
-from .common import Inputs, empty_namespace_note, legacy_note, rejected_config_note, release_dict, release_line
+from .common import Inputs, empty_namespace_note, legacy_note, rejected_config_note
 from .target import check_family, described_service, find_service
 
 MAX_COUNT = 10_000  # suggestions are built in memory: --count is capped (docs/performance.md: Limits)
@@ -49,12 +48,12 @@ class FreeQuery:
             raise UsageError(f"--count must be between 1 and {MAX_COUNT:,}")
 
 
-def resolve_target(cluster: Cluster, inputs: Inputs, query: FreeQuery):
+def resolve_target(impl: Implementation, cluster: Cluster, inputs: Inputs, query: FreeQuery):
     """The target service (or None) and the family to suggest for."""
     family = check_family(query.family)
     if query.for_service:
         target = find_service(cluster, inputs.default_namespace(), query.for_service)
-        svc_family, why = target.family(cluster.metallb)
+        svc_family, why = impl.family(target)
         if svc_family is None:
             raise UsageError(f"service {target.key}: cannot tell its IP family: {why}")
         if family and family != svc_family:
@@ -63,51 +62,39 @@ def resolve_target(cluster: Cluster, inputs: Inputs, query: FreeQuery):
     family = family or DUAL
     if query.selector or query.sharing_key or query.ports or inputs.namespace:
         return described_service(
-            inputs.default_namespace(), family, query.selector, query.sharing_key, query.ports
+            inputs.default_namespace(), family, query.selector, query.sharing_key, query.ports, impl.sharing_annotation
         ), family
     return None, family
 
 
-def compute(cluster: Cluster, target: Optional[Service], family: str, query: FreeQuery) -> SuggestResult:
-    if query.pool and cluster.pool(query.pool) is None:
+def compute(impl: Implementation, target: Optional[Service], family: str, query: FreeQuery):
+    if query.pool and not impl.has_pool(query.pool):
         raise UsageError(f"pool {query.pool!r} does not exist")
-    return suggest(cluster, family, query.count, target, query.pool)
-
-
-def pool_entry(cluster: Cluster, pool) -> dict:
-    return {
-        "name": pool.name,
-        "namespace": pool.namespace,
-        "autoAssign": pool.auto_assign,
-        "avoidBuggyIPs": pool.avoid_buggy_ips,
-        "restrictions": pool.restriction() or None,
-        **family_counts(cluster, pool),
-    }
+    return impl.suggest(target, family, query.count, query.pool)
 
 
 def run(inputs: Inputs, query: FreeQuery) -> Result:
     query.validate()
-    snapshot = inputs.snapshot(network=CONFIG_KINDS)
+    snapshot = inputs.snapshot(network=CONFIG_KINDS, cilium=True)
     cluster = snapshot.take_cluster()
+    impl = inputs.implementation_of(snapshot, cluster)
     notes = [msg] if (msg := empty_namespace_note(cluster, inputs.namespace)) else []
     rejected = announce.rejected_config(cluster)
     notes += rejected_config_note(rejected, query.strict)
     with notes_kept(notes):
-        target, family = resolve_target(cluster, inputs, query)
-        result = compute(cluster, target, family, query)
-    pick = metallb_pick(cluster, target) if query.for_service else None
+        target, family = resolve_target(impl, cluster, inputs, query)
+        result = compute(impl, target, family, query)
+    pick = impl.pick_entry(target) if query.for_service else None
     if msg := legacy_note(snapshot):
         notes.append(msg)
 
-    pools = [pool_entry(cluster, p) for p in result.pools]
+    pools = impl.free_entries(result.pools)
     origins = {}
-    if snapshot.origins:  # --against-cluster: where each pool (and the --for service) came from
-        from ..snapshot.overlay import origin_fields
-
+    if cluster.overlaid:  # --against-cluster: where each pool (and the --for service) came from
         for entry in pools:
-            entry.update(origin_fields(snapshot, "IPAddressPool", entry["namespace"] or "", entry["name"]))
+            entry.update(cluster.origin_of(impl.pool_kind, entry["namespace"] or "", entry["name"]).to_dict())
         if query.for_service:
-            origins["forSource"] = origin_fields(snapshot, "Service", target.namespace, target.name)
+            origins["forSource"] = cluster.origin_of("Service", target.namespace, target.name).to_dict()
     data = {
         "family": family,
         "for": target.key if query.for_service else None,
@@ -119,10 +106,12 @@ def run(inputs: Inputs, query: FreeQuery) -> Result:
         "rejectedConfiguration": rejected.to_dict() if rejected else None,
     }
     if pick is not None:
-        data["metallbPick"] = pick.to_dict()
-        data["metallb"] = release_dict(snapshot)
+        pick_key, pick_data, _ = pick
+        release_key, release = impl.release_entry()
+        data[pick_key] = pick_data
+        data[release_key] = release
     code = EXIT_OK if result.suggestions and not (rejected and query.strict) else EXIT_NEGATIVE
-    answer = FreeAnswer(result, pick, release_line(snapshot))
+    answer = FreeAnswer(result, pick[2] if pick else None, impl.release.describe(), impl.title, impl.request_key())
     return Result(data, code, notes, views={"table": table, "wide": wide, "annotation": annotation}, answer=answer)
 
 
@@ -130,9 +119,11 @@ def run(inputs: Inputs, query: FreeQuery) -> Result:
 class FreeAnswer:
     """What free's views read beyond the data."""
 
-    suggested: SuggestResult
-    pick: Optional[Pick]  # --for: MetalLB's own pick
+    suggested: Any  # the implementation's suggest result (suggestions, pools, excluded, notes)
+    pick: Optional[Prediction]  # --for: the implementation's own pick
     release: str
+    title: str = "MetalLB"  # the implementation, as a sentence names it
+    key: str = CURRENT + LB_IPS  # the annotation a request is written under
 
 
 def annotation(result: Result) -> List[Block]:
@@ -140,7 +131,7 @@ def annotation(result: Result) -> List[Block]:
     suggested = result.answer.suggested
     blocks: List[Block] = []
     if suggested.suggestions:
-        blocks.append(Text(f'{CURRENT}{LB_IPS}: "{",".join(suggested.suggestions[0].addresses)}"'))
+        blocks.append(Text(f'{result.answer.key}: "{",".join(suggested.suggestions[0].addresses)}"'))
     return blocks + [Note(text) for text in suggested.notes]
 
 
@@ -156,7 +147,8 @@ def table(result: Result, wide: bool = False) -> List[Block]:
     )
     rows = []
     for p in data["pools"]:
-        marks = [] if p["autoAssign"] else ["autoAssign=false"]
+        marks = [] if p.get("autoAssign", True) else ["autoAssign=false"]
+        marks += [mark for mark in ("disabled", "conflict") if p.get(mark)]  # Cilium's pools
         if p["restrictions"] and not wide:
             marks.append("restricted")
         if "source" in p:  # --against-cluster
@@ -166,7 +158,8 @@ def table(result: Result, wide: bool = False) -> List[Block]:
             c = p[family]
             row += [str(c["total"]), str(c["used"]), str(c["free"])] if c["total"] else ["-"] * 3
         if wide:
-            row += ["yes" if p["autoAssign"] else "no", p["restrictions"] or "-"]
+            auto = p.get("autoAssign")
+            row += ["-" if auto is None else "yes" if auto else "no", p["restrictions"] or "-"]
         rows.append(row)
     blocks: List[Block] = [Table(rows, headers, fit=not wide)] if rows else []
     blocks += [
@@ -178,22 +171,22 @@ def table(result: Result, wide: bool = False) -> List[Block]:
             Text("", heading=True),
             Text("SUGGESTIONS (" + data["family"] + ")", heading=True),
         ]  # --no-headers: only rows
-        srows = [[s.pool, s.ipv4 or "-", s.ipv6 or "-", WHY[s.why]] for s in suggested.suggestions]
+        shown = [s.to_dict() for s in suggested.suggestions]
+        srows = [[s["pool"], s["ipv4"] or "-", s["ipv6"] or "-", WHY[s["why"]]] for s in shown]
         blocks.append(Table(srows, ["pool", "ipv4", "ipv6", "why"]))
     else:
         blocks.append(Note("no suggestion: no free address fits"))
     if pick is not None:
         blocks.append(Text("", heading=True))
+        own = f"{result.answer.title}'s own pick if the service requested nothing"
         if pick.pools and len(pick.pools) == 1:
-            addrs = ",".join(a for a in (pick.ipv4, pick.ipv6) if a)
-            said = f"MetalLB's own pick if the service requested nothing: {addrs} from pool {pick.pools[0]}"
+            said = f"{own}: {','.join(pick.addresses)} from pool {pick.pools[0]}"
         elif pick.pools:
-            said = (
-                "MetalLB's own pick if the service requested nothing: one of pools "
-                f"{', '.join(pick.pools)} ({pick.note})"
-            )
+            said = f"{own}: one of pools {', '.join(pick.pools)} ({pick.note})"
+        elif pick.candidates:
+            said = f"{own}: one of {', '.join(pick.candidates)} ({pick.note})"
         else:
-            said = f"MetalLB's own pick if the service requested nothing: none ({pick.note})"
+            said = f"{own}: none ({pick.note})"
         blocks.append(Text(said, heading=True, wrap=True))
         blocks.append(Note(result.answer.release))  # the pick follows the release's rules: say which
     return blocks

@@ -13,8 +13,8 @@ from .. import render
 from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
 from ..model.announce import CONFIG_KINDS, rejected_config
 from ..model.migrate import service_objects
-from ..model.pin import FAILED, KEPT, PINNED, PinDecision, apply_pin, pin_batch
-from ..model.services import Service
+from ..model.pin import FAILED, KEPT, PINNED, PinDecision, apply_pin
+from ..model.services import CURRENT, LB_IPS, Service
 from ..printer import Block, Note, Raw, Result, Table
 from ..snapshot import SERVICE, Snapshot, role_of
 from ..snapshot.overlay import with_namespace
@@ -107,7 +107,7 @@ def run(inputs: Inputs, req: PinRequest) -> Result:
     if inputs.against_cluster:
         from ..snapshot.overlay import overlay_snapshot
 
-        snapshot = overlay_snapshot(inputs.live_snapshot(network=CONFIG_KINDS), objects, namespace)
+        snapshot = overlay_snapshot(inputs.live_snapshot(network=CONFIG_KINDS, cilium=True), objects, namespace)
     else:
         from ..snapshot.files import classify
 
@@ -116,10 +116,11 @@ def run(inputs: Inputs, req: PinRequest) -> Result:
     if msg := legacy_note(snapshot):
         say.note(msg)
     cluster = snapshot.to_cluster()
-    if not cluster.pools:
+    impl = inputs.implementation_of(snapshot, cluster)
+    if not impl.pool_rows():
         where = "on the cluster or in the files" if inputs.against_cluster else "in the files"
         hint = "" if inputs.against_cluster else " (add the pools' manifests with -f, or use --against-cluster)"
-        raise UsageError(f"no IPAddressPool {where}{hint}: nothing to pin from")
+        raise UsageError(f"no {impl.pool_kind} {where}{hint}: nothing to pin from")
 
     files_of: Dict[str, str] = {}
     targets: List[Service] = []
@@ -142,12 +143,12 @@ def run(inputs: Inputs, req: PinRequest) -> Result:
     for text in rejected_config_note(rejected, req.strict):
         say.note(text)
     refused = bool(rejected) and req.strict
-    decisions = pin_batch(cluster, targets)
+    decisions = impl.pin_batch(targets)
     failed = [d for d in decisions if d.status == FAILED]
     pins = {d.key: d.value for d in decisions if d.status == PINNED}
     write = (not failed or req.partial) and not refused
 
-    say.plan(plan_notes(decisions, files_of))
+    say.plan(plan_notes(decisions, files_of, impl.title))
     written: List[str] = []
     notes: List[str] = []
     shown: List[Source] = []  # the files to print, pinned (-o table)
@@ -158,7 +159,7 @@ def run(inputs: Inputs, req: PinRequest) -> Result:
     elif not write:
         notes.append(f"nothing was written: {len(failed)} service(s) cannot be pinned (--partial writes the others)")
     elif req.in_place:
-        written = rewrite_files(sources, pins, namespace)
+        written = rewrite_files(sources, pins, namespace, impl.request_key())
         notes += [f"rewrote {path}" for path in written] or ["no file changed"]
     else:
         shown = sources
@@ -168,10 +169,11 @@ def run(inputs: Inputs, req: PinRequest) -> Result:
         "rejectedConfiguration": rejected.to_dict() if rejected else None,
     }
     code = EXIT_NEGATIVE if failed or refused else EXIT_OK
-    return Result(data, code, notes, views={"table": pinned_objects}, answer=Pinned(shown, pins, namespace))
+    answer = Pinned(shown, pins, namespace, impl.request_key())
+    return Result(data, code, notes, views={"table": pinned_objects}, answer=answer)
 
 
-def plan_notes(decisions: List[PinDecision], files_of: Dict[str, str]) -> List[Block]:
+def plan_notes(decisions: List[PinDecision], files_of: Dict[str, str], title: str = "MetalLB") -> List[Block]:
     """The plan, on stderr (stdout carries the objects): a table, each refusal, the counts."""
     rows = [[files_of[d.key], d.namespace, d.name, d.pool or "-", d.value or "-", d.status] for d in decisions]
     blocks: List[Block] = []
@@ -183,7 +185,7 @@ def plan_notes(decisions: List[PinDecision], files_of: Dict[str, str]) -> List[B
         elif d.reason:
             blocks.append(
                 Note(
-                    f"warning: service {d.key} ({files_of[d.key]}) keeps its request, which MetalLB refuses: {d.reason}"
+                    f"warning: service {d.key} ({files_of[d.key]}) keeps its request, which {title} refuses: {d.reason}"
                 )
             )
     count = {s: sum(d.status == s for d in decisions) for s in (PINNED, KEPT, FAILED)}
@@ -200,26 +202,27 @@ class Pinned:
     sources: List[Source]
     pins: Dict[str, str]
     namespace: str
+    key: str  # the annotation the pins are written under
 
 
-def make_edit(pins: Dict[str, str], namespace: str, where: str = ""):
+def make_edit(pins: Dict[str, str], namespace: str, where: str = "", key: str = CURRENT + LB_IPS):
     """The edit that writes each pin into its Service, wherever it stands in a
     document (List items too), and only into a Service that still requests nothing."""
 
     def edit(tree: Any, first: bool) -> bool:
         changed = False
         for obj in service_objects(tree):
-            key = service_key(obj, namespace)
-            value = pins.get(key)
+            name = service_key(obj, namespace)
+            value = pins.get(name)
             if value is None or Service.from_object(obj, False).requests():
                 continue
             if not first and _shared_node(obj):
                 raise UsageError(
-                    f"{where}: service {key}: its metadata or annotations is a YAML anchor or alias "
+                    f"{where}: service {name}: its metadata or annotations is a YAML anchor or alias "
                     "shared with other objects; pin cannot write into it without changing them "
                     "too. Write the annotations out in this object; nothing was written"
                 )
-            apply_pin(obj, value)
+            apply_pin(obj, value, key)
             changed = True
         return changed
 
@@ -234,14 +237,14 @@ def _shared_node(obj: Any) -> bool:
     return any(getattr(getattr(node, "anchor", None), "value", None) for node in (obj, meta, annotations))
 
 
-def rewrite_files(sources: List[Source], pins: Dict[str, str], namespace: str) -> List[str]:
+def rewrite_files(sources: List[Source], pins: Dict[str, str], namespace: str, key: str) -> List[str]:
     """migrate --in-place's round trip and writer: all files or none, and none that
     changed on disk since it was read."""
     from .migrate_files import replace_files, rewrite_bytes
 
     rewrites = []
     for src in sources:
-        data = rewrite_bytes(src.data, src.name, make_edit(pins, namespace, src.name))
+        data = rewrite_bytes(src.data, src.name, make_edit(pins, namespace, src.name, key))
         if data != src.data:
             rewrites.append((src.name, data))
     return replace_files(rewrites, expected={src.name: src.data for src in sources})
@@ -250,7 +253,7 @@ def rewrite_files(sources: List[Source], pins: Dict[str, str], namespace: str) -
 def pinned_objects(result: Result) -> List[Block]:
     """Every object of the files, in input order, the pinned ones with their request."""
     a = result.answer
-    edit = make_edit(a.pins, a.namespace)
+    edit = make_edit(a.pins, a.namespace, key=a.key)
     out = []
     for src in a.sources:
         for doc in src.documents:

@@ -3,42 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from .. import printer, render
 from ..errors import EXIT_OK
 from ..model import addressmap as amap
 from ..model import announce
 from ..model.addresses import FAMILIES, IPV4, IPV6, to_text
-from ..model.usage import family_counts
 from ..printer import Block, Note, Result, Table, Text
-from .common import Inputs, legacy_note, release_dict, release_line
+from .common import Inputs, legacy_note
 
 FAMILY_NAMES = {IPV4: "IPv4", IPV6: "IPv6"}
-
-
-def pool_rows(cluster, namespace=None):
-    """Plain data for each pool (with a namespace, each pool living there), shared by
-    the table and JSON outputs."""
-    rows = []
-    for pool in cluster.pools:
-        if namespace and pool.namespace != namespace:
-            continue
-        entry = {
-            "name": pool.name,
-            "namespace": pool.namespace,
-            "addresses": list(pool.addresses),
-            "autoAssign": pool.auto_assign,
-            "avoidBuggyIPs": pool.avoid_buggy_ips,
-            "serviceAllocation": pool.restriction() or None,
-            "valid": pool.valid,
-            "errors": list(pool.errors),
-            **family_counts(cluster, pool),
-            "advertisements": announce.advertisement_names(cluster.network, pool),
-            "metallbStatus": announce.status_counters(pool),
-        }
-        rows.append(entry)
-    return rows
 
 
 def status_text(status, family: str) -> str:
@@ -51,21 +26,33 @@ def status_text(status, family: str) -> str:
 
 def run(inputs: Inputs, draw_map: bool = False) -> Result:
     # the advertisements selecting each pool: for -o wide, json and yaml
-    snapshot = inputs.snapshot(network=(announce.L2ADV, announce.BGPADV) if "advertisements" in inputs.needs else False)
+    snapshot = inputs.snapshot(
+        network=(announce.L2ADV, announce.BGPADV) if "advertisements" in inputs.needs else False, cilium=True
+    )
     cluster = snapshot.take_cluster()
+    impl = inputs.implementation_of(snapshot, cluster)
     namespace = inputs.namespace_filter()
-    rows = pool_rows(cluster, namespace)
-    shown = [p for p in cluster.pools if not namespace or p.namespace == namespace]  # as pool_rows
-    maps = [pool_maps(cluster, pool) for pool in shown] if draw_map else []
+    rows = impl.pool_rows(namespace)
+    shown = impl.drawn_pools(namespace) if draw_map else []
+    maps = [pool_maps(cluster, pool) for pool in shown]
     for row, found in zip(rows, maps):
         row["map"] = {family: m.to_dict() for family, m in found.items()}
     notes = [msg] if (msg := legacy_note(snapshot)) else []
     notes += snapshot.network_notes  # a kind the identity may not list (as check says)
     answer = PoolsAnswer(
-        rows, namespace, release_line(snapshot), announce.unread_advertisement_kinds(cluster), shown, maps, draw_map
+        rows,
+        namespace,
+        impl.release.describe(),
+        announce.unread_advertisement_kinds(cluster),
+        shown,
+        maps,
+        draw_map,
+        impl.pool_kind,
+        impl.pool_resource,
     )
-    data = {"metallb": release_dict(snapshot), "pools": rows, "legacyConfigMap": snapshot.uses_legacy_config}
-    return Result(data, EXIT_OK, notes, views={"table": table, "wide": wide, "name": names}, answer=answer)
+    release_key, release = impl.release_entry()
+    data = {release_key: release, "pools": rows, "legacyConfigMap": snapshot.uses_legacy_config}
+    return Result(data, EXIT_OK, notes, views=VIEWS[impl.name], answer=answer)
 
 
 @dataclass
@@ -79,10 +66,12 @@ class PoolsAnswer:
     shown: list
     maps: list
     draw_map: bool
+    kind: str  # the pools' kind, as the implementation names it
+    resource: str  # and as kubectl names it (-o name)
 
 
 def names(result: Result) -> List[Block]:
-    return printer.names("ipaddresspool.metallb.io", [r["name"] for r in result.answer.rows])
+    return printer.names(result.answer.resource, [r["name"] for r in result.answer.rows])
 
 
 def wide(result: Result) -> List[Block]:
@@ -94,7 +83,7 @@ def table(result: Result, wide: bool = False) -> List[Block]:
     blocks: List[Block] = [Note(a.release)]
     if not a.rows:
         return blocks + [
-            Note(f"No resources found in {a.namespace} namespace." if a.namespace else "no IPAddressPool found")
+            Note(f"No resources found in {a.namespace} namespace." if a.namespace else f"no {a.kind} found")
         ]
     if a.draw_map:
         return blocks + [Text("\n".join(map_lines(a.shown, a.maps, render.unicode_ok())))]
@@ -275,3 +264,65 @@ def _block_grid(family: str, size: int, found, fancy: bool) -> list:
         groups = " ".join(text[j : j + GROUP] for j in range(0, len(text), GROUP))
         lines.append(f"  {to_text(family, first):<{width}}  {groups}")
     return lines
+
+
+# --------------------------------------------------------------------------
+# Cilium LB-IPAM's pools (cluster-scoped; Implementation.pool_rows of model/implementation.py)
+
+
+def cilium_wide(result: Result) -> List[Block]:
+    return cilium_table(result, True)
+
+
+def cilium_table(result: Result, wide: bool = False) -> List[Block]:
+    a = result.answer
+    blocks: List[Block] = [Note(a.release)]
+    if not a.rows:
+        return blocks + [Note(f"no {a.kind} found")]
+    if a.draw_map:
+        return blocks + [Note(f"--map draws MetalLB's pools only: not the {a.kind}s of Cilium LB-IPAM")]
+    headers = ["name", "blocks", "disabled", "selector", "ipv4 used/total", "ipv6 used/total"]
+    if wide:
+        headers += ["ipv4 free", "ipv6 free", "reserved", "conflict", "cilium used/total", "valid"]
+    rows = []
+    for r in a.rows:
+        line = [
+            r["name"],
+            ",".join(r["blocks"]) or "-",
+            str(r["disabled"]).lower(),
+            r["serviceSelector"] or "-",
+            render.ratio(r[IPV4]["used"], r[IPV4]["total"], True),
+            render.ratio(r[IPV6]["used"], r[IPV6]["total"], True),
+        ]
+        if wide:
+            status = r["ciliumStatus"] or {}
+            conflict = r["conflict"]
+            line += [
+                str(r[IPV4]["free"]),
+                str(r[IPV6]["free"]),
+                str(r[IPV4]["reserved"] + r[IPV6]["reserved"]),
+                "-" if conflict is None else f"with {conflict['with']}",
+                f"{status.get('used') or '-'}/{status.get('total') or '-'}" if status else "-",
+                "yes" if r["valid"] else "no: " + "; ".join(r["errors"]),
+            ]
+        rows.append(line)
+    blocks.append(Table(rows, headers, fit=not wide))
+    for r in a.rows:
+        conflict = r["conflict"]
+        if conflict is not None:
+            blocks.append(
+                Note(
+                    f"warning: pool {r['name']} is marked cilium.io/PoolConflict ({conflict['range']} overlaps "
+                    f"{conflict['otherRange']} of pool {conflict['with']}): it allocates nothing"
+                )
+            )
+        blocks += [Note(f"warning: {err} (the operator keeps no part of this pool)") for err in r["errors"]]
+    if any(r[f]["reserved"] for r in a.rows for f in FAMILIES):
+        blocks.append(Note("note: used counts the reserved first and last addresses of cidr blocks, as IPsUsed does"))
+    return blocks
+
+
+VIEWS: Dict[str, Dict[str, printer.View]] = {
+    "metallb": {"table": table, "wide": wide, "name": names},
+    "cilium": {"table": cilium_table, "wide": cilium_wide, "name": names},
+}

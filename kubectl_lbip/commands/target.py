@@ -3,7 +3,7 @@ by options (-n, --selector, --sharing-key, --ports)."""
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Callable, Dict, List, Optional
 
 from ..errors import UsageError
 from ..model.addresses import DUAL, IPV4, IPV6
@@ -31,15 +31,22 @@ def parse_ports(text: Optional[str]) -> List[Port]:
 
 
 def described_service(
-    namespace: str, family: str, selector: Optional[str], sharing_key: Optional[str], ports: Optional[str]
+    namespace: str,
+    family: str,
+    selector: Optional[str],
+    sharing_key: Optional[str],
+    ports: Optional[str],
+    sharing: Callable[[str], Dict[str, str]] = lambda key: {CURRENT + SHARED_IP: key},
 ) -> Service:
+    """A service not yet written, as free's options describe it; ``sharing``: the
+    annotation that gives it a sharing key (Implementation.sharing_annotation)."""
     labels = {}
     if selector:
         try:
             labels = dict(Selector.parse(selector).match_labels)
         except SelectorError as exc:
             raise UsageError(f"--selector: {exc}") from None
-    annotations = {CURRENT + SHARED_IP: sharing_key} if sharing_key else {}
+    annotations = sharing(sharing_key) if sharing_key else {}
     return Service(
         namespace=namespace,
         name="(new service)",

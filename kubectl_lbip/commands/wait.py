@@ -61,14 +61,16 @@ def wait_for_metallb(
     before: Dict[str, Tuple],
     clock=time.monotonic,
     sleep=time.sleep,
+    who: str = "MetalLB",
 ) -> Tuple[bool, str]:
-    """(True, what MetalLB assigned) or (False, why not)."""
+    """(True, what the implementation ``who`` assigned) or (False, why not; a refusal
+    is told from MetalLB's AllocationFailed events)."""
     wanted = {canonical(a) for a in addresses}
     deadline = clock() + timeout
     while True:
         got = _ingress(client.get_service(namespace, name))
         if got == wanted:
-            return True, f"MetalLB assigned {','.join(sorted(got, key=_order))}"
+            return True, f"{who} assigned {','.join(sorted(got, key=_order))}"
         marks = failure_marks(client, namespace, name)
         new = [mark[3] for key, mark in marks.items() if before.get(key) != mark]
         if new:
@@ -76,8 +78,8 @@ def wait_for_metallb(
         if clock() >= deadline:
             held = ",".join(sorted(got, key=_order)) or "nothing"
             return False, (
-                f"MetalLB assigned nothing new within {timeout:g}s (the service holds "
-                f"{held}); is MetalLB's controller running?"
+                f"{who} assigned nothing new within {timeout:g}s (the service holds "
+                f"{held}); is {who}'s controller running?"
             )
         sleep(POLL_SECONDS)
 

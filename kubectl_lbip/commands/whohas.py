@@ -8,9 +8,9 @@ from typing import List, Optional, Sequence, Tuple
 from .. import printer, render
 from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
 from ..model import announce
-from ..model.addresses import AddressError, Interval, parse_network, to_text
+from ..model.addresses import AddressError, Interval, parse_network
 from ..model.cluster import Cluster
-from ..model.rules import sharing_conflict
+from ..model.implementation import Implementation
 from ..printer import Block, Note, Result, Table
 from ..snapshot import Snapshot
 from .common import Inputs, empty_namespace_note
@@ -26,64 +26,14 @@ def parse_queries(texts: Sequence[str]) -> List[Interval]:
     return queries
 
 
-def describe(cluster: Cluster, family: str, value: int, namespace: Optional[str] = None) -> dict:
-    """One address: its pool, whether it is free, who uses it and how, and whether
-    those users may not share it. With a namespace, only its services are listed
-    (and only the conflicts one of them is part of)."""
-    holders: dict = {}
-    others = False
-    for use in cluster.index.uses(family, value):
-        if namespace and use.service.namespace != namespace:
-            others = True
-            continue
-        svc = use.service
-        entry = holders.setdefault(
-            svc.key,
-            {
-                "namespace": svc.namespace,
-                "name": svc.name,
-                "how": [],
-                "sharingKey": svc.sharing_key or None,
-                "ports": [str(p) for p in svc.ports],
-                "_svc": svc,
-            },
-        )
-        if use.how not in entry["how"]:
-            entry["how"].append(use.how)
-    services = [h.pop("_svc") for h in holders.values()]
-    everyone = services
-    if others:
-        everyone = services + [u.service for u in cluster.index.uses(family, value) if u.service.namespace != namespace]
-        everyone = list({s.key: s for s in everyone}.values())
-    reasons = []
-    for i, a in enumerate(everyone):
-        for b in everyone[i + 1 :]:
-            if a not in services and b not in services:
-                continue
-            reason = sharing_conflict(a, b)
-            if reason:
-                reasons.append(f"{a.key} and {b.key}: {reason}")
-    pool = cluster.pool_at(family, value)
-    allocatable = pool is not None and pool.allocatable(family, value)
-    return {
-        "ip": to_text(family, value),
-        "pool": pool.name if pool else None,
-        "advertisements": announce.advertisement_names(cluster.network, pool),
-        "free": allocatable and not holders and not others,
-        "holders": list(holders.values()),
-        "conflict": bool(reasons),
-        "conflictReasons": reasons,
-    }
-
-
-def answer(cluster: Cluster, queries: Sequence[Interval], namespace: Optional[str] = None) -> List[dict]:
+def answer(impl: Implementation, queries: Sequence[Interval], namespace: Optional[str] = None) -> List[dict]:
     results = []
     for query in queries:
         if query.first == query.last:
-            results.append(describe(cluster, query.family, query.first, namespace))
+            results.append(impl.describe_address(query.family, query.first, namespace))
         else:
-            for value in cluster.index.used_in(query):
-                found = describe(cluster, query.family, value, namespace)
+            for value in impl.used_in(query):
+                found = impl.describe_address(query.family, value, namespace)
                 if found["holders"]:
                     results.append(found)
     return results
@@ -97,7 +47,7 @@ def load(inputs: Inputs, queries: Sequence[Interval], prefilter: bool = True) ->
     from ..snapshot.prefilter import selecting
 
     network = (announce.L2ADV, announce.BGPADV)  # the advertisements: ANNOUNCED BY
-    snapshot = inputs.snapshot(network=network, select=selecting(queries) if prefilter else None)
+    snapshot = inputs.snapshot(network=network, select=selecting(queries) if prefilter else None, cilium=True)
     return snapshot, snapshot.take_cluster()
 
 
@@ -107,15 +57,14 @@ def run(inputs: Inputs, texts: Sequence[str]) -> Result:
     # With -n, whether the namespace has a LoadBalancer service at all is asked of
     # every service (kubectl's "No resources found"): no text test then.
     snapshot, cluster = load(inputs, queries, prefilter=not namespace)
+    impl = inputs.implementation_of(snapshot, cluster)
     notes = [msg] if (msg := empty_namespace_note(cluster, namespace)) else []
-    results = answer(cluster, queries, namespace)
-    overlaid = bool(snapshot.origins)  # --against-cluster: where each holder came from
+    results = answer(impl, queries, namespace)
+    overlaid = cluster.overlaid  # --against-cluster: where each holder came from
     if overlaid:
-        from ..snapshot.overlay import origin_fields
-
         for r in results:
             for h in r["holders"]:
-                h.update(origin_fields(snapshot, "Service", h["namespace"], h["name"]))
+                h.update(cluster.origin_of("Service", h["namespace"], h["name"]).to_dict())
     code = EXIT_OK if any(r["holders"] for r in results) else EXIT_NEGATIVE
     found = WhoHasAnswer(list(texts), snapshot.network_notes, announce.unread_advertisement_kinds(cluster), overlaid)
     return Result(results, code, notes, views={"table": table, "wide": wide, "name": names}, answer=found)
@@ -150,7 +99,8 @@ def table(result: Result, wide: bool = False) -> List[Block]:
         shown = render.advertisements(r["advertisements"], bool(a.unread) and r["pool"] is not None)
         last = [shown] if wide else []
         if not r["holders"]:
-            rows.append(first + ["-", "-", "-", "-", ""] + (["-"] if a.overlaid else []) + last)
+            how = "reserved" if r.get("reserved") else "-"  # Cilium's first/last address of a cidr block
+            rows.append(first + ["-", how, "-", "-", ""] + (["-"] if a.overlaid else []) + last)
         for h in r["holders"]:  # each row whole: its first field is its own (awk, sort)
             rows.append(
                 first

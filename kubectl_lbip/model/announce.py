@@ -12,7 +12,7 @@ that need it are not run."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 from .addresses import IPV4, IPV6, AddressError, Interval, family_bits, family_of, parse_ip, parse_pool_address
 from .checks import (  # the codes and their fixes: the catalogue
@@ -31,7 +31,8 @@ from .checks import (  # the codes and their fixes: the catalogue
 )
 from .pools import Pool
 from .rules import ERROR, REJECTS_CONFIGURATION, WARNING, Finding, pool_finding, service_finding
-from .selectors import Selector
+from .schema import INT, SELECTOR, STR, STRINGS, at, list_of
+from .selectors import Selector, selector_list
 from .services import ASSIGNED, Service
 
 # The kinds this module reads, as the summary names them.
@@ -53,15 +54,30 @@ CONFIG_KINDS = (CONFIGSTATE,)  # annotate, pin and free: whether MetalLB uses th
 EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
 
 
+def _selectors(items: List[Any]) -> Tuple[Selector, ...]:
+    return tuple(selector_list(items))
+
+
+def _selector_row(path: str) -> Dict[str, Any]:
+    """A list of label selectors (snapshot/network.py's validate names one that is
+    not valid: an operator the API does not know)."""
+    return at(path, list_of(SELECTOR), (), convert=_selectors)
+
+
 @dataclass(frozen=True)
 class Advertisement:
-    kind: str  # L2ADV or BGPADV
-    name: str
-    namespace: str = ""
-    pools: Tuple[str, ...] = ()  # spec.ipAddressPools, by name
-    pool_selectors: Tuple[Selector, ...] = ()
-    node_selectors: Tuple[Selector, ...] = ()
-    service_selectors: Tuple[Selector, ...] = ()
+    """An L2Advertisement or a BGPAdvertisement as the model reads it. The rows
+    both kinds have are here; each kind's class below adds its own (the table of
+    the kind: model/schema.py derives its shape check, its trim and its
+    constructor)."""
+
+    kind: str = field(metadata=at("kind", STR))  # L2ADV or BGPADV
+    name: str = field(metadata=at("metadata.name", STR))
+    namespace: str = field(default="", metadata=at("metadata.namespace", STR))
+    pools: Tuple[str, ...] = field(default=(), metadata=at("spec.ipAddressPools", STRINGS, ()))  # by name
+    pool_selectors: Tuple[Selector, ...] = field(default=(), metadata=_selector_row("spec.ipAddressPoolSelectors"))
+    node_selectors: Tuple[Selector, ...] = field(default=(), metadata=_selector_row("spec.nodeSelectors"))
+    service_selectors: Tuple[Selector, ...] = field(default=(), metadata=_selector_row("spec.serviceSelectors"))
     interfaces: Tuple[str, ...] = ()  # L2
     peers: Tuple[str, ...] = ()  # BGP
     aggregation_length: Optional[int] = None  # BGP; MetalLB's default is 32
@@ -86,6 +102,26 @@ class Advertisement:
 
     def selects_node(self, node: "Node") -> bool:
         return not self.node_selectors or any(s.matches(node.labels) for s in self.node_selectors)
+
+
+@dataclass(frozen=True)
+class L2Advertisement(Advertisement):
+    """An L2Advertisement's table: the rows of every advertisement and its interfaces."""
+
+    interfaces: Tuple[str, ...] = field(default=(), metadata=at("spec.interfaces", STRINGS, ()))
+
+
+@dataclass(frozen=True)
+class BGPAdvertisement(Advertisement):
+    """A BGPAdvertisement's table: the rows of every advertisement, its peers and aggregation lengths."""
+
+    peers: Tuple[str, ...] = field(default=(), metadata=at("spec.peers", STRINGS, ()))
+    aggregation_length: Optional[int] = field(default=None, metadata=at("spec.aggregationLength", INT, None))
+    aggregation_length_v6: Optional[int] = field(default=None, metadata=at("spec.aggregationLengthV6", INT, None))
+
+
+# The model class of each advertisement kind (snapshot.MODELS has them too).
+ADVERTISEMENTS = {L2ADV: L2Advertisement, BGPADV: BGPAdvertisement}
 
 
 @dataclass(frozen=True)

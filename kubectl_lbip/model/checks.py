@@ -66,6 +66,7 @@ ANNOTATION_EXISTS = "annotation-exists"
 NO_FREE_ADDRESS = "no-free-address"
 VALUE_CHANGED = "value-changed"
 ADDRESS_MOVES = "address-moves"
+CILIUM_SPEC_AND_ANNOTATION = "cilium-spec-and-annotation"
 
 CHECK = "check"
 
@@ -538,6 +539,16 @@ CATALOGUE: Tuple[Check, ...] = (
         "`annotate` refuses: the service's `metallb.io/loadBalancerIPs` already holds another value",
         "add --overwrite to replace it",
         "`annotate.plan`",
+        commands=("annotate",),
+    ),
+    Check(
+        CILIUM_SPEC_AND_ANNOTATION,
+        WARNING,
+        "Cilium requests spec.loadBalancerIP too",
+        "`annotate` warns (Cilium LB-IPAM): `spec.loadBalancerIP` is set, and Cilium merges it with the "
+        "annotation's addresses, so the service requests both",
+        "add --clear-spec-ip to request only the annotation's addresses",
+        "`cilium_plans.plan`",
         commands=("annotate",),
     ),
     Check(

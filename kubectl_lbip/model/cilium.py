@@ -14,6 +14,7 @@ itself); each names the Cilium change it mirrors. A version is a tuple
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -22,7 +23,8 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from . import metallb
 from .addresses import FAMILIES, IPV4, Address, Interval, family_bits, family_of, to_text
 from .selectors import Selector, SelectorError
-from .services import Port, Service
+from .services import IPAM_CONDITION, Port, Service
+from .usage import holder_entry
 
 Version = Tuple[int, int, int]
 
@@ -151,6 +153,27 @@ def version_from_pool_versions(served: Iterable[str]) -> Optional[Tuple[str, Ver
     return None
 
 
+class Release(metallb.Release):
+    """Which Cilium release the model mirrors for one command, and how that was
+    decided: the same fields and sources as MetalLB's ("deployment": the
+    cilium-operator image tag, "crds", "flag": --cilium-version, "assumed")."""
+
+    __slots__ = ()
+    TITLE = "Cilium LB-IPAM"
+    NEWEST = NEWEST
+    behaves_as = staticmethod(behaves_as)
+
+    def to_dict(self) -> dict:
+        """For -o json beside MetalLB's release dict (whose keys stay as they are)."""
+        return {
+            "implementation": "cilium",
+            "release": self.label,
+            "source": self.source,
+            "detail": self.detail,
+            "rules": self.rules(),
+        }
+
+
 # --------------------------------------------------------------------------
 # names Cilium uses
 
@@ -165,7 +188,7 @@ ANY_NAMESPACE = "*"
 NAMESPACE_LABEL = "io.kubernetes.service.namespace"
 NAME_LABEL = "io.kubernetes.service.name"
 
-CONDITION = "cilium.io/IPAMRequestSatisfied"
+CONDITION = IPAM_CONDITION  # "cilium.io/IPAMRequestSatisfied": Service.ipam_condition
 POOL_CONFLICT = "cilium.io/PoolConflict"
 IPS_TOTAL = "cilium.io/IPsTotal"
 IPS_AVAILABLE = "cilium.io/IPsAvailable"
@@ -185,6 +208,8 @@ DIFFERENT_SHARING_KEY = "already_allocated_different_sharing_key"
 OUT_OF_IPS = "out_of_ips"
 # Not Cilium's: the model's word where the operator's outcome cannot be told.
 UNPREDICTABLE = "unpredictable"
+# Not Cilium's either: an address asked for that the operator cannot read (and drops).
+INVALID_ADDRESS = "invalid_address"
 
 
 def annotation_keys(version: Version = NEWEST) -> Dict[str, Tuple[str, ...]]:
@@ -491,6 +516,37 @@ class Operator:
         return False, False
 
 
+# The keys of the cilium-config ConfigMap operator_from_config reads.
+CONFIG_KEYS = (
+    "enable-ipv4",
+    "enable-ipv6",
+    "default-lb-service-ipam",
+    "enable-l2-announcements",
+    "enable-bgp-control-plane",
+)
+
+
+def operator_from_config(config: Mapping[str, str], version: Version = NEWEST) -> Operator:
+    """The operator's settings from its configuration (the cilium-config
+    ConfigMap's data, which the operator reads as flags): enable-ipv4,
+    enable-ipv6, default-lb-service-ipam, enable-l2-announcements,
+    enable-bgp-control-plane. A key absent keeps the operator's own default."""
+    defaults = Operator(version=version)
+
+    def flag(key: str, default: bool) -> bool:
+        text = str(config.get(key, "")).strip().lower()
+        return default if not text else text == "true"
+
+    return Operator(
+        version=version,
+        ipv4=flag("enable-ipv4", defaults.ipv4),
+        ipv6=flag("enable-ipv6", defaults.ipv6),
+        default_ipam=str(config.get("default-lb-service-ipam") or "").strip() or defaults.default_ipam,
+        l2_announcements=flag("enable-l2-announcements", defaults.l2_announcements),
+        bgp_control_plane=flag("enable-bgp-control-plane", defaults.bgp_control_plane),
+    )
+
+
 @dataclass(frozen=True)
 class View:
     """What LB-IPAM keeps of a service (serviceViewFromService)."""
@@ -508,10 +564,10 @@ class View:
     ipv4: bool
     ipv6: bool
     held: Tuple[Address, ...]
+    key: str = field(init=False, compare=False)  # namespace/name, asked millions of times
 
-    @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.namespace}/{self.name}")
 
     def wants(self, family: str) -> bool:
         return self.ipv4 if family == IPV4 else self.ipv6
@@ -564,6 +620,16 @@ def _collect(element: str, into: List[Address], unparsed: List[str]) -> None:
         unparsed.append(element)
     else:
         into.append(addr)
+
+
+def pair_conflict(a: View, b: View, version: Version = NEWEST) -> Optional[str]:
+    """Why two services may not hold one address, or None: satisfySpecificIPRequests
+    gives an allocated address to a service only when it has a sharing key and is
+    compatible with every holder."""
+    if not a.sharing_key or not b.sharing_key:
+        unkeyed = " and ".join(v.key for v in (a, b) if not v.sharing_key)
+        return f"{unkeyed} has no sharing key ({SHARING_KEY})"
+    return sharing_conflict(a, b, version) or sharing_conflict(b, a, version)
 
 
 def sharing_conflict(existing: View, new: View, version: Version = NEWEST) -> Optional[str]:
@@ -660,6 +726,18 @@ class Verdict:
     def accepted(self) -> bool:
         return self.reason == SATISFIED
 
+    @property
+    def condition_written(self) -> bool:
+        """Whether the operator writes the condition at all. satisfyGenericIPRequests
+        keeps only the IPv6 step's "modified" (it assigns, not ORs, the IPv4
+        step's): when both families of an automatic request fail alike, the IPv6
+        step finds the condition unchanged and the status is never patched (seen on
+        v1.19: cilium-disagreements D2, seeds 3 and 6)."""
+        if len(self.outcomes) != 2 or any(o.ok or o.address for o in self.outcomes):
+            return True
+        first, second = self.outcomes
+        return (first.reason, first.message) != (second.reason, second.message)
+
 
 @dataclass(frozen=True)
 class Counts:
@@ -676,7 +754,19 @@ class Lbipam:
     (services in the order given); a holding the operator would strip is kept in
     ``stray`` with the reason."""
 
-    def __init__(self, pools: Sequence[CiliumPool], services: Sequence[Service], operator: Operator = Operator()):
+    def __init__(
+        self,
+        pools: Sequence[CiliumPool],
+        services: Sequence[Service],
+        operator: Operator = Operator(),
+        intentions: bool = False,
+    ):
+        """``intentions``: a served service whose status is not the operator's record
+        (a manifest: Service.observed False) and shows no address is taken to get
+        the addresses it requests, in the order given, where the operator would
+        give them (``refused`` keeps those it would not): what is free after
+        applying the files. An automatic request claims nothing (which pool
+        answers is not always predictable)."""
         self.operator = operator
         self.version = operator.version
         self.pools = list(pools)
@@ -693,15 +783,38 @@ class Lbipam:
                 )
         self.views: List[View] = []
         self.allocations: Dict[Tuple[str, int], Allocation] = {}
+        # id(range) -> its allocated values, ascending: built when first asked
+        # (used_values), kept up to date by _take and by the copies
+        self._used: Optional[Dict[int, List[int]]] = None
+        self._views_by_key: Optional[Dict[str, View]] = None  # _view_of's index
         for rng in self.ranges:
             for value in rng.reserved:
                 self.allocations.setdefault((rng.family, value), Allocation(rng, []))
         self.stray: List[Tuple[View, Address, str]] = []
+        wanting: List[View] = []
+        # An automatic service with a sharing key takes an address a compatible service of
+        # its key holds, whatever pool it is in and whether one selects it (the sharing path
+        # of satisfyGenericIPRequests, retried after every event): seen on v1.19,
+        # cilium-disagreements D4, seed 202. Judged once every holder is imported.
+        self._sharers: List[Tuple[View, Address]] = []
         for svc in services:
             if operator.serves(svc)[0]:
                 v = view(svc, operator)
                 self.views.append(v)
                 self._import(v)
+                if intentions and not svc.observed and not v.held and v.requested:
+                    wanting.append(v)
+        for v, addr in self._sharers:
+            existing = self.allocations.get((family_of(addr), int(addr)))
+            if existing is not None and existing.services and self._compatible(existing, v) is None:
+                existing.services.append(v)
+            else:
+                self.stray.append(
+                    (v, addr, "no pool that selects the service holds it, nor a service it may share it with")
+                )
+        self.refused: List[Outcome] = []
+        for v in wanting:
+            self.refused += [o for o in self._claim(v).outcomes if not o.ok]
 
     # --- pools
 
@@ -751,14 +864,20 @@ class Lbipam:
             if v.requested and addr not in v.requested:
                 self.stray.append((v, addr, "not among the addresses it requests"))
                 continue
-            if not v.wants(family):
+            # A requested address is held whatever the service's families: satisfySpecificIPRequests
+            # checks none, and stripOrImportIngresses checks the family only of an ingress the service
+            # does not request (judged against v1.19's operator: cilium-disagreements D1, seeds 3 and 4).
+            if not v.requested and not v.wants(family):
                 self.stray.append((v, addr, f"the service does not ask for an {family} address"))
                 continue
             rng, _ = self.find_range(v, addr)
             if rng is None:
                 rng, _ = self.find_range(v, addr, enabled_only=False)
                 if rng is None:
-                    self.stray.append((v, addr, "no pool that selects the service holds it"))
+                    if v.sharing_key and not v.requested:
+                        self._sharers.append((v, addr))  # kept if a compatible holder shares it
+                    else:
+                        self.stray.append((v, addr, "no pool that selects the service holds it"))
                     continue
                 # an allocation in a disabled pool stays while the operator runs
             key = (family, int(addr))
@@ -782,9 +901,18 @@ class Lbipam:
         return None
 
     def used_values(self, rng: Range) -> List[int]:
-        return sorted(
-            value for (family, value), a in self.allocations.items() if a.range == rng and family == rng.family
-        )
+        """The allocated addresses of a range (reserved ones too), ascending."""
+        return self._used_index().get(id(rng), [])
+
+    def _used_index(self) -> Dict[int, List[int]]:
+        if self._used is None:
+            index: Dict[int, List[int]] = {}
+            for (_, value), a in self.allocations.items():
+                index.setdefault(id(a.range), []).append(value)
+            for values in index.values():
+                values.sort()
+            self._used = index
+        return self._used
 
     def counts(self, pool: CiliumPool) -> Counts:
         """updatePoolCounts: per range, used = allocated addresses (a reserved one
@@ -796,6 +924,93 @@ class Lbipam:
             total += rng.interval.size
             used += len(self.used_values(rng))
         return Counts(total, total - used, used)
+
+    def family_counts(self, pool: CiliumPool) -> Dict[str, Dict[str, int]]:
+        """``counts`` per family, as updatePoolCounts sums them: {"ipv4": {"total",
+        "used", "free", "reserved"}, "ipv6": {...}}. ``used`` is Cilium's IPsUsed
+        rule (a reserved first/last address is counted as used, a shared address
+        once); ``reserved`` says how many of ``used`` are such addresses;
+        ``free`` is IPsAvailable."""
+        out = {family: {"total": 0, "used": 0, "free": 0, "reserved": 0} for family in FAMILIES}
+        for rng in self.ranges:
+            if rng.pool != pool.name:
+                continue
+            c = out[rng.family]
+            used = self.used_values(rng)
+            c["total"] += rng.interval.size
+            c["used"] += len(used)
+            c["free"] += rng.interval.size - len(used)
+            c["reserved"] += sum(1 for value in rng.reserved if not self.allocations[(rng.family, value)].services)
+        return out
+
+    def ranges_at(self, family: str, value: int) -> List[Range]:
+        """Every range holding the address, enabled or not, in the operator's order."""
+        return [r for r in self.ranges if r.family == family and r.interval.contains(value)]
+
+    def free_in(self, rng: Range) -> Iterable[int]:
+        """The free addresses of a range, lowest first, one at a time (a /64 is
+        never enumerated: the caller stops)."""
+        for block in self.free_blocks(rng):
+            value = block.first
+            while value <= block.last:
+                yield value
+                value += 1
+
+    def used_in(self, iv: Interval) -> List[int]:
+        """The addresses inside ``iv`` a service holds, requests or shows in its
+        status, ascending (who-has of a CIDR)."""
+        found = {value for (family, value), a in self.allocations.items() if a.services and family == iv.family}
+        found |= {int(a) for v in self.views for a in v.requested + v.held if family_of(a) == iv.family}
+        return sorted(value for value in found if iv.contains(value))
+
+    def describe_address(self, family: str, value: int, namespace: Optional[str] = None) -> dict:
+        """who-has for one address: the range and pool the operator finds it in,
+        whether it is a reserved first/last address, whether it is free, who
+        holds it (status, counted by the operator), requests it or shows it in a
+        status the operator would strip, and why two of them may not share it.
+        With a namespace, only its services are listed (and the conflicts one of
+        them is part of)."""
+        addr = ipaddress.ip_address(value) if family == IPV4 else ipaddress.IPv6Address(value)
+        ranges = self.ranges_at(family, value)
+        allocation = self.allocations.get((family, value))
+        holders: Dict[str, dict] = {}
+        users: Dict[str, View] = {}
+
+        def add(v: View, how: str) -> None:
+            users.setdefault(v.key, v)
+            entry = holders.setdefault(v.key, holder_entry(v.namespace, v.name, v.sharing_key, v.ports))
+            if how not in entry["how"]:
+                entry["how"].append(how)
+
+        for v in allocation.services if allocation else ():
+            add(v, "assigned")
+        for v, held, why in self.stray:
+            if held == addr:
+                add(v, "held, stripped: " + why)
+        for v in self.views:
+            if addr in v.requested and not (allocation and any(s.key == v.key for s in allocation.services)):
+                add(v, "requested")
+        everyone = list(users.values())
+        listed = {k for k in holders if not namespace or users[k].namespace == namespace}
+        reasons = []
+        for i, a in enumerate(everyone):
+            for b in everyone[i + 1 :]:
+                if a.key not in listed and b.key not in listed:
+                    continue
+                reason = pair_conflict(a, b, self.version)
+                if reason:
+                    reasons.append(f"{a.key} and {b.key}: {reason}")
+        reserved = allocation is not None and not allocation.services
+        return {
+            "ip": to_text(family, value),
+            "pool": ranges[0].pool if ranges else None,
+            "advertisements": None,  # MetalLB's advertisements: not Cilium's
+            "reserved": reserved,
+            "free": bool(ranges) and not ranges[0].disabled and allocation is None and not holders,
+            "holders": [h for k, h in holders.items() if k in listed],
+            "conflict": bool(reasons),
+            "conflictReasons": reasons,
+        }
 
     def free_blocks(self, rng: Range) -> List[Interval]:
         """The free runs of a range, in address order (the allocator's blocks)."""
@@ -825,27 +1040,53 @@ class Lbipam:
     def _without(self, v: View) -> "Lbipam":
         """This state with the service's own allocations released (what
         stripInvalidAllocations does before its new request is judged)."""
-        clone = object.__new__(Lbipam)
-        clone.__dict__.update(self.__dict__)
-        clone.allocations = {}
-        for key, a in self.allocations.items():
+        clone = self._copy()
+        mine = [x for x in (self._view_of(v.key), v) if x is not None]
+        for addr in {a for x in mine for a in x.held + x.requested}:  # where its allocations can be
+            key = (family_of(addr), int(addr))
+            a = clone.allocations.get(key)
+            if a is None or not any(s.key == v.key for s in a.services):
+                continue
             others = [s for s in a.services if s.key != v.key]
-            if others or not a.services:
+            if others:
                 clone.allocations[key] = Allocation(a.range, others)
+            else:
+                del clone.allocations[key]
+                if clone._used is not None:
+                    values = list(clone._used.get(id(a.range), []))
+                    at = bisect.bisect_left(values, key[1])
+                    if at < len(values) and values[at] == key[1]:
+                        del values[at]
+                    clone._used[id(a.range)] = values
         return clone
+
+    def _view_of(self, key: str) -> Optional[View]:
+        """The view of the service ``key`` (namespace/name) this state holds, or None."""
+        if self._views_by_key is None or len(self._views_by_key) != len(self.views):
+            self._views_by_key = {x.key: x for x in self.views}
+        return self._views_by_key.get(key)
 
     def check_request(self, svc: Service, addresses: Optional[Sequence[str]] = None) -> Verdict:
         """satisfySpecificIPRequests for a service's request (or ``addresses`` in
         its place): each address resolved on its own, whatever the service's
-        families, against what the other services hold."""
+        families, against what the other services hold. An element of
+        ``addresses`` that netip.ParseAddr refuses is an INVALID_ADDRESS outcome:
+        getSVCRequestedIPs drops it, so the service would not get what was asked
+        (and with nothing left, an automatic address instead)."""
         v = view(svc, self.operator)
+        outcomes: List[Outcome] = []
         if addresses is not None:
-            parsed = [parse_addr(a.strip()) for a in addresses]
+            texts = [str(a).strip() for a in addresses]
+            parsed = [parse_addr(t) for t in texts]
+            outcomes = [
+                Outcome(t, INVALID_ADDRESS, f"'{t}' is not an IP address the operator reads (netip.ParseAddr): dropped")
+                for t, a in zip(texts, parsed)
+                if a is None
+            ]
             v = _replace_request(v, tuple(a for a in parsed if a is not None))
         if not v.requested:
-            return self.pick(svc)
+            return Verdict(tuple(outcomes)) if outcomes else self.pick(svc)
         state = self._without(v)
-        outcomes = []
         for addr in v.requested:
             outcomes.append(state._specific(v, addr))
             if outcomes[-1].ok:
@@ -890,12 +1131,17 @@ class Lbipam:
 
     def _take(self, v: View, addr: Address, outcome: Outcome) -> None:
         key = (family_of(addr), int(addr))
-        if key in self.allocations:
-            self.allocations[key].services.append(v)
+        if key in self.allocations:  # a new Allocation: copies of this state share the old one
+            a = self.allocations[key]
+            self.allocations[key] = Allocation(a.range, a.services + [v])
             return
         rng, _ = self.find_range(v, addr)
         if rng is not None:
             self.allocations[key] = Allocation(rng, [v])
+            if self._used is not None:  # a new list: copies of this state share the old one
+                values = list(self._used.get(id(rng), []))
+                bisect.insort(values, key[1])
+                self._used[id(rng)] = values
 
     # --- what the operator does with one service now
 
@@ -910,7 +1156,7 @@ class Lbipam:
         satisfyGenericIPRequests for what is missing. Returns the addresses its
         status then shows, in order, and the verdict (an ambiguous pick adds no
         address: see ``pick``)."""
-        v = next((x for x in self.views if x.key == f"{svc.namespace}/{svc.name}"), None) or view(svc, self.operator)
+        v = self._view_of(f"{svc.namespace}/{svc.name}") or view(svc, self.operator)
         state = self._copy()
         kept = [a for a in dict.fromkeys(v.held) if self.holds(v, a)]
         outcomes: List[Outcome] = []
@@ -936,10 +1182,32 @@ class Lbipam:
                             added.append(outcome.address)
         return tuple(str(a) for a in kept) + tuple(added), Verdict(tuple(outcomes))
 
+    def claim(self, svc: Service) -> Verdict:
+        """Take the addresses the service requests where the operator would give
+        them, in this state (a plan's choice, one service at a time)."""
+        v = view(svc, self.operator)
+        if self._view_of(v.key) is None:
+            self.views.append(v)
+        return self._claim(v)
+
+    def _claim(self, v: View) -> Verdict:
+        outcomes = []
+        for addr in v.requested:
+            outcomes.append(self._specific(v, addr))
+            if outcomes[-1].ok:
+                self._take(v, addr, outcomes[-1])
+        return Verdict(tuple(outcomes))
+
+    def copy(self) -> "Lbipam":
+        """This state, whose allocations a plan may add to, leaving this one untouched."""
+        return self._copy()
+
     def _copy(self) -> "Lbipam":
         clone = object.__new__(Lbipam)
         clone.__dict__.update(self.__dict__)
-        clone.allocations = {k: Allocation(a.range, list(a.services)) for k, a in self.allocations.items()}
+        clone.allocations = dict(self.allocations)  # Allocations are replaced, never changed, once built
+        clone.views = list(self.views)
+        clone._used = dict(self._used_index())  # its lists too are replaced, never changed
         return clone
 
     # --- an automatic request
@@ -994,13 +1262,10 @@ class Lbipam:
             if r.pool not in pools:
                 pools.append(r.pool)
         if len(pools) > 1:
-            firsts = tuple(self._next(r)[0] for r in open_ranges)
-            return Outcome(
-                "",
-                SATISFIED,
-                "the operator walks the pools in an order the objects do not show",
-                candidates=tuple(c for c in firsts if c),
-            )
+            # every tie of every range: the heap may give any of a range's smallest free
+            # blocks (cilium-disagreements D5, seed 202)
+            ties = tuple(dict.fromkeys(c for r in open_ranges for c in self._next(r)))
+            return Outcome("", SATISFIED, map_order_note(self.version), candidates=ties)
         rng = open_ranges[0]  # one pool: its blocks in order
         choices = self._next(rng)
         if len(choices) == 1:
@@ -1019,7 +1284,15 @@ class Lbipam:
         return tuple(to_text(rng.family, b.first) for b in blocks if b.size == smallest)
 
 
+def map_order_note(version: Version = NEWEST) -> str:
+    """Why the pick among several matching pools cannot be told (pools_in_map_order)."""
+    if pools_in_map_order(version):
+        return "not predictable: several matching pools, iterated in Go map order (poolStore.Ranges)"
+    return "not predictable: several matching pools, tried in the order the operator learnt of them"
+
+
 def _replace_request(v: View, requested: Tuple[Address, ...]) -> View:
     data = dict(v.__dict__)
+    data.pop("key")
     data["requested"] = requested
     return View(**data)

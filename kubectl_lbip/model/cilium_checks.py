@@ -41,6 +41,7 @@ from .checks import (
 )
 from .rules import Finding, service_finding, sort_findings
 from .services import CURRENT, DEPRECATED, Service
+from .serving import CILIUM, METALLB, Installed
 
 POOL_KIND = "CiliumLoadBalancerIPPool"
 
@@ -54,6 +55,7 @@ REASON_CODES: Dict[str, str] = {
     cilium.DIFFERENT_SHARING_KEY: CILIUM_INCOMPATIBLE,
     cilium.OUT_OF_IPS: CILIUM_OUT_OF_IPS,
     cilium.UNPREDICTABLE: CILIUM_ALREADY_ALLOCATED,
+    cilium.INVALID_ADDRESS: INVALID_REQUEST,
 }
 
 # Each lbipam.cilium.io/ key and its io.cilium/lb-ipam- alias.
@@ -263,21 +265,31 @@ def check_request(lbipam: cilium.Lbipam, svc: Service) -> List[Finding]:
     if not _needs_judging(lbipam, v):
         return found
     _, verdict = lbipam.satisfy(svc)
-    for outcome in verdict.outcomes:
-        if not outcome.ok:
-            found.append(refusal(lbipam, svc, v, outcome))
+    refused = [o for o in verdict.outcomes if not o.ok]
+    if not verdict.condition_written:  # both families alike: said once, and that no condition shows it
+        refused = refused[-1:]
+    for outcome in refused:
+        found.append(refusal(lbipam, svc, v, outcome, verdict.condition_written))
     return found
 
 
-def refusal(lbipam: cilium.Lbipam, svc: Service, v: cilium.View, outcome: cilium.Outcome) -> Finding:
+def refusal(
+    lbipam: cilium.Lbipam, svc: Service, v: cilium.View, outcome: cilium.Outcome, written: bool = True
+) -> Finding:
     """One refused address (or automatic request) as a finding: Cilium's reason and
-    words, then why in the objects' terms."""
+    words, then why in the objects' terms. ``written`` False: the operator leaves
+    the condition unwritten (Verdict.condition_written)."""
     code = REASON_CODES[outcome.reason]
     what = outcome.address or "an automatic address"
     if outcome.reason == cilium.UNPREDICTABLE:
         detail = f"{what}: {outcome.message}; the outcome cannot be predicted."
         return service_finding(svc, code, fixed(code, detail, "reserved"), WARNING)
     said = f'{_release(lbipam)} would set {cilium.CONDITION} to {outcome.reason} ("{outcome.message}")'
+    if not written:
+        said = (
+            f'{_release(lbipam)} fails both families alike, {outcome.reason} ("{outcome.message}"), and leaves '
+            f"no {cilium.CONDITION} condition on the service"
+        )
     why, variant, specifics = _why(lbipam, svc, v, outcome)
     detail = f"{what}: {said}" + (f"; {why}" if why else "") + "."
     return service_finding(svc, code, fixed(code, detail, variant, **specifics))
@@ -370,8 +382,9 @@ def pins_in_auto_ranges(lbipam: cilium.Lbipam) -> List[Finding]:
     """A requested address in a pool that also hands automatic addresses to
     services that request none (or to any: no serviceSelector): Cilium has no
     autoAssign: false, so another service may take it first."""
-    automatic = [w for w in lbipam.views if not w.requested]
+    automatic = [w for w in lbipam.views if not w.requested]  # (a pinning service is never one)
     takers: Dict[str, List[cilium.View]] = {}
+    of_families: Dict[Tuple[str, frozenset], List[str]] = {}  # (pool, families) -> the takers' keys
     found: List[Finding] = []
     for v in lbipam.views:
         by_pool: Dict[str, List[str]] = {}
@@ -387,7 +400,10 @@ def pins_in_auto_ranges(lbipam: cilium.Lbipam) -> List[Finding]:
                 continue
             if name not in takers:
                 takers[name] = [w for w in automatic if pool.selects(w.labels)]
-            others = [w.key for w in takers[name] if w.key != v.key and any(w.wants(f) for f in families[name])]
+            wanted = (name, frozenset(families[name]))
+            if wanted not in of_families:
+                of_families[wanted] = [w.key for w in takers[name] if any(w.wants(f) for f in wanted[1])]
+            others = of_families[wanted]
             if pool.service_selector is None:
                 who = "any service that requests no address (it has no serviceSelector)"
                 who += f", such as {_names(others)}" if others else ""
@@ -436,8 +452,8 @@ def implementations(svc: Service, operator: Optional[cilium.Operator], metallb_c
     if svc.type != "LoadBalancer":
         return []
     found: List[Finding] = []
-    by_cilium = operator is not None and operator.serves(svc)[0]
-    by_metallb = metallb_class is not None and svc.load_balancer_class == metallb_class
+    installed = Installed(metallb_class is not None, metallb_class or "", operator)
+    by_cilium, by_metallb = (name in installed.serving(svc) for name in (CILIUM, METALLB))
     what = f"loadBalancerClass {svc.load_balancer_class}" if svc.load_balancer_class else "no loadBalancerClass"
     if by_cilium and by_metallb:
         detail = (

@@ -13,6 +13,23 @@ from .pools import Pool, overlapping_pairs
 from .services import Service
 from .usage import UsageIndex
 
+FILES, CLUSTER = "files", "cluster"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an object came from with --against-cluster: the files (and which one) or
+    the cluster. The snapshot sets it on each model object (``origin``)."""
+
+    source: str  # FILES or CLUSTER
+    file: Optional[str] = None
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "file": self.file}
+
+    def __str__(self) -> str:
+        return self.file if self.source == FILES and self.file else self.source
+
 
 @dataclass
 class Cluster:
@@ -31,6 +48,11 @@ class Cluster:
     network: Optional[Any] = None
     # The MetalLB release whose rules apply (metallb.py has where they differ).
     metallb: Version = NEWEST
+    # --against-cluster: the files laid over the cluster (each model object's ``origin`` says whence).
+    overlaid: bool = False
+    # --against-cluster: where the objects of kinds whose model objects carry no ``origin``
+    # (Cilium's pools) came from, by (kind, namespace, name)
+    other_origins: Dict[Tuple[str, str, str], "Origin"] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for svc in self.services:  # manifests laid over the cluster are intentions
@@ -71,6 +93,21 @@ class Cluster:
         if self._services is None:  # most commands never look a service up by name
             self._services = {s.key: s for s in self.services}
         return self._services.get(f"{namespace}/{name}")
+
+    def origin_of(self, kind: str, namespace: str, name: str) -> Origin:
+        """Where an object of the model came from (--against-cluster), as its model
+        object carries it; the cluster for a kind the files do not lay over."""
+        found: Optional[Origin] = None
+        if kind == "Service":
+            svc = self.service(namespace, name)
+            found = svc.origin if svc is not None else None
+        elif kind == "IPAddressPool":
+            found = next((p.origin for p in self.pools if p.name == name and p.namespace == namespace), None)
+        elif kind == "ConfigMap":  # a legacy pool is reported under its ConfigMap
+            found = next((p.origin for p in self.pools if p.legacy), None)
+        else:
+            found = self.other_origins.get((kind, namespace, name))
+        return found or Origin(CLUSTER)
 
     def pool_containing(self, addr: Address) -> Optional[Pool]:
         """The pool whose ranges hold an address (avoidBuggyIPs aside)."""

@@ -9,7 +9,7 @@ the newest is the default everywhere.
 from __future__ import annotations
 
 import re
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Type, TypeVar
 
 from ..errors import InvalidValue
 
@@ -156,6 +156,9 @@ def version_from_resources(resources) -> Optional[Tuple[str, Version]]:
     return None
 
 
+R = TypeVar("R", bound="Release")
+
+
 class Release:
     """Which MetalLB the model mirrors for one command, and how that was decided.
 
@@ -166,24 +169,36 @@ class Release:
     from); ``detail``: where, in words."""
 
     __slots__ = ("version", "label", "source", "detail")
+    TITLE = "MetalLB"  # how describe() names the implementation
+    NEWEST = NEWEST  # the newest release the rules know
+    behaves_as = staticmethod(behaves_as)  # the release whose rules apply to a version
 
     def __init__(self, version: Version, label: str, source: str, detail: str):
         self.version, self.label, self.source, self.detail = version, label, source, detail
 
     @classmethod
-    def newest_assumed(cls, detail: str) -> "Release":
-        return cls(NEWEST, text(NEWEST), "assumed", detail)
+    def newest_assumed(cls: Type[R], detail: str) -> R:
+        newest = cls.newest()
+        return cls(newest, text(newest), "assumed", detail)
+
+    @classmethod
+    def newest(cls) -> Version:
+        return cls.NEWEST
+
+    def rules(self) -> str:
+        """The release whose rules the model applies."""
+        return type(self).behaves_as(self.version)
 
     def to_dict(self) -> dict:
-        return {"version": self.label, "source": self.source, "detail": self.detail, "rules": behaves_as(self.version)}
+        return {"version": self.label, "source": self.source, "detail": self.detail, "rules": self.rules()}
 
     def describe(self) -> str:
         """One line for pools' header and check's summary."""
-        rules = behaves_as(self.version)
+        rules = self.rules()
         extra = "" if self.label == rules else f"; rules of {rules}"
         if self.source == "assumed":
-            return f"MetalLB {self.label} assumed ({self.detail}{extra})"
-        return f"MetalLB {self.label} ({self.detail}{extra})"
+            return f"{self.TITLE} {self.label} assumed ({self.detail}{extra})"
+        return f"{self.TITLE} {self.label} ({self.detail}{extra})"
 
     def __repr__(self) -> str:
         return f"Release({self.describe()})"

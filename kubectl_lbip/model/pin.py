@@ -125,12 +125,13 @@ def _no_fit(found, earlier: int) -> str:
     return "; ".join(parts)
 
 
-def apply_pin(obj, value: str) -> None:
+def apply_pin(obj, value: str, key: str = CURRENT + LB_IPS) -> None:
     """Write the request into a Service object (plain dict or ruamel's round-trip
-    map), after its other annotations; nothing else of the object changes."""
+    map), after its other annotations, under ``key`` (the implementation's request
+    key); nothing else of the object changes."""
     meta = obj.get("metadata")
     if meta is None:
         meta = obj["metadata"] = type(obj)()
     if meta.get("annotations") is None:
         meta["annotations"] = type(meta)()
-    meta["annotations"][CURRENT + LB_IPS] = value
+    meta["annotations"][key] = value

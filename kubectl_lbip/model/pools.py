@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from .addresses import FAMILIES, AddressError, Interval, buggy_count, is_buggy, parse_pool_address
 from .metallb import NEWEST, Version, priority_only_pool_serves_every_service
+from .schema import ANY, BOOL, INT, LABELS, SELECTOR, STR, STRINGS, at, build, list_of, map_of, obj
 from .selectors import Selector, SelectorError, selector_list
 
 
@@ -42,18 +43,57 @@ class ServiceAllocation:
         return " ".join(parts) or "any service"
 
 
+# spec.serviceAllocation as MetalLB's CRD has it (resolved into a ServiceAllocation).
+ALLOCATION = obj(
+    priority=INT, namespaces=STRINGS, namespaceSelectors=list_of(SELECTOR), serviceSelectors=list_of(SELECTOR)
+)
+
+
 @dataclass
 class Pool:
-    name: str
-    namespace: str = ""
-    addresses: Tuple[str, ...] = ()
+    """An address pool as the model reads it. The fields with ``at`` are the
+    IPAddressPool's table (model/schema.py: its shape check, its trim and the
+    constructor derive from them); ``intervals``, ``allocation`` and ``errors`` are
+    computed from those by ``from_object``; the legacy ConfigMap's pools are made by
+    pools_from_legacy_config."""
+
+    name: str = field(metadata=at("metadata.name", STR))
+    namespace: str = field(default="", metadata=at("metadata.namespace", STR))
+    addresses: Tuple[str, ...] = field(default=(), metadata=at("spec.addresses", STRINGS, ()))
     intervals: Tuple[Interval, ...] = ()  # in the order listed: MetalLB walks them so
-    auto_assign: bool = True
-    avoid_buggy_ips: bool = False
+    auto_assign: bool = field(default=True, metadata=at("spec.autoAssign", BOOL, True))
+    avoid_buggy_ips: bool = field(default=False, metadata=at("spec.avoidBuggyIPs", BOOL, False))
     allocation: Optional[ServiceAllocation] = None
     errors: Tuple[str, ...] = ()
     legacy: bool = False
-    status: Dict[str, int] = field(default_factory=dict)
+    status: Dict[str, int] = field(default_factory=dict, metadata=at("status", map_of(ANY), {}, convert=dict))
+    # Read, not compared: the labels (advertisements' ipAddressPoolSelectors match
+    # them), the resourceVersion, and spec.serviceAllocation as written.
+    labels: Dict[str, str] = field(
+        default_factory=dict, compare=False, repr=False, metadata=at("metadata.labels", LABELS, {})
+    )
+    resource_version: str = field(default="", compare=False, repr=False, metadata=at("metadata.resourceVersion", STR))
+    service_allocation: Optional[Mapping] = field(
+        default=None, compare=False, repr=False, metadata=at("spec.serviceAllocation", ALLOCATION, None)
+    )
+    # --against-cluster: where the object came from (a model.cluster.Origin, set by the snapshot).
+    origin: Optional[Any] = field(default=None, init=False, repr=False, compare=False)
+
+    @classmethod
+    def from_object(cls, obj: Mapping, namespace_labels: Mapping[str, Mapping[str, str]]) -> "Pool":
+        """An IPAddressPool object (shape-checked) to a Pool, from its table; problems
+        go to ``errors``, because MetalLB rejects its configuration rather than one pool.
+        ``namespace_labels`` resolve the namespaceSelectors."""
+        pool = build(cls, obj)
+        errors: List[str] = []
+        pool.intervals = tuple(_parse_addresses(pool.name, pool.addresses, errors))
+        if pool.service_allocation is not None:
+            try:
+                pool.allocation = _allocation(pool.service_allocation, namespace_labels)
+            except (SelectorError, AttributeError, TypeError, ValueError) as exc:
+                errors.append(f"pool {pool.name}: invalid serviceAllocation: {exc}")
+        pool.errors = tuple(errors)
+        return pool
 
     @property
     def valid(self) -> bool:
@@ -128,37 +168,22 @@ class Pool:
         return self.allocation.describe() if self.allocation else ""
 
 
+@dataclass(frozen=True)
+class Namespace:
+    """A Namespace as the model reads it (its table): its labels resolve the pools'
+    namespaceSelectors."""
+
+    name: str = field(metadata=at("metadata.name", STR))
+    labels: Dict[str, str] = field(default_factory=dict, metadata=at("metadata.labels", LABELS, {}))
+
+    @classmethod
+    def from_object(cls, obj: Mapping) -> "Namespace":
+        return build(cls, obj)
+
+
 def pool_from_object(obj: Mapping, namespace_labels: Mapping[str, Mapping[str, str]]) -> Pool:
-    """An IPAddressPool object (plain dict) to a Pool; problems go to ``errors``,
-    because MetalLB rejects its configuration rather than one pool."""
-    meta = obj.get("metadata") or {}
-    spec = obj.get("spec") or {}
-    name = str(meta.get("name") or "")
-    errors: List[str] = []
-    addresses = spec.get("addresses") or []
-    if not isinstance(addresses, list):
-        errors.append(f"pool {name}: spec.addresses must be a list")
-        addresses = []
-    intervals = _parse_addresses(name, addresses, errors)
-    allocation = None
-    raw_alloc = spec.get("serviceAllocation")
-    if raw_alloc is not None:
-        try:
-            allocation = _allocation(raw_alloc, namespace_labels)
-        except (SelectorError, AttributeError, TypeError, ValueError) as exc:
-            errors.append(f"pool {name}: invalid serviceAllocation: {exc}")
-    auto_assign = spec.get("autoAssign")
-    return Pool(
-        name=name,
-        namespace=str(meta.get("namespace") or ""),
-        addresses=tuple(str(a) for a in addresses),
-        intervals=tuple(intervals),
-        auto_assign=True if auto_assign is None else bool(auto_assign),
-        avoid_buggy_ips=bool(spec.get("avoidBuggyIPs", False)),
-        allocation=allocation,
-        errors=tuple(errors),
-        status=dict(obj.get("status") or {}),
-    )
+    """Pool.from_object."""
+    return Pool.from_object(obj, namespace_labels)
 
 
 def pools_from_legacy_config(config: Mapping, namespace: str = "metallb-system") -> List[Pool]:

@@ -38,6 +38,8 @@ def obj(**fields: Schema) -> Schema:
 
 LABELS = map_of(SCALAR)
 STRINGS = list_of(STR)
+# A label selector (metav1.LabelSelector): pools', advertisements' and Cilium's.
+SELECTOR = obj(matchLabels=LABELS, matchExpressions=list_of(obj(key=STR, operator=STR, values=list_of(SCALAR))))
 
 _EMPTY: Mapping = {}
 
@@ -47,7 +49,8 @@ class At:
     """Where one field of a model comes from (a row of a kind's table).
 
     ``path``: the field in the object ("spec.loadBalancerIP"); ``type``: its JSON
-    schema; ``missing``: the model's value when the field is absent, null or empty;
+    schema; ``missing``: the model's value when the field is absent or null, or (a
+    text, list or map) empty: a boolean false, a number 0 or an empty object is a value;
     ``convert``: the model's value of a present value (by default the value as text,
     a tuple of texts, or a str -> str map, after its type); ``intern``: share the text
     (thousands of objects repeat it); ``fallback``: a sibling field read when this one
@@ -379,12 +382,20 @@ def _make_builder(cls: type, compact: bool, plain: bool) -> Callable[[Mapping], 
         else:
             if plain and where.type == STRINGS and where.convert is None and not where.intern:
                 lines.append(f"    a{i} = tuple(v) if v else {empty}")  # texts already
+            elif _value_when_empty(where.type):  # false, 0, {}: values, not absent
+                lines.append(f"    a{i} = convert{i}(v) if v is not None else {empty}")
             else:
                 lines.append(f"    a{i} = convert{i}(v) if v else {empty}")
         args.append(f"a{i}")
     lines.append(f"    return cls({', '.join(args)})")
     exec("\n".join(lines), env)  # the table's own code: no input reaches this text
     return env["build"]
+
+
+def _value_when_empty(schema: Schema) -> bool:
+    """Whether a falsy value of the type is a value (false, 0, an object {}) rather
+    than the field's absence (an empty text, list or map)."""
+    return schema in (BOOL, INT) or (isinstance(schema, tuple) and schema[0] == "obj")
 
 
 def _plain_map(value: Any) -> Optional[Dict[str, str]]:

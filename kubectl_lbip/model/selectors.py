@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Tuple
+from typing import List, Mapping, Tuple
 
 from ..errors import InvalidValue
 
@@ -71,10 +71,6 @@ class Selector:
             else:
                 parts.append(key if op == "Exists" else f"!{key}")
         return ",".join(parts) or "<all>"
-
-
-def labels_of(obj: Mapping) -> Dict[str, str]:
-    return dict(((obj.get("metadata") or {}).get("labels")) or {})
 
 
 def selector_list(items) -> List[Selector]:

@@ -103,6 +103,17 @@ def _ingress(value) -> Tuple[str, ...]:
     return tuple([i["ip"] if type(i["ip"]) is str else str(i["ip"]) for i in value if i.get("ip")])
 
 
+IPAM_CONDITION = "cilium.io/IPAMRequestSatisfied"  # Cilium LB-IPAM's outcome (model/cilium.py)
+
+
+def _ipam_condition(value) -> Tuple[str, ...]:
+    """(status, reason, message) of Cilium's IPAMRequestSatisfied condition, or ()."""
+    for cond in value:
+        if cond.get("type") == IPAM_CONDITION:
+            return tuple(str(cond.get(k) or "") for k in ("status", "reason", "message"))
+    return ()
+
+
 def observed_object(obj: Mapping) -> bool:
     """A Service read back from the API server: it carries a status and a
     metadata.uid, as `kubectl get -o json|yaml` prints every object. A manifest
@@ -151,11 +162,23 @@ class Service:
         default=(), metadata=at("status.loadBalancer.ingress", list_of(obj(ip=STR, hostname=STR)), (), convert=_ingress)
     )
     resource_version: str = field(default="", metadata=at("metadata.resourceVersion", STR))
+    # Cilium's cilium.io/IPAMRequestSatisfied condition: (status, reason, message), or ()
+    ipam_condition: Tuple[str, ...] = field(
+        default=(),
+        metadata=at(
+            "status.conditions",
+            list_of(obj(type=STR, status=STR, reason=STR, message=STR)),
+            (),
+            convert=_ipam_condition,
+        ),
+    )
     # Whether status.loadBalancer is MetalLB's record (see observed_object): then a
     # request the service does not hold is one MetalLB refused (Pending), and takes
     # nothing from anyone; in a manifest a request is an intention, and claims.
     observed: bool = field(default=False, metadata=at("metadata.uid", STR, False, derive=observed_object))
     raw: Optional[Dict[str, Any]] = field(default=None, repr=False, compare=False)
+    # --against-cluster: where the object came from (a model.cluster.Origin, set by the snapshot).
+    origin: Optional[Any] = field(default=None, init=False, repr=False, compare=False)
     # _memo's results, each (key, value); never compared or printed.
     _memo_annotation_request: Optional[tuple] = field(default=None, init=False, repr=False, compare=False)
     _memo_spec_request: Optional[tuple] = field(default=None, init=False, repr=False, compare=False)

@@ -163,3 +163,14 @@ def family_counts(cluster: Indexed, pool: Pool) -> Dict[str, Dict[str, int]]:
         total, used = usage_counts(cluster, pool, family)
         counts[family] = {"total": total, "used": used, "free": total - used}
     return counts
+
+
+def holder_entry(namespace: str, name: str, sharing_key: str, ports) -> dict:
+    """who-has's row of one service using an address (``how`` filled in by the caller)."""
+    return {
+        "namespace": namespace,
+        "name": name,
+        "how": [],
+        "sharingKey": sharing_key or None,
+        "ports": [str(p) for p in ports],
+    }

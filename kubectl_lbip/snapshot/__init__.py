@@ -9,16 +9,19 @@ import gc
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple, Type
 
-from ..errors import InputError, LbipError, UsageError
+from ..errors import InputError, LbipError
+from ..model.announce import ADVERTISEMENTS
 from ..model.cluster import Cluster
 from ..model.metallb import NEWEST, Release
-from ..model.pools import pool_from_object, pools_from_legacy_config
-from ..model.selectors import labels_of
+from ..model.pools import Namespace, Pool, pools_from_legacy_config
 from ..model.services import Service
 from . import shape
 from .network import validate
+from .shape import legacy_config
 
 LEGACY_CONFIGMAP = ("metallb-system", "config")
+# Kinds whose model objects carry their own ``origin`` (--against-cluster)
+OWN_ORIGIN = ("Service", "IPAddressPool", "ConfigMap")
 POOL, SERVICE, NAMESPACE, LEGACY = "pool", "service", "namespace", "legacy-configmap"
 # Cilium's LB-IPAM kinds (read for model/cilium.py; no command uses them yet).
 CILIUM_POOL, CILIUM_L2_POLICY = "CiliumLoadBalancerIPPool", "CiliumL2AnnouncementPolicy"
@@ -26,7 +29,7 @@ CILIUM_VERSIONS = {CILIUM_POOL: ("cilium.io/v2", "cilium.io/v2alpha1"), CILIUM_L
 # The model class of each kind that has one. Its fields are the kind's table
 # (model/schema.py): the shape check, the trim and the model's constructor of that
 # kind all derive from it, for files, live pages and the overlay alike.
-MODELS: Dict[str, Any] = {SERVICE: Service}
+MODELS: Dict[str, Any] = {SERVICE: Service, POOL: Pool, NAMESPACE: Namespace, **ADVERTISEMENTS}
 
 
 # A snapshot this big is frozen out of the garbage collector (see paused_gc).
@@ -78,7 +81,8 @@ class Snapshot:
     # Whether the model's services keep their object (to print it back changed).
     keep_objects: bool = True
     # --against-cluster (overlay.py): where each object came from, by (kind,
-    # namespace, name), and the services that come from the files (not applied yet).
+    # namespace, name), set on its model object (``origin``) by to_cluster, and the
+    # services that come from the files (not applied yet).
     origins: Dict[Tuple[str, str, str], Any] = field(default_factory=dict)
     planned: Set[str] = field(default_factory=set)
     # ... and each file object as written (no live status, no namespace filled in).
@@ -87,10 +91,6 @@ class Snapshot:
     # Where each object of the files starts, by (kind, namespace as written, name):
     # (file, line, column); recorded when the files are read with locate (check's reports).
     locations: Dict[Tuple[str, str, str], Tuple[str, int, int]] = field(default_factory=dict)
-
-    def origin(self, kind: str, namespace: str, name: str) -> Any:
-        """Where an object came from (an overlay.Origin), or None outside --against-cluster."""
-        return self.origins.get((kind, namespace, name))
 
     def location(self, kind: str, namespace: str, name: str) -> Optional[Tuple[str, int, int]]:
         """(file, line, column) where an object starts, if the files were read with
@@ -111,6 +111,10 @@ class Snapshot:
     cilium_objects: Dict[str, List[Dict[str, Any]]] = field(default_factory=dict)
     cilium_present: Optional[FrozenSet[str]] = None
     cilium_operator: Optional[Tuple[str, str]] = None
+    # a Cilium kind the identity may not list: said only when Cilium's rules answer
+    cilium_notes: List[str] = field(default_factory=list)
+    # the operator's settings (live: the cilium-config ConfigMap's keys the model reads)
+    cilium_config: Dict[str, str] = field(default_factory=dict)
 
     @property
     def pools_namespace(self) -> str:
@@ -126,8 +130,10 @@ class Snapshot:
     def uses_legacy_config(self) -> bool:
         return not self.pools and self.legacy_configmap is not None
 
-    def to_cluster(self) -> Cluster:
-        with paused_gc(lambda: len(self.services) + len(self.models) >= FREEZE_OBJECTS):
+    def to_cluster(self, freeze: bool = True) -> Cluster:
+        """The model (``freeze``: a large one leaves the garbage collector's view, see
+        paused_gc; a watch, which builds one model after another, says False)."""
+        with paused_gc(lambda: freeze and len(self.services) + len(self.models) >= FREEZE_OBJECTS):
             return self._to_cluster(release=False)
 
     def take_cluster(self) -> Cluster:
@@ -148,16 +154,16 @@ class Snapshot:
         for svc in self.services:
             ns = (svc.get("metadata") or {}).get("namespace") or "default"
             ns_labels.setdefault(ns, {})
-        for ns in self.namespaces:
-            name = (ns.get("metadata") or {}).get("name")
-            if name:
-                ns_labels[name] = labels_of(ns)
+        for obj in self.namespaces:
+            namespace = MODELS[NAMESPACE].from_object(obj)
+            if namespace.name:
+                ns_labels[namespace.name] = dict(namespace.labels)
         for name, labels in ns_labels.items():
             labels.setdefault("kubernetes.io/metadata.name", name)
         if self.uses_legacy_config:
             pools = pools_from_legacy_config(legacy_config(self.legacy_configmap))  # type: ignore[arg-type]
         else:
-            pools = [pool_from_object(p, ns_labels) for p in self.pools]
+            pools = [MODELS[POOL].from_object(p, ns_labels) for p in self.pools]
         objects: List[Any] = self.services
         if release:
             self.services = []
@@ -167,6 +173,8 @@ class Snapshot:
             services.append(model.from_object(obj, self.keep_objects, True if self.live else None))
             if release:
                 objects[i] = None  # freed now, not after the whole list is built
+        if self.origins:  # --against-cluster: each model object says where it came from
+            self._set_origins(pools, services)
         network = self.network(services)
         if release:
             self.network_objects = {}
@@ -180,7 +188,17 @@ class Snapshot:
             planned=frozenset(self.planned),
             metallb=self.metallb.version if self.metallb else NEWEST,
             network=network,
+            overlaid=bool(self.origins),
+            other_origins={k: o for k, o in self.origins.items() if k[0] not in OWN_ORIGIN},
         )
+
+    def _set_origins(self, pools: List[Pool], services: List[Service]) -> None:
+        origins = self.origins
+        legacy = next((o for k, o in origins.items() if k[0] == "ConfigMap"), None)
+        for pool in pools:
+            pool.origin = legacy if pool.legacy else origins.get(("IPAddressPool", pool.namespace, pool.name))
+        for svc in services:
+            svc.origin = origins.get(("Service", svc.namespace, svc.name))
 
     def network(self, services):
         """What the rules past allocation read (model.announce.Network)."""
@@ -190,29 +208,6 @@ class Snapshot:
         if present is None:
             present = network.present_in(self.network_objects)
         return network.build(self.network_objects, present, self.pools, services, self.source)
-
-
-def legacy_config(configmap: Dict[str, Any], source: str = "", error: Type[LbipError] = UsageError) -> Dict[str, Any]:
-    """The YAML inside a pre-0.13 MetalLB ConfigMap's ``data.config``, checked for
-    shape (``source``: where the ConfigMap was read, for the error)."""
-    meta = configmap.get("metadata") or {}
-    where = f"ConfigMap {meta.get('namespace', '')}/{meta.get('name', '')}"
-    if source:
-        where = f"{source}: {where}"
-    text = (configmap.get("data") or {}).get("config")
-    if not text:
-        raise error(f"{where} has no data.config")
-    from .yamlbudget import load_documents
-
-    try:
-        docs = [obj for _, obj in load_documents(text, f"{where}: data.config")]
-    except LbipError as exc:
-        raise error(str(exc)) from None
-    config = docs[0] if len(docs) == 1 else None
-    if not isinstance(config, dict):
-        raise error(f"{where}: data.config is not one YAML mapping")
-    shape.check_depth(config, f"{where}: data.config", error)
-    return shape.check(config, shape.LEGACY_CONFIG, where, error, what="data.config")
 
 
 def role_of(obj: Any) -> Optional[str]:
@@ -240,8 +235,6 @@ def is_legacy_configmap(obj: Dict[str, Any]) -> bool:
 
 
 _SCHEMAS = {
-    POOL: shape.POOL,
-    NAMESPACE: shape.NAMESPACE,
     LEGACY: shape.LEGACY_CONFIGMAP,
     CILIUM_POOL: shape.CILIUM_POOL,
     CILIUM_L2_POLICY: shape.CILIUM_L2_POLICY,
@@ -252,18 +245,20 @@ def schema_of(role: str) -> shape.Schema:
     """The shape of a kind's objects: derived from its model class (MODELS), or written
     in snapshot/shape.py."""
     model = MODELS.get(role)
-    return shape.shape_of(model) if model is not None else _SCHEMAS[role]
+    if model is not None:
+        return shape.shape_of(model)
+    return _SCHEMAS[role] if role in _SCHEMAS else shape.NETWORK_SCHEMAS[role]
 
 
 def checked_role(obj: Any, where: str, error: Type[LbipError] = InputError) -> Optional[str]:
     """What an object is to the plugin (role_of), after its shape is checked: every
     object a snapshot keeps, from a file or the API, passes here first."""
     role = role_of(obj)
-    if role in _SCHEMAS or role in MODELS:
-        shape.check(obj, schema_of(role), where, error)
-    elif role is not None:  # a kind read past allocation: types, then what a schema cannot say
-        shape.check(obj, shape.NETWORK_SCHEMAS[role], where, error)
-        validate(role, obj, where, error)
-    if role == LEGACY:
+    if role is None:
+        return None
+    shape.check(obj, schema_of(role), where, error)
+    if role == LEGACY:  # and the YAML inside it
         legacy_config(obj, where, error)
+    elif role in shape.NETWORK_API:  # a kind read past allocation: what a schema cannot say
+        validate(role, obj, where, error)
     return role

@@ -21,7 +21,7 @@ from ..errors import (
     ResponseError,
     UsageError,
 )
-from ..model import metallb
+from ..model import cilium, metallb
 from . import (
     CILIUM_L2_POLICY,
     CILIUM_POOL,
@@ -53,6 +53,8 @@ CILIUM_PATHS = {
     CILIUM_L2_POLICY: ["/apis/cilium.io/v2alpha1/ciliuml2announcementpolicies"],
 }
 CILIUM_OPERATOR = ("kube-system", "cilium-operator")  # where Cilium's Helm chart puts it
+CILIUM_GROUP_PATH = "/apis/cilium.io"  # one request tells whether Cilium is installed, and its versions
+CILIUM_CONFIG = ("kube-system", "cilium-config")  # the operator's settings (Helm's ConfigMap)
 # Up to this many Local-policy services, their EndpointSlices are read one service
 # at a time (by label); beyond, all EndpointSlices are listed once, page by page.
 PER_SERVICE_SLICES = 20
@@ -65,6 +67,7 @@ class LiveClient:
     def __init__(self, door: Optional[Door]):
         self.door = door
         self._pending: Dict[Tuple[str, Tuple[Tuple[str, str], ...]], Any] = {}  # started early
+        self.versions: Dict[str, str] = {}  # each list's resourceVersion, by path (a watch starts there)
 
     @property
     def namespace(self) -> str:
@@ -87,6 +90,11 @@ class LiveClient:
         """Give the command's one deadline ``seconds`` more (annotate --wait's --timeout)."""
         if self.door is not None:
             self.door.extend(seconds)
+
+    def renew_deadline(self) -> None:
+        """A new deadline, --request-timeout from now (a watch's every list and read)."""
+        if self.door is not None:
+            self.door.renew()
 
     # --- plumbing
     def request(
@@ -157,6 +165,8 @@ class LiveClient:
                     if guess and guess not in seen and number < MAX_PAGES and self.door is not None:
                         ahead = self.door.start_get(path, params(guess))
                     page = self._parse("GET", path, payload)
+                    if number == 1:
+                        self.versions[path] = _list_version(page)
                     items.extend(trim(item) for item in self._page_items(page, path, len(items)))
                     token = _continue_token(page, path)
                     if ahead is not None and token != guess:  # a wrong guess (never seen): dropped
@@ -200,14 +210,20 @@ class LiveClient:
             else {}
         )
         for i, item in enumerate(items, start=before + 1):
-            where = f"GET {path}: item {i}"
-            if not isinstance(item, dict):
-                raise ResponseError(f"{where}: expected an object, got {shape.type_name(item)}")
-            if path.endswith("/events"):
-                shape.check(item, shape.EVENT, where, ResponseError)
-            else:
-                checked_role(item if "kind" in item or not typed else {**item, **typed}, where, ResponseError)
+            LiveClient.check_item(item, path, f"GET {path}: item {i}", typed)
         return items
+
+    @staticmethod
+    def check_item(item: Any, path: str, where: str, typed: Optional[Dict[str, Any]] = None) -> None:
+        """The shape check of one object of the list at ``path`` (a page's item, or a
+        watch event's object); ``typed``: the kind and apiVersion of a list's items,
+        for an item that does not say them."""
+        if not isinstance(item, dict):
+            raise ResponseError(f"{where}: expected an object, got {shape.type_name(item)}")
+        if path.endswith("/events"):
+            shape.check(item, shape.EVENT, where, ResponseError)
+        else:
+            checked_role(item if "kind" in item or not typed else {**item, **typed}, where, ResponseError)
 
     # --- reads
     def get_service(self, namespace: str, name: str) -> Dict[str, Any]:
@@ -243,6 +259,8 @@ class LiveClient:
         if metallb_release:  # where MetalLB usually is, and the CRDs it serves
             self.prefetch(DEPLOYMENTS_PATH.format(LEGACY_CONFIGMAP[0]))
             self.prefetch(METALLB_GROUP_PATH, paged=False)
+        if cilium:  # whether cilium.io is served: the rest is read only then
+            self.prefetch(CILIUM_GROUP_PATH, paged=False)
         try:
             snap = self._snapshot(events, metallb_release, network, statuses_of)
             if cilium:
@@ -426,9 +444,19 @@ class LiveClient:
         does not serve (404: Cilium, or that version of it, is not installed) is absent,
         not an error (said with -v); one the identity may not list (403) is absent with
         a note."""
+        try:
+            group = self.request("GET", CILIUM_GROUP_PATH)
+        except NotFound:  # Cilium is not installed (said by the request's own log line)
+            snap.cilium_present = frozenset()
+            return
+        except AccessError as exc:
+            snap.cilium_notes.append(f"note: Cilium's kinds not read: {exc}")
+            snap.cilium_present = frozenset()
+            return
+        log.info("cilium.io is served (%s)", ", ".join(_group_versions(group)) or "no version listed")
         present = set()
         for kind, paths in CILIUM_PATHS.items():
-            items = self._list_kind(kind, paths, trim_cilium, snap.network_notes, missing="not read")
+            items = self._list_kind(kind, paths, trim_cilium, snap.cilium_notes, missing="not read")
             if items is not None:
                 snap.cilium_objects[kind] = items
                 present.add(kind)
@@ -442,6 +470,26 @@ class LiveClient:
         for dep in deployments:
             if dep["name"] == name and dep["images"]:
                 snap.cilium_operator = (f"{namespace}/{name}", dep["images"][0])
+        self.read_cilium_config(snap)
+
+    def read_cilium_config(self, snap: Snapshot) -> None:
+        """The settings of the operator that decide which services it serves and which
+        families it hands out (model.cilium.CONFIG_KEYS), from the cilium-config
+        ConfigMap; absent or unreadable, the operator's own defaults apply."""
+        namespace, name = CILIUM_CONFIG
+        path = f"/api/v1/namespaces/{segment(namespace)}/configmaps/{segment(name)}"
+        try:
+            obj = self.request("GET", path)
+        except NotFound:
+            return
+        except AccessError as exc:
+            snap.cilium_notes.append(
+                f"note: ConfigMap {namespace}/{name} not read ({exc}): the operator's defaults apply"
+            )
+            return
+        data = obj.get("data") if isinstance(obj, dict) else None
+        if isinstance(data, dict):
+            snap.cilium_config = {k: data[k] for k in cilium.CONFIG_KEYS if isinstance(data.get(k), str)}
 
     def _legacy_configmap(self) -> Dict[str, Any]:
         ns, name = LEGACY_CONFIGMAP
@@ -463,14 +511,7 @@ class LiveClient:
         return shape.check(obj, shape.LEGACY_CONFIGMAP, f"GET {path}", ResponseError)
 
     def allocation_failures(self) -> Dict[str, str]:
-        latest: Dict[str, Tuple[str, str]] = {}
-        for ev in self.list_all(EVENTS_PATH, lambda e: e, ALLOCATION_FAILED):
-            obj = ev.get("involvedObject") or {}
-            key = f"{obj.get('namespace')}/{obj.get('name')}"
-            when = ev.get("lastTimestamp") or ev.get("eventTime") or ""
-            if key not in latest or when >= latest[key][0]:
-                latest[key] = (when, ev.get("message") or "")
-        return {k: v[1] for k, v in latest.items()}
+        return latest_failures(self.list_all(EVENTS_PATH, lambda e: e, ALLOCATION_FAILED))
 
     # --- writes
     def patch_service(self, namespace: str, name: str, patch: Dict[str, Any], dry_run: bool = False) -> Dict[str, Any]:
@@ -479,6 +520,25 @@ class LiveClient:
         if not (patch.get("metadata") or {}).get("resourceVersion"):
             raise ValueError("a patch must carry the resourceVersion it was planned on")
         return self.door.patch(service_path(namespace, name), patch, dry_run=dry_run)  # type: ignore[union-attr]
+
+
+def latest_failures(events: Any) -> Dict[str, str]:
+    """The latest AllocationFailed message per "namespace/name" of a service."""
+    latest: Dict[str, Tuple[str, str]] = {}
+    for ev in events:
+        obj = ev.get("involvedObject") or {}
+        key = f"{obj.get('namespace')}/{obj.get('name')}"
+        when = ev.get("lastTimestamp") or ev.get("eventTime") or ""
+        if key not in latest or when >= latest[key][0]:
+            latest[key] = (when, ev.get("message") or "")
+    return {k: v[1] for k, v in latest.items()}
+
+
+def _list_version(page: Any) -> str:
+    """A list's resourceVersion ("" when it has none; its shape is checked after)."""
+    meta = page.get("metadata") if isinstance(page, dict) else None
+    version = meta.get("resourceVersion") if isinstance(meta, dict) else None
+    return version if isinstance(version, str) else ""
 
 
 def _local_lb(svc: Dict[str, Any]) -> bool:
@@ -499,6 +559,12 @@ def _api_of(path: str) -> str:
 def _typed(api: str, kind: str, trim: Callable[[dict], dict]) -> Callable[[dict], dict]:
     """trim for the items of a list, which carry no kind or apiVersion of their own."""
     return lambda obj: trim(dict(obj, kind=kind, apiVersion=obj.get("apiVersion") or api))
+
+
+def _group_versions(group: Any) -> List[str]:
+    """The versions an API group's discovery document lists."""
+    versions = group.get("versions") if isinstance(group, dict) else None
+    return [str(v.get("version")) for v in versions or () if isinstance(v, dict) and v.get("version")]
 
 
 def _trim_deployment(obj: Any) -> dict:

@@ -5,15 +5,16 @@ field), trimmed to what the model reads, and turned into model.announce.Network.
 
 from __future__ import annotations
 
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Type
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Type
 
 from ..errors import LbipError, UsageError
 from ..model import announce as an
+from ..model import schema
 from ..model.selectors import Selector, SelectorError
 from . import shape
 
 # Which objects they are and their schemas are the checked step's (snapshot/shape.py).
-API_OF, SCHEMAS, kind_of = shape.NETWORK_API, shape.NETWORK_SCHEMAS, shape.network_kind
+API_OF, kind_of = shape.NETWORK_API, shape.network_kind
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"  # an EndpointSlice's service
 
@@ -50,14 +51,6 @@ class _Shape:
             value = value.get(part)
         return value
 
-    def mapping(self, path: str) -> Dict[str, Any]:
-        value = self.get(path)
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.fail(path, "must be a mapping")
-        return value
-
     def strings(self, path: str) -> List[str]:
         value = self.get(path)
         if value is None:
@@ -72,14 +65,6 @@ class _Shape:
             return ""
         if not isinstance(value, str):
             self.fail(path, "must be a string")
-        return value
-
-    def integer(self, path: str) -> Optional[int]:
-        value = self.get(path)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(path, "must be an integer")
         return value
 
     def mappings(self, path: str) -> List[Dict[str, Any]]:
@@ -100,17 +85,6 @@ class _Shape:
         return out
 
 
-def check_shape(obj: Dict[str, Any], where: str, error: Type[LbipError] = UsageError) -> None:
-    """Raise ``error`` naming where, the object and the field when an object of a
-    network kind cannot be read: UsageError (exit 2) for files, ClusterError (exit 3)
-    for what the API sent."""
-    kind = kind_of(obj)
-    if kind is None:
-        return
-    shape.check(obj, SCHEMAS[kind], where, error)  # types, as for every kind (snapshot/shape.py)
-    validate(kind, obj, where, error)
-
-
 def validate(kind: str, obj: Dict[str, Any], where: str, error: Type[LbipError] = UsageError) -> None:
     """What a schema cannot say of an object whose types are checked (a name, valid
     selector operators, addresses): ``error`` naming where, the object and the field."""
@@ -121,24 +95,10 @@ def _convert(kind: str, obj: Dict[str, Any], where: Any, error: Type[LbipError] 
     s = _Shape(obj, kind, where, error)
     meta = obj.get("metadata") or {}
     name, ns = meta["name"], str(meta.get("namespace") or "")
-    if kind in (an.L2ADV, an.BGPADV):
-        s.mapping("spec")
-        adv = dict(
-            kind=kind,
-            name=name,
-            namespace=ns,
-            pools=tuple(s.strings("spec.ipAddressPools")),
-            pool_selectors=tuple(s.selectors("spec.ipAddressPoolSelectors")),
-            node_selectors=tuple(s.selectors("spec.nodeSelectors")),
-            service_selectors=tuple(s.selectors("spec.serviceSelectors")),
-        )
-        if kind == an.L2ADV:
-            adv["interfaces"] = tuple(s.strings("spec.interfaces"))
-        else:
-            adv["peers"] = tuple(s.strings("spec.peers"))
-            adv["aggregation_length"] = s.integer("spec.aggregationLength")
-            adv["aggregation_length_v6"] = s.integer("spec.aggregationLengthV6")
-        return an.Advertisement(**adv)
+    if kind in (an.L2ADV, an.BGPADV):  # valid selectors (build makes the model from the kind's table)
+        for path in ("spec.ipAddressPoolSelectors", "spec.nodeSelectors", "spec.serviceSelectors"):
+            s.selectors(path)
+        return None
     if kind == an.NODE:
         addresses = []
         for i, entry in enumerate(s.mappings("status.addresses")):
@@ -206,6 +166,10 @@ def _can_serve(conditions: Mapping[str, Any]) -> bool:
 def trim(obj: Dict[str, Any]) -> Dict[str, Any]:
     """What the model reads of a network object (Nodes and EndpointSlices are large)."""
     kind = kind_of(obj)
+    if kind in (an.L2ADV, an.BGPADV):  # the kind's table says what is kept
+        from . import MODELS
+
+        return schema.trim(MODELS[kind], obj, apiVersion=obj.get("apiVersion"))
     meta = obj.get("metadata") or {}
     keep_meta = {k: meta[k] for k in ("name", "namespace", "labels") if k in meta}
     if kind == an.NODE:
@@ -248,11 +212,13 @@ def build(
         for p in pools
     }
     local = {s.key for s in services if s.is_load_balancer and s.external_traffic_policy == "Local"}
+    from . import MODELS
+
     for kind in an.KINDS:
         for obj in objects.get(kind) or ():
             value = _convert(kind, obj, where or "input")
-            if kind in (an.L2ADV, an.BGPADV):
-                net.advertisements.append(value)
+            if kind in (an.L2ADV, an.BGPADV):  # the model of the kind's table (model/announce.py)
+                net.advertisements.append(schema.build(MODELS[kind], obj))
             elif kind == an.NODE:
                 net.nodes.append(value)
             elif kind == an.ENDPOINTSLICE:

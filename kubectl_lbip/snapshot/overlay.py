@@ -9,31 +9,15 @@ cluster". Nothing here reads a file or talks to a cluster."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
+from ..model.cluster import CLUSTER, FILES, Origin
 from . import MODELS, SERVICE, Snapshot, role_of
-
-FILES, CLUSTER = "files", "cluster"
 
 # (apiVersion group, kind, namespace, name): what makes two objects the same object
 # to the API server. The version is not part of it (v1beta1 and v1beta2 of a pool
 # are one object).
 Key = Tuple[str, str, str, str]
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where a merged object came from: the files (and which one) or the cluster."""
-
-    source: str  # FILES or CLUSTER
-    file: Optional[str] = None
-
-    def to_dict(self) -> dict:
-        return {"source": self.source, "file": self.file}
-
-    def __str__(self) -> str:
-        return self.file if self.source == FILES and self.file else self.source
 
 
 def object_key(obj: Dict[str, Any], default_namespace: str = "default") -> Key:
@@ -143,6 +127,8 @@ def overlay_snapshot(
     # Cilium's objects as the cluster has them (no command lays files' ones over them yet)
     snap.cilium_objects, snap.cilium_present = live.cilium_objects, live.cilium_present
     snap.cilium_operator = live.cilium_operator
+    snap.cilium_notes = list(live.cilium_notes)
+    snap.cilium_config = dict(live.cilium_config)
     classify((obj for obj, _ in merged), snap)
     originals = {object_key(with_namespace(obj, default_namespace)): obj for _, obj in files}
     for obj, origin in merged:
@@ -154,10 +140,3 @@ def overlay_snapshot(
         if origin.source == FILES and role_of(obj) == SERVICE:
             snap.planned.add(f"{namespace}/{name}")
     return snap
-
-
-def origin_fields(snapshot: Snapshot, kind: str, namespace: str, name: str) -> Dict[str, Optional[str]]:
-    """{"source": "files"|"cluster", "file": name or None} of an object of an
-    overlaid snapshot, as the commands add it to their answers."""
-    origin = snapshot.origin(kind, namespace, name)
-    return origin.to_dict() if origin is not None else Origin(CLUSTER).to_dict()

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Optional, Tuple, Type
 
-from ..errors import InputError, LbipError
+from ..errors import InputError, LbipError, UsageError
 from ..model import announce as an
-from ..model.schema import ANY, BOOL, INT, LABELS, SCALAR, STR, list_of, map_of, obj, shape_of
+from ..model.pools import Namespace, Pool
+from ..model.schema import ANY, BOOL, INT, LABELS, SCALAR, SELECTOR, STR, list_of, map_of, obj, shape_of
 from ..model.services import Service
 
 # The vocabulary of schemas is the model's (model/schema.py); a model class's own
@@ -27,24 +28,11 @@ MAX_DEPTH = 100  # nesting deeper than this in any object is refused (see check_
 
 
 METADATA = _obj(name=STR, namespace=STR, labels=LABELS, annotations=LABELS, resourceVersion=STR, uid=STR)
-SELECTOR = _obj(matchLabels=LABELS, matchExpressions=_list(_obj(key=STR, operator=STR, values=_list(SCALAR))))
 
 SERVICE = shape_of(Service)  # from the fields of model.services.Service
 
-POOL = _obj(
-    metadata=METADATA,
-    spec=_obj(
-        addresses=_list(STR),
-        autoAssign=BOOL,
-        avoidBuggyIPs=BOOL,
-        serviceAllocation=_obj(
-            priority=INT, namespaces=_list(STR), namespaceSelectors=_list(SELECTOR), serviceSelectors=_list(SELECTOR)
-        ),
-    ),
-    status=_map(ANY),
-)
-
-NAMESPACE = _obj(metadata=METADATA)
+POOL = shape_of(Pool)  # from the fields of model.pools.Pool
+NAMESPACE = shape_of(Namespace)
 
 # Cilium's LB-IPAM (model/cilium.py reads them; docs/cilium-rules.md): the pool, in
 # cilium.io/v2alpha1 and v2, and the L2 announcement policy (cilium.io/v2alpha1).
@@ -84,16 +72,8 @@ LEGACY_CONFIGMAP = _obj(metadata=METADATA, data=_obj(config=STR))
 
 # Past allocation (snapshot/network.py adds what a schema cannot say: a name, valid
 # selector operators).
-_POOL_SELECTION = dict(
-    ipAddressPools=_list(STR),
-    ipAddressPoolSelectors=_list(SELECTOR),
-    nodeSelectors=_list(SELECTOR),
-    serviceSelectors=_list(SELECTOR),
-)
-L2ADVERTISEMENT = _obj(metadata=METADATA, spec=_obj(interfaces=_list(STR), **_POOL_SELECTION))
-BGPADVERTISEMENT = _obj(
-    metadata=METADATA, spec=_obj(peers=_list(STR), aggregationLength=INT, aggregationLengthV6=INT, **_POOL_SELECTION)
-)
+L2ADVERTISEMENT = shape_of(an.L2Advertisement)  # from the fields of the model's classes
+BGPADVERTISEMENT = shape_of(an.BGPAdvertisement)
 NODE = _obj(
     metadata=METADATA,
     spec=_obj(podCIDRs=_list(STR)),
@@ -269,6 +249,29 @@ def check_depth(obj: Any, where: str, error: Type[LbipError] = InputError, limit
         elif isinstance(value, list):
             stack.extend((v, depth + 1) for v in value if isinstance(v, (dict, list)))
     return obj
+
+
+def legacy_config(configmap: Dict[str, Any], source: str = "", error: Type[LbipError] = UsageError) -> Dict[str, Any]:
+    """The YAML inside a pre-0.13 MetalLB ConfigMap's ``data.config``, checked for
+    shape (``source``: where the ConfigMap was read, for the error)."""
+    meta = configmap.get("metadata") or {}
+    where = f"ConfigMap {meta.get('namespace', '')}/{meta.get('name', '')}"
+    if source:
+        where = f"{source}: {where}"
+    text = (configmap.get("data") or {}).get("config")
+    if not text:
+        raise error(f"{where} has no data.config")
+    from .yamlbudget import load_documents
+
+    try:
+        docs = [obj for _, obj in load_documents(text, f"{where}: data.config")]
+    except LbipError as exc:
+        raise error(str(exc)) from None
+    config = docs[0] if len(docs) == 1 else None
+    if not isinstance(config, dict):
+        raise error(f"{where}: data.config is not one YAML mapping")
+    check_depth(config, f"{where}: data.config", error)
+    return check(config, LEGACY_CONFIG, where, error, what="data.config")
 
 
 CheckFn = Callable[[Any, str], Any]

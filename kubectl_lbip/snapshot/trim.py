@@ -4,7 +4,6 @@ so memory follows what is kept, not what was sent or written."""
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Dict, Optional
 
 from ..model import schema
@@ -18,14 +17,8 @@ def trim_service(obj: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def trim_pool(obj: Dict[str, Any]) -> Dict[str, Any]:
-    meta = obj.get("metadata") or {}
-    return {
-        "apiVersion": obj.get("apiVersion", "metallb.io/v1beta1"),
-        "kind": "IPAddressPool",
-        "metadata": {k: meta[k] for k in ("name", "namespace", "labels", "resourceVersion") if k in meta},
-        "spec": obj.get("spec") or {},
-        "status": obj.get("status") or {},
-    }
+    """Only what the model reads (the fields of model.pools.Pool)."""
+    return schema.trim(MODELS[POOL], obj, apiVersion=obj.get("apiVersion", "metallb.io/v1beta1"), kind="IPAddressPool")
 
 
 def trim_cilium(obj: Dict[str, Any]) -> Dict[str, Any]:
@@ -38,20 +31,8 @@ _CILIUM_SHAPES = {CILIUM_POOL: shape.CILIUM_POOL, CILIUM_L2_POLICY: shape.CILIUM
 
 
 def trim_namespace(obj: Dict[str, Any]) -> Dict[str, Any]:
-    meta = obj.get("metadata") or {}
-    return {"kind": "Namespace", "metadata": {"name": meta.get("name"), "labels": meta.get("labels") or {}}}
-
-
-def _intern(text: Any) -> Any:
-    # Each item is decoded on its own, so the decoder cannot share the strings that
-    # thousands of services repeat (label keys and values, annotation keys).
-    return sys.intern(text) if type(text) is str else text
-
-
-def _interned(mapping: Any) -> Any:
-    if not isinstance(mapping, dict):
-        return mapping
-    return {_intern(k): _intern(v) for k, v in mapping.items()}
+    """Only what the model reads (the fields of model.pools.Namespace)."""
+    return schema.trim(MODELS[NAMESPACE], obj, kind="Namespace")
 
 
 def trim_object(obj: Any) -> Optional[Dict[str, Any]]:

@@ -263,3 +263,12 @@ def test_metallb_version_choices_are_the_measured_releases():
     from kubectl_lbip.model.metallb import MEASURED
 
     assert tuple(complete.flags_of("check")[0]["--metallb-version"]) == MEASURED
+
+
+def test_implementation_and_cilium_version_choices():
+    from kubectl_lbip import complete
+    from kubectl_lbip.model.cilium import READ
+
+    flags = complete.flags_of("pools")[0]
+    assert tuple(flags["--implementation"]) == ("metallb", "cilium")
+    assert tuple(flags["--cilium-version"]) == READ

@@ -184,3 +184,43 @@ def test_the_structure_check_sees_printing_and_format_branches(tmp_path):
     whats = [what for _, what in _printing_or_format_branches(str(path))]
     assert whats.count("print()") == 1 and "render.note" in whats and "sys.stdout" in whats
     assert ".output" in whats and "compares with 'json'" in whats and "compares with 'wide'" in whats
+
+
+def _branches_on_the_implementation(tree) -> list:
+    """Comparisons with an implementation's name ("metallb", "cilium", METALLB,
+    CILIUM, x.name) and isinstance() of an Implementation class."""
+    names = {"metallb", "cilium"}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            for side in [node.left, *node.comparators]:
+                if (
+                    (isinstance(side, ast.Constant) and side.value in names)
+                    or (isinstance(side, ast.Attribute) and side.attr in ("name", "METALLB", "CILIUM"))
+                    or (isinstance(side, ast.Name) and side.id in ("METALLB", "CILIUM"))
+                ):
+                    found.append(node.lineno)
+                    break
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "isinstance":
+            if any(getattr(a, "id", getattr(a, "attr", "")) in ("MetalLB", "Cilium") for a in ast.walk(node)):
+                found.append(node.lineno)
+    return found
+
+
+def test_commands_do_not_branch_on_the_implementation():
+    """Issue 28: a command holds one Implementation (model/implementation.py) and asks
+    it; which one answers is decided in the model (and a view picked from a registry
+    by its name), never by an `if` of a command."""
+    found = {
+        path: lines
+        for module, path in _modules()
+        if module.startswith("kubectl_lbip.commands.")
+        if (lines := _branches_on_the_implementation(ast.parse(open(path, encoding="utf-8").read())))
+    }
+    assert found == {}
+
+
+def test_the_branch_finder_finds_a_branch():
+    src = 'if impl.name == "cilium":\n    pass\nif x == METALLB:\n    pass\nok = isinstance(i, Cilium)\n'
+    assert _branches_on_the_implementation(ast.parse(src)) == [1, 3, 5]
+    assert _branches_on_the_implementation(ast.parse("VIEWS = {'cilium': 1}\nif a == b:\n    pass\n")) == []

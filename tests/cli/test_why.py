@@ -131,7 +131,7 @@ def test_unicode_marks_only_on_a_utf8_terminal():
     from builders import cluster
 
     c = cluster(pool("prod", "192.168.10.0/24"), svc("shop", "web", ingress=["192.168.10.5"]))
-    from kubectl_lbip.commands.check import findings_for
+    from kubectl_lbip.model.findings import findings_for
 
     result = explain(c, c.service("shop", "web"), findings_for(c))
     fancy = "\n".join(lines(result, True))

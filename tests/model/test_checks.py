@@ -19,7 +19,7 @@ from typing import Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
 import pytest
 
 import kubectl_lbip
-from kubectl_lbip.model import annotate, announce, checks, cilium_checks, migrate, rules
+from kubectl_lbip.model import annotate, announce, checks, cilium_checks, cilium_plans, migrate, rules
 from kubectl_lbip.model.checks import BY_CODE, CATALOGUE, CHECK, CHECKED, ERROR, GENERIC, WARNING, fix_text, fixed
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -307,6 +307,7 @@ def test_named_checks_exist():
         "cilium_checks": cilium_checks,
         "annotate": annotate,
         "migrate": migrate,
+        "cilium_plans": cilium_plans,
     }
     for c in CATALOGUE:
         for name in re.findall(r"`([a-z_.]+)`", c.rules):
@@ -344,9 +345,12 @@ def test_every_finding_of_the_example_ends_with_its_codes_fix():
 
     from kubectl_lbip.cli import app
 
-    result = CliRunner().invoke(app, ["check", "-f", str(README.parent / "examples"), "-o", "json"])
-    findings = json.loads(result.stdout)["findings"]
-    assert findings
+    findings = []
+    for example in ("cluster.yaml", "cilium.yaml"):  # one implementation each
+        result = CliRunner().invoke(app, ["check", "-f", str(README.parent / "examples" / example), "-o", "json"])
+        found = json.loads(result.stdout)["findings"]
+        assert found, example
+        findings += found
     for f in findings:
         check = BY_CODE[f["code"]]
         assert " Fix: " in f["message"], f

@@ -4,8 +4,8 @@ answering is named first, and a service with everything in place is not blocked.
 from builders import cluster, dual, lbips, live_cluster, pool, svc
 from netbuilders import bgpadv, bgpstatus, config_state, l2adv, l2status, node, slice_
 
-from kubectl_lbip.commands.check import findings_for
 from kubectl_lbip.model.explain import explain
+from kubectl_lbip.model.findings import findings_for
 
 PROD = pool("prod", "192.168.10.0/24")
 WEB = svc("shop", "web", ingress=["192.168.10.5"], annotations=lbips("192.168.10.5"), labels={"app": "web"})

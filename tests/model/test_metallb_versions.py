@@ -6,8 +6,8 @@ rules against v0.14.9's, v0.15.3's and v0.16.1's controllers."""
 import pytest
 from builders import dual, pool, svc
 
-from kubectl_lbip.commands.check import findings_for
 from kubectl_lbip.model import metallb
+from kubectl_lbip.model.findings import findings_for
 from kubectl_lbip.model.services import Service
 from kubectl_lbip.model.suggest import full_pool_failure, metallb_pick
 from kubectl_lbip.snapshot import Snapshot

@@ -3,7 +3,7 @@ sharing as MetalLB allows, requests kept, a pool too small named per service."""
 
 from builders import pool, svc
 
-from kubectl_lbip.commands.check import findings_for
+from kubectl_lbip.model.findings import findings_for
 from kubectl_lbip.model.pin import FAILED, KEPT, PINNED, apply_pin, pin_batch, requesting
 from kubectl_lbip.model.rules import ERROR
 from kubectl_lbip.snapshot import Snapshot

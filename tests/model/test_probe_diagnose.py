@@ -7,9 +7,9 @@ import errno
 from builders import cluster, pool, svc
 from netbuilders import l2adv, l2status, node, slice_
 
-from kubectl_lbip.commands.check import findings_for
 from kubectl_lbip.model import probe
 from kubectl_lbip.model.explain import explain
+from kubectl_lbip.model.findings import findings_for
 from kubectl_lbip.model.probe import Attempt
 from kubectl_lbip.model.services import Service
 

@@ -2,9 +2,9 @@
 its constructor."""
 
 from dataclasses import dataclass, field
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
-from kubectl_lbip.model.schema import INT, LABELS, STR, STRINGS, at, build, kept, list_of, obj, shape_of, trim
+from kubectl_lbip.model.schema import BOOL, INT, LABELS, STR, STRINGS, at, build, kept, list_of, obj, shape_of, trim
 
 
 @dataclass
@@ -71,3 +71,20 @@ def test_any_mapping_is_read_not_only_dicts():
     thing = build(Thing, source)
     assert (thing.name, thing.size, thing.tags) == ("x", 3, ("t",))
     assert build(Thing, {"metadata": MappingProxyType({"name": "x"})}, plain=True) is None
+
+
+@dataclass
+class Switch:
+    on: bool = field(default=True, metadata=at("spec.on", BOOL, True))
+    count: int = field(default=7, metadata=at("spec.count", INT, 7))
+    settings: Optional[dict] = field(default=None, metadata=at("spec.settings", obj(a=STR), None))
+
+
+def test_false_zero_and_an_empty_object_are_values_not_absence():
+    """autoAssign: false is not autoAssign absent (True), and serviceAllocation: {}
+    is not serviceAllocation absent (MetalLB reads them apart)."""
+    for plain in (False, True):
+        switch = build(Switch, {"spec": {"on": False, "count": 0, "settings": {}}}, plain=plain)
+        assert (switch.on, switch.count, switch.settings) == (False, 0, {})
+        switch = build(Switch, {"spec": {"on": None}}, plain=plain)
+        assert (switch.on, switch.count, switch.settings) == (True, 7, None)

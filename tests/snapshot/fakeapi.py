@@ -18,6 +18,10 @@ What it serves::
     GET   /apis/apps/v1/namespaces/{ns}/deployments         (``deployments``: ns -> objects)
     GET   /apis/metallb.io/v1beta1                          (discovery: ``metallb_resources``)
     GET   /apis/metallb.io/v1beta1/{plural}                 (``metallb_lists``: plural -> objects)
+    GET   any of those lists with ?watch=1&resourceVersion=N  (a chunked stream of the events
+                                                             recorded after N by ``change``;
+                                                             ``gone_before``, ``gone_as_event``
+                                                             and ``drop_after`` misbehave)
 
 Every request is recorded (method, path, query, headers, body, user) in
 ``FakeAPI.requests``.  Knobs: ``tokens`` (token -> user name; a request without
@@ -359,6 +363,17 @@ class FakeAPI:
     respond: Any = None
     trickle: Optional[float] = None
     never_answer: bool = False
+    # watches: a resourceVersion below this is 410 Gone (an answer, or with
+    # gone_as_event an ERROR event in a 200 stream); drop_after: the next watch
+    # streams are cut (the connection closed, no last chunk) after that many events
+    # each, one stream per entry
+    gone_before: int = 0
+    gone_as_event: bool = False
+    drop_after: List[int] = field(default_factory=list)
+    watch_log: List[Tuple[int, str, str, dict]] = field(default_factory=list)  # (rv, path, type, object)
+    # keep only this many changes for watches (0: all), as etcd compacts: a watch from
+    # before the oldest kept is 410 Gone
+    watch_keep: int = 0
 
     def __post_init__(self):
         if self.tls is None:
@@ -369,6 +384,8 @@ class FakeAPI:
         self._fail_next: List[Tuple[str, str, int, Any]] = []
         self._server: Optional[ThreadingHTTPServer] = None
         self._thread: Optional[threading.Thread] = None
+        self._changed = threading.Condition(self._lock)
+        self._stopping = False
 
     # --- state
     def next_rv(self) -> str:
@@ -388,6 +405,36 @@ class FakeAPI:
 
     def service(self, ns: str, name: str) -> dict:
         return self.services[(ns, name)]
+
+    def change(self, path: str, kind: str, obj: dict) -> dict:
+        """A change a watch of ``path`` (SERVICES, POOLS or EVENTS) sees: ``kind`` ADDED,
+        MODIFIED or DELETED of ``obj`` (given a new resourceVersion), applied to what
+        the lists answer too. Thread-safe: call it while watches stream."""
+        with self._changed:
+            obj = copy.deepcopy(obj)
+            meta = obj["metadata"]
+            meta["resourceVersion"] = self.next_rv()
+            key = (meta.get("namespace"), meta["name"])
+            if path == SERVICES:
+                if kind == "DELETED":
+                    self.services.pop(key, None)
+                else:
+                    self.services[key] = obj
+            else:
+                items = self.pools if path == POOLS else self.events
+                items[:] = [i for i in items if (i["metadata"].get("namespace"), i["metadata"]["name"]) != key]
+                if kind != "DELETED":
+                    items.append(obj)
+            self.watch_log.append((self._rv, path, kind, obj))
+            if self.watch_keep and len(self.watch_log) > 2 * self.watch_keep:
+                del self.watch_log[: len(self.watch_log) - self.watch_keep]
+                self.gone_before = self.watch_log[0][0] - 1
+            self._changed.notify_all()
+            return obj
+
+    def watches(self, path: Optional[str] = None) -> List[Recorded]:
+        """The watch requests (of ``path``) made so far."""
+        return [r for r in self.requests if r.param("watch") and (path is None or r.path == path)]
 
     def concurrent_write(self, ns: str, name: str, annotations: Optional[dict] = None) -> None:
         """Another writer changes the service just before our next PATCH of it."""
@@ -432,6 +479,9 @@ class FakeAPI:
         return self
 
     def stop(self) -> None:
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
         if self._server is not None:
             self._server.shutdown()
             self._server.close_connections()
@@ -456,6 +506,11 @@ class FakeAPI:
                 del self._fail_next[i]
                 return code, body
         path = rec.path.rstrip("/")
+        if rec.param("watch") in ("1", "true"):
+            version = int(rec.param("resourceVersion") or 0)
+            if version < self.gone_before and not self.gone_as_event:
+                return 410, status_body(410, "Expired", f"too old resource version: {version} ({self.gone_before})")
+            return 200, _Watch(path, version, float(rec.param("timeoutSeconds") or 60), rec.param("fieldSelector"))
         if path in DISCOVERY:  # what kubectl patch reads to map "services" to its path
             return 200, DISCOVERY[path]
         if path == POOLS:
@@ -713,8 +768,15 @@ class _Handler(BaseHTTPRequestHandler):
                 self.fake.discovery.append(rec)  # kubectl's own questions, not the plugin's
             else:
                 self.fake.requests.append(rec)
+                self.fake._changed.notify_all()  # for tests waiting on a request
             answer = self.fake.handle(rec)
             code, payload = answer[0], answer[1]
+            if isinstance(payload, _Watch):
+                rec.status = code
+        if isinstance(payload, _Watch):
+            self._stream(payload)
+            return
+        with self.fake._lock:
             extra = answer[2] if len(answer) > 2 else {}
             rec.status = code
             if isinstance(payload, str):
@@ -747,4 +809,73 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.wfile.write(data)
 
+    def _stream(self, watch: "_Watch") -> None:
+        """A watch: the events recorded after its resourceVersion, then each new one as
+        it is recorded, as chunks of one JSON line each, until its timeoutSeconds."""
+        fake = self.fake
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        end = time.monotonic() + watch.timeout
+        sent = 0
+        with fake._changed:
+            drop = fake.drop_after.pop(0) if fake.drop_after else None
+        try:
+            if watch.version < fake.gone_before:  # gone_as_event
+                self._chunk({"type": "ERROR", "object": status_body(410, "Expired", "too old resource version")})
+                self._chunk(None)
+                return
+            since = watch.version
+            while True:
+                with fake._changed:
+                    while not fake._stopping:
+                        due = [e for e in fake.watch_log[_after(fake.watch_log, since) :] if e[1] == watch.path]
+                        if due or time.monotonic() >= end:
+                            break
+                        fake._changed.wait(end - time.monotonic())
+                    if fake._stopping:
+                        return
+                if not due:
+                    self._chunk(None)  # timeoutSeconds: the stream ends cleanly
+                    return
+                for rv, _, kind, obj in due:
+                    since = rv
+                    if watch.selector and not _field_match(obj, watch.selector):
+                        continue
+                    if drop is not None and sent >= drop:
+                        self.wfile.flush()
+                        self.connection.shutdown(socket.SHUT_RDWR)  # cut: no last chunk
+                        self.close_connection = True
+                        return
+                    self._chunk({"type": kind, "object": obj})
+                    sent += 1
+        except OSError:  # the client went away
+            self.close_connection = True
+
+    def _chunk(self, event: Any) -> None:
+        data = b"" if event is None else json.dumps(event).encode() + b"\n"
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
     do_GET = do_PATCH = do_POST = do_PUT = do_DELETE = _serve
+
+
+def _after(log: List[Tuple[int, str, str, dict]], version: int) -> int:
+    """The index of the first change of ``log`` (sorted by version) after ``version``."""
+    low, high = 0, len(log)
+    while low < high:
+        mid = (low + high) // 2
+        if log[mid][0] <= version:
+            low = mid + 1
+        else:
+            high = mid
+    return low
+
+
+@dataclass
+class _Watch:
+    path: str
+    version: int
+    timeout: float
+    selector: Optional[str]

@@ -121,6 +121,9 @@ def cilium_api(pools_version="cilium.io/v2", pools=(), policies=None):
         parts = rec.path.strip("/").split("/")
         if parts[:2] != ["apis", "cilium.io"]:
             return None
+        if len(parts) == 2:  # the group's discovery document: cilium.io is served
+            versions = [{"groupVersion": f"cilium.io/{v}", "version": v} for v in ("v2", "v2alpha1")]
+            return 200, {"kind": "APIGroup", "apiVersion": "v1", "name": "cilium.io", "versions": versions}
         version = "cilium.io/" + parts[2]
         if parts[3:] == ["ciliumloadbalancerippools"] and version == pools_version:
             items = [dict(p, apiVersion=version) for p in pools]
@@ -161,7 +164,9 @@ def test_a_cluster_without_cilium_is_no_error(fake, kubeconfig):
     fake.add_service(service("shop", "web"))
     snap = connect(kubeconfig).snapshot(metallb_release=False, cilium=True)
     assert snap.cilium_present == frozenset() and snap.cilium_objects == {} and snap.cilium_operator is None
-    assert fake.calls("GET", deployments_path("kube-system"))
+    # one request (the cilium.io group's discovery, 404) tells Cilium is not installed: nothing more is read
+    assert [r.path for r in fake.requests if "cilium" in r.path] == ["/apis/cilium.io"]
+    assert not fake.calls("GET", deployments_path("kube-system"))
 
 
 def test_cilium_is_read_only_when_asked_for(fake, kubeconfig):

@@ -595,7 +595,7 @@ def test_verbose_logs_each_request_and_never_the_token(fake, secret_kubeconfig, 
     assert result.exit_code == 0, result.output
     lines, notes = _log_lines(result.stderr), _log_notes(result.stderr)
     assert all(lines), result.stderr
-    assert len(lines) == len(fake.requests) == 4  # pools, services, MetalLB's Deployment, CRDs
+    assert len(lines) == len(fake.requests) == 5  # pools, services, MetalLB's Deployment, CRDs, cilium.io
     assert notes == [
         "I MetalLB release: no controller image with a version among the "
         "Deployments in metallb-system; told from the CRDs served",
@@ -633,7 +633,7 @@ def test_verbose_in_a_real_process(fake, secret_kubeconfig):
     assert proc.returncode == 0, proc.stderr
     lines = _log_lines(proc.stderr)
     # ... then the advertisements (not served by this API: said with -v)
-    assert all(lines) and len(lines) == len(fake.requests) == 6
+    assert all(lines) and len(lines) == len(fake.requests) == 7  # and cilium.io's discovery (404)
     assert "I L2Advertisement is not served" in proc.stderr
     assert SECRET not in proc.stderr + proc.stdout
     assert "shop/web" in proc.stdout

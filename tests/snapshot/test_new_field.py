@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import field, make_dataclass
-from typing import Tuple
+from typing import Any, Dict, Tuple
 
 import pytest
 from fakeapi import pool, service
 
 from kubectl_lbip import snapshot
 from kubectl_lbip.errors import InputError, ResponseError
-from kubectl_lbip.model.schema import STRINGS, at
+from kubectl_lbip.model.announce import L2ADV, L2Advertisement
+from kubectl_lbip.model.pools import Pool
+from kubectl_lbip.model.schema import LABELS, STRINGS, at
 from kubectl_lbip.model.services import Service
 from kubectl_lbip.snapshot import files
 from kubectl_lbip.snapshot.live import connect
@@ -22,13 +24,25 @@ from kubectl_lbip.snapshot.overlay import overlay_snapshot
 RANGES = ["10.0.0.0/8", "192.168.0.0/16"]
 
 
+def one_more_row(monkeypatch, role: str, base: type, name: str, kind: Any, row: Any) -> type:
+    """``base`` with one more field ``name`` (its table's row ``row``), as the model of ``role``."""
+    frozen = base.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    cls = make_dataclass(f"Wider{base.__name__}", [(name, kind, row)], bases=(base,), frozen=frozen)
+    monkeypatch.setitem(snapshot.MODELS, role, cls)
+    return cls
+
+
+def list_file(path, *items):
+    """``path``, written as a List of ``items`` as kubectl prints it (indented JSON)."""
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": list(items)}, indent=4))
+    return path
+
+
 @pytest.fixture
 def wider(monkeypatch):
     """The Service model with one more row: spec.loadBalancerSourceRanges."""
     row = field(default=(), metadata=at("spec.loadBalancerSourceRanges", STRINGS, ()))
-    cls = make_dataclass("WiderService", [("source_ranges", Tuple[str, ...], row)], bases=(Service,))
-    monkeypatch.setitem(snapshot.MODELS, snapshot.SERVICE, cls)
-    return cls
+    return one_more_row(monkeypatch, snapshot.SERVICE, Service, "source_ranges", Tuple[str, ...], row)
 
 
 def with_ranges(obj: dict, ranges=RANGES) -> dict:
@@ -37,9 +51,7 @@ def with_ranges(obj: dict, ranges=RANGES) -> dict:
 
 
 def test_the_new_field_reaches_the_model_from_files(tmp_path, wider):
-    listed = tmp_path / "list.json"
-    items = [with_ranges(service("shop", "web")), service("shop", "api")]
-    listed.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}, indent=4))
+    listed = list_file(tmp_path / "list.json", with_ranges(service("shop", "web")), service("shop", "api"))
     yaml_file = tmp_path / "web.yaml"
     yaml_file.write_text(json.dumps(with_ranges(service("shop", "web"))))  # JSON is YAML; one object
     for path in (listed, yaml_file):
@@ -116,3 +128,108 @@ def test_live_items_without_a_kind_are_checked_as_the_lists(fake, kubeconfig):
     fake.add_service(good)
     (api,) = connect(kubeconfig).snapshot(metallb_release=False).to_cluster().services
     assert api.name == "api" and api.observed and [str(a) for a in api.held()] == ["192.168.1.5"]
+
+
+# --- the IPAddressPool's table (model.pools.Pool): the same door --------------------
+NOTE = {"example.com/owner": "team-net"}
+
+
+@pytest.fixture
+def noted(monkeypatch):
+    """The Pool model with one more row: metadata.annotations."""
+    row = field(default_factory=dict, metadata=at("metadata.annotations", LABELS, {}))
+    return one_more_row(monkeypatch, snapshot.POOL, Pool, "annotations", Dict[str, str], row)
+
+
+def with_note(obj: dict, note=NOTE) -> dict:
+    obj["metadata"]["annotations"] = note
+    return obj
+
+
+def test_a_new_pool_field_reaches_the_model_from_files(tmp_path, noted):
+    items = [with_note(pool("prod", "192.168.1.0/24")), pool("lab", "192.168.2.0/24"), service("shop", "web")]
+    listed = list_file(tmp_path / "list.json", *items)
+    yaml_file = tmp_path / "prod.yaml"
+    yaml_file.write_text(json.dumps(with_note(pool("prod", "192.168.1.0/24"))))
+    for path in (listed, yaml_file):
+        for trimmed in (True, False):
+            cluster = files.load([str(path)], trimmed=trimmed).to_cluster()
+            by_name = {p.name: p for p in cluster.pools}
+            assert isinstance(by_name["prod"], noted)
+            assert by_name["prod"].annotations == NOTE, (path.name, trimmed)
+            assert by_name["prod"].intervals and not by_name["prod"].errors  # derived from the table's fields
+            if "lab" in by_name:
+                assert by_name["lab"].annotations == {}
+    laid = files.load([str(listed)], trimmed=True, models=False).pools  # the trim keeps it
+    (kept,) = [p for p in laid if p["metadata"]["name"] == "prod"]
+    assert kept["metadata"]["annotations"] == NOTE
+
+
+def test_a_new_pool_field_is_shape_checked_in_files(tmp_path, noted):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(with_note(pool("prod", "192.168.1.0/24"), "team-net")))
+    with pytest.raises(InputError, match=r"IPAddressPool metallb-system/prod: field metadata.annotations: expected a"):
+        files.load([str(path)], trimmed=True)
+
+
+def test_a_new_pool_field_reaches_the_model_from_a_live_page(fake, kubeconfig, noted):
+    fake.add_pool(with_note(pool("prod", "192.168.1.0/24")))
+    (prod,) = connect(kubeconfig).snapshot(metallb_release=False).to_cluster().pools
+    assert isinstance(prod, noted) and prod.annotations == NOTE
+
+
+def test_a_new_pool_field_is_shape_checked_on_a_live_page(fake, kubeconfig, noted):
+    fake.add_pool(with_note(pool("prod", "192.168.1.0/24"), {"example.com/owner": ["a"]}))
+    with pytest.raises(ResponseError, match=r"field metadata.annotations.example.com/owner: expected a string"):
+        connect(kubeconfig).snapshot(metallb_release=False)
+
+
+def test_a_new_pool_field_reaches_the_model_through_the_overlay(fake, kubeconfig, tmp_path, noted):
+    fake.add_pool(with_note(pool("live", "192.168.1.0/24"), {"example.com/owner": "cluster"}))
+    path = tmp_path / "prod.yaml"
+    path.write_text(json.dumps(with_note(pool("prod", "192.168.2.0/24"))))
+    mine = files.load([str(path)], trimmed=True, models=False)
+    objects = [(str(path), obj) for obj in mine.pools]
+    snap = overlay_snapshot(connect(kubeconfig).snapshot(metallb_release=False), objects, "default")
+    by_name = {p.name: p for p in snap.to_cluster().pools}
+    assert by_name["prod"].annotations == NOTE
+    assert by_name["live"].annotations == {"example.com/owner": "cluster"}
+
+
+def test_without_the_row_a_pool_field_is_neither_kept_nor_read(tmp_path):
+    path = tmp_path / "prod.json"
+    path.write_text(json.dumps(with_note(pool("prod", "192.168.1.0/24"))))
+    (kept,) = files.load([str(path)], trimmed=True, models=False).pools
+    assert "annotations" not in kept["metadata"]
+    (prod,) = files.load([str(path)], trimmed=True).to_cluster().pools
+    assert not hasattr(prod, "annotations")
+
+
+# --- an advertisement's table (model.announce.L2Advertisement): the same door ---------
+@pytest.fixture
+def tagged(monkeypatch):
+    """The L2Advertisement model with one more row: metadata.labels."""
+    row = field(default_factory=dict, metadata=at("metadata.labels", LABELS, {}))
+    return one_more_row(monkeypatch, L2ADV, L2Advertisement, "labels", Dict[str, str], row)
+
+
+def l2(labels) -> dict:
+    meta = {"name": "l2", "namespace": "metallb-system", "labels": labels}
+    return {"apiVersion": "metallb.io/v1beta1", "kind": L2ADV, "metadata": meta, "spec": {"interfaces": ["eth0"]}}
+
+
+def test_a_new_advertisement_field_reaches_the_model_from_files_and_a_live_page(tmp_path, fake, kubeconfig, tagged):
+    path = list_file(tmp_path / "l2.json", l2(NOTE))
+    for trimmed in (True, False):
+        (adv,) = files.load([str(path)], trimmed=trimmed).to_cluster().network.advertisements
+        assert isinstance(adv, tagged) and adv.labels == NOTE and adv.interfaces == ("eth0",), trimmed
+    fake.metallb_lists = {"l2advertisements": [l2(NOTE)], "bgpadvertisements": []}
+    (adv,) = connect(kubeconfig).snapshot(metallb_release=False, network=True).to_cluster().network.advertisements
+    assert isinstance(adv, tagged) and adv.labels == NOTE
+
+
+def test_a_new_advertisement_field_is_shape_checked(tmp_path, tagged):
+    path = tmp_path / "l2.json"
+    path.write_text(json.dumps(l2(["team-net"])))
+    with pytest.raises(InputError, match=r"L2Advertisement metallb-system/l2: field metadata.labels: expected a"):
+        files.load([str(path)], trimmed=True)

@@ -3,7 +3,7 @@
 
 from builders import pool, svc
 
-from kubectl_lbip.commands.check import findings_for
+from kubectl_lbip.model.findings import findings_for
 from kubectl_lbip.model.rules import ADDRESS_CONFLICT, ERROR, NOT_IN_POOL, PENDING
 from kubectl_lbip.snapshot import Snapshot
 from kubectl_lbip.snapshot.overlay import CLUSTER, FILES, Origin, object_key, overlay, overlay_snapshot
@@ -77,9 +77,16 @@ def test_overlay_snapshot_marks_the_files_services_as_planned():
     mine.pop("status")
     snap = overlay_snapshot(live, [("k8s/web.yaml", mine)], "default")
     assert snap.live and snap.planned == {"shop/web"}
-    assert str(snap.origin("Service", "shop", "web")) == "k8s/web.yaml"
-    assert snap.origin("IPAddressPool", "metallb-system", "prod").source == CLUSTER
-    found = findings_for(snap.to_cluster())
+    cluster = snap.to_cluster()
+    assert cluster.overlaid
+    # where each object came from travels on its model object, from the snapshot on
+    assert str(cluster.service("shop", "web").origin) == "k8s/web.yaml"
+    assert cluster.service("shop", "api").origin == Origin(CLUSTER)
+    (prod,) = cluster.pools
+    assert prod.origin == Origin(CLUSTER)
+    assert cluster.origin_of("Service", "shop", "web") == Origin(FILES, "k8s/web.yaml")
+    assert cluster.origin_of("L2Advertisement", "metallb-system", "any") == Origin(CLUSTER)
+    found = findings_for(cluster)
     conflicts = {(f.name, f.severity) for f in found if f.code == ADDRESS_CONFLICT}
     assert ("web", ERROR) in conflicts
     # a manifest not applied yet is not Pending
@@ -97,3 +104,17 @@ def test_a_live_pending_service_still_is_pending():
     live = Snapshot(pools=[pool("prod", "192.168.1.0/24")], services=[svc("shop", "api")], live=True)
     found = findings_for(overlay_snapshot(live, [("f", svc("shop", "web"))], "default").to_cluster())
     assert [f.name for f in found if f.code == PENDING] == ["api"]
+
+
+def test_the_origin_is_not_part_of_a_models_equality():
+    """Two reads of one object are the same model whether they came from the files or the cluster."""
+    live = Snapshot(pools=[pool("prod", "192.168.1.0/24")], services=[svc("shop", "web")], live=True)
+    mine = svc("shop", "web")
+    mine.pop("status")
+    over = overlay_snapshot(live, [("k8s/web.yaml", mine)], "default").to_cluster()
+    plain = Snapshot(pools=[pool("prod", "192.168.1.0/24")], services=[mine], live=True).to_cluster()
+    mine_over, mine_plain = over.service("shop", "web"), plain.service("shop", "web")
+    assert mine_over.origin != mine_plain.origin
+    mine_plain.observed = mine_over.observed  # a planned service is an intention (not part of this test)
+    assert mine_over == mine_plain
+    assert over.pools == plain.pools and not plain.overlaid

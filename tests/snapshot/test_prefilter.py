@@ -13,6 +13,7 @@ from builders import dual, lbips, pool, svc
 from kubectl_lbip.commands import whohas
 from kubectl_lbip.commands.common import Inputs
 from kubectl_lbip.model.addresses import parse_ip, parse_network
+from kubectl_lbip.model.implementation import MetalLB
 from kubectl_lbip.snapshot import files, jsonstream
 from kubectl_lbip.snapshot.prefilter import selecting, text_tests
 
@@ -180,7 +181,7 @@ def queries(objects, rng: random.Random):
 def answers(path, texts, prefilter):
     inputs = Inputs(filenames=[path])
     _, cluster = whohas.load(inputs, whohas.parse_queries(texts), prefilter=prefilter)
-    return whohas.answer(cluster, whohas.parse_queries(texts)), len(cluster.services)
+    return whohas.answer(MetalLB(cluster), whohas.parse_queries(texts)), len(cluster.services)
 
 
 @pytest.fixture
