@@ -9,7 +9,15 @@ Runs, on loopback only, the binaries built by ``tests/e2e/controlplane.sh build`
   ``status.loadBalancer.ingress`` of LoadBalancer services from
   ``IPAddressPool`` objects - the real judge of what is allowed.  One release
   runs at a time (the newest built by default); ``Cluster.use_metallb(version)``
-  swaps it for another, with that release's CRDs, on the same control plane.
+  swaps it for another, with that release's CRDs, on the same control plane;
+* or, instead of MetalLB, Cilium's operator (``cilium-operator-generic``, LB-IPAM
+  only matters here), which allocates the same field from
+  ``CiliumLoadBalancerIPPool`` objects and says why in the Service condition
+  ``cilium.io/IPAMRequestSatisfied``: ``Cluster.use_cilium(version)``.  Only
+  one of the two runs at a time (both would serve a service without
+  loadBalancerClass), and the other's objects are removed meanwhile, so the
+  plugin detects one implementation.  ``Cluster.paused()`` stops the running
+  judge (SIGSTOP) while the plugin is asked, so nothing moves under it.
 
 MetalLB's CRDs are applied with the real ``kubectl`` straight from MetalLB's
 module in the Go module cache (nothing of MetalLB lives in this repository).
@@ -54,6 +62,15 @@ CONTROLLER = "metallb-controller"
 # plugin reads the release from this Deployment's image tag.  Nothing runs it.
 CONTROLLER_DEPLOYMENT = "controller"
 CONTROLLER_IMAGE = "quay.io/metallb/controller"
+# Cilium's operator, as its Helm chart installs it (the plugin reads the release
+# from this Deployment's image tag).  Nothing runs the Deployment: the binary does.
+CILIUM_OPERATOR = "cilium-operator-generic"  # the judge's process name, whichever binary
+CILIUM_CELL = "cilium-lbipam"
+CILIUM_NAMESPACE = "kube-system"
+CILIUM_DEPLOYMENT = "cilium-operator"
+CILIUM_IMAGE = "quay.io/cilium/operator-generic"
+CILIUM_POOLS_CRD = "ciliumloadbalancerippools.cilium.io"
+CILIUM_CONDITION = "cilium.io/IPAMRequestSatisfied"
 
 T = TypeVar("T")
 
@@ -108,9 +125,29 @@ class MetalLBBuild:
 
 
 @dataclass(frozen=True)
+class CiliumBuild:
+    """One Cilium release: its judge's binary and its CRDs (Go module cache). The
+    judge is the operator (cilium-operator-generic), or, for a release whose
+    operator cannot be built, its LB-IPAM cell alone (cilium-lbipam, built from
+    tests/e2e/cilium-judge/main.go), which registers no CRDs."""
+
+    version: str
+    binary: Path
+    crd_dir: Path
+
+    @property
+    def cell_only(self) -> bool:
+        return self.binary.name == CILIUM_CELL
+
+    def crd_files(self) -> list[Path]:
+        return sorted(self.crd_dir.glob("v2*/*.yaml"))
+
+
+@dataclass(frozen=True)
 class Build:
     bin_dir: Path  # etcd, kube-apiserver
     metallb: tuple[MetalLBBuild, ...]  # oldest first
+    cilium: tuple[CiliumBuild, ...] = ()  # oldest first
 
     @property
     def newest(self) -> MetalLBBuild:
@@ -128,6 +165,17 @@ class Build:
             f"MetalLB {version} is not built (built: {', '.join(self.versions)}); run: {BUILD_HINT}"
         )
 
+    @property
+    def cilium_versions(self) -> tuple[str, ...]:
+        return tuple(b.version for b in self.cilium)
+
+    def cilium_release(self, version: str) -> CiliumBuild:
+        for b in self.cilium:
+            if b.version == version:
+                return b
+        built = ", ".join(self.cilium_versions) or "none"
+        raise ControlPlaneUnavailable(f"Cilium {version} is not built (built: {built}); run: {BUILD_HINT}")
+
 
 def locate() -> Build:
     """Every binary the tier needs, or raise ControlPlaneUnavailable."""
@@ -135,14 +183,20 @@ def locate() -> Build:
     bin_dir = Path(os.environ.get("KUBECTL_LBIP_E2E_BIN") or layout[0].split(" ", 1)[1])
     missing = [str(bin_dir / b) for b in BINARIES if not os.access(bin_dir / b, os.X_OK)]
     releases = []
+    cilium = []
     for line in layout[1:]:
-        _, version, mbin, crds = line.split(" ", 3)
-        build = MetalLBBuild(version, Path(mbin) / CONTROLLER, Path(crds))
+        kind, version, bdir, crds = line.split(" ", 3)
+        build: MetalLBBuild | CiliumBuild
+        if kind == "cilium":
+            build = CiliumBuild(version, Path(bdir), Path(crds))
+            cilium.append(build)
+        else:
+            build = MetalLBBuild(version, Path(bdir) / CONTROLLER, Path(crds))
+            releases.append(build)
         if not os.access(build.binary, os.X_OK):
             missing.append(str(build.binary))
         elif not build.crd_files():
-            raise ControlPlaneUnavailable(f"MetalLB {version}'s CRDs not found in {crds}; run: {BUILD_HINT}")
-        releases.append(build)
+            raise ControlPlaneUnavailable(f"{kind} {version}'s CRDs not found in {crds}; run: {BUILD_HINT}")
     if missing:
         raise ControlPlaneUnavailable(f"e2e binaries not built ({', '.join(missing)} missing); run: {BUILD_HINT}")
     if not releases:
@@ -151,7 +205,7 @@ def locate() -> Build:
         raise ControlPlaneUnavailable("kubectl not found on PATH")
     if shutil.which("openssl") is None:
         raise ControlPlaneUnavailable("openssl not found on PATH")
-    return Build(bin_dir, tuple(releases))
+    return Build(bin_dir, tuple(releases), tuple(cilium))
 
 
 # --------------------------------------------------------------------------
@@ -292,6 +346,27 @@ class _Proc:
     def alive(self) -> bool:
         return self.popen.poll() is None
 
+    def states(self) -> set[str]:
+        """The scheduler states of the process' threads (/proc: "T" stopped)."""
+        found = set()
+        for stat in Path(f"/proc/{self.popen.pid}/task").glob("*/stat"):
+            with contextlib.suppress(OSError, IndexError):
+                found.add(stat.read_text().rsplit(")", 1)[1].split()[0])
+        return found
+
+    def pause(self, timeout: float = 30) -> None:
+        """SIGSTOP to its process group; returns once every thread is stopped (the
+        signal is delivered asynchronously)."""
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGSTOP)
+            wait_until(lambda: self.states() <= {"T", "t"}, timeout, f"{self.name} to stop", interval=0.01)
+
+    def resume(self) -> None:
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGCONT)
+
     def stop(self, grace: float = 10.0) -> None:
         """Terminate this process' own process group (it was started in a new session)."""
         if self.popen.poll() is not None:
@@ -328,6 +403,7 @@ class Cluster:
     startup_seconds: float = 0.0
     procs: list[_Proc] = field(default_factory=list)
     metallb: MetalLBBuild | None = None  # the release whose controller runs
+    cilium: CiliumBuild | None = None  # or the Cilium release whose operator runs
     _spawn: Callable[..., _Proc] | None = None
 
     @property
@@ -347,13 +423,12 @@ class Cluster:
     def use_metallb(self, version: str) -> float:
         """Run MetalLB ``version``'s controller (and CRDs) instead of the current one;
         a no-op when it already runs.  Returns the seconds the swap took."""
-        if self.metallb is not None and self.metallb.version == version:
+        if self.metallb is not None and self.metallb.version == version and self.cilium is None:
             return 0.0
         t0 = time.monotonic()
         release = self.build.release(version)
-        for proc in [p for p in self.procs if p.name == CONTROLLER]:
-            proc.stop()
-            self.procs.remove(proc)
+        self._stop_judges()
+        _remove_cilium(self)
         _install_crds(self, release)
         self.apply(*_controller_objects(release.version))
         assert self._spawn is not None
@@ -365,6 +440,66 @@ class Cluster:
         self.metallb = release
         _probe_metallb(self, ctl)
         return time.monotonic() - t0
+
+    def use_cilium(self, version: str) -> float:
+        """Run Cilium ``version``'s operator instead of MetalLB's controller (whose
+        Deployment and CRDs are removed meanwhile: ``use_metallb`` puts them back);
+        a no-op when it already runs.  Returns the seconds the swap took."""
+        if self.cilium is not None and self.cilium.version == version:
+            return 0.0
+        t0 = time.monotonic()
+        release = self.build.cilium_release(version)
+        self._stop_judges()
+        _remove_metallb(self)
+        if release.cell_only:  # the whole operator registers them itself
+            self.kubectl(
+                "apply",
+                "--server-side",
+                "--force-conflicts",
+                "--field-manager=kubectl-lbip-e2e",
+                *[a for f in release.crd_files() for a in ("-f", str(f))],
+            )
+        self.apply(*_cilium_objects(release.version))
+        assert self._spawn is not None
+        op = self._spawn(CILIUM_OPERATOR, _cilium_argv(release, self.controller_kubeconfig), env=dict(os.environ))
+        self.metallb = None
+        self.cilium = release
+        _probe_cilium(self, op)
+        return time.monotonic() - t0
+
+    def _stop_judges(self) -> None:
+        for proc in [p for p in self.procs if p.name in (CONTROLLER, CILIUM_OPERATOR)]:
+            proc.stop()
+            self.procs.remove(proc)
+        self.metallb = self.cilium = None
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """The running judge (MetalLB's controller or Cilium's operator) stopped
+        (SIGSTOP) for the block, continued after: it sees what changed meanwhile
+        only then, and changes nothing while the plugin is asked."""
+        judges = [p for p in self.procs if p.name in (CONTROLLER, CILIUM_OPERATOR)]
+        try:
+            for proc in judges:
+                proc.pause()
+            yield
+        finally:
+            for proc in judges:
+                proc.resume()
+
+    def service_condition(self, name: str, namespace: str) -> dict[str, Any] | None:
+        """The service's cilium.io/IPAMRequestSatisfied condition, or None."""
+        svc = self.get_json("service", name, "-n", namespace)
+        for cond in (svc.get("status") or {}).get("conditions") or ():
+            if cond.get("type") == CILIUM_CONDITION:
+                return dict(cond)
+        return None
+
+    def wait_condition(self, name: str, namespace: str, timeout: float = 30) -> dict[str, Any]:
+        """Wait until Cilium's operator has set the service's condition; return it."""
+        return wait_until(
+            lambda: self.service_condition(name, namespace), timeout, f"{CILIUM_CONDITION} of {namespace}/{name}"
+        )
 
     # -- environment for subprocesses (kubectl, the plugin, ...) -------------
     def env(self, **extra: str) -> dict[str, str]:
@@ -416,6 +551,10 @@ class Cluster:
         if reason:
             selector += f",reason={reason}"
         return self.get_json("events", "-n", namespace, f"--field-selector={selector}")["items"]
+
+    def delete_cilium_pools(self) -> None:
+        """Delete every CiliumLoadBalancerIPPool (cluster-scoped)."""
+        self.kubectl("delete", "--wait=true", "--ignore-not-found", CILIUM_POOLS_CRD, "--all")
 
     def delete_metallb_config(self) -> None:
         """Delete every IPAddressPool / L2Advertisement / BGPAdvertisement in metallb-system."""
@@ -714,6 +853,141 @@ def _base_objects() -> list[dict[str, Any]]:
     ]
 
 
+def _delete_crds(cluster: Cluster, group: str, timeout: float = 180) -> None:
+    """Delete every CRD of ``group`` (".metallb.io") and wait until they are gone.
+    A CRD deleted while its storage is still initializing can stay Terminating
+    ("could not list instances: storage is (re)initializing") until it changes
+    again: what is left is touched (an annotation) at each look."""
+
+    def left() -> list[str]:
+        return [n for n in cluster.kubectl("get", "crd", "-o", "name").stdout.split() if n.endswith(group)]
+
+    crds = left()
+    if not crds:
+        return
+    cluster.kubectl("delete", "--wait=false", "--ignore-not-found", *crds)
+
+    def gone() -> bool:
+        remaining = left()
+        for name in remaining:
+            cluster.kubectl(
+                "annotate", "--overwrite", name, f"kubectl-lbip-e2e/nudge={time.monotonic_ns()}", check=False
+            )
+        return not remaining
+
+    wait_until(gone, timeout, f"the {group} CRDs to be deleted", interval=2)
+
+
+def _remove_metallb(cluster: Cluster) -> None:
+    """MetalLB's objects and CRDs gone (its controller is stopped): Cilium alone."""
+    for kind, name in (("deployment", CONTROLLER_DEPLOYMENT), ("pod", CONTROLLER_DEPLOYMENT)):
+        cluster.kubectl("delete", kind, name, "-n", METALLB_NAMESPACE, "--ignore-not-found", "--wait=true")
+    _delete_crds(cluster, ".metallb.io")
+
+
+def _remove_cilium(cluster: Cluster) -> None:
+    """Cilium's operator Deployment and CRDs gone (the operator is stopped)."""
+    cluster.kubectl("delete", "deployment", CILIUM_DEPLOYMENT, "-n", CILIUM_NAMESPACE, "--ignore-not-found")
+    _delete_crds(cluster, ".cilium.io")
+
+
+def _cilium_argv(release: CiliumBuild, kubeconfig: Path) -> list[str]:
+    """The operator with LB-IPAM (on by default) and nothing that listens outside
+    loopback: its API (health) on a loopback port, no metrics, no gops, no
+    pprof; the CRDs it needs registered by itself, as a real install does. The
+    LB-IPAM cell alone listens nowhere."""
+    if release.cell_only:
+        return [str(release.binary), f"--k8s-kubeconfig-path={kubeconfig}", "--enable-ipv4", "--enable-ipv6"]
+    return [
+        str(release.binary),
+        f"--k8s-kubeconfig-path={kubeconfig}",
+        f"--k8s-namespace={CILIUM_NAMESPACE}",
+        "--ipam=kubernetes",
+        "--enable-ipv4=true",
+        "--enable-ipv6=true",
+        "--operator-api-serve-addr=127.0.0.1:0",
+        "--enable-metrics=false",
+        # served even with metrics off, on every interface (:9963) by default
+        "--operator-prometheus-serve-addr=127.0.0.1:0",
+        "--enable-gops=false",
+        "--operator-pprof=false",
+    ]
+
+
+def _cilium_objects(version: str) -> list[dict[str, Any]]:
+    """The Deployment Cilium's Helm chart creates for its operator, as an object
+    only: the plugin reads the release from its image tag."""
+    labels = {"app.kubernetes.io/name": "cilium-operator", "io.cilium/app": "operator", "name": "cilium-operator"}
+    container = {
+        "name": "cilium-operator",
+        "image": f"{CILIUM_IMAGE}:{version}",
+        "command": ["cilium-operator-generic"],
+        "args": ["--config-dir=/tmp/cilium/config-map"],
+    }
+    return [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": CILIUM_DEPLOYMENT, "namespace": CILIUM_NAMESPACE, "labels": labels},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": {"io.cilium/app": "operator", "name": "cilium-operator"}},
+                "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},
+            },
+        }
+    ]
+
+
+def _probe_cilium(cluster: Cluster, op: _Proc, timeout: float = 120) -> None:
+    """Prove the operator works: its CRD registered, and a probe service gets its
+    requested IP from a probe pool that selects only the probe's namespace."""
+
+    def alive() -> None:
+        if not op.alive():
+            raise ControlPlaneError(f"{CILIUM_OPERATOR} exited with {op.popen.returncode}")
+
+    def established() -> bool:
+        alive()
+        res = cluster.kubectl("get", "crd", CILIUM_POOLS_CRD, "-o", "json", check=False)
+        if res.returncode != 0:
+            return False
+        conds = (json.loads(res.stdout).get("status") or {}).get("conditions") or ()
+        return any(c.get("type") == "Established" and c.get("status") == "True" for c in conds)
+
+    ns = PROBE_NAMESPACE
+
+    def ready() -> bool:
+        alive()
+        cond = cluster.service_condition("probe", ns)
+        return bool(cond and cond.get("status") == "True" and cluster.ingress_ips("probe", ns) == [PROBE_IP])
+
+    try:
+        wait_until(established, timeout, f"{CILIUM_OPERATOR} to register {CILIUM_POOLS_CRD}")
+        cluster.apply(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
+            {
+                "apiVersion": "cilium.io/v2alpha1",
+                "kind": "CiliumLoadBalancerIPPool",
+                "metadata": {"name": PROBE_POOL},
+                "spec": {
+                    "blocks": [{"start": PROBE_IP}],
+                    "serviceSelector": {"matchLabels": {"io.kubernetes.service.namespace": ns}},
+                },
+            },
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "probe", "namespace": ns, "annotations": {"io.cilium/lb-ipam-ips": PROBE_IP}},
+                "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]},
+            },
+        )
+        wait_until(ready, timeout, f"{CILIUM_OPERATOR} to assign the probe service")
+    except (TimeoutError, ControlPlaneError) as exc:
+        raise ControlPlaneError(f"{exc}\n--- {CILIUM_OPERATOR} log tail ---\n{_tail(op.log)}") from exc
+    cluster.kubectl("delete", "service", "probe", "-n", ns, "--wait=true")
+    cluster.kubectl("delete", CILIUM_POOLS_CRD, PROBE_POOL, "--wait=true")
+
+
 PROBE_POOL = "kubectl-lbip-e2e-readiness-probe"
 PROBE_NAMESPACE = "kubectl-lbip-e2e-probe"
 PROBE_IP = "100.64.255.253"
@@ -768,7 +1042,7 @@ def running_cluster(keep: bool = False) -> Iterator[Cluster]:
         cluster = starter.start()
         yield cluster
     finally:
-        # controller first, etcd last
+        # the judge first, etcd last
         for proc in reversed(starter.procs):
             proc.stop()
         if not keep:

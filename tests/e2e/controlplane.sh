@@ -29,6 +29,14 @@ ETCD_VERSION="v3.5.21"        # go.etcd.io/etcd/server/v3 (k8s 1.32 uses the 3.5
 # v0.15.2 (the tier's only release before) gave way to v0.15.3, its patch release.
 read -r -a METALLB_VERSIONS <<<"${KUBECTL_LBIP_E2E_METALLB_VERSIONS:-v0.14.9 v0.15.3 v0.16.1}"
 NEWEST_METALLB="${METALLB_VERSIONS[${#METALLB_VERSIONS[@]}-1]}"
+# github.com/cilium/cilium, oldest first: its operator (cilium-operator-generic) is
+# the judge of the Cilium LB-IPAM tests.  v1.19.0 is the newest release whose
+# operator builds from the Go module proxy: v1.20.2 needs sigs.k8s.io/mcs-api/controllers
+# v0.5.2 and a github.com/osrg/gobgp/v4 pseudo-version, both refused (403).  For
+# v1.20.2 only its LB-IPAM cell is built (tests/e2e/cilium-judge/main.go, which
+# imports neither): "v1.19.0 v1.20.2" adds it (not in CI's default: its build time).
+read -r -a CILIUM_VERSIONS <<<"${KUBECTL_LBIP_E2E_CILIUM_VERSIONS-v1.19.0}"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 GO="${GO:-$(command -v go 2>/dev/null || echo /usr/local/go/bin/go)}"
 CACHE_ROOT="${KUBECTL_LBIP_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-lbip-e2e}"
@@ -37,6 +45,15 @@ RECIPE=2
 TAG="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_r${RECIPE}"
 BIN_DIR="${CACHE_ROOT}/${TAG}/bin"
 metallb_bin_dir() { printf '%s/metallb-%s_r%s/bin\n' "$CACHE_ROOT" "$1" "$RECIPE"; }
+cilium_bin_dir() { printf '%s/cilium-%s_r%s/bin\n' "$CACHE_ROOT" "$1" "$RECIPE"; }
+# What judges a Cilium release: its whole operator, or (the operator cannot be built)
+# only its LB-IPAM cell.
+cilium_judge() { # cilium_judge VERSION
+    case "$1" in
+    v1.20.*) echo cilium-lbipam ;;
+    *) echo cilium-operator-generic ;;
+    esac
+}
 
 # Never switch toolchains behind our back, build static, strip, and keep the
 # binaries independent of this machine's paths.
@@ -57,14 +74,16 @@ timed() { # timed <label> <command...>
 
 gomodcache() { "$GO" env GOMODCACHE; }
 
-metallb_crd_dir() { # metallb_crd_dir VERSION
+module_dir() { # module_dir MODULE@VERSION SUBDIR: a directory of a module (downloaded when needed)
     local dir
-    dir="$(gomodcache)/go.universe.tf/metallb@$1/config/crd/bases"
+    dir="$(gomodcache)/$1/$2"
     if [[ ! -d $dir ]]; then
-        GOFLAGS=-mod=mod "$GO" mod download "go.universe.tf/metallb@$1" >/dev/null
+        GOFLAGS=-mod=mod "$GO" mod download "$1" >/dev/null
     fi
     printf '%s\n' "$dir"
 }
+
+metallb_crd_dir() { module_dir "go.universe.tf/metallb@$1" config/crd/bases; }
 
 # The cache's previous layout kept all three binaries in one directory named
 # after the MetalLB release too (k8s-..._etcd-..._metallb-<v>_r2/bin).  The
@@ -161,6 +180,74 @@ build_metallb_controller() { # build_metallb_controller <version> <out>
     mv "$tmp/controller" "$out"
 }
 
+cilium_crd_dir() { module_dir "github.com/cilium/cilium@$1" pkg/k8s/apis/cilium.io/client/crds; }
+
+# Cilium's go.mod replaces github.com/osrg/gobgp/v3 with its own fork; a
+# dependency's replace directives are ignored, so a main module built on Cilium
+# repeats every one that points at another module (not at a local path):
+# printed as go mod edit's OLD=NEW@VERSION.
+cilium_replaces() { # cilium_replaces VERSION
+    sed -n 's#^replace \([^ ]*\) => \([^ .][^ ]*\) \(v[^ ]*\)$#\1=\2@\3#p' \
+        "$(gomod_of "github.com/cilium/cilium@$1")"
+}
+
+# A main module here requiring Cilium VERSION, with Cilium's replacements and the
+# given ones (OLD=NEW[@VERSION]).
+cilium_module() { # cilium_module NAME VERSION [REPLACEMENT...]
+    local args=(-require "github.com/cilium/cilium@$2") rep
+    "$GO" mod init "kubectl-lbip-e2e/$1" >/dev/null 2>&1
+    while read -r rep; do
+        args+=(-replace "$rep")
+    done < <(cilium_replaces "$2")
+    for rep in "${@:3}"; do
+        args+=(-replace "$rep")
+    done
+    "$GO" mod edit "${args[@]}"
+}
+
+build_cilium_operator() { # build_cilium_operator <version> <out>
+    local version=$1 out=$2 tmp
+    tmp=$(mktemp -d)
+    # shellcheck disable=SC2064
+    trap "rm -rf '$tmp'" RETURN
+    (
+        cd "$tmp"
+        cilium_module cilium-operator "$version"
+        # The operator is a main package: a tools.go (never compiled) makes
+        # `go mod tidy` record what it needs.
+        printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/cilium/cilium/operator"\n' >tools.go
+        "$GO" mod tidy >/dev/null 2>&1 || "$GO" mod tidy
+        # cilium-operator-generic: Cilium's operator/Makefile builds it with this tag.
+        "$GO" build -tags ipam_provider_operator -o "$out.tmp" \
+            -ldflags="$LDFLAGS -X github.com/cilium/cilium/pkg/version.ciliumVersion=${version#v}" \
+            github.com/cilium/cilium/operator
+    )
+    mv "$out.tmp" "$out"
+}
+
+build_cilium_lbipam() { # build_cilium_lbipam <version> <out>
+    local version=$1 out=$2 tmp
+    tmp=$(mktemp -d)
+    # shellcheck disable=SC2064
+    trap "rm -rf '$tmp'" RETURN
+    mkdir "$tmp/judge" "$tmp/empty"
+    cp "$HERE/cilium-judge/main.go" "$tmp/judge/"
+    # Required by modules lbipam never imports, and refused by the proxy (403):
+    # an empty module stands in for sigs.k8s.io/mcs-api/controllers, and gobgp/v4's
+    # pinned pseudo-version gives way to a served release.
+    printf 'module sigs.k8s.io/mcs-api/controllers\n\ngo 1.22\n' >"$tmp/empty/go.mod"
+    (
+        cd "$tmp/judge"
+        cilium_module cilium-lbipam "$version" "sigs.k8s.io/mcs-api/controllers=../empty" \
+            "github.com/osrg/gobgp/v4=github.com/osrg/gobgp/v4@v4.7.0"
+        # -e: the tests of lbipam's dependencies import the stand-in's missing
+        # package; the judge itself never does
+        "$GO" mod tidy -e >/dev/null 2>&1
+        "$GO" build -o "$out.tmp" -ldflags="$LDFLAGS" .
+    )
+    mv "$out.tmp" "$out"
+}
+
 cmd_build() {
     local v dir
     mkdir -p "$BIN_DIR"
@@ -177,6 +264,19 @@ cmd_build() {
         metallb_crd_dir "$v" >/dev/null
         log "metallb controller ${v} ready in $dir"
     done
+    for v in "${CILIUM_VERSIONS[@]}"; do
+        dir=$(cilium_bin_dir "$v")
+        mkdir -p "$dir"
+        if [[ $(cilium_judge "$v") == cilium-lbipam ]]; then
+            [[ -x $dir/cilium-lbipam ]] ||
+                timed "cilium LB-IPAM ${v}" build_cilium_lbipam "$v" "$dir/cilium-lbipam"
+        else
+            [[ -x $dir/cilium-operator-generic ]] ||
+                timed "cilium operator ${v}" build_cilium_operator "$v" "$dir/cilium-operator-generic"
+        fi
+        cilium_crd_dir "$v" >/dev/null
+        log "cilium judge ${v} ($(cilium_judge "$v")) ready in $dir"
+    done
 }
 
 cmd_layout() {
@@ -184,6 +284,9 @@ cmd_layout() {
     printf 'controlplane %s\n' "$BIN_DIR"
     for v in "${METALLB_VERSIONS[@]}"; do
         printf 'metallb %s %s %s\n' "$v" "$(metallb_bin_dir "$v")" "$(metallb_crd_dir "$v")"
+    done
+    for v in "${CILIUM_VERSIONS[@]}"; do
+        printf 'cilium %s %s %s\n' "$v" "$(cilium_bin_dir "$v")/$(cilium_judge "$v")" "$(cilium_crd_dir "$v")"
     done
 }
 

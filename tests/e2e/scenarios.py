@@ -672,15 +672,17 @@ class Api:
     def __init__(self, client):
         self.client = client
 
-    def create(self, obj: Dict[str, Any]) -> Dict[str, Any]:
-        kind = obj["kind"]
+    def path_of(self, obj: Dict[str, Any]) -> str:
+        """Where a POST creates ``obj``."""
         ns = obj["metadata"].get("namespace")
-        path = {
+        return {
             "Namespace": "/api/v1/namespaces",
             "Service": f"/api/v1/namespaces/{ns}/services",
             "IPAddressPool": f"/apis/metallb.io/v1beta1/namespaces/{ns}/ipaddresspools",
-        }[kind]
-        return self.client.request("POST", path, body=obj, content_type="application/json")
+        }[obj["kind"]]
+
+    def create(self, obj: Dict[str, Any]) -> Dict[str, Any]:
+        return self.client.request("POST", self.path_of(obj), body=obj, content_type="application/json")
 
     def get_service(self, ns: str, name: str) -> Dict[str, Any]:
         return self.client.request("GET", f"/api/v1/namespaces/{ns}/services/{name}")
@@ -823,30 +825,46 @@ def metallb_verdict(sub: Subject) -> Tuple[Optional[bool], str, Set[str]]:
 def judge_request(channel: str, seed: int, sub: Subject, errors: Set[str], flagged: Set[str], detail: str) -> Verdict:
     """errors: the request-rule codes the plugin refuses with; flagged: every
     request-rule code it names at all (errors and warnings)."""
-    accepted, said, codes = metallb_verdict(sub)
+    return compare_request(channel, seed, sub.key, metallb_verdict(sub), "MetalLB", errors, flagged, detail)
+
+
+def compare_request(
+    channel: str,
+    seed: int,
+    key: str,
+    judged: Tuple[Optional[bool], str, Set[str]],
+    judge: str,
+    errors: Set[str],
+    flagged: Set[str],
+    detail: str,
+) -> Verdict:
+    """The plugin's answer on a request against the judge's: ``judged`` is (accepted,
+    what the judge did, the codes that name its refusal), accepted None when the
+    judge did something the comparison cannot judge."""
+    accepted, said, codes = judged
     if accepted is None:
-        return Verdict(channel, seed, sub.key, False, said)
+        return Verdict(channel, seed, key, False, said)
     if accepted:
         if flagged:
-            return Verdict(channel, seed, sub.key, False, f"{said}, the plugin flags it {sorted(flagged)}: {detail}")
-        return Verdict(channel, seed, sub.key, True)
+            return Verdict(channel, seed, key, False, f"{said}, the plugin flags it {sorted(flagged)}: {detail}")
+        return Verdict(channel, seed, key, True)
     if not errors:
         return Verdict(
             channel,
             seed,
-            sub.key,
+            key,
             False,
-            f"MetalLB refused ({said}); the plugin accepts it{': ' + detail if detail else ''}",
+            f"{judge} refused ({said}); the plugin accepts it{': ' + detail if detail else ''}",
         )
     if not errors & codes:
         return Verdict(
             channel,
             seed,
-            sub.key,
+            key,
             False,
-            f"both refuse, MetalLB for {sorted(codes)} ({said}), the plugin for {sorted(errors)}: {detail}",
+            f"both refuse, {judge} for {sorted(codes)} ({said}), the plugin for {sorted(errors)}: {detail}",
         )
-    return Verdict(channel, seed, sub.key, True)
+    return Verdict(channel, seed, key, True)
 
 
 def check_findings(run: Run) -> Dict[str, List[Dict[str, Any]]]:
@@ -860,11 +878,29 @@ def check_findings(run: Run) -> Dict[str, List[Dict[str, Any]]]:
     return out
 
 
-def judge_check(channel: str, seed: int, sub: Subject, findings: List[Dict[str, Any]]) -> Verdict:
-    mine = [f for f in findings if f["code"] in REQUEST_CODES]
+def request_findings(findings: List[Dict[str, Any]], codes: Iterable[str]) -> Tuple[Set[str], Set[str], str]:
+    """(the error codes, every code, the text) of the findings with one of ``codes``."""
+    known = set(codes)
+    mine = [f for f in findings if f["code"] in known]
     errors = {f["code"] for f in mine if f["severity"] == "error"}
-    flagged = {f["code"] for f in mine}
     detail = "; ".join(f"{f['severity']} [{f['code']}] {f['message']}" for f in mine)
+    return errors, {f["code"] for f in mine}, detail
+
+
+def annotate_codes(run: Run, codes: Iterable[str]) -> Tuple[Set[str], Set[str]]:
+    """(errors, warnings): the codes of ``codes`` annotate's stderr names on its
+    "error: [code] ..." and "warning: [code] ..." lines."""
+    lines = run.stderr.splitlines()
+    known = set(codes)
+
+    def named(word: str) -> Set[str]:
+        return {line[len(word) + 3 :].split("]", 1)[0] for line in lines if line.startswith(f"{word}: [")} & known
+
+    return named("error"), named("warning")
+
+
+def judge_check(channel: str, seed: int, sub: Subject, findings: List[Dict[str, Any]]) -> Verdict:
+    errors, flagged, detail = request_findings(findings, REQUEST_CODES)
     return judge_request(channel, seed, sub, errors, flagged, detail)
 
 
@@ -879,14 +915,7 @@ def annotate_args(sub: Subject) -> Tuple[str, ...]:
 
 
 def judge_annotate(seed: int, sub: Subject, run: Run) -> Verdict:
-    lines = run.stderr.splitlines()
-
-    def codes(word: str) -> Set[str]:
-        return {
-            line[len(word) + 3 :].split("]", 1)[0] for line in lines if line.startswith(f"{word}: [")
-        } & REQUEST_CODES
-
-    errors, warnings = codes("error"), codes("warning")
+    errors, warnings = annotate_codes(run, REQUEST_CODES)
     if run.code == 2 and "is not an IP address" in run.stderr:
         errors = {"invalid-request"}
     elif run.code not in (0, 1):
@@ -967,20 +996,24 @@ def _setup(api: Api, sc: Scenario, probe_ns: str) -> None:
     # The probe pool last: once MetalLB assigns from it, it has seen every pool
     # (informer events of one kind arrive in order) and the namespaces before.
     api.create(sc.probe_pool)
-    api.create(
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": "probe", "namespace": probe_ns, "annotations": {CURRENT + LB_IPS: sc.probe_ip}},
-            "spec": {
-                "type": "LoadBalancer",
-                "ipFamilyPolicy": "SingleStack",
-                "ipFamilies": ["IPv6"],
-                "ports": [{"port": 1}],
-            },
-        }
-    )
+    api.create(probe_service("probe", probe_ns, CURRENT + LB_IPS, sc.probe_ip))
     _wait_probe(api, probe_ns, sc.probe_ip)
+
+
+def probe_service(name: str, namespace: str, key: str, address: str) -> Dict[str, Any]:
+    """A service that asks, under the annotation ``key``, for one IPv6 ``address``:
+    the judge's answer on it says the judge has seen what came before."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace, "annotations": {key: address}},
+        "spec": {
+            "type": "LoadBalancer",
+            "ipFamilyPolicy": "SingleStack",
+            "ipFamilies": ["IPv6"],
+            "ports": [{"port": 1}],
+        },
+    }
 
 
 def run_scenario(client, lbip: Lbip, sc: Scenario, pins: int = 8, log: Callable[[str], None] = print) -> ScenarioResult:
@@ -1075,18 +1108,7 @@ def _pins(
             continue
         pick = rng.choice(fresh)
         want = [a for a in (pick["ipv4"], pick["ipv6"]) if a]
-        run = lbip(
-            "annotate",
-            m["name"],
-            *want,
-            "-n",
-            m["namespace"],
-            "--overwrite",
-            "--clear-spec-ip",
-            "--wait",
-            "--timeout",
-            "20s",
-        )
+        run = lbip(*pin_args(m["name"], m["namespace"], want))
         got = canonical_set(_ingress(api.get_service(m["namespace"], m["name"]))) or set()
         ok = run.code == 0 and got == set(want)
         out.append(
@@ -1105,6 +1127,22 @@ def _pins(
             )
         )
     return out
+
+
+def pin_args(name: str, namespace: str, addresses: Sequence[str]) -> Tuple[str, ...]:
+    """`annotate` writing a suggestion and waiting for the judge's answer."""
+    return (
+        "annotate",
+        name,
+        *addresses,
+        "-n",
+        namespace,
+        "--overwrite",
+        "--clear-spec-ip",
+        "--wait",
+        "--timeout",
+        "20s",
+    )
 
 
 def cleanup(api: Api, sc: Scenario, probe_ns: str) -> None:
