@@ -73,6 +73,9 @@ class Snapshot:
     models: List[Service] = field(default_factory=list)
     namespaces: List[Dict[str, Any]] = field(default_factory=list)
     legacy_configmap: Optional[Dict[str, Any]] = None
+    # Live, when Cilium's objects are read too: why MetalLB is not there (no pool
+    # CRD, no legacy ConfigMap), "" when it is. Neither there is an error.
+    metallb_absent: str = ""
     allocation_failures: Dict[str, str] = field(default_factory=dict)
     # Where the objects come from, for messages: text, or (live) an object whose
     # str() asks which cluster only when a message needs it (snapshot/live.py).

@@ -262,9 +262,11 @@ class LiveClient:
         if cilium:  # whether cilium.io is served: the rest is read only then
             self.prefetch(CILIUM_GROUP_PATH, paged=False)
         try:
-            snap = self._snapshot(events, metallb_release, network, statuses_of)
+            snap = self._snapshot(events, metallb_release, network, statuses_of, cilium)
             if cilium:
                 self.read_cilium(snap)
+                if snap.metallb_absent and not snap.cilium_present and snap.cilium_operator is None:
+                    raise ClusterError(f"{snap.metallb_absent}, and Cilium LB-IPAM is not installed either")
             return snap
         finally:
             for child in self._pending.values():  # asked for, not needed
@@ -272,13 +274,23 @@ class LiveClient:
             self._pending.clear()
 
     def _snapshot(
-        self, events: bool, metallb_release: bool, network: Any, statuses_of: Optional[Tuple[str, str]]
+        self,
+        events: bool,
+        metallb_release: bool,
+        network: Any,
+        statuses_of: Optional[Tuple[str, str]],
+        cilium: bool = False,
     ) -> Snapshot:
         snap = Snapshot(source=_Source(self), live=True, keep_objects=False)
         try:
             snap.pools = list(self.list_all(POOLS_PATH, trim_pool))
         except NotFound:
-            snap.legacy_configmap = self._legacy_configmap()
+            try:
+                snap.legacy_configmap = self._legacy_configmap()
+            except ClusterError as exc:
+                if not cilium:  # MetalLB is all this command reads
+                    raise
+                snap.metallb_absent = str(exc)  # Cilium may be what the cluster runs
         snap.services = list(self.list_all(SERVICES_PATH, trim_service))
         if any(((p.get("spec") or {}).get("serviceAllocation") or {}).get("namespaceSelectors") for p in snap.pools):
             snap.namespaces = list(self.list_all(NAMESPACES_PATH, trim_namespace))
