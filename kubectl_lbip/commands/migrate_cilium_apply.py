@@ -9,8 +9,10 @@ before the next (model/tocilium.py decides; this reads, writes and waits).
    written, and the run stops before MetalLB is touched).
 2. MetalLB's controller is scaled to zero, and its pods awaited gone.
 3. Every Cilium object is created.
-4. Each service's cilium.io/IPAMRequestSatisfied is awaited, and what it holds
-   compared with the plan.
+4. Each created pool's cilium.io/IPsUsed is awaited until it shows the plan's
+   count (Cilium writes no condition on a service whose address it adopts as it
+   is), then what each service holds is compared with the plan, and a
+   cilium.io/IPAMRequestSatisfied that is not True is named.
 MetalLB's own objects and keys are left for the person (the last step printed):
 its speakers announce the addresses until Cilium does.
 
@@ -199,6 +201,24 @@ def observed(obj: Any, key: str) -> Tuple[List[str], Optional[Dict[str, Any]]]:
     return [str(ip) for ip in ips], (found[0] if found else None)
 
 
+def pool_used(client, obj: Dict[str, Any]) -> Optional[int]:
+    """The cilium.io/IPsUsed count a CiliumLoadBalancerIPPool's status shows (None:
+    not written yet), shape-checked."""
+    path = f"{_resource_path(obj)}/{_segment(obj['metadata']['name'])}"
+    pool = client.request("GET", path)
+    status = pool.get("status") if isinstance(pool, dict) else None
+    conditions = status.get("conditions") if isinstance(status, dict) else None
+    if not isinstance(pool, dict) or not isinstance(status or {}, dict) or not isinstance(conditions or [], list):
+        raise ResponseError(f"GET {path}: status.conditions must be a list")
+    for cond in conditions or ():
+        if isinstance(cond, dict) and cond.get("type") == cilium.IPS_USED:
+            message = cond.get("message")
+            if not isinstance(message, str) or not message.isdigit():
+                raise ResponseError(f"GET {path}: {cilium.IPS_USED}'s message is not a count: {message!r}")
+            return int(message)
+    return None
+
+
 def apply(
     client, result: tocilium.Plan, namespace: str, dry_run: str, say: Say, clock=time.monotonic, sleep=time.sleep
 ) -> Tuple[int, List[str]]:
@@ -235,17 +255,19 @@ def apply(
         ) from None
     if server:
         return EXIT_OK, ["server dry run: every write was accepted, nothing persisted; nothing to wait for"]
-    say.note(f"step 4: wait for {cilium.CONDITION} on each service")
+    say.note(f"step 4: wait until Cilium's pools count what the plan says ({cilium.IPS_USED}), then check each service")
     outcome: Dict[str, Tuple[str, str]] = {}
     served = [m for m in result.services if m.cilium]
+    counted = [p for p in result.pools if p.obj is not None and not p.exists and p.used is not None]
 
     def poll() -> str:
-        waiting = []
+        late = tocilium.pools_counted(result, {p.name: pool_used(client, p.obj) for p in counted if p.obj})
+        waiting = [late] if late else []
         for m in served:
             if outcome.get(m.key, ("",))[0] in (tocilium.SATISFIED, tocilium.MOVED):
                 continue
             ingress, condition = observed(client.get_service(m.service.namespace, m.service.name), m.key)
-            outcome[m.key] = tocilium.judge_after(m, ingress, condition)
+            outcome[m.key] = tocilium.judge_after(m, ingress, condition, counted=not late)
             if outcome[m.key][0] == tocilium.WAITING:
                 waiting.append(m.key)
         return ", ".join(waiting)

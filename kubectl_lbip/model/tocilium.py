@@ -128,6 +128,11 @@ class PoolMapping:
     selects: str  # which services, in words
     losses: List[Loss] = field(default_factory=list)
     exists: bool = False  # an identical pool is there already: nothing to create
+    # Cilium's cilium.io/IPsUsed once it holds what the plan says (prove sets it): how
+    # the cut-over knows Cilium has adopted the addresses, since Cilium writes no
+    # condition on a service whose address it adopts as it is.
+    used: Optional[int] = None
+    exact: bool = True  # False: an unpredictable pick may add one; ``used`` is the least
 
 
 @dataclass
@@ -578,11 +583,13 @@ def prove(
     services as they will be to Cilium's rules, and name each service that would not keep exactly
     what it holds."""
     cilium_pools = [cilium.pool_from_object(o) for o in existing]
+    made_pools = []
     for made in result.pools:
         if made.obj is not None and not made.exists:  # one that exists is among ``existing``
             pool = cilium.pool_from_object(made.obj)
             pool.created = pool.created or NOT_YET
             cilium_pools.append(pool)
+            made_pools.append((made, pool))
     lbipam = cilium.Lbipam(cilium_pools, [m.migrated() for m in result.services], operator)
     for name, conflict in sorted(lbipam.conflicts.items()):
         detail = (
@@ -633,6 +640,33 @@ def prove(
             detail = f"{before}; Cilium would give it {', '.join(gained)}."
             m.losses.append(Loss(TO_CILIUM_ACCEPTED, subject, fixed(TO_CILIUM_ACCEPTED, detail)))
     _pinned_at_risk(result, lbipam)
+    _expected_counts(result, lbipam, made_pools)
+
+
+def _expected_counts(result: Plan, lbipam: cilium.Lbipam, made: Sequence[Tuple[PoolMapping, Any]]) -> None:
+    """Each created pool's cilium.io/IPsUsed once Cilium holds what the plan says:
+    the addresses of its ranges held (reserved first/last ones too, a shared one
+    once) and those it will hand out. A pool that an unpredictable pick (several
+    candidates) may draw from gets the least it will show, not exact: kubectl's wait
+    cannot say "at least", --apply can."""
+    shown: Set[Tuple[str, int]] = set()
+    open_picks: Set[Tuple[str, int]] = set()
+    for m in result.services:
+        target = open_picks if m.candidates else shown
+        for text in m.candidates or m.cilium:
+            addr = cilium.parse_addr(text)
+            if addr is not None:
+                target.add((family_of(addr), int(addr)))
+    for mapping, pool in made:
+        values: Set[Tuple[str, int]] = set()
+        uncertain = False
+        for rng in lbipam.ranges:
+            if rng.pool != pool.name:
+                continue
+            values.update((rng.family, v) for v in lbipam.used_values(rng))
+            values.update(a for a in shown if a[0] == rng.family and rng.interval.contains(a[1]))
+            uncertain = uncertain or any(a[0] == rng.family and rng.interval.contains(a[1]) for a in open_picks)
+        mapping.used, mapping.exact = len(values), not uncertain
 
 
 def cilium_status(
@@ -756,9 +790,15 @@ def cutover(result: Plan, namespace: str, objects_file: str) -> List[Step]:
     for m in result.services:
         if m.cilium:
             by_namespace.setdefault(m.service.namespace, []).append(f"service/{m.service.name}")
+    # Cilium writes cilium.io/IPAMRequestSatisfied only on a service it had to satisfy
+    # itself (a second sharer, a new pick), never on one whose address it adopts as it
+    # is (its stripOrImportIngresses; seen on its operator v1.19.0): what tells that it
+    # holds the addresses is each pool's cilium.io/IPsUsed reaching the plan's count.
     waits = tuple(
-        f"kubectl -n {_quote(ns)} wait --for=condition={cilium.CONDITION} {' '.join(map(_quote, names))} --timeout=2m"
-        for ns, names in sorted(by_namespace.items())
+        f"kubectl wait --for=jsonpath={_quote(used_path(cilium.IPS_USED))}={m.used} "
+        f"ciliumloadbalancerippool/{_quote(m.name)} --timeout=2m"
+        for m in result.pools
+        if m.obj is not None and not m.exists and m.used is not None and m.exact
     )
     kinds = "ipaddresspools.metallb.io,l2advertisements.metallb.io,bgpadvertisements.metallb.io"
     return [
@@ -768,7 +808,7 @@ def cutover(result: Plan, namespace: str, objects_file: str) -> List[Step]:
             (f"kubectl -n {_quote(namespace)} scale deployment controller --replicas=0",),
         ),
         Step("create every Cilium object at once", (f"kubectl apply -f {_quote(objects_file)}",)),
-        Step("wait until Cilium holds each service's addresses", waits),
+        Step("wait until Cilium holds each service's addresses (its pools count them)", waits),
         Step(
             "remove MetalLB's pools, advertisements and keys (uninstall MetalLB once Cilium announces)",
             (f"kubectl -n {_quote(namespace)} delete {kinds} --all",) + tuple(retire),
@@ -778,6 +818,11 @@ def cutover(result: Plan, namespace: str, objects_file: str) -> List[Step]:
 
 # --------------------------------------------------------------------------
 # manifests: a Service object changed where it stands
+
+
+def used_path(condition: str) -> str:
+    """The JSONPath of a pool condition's message (where Cilium writes its counts)."""
+    return f'{{.status.conditions[?(@.type=="{condition}")].message}}'
 
 
 def apply_to_object(obj: Any, mapping: ServiceMapping) -> bool:
@@ -811,6 +856,8 @@ def plan_document(result: Plan, accepted: Sequence[str], steps: Sequence[Step]) 
                 "cilium": m.name,
                 "blocks": (m.obj or {}).get("spec", {}).get("blocks", []),
                 "selects": m.selects,
+                "ipsUsed": m.used,  # Cilium's count once it holds what the plan says
+                "ipsUsedExact": m.exact,  # false: at least that (an unpredictable pick)
             }
             for m in result.pools
         ],
@@ -888,18 +935,41 @@ def service_patch(mapping: ServiceMapping, current: Service) -> Optional[Dict[st
 SATISFIED, WAITING, MOVED = "satisfied", "waiting", "moved"
 
 
+def pools_counted(result: Plan, used: Mapping[str, Optional[int]]) -> str:
+    """'' when every pool the plan creates shows the IPsUsed the plan predicts (at
+    least it, where an unpredictable pick may add one) (``used``: what Cilium wrote,
+    by pool name; None: no count yet), else the words for those that do not."""
+    late = []
+    for m in result.pools:
+        if m.obj is None or m.exists or m.used is None:
+            continue
+        now = used.get(m.name)
+        if now is None or (now != m.used if m.exact else now < m.used):
+            least = "" if m.exact else "at least "
+            late.append(
+                f"pool {m.name}: {cilium.IPS_USED} {'not written' if now is None else now}, the plan {least}{m.used}"
+            )
+    return "; ".join(late)
+
+
 def judge_after(
-    mapping: ServiceMapping, ingress: Sequence[str], condition: Optional[Mapping[str, Any]]
+    mapping: ServiceMapping, ingress: Sequence[str], condition: Optional[Mapping[str, Any]], counted: bool
 ) -> Tuple[str, str]:
-    """A service once Cilium's pools exist: SATISFIED (the condition is True and it
-    holds what the plan said), MOVED (the condition is True and it holds something
-    else: the plan was wrong), or WAITING; with the words for it."""
+    """A service once Cilium's pools exist: SATISFIED (it holds what the plan said,
+    and Cilium said so: its condition True, or, with no condition, the pools'
+    counts reached the plan's: ``counted``), MOVED (it holds something else, or its
+    condition is False once the pools are counted: the plan was wrong), or WAITING;
+    with the words for it. Cilium writes no condition on a service whose address it
+    adopts as it is, so a missing condition is not a refusal."""
     held = {cilium.parse_addr(a) for a in ingress} - {None}
     expected = {cilium.parse_addr(a) for a in mapping.cilium} - {None}
-    if not condition or str(condition.get("status")) != "True":
-        reason = f" ({condition.get('reason')}: {condition.get('message')})" if condition else ""
-        return WAITING, f"{cilium.CONDITION} not True yet{reason}"
     shown = ", ".join(sorted(map(str, held))) or "nothing"
+    status = str(condition.get("status")) if condition else ""
+    if status != "True" and not counted:
+        reason = f" ({condition.get('reason')}: {condition.get('message')})" if condition else ""
+        return WAITING, f"Cilium has not counted its pools' addresses yet{reason}"
+    if condition and status != "True":
+        return MOVED, f"{cilium.CONDITION} {status} ({condition.get('reason')}: {condition.get('message')})"
     if held != expected:
         return MOVED, f"holds {shown}; the plan said {', '.join(mapping.cilium) or 'nothing'}"
     return SATISFIED, f"holds {shown}"

@@ -241,6 +241,7 @@ class FakeCluster(FakeApi):
         self.crds, self.existing, self.moves, self.stuck = crds, list(existing), dict(moves or {}), stuck
         self.images = images or {"controller": ["quay.io/metallb/controller:v0.14.9"], "other": ["nginx:1"]}
         self.replicas, self.created, self.log = 1, [], []
+        self.pools: dict = {}  # the CiliumLoadBalancerIPPools created, by name
 
     def extend_deadline(self, seconds):
         pass
@@ -262,6 +263,11 @@ class FakeCluster(FakeApi):
             return {"resources": [{"name": n} for n in tocilium.PLURALS.values()]}
         if method == "GET" and path.endswith("/ciliumloadbalancerippools"):
             return {"items": self.existing}
+        if method == "GET" and "/ciliumloadbalancerippools/" in path:
+            name = path.rsplit("/", 1)[1]
+            if name not in self.pools:
+                raise NotFound(path)
+            return self.pools[name]
         if method == "GET" and path.startswith("/apis/cilium.io/"):
             raise NotFound(path)
         if path == "/apis/apps/v1/namespaces/metallb-system/deployments":
@@ -281,16 +287,24 @@ class FakeCluster(FakeApi):
         if method == "POST":
             self.created.append((body["kind"], dry))
             if body["kind"] == "CiliumLoadBalancerIPPool" and not dry:
+                self.pools[body["metadata"]["name"]] = copy.deepcopy(body)
                 self.operate()
             return body
         raise AssertionError((method, path))
 
     def operate(self):
+        """As Cilium's operator does: an address a service holds is adopted as it is,
+        with no condition written; a service Cilium gives another address gets the
+        condition True; each pool's IPsUsed counts the addresses held."""
         for key, obj in self.services.items():
             if key in self.moves:
                 obj["status"]["loadBalancer"]["ingress"] = [{"ip": ip} for ip in self.moves[key]]
-            cond = {"type": cilium.CONDITION, "status": "True", "reason": "satisfied", "message": ""}
-            obj["status"]["conditions"] = [cond]
+                cond = {"type": cilium.CONDITION, "status": "True", "reason": "satisfied", "message": ""}
+                obj["status"]["conditions"] = [cond]
+        held = {i["ip"] for o in self.services.values() for i in o["status"]["loadBalancer"].get("ingress") or ()}
+        for made in self.pools.values():
+            used = {"type": cilium.IPS_USED, "status": "Unknown", "reason": "noreason", "message": str(len(held))}
+            made["status"] = {"conditions": [used]}
 
 
 def test_apply_runs_the_steps_in_order_and_checks_each_service(live):
@@ -408,11 +422,52 @@ def test_the_printed_commands_quote_what_the_objects_say():
 def test_apply_a_service_cilium_never_satisfies_is_named_at_the_deadline(live, mocker):
     mocker.patch("kubectl_lbip.commands.migrate_cilium_apply.WAIT_SECONDS", 0)
     api = live(FakeCluster(*LIVE))
-    api.operate = lambda: None  # no operator: the condition never comes
+    api.operate = lambda: None  # no operator: the pools are never counted
     r = run("--apply", "--yes")
     assert r.exit_code == 1
-    assert "error: service shop/web: cilium.io/IPAMRequestSatisfied not True yet" in r.stderr
+    assert "pool prod: cilium.io/IPsUsed not written, the plan 2" in r.stderr
+    assert "error: service shop/web: Cilium has not counted its pools' addresses yet" in r.stderr
     assert "0 of 2 service(s) hold what the plan said" in r.stderr
+
+
+def test_apply_an_adopted_service_needs_no_condition_but_a_false_one_is_named(live):
+    """Found by Cilium's operator (v1.19.0) in the e2e tier: it writes no condition on a
+    service whose address it adopts as it is, so the pools' counts say it holds them;
+    a condition False once they are counted is a refusal, named."""
+    api = live(FakeCluster(*LIVE))
+    r = run("--apply", "--yes")
+    assert r.exit_code == 0, r.stderr
+    assert all("conditions" not in obj["status"] for obj in api.services.values())
+    assert "2 of 2 service(s) hold what the plan said" in r.stderr
+
+    api = live(FakeCluster(*LIVE))
+    operate = api.operate
+
+    def refuses_web():
+        operate()
+        cond = {"type": cilium.CONDITION, "status": "False", "reason": "already_allocated", "message": "taken"}
+        api.services["shop/web"]["status"]["conditions"] = [cond]
+
+    api.operate = refuses_web
+    r = run("--apply", "--yes")
+    assert r.exit_code == 1
+    assert "error: service shop/web: cilium.io/IPAMRequestSatisfied False (already_allocated: taken)" in r.stderr
+
+
+@pytest.mark.parametrize("message", ["many", None, 7])
+def test_apply_a_hostile_pool_count_is_one_line_not_a_traceback(live, message):
+    api = live(FakeCluster(*LIVE))
+    operate = api.operate
+
+    def hostile():
+        operate()
+        for made in api.pools.values():
+            made["status"]["conditions"][0]["message"] = message
+
+    api.operate = hostile
+    r = run("--apply", "--yes")
+    assert r.exit_code == 3 and "cilium.io/IPsUsed's message is not a count" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
 
 
 @pytest.mark.parametrize(

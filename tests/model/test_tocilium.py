@@ -391,10 +391,58 @@ def test_the_cut_over_labels_first_stops_metallb_then_creates_the_pools():
         f"kubectl -n x annotate service y {cilium.IPS_KEY}=10.0.0.3",
         "kubectl -n metallb-system scale deployment controller --replicas=0",
         "kubectl apply -f cilium.yaml",
-        f"kubectl -n x wait --for=condition={cilium.CONDITION} service/y --timeout=2m",
+        "kubectl wait --for=jsonpath='{.status.conditions[?(@.type==\"cilium.io/IPsUsed\")].message}'=1 "
+        "ciliumloadbalancerippool/a --timeout=2m",
         "kubectl -n x annotate service y metallb.io/loadBalancerIPs-",
     ]
     assert [c for c in commands if c in order] == order
+
+
+def test_the_plan_predicts_each_pools_ips_used_reserved_and_shared_addresses_counted_once():
+    """Cilium writes no condition on a service whose address it adopts: the cut-over
+    waits for each pool's IPsUsed to reach the plan's count. A shared address counts
+    once; a reserved first/last address (allowFirstLastIPs: No) counts as used."""
+    c = live_cluster(
+        pool("a", "10.0.0.0/24", avoid_buggy=True),
+        pool("b", "10.0.1.0/30"),
+        svc("x", "one", annotations={"metallb.io/allow-shared-ip": "k"}, ingress=["10.0.0.3"], ports=["TCP/80"]),
+        svc("x", "two", annotations={"metallb.io/allow-shared-ip": "k"}, ingress=["10.0.0.3"], ports=["TCP/443"]),
+        svc("x", "three", ingress=["10.0.1.1"]),
+    )
+    p = tocilium.plan(c)
+    used = {m.name: m.used for m in p.pools}
+    first_last = [m for m in p.pools if m.obj["spec"].get("allowFirstLastIPs") == "No"]
+    assert used["b"] == 1 and used["a"] == 1 + 2 * len(first_last)
+    doc = tocilium.plan_document(p, [], [])
+    assert {x["cilium"]: x["ipsUsed"] for x in doc["pools"]} == used
+
+
+@pytest.mark.parametrize(
+    "ingress,condition,counted,verdict",
+    [
+        (["10.0.0.3"], None, False, tocilium.WAITING),  # adopted or not yet: the counts tell
+        (["10.0.0.3"], None, True, tocilium.SATISFIED),  # adopted as it is: no condition
+        (["10.0.0.3"], "True", False, tocilium.SATISFIED),  # Cilium satisfied it itself
+        (["10.0.0.9"], "True", False, tocilium.MOVED),
+        (["10.0.0.9"], None, True, tocilium.MOVED),
+        (["10.0.0.3"], "False", False, tocilium.WAITING),  # may still change before the counts
+        (["10.0.0.3"], "False", True, tocilium.MOVED),  # refused once counted: named
+    ],
+)
+def test_judge_after_a_missing_condition_is_not_a_refusal(ingress, condition, counted, verdict):
+    c = live_cluster(pool("a", "10.0.0.0/24"), svc("x", "y", ingress=["10.0.0.3"]))
+    [m] = tocilium.plan(c).services
+    cond = {"type": cilium.CONDITION, "status": condition, "reason": "r", "message": "m"} if condition else None
+    assert tocilium.judge_after(m, ingress, cond, counted)[0] == verdict
+
+
+def test_pools_counted_names_each_pool_behind_the_plan():
+    c = live_cluster(pool("a", "10.0.0.0/24"), svc("x", "y", ingress=["10.0.0.3"]))
+    p = tocilium.plan(c)
+    [m] = p.pools
+    assert tocilium.pools_counted(p, {m.name: m.used}) == ""
+    assert tocilium.pools_counted(p, {}) == f"pool {m.name}: cilium.io/IPsUsed not written, the plan {m.used}"
+    assert "cilium.io/IPsUsed 5, the plan" in tocilium.pools_counted(p, {m.name: 5})
 
 
 def test_apply_to_object_adds_labels_and_keys_and_keeps_the_rest():
@@ -475,3 +523,26 @@ def test_a_name_taken_by_another_pool_renames_the_made_one():
     p = tocilium.plan(c, existing=[cilium_pool("a", "10.9.0.0/24")])
     assert [m.name for m in p.pools] == ["a-2"]
     assert codes(p) == [C.TO_CILIUM_EXISTING_POOLS]
+
+
+def test_an_address_cilium_will_hand_out_counts_in_its_pool_and_an_unpredictable_pick_leaves_no_count():
+    # a gained IPv6 address (the service asks for both families, MetalLB gave one)
+    c = live_cluster(
+        pool("a", "10.0.0.0/24", "fd00::/120"),
+        svc("x", "y", ingress=["10.0.0.3"], policy="PreferDualStack", ip_families=["IPv4", "IPv6"]),
+    )
+    p = tocilium.plan(c)
+    [m] = p.services
+    assert len(m.cilium) == 2 and not m.candidates
+    assert [pm.used for pm in p.pools] == [2]
+    # two pools select every service, and a new one holds nothing: Cilium's map order picks
+    c = live_cluster(pool("a", "10.0.0.0/24"), pool("b", "10.0.1.0/24"), svc("x", "new"))
+    p = tocilium.plan(c)
+    [m] = p.services
+    assert m.candidates
+    steps = tocilium.cutover(p, "metallb-system", "f.yaml")
+    assert [(pm.used, pm.exact) for pm in p.pools] == [(0, False), (0, False)]
+    assert not [cmd for s in steps for cmd in s.commands if "--for=jsonpath" in cmd]
+    a, b = p.pools
+    assert tocilium.pools_counted(p, {a.name: 1, b.name: 0}) == ""  # at least: either pool may take it
+    assert "not written, the plan at least 0" in tocilium.pools_counted(p, {a.name: 1})
