@@ -34,3 +34,18 @@ def _without_a_version_dispatcher() -> None:
 
 
 _without_a_version_dispatcher()
+
+
+def _ctrl_c_reaches_the_commands_under_test() -> None:
+    """A test run started in the background by a non-interactive shell (`cmd &` in a
+    script) ignores SIGINT, and every child inherits that: the watch tests' Ctrl-C
+    (SIGINT, exit 130) would be ignored and the watch run until the test's timeout.
+    The tests send it on purpose, so their children start with it as a terminal gives it.
+    (A signal handled here is reset to the default in a child; an ignored one is not.)"""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+_ctrl_c_reaches_the_commands_under_test()
