@@ -10,7 +10,7 @@ import queue
 import signal
 import subprocess
 import threading
-from typing import Any, List
+from typing import Any, List, Optional
 
 import pytest
 from fakeapi import POOLS, SERVICES, FakeAPI, allocation_failed, pool, service
@@ -225,6 +225,16 @@ def launch(kubeconfig: str, *args: str) -> "subprocess.Popen[str]":
     )
 
 
+def interrupted(proc: "subprocess.Popen[str]") -> Optional[int]:
+    """Ctrl-C's exit code, or None (the process is then killed, not left behind)."""
+    try:
+        return proc.wait(WAIT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
+
+
 class Lines:
     def __init__(self, proc: "subprocess.Popen[str]") -> None:
         self.proc = proc
@@ -278,7 +288,7 @@ def test_who_has_watch_prints_each_change_as_a_json_line_and_ctrl_c_exits_130(fa
             if not text:
                 break
             rest.append(text)
-        assert proc.wait(WAIT) == 130
+        assert interrupted(proc) == 130
         assert all(t.endswith("\n") for t in rest)  # nothing half-printed
         assert "interrupted" in proc.stderr.read()
     finally:
@@ -300,7 +310,7 @@ def test_pools_watch_prints_counts_when_they_change(fake, kubeconfig):
         assert out.next().rstrip().endswith("pool metallb-system/web  deleted")
     finally:
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(WAIT) == 130
+        assert interrupted(proc) == 130
 
 
 def test_check_watch_prints_findings_as_they_appear_and_resolve(fake, kubeconfig):
@@ -325,7 +335,7 @@ def test_check_watch_prints_findings_as_they_appear_and_resolve(fake, kubeconfig
                 resolved = d
     finally:
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(WAIT) == 130
+        assert interrupted(proc) == 130
 
 
 def test_watch_refuses_files_and_formats_it_cannot_stream(tmp_path, kubeconfig):
