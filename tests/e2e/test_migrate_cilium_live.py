@@ -6,14 +6,16 @@ the plan, read live through `kubectl lbip`, must say every service keeps exactly
 what MetalLB gave it; the cut-over's first step (the labels and Cilium keys, run
 as the printed kubectl commands) must leave every address where it is while
 MetalLB still runs; and a second plan has nothing left to add. With Cilium's own
-CRDs (of the newest release read, from the Go module cache) registered, every write
+CRDs (of the release the tier built its operator from) registered, every write
 of `--apply --dry-run=server` (the services' patches, the controller's scale, each
 Cilium object, checked against Cilium's schemas) must pass the API server.
 
 The second half, judged by Cilium's operator (the release built for this tier,
 whole): the plan's steps are followed, MetalLB's controller stops, Cilium's operator
-starts, and every service must be cilium.io/IPAMRequestSatisfied with exactly the
-addresses MetalLB had given it. One difference from the printed order, named: on a
+starts, the printed waits (each pool's cilium.io/IPsUsed reaching the plan's count)
+end, and every service holds exactly the addresses MetalLB had given it, with
+cilium.io/IPAMRequestSatisfied True where Cilium wrote it (it writes none on a service
+whose address it adopts as it is). One difference from the printed order, named: on a
 real cluster Cilium's operator already runs when the pools are created; here it
 starts once they exist (and MetalLB's CRDs are removed as it starts)."""
 
@@ -178,24 +180,20 @@ def test_metallb_assigns_the_plan_proves_and_step_one_moves_nothing(
 # judge the objects and every write of --apply, sent as server dry runs
 
 
-def cilium_crds() -> List[Path]:
-    from kubectl_lbip.model import cilium
-
-    root = Path.home() / "go" / "pkg" / "mod" / "github.com" / "cilium" / f"cilium@{cilium.text(cilium.NEWEST)}"
-    crds = root / "pkg" / "k8s" / "apis" / "cilium.io" / "client" / "crds"
-    files = [
-        crds / "v2" / "ciliumloadbalancerippools.yaml",
-        crds / "v2alpha1" / "ciliuml2announcementpolicies.yaml",
-        crds / "v2" / "ciliumbgpadvertisements.yaml",
-    ]
-    return files if all(f.is_file() for f in files) else []
+CRD_FILES = (
+    "v2/ciliumloadbalancerippools.yaml",
+    "v2alpha1/ciliuml2announcementpolicies.yaml",
+    "v2/ciliumbgpadvertisements.yaml",
+)
 
 
 @pytest.fixture
 def crds(cluster: Cluster):
-    files = cilium_crds()
-    if not files:
-        pytest.skip("Cilium's CRDs of the newest release read are not in the Go module cache (go mod download)")
+    """The CRDs of the Cilium release the tier built (its operator's), read where the
+    build found them (the Go module cache CI fills): the plan is made for that release."""
+    version = _operator_release(cluster)
+    root = cluster.build.cilium_release(version).crd_dir
+    files = [root / name for name in CRD_FILES]
     names = []
     for f in files:
         obj = yaml.safe_load(f.read_text())
@@ -203,12 +201,12 @@ def crds(cluster: Cluster):
         cluster.kubectl("create", "-f", str(f))  # create: apply's annotation would exceed the size limit
     for name in names:
         cluster.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=30s")
-    yield names
+    yield version
     cluster.kubectl("delete", "crd", *names, "--wait=true", check=False)
 
 
 def test_apply_dry_run_server_every_write_passes_the_api_server(
-    cluster: Cluster, namespace: str, second_namespace: str, crds: List[str]
+    cluster: Cluster, namespace: str, second_namespace: str, crds: str
 ) -> None:
     ns, ns2 = namespace, second_namespace
     cluster.apply(
@@ -232,7 +230,18 @@ def test_apply_dry_run_server_every_write_passes_the_api_server(
     wait_until(lambda: all(holdings(cluster, [ns, ns2]).get(k) for k in keys), 60, "MetalLB assigns every service")
     before = cluster.get_json("services", "-n", ns)["items"]
 
-    r = lbip(cluster, "migrate", "--to", "cilium", "--apply", "--dry-run=server", "--accept", "to-cilium-priority")
+    r = lbip(
+        cluster,
+        "migrate",
+        "--to",
+        "cilium",
+        "--cilium-version",
+        crds,
+        "--apply",
+        "--dry-run=server",
+        "--accept",
+        "to-cilium-priority",
+    )
     assert r.returncode == 0, r.stderr
     assert "server dry run: every write was accepted" in r.stderr
     kinds = [d["kind"] for d in yaml.safe_load_all(r.stdout)]
