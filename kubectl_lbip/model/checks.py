@@ -297,9 +297,10 @@ CATALOGUE: Tuple[Check, ...] = (
         POOL_USED_HIGH,
         WARNING,
         "Pool used past the threshold",
-        "only with `check --warn-used N%`: per pool and family, the used share (as `pools` counts it) is N% or more",
+        "only with `check --warn-used N%`: per pool and family, the used share (as `pools` counts it; for Cilium, as "
+        "its `cilium.io/IPsUsed` does, reserved first/last addresses included) is N% or more",
         "add a range to the pool, or free addresses ('kubectl lbip who-has' lists the holders)",
-        "`check_capacity`",
+        "`check_capacity`, `cilium_checks.used_high`",
     ),
     Check(
         POOL_NOT_ADVERTISED,

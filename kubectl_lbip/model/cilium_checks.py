@@ -34,12 +34,13 @@ from .checks import (
     INVALID_REQUEST,
     MIXED_ANNOTATIONS,
     PENDING,
+    POOL_USED_HIGH,
     SERVED_BY_BOTH,
     STATUS_DRIFT,
     WARNING,
     fixed,
 )
-from .rules import Finding, service_finding, sort_findings
+from .rules import FAMILY_WORDS, Finding, service_finding, sort_findings
 from .services import CURRENT, DEPRECATED, Service
 from .serving import CILIUM, METALLB, Installed
 
@@ -491,6 +492,21 @@ def implementations(svc: Service, operator: Optional[cilium.Operator], metallb_c
 # --------------------------------------------------------------------------
 
 
+def used_high(lbipam: cilium.Lbipam, warn_used: int) -> List[Finding]:
+    """pool-used-high (check --warn-used): a pool family whose used share, counted
+    as Cilium's cilium.io/IPsUsed counts it (a reserved first/last address as used,
+    a shared one once), reaches the percentage."""
+    found: List[Finding] = []
+    for pool in lbipam.pools:
+        for family, c in lbipam.family_counts(pool).items():
+            total, used = c["total"], c["used"]
+            if total > 0 and used * 100 >= warn_used * total:  # integers: a /64 has 2**64
+                word = FAMILY_WORDS[family]
+                detail = f"{used} of {total} {word} addresses used ({used * 100 // total}%, threshold {warn_used}%)."
+                found.append(pool_finding(pool.name, POOL_USED_HIGH, fixed(POOL_USED_HIGH, detail), WARNING))
+    return found
+
+
 def findings_for(
     lbipam: cilium.Lbipam,
     services: Sequence[Service],
@@ -499,13 +515,15 @@ def findings_for(
     namespace: Optional[str] = None,
     conditions: Optional[Mapping[str, Mapping[str, str]]] = None,
     live: bool = False,
+    warn_used: Optional[int] = None,
 ) -> List[Finding]:
     """Every Cilium rule over the pools and services, sorted. ``services`` are all
     of them (the ones Cilium serves are judged; the others only for which
     implementation serves them); ``metallb_class`` as in ``implementations``;
     ``namespace`` keeps only its services' findings (and every pool's);
     ``conditions`` maps namespace/name to a service's IPAMRequestSatisfied
-    condition (``satisfied_condition``); ``live``: read from the API."""
+    condition (``satisfied_condition``); ``live``: read from the API;
+    ``warn_used``: check --warn-used's percentage."""
     found: List[Finding] = check_pools(lbipam) + status_drift(lbipam)
     for svc in services:
         found += implementations(svc, lbipam.operator, metallb_class)
@@ -517,6 +535,8 @@ def findings_for(
     found += requested_twice(lbipam, services)
     found += check_holdings(lbipam)
     found += pins_in_auto_ranges(lbipam)
+    if warn_used is not None:
+        found += used_high(lbipam, warn_used)
     if namespace:
         found = [f for f in found if f.kind != "Service" or f.namespace == namespace]
     return sort_findings(found)

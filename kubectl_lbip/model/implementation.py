@@ -388,8 +388,7 @@ class Cilium:
         self.context = context
 
     def findings(self, namespace: Optional[str] = None, warn_used: Optional[int] = None) -> List[Finding]:
-        """check's findings (``warn_used`` is MetalLB's --warn-used: Cilium's pools
-        report their own counts)."""
+        """check's findings (``warn_used``: --warn-used, on Cilium's own counts)."""
         c = self.context
         return cilium_checks.findings_for(
             self.lbipam,
@@ -398,6 +397,7 @@ class Cilium:
             namespace=namespace,
             conditions=c.conditions,
             live=c.live,
+            warn_used=warn_used,
         )
 
     def not_checked(self) -> List[str]:

@@ -329,3 +329,22 @@ def test_a_pinned_ipv6_address_is_safe_from_services_that_ask_only_for_ipv4():
     assert codes(findings([shared], [pinning, auto], pins=True)) == []
     v4 = svc(annotations=ips("10.6.0.5"), labels={"tier": "web"})
     assert codes(findings([shared], [v4, auto], pins=True)) == [checks.CILIUM_PIN_IN_AUTO_RANGE]
+
+
+# --- check --warn-used on Cilium's own counts (issue 30 item 4)
+
+
+@pytest.mark.parametrize(
+    "first_last,warn,high",
+    [
+        ("Yes", 25, True),  # 1 of 4 used: 25%
+        ("Yes", 26, False),  # the near miss
+        ("No", 75, True),  # the reserved first and last count as used, as IPsUsed counts them: 3 of 4
+        ("No", 76, False),
+    ],
+)
+def test_warn_used_counts_as_cilium_counts(first_last, warn, high):
+    small = pool("small", "10.0.9.0/30", allowFirstLastIPs=first_last)
+    found = findings([small], [svc(annotations=ips("10.0.9.1"), ingress=["10.0.9.1"])], warn_used=warn)
+    assert (checks.POOL_USED_HIGH in codes(found, "small")) is high
+    assert checks.POOL_USED_HIGH not in codes(findings([small], [svc(annotations=ips("10.0.9.1"))]))  # not asked
