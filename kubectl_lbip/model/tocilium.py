@@ -786,10 +786,6 @@ def cutover(result: Plan, namespace: str, objects_file: str) -> List[Step]:
         if m.retired:
             keys = " ".join(_quote(k + "-") for k in m.retired)
             retire.append(f"{where} annotate service {_quote(m.service.name)} {keys}")
-    by_namespace: Dict[str, List[str]] = {}
-    for m in result.services:
-        if m.cilium:
-            by_namespace.setdefault(m.service.namespace, []).append(f"service/{m.service.name}")
     # Cilium writes cilium.io/IPAMRequestSatisfied only on a service it had to satisfy
     # itself (a second sharer, a new pick), never on one whose address it adopts as it
     # is (its stripOrImportIngresses; seen on its operator v1.19.0): what tells that it
