@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import json
 import queue
+import shutil
 import signal
 import subprocess
+import sys
 import threading
+from pathlib import Path
 from typing import Any, List, Optional
 
 import pytest
@@ -23,6 +26,8 @@ from kubectl_lbip.snapshot.watch import EVENT, LISTED, Reflector
 pytestmark = pytest.mark.skipif(not __import__("shutil").which("kubectl"), reason="kubectl is needed")
 
 WAIT = 60  # seconds a test waits for a line before it fails (a deadline, not a measure)
+# The installed command: on PATH in an activated venv, else beside this Python (make test).
+PLUGIN = shutil.which("kubectl-lbip") or str(Path(sys.executable).parent / "kubectl-lbip")
 
 
 def cluster(fake: FakeAPI) -> FakeAPI:
@@ -218,7 +223,7 @@ def test_hostile_events_end_the_watch_with_one_error(fake, kubeconfig, event):
 
 def launch(kubeconfig: str, *args: str) -> "subprocess.Popen[str]":
     return subprocess.Popen(
-        ["kubectl-lbip", *args, "--kubeconfig", kubeconfig, "--request-timeout", "3s"],
+        [PLUGIN, *args, "--kubeconfig", kubeconfig, "--request-timeout", "3s"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -342,14 +347,10 @@ def test_watch_refuses_files_and_formats_it_cannot_stream(tmp_path, kubeconfig):
     manifest = tmp_path / "m.yaml"
     manifest.write_text("")
     for args in (["pools", "-w", "-f", str(manifest)], ["check", "-w", "-o", "sarif"], ["pools", "-w", "--map"]):
-        proc = subprocess.run(
-            ["kubectl-lbip", *args, "--kubeconfig", kubeconfig], capture_output=True, text=True, timeout=WAIT
-        )
+        proc = subprocess.run([PLUGIN, *args, "--kubeconfig", kubeconfig], capture_output=True, text=True, timeout=WAIT)
         assert proc.returncode == 2, args
         assert proc.stderr.startswith("error: ") and "watch" in proc.stderr
-    proc = subprocess.run(
-        ["kubectl-lbip", "who-has", "--kubeconfig", kubeconfig], capture_output=True, text=True, timeout=WAIT
-    )
+    proc = subprocess.run([PLUGIN, "who-has", "--kubeconfig", kubeconfig], capture_output=True, text=True, timeout=WAIT)
     assert proc.returncode == 2 and "at least one IP or CIDR" in proc.stderr
 
 
