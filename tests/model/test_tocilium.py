@@ -398,23 +398,23 @@ def test_the_cut_over_labels_first_stops_metallb_then_creates_the_pools():
     assert [c for c in commands if c in order] == order
 
 
-def test_the_plan_predicts_each_pools_ips_used_reserved_and_shared_addresses_counted_once():
+def test_the_plan_predicts_each_pools_ips_used_a_shared_address_counted_once():
     """Cilium writes no condition on a service whose address it adopts: the cut-over
-    waits for each pool's IPsUsed to reach the plan's count. A shared address counts
-    once; a reserved first/last address (allowFirstLastIPs: No) counts as used."""
+    waits for each pool's IPsUsed to reach the plan's count. Two sharers of one address
+    count once, as Cilium's allocator counts it (the pools the plan makes hand out
+    their first and last addresses, allowFirstLastIPs: Yes, so none is reserved)."""
     c = live_cluster(
         pool("a", "10.0.0.0/24", avoid_buggy=True),
         pool("b", "10.0.1.0/30"),
         svc("x", "one", annotations={"metallb.io/allow-shared-ip": "k"}, ingress=["10.0.0.3"], ports=["TCP/80"]),
         svc("x", "two", annotations={"metallb.io/allow-shared-ip": "k"}, ingress=["10.0.0.3"], ports=["TCP/443"]),
         svc("x", "three", ingress=["10.0.1.1"]),
+        svc("x", "four", ingress=["10.0.1.2"]),
     )
     p = tocilium.plan(c)
-    used = {m.name: m.used for m in p.pools}
-    first_last = [m for m in p.pools if m.obj["spec"].get("allowFirstLastIPs") == "No"]
-    assert used["b"] == 1 and used["a"] == 1 + 2 * len(first_last)
+    assert {m.name: (m.used, m.exact) for m in p.pools} == {"a": (1, True), "b": (2, True)}
     doc = tocilium.plan_document(p, [], [])
-    assert {x["cilium"]: x["ipsUsed"] for x in doc["pools"]} == used
+    assert {x["cilium"]: x["ipsUsed"] for x in doc["pools"]} == {"a": 1, "b": 2}
 
 
 @pytest.mark.parametrize(
