@@ -266,13 +266,46 @@ def _step(doc: Dict[str, Any], words: str) -> List[str]:
     return list(step["commands"])
 
 
+def _cut_over(cluster: Cluster, doc: Dict[str, Any], version: str, tmp_path: Path, namespaces: List[str]) -> None:
+    """The plan's cut-over as printed, with Cilium's operator ``version`` taking over:
+    step 1 while MetalLB runs; Cilium's CRDs (it is installed); the Cilium objects
+    applied; MetalLB's controller stopped and the operator started (use_cilium); the
+    printed waits on each pool's cilium.io/IPsUsed (the state is shown if one fails)."""
+    release = cluster.build.cilium_release(version)
+    for command in _step(doc, " label service "):  # step 1, MetalLB still running
+        cluster.kubectl(*shlex.split(command)[1:])
+    cluster.kubectl(
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "--field-manager=kubectl-lbip-e2e",
+        *[a for f in release.crd_files() for a in ("-f", str(f))],
+    )
+    objects = lbip(cluster, "migrate", "--to", "cilium", "--cilium-version", version)
+    assert objects.returncode == 0, objects.stderr
+    (tmp_path / "cilium-lb-ipam.yaml").write_text(objects.stdout)
+    cluster.kubectl("apply", "-f", str(tmp_path / "cilium-lb-ipam.yaml"))
+    cluster.use_cilium(version)  # MetalLB's controller stops, Cilium's operator starts
+    # step 4 as printed: each pool's cilium.io/IPsUsed reaches the plan's count
+    # (Cilium writes no condition on a service whose address it adopts as it is)
+    for command in _step(doc, "wait --for=jsonpath="):
+        waited = cluster.kubectl(*shlex.split(command)[1:], check=False, timeout=150)
+        if waited.returncode != 0:
+            state = {
+                k: (cluster.service_condition(*reversed(k.split("/", 1))), held)
+                for k, held in holdings(cluster, namespaces).items()
+            }
+            pools_now = cluster.get_json("ciliumloadbalancerippools")["items"]
+            counts = {p["metadata"]["name"]: (p.get("status") or {}).get("conditions") for p in pools_now}
+            pytest.fail(f"{command}: {waited.stderr.strip()}\n{json.dumps([state, counts], indent=1)}")
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_cut_over_cilium_operator_keeps_every_address_metallb_gave(
     cluster: Cluster, namespace: str, second_namespace: str, seed: int, tmp_path: Path
 ) -> None:
     ns, ns2 = namespace, second_namespace
     version = _operator_release(cluster)
-    release = cluster.build.cilium_release(version)
     cluster.apply(*pools(ns2))
     services = scenario(seed, ns, ns2)
     cluster.apply(*services)
@@ -289,34 +322,7 @@ def test_cut_over_cilium_operator_keeps_every_address_metallb_gave(
     assert all(planned[k]["keeps"] is True for k in keys)
 
     try:
-        for command in _step(doc, " label service "):  # step 1, MetalLB still running
-            cluster.kubectl(*shlex.split(command)[1:])
-        # Cilium is installed: its CRDs are there before the pools are created
-        cluster.kubectl(
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            "--field-manager=kubectl-lbip-e2e",
-            *[a for f in release.crd_files() for a in ("-f", str(f))],
-        )
-        objects = lbip(cluster, "migrate", "--to", "cilium", "--cilium-version", version)
-        assert objects.returncode == 0, objects.stderr
-        (tmp_path / "cilium-lb-ipam.yaml").write_text(objects.stdout)
-        cluster.kubectl("apply", "-f", str(tmp_path / "cilium-lb-ipam.yaml"))
-        # MetalLB's controller stops, Cilium's operator starts (use_cilium does both)
-        cluster.use_cilium(version)
-        # step 4 as printed: each pool's cilium.io/IPsUsed reaches the plan's count
-        # (Cilium writes no condition on a service whose address it adopts as it is)
-        for command in _step(doc, "wait --for=jsonpath="):
-            waited = cluster.kubectl(*shlex.split(command)[1:], check=False, timeout=150)
-            if waited.returncode != 0:
-                state = {
-                    k: (cluster.service_condition(*reversed(k.split("/", 1))), after)
-                    for k, after in holdings(cluster, [ns, ns2]).items()
-                }
-                pools_now = cluster.get_json("ciliumloadbalancerippools")["items"]
-                counts = {p["metadata"]["name"]: (p.get("status") or {}).get("conditions") for p in pools_now}
-                pytest.fail(f"{command}: {waited.stderr.strip()}\n{json.dumps([state, counts], indent=1)}")
+        _cut_over(cluster, doc, version, tmp_path, [ns, ns2])
         after = holdings(cluster, [ns, ns2])
         assert {k: after[k] for k in keys} == {k: before[k] for k in keys}
         written = {}
@@ -327,5 +333,53 @@ def test_cut_over_cilium_operator_keeps_every_address_metallb_gave(
             written[key] = cond is not None
         # the sharers Cilium could not adopt as they were (the second of each pair) it satisfied itself
         assert any(written.values()) and not all(written.values()), written
+    finally:
+        cluster.use_metallb(cluster.build.newest.version)
+
+
+def test_cut_over_a_gain_the_plan_predicts_is_what_the_operator_gives(
+    cluster: Cluster, namespace: str, second_namespace: str, tmp_path: Path
+) -> None:
+    """Where the mapping is not one-to-one the plan says so, and the operator does what
+    it said: a PreferDualStack service of the namespace a priority pool of IPv4 only
+    serves gets one address from MetalLB (one pool for the request), and under Cilium
+    an IPv6 address too, from the open pool (each family resolved on its own)."""
+    ns, ns2 = namespace, second_namespace
+    version = _operator_release(cluster)
+    cluster.apply(*pools(ns2))
+    cluster.apply(
+        service("gains", ns2, policy="PreferDualStack", families=["IPv4", "IPv6"]),
+        service("stays", ns),
+    )
+    gains, stays = f"{ns2}/gains", f"{ns}/stays"
+    before = wait_until(
+        lambda: (lambda held: held if held.get(gains) and held.get(stays) else None)(holdings(cluster, [ns, ns2])),
+        60,
+        "MetalLB assigns both services",
+    )
+    assert len(before[gains]) == 1 and before[gains][0].startswith("198.18.2."), before  # the IPv4 pool only
+    r = lbip(
+        cluster,
+        "migrate",
+        "--to",
+        "cilium",
+        "--cilium-version",
+        version,
+        "--accept",
+        "to-cilium-accepted",
+        "-o",
+        "json",
+    )
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    planned = {f"{s['namespace']}/{s['name']}": s for s in doc["services"]}
+    gained = [a for a in planned[gains]["cilium"] if a not in before[gains]]
+    assert len(gained) == 1 and ":" in gained[0], planned[gains]
+    assert "to-cilium-accepted" in {x["code"] for x in doc["losses"]}
+    try:
+        _cut_over(cluster, doc, version, tmp_path, [ns, ns2])
+        after = holdings(cluster, [ns, ns2])
+        assert sorted(after[gains]) == sorted(planned[gains]["cilium"])  # the IPv6 address the plan named
+        assert after[stays] == before[stays]
     finally:
         cluster.use_metallb(cluster.build.newest.version)
