@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from . import cilium
+from . import cilium, rules
 from .addresses import FAMILIES, family_of
 from .checks import (
     CILIUM_ADDRESS_STRIPPED,
@@ -40,7 +40,7 @@ from .checks import (
     WARNING,
     fixed,
 )
-from .rules import FAMILY_WORDS, Finding, service_finding, sort_findings
+from .rules import Finding, service_finding, sort_findings
 from .services import CURRENT, DEPRECATED, Service
 from .serving import CILIUM, METALLB, Installed
 
@@ -499,10 +499,8 @@ def used_high(lbipam: cilium.Lbipam, warn_used: int) -> List[Finding]:
     found: List[Finding] = []
     for pool in lbipam.pools:
         for family, c in lbipam.family_counts(pool).items():
-            total, used = c["total"], c["used"]
-            if total > 0 and used * 100 >= warn_used * total:  # integers: a /64 has 2**64
-                word = FAMILY_WORDS[family]
-                detail = f"{used} of {total} {word} addresses used ({used * 100 // total}%, threshold {warn_used}%)."
+            detail = rules.used_high(c["used"], c["total"], family, warn_used)
+            if detail:
                 found.append(pool_finding(pool.name, POOL_USED_HIGH, fixed(POOL_USED_HIGH, detail), WARNING))
     return found
 

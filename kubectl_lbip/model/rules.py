@@ -646,10 +646,20 @@ def check_capacity(cluster: Cluster, warn_used: Optional[int] = None) -> List[Fi
                         WARNING,
                     )
                 )
-            if warn_used is not None and used * 100 >= warn_used * total:  # integers: a /64 has 2**64
-                detail = f"{used} of {total} {word} addresses used ({used * 100 // total}%, threshold {warn_used}%)."
+            detail = used_high(used, total, family, warn_used)
+            if detail:
                 findings.append(pool_finding(pool, POOL_USED_HIGH, fixed(POOL_USED_HIGH, detail), WARNING))
     return findings
+
+
+def used_high(used: int, total: int, family: str, warn_used: Optional[int]) -> str:
+    """pool-used-high's words for one pool family when check --warn-used's percentage
+    is reached (integers: a /64 has 2**64 addresses), else ''. MetalLB's counts and
+    Cilium's (cilium_checks.used_high) are both judged here."""
+    if warn_used is None or total <= 0 or used * 100 < warn_used * total:
+        return ""
+    word = FAMILY_WORDS[family]
+    return f"{used} of {total} {word} addresses used ({used * 100 // total}%, threshold {warn_used}%)."
 
 
 def check_full_pools(cluster: Cluster, full_pool_failure) -> List[Finding]:

@@ -104,6 +104,16 @@ def holdings(cluster: Cluster, namespaces: List[str]) -> Dict[str, List[str]]:
     return found
 
 
+def assigned(cluster: Cluster, namespaces: List[str], keys: List[str], what: str) -> Dict[str, List[str]]:
+    """What each service of the namespaces holds, once every one of ``keys`` holds something."""
+
+    def all_held() -> Optional[Dict[str, List[str]]]:
+        held = holdings(cluster, namespaces)
+        return held if all(held.get(k) for k in keys) else None
+
+    return wait_until(all_held, 60, what)
+
+
 def plan(cluster: Cluster) -> Dict[str, Any]:
     r = lbip(cluster, "migrate", "--to", "cilium", "-o", "json")
     assert r.returncode == 0, r.stderr
@@ -128,11 +138,7 @@ def test_metallb_assigns_the_plan_proves_and_step_one_moves_nothing(
     cluster.apply(*services)
     keys = [f"{s['metadata']['namespace']}/{s['metadata']['name']}" for s in services]
 
-    def all_assigned() -> Optional[Dict[str, List[str]]]:
-        held = holdings(cluster, [ns, ns2])
-        return held if all(held.get(k) for k in keys) else None
-
-    before = wait_until(all_assigned, 60, f"MetalLB assigns every service of seed {seed}")
+    before = assigned(cluster, [ns, ns2], keys, f"MetalLB assigns every service of seed {seed}")
     prefixes = {
         "dual": "",
         "team": "198.18.2.",
@@ -227,7 +233,7 @@ def test_apply_dry_run_server_every_write_passes_the_api_server(
     services = scenario(SEEDS[0], ns, ns2)
     cluster.apply(*services)
     keys = [f"{s['metadata']['namespace']}/{s['metadata']['name']}" for s in services]
-    wait_until(lambda: all(holdings(cluster, [ns, ns2]).get(k) for k in keys), 60, "MetalLB assigns every service")
+    assigned(cluster, [ns, ns2], keys, "MetalLB assigns every service")
     before = cluster.get_json("services", "-n", ns)["items"]
 
     r = lbip(
@@ -310,11 +316,7 @@ def test_cut_over_cilium_operator_keeps_every_address_metallb_gave(
     services = scenario(seed, ns, ns2)
     cluster.apply(*services)
     keys = [f"{s['metadata']['namespace']}/{s['metadata']['name']}" for s in services]
-    before = wait_until(
-        lambda: (lambda held: held if all(held.get(k) for k in keys) else None)(holdings(cluster, [ns, ns2])),
-        60,
-        f"MetalLB assigns every service of seed {seed}",
-    )
+    before = assigned(cluster, [ns, ns2], keys, f"MetalLB assigns every service of seed {seed}")
     r = lbip(cluster, "migrate", "--to", "cilium", "--cilium-version", version, "-o", "json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
@@ -352,11 +354,7 @@ def test_cut_over_a_gain_the_plan_predicts_is_what_the_operator_gives(
         service("stays", ns),
     )
     gains, stays = f"{ns2}/gains", f"{ns}/stays"
-    before = wait_until(
-        lambda: (lambda held: held if held.get(gains) and held.get(stays) else None)(holdings(cluster, [ns, ns2])),
-        60,
-        "MetalLB assigns both services",
-    )
+    before = assigned(cluster, [ns, ns2], [gains, stays], "MetalLB assigns both services")
     assert len(before[gains]) == 1 and before[gains][0].startswith("198.18.2."), before  # the IPv4 pool only
     r = lbip(
         cluster,
