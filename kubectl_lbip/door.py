@@ -453,8 +453,9 @@ class _Proxy:
         self.door = door
         self.dir = tempfile.mkdtemp(prefix="kubectl-lbip-")
         self.path = os.path.join(self.dir, "api.sock")
-        # Under a watchman: a small shell that kills the proxy when this process's end
-        # of its stdin closes, so that no proxy outlives the plugin, whatever ends it
+        # Under a watchman: a small shell that kills the proxy's process group (the
+        # proxy and the exec credential plugins it runs) when this process's end of its
+        # stdin closes, so that none of them outlives the plugin, whatever ends it
         # (SIGTERM, SIGKILL, a crash); its exit status is the proxy's.
         argv = [
             "/bin/sh",
@@ -704,8 +705,10 @@ def _retry_after(headers: Dict[str, str]) -> Optional[float]:
 
 # "$@" is kubectl proxy's command line; the reader keeps stdin (as fd 3: a background
 # job's stdin is /dev/null) and lets go of stdout and stderr, so that the proxy's end is
-# seen at once.
-_WATCHMAN = 'exec 3<&0; "$@" & p=$!; (read -r _ <&3; kill "$p") >/dev/null 2>&1 & wait "$p"'
+# seen at once. At that stdin's end it kills its whole process group (kill 0: the shell
+# runs as the leader of its own), not the proxy alone: an exec credential plugin the
+# proxy is running would otherwise be left behind, a child of init.
+_WATCHMAN = 'exec 3<&0; "$@" & p=$!; (read -r _ <&3; kill -KILL 0) >/dev/null 2>&1 & wait "$p"'
 
 
 def _spawn(
