@@ -501,6 +501,9 @@ class _Proxy:
                 continue
             chunk = os.read(self.proc.stdout.fileno(), 4096)
             if not chunk:  # it ended: what it said is the error
+                # what it left running in its group goes first: an exec plugin holds its
+                # stderr, which would not end until the plugin did, past the deadline
+                _kill_group(self.proc)
                 self.proc.wait()
                 err = self.proc.stderr.read().decode("utf-8", "replace")
                 raise failure("kubectl proxy", err, self.door)
@@ -518,7 +521,12 @@ class _Proxy:
         return [line for line in self.said if line.strip() and not _is_klog(line)]
 
     def stop(self) -> str:
-        still = _stop(self.proc) if self.proc.poll() is None else ""
+        if self.proc.poll() is None:
+            still = _stop(self.proc)
+        else:  # it ended, not necessarily what it ran (an exec plugin): the group's id is
+            # still its own, kept by the watchman's reader until this end of its stdin closes
+            _kill_group(self.proc)
+            still = ""
         shutil.rmtree(self.dir, ignore_errors=True)
         return still
 

@@ -197,3 +197,37 @@ def test_a_hanging_exec_plugin_ends_with_a_tab_completion_that_is_killed(plugin,
     The completion gets a long deadline here, so that the signal comes first."""
     _signalled(_tab(("annotate", ""), 30), env, plugin, sig)
     assert plugin.left_running(grace=5) == []
+
+
+# A kubectl whose proxy ends (an error, a crash) while the exec plugin it started
+# still runs, holding the proxy's stderr as kubectl's exec plugins do.
+ENDING_PROXY = """#!/bin/sh
+case " $* " in
+  *" proxy "*)
+    "$PLUGIN_PYTHON" "$PLUGIN" "$PLUGIN_PIDS" >/dev/null &
+    while [ ! -s "$PLUGIN_PIDS" ]; do sleep 0.05; done
+    echo "error: the proxy broke" >&2
+    exit 1;;
+  *) echo '{}';;
+esac
+"""
+
+
+def test_a_proxy_that_ends_while_its_exec_plugin_hangs_leaves_no_plugin(plugin, tmp_path, monkeypatch):
+    """The proxy's end is its error, said at once (not when the plugin, holding
+    its stderr, ends), and what it left running in its process group is killed."""
+    from kubectl_lbip.door import Door
+    from kubectl_lbip.errors import ClusterError
+
+    fake = tmp_path / "kubectl"
+    fake.write_text(ENDING_PROXY)
+    fake.chmod(0o755)
+    monkeypatch.setenv("PLUGIN_PYTHON", sys.executable)
+    monkeypatch.setenv("PLUGIN", str(plugin.path))
+    monkeypatch.setenv("PLUGIN_PIDS", str(plugin.pids))
+    started = time.monotonic()
+    with pytest.raises(ClusterError, match="the proxy broke"):
+        Door(3, kubectl=str(fake)).get("/api/v1/namespaces")
+    assert time.monotonic() - started < 2.5
+    assert plugin.started()
+    assert plugin.left_running() == []
