@@ -453,8 +453,9 @@ class _Proxy:
         self.door = door
         self.dir = tempfile.mkdtemp(prefix="kubectl-lbip-")
         self.path = os.path.join(self.dir, "api.sock")
-        # Under a watchman: a small shell that kills the proxy when this process's end
-        # of its stdin closes, so that no proxy outlives the plugin, whatever ends it
+        # Under a watchman: a small shell that kills the proxy's process group (the
+        # proxy and the exec credential plugins it runs) when this process's end of its
+        # stdin closes, so that none of them outlives the plugin, whatever ends it
         # (SIGTERM, SIGKILL, a crash); its exit status is the proxy's.
         argv = [
             "/bin/sh",
@@ -500,6 +501,9 @@ class _Proxy:
                 continue
             chunk = os.read(self.proc.stdout.fileno(), 4096)
             if not chunk:  # it ended: what it said is the error
+                # what it left running in its group goes first: an exec plugin holds its
+                # stderr, which would not end until the plugin did, past the deadline
+                _kill_group(self.proc)
                 self.proc.wait()
                 err = self.proc.stderr.read().decode("utf-8", "replace")
                 raise failure("kubectl proxy", err, self.door)
@@ -517,7 +521,12 @@ class _Proxy:
         return [line for line in self.said if line.strip() and not _is_klog(line)]
 
     def stop(self) -> str:
-        still = _stop(self.proc) if self.proc.poll() is None else ""
+        if self.proc.poll() is None:
+            still = _stop(self.proc)
+        else:  # it ended, not necessarily what it ran (an exec plugin): the group's id is
+            # still its own, kept by the watchman's reader until this end of its stdin closes
+            _kill_group(self.proc)
+            still = ""
         shutil.rmtree(self.dir, ignore_errors=True)
         return still
 
@@ -704,8 +713,10 @@ def _retry_after(headers: Dict[str, str]) -> Optional[float]:
 
 # "$@" is kubectl proxy's command line; the reader keeps stdin (as fd 3: a background
 # job's stdin is /dev/null) and lets go of stdout and stderr, so that the proxy's end is
-# seen at once.
-_WATCHMAN = 'exec 3<&0; "$@" & p=$!; (read -r _ <&3; kill "$p") >/dev/null 2>&1 & wait "$p"'
+# seen at once. At that stdin's end it kills its whole process group (kill 0: the shell
+# runs as the leader of its own), not the proxy alone: an exec credential plugin the
+# proxy is running would otherwise be left behind, a child of init.
+_WATCHMAN = 'exec 3<&0; "$@" & p=$!; (read -r _ <&3; kill -KILL 0) >/dev/null 2>&1 & wait "$p"'
 
 
 def _spawn(

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -65,7 +67,9 @@ FAILING = """
     sys.exit(2)
 """
 HANGING = """
-    import time
+    import os, time
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "hanging-pids"), "a") as f:
+        f.write(f"{os.getpid()}\\n")  # one line a run: looked for when the case ends
     time.sleep(300)
 """
 
@@ -184,10 +188,57 @@ def _seen(fakes: Dict[str, FakeAPI]) -> Optional[Tuple[str, str, Optional[str], 
 
 
 def _run(args: List[str], env: Dict[str, str]) -> Optional[int]:
+    """The command's exit status, or None when it had not ended in 15 s. It runs in a
+    session of its own, killed whole at that time: kubectl itself waits on a hanging
+    exec plugin without end, and killing kubectl alone would leave the plugin running."""
+    proc = subprocess.Popen(
+        args,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
-        return subprocess.run(args, env=env, capture_output=True, timeout=15, stdin=subprocess.DEVNULL).returncode
+        return proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
-        return None  # kubectl waits on a hanging exec plugin without end: a failure to reach
+        os.killpg(proc.pid, signal.SIGKILL)  # kubectl and the exec plugin it waits on
+        proc.wait()
+        return None  # a failure to reach
+
+
+def _alive(pid: int) -> bool:
+    """The hanging plugin's process still runs (a zombie has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read()
+    except OSError:
+        return False
+    return stat[stat.rindex(b")") + 2 :][:1] not in (b"Z", b"X") and b"cred-plugin.py" in cmdline
+
+
+def _still_running(pids_file: Path, grace: float = 2.0) -> List[int]:
+    """The hanging plugin's processes still running ``grace`` seconds from now at the
+    latest (a killed one may take a moment to go): each is then killed, so that none
+    leaks whatever the test finds."""
+    try:
+        pids = [int(p) for p in pids_file.read_text().split()]
+    except FileNotFoundError:
+        return []
+    end = time.monotonic() + grace
+    while True:
+        alive = [pid for pid in pids if _alive(pid)]
+        if not alive or time.monotonic() >= end:
+            break
+        time.sleep(0.05)
+    for pid in alive:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return alive
 
 
 @pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")  # the plugin needs it too
@@ -200,10 +251,16 @@ def test_the_plugin_reaches_the_cluster_as_kubectl_does(case, fakes, tmp_path, t
         **extra,
     }
     patch = json.dumps({"metadata": {"annotations": {LB_IPS: "192.168.10.21"}}})
+    pids = tmp_path / "hanging-pids"
     theirs = _run([KUBECTL, "patch", "service", "web", "--type=merge", "-p", patch, "--dry-run=server", *flags], env)
     kubectl_saw = _seen(fakes)
-    ours = _run([KUBECTL, "lbip", "annotate", "web", "192.168.10.21", "--dry-run=server", *flags], env)
+    try:
+        ours = _run([KUBECTL, "lbip", "annotate", "web", "192.168.10.21", "--dry-run=server", *flags], env)
+        left = _still_running(pids)  # kubectl's own run's plugin was killed with its session
+    finally:
+        _still_running(pids, grace=0)
     plugin_saw = _seen(fakes)
+    assert left == [], (case, "an exec plugin outlived its command", left)
     assert kubectl_saw == CASES[case], (case, theirs)  # the case is what it says
     assert plugin_saw == kubectl_saw, (case, theirs, ours)
     if kubectl_saw is None:  # the same failure: neither reached the server with a write
