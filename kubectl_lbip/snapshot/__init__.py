@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple, Type
 
 from ..errors import InputError, LbipError
-from ..model.announce import ADVERTISEMENTS
+from ..model.announce import ADVERTISEMENTS, ENDPOINTSLICE, NODE, EndpointSlice, Node
 from ..model.cilium import CiliumPool
 from ..model.cilium_explain import L2Policy
 from ..model.cluster import Cluster
@@ -36,6 +36,8 @@ MODELS: Dict[str, Any] = {
     POOL: Pool,
     NAMESPACE: Namespace,
     **ADVERTISEMENTS,
+    NODE: Node,
+    ENDPOINTSLICE: EndpointSlice,
     CILIUM_POOL: CiliumPool,
     CILIUM_L2_POLICY: L2Policy,
 }

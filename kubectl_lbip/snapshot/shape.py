@@ -54,15 +54,8 @@ LEGACY_CONFIGMAP = _obj(metadata=METADATA, data=_obj(config=STR))
 # selector operators).
 L2ADVERTISEMENT = shape_of(an.L2Advertisement)  # from the fields of the model's classes
 BGPADVERTISEMENT = shape_of(an.BGPAdvertisement)
-NODE = _obj(
-    metadata=METADATA,
-    spec=_obj(podCIDRs=_list(STR)),
-    status=_obj(addresses=_list(_obj(type=STR, address=STR)), conditions=_list(_obj(type=STR, status=STR))),
-)
-ENDPOINTSLICE = _obj(
-    metadata=METADATA,
-    endpoints=_list(_obj(addresses=_list(STR), nodeName=STR, conditions=_obj(ready=BOOL, serving=BOOL))),
-)
+NODE = shape_of(an.Node)
+ENDPOINTSLICE = shape_of(an.EndpointSlice)
 SERVICECIDR = _obj(metadata=METADATA, spec=_obj(cidrs=_list(STR)))
 CONFIGURATIONSTATE = _obj(metadata=METADATA, status=_obj(result=STR, errorSummary=STR))
 SERVICEL2STATUS = _obj(
