@@ -113,7 +113,7 @@ class Inputs:
         else the one the cluster (or the files) runs (impl.Detected.choose:
         both installed with pools is a usage error naming the flag). Call it on the
         snapshot the cluster was taken from (take_cluster keeps Cilium's objects)."""
-        pools = [cilium.pool_from_object(p) for p in snapshot.cilium_objects.get(CILIUM_POOL, [])]
+        pools = snapshot.cilium_models(CILIUM_POOL)
         found = self.detected(snapshot, cluster, len(pools))
         try:
             name, release = found.choose(self.flagged_implementation(), self.flagged_cilium_release())
@@ -265,7 +265,7 @@ def announcers_of(snapshot: Snapshot) -> cilium_explain.Announcers:
     read = objects is not None or (snapshot.cilium_present is not None and CILIUM_L2_POLICY in snapshot.cilium_present)
     if not read:
         return cilium_explain.NOT_READ
-    return cilium_explain.Announcers(l2=tuple(cilium_explain.l2_policy_from_object(o) for o in objects or ()))
+    return cilium_explain.Announcers(l2=tuple(snapshot.cilium_models(CILIUM_L2_POLICY)))
 
 
 def release_line(snapshot: Snapshot) -> str:

@@ -31,7 +31,7 @@ from .checks import (  # the codes and their fixes: the catalogue
 )
 from .pools import Pool
 from .rules import ERROR, REJECTS_CONFIGURATION, WARNING, Finding, pool_finding, service_finding
-from .schema import INT, SELECTOR, STR, STRINGS, at, list_of
+from .schema import BOOL, INT, LABELS, SELECTOR, STR, STRINGS, at, list_of, obj
 from .selectors import Selector, selector_list
 from .services import ASSIGNED, Service
 
@@ -124,13 +124,33 @@ class BGPAdvertisement(Advertisement):
 ADVERTISEMENTS = {L2ADV: L2Advertisement, BGPADV: BGPAdvertisement}
 
 
+def _node_addresses(entries: List[Any]) -> Tuple[Tuple[str, str], ...]:
+    """status.addresses as (type, address) (snapshot/network.py's validate says each has both)."""
+    return tuple((entry["type"], entry["address"]) for entry in entries)
+
+
+def _network_unavailable(conditions: List[Any]) -> bool:
+    """Whether the NetworkUnavailable condition is True."""
+    return any(c.get("type") == "NetworkUnavailable" and c.get("status") == "True" for c in conditions)
+
+
 @dataclass(frozen=True)
 class Node:
-    name: str
-    labels: Dict[str, str] = field(default_factory=dict, hash=False)
-    addresses: Tuple[Tuple[str, str], ...] = ()  # (type, address): InternalIP, ExternalIP
-    pod_cidrs: Tuple[str, ...] = ()
-    network_unavailable: bool = False
+    """A Node as the model reads it (its table: model/schema.py derives its shape
+    check, its trim and its constructor)."""
+
+    name: str = field(metadata=at("metadata.name", STR))
+    labels: Dict[str, str] = field(default_factory=dict, hash=False, metadata=at("metadata.labels", LABELS, {}))
+    # (type, address): InternalIP, ExternalIP
+    addresses: Tuple[Tuple[str, str], ...] = field(
+        default=(),
+        metadata=at("status.addresses", list_of(obj(type=STR, address=STR)), (), convert=_node_addresses),
+    )
+    pod_cidrs: Tuple[str, ...] = field(default=(), metadata=at("spec.podCIDRs", STRINGS, ()))
+    network_unavailable: bool = field(
+        default=False,
+        metadata=at("status.conditions", list_of(obj(type=STR, status=STR)), False, convert=_network_unavailable),
+    )
 
     @property
     def skipped_by_speakers(self) -> str:
@@ -140,6 +160,51 @@ class Node:
         if self.network_unavailable:
             return "its NetworkUnavailable condition is True"
         return ""
+
+
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"  # an EndpointSlice's service
+ENDPOINT_CONDITIONS = obj(ready=BOOL, serving=BOOL)
+
+
+def _can_serve(conditions: Any) -> bool:
+    """MetalLB's EndpointCanServe: ready unset or true, or serving true."""
+    conditions = conditions or {}
+    ready = conditions.get("ready")
+    return ready is None or ready is True or conditions.get("serving") is True
+
+
+def _ready_nodes(endpoints: List[Any]) -> FrozenSet[str]:
+    """The nodes with an endpoint that has addresses and can serve."""
+    return frozenset(
+        ep["nodeName"]
+        for ep in endpoints
+        if ep.get("nodeName") and ep.get("addresses") and _can_serve(ep.get("conditions"))
+    )
+
+
+@dataclass(frozen=True)
+class EndpointSlice:
+    """An EndpointSlice as the model reads it (its table): which service it is of
+    (its kubernetes.io/service-name label), and the nodes with a ready endpoint."""
+
+    name: str = field(metadata=at("metadata.name", STR))
+    namespace: str = field(default="", metadata=at("metadata.namespace", STR))
+    labels: Dict[str, str] = field(default_factory=dict, hash=False, metadata=at("metadata.labels", LABELS, {}))
+    ready_nodes: FrozenSet[str] = field(
+        default=frozenset(),
+        metadata=at(
+            "endpoints",
+            list_of(obj(addresses=STRINGS, nodeName=STR, conditions=ENDPOINT_CONDITIONS)),
+            frozenset(),
+            convert=_ready_nodes,
+        ),
+    )
+
+    @property
+    def service_key(self) -> str:
+        """ "namespace/name" of its service, or "" when it names none."""
+        service = self.labels.get(SERVICE_NAME_LABEL, "")
+        return f"{self.namespace or 'default'}/{service}" if service else ""
 
 
 @dataclass(frozen=True)

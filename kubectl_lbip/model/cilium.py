@@ -18,11 +18,12 @@ import bisect
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from . import metallb
 from .addresses import FAMILIES, IPV4, Address, Interval, family_bits, family_of, to_text
-from .selectors import Selector, SelectorError
+from .schema import BOOL, LABELS, SELECTOR, STR, at, build, list_of, obj, only_true
+from .selectors import Selector, selector_or_error, valid_selector
 from .services import IPAM_CONDITION, Port, Service
 from .usage import holder_entry
 
@@ -283,9 +284,31 @@ class Block:
     text: str
 
 
+# A pool's spec.blocks and status.conditions as the CRD has them.
+BLOCKS = list_of(obj(cidr=STR, start=STR, stop=STR))
+CONDITIONS = list_of(obj(type=STR, status=STR, reason=STR, message=STR))
+
+
+def _blocks(raw: Any) -> Tuple[Block, ...]:
+    """The blocks the operator can use (the others are the pool's errors)."""
+    parsed = (_block(item)[0] for item in (raw if isinstance(raw, list) else ()))
+    return tuple(block for block in parsed if block is not None)
+
+
+def _conditions(raw: Any) -> Dict[str, Mapping]:
+    """status.conditions by type, as reported."""
+    found: Dict[str, Mapping] = {}
+    for cond in raw if isinstance(raw, list) else ():
+        if isinstance(cond, Mapping) and cond.get("type"):
+            found[str(cond["type"])] = cond
+    return found
+
+
 @dataclass
 class CiliumPool:
-    """A CiliumLoadBalancerIPPool (cluster-scoped) as plain data.
+    """A CiliumLoadBalancerIPPool (cluster-scoped) as plain data. The fields with
+    ``at`` are its table (model/schema.py: the shape check, the trim and the
+    constructor derive from them); ``errors`` is computed by ``from_object``.
 
     ``service_selector`` None: every service (no serviceSelector);
     ``allow_first_last_ips``: "Yes", "No" or "" (unset); ``created``: the
@@ -294,14 +317,37 @@ class CiliumPool:
     it keeps no part of the pool; ``conditions``: status.conditions by type, as
     reported."""
 
-    name: str
-    blocks: Tuple[Block, ...] = ()
-    service_selector: Optional[Selector] = None
-    disabled: bool = False
-    allow_first_last_ips: str = ""
-    created: str = ""
+    name: str = field(metadata=at("metadata.name", STR))
+    blocks: Tuple[Block, ...] = field(default=(), metadata=at("spec.blocks", BLOCKS, (), convert=_blocks))
+    service_selector: Optional[Selector] = field(
+        default=None, metadata=at("spec.serviceSelector", SELECTOR, None, convert=valid_selector)
+    )
+    disabled: bool = field(default=False, metadata=at("spec.disabled", BOOL, False, convert=only_true))
+    allow_first_last_ips: str = field(default="", metadata=at("spec.allowFirstLastIPs", STR))
+    created: str = field(default="", metadata=at("metadata.creationTimestamp", STR))
     errors: Tuple[str, ...] = ()
-    conditions: Dict[str, Mapping] = field(default_factory=dict)
+    conditions: Dict[str, Mapping] = field(
+        default_factory=dict, metadata=at("status.conditions", CONDITIONS, {}, convert=_conditions)
+    )
+    # Read (shape-checked and kept), not compared: the rest of the metadata.
+    namespace: str = field(default="", compare=False, repr=False, metadata=at("metadata.namespace", STR))
+    labels: Dict[str, str] = field(
+        default_factory=dict, compare=False, repr=False, metadata=at("metadata.labels", LABELS, {})
+    )
+    annotations: Dict[str, str] = field(
+        default_factory=dict, compare=False, repr=False, metadata=at("metadata.annotations", LABELS, {})
+    )
+    resource_version: str = field(default="", compare=False, repr=False, metadata=at("metadata.resourceVersion", STR))
+    uid: str = field(default="", compare=False, repr=False, metadata=at("metadata.uid", STR))
+
+    @classmethod
+    def from_object(cls, obj: Mapping) -> "CiliumPool":
+        """A CiliumLoadBalancerIPPool object (plain dict, shape-checked) to a pool,
+        from its table. ipRangeFromBlock and NewHashAllocator decide what a block
+        may be; one bad block and handleNewPool keeps nothing of the pool."""
+        pool = build(cls, obj)
+        pool.errors = tuple(f"pool {pool.name}: {error}" for error in _pool_errors(obj))
+        return pool
 
     @property
     def valid(self) -> bool:
@@ -330,45 +376,24 @@ class CiliumPool:
 
 
 def pool_from_object(obj: Mapping) -> CiliumPool:
-    """A CiliumLoadBalancerIPPool object (plain dict, shape-checked) to a pool.
-    ipRangeFromBlock and NewHashAllocator decide what a block may be; one bad
-    block and handleNewPool keeps nothing of the pool."""
-    meta = obj.get("metadata") or {}
-    spec = obj.get("spec") or {}
-    name = str(meta.get("name") or "")
+    """CiliumPool.from_object."""
+    return CiliumPool.from_object(obj)
+
+
+def _pool_errors(obj: Mapping) -> List[str]:
+    """What the operator cannot use of a pool: its blocks, then its serviceSelector."""
+    spec = obj.get("spec") if isinstance(obj, Mapping) else None
+    spec = spec if isinstance(spec, Mapping) else {}
     errors: List[str] = []
-    blocks: List[Block] = []
     raw_blocks = spec.get("blocks") or []
     if not isinstance(raw_blocks, list):
-        errors.append(f"pool {name}: spec.blocks must be a list")
+        errors.append("spec.blocks must be a list")
         raw_blocks = []
-    for raw in raw_blocks:
-        block, error = _block(raw)
-        if error:
-            errors.append(f"pool {name}: {error}")
-        elif block is not None:
-            blocks.append(block)
-    selector = None
-    raw_selector = spec.get("serviceSelector")
-    if raw_selector is not None:
-        try:
-            selector = Selector.from_object(raw_selector)
-        except (SelectorError, AttributeError, TypeError) as exc:
-            errors.append(f"pool {name}: invalid serviceSelector: {exc}")
-    conditions = {}
-    for cond in (obj.get("status") or {}).get("conditions") or ():
-        if isinstance(cond, Mapping) and cond.get("type"):
-            conditions[str(cond["type"])] = cond
-    return CiliumPool(
-        name=name,
-        blocks=tuple(blocks),
-        service_selector=selector,
-        disabled=spec.get("disabled") is True,
-        allow_first_last_ips=str(spec.get("allowFirstLastIPs") or ""),
-        created=str(meta.get("creationTimestamp") or ""),
-        errors=tuple(errors),
-        conditions=conditions,
-    )
+    errors.extend(error for error in (_block(raw)[1] for raw in raw_blocks) if error)
+    error = selector_or_error(spec.get("serviceSelector"))[1]
+    if error:
+        errors.append(f"invalid serviceSelector: {error}")
+    return errors
 
 
 def _block(raw) -> Tuple[Optional[Block], str]:

@@ -17,7 +17,7 @@ service of another loadBalancerClass. Pure: plain data in, a plain dict out."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from . import checks as c
@@ -26,7 +26,8 @@ from .addresses import family_of
 from .cilium_checks import POOL_KIND
 from .explain import FAILED, NOT_REACHED, OK, UNKNOWN
 from .rules import Finding, sort_findings
-from .selectors import Selector, SelectorError
+from .schema import BOOL, LABELS, SELECTOR, STR, STRINGS, at, build, only_true
+from .selectors import Selector, selector_or_error, valid_selector
 from .services import SPEC_IP, Service
 
 CLASS, REQUEST, POOL, CILIUM, ANNOUNCEMENT = "class", "request", "pool", "cilium", "announcement"
@@ -64,13 +65,10 @@ STEP_OF: Dict[str, str] = {
 
 
 def _selector(raw: Any, what: str, errors: List[str]) -> Optional[Selector]:
-    if raw is None:
-        return None
-    try:
-        return Selector.from_object(raw)
-    except (SelectorError, AttributeError, TypeError) as exc:
-        errors.append(f"invalid {what}: {exc}")
-        return None
+    selector, error = selector_or_error(raw)
+    if error:
+        errors.append(f"invalid {what}: {error}")
+    return selector
 
 
 def _other_class(svc: Service, own: str) -> bool:
@@ -85,17 +83,47 @@ def _texts(raw: Any) -> Tuple[str, ...]:
 
 @dataclass(frozen=True)
 class L2Policy:
-    """A CiliumL2AnnouncementPolicy: ``service_selector`` None selects every
-    service; ``errors``: a selector the agent cannot use (then it drops the
-    policy)."""
+    """A CiliumL2AnnouncementPolicy. The fields with ``at`` are its table
+    (model/schema.py: the shape check, the trim and the constructor derive from
+    them); ``errors`` is computed by ``from_object``. ``service_selector`` None
+    selects every service; ``errors``: a selector the agent cannot use (then it
+    drops the policy)."""
 
-    name: str
-    service_selector: Optional[Selector] = None
-    node_selector: Optional[Selector] = None
-    interfaces: Tuple[str, ...] = ()
-    load_balancer_ips: bool = False
-    external_ips: bool = False
+    name: str = field(metadata=at("metadata.name", STR))
+    service_selector: Optional[Selector] = field(
+        default=None, metadata=at("spec.serviceSelector", SELECTOR, None, convert=valid_selector)
+    )
+    node_selector: Optional[Selector] = field(
+        default=None, metadata=at("spec.nodeSelector", SELECTOR, None, convert=valid_selector)
+    )
+    interfaces: Tuple[str, ...] = field(default=(), metadata=at("spec.interfaces", STRINGS, (), convert=_texts))
+    load_balancer_ips: bool = field(default=False, metadata=at("spec.loadBalancerIPs", BOOL, False, convert=only_true))
+    external_ips: bool = field(default=False, metadata=at("spec.externalIPs", BOOL, False, convert=only_true))
     errors: Tuple[str, ...] = ()
+    # Read (shape-checked and kept), not compared: the rest of the metadata.
+    namespace: str = field(default="", compare=False, repr=False, metadata=at("metadata.namespace", STR))
+    labels: Dict[str, str] = field(
+        default_factory=dict, compare=False, repr=False, metadata=at("metadata.labels", LABELS, {})
+    )
+    annotations: Dict[str, str] = field(
+        default_factory=dict, compare=False, repr=False, metadata=at("metadata.annotations", LABELS, {})
+    )
+    resource_version: str = field(default="", compare=False, repr=False, metadata=at("metadata.resourceVersion", STR))
+    uid: str = field(default="", compare=False, repr=False, metadata=at("metadata.uid", STR))
+
+    @classmethod
+    def from_object(cls, obj: Mapping) -> "L2Policy":
+        """A CiliumL2AnnouncementPolicy object (plain dict, shape-checked) to a
+        policy, from its table."""
+        policy = build(cls, obj)
+        spec = obj.get("spec") if isinstance(obj, Mapping) else None
+        spec = spec if isinstance(spec, Mapping) else {}
+        errors: List[str] = []
+        for key in ("serviceSelector", "nodeSelector"):
+            error = selector_or_error(spec.get(key))[1]
+            if error:
+                errors.append(f"invalid {key}: {error}")
+        return replace(policy, errors=tuple(errors)) if errors else policy
 
     def covers(self, svc: Service, labels: Mapping[str, str]) -> Tuple[bool, str]:
         """Whether it announces the service's load-balancer addresses, and why not."""
@@ -111,20 +139,8 @@ class L2Policy:
 
 
 def l2_policy_from_object(obj: Mapping) -> L2Policy:
-    meta = obj.get("metadata") or {}
-    spec = obj.get("spec") or {}
-    errors: List[str] = []
-    service_selector = _selector(spec.get("serviceSelector"), "serviceSelector", errors)
-    node_selector = _selector(spec.get("nodeSelector"), "nodeSelector", errors)
-    return L2Policy(
-        name=str(meta.get("name") or ""),
-        service_selector=service_selector,
-        node_selector=node_selector,
-        interfaces=_texts(spec.get("interfaces")),
-        load_balancer_ips=spec.get("loadBalancerIPs") is True,
-        external_ips=spec.get("externalIPs") is True,
-        errors=tuple(errors),
-    )
+    """L2Policy.from_object."""
+    return L2Policy.from_object(obj)
 
 
 @dataclass(frozen=True)

@@ -201,6 +201,11 @@ def text_map(value: Any) -> Dict[str, str]:
     return {_interned(k): ("" if v is None else _interned(v)) for k, v in value.items()}
 
 
+def only_true(value: Any) -> bool:
+    """A boolean field as Go reads a *bool compared with true: only true is true."""
+    return value is True
+
+
 def _converter(where: At) -> Callable[[Any], Any]:
     if where.convert is not None:
         return where.convert

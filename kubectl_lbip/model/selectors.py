@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Mapping, Tuple
+from typing import Any, List, Mapping, Optional, Tuple
 
 from ..errors import InvalidValue
 
@@ -75,3 +75,18 @@ class Selector:
 
 def selector_list(items) -> List[Selector]:
     return [Selector.from_object(item) for item in items or []]
+
+
+def selector_or_error(raw: Any) -> Tuple[Optional[Selector], str]:
+    """A selector written in an object (None when absent), or None and why it cannot be used."""
+    if raw is None:
+        return None, ""
+    try:
+        return Selector.from_object(raw), ""
+    except (SelectorError, AttributeError, TypeError) as exc:
+        return None, str(exc)
+
+
+def valid_selector(raw: Any) -> Optional[Selector]:
+    """selector_or_error's selector (a table's conversion: the error is the constructor's)."""
+    return selector_or_error(raw)[0]

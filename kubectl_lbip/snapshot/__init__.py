@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple, Type
 
 from ..errors import InputError, LbipError
-from ..model.announce import ADVERTISEMENTS
+from ..model.announce import ADVERTISEMENTS, ENDPOINTSLICE, NODE, EndpointSlice, Node
+from ..model.cilium import CiliumPool
+from ..model.cilium_explain import L2Policy
 from ..model.cluster import Cluster
 from ..model.metallb import NEWEST, Release
 from ..model.pools import Namespace, Pool, pools_from_legacy_config
@@ -23,13 +25,22 @@ LEGACY_CONFIGMAP = ("metallb-system", "config")
 # Kinds whose model objects carry their own ``origin`` (--against-cluster)
 OWN_ORIGIN = ("Service", "IPAddressPool", "ConfigMap")
 POOL, SERVICE, NAMESPACE, LEGACY = "pool", "service", "namespace", "legacy-configmap"
-# Cilium's LB-IPAM kinds (read for model/cilium.py; no command uses them yet).
+# Cilium's LB-IPAM kinds (model/cilium.py and model/cilium_explain.py read them).
 CILIUM_POOL, CILIUM_L2_POLICY = "CiliumLoadBalancerIPPool", "CiliumL2AnnouncementPolicy"
 CILIUM_VERSIONS = {CILIUM_POOL: ("cilium.io/v2", "cilium.io/v2alpha1"), CILIUM_L2_POLICY: ("cilium.io/v2alpha1",)}
 # The model class of each kind that has one. Its fields are the kind's table
 # (model/schema.py): the shape check, the trim and the model's constructor of that
 # kind all derive from it, for files, live pages and the overlay alike.
-MODELS: Dict[str, Any] = {SERVICE: Service, POOL: Pool, NAMESPACE: Namespace, **ADVERTISEMENTS}
+MODELS: Dict[str, Any] = {
+    SERVICE: Service,
+    POOL: Pool,
+    NAMESPACE: Namespace,
+    **ADVERTISEMENTS,
+    NODE: Node,
+    ENDPOINTSLICE: EndpointSlice,
+    CILIUM_POOL: CiliumPool,
+    CILIUM_L2_POLICY: L2Policy,
+}
 
 
 # A snapshot this big is frozen out of the garbage collector (see paused_gc).
@@ -203,6 +214,12 @@ class Snapshot:
         for svc in services:
             svc.origin = origins.get(("Service", svc.namespace, svc.name))
 
+    def cilium_models(self, kind: str) -> List[Any]:
+        """The model of each of Cilium's objects of a kind (CILIUM_POOL, CILIUM_L2_POLICY),
+        through its model class (MODELS)."""
+        model = MODELS[kind]
+        return [model.from_object(obj) for obj in self.cilium_objects.get(kind, ())]
+
     def network(self, services):
         """What the rules past allocation read (model.announce.Network)."""
         from . import network
@@ -237,11 +254,7 @@ def is_legacy_configmap(obj: Dict[str, Any]) -> bool:
     return isinstance(data, dict) and isinstance(data.get("config"), str) and "address-pools" in data["config"]
 
 
-_SCHEMAS = {
-    LEGACY: shape.LEGACY_CONFIGMAP,
-    CILIUM_POOL: shape.CILIUM_POOL,
-    CILIUM_L2_POLICY: shape.CILIUM_L2_POLICY,
-}
+_SCHEMAS = {LEGACY: shape.LEGACY_CONFIGMAP}
 
 
 def schema_of(role: str) -> shape.Schema:

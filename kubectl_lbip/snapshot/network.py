@@ -16,7 +16,7 @@ from . import shape
 # Which objects they are and their schemas are the checked step's (snapshot/shape.py).
 API_OF, kind_of = shape.NETWORK_API, shape.network_kind
 
-SERVICE_NAME_LABEL = "kubernetes.io/service-name"  # an EndpointSlice's service
+SERVICE_NAME_LABEL = an.SERVICE_NAME_LABEL  # an EndpointSlice's service
 
 
 # --- shape -------------------------------------------------------------------
@@ -99,39 +99,13 @@ def _convert(kind: str, obj: Dict[str, Any], where: Any, error: Type[LbipError] 
         for path in ("spec.ipAddressPoolSelectors", "spec.nodeSelectors", "spec.serviceSelectors"):
             s.selectors(path)
         return None
-    if kind == an.NODE:
-        addresses = []
+    if kind == an.NODE:  # each address has both fields (build makes the model from the kind's table)
         for i, entry in enumerate(s.mappings("status.addresses")):
             if not isinstance(entry.get("type"), str) or not isinstance(entry.get("address"), str):
                 s.fail(f"status.addresses[{i}]", "must have string type and address")
-            addresses.append((entry["type"], entry["address"]))
-        unavailable = False
-        for cond in s.mappings("status.conditions"):
-            if cond.get("type") == "NetworkUnavailable" and cond.get("status") == "True":
-                unavailable = True
-        return an.Node(
-            name=name,
-            labels=dict(meta.get("labels") or {}),
-            addresses=tuple(addresses),
-            pod_cidrs=tuple(s.strings("spec.podCIDRs")),
-            network_unavailable=unavailable,
-        )
-    if kind == an.ENDPOINTSLICE:
-        ready = set()
-        for i, ep in enumerate(s.mappings("endpoints")):
-            conditions = ep.get("conditions") or {}
-            if not isinstance(conditions, dict):
-                s.fail(f"endpoints[{i}].conditions", "must be a mapping")
-            node = ep.get("nodeName")
-            if node is not None and not isinstance(node, str):
-                s.fail(f"endpoints[{i}].nodeName", "must be a string")
-            ep_addresses = ep.get("addresses")
-            if ep_addresses is not None and not isinstance(ep_addresses, list):
-                s.fail(f"endpoints[{i}].addresses", "must be a list")
-            if node and ep_addresses and _can_serve(conditions):
-                ready.add(node)
-        service = (meta.get("labels") or {}).get(SERVICE_NAME_LABEL, "")
-        return (f"{ns or 'default'}/{service}" if service else "", frozenset(ready))
+        return None
+    if kind == an.ENDPOINTSLICE:  # its table says it all (shape.py checks it, build makes the model)
+        return None
     if kind == an.SERVICECIDR:
         return [(name, cidr) for cidr in s.strings("spec.cidrs")]
     if kind == an.CONFIGSTATE:
@@ -156,41 +130,14 @@ def _convert(kind: str, obj: Dict[str, Any], where: Any, error: Type[LbipError] 
     )
 
 
-def _can_serve(conditions: Mapping[str, Any]) -> bool:
-    """MetalLB's EndpointCanServe: ready unset or true, or serving true."""
-    ready = conditions.get("ready")
-    return ready is None or ready is True or conditions.get("serving") is True
-
-
 # --- trimming ----------------------------------------------------------------
 def trim(obj: Dict[str, Any]) -> Dict[str, Any]:
     """What the model reads of a network object (Nodes and EndpointSlices are large)."""
     kind = kind_of(obj)
-    if kind in (an.L2ADV, an.BGPADV):  # the kind's table says what is kept
-        from . import MODELS
+    from . import MODELS
 
-        return schema.trim(MODELS[kind], obj, apiVersion=obj.get("apiVersion"))
-    meta = obj.get("metadata") or {}
-    keep_meta = {k: meta[k] for k in ("name", "namespace", "labels") if k in meta}
-    if kind == an.NODE:
-        status: Dict[str, Any] = obj["status"] if isinstance(obj.get("status"), dict) else {}
-        spec: Dict[str, Any] = obj["spec"] if isinstance(obj.get("spec"), dict) else {}
-        conditions = status.get("conditions")
-        if isinstance(conditions, list):
-            conditions = [c for c in conditions if isinstance(c, dict) and c.get("type") == "NetworkUnavailable"]
-        kept_status = {
-            k: v for k, v in (("addresses", status.get("addresses")), ("conditions", conditions)) if v is not None
-        }
-        kept_spec = {"podCIDRs": spec["podCIDRs"]} if "podCIDRs" in spec else {}
-        return {"apiVersion": "v1", "kind": kind, "metadata": keep_meta, "spec": kept_spec, "status": kept_status}
-    if kind == an.ENDPOINTSLICE:
-        endpoints = obj.get("endpoints")
-        if isinstance(endpoints, list):
-            endpoints = [
-                {k: ep[k] for k in ("addresses", "conditions", "nodeName") if k in ep} if isinstance(ep, dict) else ep
-                for ep in endpoints
-            ]
-        return {"apiVersion": obj.get("apiVersion"), "kind": kind, "metadata": keep_meta, "endpoints": endpoints}
+    if kind in MODELS:  # the kind's table says what is kept
+        return schema.trim(MODELS[kind], obj, apiVersion=obj.get("apiVersion"), kind=kind)
     return obj
 
 
@@ -217,14 +164,16 @@ def build(
     for kind in an.KINDS:
         for obj in objects.get(kind) or ():
             value = _convert(kind, obj, where or "input")
-            if kind in (an.L2ADV, an.BGPADV):  # the model of the kind's table (model/announce.py)
-                net.advertisements.append(schema.build(MODELS[kind], obj))
+            if kind in MODELS:  # the model of the kind's table (model/announce.py)
+                value = schema.build(MODELS[kind], obj)
+            if kind in (an.L2ADV, an.BGPADV):
+                net.advertisements.append(value)
             elif kind == an.NODE:
                 net.nodes.append(value)
             elif kind == an.ENDPOINTSLICE:
-                key, ready = value
+                key = value.service_key
                 if key in local:
-                    net.ready_nodes[key] = net.ready_nodes.get(key, frozenset()) | ready
+                    net.ready_nodes[key] = net.ready_nodes.get(key, frozenset()) | value.ready_nodes
             elif kind == an.SERVICECIDR:
                 net.service_cidrs.extend(value)
             elif kind == an.CONFIGSTATE:

@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, Optional, Tuple, Type
 from ..errors import InputError, LbipError, UsageError
 from ..model import announce as an
 from ..model.pools import Namespace, Pool
-from ..model.schema import ANY, BOOL, INT, LABELS, SCALAR, SELECTOR, STR, list_of, map_of, obj, shape_of
+from ..model.schema import ANY, BOOL, INT, LABELS, SCALAR, STR, list_of, map_of, obj, shape_of
 from ..model.services import Service
 
 # The vocabulary of schemas is the model's (model/schema.py); a model class's own
@@ -34,28 +34,8 @@ SERVICE = shape_of(Service)  # from the fields of model.services.Service
 POOL = shape_of(Pool)  # from the fields of model.pools.Pool
 NAMESPACE = shape_of(Namespace)
 
-# Cilium's LB-IPAM (model/cilium.py reads them; docs/cilium-rules.md): the pool, in
-# cilium.io/v2alpha1 and v2, and the L2 announcement policy (cilium.io/v2alpha1).
-CILIUM_POOL = _obj(
-    metadata=_obj(**METADATA[1], creationTimestamp=STR),
-    spec=_obj(
-        blocks=_list(_obj(cidr=STR, start=STR, stop=STR)),
-        serviceSelector=SELECTOR,
-        disabled=BOOL,
-        allowFirstLastIPs=STR,
-    ),
-    status=_obj(conditions=_list(_obj(type=STR, status=STR, reason=STR, message=STR))),
-)
-CILIUM_L2_POLICY = _obj(
-    metadata=METADATA,
-    spec=_obj(
-        serviceSelector=SELECTOR,
-        nodeSelector=SELECTOR,
-        interfaces=_list(STR),
-        externalIPs=BOOL,
-        loadBalancerIPs=BOOL,
-    ),
-)
+# Cilium's LB-IPAM pool and L2 announcement policy: from the fields of
+# model.cilium.CiliumPool and model.cilium_explain.L2Policy (snapshot.MODELS).
 
 # The fields of an Event that annotate --wait and check's AllocationFailed read.
 EVENT = _obj(
@@ -74,15 +54,8 @@ LEGACY_CONFIGMAP = _obj(metadata=METADATA, data=_obj(config=STR))
 # selector operators).
 L2ADVERTISEMENT = shape_of(an.L2Advertisement)  # from the fields of the model's classes
 BGPADVERTISEMENT = shape_of(an.BGPAdvertisement)
-NODE = _obj(
-    metadata=METADATA,
-    spec=_obj(podCIDRs=_list(STR)),
-    status=_obj(addresses=_list(_obj(type=STR, address=STR)), conditions=_list(_obj(type=STR, status=STR))),
-)
-ENDPOINTSLICE = _obj(
-    metadata=METADATA,
-    endpoints=_list(_obj(addresses=_list(STR), nodeName=STR, conditions=_obj(ready=BOOL, serving=BOOL))),
-)
+NODE = shape_of(an.Node)
+ENDPOINTSLICE = shape_of(an.EndpointSlice)
 SERVICECIDR = _obj(metadata=METADATA, spec=_obj(cidrs=_list(STR)))
 CONFIGURATIONSTATE = _obj(metadata=METADATA, status=_obj(result=STR, errorSummary=STR))
 SERVICEL2STATUS = _obj(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Dict, Optional
 
 from ..model import schema
-from . import CILIUM_L2_POLICY, CILIUM_POOL, CILIUM_VERSIONS, LEGACY, MODELS, NAMESPACE, POOL, SERVICE, role_of, shape
+from . import CILIUM_VERSIONS, LEGACY, MODELS, NAMESPACE, POOL, SERVICE, role_of
 
 
 def trim_service(obj: Dict[str, Any]) -> Dict[str, Any]:
@@ -22,12 +22,10 @@ def trim_pool(obj: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def trim_cilium(obj: Dict[str, Any]) -> Dict[str, Any]:
-    """A Cilium LB-IPAM object: what its shape check covers (snapshot/shape.py)."""
+    """A Cilium LB-IPAM object: only what the model reads (the fields of
+    model.cilium.CiliumPool, model.cilium_explain.L2Policy)."""
     kind = obj.get("kind")
-    return {"apiVersion": obj.get("apiVersion"), "kind": kind, **schema.kept(obj, _CILIUM_SHAPES[str(kind)])}
-
-
-_CILIUM_SHAPES = {CILIUM_POOL: shape.CILIUM_POOL, CILIUM_L2_POLICY: shape.CILIUM_L2_POLICY}
+    return schema.trim(MODELS[str(kind)], obj, apiVersion=obj.get("apiVersion"), kind=kind)
 
 
 def trim_namespace(obj: Dict[str, Any]) -> Dict[str, Any]:

@@ -1,6 +1,7 @@
 """One table per kind: a field added to a model class's table (model/schema.py) reaches
 the model from a file (streamed JSON, YAML, read whole), a live page and the overlay,
-and is shape-checked on the way, with no other edit."""
+and is shape-checked on the way, with no other edit (a Service, MetalLB's pool, an
+advertisement, Cilium's pool)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from typing import Any, Dict, Tuple
 
 import pytest
 from fakeapi import pool, service
+from test_cilium_objects import cilium_api, cilium_pool
 
 from kubectl_lbip import snapshot
 from kubectl_lbip.errors import InputError, ResponseError
 from kubectl_lbip.model.announce import L2ADV, L2Advertisement
+from kubectl_lbip.model.cilium import CiliumPool
 from kubectl_lbip.model.pools import Pool
-from kubectl_lbip.model.schema import LABELS, STRINGS, at
+from kubectl_lbip.model.schema import INT, LABELS, STRINGS, at
 from kubectl_lbip.model.services import Service
 from kubectl_lbip.snapshot import files
 from kubectl_lbip.snapshot.live import connect
@@ -233,3 +236,72 @@ def test_a_new_advertisement_field_is_shape_checked(tmp_path, tagged):
     path.write_text(json.dumps(l2(["team-net"])))
     with pytest.raises(InputError, match=r"L2Advertisement metallb-system/l2: field metadata.labels: expected a"):
         files.load([str(path)], trimmed=True)
+
+
+# --- Cilium's pool (model.cilium.CiliumPool): the same door --------------------------
+@pytest.fixture
+def generational(monkeypatch):
+    """The CiliumPool model with one more row: metadata.generation."""
+    row = field(default=0, metadata=at("metadata.generation", INT, 0))
+    return one_more_row(monkeypatch, snapshot.CILIUM_POOL, CiliumPool, "generation", int, row)
+
+
+def test_a_new_cilium_pool_field_reaches_the_model_from_files(tmp_path, generational):
+    items = [cilium_pool("a"), cilium_pool("old", "cilium.io/v2alpha1"), service("shop", "web")]
+    del items[1]["metadata"]["generation"]
+    listed = list_file(tmp_path / "list.json", *items)
+    yaml_file = tmp_path / "a.yaml"
+    yaml_file.write_text(json.dumps(cilium_pool("a")))
+    for path in (listed, yaml_file):
+        for trimmed in (True, False):
+            snap = files.load([str(path)], trimmed=trimmed)
+            by_name = {p.name: p for p in snap.cilium_models(snapshot.CILIUM_POOL)}
+            assert isinstance(by_name["a"], generational)
+            assert by_name["a"].generation == 3, (path.name, trimmed)
+            assert by_name["a"].blocks and not by_name["a"].errors  # derived from the table's fields
+            if "old" in by_name:
+                assert by_name["old"].generation == 0
+    (kept, _) = files.load([str(listed)], trimmed=True).cilium_objects[snapshot.CILIUM_POOL]  # the trim keeps it
+    assert kept["metadata"]["generation"] == 3
+
+
+def test_a_new_cilium_pool_field_is_shape_checked_in_files(tmp_path, generational):
+    bad = cilium_pool("a")
+    bad["metadata"]["generation"] = "3"
+    path = list_file(tmp_path / "bad.json", bad)
+    with pytest.raises(InputError, match=r"CiliumLoadBalancerIPPool a: field metadata.generation: expected an integer"):
+        files.load([str(path)], trimmed=True)
+
+
+def test_a_new_cilium_pool_field_reaches_the_model_from_a_live_page(fake, kubeconfig, generational):
+    fake.respond = cilium_api("cilium.io/v2", [cilium_pool("a")], [])
+    snap = connect(kubeconfig).snapshot(metallb_release=False, cilium=True)
+    (a,) = snap.cilium_models(snapshot.CILIUM_POOL)
+    assert isinstance(a, generational) and a.generation == 3 and a.blocks
+
+
+def test_a_new_cilium_pool_field_is_shape_checked_on_a_live_page(fake, kubeconfig, generational):
+    bad = cilium_pool("a")
+    bad["metadata"]["generation"] = [3]
+    fake.respond = cilium_api("cilium.io/v2", [bad], [])
+    with pytest.raises(ResponseError, match=r"field metadata.generation: expected an integer"):
+        connect(kubeconfig).snapshot(metallb_release=False, cilium=True)
+
+
+def test_a_new_cilium_pool_field_reaches_the_model_through_the_overlay(fake, kubeconfig, tmp_path, generational):
+    fake.respond = cilium_api("cilium.io/v2", [cilium_pool("a")], [])
+    path = tmp_path / "web.yaml"
+    path.write_text(json.dumps(service("shop", "web")))
+    mine = files.load([str(path)], trimmed=True, models=False)
+    objects = [(str(path), obj) for obj in mine.services]
+    live = connect(kubeconfig).snapshot(metallb_release=False, cilium=True)
+    (a,) = overlay_snapshot(live, objects, "default").cilium_models(snapshot.CILIUM_POOL)
+    assert isinstance(a, generational) and a.generation == 3
+
+
+def test_without_the_row_a_cilium_pool_field_is_neither_kept_nor_read(tmp_path):
+    path = list_file(tmp_path / "a.json", cilium_pool("a"))
+    (kept,) = files.load([str(path)], trimmed=True).cilium_objects[snapshot.CILIUM_POOL]
+    assert "generation" not in kept["metadata"]
+    (a,) = files.load([str(path)], trimmed=True).cilium_models(snapshot.CILIUM_POOL)
+    assert not hasattr(a, "generation")
