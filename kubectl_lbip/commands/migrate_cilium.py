@@ -266,7 +266,7 @@ def plan_blocks(answer: ToCilium) -> List[Block]:
         keeps = "yes" if m.kept else ("NO" if m.held else "-")
         if m.held and m.gained:
             keeps += (", gains " if m.kept else ", moves to ") + ", ".join(m.gained)
-        under = ", ".join(m.cilium) or ("one of " + ", ".join(m.candidates) if m.candidates else "<none>")
+        under = ", ".join(m.after) or ("one of " + ", ".join(m.candidates) if m.candidates else "<none>")
         rows.append([m.service.namespace, m.service.name, m.pool or "-", ", ".join(m.held) or "<none>", under, keeps])
     if rows:
         blocks += [Text(""), Table(rows, ["namespace", "name", "pool", "holds", "under cilium", "keeps"])]
