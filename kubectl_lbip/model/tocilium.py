@@ -122,7 +122,7 @@ class Loss:
 
 @dataclass
 class PoolMapping:
-    pool: Pool
+    pool: Any  # the source's pool: MetalLB's Pool (to Cilium), cilium.CiliumPool (back)
     name: str  # the Cilium pool's name ("" when not carried)
     obj: Optional[Dict[str, Any]]
     selects: str  # which services, in words
@@ -172,7 +172,7 @@ class ServiceMapping:
 
 @dataclass
 class AdvertisementMapping:
-    advertisement: Advertisement
+    advertisement: Any  # MetalLB's Advertisement (to Cilium), cilium_explain.L2Policy (back)
     obj: Optional[Dict[str, Any]]
     losses: List[Loss] = field(default_factory=list)
 
