@@ -371,57 +371,91 @@ def target_cluster(cluster: Cluster, result: Plan) -> Cluster:
     )
 
 
-def _first_error(verdict) -> str:
+def _first_error(verdict: Any) -> str:
     first = next(f for f in verdict.findings if f.severity == ERROR)
     return f"{first.code}: {first.message.split(' Fix: ')[0]}"
 
 
 def prove(cluster: Cluster, result: Plan) -> None:
-    """Judge each service as MetalLB's controller would on its first pass (holders
-    first, each Assigned what it holds), and name each that would not keep exactly
-    what it holds."""
+    """Judge each service as MetalLB's controller does on its first pass
+    (reprocessAll): the services holding more addresses first, each Assigned what
+    it holds; one whose holdings its rules refuse is cleared and allocated again at
+    once, before the holders after it, so what it then gets may be another
+    holder's address, which that one loses in turn; the services holding nothing
+    come last, one after the other. Names each service that would not keep
+    exactly what it holds, and what it would get instead."""
     target = target_cluster(cluster, result)
+    served: List[Tuple[ServiceMapping, Service]] = []
     for m, svc in zip(result.services, target.services):
-        subject = f"service {m.key}"
-        if svc.load_balancer_class:
-            if m.held or svc.request is not None:
-                what = f"holds {', '.join(m.held)}" if m.held else "requests an address"
-                detail = (
-                    f"it {what} through loadBalancerClass {svc.load_balancer_class}, which MetalLB (run without "
-                    "--lb-class) does not serve, and a service's class cannot change."
-                )
-                m.losses.append(Loss(TO_METALLB_CLASS, subject, fixed(TO_METALLB_CLASS, detail)))
+        if not svc.load_balancer_class:
+            served.append((m, svc))
+        elif m.held or svc.request is not None:
+            what = f"holds {', '.join(m.held)}" if m.held else "requests an address"
+            detail = (
+                f"it {what} through loadBalancerClass {svc.load_balancer_class}, which MetalLB (run without "
+                "--lb-class) does not serve, and a service's class cannot change."
+            )
+            m.losses.append(Loss(TO_METALLB_CLASS, f"service {m.key}", fixed(TO_METALLB_CLASS, detail)))
+    refused = {m.key: why for m, svc in served if m.held and (why := _refusal(target, m, svc))}
+    held_count = {m.key: len(m.held) for m, _ in served}
+    state: Dict[str, Tuple[str, ...]] = {}  # what MetalLB's allocator holds, as its pass goes
+    taken_by: Dict[str, str] = {}  # an address a service allocated again took -> that service
+    order = sorted(served, key=lambda pair: (-len(pair[0].held), pair[0].key))
+    for m, svc in order:
+        if not m.held:
             continue
-        fresh = replace(svc, ingress=())  # as the allocator meets it: holding nothing yet
-        request = svc.request
+        lost = [a for a in m.held if a in taken_by]
+        if lost and m.key not in refused:
+            other = taken_by[lost[0]]
+            tie = (
+                ", and its order among services holding as many is not fixed"
+                if held_count[other] == len(m.held)
+                else ""
+            )
+            refused[m.key] = (
+                f"holds {', '.join(m.held)}, and MetalLB gives {', '.join(lost)} to {other} first (it processes the "
+                f"services holding more addresses first{tie}) as it allocates that one again"
+            )
+        if m.key not in refused:
+            state[m.key] = m.after = m.held
+            continue
+        m.after = state[m.key] = _allocate(target, svc, state)
+        taken_by.update((a, m.key) for a in m.after if a not in m.held)
+        then = f"; it would get {', '.join(m.after)}" if m.after else "; it would get nothing"
+        detail = refused[m.key] + then + "."
+        m.losses.append(Loss(TO_METALLB_REFUSED, f"service {m.key}", fixed(TO_METALLB_REFUSED, detail)))
+    for m, svc in order:
         if m.held:
-            verdict = check_request(target, fresh, make_request(list(m.held)))
-            if not verdict.accepted:
-                detail = (
-                    f"holds {', '.join(m.held)}, which MetalLB would not keep ({_first_error(verdict)}); it would "
-                    "clear it and allocate again."
-                )
-                m.losses.append(Loss(TO_METALLB_REFUSED, subject, fixed(TO_METALLB_REFUSED, detail)))
-                continue
-            if request is not None and set(map(str, request.addresses)) != set(m.held):
-                detail = (
-                    f"holds {', '.join(m.held)} but requests {request.text}: MetalLB gives a service what it "
-                    "requests, so it would move."
-                )
-                m.losses.append(Loss(TO_METALLB_REFUSED, subject, fixed(TO_METALLB_REFUSED, detail)))
-                continue
-            m.after = m.held
             continue
-        if request is not None:
-            verdict = check_request(target, fresh, request)
-            if verdict.accepted:
-                m.after = tuple(str(a) for a in request.addresses)
-        else:
-            pick = metallb_pick(target, fresh)
-            m.after = tuple(a for a in (pick.ipv4, pick.ipv6) if a)
+        m.after = state[m.key] = _allocate(target, svc, state)
         if m.after:
             detail = f"Cilium gives it nothing today; MetalLB would give it {', '.join(m.after)}."
-            m.losses.append(Loss(TO_METALLB_ACCEPTED, subject, fixed(TO_METALLB_ACCEPTED, detail)))
+            m.losses.append(Loss(TO_METALLB_ACCEPTED, f"service {m.key}", fixed(TO_METALLB_ACCEPTED, detail)))
+
+
+def _refusal(target: Cluster, m: ServiceMapping, svc: Service) -> str:
+    """Why MetalLB's Assign refuses what the service holds (its rules, against
+    every holder), or why it would move it anyway (a request for others); ''."""
+    verdict = check_request(target, replace(svc, ingress=()), make_request(list(m.held)))
+    if not verdict.accepted:
+        return f"holds {', '.join(m.held)}, which MetalLB would not keep ({_first_error(verdict)}), so it clears it"
+    request = svc.request
+    if request is not None and set(map(str, request.addresses)) != set(m.held):
+        return f"holds {', '.join(m.held)} but requests {request.text}: MetalLB gives a service what it requests"
+    return ""
+
+
+def _allocate(target: Cluster, svc: Service, state: Mapping[str, Tuple[str, ...]]) -> Tuple[str, ...]:
+    """What MetalLB gives ``svc`` (its request, else its pick) while its allocator
+    holds ``state`` (the services processed so far, by key)."""
+    fresh = replace(svc, ingress=())
+    services = [replace(s, ingress=state[s.key]) for s in target.services if s.key in state and s.key != svc.key]
+    now = Cluster(target.pools, services + [fresh], namespace_labels=target.namespace_labels, metallb=target.metallb)
+    request = fresh.request
+    if request is not None:
+        return tuple(str(a) for a in request.addresses) if check_request(now, fresh, request).accepted else ()
+    pick = metallb_pick(now, fresh)
+    return tuple(a for a in (pick.ipv4, pick.ipv6) if a)
 
 
 # --------------------------------------------------------------------------
