@@ -131,6 +131,7 @@ def _output(command: str, text: str = "Output format."):
 
 class MigrateTarget(str, Enum):
     cilium = "cilium"
+    metallb = "metallb"
 
 
 class DryRunChoice(str, Enum):
@@ -1029,8 +1030,8 @@ def migrate(
         Optional[MigrateTarget],
         typer.Option(
             "--to",
-            help="Move from MetalLB to this implementation: its objects, the services' labels and keys, the plan "
-            "proving each service keeps its address, and the cut-over steps.",
+            help="Move to this implementation (from MetalLB to cilium, or back to metallb): its objects, the "
+            "services' labels and keys, the plan proving each service keeps its address, and the cut-over steps.",
         ),
     ] = None,
     accept: Annotated[
@@ -1038,7 +1039,7 @@ def migrate(
         typer.Option(
             "--accept",
             metavar="CODE[,CODE]",
-            help="With --to cilium: lossy points to accept by code (exit 0 despite them). Repeatable.",
+            help="With --to: lossy points to accept by code (exit 0 despite them). Repeatable.",
         ),
     ] = None,
     apply: Annotated[
@@ -1072,6 +1073,7 @@ def migrate(
       kubectl lbip migrate --to cilium > cilium-lb-ipam.yaml
       kubectl lbip migrate --to cilium -f manifests/ --in-place --accept to-cilium-refused
       kubectl lbip migrate --to cilium --apply --backup before.json
+      kubectl lbip migrate --to metallb > metallb-objects.yaml
     """
     from .commands import migrate as cmd
 

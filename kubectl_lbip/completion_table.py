@@ -120,7 +120,7 @@ COMMANDS: Dict[str, Dict[str, Any]] = {'pools': {'help': "List MetalLB's address
              'valued': {'--dry-run': ['none', 'client', 'server'],
                         '--backup': 'file',
                         '--restore': 'file',
-                        '--to': ['cilium'],
+                        '--to': ['cilium', 'metallb'],
                         '--accept': None,
                         '-o': ['table', 'json', 'yaml'],
                         '--output': ['table', 'json', 'yaml']},

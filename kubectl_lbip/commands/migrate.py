@@ -36,9 +36,7 @@ __all__ = ["MigrateRequest", "run"]
 
 def run(inputs: Inputs, req: MigrateRequest) -> Result:
     if req.to:
-        from .migrate_cilium import run as run_to_cilium
-
-        return run_to_cilium(inputs, req)
+        return _moves()[req.to](inputs, req)
     req.validate(inputs)
     if req.configmap:
         from .migrate_configmap import run_configmap
@@ -53,6 +51,13 @@ def run(inputs: Inputs, req: MigrateRequest) -> Result:
 
         return run_files(inputs, req)
     return _run_live(inputs, req)
+
+
+def _moves():
+    """--to: each implementation's move, by the name --to takes."""
+    from . import migrate_cilium, migrate_metallb
+
+    return {"cilium": migrate_cilium.run, "metallb": migrate_metallb.run}
 
 
 # --- live cluster

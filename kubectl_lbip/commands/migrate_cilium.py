@@ -28,28 +28,37 @@ from .common import Inputs
 from .outcomes import MigrateRequest
 
 OBJECTS_FILE = "cilium-lb-ipam.yaml"
-CODES = tuple(code for code in BY_CODE if code.startswith("to-cilium-"))
 
 
-def validate(inputs: Inputs, req: MigrateRequest) -> Tuple[Optional[cilium.Version], Tuple[str, ...]]:
-    """--cilium-version and --accept, and the options that do not go with --to cilium."""
+def validate(
+    inputs: Inputs, req: MigrateRequest, target: str = "cilium"
+) -> Tuple[Optional[cilium.Version], Tuple[str, ...]]:
+    """--cilium-version and --accept (of the codes of --to ``target``), and the
+    options that do not go with --to."""
+    to = f"--to {target}"
     if req.restore or req.configmap:
-        raise UsageError("--to cilium does not go with --restore or --configmap")
+        raise UsageError(f"{to} does not go with --restore or --configmap")
+    if req.apply and target != "cilium":
+        raise UsageError(
+            f"--apply runs the cut-over to Cilium only; {to} prints its cut-over as kubectl commands: run them "
+            "step by step"
+        )
     if (req.yes or req.dry_run == "server") and not req.apply:
         raise UsageError(
-            "--to cilium prints the cut-over as kubectl commands and writes nothing to the cluster "
+            f"{to} prints the cut-over as kubectl commands and writes nothing to the cluster "
             "unless --apply: --yes and --dry-run=server have nothing to do without it"
         )
     if req.apply and inputs.offline:
         raise UsageError("--apply runs the cut-over on a cluster; with -f use --in-place, then apply the files")
     if not inputs.offline and inputs.namespace_filter():
-        raise UsageError("--to cilium moves the whole cluster: not with -n")
+        raise UsageError(f"{to} moves the whole cluster: not with -n")
     flagged = inputs.flagged_cilium_release()
     version = flagged.version if flagged is not None else None
+    codes = tuple(code for code in BY_CODE if code.startswith(f"to-{target}-"))
     accepted = tuple(c.strip() for part in req.accept for c in part.split(",") if c.strip())
-    unknown = [c for c in accepted if c not in CODES]
+    unknown = [c for c in accepted if c not in codes]
     if unknown:
-        raise UsageError(f"--accept: {', '.join(unknown)} is not a code of --to cilium ({', '.join(CODES)})")
+        raise UsageError(f"--accept: {', '.join(unknown)} is not a code of {to} ({', '.join(codes)})")
     return version, accepted
 
 
@@ -150,11 +159,11 @@ def _run_files(
     version, chosen = release(flagged)
     result = tocilium.plan(cluster, version, existing=snap.cilium_objects.get(CILIUM_POOL, []))
     by_key = {m.key: m for m in result.services if m.labels or m.annotations}
-    target = _objects_path(inputs.filenames) if req.in_place else OBJECTS_FILE
+    target = objects_path(inputs.filenames, OBJECTS_FILE) if req.in_place else OBJECTS_FILE
     steps = tocilium.cutover(result, tocilium.metallb_namespace(cluster), target)
     if not req.in_place:
         for doc in docs:
-            _apply_tree(doc.obj, by_key)
+            apply_tree(doc.obj, by_key)
         first = f"save the Cilium objects printed last as {OBJECTS_FILE}"
         return _result(ToCilium(result, accepted, steps, chosen, first, [doc.obj for doc in docs]), plan_then_objects)
     answer = ToCilium(result, accepted, steps, chosen)
@@ -162,21 +171,21 @@ def _run_files(
         return _result(
             answer, plan_view, ["nothing was written: accept each error with --accept CODE, or mend it first"]
         )
-    said = _write_in_place(inputs, by_key, target, result, req.dry_run == "client")
+    said = write_in_place(inputs, by_key, target, result.objects(), "Cilium", req.dry_run == "client")
     return _result(answer, plan_view, said)
 
 
-def _objects_path(filenames: Sequence[str]) -> str:
+def objects_path(filenames: Sequence[str], objects_file: str) -> str:
     """The new file beside the manifests: in the first folder given, else in the
     first file's folder."""
     for name in filenames:
         if name != "-" and os.path.isdir(name):
-            return os.path.join(name, OBJECTS_FILE)
+            return os.path.join(name, objects_file)
     first = next((n for n in filenames if n != "-"), ".")
-    return os.path.join(os.path.dirname(first) or ".", OBJECTS_FILE)
+    return os.path.join(os.path.dirname(first) or ".", objects_file)
 
 
-def _apply_tree(tree: Any, by_key: Dict[str, tocilium.ServiceMapping], path: str = "") -> bool:
+def apply_tree(tree: Any, by_key: Dict[str, tocilium.ServiceMapping], path: str = "") -> bool:
     """Give each Service of a document its labels and keys; on ruamel's round-trip
     tree a place shared through a YAML anchor or merge key is refused (editing it
     would change the other objects sharing it too)."""
@@ -201,8 +210,13 @@ def _apply_tree(tree: Any, by_key: Dict[str, tocilium.ServiceMapping], path: str
     return changed
 
 
-def _write_in_place(
-    inputs: Inputs, by_key: Dict[str, tocilium.ServiceMapping], target: str, result: tocilium.Plan, dry_run: bool
+def write_in_place(
+    inputs: Inputs,
+    by_key: Dict[str, tocilium.ServiceMapping],
+    target: str,
+    objects: List[Dict[str, Any]],
+    implementation: str,
+    dry_run: bool,
 ) -> List[str]:
     """Rewrite the files and write the objects' file (all or nothing); what was done, in words."""
     from ..snapshot.files import expand_paths
@@ -212,9 +226,9 @@ def _write_in_place(
         raise UsageError(f"{target} already exists; nothing was written. Move it away and run again")
     rewrites, originals = rewrite_each(
         expand_paths(inputs.filenames),
-        lambda data, path: rewrite_bytes(data, path, lambda tree, first: _apply_tree(tree, by_key, path)),
+        lambda data, path: rewrite_bytes(data, path, lambda tree, first: apply_tree(tree, by_key, path)),
     )
-    text = "".join(("---\n" if i else "") + render.dump_yaml(obj) for i, obj in enumerate(result.objects()))
+    text = "".join(("---\n" if i else "") + render.dump_yaml(obj) for i, obj in enumerate(objects))
     if dry_run:
         return [f"dry run: {len(rewrites)} file(s) would be rewritten, {target} would be written"]
     try:
@@ -224,11 +238,11 @@ def _write_in_place(
     except OSError as exc:
         raise UsageError(f"cannot write {target}: {exc}; nothing was written") from None
     said = [f"rewrote {path}" for path in replace_files(rewrites, expected=originals)]
-    return said + [f"wrote {target} ({len(result.objects())} Cilium object(s))"]
+    return said + [f"wrote {target} ({len(objects)} {implementation} object(s))"]
 
 
 # --- the views
-def _objects(objects: List[Any]) -> List[Block]:
+def objects_blocks(objects: List[Any]) -> List[Block]:
     blocks: List[Block] = []
     for i, obj in enumerate(objects):
         if i:
@@ -240,12 +254,12 @@ def _objects(objects: List[Any]) -> List[Block]:
 def plan_then_objects(result: Result) -> List[Block]:
     """The plan on stderr; on stdout the documents read (changed) and the Cilium objects."""
     answer: ToCilium = result.answer
-    return as_notes(plan_blocks(answer)) + _objects(answer.documents + answer.plan.objects())
+    return as_notes(plan_blocks(answer)) + objects_blocks(answer.documents + answer.plan.objects())
 
 
 def objects_only(result: Result) -> List[Block]:
     """--apply: the Cilium objects it created (the plan was said before it wrote)."""
-    return _objects(result.answer.plan.objects())
+    return objects_blocks(result.answer.plan.objects())
 
 
 def plan_view(result: Result) -> List[Block]:
@@ -266,17 +280,21 @@ def plan_blocks(answer: ToCilium) -> List[Block]:
         keeps = "yes" if m.kept else ("NO" if m.held else "-")
         if m.held and m.gained:
             keeps += (", gains " if m.kept else ", moves to ") + ", ".join(m.gained)
-        under = ", ".join(m.cilium) or ("one of " + ", ".join(m.candidates) if m.candidates else "<none>")
+        under = ", ".join(m.after) or ("one of " + ", ".join(m.candidates) if m.candidates else "<none>")
         rows.append([m.service.namespace, m.service.name, m.pool or "-", ", ".join(m.held) or "<none>", under, keeps])
     if rows:
         blocks += [Text(""), Table(rows, ["namespace", "name", "pool", "holds", "under cilium", "keeps"])]
+    return blocks + losses_blocks(plan, accepted) + steps_blocks(answer.steps, answer.first_step)
+
+
+def losses_blocks(plan: tocilium.Plan, accepted: Sequence[str]) -> List[Block]:
+    """Every lossy point, with its code; "accepted" where --accept names it."""
     losses = plan.all_losses()
-    if losses:
-        blocks.append(Text(""))
+    blocks: List[Block] = [Text("")] if losses else []
     for loss in losses:
         level = "accepted" if loss.code in accepted else loss.severity
         blocks.append(Text(f"{level}: [{loss.code}] {loss.subject}: {loss.message}"))
-    return blocks + steps_blocks(answer.steps, answer.first_step)
+    return blocks
 
 
 def _blocks(obj: Optional[Dict[str, Any]]) -> str:

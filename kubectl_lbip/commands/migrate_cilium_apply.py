@@ -257,7 +257,7 @@ def apply(
         return EXIT_OK, ["server dry run: every write was accepted, nothing persisted; nothing to wait for"]
     say.note(f"step 4: wait until Cilium's pools count what the plan says ({cilium.IPS_USED}), then check each service")
     outcome: Dict[str, Tuple[str, str]] = {}
-    served = [m for m in result.services if m.cilium]
+    served = [m for m in result.services if m.after]
     counted = [p for p in result.pools if p.obj is not None and not p.exists and p.used is not None]
 
     def poll() -> str:

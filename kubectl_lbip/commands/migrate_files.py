@@ -442,7 +442,43 @@ def _ruamel_edit(body: str, edit: Edit) -> Optional[str]:
     out = io.StringIO()
     ruamel.dump(data, out)
     trailing = body[len(body.rstrip("\r\n")) :]
-    return out.getvalue().rstrip("\r\n") + trailing
+    return keep_folded(body, out.getvalue().rstrip("\r\n") + trailing)
+
+
+_FOLD = re.compile(r"\n[ \t]+")
+
+
+def keep_folded(old: str, new: str) -> str:
+    """``new`` with each line that only joins a scalar the original folded over
+    several lines (ruamel writes it on one) given back as the original's lines: a
+    line of ``new`` that ``old`` does not have, which a run of ``old``'s lines
+    spells once folded (each line break and the next line's indentation read as one
+    space), is that run."""
+    before = old.splitlines(keepends=True)
+    known = set(before)
+    starts: Dict[str, List[int]] = {}
+    for i, line in enumerate(before[:-1]):
+        if before[i + 1][:1] in (" ", "\t"):  # a run can only go on on an indented line
+            starts.setdefault(line.lstrip(" \t")[:3], []).append(i)
+    out: List[str] = []
+    for line in new.splitlines(keepends=True):
+        run = None if line in known else _folded_run(before, starts.get(line.lstrip(" \t")[:3], ()), line)
+        out.append("".join(run) if run else line)
+    return "".join(out)
+
+
+def _folded_run(before: List[str], candidates, line: str) -> Optional[List[str]]:
+    text = line.rstrip("\n")
+    for i in candidates:
+        if not text.startswith(before[i].rstrip("\n")):
+            continue
+        for j in range(i + 2, len(before) + 1):
+            folded = _FOLD.sub(" ", "".join(before[i:j]).rstrip("\n"))
+            if folded == text and before[j - 1].endswith("\n") == line.endswith("\n"):
+                return before[i:j]
+            if len(folded) >= len(text):
+                break
+    return None
 
 
 def _apply_migration(data: Any, namespace: Optional[str], plans: List[ServicePlan]) -> bool:

@@ -86,6 +86,16 @@ TO_CILIUM_ADV_SELECTORS = "to-cilium-advertisement-selectors"
 TO_CILIUM_BGP = "to-cilium-bgp"
 TO_CILIUM_EXISTING_POOLS = "to-cilium-existing-pools"
 
+# `migrate --to metallb`'s lossy points (model/tometallb.py).
+TO_METALLB_REFUSED = "to-metallb-refused"
+TO_METALLB_ACCEPTED = "to-metallb-accepted"
+TO_METALLB_CLASS = "to-metallb-class"
+TO_METALLB_INVALID_POOL = "to-metallb-invalid-pool"
+TO_METALLB_DISABLED = "to-metallb-disabled-pool"
+TO_METALLB_SELECTOR = "to-metallb-service-selector"
+TO_METALLB_ADVERTISEMENT = "to-metallb-announcement"
+TO_METALLB_EXISTING_POOLS = "to-metallb-existing-pools"
+
 # What a fix's placeholders read as where no finding fills them in (the README,
 # `check --list`, SARIF's rule help).
 GENERIC = {
@@ -747,6 +757,98 @@ CATALOGUE += (
         "them as older than the pools it makes",
         "delete them before the move, or make sure they select no service MetalLB serves",
         _MIGRATE,
+        commands=_MIGRATE_ONLY,
+    ),
+)
+
+# `migrate --to metallb`, the way back: what cannot be carried back faithfully.
+_BACK = "`migrate --to metallb`"
+CATALOGUE += (
+    Check(
+        TO_METALLB_REFUSED,
+        ERROR,
+        "MetalLB would not keep what Cilium gave",
+        "moving back to MetalLB, a service would lose an address it holds: MetalLB's rules of the chosen release "
+        "refuse what it holds (a dual-stack pair from two pools, several addresses of one family, a pool that "
+        "does not admit it, a sharing MetalLB forbids), or it requests other addresses than it holds",
+        "change the service or the pools so that MetalLB accepts it (the reason says what), or accept the move "
+        "with --accept to-metallb-refused",
+        _BACK,
+        commands=_MIGRATE_ONLY,
+    ),
+    Check(
+        TO_METALLB_ACCEPTED,
+        WARNING,
+        "MetalLB would give what Cilium does not",
+        "moving back to MetalLB, a service that holds nothing under Cilium would get an address (MetalLB accepts "
+        "its request, or picks one for it)",
+        "make sure the service should have it, or change its request before the move",
+        _BACK,
+        commands=_MIGRATE_ONLY,
+    ),
+    Check(
+        TO_METALLB_CLASS,
+        ERROR,
+        "a loadBalancerClass MetalLB does not serve",
+        "a service Cilium serves through its loadBalancerClass (`io.cilium/l2-announcer`, "
+        "`io.cilium/bgp-control-plane`): MetalLB, run without `--lb-class`, ignores it, and a service's class "
+        "cannot change",
+        "recreate the service without loadBalancerClass, pinned to its address with metallb.io/loadBalancerIPs, "
+        "or accept it with --accept to-metallb-class",
+        _BACK,
+        commands=_MIGRATE_ONLY,
+    ),
+    Check(
+        TO_METALLB_INVALID_POOL,
+        WARNING,
+        "CiliumLoadBalancerIPPool not carried",
+        "a pool Cilium cannot use (a block that does not parse, no blocks) or marks as conflicting (its range "
+        "overlaps an older pool's): Cilium hands out none of it, and an overlap would make MetalLB reject its "
+        "whole configuration, so no IPAddressPool is made for it",
+        "correct the pool, or delete it",
+        _BACK,
+        commands=_MIGRATE_ONLY,
+    ),
+    Check(
+        TO_METALLB_DISABLED,
+        WARNING,
+        "disabled pool as autoAssign: false",
+        "a CiliumLoadBalancerIPPool with `disabled: true` becomes an IPAddressPool with `autoAssign: false`: "
+        "MetalLB still gives its addresses to a service that names them, where Cilium gives none",
+        "delete the pool before the move if no service should get its addresses",
+        _BACK,
+        commands=_MIGRATE_ONLY,
+    ),
+    Check(
+        TO_METALLB_SELECTOR,
+        WARNING,
+        "serviceSelector carried in part",
+        "a term of a pool's `serviceSelector` MetalLB's `serviceAllocation` cannot say (the "
+        "`io.kubernetes.service.name` pseudo-label; `NotIn`, `Exists` or `DoesNotExist` on "
+        "`io.kubernetes.service.namespace`) is left out: the pool serves more services",
+        "label the services the pool should serve, and select that label",
+        _BACK,
+        commands=_MIGRATE_ONLY,
+    ),
+    Check(
+        TO_METALLB_ADVERTISEMENT,
+        WARNING,
+        "announcement policy carried in part",
+        "a CiliumL2AnnouncementPolicy selects services and an L2Advertisement pools: it announces the pools its "
+        "services' addresses lie in (other services of those pools too); interface patterns other than one "
+        "anchored name, and a policy that announces no load-balancer address, are not carried",
+        "review the L2Advertisement; give the services a policy announces a pool of their own",
+        _BACK,
+        commands=_MIGRATE_ONLY,
+    ),
+    Check(
+        TO_METALLB_EXISTING_POOLS,
+        WARNING,
+        "MetalLB pools exist already",
+        "IPAddressPools exist already: where MetalLB's controller runs, it serves services beside Cilium (two "
+        "controllers on one status); the proof counts them",
+        "delete them before the move, or make sure MetalLB's controller is not running",
+        _BACK,
         commands=_MIGRATE_ONLY,
     ),
 )

@@ -229,6 +229,13 @@ def ips_key(version: Version = NEWEST) -> str:
     return annotation_keys(version)["ips"][0]
 
 
+def annotation(annotations: Mapping[str, str], purpose: str, version: Version = NEWEST) -> str:
+    """The value of the key the release reads for ``purpose`` ("ips", "sharing-key",
+    "sharing-cross-namespace"), as it reads it ('' where it reads none)."""
+    keys = annotation_keys(version).get(purpose)
+    return _annotation(annotations, keys, version) if keys else ""
+
+
 def _annotation(annotations: Mapping[str, str], keys: Sequence[str], version: Version) -> str:
     """annotation.Get (v1.16+: the first key present wins, even when empty);
     v1.15 indexes its one key."""

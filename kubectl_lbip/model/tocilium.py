@@ -122,7 +122,7 @@ class Loss:
 
 @dataclass
 class PoolMapping:
-    pool: Pool
+    pool: Any  # the source's pool: MetalLB's Pool (to Cilium), cilium.CiliumPool (back)
     name: str  # the Cilium pool's name ("" when not carried)
     obj: Optional[Dict[str, Any]]
     selects: str  # which services, in words
@@ -143,7 +143,7 @@ class ServiceMapping:
     annotations: Dict[str, str]  # added (Cilium's keys)
     retired: Tuple[str, ...]  # MetalLB's keys, removed once Cilium holds the addresses
     held: Tuple[str, ...] = ()  # what MetalLB gave it
-    cilium: Tuple[str, ...] = ()  # what Cilium's status would show
+    after: Tuple[str, ...] = ()  # what the target's status would show (Cilium's here)
     candidates: Tuple[str, ...] = ()  # an automatic pick Cilium makes among these
     losses: List[Loss] = field(default_factory=list)
 
@@ -154,12 +154,12 @@ class ServiceMapping:
     @property
     def kept(self) -> bool:
         """Holds something today and keeps all of it."""
-        return bool(self.held) and set(self.held) <= set(self.cilium)
+        return bool(self.held) and set(self.held) <= set(self.after)
 
     @property
     def gained(self) -> Tuple[str, ...]:
         """What Cilium's status would show that MetalLB's does not."""
-        return tuple(a for a in self.cilium if a not in self.held)
+        return tuple(a for a in self.after if a not in self.held)
 
     def migrated(self) -> Service:
         svc = self.service
@@ -172,7 +172,7 @@ class ServiceMapping:
 
 @dataclass
 class AdvertisementMapping:
-    advertisement: Advertisement
+    advertisement: Any  # MetalLB's Advertisement (to Cilium), cilium_explain.L2Policy (back)
     obj: Optional[Dict[str, Any]]
     losses: List[Loss] = field(default_factory=list)
 
@@ -242,7 +242,7 @@ def without_buggy(iv: Interval, limit: int = MAX_PIECES) -> Optional[List[Interv
     return pieces
 
 
-def _selector_dict(labels: Dict[str, str], expressions: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+def selector_dict(labels: Dict[str, str], expressions: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
     out: Dict[str, Any] = {}
     if labels:
         out["matchLabels"] = dict(sorted(labels.items()))
@@ -251,7 +251,7 @@ def _selector_dict(labels: Dict[str, str], expressions: List[Dict[str, Any]]) ->
     return out or None
 
 
-def _expression(key: str, op: str, values: Sequence[str] = ()) -> Dict[str, Any]:
+def expression(key: str, op: str, values: Sequence[str] = ()) -> Dict[str, Any]:
     expr: Dict[str, Any] = {"key": key, "operator": op}
     if op in ("In", "NotIn"):
         expr["values"] = list(values)
@@ -261,10 +261,10 @@ def _expression(key: str, op: str, values: Sequence[str] = ()) -> Dict[str, Any]
 def _merge(selector: Selector, labels: Dict[str, str], expressions: List[Dict[str, Any]]) -> None:
     labels.update(dict(selector.match_labels))
     for key, op, values in selector.expressions:
-        expressions.append(_expression(key, op, values))
+        expressions.append(expression(key, op, values))
 
 
-def _unique(name: str, taken: Set[str]) -> str:
+def unique_name(name: str, taken: Set[str]) -> str:
     candidate, n = name, 2
     while candidate in taken:
         candidate = f"{name[:58]}-{n}"
@@ -326,14 +326,14 @@ def map_pool(pool: Pool, name: str, exclusive: Sequence[str], version: cilium.Ve
     if not why:
         words = []
         if alloc and alloc.namespaces:
-            expressions.append(_expression(cilium.NAMESPACE_LABEL, "In", sorted(alloc.namespaces)))
+            expressions.append(expression(cilium.NAMESPACE_LABEL, "In", sorted(alloc.namespaces)))
             words.append("namespaces " + ",".join(sorted(alloc.namespaces)))
         if alloc and alloc.service_selectors:
             _merge(alloc.service_selectors[0], labels, expressions)
             words.append(f"labels {alloc.service_selectors[0]}")
         others = sorted(p for p in exclusive if p != pool.name)
         if others:
-            expressions.append(_expression(POOL_LABEL, "NotIn", others))
+            expressions.append(expression(POOL_LABEL, "NotIn", others))
             words.append(f"not labelled for {','.join(others)}")
         selects = "services of " + "; ".join(words) if words else "every service"
     if alloc and alloc.namespace_selectors:
@@ -350,7 +350,7 @@ def map_pool(pool: Pool, name: str, exclusive: Sequence[str], version: cilium.Ve
             "service, Cilium tries them in an order the objects do not show."
         )
         losses.append(Loss(TO_CILIUM_PRIORITY, subject, fixed(TO_CILIUM_PRIORITY, detail, pool=pool.name)))
-    selector = _selector_dict(labels, expressions)
+    selector = selector_dict(labels, expressions)
     if selector:
         spec["serviceSelector"] = selector
     obj = {
@@ -429,7 +429,7 @@ def _service_selector(
     expressions: List[Dict[str, Any]] = []
     if not adv.selects_every_pool:
         pools = _advertised_pools(cluster, adv)
-        expressions.append(_expression(POOL_LABEL, "In", pools))
+        expressions.append(expression(POOL_LABEL, "In", pools))
         detail = (
             f"it selects pools ({', '.join(pools) or 'none'}), which Cilium's policies cannot: it selects the "
             f"services labelled {POOL_LABEL} in ({', '.join(pools)}); a new service of these pools is "
@@ -453,7 +453,7 @@ def _node_selector(adv: Advertisement, subject: str, losses: List[Loss]) -> Opti
     labels: Dict[str, str] = {}
     expressions: List[Dict[str, Any]] = []
     _merge(adv.node_selectors[0], labels, expressions)
-    return _selector_dict(labels, expressions)
+    return selector_dict(labels, expressions)
 
 
 def map_advertisement(cluster: Cluster, adv: Advertisement, name: str, version: cilium.Version) -> AdvertisementMapping:
@@ -464,7 +464,7 @@ def map_advertisement(cluster: Cluster, adv: Advertisement, name: str, version: 
     meta: Dict[str, Any] = {"name": name, "labels": managed}
     if adv.kind == L2ADV:
         spec: Dict[str, Any] = {}
-        selector = _selector_dict(labels, expressions)
+        selector = selector_dict(labels, expressions)
         if selector:
             spec["serviceSelector"] = selector
         nodes = _node_selector(adv, subject, losses)
@@ -498,12 +498,12 @@ def map_advertisement(cluster: Cluster, adv: Advertisement, name: str, version: 
     )
     losses.append(Loss(TO_CILIUM_BGP, subject, fixed(TO_CILIUM_BGP, detail)))
     if not labels and not expressions:
-        expressions = [_expression(NEVER, "NotIn", ["never"])]  # Cilium's way to say every service
+        expressions = [expression(NEVER, "NotIn", ["never"])]  # Cilium's way to say every service
     managed["advertise"] = "bgp"  # what a CiliumBGPPeerConfig's advertisements selector usually matches
     advertisement = {
         "advertisementType": "Service",
         "service": {"addresses": ["LoadBalancerIP"]},
-        "selector": _selector_dict(labels, expressions),
+        "selector": selector_dict(labels, expressions),
     }
     obj = {
         "apiVersion": api,
@@ -546,7 +546,7 @@ def plan(
     if cluster.network is not None:
         names: Set[str] = set()
         for adv in cluster.network.advertisements:
-            advertisements.append(map_advertisement(cluster, adv, _unique(adv.name, names), version))
+            advertisements.append(map_advertisement(cluster, adv, unique_name(adv.name, names), version))
     result = Plan(version, pools, mappings, advertisements)
     if others:
         listed = ", ".join(sorted(_name(o) for o in others)[:5]) + (" and more" if len(others) > 5 else "")
@@ -569,7 +569,7 @@ def _map_pools(
     cluster: Cluster, exclusive: Sequence[str], version: cilium.Version, taken: Set[str]
 ) -> List[PoolMapping]:
     names = set(taken)
-    return [map_pool(p, _unique(p.name, names), exclusive, version) for p in cluster.pools]
+    return [map_pool(p, unique_name(p.name, names), exclusive, version) for p in cluster.pools]
 
 
 # What the proof takes as the creation time of a pool not made yet: after any that exists.
@@ -618,7 +618,7 @@ def prove(
                 m.losses.append(Loss(TO_CILIUM_REFUSED, subject, fixed(TO_CILIUM_REFUSED, detail)))
             continue
         shown, verdict = cilium_status(lbipam, views.get(m.key), svc)
-        m.cilium = shown
+        m.after = shown
         m.candidates = tuple(c for o in verdict.outcomes for c in o.candidates)
         metallb = _metallb_refusal(cluster, m.service)
         lost = [a for a in m.held if a not in shown]
@@ -653,7 +653,7 @@ def _expected_counts(result: Plan, lbipam: cilium.Lbipam, made: Sequence[Tuple[P
     open_picks: Set[Tuple[str, int]] = set()
     for m in result.services:
         target = open_picks if m.candidates else shown
-        for text in m.candidates or m.cilium:
+        for text in m.candidates or m.after:
             addr = cilium.parse_addr(text)
             if addr is not None:
                 target.add((family_of(addr), int(addr)))
@@ -752,12 +752,12 @@ class Step:
         return {"step": self.title, "commands": list(self.commands)}
 
 
-def _quote(text: str) -> str:
+def quote(text: str) -> str:
     return shlex.quote(text)
 
 
-def _pairs(values: Dict[str, str]) -> str:
-    return " ".join(_quote(f"{k}={v}") for k, v in sorted(values.items()))
+def pairs(values: Dict[str, str]) -> str:
+    return " ".join(quote(f"{k}={v}") for k, v in sorted(values.items()))
 
 
 def metallb_namespace(cluster: Cluster) -> str:
@@ -778,21 +778,21 @@ def cutover(result: Plan, namespace: str, objects_file: str) -> List[Step]:
     loadBalancerClass cannot change, so moving the services by class is not offered."""
     label, annotate, retire = [], [], []
     for m in result.services:
-        where = f"kubectl -n {_quote(m.service.namespace)}"
+        where = f"kubectl -n {quote(m.service.namespace)}"
         if m.labels:
-            label.append(f"{where} label service {_quote(m.service.name)} {_pairs(m.labels)}")
+            label.append(f"{where} label service {quote(m.service.name)} {pairs(m.labels)}")
         if m.annotations:
-            annotate.append(f"{where} annotate service {_quote(m.service.name)} {_pairs(m.annotations)}")
+            annotate.append(f"{where} annotate service {quote(m.service.name)} {pairs(m.annotations)}")
         if m.retired:
-            keys = " ".join(_quote(k + "-") for k in m.retired)
-            retire.append(f"{where} annotate service {_quote(m.service.name)} {keys}")
+            keys = " ".join(quote(k + "-") for k in m.retired)
+            retire.append(f"{where} annotate service {quote(m.service.name)} {keys}")
     # Cilium writes cilium.io/IPAMRequestSatisfied only on a service it had to satisfy
     # itself (a second sharer, a new pick), never on one whose address it adopts as it
     # is (its stripOrImportIngresses; seen on its operator v1.19.0): what tells that it
     # holds the addresses is each pool's cilium.io/IPsUsed reaching the plan's count.
     waits = tuple(
-        f"kubectl wait --for=jsonpath={_quote(used_path(cilium.IPS_USED))}={m.used} "
-        f"ciliumloadbalancerippool/{_quote(m.name)} --timeout=2m"
+        f"kubectl wait --for=jsonpath={quote(used_path(cilium.IPS_USED))}={m.used} "
+        f"ciliumloadbalancerippool/{quote(m.name)} --timeout=2m"
         for m in result.pools
         if m.obj is not None and not m.exists and m.used is not None and m.exact
     )
@@ -801,13 +801,13 @@ def cutover(result: Plan, namespace: str, objects_file: str) -> List[Step]:
         Step("label and annotate the services (MetalLB ignores Cilium's keys)", tuple(label + annotate)),
         Step(
             "stop MetalLB's controller (the name of its Deployment in a Helm install is metallb-controller)",
-            (f"kubectl -n {_quote(namespace)} scale deployment controller --replicas=0",),
+            (f"kubectl -n {quote(namespace)} scale deployment controller --replicas=0",),
         ),
-        Step("create every Cilium object at once", (f"kubectl apply -f {_quote(objects_file)}",)),
+        Step("create every Cilium object at once", (f"kubectl apply -f {quote(objects_file)}",)),
         Step("wait until Cilium holds each service's addresses (its pools count them)", waits),
         Step(
             "remove MetalLB's pools, advertisements and keys (uninstall MetalLB once Cilium announces)",
-            (f"kubectl -n {_quote(namespace)} delete {kinds} --all",) + tuple(retire),
+            (f"kubectl -n {quote(namespace)} delete {kinds} --all",) + tuple(retire),
         ),
     ]
 
@@ -863,7 +863,7 @@ def plan_document(result: Plan, accepted: Sequence[str], steps: Sequence[Step]) 
                 "name": m.service.name,
                 "pool": m.pool,
                 "holds": list(m.held),
-                "cilium": list(m.cilium),
+                "cilium": list(m.after),
                 "keeps": m.kept if m.held else None,
                 "gains": list(m.gained),
                 "labels": m.labels,
@@ -958,7 +958,7 @@ def judge_after(
     with the words for it. Cilium writes no condition on a service whose address it
     adopts as it is, so a missing condition is not a refusal."""
     held = {cilium.parse_addr(a) for a in ingress} - {None}
-    expected = {cilium.parse_addr(a) for a in mapping.cilium} - {None}
+    expected = {cilium.parse_addr(a) for a in mapping.after} - {None}
     shown = ", ".join(sorted(map(str, held))) or "nothing"
     status = str(condition.get("status")) if condition else ""
     if status != "True" and not counted:
@@ -967,7 +967,7 @@ def judge_after(
     if condition and status != "True":
         return MOVED, f"{cilium.CONDITION} {status} ({condition.get('reason')}: {condition.get('message')})"
     if held != expected:
-        return MOVED, f"holds {shown}; the plan said {', '.join(mapping.cilium) or 'nothing'}"
+        return MOVED, f"holds {shown}; the plan said {', '.join(mapping.after) or 'nothing'}"
     return SATISFIED, f"holds {shown}"
 
 

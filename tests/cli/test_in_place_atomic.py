@@ -213,3 +213,29 @@ def test_create_file_without_hard_links_still_never_overwrites(tmp_path, monkeyp
     with pytest.raises(FileExistsError):
         create_file(str(path), b"other")
     assert path.read_bytes() == b"{}\n" and os.listdir(tmp_path) == ["new.json"]
+
+
+def test_a_plain_scalar_folded_over_lines_stays_folded(tmp_path):
+    """ruamel writes a multi-line plain scalar on one line; the rewrite gives the
+    original lines back wherever they only said the same thing folded."""
+    folded = [
+        "  description: a long text that a person or kubectl folded",
+        "    over two lines",
+        "  also: 'a quoted one, folded",
+        "    too'",
+    ]
+    text = manifest("web").replace("spec:\n", "spec:\n" + "\n".join(folded) + "\n")
+    path = tmp_path / "svc.yaml"
+    path.write_text(text)
+    r = in_place(path)
+    assert r.exit_code == 0, r.stdout
+    assert path.read_text() == text.replace(OLD, NEW)
+
+
+def test_keep_folded_gives_back_only_what_folding_explains():
+    from kubectl_lbip.commands.migrate_files import keep_folded
+
+    old = "a: one\n  two\nb: 1\n"
+    assert keep_folded(old, "a: one two\nb: 1\n") == old
+    assert keep_folded(old, "a: one three\nb: 1\n") == "a: one three\nb: 1\n"  # a real change is written
+    assert keep_folded(old, "a: one two\nb: 2\n") == "a: one\n  two\nb: 2\n"

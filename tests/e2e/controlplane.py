@@ -420,10 +420,14 @@ class Cluster:
         assert self.metallb is not None
         return self.metallb.version
 
-    def use_metallb(self, version: str) -> float:
+    def use_metallb(self, version: str, objects: Sequence[dict[str, Any]] = ()) -> float:
         """Run MetalLB ``version``'s controller (and CRDs) instead of the current one;
-        a no-op when it already runs.  Returns the seconds the swap took."""
+        a no-op when it already runs.  ``objects`` (its pools, advertisements) are
+        created once its CRDs are there and before its controller starts, as the way
+        back from Cilium must (a controller without pools clears every service's
+        address).  Returns the seconds the swap took."""
         if self.metallb is not None and self.metallb.version == version and self.cilium is None:
+            assert not objects, "MetalLB runs already: its objects would not come first"
             return 0.0
         t0 = time.monotonic()
         release = self.build.release(version)
@@ -431,6 +435,8 @@ class Cluster:
         _remove_cilium(self)
         _install_crds(self, release)
         self.apply(*_controller_objects(release.version))
+        if objects:
+            self.apply(*objects)
         assert self._spawn is not None
         ctl = self._spawn(
             CONTROLLER,

@@ -56,7 +56,7 @@ def test_first_and_last_addresses_stay_usable_where_a_cidr_has_them():
 def test_a_held_network_address_is_kept_under_v115():
     c = live_cluster(pool("p", "192.168.10.0/24"), svc("shop", "web", ingress=["192.168.10.0"]))
     m = mapping(tocilium.plan(c, V15), "shop/web")
-    assert m.kept and m.cilium == ("192.168.10.0",)
+    assert m.kept and m.after == ("192.168.10.0",)
 
 
 def test_avoid_buggy_ips_cuts_every_dot_0_and_dot_255_out():
@@ -79,7 +79,7 @@ def test_avoid_buggy_ips_on_a_range_past_the_limit_is_an_error_and_keeps_the_ran
 def test_avoid_buggy_pieces_make_cilium_skip_dot_0():
     c = cluster(pool("p", "10.0.0.0/24", avoid_buggy=True), svc("shop", "new"))
     m = mapping(tocilium.plan(c), "shop/new")
-    assert m.cilium == ("10.0.0.1",)
+    assert m.after == ("10.0.0.1",)
 
 
 def test_auto_assign_false_selects_only_the_services_pinned_to_it():
@@ -95,7 +95,7 @@ def test_auto_assign_false_selects_only_the_services_pinned_to_it():
     assert mapping(p, "shop/db").labels == {LABEL: "reserved"}
     assert codes(p, "IPAddressPool metallb-system/reserved") == [C.TO_CILIUM_AUTO_ASSIGN]
     new = mapping(p, "shop/new")  # a new automatic service is not served from the reserved pool
-    assert new.labels == {} and new.cilium[0].startswith("192.168.10.")
+    assert new.labels == {} and new.after[0].startswith("192.168.10.")
     assert mapping(p, "shop/db").kept and mapping(p, "shop/web").kept
 
 
@@ -110,7 +110,7 @@ def test_namespaces_become_the_namespace_pseudo_label():
         "matchExpressions": [{"key": cilium.NAMESPACE_LABEL, "operator": "In", "values": ["team"]}]
     }
     assert mapping(p, "team/api").kept
-    assert mapping(p, "other/api").cilium == ()  # near miss: no pool selects it, as under MetalLB
+    assert mapping(p, "other/api").after == ()  # near miss: no pool selects it, as under MetalLB
     assert codes(p) == []
 
 
@@ -274,7 +274,7 @@ def test_a_dual_stack_pair_from_two_pools_metallb_refuses_cilium_gives():
     )
     p = tocilium.plan(c)
     assert codes(p) == [C.TO_CILIUM_ACCEPTED]
-    assert mapping(p, "x/y").cilium == ("10.0.0.5", "fd00::5")
+    assert mapping(p, "x/y").after == ("10.0.0.5", "fd00::5")
     assert "split-pool-dual-stack" in p.all_losses()[0].message
 
 
@@ -320,7 +320,7 @@ def test_manifests_without_status_prove_the_pins_only():
     c = cluster(pool("a", "10.0.0.0/24"), svc("x", "pinned", annotations={"metallb.io/loadBalancerIPs": "10.0.0.9"}))
     p = tocilium.plan(c)
     m = mapping(p, "x/pinned")
-    assert m.held == () and m.cilium == ("10.0.0.9",) and codes(p) == []
+    assert m.held == () and m.after == ("10.0.0.9",) and codes(p) == []
 
 
 # --- advertisements
@@ -533,7 +533,7 @@ def test_an_address_cilium_will_hand_out_counts_in_its_pool_and_an_unpredictable
     )
     p = tocilium.plan(c)
     [m] = p.services
-    assert len(m.cilium) == 2 and not m.candidates
+    assert len(m.after) == 2 and not m.candidates
     assert [pm.used for pm in p.pools] == [2]
     # two pools select every service, and a new one holds nothing: Cilium's map order picks
     c = live_cluster(pool("a", "10.0.0.0/24"), pool("b", "10.0.1.0/24"), svc("x", "new"))
