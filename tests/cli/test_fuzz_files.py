@@ -11,10 +11,10 @@ import os
 import tempfile
 
 import yaml
+from clirunner import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import documents, examples
-from typer.testing import CliRunner
 
 from kubectl_lbip.cli import app
 

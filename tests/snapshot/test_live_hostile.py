@@ -10,8 +10,8 @@ import textwrap
 import time
 
 import pytest
+from clirunner import CliRunner
 from fakeapi import SERVICES, kubeconfig_dict, pool, service, write_yaml
-from typer.testing import CliRunner
 
 from kubectl_lbip import door
 from kubectl_lbip.cli import app
