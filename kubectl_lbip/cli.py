@@ -6,16 +6,14 @@ fast."""
 
 import functools
 import inspect
-import logging
 import os
 import sys
 import traceback
 from enum import Enum
-from typing import List, Optional, Tuple
+from typing import Annotated, List, Optional, Tuple
 
 import typer
 from typer.core import TyperCommand, TyperGroup
-from typing_extensions import Annotated
 
 from . import __version__
 from .errors import EXIT_INTERNAL, EXIT_OK, LbipError, UsageError, exit_code_for
@@ -444,9 +442,11 @@ def _run(verbose: int, fn, *args, **kwargs) -> None:
     """Run a command; every exception becomes one line on stderr and an exit code
     (errors.exit_code_for): the plugin's own errors their code, Ctrl-C 130, and
     anything unexpected 4 with a hint to rerun with -v, which prints the traceback."""
-    log = logging.getLogger("kubectl_lbip")
     handler = None
-    if verbose >= 6:  # kubectl's level for logging each request
+    if verbose >= 6:  # kubectl's level for logging each request (logging is imported only then)
+        import logging
+
+        log = logging.getLogger("kubectl_lbip")
         # A handler of our own, removed afterwards: basicConfig would do nothing when
         # the host process (a test runner, an embedding script) configured logging.
         handler = logging.StreamHandler(sys.stderr)
@@ -1249,5 +1249,6 @@ def _leave_quickly(exc: SystemExit) -> None:
         sys.stderr.flush()
     except Exception:  # noqa: BLE001 - a closed pipe: the usual exit reports it as ever
         return
-    logging.shutdown()
+    if "logging" in sys.modules:  # a handler of -v 6 (or of the host process) flushed
+        sys.modules["logging"].shutdown()
     os._exit(exc.code or 0)

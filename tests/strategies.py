@@ -5,8 +5,18 @@ checks at the boundary, not only the parsers, are exercised."""
 
 from __future__ import annotations
 
+import os
+
 import yaml
 from hypothesis import strategies as st
+
+
+def examples(full: int) -> int:
+    """How many examples a property draws: ``full`` where CI is set (CI runs every
+    tier with CI=true, and .ci/run sets it), a quarter of it in the quick loop on a
+    developer's machine, which stays under its CPU budget (CONTRIBUTING.md)."""
+    return full if "CI" in os.environ else max(full // 4, 10)
+
 
 scalars = st.one_of(
     st.none(),

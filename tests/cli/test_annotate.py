@@ -7,7 +7,7 @@ import os
 import pytest
 import yaml
 from builders import dual, lbips, pool, svc
-from typer.testing import CliRunner
+from clirunner import CliRunner
 
 from kubectl_lbip.cli import app
 from kubectl_lbip.commands.writes import write_with_retry

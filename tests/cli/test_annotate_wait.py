@@ -86,7 +86,7 @@ def test_parse_timeout_refuses(text):
 
 def test_cli_wait_exit_codes(monkeypatch):
     from builders import snapshot
-    from typer.testing import CliRunner
+    from clirunner import CliRunner
 
     from kubectl_lbip.cli import app
 

@@ -13,7 +13,7 @@ import jsonschema
 import junitparser
 import pytest
 import yaml
-from typer.testing import CliRunner
+from clirunner import CliRunner
 
 from kubectl_lbip import cireport
 from kubectl_lbip.cli import app

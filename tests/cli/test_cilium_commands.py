@@ -8,7 +8,7 @@ import os
 
 import pytest
 import yaml
-from typer.testing import CliRunner
+from clirunner import CliRunner
 
 from kubectl_lbip.cli import app
 

@@ -6,7 +6,7 @@ exit 0 without)."""
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
+from clirunner import CliRunner
 
 from kubectl_lbip.cli import app
 

@@ -11,10 +11,10 @@ import os
 import tempfile
 
 import yaml
+from clirunner import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import documents
-from typer.testing import CliRunner
+from strategies import documents, examples
 
 from kubectl_lbip.cli import app
 
@@ -43,7 +43,9 @@ def serialise(docs, fmt: str) -> str:
 
 
 @settings(
-    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=list(HealthCheck)
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", examples(150))),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
 )
 @given(docs=documents, fmt=st.sampled_from(["json", "yaml"]), command=st.sampled_from(COMMANDS), stdin=st.booleans())
 def test_any_shape_through_any_file_command_is_exit_0_1_or_2_without_traceback(docs, fmt, command, stdin):

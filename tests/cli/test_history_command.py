@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from builders import watch_line
-from typer.testing import CliRunner
+from clirunner import CliRunner
 
 from kubectl_lbip.cli import app
 from kubectl_lbip.commands import history as cmd

@@ -11,7 +11,7 @@ import time
 
 import pytest
 import yaml
-from typer.testing import CliRunner
+from clirunner import CliRunner
 
 from kubectl_lbip import cli as cli_module
 from kubectl_lbip.cli import app

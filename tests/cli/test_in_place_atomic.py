@@ -10,7 +10,7 @@ import stat
 import tempfile
 
 import pytest
-from typer.testing import CliRunner
+from clirunner import CliRunner
 
 from kubectl_lbip.cli import app
 

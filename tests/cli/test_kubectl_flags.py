@@ -7,7 +7,7 @@ import json
 import os
 
 import pytest
-from typer.testing import CliRunner
+from clirunner import CliRunner
 
 from kubectl_lbip.cli import app
 from kubectl_lbip.flags import Spec, normalize, parse_duration

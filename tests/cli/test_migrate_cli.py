@@ -10,7 +10,7 @@ import os
 import pytest
 import yaml
 from builders import pool, snapshot, svc
-from typer.testing import CliRunner
+from clirunner import CliRunner
 
 from kubectl_lbip import printer
 from kubectl_lbip.cli import app

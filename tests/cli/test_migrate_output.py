@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import anything
+from strategies import anything, examples
 
 from kubectl_lbip import render
 from kubectl_lbip.commands.migrate_files import yaml_pieces
@@ -13,7 +13,7 @@ from kubectl_lbip.commands.migrate_files import yaml_pieces
 keys = st.sampled_from(["apiVersion", "kind", "metadata", "items", "x y", "- z", "", "true", "1"])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(top=st.dictionaries(keys, anything, max_size=5), items=st.lists(anything, max_size=4))
 def test_the_pieces_are_the_whole_dump(top, items):
     obj = dict(top)

@@ -5,6 +5,7 @@ private names, and the package's import graph has no cycle; errors live in error
 from __future__ import annotations
 
 import ast
+import functools
 import os
 
 import kubectl_lbip
@@ -21,10 +22,17 @@ def _modules():
                 yield rel.removesuffix(".__init__"), path
 
 
+@functools.lru_cache(maxsize=None)
+def _tree(path: str) -> ast.Module:
+    """A module's syntax tree, parsed once for all the tests here (they only read it)."""
+    with open(path, encoding="utf-8") as fh:
+        return ast.parse(fh.read())
+
+
 def _imports(module: str, path: str):
     """(imported module, names) of every `from X import names`, relative ones resolved,
     inside functions too."""
-    tree = ast.parse(open(path, encoding="utf-8").read())
+    tree = _tree(path)
     package = module if path.endswith("__init__.py") else module.rsplit(".", 1)[0]
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
@@ -96,7 +104,7 @@ def test_the_migrate_family_shares_outcomes_and_not_each_other():
 def test_error_types_are_defined_only_in_errors_py():
     defined = []
     for m, p in _modules():
-        for node in ast.walk(ast.parse(open(p, encoding="utf-8").read())):
+        for node in ast.walk(_tree(p)):
             if isinstance(node, ast.ClassDef) and any(
                 isinstance(b, ast.Name) and b.id.endswith(("Error", "Exception")) for b in node.bases
             ):
@@ -128,7 +136,7 @@ def _command_modules():
 
 def _printing_or_format_branches(path: str):
     """(line, what) of each place that prints or branches on the output format."""
-    tree = ast.parse(open(path, encoding="utf-8").read())
+    tree = _tree(path)
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
             yield node.lineno, "print()"
@@ -215,7 +223,7 @@ def test_commands_do_not_branch_on_the_implementation():
         path: lines
         for module, path in _modules()
         if module.startswith("kubectl_lbip.commands.")
-        if (lines := _branches_on_the_implementation(ast.parse(open(path, encoding="utf-8").read())))
+        if (lines := _branches_on_the_implementation(_tree(path)))
     }
     assert found == {}
 

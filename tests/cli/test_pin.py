@@ -7,7 +7,7 @@ import stat
 
 import pytest
 import yaml
-from typer.testing import CliRunner
+from clirunner import CliRunner
 
 from kubectl_lbip.cli import app
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import click
 import pytest
 import typer
-from typer.testing import CliRunner
+from clirunner import CliRunner
 
 from kubectl_lbip import printer, render
 from kubectl_lbip.cli import app

@@ -11,7 +11,7 @@ from typing import Iterator, List
 import pytest
 import yaml
 from builders import svc
-from typer.testing import CliRunner
+from clirunner import CliRunner
 
 from kubectl_lbip import tcpprobe
 from kubectl_lbip.cli import app

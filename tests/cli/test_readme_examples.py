@@ -6,7 +6,7 @@ import re
 import shlex
 
 import pytest
-from typer.testing import CliRunner
+from clirunner import CliRunner
 
 from kubectl_lbip.cli import app
 

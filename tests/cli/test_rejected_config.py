@@ -10,8 +10,8 @@ import json
 import pytest
 import yaml
 from builders import pool, svc
+from clirunner import CliRunner
 from netbuilders import config_state, pool_status
-from typer.testing import CliRunner
 
 from kubectl_lbip.cli import app
 

@@ -6,8 +6,8 @@ import os
 
 import yaml
 from builders import lbips, pool, svc
+from clirunner import CliRunner
 from netbuilders import l2adv, l2status, node
-from typer.testing import CliRunner
 
 from kubectl_lbip.cli import app
 

@@ -10,8 +10,8 @@ import socket
 import pytest
 import yaml
 from builders import pool, svc
+from clirunner import CliRunner
 from netbuilders import l2adv
-from typer.testing import CliRunner
 
 from kubectl_lbip.cli import app
 from kubectl_lbip.commands import why

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from typer.testing import CliRunner
+from clirunner import CliRunner
 
 from kubectl_lbip import render
 from kubectl_lbip.cli import app

@@ -341,7 +341,7 @@ def fix_pattern(template: str) -> str:
 def test_every_finding_of_the_example_ends_with_its_codes_fix():
     """No rule spells its own fix: the text after "Fix: " is the catalogue's fix of
     the finding's code (or of one of its cases), specifics filled in."""
-    from typer.testing import CliRunner
+    from clirunner import CliRunner
 
     from kubectl_lbip.cli import app
 

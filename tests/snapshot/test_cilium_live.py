@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 
+from clirunner import CliRunner
 from fakeapi import deployment, pool, service
 from test_cilium_objects import cilium_api, cilium_pool
-from typer.testing import CliRunner
 
 from kubectl_lbip.cli import app
 

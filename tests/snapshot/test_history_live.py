@@ -4,8 +4,8 @@ status now), read through the door."""
 
 import json
 
+from clirunner import CliRunner
 from fakeapi import EVENTS, SERVICES, allocation_failed, pool, service
-from typer.testing import CliRunner
 
 from kubectl_lbip.cli import app
 

@@ -19,6 +19,7 @@ import textwrap
 import time
 
 import pytest
+from clirunner import CliRunner
 from fakeapi import (
     EVENTS,
     LAST_APPLIED,
@@ -36,7 +37,6 @@ from fakeapi import (
     service,
     write_yaml,
 )
-from typer.testing import CliRunner
 
 from kubectl_lbip.cli import app
 from kubectl_lbip.errors import AccessError, ClusterError, ConflictError, UsageError

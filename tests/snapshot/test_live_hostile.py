@@ -10,8 +10,8 @@ import textwrap
 import time
 
 import pytest
+from clirunner import CliRunner
 from fakeapi import SERVICES, kubeconfig_dict, pool, service, write_yaml
-from typer.testing import CliRunner
 
 from kubectl_lbip import door
 from kubectl_lbip.cli import app
@@ -275,7 +275,7 @@ def test_any_api_answer_shape_is_exit_0_1_or_3_without_traceback(tmp_path):
     from fakeapi import FakeAPI
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
-    from strategies import lists, objects  # the same Kubernetes-like shapes as the file fuzz
+    from strategies import examples, lists, objects  # the same Kubernetes-like shapes as the file fuzz
 
     fake = FakeAPI().start()
     path = write_yaml(
@@ -284,7 +284,7 @@ def test_any_api_answer_shape_is_exit_0_1_or_3_without_traceback(tmp_path):
     )
     answers = st.one_of(lists, objects, st.lists(objects, max_size=2))
 
-    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples(40), deadline=None, suppress_health_check=list(HealthCheck))
     @given(
         pools=answers,
         services=answers,

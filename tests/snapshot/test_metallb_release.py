@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from clirunner import CliRunner
 from fakeapi import deployment, deployments_path, pool, service
 from test_live import bare_root_logger
-from typer.testing import CliRunner
 
 from kubectl_lbip.cli import app
 from kubectl_lbip.snapshot.live import connect

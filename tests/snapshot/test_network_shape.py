@@ -2,8 +2,8 @@
 the file, the document, the object and the field; never a traceback."""
 
 import pytest
+from clirunner import CliRunner
 from netbuilders import l2adv, node, slice_
-from typer.testing import CliRunner
 
 from kubectl_lbip.cli import app
 

@@ -8,8 +8,8 @@ import json
 
 import pytest
 import yaml
+from clirunner import CliRunner
 from fakeapi import FakeAPI, pool, service
-from typer.testing import CliRunner
 
 from kubectl_lbip.cli import app
 

@@ -276,13 +276,14 @@ def test_yaml_and_single_objects_model_every_service(tmp_path):
 
 
 from hypothesis import given, settings  # noqa: E402
+from strategies import examples  # noqa: E402
 from strategies import service as any_service  # noqa: E402
 
 from kubectl_lbip.errors import InputError  # noqa: E402
 from kubectl_lbip.snapshot import shape  # noqa: E402
 
 
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=examples(800), deadline=None)
 @given(any_service)
 def test_plain_model_only_for_what_the_shape_check_passes_and_equal_to_compact(obj):
     from kubectl_lbip.model.services import Service

@@ -8,8 +8,8 @@ import errno
 import json
 
 import pytest
+from clirunner import CliRunner
 from fakeapi import pool, service, status_body
-from typer.testing import CliRunner
 
 from kubectl_lbip import clusterprobe
 from kubectl_lbip.cli import app

@@ -4,8 +4,8 @@ status pointing at loopback, where a local listener answers."""
 import json
 import socket
 
+from clirunner import CliRunner
 from fakeapi import SERVICES, pool, service
-from typer.testing import CliRunner
 
 from kubectl_lbip.cli import app
 

@@ -13,8 +13,8 @@ import subprocess
 import sys
 
 import pytest
+from clirunner import CliRunner
 from fakeapi import pool, service
-from typer.testing import CliRunner
 
 from kubectl_lbip.cli import app
 from kubectl_lbip.snapshot import live

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from strategies import anything
+from strategies import anything, examples
 
 from kubectl_lbip.errors import InputError
 from kubectl_lbip.snapshot.yamlbudget import NotAList, load_documents, stream_objects
@@ -104,7 +104,7 @@ def test_an_alias_repeated_across_a_lists_items_counts_against_one_budget():
         streamed(text)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(docs=st.lists(anything, min_size=1, max_size=3), flow=st.sampled_from([None, True, False]))
 @example(docs=[{"items": False}], flow=None)  # a boolean items is not a List's count of items
 def test_any_dumped_value_reads_as_pyyaml_reads_it(docs, flow):
