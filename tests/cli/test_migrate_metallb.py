@@ -11,7 +11,7 @@ import shutil
 import pytest
 import yaml
 from builders import pool, snapshot, svc
-from typer.testing import CliRunner
+from clirunner import CliRunner
 
 from kubectl_lbip.cli import app
 from kubectl_lbip.model import cilium
