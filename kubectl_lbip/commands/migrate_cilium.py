@@ -31,14 +31,14 @@ OBJECTS_FILE = "cilium-lb-ipam.yaml"
 
 
 def validate(
-    inputs: Inputs, req: MigrateRequest, target: str = "cilium"
+    inputs: Inputs, req: MigrateRequest, target: str = "cilium", applies: bool = True
 ) -> Tuple[Optional[cilium.Version], Tuple[str, ...]]:
     """--cilium-version and --accept (of the codes of --to ``target``), and the
-    options that do not go with --to."""
+    options that do not go with --to (--apply where the move has none: ``applies``)."""
     to = f"--to {target}"
     if req.restore or req.configmap:
         raise UsageError(f"{to} does not go with --restore or --configmap")
-    if req.apply and target != "cilium":
+    if req.apply and not applies:
         raise UsageError(
             f"--apply runs the cut-over to Cilium only; {to} prints its cut-over as kubectl commands: run them "
             "step by step"

@@ -52,7 +52,7 @@ class ToMetalLB:
 
 def run(inputs: Inputs, req: MigrateRequest) -> Result:
     req.validate(inputs)
-    flagged, accepted = validate(inputs, req, "metallb")
+    flagged, accepted = validate(inputs, req, "metallb", applies=False)
     if inputs.offline:
         return _run_files(inputs, req, flagged, accepted)
     return _run_live(inputs, flagged, accepted)
