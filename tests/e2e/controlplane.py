@@ -473,6 +473,21 @@ class Cluster:
         _probe_cilium(self, op)
         return time.monotonic() - t0
 
+    def start_cilium_beside(self, version: str) -> None:
+        """Cilium's operator ``version`` started as a cluster's already-running one is
+        found by a migration: MetalLB's controller stopped (as its Deployment scaled
+        to zero would be), its objects and CRDs left in place, no probe (a probe pool
+        would wake LB-IPAM before the plan's pools exist and strip every address no
+        pool covers). Cilium's CRDs must be there already."""
+        release = self.build.cilium_release(version)
+        self._stop_judges()
+        self.apply(*_cilium_objects(release.version))
+        assert self._spawn is not None
+        op = self._spawn(CILIUM_OPERATOR, _cilium_argv(release, self.controller_kubeconfig), env=dict(os.environ))
+        self.cilium = release
+        if not op.alive():
+            raise ControlPlaneError(f"{CILIUM_OPERATOR} exited with {op.popen.returncode}")
+
     def _stop_judges(self) -> None:
         for proc in [p for p in self.procs if p.name in (CONTROLLER, CILIUM_OPERATOR)]:
             proc.stop()

@@ -24,13 +24,15 @@ from __future__ import annotations
 import json
 import random
 import shlex
+import threading
+import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
 import yaml
 
-from .controlplane import Cluster, wait_until
+from .controlplane import CONTROLLER_DEPLOYMENT, METALLB_NAMESPACE, Cluster, wait_until
 from .test_plugin_live import lbip, pool, service
 
 pytestmark = pytest.mark.e2e
@@ -254,6 +256,77 @@ def test_apply_dry_run_server_every_write_passes_the_api_server(
     assert sorted(set(kinds)) == ["CiliumBGPAdvertisement", "CiliumL2AnnouncementPolicy", "CiliumLoadBalancerIPPool"]
     assert cluster.get_json("ciliumloadbalancerippools")["items"] == []  # nothing persisted
     assert cluster.get_json("services", "-n", ns)["items"] == before
+
+
+def _controller_manager(cluster: Cluster, version: str, done: threading.Event, said: List[str]) -> None:
+    """What kube-controller-manager and the kubelet would do when MetalLB's
+    controller Deployment is scaled to zero (the tier runs neither): its process
+    stops (Cilium's operator, already running on a real cluster, starts beside the
+    objects), and the Deployment's status says no replica is left."""
+    deadline = time.monotonic() + 120
+    while not done.is_set() and time.monotonic() < deadline:
+        dep = cluster.get_json("deployment", CONTROLLER_DEPLOYMENT, "-n", METALLB_NAMESPACE)
+        if dep["spec"].get("replicas") == 0:
+            cluster.start_cilium_beside(version)
+            status = {"status": {"replicas": 0, "observedGeneration": dep["metadata"]["generation"]}}
+            cluster.kubectl(
+                "patch",
+                "deployment",
+                CONTROLLER_DEPLOYMENT,
+                "-n",
+                METALLB_NAMESPACE,
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                json.dumps(status),
+            )
+            said.append("scaled to zero: MetalLB's controller stopped, Cilium's operator started")
+            return
+        time.sleep(0.2)
+
+
+def test_apply_runs_the_cut_over_and_the_operator_keeps_every_address(
+    cluster: Cluster, namespace: str, second_namespace: str, crds: str
+) -> None:
+    """--apply itself, live: the services' patches, MetalLB's controller scaled to
+    zero and awaited gone (a stand-in for kube-controller-manager stops it and
+    writes the Deployment's status, and Cilium's operator starts), every Cilium
+    object created, the pools' counts awaited; exit 0, and each service holds
+    exactly what MetalLB gave it, as the operator keeps it."""
+    ns, ns2 = namespace, second_namespace
+    cluster.apply(*pools(ns2))
+    services = scenario(SEEDS[1], ns, ns2)
+    cluster.apply(*services)
+    keys = [f"{s['metadata']['namespace']}/{s['metadata']['name']}" for s in services]
+    before = assigned(cluster, [ns, ns2], keys, "MetalLB assigns every service")
+    done, said = threading.Event(), []
+    manager = threading.Thread(target=_controller_manager, args=(cluster, crds, done, said), daemon=True)
+    manager.start()
+    try:
+        r = lbip(
+            cluster,
+            "migrate",
+            "--to",
+            "cilium",
+            "--cilium-version",
+            crds,
+            "--apply",
+            "--yes",
+            "--accept",
+            "to-cilium-priority",
+            timeout=400,
+        )
+        done.set()
+        manager.join(10)
+        assert said, r.stderr  # the Deployment was scaled to zero
+        assert r.returncode == 0, r.stderr
+        after = holdings(cluster, [ns, ns2])
+        assert {k: after[k] for k in keys} == {k: before[k] for k in keys}
+        kinds = {o["metadata"]["name"] for o in cluster.get_json("ciliumloadbalancerippools")["items"]}
+        assert kinds == {"open", "reserved", "team", "edge"}
+    finally:
+        done.set()
+        cluster.use_metallb(cluster.build.newest.version)
 
 
 # --------------------------------------------------------------------------
