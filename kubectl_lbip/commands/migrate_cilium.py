@@ -38,6 +38,11 @@ def validate(
     to = f"--to {target}"
     if req.restore or req.configmap:
         raise UsageError(f"{to} does not go with --restore or --configmap")
+    if req.backup and not applies:
+        raise UsageError(
+            f"{to} writes nothing to the cluster (its steps are printed, to be run by hand): --backup has nothing "
+            "to save; keep `kubectl get services -A -o yaml` before the last step removes Cilium's keys"
+        )
     if req.apply and not applies:
         raise UsageError(
             f"--apply runs the cut-over to Cilium only; {to} prints its cut-over as kubectl commands: run them "

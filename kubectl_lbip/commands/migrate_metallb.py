@@ -64,7 +64,9 @@ def _plan(inputs: Inputs, snap: Snapshot, flagged: Optional[cilium.Version], acc
     cluster.metallb = flagged_metallb.version if flagged_metallb is not None else metallb.NEWEST
     pools = snap.cilium_objects.get(CILIUM_POOL, [])
     if not pools:
-        where = "in the files: give the Cilium pools' manifests with -f as well" if inputs.offline else "here"
+        where = (
+            "in the files: give the Cilium pools' manifests with -f as well" if inputs.offline else "on this cluster"
+        )
         raise UsageError(f"no CiliumLoadBalancerIPPool {where}; nothing to move back")
     version, chosen = release(flagged, None if inputs.offline else snap.cilium_operator)
     result = tometallb.plan(cluster, pools, snap.cilium_objects.get(CILIUM_L2_POLICY, []), version)

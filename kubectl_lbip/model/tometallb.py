@@ -396,6 +396,8 @@ def prove(cluster: Cluster, result: Plan) -> None:
                 "--lb-class) does not serve, and a service's class cannot change."
             )
             m.losses.append(Loss(TO_METALLB_CLASS, f"service {m.key}", fixed(TO_METALLB_CLASS, detail)))
+    # refused against every holder (one cluster, cheap); whoever is refused is judged
+    # again against the holders MetalLB has taken before it (first come keeps)
     refused = {m.key: why for m, svc in served if m.held and (why := _refusal(target, m, svc))}
     held_count = {m.key: len(m.held) for m, _ in served}
     state: Dict[str, Tuple[str, ...]] = {}  # what MetalLB's allocator holds, as its pass goes
@@ -407,15 +409,17 @@ def prove(cluster: Cluster, result: Plan) -> None:
         lost = [a for a in m.held if a in taken_by]
         if lost and m.key not in refused:
             other = taken_by[lost[0]]
-            tie = (
-                ", and its order among services holding as many is not fixed"
-                if held_count[other] == len(m.held)
-                else ""
-            )
             refused[m.key] = (
                 f"holds {', '.join(m.held)}, and MetalLB gives {', '.join(lost)} to {other} first (it processes the "
-                f"services holding more addresses first{tie}) as it allocates that one again"
+                f"services holding more addresses first{_tie(held_count, other, m)}) as it allocates that one again"
             )
+        elif m.key in refused:  # refused against every holder: against those before it, perhaps not
+            why = _refusal(_now(target, svc, state), m, svc)
+            if not why:
+                del refused[m.key]
+            else:
+                rivals = [k for k, held in state.items() if set(held) & set(m.held)]
+                refused[m.key] = why + (_tie(held_count, rivals[0], m) if rivals else "")
         if m.key not in refused:
             state[m.key] = m.after = m.held
             continue
@@ -445,12 +449,26 @@ def _refusal(target: Cluster, m: ServiceMapping, svc: Service) -> str:
     return ""
 
 
+def _tie(held_count: Mapping[str, int], other: str, m: ServiceMapping) -> str:
+    """The words for an order MetalLB does not fix: ``other`` came first only if it
+    holds more addresses than ``m``'s service."""
+    if held_count.get(other) != len(m.held):
+        return ""
+    return f"; {other} holds as many addresses, and MetalLB's order among those is not fixed: either may move"
+
+
+def _now(target: Cluster, svc: Service, state: Mapping[str, Tuple[str, ...]]) -> Cluster:
+    """The cluster as MetalLB's allocator knows it when it reaches ``svc``: the
+    services processed so far (``state``: what each got), and ``svc``."""
+    services = [replace(s, ingress=state[s.key]) for s in target.services if s.key in state and s.key != svc.key]
+    return Cluster(target.pools, services + [svc], namespace_labels=target.namespace_labels, metallb=target.metallb)
+
+
 def _allocate(target: Cluster, svc: Service, state: Mapping[str, Tuple[str, ...]]) -> Tuple[str, ...]:
     """What MetalLB gives ``svc`` (its request, else its pick) while its allocator
     holds ``state`` (the services processed so far, by key)."""
     fresh = replace(svc, ingress=())
-    services = [replace(s, ingress=state[s.key]) for s in target.services if s.key in state and s.key != svc.key]
-    now = Cluster(target.pools, services + [fresh], namespace_labels=target.namespace_labels, metallb=target.metallb)
+    now = _now(target, fresh, state)
     request = fresh.request
     if request is not None:
         return tuple(str(a) for a in request.addresses) if check_request(now, fresh, request).accepted else ()

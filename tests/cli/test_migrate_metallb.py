@@ -190,6 +190,13 @@ def test_live_namespace_is_refused(live):
     assert r.exit_code == 2 and "whole cluster" in r.stderr
 
 
+def test_live_backup_is_refused_not_ignored(live, tmp_path):
+    live(FakeApi(*LIVE))
+    r = run("--backup", str(tmp_path / "before.json"))
+    assert r.exit_code == 2 and "--backup has nothing to save" in r.stderr
+    assert not (tmp_path / "before.json").exists()
+
+
 def test_live_metallb_pools_already_there_are_named_and_counted(live):
     live(FakeApi(*LIVE, pool("lan", "10.9.0.0/24")))
     r = run("-o", "json")

@@ -201,11 +201,25 @@ def test_two_addresses_of_one_family_are_refused():
     assert codes(m.losses) == [TO_METALLB_REFUSED]
 
 
-def test_a_sharing_metallb_forbids_is_refused_for_both():
+def test_a_sharing_metallb_forbids_moves_the_one_it_takes_second_and_says_the_order_is_not_fixed():
     a = svc("a", "one", annotations={cilium.SHARING_KEY: "k"}, ports=("TCP/80",), ingress=["10.0.0.1"])
     b = svc("b", "two", annotations={cilium.SHARING_KEY: "k"}, ports=("TCP/80",), ingress=["10.0.0.1"])
     result = plan([cpool("lan", cidr("10.0.0.0/24"))], a, b)
-    assert [codes(m.losses) for m in result.services] == [[TO_METALLB_REFUSED]] * 2
+    first, second = one(result, "a/one"), one(result, "b/two")
+    assert first.kept and first.losses == []
+    assert second.after == ("10.0.0.0",) and codes(second.losses) == [TO_METALLB_REFUSED]
+    assert "address-conflict" in second.losses[0].message and "either may move" in second.losses[0].message
+
+
+def test_a_holder_with_more_addresses_keeps_a_contested_one():
+    dual = svc("a", "dual", cluster_ips=("10.96.0.1", "fd00:96::1"), ports=("TCP/80",), ingress=["10.0.0.1", "fd00::1"])
+    single = svc("a", "single", ports=("TCP/80",), ingress=["10.0.0.1"])
+    for s in (dual, single):
+        s["metadata"]["annotations"] = {cilium.SHARING_KEY: "k"}
+    result = plan([cpool("lan", cidr("10.0.0.0/24"), cidr("fd00::/120"))], single, dual)
+    assert one(result, "a/dual").kept
+    moved = one(result, "a/single")
+    assert not moved.kept and "either may move" not in moved.losses[0].message
 
 
 def test_sharing_across_namespaces_needs_no_consent_under_metallb():
