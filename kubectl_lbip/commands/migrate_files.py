@@ -459,12 +459,19 @@ def keep_folded(old: str, new: str) -> str:
     starts: Dict[str, List[int]] = {}
     for i, line in enumerate(before[:-1]):
         if before[i + 1][:1] in (" ", "\t"):  # a run can only go on on an indented line
-            starts.setdefault(line.lstrip(" \t")[:3], []).append(i)
+            starts.setdefault(_fold_key(line), []).append(i)
     out: List[str] = []
     for line in new.splitlines(keepends=True):
-        run = None if line in known else _folded_run(before, starts.get(line.lstrip(" \t")[:3], ()), line)
+        run = None if line in known else _folded_run(before, starts.get(_fold_key(line), ()), line)
         out.append("".join(run) if run else line)
     return "".join(out)
+
+
+def _fold_key(line: str) -> str:
+    """What the first line of a folded scalar and its one-line form both start
+    with: the indentation and the key (`key: `), else the first two characters."""
+    cut = line.find(": ")
+    return line[: cut + 2] if cut >= 0 else line[: len(line) - len(line.lstrip(" \t")) + 2]
 
 
 def _folded_run(before: List[str], candidates, line: str) -> Optional[List[str]]:
