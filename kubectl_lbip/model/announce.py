@@ -284,7 +284,7 @@ class Network:
     nodes: List[Node] = field(default_factory=list)
     # "namespace/name" of a Local-policy service -> nodes with a ready endpoint
     ready_nodes: Dict[str, FrozenSet[str]] = field(default_factory=dict)
-    service_cidrs: List[Tuple[str, str]] = field(default_factory=list)  # (ServiceCIDR name, cidr)
+    service_cidrs: List[ServiceCIDR] = field(default_factory=list)
     config_states: List[ConfigState] = field(default_factory=list)
     speaker_statuses: List[SpeakerStatus] = field(default_factory=list)
     pool_labels: Dict[str, Dict[str, str]] = field(default_factory=dict)
@@ -611,19 +611,20 @@ def check_node_overlaps(cluster, network: Network) -> List[Finding]:
 
 def check_service_cidrs(cluster, network: Network) -> List[Finding]:
     found: List[Finding] = []
-    for name, cidr in network.service_cidrs:
-        for pool, iv, net in _overlapping(cluster, cidr):
-            found.append(
-                pool_finding(
-                    pool,
-                    OVERLAPS_SERVICE_CIDR,
-                    fixed(
+    for service_cidr in network.service_cidrs:
+        for cidr in service_cidr.cidrs:
+            for pool, iv, net in _overlapping(cluster, cidr):
+                found.append(
+                    pool_finding(
+                        pool,
                         OVERLAPS_SERVICE_CIDR,
-                        f"{iv} overlaps {net} of ServiceCIDR {name}; a "
-                        "service's external address can equal another service's cluster IP.",
-                    ),
+                        fixed(
+                            OVERLAPS_SERVICE_CIDR,
+                            f"{iv} overlaps {net} of ServiceCIDR {service_cidr.name}; a "
+                            "service's external address can equal another service's cluster IP.",
+                        ),
+                    )
                 )
-            )
     return found
 
 

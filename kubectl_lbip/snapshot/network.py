@@ -133,7 +133,7 @@ def build(
                 if key in local:
                     net.ready_nodes[key] = net.ready_nodes.get(key, frozenset()) | value.ready_nodes
             elif kind == an.SERVICECIDR:
-                net.service_cidrs.extend((value.name, cidr) for cidr in value.cidrs)
+                net.service_cidrs.append(value)
             elif kind == an.CONFIGSTATE:
                 net.config_states.append(value)
             else:
