@@ -12,7 +12,7 @@ that need it are not run."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple
 
 from .addresses import IPV4, IPV6, AddressError, Interval, family_bits, family_of, parse_ip, parse_pool_address
 from .checks import (  # the codes and their fixes: the catalogue
@@ -208,24 +208,71 @@ class EndpointSlice:
 
 
 @dataclass(frozen=True)
+class ServiceCIDR:
+    """A ServiceCIDR as the model reads it (its table): the ranges cluster IPs come from."""
+
+    name: str = field(metadata=at("metadata.name", STR))
+    cidrs: Tuple[str, ...] = field(default=(), metadata=at("spec.cidrs", STRINGS, ()))
+
+
+@dataclass(frozen=True)
 class ConfigState:
-    name: str
-    namespace: str = ""
-    result: str = ""
-    error_summary: str = ""
+    """MetalLB's ConfigurationState as the model reads it (its table): whether the
+    configuration it loaded is valid."""
+
+    name: str = field(metadata=at("metadata.name", STR))
+    namespace: str = field(default="", metadata=at("metadata.namespace", STR))
+    result: str = field(default="", metadata=at("status.result", STR))
+    error_summary: str = field(default="", metadata=at("status.errorSummary", STR))
+
+
+# The labels a speaker sets on its status objects (read when the status has no such field).
+STATUS_LABELS = {
+    "serviceNamespace": "metallb.io/service-namespace",
+    "serviceName": "metallb.io/service-name",
+    "node": "metallb.io/node",
+}
+
+
+def _status_or_label(key: str) -> Dict[str, Any]:
+    """A status field, else the label the speaker sets for it (derived from the whole
+    object: the two are in different mappings)."""
+
+    def derive(source: Any) -> str:
+        status = source.get("status")
+        value = status.get(key) if isinstance(status, Mapping) else None
+        if value:
+            return str(value)
+        meta = source.get("metadata")
+        labels = meta.get("labels") if isinstance(meta, Mapping) else None
+        return str(labels.get(STATUS_LABELS[key], "")) if isinstance(labels, Mapping) else ""
+
+    return at(f"status.{key}", STR, derive=derive)
+
+
+def _interface_names(entries: List[Any]) -> Tuple[str, ...]:
+    """status.interfaces as names (snapshot/network.py's validate says each name is a string)."""
+    return tuple(entry.get("name", "") for entry in entries)
 
 
 @dataclass(frozen=True)
 class SpeakerStatus:
-    """A ServiceL2Status or ServiceBGPStatus: one speaker says it announces a service."""
+    """A ServiceL2Status or ServiceBGPStatus: one speaker says it announces a service
+    (the table of both kinds)."""
 
-    kind: str  # L2STATUS or BGPSTATUS
-    name: str
-    service_namespace: str
-    service_name: str
-    node: str
-    interfaces: Tuple[str, ...] = ()
-    peers: Tuple[str, ...] = ()
+    kind: str = field(metadata=at("kind", STR))  # L2STATUS or BGPSTATUS
+    name: str = field(metadata=at("metadata.name", STR))
+    service_namespace: str = field(default="", metadata=_status_or_label("serviceNamespace"))
+    service_name: str = field(default="", metadata=_status_or_label("serviceName"))
+    node: str = field(default="", metadata=_status_or_label("node"))
+    interfaces: Tuple[str, ...] = field(
+        default=(), metadata=at("status.interfaces", list_of(obj(name=STR)), (), convert=_interface_names)
+    )
+    peers: Tuple[str, ...] = field(default=(), metadata=at("status.peers", STRINGS, ()))
+    # read by service_namespace, service_name and node when the status has none
+    labels: Dict[str, str] = field(
+        default_factory=dict, hash=False, compare=False, repr=False, metadata=at("metadata.labels", LABELS, {})
+    )
 
 
 @dataclass
@@ -237,7 +284,7 @@ class Network:
     nodes: List[Node] = field(default_factory=list)
     # "namespace/name" of a Local-policy service -> nodes with a ready endpoint
     ready_nodes: Dict[str, FrozenSet[str]] = field(default_factory=dict)
-    service_cidrs: List[Tuple[str, str]] = field(default_factory=list)  # (ServiceCIDR name, cidr)
+    service_cidrs: List[ServiceCIDR] = field(default_factory=list)
     config_states: List[ConfigState] = field(default_factory=list)
     speaker_statuses: List[SpeakerStatus] = field(default_factory=list)
     pool_labels: Dict[str, Dict[str, str]] = field(default_factory=dict)
@@ -564,19 +611,20 @@ def check_node_overlaps(cluster, network: Network) -> List[Finding]:
 
 def check_service_cidrs(cluster, network: Network) -> List[Finding]:
     found: List[Finding] = []
-    for name, cidr in network.service_cidrs:
-        for pool, iv, net in _overlapping(cluster, cidr):
-            found.append(
-                pool_finding(
-                    pool,
-                    OVERLAPS_SERVICE_CIDR,
-                    fixed(
+    for service_cidr in network.service_cidrs:
+        for cidr in service_cidr.cidrs:
+            for pool, iv, net in _overlapping(cluster, cidr):
+                found.append(
+                    pool_finding(
+                        pool,
                         OVERLAPS_SERVICE_CIDR,
-                        f"{iv} overlaps {net} of ServiceCIDR {name}; a "
-                        "service's external address can equal another service's cluster IP.",
-                    ),
+                        fixed(
+                            OVERLAPS_SERVICE_CIDR,
+                            f"{iv} overlaps {net} of ServiceCIDR {service_cidr.name}; a "
+                            "service's external address can equal another service's cluster IP.",
+                        ),
+                    )
                 )
-            )
     return found
 
 

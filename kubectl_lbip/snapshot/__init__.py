@@ -10,7 +10,20 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple, Type
 
 from ..errors import InputError, LbipError
-from ..model.announce import ADVERTISEMENTS, ENDPOINTSLICE, NODE, EndpointSlice, Node
+from ..model.announce import (
+    ADVERTISEMENTS,
+    BGPSTATUS,
+    CONFIGSTATE,
+    ENDPOINTSLICE,
+    L2STATUS,
+    NODE,
+    SERVICECIDR,
+    ConfigState,
+    EndpointSlice,
+    Node,
+    ServiceCIDR,
+    SpeakerStatus,
+)
 from ..model.cilium import CiliumPool
 from ..model.cilium_explain import L2Policy
 from ..model.cluster import Cluster
@@ -38,6 +51,10 @@ MODELS: Dict[str, Any] = {
     **ADVERTISEMENTS,
     NODE: Node,
     ENDPOINTSLICE: EndpointSlice,
+    SERVICECIDR: ServiceCIDR,
+    CONFIGSTATE: ConfigState,
+    L2STATUS: SpeakerStatus,  # both speaker status kinds: one table
+    BGPSTATUS: SpeakerStatus,
     CILIUM_POOL: CiliumPool,
     CILIUM_L2_POLICY: L2Policy,
 }
@@ -258,12 +275,12 @@ _SCHEMAS = {LEGACY: shape.LEGACY_CONFIGMAP}
 
 
 def schema_of(role: str) -> shape.Schema:
-    """The shape of a kind's objects: derived from its model class (MODELS), or written
-    in snapshot/shape.py."""
+    """The shape of a kind's objects: derived from its model class (MODELS), or (the
+    legacy ConfigMap) written in snapshot/shape.py."""
     model = MODELS.get(role)
     if model is not None:
         return shape.shape_of(model)
-    return _SCHEMAS[role] if role in _SCHEMAS else shape.NETWORK_SCHEMAS[role]
+    return _SCHEMAS[role]
 
 
 def checked_role(obj: Any, where: str, error: Type[LbipError] = InputError) -> Optional[str]:

@@ -51,22 +51,6 @@ class _Shape:
             value = value.get(part)
         return value
 
-    def strings(self, path: str) -> List[str]:
-        value = self.get(path)
-        if value is None:
-            return []
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(path, "must be a list of strings")
-        return value
-
-    def string(self, path: str) -> str:
-        value = self.get(path)
-        if value is None:
-            return ""
-        if not isinstance(value, str):
-            self.fail(path, "must be a string")
-        return value
-
     def mappings(self, path: str) -> List[Dict[str, Any]]:
         value = self.get(path)
         if value is None:
@@ -85,49 +69,23 @@ class _Shape:
         return out
 
 
-def validate(kind: str, obj: Dict[str, Any], where: str, error: Type[LbipError] = UsageError) -> None:
+def validate(kind: str, obj: Dict[str, Any], where: Any, error: Type[LbipError] = UsageError) -> None:
     """What a schema cannot say of an object whose types are checked (a name, valid
-    selector operators, addresses): ``error`` naming where, the object and the field."""
-    _convert(kind, obj, where, error)
-
-
-def _convert(kind: str, obj: Dict[str, Any], where: Any, error: Type[LbipError] = UsageError) -> Any:
+    selector operators, addresses): ``error`` naming where, the object and the field.
+    The model is built from the kind's table (snapshot.MODELS: model/announce.py)."""
     s = _Shape(obj, kind, where, error)
-    meta = obj.get("metadata") or {}
-    name, ns = meta["name"], str(meta.get("namespace") or "")
-    if kind in (an.L2ADV, an.BGPADV):  # valid selectors (build makes the model from the kind's table)
+    if kind in (an.L2ADV, an.BGPADV):  # valid selectors
         for path in ("spec.ipAddressPoolSelectors", "spec.nodeSelectors", "spec.serviceSelectors"):
             s.selectors(path)
-        return None
-    if kind == an.NODE:  # each address has both fields (build makes the model from the kind's table)
+    elif kind == an.NODE:  # each address has both fields
         for i, entry in enumerate(s.mappings("status.addresses")):
             if not isinstance(entry.get("type"), str) or not isinstance(entry.get("address"), str):
                 s.fail(f"status.addresses[{i}]", "must have string type and address")
-        return None
-    if kind == an.ENDPOINTSLICE:  # its table says it all (shape.py checks it, build makes the model)
-        return None
-    if kind == an.SERVICECIDR:
-        return [(name, cidr) for cidr in s.strings("spec.cidrs")]
-    if kind == an.CONFIGSTATE:
-        return an.ConfigState(
-            name=name, namespace=ns, result=s.string("status.result"), error_summary=s.string("status.errorSummary")
-        )
-    # ServiceL2Status / ServiceBGPStatus: the status, else the labels the speaker sets
-    labels = meta.get("labels") or {}
-    interfaces = []
-    for i, entry in enumerate(s.mappings("status.interfaces")):
-        if not isinstance(entry.get("name", ""), str):
-            s.fail(f"status.interfaces[{i}].name", "must be a string")
-        interfaces.append(entry.get("name", ""))
-    return an.SpeakerStatus(
-        kind=kind,
-        name=name,
-        service_namespace=s.string("status.serviceNamespace") or labels.get("metallb.io/service-namespace", ""),
-        service_name=s.string("status.serviceName") or labels.get("metallb.io/service-name", ""),
-        node=s.string("status.node") or labels.get("metallb.io/node", ""),
-        interfaces=tuple(interfaces),
-        peers=tuple(s.strings("status.peers")),
-    )
+    elif kind in (an.L2STATUS, an.BGPSTATUS):  # an interface's name, if given, is not null
+        for i, entry in enumerate(s.mappings("status.interfaces")):
+            if not isinstance(entry.get("name", ""), str):
+                s.fail(f"status.interfaces[{i}].name", "must be a string")
+    # EndpointSlice, ServiceCIDR, ConfigurationState: their tables say it all
 
 
 # --- trimming ----------------------------------------------------------------
@@ -136,9 +94,9 @@ def trim(obj: Dict[str, Any]) -> Dict[str, Any]:
     kind = kind_of(obj)
     from . import MODELS
 
-    if kind in MODELS:  # the kind's table says what is kept
-        return schema.trim(MODELS[kind], obj, apiVersion=obj.get("apiVersion"), kind=kind)
-    return obj
+    if kind is None:
+        return obj
+    return schema.trim(MODELS[kind], obj, apiVersion=obj.get("apiVersion"), kind=kind)  # what the table keeps
 
 
 # --- the model ---------------------------------------------------------------
@@ -162,10 +120,10 @@ def build(
     from . import MODELS
 
     for kind in an.KINDS:
+        model = MODELS[kind]  # the kind's table (model/announce.py)
         for obj in objects.get(kind) or ():
-            value = _convert(kind, obj, where or "input")
-            if kind in MODELS:  # the model of the kind's table (model/announce.py)
-                value = schema.build(MODELS[kind], obj)
+            validate(kind, obj, where or "input")
+            value = schema.build(model, obj)
             if kind in (an.L2ADV, an.BGPADV):
                 net.advertisements.append(value)
             elif kind == an.NODE:
@@ -175,7 +133,7 @@ def build(
                 if key in local:
                     net.ready_nodes[key] = net.ready_nodes.get(key, frozenset()) | value.ready_nodes
             elif kind == an.SERVICECIDR:
-                net.service_cidrs.extend(value)
+                net.service_cidrs.append(value)
             elif kind == an.CONFIGSTATE:
                 net.config_states.append(value)
             else:

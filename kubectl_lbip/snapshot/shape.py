@@ -50,23 +50,11 @@ EVENT = _obj(
 
 LEGACY_CONFIGMAP = _obj(metadata=METADATA, data=_obj(config=STR))
 
-# Past allocation (snapshot/network.py adds what a schema cannot say: a name, valid
-# selector operators).
-L2ADVERTISEMENT = shape_of(an.L2Advertisement)  # from the fields of the model's classes
-BGPADVERTISEMENT = shape_of(an.BGPAdvertisement)
-NODE = shape_of(an.Node)
-ENDPOINTSLICE = shape_of(an.EndpointSlice)
-SERVICECIDR = _obj(metadata=METADATA, spec=_obj(cidrs=_list(STR)))
-CONFIGURATIONSTATE = _obj(metadata=METADATA, status=_obj(result=STR, errorSummary=STR))
-SERVICEL2STATUS = _obj(
-    metadata=METADATA, status=_obj(node=STR, serviceName=STR, serviceNamespace=STR, interfaces=_list(_obj(name=STR)))
-)
-SERVICEBGPSTATUS = _obj(
-    metadata=METADATA, status=_obj(node=STR, serviceName=STR, serviceNamespace=STR, peers=_list(STR))
-)
-
 # The kinds read past allocation (snapshot/network.py turns them into the model):
-# kind -> the apiVersion prefix it must carry ("v1" exactly for the core group), and its schema.
+# kind -> the apiVersion prefix it must carry ("v1" exactly for the core group).
+# Their shapes derive from the fields of their model classes (snapshot.MODELS);
+# snapshot/network.py's validate adds what a schema cannot say (a name, valid
+# selector operators).
 NETWORK_API = {
     an.L2ADV: "metallb.io/",
     an.BGPADV: "metallb.io/",
@@ -76,16 +64,6 @@ NETWORK_API = {
     an.NODE: "v1",
     an.ENDPOINTSLICE: "discovery.k8s.io/",
     an.SERVICECIDR: "networking.k8s.io/",
-}
-NETWORK_SCHEMAS = {
-    an.L2ADV: L2ADVERTISEMENT,
-    an.BGPADV: BGPADVERTISEMENT,
-    an.NODE: NODE,
-    an.ENDPOINTSLICE: ENDPOINTSLICE,
-    an.SERVICECIDR: SERVICECIDR,
-    an.CONFIGSTATE: CONFIGURATIONSTATE,
-    an.L2STATUS: SERVICEL2STATUS,
-    an.BGPSTATUS: SERVICEBGPSTATUS,
 }
 
 

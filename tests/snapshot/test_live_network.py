@@ -11,6 +11,7 @@ from typing import Any, Dict, List
 import pytest
 
 from kubectl_lbip.errors import AccessError, ClusterError
+from kubectl_lbip.model.announce import ServiceCIDR
 from kubectl_lbip.snapshot import Snapshot
 from kubectl_lbip.snapshot import live as live_mod
 from kubectl_lbip.snapshot.live import LiveClient, NotFound
@@ -68,7 +69,7 @@ def test_absent_forbidden_and_present_kinds(caplog):
         "/apis/networking.k8s.io/v1beta1/servicecidrs"
     )
     net = snap.network(services=[])
-    assert net.service_cidrs == [("kubernetes", "10.96.0.0/12")]
+    assert net.service_cidrs == [ServiceCIDR("kubernetes", ("10.96.0.0/12",))]
     assert {a.name for a in net.advertisements} == {"l2"}
 
 

@@ -1,7 +1,7 @@
 """One table per kind: a field added to a model class's table (model/schema.py) reaches
 the model from a file (streamed JSON, YAML, read whole), a live page and the overlay,
 and is shape-checked on the way, with no other edit (a Service, MetalLB's pool, an
-advertisement, Cilium's pool)."""
+advertisement, Cilium's pool, the other kinds read past allocation)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,22 @@ from typing import Any, Dict, Tuple
 
 import pytest
 from fakeapi import pool, service
+from netbuilders import bgpstatus, config_state, l2status, service_cidr
 from test_cilium_objects import cilium_api, cilium_pool
 
 from kubectl_lbip import snapshot
 from kubectl_lbip.errors import InputError, ResponseError
-from kubectl_lbip.model.announce import L2ADV, L2Advertisement
+from kubectl_lbip.model.announce import (
+    BGPSTATUS,
+    CONFIGSTATE,
+    L2ADV,
+    L2STATUS,
+    SERVICECIDR,
+    ConfigState,
+    L2Advertisement,
+    ServiceCIDR,
+    SpeakerStatus,
+)
 from kubectl_lbip.model.cilium import CiliumPool
 from kubectl_lbip.model.pools import Pool
 from kubectl_lbip.model.schema import INT, LABELS, STRINGS, at
@@ -305,3 +316,91 @@ def test_without_the_row_a_cilium_pool_field_is_neither_kept_nor_read(tmp_path):
     assert "generation" not in kept["metadata"]
     (a,) = files.load([str(path)], trimmed=True).cilium_models(snapshot.CILIUM_POOL)
     assert not hasattr(a, "generation")
+
+
+# --- the other kinds read past allocation (model.announce: ServiceCIDR, ConfigState,
+# SpeakerStatus for both speaker status kinds): the same door ---------------------------
+CIDRS = "/apis/networking.k8s.io/v1/servicecidrs"
+PAST = {  # kind: (model class, an object, where the fake API lists it)
+    SERVICECIDR: (ServiceCIDR, lambda: service_cidr("kubernetes", "10.96.0.0/12"), CIDRS),
+    CONFIGSTATE: (ConfigState, lambda: config_state("controller", "Valid"), "configurationstates"),
+    L2STATUS: (SpeakerStatus, lambda: l2status("shop", "web", "n1", "eth0"), "servicel2statuses"),
+    BGPSTATUS: (SpeakerStatus, lambda: bgpstatus("shop", "web", "n1", "peer-a"), "servicebgpstatuses"),
+}
+
+
+def past_models(network, kind):
+    if kind == SERVICECIDR:
+        return network.service_cidrs
+    if kind == CONFIGSTATE:
+        return network.config_states
+    return [s for s in network.speaker_statuses if s.kind == kind]
+
+
+def serve_past(fake, kind, *items):
+    """The fake API listing ``items`` of a kind read past allocation."""
+    path = PAST[kind][2]
+    if path == CIDRS:
+        answer = {"kind": "ServiceCIDRList", "apiVersion": "networking.k8s.io/v1", "metadata": {}, "items": items}
+        fake.respond = lambda rec: (200, answer) if rec.path.rstrip("/") == CIDRS else None
+    else:
+        fake.metallb_lists = {path: list(items)}
+
+
+def read_live(kubeconfig):
+    return connect(kubeconfig).snapshot(metallb_release=False, network=True, statuses_of=("shop", "web"))
+
+
+@pytest.fixture(params=sorted(PAST))
+def annotated(request, monkeypatch):
+    """(kind, its model with one more row: metadata.annotations)."""
+    kind = request.param
+    row = field(default_factory=dict, metadata=at("metadata.annotations", LABELS, {}))
+    return kind, one_more_row(monkeypatch, kind, PAST[kind][0], "annotations", Dict[str, str], row)
+
+
+def test_a_new_field_past_allocation_reaches_the_model_from_files_and_a_live_page(
+    tmp_path, fake, kubeconfig, annotated
+):
+    kind, wider_model = annotated
+    plain = PAST[kind][1]()
+    path = list_file(tmp_path / "past.json", with_note(PAST[kind][1]()), plain)
+    for trimmed in (True, False):
+        noted_one, other = past_models(files.load([str(path)], trimmed=trimmed).to_cluster().network, kind)
+        assert isinstance(noted_one, wider_model) and noted_one.annotations == NOTE, trimmed
+        assert other.annotations == {}
+    serve_past(fake, kind, with_note(PAST[kind][1]()))
+    (live_one,) = past_models(read_live(kubeconfig).to_cluster().network, kind)
+    assert isinstance(live_one, wider_model) and live_one.annotations == NOTE
+
+
+def test_a_new_field_past_allocation_is_shape_checked_in_files_and_on_a_live_page(
+    tmp_path, fake, kubeconfig, annotated
+):
+    kind, _ = annotated
+    path = list_file(tmp_path / "bad.json", with_note(PAST[kind][1](), "team-net"))
+    with pytest.raises(InputError, match=rf"{kind} \S+: field metadata.annotations: expected a mapping"):
+        files.load([str(path)], trimmed=True)
+    serve_past(fake, kind, with_note(PAST[kind][1](), {"example.com/owner": ["a"]}))
+    with pytest.raises(ResponseError, match=r"field metadata.annotations.example.com/owner: expected a string"):
+        read_live(kubeconfig)
+
+
+def test_without_the_row_a_field_past_allocation_is_neither_kept_nor_read(tmp_path):
+    for kind in PAST:
+        path = list_file(tmp_path / "past.json", with_note(PAST[kind][1]()))
+        (kept,) = files.load([str(path)], trimmed=True).network_objects[kind]
+        assert "annotations" not in kept["metadata"], kind
+        (model,) = past_models(files.load([str(path)], trimmed=True).to_cluster().network, kind)
+        assert not hasattr(model, "annotations"), kind
+
+
+def test_a_speaker_status_without_its_fields_is_read_from_its_labels_after_the_trim(tmp_path):
+    """The status's fields, else the labels the speaker sets (one row reads both)."""
+    bare = l2status("shop", "web", "n1", "eth0")
+    bare["status"] = {"interfaces": [{"name": "eth0"}]}
+    path = list_file(tmp_path / "status.json", bare)
+    for trimmed in (True, False):
+        (status,) = files.load([str(path)], trimmed=trimmed).to_cluster().network.speaker_statuses
+        assert (status.service_namespace, status.service_name, status.node) == ("shop", "web", "n1"), trimmed
+        assert status.interfaces == ("eth0",) and status.kind == L2STATUS
