@@ -859,13 +859,7 @@ def plan_document(result: Plan, accepted: Sequence[str], steps: Sequence[Step]) 
         ],
         "services": [
             {
-                "namespace": m.service.namespace,
-                "name": m.service.name,
-                "pool": m.pool,
-                "holds": list(m.held),
-                "cilium": list(m.after),
-                "keeps": m.kept if m.held else None,
-                "gains": list(m.gained),
+                **service_entry(m, "cilium"),
                 "labels": m.labels,
                 "annotations": m.annotations,
                 "candidates": list(m.candidates),
@@ -876,6 +870,20 @@ def plan_document(result: Plan, accepted: Sequence[str], steps: Sequence[Step]) 
         "objects": result.objects(),
         "steps": [s.to_dict() for s in steps],
         "summary": summary(result, accepted),
+    }
+
+
+def service_entry(m: ServiceMapping, target: str) -> Dict[str, Any]:
+    """A service in a plan's data: what it holds, what ``target`` (the implementation
+    moved to) would show, whether it keeps it and what it gains."""
+    return {
+        "namespace": m.service.namespace,
+        "name": m.service.name,
+        "pool": m.pool,
+        "holds": list(m.held),
+        target: list(m.after),
+        "keeps": m.kept if m.held else None,
+        "gains": list(m.gained),
     }
 
 

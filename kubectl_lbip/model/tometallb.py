@@ -73,6 +73,7 @@ from .tocilium import (
     pairs,
     quote,
     selector_dict,
+    service_entry,
     summary,
     unique_name,
 )
@@ -578,19 +579,7 @@ def plan_document(result: Plan, accepted: Sequence[str], steps: Sequence[Step], 
             }
             for m in result.pools
         ],
-        "services": [
-            {
-                "namespace": m.service.namespace,
-                "name": m.service.name,
-                "pool": m.pool,
-                "holds": list(m.held),
-                "metallb": list(m.after),
-                "keeps": m.kept if m.held else None,
-                "gains": list(m.gained),
-                "annotations": m.annotations,
-            }
-            for m in result.services
-        ],
+        "services": [{**service_entry(m, "metallb"), "annotations": m.annotations} for m in result.services],
         "losses": [x.to_dict(x.code in accepted) for x in result.all_losses()],
         "objects": result.objects(),
         "steps": [s.to_dict() for s in steps],
