@@ -120,9 +120,7 @@ class L2Policy:
         spec = spec if isinstance(spec, Mapping) else {}
         errors: List[str] = []
         for key in ("serviceSelector", "nodeSelector"):
-            error = selector_or_error(spec.get(key))[1]
-            if error:
-                errors.append(f"invalid {key}: {error}")
+            _selector(spec.get(key), key, errors)
         return replace(policy, errors=tuple(errors)) if errors else policy
 
     def covers(self, svc: Service, labels: Mapping[str, str]) -> Tuple[bool, str]:
