@@ -58,7 +58,7 @@ def run(inputs: Inputs, req: MigrateRequest) -> Result:
     return _run_live(inputs, flagged, accepted)
 
 
-def _plan(inputs: Inputs, snap: Snapshot, flagged: Optional[cilium.Version], accepted: Tuple[str, ...]):
+def _plan(inputs: Inputs, snap: Snapshot, flagged: Optional[cilium.Version]):
     cluster = snap.to_cluster()
     flagged_metallb = inputs.flagged_release()
     cluster.metallb = flagged_metallb.version if flagged_metallb is not None else metallb.NEWEST
@@ -70,7 +70,7 @@ def _plan(inputs: Inputs, snap: Snapshot, flagged: Optional[cilium.Version], acc
         raise UsageError(f"no CiliumLoadBalancerIPPool {where}; nothing to move back")
     version, chosen = release(flagged, None if inputs.offline else snap.cilium_operator)
     result = tometallb.plan(cluster, pools, snap.cilium_objects.get(CILIUM_L2_POLICY, []), version)
-    return cluster, result, version, chosen
+    return cluster, result, chosen
 
 
 def _operator(snap: Snapshot) -> Tuple[str, str]:
@@ -96,7 +96,7 @@ def _result(answer: ToMetalLB, view, after: Sequence[str] = ()) -> Result:
 # --- live cluster
 def _run_live(inputs: Inputs, flagged: Optional[cilium.Version], accepted: Tuple[str, ...]) -> Result:
     snap = inputs.live_snapshot(cilium=True)
-    cluster, result, _version, chosen = _plan(inputs, snap, flagged, accepted)
+    cluster, result, chosen = _plan(inputs, snap, flagged)
     steps = tometallb.cutover(result, OBJECTS_FILE, _operator(snap))
     first = f"save the objects printed on stdout as {OBJECTS_FILE}"
     answer = ToMetalLB(result, accepted, steps, chosen, metallb.text(cluster.metallb), first)
@@ -111,7 +111,7 @@ def _run_files(
 
     docs = files.read_documents(inputs.filenames, stdin=inputs.stdin or sys.stdin)
     snap = files.load(inputs.filenames, documents=docs)
-    cluster, result, _version, chosen = _plan(inputs, snap, flagged, accepted)
+    cluster, result, chosen = _plan(inputs, snap, flagged)
     by_key = {m.key: m for m in result.services if m.annotations}
     target = objects_path(inputs.filenames, OBJECTS_FILE) if req.in_place else OBJECTS_FILE
     steps = tometallb.cutover(result, target)

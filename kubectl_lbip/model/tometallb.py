@@ -189,13 +189,7 @@ def map_pool(
     allocation = _allocation(pool.service_selector, subject, losses)
     if allocation:
         spec["serviceAllocation"] = allocation
-    obj = {
-        "apiVersion": API,
-        "kind": "IPAddressPool",
-        "metadata": {"name": name, "namespace": NAMESPACE, "labels": dict(MANAGED)},
-        "spec": spec,
-    }
-    return PoolMapping(pool, name, obj, _selects(allocation, pool.disabled), losses)
+    return PoolMapping(pool, name, _object("IPAddressPool", name, spec), _selects(allocation, pool.disabled), losses)
 
 
 def _selects(allocation: Optional[Dict[str, Any]], disabled: bool) -> str:
@@ -238,13 +232,22 @@ def _in_pool(pool: cilium.CiliumPool, addr: Any) -> bool:
     return any(b.interval.family == family and b.interval.contains(value) for b in pool.blocks)
 
 
-def _cilium_pool_of(pools: Sequence[PoolMapping], svc: Service) -> str:
-    """The carried pool one of the service's addresses lies in ('' for none)."""
-    for addr in svc.held():
-        for m in pools:
-            if m.obj is not None and _in_pool(m.pool, addr):
-                return m.name
-    return ""
+def _pools_holding(pools: Sequence[PoolMapping], addresses: Sequence[Any]) -> List[str]:
+    """The carried pools the addresses lie in, in the addresses' order."""
+    found: List[str] = []
+    for addr in addresses:
+        found += [m.name for m in pools if m.obj is not None and m.name not in found and _in_pool(m.pool, addr)]
+    return found
+
+
+def _object(kind: str, name: str, spec: Dict[str, Any]) -> Dict[str, Any]:
+    """A MetalLB object the plan makes, in MetalLB's namespace, labelled as made by us."""
+    return {
+        "apiVersion": API,
+        "kind": kind,
+        "metadata": {"name": name, "namespace": NAMESPACE, "labels": dict(MANAGED)},
+        "spec": spec,
+    }
 
 
 # --------------------------------------------------------------------------
@@ -272,7 +275,7 @@ def _selector_object(selector: Selector) -> Dict[str, Any]:
     return selector_dict(dict(selector.match_labels), [expression(k, op, v) for k, op, v in selector.expressions]) or {}
 
 
-def map_policy(policy: L2Policy, name: str, plan: Plan, version: cilium.Version) -> AdvertisementMapping:
+def map_policy(policy: L2Policy, name: str, plan: Plan) -> AdvertisementMapping:
     subject = f"CiliumL2AnnouncementPolicy {policy.name}"
     losses: List[Loss] = []
     if policy.errors or not policy.load_balancer_ips:
@@ -284,7 +287,7 @@ def map_policy(policy: L2Policy, name: str, plan: Plan, version: cilium.Version)
     if policy.service_selector is not None:
         view_labels = {m.key: cilium.view(m.service).labels for m in plan.services}
         chosen = [m for m in plan.services if policy.service_selector.matches(view_labels[m.key])]
-        pools_of = {m.key: _pools_holding(plan, m) for m in plan.services}
+        pools_of = {m.key: _pools_holding(plan.pools, m.service.held()) for m in plan.services}
         pools = sorted({p for m in chosen for p in pools_of[m.key]})
         others = sorted(m.key for m in plan.services if m not in chosen and set(pools_of[m.key]) & set(pools))
         if not pools:
@@ -307,13 +310,7 @@ def map_policy(policy: L2Policy, name: str, plan: Plan, version: cilium.Version)
     interfaces = _interfaces(policy.interfaces, subject, losses)
     if interfaces:
         spec["interfaces"] = interfaces
-    obj = {
-        "apiVersion": API,
-        "kind": "L2Advertisement",
-        "metadata": {"name": name, "namespace": NAMESPACE, "labels": dict(MANAGED)},
-        "spec": spec,
-    }
-    return AdvertisementMapping(policy, obj, losses)
+    return AdvertisementMapping(policy, _object("L2Advertisement", name, spec), losses)
 
 
 # --------------------------------------------------------------------------
@@ -341,12 +338,12 @@ def plan(
         (s for s in cluster.services if s.type == "LoadBalancer" and s.load_balancer_class in CILIUM_CLASSES),
         key=lambda s: (s.namespace, s.name),
     )
-    services = [map_service(s, _cilium_pool_of(mapped, s), version) for s in served]
+    services = [map_service(s, next(iter(_pools_holding(mapped, s.held())), ""), version) for s in served]
     result = Plan(version, mapped, services, [])
     taken: Set[str] = set()
     for obj in sorted(policies, key=lambda o: str((o.get("metadata") or {}).get("name") or "")):
         policy = l2_policy_from_object(obj)
-        result.advertisements.append(map_policy(policy, unique_name(policy.name, taken), result, version))
+        result.advertisements.append(map_policy(policy, unique_name(policy.name, taken), result))
     if cluster.pools:
         listed = ", ".join(sorted(p.name for p in cluster.pools)[:5]) + (" and more" if len(cluster.pools) > 5 else "")
         detail = (
@@ -545,24 +542,14 @@ def cutover(result: Plan, objects_file: str, operator: Tuple[str, str] = OPERATO
     ]
 
 
-def _pools_holding(result: Plan, m: ServiceMapping) -> List[str]:
-    """The carried pools the service's addresses lie in."""
-    addresses = _parsed(m.held)
-    return [pm.name for pm in result.pools if pm.obj is not None and any(_in_pool(pm.pool, a) for a in addresses)]
-
-
 def _metallb_pool(result: Plan, m: ServiceMapping) -> str:
     """The IPAddressPool the service's addresses lie in (MetalLB's record names it)."""
     for pm in result.pools:
         if pm.obj is None:
             continue
-        if all(_in_pool(pm.pool, a) for a in _parsed(m.held)):
+        if all(_in_pool(pm.pool, a) for a in m.service.held()):
             return pm.name
     return ""
-
-
-def _parsed(texts: Sequence[str]) -> List[Any]:
-    return [a for a in (cilium.parse_addr(t) for t in texts) if a is not None]
 
 
 def plan_document(result: Plan, accepted: Sequence[str], steps: Sequence[Step], metallb: str) -> Dict[str, Any]:
