@@ -199,7 +199,7 @@ CRD_FILES = (
 def crds(cluster: Cluster):
     """The CRDs of the Cilium release the tier built (its operator's), read where the
     build found them (the Go module cache CI fills): the plan is made for that release."""
-    version = _operator_release(cluster)
+    version = operator_release(cluster)
     root = cluster.build.cilium_release(version).crd_dir
     files = [root / name for name in CRD_FILES]
     names = []
@@ -333,7 +333,7 @@ def test_apply_runs_the_cut_over_and_the_operator_keeps_every_address(
 # The cut-over, judged by Cilium's operator
 
 
-def _operator_release(cluster: Cluster) -> str:
+def operator_release(cluster: Cluster) -> str:
     whole = [b.version for b in cluster.build.cilium if not b.cell_only]
     if not whole:
         pytest.skip("no Cilium operator is built (tests/e2e/controlplane.sh build)")
@@ -384,7 +384,7 @@ def test_cut_over_cilium_operator_keeps_every_address_metallb_gave(
     cluster: Cluster, namespace: str, second_namespace: str, seed: int, tmp_path: Path
 ) -> None:
     ns, ns2 = namespace, second_namespace
-    version = _operator_release(cluster)
+    version = operator_release(cluster)
     cluster.apply(*pools(ns2))
     services = scenario(seed, ns, ns2)
     cluster.apply(*services)
@@ -420,7 +420,7 @@ def test_cut_over_a_gain_the_plan_predicts_is_what_the_operator_gives(
     serves gets one address from MetalLB (one pool for the request), and under Cilium
     an IPv6 address too, from the open pool (each family resolved on its own)."""
     ns, ns2 = namespace, second_namespace
-    version = _operator_release(cluster)
+    version = operator_release(cluster)
     cluster.apply(*pools(ns2))
     cluster.apply(
         service("gains", ns2, policy="PreferDualStack", families=["IPv4", "IPv6"]),

@@ -29,7 +29,7 @@ import pytest
 
 from .controlplane import Cluster, wait_until
 from .test_cilium_live import cilium_pool
-from .test_migrate_cilium_live import assigned, holdings
+from .test_migrate_cilium_live import assigned, holdings, operator_release
 from .test_plugin_live import lbip, service
 
 pytestmark = pytest.mark.e2e
@@ -120,13 +120,6 @@ def keys_of(services: List[Dict[str, Any]]) -> List[str]:
     return [f"{s['metadata']['namespace']}/{s['metadata']['name']}" for s in services]
 
 
-def _operator_release(cluster: Cluster) -> str:
-    whole = [b.version for b in cluster.build.cilium if not b.cell_only]
-    if not whole:
-        pytest.skip("no Cilium operator is built (tests/e2e/controlplane.sh build)")
-    return whole[-1]
-
-
 def _commands(doc: Dict[str, Any], words: str) -> List[str]:
     return [c for s in doc["steps"] for c in s["commands"] if words in c]
 
@@ -165,7 +158,7 @@ def test_way_back_metallb_keeps_every_address_cilium_gave(
     cluster: Cluster, namespace: str, second_namespace: str, seed: int
 ) -> None:
     ns, ns2 = namespace, second_namespace
-    version = _operator_release(cluster)
+    version = operator_release(cluster)
     services = scenario(seed, ns, ns2)
     keys = keys_of(services)
     try:
@@ -195,7 +188,7 @@ def test_way_back_a_move_the_plan_predicts_is_what_metallb_does(
     comes after it; that one moves in turn. The plan names both and what each
     gets; MetalLB does exactly that."""
     ns, ns2 = namespace, second_namespace
-    version = _operator_release(cluster)
+    version = operator_release(cluster)
     split = {"matchLabels": {"tier": "split"}}
     pools = [
         cilium_pool(version, "split-v4", [{"cidr": SPLIT_V4}], serviceSelector=split),
