@@ -442,24 +442,6 @@ def trim(cls: type, source: Mapping, **fixed: Any) -> Dict[str, Any]:
     return out
 
 
-def kept(value: Mapping, schema: Schema) -> Dict[str, Any]:
-    """The fields of an object schema (``obj(...)``) that a value has, nested objects
-    (and those in lists) trimmed alike (for a kind whose schema is written out, not derived from a model)."""
-    out: Dict[str, Any] = {}
-    for key, sub in schema[1].items():
-        if key in value:
-            out[key] = _kept_value(value[key], sub)
-    return out
-
-
-def _kept_value(item: Any, sub: Schema) -> Any:
-    if isinstance(sub, tuple) and sub[0] == "obj" and isinstance(item, dict):
-        return kept(item, sub)
-    if isinstance(sub, tuple) and sub[0] == "list" and isinstance(item, list):
-        return [_kept_value(i, sub[1]) for i in item]
-    return item
-
-
 def _trim(value: Mapping, keep: Dict[str, Any]) -> Dict[str, Any]:
     out: Dict[str, Any] = {}
     for key, sub in keep.items():

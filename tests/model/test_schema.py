@@ -4,7 +4,7 @@ its constructor."""
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
 
-from kubectl_lbip.model.schema import BOOL, INT, LABELS, STR, STRINGS, at, build, kept, list_of, obj, shape_of, trim
+from kubectl_lbip.model.schema import BOOL, INT, LABELS, STR, STRINGS, at, build, obj, shape_of, trim
 
 
 @dataclass
@@ -54,11 +54,6 @@ def test_a_field_not_read_gets_a_fresh_default_each_time():
     a, b = build(Thing, {}), build(Thing, {})
     a.notes["x"] = "y"
     assert b.notes == {}
-
-
-def test_kept_trims_nested_objects_and_lists_of_objects():
-    schema = obj(spec=obj(items=list_of(obj(a=STR))))
-    assert kept({"spec": {"items": [{"a": "1", "b": 2}], "c": 3}, "d": 4}, schema) == {"spec": {"items": [{"a": "1"}]}}
 
 
 def test_any_mapping_is_read_not_only_dicts():
