@@ -22,17 +22,9 @@ from ..errors import (
     UsageError,
 )
 from ..model import cilium, metallb
-from . import (
-    CILIUM_L2_POLICY,
-    CILIUM_POOL,
-    LEGACY_CONFIGMAP,
-    SERVICE,
-    Snapshot,
-    checked_role,
-    schema_of,
-    shape,
-)
-from .trim import trim_cilium, trim_namespace, trim_pool, trim_service
+from . import LEGACY_CONFIGMAP, Snapshot, shape
+from .shape import CILIUM_L2_POLICY, CILIUM_POOL, SERVICE, checked_role, schema_of
+from .trim import trim_cilium, trim_namespace, trim_network, trim_pool, trim_service
 
 log = logging.getLogger("kubectl_lbip")
 
@@ -370,7 +362,7 @@ class LiveClient:
         ) -> None:
             if kinds is not None and kind not in kinds:
                 return
-            items = self._list_kind(kind, paths, net.trim, snap.network_notes, query)
+            items = self._list_kind(kind, paths, trim_network, snap.network_notes, query)
             if items is not None:
                 snap.network_objects[kind] = [o for o in items if keep(o)]
                 present.add(kind)
