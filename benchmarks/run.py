@@ -261,8 +261,8 @@ def held_ip(path: Path) -> str:
     from kubectl_lbip.snapshot.documents import json_items
 
     with open(path, encoding="utf-8") as fh:
-        for item, _, _, _ in json_items(fh):
-            for ing in ((item.get("status") or {}).get("loadBalancer") or {}).get("ingress") or ():
+        for doc in json_items(fh):
+            for ing in ((doc.obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or ():
                 if "." in ing.get("ip", ""):
                     return ing["ip"]
     raise SystemExit(f"{path}: no service with an ingress")

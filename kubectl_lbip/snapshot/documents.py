@@ -142,10 +142,7 @@ def documents_of(text: Any, name: str, stream: bool = False) -> Iterator[Any]:
         return
     try:
         if text.first() in ("{", "["):
-            count = 0
-            for item, buf, start, end in json_items(text):
-                count += 1
-                yield Document(name, 1, item, item=count, span=(buf, start, end))
+            yield from json_items(text, name)
         else:
             yield from stream_located(text, name)
         return
@@ -545,48 +542,20 @@ def _is_list_kind(kind: Any) -> bool:
     return isinstance(kind, str) and kind.endswith("List")
 
 
-def json_items(fh) -> Iterator[Tuple[Any, str, int, int]]:
-    """The items of a JSON List (``{"kind": "List", "items": [...], ...}``) read from
-    ``fh``, each as soon as it is decoded: (item, text, start, end), the item's JSON
-    being ``text[start:end]`` (not copied; valid until the next item is read).
+def json_items(fh, name: str = "-") -> Iterator[Document]:
+    """A Document for each item of a JSON List (``{"kind": "List", "items": [...],
+    ...}``) read from ``fh``, as soon as it is decoded, with its JSON text as its
+    ``span`` (text, start, end): not copied, valid until the next item is read.
     Raises NotStreamable when the text turns out to be anything else, so that the
-    caller can parse it whole and report errors the usual way."""
+    caller can parse it whole and report errors the usual way. (One generator, the
+    List's items read in its loop: each item passes no other frame on its way out.)"""
     reader = _Reader(fh)
     top: Dict[str, Any] = {}
     if reader.peek() != "{":
         raise NotStreamable("not a JSON object")
     reader.pos += 1
-    yield from _object(reader, top)
-    if "items" in top or not _is_list_kind(top.get("kind")):
-        raise NotStreamable("not a list")
-    if reader.peek() != "":
-        raise NotStreamable("more than one JSON document")
-
-
-def _array(reader: _Reader) -> Iterator[Tuple[Any, str, int, int]]:
-    if reader.peek() == "]":
-        reader.pos += 1
-        return
-    while True:
-        item = reader.value()
-        yield item, reader.buf, reader.start, reader.pos
-        # The usual case, one step: a comma, and the next item starts in the buffer.
-        comma = _COMMA.match(reader.buf, reader.pos)
-        if comma is not None and comma.end() < len(reader.buf):
-            reader.pos = comma.end()
-        else:
-            char = reader.peek()
-            reader.pos += 1
-            if char == "]":
-                return
-            if char != ",":
-                raise NotStreamable("expected ',' or ']'")
-
-
-def _object(reader: _Reader, top: Dict[str, Any]) -> Iterator[Tuple[Any, str, int, int]]:
     if reader.peek() == "}":
-        reader.pos += 1
-        return
+        raise NotStreamable("not a list")  # {}: no kind
     saw_items = False
     while True:
         key = reader.value()
@@ -594,9 +563,27 @@ def _object(reader: _Reader, top: Dict[str, Any]) -> Iterator[Tuple[Any, str, in
             raise NotStreamable("expected a key")
         reader.take(":")
         if key == "items" and reader.peek() == "[" and not saw_items:
-            reader.pos += 1
-            yield from _array(reader)
             saw_items = True
+            reader.pos += 1
+            count = 0
+            if reader.peek() == "]":
+                reader.pos += 1
+            else:
+                while True:
+                    item = reader.value()
+                    count += 1
+                    yield Document(name, 1, item, (1, 1), (), count, (reader.buf, reader.start, reader.pos))
+                    # The usual case, one step: a comma, and the next item starts in the buffer.
+                    comma = _COMMA.match(reader.buf, reader.pos)
+                    if comma is not None and comma.end() < len(reader.buf):
+                        reader.pos = comma.end()
+                        continue
+                    char = reader.peek()
+                    reader.pos += 1
+                    if char == "]":
+                        break
+                    if char != ",":
+                        raise NotStreamable("expected ',' or ']'")
         else:
             top[key] = reader.value()
         char = reader.peek()
@@ -605,5 +592,7 @@ def _object(reader: _Reader, top: Dict[str, Any]) -> Iterator[Tuple[Any, str, in
             break
         if char != ",":
             raise NotStreamable("expected ',' or '}'")
-    if not saw_items:
-        top["items"] = None  # an object without items: not a list, parse it whole
+    if not saw_items or "items" in top or not _is_list_kind(top.get("kind")):
+        raise NotStreamable("not a list")
+    if reader.peek() != "":
+        raise NotStreamable("more than one JSON document")

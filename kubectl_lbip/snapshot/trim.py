@@ -72,11 +72,8 @@ class _Kept:
 
     def add(self, role: str, value: Any) -> None:
         trimmed = self.trimmed
-        if role == SERVICE:
-            if type(value) is not dict:
-                self.models.append(value)
-            else:
-                self.services.append(trim_service(value) if trimmed else value)
+        if role == SERVICE:  # an object (a model is kept by keep)
+            self.services.append(trim_service(value) if trimmed else value)
         elif role == POOL:
             self.pools.append(trim_pool(value) if trimmed else value)
         elif role == NAMESPACE:
@@ -117,6 +114,9 @@ def keep(checked: Iterable[Any], snapshot: Snapshot, trimmed: bool = True, locat
             continue
         if located is not None:
             kept.locations[location_key(obj)] = (located, line, column)
+        if role == SERVICE and type(value) is not dict:  # the usual one: a Service modelled as it was checked
+            kept.models.append(value)
+            continue
         kept.add(role, value)
         if role == LEGACY:  # its inner YAML is read with the model: its errors name where it was
             kept.legacy_where = where
