@@ -148,8 +148,8 @@ class LiveClient:
         is read (``trim``: what is kept of an item, a trimmed copy or its model). A
         continue token that expired (410 Gone: the list took longer than etcd keeps
         its revision) restarts the list once from the beginning, as client-go's pager
-        does. A token seen twice, or more than MAX_PAGES pages, is
-        an error: such a server would otherwise be paged forever.
+        does. A token seen twice, or more than MAX_PAGES pages, is an error: such a
+        server would otherwise be paged forever.
 
         The next page is asked for while this one is decoded (its continue token is
         at the head of the answer, and checked against the decoded page): the API
