@@ -27,6 +27,7 @@ from ..model.announce import (
 from ..model.cilium import CiliumPool
 from ..model.cilium_explain import L2Policy
 from ..model.cluster import Cluster
+from ..model.events import Event
 from ..model.metallb import NEWEST, Release
 from ..model.pools import Namespace, Pool, pools_from_legacy_config
 from ..model.services import Service
@@ -41,6 +42,7 @@ POOL, SERVICE, NAMESPACE, LEGACY = "pool", "service", "namespace", "legacy-confi
 # Cilium's LB-IPAM kinds (model/cilium.py and model/cilium_explain.py read them).
 CILIUM_POOL, CILIUM_L2_POLICY = "CiliumLoadBalancerIPPool", "CiliumL2AnnouncementPolicy"
 CILIUM_VERSIONS = {CILIUM_POOL: ("cilium.io/v2", "cilium.io/v2alpha1"), CILIUM_L2_POLICY: ("cilium.io/v2alpha1",)}
+EVENT_KIND = "Event"  # read from the API only (snapshot/live.py), never from files
 # The model class of each kind that has one. Its fields are the kind's table
 # (model/schema.py): the shape check, the trim and the model's constructor of that
 # kind all derive from it, for files, live pages and the overlay alike.
@@ -57,6 +59,7 @@ MODELS: Dict[str, Any] = {
     BGPSTATUS: SpeakerStatus,
     CILIUM_POOL: CiliumPool,
     CILIUM_L2_POLICY: L2Policy,
+    EVENT_KIND: Event,
 }
 
 

@@ -37,17 +37,6 @@ NAMESPACE = shape_of(Namespace)
 # Cilium's LB-IPAM pool and L2 announcement policy: from the fields of
 # model.cilium.CiliumPool and model.cilium_explain.L2Policy (snapshot.MODELS).
 
-# The fields of an Event that annotate --wait and check's AllocationFailed read.
-EVENT = _obj(
-    metadata=METADATA,
-    involvedObject=_obj(kind=STR, namespace=STR, name=STR),
-    reason=STR,
-    message=STR,
-    count=INT,
-    lastTimestamp=STR,
-    eventTime=STR,
-)
-
 LEGACY_CONFIGMAP = _obj(metadata=METADATA, data=_obj(config=STR))
 
 # The kinds read past allocation (snapshot/network.py turns them into the model):
