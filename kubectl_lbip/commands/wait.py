@@ -30,15 +30,10 @@ def parse_timeout(text: str) -> float:
 
 
 def failure_marks(client, namespace: str, name: str) -> Dict[str, Tuple]:
-    """AllocationFailed events of the service, each with what changes when it recurs."""
+    """AllocationFailed events of the service (model/events.py's Event), each by its
+    name with what changes when it recurs: (count, lastTimestamp, eventTime, message)."""
     return {
-        e.get("metadata", {}).get("name", ""): (
-            e.get("count"),
-            e.get("lastTimestamp"),
-            e.get("eventTime"),
-            e.get("message", ""),
-        )
-        for e in client.service_events(namespace, name, REASON)
+        e.event_name: (e.count, e.last, e.event_time, e.message) for e in client.service_events(namespace, name, REASON)
     }
 
 

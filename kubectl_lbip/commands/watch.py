@@ -21,6 +21,7 @@ from ..errors import NotFound, UsageError
 from ..model import announce
 from ..model import watch as mw
 from ..model.addresses import Interval
+from ..model.events import latest_failures
 from ..model.metallb import Release
 from ..model.services import Service
 from ..printer import Result
@@ -33,7 +34,7 @@ from ..snapshot.live import (
     POOLS_PATH,
     SERVICES_PATH,
     LiveClient,
-    latest_failures,
+    event_model,
 )
 from ..snapshot.trim import trim_namespace, trim_pool, trim_service
 from ..snapshot.watch import ABSENT, EVENT, FAILED, LISTED, Reflector, store_key, trim_event
@@ -106,6 +107,11 @@ class Watch:
             self.pools = None
         return True
 
+    def refusals(self) -> Dict[str, str]:
+        """MetalLB's latest refusal per service, from the Events kept (each modelled
+        through its table: snapshot.live.event_model)."""
+        return latest_failures(map(event_model, self.stores.get("events", {}).values()))
+
     # --- who-has: one event at a time
 
     def take(self, message: Tuple[Any, ...]) -> List[mw.Change]:
@@ -114,7 +120,7 @@ class Watch:
             return []
         kind, name = message[0], message[1]
         if name == "events":
-            failures = latest_failures(self.stores.get("events", {}).values())
+            failures = self.refusals()
             keys = {k for k in set(failures) | set(self.failures) if failures.get(k) != self.failures.get(k)}
             self.failures = failures
         elif name == "services" and kind == LISTED:
@@ -153,7 +159,7 @@ class Watch:
             pools=list(self.stores.get("pools", {}).values()),
             models=[self.models[key] for key in services],
             namespaces=list(self.stores.get("namespaces", {}).values()),
-            allocation_failures=latest_failures(self.stores.get("events", {}).values()),
+            allocation_failures=self.refusals(),
             source=f"cluster {client.server}" if self.command == CHECK else "",
             live=True,
             keep_objects=False,
@@ -172,7 +178,7 @@ class Watch:
     def changes(self, client: LiveClient, listed: bool = False) -> List[mw.Change]:
         """What changed since the last call (``listed``: the first, every object)."""
         if self.command == WHO_HAS:
-            self.failures = latest_failures(self.stores.get("events", {}).values())
+            self.failures = self.refusals()
             return self.decide({f"{ns}/{n}" for ns, n in self.stores.get("services", {})}, listed)
         cluster = self.snapshot(client).to_cluster(freeze=False)
         if self.command == POOLS:

@@ -15,6 +15,7 @@ from ..model.cilium_explain import CLASS as CE_CLASS
 from ..model.cilium_explain import POOL as CE_POOL
 from ..model.cilium_explain import REQUEST as CE_REQUEST
 from ..model.cilium_explain import STEPS as CE_STEPS
+from ..model.events import latest_message
 from ..model.explain import (
     ADVERTISEMENTS,
     FAILED,
@@ -32,16 +33,6 @@ from ..model.rules import PENDING
 from ..printer import Block, Note, Result, Text, View
 from .common import Inputs, legacy_note
 from .probe import probed
-
-
-def latest_failure(events: List[dict]) -> str:
-    best = ("", "")
-    for ev in events:
-        when = ev.get("lastTimestamp") or ev.get("eventTime") or ""
-        if when >= best[0]:
-            best = (when, ev.get("message") or "")
-    return best[1]
-
 
 # why --probe: the probe's own defaults (probe --timeout, --connect-timeout)
 PROBE_TIMEOUT, CONNECT_TIMEOUT = 10.0, 2.0
@@ -61,7 +52,7 @@ def run(inputs: Inputs, name: str, probing: bool = False, connect: Optional[tcpp
     if not served:
         raise UsageError(why)
     if cluster.live and not svc.ingress:
-        message = latest_failure(inputs.client().service_events(namespace, name, "AllocationFailed"))
+        message = latest_message(inputs.client().service_events(namespace, name, "AllocationFailed"))
         if message:
             cluster.allocation_failures[svc.key] = message
     result = impl.explain(svc, impl.findings())

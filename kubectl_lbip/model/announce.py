@@ -120,7 +120,7 @@ class BGPAdvertisement(Advertisement):
     aggregation_length_v6: Optional[int] = field(default=None, metadata=at("spec.aggregationLengthV6", INT, None))
 
 
-# The model class of each advertisement kind (snapshot.MODELS has them too).
+# The model class of each advertisement kind (shape.MODELS has them too).
 ADVERTISEMENTS = {L2ADV: L2Advertisement, BGPADV: BGPAdvertisement}
 
 

@@ -24,7 +24,8 @@ from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Se
 
 from ..errors import InvalidValue
 from .addresses import AddressError, Interval, canonical, parse_ip
-from .schema import INT, STR, STRINGS, at, list_of, obj
+from .events import Event
+from .schema import STR, STRINGS, at, list_of, obj
 
 # The watch's changes of a service (the line format's "change").
 LISTED = "listed"
@@ -266,24 +267,7 @@ class ServicePast:
     )
 
 
-@dataclass(frozen=True)
-class ServiceEvent:
-    """An Event about a Service, as history reads it (one table, as ServicePast)."""
-
-    kind: str = field(default="", metadata=at("involvedObject.kind", STR))
-    namespace: str = field(default="default", metadata=at("involvedObject.namespace", STR, "default"))
-    name: str = field(default="", metadata=at("involvedObject.name", STR))
-    reason: str = field(default="", metadata=at("reason", STR))
-    message: str = field(default="", metadata=at("message", STR))
-    count: int = field(default=0, metadata=at("count", INT, 0, convert=int))
-    first: str = field(default="", metadata=at("firstTimestamp", STR))
-    last: str = field(default="", metadata=at("lastTimestamp", STR))
-    event_time: str = field(default="", metadata=at("eventTime", STR))
-    component: str = field(default="", metadata=at("source.component", STR))
-    reporting: str = field(default="", metadata=at("reportingController", STR))
-
-
-def change_from_event(event: ServiceEvent) -> Optional[Change]:
+def change_from_event(event: Event) -> Optional[Change]:
     """A Service's Event written by MetalLB, as a Change; None for anyone else's, or a
     reason that says nothing of addresses."""
     component = event.component or event.reporting

@@ -90,9 +90,10 @@ def _lines(stream: BinaryIO, name: str) -> List[history.Change]:
 def live_changes(client: Any, namespace: Optional[str], now: datetime) -> List[history.Change]:
     """What the API server keeps, through the door: the Events about Services (MetalLB's
     kept), and each LoadBalancer Service's status writes, conditions and current
-    holding; in ``namespace``, or every namespace. Each object is trimmed to, checked
-    against and built from its model's table (history.ServicePast, ServiceEvent)."""
-    from .live import EVENTS_PATH, SERVICES_PATH, segment
+    holding; in ``namespace``, or every namespace. A Service is trimmed to, checked
+    against and built from history.ServicePast's table; an Event is checked against and
+    built from its own (model.events.Event, shape.MODELS) as its page is read."""
+    from .live import EVENTS_PATH, SERVICES_PATH, event_model, segment
 
     scope = f"/api/v1/namespaces/{segment(namespace)}" if namespace else "/api/v1"
     events_path = f"{scope}/events" if namespace else EVENTS_PATH
@@ -100,14 +101,14 @@ def live_changes(client: Any, namespace: Optional[str], now: datetime) -> List[h
     about_services = [("fieldSelector", "involvedObject.kind=Service")]
     client.prefetch(events_path, about_services)
     services = client.list_all(services_path, lambda o: trim(history.ServicePast, o))
-    events = client.list_all(events_path, lambda o: trim(history.ServiceEvent, o), about_services)
+    events = client.list_all(events_path, event_model, about_services)  # checked, then modelled
     changes: List[history.Change] = []
     for i, obj in enumerate(services, start=1):
         svc = built(history.ServicePast, obj, f"GET {services_path}: item {i}")
         if svc.type == "LoadBalancer":
             changes += history.changes_from_service(svc, now)
-    for i, obj in enumerate(events, start=1):
-        change = history.change_from_event(built(history.ServiceEvent, obj, f"GET {events_path}: item {i}"))
+    for event in events:
+        change = history.change_from_event(event)
         if change is not None:
             changes.append(change)
     return changes

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from ..door import DEFAULT_REQUEST_TIMEOUT, Door, segment
 from ..errors import (
@@ -22,11 +22,14 @@ from ..errors import (
     UsageError,
 )
 from ..model import cilium, metallb
+from ..model.events import Event, latest_failures
+from ..model.schema import build
 from . import LEGACY_CONFIGMAP, Snapshot, shape
-from .shape import CILIUM_L2_POLICY, CILIUM_POOL, SERVICE, checked_role, schema_of
+from .shape import CILIUM_L2_POLICY, CILIUM_POOL, EVENT_KIND, MODELS, SERVICE, checked_role, schema_of
 from .trim import trim_cilium, trim_namespace, trim_network, trim_pool, trim_service
 
 log = logging.getLogger("kubectl_lbip")
+T = TypeVar("T")  # what list_all keeps of each item (its trim's result)
 
 __all__ = ["DEFAULT_REQUEST_TIMEOUT", "LiveClient", "NotFound", "connect", "segment", "service_path"]
 
@@ -130,14 +133,13 @@ class LiveClient:
                 f"{method} {path}: the answer of {self.server} is not JSON; is it a Kubernetes API server?"
             ) from None
 
-    def list_all(
-        self, path: str, trim: Callable[[dict], dict], query: Optional[List[Tuple[str, str]]] = None
-    ) -> List[dict]:
+    def list_all(self, path: str, trim: Callable[[dict], T], query: Optional[List[Tuple[str, str]]] = None) -> List[T]:
         """Every item of a list, page by page, each checked for shape and trimmed as it
-        is read. A continue token that expired (410 Gone: the list took longer than
-        etcd keeps its revision) restarts the list once from the beginning, as
-        client-go's pager does. A token seen twice, or more than MAX_PAGES pages, is
-        an error: such a server would otherwise be paged forever.
+        is read (``trim``: what is kept of an item, a trimmed copy or its model). A
+        continue token that expired (410 Gone: the list took longer than etcd keeps
+        its revision) restarts the list once from the beginning, as client-go's pager
+        does. A token seen twice, or more than MAX_PAGES pages, is an error: such a
+        server would otherwise be paged forever.
 
         The next page is asked for while this one is decoded (its continue token is
         at the head of the answer, and checked against the decoded page): the API
@@ -147,7 +149,7 @@ class LiveClient:
             return _page_query(query, token)
 
         for attempt in (1, 2):
-            items: List[dict] = []
+            items: List[T] = []
             seen = set()
             try:
                 payload = self.fetch("GET", path, params(""))
@@ -212,8 +214,8 @@ class LiveClient:
         for an item that does not say them."""
         if not isinstance(item, dict):
             raise ResponseError(f"{where}: expected an object, got {shape.type_name(item)}")
-        if path.endswith("/events"):
-            shape.check(item, shape.EVENT, where, ResponseError)
+        if path.endswith("/events"):  # Events, by their table (model/events.py)
+            shape.check(item, schema_of(EVENT_KIND), where, ResponseError)
         else:
             checked_role(item if "kind" in item or not typed else {**item, **typed}, where, ResponseError)
 
@@ -229,11 +231,12 @@ class LiveClient:
         shape.check_depth(obj, f"GET {path}", ResponseError)
         return shape.check(obj, schema_of(SERVICE), f"GET {path}", ResponseError)
 
-    def service_events(self, namespace: str, name: str, reason: str) -> List[dict]:
+    def service_events(self, namespace: str, name: str, reason: str) -> List[Event]:
+        """The Events of one reason about a service, checked and modelled (one page)."""
         selector = f"involvedObject.kind=Service,involvedObject.name={name},reason={reason}"
         path = f"/api/v1/namespaces/{segment(namespace)}/events"
         page = self.request("GET", path, [("fieldSelector", selector)])
-        return [e for e in self._page_items(page, path, 0)]
+        return [event_model(e) for e in self._page_items(page, path, 0)]
 
     def snapshot(
         self,
@@ -515,7 +518,8 @@ class LiveClient:
         return shape.check(obj, shape.LEGACY_CONFIGMAP, f"GET {path}", ResponseError)
 
     def allocation_failures(self) -> Dict[str, str]:
-        return latest_failures(self.list_all(EVENTS_PATH, lambda e: e, ALLOCATION_FAILED))
+        """The latest AllocationFailed message per "namespace/name" of a service."""
+        return latest_failures(self.list_all(EVENTS_PATH, event_model, ALLOCATION_FAILED))
 
     # --- writes
     def patch_service(self, namespace: str, name: str, patch: Dict[str, Any], dry_run: bool = False) -> Dict[str, Any]:
@@ -526,16 +530,10 @@ class LiveClient:
         return self.door.patch(service_path(namespace, name), patch, dry_run=dry_run)  # type: ignore[union-attr]
 
 
-def latest_failures(events: Any) -> Dict[str, str]:
-    """The latest AllocationFailed message per "namespace/name" of a service."""
-    latest: Dict[str, Tuple[str, str]] = {}
-    for ev in events:
-        obj = ev.get("involvedObject") or {}
-        key = f"{obj.get('namespace')}/{obj.get('name')}"
-        when = ev.get("lastTimestamp") or ev.get("eventTime") or ""
-        if key not in latest or when >= latest[key][0]:
-            latest[key] = (when, ev.get("message") or "")
-    return {k: v[1] for k, v in latest.items()}
+def event_model(obj: Dict[str, Any]) -> Event:
+    """The model of an Event checked for shape (check_item), from its table
+    (shape.MODELS: model/events.py's Event)."""
+    return build(MODELS[EVENT_KIND], obj)
 
 
 def _list_version(page: Any) -> str:

@@ -19,6 +19,7 @@ from ..errors import InputError, LbipError, UsageError
 from ..model import announce as an
 from ..model.cilium import CiliumPool
 from ..model.cilium_explain import L2Policy
+from ..model.events import Event
 from ..model.pools import Namespace, Pool
 from ..model.schema import ANY, BOOL, INT, LABELS, SCALAR, STR, builder, list_of, map_of, obj, shape_of
 from ..model.selectors import Selector, SelectorError
@@ -40,6 +41,7 @@ POOL, SERVICE, NAMESPACE, LEGACY = "pool", "service", "namespace", "legacy-confi
 # Cilium's LB-IPAM kinds (model/cilium.py and model/cilium_explain.py read them).
 CILIUM_POOL, CILIUM_L2_POLICY = "CiliumLoadBalancerIPPool", "CiliumL2AnnouncementPolicy"
 CILIUM_VERSIONS = {CILIUM_POOL: ("cilium.io/v2", "cilium.io/v2alpha1"), CILIUM_L2_POLICY: ("cilium.io/v2alpha1",)}
+EVENT_KIND = "Event"  # read from the API only (snapshot/live.py), never from files
 # The model class of each kind that has one. Its fields are the kind's table
 # (model/schema.py): the shape check, the trim and the model's constructor of that
 # kind all derive from it, for files, live pages and the overlay alike.
@@ -56,18 +58,8 @@ MODELS: Dict[str, Any] = {
     an.BGPSTATUS: an.SpeakerStatus,
     CILIUM_POOL: CiliumPool,
     CILIUM_L2_POLICY: L2Policy,
+    EVENT_KIND: Event,
 }
-
-# The fields of an Event that annotate --wait and check's AllocationFailed read.
-EVENT = _obj(
-    metadata=METADATA,
-    involvedObject=_obj(kind=STR, namespace=STR, name=STR),
-    reason=STR,
-    message=STR,
-    count=INT,
-    lastTimestamp=STR,
-    eventTime=STR,
-)
 
 LEGACY_CONFIGMAP = _obj(metadata=METADATA, data=_obj(config=STR))
 

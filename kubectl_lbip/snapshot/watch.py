@@ -22,8 +22,10 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..door import NO_DEADLINE_WATCH
 from ..errors import AccessError, ClusterError, CredentialError, Expired, NotFound, ResponseError, UsageError
+from ..model.schema import trim
 from ..model.watch import backoff
 from .live import LiveClient
+from .shape import EVENT_KIND, MODELS
 
 log = logging.getLogger("kubectl_lbip")
 
@@ -136,10 +138,6 @@ def store_key(obj: Dict[str, Any]) -> Tuple[str, str]:
 
 
 def trim_event(obj: Dict[str, Any]) -> Dict[str, Any]:
-    """Only what latest_failures reads of an Event."""
-    meta = obj.get("metadata") or {}
-    return {
-        "metadata": {k: meta[k] for k in ("name", "namespace") if k in meta},
-        "involvedObject": obj.get("involvedObject") or {},
-        **{k: obj[k] for k in ("lastTimestamp", "eventTime", "message") if k in obj},
-    }
+    """Only what the model of an Event reads (its table, shape.MODELS: model/events.py),
+    its name and namespace among it (a store's key)."""
+    return trim(MODELS[EVENT_KIND], obj)

@@ -6,6 +6,8 @@ from builders import pool, svc
 
 from kubectl_lbip.commands.wait import parse_timeout, wait_for_metallb
 from kubectl_lbip.errors import UsageError
+from kubectl_lbip.model.events import Event
+from kubectl_lbip.model.schema import build
 
 
 class Clock:
@@ -37,7 +39,8 @@ class Api:
 
 
 def event(name, count, message):
-    return {"metadata": {"name": name}, "count": count, "lastTimestamp": f"t{count}", "message": message}
+    """An Event as the client hands it on: modelled from its table (LiveClient.service_events)."""
+    return build(Event, {"metadata": {"name": name}, "count": count, "lastTimestamp": f"t{count}", "message": message})
 
 
 def test_assigned_after_a_few_polls_any_spelling():
@@ -50,7 +53,7 @@ def test_assigned_after_a_few_polls_any_spelling():
 def test_a_new_allocation_failed_event_is_a_refusal_with_metallbs_reason():
     clock = Clock()
     old = event("web.1", 3, "old reason")
-    before = {"web.1": (3, "t3", None, "old reason")}
+    before = {"web.1": (3, "t3", "", "old reason")}
     api = Api([[]], [[old], [old, event("web.2", 1, 'Failed to allocate IP for "ns/web": no')]])
     ok, said = wait_for_metallb(api, "ns", "web", ["192.0.2.5"], 30, before, clock=clock, sleep=clock.sleep)
     assert not ok and 'Failed to allocate IP for "ns/web": no' in said
@@ -58,7 +61,7 @@ def test_a_new_allocation_failed_event_is_a_refusal_with_metallbs_reason():
 
 def test_an_old_event_recurring_counts_as_new():
     clock = Clock()
-    before = {"web.1": (3, "t3", None, "again")}
+    before = {"web.1": (3, "t3", "", "again")}
     api = Api([[]], [[event("web.1", 4, "again")]])
     ok, said = wait_for_metallb(api, "ns", "web", ["192.0.2.5"], 30, before, clock=clock, sleep=clock.sleep)
     assert not ok and "again" in said

@@ -9,6 +9,7 @@ from builders import watch_line as line
 
 from kubectl_lbip.model import history as h
 from kubectl_lbip.model.addresses import parse_network
+from kubectl_lbip.model.events import Event
 from kubectl_lbip.model.schema import build
 
 
@@ -232,7 +233,7 @@ def test_the_ipv6_address_moved_away_while_the_ipv4_one_stayed():
 
 def from_event(ev):
     """An Event's change, the Event built from its table as the snapshot builds it."""
-    return h.change_from_event(build(h.ServiceEvent, ev))
+    return h.change_from_event(build(Event, ev))
 
 
 def from_service(svc, now):

@@ -11,7 +11,7 @@ import time
 
 import pytest
 from clirunner import CliRunner
-from fakeapi import SERVICES, kubeconfig_dict, pool, service, write_yaml
+from fakeapi import SERVICES, allocation_failed, kubeconfig_dict, pool, service, write_yaml
 
 from kubectl_lbip import door
 from kubectl_lbip.cli import app
@@ -268,6 +268,34 @@ def test_an_event_of_the_wrong_shape_is_exit_3(fake, kubeconfig):
     fake.respond = lambda rec: (200, bad) if rec.path.endswith("/events") else None
     line = one_line_error(cli("check", "--kubeconfig", kubeconfig), 3)
     assert "events: item 1" in line and "field involvedObject: expected a mapping" in line
+
+
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        ({"count": "x"}, "field count: expected an integer, got a string 'x'"),
+        ({"involvedObject": []}, "field involvedObject: expected a mapping, got a list []"),
+    ],
+)
+@pytest.mark.parametrize(
+    "args, path",
+    [
+        (("check",), "/api/v1/events"),  # every AllocationFailed Event, page by page
+        (("why", "pending", "-n", "shop"), "/api/v1/namespaces/shop/events"),  # one service's
+        (("history", "pending", "-n", "shop"), "/api/v1/namespaces/shop/events"),
+    ],
+)
+def test_a_malformed_event_is_one_error_naming_the_path_the_item_and_the_field(
+    fake, kubeconfig, bad, words, args, path
+):
+    """An Event is checked against its table (model/events.py's Event), wherever it is
+    read: exit 3, one line naming the API path, the item (the Event) and the field."""
+    cluster(fake)
+    fake.add_service(service("shop", "pending"))
+    answer = {"kind": "EventList", "apiVersion": "v1", "items": [{**allocation_failed("shop", "pending", "x"), **bad}]}
+    fake.respond = lambda rec: (200, answer) if rec.path.endswith("/events") else None  # past any fieldSelector
+    line = one_line_error(cli(*args, "--kubeconfig", kubeconfig), 3)
+    assert f"GET {path}: item 1: Event shop/pending.17f0a1b2c3d4e5f6: {words}" in line, line
 
 
 # --- any shape from the API: exit 0, 1 or 3, never a traceback

@@ -1,7 +1,8 @@
 """One table per kind: a field added to a model class's table (model/schema.py) reaches
 the model from a file (streamed JSON, YAML, read whole), a live page and the overlay,
 and is shape-checked on the way, with no other edit (a Service, MetalLB's pool, an
-advertisement, Cilium's pool, the other kinds read past allocation)."""
+advertisement, Cilium's pool, the other kinds read past allocation; an Event, from a
+live page only)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import field, make_dataclass
 from typing import Any, Dict, Tuple
 
 import pytest
-from fakeapi import pool, service
+from fakeapi import allocation_failed, pool, service
 from netbuilders import bgpstatus, config_state, l2status, service_cidr
 from test_cilium_objects import cilium_api, cilium_pool
 
@@ -27,12 +28,14 @@ from kubectl_lbip.model.announce import (
     SpeakerStatus,
 )
 from kubectl_lbip.model.cilium import CiliumPool
+from kubectl_lbip.model.events import Event
 from kubectl_lbip.model.pools import Pool
-from kubectl_lbip.model.schema import INT, LABELS, STRINGS, at
+from kubectl_lbip.model.schema import INT, LABELS, STR, STRINGS, at
 from kubectl_lbip.model.services import Service
 from kubectl_lbip.snapshot import files, shape
-from kubectl_lbip.snapshot.live import connect
+from kubectl_lbip.snapshot.live import ALLOCATION_FAILED, EVENTS_PATH, connect, event_model
 from kubectl_lbip.snapshot.overlay import overlay_snapshot
+from kubectl_lbip.snapshot.watch import trim_event
 
 RANGES = ["10.0.0.0/8", "192.168.0.0/16"]
 
@@ -403,3 +406,42 @@ def test_a_speaker_status_without_its_fields_is_read_from_its_labels_after_the_t
         (status,) = files.load([str(path)], trimmed=trimmed).to_cluster().network.speaker_statuses
         assert (status.service_namespace, status.service_name, status.node) == ("shop", "web", "n1"), trimmed
         assert status.interfaces == ("eth0",) and status.kind == L2STATUS
+
+
+# --- Events (model.events.Event, read from the API only): the same door ----------------
+@pytest.fixture
+def typed_event(monkeypatch):
+    """The Event model with one more row: type (Normal or Warning)."""
+    row = field(default="", metadata=at("type", STR))
+    return one_more_row(monkeypatch, shape.EVENT_KIND, Event, "type", str, row)
+
+
+def test_a_new_event_field_reaches_the_model_from_a_live_page(fake, kubeconfig, typed_event):
+    fake.add_pool(pool("prod", "192.168.1.0/24"))
+    fake.add_service(service("shop", "web"))
+    fake.events = [allocation_failed("shop", "web", "no available IPs")]  # "type": "Warning"
+    client = connect(kubeconfig)
+    (one,) = client.service_events("shop", "web", "AllocationFailed")  # why, annotate --wait
+    assert isinstance(one, typed_event) and one.type == "Warning" and one.message == "no available IPs"
+    (listed,) = client.list_all(EVENTS_PATH, event_model, ALLOCATION_FAILED)  # check's AllocationFailed
+    assert isinstance(listed, typed_event) and listed.type == "Warning"
+    (kept,) = client.list_all(EVENTS_PATH, trim_event, ALLOCATION_FAILED)  # what a watch lists and keeps
+    assert kept["type"] == "Warning" and event_model(kept).type == "Warning"
+    assert connect(kubeconfig).snapshot(events=True).allocation_failures == {"shop/web": "no available IPs"}
+
+
+def test_a_new_event_field_is_shape_checked_on_a_live_page(fake, kubeconfig, typed_event):
+    fake.add_pool(pool("prod", "192.168.1.0/24"))
+    fake.events = [dict(allocation_failed("shop", "web", "no available IPs"), type=["Warning"])]
+    words = r"GET /api/v1/events: item 1: Event shop/web\.17f0a1b2c3d4e5f6: field type: expected a string"
+    with pytest.raises(ResponseError, match=words):
+        connect(kubeconfig).snapshot(events=True, metallb_release=False)
+    with pytest.raises(ResponseError, match=r"field type: expected a string"):
+        connect(kubeconfig).service_events("shop", "web", "AllocationFailed")
+
+
+def test_without_the_row_an_event_field_is_neither_kept_nor_read(fake, kubeconfig):
+    fake.events = [allocation_failed("shop", "web", "no available IPs")]
+    (kept,) = connect(kubeconfig).list_all(EVENTS_PATH, trim_event, ALLOCATION_FAILED)
+    assert "type" not in kept and not hasattr(event_model(kept), "type")
+    assert kept["metadata"] == {"name": "web.17f0a1b2c3d4e5f6", "namespace": "shop"}  # a watch's store key
