@@ -258,22 +258,14 @@ def yes(ok: bool) -> str:
 
 def held_ip(path: Path) -> str:
     """A held IPv4 address of the snapshot (the first service with an ingress)."""
-    from kubectl_lbip.snapshot.jsonstream import stream_items
-
-    found: List[str] = []
-
-    def keep(item):
-        if not found:
-            for ing in ((item.get("status") or {}).get("loadBalancer") or {}).get("ingress") or ():
-                if "." in ing.get("ip", ""):
-                    found.append(ing["ip"])
-                    break
+    from kubectl_lbip.snapshot.documents import json_items
 
     with open(path, encoding="utf-8") as fh:
-        stream_items(fh, keep)
-    if not found:
-        raise SystemExit(f"{path}: no service with an ingress")
-    return found[0]
+        for doc in json_items(fh):
+            for ing in ((doc.obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or ():
+                if "." in ing.get("ip", ""):
+                    return ing["ip"]
+    raise SystemExit(f"{path}: no service with an ingress")
 
 
 def human(n: int) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Dict, Iterable, List, Optional, Sequence
 
 from kubectl_lbip.snapshot import Snapshot
-from kubectl_lbip.snapshot.files import classify
+from kubectl_lbip.snapshot.trim import classify
 
 
 def pool(

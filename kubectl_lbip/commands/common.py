@@ -12,7 +12,8 @@ from ..model import implementation as impl
 from ..model.cluster import Cluster
 from ..model.metallb import Release
 from ..printer import Say
-from ..snapshot import CILIUM_L2_POLICY, CILIUM_POOL, Snapshot
+from ..snapshot import Snapshot
+from ..snapshot.shape import CILIUM_L2_POLICY, CILIUM_POOL
 
 
 @dataclass

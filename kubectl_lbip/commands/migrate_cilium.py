@@ -23,7 +23,7 @@ from ..model.checks import BY_CODE
 from ..model.migrate import service_objects
 from ..model.services import Service
 from ..printer import Block, Raw, Result, Table, Text, as_notes
-from ..snapshot import CILIUM_POOL
+from ..snapshot.shape import CILIUM_POOL
 from .common import Inputs
 from .outcomes import MigrateRequest
 
@@ -157,7 +157,7 @@ def _run_files(
     from ..snapshot import files
 
     docs = files.read_documents(inputs.filenames, stdin=inputs.stdin or sys.stdin)
-    snap = files.load(inputs.filenames, documents=docs)
+    snap = files.from_documents(inputs.filenames, docs)
     cluster = snap.to_cluster()
     if not cluster.pools:
         raise UsageError("no IPAddressPool in the files: give the MetalLB pools' manifests with -f as well")

@@ -41,7 +41,7 @@ def run_files(inputs: Inputs, req: MigrateRequest) -> Result:
     from ..snapshot import files
 
     docs = files.read_documents(inputs.filenames, stdin=inputs.stdin or sys.stdin)
-    snap = files.load(inputs.filenames, documents=docs)
+    snap = files.from_documents(inputs.filenames, docs)
     snap.metallb = inputs.flagged_release()  # else the newest
     cluster: Optional[Cluster] = snap.to_cluster()
     notes = []
@@ -396,7 +396,7 @@ def _rewrite_yaml_document(chunk: str, path: str, edit: Edit, line: int = 1) -> 
     byte for byte. ``line``: the chunk's first line in the file (for errors)."""
     import yaml
 
-    from ..snapshot.yamlbudget import Loader, error_message
+    from ..snapshot.documents import Loader, error_message
 
     try:  # the reader's loader: libyaml's where PyYAML has it, duplicate keys refused
         plain = yaml.load(chunk, Loader=Loader)

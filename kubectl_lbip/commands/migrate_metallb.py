@@ -19,7 +19,8 @@ from typing import Any, List, Optional, Sequence, Tuple
 from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
 from ..model import cilium, metallb, tocilium, tometallb
 from ..printer import Block, Result, Table, Text, as_notes
-from ..snapshot import CILIUM_L2_POLICY, CILIUM_POOL, Snapshot
+from ..snapshot import Snapshot
+from ..snapshot.shape import CILIUM_L2_POLICY, CILIUM_POOL
 from .common import Inputs
 from .migrate_cilium import (
     apply_tree,
@@ -110,7 +111,7 @@ def _run_files(
     from ..snapshot import files
 
     docs = files.read_documents(inputs.filenames, stdin=inputs.stdin or sys.stdin)
-    snap = files.load(inputs.filenames, documents=docs)
+    snap = files.from_documents(inputs.filenames, docs)
     cluster, result, chosen = _plan(inputs, snap, flagged)
     by_key = {m.key: m for m in result.services if m.annotations}
     target = objects_path(inputs.filenames, OBJECTS_FILE) if req.in_place else OBJECTS_FILE

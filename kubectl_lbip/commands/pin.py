@@ -16,8 +16,9 @@ from ..model.migrate import service_objects
 from ..model.pin import FAILED, KEPT, PINNED, PinDecision, apply_pin
 from ..model.services import CURRENT, LB_IPS, Service
 from ..printer import Block, Note, Raw, Result, Table
-from ..snapshot import SERVICE, Snapshot, role_of
+from ..snapshot import Snapshot
 from ..snapshot.overlay import with_namespace
+from ..snapshot.shape import SERVICE, role_of
 from .common import Inputs, legacy_note, rejected_config_note
 from .writes import check_dry_run
 
@@ -55,7 +56,8 @@ def check_options(inputs: Inputs, req: PinRequest) -> None:
 def read_sources(inputs: Inputs) -> List[Source]:
     """Each file read once, as bytes: the plan is made from what is rewritten, and a
     file changed on disk since is not overwritten."""
-    from ..snapshot.files import expand_paths, parse_text, read_text
+    from ..snapshot.documents import parse_text
+    from ..snapshot.files import expand_paths, read_text
 
     sources = []
     for path in expand_paths(inputs.filenames):
@@ -77,14 +79,9 @@ def read_sources(inputs: Inputs) -> List[Source]:
 
 
 def file_objects(sources: List[Source]) -> List[Tuple[str, Dict[str, Any]]]:
-    from ..snapshot.files import iter_objects
+    from ..snapshot.shape import checked
 
-    return [
-        (src.name, obj)
-        for src in sources
-        for doc in src.documents
-        for obj in iter_objects(doc.obj, f"{doc.path}: document {doc.index}")
-    ]
+    return [(src.name, obj) for src in sources for _, _, obj, _, _ in checked(src.documents, depth=True)]
 
 
 def service_key(obj, default_namespace: str) -> str:
@@ -109,7 +106,7 @@ def run(inputs: Inputs, req: PinRequest) -> Result:
 
         snapshot = overlay_snapshot(inputs.live_snapshot(network=CONFIG_KINDS, cilium=True), objects, namespace)
     else:
-        from ..snapshot.files import classify
+        from ..snapshot.trim import classify
 
         snapshot = classify((obj for _, obj in objects), Snapshot(source="files: " + ", ".join(inputs.filenames)))
         snapshot.metallb = inputs.flagged_release()  # --metallb-version; else the newest

@@ -59,7 +59,7 @@ def _selectors(items: List[Any]) -> Tuple[Selector, ...]:
 
 
 def _selector_row(path: str) -> Dict[str, Any]:
-    """A list of label selectors (snapshot/network.py's validate names one that is
+    """A list of label selectors (snapshot/shape.py's validate names one that is
     not valid: an operator the API does not know)."""
     return at(path, list_of(SELECTOR), (), convert=_selectors)
 
@@ -120,12 +120,12 @@ class BGPAdvertisement(Advertisement):
     aggregation_length_v6: Optional[int] = field(default=None, metadata=at("spec.aggregationLengthV6", INT, None))
 
 
-# The model class of each advertisement kind (snapshot.MODELS has them too).
+# The model class of each advertisement kind (shape.MODELS has them too).
 ADVERTISEMENTS = {L2ADV: L2Advertisement, BGPADV: BGPAdvertisement}
 
 
 def _node_addresses(entries: List[Any]) -> Tuple[Tuple[str, str], ...]:
-    """status.addresses as (type, address) (snapshot/network.py's validate says each has both)."""
+    """status.addresses as (type, address) (snapshot/shape.py's validate says each has both)."""
     return tuple((entry["type"], entry["address"]) for entry in entries)
 
 
@@ -251,7 +251,7 @@ def _status_or_label(key: str) -> Dict[str, Any]:
 
 
 def _interface_names(entries: List[Any]) -> Tuple[str, ...]:
-    """status.interfaces as names (snapshot/network.py's validate says each name is a string)."""
+    """status.interfaces as names (snapshot/shape.py's validate says each name is a string)."""
     return tuple(entry.get("name", "") for entry in entries)
 
 

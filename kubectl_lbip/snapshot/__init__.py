@@ -9,58 +9,17 @@ import gc
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple, Type
 
-from ..errors import InputError, LbipError
-from ..model.announce import (
-    ADVERTISEMENTS,
-    BGPSTATUS,
-    CONFIGSTATE,
-    ENDPOINTSLICE,
-    L2STATUS,
-    NODE,
-    SERVICECIDR,
-    ConfigState,
-    EndpointSlice,
-    Node,
-    ServiceCIDR,
-    SpeakerStatus,
-)
-from ..model.cilium import CiliumPool
-from ..model.cilium_explain import L2Policy
+from ..errors import LbipError, UsageError
 from ..model.cluster import Cluster
-from ..model.events import Event
 from ..model.metallb import NEWEST, Release
-from ..model.pools import Namespace, Pool, pools_from_legacy_config
+from ..model.pools import Pool, pools_from_legacy_config
 from ..model.services import Service
-from . import shape
-from .network import validate
-from .shape import legacy_config
+from . import documents, shape
+from .shape import MODELS, NAMESPACE, POOL, SERVICE
 
 LEGACY_CONFIGMAP = ("metallb-system", "config")
 # Kinds whose model objects carry their own ``origin`` (--against-cluster)
 OWN_ORIGIN = ("Service", "IPAddressPool", "ConfigMap")
-POOL, SERVICE, NAMESPACE, LEGACY = "pool", "service", "namespace", "legacy-configmap"
-# Cilium's LB-IPAM kinds (model/cilium.py and model/cilium_explain.py read them).
-CILIUM_POOL, CILIUM_L2_POLICY = "CiliumLoadBalancerIPPool", "CiliumL2AnnouncementPolicy"
-CILIUM_VERSIONS = {CILIUM_POOL: ("cilium.io/v2", "cilium.io/v2alpha1"), CILIUM_L2_POLICY: ("cilium.io/v2alpha1",)}
-EVENT_KIND = "Event"  # read from the API only (snapshot/live.py), never from files
-# The model class of each kind that has one. Its fields are the kind's table
-# (model/schema.py): the shape check, the trim and the model's constructor of that
-# kind all derive from it, for files, live pages and the overlay alike.
-MODELS: Dict[str, Any] = {
-    SERVICE: Service,
-    POOL: Pool,
-    NAMESPACE: Namespace,
-    **ADVERTISEMENTS,
-    NODE: Node,
-    ENDPOINTSLICE: EndpointSlice,
-    SERVICECIDR: ServiceCIDR,
-    CONFIGSTATE: ConfigState,
-    L2STATUS: SpeakerStatus,  # both speaker status kinds: one table
-    BGPSTATUS: SpeakerStatus,
-    CILIUM_POOL: CiliumPool,
-    CILIUM_L2_POLICY: L2Policy,
-    EVENT_KIND: Event,
-}
 
 
 # A snapshot this big is frozen out of the garbage collector (see paused_gc).
@@ -104,6 +63,8 @@ class Snapshot:
     models: List[Service] = field(default_factory=list)
     namespaces: List[Dict[str, Any]] = field(default_factory=list)
     legacy_configmap: Optional[Dict[str, Any]] = None
+    # where a file's legacy ConfigMap was (its inner YAML is read with the model)
+    legacy_where: Optional[str] = None
     # Live, when Cilium's objects are read too: why MetalLB is not there (no pool
     # CRD, no legacy ConfigMap), "" when it is. Neither there is an error.
     metallb_absent: str = ""
@@ -195,7 +156,7 @@ class Snapshot:
         for name, labels in ns_labels.items():
             labels.setdefault("kubernetes.io/metadata.name", name)
         if self.uses_legacy_config:
-            pools = pools_from_legacy_config(legacy_config(self.legacy_configmap))  # type: ignore[arg-type]
+            pools = pools_from_legacy_config(legacy_config(self.legacy_configmap, self.legacy_where or self.source))  # type: ignore[arg-type]
         else:
             pools = [MODELS[POOL].from_object(p, ns_labels) for p in self.pools]
         objects: List[Any] = self.services
@@ -250,51 +211,21 @@ class Snapshot:
         return network.build(self.network_objects, present, self.pools, services, self.source)
 
 
-def role_of(obj: Any) -> Optional[str]:
-    """What an object is to the plugin, or None for a kind no command reads."""
-    if not isinstance(obj, dict):
-        return None
-    kind = obj.get("kind")
-    api = str(obj.get("apiVersion") or "")
-    if kind == "IPAddressPool" and api.startswith("metallb.io/"):
-        return POOL
-    if kind == "Service" and api in ("v1", ""):
-        return SERVICE
-    if kind == "Namespace":
-        return NAMESPACE
-    if kind == "ConfigMap" and is_legacy_configmap(obj):
-        return LEGACY
-    if kind in CILIUM_VERSIONS:
-        return kind if api in CILIUM_VERSIONS[kind] else None
-    return shape.network_kind(obj)  # a kind read past allocation (its name is its role), or None
-
-
-def is_legacy_configmap(obj: Dict[str, Any]) -> bool:
-    data = obj.get("data")
-    return isinstance(data, dict) and isinstance(data.get("config"), str) and "address-pools" in data["config"]
-
-
-_SCHEMAS = {LEGACY: shape.LEGACY_CONFIGMAP}
-
-
-def schema_of(role: str) -> shape.Schema:
-    """The shape of a kind's objects: derived from its model class (MODELS), or (the
-    legacy ConfigMap) written in snapshot/shape.py."""
-    model = MODELS.get(role)
-    if model is not None:
-        return shape.shape_of(model)
-    return _SCHEMAS[role]
-
-
-def checked_role(obj: Any, where: str, error: Type[LbipError] = InputError) -> Optional[str]:
-    """What an object is to the plugin (role_of), after its shape is checked: every
-    object a snapshot keeps, from a file or the API, passes here first."""
-    role = role_of(obj)
-    if role is None:
-        return None
-    shape.check(obj, schema_of(role), where, error)
-    if role == LEGACY:  # and the YAML inside it
-        legacy_config(obj, where, error)
-    elif role in shape.NETWORK_API:  # a kind read past allocation: what a schema cannot say
-        validate(role, obj, where, error)
-    return role
+def legacy_config(configmap: Dict[str, Any], source: Any = "", error: Type[LbipError] = UsageError) -> Dict[str, Any]:
+    """The YAML inside a pre-0.13 MetalLB ConfigMap's ``data.config``, read as -f's
+    texts are (documents.py) and checked for shape (shape.py) before the model sees
+    it; ``source``: where the ConfigMap was read, made text only for an error."""
+    meta = configmap.get("metadata") or {}
+    name = f"ConfigMap {meta.get('namespace', '')}/{meta.get('name', '')}"
+    try:
+        text = (configmap.get("data") or {}).get("config")
+        if not text:
+            raise error(f"{name} has no data.config")
+        docs = documents.parse_text(text, f"{name}: data.config")
+        config = docs[0].obj if len(docs) == 1 else None
+        if not isinstance(config, dict):
+            raise error(f"{name}: data.config is not one YAML mapping")
+        shape.check_depth(config, f"{name}: data.config", error)
+        return shape.check(config, shape.LEGACY_CONFIG, name, error, what="data.config")
+    except LbipError as exc:
+        raise error(f"{source}: {exc}" if source else str(exc)) from None

@@ -92,7 +92,7 @@ def live_changes(client: Any, namespace: Optional[str], now: datetime) -> List[h
     kept), and each LoadBalancer Service's status writes, conditions and current
     holding; in ``namespace``, or every namespace. A Service is trimmed to, checked
     against and built from history.ServicePast's table; an Event is checked against and
-    built from its own (model.events.Event, snapshot.MODELS) as its page is read."""
+    built from its own (model.events.Event, shape.MODELS) as its page is read."""
     from .live import EVENTS_PATH, SERVICES_PATH, event_model, segment
 
     scope = f"/api/v1/namespaces/{segment(namespace)}" if namespace else "/api/v1"

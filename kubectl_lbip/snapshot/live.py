@@ -24,19 +24,9 @@ from ..errors import (
 from ..model import cilium, metallb
 from ..model.events import Event, latest_failures
 from ..model.schema import build
-from . import (
-    CILIUM_L2_POLICY,
-    CILIUM_POOL,
-    EVENT_KIND,
-    LEGACY_CONFIGMAP,
-    MODELS,
-    SERVICE,
-    Snapshot,
-    checked_role,
-    schema_of,
-    shape,
-)
-from .trim import trim_cilium, trim_namespace, trim_pool, trim_service
+from . import LEGACY_CONFIGMAP, Snapshot, shape
+from .shape import CILIUM_L2_POLICY, CILIUM_POOL, EVENT_KIND, MODELS, SERVICE, checked_role, schema_of
+from .trim import trim_cilium, trim_namespace, trim_network, trim_pool, trim_service
 
 log = logging.getLogger("kubectl_lbip")
 T = TypeVar("T")  # what list_all keeps of each item (its trim's result)
@@ -375,7 +365,7 @@ class LiveClient:
         ) -> None:
             if kinds is not None and kind not in kinds:
                 return
-            items = self._list_kind(kind, paths, net.trim, snap.network_notes, query)
+            items = self._list_kind(kind, paths, trim_network, snap.network_notes, query)
             if items is not None:
                 snap.network_objects[kind] = [o for o in items if keep(o)]
                 present.add(kind)
@@ -542,7 +532,7 @@ class LiveClient:
 
 def event_model(obj: Dict[str, Any]) -> Event:
     """The model of an Event checked for shape (check_item), from its table
-    (snapshot.MODELS: model/events.py's Event)."""
+    (shape.MODELS: model/events.py's Event)."""
     return build(MODELS[EVENT_KIND], obj)
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from ..model.cluster import CLUSTER, FILES, Origin
-from . import MODELS, SERVICE, Snapshot, role_of
+from . import Snapshot
+from .shape import MODELS, SERVICE, role_of
 
 # (apiVersion group, kind, namespace, name): what makes two objects the same object
 # to the API server. The version is not part of it (v1beta1 and v1beta2 of a pool
@@ -108,7 +109,7 @@ def overlay_snapshot(
 ) -> Snapshot:
     """A Snapshot of the merged objects, live (its rules are the cluster's) with the
     files' services marked as planned (not applied yet), and each object's origin."""
-    from .files import classify
+    from .trim import classify
 
     base: List[Dict[str, Any]] = list(live.pools) + list(live.services) + list(live.namespaces)
     if live.legacy_configmap is not None:

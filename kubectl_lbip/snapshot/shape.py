@@ -1,4 +1,6 @@
-"""The shape of every object the model reads, checked at the boundary.
+"""The third step of reading -f (after files.py's text and documents.py's
+documents), and the door of every object read live: the shape of every object the
+model reads, checked at the boundary.
 
 Files, stdin and API answers are checked here before the model sees them: a
 wrong type is one error naming where the object came from (a file and document,
@@ -11,13 +13,18 @@ list of letters."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional, Tuple, Type
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Type
 
 from ..errors import InputError, LbipError, UsageError
 from ..model import announce as an
+from ..model.cilium import CiliumPool
+from ..model.cilium_explain import L2Policy
+from ..model.events import Event
 from ..model.pools import Namespace, Pool
-from ..model.schema import ANY, BOOL, INT, LABELS, SCALAR, STR, list_of, map_of, obj, shape_of
+from ..model.schema import ANY, BOOL, INT, LABELS, SCALAR, STR, builder, list_of, map_of, obj, shape_of
+from ..model.selectors import Selector, SelectorError
 from ..model.services import Service
+from .documents import AGAIN, Document
 
 # The vocabulary of schemas is the model's (model/schema.py); a model class's own
 # schema is derived from its fields (shape_of), the others are written here.
@@ -29,21 +36,37 @@ MAX_DEPTH = 100  # nesting deeper than this in any object is refused (see check_
 
 METADATA = _obj(name=STR, namespace=STR, labels=LABELS, annotations=LABELS, resourceVersion=STR, uid=STR)
 
-SERVICE = shape_of(Service)  # from the fields of model.services.Service
-
-POOL = shape_of(Pool)  # from the fields of model.pools.Pool
-NAMESPACE = shape_of(Namespace)
-
-# Cilium's LB-IPAM pool and L2 announcement policy: from the fields of
-# model.cilium.CiliumPool and model.cilium_explain.L2Policy (snapshot.MODELS).
+# What an object is to the plugin (role_of): a Service, a MetalLB pool, ...
+POOL, SERVICE, NAMESPACE, LEGACY = "pool", "service", "namespace", "legacy-configmap"
+# Cilium's LB-IPAM kinds (model/cilium.py and model/cilium_explain.py read them).
+CILIUM_POOL, CILIUM_L2_POLICY = "CiliumLoadBalancerIPPool", "CiliumL2AnnouncementPolicy"
+CILIUM_VERSIONS = {CILIUM_POOL: ("cilium.io/v2", "cilium.io/v2alpha1"), CILIUM_L2_POLICY: ("cilium.io/v2alpha1",)}
+EVENT_KIND = "Event"  # read from the API only (snapshot/live.py), never from files
+# The model class of each kind that has one. Its fields are the kind's table
+# (model/schema.py): the shape check, the trim and the model's constructor of that
+# kind all derive from it, for files, live pages and the overlay alike.
+MODELS: Dict[str, Any] = {
+    SERVICE: Service,
+    POOL: Pool,
+    NAMESPACE: Namespace,
+    **an.ADVERTISEMENTS,
+    an.NODE: an.Node,
+    an.ENDPOINTSLICE: an.EndpointSlice,
+    an.SERVICECIDR: an.ServiceCIDR,
+    an.CONFIGSTATE: an.ConfigState,
+    an.L2STATUS: an.SpeakerStatus,  # both speaker status kinds: one table
+    an.BGPSTATUS: an.SpeakerStatus,
+    CILIUM_POOL: CiliumPool,
+    CILIUM_L2_POLICY: L2Policy,
+    EVENT_KIND: Event,
+}
 
 LEGACY_CONFIGMAP = _obj(metadata=METADATA, data=_obj(config=STR))
 
 # The kinds read past allocation (snapshot/network.py turns them into the model):
 # kind -> the apiVersion prefix it must carry ("v1" exactly for the core group).
-# Their shapes derive from the fields of their model classes (snapshot.MODELS);
-# snapshot/network.py's validate adds what a schema cannot say (a name, valid
-# selector operators).
+# Their shapes derive from the fields of their model classes (MODELS); validate,
+# below, adds what a schema cannot say (a name, valid selector operators).
 NETWORK_API = {
     an.L2ADV: "metallb.io/",
     an.BGPADV: "metallb.io/",
@@ -191,27 +214,188 @@ def check_depth(obj: Any, where: str, error: Type[LbipError] = InputError, limit
     return obj
 
 
-def legacy_config(configmap: Dict[str, Any], source: str = "", error: Type[LbipError] = UsageError) -> Dict[str, Any]:
-    """The YAML inside a pre-0.13 MetalLB ConfigMap's ``data.config``, checked for
-    shape (``source``: where the ConfigMap was read, for the error)."""
-    meta = configmap.get("metadata") or {}
-    where = f"ConfigMap {meta.get('namespace', '')}/{meta.get('name', '')}"
-    if source:
-        where = f"{source}: {where}"
-    text = (configmap.get("data") or {}).get("config")
-    if not text:
-        raise error(f"{where} has no data.config")
-    from .yamlbudget import load_documents
-
-    try:
-        docs = [obj for _, obj in load_documents(text, f"{where}: data.config")]
-    except LbipError as exc:
-        raise error(str(exc)) from None
-    config = docs[0] if len(docs) == 1 else None
-    if not isinstance(config, dict):
-        raise error(f"{where}: data.config is not one YAML mapping")
-    check_depth(config, f"{where}: data.config", error)
-    return check(config, LEGACY_CONFIG, where, error, what="data.config")
+# --- what an object is, and its check -----------------------------------------
+def role_of(obj: Any) -> Optional[str]:
+    """What an object is to the plugin, or None for a kind no command reads."""
+    if not isinstance(obj, dict):
+        return None
+    kind = obj.get("kind")
+    api = str(obj.get("apiVersion") or "")
+    if kind == "IPAddressPool" and api.startswith("metallb.io/"):
+        return POOL
+    if kind == "Service" and api in ("v1", ""):
+        return SERVICE
+    if kind == "Namespace":
+        return NAMESPACE
+    if kind == "ConfigMap" and is_legacy_configmap(obj):
+        return LEGACY
+    if kind in CILIUM_VERSIONS:
+        return kind if api in CILIUM_VERSIONS[kind] else None
+    return network_kind(obj)  # a kind read past allocation (its name is its role), or None
 
 
-CheckFn = Callable[[Any, str], Any]
+def is_legacy_configmap(obj: Dict[str, Any]) -> bool:
+    data = obj.get("data")
+    return isinstance(data, dict) and isinstance(data.get("config"), str) and "address-pools" in data["config"]
+
+
+def schema_of(role: str) -> Schema:
+    """The shape of a kind's objects: derived from its model class (MODELS), or (the
+    legacy ConfigMap, whose data is YAML in a string) written here."""
+    model = MODELS.get(role)
+    if model is not None:
+        return shape_of(model)
+    return LEGACY_CONFIGMAP
+
+
+def checked_role(obj: Any, where: str, error: Type[LbipError] = InputError) -> Optional[str]:
+    """What an object is to the plugin (role_of), after its shape is checked: every
+    object a snapshot keeps, from a file or the API, passes here first. (The legacy
+    ConfigMap's inner YAML is read and checked with the rest of its text, when the
+    model is made: snapshot.legacy_config.)"""
+    role = role_of(obj)
+    if role is None:
+        return None
+    check(obj, schema_of(role), where, error)
+    if role in NETWORK_API:  # a kind read past allocation: what a schema cannot say
+        validate(role, obj, where, error)
+    return role
+
+
+# --- the objects of -f's documents ---------------------------------------------
+def checked(
+    docs: Iterable[Any], models: bool = False, select: Optional[Callable[..., bool]] = None, depth: bool = False
+) -> Iterator[Any]:
+    """Every object of the Documents (documents.py), List and *List wrappers unwrapped,
+    its shape checked: (role, value, object, where it starts, where), ``role`` None for
+    a kind no command reads, ``where`` how errors name it (None for a Service modelled
+    in one pass: nothing after its check names it so); AGAIN is passed on. ``value`` is the object, or with ``models``
+    a Service's compact model, made in the same pass as its check when every field it
+    reads has its JSON type. ``select(text, start, end)``, a test on the JSON text of
+    an item of a JSON List read as a stream: the Services of an item it refuses are
+    passed over (who-has models only the services whose text can name the address it
+    asks for). With ``depth``, a document nested deeper than MAX_DEPTH is refused (for
+    commands that copy and print whole objects)."""
+    model = MODELS[SERVICE]
+    plain = builder(model, compact=True, plain=True) if models else None
+    compact, service = model.compact, schema_of(SERVICE)
+    for doc in docs:
+        if doc is AGAIN:
+            yield doc
+            continue
+        obj = doc.obj
+        if plain is not None and type(obj) is dict and obj.get("kind") == "Service" and obj.get("apiVersion") == "v1":
+            # The usual item, one Service: checked and modelled in one pass (plain);
+            # anything unusual is checked for shape (naming what is wrong) first.
+            if select is None or doc.span is None or select(*doc.span):
+                value = plain(obj)
+                if value is None:
+                    check(obj, service, doc.where)
+                    value = compact(obj)
+                yield SERVICE, value, obj, doc.start, None
+            continue
+        if depth:
+            check_depth(obj, doc.where)
+        chosen = None  # the text test, made once per document and only if it holds a Service
+        for where, item, mark in unwrap(doc):
+            if select is not None and doc.span is not None and role_of(item) == SERVICE:
+                if chosen is None:
+                    chosen = select(*doc.span)
+                if not chosen:
+                    continue
+            role = checked_role(item, where)
+            yield role, compact(item) if models and role == SERVICE else item, item, mark, where
+
+
+def unwrap(doc: Document) -> Iterator[Tuple[str, Dict[str, Any], Tuple[int, int]]]:
+    """(where, object, where it starts) for the objects of a Document, List and
+    *List wrappers unwrapped."""
+    found = list(_unwrapped(doc.obj, doc.where))
+    yield from ((where, obj, mark) for (where, obj), mark in zip(found, doc.marks(len(found))))
+
+
+def _unwrapped(obj: Any, where: str) -> Iterator[Tuple[str, Dict[str, Any]]]:
+    """A document without a kind is an error (a truncated List would otherwise be read
+    as nothing)."""
+    if not isinstance(obj, dict):
+        raise InputError(f"{where} is not a Kubernetes object (a mapping with kind), it is {type_name(obj)}")
+    kind = obj.get("kind")
+    if not isinstance(kind, str) or not kind:
+        raise InputError(f"{where}: {describe(obj)} has no kind: not a Kubernetes object (is the file truncated?)")
+    if (kind == "List" or kind.endswith("List")) and "items" in obj:
+        items = obj.get("items")
+        if items is not None and not isinstance(items, list):
+            raise InputError(f"{where}: {kind}: field items: expected a list, got {type_name(items)}")
+        for i, item in enumerate(items or (), start=1):
+            yield from _unwrapped(item, f"{where} item {i}")
+    else:
+        yield where, obj
+
+
+# --- what a table cannot say of the kinds read past allocation -----------------
+class _Shape:
+    def __init__(self, obj: Dict[str, Any], kind: str, where: Any, error: Type[LbipError] = UsageError):
+        self.error = error
+        meta = obj.get("metadata")
+        if meta is not None and not isinstance(meta, dict):
+            raise error(f"{where}: {kind}: field metadata must be a mapping")
+        meta = meta or {}
+        name = meta.get("name")
+        if not isinstance(name, str) or not name:
+            raise error(f"{where}: {kind}: field metadata.name must be a non-empty string")
+        ns = meta.get("namespace")
+        self.where, self.what = where, f"{kind} {ns + '/' if isinstance(ns, str) and ns else ''}{name}"
+        self.obj = obj
+        for key in ("labels", "annotations"):
+            labels = meta.get(key)
+            if labels is not None and not (
+                isinstance(labels, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items())
+            ):
+                self.fail(f"metadata.{key}", "must map strings to strings")
+
+    def fail(self, path: str, what: str) -> None:
+        raise self.error(f"{self.where}: {self.what}: field {path} {what}")
+
+    def get(self, path: str) -> Any:
+        value: Any = self.obj
+        for part in path.split("."):
+            if not isinstance(value, dict):
+                return None
+            value = value.get(part)
+        return value
+
+    def mappings(self, path: str) -> List[Dict[str, Any]]:
+        value = self.get(path)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            self.fail(path, "must be a list of mappings")
+        return value
+
+    def selectors(self, path: str) -> List[Selector]:
+        out = []
+        for i, item in enumerate(self.mappings(path)):
+            try:
+                out.append(Selector.from_object(item))
+            except (SelectorError, AttributeError, TypeError) as exc:
+                self.fail(f"{path}[{i}]", f"is not a label selector: {exc}")
+        return out
+
+
+def validate(kind: str, obj: Dict[str, Any], where: Any, error: Type[LbipError] = UsageError) -> None:
+    """What a schema cannot say of an object whose types are checked (a name, valid
+    selector operators, addresses): ``error`` naming where, the object and the field.
+    The model is built from the kind's table (MODELS: model/announce.py)."""
+    s = _Shape(obj, kind, where, error)
+    if kind in (an.L2ADV, an.BGPADV):  # valid selectors
+        for path in ("spec.ipAddressPoolSelectors", "spec.nodeSelectors", "spec.serviceSelectors"):
+            s.selectors(path)
+    elif kind == an.NODE:  # each address has both fields
+        for i, entry in enumerate(s.mappings("status.addresses")):
+            if not isinstance(entry.get("type"), str) or not isinstance(entry.get("address"), str):
+                s.fail(f"status.addresses[{i}]", "must have string type and address")
+    elif kind in (an.L2STATUS, an.BGPSTATUS):  # an interface's name, if given, is not null
+        for i, entry in enumerate(s.mappings("status.interfaces")):
+            if not isinstance(entry.get("name", ""), str):
+                s.fail(f"status.interfaces[{i}].name", "must be a string")
+    # EndpointSlice, ServiceCIDR, ConfigurationState: their tables say it all

@@ -24,8 +24,8 @@ from ..door import NO_DEADLINE_WATCH
 from ..errors import AccessError, ClusterError, CredentialError, Expired, NotFound, ResponseError, UsageError
 from ..model.schema import trim
 from ..model.watch import backoff
-from . import EVENT_KIND, MODELS
 from .live import LiveClient
+from .shape import EVENT_KIND, MODELS
 
 log = logging.getLogger("kubectl_lbip")
 
@@ -138,6 +138,6 @@ def store_key(obj: Dict[str, Any]) -> Tuple[str, str]:
 
 
 def trim_event(obj: Dict[str, Any]) -> Dict[str, Any]:
-    """Only what the model of an Event reads (its table, snapshot.MODELS: model/events.py),
+    """Only what the model of an Event reads (its table, shape.MODELS: model/events.py),
     its name and namespace among it (a store's key)."""
     return trim(MODELS[EVENT_KIND], obj)

@@ -16,7 +16,7 @@ from clirunner import CliRunner
 from kubectl_lbip import cli as cli_module
 from kubectl_lbip.cli import app
 from kubectl_lbip.commands import free as free_cmd
-from kubectl_lbip.snapshot import yamlbudget
+from kubectl_lbip.snapshot import documents
 
 runner = CliRunner()
 SVC = "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\n"
@@ -260,9 +260,9 @@ def test_the_alias_budget_counts_the_expansion():
     import yaml as pyyaml
 
     node = pyyaml.compose("a: &a [1, 2]\nb: [*a, *a, *a]\n")
-    yamlbudget.check_expansion(node, "x", budget=20)
+    documents.check_expansion(node, "x", budget=20)
     with pytest.raises(Exception, match="past 5 nodes"):
-        yamlbudget.check_expansion(node, "x", budget=5)
+        documents.check_expansion(node, "x", budget=5)
 
 
 @pytest.mark.parametrize(

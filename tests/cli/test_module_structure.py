@@ -117,8 +117,8 @@ def test_error_types_are_defined_only_in_errors_py():
         ("kubectl_lbip.model.metallb", "VersionError"),
         ("kubectl_lbip.model.history", "HistoryError"),
         ("kubectl_lbip.model.probe", "PodLogError"),
-        ("kubectl_lbip.snapshot.jsonstream", "NotStreamable"),
-        ("kubectl_lbip.snapshot.yamlbudget", "NotAList"),
+        ("kubectl_lbip.snapshot.documents", "NotStreamable"),
+        ("kubectl_lbip.snapshot.documents", "NotAList"),
         ("kubectl_lbip.snapshot.live", "_DeadlinePassed"),
     }
     assert [d for d in defined if d[0] != "kubectl_lbip.errors" and d not in allowed] == []

@@ -11,7 +11,7 @@ from kubectl_lbip.model.findings import findings_for
 from kubectl_lbip.model.services import Service
 from kubectl_lbip.model.suggest import full_pool_failure, metallb_pick
 from kubectl_lbip.snapshot import Snapshot
-from kubectl_lbip.snapshot.files import classify
+from kubectl_lbip.snapshot.trim import classify
 
 V14, V15, V16 = (0, 14, 9), (0, 15, 3), (0, 16, 1)
 

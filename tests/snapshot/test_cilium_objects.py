@@ -11,8 +11,9 @@ from fakeapi import deployment, deployments_path, service
 
 from kubectl_lbip.errors import InputError, ResponseError
 from kubectl_lbip.model.cilium import pool_from_object, version_from_image
-from kubectl_lbip.snapshot import CILIUM_L2_POLICY, CILIUM_POOL, files
+from kubectl_lbip.snapshot import files
 from kubectl_lbip.snapshot.live import connect
+from kubectl_lbip.snapshot.shape import CILIUM_L2_POLICY, CILIUM_POOL
 
 
 def cilium_pool(name: str, version: str = "cilium.io/v2", **spec) -> dict:

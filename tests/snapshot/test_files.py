@@ -8,8 +8,8 @@ import yaml
 from builders import dual, lbips, namespace, pool, svc
 
 from kubectl_lbip.errors import UsageError
-from kubectl_lbip.snapshot import files, jsonstream
-from kubectl_lbip.snapshot.jsonstream import NotStreamable, stream_items
+from kubectl_lbip.snapshot import documents, files
+from kubectl_lbip.snapshot.documents import NotStreamable, json_items
 
 
 def objects():
@@ -54,8 +54,8 @@ def model_view(cluster):
 
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch):
-    monkeypatch.setattr(jsonstream, "CHUNK", 97)  # items straddle every chunk boundary
-    monkeypatch.setattr(jsonstream, "MARGIN", 40)  # and most are longer than the read-ahead
+    monkeypatch.setattr(documents, "CHUNK", 97)  # items straddle every chunk boundary
+    monkeypatch.setattr(documents, "MARGIN", 40)  # and most are longer than the read-ahead
 
 
 def test_streamed_json_list_gives_the_same_model(tmp_path):
@@ -101,7 +101,7 @@ def test_stream_refuses_what_is_not_one_list():
         "nope",
     ):
         with pytest.raises(NotStreamable):
-            stream_items(io.StringIO(text), lambda x: x)
+            list(json_items(io.StringIO(text)))
 
 
 def test_malformed_json_still_names_the_file(tmp_path):

@@ -15,7 +15,6 @@ from fakeapi import allocation_failed, pool, service
 from netbuilders import bgpstatus, config_state, l2status, service_cidr
 from test_cilium_objects import cilium_api, cilium_pool
 
-from kubectl_lbip import snapshot
 from kubectl_lbip.errors import InputError, ResponseError
 from kubectl_lbip.model.announce import (
     BGPSTATUS,
@@ -33,7 +32,7 @@ from kubectl_lbip.model.events import Event
 from kubectl_lbip.model.pools import Pool
 from kubectl_lbip.model.schema import INT, LABELS, STR, STRINGS, at
 from kubectl_lbip.model.services import Service
-from kubectl_lbip.snapshot import files
+from kubectl_lbip.snapshot import files, shape
 from kubectl_lbip.snapshot.live import ALLOCATION_FAILED, EVENTS_PATH, connect, event_model
 from kubectl_lbip.snapshot.overlay import overlay_snapshot
 from kubectl_lbip.snapshot.watch import trim_event
@@ -45,7 +44,7 @@ def one_more_row(monkeypatch, role: str, base: type, name: str, kind: Any, row: 
     """``base`` with one more field ``name`` (its table's row ``row``), as the model of ``role``."""
     frozen = base.__dataclass_params__.frozen  # type: ignore[attr-defined]
     cls = make_dataclass(f"Wider{base.__name__}", [(name, kind, row)], bases=(base,), frozen=frozen)
-    monkeypatch.setitem(snapshot.MODELS, role, cls)
+    monkeypatch.setitem(shape.MODELS, role, cls)
     return cls
 
 
@@ -59,7 +58,7 @@ def list_file(path, *items):
 def wider(monkeypatch):
     """The Service model with one more row: spec.loadBalancerSourceRanges."""
     row = field(default=(), metadata=at("spec.loadBalancerSourceRanges", STRINGS, ()))
-    return one_more_row(monkeypatch, snapshot.SERVICE, Service, "source_ranges", Tuple[str, ...], row)
+    return one_more_row(monkeypatch, shape.SERVICE, Service, "source_ranges", Tuple[str, ...], row)
 
 
 def with_ranges(obj: dict, ranges=RANGES) -> dict:
@@ -155,7 +154,7 @@ NOTE = {"example.com/owner": "team-net"}
 def noted(monkeypatch):
     """The Pool model with one more row: metadata.annotations."""
     row = field(default_factory=dict, metadata=at("metadata.annotations", LABELS, {}))
-    return one_more_row(monkeypatch, snapshot.POOL, Pool, "annotations", Dict[str, str], row)
+    return one_more_row(monkeypatch, shape.POOL, Pool, "annotations", Dict[str, str], row)
 
 
 def with_note(obj: dict, note=NOTE) -> dict:
@@ -257,7 +256,7 @@ def test_a_new_advertisement_field_is_shape_checked(tmp_path, tagged):
 def generational(monkeypatch):
     """The CiliumPool model with one more row: metadata.generation."""
     row = field(default=0, metadata=at("metadata.generation", INT, 0))
-    return one_more_row(monkeypatch, snapshot.CILIUM_POOL, CiliumPool, "generation", int, row)
+    return one_more_row(monkeypatch, shape.CILIUM_POOL, CiliumPool, "generation", int, row)
 
 
 def test_a_new_cilium_pool_field_reaches_the_model_from_files(tmp_path, generational):
@@ -269,13 +268,13 @@ def test_a_new_cilium_pool_field_reaches_the_model_from_files(tmp_path, generati
     for path in (listed, yaml_file):
         for trimmed in (True, False):
             snap = files.load([str(path)], trimmed=trimmed)
-            by_name = {p.name: p for p in snap.cilium_models(snapshot.CILIUM_POOL)}
+            by_name = {p.name: p for p in snap.cilium_models(shape.CILIUM_POOL)}
             assert isinstance(by_name["a"], generational)
             assert by_name["a"].generation == 3, (path.name, trimmed)
             assert by_name["a"].blocks and not by_name["a"].errors  # derived from the table's fields
             if "old" in by_name:
                 assert by_name["old"].generation == 0
-    (kept, _) = files.load([str(listed)], trimmed=True).cilium_objects[snapshot.CILIUM_POOL]  # the trim keeps it
+    (kept, _) = files.load([str(listed)], trimmed=True).cilium_objects[shape.CILIUM_POOL]  # the trim keeps it
     assert kept["metadata"]["generation"] == 3
 
 
@@ -290,7 +289,7 @@ def test_a_new_cilium_pool_field_is_shape_checked_in_files(tmp_path, generationa
 def test_a_new_cilium_pool_field_reaches_the_model_from_a_live_page(fake, kubeconfig, generational):
     fake.respond = cilium_api("cilium.io/v2", [cilium_pool("a")], [])
     snap = connect(kubeconfig).snapshot(metallb_release=False, cilium=True)
-    (a,) = snap.cilium_models(snapshot.CILIUM_POOL)
+    (a,) = snap.cilium_models(shape.CILIUM_POOL)
     assert isinstance(a, generational) and a.generation == 3 and a.blocks
 
 
@@ -309,15 +308,15 @@ def test_a_new_cilium_pool_field_reaches_the_model_through_the_overlay(fake, kub
     mine = files.load([str(path)], trimmed=True, models=False)
     objects = [(str(path), obj) for obj in mine.services]
     live = connect(kubeconfig).snapshot(metallb_release=False, cilium=True)
-    (a,) = overlay_snapshot(live, objects, "default").cilium_models(snapshot.CILIUM_POOL)
+    (a,) = overlay_snapshot(live, objects, "default").cilium_models(shape.CILIUM_POOL)
     assert isinstance(a, generational) and a.generation == 3
 
 
 def test_without_the_row_a_cilium_pool_field_is_neither_kept_nor_read(tmp_path):
     path = list_file(tmp_path / "a.json", cilium_pool("a"))
-    (kept,) = files.load([str(path)], trimmed=True).cilium_objects[snapshot.CILIUM_POOL]
+    (kept,) = files.load([str(path)], trimmed=True).cilium_objects[shape.CILIUM_POOL]
     assert "generation" not in kept["metadata"]
-    (a,) = files.load([str(path)], trimmed=True).cilium_models(snapshot.CILIUM_POOL)
+    (a,) = files.load([str(path)], trimmed=True).cilium_models(shape.CILIUM_POOL)
     assert not hasattr(a, "generation")
 
 
@@ -414,7 +413,7 @@ def test_a_speaker_status_without_its_fields_is_read_from_its_labels_after_the_t
 def typed_event(monkeypatch):
     """The Event model with one more row: type (Normal or Warning)."""
     row = field(default="", metadata=at("type", STR))
-    return one_more_row(monkeypatch, snapshot.EVENT_KIND, Event, "type", str, row)
+    return one_more_row(monkeypatch, shape.EVENT_KIND, Event, "type", str, row)
 
 
 def test_a_new_event_field_reaches_the_model_from_a_live_page(fake, kubeconfig, typed_event):

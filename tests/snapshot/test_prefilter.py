@@ -14,7 +14,7 @@ from kubectl_lbip.commands import whohas
 from kubectl_lbip.commands.common import Inputs
 from kubectl_lbip.model.addresses import parse_ip, parse_network
 from kubectl_lbip.model.implementation import MetalLB
-from kubectl_lbip.snapshot import files, jsonstream
+from kubectl_lbip.snapshot import documents, files
 from kubectl_lbip.snapshot.prefilter import selecting, text_tests
 
 V4 = int(ipaddress.IPv4Address("10.0.0.0"))
@@ -186,8 +186,8 @@ def answers(path, texts, prefilter):
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    monkeypatch.setattr(jsonstream, "CHUNK", 997)
-    monkeypatch.setattr(jsonstream, "MARGIN", 300)
+    monkeypatch.setattr(documents, "CHUNK", 997)
+    monkeypatch.setattr(documents, "MARGIN", 300)
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -290,11 +290,11 @@ def test_plain_model_only_for_what_the_shape_check_passes_and_equal_to_compact(o
 
     model = Service.plain(obj)
     if model is not None:
-        shape.check(obj, shape.SERVICE, "here")  # does not raise
+        shape.check(obj, shape.schema_of(shape.SERVICE), "here")  # does not raise
         assert model == Service.compact(obj)
     else:
         try:
-            shape.check(obj, shape.SERVICE, "here")
+            shape.check(obj, shape.schema_of(shape.SERVICE), "here")
         except InputError:
             return  # refused by both
         Service.compact(obj)  # valid, just not plain: converted
@@ -315,4 +315,4 @@ def test_plain_model_takes_what_kubectl_prints():
     bad = dict(services[0], spec=dict(services[0]["spec"], ports=[{"port": "80"}]))
     assert Service.plain(bad) is None
     with pytest.raises(InputError, match="spec.ports"):
-        shape.check(bad, shape.SERVICE, "here")
+        shape.check(bad, shape.schema_of(shape.SERVICE), "here")

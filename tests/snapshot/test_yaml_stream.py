@@ -1,4 +1,4 @@
-"""yamlbudget.stream_objects builds objects straight from libyaml's events (issue 24,
+"""documents.stream_located builds objects straight from libyaml's events (issue 24,
 item 5: a 200 MB YAML List in a minute): whatever the text, its objects are the ones
 PyYAML's safe loader builds, and its errors are errors (exit 2), never others."""
 
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from strategies import anything, examples
 
 from kubectl_lbip.errors import InputError
-from kubectl_lbip.snapshot.yamlbudget import NotAList, load_documents, stream_objects
+from kubectl_lbip.snapshot.documents import NotAList, parse_text, stream_located
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -31,7 +31,7 @@ def pyyaml(text: str):
 
 
 def streamed(text: str):
-    return [obj for _, obj in stream_objects(io.StringIO(text), "t.yaml")]
+    return [doc.obj for doc in stream_located(io.StringIO(text), "t.yaml")]
 
 
 CASES = {
@@ -87,7 +87,7 @@ def test_what_pyyaml_refuses_is_an_input_error(text):
     with pytest.raises(InputError):
         streamed(text)
     with pytest.raises(InputError):
-        list(load_documents(text, "t.yaml"))
+        parse_text(text, "t.yaml")
 
 
 def test_a_merge_key_at_the_top_is_left_to_pyyaml():
