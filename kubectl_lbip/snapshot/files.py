@@ -93,7 +93,12 @@ def read_documents(paths: Sequence[str], stdin=None) -> List[Document]:
     or print them: migrate, pin); objects nested deeper than shape.MAX_DEPTH are
     refused when they are loaded (from_documents)."""
     docs: List[Document] = []
-    with paused_gc(lambda: len(docs) >= FREEZE_OBJECTS):
+
+    def big() -> bool:  # a kind: List of many objects, or many documents
+        lists = (d.obj.get("items") for d in docs if isinstance(d.obj, dict))
+        return len(docs) + sum(len(items) for items in lists if isinstance(items, list)) >= FREEZE_OBJECTS
+
+    with paused_gc(big):
         for path in expand_paths(paths):
             docs.extend(parse_text(read_text(path, stdin), display_name(path)))
     return docs

@@ -267,15 +267,16 @@ def checked(
     docs: Iterable[Any], models: bool = False, select: Optional[Callable[..., bool]] = None, depth: bool = False
 ) -> Iterator[Any]:
     """Every object of the Documents (documents.py), List and *List wrappers unwrapped,
-    its shape checked: (role, value, object, where it starts, where), ``role`` None for
-    a kind no command reads, ``where`` how errors name it (None for a Service modelled
-    in one pass: nothing after its check names it so); AGAIN is passed on. ``value`` is the object, or with ``models``
-    a Service's compact model, made in the same pass as its check when every field it
-    reads has its JSON type. ``select(text, start, end)``, a test on the JSON text of
-    an item of a JSON List read as a stream: the Services of an item it refuses are
-    passed over (who-has models only the services whose text can name the address it
-    asks for). With ``depth``, a document nested deeper than MAX_DEPTH is refused (for
-    commands that copy and print whole objects)."""
+    its shape checked: (role, value, object, where it starts, where); ``role`` is None
+    for a kind no command reads, ``where`` how errors name it (None for a Service
+    modelled in one pass: nothing after its check names it so); AGAIN is passed on.
+    ``value`` is the object, or with ``models`` a Service's compact model, made in the
+    same pass as its check when every field it reads has its JSON type.
+    ``select(text, start, end)``, a test on the JSON text of an item of a JSON List read
+    as a stream: the Services of an item it refuses are passed over (who-has models
+    only the services whose text can name the address it asks for). With ``depth``, a
+    document nested deeper than MAX_DEPTH is refused (for commands that copy and print
+    whole objects)."""
     model = MODELS[SERVICE]
     plain = builder(model, compact=True, plain=True) if models else None
     compact, service = model.compact, schema_of(SERVICE)
