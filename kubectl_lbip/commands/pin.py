@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from .. import render
 from ..errors import EXIT_NEGATIVE, EXIT_OK, UsageError
@@ -78,10 +78,11 @@ def read_sources(inputs: Inputs) -> List[Source]:
     return sources
 
 
-def file_objects(sources: List[Source]) -> List[Tuple[str, Dict[str, Any]]]:
+def file_objects(sources: List[Source]) -> List[Tuple[str, Dict[str, Any], Optional[str]]]:
+    """(file, object, where errors name it) for every object of the files, checked."""
     from ..snapshot.shape import checked
 
-    return [(src.name, obj) for src in sources for _, _, obj, _, _ in checked(src.documents, depth=True)]
+    return [(src.name, obj, where) for src in sources for _, _, obj, _, where in checked(src.documents, depth=True)]
 
 
 def service_key(obj, default_namespace: str) -> str:
@@ -96,19 +97,20 @@ def run(inputs: Inputs, req: PinRequest) -> Result:
     say = inputs.say
     check_options(inputs, req)
     sources = read_sources(inputs)
-    objects = file_objects(sources)
     # where an object without a namespace lands: -n, else the context's (kubectl apply's
     # rule), else (offline) default
     namespace = inputs.default_namespace()
-    objects = [(name, with_namespace(obj, namespace)) for name, obj in objects]
+    found = [(name, with_namespace(obj, namespace), where) for name, obj, where in file_objects(sources)]
+    objects = [(name, obj) for name, obj, _ in found]
     if inputs.against_cluster:
         from ..snapshot.overlay import overlay_snapshot
 
         snapshot = overlay_snapshot(inputs.live_snapshot(network=CONFIG_KINDS, cilium=True), objects, namespace)
     else:
-        from ..snapshot.trim import classify
+        from ..snapshot.trim import keep
 
-        snapshot = classify((obj for _, obj in objects), Snapshot(source="files: " + ", ".join(inputs.filenames)))
+        checked = ((role_of(obj), obj, obj, (1, 1), where) for _, obj, where in found)  # as shape.checked gave them
+        snapshot = keep(checked, Snapshot(source="files: " + ", ".join(inputs.filenames)), trimmed=False)
         snapshot.metallb = inputs.flagged_release()  # --metallb-version; else the newest
     if msg := legacy_note(snapshot):
         say.note(msg)

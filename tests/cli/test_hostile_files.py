@@ -121,6 +121,16 @@ def test_every_file_command_checks_shapes(tmp_path, command):
     assert "Service shop/web: field spec.ports[0].port" in line
 
 
+@pytest.mark.parametrize("command", FILE_COMMANDS + [["pin"]], ids=lambda c: c[0])
+def test_every_file_command_names_where_a_legacy_configmaps_inner_yaml_is_wrong(tmp_path, command):
+    """The inner YAML is read when the model is made, after the files: its error still
+    names the file and the document the ConfigMap was in, as the other shape errors."""
+    path = tmp_path / "m.yaml"
+    path.write_text(SVC + "spec: {type: LoadBalancer, ports: [{port: 80}]}\n---\n" + LEGACY % "oops")
+    line = one_line_error(run(*command, "-f", str(path)))
+    assert f"{path}: document 2: ConfigMap metallb-system/config: data.config: field address-pools" in line, line
+
+
 def test_a_json_list_item_of_the_wrong_shape_names_the_item(tmp_path):
     path = tmp_path / "l.json"
     path.write_text(
