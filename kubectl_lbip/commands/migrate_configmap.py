@@ -11,25 +11,28 @@ from .common import Inputs
 
 
 def run_configmap(inputs: Inputs) -> Result:
-    from ..model.legacy import convert
+    from ..model.legacy import LegacyConfigMap, convert
     from ..snapshot import LEGACY_CONFIGMAP, legacy_config
 
+    source: Any = ""
     if inputs.offline:
-        configmap = inputs.snapshot().legacy_configmap
+        snapshot = inputs.snapshot()
+        configmap = snapshot.legacy_configmap
         if configmap is None:
             raise UsageError("no legacy MetalLB ConfigMap (data.config with address-pools) in the files")
+        source = snapshot.legacy_where or snapshot.source  # its errors name the file and document
     else:
         configmap = _read_configmap(inputs.client(), inputs.namespace or LEGACY_CONFIGMAP[0], LEGACY_CONFIGMAP[1])
-    meta = configmap.get("metadata") or {}
-    namespace = meta.get("namespace") or LEGACY_CONFIGMAP[0]
+    read = LegacyConfigMap.from_object(configmap)
+    namespace = read.namespace or LEGACY_CONFIGMAP[0]
     try:
-        conversion = convert(legacy_config(configmap), namespace)
+        conversion = convert(legacy_config(configmap, source), namespace)
     except (TypeError, ValueError, AttributeError) as exc:
-        raise UsageError(f"ConfigMap {namespace}/{meta.get('name', '')}: cannot convert: {exc}") from None
+        raise UsageError(f"ConfigMap {namespace}/{read.name}: cannot convert: {exc}") from None
     notes = [f"note: {note}" for note in conversion.notes]
     said = f"{len(conversion.objects)} object(s) printed; nothing was applied"
     header = (
-        f"# Converted from ConfigMap {namespace}/{meta.get('name', '')} by kubectl lbip "
+        f"# Converted from ConfigMap {namespace}/{read.name} by kubectl lbip "
         "migrate --configmap. Review, then apply; nothing was applied."
     )
     data = {"apiVersion": "v1", "kind": "List", "items": conversion.objects}

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from .addresses import FAMILIES, AddressError, Interval, buggy_count, is_buggy, parse_pool_address
+from .legacy import LegacyConfig, config_of
 from .metallb import NEWEST, Version, priority_only_pool_serves_every_service
 from .schema import ANY, BOOL, INT, LABELS, SELECTOR, STR, STRINGS, at, build, list_of, map_of, obj
 from .selectors import Selector, SelectorError, selector_list
@@ -55,7 +56,7 @@ class Pool:
     IPAddressPool's table (model/schema.py: its shape check, its trim and the
     constructor derive from them); ``intervals``, ``allocation`` and ``errors`` are
     computed from those by ``from_object``; the legacy ConfigMap's pools are made by
-    pools_from_legacy_config."""
+    pools_from_legacy_config from that ConfigMap's own table (model/legacy.py)."""
 
     name: str = field(metadata=at("metadata.name", STR))
     namespace: str = field(default="", metadata=at("metadata.namespace", STR))
@@ -186,23 +187,21 @@ def pool_from_object(obj: Mapping, namespace_labels: Mapping[str, Mapping[str, s
     return Pool.from_object(obj, namespace_labels)
 
 
-def pools_from_legacy_config(config: Mapping, namespace: str = "metallb-system") -> List[Pool]:
-    """The ``address-pools`` of MetalLB's pre-0.13 ConfigMap (``data.config``)."""
+def pools_from_legacy_config(config: Union[LegacyConfig, Mapping], namespace: str = "metallb-system") -> List[Pool]:
+    """The ``address-pools`` of MetalLB's pre-0.13 ConfigMap (``data.config``: its
+    model, model.legacy.LegacyConfig, or a checked mapping)."""
     pools = []
-    for entry in config.get("address-pools") or []:
-        name = str(entry.get("name") or "")
+    for entry in config_of(config).address_pools:
         errors: List[str] = []
-        addresses = entry.get("addresses") or []
-        intervals = _parse_addresses(name, addresses, errors)
-        auto = entry.get("auto-assign")
+        intervals = _parse_addresses(entry.name, entry.addresses, errors)
         pools.append(
             Pool(
-                name=name,
+                name=entry.name,
                 namespace=namespace,
-                addresses=tuple(map(str, addresses)),
+                addresses=tuple(map(str, entry.addresses)),
                 intervals=tuple(intervals),
-                auto_assign=True if auto is None else bool(auto),
-                avoid_buggy_ips=bool(entry.get("avoid-buggy-ips", False)),
+                auto_assign=True if entry.auto_assign is None else bool(entry.auto_assign),
+                avoid_buggy_ips=bool(entry.avoid_buggy_ips),
                 errors=tuple(errors),
                 legacy=True,
             )

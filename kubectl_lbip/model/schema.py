@@ -82,6 +82,13 @@ def at(path: str, type: Schema, missing: Any = "", **options: Any) -> Dict[str, 
     return {"at": At(tuple(path.split(".")), type, missing, **options)}
 
 
+def at_items(path: str, table: type) -> Dict[str, At]:
+    """A field holding a list of objects of another table (the legacy ConfigMap's
+    address-pools): checked against that table's shape, each item built by it (a
+    tuple; absent, null or empty, ``()``). The table is the item's one description."""
+    return at(path, list_of(shape_of(table)), (), convert=lambda items: tuple(map(builder(table), items)))
+
+
 # --- the table of a model class ------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class _Row:

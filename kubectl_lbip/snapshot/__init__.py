@@ -11,11 +11,13 @@ from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple, T
 
 from ..errors import LbipError, UsageError
 from ..model.cluster import Cluster
+from ..model.legacy import LegacyConfig
 from ..model.metallb import NEWEST, Release
 from ..model.pools import Pool, pools_from_legacy_config
+from ..model.schema import build
 from ..model.services import Service
 from . import documents, shape
-from .shape import MODELS, NAMESPACE, POOL, SERVICE
+from .shape import LEGACY, LEGACY_DATA, MODELS, NAMESPACE, POOL, SERVICE
 
 LEGACY_CONFIGMAP = ("metallb-system", "config")
 # Kinds whose model objects carry their own ``origin`` (--against-cluster)
@@ -211,21 +213,24 @@ class Snapshot:
         return network.build(self.network_objects, present, self.pools, services, self.source)
 
 
-def legacy_config(configmap: Dict[str, Any], source: Any = "", error: Type[LbipError] = UsageError) -> Dict[str, Any]:
-    """The YAML inside a pre-0.13 MetalLB ConfigMap's ``data.config``, read as -f's
-    texts are (documents.py) and checked for shape (shape.py) before the model sees
-    it; ``source``: where the ConfigMap was read, made text only for an error."""
-    meta = configmap.get("metadata") or {}
-    name = f"ConfigMap {meta.get('namespace', '')}/{meta.get('name', '')}"
+def legacy_config(configmap: Dict[str, Any], source: Any = "", error: Type[LbipError] = UsageError) -> LegacyConfig:
+    """The model of the YAML inside a pre-0.13 MetalLB ConfigMap's ``data.config``
+    (model.legacy.LegacyConfig, the table shape.MODELS has): the text read as -f's
+    texts are (documents.py), checked against the table's shape (shape.py), then
+    built by it; ``configmap``: the ConfigMap, checked for shape; ``source``: where it
+    was read, made text only for an error."""
+    outer = build(MODELS[LEGACY], configmap)
+    name = f"ConfigMap {outer.namespace}/{outer.name}"
     try:
-        text = (configmap.get("data") or {}).get("config")
-        if not text:
+        if not outer.config:
             raise error(f"{name} has no data.config")
-        docs = documents.parse_text(text, f"{name}: data.config")
+        docs = documents.parse_text(outer.config, f"{name}: data.config")
         config = docs[0].obj if len(docs) == 1 else None
         if not isinstance(config, dict):
             raise error(f"{name}: data.config is not one YAML mapping")
         shape.check_depth(config, f"{name}: data.config", error)
-        return shape.check(config, shape.LEGACY_CONFIG, name, error, what="data.config")
+        model = MODELS[LEGACY_DATA]
+        shape.check(config, shape.schema_of(LEGACY_DATA), name, error, what="data.config")
+        return build(model, config)
     except LbipError as exc:
         raise error(f"{source}: {exc}" if source else str(exc)) from None

@@ -515,7 +515,7 @@ class LiveClient:
         obj = self.request("GET", path)
         if not isinstance(obj, dict):
             raise ResponseError(f"GET {path}: the answer is not a ConfigMap")
-        return shape.check(obj, shape.LEGACY_CONFIGMAP, f"GET {path}", ResponseError)
+        return shape.check(obj, schema_of(shape.LEGACY), f"GET {path}", ResponseError)
 
     def allocation_failures(self) -> Dict[str, str]:
         """The latest AllocationFailed message per "namespace/name" of a service."""

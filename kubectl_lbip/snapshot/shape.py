@@ -20,24 +20,25 @@ from ..model import announce as an
 from ..model.cilium import CiliumPool
 from ..model.cilium_explain import L2Policy
 from ..model.events import Event
+from ..model.legacy import LegacyConfig, LegacyConfigMap
 from ..model.pools import Namespace, Pool
-from ..model.schema import ANY, BOOL, INT, LABELS, SCALAR, STR, builder, list_of, map_of, obj, shape_of
+from ..model.schema import ANY, BOOL, INT, SCALAR, STR, builder, shape_of
 from ..model.selectors import Selector, SelectorError
 from ..model.services import Service
 from .documents import AGAIN, Document
 
-# The vocabulary of schemas is the model's (model/schema.py); a model class's own
-# schema is derived from its fields (shape_of), the others are written here.
+# The vocabulary of schemas is the model's (model/schema.py); every schema checked
+# here is a model class's, derived from its fields (shape_of): none is written here.
 Schema = Any
-_list, _map, _obj = list_of, map_of, obj
 
 MAX_DEPTH = 100  # nesting deeper than this in any object is refused (see check_depth)
 
 
-METADATA = _obj(name=STR, namespace=STR, labels=LABELS, annotations=LABELS, resourceVersion=STR, uid=STR)
-
 # What an object is to the plugin (role_of): a Service, a MetalLB pool, ...
 POOL, SERVICE, NAMESPACE, LEGACY = "pool", "service", "namespace", "legacy-configmap"
+# Not an object but the YAML text of the legacy ConfigMap's data.config, read with
+# the model (snapshot.legacy_config): a table all the same.
+LEGACY_DATA = "legacy-configmap data.config"
 # Cilium's LB-IPAM kinds (model/cilium.py and model/cilium_explain.py read them).
 CILIUM_POOL, CILIUM_L2_POLICY = "CiliumLoadBalancerIPPool", "CiliumL2AnnouncementPolicy"
 CILIUM_VERSIONS = {CILIUM_POOL: ("cilium.io/v2", "cilium.io/v2alpha1"), CILIUM_L2_POLICY: ("cilium.io/v2alpha1",)}
@@ -59,9 +60,9 @@ MODELS: Dict[str, Any] = {
     CILIUM_POOL: CiliumPool,
     CILIUM_L2_POLICY: L2Policy,
     EVENT_KIND: Event,
+    LEGACY: LegacyConfigMap,  # kept whole (snapshot/trim.py): its table is its shape check
+    LEGACY_DATA: LegacyConfig,
 }
-
-LEGACY_CONFIGMAP = _obj(metadata=METADATA, data=_obj(config=STR))
 
 # The kinds read past allocation (snapshot/network.py turns them into the model):
 # kind -> the apiVersion prefix it must carry ("v1" exactly for the core group).
@@ -92,36 +93,6 @@ def network_kind(obj: Any) -> Optional[str]:
         return kind if version in ("v1", "") else None
     return kind if version.startswith(api) else None
 
-
-# The YAML inside the legacy ConfigMap's data.config (MetalLB before v0.13).
-LEGACY_CONFIG = _obj(
-    **{
-        "address-pools": _list(
-            _obj(
-                **{
-                    "name": SCALAR,
-                    "protocol": STR,
-                    "addresses": _list(SCALAR),
-                    "auto-assign": BOOL,
-                    "avoid-buggy-ips": BOOL,
-                    "bgp-advertisements": _list(
-                        _obj(
-                            **{
-                                "aggregation-length": INT,
-                                "aggregation-length-v6": INT,
-                                "localpref": INT,
-                                "communities": _list(SCALAR),
-                            }
-                        )
-                    ),
-                }
-            )
-        ),
-        "bgp-communities": _map(SCALAR),
-        "peers": _list(ANY),
-        "bfd-profiles": _list(ANY),
-    }
-)
 
 _TYPES: Dict[str, Tuple[type, ...]] = {STR: (str,), INT: (int,), BOOL: (bool,), SCALAR: (str, int, float, bool)}
 _NAMES = {dict: "a mapping", list: "a list", str: "a string", int: "an integer", float: "a number", bool: "a boolean"}
@@ -240,12 +211,9 @@ def is_legacy_configmap(obj: Dict[str, Any]) -> bool:
 
 
 def schema_of(role: str) -> Schema:
-    """The shape of a kind's objects: derived from its model class (MODELS), or (the
-    legacy ConfigMap, whose data is YAML in a string) written here."""
-    model = MODELS.get(role)
-    if model is not None:
-        return shape_of(model)
-    return LEGACY_CONFIGMAP
+    """The shape of a kind's objects (or of the legacy ConfigMap's data.config,
+    LEGACY_DATA): derived from its model class (MODELS)."""
+    return shape_of(MODELS[role])
 
 
 def checked_role(obj: Any, where: str, error: Type[LbipError] = InputError) -> Optional[str]:

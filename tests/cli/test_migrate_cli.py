@@ -570,6 +570,21 @@ def test_configmap_from_files_printed_for_review(tmp_path):
     assert "1 BGP peer(s) not converted" in r.stderr
 
 
+def test_configmap_from_files_with_a_bad_data_config_names_the_file_and_document(tmp_path):
+    """Its inner YAML is read when it is converted: the error says where the ConfigMap was."""
+    other = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app", "namespace": "default"}, "data": {}}
+    bad = copy.deepcopy(CONFIGMAP)
+    bad["data"]["config"] = "address-pools:\n- name: a\n  addresses: 10.0.0.0/24\n"
+    path = tmp_path / "cm.yaml"
+    path.write_text(yaml.safe_dump_all([other, bad]))
+    r = run("--configmap", "-f", str(path))
+    assert r.exit_code == 2 and "Traceback" not in r.stderr, r.stderr
+    assert (
+        f"error: {path}: document 2: ConfigMap metallb-system/config: data.config: "
+        "field address-pools[0].addresses: expected a list"
+    ) in r.stderr
+
+
 def test_configmap_live_read_and_json(live):
     api = live(FakeApi(configmap=CONFIGMAP))
     r = run("--configmap", "-o", "json")

@@ -2,7 +2,7 @@
 the model from a file (streamed JSON, YAML, read whole), a live page and the overlay,
 and is shape-checked on the way, with no other edit (a Service, MetalLB's pool, an
 advertisement, Cilium's pool, the other kinds read past allocation; an Event, from a
-live page only)."""
+live page only; an address-pool of MetalLB's legacy ConfigMap, read from its data.config)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from dataclasses import field, make_dataclass
 from typing import Any, Dict, Tuple
 
 import pytest
-from fakeapi import allocation_failed, pool, service
+from fakeapi import allocation_failed, legacy_configmap, pool, service
 from netbuilders import bgpstatus, config_state, l2status, service_cidr
 from test_cilium_objects import cilium_api, cilium_pool
 
-from kubectl_lbip.errors import InputError, ResponseError
+from kubectl_lbip.errors import InputError, ResponseError, UsageError
 from kubectl_lbip.model.announce import (
     BGPSTATUS,
     CONFIGSTATE,
@@ -29,10 +29,11 @@ from kubectl_lbip.model.announce import (
 )
 from kubectl_lbip.model.cilium import CiliumPool
 from kubectl_lbip.model.events import Event
+from kubectl_lbip.model.legacy import AddressPool, LegacyConfig, LegacyConfigMap
 from kubectl_lbip.model.pools import Pool
-from kubectl_lbip.model.schema import INT, LABELS, STR, STRINGS, at
+from kubectl_lbip.model.schema import INT, LABELS, STR, STRINGS, at, at_items, shape_of
 from kubectl_lbip.model.services import Service
-from kubectl_lbip.snapshot import files, shape
+from kubectl_lbip.snapshot import files, legacy_config, shape
 from kubectl_lbip.snapshot.live import ALLOCATION_FAILED, EVENTS_PATH, connect, event_model
 from kubectl_lbip.snapshot.overlay import overlay_snapshot
 from kubectl_lbip.snapshot.watch import trim_event
@@ -445,3 +446,93 @@ def test_without_the_row_an_event_field_is_neither_kept_nor_read(fake, kubeconfi
     (kept,) = connect(kubeconfig).list_all(EVENTS_PATH, trim_event, ALLOCATION_FAILED)
     assert "type" not in kept and not hasattr(event_model(kept), "type")
     assert kept["metadata"] == {"name": "web.17f0a1b2c3d4e5f6", "namespace": "shop"}  # a watch's store key
+
+
+# --- MetalLB's legacy ConfigMap (model.legacy): its data.config's tables, the same door --
+LEGACY_TEXT = """\
+address-pools:
+- name: prod
+  protocol: layer2
+  addresses: [192.168.1.0/24]
+  owner-team: %s
+- name: lab
+  protocol: bgp
+  addresses: [192.168.2.0/24]
+"""
+
+
+@pytest.fixture
+def owned(monkeypatch):
+    """The legacy address-pool entry with one more row: owner-team (a key with a dash).
+    The entry is a list's item of the config's table: the wider entry's list is the
+    config's row (at_items), as editing AddressPool itself would need no other line."""
+    row = field(default="", metadata=at("owner-team", STR))
+    entry = make_dataclass("WiderAddressPool", [("owner", str, row)], bases=(AddressPool,), frozen=True)
+    pools = field(default=(), metadata=at_items("address-pools", entry))
+    wider = make_dataclass(
+        "WiderLegacyConfig", [("address_pools", Tuple[Any, ...], pools)], bases=(LegacyConfig,), frozen=True
+    )
+    monkeypatch.setitem(shape.MODELS, shape.LEGACY_DATA, wider)
+    return entry
+
+
+def legacy_file(tmp_path, owner: Any = "net") -> Any:
+    path = tmp_path / "config.yaml"
+    path.write_text(json.dumps(legacy_configmap(LEGACY_TEXT % json.dumps(owner))))
+    return path
+
+
+def test_a_new_legacy_pool_field_reaches_the_model_from_files(tmp_path, owned):
+    path = legacy_file(tmp_path)
+    for trimmed in (True, False):
+        snap = files.load([str(path)], trimmed=trimmed)
+        config = legacy_config(snap.legacy_configmap, snap.legacy_where)
+        prod, lab = config.address_pools
+        assert isinstance(prod, owned) and (prod.owner, lab.owner) == ("net", ""), trimmed
+        assert (prod.name, prod.protocol, prod.addresses) == ("prod", "layer2", ("192.168.1.0/24",))
+        # the pools the model reads from it, as before
+        assert [(p.name, p.legacy, p.valid) for p in snap.to_cluster().pools] == [
+            ("prod", True, True),
+            ("lab", True, True),
+        ]
+
+
+def test_a_new_legacy_pool_field_reaches_the_model_from_a_live_page(fake, kubeconfig, owned):
+    fake.crds = False
+    fake.configmap = legacy_configmap(LEGACY_TEXT % "net")
+    snap = connect(kubeconfig).snapshot(metallb_release=False)
+    prod, _ = legacy_config(snap.legacy_configmap).address_pools
+    assert isinstance(prod, owned) and prod.owner == "net"
+
+
+def test_a_new_legacy_pool_field_is_shape_checked(tmp_path, owned):
+    path = legacy_file(tmp_path, ["net"])
+    snap = files.load([str(path)])
+    expected = (
+        rf"{path}: document 1: ConfigMap metallb-system/config: data.config: "
+        r"field address-pools\[0\].owner-team: expected a string, got a list"
+    )
+    with pytest.raises(UsageError, match=expected):
+        snap.to_cluster()
+
+
+def test_without_the_row_a_legacy_pool_field_is_not_read(tmp_path):
+    path = legacy_file(tmp_path, ["net"])  # not a string, and not looked at
+    snap = files.load([str(path)])
+    prod, _ = legacy_config(snap.legacy_configmap, snap.legacy_where).address_pools
+    assert type(prod) is AddressPool and not hasattr(prod, "owner")
+    assert [p.name for p in snap.to_cluster().pools] == ["prod", "lab"]
+
+
+def test_the_legacy_configmap_is_checked_by_its_table(tmp_path):
+    """The ConfigMap itself is a table too (model.legacy.LegacyConfigMap), kept whole."""
+    assert shape.schema_of(shape.LEGACY) == shape_of(LegacyConfigMap)
+    bad = legacy_configmap(LEGACY_TEXT % "net")
+    bad["metadata"]["namespace"] = 5
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(bad))
+    with pytest.raises(InputError, match=r"document 1: ConfigMap config: field metadata.namespace: expected a string"):
+        files.load([str(path)])
+    bad["metadata"]["namespace"] = "metallb-system"
+    path.write_text(json.dumps(bad))
+    assert files.load([str(path)], trimmed=True).legacy_configmap == bad  # kept whole
