@@ -730,6 +730,17 @@ class _Server(ThreadingHTTPServer):
             self.connections.discard(request)
         super().shutdown_request(request)
 
+    def handle_error(self, request, client_address) -> None:
+        """A handler's own failure (a bug of this fake, or a client gone mid-answer),
+        written to the process's real standard error: socketserver would print it to
+        ``sys.stderr``, which a CliRunner invocation running at that moment has
+        replaced, and the fake's traceback would read as the plugin's."""
+        import sys
+        import traceback
+
+        print(f"fakeapi: a request from {client_address} failed:", file=sys.__stderr__)
+        traceback.print_exc(file=sys.__stderr__)
+
     def close_connections(self) -> None:
         with self.connections_lock:
             open_now = list(self.connections)
