@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Set, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from .schema import ANY, BOOL, INT, SCALAR, STR, at, at_items, build, list_of, map_of
 
@@ -99,11 +99,6 @@ class LegacyConfig:
         return build(cls, obj)
 
 
-def config_of(config: Union[LegacyConfig, Mapping]) -> LegacyConfig:
-    """The model, or the model of a checked ``data.config`` mapping."""
-    return config if isinstance(config, LegacyConfig) else LegacyConfig.from_object(config)
-
-
 # --- the conversion ---------------------------------------------------------------------
 @dataclass
 class Conversion:
@@ -157,10 +152,9 @@ def _bgp_spec(pool: str, advertisement: LegacyAdvertisement) -> Dict[str, Any]:
     return spec
 
 
-def convert(config: Union[LegacyConfig, Mapping], namespace: str = "metallb-system") -> Conversion:
-    """The ConfigMap's ``data.config`` (its model, or a checked mapping) to
+def convert(config: LegacyConfig, namespace: str = "metallb-system") -> Conversion:
+    """The ConfigMap's ``data.config`` (its model, snapshot.legacy_config) to
     IPAddressPool and advertisement objects."""
-    config = config_of(config)
     result = Conversion()
     pools: List[Dict[str, Any]] = []
     advertisements: List[Dict[str, Any]] = []

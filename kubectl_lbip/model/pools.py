@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from .addresses import FAMILIES, AddressError, Interval, buggy_count, is_buggy, parse_pool_address
-from .legacy import LegacyConfig, config_of
+from .legacy import LegacyConfig
 from .metallb import NEWEST, Version, priority_only_pool_serves_every_service
 from .schema import ANY, BOOL, INT, LABELS, SELECTOR, STR, STRINGS, at, build, list_of, map_of, obj
 from .selectors import Selector, SelectorError, selector_list
@@ -187,11 +187,11 @@ def pool_from_object(obj: Mapping, namespace_labels: Mapping[str, Mapping[str, s
     return Pool.from_object(obj, namespace_labels)
 
 
-def pools_from_legacy_config(config: Union[LegacyConfig, Mapping], namespace: str = "metallb-system") -> List[Pool]:
+def pools_from_legacy_config(config: LegacyConfig, namespace: str = "metallb-system") -> List[Pool]:
     """The ``address-pools`` of MetalLB's pre-0.13 ConfigMap (``data.config``: its
-    model, model.legacy.LegacyConfig, or a checked mapping)."""
+    model, model.legacy.LegacyConfig, built by snapshot.legacy_config)."""
     pools = []
-    for entry in config_of(config).address_pools:
+    for entry in config.address_pools:
         errors: List[str] = []
         intervals = _parse_addresses(entry.name, entry.addresses, errors)
         pools.append(

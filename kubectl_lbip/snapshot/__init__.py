@@ -157,8 +157,9 @@ class Snapshot:
                 ns_labels[namespace.name] = dict(namespace.labels)
         for name, labels in ns_labels.items():
             labels.setdefault("kubernetes.io/metadata.name", name)
-        if self.uses_legacy_config:
-            pools = pools_from_legacy_config(legacy_config(self.legacy_configmap, self.legacy_where or self.source))  # type: ignore[arg-type]
+        legacy = self.legacy_configmap if self.uses_legacy_config else None
+        if legacy is not None:
+            pools = pools_from_legacy_config(legacy_config(legacy, self.legacy_where or self.source))
         else:
             pools = [MODELS[POOL].from_object(p, ns_labels) for p in self.pools]
         objects: List[Any] = self.services

@@ -1,7 +1,14 @@
 """The legacy ConfigMap to IPAddressPool and advertisements, as MetalLB's own
 converter does it."""
 
-from kubectl_lbip.model.legacy import convert, kubernetes_name
+from kubectl_lbip.model import legacy
+from kubectl_lbip.model.legacy import LegacyConfig, kubernetes_name
+
+
+def convert(config, *args):
+    """legacy.convert of a data.config mapping (valid: built by its table, as
+    snapshot.legacy_config does after the shape check)."""
+    return legacy.convert(LegacyConfig.from_object(config), *args)
 
 
 def by_kind(conversion, kind):

@@ -1,6 +1,7 @@
 from builders import cluster, dual, lbips, namespace, pool, svc
 
 from kubectl_lbip.model.addresses import DUAL, IPV4, IPV6, parse_ip
+from kubectl_lbip.model.legacy import LegacyConfig
 from kubectl_lbip.model.pools import pool_from_object, pools_from_legacy_config
 from kubectl_lbip.model.services import ASSIGNED, REQUESTED, REQUESTED_DEPRECATED, SPEC_IP, Service
 
@@ -102,17 +103,19 @@ def test_empty_service_allocation_admits_every_service_and_pins():
 
 def test_legacy_configmap_pools():
     pools = pools_from_legacy_config(
-        {
-            "address-pools": [
-                {
-                    "name": "l2",
-                    "protocol": "layer2",
-                    "addresses": ["192.168.1.0/24"],
-                    "auto-assign": False,
-                    "avoid-buggy-ips": True,
-                }
-            ]
-        }
+        LegacyConfig.from_object(
+            {
+                "address-pools": [
+                    {
+                        "name": "l2",
+                        "protocol": "layer2",
+                        "addresses": ["192.168.1.0/24"],
+                        "auto-assign": False,
+                        "avoid-buggy-ips": True,
+                    }
+                ]
+            }
+        )
     )
     assert pools[0].legacy and not pools[0].auto_assign and pools[0].avoid_buggy_ips
     assert pools[0].total(IPV4) == 254
