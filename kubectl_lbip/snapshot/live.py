@@ -26,7 +26,7 @@ from ..model.events import Event, latest_failures
 from ..model.schema import build
 from . import LEGACY_CONFIGMAP, Snapshot, shape
 from .shape import CILIUM_L2_POLICY, CILIUM_POOL, EVENT_KIND, MODELS, SERVICE, checked_role, schema_of
-from .trim import trim_cilium, trim_namespace, trim_network, trim_pool, trim_service
+from .trim import trim_namespace, trim_own_kind, trim_pool, trim_service
 
 log = logging.getLogger("kubectl_lbip")
 T = TypeVar("T")  # what list_all keeps of each item (its trim's result)
@@ -365,7 +365,7 @@ class LiveClient:
         ) -> None:
             if kinds is not None and kind not in kinds:
                 return
-            items = self._list_kind(kind, paths, trim_network, snap.network_notes, query)
+            items = self._list_kind(kind, paths, trim_own_kind, snap.network_notes, query)
             if items is not None:
                 snap.network_objects[kind] = [o for o in items if keep(o)]
                 present.add(kind)
@@ -463,7 +463,7 @@ class LiveClient:
         log.info("cilium.io is served (%s)", ", ".join(_group_versions(group)) or "no version listed")
         present = set()
         for kind, paths in CILIUM_PATHS.items():
-            items = self._list_kind(kind, paths, trim_cilium, snap.cilium_notes, missing="not read")
+            items = self._list_kind(kind, paths, trim_own_kind, snap.cilium_notes, missing="not read")
             if items is not None:
                 snap.cilium_objects[kind] = items
                 present.add(kind)

@@ -25,22 +25,18 @@ def trim_pool(obj: Dict[str, Any]) -> Dict[str, Any]:
     return schema.trim(MODELS[POOL], obj, apiVersion=obj.get("apiVersion", "metallb.io/v1beta1"), kind="IPAddressPool")
 
 
-def trim_cilium(obj: Dict[str, Any]) -> Dict[str, Any]:
-    """A Cilium LB-IPAM object: only what the model reads (the fields of
-    model.cilium.CiliumPool, model.cilium_explain.L2Policy)."""
-    kind = obj.get("kind")
-    return schema.trim(MODELS[str(kind)], obj, apiVersion=obj.get("apiVersion"), kind=kind)
-
-
 def trim_namespace(obj: Dict[str, Any]) -> Dict[str, Any]:
     """Only what the model reads (the fields of model.pools.Namespace)."""
     return schema.trim(MODELS[NAMESPACE], obj, kind="Namespace")
 
 
-def trim_network(obj: Dict[str, Any]) -> Dict[str, Any]:
-    """A kind read past allocation: what the model reads (Nodes and EndpointSlices are large)."""
-    kind = network_kind(obj)
-    if kind is None:
+def trim_own_kind(obj: Dict[str, Any]) -> Dict[str, Any]:
+    """An object whose role is its kind, one of Cilium's LB-IPAM kinds or a kind read
+    past allocation: only what its table reads (model.cilium.CiliumPool,
+    model.cilium_explain.L2Policy, model/announce.py's; Nodes and EndpointSlices are
+    large). An object of no such kind is kept as it is."""
+    kind = obj.get("kind")
+    if not isinstance(kind, str) or (kind not in CILIUM_VERSIONS and network_kind(obj) is None):
         return obj
     return schema.trim(MODELS[kind], obj, apiVersion=obj.get("apiVersion"), kind=kind)
 
@@ -81,9 +77,9 @@ class _Kept:
         elif role == LEGACY:
             self.legacy = value
         elif role in CILIUM_VERSIONS:
-            self.cilium.setdefault(role, []).append(trim_cilium(value) if trimmed else value)
+            self.cilium.setdefault(role, []).append(trim_own_kind(value) if trimmed else value)
         else:  # a kind read past allocation
-            self.network.setdefault(role, []).append(trim_network(value) if trimmed else value)
+            self.network.setdefault(role, []).append(trim_own_kind(value) if trimmed else value)
 
     def into(self, snapshot: Snapshot) -> None:
         snapshot.pools.extend(self.pools)
